@@ -1,0 +1,300 @@
+//! Signed envelopes.
+//!
+//! The hub signs every query: the signature covers the exact bytes of a
+//! [`QueryHeader`] and body, which name the query id, the issue time, a
+//! nonce and the node it is addressed to. The node checks, in order:
+//! protocol version, signature, audience, clock window, nonce. The node signs
+//! every reply, answer or refusal, with the key its certificate certifies.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    codec,
+    ids::NodeId,
+    message::{Answer, Query, Refusal},
+    replay::{NonceCache, Seen},
+    sign::{PublicKey, SigningKey},
+    UnixTime, PROTOCOL_VERSION,
+};
+
+/// Default clock window, each side of the node's clock.
+pub const DEFAULT_WINDOW_SECS: u64 = 300;
+
+/// A query id: 16 random bytes.
+pub type QueryId = [u8; 16];
+
+/// The signed part of a query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueryBody {
+    /// Unique id, echoed in the reply.
+    pub query_id: QueryId,
+    /// Hub clock at signing.
+    pub issued_at: UnixTime,
+    /// Random, never reused.
+    pub nonce: [u8; 16],
+    /// The node the query is for.
+    pub audience: NodeId,
+    /// The question.
+    pub query: Query,
+}
+
+/// A query as it travels: the encoded body and the hub's signature over it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedQuery {
+    /// Protocol version of the body.
+    pub version: u16,
+    /// `codec::encode(QueryBody)`.
+    pub body: Vec<u8>,
+    /// Ed25519 signature of `body` by the hub.
+    pub signature: Vec<u8>,
+}
+
+impl SignedQuery {
+    /// Encodes and signs a query body.
+    ///
+    /// # Errors
+    /// When the body cannot be encoded.
+    pub fn sign(body: &QueryBody, key: &SigningKey) -> Result<Self, codec::CodecError> {
+        let body = codec::encode(body)?;
+        let signature = key.sign(&body);
+        Ok(Self { version: PROTOCOL_VERSION, body, signature })
+    }
+
+    /// Reads the query id without checking anything, for logs and for
+    /// echoing it in a refusal. Never trust it further.
+    pub fn unverified_id(&self) -> Option<QueryId> {
+        codec::decode::<QueryBody>(&self.body).ok().map(|b| b.query_id)
+    }
+}
+
+/// What a node needs to check queries.
+#[derive(Debug)]
+pub struct QueryCheck<'a> {
+    /// The hub's certified key.
+    pub hub_key: &'a PublicKey,
+    /// This node.
+    pub me: &'a NodeId,
+    /// Allowed clock difference each side.
+    pub window_secs: u64,
+}
+
+impl QueryCheck<'_> {
+    /// Checks a signed query and returns its body.
+    ///
+    /// # Errors
+    /// The [`Refusal`] that explains the first check that failed.
+    pub fn handle_query(
+        &self,
+        query: &SignedQuery,
+        now: UnixTime,
+        seen: &mut NonceCache,
+    ) -> Result<QueryBody, Refusal> {
+        if query.version != PROTOCOL_VERSION {
+            return Err(Refusal::UnsupportedVersion {
+                got: query.version,
+                supported: PROTOCOL_VERSION,
+            });
+        }
+        self.hub_key.verify(&query.body, &query.signature).map_err(|_| Refusal::BadSignature)?;
+        let body: QueryBody =
+            codec::decode(&query.body).map_err(|e| Refusal::Malformed(e.to_string()))?;
+        if &body.audience != self.me {
+            return Err(Refusal::WrongAudience { addressed_to: body.audience.to_string() });
+        }
+        if body.issued_at.abs_diff(now) > self.window_secs {
+            return Err(Refusal::Stale { issued_at: body.issued_at, now, window_secs: self.window_secs });
+        }
+        let expires = body.issued_at.saturating_add(self.window_secs);
+        match seen.handle_nonce(body.nonce, expires, now) {
+            Seen::Fresh => Ok(body),
+            Seen::Replayed => Err(Refusal::Replayed),
+            Seen::Full => Err(Refusal::Busy),
+        }
+    }
+}
+
+/// Outcome a node reports for one query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    /// The query was accepted and answered.
+    Answered(Answer),
+    /// The query was refused, with the reason.
+    Refused(Refusal),
+}
+
+/// The signed part of a reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyBody {
+    /// The query answered, when it could be read.
+    pub query_id: Option<QueryId>,
+    /// The node replying.
+    pub node_id: NodeId,
+    /// Node clock at signing.
+    pub issued_at: UnixTime,
+    /// Answer or refusal.
+    pub outcome: Outcome,
+}
+
+/// A reply as it travels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedReply {
+    /// Protocol version of the body.
+    pub version: u16,
+    /// `codec::encode(ReplyBody)`.
+    pub body: Vec<u8>,
+    /// Ed25519 signature of `body` by the node's certified key.
+    pub signature: Vec<u8>,
+}
+
+/// Why a reply was not accepted by the hub.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplyError {
+    /// Signature does not verify under the node's certified key.
+    #[error("reply signature does not verify under the node's certified key")]
+    BadSignature,
+    /// The body is not a valid reply.
+    #[error("malformed reply: {0}")]
+    Malformed(String),
+    /// The reply names another node than the connection's certificate.
+    #[error("reply claims node {claimed} on the link of node {expected}")]
+    WrongNode {
+        /// Node in the reply.
+        claimed: String,
+        /// Node of the link.
+        expected: String,
+    },
+    /// The reply answers another query.
+    #[error("reply to another query")]
+    WrongQuery,
+}
+
+impl SignedReply {
+    /// Encodes and signs a reply body.
+    ///
+    /// # Errors
+    /// When the body cannot be encoded.
+    pub fn sign(body: &ReplyBody, key: &SigningKey) -> Result<Self, codec::CodecError> {
+        let body = codec::encode(body)?;
+        let signature = key.sign(&body);
+        Ok(Self { version: PROTOCOL_VERSION, body, signature })
+    }
+
+    /// Checks the node's signature and that the reply is from `node` about
+    /// `query_id`. The signed reply itself is what the hub keeps as
+    /// provenance; this returns its decoded body.
+    ///
+    /// # Errors
+    /// The [`ReplyError`] for the first check that failed.
+    pub fn verify(
+        &self,
+        node_key: &PublicKey,
+        node: &NodeId,
+        query_id: Option<&QueryId>,
+    ) -> Result<ReplyBody, ReplyError> {
+        node_key.verify(&self.body, &self.signature).map_err(|_| ReplyError::BadSignature)?;
+        let body: ReplyBody =
+            codec::decode(&self.body).map_err(|e| ReplyError::Malformed(e.to_string()))?;
+        if &body.node_id != node {
+            return Err(ReplyError::WrongNode {
+                claimed: body.node_id.to_string(),
+                expected: node.to_string(),
+            });
+        }
+        if let Some(id) = query_id {
+            if body.query_id.as_ref() != Some(id) {
+                return Err(ReplyError::WrongQuery);
+            }
+        }
+        Ok(body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sign::tests::key;
+
+    fn body(audience: &str, issued_at: UnixTime, nonce: u8) -> QueryBody {
+        QueryBody {
+            query_id: [nonce; 16],
+            issued_at,
+            nonce: [nonce; 16],
+            audience: NodeId::new(audience).unwrap(),
+            query: Query::Status,
+        }
+    }
+
+    #[test]
+    fn accepts_a_good_query_once() {
+        let hub = key();
+        let me = NodeId::new("caf-976").unwrap();
+        let check = QueryCheck { hub_key: &hub.public(), me: &me, window_secs: 300 };
+        let mut seen = NonceCache::new(100);
+        let q = SignedQuery::sign(&body("caf-976", 1000, 1), &hub).unwrap();
+        assert_eq!(check.handle_query(&q, 1010, &mut seen).unwrap(), body("caf-976", 1000, 1));
+        assert_eq!(check.handle_query(&q, 1011, &mut seen), Err(Refusal::Replayed));
+    }
+
+    #[test]
+    fn refuses_each_kind_of_bad_query() {
+        let hub = key();
+        let me = NodeId::new("caf-976").unwrap();
+        let check = QueryCheck { hub_key: &hub.public(), me: &me, window_secs: 300 };
+        let mut seen = NonceCache::new(100);
+
+        let mut tampered = SignedQuery::sign(&body("caf-976", 1000, 2), &hub).unwrap();
+        let last = tampered.body.len() - 1;
+        tampered.body[last] ^= 1;
+        assert_eq!(check.handle_query(&tampered, 1000, &mut seen), Err(Refusal::BadSignature));
+
+        let forged = SignedQuery::sign(&body("caf-976", 1000, 3), &key()).unwrap();
+        assert_eq!(check.handle_query(&forged, 1000, &mut seen), Err(Refusal::BadSignature));
+
+        let other = SignedQuery::sign(&body("pole-emploi", 1000, 4), &hub).unwrap();
+        assert_eq!(
+            check.handle_query(&other, 1000, &mut seen),
+            Err(Refusal::WrongAudience { addressed_to: "pole-emploi".into() })
+        );
+
+        let old = SignedQuery::sign(&body("caf-976", 1000, 5), &hub).unwrap();
+        assert!(matches!(check.handle_query(&old, 1301, &mut seen), Err(Refusal::Stale { .. })));
+        let future = SignedQuery::sign(&body("caf-976", 2000, 6), &hub).unwrap();
+        assert!(matches!(check.handle_query(&future, 1000, &mut seen), Err(Refusal::Stale { .. })));
+
+        let mut versioned = SignedQuery::sign(&body("caf-976", 1000, 7), &hub).unwrap();
+        versioned.version = 99;
+        assert!(matches!(
+            check.handle_query(&versioned, 1000, &mut seen),
+            Err(Refusal::UnsupportedVersion { got: 99, .. })
+        ));
+        // None of the refused queries consumed a nonce.
+        assert!(seen.is_empty());
+    }
+
+    #[test]
+    fn reply_is_bound_to_node_and_query() {
+        let node_key = key();
+        let node = NodeId::new("caf-976").unwrap();
+        let reply = ReplyBody {
+            query_id: Some([9; 16]),
+            node_id: node.clone(),
+            issued_at: 5,
+            outcome: Outcome::Answered(Answer::Pong),
+        };
+        let signed = SignedReply::sign(&reply, &node_key).unwrap();
+        assert_eq!(signed.verify(&node_key.public(), &node, Some(&[9; 16])), Ok(reply));
+        assert_eq!(
+            signed.verify(&node_key.public(), &node, Some(&[8; 16])),
+            Err(ReplyError::WrongQuery)
+        );
+        assert_eq!(
+            signed.verify(&key().public(), &node, Some(&[9; 16])),
+            Err(ReplyError::BadSignature)
+        );
+        let other = NodeId::new("cd-976").unwrap();
+        assert!(matches!(
+            signed.verify(&node_key.public(), &other, None),
+            Err(ReplyError::WrongNode { .. })
+        ));
+    }
+}

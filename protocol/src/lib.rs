@@ -1,0 +1,41 @@
+//! # passerelle-protocol
+//!
+//! The wire of Passerelle and the pure logic around it. Nothing here does IO,
+//! reads a clock or spawns a task: time is a parameter, bytes come in and go
+//! out as slices. The QUIC shells in `passerelle-link`, the node and the hub
+//! feed these functions.
+//!
+//! ## Layout
+//! - [`codec`]: the one place that calls bincode, always with a size limit.
+//! - [`frame`]: length-prefixed frames, size checked before any allocation.
+//! - [`sign`]: Ed25519 keys, signatures and SHA-256 fingerprints (ring).
+//! - [`envelope`]: signed queries and signed replies, and their checks
+//!   (signature, audience, clock window, replay).
+//! - [`replay`]: the bounded nonce cache behind replay refusal.
+//! - [`message`]: queries, answers and refusal reasons.
+//! - [`enroll`]: the enrollment exchange and the one-time token.
+//! - [`ids`]: validated identifiers (node ids).
+//! - [`hex`]: hexadecimal text for fingerprints and tokens.
+
+pub mod codec;
+pub mod enroll;
+pub mod envelope;
+pub mod frame;
+pub mod hex;
+pub mod ids;
+pub mod message;
+pub mod replay;
+pub mod sign;
+
+/// Version of the link protocol spoken by this build.
+pub const PROTOCOL_VERSION: u16 = 1;
+
+/// ALPN of the authenticated link between a node and the hub.
+pub const ALPN_LINK: &[u8] = b"passerelle/1";
+
+/// ALPN of the enrollment exchange, the only one accepted without a client
+/// certificate.
+pub const ALPN_ENROLL: &[u8] = b"passerelle-enroll/1";
+
+/// Seconds since the Unix epoch. Every time-dependent check takes one.
+pub type UnixTime = u64;

@@ -1,0 +1,122 @@
+//! Queries the hub asks, answers a node gives, and the reasons it refuses.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{ids::NodeId, UnixTime};
+
+/// A question from the hub to one node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Query {
+    /// Liveness check.
+    Ping,
+    /// The node's version, datasets and certificate expiry.
+    Status,
+}
+
+impl Query {
+    /// Short name for logs and audit records.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Query::Ping => "ping",
+            Query::Status => "status",
+        }
+    }
+}
+
+/// What a node says about itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeStatus {
+    /// Node software version.
+    pub version: String,
+    /// Link protocol version the node speaks.
+    pub protocol: u16,
+    /// The node's id, as in its certificate.
+    pub node_id: NodeId,
+    /// The institution, as in its certificate.
+    pub institution: String,
+    /// Names of the datasets the node holds.
+    pub datasets: Vec<String>,
+    /// End of validity of the node's certificate.
+    pub cert_not_after: UnixTime,
+    /// The node's clock when it answered.
+    pub now: UnixTime,
+}
+
+/// A node's answer to a query it accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Answer {
+    /// Reply to [`Query::Ping`].
+    Pong,
+    /// Reply to [`Query::Status`].
+    Status(NodeStatus),
+}
+
+/// Why a node refused a query. Every refusal is returned to the hub and
+/// logged at the node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum Refusal {
+    /// The frame announced more bytes than the node accepts.
+    #[error("frame of {len} bytes exceeds the limit of {max} bytes")]
+    FrameTooLarge {
+        /// Announced length.
+        len: u32,
+        /// Limit in force.
+        max: u32,
+    },
+    /// The bytes are not a valid signed query.
+    #[error("malformed query: {0}")]
+    Malformed(String),
+    /// The query speaks a protocol version the node does not.
+    #[error("unsupported protocol version {got} (this node speaks {supported})")]
+    UnsupportedVersion {
+        /// Version of the query.
+        got: u16,
+        /// Version of the node.
+        supported: u16,
+    },
+    /// The signature does not verify under the hub's certified key.
+    #[error("query signature does not verify under the hub's certified key")]
+    BadSignature,
+    /// The query is addressed to another node.
+    #[error("query addressed to node {addressed_to}, not to this node")]
+    WrongAudience {
+        /// Node the query names.
+        addressed_to: String,
+    },
+    /// The query's issue time is outside the clock window.
+    #[error("stale query: issued at {issued_at}, node clock {now}, window {window_secs} s (check both clocks)")]
+    Stale {
+        /// Issue time in the query.
+        issued_at: UnixTime,
+        /// Node's clock.
+        now: UnixTime,
+        /// Allowed difference.
+        window_secs: u64,
+    },
+    /// The query's nonce was already used.
+    #[error("replayed query: nonce already seen")]
+    Replayed,
+    /// Too many live queries to remember; try later.
+    #[error("node busy: replay cache full, retry later")]
+    Busy,
+    /// The query is outside the node's sharing policy.
+    #[error("outside sharing policy: {0}")]
+    OutOfPolicy(String),
+}
+
+impl Refusal {
+    /// Short name for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Refusal::FrameTooLarge { .. } => "frame_too_large",
+            Refusal::Malformed(_) => "malformed",
+            Refusal::UnsupportedVersion { .. } => "unsupported_version",
+            Refusal::BadSignature => "bad_signature",
+            Refusal::WrongAudience { .. } => "wrong_audience",
+            Refusal::Stale { .. } => "stale",
+            Refusal::Replayed => "replayed",
+            Refusal::Busy => "busy",
+            Refusal::OutOfPolicy(_) => "out_of_policy",
+        }
+    }
+}
