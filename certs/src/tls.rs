@@ -1,0 +1,228 @@
+//! rustls configurations for both ends of the link.
+//!
+//! - The hub's server config offers two ALPNs: the link, which needs a node
+//!   certificate, and enrollment, which cannot have one yet. Client
+//!   certificates are therefore optional at the TLS layer, but any
+//!   certificate that *is* presented must chain to the hub CA, carry the
+//!   node purpose, and pass the [`PeerGate`] (known serial, not revoked),
+//!   or the handshake fails. The link shell closes a `passerelle/1`
+//!   connection that arrives without a certificate before reading anything.
+//! - The node's link config presents its certificate and trusts only the hub
+//!   CA(s); the hub certificate must carry the server purpose.
+//! - The enrollment config trusts a hub whose chain ends in a CA whose
+//!   SHA-256 equals the token's fingerprint, and nothing else.
+
+use std::sync::Arc;
+
+use passerelle_protocol::{hex, sign::sha256, ALPN_ENROLL, ALPN_LINK};
+use rustls::{
+    client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},
+    crypto::CryptoProvider,
+    pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime as TlsTime},
+    server::danger::{ClientCertVerified, ClientCertVerifier},
+    server::WebPkiClientVerifier,
+    client::WebPkiServerVerifier,
+    DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme,
+};
+
+use crate::{identity::NodeIdentity, CertError};
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn roots(cas: &[Vec<u8>]) -> Result<Arc<RootCertStore>, CertError> {
+    let mut store = RootCertStore::empty();
+    for ca in cas {
+        store.add(CertificateDer::from(ca.clone()))?;
+    }
+    Ok(Arc::new(store))
+}
+
+fn chain(ders: &[Vec<u8>]) -> Vec<CertificateDer<'static>> {
+    ders.iter().map(|d| CertificateDer::from(d.clone())).collect()
+}
+
+fn key(pkcs8: &[u8]) -> PrivateKeyDer<'static> {
+    PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pkcs8.to_vec()))
+}
+
+/// Decides whether a node whose certificate chains to the CA may connect.
+/// The hub answers from its registry: issued serials, revocations.
+pub trait PeerGate: Send + Sync + std::fmt::Debug {
+    /// `Ok` to admit; `Err` with a reason to refuse the handshake.
+    ///
+    /// # Errors
+    /// The reason for refusal, logged by the hub.
+    fn admit(&self, node: &NodeIdentity) -> Result<(), String>;
+}
+
+#[derive(Debug)]
+struct GatedClientVerifier {
+    inner: Arc<dyn ClientCertVerifier>,
+    gate: Arc<dyn PeerGate>,
+}
+
+impl ClientCertVerifier for GatedClientVerifier {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.inner.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: TlsTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        self.inner.verify_client_cert(end_entity, intermediates, now)?;
+        let node = NodeIdentity::from_der(end_entity).map_err(|e| {
+            tracing::warn!(error = %e, "handshake refused: not a node certificate");
+            rustls::Error::InvalidCertificate(rustls::CertificateError::ApplicationVerificationFailure)
+        })?;
+        self.gate.admit(&node).map_err(|reason| {
+            tracing::warn!(node = %node.node_id, serial = %node.serial, %reason, "handshake refused");
+            rustls::Error::InvalidCertificate(rustls::CertificateError::Revoked)
+        })?;
+        Ok(ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+/// The hub's server configuration.
+///
+/// `cas` are the trusted CA certificates (more than one during a CA
+/// rotation); `hub_chain` is the hub certificate followed by its CA.
+///
+/// # Errors
+/// When a certificate or the key is unusable.
+pub fn hub_server_config(
+    cas: &[Vec<u8>],
+    hub_chain: &[Vec<u8>],
+    hub_key: &[u8],
+    gate: Arc<dyn PeerGate>,
+) -> Result<rustls::ServerConfig, CertError> {
+    let inner = WebPkiClientVerifier::builder_with_provider(roots(cas)?, provider())
+        .allow_unauthenticated()
+        .build()
+        .map_err(|e| CertError::Tls(rustls::Error::General(e.to_string())))?;
+    let verifier = Arc::new(GatedClientVerifier { inner, gate });
+    let mut config = rustls::ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain(hub_chain), key(hub_key))?;
+    config.alpn_protocols = vec![ALPN_LINK.to_vec(), ALPN_ENROLL.to_vec()];
+    Ok(config)
+}
+
+/// The node's link configuration: its certificate, the hub CA(s).
+///
+/// # Errors
+/// When a certificate or the key is unusable.
+pub fn node_client_config(
+    cas: &[Vec<u8>],
+    node_chain: &[Vec<u8>],
+    node_key: &[u8],
+) -> Result<rustls::ClientConfig, CertError> {
+    let mut config = rustls::ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])?
+        .with_root_certificates(roots(cas)?)
+        .with_client_auth_cert(chain(node_chain), key(node_key))?;
+    config.alpn_protocols = vec![ALPN_LINK.to_vec()];
+    Ok(config)
+}
+
+/// Trusts a server whose chain ends in the CA with the pinned fingerprint.
+#[derive(Debug)]
+struct PinnedCaVerifier {
+    fingerprint: [u8; 32],
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for PinnedCaVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: TlsTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let ca = intermediates.iter().find(|c| sha256(c) == self.fingerprint).ok_or_else(|| {
+            tracing::warn!(expected = %hex::encode(&self.fingerprint), "hub CA does not match the token's fingerprint");
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)
+        })?;
+        let roots = roots(&[ca.to_vec()]).map_err(|e| rustls::Error::General(e.to_string()))?;
+        let inner = WebPkiServerVerifier::builder_with_provider(roots, self.provider.clone())
+            .build()
+            .map_err(|e| rustls::Error::General(e.to_string()))?;
+        inner.verify_server_cert(end_entity, &[], server_name, ocsp_response, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// The node's enrollment configuration: no client certificate, and trust
+/// in the hub pinned to the CA fingerprint from the token.
+///
+/// # Errors
+/// When rustls refuses the configuration.
+pub fn enroll_client_config(ca_fingerprint: [u8; 32]) -> Result<rustls::ClientConfig, CertError> {
+    let provider = provider();
+    let verifier = Arc::new(PinnedCaVerifier { fingerprint: ca_fingerprint, provider: provider.clone() });
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![ALPN_ENROLL.to_vec()];
+    Ok(config)
+}
