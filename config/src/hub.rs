@@ -1,0 +1,189 @@
+//! `hub.toml`: the hub's configuration.
+
+use std::{net::SocketAddr, num::NonZeroU32, path::Path, time::Duration};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{error::Problem, ConfigError};
+
+/// The hub's configuration. Every key is optional; defaults suit a first run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HubConfig {
+    /// Who runs the hub; named in the CA certificate.
+    pub name: String,
+    /// Host names and IP addresses nodes use to reach the hub; the hub
+    /// certificate is issued for them.
+    pub public_names: Vec<String>,
+    /// UDP address of the QUIC listener.
+    pub quic_listen: SocketAddr,
+    /// TCP address of the web portal.
+    pub http_listen: SocketAddr,
+    /// How long an enrollment token stays valid.
+    #[serde(with = "humantime_serde")]
+    pub token_ttl: Duration,
+    /// Validity of the node certificates the hub issues.
+    #[serde(with = "humantime_serde")]
+    pub node_cert_validity: Duration,
+    /// How often the hub asks each connected node for its status.
+    #[serde(with = "humantime_serde")]
+    pub status_interval: Duration,
+    /// How long the hub waits for a node's answer.
+    #[serde(with = "humantime_serde")]
+    pub query_timeout: Duration,
+    /// Enrollment attempts accepted per minute from one address.
+    pub enroll_per_minute: NonZeroU32,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        Self {
+            name: "DEETS Mayotte".into(),
+            public_names: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
+            quic_listen: SocketAddr::from(([0, 0, 0, 0], 4433)),
+            http_listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            token_ttl: Duration::from_secs(24 * 3600),
+            node_cert_validity: Duration::from_secs(90 * 86400),
+            status_interval: Duration::from_secs(30),
+            query_timeout: Duration::from_secs(10),
+            enroll_per_minute: NonZeroU32::new(10).expect("non-zero"),
+        }
+    }
+}
+
+impl HubConfig {
+    /// Reads and checks `hub.toml`.
+    ///
+    /// # Errors
+    /// Every problem in the file, with line and key.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let config: Self = crate::parse(path)?;
+        let problems = config.problems();
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError::invalid(path, problems))
+        }
+    }
+
+    /// Cross-key rules, all reported at once.
+    pub fn problems(&self) -> Vec<Problem> {
+        let mut out = Vec::new();
+        let mut bad = |key: &str, why: String, fix: &str| {
+            out.push(Problem { line: None, key: Some(key.into()), why, fix: Some(fix.into()) })
+        };
+        if self.name.trim().is_empty() {
+            bad("name", "is empty".into(), "name the institution that runs the hub");
+        }
+        if self.public_names.is_empty() {
+            bad("public_names", "is empty".into(), "list the host names nodes use, e.g. [\"hub.example.org\"]");
+        }
+        for n in &self.public_names {
+            let ok = n.parse::<std::net::IpAddr>().is_ok()
+                || (!n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-'));
+            if !ok {
+                bad("public_names", format!("{n:?} is neither a host name nor an IP address"), "use names like hub.example.org");
+            }
+        }
+        if self.token_ttl.is_zero() {
+            bad("token_ttl", "is zero: tokens would expire at once".into(), "use e.g. \"24h\"");
+        }
+        if self.node_cert_validity < Duration::from_secs(3600) {
+            bad("node_cert_validity", "is under one hour".into(), "use e.g. \"90d\"");
+        }
+        if self.status_interval.is_zero() || self.query_timeout.is_zero() {
+            bad("status_interval/query_timeout", "must be above zero".into(), "use e.g. \"30s\" and \"10s\"");
+        }
+        out
+    }
+
+    /// The file `hub init` writes: every key, commented, with its value.
+    pub fn template(&self) -> String {
+        let h = |d: Duration| humantime_serde::re::humantime::format_duration(d).to_string();
+        let names: Vec<String> = self.public_names.iter().map(|n| format!("{n:?}")).collect();
+        format!(
+            r#"# Passerelle hub configuration. Every key is optional; the value shown is
+# what this hub uses. Unknown keys are refused.
+
+# Who runs the hub; named in the CA certificate.
+name = {name:?}
+
+# Host names and IP addresses nodes use to reach the hub. The hub
+# certificate is issued for these names at `passerelle-hub init`.
+public_names = [{names}]
+
+# UDP address of the QUIC listener nodes dial (partners open nothing).
+quic_listen = "{quic}"
+
+# TCP address of the web portal.
+http_listen = "{http}"
+
+# How long an enrollment token stays valid.
+token_ttl = "{ttl}"
+
+# Validity of node certificates; nodes renew before expiry.
+node_cert_validity = "{validity}"
+
+# How often the hub asks each connected node for its status.
+status_interval = "{status}"
+
+# How long the hub waits for one node's answer.
+query_timeout = "{timeout}"
+
+# Enrollment attempts accepted per minute from one address.
+enroll_per_minute = {rate}
+"#,
+            name = self.name,
+            names = names.join(", "),
+            quic = self.quic_listen,
+            http = self.http_listen,
+            ttl = h(self.token_ttl),
+            validity = h(self.node_cert_validity),
+            status = h(self.status_interval),
+            timeout = h(self.query_timeout),
+            rate = self.enroll_per_minute,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_reads_back_as_the_same_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.toml");
+        let mut config = HubConfig::default();
+        config.public_names.push("hub.example.org".into());
+        std::fs::write(&path, config.template()).unwrap();
+        assert_eq!(HubConfig::load(&path).unwrap(), config);
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.toml");
+        std::fs::write(&path, "name = \"x\"\nquic_listn = \"0.0.0.0:1\"\n").unwrap();
+        let err = HubConfig::load(&path).unwrap_err().to_string();
+        assert!(err.contains("hub.toml"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+        assert!(err.contains("key `quic_listn`"), "{err}");
+        assert!(err.contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn bad_value_and_cross_key_problems_are_all_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.toml");
+        std::fs::write(&path, "\nquic_listen = \"nowhere\"\n").unwrap();
+        let err = HubConfig::load(&path).unwrap_err().to_string();
+        assert!(err.contains("line 2") && err.contains("key `quic_listen`"), "{err}");
+
+        std::fs::write(&path, "name = \"\"\npublic_names = []\ntoken_ttl = \"0s\"\n").unwrap();
+        match HubConfig::load(&path).unwrap_err() {
+            ConfigError::Invalid { problems, .. } => assert_eq!(problems.len(), 3, "{problems:?}"),
+            other => panic!("{other}"),
+        }
+    }
+}

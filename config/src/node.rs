@@ -1,0 +1,156 @@
+//! `node.toml`: a node's configuration.
+
+use std::{path::Path, time::Duration};
+
+use passerelle_protocol::ids::NodeId;
+use serde::{Deserialize, Serialize};
+
+use crate::{error::Problem, ConfigError, HubAddr};
+
+/// A node's configuration, written by `passerelle-node init`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// This node's id, as its certificate names it.
+    pub node_id: NodeId,
+    /// Where the hub listens.
+    pub hub: HubAddr,
+    /// Connection tuning; defaults suit most sites.
+    #[serde(default)]
+    pub link: LinkConfig,
+}
+
+/// How the node keeps its link to the hub.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LinkConfig {
+    /// Keep-alive interval on an idle link (keeps NAT mappings open).
+    #[serde(with = "humantime_serde")]
+    pub keep_alive: Duration,
+    /// A link silent this long is considered lost.
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    /// First delay before reconnecting.
+    #[serde(with = "humantime_serde")]
+    pub reconnect_min: Duration,
+    /// Longest delay between reconnection attempts.
+    #[serde(with = "humantime_serde")]
+    pub reconnect_max: Duration,
+    /// Largest accepted difference between the hub's clock and the node's.
+    #[serde(with = "humantime_serde")]
+    pub clock_window: Duration,
+}
+
+impl Default for LinkConfig {
+    fn default() -> Self {
+        Self {
+            keep_alive: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(30),
+            reconnect_min: Duration::from_millis(500),
+            reconnect_max: Duration::from_secs(30),
+            clock_window: Duration::from_secs(300),
+        }
+    }
+}
+
+impl NodeConfig {
+    /// Reads and checks `node.toml`.
+    ///
+    /// # Errors
+    /// Every problem in the file, with line and key.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let config: Self = crate::parse(path)?;
+        let problems = config.problems();
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError::invalid(path, problems))
+        }
+    }
+
+    /// Cross-key rules, all reported at once.
+    pub fn problems(&self) -> Vec<Problem> {
+        let l = &self.link;
+        let mut out = Vec::new();
+        let mut bad = |key: &str, why: &str, fix: &str| {
+            out.push(Problem { line: None, key: Some(key.into()), why: why.into(), fix: Some(fix.into()) })
+        };
+        if l.keep_alive.is_zero() || l.keep_alive >= l.idle_timeout {
+            bad("link.keep_alive", "must be above zero and below link.idle_timeout", "e.g. keep_alive = \"5s\", idle_timeout = \"30s\"");
+        }
+        if l.reconnect_min.is_zero() || l.reconnect_min > l.reconnect_max {
+            bad("link.reconnect_min", "must be above zero and at most link.reconnect_max", "e.g. \"500ms\" and \"30s\"");
+        }
+        if l.clock_window < Duration::from_secs(5) {
+            bad("link.clock_window", "is under 5 seconds: ordinary clock drift would refuse queries", "e.g. \"5m\"");
+        }
+        out
+    }
+
+    /// The file `node init` writes.
+    pub fn template(&self) -> String {
+        let h = |d: Duration| humantime_serde::re::humantime::format_duration(d).to_string();
+        let l = &self.link;
+        format!(
+            r#"# Passerelle node configuration. Unknown keys are refused.
+
+# This node's id, as its certificate names it. Do not change it: the
+# certificate would no longer match.
+node_id = "{id}"
+
+# Where the hub listens (HOST:PORT, UDP). The node dials out; no inbound
+# port is needed on this site.
+hub = "{hub}"
+
+[link]
+# Keep-alive on an idle link, so NAT and firewalls keep the flow open.
+keep_alive = "{ka}"
+# A link silent this long is considered lost and re-established.
+idle_timeout = "{idle}"
+# Reconnection waits grow from reconnect_min to reconnect_max, with jitter.
+reconnect_min = "{rmin}"
+reconnect_max = "{rmax}"
+# Largest accepted difference between the hub's clock and this node's.
+clock_window = "{window}"
+"#,
+            id = self.node_id,
+            hub = self.hub,
+            ka = h(l.keep_alive),
+            idle = h(l.idle_timeout),
+            rmin = h(l.reconnect_min),
+            rmax = h(l.reconnect_max),
+            window = h(l.clock_window),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_round_trips_and_bad_keys_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("node.toml");
+        let config = NodeConfig {
+            node_id: NodeId::new("caf-976").unwrap(),
+            hub: "localhost:4433".parse().unwrap(),
+            link: LinkConfig::default(),
+        };
+        std::fs::write(&path, config.template()).unwrap();
+        assert_eq!(NodeConfig::load(&path).unwrap(), config);
+
+        let text = config.template().replace("keep_alive", "keepalive");
+        std::fs::write(&path, text).unwrap();
+        let err = NodeConfig::load(&path).unwrap_err().to_string();
+        assert!(err.contains("node.toml") && err.contains("key `keepalive`"), "{err}");
+
+        std::fs::write(&path, "node_id = \"CAF\"\nhub = \"localhost:4433\"\n").unwrap();
+        let err = NodeConfig::load(&path).unwrap_err().to_string();
+        assert!(err.contains("line 1") && err.contains("invalid node id"), "{err}");
+
+        std::fs::write(&path, "node_id = \"caf\"\nhub = \"localhost\"\n").unwrap();
+        let err = NodeConfig::load(&path).unwrap_err().to_string();
+        assert!(err.contains("key `hub`") && err.contains("HOST:PORT"), "{err}");
+    }
+}
