@@ -1,1 +1,66 @@
-//! placeholder
+//! # passerelle-link
+//!
+//! The thin IO glue that the node and the hub share: QUIC endpoints with the
+//! transport settings of the link, framed messages on QUIC streams, the
+//! peer certificate of a connection, the jittered backoff of reconnection,
+//! and the local admin socket. Protocol decisions live in
+//! `passerelle-protocol`; this crate only moves bytes.
+//!
+//! ## Layout
+//! - [`endpoint`]: server and client endpoints, transport settings.
+//! - [`stream`]: one framed message in, one out, with size limits.
+//! - [`backoff`]: reconnection delays.
+//! - [`admin`]: the owner-only Unix socket that CLI commands use to reach a
+//!   running `serve`.
+
+pub mod admin;
+pub mod backoff;
+pub mod endpoint;
+pub mod stream;
+
+/// Errors moving bytes over the link or the admin socket.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    /// A frame broke the size rules.
+    #[error(transparent)]
+    Frame(#[from] passerelle_protocol::frame::FrameError),
+    /// A message could not be encoded or decoded.
+    #[error(transparent)]
+    Codec(#[from] passerelle_protocol::codec::CodecError),
+    /// The QUIC connection failed or was closed.
+    #[error("connection: {0}")]
+    Connection(#[from] quinn::ConnectionError),
+    /// The connection could not be started.
+    #[error("connect: {0}")]
+    Connect(#[from] quinn::ConnectError),
+    /// Reading a stream failed.
+    #[error("read: {0}")]
+    Read(String),
+    /// Writing a stream failed.
+    #[error("write: {0}")]
+    Write(String),
+    /// The peer took too long.
+    #[error("timed out after {0:?}")]
+    Timeout(std::time::Duration),
+    /// Local IO (socket, file).
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// TLS configuration could not be turned into QUIC configuration.
+    #[error("TLS configuration unusable for QUIC: {0}")]
+    Tls(String),
+}
+
+/// The current time as seconds since the Unix epoch.
+pub fn now() -> passerelle_protocol::UnixTime {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Sixteen random bytes, for query ids and nonces.
+pub fn random16() -> [u8; 16] {
+    let mut b = [0u8; 16];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b).expect("the OS random source works");
+    b
+}

@@ -1,0 +1,75 @@
+//! QUIC endpoints and the transport settings of the link.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
+
+use crate::LinkError;
+
+/// Keep-alive and idle timeout of a link.
+#[derive(Debug, Clone, Copy)]
+pub struct Liveness {
+    /// Interval of keep-alive packets.
+    pub keep_alive: Duration,
+    /// Silence after which the connection is dropped.
+    pub idle_timeout: Duration,
+}
+
+impl Default for Liveness {
+    fn default() -> Self {
+        Self { keep_alive: Duration::from_secs(5), idle_timeout: Duration::from_secs(30) }
+    }
+}
+
+fn transport(l: Liveness) -> Arc<quinn::TransportConfig> {
+    let mut t = quinn::TransportConfig::default();
+    t.keep_alive_interval(Some(l.keep_alive));
+    t.max_idle_timeout(quinn::IdleTimeout::try_from(l.idle_timeout).ok());
+    // The hub opens streams; a node opens none beyond what it is asked.
+    t.max_concurrent_bidi_streams(256u32.into());
+    Arc::new(t)
+}
+
+/// A server endpoint bound to `addr` (port 0 picks a free port).
+///
+/// # Errors
+/// When the TLS config is not usable for QUIC or the socket cannot be bound.
+pub fn server(addr: SocketAddr, tls: rustls::ServerConfig, l: Liveness) -> Result<quinn::Endpoint, LinkError> {
+    let crypto = QuicServerConfig::try_from(tls).map_err(|e| LinkError::Tls(e.to_string()))?;
+    let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
+    config.transport_config(transport(l));
+    Ok(quinn::Endpoint::server(config, addr)?)
+}
+
+/// A client configuration for [`quinn::Endpoint::connect_with`].
+///
+/// # Errors
+/// When the TLS config is not usable for QUIC.
+pub fn client_config(tls: rustls::ClientConfig, l: Liveness) -> Result<quinn::ClientConfig, LinkError> {
+    let crypto = QuicClientConfig::try_from(tls).map_err(|e| LinkError::Tls(e.to_string()))?;
+    let mut config = quinn::ClientConfig::new(Arc::new(crypto));
+    config.transport_config(transport(l));
+    Ok(config)
+}
+
+/// A client endpoint on an ephemeral port of the right address family.
+///
+/// # Errors
+/// When the socket cannot be bound.
+pub fn client(remote: SocketAddr) -> Result<quinn::Endpoint, LinkError> {
+    let bind: SocketAddr = if remote.is_ipv6() { "[::]:0".parse().expect("addr") } else { "0.0.0.0:0".parse().expect("addr") };
+    Ok(quinn::Endpoint::client(bind)?)
+}
+
+/// The DER certificate the peer presented, if any.
+pub fn peer_cert(conn: &quinn::Connection) -> Option<Vec<u8>> {
+    let identity = conn.peer_identity()?;
+    let chain = identity.downcast::<Vec<rustls::pki_types::CertificateDer<'static>>>().ok()?;
+    chain.first().map(|c| c.to_vec())
+}
+
+/// The ALPN protocol the connection agreed on.
+pub fn alpn(conn: &quinn::Connection) -> Option<Vec<u8>> {
+    let data = conn.handshake_data()?;
+    data.downcast::<quinn::crypto::rustls::HandshakeData>().ok()?.protocol
+}
