@@ -10,12 +10,14 @@
 //! - [`endpoint`]: server and client endpoints, transport settings.
 //! - [`stream`]: one framed message in, one out, with size limits.
 //! - [`backoff`]: reconnection delays.
+//! - [`output`]: listings as table, CSV or JSON, for both command lines.
 //! - [`admin`]: the owner-only Unix socket that CLI commands use to reach a
 //!   running `serve`.
 
 pub mod admin;
 pub mod backoff;
 pub mod endpoint;
+pub mod output;
 pub mod stream;
 
 /// Errors moving bytes over the link or the admin socket.

@@ -1,1 +1,32 @@
-//! placeholder
+//! # passerelle-node
+//!
+//! The node an institution runs on its own premises. It keeps the
+//! institution's data, dials out to the hub over mutual-TLS QUIC, and
+//! answers the hub's signed queries with signed answers. It never opens an
+//! inbound port. This library is what the `passerelle-node` binary runs;
+//! tests start it in-process with [`serve::start`].
+//!
+//! ## Layout
+//! - [`paths`]: the files of a node folder.
+//! - [`identity`]: the node's key, certificate and trusted CA, loaded.
+//! - [`answer`]: what the node says to one query (pure; no IO).
+//! - [`enroll`]: `init`, the enrollment exchange.
+//! - [`serve`]: the link loop and the running node's state.
+//! - [`store`]: the sled store (query log for now).
+//! - [`admin`]: requests other commands send to a running node.
+//! - [`cli`]: the command line.
+
+pub mod admin;
+pub mod answer;
+pub mod cli;
+pub mod enroll;
+pub mod error;
+pub mod identity;
+pub mod paths;
+pub mod serve;
+pub mod store;
+
+pub use error::NodeError;
+
+/// Version of this build, reported to the hub.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,110 @@
+//! What a node says to one query: pure, so it is tested without sockets.
+//! The link shell reads a frame, calls [`handle_payload`], signs the reply
+//! and writes it; nothing else.
+
+use passerelle_protocol::{
+    codec,
+    envelope::{Outcome, QueryCheck, ReplyBody, SignedQuery},
+    message::{Answer, NodeStatus, Query, Refusal},
+    replay::NonceCache,
+    UnixTime, PROTOCOL_VERSION,
+};
+
+/// What the node knows about itself, for status answers.
+#[derive(Debug, Clone)]
+pub struct SelfDescription {
+    /// Institution named in the certificate.
+    pub institution: String,
+    /// Datasets held.
+    pub datasets: Vec<String>,
+    /// End of the certificate's validity.
+    pub cert_not_after: UnixTime,
+}
+
+/// Handles the payload of one frame (already within the size limit) and
+/// returns the reply to sign, with the query kind when the query was
+/// accepted. Refusals are replies too: the hub learns why.
+pub fn handle_payload(
+    payload: &[u8],
+    check: &QueryCheck<'_>,
+    me: &SelfDescription,
+    now: UnixTime,
+    seen: &mut NonceCache,
+) -> (ReplyBody, Option<&'static str>) {
+    let (query_id, outcome, kind) = match codec::decode::<SignedQuery>(payload) {
+        Err(e) => (None, Outcome::Refused(Refusal::Malformed(e.to_string())), None),
+        Ok(signed) => {
+            let id = signed.unverified_id();
+            match check.handle_query(&signed, now, seen) {
+                Err(refusal) => (id, Outcome::Refused(refusal), None),
+                Ok(body) => (
+                    Some(body.query_id),
+                    Outcome::Answered(answer(&body.query, check, me, now)),
+                    Some(body.query.kind()),
+                ),
+            }
+        }
+    };
+    (ReplyBody { query_id, node_id: check.me.clone(), issued_at: now, outcome }, kind)
+}
+
+/// The reply to a frame refused for its size, before reading its payload.
+pub fn too_large(check: &QueryCheck<'_>, len: u32, max: u32, now: UnixTime) -> ReplyBody {
+    ReplyBody {
+        query_id: None,
+        node_id: check.me.clone(),
+        issued_at: now,
+        outcome: Outcome::Refused(Refusal::FrameTooLarge { len, max }),
+    }
+}
+
+fn answer(query: &Query, check: &QueryCheck<'_>, me: &SelfDescription, now: UnixTime) -> Answer {
+    match query {
+        Query::Ping => Answer::Pong,
+        Query::Status => Answer::Status(NodeStatus {
+            version: crate::VERSION.into(),
+            protocol: PROTOCOL_VERSION,
+            node_id: check.me.clone(),
+            institution: me.institution.clone(),
+            datasets: me.datasets.clone(),
+            cert_not_after: me.cert_not_after,
+            now,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use passerelle_protocol::{envelope::QueryBody, ids::NodeId, sign::SigningKey};
+
+    fn hub_key() -> SigningKey {
+        let doc = ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new()).unwrap();
+        SigningKey::from_pkcs8(doc.as_ref()).unwrap()
+    }
+
+    #[test]
+    fn answers_status_and_refuses_garbage_and_replays() {
+        let hub = hub_key();
+        let me = NodeId::new("caf-976").unwrap();
+        let check = QueryCheck { hub_key: &hub.public(), me: &me, window_secs: 300 };
+        let desc = SelfDescription { institution: "CAF".into(), datasets: vec!["rsa".into()], cert_not_after: 99 };
+        let mut seen = NonceCache::new(16);
+
+        let body = QueryBody { query_id: [1; 16], issued_at: 1000, nonce: [2; 16], audience: me.clone(), query: Query::Status };
+        let wire = codec::encode(&SignedQuery::sign(&body, &hub).unwrap()).unwrap();
+        let (reply, kind) = handle_payload(&wire, &check, &desc, 1001, &mut seen);
+        assert_eq!((reply.query_id, kind), (Some([1; 16]), Some("status")));
+        match reply.outcome {
+            Outcome::Answered(Answer::Status(s)) => {
+                assert_eq!((s.institution.as_str(), s.datasets.len(), s.cert_not_after), ("CAF", 1, 99));
+            }
+            other => panic!("{other:?}"),
+        }
+        let (again, _) = handle_payload(&wire, &check, &desc, 1002, &mut seen);
+        assert_eq!((again.query_id, again.outcome), (Some([1; 16]), Outcome::Refused(Refusal::Replayed)));
+
+        let (junk, _) = handle_payload(b"\xff\xff\xff", &check, &desc, 1002, &mut seen);
+        assert!(matches!(junk.outcome, Outcome::Refused(Refusal::Malformed(_))));
+    }
+}

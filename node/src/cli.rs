@@ -1,0 +1,125 @@
+//! The `passerelle-node` command line. Human text goes to stderr, machine
+//! output to stdout.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use passerelle_config::HubAddr;
+use passerelle_link::output::{time, Format, Listing};
+
+use crate::{admin, enroll, paths::NodeDir, serve};
+
+/// Passerelle node: keeps an institution's data and answers the hub.
+#[derive(Debug, Parser)]
+#[command(name = "passerelle-node", version, about)]
+pub struct Cli {
+    /// State and configuration folder of this node.
+    #[arg(long, global = true, default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Enroll with the hub: make a key here, get a certificate.
+    Init {
+        /// The hub's address, HOST:PORT.
+        #[arg(long, value_name = "HOST:PORT")]
+        hub: HubAddr,
+        /// The one-time token printed by `passerelle-hub enroll`.
+        #[arg(long)]
+        token: String,
+    },
+    /// Connect out to the hub and answer its queries until stopped.
+    Serve,
+    /// Link, certificate, datasets and last queries.
+    Status {
+        /// Output format.
+        #[arg(long, default_value = "table")]
+        format: Format,
+    },
+}
+
+/// Runs a parsed command line.
+///
+/// # Errors
+/// Any failure, for `main` to print.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Init { hub, token } => {
+            let dir = NodeDir::create(&cli.dir)?;
+            let done = enroll::init(&dir, hub, &token).await?;
+            eprintln!(
+                "enrolled node {} ({}) with hub {}\ncertificate valid until {}\nnext: passerelle-node serve --dir {}",
+                done.identity.node_id,
+                done.identity.institution,
+                done.config.hub,
+                time(Some(done.identity.not_after)),
+                cli.dir.display()
+            );
+        }
+        Command::Serve => {
+            let mut node = serve::start(&cli.dir).await?;
+            eprintln!("node serving from {}; Ctrl-C to stop", cli.dir.display());
+            tokio::select! {
+                _ = node.wait() => {}
+                _ = shutdown_signal() => eprintln!("stopping"),
+            }
+            node.stop().await;
+        }
+        Command::Status { format } => {
+            let report = admin::status(&cli.dir).await?;
+            print!("{}", render_status(&report, format));
+        }
+    }
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+/// Renders a status report.
+pub fn render_status(r: &admin::StatusReport, format: Format) -> String {
+    if format == Format::Json {
+        return serde_json::to_string_pretty(r).expect("report serializes") + "\n";
+    }
+    let link = match (&r.link, r.running) {
+        (Some(l), _) if l.connected => format!("connected since {}", time(l.since)),
+        (Some(l), _) => format!(
+            "disconnected since {}{}",
+            time(l.since),
+            l.last_error.as_ref().map(|e| format!(": {e}")).unwrap_or_default()
+        ),
+        (None, _) => "not running (start it with passerelle-node serve)".into(),
+    };
+    let mut l = Listing::new(vec!["key", "value"]);
+    for (k, v) in [
+        ("node_id", r.node_id.clone()),
+        ("institution", r.institution.clone()),
+        ("hub", r.hub.clone()),
+        ("link", link),
+        ("cert_expires", time(Some(r.cert_not_after))),
+        ("datasets", if r.datasets.is_empty() { "none".into() } else { r.datasets.join(" ") }),
+    ] {
+        l.rows.push(vec![k.into(), v]);
+    }
+    let mut out = l.render(format);
+    if format == Format::Table {
+        let mut q = Listing::new(vec!["at", "query_id", "kind", "outcome", "reason"]);
+        for rec in &r.recent_queries {
+            q.rows.push(vec![time(Some(rec.at)), rec.query_id.clone(), rec.kind.clone(), rec.outcome.clone(), rec.reason.clone()]);
+        }
+        out.push_str("\nrecent queries:\n");
+        out.push_str(&q.render(Format::Table));
+    }
+    out
+}

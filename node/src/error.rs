@@ -1,0 +1,58 @@
+//! The node's error type.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in a node command.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The folder given with `--dir` is not usable.
+    #[error("{path}: {why}", path = .path.display())]
+    Dir {
+        /// The folder.
+        path: PathBuf,
+        /// What is wrong and how to fix it.
+        why: String,
+    },
+    /// Configuration.
+    #[error(transparent)]
+    Config(#[from] passerelle_config::ConfigError),
+    /// Certificates and keys.
+    #[error(transparent)]
+    Cert(#[from] passerelle_certs::CertError),
+    /// The enrollment token.
+    #[error(transparent)]
+    Token(#[from] passerelle_protocol::enroll::TokenFormatError),
+    /// The hub refused enrollment.
+    #[error("the hub refused enrollment: {0}")]
+    EnrollRefused(String),
+    /// The hub could not be reached.
+    #[error("cannot reach the hub at {addr}: {why}\nhint: check that the hub runs (passerelle-hub serve), that the address and port are right, and that this site allows outbound UDP to port {port}")]
+    Unreachable {
+        /// Address tried.
+        addr: String,
+        /// Port, for the firewall hint.
+        port: u16,
+        /// What happened.
+        why: String,
+    },
+    /// Moving bytes failed.
+    #[error(transparent)]
+    Link(#[from] passerelle_link::LinkError),
+    /// The store.
+    #[error("store: {0}")]
+    Store(#[from] sled::Error),
+    /// The store is held by a process that does not answer.
+    #[error("{0}")]
+    Locked(String),
+    /// A codec error on stored data.
+    #[error(transparent)]
+    Codec(#[from] passerelle_protocol::codec::CodecError),
+    /// Local IO.
+    #[error("{path}: {source}", path = .path.display())]
+    Io {
+        /// File or folder.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}

@@ -1,0 +1,331 @@
+//! The running node: it dials the hub, keeps the link, and answers each
+//! stream the hub opens. The node opens no port; the hub reaches it over
+//! the connection the node made.
+
+use std::{
+    path::Path,
+    sync::{Arc, Mutex},
+};
+
+use passerelle_certs::{tls, HubIdentity};
+use passerelle_config::NodeConfig;
+use passerelle_link::{
+    admin,
+    backoff::{unit_random, Backoff},
+    endpoint::{self, Liveness},
+    now, stream,
+};
+use passerelle_protocol::{
+    envelope::{Outcome, QueryCheck, ReplyBody, SignedReply},
+    frame::{self, FrameError, MAX_CONTROL_FRAME},
+    hex,
+    message::Refusal,
+    replay::NonceCache,
+    sign::PublicKey,
+};
+use serde::{Deserialize, Serialize};
+use tokio::{sync::watch, task::JoinHandle};
+use tracing::{info, info_span, warn, Instrument};
+
+use crate::{
+    answer::{self, SelfDescription},
+    enroll::resolve,
+    identity::Credentials,
+    paths::NodeDir,
+    store::{QueryRecord, Store},
+    NodeError,
+};
+
+/// Live nonces remembered for replay refusal.
+const NONCE_CAPACITY: usize = 100_000;
+
+/// The state of the link, as `status` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkState {
+    /// A connection to the hub is up.
+    pub connected: bool,
+    /// When the current state began.
+    pub since: Option<u64>,
+    /// Why the last connection ended or failed.
+    pub last_error: Option<String>,
+    /// Connection attempts since start.
+    pub attempts: u64,
+}
+
+/// What the running node shares between its tasks.
+pub struct Shared {
+    pub(crate) config: NodeConfig,
+    pub(crate) creds: Credentials,
+    pub(crate) store: Store,
+    seen: Mutex<NonceCache>,
+    link: Mutex<LinkState>,
+}
+
+impl Shared {
+    /// A copy of the link state.
+    pub fn link(&self) -> LinkState {
+        self.link.lock().expect("link state lock").clone()
+    }
+
+    fn set_link(&self, connected: bool, error: Option<String>) {
+        let mut l = self.link.lock().expect("link state lock");
+        if l.connected != connected || l.since.is_none() {
+            l.since = Some(now());
+        }
+        l.connected = connected;
+        if error.is_some() {
+            l.last_error = error;
+        }
+    }
+
+    fn describe(&self) -> SelfDescription {
+        SelfDescription {
+            institution: self.creds.identity.institution.clone(),
+            datasets: self.store.datasets().unwrap_or_default(),
+            cert_not_after: self.creds.identity.not_after,
+        }
+    }
+}
+
+/// A node running in this process.
+pub struct NodeHandle {
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    link_task: JoinHandle<()>,
+    admin_task: JoinHandle<()>,
+    root: std::path::PathBuf,
+}
+
+impl NodeHandle {
+    /// The link state now.
+    pub fn link(&self) -> LinkState {
+        self.shared.link()
+    }
+
+    /// The node's shared state (for the admin requests).
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Stops the node: closes the link, the admin socket and the store.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.link_task.await;
+        self.admin_task.abort();
+        let _ = self.admin_task.await;
+        let _ = std::fs::remove_file(self.root.join(admin::SOCKET));
+        let _ = self.shared.store.flush();
+    }
+
+    /// Waits until the node stops by itself (it does not, unless stopped).
+    pub async fn wait(&mut self) {
+        let _ = (&mut self.link_task).await;
+    }
+}
+
+/// Starts the node of folder `root`: loads its files, opens the store,
+/// binds the admin socket and starts the link loop.
+///
+/// # Errors
+/// When the folder, configuration, credentials or store are unusable, or
+/// another process already serves this folder.
+pub async fn start(root: &Path) -> Result<NodeHandle, NodeError> {
+    let dir = NodeDir::existing(root)?;
+    let config = NodeConfig::load(&dir.config())?;
+    let creds = Credentials::load(&dir)?;
+    if creds.identity.node_id != config.node_id {
+        return Err(NodeError::Dir {
+            path: dir.config(),
+            why: format!("node_id is {} but the certificate names {}", config.node_id, creds.identity.node_id),
+        });
+    }
+    let listener = admin::bind(root).await?;
+    let store = Store::open(&dir.store())?;
+    let shared = Arc::new(Shared {
+        config,
+        creds,
+        store,
+        seen: Mutex::new(NonceCache::new(NONCE_CAPACITY)),
+        link: Mutex::new(LinkState::default()),
+    });
+    let (stop, stop_rx) = watch::channel(false);
+    let link_task = tokio::spawn(run_link(shared.clone(), stop_rx));
+    let admin_shared = shared.clone();
+    let admin_task = tokio::spawn(admin::serve(listener, move |req| {
+        let shared = admin_shared.clone();
+        async move { crate::admin::handle(&shared, req) }
+    }));
+    Ok(NodeHandle { shared, stop, link_task, admin_task, root: root.to_path_buf() })
+}
+
+async fn run_link(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let node = shared.creds.identity.node_id.clone();
+    let hub = shared.config.hub.clone();
+    let span = info_span!("link", node = %node, hub = %hub);
+    async move {
+        let l = &shared.config.link;
+        let mut backoff = Backoff::new(l.reconnect_min, l.reconnect_max);
+        let liveness = Liveness { keep_alive: l.keep_alive, idle_timeout: l.idle_timeout };
+        let client = tls::node_client_config(&shared.creds.cas, &[shared.creds.cert_der.clone()], &shared.creds.key_pkcs8)
+            .map_err(|e| e.to_string())
+            .and_then(|tls| endpoint::client_config(tls, liveness).map_err(|e| e.to_string()));
+        let client = match client {
+            Ok(c) => c,
+            Err(e) => {
+                warn!(error = %e, "cannot build the link configuration; the node will not connect");
+                shared.set_link(false, Some(e));
+                let _ = stop.changed().await;
+                return;
+            }
+        };
+        loop {
+            shared.link.lock().expect("link state lock").attempts += 1;
+            let reason = match resolve(&hub).await {
+                Err(e) => e.to_string(),
+                Ok(remote) => match endpoint::client(remote) {
+                    Err(e) => e.to_string(),
+                    Ok(ep) => {
+                        let reason = tokio::select! {
+                            r = connect_and_serve(&shared, &ep, &client, remote, &mut backoff) => Some(r),
+                            _ = stop.changed() => None,
+                        };
+                        ep.close(0u32.into(), b"node stopping");
+                        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), ep.wait_idle()).await;
+                        match reason {
+                            Some(r) => r,
+                            None => break,
+                        }
+                    }
+                },
+            };
+            warn!(reason = %reason, "link down");
+            shared.set_link(false, Some(reason));
+            let delay = backoff.next_delay(unit_random());
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = stop.changed() => break,
+            }
+        }
+        shared.set_link(false, Some("node stopped".into()));
+        info!("link closed");
+    }
+    .instrument(span)
+    .await
+}
+
+/// Connects and serves until the connection ends; returns why it ended.
+async fn connect_and_serve(
+    shared: &Arc<Shared>,
+    ep: &quinn::Endpoint,
+    client: &quinn::ClientConfig,
+    remote: std::net::SocketAddr,
+    backoff: &mut Backoff,
+) -> String {
+    let host = &shared.config.hub.host;
+    let conn = match ep.connect_with(client.clone(), remote, host) {
+        Err(e) => return format!("cannot connect: {e}"),
+        Ok(connecting) => match connecting.await {
+            Err(e) => return explain(&e),
+            Ok(c) => c,
+        },
+    };
+    let hub = match endpoint::peer_cert(&conn).map(|der| HubIdentity::from_der(&der)) {
+        Some(Ok(hub)) => hub,
+        Some(Err(e)) => {
+            conn.close(1u32.into(), b"not a hub certificate");
+            return format!("refused the hub: {e}");
+        }
+        None => {
+            conn.close(1u32.into(), b"no certificate");
+            return "refused the hub: no certificate".into();
+        }
+    };
+    shared.set_link(true, None);
+    info!(remote = %remote, "connected to the hub");
+    let mut first = true;
+    loop {
+        match conn.accept_bi().await {
+            Ok((send, recv)) => {
+                if first {
+                    // The handshake only truly succeeded once the hub talks:
+                    // under TLS 1.3 a refused client certificate shows here.
+                    backoff.reset();
+                    first = false;
+                }
+                let shared = shared.clone();
+                tokio::spawn(handle_stream(shared, hub.public_key, send, recv));
+            }
+            Err(e) => return explain(&e),
+        }
+    }
+}
+
+fn explain(e: &quinn::ConnectionError) -> String {
+    let text = e.to_string();
+    if text.contains("certificate") || text.contains("alert") {
+        format!("the hub refused this node's certificate (revoked, expired or not issued by this hub): {text}")
+    } else {
+        text
+    }
+}
+
+async fn handle_stream(shared: Arc<Shared>, hub_key: PublicKey, mut send: quinn::SendStream, mut recv: quinn::RecvStream) {
+    let me = shared.creds.identity.node_id.clone();
+    let window_secs = shared.config.link.clock_window.as_secs();
+    let check = QueryCheck { hub_key: &hub_key, me: &me, window_secs };
+    let at = now();
+
+    let mut header = [0u8; frame::HEADER_LEN];
+    if recv.read_exact(&mut header).await.is_err() {
+        return;
+    }
+    let (reply, kind): (ReplyBody, Option<&'static str>) = match frame::payload_len(header, MAX_CONTROL_FRAME) {
+        Err(FrameError::TooLarge { len, max }) => {
+            // Refused from the header alone: the payload is never read.
+            let _ = recv.stop(1u32.into());
+            (answer::too_large(&check, len, max, at), None)
+        }
+        Err(FrameError::Empty) => (
+            ReplyBody { query_id: None, node_id: me.clone(), issued_at: at, outcome: Outcome::Refused(Refusal::Malformed("empty frame".into())) },
+            None,
+        ),
+        Ok(len) => {
+            let mut payload = vec![0u8; len];
+            if recv.read_exact(&mut payload).await.is_err() {
+                return;
+            }
+            let desc = shared.describe();
+            let mut seen = shared.seen.lock().expect("nonce cache lock");
+            answer::handle_payload(&payload, &check, &desc, at, &mut seen)
+        }
+    };
+
+    let query_id = reply.query_id.map(|id| hex::encode(&id)).unwrap_or_else(|| "-".into());
+    let span = info_span!("query", query_id = %query_id, node = %me, kind = kind.unwrap_or("-"));
+    let _enter = span.enter();
+    let (outcome, reason) = match &reply.outcome {
+        Outcome::Answered(_) => {
+            info!("query answered");
+            ("answered".to_string(), String::new())
+        }
+        Outcome::Refused(r) => {
+            warn!(refusal = r.kind(), reason = %r, "query refused");
+            (r.kind().to_string(), r.to_string())
+        }
+    };
+    let record = QueryRecord { at, query_id, kind: kind.unwrap_or("-").into(), outcome, reason };
+    if let Err(error) = shared.store.record_query(&record) {
+        warn!(%error, "query log not written");
+    }
+    drop(_enter);
+    let signed = match SignedReply::sign(&reply, &shared.creds.key) {
+        Ok(s) => s,
+        Err(error) => {
+            warn!(%error, "cannot sign reply");
+            return;
+        }
+    };
+    if let Err(error) = stream::write_message(&mut send, &signed, MAX_CONTROL_FRAME).await {
+        warn!(%error, "reply not delivered");
+    }
+}
