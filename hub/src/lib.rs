@@ -1,1 +1,40 @@
-//! placeholder
+//! # passerelle-hub
+//!
+//! The hub the DEETS runs: the CA that enrolls partner nodes, the QUIC
+//! listener nodes dial, the registry of nodes, the signed queries sent to
+//! them, and the web portal. This library is what the `passerelle-hub`
+//! binary runs; tests start it in-process with [`server::start`].
+//!
+//! ## Layout
+//! - [`paths`]: the files of a hub folder.
+//! - [`init`]: `hub init`, the CA and the hub certificate.
+//! - [`store`]: the sled store: tokens, nodes, issued and revoked serials.
+//! - [`ops`]: enroll, list, revoke, redeem a token: the operations that
+//!   behave the same whether `serve` runs or not.
+//! - [`registry`]: live connections and the handshake gate.
+//! - [`ratelimit`]: enrollment attempts per address.
+//! - [`federation`]: signed queries to nodes, verified replies, status polls.
+//! - [`server`]: the running hub (QUIC, portal, admin socket).
+//! - [`portal`]: the web portal.
+//! - [`admin`]: requests other commands send to a running hub.
+//! - [`demo`]: a hub and demonstration nodes in one process.
+//! - [`cli`]: the command line.
+
+pub mod admin;
+pub mod cli;
+pub mod demo;
+pub mod error;
+pub mod federation;
+pub mod init;
+pub mod ops;
+pub mod paths;
+pub mod portal;
+pub mod ratelimit;
+pub mod registry;
+pub mod server;
+pub mod store;
+
+pub use error::HubError;
+
+/// Version of this build.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

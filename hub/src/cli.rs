@@ -1,0 +1,162 @@
+//! The `passerelle-hub` command line. Human text goes to stderr, machine
+//! output (tokens, listings) to stdout.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use clap::{Parser, Subcommand};
+use passerelle_link::output::{time, Format, Listing};
+use passerelle_protocol::ids::NodeId;
+
+use crate::{
+    admin::{self, Request, Response},
+    init,
+    ops::NodeRow,
+    paths::HubDir,
+    server::{self, Listen},
+    HubError,
+};
+
+/// Passerelle hub: enrolls partner nodes, asks them signed questions and
+/// publishes the portal.
+#[derive(Debug, Parser)]
+#[command(name = "passerelle-hub", version, about)]
+pub struct Cli {
+    /// State and configuration folder of the hub [default: the current
+    /// folder; for `demo`, ./passerelle-demo].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the CA, the hub certificate and key, and hub.toml.
+    Init {
+        /// Institution running the hub (named in the CA).
+        #[arg(long)]
+        name: Option<String>,
+        /// Host name or IP address nodes use to reach the hub (repeat for
+        /// several) [default: localhost, 127.0.0.1, ::1].
+        #[arg(long = "public-name", value_name = "NAME")]
+        public_names: Vec<String>,
+    },
+    /// Issue a one-time enrollment token for a node; prints it alone on stdout.
+    Enroll {
+        /// Node id: lower-case letters, digits and '-' (e.g. caf-976).
+        #[arg(long)]
+        node_id: NodeId,
+        /// Institution name, as the certificate will show it.
+        #[arg(long)]
+        name: String,
+    },
+    /// Run the QUIC listener and the web portal until stopped.
+    Serve {
+        /// UDP address for nodes [default: quic_listen of hub.toml].
+        #[arg(long)]
+        quic_listen: Option<SocketAddr>,
+        /// TCP address of the portal [default: http_listen of hub.toml].
+        #[arg(long)]
+        http_listen: Option<SocketAddr>,
+    },
+    /// The registry: id, name, connected, last seen, certificate expiry.
+    Nodes {
+        /// Output format.
+        #[arg(long, default_value = "table")]
+        format: Format,
+    },
+    /// Revoke a node: disconnect it now and refuse it from then on.
+    Revoke {
+        /// Node id.
+        #[arg(long)]
+        node_id: NodeId,
+    },
+    /// A hub and demonstration nodes (fictitious institutions) in one process.
+    Demo {
+        /// UDP address for nodes [default: 127.0.0.1:4433].
+        #[arg(long)]
+        quic_listen: Option<SocketAddr>,
+        /// TCP address of the portal [default: 127.0.0.1:8080].
+        #[arg(long)]
+        http_listen: Option<SocketAddr>,
+    },
+}
+
+/// Runs a parsed command line.
+///
+/// # Errors
+/// Any failure, for `main` to print.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let dir = |default: &str| cli.dir.clone().unwrap_or_else(|| PathBuf::from(default));
+    match cli.command {
+        Command::Init { name, public_names } => {
+            let root = dir(".");
+            let config = init::init(&HubDir::create(&root)?, name, public_names)?;
+            eprintln!(
+                "hub initialised in {}\ncertificate names: {}\nnext: passerelle-hub serve --dir {}",
+                root.display(),
+                config.public_names.join(", "),
+                root.display()
+            );
+        }
+        Command::Enroll { node_id, name } => {
+            let root = dir(".");
+            let Response::Token(token) = admin::request(&root, Request::Enroll { node_id: node_id.clone(), name }).await? else {
+                return Err(HubError::Refused("unexpected reply".into()).into());
+            };
+            println!("{token}");
+            eprintln!(
+                "one-time token for node {node_id}; on the node run:\n  passerelle-node init --hub HUB_HOST:PORT --token {token}"
+            );
+        }
+        Command::Serve { quic_listen, http_listen } => {
+            let hub = server::start(&dir("."), Listen { quic: quic_listen, http: http_listen }, false).await?;
+            eprintln!("hub serving: QUIC on {} (UDP), portal on http://{}; Ctrl-C to stop", hub.quic_addr, hub.http_addr);
+            passerelle_node::cli::shutdown_signal().await;
+            eprintln!("stopping");
+            hub.stop().await;
+        }
+        Command::Nodes { format } => {
+            let Response::Nodes(rows) = admin::request(&dir("."), Request::Nodes).await? else {
+                return Err(HubError::Refused("unexpected reply".into()).into());
+            };
+            print!("{}", nodes_listing(&rows).render(format));
+        }
+        Command::Revoke { node_id } => {
+            let Response::Revoked(r) = admin::request(&dir("."), Request::Revoke { node_id }).await? else {
+                return Err(HubError::Refused("unexpected reply".into()).into());
+            };
+            eprintln!(
+                "node {} revoked{}",
+                r.node_id,
+                if r.disconnected { "; its connection was closed" } else { "" }
+            );
+        }
+        Command::Demo { quic_listen, http_listen } => {
+            crate::demo::run(&dir("passerelle-demo"), quic_listen, http_listen).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The registry as a listing.
+pub fn nodes_listing(rows: &[NodeRow]) -> Listing {
+    let mut l = Listing::new(vec!["node_id", "name", "connected", "last_seen", "cert_expires", "version", "status"]);
+    for r in rows {
+        l.rows.push(vec![
+            r.node_id.clone(),
+            r.name.clone(),
+            if r.connected { "yes" } else { "no" }.into(),
+            time(r.last_seen),
+            time(Some(r.cert_not_after)),
+            r.version.clone().unwrap_or_else(|| "-".into()),
+            match r.revoked_at {
+                Some(t) => format!("revoked {}", time(Some(t))),
+                None => "enrolled".into(),
+            },
+        ]);
+    }
+    l
+}

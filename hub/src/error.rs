@@ -1,0 +1,53 @@
+//! The hub's error type.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in a hub command.
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    /// The folder given with `--dir` is not usable.
+    #[error("{path}: {why}", path = .path.display())]
+    Dir {
+        /// The folder.
+        path: PathBuf,
+        /// What is wrong and how to fix it.
+        why: String,
+    },
+    /// Configuration.
+    #[error(transparent)]
+    Config(#[from] passerelle_config::ConfigError),
+    /// Certificates and keys.
+    #[error(transparent)]
+    Cert(#[from] passerelle_certs::CertError),
+    /// An operation was refused, with the reason.
+    #[error("{0}")]
+    Refused(String),
+    /// A node was asked but gave no usable reply.
+    #[error("node {node}: {why}")]
+    Node {
+        /// The node.
+        node: String,
+        /// What happened.
+        why: String,
+    },
+    /// Moving bytes failed.
+    #[error(transparent)]
+    Link(#[from] passerelle_link::LinkError),
+    /// The store.
+    #[error("store: {0}")]
+    Store(#[from] sled::Error),
+    /// The store is held by a process that does not answer.
+    #[error("{0}")]
+    Locked(String),
+    /// A codec error on stored data.
+    #[error(transparent)]
+    Codec(#[from] passerelle_protocol::codec::CodecError),
+    /// Local IO.
+    #[error("{path}: {source}", path = .path.display())]
+    Io {
+        /// File or folder.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}

@@ -1,0 +1,94 @@
+//! Live node connections, and the gate that admits a node at the TLS
+//! handshake only if its certificate was issued by this hub and is not
+//! revoked.
+
+use std::{collections::HashMap, sync::Mutex};
+
+use passerelle_certs::{tls::PeerGate, NodeIdentity};
+use passerelle_protocol::{ids::NodeId, UnixTime};
+
+use crate::store::Store;
+
+/// A connected node.
+#[derive(Debug, Clone)]
+pub struct Live {
+    /// The connection the node made.
+    pub conn: quinn::Connection,
+    /// Who its certificate says it is.
+    pub identity: NodeIdentity,
+    /// When it connected.
+    pub since: UnixTime,
+}
+
+/// The nodes connected now.
+#[derive(Debug, Default)]
+pub struct Registry {
+    live: Mutex<HashMap<NodeId, Live>>,
+}
+
+/// QUIC close code: the hub replaced this connection by a newer one.
+pub const CLOSE_REPLACED: u32 = 2;
+/// QUIC close code: the node's certificate was revoked.
+pub const CLOSE_REVOKED: u32 = 3;
+/// QUIC close code: no client certificate on the link ALPN.
+pub const CLOSE_NO_CERT: u32 = 4;
+/// QUIC close code: the hub is shutting down.
+pub const CLOSE_SHUTDOWN: u32 = 5;
+
+impl Registry {
+    /// Registers a connection, closing any older one of the same node.
+    pub fn insert(&self, live: Live) {
+        let old = self.live.lock().expect("registry lock").insert(live.identity.node_id.clone(), live);
+        if let Some(old) = old {
+            old.conn.close(CLOSE_REPLACED.into(), b"replaced by a newer connection");
+        }
+    }
+
+    /// Forgets a connection if it is still the registered one.
+    pub fn remove(&self, node: &NodeId, conn: &quinn::Connection) {
+        let mut live = self.live.lock().expect("registry lock");
+        if live.get(node).is_some_and(|l| l.conn.stable_id() == conn.stable_id()) {
+            live.remove(node);
+        }
+    }
+
+    /// The live connection of a node.
+    pub fn get(&self, node: &NodeId) -> Option<Live> {
+        self.live.lock().expect("registry lock").get(node).cloned()
+    }
+
+    /// Ids of connected nodes.
+    pub fn connected(&self) -> Vec<NodeId> {
+        self.live.lock().expect("registry lock").keys().cloned().collect()
+    }
+
+    /// Closes a node's connection at once. Returns whether it was connected.
+    pub fn disconnect(&self, node: &NodeId, code: u32, reason: &[u8]) -> bool {
+        match self.live.lock().expect("registry lock").remove(node) {
+            Some(l) => {
+                l.conn.close(code.into(), reason);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// The handshake gate backed by the store.
+#[derive(Debug)]
+pub struct StoreGate {
+    /// The hub's store.
+    pub store: Store,
+}
+
+impl PeerGate for StoreGate {
+    fn admit(&self, node: &NodeIdentity) -> Result<(), String> {
+        match self.store.serial(&node.serial) {
+            Err(e) => Err(format!("store unavailable: {e}")),
+            Ok(None) => Err("certificate not issued by this hub's registry".into()),
+            Ok(Some(rec)) if rec.node_id != node.node_id => Err("certificate serial names another node".into()),
+            Ok(Some(rec)) if rec.revoked_at.is_some() => Err("certificate revoked".into()),
+            Ok(Some(_)) => Ok(()),
+        }
+    }
+}

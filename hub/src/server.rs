@@ -1,0 +1,213 @@
+//! The running hub: the QUIC listener nodes dial, the web portal, and the
+//! admin socket. One task per connection; every task ends when the hub
+//! stops, and [`HubHandle::stop`] waits for them so the store is released.
+
+use std::{net::SocketAddr, path::Path, sync::Arc, time::Duration};
+
+use passerelle_certs::{tls, NodeIdentity};
+use passerelle_link::{admin, endpoint, now, stream};
+use passerelle_protocol::{enroll::{EnrollRequest, EnrollResponse}, frame::MAX_CONTROL_FRAME, ids::NodeId, ALPN_ENROLL, ALPN_LINK};
+use tokio::{net::TcpListener, sync::{mpsc, watch}, task::JoinHandle};
+use tracing::{debug, info, info_span, warn, Instrument};
+
+use crate::{
+    ops::{self, Hub},
+    ratelimit::RateLimiter,
+    registry::{Live, Registry, StoreGate, CLOSE_NO_CERT, CLOSE_SHUTDOWN},
+    HubError,
+};
+
+/// Addresses that override `hub.toml`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Listen {
+    /// QUIC listener.
+    pub quic: Option<SocketAddr>,
+    /// Web portal.
+    pub http: Option<SocketAddr>,
+}
+
+/// What the hub's tasks share.
+pub struct Ctx {
+    /// The loaded hub.
+    pub hub: Hub,
+    /// Connected nodes.
+    pub registry: Registry,
+    /// Enrollment attempts per address.
+    pub limiter: RateLimiter,
+    /// Whether the portal shows demonstration data.
+    pub demo: bool,
+}
+
+/// A hub running in this process.
+pub struct HubHandle {
+    /// Where the QUIC listener is bound.
+    pub quic_addr: SocketAddr,
+    /// Where the portal is bound.
+    pub http_addr: SocketAddr,
+    ctx: Arc<Ctx>,
+    endpoint: quinn::Endpoint,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    done: (mpsc::Sender<()>, mpsc::Receiver<()>),
+    root: std::path::PathBuf,
+}
+
+impl HubHandle {
+    /// The shared state (registry, store, keys).
+    pub fn ctx(&self) -> &Arc<Ctx> {
+        &self.ctx
+    }
+
+    /// The live connection of a node, if connected.
+    pub fn live(&self, node: &NodeId) -> Option<Live> {
+        self.ctx.registry.get(node)
+    }
+
+    /// Stops the hub: nodes are told, tasks end, the store is released.
+    pub async fn stop(self) {
+        let HubHandle { ctx, endpoint, stop, tasks, done: (done_tx, mut done_rx), root, .. } = self;
+        let _ = stop.send(true);
+        endpoint.close(CLOSE_SHUTDOWN.into(), b"hub shutting down");
+        let _ = tokio::time::timeout(Duration::from_secs(3), endpoint.wait_idle()).await;
+        for t in &tasks {
+            t.abort();
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+        drop(done_tx);
+        let _ = tokio::time::timeout(Duration::from_secs(5), done_rx.recv()).await;
+        let _ = ctx.hub.store.flush();
+        let _ = std::fs::remove_file(root.join(admin::SOCKET));
+        drop(ctx);
+    }
+}
+
+/// Starts the hub of folder `root`.
+///
+/// # Errors
+/// When another process serves the folder, a file is unusable, or an
+/// address cannot be bound.
+pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle, HubError> {
+    crate::paths::HubDir::existing(root)?;
+    let admin_listener = admin::bind(root).await?;
+    let hub = Hub::open(root)?;
+    let quic = listen.quic.unwrap_or(hub.config.quic_listen);
+    let http = listen.http.unwrap_or(hub.config.http_listen);
+    let ca = hub.ca.cert_der().to_vec();
+    let gate = Arc::new(StoreGate { store: hub.store.clone() });
+    let tls = tls::hub_server_config(&[ca.clone()], &[hub.hub_cert_der.clone(), ca], &hub.hub_key_pkcs8, gate)?;
+    let endpoint = endpoint::server(quic, tls, Default::default()).map_err(|e| match e {
+        passerelle_link::LinkError::Io(source) => HubError::Io { path: format!("QUIC listen address {quic}").into(), source },
+        other => other.into(),
+    })?;
+    let http_listener = TcpListener::bind(http)
+        .await
+        .map_err(|source| HubError::Io { path: format!("HTTP listen address {http}").into(), source })?;
+    let quic_addr = endpoint.local_addr().map_err(|source| HubError::Io { path: "QUIC socket".into(), source })?;
+    let http_addr = http_listener.local_addr().map_err(|source| HubError::Io { path: "HTTP socket".into(), source })?;
+
+    let limiter = RateLimiter::new(hub.config.enroll_per_minute.get());
+    let ctx = Arc::new(Ctx { hub, registry: Registry::default(), limiter, demo });
+    let (stop, stop_rx) = watch::channel(false);
+    let (done_tx, done_rx) = mpsc::channel(1);
+
+    let accept = tokio::spawn(accept_loop(ctx.clone(), endpoint.clone(), stop_rx.clone(), done_tx.clone()));
+    let portal = tokio::spawn(crate::portal::serve(ctx.clone(), http_listener, stop_rx));
+    let admin_ctx = ctx.clone();
+    let admin = tokio::spawn(admin::serve(admin_listener, move |req| {
+        let ctx = admin_ctx.clone();
+        async move { crate::admin::dispatch(&ctx.hub, Some(&ctx.registry), req) }
+    }));
+    info!(quic = %quic_addr, http = %http_addr, "hub started");
+    Ok(HubHandle {
+        quic_addr,
+        http_addr,
+        ctx,
+        endpoint,
+        stop,
+        tasks: vec![accept, portal, admin],
+        done: (done_tx, done_rx),
+        root: root.to_path_buf(),
+    })
+}
+
+async fn accept_loop(ctx: Arc<Ctx>, endpoint: quinn::Endpoint, mut stop: watch::Receiver<bool>, done: mpsc::Sender<()>) {
+    loop {
+        let incoming = tokio::select! {
+            i = endpoint.accept() => i,
+            _ = stop.changed() => return,
+        };
+        let Some(incoming) = incoming else { return };
+        let ctx = ctx.clone();
+        let done = done.clone();
+        tokio::spawn(async move {
+            handle_incoming(ctx, incoming).await;
+            drop(done);
+        });
+    }
+}
+
+async fn handle_incoming(ctx: Arc<Ctx>, incoming: quinn::Incoming) {
+    let remote = incoming.remote_address();
+    let conn = match incoming.await {
+        Ok(c) => c,
+        Err(error) => {
+            debug!(%remote, %error, "handshake failed");
+            return;
+        }
+    };
+    match endpoint::alpn(&conn).as_deref() {
+        Some(ALPN_LINK) => handle_link(ctx, conn, remote).await,
+        Some(ALPN_ENROLL) => handle_enroll(ctx, conn, remote).await,
+        _ => conn.close(1u32.into(), b"unknown protocol"),
+    }
+}
+
+async fn handle_link(ctx: Arc<Ctx>, conn: quinn::Connection, remote: SocketAddr) {
+    // Certificates are optional at the TLS layer only because enrollment
+    // shares the port; the link refuses a peer without one before anything.
+    let Some(identity) = endpoint::peer_cert(&conn).and_then(|der| NodeIdentity::from_der(&der).ok()) else {
+        warn!(%remote, "link refused: no node certificate");
+        conn.close(CLOSE_NO_CERT.into(), b"client certificate required");
+        return;
+    };
+    let node = identity.node_id.clone();
+    let span = info_span!("connection", node = %node, %remote);
+    async {
+        let live = Live { conn: conn.clone(), identity, since: now() };
+        ctx.registry.insert(live.clone());
+        info!("node connected");
+        let config = &ctx.hub.config;
+        crate::federation::poll_status(ctx.hub.store.clone(), &ctx.hub.key, live, config.status_interval, config.query_timeout).await;
+        ctx.registry.remove(&node, &conn);
+        info!(reason = %conn.close_reason().map(|r| r.to_string()).unwrap_or_default(), "node disconnected");
+    }
+    .instrument(span)
+    .await
+}
+
+async fn handle_enroll(ctx: Arc<Ctx>, conn: quinn::Connection, remote: SocketAddr) {
+    if !ctx.limiter.handle_attempt(remote.ip(), now()) {
+        warn!(%remote, "enrollment refused: rate limit");
+        conn.close(1u32.into(), b"too many enrollment attempts from this address; wait a minute");
+        return;
+    }
+    let exchange = async {
+        let (mut send, mut recv) = conn.accept_bi().await?;
+        let req: EnrollRequest = stream::read_message(&mut recv, MAX_CONTROL_FRAME).await?;
+        let resp = ops::redeem(&ctx.hub, &req, now());
+        if let EnrollResponse::Refused(reason) = &resp {
+            warn!(%remote, %reason, "enrollment refused");
+        }
+        stream::write_message(&mut send, &resp, MAX_CONTROL_FRAME).await?;
+        Ok::<_, passerelle_link::LinkError>(())
+    };
+    match tokio::time::timeout(Duration::from_secs(15), exchange).await {
+        Ok(Ok(())) => {
+            let _ = tokio::time::timeout(Duration::from_secs(5), conn.closed()).await;
+        }
+        Ok(Err(error)) => debug!(%remote, %error, "enrollment exchange failed"),
+        Err(_) => conn.close(1u32.into(), b"enrollment timed out"),
+    }
+}

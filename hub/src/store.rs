@@ -1,0 +1,204 @@
+//! The hub's sled store. Everything the hub persists goes through here.
+//!
+//! | tree | key | value |
+//! | --- | --- | --- |
+//! | `tokens` | SHA-256 of the token secret | [`TokenRecord`] |
+//! | `nodes` | node id | [`NodeRecord`] |
+//! | `serials` | certificate serial (hex) | [`SerialRecord`] |
+
+use std::path::Path;
+
+use passerelle_protocol::{codec, enroll::TokenRecord, ids::NodeId, UnixTime};
+use serde::{Deserialize, Serialize};
+
+use crate::HubError;
+
+/// What the hub knows of an enrolled node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeRecord {
+    /// Node id.
+    pub node_id: NodeId,
+    /// Institution.
+    pub name: String,
+    /// When the node enrolled.
+    pub enrolled_at: UnixTime,
+    /// Serial (hex) of its current certificate.
+    pub serial: String,
+    /// End of validity of its current certificate.
+    pub cert_not_after: UnixTime,
+    /// Last successful exchange.
+    pub last_seen: Option<UnixTime>,
+    /// Software version it last reported.
+    pub version: Option<String>,
+    /// Datasets it last reported.
+    pub datasets: Vec<String>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<UnixTime>,
+}
+
+/// A certificate the CA issued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SerialRecord {
+    /// The node it names.
+    pub node_id: NodeId,
+    /// When it was issued.
+    pub issued_at: UnixTime,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<UnixTime>,
+}
+
+/// The opened store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: sled::Db,
+    tokens: sled::Tree,
+    nodes: sled::Tree,
+    serials: sled::Tree,
+}
+
+fn get<T: serde::de::DeserializeOwned>(tree: &sled::Tree, key: &[u8]) -> Result<Option<T>, HubError> {
+    tree.get(key)?.map(|v| codec::decode(&v)).transpose().map_err(Into::into)
+}
+
+impl Store {
+    /// Opens (or creates) the store. Fails when another process holds it.
+    ///
+    /// # Errors
+    /// When sled cannot open the folder, for instance because it is locked.
+    pub fn open(path: &Path) -> Result<Self, HubError> {
+        let db = sled::Config::new().path(path).open().map_err(|e| match e {
+            sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock => HubError::Locked(format!(
+                "{}: the store is in use by another process that does not answer on its admin socket",
+                path.display()
+            )),
+            other => HubError::Store(other),
+        })?;
+        Ok(Self { tokens: db.open_tree("tokens")?, nodes: db.open_tree("nodes")?, serials: db.open_tree("serials")?, db })
+    }
+
+    /// Records a newly issued token.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn put_token(&self, record: &TokenRecord) -> Result<(), HubError> {
+        self.tokens.insert(record.secret_hash, codec::encode(record)?)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// The token record for a secret hash.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn token(&self, secret_hash: &[u8; 32]) -> Result<Option<TokenRecord>, HubError> {
+        get(&self.tokens, secret_hash)
+    }
+
+    /// Marks a token used, atomically: of two concurrent redemptions only
+    /// one succeeds.
+    ///
+    /// # Errors
+    /// [`HubError::Refused`] when the token changed meanwhile.
+    pub fn mark_token_used(&self, before: &TokenRecord, at: UnixTime) -> Result<(), HubError> {
+        let mut after = before.clone();
+        after.used_at = Some(at);
+        let swapped = self.tokens.compare_and_swap(
+            before.secret_hash,
+            Some(codec::encode(before)?),
+            Some(codec::encode(&after)?),
+        )?;
+        self.db.flush()?;
+        swapped.map_err(|_| HubError::Refused("enrollment token already used".into()))
+    }
+
+    /// The record of a node.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn node(&self, id: &NodeId) -> Result<Option<NodeRecord>, HubError> {
+        get(&self.nodes, id.as_str().as_bytes())
+    }
+
+    /// Every node, ordered by id.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn nodes(&self) -> Result<Vec<NodeRecord>, HubError> {
+        self.nodes.iter().values().map(|v| Ok(codec::decode(&v?)?)).collect()
+    }
+
+    /// Writes a node record.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn put_node(&self, record: &NodeRecord) -> Result<(), HubError> {
+        self.nodes.insert(record.node_id.as_str().as_bytes(), codec::encode(record)?)?;
+        Ok(())
+    }
+
+    /// Changes a node record in place, if the node exists.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn update_node(&self, id: &NodeId, change: impl Fn(&mut NodeRecord)) -> Result<Option<NodeRecord>, HubError> {
+        let mut out = None;
+        self.nodes.fetch_and_update(id.as_str().as_bytes(), |old| {
+            let mut rec: NodeRecord = codec::decode(old?).ok()?;
+            change(&mut rec);
+            out = Some(rec.clone());
+            codec::encode(&rec).ok()
+        })?;
+        Ok(out)
+    }
+
+    /// Records an issued certificate.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn put_serial(&self, serial: &str, record: &SerialRecord) -> Result<(), HubError> {
+        self.serials.insert(serial.as_bytes(), codec::encode(record)?)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// The record of an issued certificate.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn serial(&self, serial: &str) -> Result<Option<SerialRecord>, HubError> {
+        get(&self.serials, serial.as_bytes())
+    }
+
+    /// Revokes every certificate issued to a node and marks it revoked.
+    /// Returns the node record, or `None` for an unknown node.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn revoke(&self, id: &NodeId, at: UnixTime) -> Result<Option<NodeRecord>, HubError> {
+        let Some(node) = self.update_node(id, |n| {
+            n.revoked_at.get_or_insert(at);
+        })?
+        else {
+            return Ok(None);
+        };
+        for kv in self.serials.iter() {
+            let (k, v) = kv?;
+            let mut rec: SerialRecord = codec::decode(&v)?;
+            if &rec.node_id == id && rec.revoked_at.is_none() {
+                rec.revoked_at = Some(at);
+                self.serials.insert(k, codec::encode(&rec)?)?;
+            }
+        }
+        self.db.flush()?;
+        Ok(Some(node))
+    }
+
+    /// Writes everything to disk.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn flush(&self) -> Result<(), HubError> {
+        self.db.flush()?;
+        Ok(())
+    }
+}
