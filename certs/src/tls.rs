@@ -7,6 +7,8 @@
 //!   node purpose, and pass the [`PeerGate`] (known serial, not revoked),
 //!   or the handshake fails. The link shell closes a `passerelle/1`
 //!   connection that arrives without a certificate before reading anything.
+//!   Session resumption is off: a resumed TLS 1.3 session would skip the
+//!   client certificate checks, and with them revocation.
 //! - The node's link config presents its certificate and trusts only the hub
 //!   CA(s); the hub certificate must carry the server purpose.
 //! - The enrollment config trusts a hub whose chain ends in a CA whose
@@ -139,6 +141,10 @@ pub fn hub_server_config(
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .with_client_cert_verifier(verifier)
         .with_single_cert(chain(hub_chain), key(hub_key))?;
+    // No resumption: a resumed TLS 1.3 session skips client certificate
+    // verification, which would let a revoked node back in.
+    config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+    config.send_tls13_tickets = 0;
     config.alpn_protocols = vec![ALPN_LINK.to_vec(), ALPN_ENROLL.to_vec()];
     Ok(config)
 }
@@ -156,6 +162,7 @@ pub fn node_client_config(
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .with_root_certificates(roots(cas)?)
         .with_client_auth_cert(chain(node_chain), key(node_key))?;
+    config.resumption = rustls::client::Resumption::disabled();
     config.alpn_protocols = vec![ALPN_LINK.to_vec()];
     Ok(config)
 }
@@ -223,6 +230,7 @@ pub fn enroll_client_config(ca_fingerprint: [u8; 32]) -> Result<rustls::ClientCo
         .dangerous()
         .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
+    config.resumption = rustls::client::Resumption::disabled();
     config.alpn_protocols = vec![ALPN_ENROLL.to_vec()];
     Ok(config)
 }

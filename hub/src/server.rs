@@ -13,7 +13,7 @@ use tracing::{debug, info, info_span, warn, Instrument};
 use crate::{
     ops::{self, Hub},
     ratelimit::RateLimiter,
-    registry::{Live, Registry, StoreGate, CLOSE_NO_CERT, CLOSE_SHUTDOWN},
+    registry::{Live, Registry, StoreGate, CLOSE_NO_CERT, CLOSE_REVOKED, CLOSE_SHUTDOWN},
     HubError,
 };
 
@@ -63,20 +63,33 @@ impl HubHandle {
         self.ctx.registry.get(node)
     }
 
-    /// Stops the hub: nodes are told, tasks end, the store is released.
+    /// Stops the hub: nodes are told, tasks end, and it returns once the
+    /// UDP port and the store are released (so the same folder and address
+    /// can be served again at once).
     pub async fn stop(self) {
-        let HubHandle { ctx, endpoint, stop, tasks, done: (done_tx, mut done_rx), root, .. } = self;
+        let HubHandle { quic_addr, ctx, endpoint, stop, tasks, done: (done_tx, mut done_rx), root, .. } = self;
         let _ = stop.send(true);
+        // Dropping the server config drops the handshake gate and its store.
+        endpoint.set_server_config(None);
         endpoint.close(CLOSE_SHUTDOWN.into(), b"hub shutting down");
         let _ = tokio::time::timeout(Duration::from_secs(3), endpoint.wait_idle()).await;
-        for t in &tasks {
-            t.abort();
+        for mut t in tasks {
+            if tokio::time::timeout(Duration::from_secs(3), &mut t).await.is_err() {
+                t.abort();
+                let _ = t.await;
+            }
         }
-        for t in tasks {
-            let _ = t.await;
-        }
+        drop(endpoint);
         drop(done_tx);
         let _ = tokio::time::timeout(Duration::from_secs(5), done_rx.recv()).await;
+        let released = async {
+            while std::net::UdpSocket::bind(quic_addr).is_err() || Arc::strong_count(&ctx) > 1 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        if tokio::time::timeout(Duration::from_secs(5), released).await.is_err() {
+            warn!("hub resources still held after stop");
+        }
         let _ = ctx.hub.store.flush();
         let _ = std::fs::remove_file(root.join(admin::SOCKET));
         drop(ctx);
@@ -113,12 +126,19 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
     let (done_tx, done_rx) = mpsc::channel(1);
 
     let accept = tokio::spawn(accept_loop(ctx.clone(), endpoint.clone(), stop_rx.clone(), done_tx.clone()));
-    let portal = tokio::spawn(crate::portal::serve(ctx.clone(), http_listener, stop_rx));
+    let portal = tokio::spawn(crate::portal::serve(ctx.clone(), http_listener, stop_rx.clone()));
     let admin_ctx = ctx.clone();
-    let admin = tokio::spawn(admin::serve(admin_listener, move |req| {
-        let ctx = admin_ctx.clone();
-        async move { crate::admin::dispatch(&ctx.hub, Some(&ctx.registry), req) }
-    }));
+    let mut admin_stop = stop_rx.clone();
+    let admin = tokio::spawn(async move {
+        let serve = admin::serve(admin_listener, move |req| {
+            let ctx = admin_ctx.clone();
+            async move { crate::admin::dispatch(&ctx.hub, Some(&ctx.registry), req) }
+        });
+        tokio::select! {
+            _ = serve => {}
+            _ = admin_stop.changed() => {}
+        }
+    });
     info!(quic = %quic_addr, http = %http_addr, "hub started");
     Ok(HubHandle {
         quic_addr,
@@ -172,6 +192,13 @@ async fn handle_link(ctx: Arc<Ctx>, conn: quinn::Connection, remote: SocketAddr)
         conn.close(CLOSE_NO_CERT.into(), b"client certificate required");
         return;
     };
+    // The handshake gate already ran; check again here so that no TLS path
+    // (resumption, a future config change) can bypass revocation.
+    if let Err(reason) = passerelle_certs::tls::PeerGate::admit(&StoreGate { store: ctx.hub.store.clone() }, &identity) {
+        warn!(%remote, node = %identity.node_id, %reason, "link refused");
+        conn.close(CLOSE_REVOKED.into(), reason.as_bytes());
+        return;
+    }
     let node = identity.node_id.clone();
     let span = info_span!("connection", node = %node, %remote);
     async {

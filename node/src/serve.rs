@@ -107,7 +107,8 @@ impl NodeHandle {
         &self.shared
     }
 
-    /// Stops the node: closes the link, the admin socket and the store.
+    /// Stops the node: closes the link and the admin socket, and returns
+    /// once the store is released.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         let _ = self.link_task.await;
@@ -115,6 +116,14 @@ impl NodeHandle {
         let _ = self.admin_task.await;
         let _ = std::fs::remove_file(self.root.join(admin::SOCKET));
         let _ = self.shared.store.flush();
+        let released = async {
+            while Arc::strong_count(&self.shared) > 1 {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        };
+        if tokio::time::timeout(std::time::Duration::from_secs(5), released).await.is_err() {
+            warn!("node state still held after stop");
+        }
     }
 
     /// Waits until the node stops by itself (it does not, unless stopped).
