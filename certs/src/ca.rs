@@ -3,8 +3,8 @@
 use passerelle_protocol::{ids::NodeId, sign::sha256};
 use rcgen::{
     BasicConstraints, CertificateParams, CertificateSigningRequestParams, DistinguishedName,
-    DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType,
-    SerialNumber, PKCS_ED25519,
+    DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType, SerialNumber,
+    PKCS_ED25519,
 };
 use rustls::pki_types::CertificateSigningRequestDer;
 
@@ -19,7 +19,12 @@ pub struct Ca {
 
 impl std::fmt::Debug for Ca {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ca").field("fingerprint", &passerelle_protocol::hex::encode(&self.fingerprint())).finish()
+        f.debug_struct("Ca")
+            .field(
+                "fingerprint",
+                &passerelle_protocol::hex::encode(&self.fingerprint()),
+            )
+            .finish()
     }
 }
 
@@ -72,11 +77,16 @@ impl Ca {
     /// # Errors
     /// When either cannot be parsed.
     pub fn from_parts(cert_der: &[u8], key_pkcs8: Vec<u8>) -> Result<Self, CertError> {
-        let key = KeyPair::try_from(key_pkcs8.as_slice()).map_err(|e| CertError::Key(e.to_string()))?;
+        let key =
+            KeyPair::try_from(key_pkcs8.as_slice()).map_err(|e| CertError::Key(e.to_string()))?;
         let issuer_key =
             KeyPair::try_from(key_pkcs8.as_slice()).map_err(|e| CertError::Key(e.to_string()))?;
         let issuer = Issuer::from_ca_cert_der(&cert_der.to_vec().into(), issuer_key)?;
-        Ok(Self { cert_der: cert_der.to_vec(), key, issuer })
+        Ok(Self {
+            cert_der: cert_der.to_vec(),
+            key,
+            issuer,
+        })
     }
 
     /// The CA certificate (DER).
@@ -99,7 +109,12 @@ impl Ca {
     ///
     /// # Errors
     /// When a name is not a valid DNS name or signing fails.
-    pub fn issue_hub(&self, names: &[String], now: UnixTime, validity_secs: u64) -> Result<IssuedHub, CertError> {
+    pub fn issue_hub(
+        &self,
+        names: &[String],
+        now: UnixTime,
+        validity_secs: u64,
+    ) -> Result<IssuedHub, CertError> {
         let key = KeyPair::generate_for(&PKCS_ED25519)?;
         let mut params = CertificateParams::new(names.to_vec())?;
         let mut dn = DistinguishedName::new();
@@ -112,7 +127,10 @@ impl Ca {
         params.serial_number = Some(random_serial());
         params.use_authority_key_identifier_extension = true;
         let cert = params.signed_by(&key, &self.issuer)?;
-        Ok(IssuedHub { cert_der: cert.der().to_vec(), key_pkcs8: key.serialize_der() })
+        Ok(IssuedHub {
+            cert_der: cert.der().to_vec(),
+            key_pkcs8: key.serialize_der(),
+        })
     }
 
     /// Issues a node certificate for the public key in a CSR. Only the key
@@ -129,7 +147,9 @@ impl Ca {
         now: UnixTime,
         validity_secs: u64,
     ) -> Result<Vec<u8>, CertError> {
-        let csr = CertificateSigningRequestParams::from_der(&CertificateSigningRequestDer::from(csr_der))?;
+        let csr = CertificateSigningRequestParams::from_der(&CertificateSigningRequestDer::from(
+            csr_der,
+        ))?;
         if csr.public_key.algorithm() != &PKCS_ED25519 {
             return Err(CertError::Key("node keys must be Ed25519".into()));
         }
@@ -146,7 +166,10 @@ impl Ca {
         params.not_after = time(now + validity_secs)?;
         params.serial_number = Some(random_serial());
         params.use_authority_key_identifier_extension = true;
-        let request = CertificateSigningRequestParams { params, public_key: csr.public_key };
+        let request = CertificateSigningRequestParams {
+            params,
+            public_key: csr.public_key,
+        };
         Ok(request.signed_by(&self.issuer)?.der().to_vec())
     }
 }
@@ -170,5 +193,8 @@ pub fn node_request(node_hint: &str) -> Result<NodeRequest, CertError> {
     dn.push(DnType::CommonName, node_hint);
     params.distinguished_name = dn;
     let csr = params.serialize_request(&key)?;
-    Ok(NodeRequest { key_pkcs8: key.serialize_der(), csr_der: csr.der().to_vec() })
+    Ok(NodeRequest {
+        key_pkcs8: key.serialize_der(),
+        csr_der: csr.der().to_vec(),
+    })
 }

@@ -17,7 +17,10 @@ pub const CERTIFICATE: &str = "CERTIFICATE";
 pub const PRIVATE_KEY: &str = "PRIVATE KEY";
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CertError + '_ {
-    move |source| CertError::Io { path: path.to_path_buf(), source }
+    move |source| CertError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Writes bytes atomically with the given mode.
@@ -26,8 +29,15 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CertError + '_ {
 /// When the file cannot be written or renamed.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), CertError> {
     let tmp = path.with_extension("tmp");
-    let mut f = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(mode).open(&tmp).map_err(io(&tmp))?;
-    f.set_permissions(fs::Permissions::from_mode(mode)).map_err(io(&tmp))?;
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(&tmp)
+        .map_err(io(&tmp))?;
+    f.set_permissions(fs::Permissions::from_mode(mode))
+        .map_err(io(&tmp))?;
     f.write_all(bytes).map_err(io(&tmp))?;
     f.sync_all().map_err(io(&tmp))?;
     fs::rename(&tmp, path).map_err(io(path))
@@ -38,8 +48,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), CertErro
 /// # Errors
 /// When the file cannot be written.
 pub fn write_pem(path: &Path, label: &str, ders: &[&[u8]]) -> Result<(), CertError> {
-    let text: String =
-        ders.iter().map(|der| pem::encode(&pem::Pem::new(label, der.to_vec()))).collect();
+    let text: String = ders
+        .iter()
+        .map(|der| pem::encode(&pem::Pem::new(label, der.to_vec())))
+        .collect();
     let mode = if label == PRIVATE_KEY { 0o600 } else { 0o644 };
     write_atomic(path, text.as_bytes(), mode)
 }
@@ -50,12 +62,20 @@ pub fn write_pem(path: &Path, label: &str, ders: &[&[u8]]) -> Result<(), CertErr
 /// When the file is missing, unreadable or holds none.
 pub fn read_pem_all(path: &Path, label: &str) -> Result<Vec<Vec<u8>>, CertError> {
     let text = fs::read(path).map_err(io(path))?;
-    let objects = pem::parse_many(&text)
-        .map_err(|e| CertError::BadFile { path: path.to_path_buf(), why: format!("not PEM: {e}") })?;
-    let ders: Vec<Vec<u8>> =
-        objects.into_iter().filter(|p| p.tag() == label).map(|p| p.into_contents()).collect();
+    let objects = pem::parse_many(&text).map_err(|e| CertError::BadFile {
+        path: path.to_path_buf(),
+        why: format!("not PEM: {e}"),
+    })?;
+    let ders: Vec<Vec<u8>> = objects
+        .into_iter()
+        .filter(|p| p.tag() == label)
+        .map(|p| p.into_contents())
+        .collect();
     if ders.is_empty() {
-        return Err(CertError::BadFile { path: path.to_path_buf(), why: format!("no {label} in file") });
+        return Err(CertError::BadFile {
+            path: path.to_path_buf(),
+            why: format!("no {label} in file"),
+        });
     }
     Ok(ders)
 }
@@ -67,7 +87,10 @@ pub fn read_pem_all(path: &Path, label: &str) -> Result<Vec<Vec<u8>>, CertError>
 pub fn read_pem(path: &Path, label: &str) -> Result<Vec<u8>, CertError> {
     let mut all = read_pem_all(path, label)?;
     if all.len() != 1 {
-        return Err(CertError::BadFile { path: path.to_path_buf(), why: format!("expected one {label}, found {}", all.len()) });
+        return Err(CertError::BadFile {
+            path: path.to_path_buf(),
+            why: format!("expected one {label}, found {}", all.len()),
+        });
     }
     Ok(all.remove(0))
 }
@@ -81,7 +104,11 @@ pub fn read_private_key(path: &Path) -> Result<Vec<u8>, CertError> {
     if mode & 0o077 != 0 {
         return Err(CertError::BadFile {
             path: path.to_path_buf(),
-            why: format!("private key is readable by others (mode {:o}); fix with: chmod 600 {}", mode & 0o777, path.display()),
+            why: format!(
+                "private key is readable by others (mode {:o}); fix with: chmod 600 {}",
+                mode & 0o777,
+                path.display()
+            ),
         });
     }
     read_pem(path, PRIVATE_KEY)
@@ -96,7 +123,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let key = dir.path().join("node.key");
         write_pem(&key, PRIVATE_KEY, &[b"secret"]).unwrap();
-        assert_eq!(fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert_eq!(read_private_key(&key).unwrap(), b"secret");
         fs::set_permissions(&key, fs::Permissions::from_mode(0o644)).unwrap();
         let err = read_private_key(&key).unwrap_err().to_string();
@@ -104,8 +134,17 @@ mod tests {
 
         let certs = dir.path().join("ca.crt");
         write_pem(&certs, CERTIFICATE, &[b"one", b"two"]).unwrap();
-        assert_eq!(read_pem_all(&certs, CERTIFICATE).unwrap(), vec![b"one".to_vec(), b"two".to_vec()]);
-        assert!(read_pem(&certs, CERTIFICATE).unwrap_err().to_string().contains("expected one"));
-        assert!(read_pem(&certs, PRIVATE_KEY).unwrap_err().to_string().contains("no PRIVATE KEY"));
+        assert_eq!(
+            read_pem_all(&certs, CERTIFICATE).unwrap(),
+            vec![b"one".to_vec(), b"two".to_vec()]
+        );
+        assert!(read_pem(&certs, CERTIFICATE)
+            .unwrap_err()
+            .to_string()
+            .contains("expected one"));
+        assert!(read_pem(&certs, PRIVATE_KEY)
+            .unwrap_err()
+            .to_string()
+            .contains("no PRIVATE KEY"));
     }
 }

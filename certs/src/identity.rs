@@ -45,7 +45,8 @@ pub struct HubIdentity {
 }
 
 fn parse(der: &[u8]) -> Result<X509Certificate<'_>, CertError> {
-    let (rest, cert) = X509Certificate::from_der(der).map_err(|e| CertError::Parse(e.to_string()))?;
+    let (rest, cert) =
+        X509Certificate::from_der(der).map_err(|e| CertError::Parse(e.to_string()))?;
     if !rest.is_empty() {
         return Err(CertError::Parse("trailing bytes after certificate".into()));
     }
@@ -55,22 +56,33 @@ fn parse(der: &[u8]) -> Result<X509Certificate<'_>, CertError> {
 fn ed25519_key(cert: &X509Certificate<'_>, role: &'static str) -> Result<PublicKey, CertError> {
     let spki = cert.public_key();
     if spki.algorithm.algorithm != x509_parser::oid_registry::OID_SIG_ED25519 {
-        return Err(CertError::Role { role, why: "key is not Ed25519".into() });
+        return Err(CertError::Role {
+            role,
+            why: "key is not Ed25519".into(),
+        });
     }
-    PublicKey::from_slice(&spki.subject_public_key.data)
-        .map_err(|e| CertError::Role { role, why: e.to_string() })
+    PublicKey::from_slice(&spki.subject_public_key.data).map_err(|e| CertError::Role {
+        role,
+        why: e.to_string(),
+    })
 }
 
 fn times(cert: &X509Certificate<'_>) -> (UnixTime, UnixTime) {
     let v = cert.validity();
-    (v.not_before.timestamp().max(0) as u64, v.not_after.timestamp().max(0) as u64)
+    (
+        v.not_before.timestamp().max(0) as u64,
+        v.not_after.timestamp().max(0) as u64,
+    )
 }
 
 fn purposes(cert: &X509Certificate<'_>, role: &'static str) -> Result<(bool, bool), CertError> {
     let eku = cert
         .extended_key_usage()
         .map_err(|e| CertError::Parse(e.to_string()))?
-        .ok_or(CertError::Role { role, why: "no extended key usage".into() })?;
+        .ok_or(CertError::Role {
+            role,
+            why: "no extended key usage".into(),
+        })?;
     Ok((eku.value.client_auth, eku.value.server_auth))
 }
 
@@ -84,22 +96,42 @@ impl NodeIdentity {
         let cert = parse(der)?;
         let (client, server) = purposes(&cert, ROLE)?;
         if !client || server {
-            return Err(CertError::Role { role: ROLE, why: "purpose must be client authentication only".into() });
+            return Err(CertError::Role {
+                role: ROLE,
+                why: "purpose must be client authentication only".into(),
+            });
         }
         let cn = cert
             .subject()
             .iter_common_name()
             .next()
             .and_then(|cn| cn.as_str().ok())
-            .ok_or(CertError::Role { role: ROLE, why: "no common name".into() })?;
-        let node_id = NodeId::new(cn).map_err(|e| CertError::Role { role: ROLE, why: e.to_string() })?;
+            .ok_or(CertError::Role {
+                role: ROLE,
+                why: "no common name".into(),
+            })?;
+        let node_id = NodeId::new(cn).map_err(|e| CertError::Role {
+            role: ROLE,
+            why: e.to_string(),
+        })?;
         let san = cert
             .subject_alternative_name()
             .map_err(|e| CertError::Parse(e.to_string()))?
-            .ok_or(CertError::Role { role: ROLE, why: "no subject alternative name".into() })?;
+            .ok_or(CertError::Role {
+                role: ROLE,
+                why: "no subject alternative name".into(),
+            })?;
         let expected = node_uri(&node_id);
-        if !san.value.general_names.iter().any(|n| matches!(n, GeneralName::URI(u) if *u == expected)) {
-            return Err(CertError::Role { role: ROLE, why: format!("SAN lacks {expected}") });
+        if !san
+            .value
+            .general_names
+            .iter()
+            .any(|n| matches!(n, GeneralName::URI(u) if *u == expected))
+        {
+            return Err(CertError::Role {
+                role: ROLE,
+                why: format!("SAN lacks {expected}"),
+            });
         }
         let institution = cert
             .subject()
@@ -130,10 +162,17 @@ impl HubIdentity {
         let cert = parse(der)?;
         let (client, server) = purposes(&cert, ROLE)?;
         if !server || client {
-            return Err(CertError::Role { role: ROLE, why: "purpose must be server authentication only".into() });
+            return Err(CertError::Role {
+                role: ROLE,
+                why: "purpose must be server authentication only".into(),
+            });
         }
         let (_, not_after) = times(&cert);
-        Ok(Self { public_key: ed25519_key(&cert, ROLE)?, serial: hex::encode(cert.raw_serial()), not_after })
+        Ok(Self {
+            public_key: ed25519_key(&cert, ROLE)?,
+            serial: hex::encode(cert.raw_serial()),
+            not_after,
+        })
     }
 }
 
@@ -156,20 +195,38 @@ mod tests {
         let ca = Ca::generate("DEETS Mayotte", now, 86400 * 365).unwrap();
         let id = NodeId::new("caf-976").unwrap();
         let req = node_request("whatever-the-node-asks").unwrap();
-        let der = ca.issue_node(&req.csr_der, &id, "Caisse d'allocations familiales", now, 86400).unwrap();
+        let der = ca
+            .issue_node(
+                &req.csr_der,
+                &id,
+                "Caisse d'allocations familiales",
+                now,
+                86400,
+            )
+            .unwrap();
         let node = NodeIdentity::from_der(&der).unwrap();
         assert_eq!(node.node_id, id);
         assert_eq!(node.institution, "Caisse d'allocations familiales");
         assert_eq!(node.not_after, now + 86400);
         let key = passerelle_protocol::sign::SigningKey::from_pkcs8(&req.key_pkcs8).unwrap();
-        assert_eq!(node.public_key, key.public(), "certified key is the node's own key");
-        assert!(HubIdentity::from_der(&der).is_err(), "a node certificate is not a hub certificate");
+        assert_eq!(
+            node.public_key,
+            key.public(),
+            "certified key is the node's own key"
+        );
+        assert!(
+            HubIdentity::from_der(&der).is_err(),
+            "a node certificate is not a hub certificate"
+        );
 
         let hub = ca.issue_hub(&["localhost".into()], now, 86400).unwrap();
         let hub_id = HubIdentity::from_der(&hub.cert_der).unwrap();
         let hub_key = passerelle_protocol::sign::SigningKey::from_pkcs8(&hub.key_pkcs8).unwrap();
         assert_eq!(hub_id.public_key, hub_key.public());
-        assert!(NodeIdentity::from_der(&hub.cert_der).is_err(), "a hub certificate is not a node certificate");
+        assert!(
+            NodeIdentity::from_der(&hub.cert_der).is_err(),
+            "a hub certificate is not a node certificate"
+        );
     }
 
     #[test]
@@ -179,6 +236,8 @@ mod tests {
         let last = req.csr_der.len() - 1;
         req.csr_der[last] ^= 0xff;
         let id = NodeId::new("n").unwrap();
-        assert!(ca.issue_node(&req.csr_der, &id, "N", 1_800_000_000, 86400).is_err());
+        assert!(ca
+            .issue_node(&req.csr_der, &id, "N", 1_800_000_000, 86400)
+            .is_err());
     }
 }

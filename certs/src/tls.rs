@@ -19,11 +19,13 @@ use std::sync::Arc;
 use passerelle_protocol::{hex, sign::sha256, ALPN_ENROLL, ALPN_LINK};
 use rustls::{
     client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},
+    client::WebPkiServerVerifier,
     crypto::CryptoProvider,
-    pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime as TlsTime},
+    pki_types::{
+        CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime as TlsTime,
+    },
     server::danger::{ClientCertVerified, ClientCertVerifier},
     server::WebPkiClientVerifier,
-    client::WebPkiServerVerifier,
     DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme,
 };
 
@@ -42,7 +44,9 @@ fn roots(cas: &[Vec<u8>]) -> Result<Arc<RootCertStore>, CertError> {
 }
 
 fn chain(ders: &[Vec<u8>]) -> Vec<CertificateDer<'static>> {
-    ders.iter().map(|d| CertificateDer::from(d.clone())).collect()
+    ders.iter()
+        .map(|d| CertificateDer::from(d.clone()))
+        .collect()
 }
 
 fn key(pkcs8: &[u8]) -> PrivateKeyDer<'static> {
@@ -84,10 +88,13 @@ impl ClientCertVerifier for GatedClientVerifier {
         intermediates: &[CertificateDer<'_>],
         now: TlsTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
-        self.inner.verify_client_cert(end_entity, intermediates, now)?;
+        self.inner
+            .verify_client_cert(end_entity, intermediates, now)?;
         let node = NodeIdentity::from_der(end_entity).map_err(|e| {
             tracing::warn!(error = %e, "handshake refused: not a node certificate");
-            rustls::Error::InvalidCertificate(rustls::CertificateError::ApplicationVerificationFailure)
+            rustls::Error::InvalidCertificate(
+                rustls::CertificateError::ApplicationVerificationFailure,
+            )
         })?;
         self.gate.admit(&node).map_err(|reason| {
             tracing::warn!(node = %node.node_id, serial = %node.serial, %reason, "handshake refused");
@@ -200,7 +207,12 @@ impl ServerCertVerifier for PinnedCaVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -209,11 +221,18 @@ impl ServerCertVerifier for PinnedCaVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
@@ -224,7 +243,10 @@ impl ServerCertVerifier for PinnedCaVerifier {
 /// When rustls refuses the configuration.
 pub fn enroll_client_config(ca_fingerprint: [u8; 32]) -> Result<rustls::ClientConfig, CertError> {
     let provider = provider();
-    let verifier = Arc::new(PinnedCaVerifier { fingerprint: ca_fingerprint, provider: provider.clone() });
+    let verifier = Arc::new(PinnedCaVerifier {
+        fingerprint: ca_fingerprint,
+        provider: provider.clone(),
+    });
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .dangerous()

@@ -25,10 +25,16 @@ impl FromStr for HubAddr {
     type Err = AddrError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let err = |why| AddrError { text: text.to_string(), why };
+        let err = |why| AddrError {
+            text: text.to_string(),
+            why,
+        };
         let (host, port) = if let Some(rest) = text.strip_prefix('[') {
-            let (host, port) = rest.split_once("]:").ok_or(err("IPv6 address must be written [ADDR]:PORT"))?;
-            host.parse::<std::net::Ipv6Addr>().map_err(|_| err("not an IPv6 address between brackets"))?;
+            let (host, port) = rest
+                .split_once("]:")
+                .ok_or(err("IPv6 address must be written [ADDR]:PORT"))?;
+            host.parse::<std::net::Ipv6Addr>()
+                .map_err(|_| err("not an IPv6 address between brackets"))?;
             (host, port)
         } else {
             text.rsplit_once(':').ok_or(err("missing ':PORT'"))?
@@ -39,14 +45,22 @@ impl FromStr for HubAddr {
         if host.contains(':') && !text.starts_with('[') {
             return Err(err("IPv6 address must be written [ADDR]:PORT"));
         }
-        if !host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b':') {
+        if !host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b':')
+        {
             return Err(err("host contains characters not allowed in a host name"));
         }
-        let port: u16 = port.parse().map_err(|_| err("port is not a number from 1 to 65535"))?;
+        let port: u16 = port
+            .parse()
+            .map_err(|_| err("port is not a number from 1 to 65535"))?;
         if port == 0 {
             return Err(err("port 0 is not a valid destination"));
         }
-        Ok(Self { host: host.to_string(), port })
+        Ok(Self {
+            host: host.to_string(),
+            port,
+        })
     }
 }
 
@@ -82,8 +96,20 @@ mod tests {
         let a: HubAddr = "hub.example.org:4433".parse().unwrap();
         assert_eq!((a.host.as_str(), a.port), ("hub.example.org", 4433));
         let b: HubAddr = "[::1]:4433".parse().unwrap();
-        assert_eq!((b.host.as_str(), b.to_string().as_str()), ("::1", "[::1]:4433"));
-        for bad in ["hub", "hub:", "hub:0", "hub:99999", ":4433", "::1:4433", "hub/x:1", "[nope]:1"] {
+        assert_eq!(
+            (b.host.as_str(), b.to_string().as_str()),
+            ("::1", "[::1]:4433")
+        );
+        for bad in [
+            "hub",
+            "hub:",
+            "hub:0",
+            "hub:99999",
+            ":4433",
+            "::1:4433",
+            "hub/x:1",
+            "[nope]:1",
+        ] {
             let err = bad.parse::<HubAddr>().unwrap_err().to_string();
             assert!(err.contains("expected HOST:PORT"), "{bad}: {err}");
         }

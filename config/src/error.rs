@@ -1,6 +1,9 @@
 //! Configuration errors that a busy administrator can act on.
 
-use std::{fmt, path::{Path, PathBuf}};
+use std::{
+    fmt,
+    path::{Path, PathBuf},
+};
 
 /// One thing wrong with a configuration file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,20 +64,30 @@ fn render(problems: &[Problem]) -> String {
 
 impl ConfigError {
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
-        Self::Io { path: path.to_path_buf(), source }
+        Self::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 
     pub(crate) fn invalid(path: &Path, problems: Vec<Problem>) -> Self {
-        Self::Invalid { path: path.to_path_buf(), problems }
+        Self::Invalid {
+            path: path.to_path_buf(),
+            problems,
+        }
     }
 
     pub(crate) fn from_toml(path: &Path, text: &str, err: &toml::de::Error) -> Self {
-        let line = err.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        let line = err
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
         let message = err.message().trim().to_string();
         // The key: named by serde for unknown or missing fields, otherwise
         // the left-hand side of the line the error points at.
         let key = between_backticks(&message)
-            .filter(|_| message.starts_with("unknown field") || message.starts_with("missing field"))
+            .filter(|_| {
+                message.starts_with("unknown field") || message.starts_with("missing field")
+            })
             .or_else(|| {
                 let line_text = text.lines().nth(line? - 1)?;
                 let (lhs, _) = line_text.split_once('=')?;
@@ -85,7 +98,15 @@ impl ConfigError {
         } else {
             None
         };
-        Self::invalid(path, vec![Problem { line, key, why: message, fix }])
+        Self::invalid(
+            path,
+            vec![Problem {
+                line,
+                key,
+                why: message,
+                fix,
+            }],
+        )
     }
 }
 

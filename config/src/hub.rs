@@ -70,36 +70,67 @@ impl HubConfig {
     pub fn problems(&self) -> Vec<Problem> {
         let mut out = Vec::new();
         let mut bad = |key: &str, why: String, fix: &str| {
-            out.push(Problem { line: None, key: Some(key.into()), why, fix: Some(fix.into()) })
+            out.push(Problem {
+                line: None,
+                key: Some(key.into()),
+                why,
+                fix: Some(fix.into()),
+            })
         };
         if self.name.trim().is_empty() {
-            bad("name", "is empty".into(), "name the institution that runs the hub");
+            bad(
+                "name",
+                "is empty".into(),
+                "name the institution that runs the hub",
+            );
         }
         if self.public_names.is_empty() {
-            bad("public_names", "is empty".into(), "list the host names nodes use, e.g. [\"hub.example.org\"]");
+            bad(
+                "public_names",
+                "is empty".into(),
+                "list the host names nodes use, e.g. [\"hub.example.org\"]",
+            );
         }
         for n in &self.public_names {
             let ok = n.parse::<std::net::IpAddr>().is_ok()
-                || (!n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-'));
+                || (!n.is_empty()
+                    && n.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-'));
             if !ok {
-                bad("public_names", format!("{n:?} is neither a host name nor an IP address"), "use names like hub.example.org");
+                bad(
+                    "public_names",
+                    format!("{n:?} is neither a host name nor an IP address"),
+                    "use names like hub.example.org",
+                );
             }
         }
         if self.token_ttl.is_zero() {
-            bad("token_ttl", "is zero: tokens would expire at once".into(), "use e.g. \"24h\"");
+            bad(
+                "token_ttl",
+                "is zero: tokens would expire at once".into(),
+                "use e.g. \"24h\"",
+            );
         }
         if self.node_cert_validity < Duration::from_secs(3600) {
-            bad("node_cert_validity", "is under one hour".into(), "use e.g. \"90d\"");
+            bad(
+                "node_cert_validity",
+                "is under one hour".into(),
+                "use e.g. \"90d\"",
+            );
         }
         if self.status_interval.is_zero() || self.query_timeout.is_zero() {
-            bad("status_interval/query_timeout", "must be above zero".into(), "use e.g. \"30s\" and \"10s\"");
+            bad(
+                "status_interval/query_timeout",
+                "must be above zero".into(),
+                "use e.g. \"30s\" and \"10s\"",
+            );
         }
         out
     }
 
     /// The file `hub init` writes: every key, commented, with its value.
     pub fn template(&self) -> String {
-        let h = |d: Duration| humantime_serde::re::humantime::format_duration(d).to_string();
+        let h = crate::human_duration;
         let names: Vec<String> = self.public_names.iter().map(|n| format!("{n:?}")).collect();
         format!(
             r#"# Passerelle hub configuration. Every key is optional; the value shown is
@@ -178,12 +209,28 @@ mod tests {
         let path = dir.path().join("hub.toml");
         std::fs::write(&path, "\nquic_listen = \"nowhere\"\n").unwrap();
         let err = HubConfig::load(&path).unwrap_err().to_string();
-        assert!(err.contains("line 2") && err.contains("key `quic_listen`"), "{err}");
+        assert!(
+            err.contains("line 2") && err.contains("key `quic_listen`"),
+            "{err}"
+        );
 
-        std::fs::write(&path, "name = \"\"\npublic_names = []\ntoken_ttl = \"0s\"\n").unwrap();
+        std::fs::write(
+            &path,
+            "name = \"\"\npublic_names = []\ntoken_ttl = \"0s\"\n",
+        )
+        .unwrap();
         match HubConfig::load(&path).unwrap_err() {
             ConfigError::Invalid { problems, .. } => assert_eq!(problems.len(), 3, "{problems:?}"),
             other => panic!("{other}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod example {
+    /// `deploy/hub.example.toml` is what `hub init` writes with defaults.
+    #[test]
+    fn shipped_example_matches_the_template() {
+        crate::check_example("hub.example.toml", &super::HubConfig::default().template());
     }
 }

@@ -8,8 +8,8 @@
 //! ## Layout
 //! - [`error`]: the error type and its rendering.
 //! - [`addr`]: `HOST:PORT` addresses of the hub.
-//! - [`hub`]: `hub.toml`.
-//! - [`node`]: `node.toml`.
+//! - [`hub`]: the hub file, `hub.toml`.
+//! - [`node`]: the node file, `node.toml`.
 
 pub mod addr;
 pub mod error;
@@ -22,6 +22,51 @@ pub use hub::HubConfig;
 pub use node::NodeConfig;
 
 use std::path::Path;
+
+/// A duration as an operator writes it: the largest whole unit among
+/// days, hours, minutes, seconds and milliseconds (`90d`, `24h`, `500ms`).
+pub fn human_duration(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    for (unit, size) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)] {
+        if ms > 0 && ms % size == 0 {
+            return format!("{}{unit}", ms / size);
+        }
+    }
+    format!("{ms}ms")
+}
+
+/// Checks a shipped example file against what the code writes, or rewrites
+/// it when `PASSERELLE_BLESS=1` (after a deliberate template change).
+#[cfg(test)]
+pub(crate) fn check_example(name: &str, generated: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy").join(name);
+    if std::env::var("PASSERELLE_BLESS").as_deref() == Ok("1") {
+        std::fs::write(&path, generated).unwrap();
+    }
+    let shipped = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(shipped, generated, "deploy/{name} is stale: run PASSERELLE_BLESS=1 cargo test -p passerelle-config");
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    #[test]
+    fn durations_read_plainly_and_parse_back() {
+        for (d, text) in [
+            (Duration::from_secs(90 * 86400), "90d"),
+            (Duration::from_secs(86400), "1d"),
+            (Duration::from_secs(7200), "2h"),
+            (Duration::from_secs(300), "5m"),
+            (Duration::from_secs(30), "30s"),
+            (Duration::from_millis(500), "500ms"),
+            (Duration::ZERO, "0ms"),
+        ] {
+            assert_eq!(super::human_duration(d), text);
+            assert_eq!(humantime_serde::re::humantime::parse_duration(text).unwrap(), d);
+        }
+    }
+}
 
 /// Parses a TOML file into a config type, mapping serde's complaint to a
 /// [`Problem`] that names the line and key.

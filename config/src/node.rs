@@ -73,23 +73,40 @@ impl NodeConfig {
         let l = &self.link;
         let mut out = Vec::new();
         let mut bad = |key: &str, why: &str, fix: &str| {
-            out.push(Problem { line: None, key: Some(key.into()), why: why.into(), fix: Some(fix.into()) })
+            out.push(Problem {
+                line: None,
+                key: Some(key.into()),
+                why: why.into(),
+                fix: Some(fix.into()),
+            })
         };
         if l.keep_alive.is_zero() || l.keep_alive >= l.idle_timeout {
-            bad("link.keep_alive", "must be above zero and below link.idle_timeout", "e.g. keep_alive = \"5s\", idle_timeout = \"30s\"");
+            bad(
+                "link.keep_alive",
+                "must be above zero and below link.idle_timeout",
+                "e.g. keep_alive = \"5s\", idle_timeout = \"30s\"",
+            );
         }
         if l.reconnect_min.is_zero() || l.reconnect_min > l.reconnect_max {
-            bad("link.reconnect_min", "must be above zero and at most link.reconnect_max", "e.g. \"500ms\" and \"30s\"");
+            bad(
+                "link.reconnect_min",
+                "must be above zero and at most link.reconnect_max",
+                "e.g. \"500ms\" and \"30s\"",
+            );
         }
         if l.clock_window < Duration::from_secs(5) {
-            bad("link.clock_window", "is under 5 seconds: ordinary clock drift would refuse queries", "e.g. \"5m\"");
+            bad(
+                "link.clock_window",
+                "is under 5 seconds: ordinary clock drift would refuse queries",
+                "e.g. \"5m\"",
+            );
         }
         out
     }
 
     /// The file `node init` writes.
     pub fn template(&self) -> String {
-        let h = |d: Duration| humantime_serde::re::humantime::format_duration(d).to_string();
+        let h = crate::human_duration;
         let l = &self.link;
         format!(
             r#"# Passerelle node configuration. Unknown keys are refused.
@@ -143,14 +160,39 @@ mod tests {
         let text = config.template().replace("keep_alive", "keepalive");
         std::fs::write(&path, text).unwrap();
         let err = NodeConfig::load(&path).unwrap_err().to_string();
-        assert!(err.contains("node.toml") && err.contains("key `keepalive`"), "{err}");
+        assert!(
+            err.contains("node.toml") && err.contains("key `keepalive`"),
+            "{err}"
+        );
 
         std::fs::write(&path, "node_id = \"CAF\"\nhub = \"localhost:4433\"\n").unwrap();
         let err = NodeConfig::load(&path).unwrap_err().to_string();
-        assert!(err.contains("line 1") && err.contains("invalid node id"), "{err}");
+        assert!(
+            err.contains("line 1") && err.contains("invalid node id"),
+            "{err}"
+        );
 
         std::fs::write(&path, "node_id = \"caf\"\nhub = \"localhost\"\n").unwrap();
         let err = NodeConfig::load(&path).unwrap_err().to_string();
-        assert!(err.contains("key `hub`") && err.contains("HOST:PORT"), "{err}");
+        assert!(
+            err.contains("key `hub`") && err.contains("HOST:PORT"),
+            "{err}"
+        );
+    }
+}
+
+#[cfg(test)]
+mod example {
+    use super::*;
+
+    /// `deploy/node.example.toml` is what `node init` writes.
+    #[test]
+    fn shipped_example_matches_the_template() {
+        let config = NodeConfig {
+            node_id: NodeId::new("caf-976").unwrap(),
+            hub: "hub.example.org:4433".parse().unwrap(),
+            link: LinkConfig::default(),
+        };
+        crate::check_example("node.example.toml", &config.template());
     }
 }

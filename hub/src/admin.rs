@@ -49,9 +49,13 @@ pub enum Response {
 /// Serves a request against a hub, with its live registry when running.
 pub fn dispatch(hub: &Hub, live: Option<&Registry>, req: Request) -> Response {
     let result = match req {
-        Request::Enroll { node_id, name } => ops::issue_token(hub, &node_id, &name, now()).map(Response::Token),
+        Request::Enroll { node_id, name } => {
+            ops::issue_token(hub, &node_id, &name, now()).map(Response::Token)
+        }
         Request::Nodes => ops::node_rows(hub, live).map(Response::Nodes),
-        Request::Revoke { node_id } => ops::revoke(hub, live, &node_id, now()).map(Response::Revoked),
+        Request::Revoke { node_id } => {
+            ops::revoke(hub, live, &node_id, now()).map(Response::Revoked)
+        }
     };
     result.unwrap_or_else(|e| Response::Error(e.to_string()))
 }

@@ -103,7 +103,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Enroll { node_id, name } => {
             let root = dir(".");
-            let Response::Token(token) = admin::request(&root, Request::Enroll { node_id: node_id.clone(), name }).await? else {
+            let Response::Token(token) = admin::request(
+                &root,
+                Request::Enroll {
+                    node_id: node_id.clone(),
+                    name,
+                },
+            )
+            .await?
+            else {
                 return Err(HubError::Refused("unexpected reply".into()).into());
             };
             println!("{token}");
@@ -111,9 +119,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 "one-time token for node {node_id}; on the node run:\n  passerelle-node init --hub HUB_HOST:PORT --token {token}"
             );
         }
-        Command::Serve { quic_listen, http_listen } => {
-            let hub = server::start(&dir("."), Listen { quic: quic_listen, http: http_listen }, false).await?;
-            eprintln!("hub serving: QUIC on {} (UDP), portal on http://{}; Ctrl-C to stop", hub.quic_addr, hub.http_addr);
+        Command::Serve {
+            quic_listen,
+            http_listen,
+        } => {
+            let hub = server::start(
+                &dir("."),
+                Listen {
+                    quic: quic_listen,
+                    http: http_listen,
+                },
+                false,
+            )
+            .await?;
+            eprintln!(
+                "hub serving: QUIC on {} (UDP), portal on http://{}; Ctrl-C to stop",
+                hub.quic_addr, hub.http_addr
+            );
             passerelle_node::cli::shutdown_signal().await;
             eprintln!("stopping");
             hub.stop().await;
@@ -125,16 +147,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", nodes_listing(&rows).render(format));
         }
         Command::Revoke { node_id } => {
-            let Response::Revoked(r) = admin::request(&dir("."), Request::Revoke { node_id }).await? else {
+            let Response::Revoked(r) =
+                admin::request(&dir("."), Request::Revoke { node_id }).await?
+            else {
                 return Err(HubError::Refused("unexpected reply".into()).into());
             };
             eprintln!(
                 "node {} revoked{}",
                 r.node_id,
-                if r.disconnected { "; its connection was closed" } else { "" }
+                if r.disconnected {
+                    "; its connection was closed"
+                } else {
+                    ""
+                }
             );
         }
-        Command::Demo { quic_listen, http_listen } => {
+        Command::Demo {
+            quic_listen,
+            http_listen,
+        } => {
             crate::demo::run(&dir("passerelle-demo"), quic_listen, http_listen).await?;
         }
     }
@@ -143,7 +174,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// The registry as a listing.
 pub fn nodes_listing(rows: &[NodeRow]) -> Listing {
-    let mut l = Listing::new(vec!["node_id", "name", "connected", "last_seen", "cert_expires", "version", "status"]);
+    let mut l = Listing::new(vec![
+        "node_id",
+        "name",
+        "connected",
+        "last_seen",
+        "cert_expires",
+        "version",
+        "status",
+    ]);
     for r in rows {
         l.rows.push(vec![
             r.node_id.clone(),

@@ -20,25 +20,53 @@ use crate::{
 
 /// The demonstration institutions: node id and name.
 pub const INSTITUTIONS: &[(&str, &str)] = &[
-    ("caf-976", "Caisse de sécurité sociale de Mayotte (démo, fictif)"),
+    (
+        "caf-976",
+        "Caisse de sécurité sociale de Mayotte (démo, fictif)",
+    ),
     ("emploi-976", "Agence pour l'emploi, Mayotte (démo, fictif)"),
-    ("departement-976", "Conseil départemental de Mayotte (démo, fictif)"),
-    ("mission-locale-976", "Mission locale de Mayotte (démo, fictif)"),
-    ("mediation-numerique-976", "Association de médiation numérique mobile (démo, fictif)"),
+    (
+        "departement-976",
+        "Conseil départemental de Mayotte (démo, fictif)",
+    ),
+    (
+        "mission-locale-976",
+        "Mission locale de Mayotte (démo, fictif)",
+    ),
+    (
+        "mediation-numerique-976",
+        "Association de médiation numérique mobile (démo, fictif)",
+    ),
 ];
 
 /// Runs the demo until Ctrl-C.
 ///
 /// # Errors
 /// When the hub or a node cannot start.
-pub async fn run(root: &Path, quic: Option<SocketAddr>, http: Option<SocketAddr>) -> Result<(), HubError> {
+pub async fn run(
+    root: &Path,
+    quic: Option<SocketAddr>,
+    http: Option<SocketAddr>,
+) -> Result<(), HubError> {
     let (hub, nodes) = start(root, quic, http).await?;
-    eprintln!("Passerelle demo (fictitious institutions, synthetic data) in {}", root.display());
-    eprintln!("  hub: QUIC on {} (UDP), portal on http://{}", hub.quic_addr, hub.http_addr);
+    eprintln!(
+        "Passerelle demo (fictitious institutions, synthetic data) in {}",
+        root.display()
+    );
+    eprintln!(
+        "  hub: QUIC on {} (UDP), portal on http://{}",
+        hub.quic_addr, hub.http_addr
+    );
     wait_connected(&hub, nodes.len(), Duration::from_secs(10)).await;
     let rows = ops::node_rows(&hub.ctx().hub, Some(&hub.ctx().registry))?;
-    eprint!("{}", nodes_listing(&rows).render(passerelle_link::output::Format::Table));
-    eprintln!("other commands reach this demo with --dir {}; Ctrl-C to stop", root.display());
+    eprint!(
+        "{}",
+        nodes_listing(&rows).render(passerelle_link::output::Format::Table)
+    );
+    eprintln!(
+        "other commands reach this demo with --dir {}; Ctrl-C to stop",
+        root.display()
+    );
     passerelle_node::cli::shutdown_signal().await;
     eprintln!("stopping");
     for n in nodes {
@@ -66,22 +94,36 @@ pub async fn start(
         http: Some(http.unwrap_or_else(|| "127.0.0.1:8080".parse().expect("addr"))),
     };
     let hub = server::start(root, listen, true).await?;
-    let hub_addr: HubAddr = format!("127.0.0.1:{}", hub.quic_addr.port()).parse().expect("loopback address");
+    let hub_addr: HubAddr = format!("127.0.0.1:{}", hub.quic_addr.port())
+        .parse()
+        .expect("loopback address");
     let mut nodes = Vec::new();
     for (id, name) in INSTITUTIONS {
         let node_root = root.join("nodes").join(id);
         let node_dir = NodeDir::create(&node_root).map_err(node_err)?;
         if !node_dir.config().exists() {
-            let token = ops::issue_token(&hub.ctx().hub, &NodeId::new(*id).expect("valid id"), name, now())?;
-            enroll::init(&node_dir, hub_addr.clone(), &token).await.map_err(node_err)?;
+            let token = ops::issue_token(
+                &hub.ctx().hub,
+                &NodeId::new(*id).expect("valid id"),
+                name,
+                now(),
+            )?;
+            enroll::init(&node_dir, hub_addr.clone(), &token)
+                .await
+                .map_err(node_err)?;
         } else {
             // The demo may restart on another port: point the node at it.
             let path = node_dir.config();
             let mut config = passerelle_config::NodeConfig::load(&path)?;
             config.hub = hub_addr.clone();
-            std::fs::write(&path, config.template()).map_err(|source| HubError::Io { path, source })?;
+            std::fs::write(&path, config.template())
+                .map_err(|source| HubError::Io { path, source })?;
         }
-        nodes.push(passerelle_node::serve::start(&node_root).await.map_err(node_err)?);
+        nodes.push(
+            passerelle_node::serve::start(&node_root)
+                .await
+                .map_err(node_err)?,
+        );
     }
     Ok((hub, nodes))
 }

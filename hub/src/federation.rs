@@ -32,17 +32,30 @@ pub struct Asked {
 ///
 /// # Errors
 /// When the exchange fails or the reply does not verify.
-pub async fn ask(live: &Live, key: &SigningKey, query: Query, timeout: Duration) -> Result<Asked, HubError> {
+pub async fn ask(
+    live: &Live,
+    key: &SigningKey,
+    query: Query,
+    timeout: Duration,
+) -> Result<Asked, HubError> {
     let query_id = random16();
     let span = info_span!("query", query_id = %hex::encode(&query_id), node = %live.identity.node_id, kind = query.kind());
     async {
-        let body = QueryBody { query_id, issued_at: now(), nonce: random16(), audience: live.identity.node_id.clone(), query };
+        let body = QueryBody {
+            query_id,
+            issued_at: now(),
+            nonce: random16(),
+            audience: live.identity.node_id.clone(),
+            query,
+        };
         let signed = SignedQuery::sign(&body, key)?;
         let asked = send(live, &signed, Some(query_id), timeout).await;
         match &asked {
             Ok(a) => match &a.body.outcome {
                 Outcome::Answered(_) => info!("query answered"),
-                Outcome::Refused(r) => warn!(refusal = r.kind(), reason = %r, "query refused by node"),
+                Outcome::Refused(r) => {
+                    warn!(refusal = r.kind(), reason = %r, "query refused by node")
+                }
             },
             Err(error) => warn!(%error, "query failed"),
         }
@@ -57,20 +70,40 @@ pub async fn ask(live: &Live, key: &SigningKey, query: Query, timeout: Duration)
 ///
 /// # Errors
 /// When the exchange fails or the reply does not verify.
-pub async fn send(live: &Live, signed: &SignedQuery, expect: Option<QueryId>, timeout: Duration) -> Result<Asked, HubError> {
+pub async fn send(
+    live: &Live,
+    signed: &SignedQuery,
+    expect: Option<QueryId>,
+    timeout: Duration,
+) -> Result<Asked, HubError> {
     let node = &live.identity.node_id;
     let reply: SignedReply = stream::exchange(&live.conn, signed, MAX_CONTROL_FRAME, timeout)
         .await
-        .map_err(|e| HubError::Node { node: node.to_string(), why: e.to_string() })?;
+        .map_err(|e| HubError::Node {
+            node: node.to_string(),
+            why: e.to_string(),
+        })?;
     let body = reply
         .verify(&live.identity.public_key, node, expect.as_ref())
-        .map_err(|e| HubError::Node { node: node.to_string(), why: e.to_string() })?;
-    Ok(Asked { body, signed: reply })
+        .map_err(|e| HubError::Node {
+            node: node.to_string(),
+            why: e.to_string(),
+        })?;
+    Ok(Asked {
+        body,
+        signed: reply,
+    })
 }
 
 /// Asks a connected node for its status every `interval` and records what
 /// it says, until the connection closes.
-pub async fn poll_status(store: Store, key: &SigningKey, live: Live, interval: Duration, timeout: Duration) {
+pub async fn poll_status(
+    store: Store,
+    key: &SigningKey,
+    live: Live,
+    interval: Duration,
+    timeout: Duration,
+) {
     loop {
         if let Ok(asked) = ask(&live, key, Query::Status, timeout).await {
             if let Outcome::Answered(Answer::Status(s)) = asked.body.outcome {

@@ -17,11 +17,16 @@ pub const HUB_CERT_VALIDITY_SECS: u64 = 2 * 365 * 86400;
 ///
 /// # Errors
 /// When the folder already holds a hub or files cannot be written.
-pub fn init(dir: &HubDir, name: Option<String>, public_names: Vec<String>) -> Result<HubConfig, HubError> {
+pub fn init(
+    dir: &HubDir,
+    name: Option<String>,
+    public_names: Vec<String>,
+) -> Result<HubConfig, HubError> {
     if dir.ca_key().exists() || dir.config().exists() {
         return Err(HubError::Dir {
             path: dir.root().to_path_buf(),
-            why: "this folder already holds a hub (ca.key or hub.toml exists); use another --dir".into(),
+            why: "this folder already holds a hub (ca.key or hub.toml exists); use another --dir"
+                .into(),
         });
     }
     let mut config = HubConfig::default();

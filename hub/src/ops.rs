@@ -49,10 +49,20 @@ impl Hub {
         let ca = Ca::from_parts(&ca_der, files::read_private_key(&dir.ca_key())?)?;
         let hub_cert_der = files::read_pem(&dir.hub_cert(), files::CERTIFICATE)?;
         let hub_key_pkcs8 = files::read_private_key(&dir.hub_key())?;
-        let key = SigningKey::from_pkcs8(&hub_key_pkcs8)
-            .map_err(|e| HubError::Dir { path: dir.hub_key(), why: e.to_string() })?;
+        let key = SigningKey::from_pkcs8(&hub_key_pkcs8).map_err(|e| HubError::Dir {
+            path: dir.hub_key(),
+            why: e.to_string(),
+        })?;
         let store = Store::open(&dir.store())?;
-        Ok(Self { dir, config, ca, hub_cert_der, hub_key_pkcs8, key, store })
+        Ok(Self {
+            dir,
+            config,
+            ca,
+            hub_cert_der,
+            hub_key_pkcs8,
+            key,
+            store,
+        })
     }
 }
 
@@ -61,10 +71,17 @@ impl Hub {
 ///
 /// # Errors
 /// [`HubError::Refused`] for an enrolled node, or a store failure.
-pub fn issue_token(hub: &Hub, node_id: &NodeId, name: &str, now: UnixTime) -> Result<String, HubError> {
+pub fn issue_token(
+    hub: &Hub,
+    node_id: &NodeId,
+    name: &str,
+    now: UnixTime,
+) -> Result<String, HubError> {
     let name = name.trim();
     if name.is_empty() || name.len() > 200 {
-        return Err(HubError::Refused("--name must be the institution's name, 1 to 200 characters".into()));
+        return Err(HubError::Refused(
+            "--name must be the institution's name, 1 to 200 characters".into(),
+        ));
     }
     if let Some(n) = hub.store.node(node_id)? {
         if n.revoked_at.is_none() {
@@ -74,7 +91,10 @@ pub fn issue_token(hub: &Hub, node_id: &NodeId, name: &str, now: UnixTime) -> Re
         }
     }
     let secret = passerelle_link::random16();
-    let token = Token { secret, ca_fingerprint: hub.ca.fingerprint() };
+    let token = Token {
+        secret,
+        ca_fingerprint: hub.ca.fingerprint(),
+    };
     hub.store.put_token(&TokenRecord {
         node_id: node_id.clone(),
         name: name.to_string(),
@@ -115,7 +135,11 @@ fn try_redeem(hub: &Hub, req: &EnrollRequest, now: UnixTime) -> Result<EnrollRes
     let identity = NodeIdentity::from_der(&cert_der)?;
     hub.store.put_serial(
         &identity.serial,
-        &SerialRecord { node_id: record.node_id.clone(), issued_at: now, revoked_at: None },
+        &SerialRecord {
+            node_id: record.node_id.clone(),
+            issued_at: now,
+            revoked_at: None,
+        },
     )?;
     hub.store.put_node(&NodeRecord {
         node_id: record.node_id.clone(),
@@ -193,11 +217,22 @@ pub struct Revoked {
 ///
 /// # Errors
 /// [`HubError::Refused`] for an unknown node, or a store failure.
-pub fn revoke(hub: &Hub, live: Option<&Registry>, node_id: &NodeId, now: UnixTime) -> Result<Revoked, HubError> {
+pub fn revoke(
+    hub: &Hub,
+    live: Option<&Registry>,
+    node_id: &NodeId,
+    now: UnixTime,
+) -> Result<Revoked, HubError> {
     if hub.store.revoke(node_id, now)?.is_none() {
-        return Err(HubError::Refused(format!("unknown node {node_id} (see passerelle-hub nodes)")));
+        return Err(HubError::Refused(format!(
+            "unknown node {node_id} (see passerelle-hub nodes)"
+        )));
     }
-    let disconnected = live.is_some_and(|r| r.disconnect(node_id, CLOSE_REVOKED, b"certificate revoked"));
+    let disconnected =
+        live.is_some_and(|r| r.disconnect(node_id, CLOSE_REVOKED, b"certificate revoked"));
     tracing::warn!(node = %node_id, disconnected, "node revoked");
-    Ok(Revoked { node_id: node_id.to_string(), disconnected })
+    Ok(Revoked {
+        node_id: node_id.to_string(),
+        disconnected,
+    })
 }

@@ -30,11 +30,14 @@ impl HubDir {
                 why: "no such folder (give the hub's folder with --dir, or create one with passerelle-hub init --dir DIR)".into(),
             });
         }
-        let dir = Self { root: root.to_path_buf() };
+        let dir = Self {
+            root: root.to_path_buf(),
+        };
         if !dir.ca_key().exists() {
             return Err(HubError::Dir {
                 path: root.to_path_buf(),
-                why: "not a hub folder: ca.key is missing (run passerelle-hub init here first)".into(),
+                why: "not a hub folder: ca.key is missing (run passerelle-hub init here first)"
+                    .into(),
             });
         }
         Ok(dir)
@@ -51,13 +54,21 @@ impl HubDir {
                 .recursive(true)
                 .mode(0o700)
                 .create(root)
-                .map_err(|source| HubError::Io { path: root.to_path_buf(), source })?;
+                .map_err(|source| HubError::Io {
+                    path: root.to_path_buf(),
+                    source,
+                })?;
         } else if !root.is_dir() {
-            return Err(HubError::Dir { path: root.to_path_buf(), why: "exists but is not a folder".into() });
+            return Err(HubError::Dir {
+                path: root.to_path_buf(),
+                why: "exists but is not a folder".into(),
+            });
         } else {
             let _ = std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o700));
         }
-        Ok(Self { root: root.to_path_buf() })
+        Ok(Self {
+            root: root.to_path_buf(),
+        })
     }
 
     /// The folder.

@@ -25,9 +25,18 @@ pub fn router(ctx: Arc<Ctx>) -> Router {
 
 async fn security_headers(mut res: axum::response::Response) -> axum::response::Response {
     let h = res.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'"));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     res
 }
@@ -38,17 +47,28 @@ pub async fn serve(ctx: Arc<Ctx>, listener: TcpListener, mut stop: watch::Receiv
     let shutdown = async move {
         let _ = stop.changed().await;
     };
-    if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+    if let Err(error) = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
         tracing::warn!(%error, "portal stopped");
     }
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 async fn home(State(ctx): State<Arc<Ctx>>) -> impl IntoResponse {
-    let enrolled = ctx.hub.store.nodes().map(|n| n.iter().filter(|n| n.revoked_at.is_none()).count()).unwrap_or(0);
+    let enrolled = ctx
+        .hub
+        .store
+        .nodes()
+        .map(|n| n.iter().filter(|n| n.revoked_at.is_none()).count())
+        .unwrap_or(0);
     let connected = ctx.registry.connected().len();
     let banner = if ctx.demo {
         r#"<p class="demo" role="note"><strong>Démonstration :</strong> les partenaires et les données affichés sont fictifs.</p>"#

@@ -15,7 +15,10 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// A limiter allowing `per_minute` attempts per address.
     pub fn new(per_minute: u32) -> Self {
-        Self { per_minute, windows: Mutex::new(HashMap::new()) }
+        Self {
+            per_minute,
+            windows: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Counts an attempt; `false` when the address is over its limit.

@@ -38,16 +38,24 @@ pub const CLOSE_SHUTDOWN: u32 = 5;
 impl Registry {
     /// Registers a connection, closing any older one of the same node.
     pub fn insert(&self, live: Live) {
-        let old = self.live.lock().expect("registry lock").insert(live.identity.node_id.clone(), live);
+        let old = self
+            .live
+            .lock()
+            .expect("registry lock")
+            .insert(live.identity.node_id.clone(), live);
         if let Some(old) = old {
-            old.conn.close(CLOSE_REPLACED.into(), b"replaced by a newer connection");
+            old.conn
+                .close(CLOSE_REPLACED.into(), b"replaced by a newer connection");
         }
     }
 
     /// Forgets a connection if it is still the registered one.
     pub fn remove(&self, node: &NodeId, conn: &quinn::Connection) {
         let mut live = self.live.lock().expect("registry lock");
-        if live.get(node).is_some_and(|l| l.conn.stable_id() == conn.stable_id()) {
+        if live
+            .get(node)
+            .is_some_and(|l| l.conn.stable_id() == conn.stable_id())
+        {
             live.remove(node);
         }
     }
@@ -59,7 +67,12 @@ impl Registry {
 
     /// Ids of connected nodes.
     pub fn connected(&self) -> Vec<NodeId> {
-        self.live.lock().expect("registry lock").keys().cloned().collect()
+        self.live
+            .lock()
+            .expect("registry lock")
+            .keys()
+            .cloned()
+            .collect()
     }
 
     /// Closes a node's connection at once. Returns whether it was connected.
@@ -86,7 +99,9 @@ impl PeerGate for StoreGate {
         match self.store.serial(&node.serial) {
             Err(e) => Err(format!("store unavailable: {e}")),
             Ok(None) => Err("certificate not issued by this hub's registry".into()),
-            Ok(Some(rec)) if rec.node_id != node.node_id => Err("certificate serial names another node".into()),
+            Ok(Some(rec)) if rec.node_id != node.node_id => {
+                Err("certificate serial names another node".into())
+            }
             Ok(Some(rec)) if rec.revoked_at.is_some() => Err("certificate revoked".into()),
             Ok(Some(_)) => Ok(()),
         }

@@ -6,8 +6,17 @@ use std::{net::SocketAddr, path::Path, sync::Arc, time::Duration};
 
 use passerelle_certs::{tls, NodeIdentity};
 use passerelle_link::{admin, endpoint, now, stream};
-use passerelle_protocol::{enroll::{EnrollRequest, EnrollResponse}, frame::MAX_CONTROL_FRAME, ids::NodeId, ALPN_ENROLL, ALPN_LINK};
-use tokio::{net::TcpListener, sync::{mpsc, watch}, task::JoinHandle};
+use passerelle_protocol::{
+    enroll::{EnrollRequest, EnrollResponse},
+    frame::MAX_CONTROL_FRAME,
+    ids::NodeId,
+    ALPN_ENROLL, ALPN_LINK,
+};
+use tokio::{
+    net::TcpListener,
+    sync::{mpsc, watch},
+    task::JoinHandle,
+};
 use tracing::{debug, info, info_span, warn, Instrument};
 
 use crate::{
@@ -67,14 +76,26 @@ impl HubHandle {
     /// UDP port and the store are released (so the same folder and address
     /// can be served again at once).
     pub async fn stop(self) {
-        let HubHandle { quic_addr, ctx, endpoint, stop, tasks, done: (done_tx, mut done_rx), root, .. } = self;
+        let HubHandle {
+            quic_addr,
+            ctx,
+            endpoint,
+            stop,
+            tasks,
+            done: (done_tx, mut done_rx),
+            root,
+            ..
+        } = self;
         let _ = stop.send(true);
         // Dropping the server config drops the handshake gate and its store.
         endpoint.set_server_config(None);
         endpoint.close(CLOSE_SHUTDOWN.into(), b"hub shutting down");
         let _ = tokio::time::timeout(Duration::from_secs(3), endpoint.wait_idle()).await;
         for mut t in tasks {
-            if tokio::time::timeout(Duration::from_secs(3), &mut t).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(3), &mut t)
+                .await
+                .is_err()
+            {
                 t.abort();
                 let _ = t.await;
             }
@@ -87,7 +108,10 @@ impl HubHandle {
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         };
-        if tokio::time::timeout(Duration::from_secs(5), released).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(5), released)
+            .await
+            .is_err()
+        {
             warn!("hub resources still held after stop");
         }
         let _ = ctx.hub.store.flush();
@@ -104,29 +128,75 @@ impl HubHandle {
 pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle, HubError> {
     crate::paths::HubDir::existing(root)?;
     let admin_listener = admin::bind(root).await?;
-    let hub = Hub::open(root)?;
+    // A command that found no server a moment ago may hold the store for a
+    // few milliseconds; wait for it rather than fail.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let hub = loop {
+        match Hub::open(root) {
+            Err(HubError::Locked(_)) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            other => break other?,
+        }
+    };
     let quic = listen.quic.unwrap_or(hub.config.quic_listen);
     let http = listen.http.unwrap_or(hub.config.http_listen);
     let ca = hub.ca.cert_der().to_vec();
-    let gate = Arc::new(StoreGate { store: hub.store.clone() });
-    let tls = tls::hub_server_config(&[ca.clone()], &[hub.hub_cert_der.clone(), ca], &hub.hub_key_pkcs8, gate)?;
-    let endpoint = endpoint::server(quic, tls, Default::default()).map_err(|e| match e {
-        passerelle_link::LinkError::Io(source) => HubError::Io { path: format!("QUIC listen address {quic}").into(), source },
-        other => other.into(),
-    })?;
+    let gate = Arc::new(StoreGate {
+        store: hub.store.clone(),
+    });
+    let chain = [hub.hub_cert_der.clone(), ca.clone()];
+    let tls = tls::hub_server_config(
+        std::slice::from_ref(&ca),
+        &chain,
+        &hub.hub_key_pkcs8,
+        gate,
+    )?;
+    let endpoint = endpoint::server(quic, tls, Default::default(), &hub.hub_key_pkcs8).map_err(
+        |e| match e {
+            passerelle_link::LinkError::Io(source) => HubError::Io {
+                path: format!("QUIC listen address {quic}").into(),
+                source,
+            },
+            other => other.into(),
+        },
+    )?;
     let http_listener = TcpListener::bind(http)
         .await
-        .map_err(|source| HubError::Io { path: format!("HTTP listen address {http}").into(), source })?;
-    let quic_addr = endpoint.local_addr().map_err(|source| HubError::Io { path: "QUIC socket".into(), source })?;
-    let http_addr = http_listener.local_addr().map_err(|source| HubError::Io { path: "HTTP socket".into(), source })?;
+        .map_err(|source| HubError::Io {
+            path: format!("HTTP listen address {http}").into(),
+            source,
+        })?;
+    let quic_addr = endpoint.local_addr().map_err(|source| HubError::Io {
+        path: "QUIC socket".into(),
+        source,
+    })?;
+    let http_addr = http_listener.local_addr().map_err(|source| HubError::Io {
+        path: "HTTP socket".into(),
+        source,
+    })?;
 
     let limiter = RateLimiter::new(hub.config.enroll_per_minute.get());
-    let ctx = Arc::new(Ctx { hub, registry: Registry::default(), limiter, demo });
+    let ctx = Arc::new(Ctx {
+        hub,
+        registry: Registry::default(),
+        limiter,
+        demo,
+    });
     let (stop, stop_rx) = watch::channel(false);
     let (done_tx, done_rx) = mpsc::channel(1);
 
-    let accept = tokio::spawn(accept_loop(ctx.clone(), endpoint.clone(), stop_rx.clone(), done_tx.clone()));
-    let portal = tokio::spawn(crate::portal::serve(ctx.clone(), http_listener, stop_rx.clone()));
+    let accept = tokio::spawn(accept_loop(
+        ctx.clone(),
+        endpoint.clone(),
+        stop_rx.clone(),
+        done_tx.clone(),
+    ));
+    let portal = tokio::spawn(crate::portal::serve(
+        ctx.clone(),
+        http_listener,
+        stop_rx.clone(),
+    ));
     let admin_ctx = ctx.clone();
     let mut admin_stop = stop_rx.clone();
     let admin = tokio::spawn(async move {
@@ -152,7 +222,12 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
     })
 }
 
-async fn accept_loop(ctx: Arc<Ctx>, endpoint: quinn::Endpoint, mut stop: watch::Receiver<bool>, done: mpsc::Sender<()>) {
+async fn accept_loop(
+    ctx: Arc<Ctx>,
+    endpoint: quinn::Endpoint,
+    mut stop: watch::Receiver<bool>,
+    done: mpsc::Sender<()>,
+) {
     loop {
         let incoming = tokio::select! {
             i = endpoint.accept() => i,
@@ -187,14 +262,21 @@ async fn handle_incoming(ctx: Arc<Ctx>, incoming: quinn::Incoming) {
 async fn handle_link(ctx: Arc<Ctx>, conn: quinn::Connection, remote: SocketAddr) {
     // Certificates are optional at the TLS layer only because enrollment
     // shares the port; the link refuses a peer without one before anything.
-    let Some(identity) = endpoint::peer_cert(&conn).and_then(|der| NodeIdentity::from_der(&der).ok()) else {
+    let Some(identity) =
+        endpoint::peer_cert(&conn).and_then(|der| NodeIdentity::from_der(&der).ok())
+    else {
         warn!(%remote, "link refused: no node certificate");
         conn.close(CLOSE_NO_CERT.into(), b"client certificate required");
         return;
     };
     // The handshake gate already ran; check again here so that no TLS path
     // (resumption, a future config change) can bypass revocation.
-    if let Err(reason) = passerelle_certs::tls::PeerGate::admit(&StoreGate { store: ctx.hub.store.clone() }, &identity) {
+    if let Err(reason) = passerelle_certs::tls::PeerGate::admit(
+        &StoreGate {
+            store: ctx.hub.store.clone(),
+        },
+        &identity,
+    ) {
         warn!(%remote, node = %identity.node_id, %reason, "link refused");
         conn.close(CLOSE_REVOKED.into(), reason.as_bytes());
         return;
@@ -217,7 +299,10 @@ async fn handle_link(ctx: Arc<Ctx>, conn: quinn::Connection, remote: SocketAddr)
 async fn handle_enroll(ctx: Arc<Ctx>, conn: quinn::Connection, remote: SocketAddr) {
     if !ctx.limiter.handle_attempt(remote.ip(), now()) {
         warn!(%remote, "enrollment refused: rate limit");
-        conn.close(1u32.into(), b"too many enrollment attempts from this address; wait a minute");
+        conn.close(
+            1u32.into(),
+            b"too many enrollment attempts from this address; wait a minute",
+        );
         return;
     }
     let exchange = async {

@@ -56,8 +56,14 @@ pub struct Store {
     serials: sled::Tree,
 }
 
-fn get<T: serde::de::DeserializeOwned>(tree: &sled::Tree, key: &[u8]) -> Result<Option<T>, HubError> {
-    tree.get(key)?.map(|v| codec::decode(&v)).transpose().map_err(Into::into)
+fn get<T: serde::de::DeserializeOwned>(
+    tree: &sled::Tree,
+    key: &[u8],
+) -> Result<Option<T>, HubError> {
+    tree.get(key)?
+        .map(|v| codec::decode(&v))
+        .transpose()
+        .map_err(Into::into)
 }
 
 impl Store {
@@ -67,13 +73,19 @@ impl Store {
     /// When sled cannot open the folder, for instance because it is locked.
     pub fn open(path: &Path) -> Result<Self, HubError> {
         let db = sled::Config::new().path(path).open().map_err(|e| match e {
-            sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock => HubError::Locked(format!(
+            // sled reports a held lock as kind Other with this text.
+            sled::Error::Io(ref io) if io.to_string().contains("could not acquire lock") => HubError::Locked(format!(
                 "{}: the store is in use by another process that does not answer on its admin socket",
                 path.display()
             )),
             other => HubError::Store(other),
         })?;
-        Ok(Self { tokens: db.open_tree("tokens")?, nodes: db.open_tree("nodes")?, serials: db.open_tree("serials")?, db })
+        Ok(Self {
+            tokens: db.open_tree("tokens")?,
+            nodes: db.open_tree("nodes")?,
+            serials: db.open_tree("serials")?,
+            db,
+        })
     }
 
     /// Records a newly issued token.
@@ -81,7 +93,8 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn put_token(&self, record: &TokenRecord) -> Result<(), HubError> {
-        self.tokens.insert(record.secret_hash, codec::encode(record)?)?;
+        self.tokens
+            .insert(record.secret_hash, codec::encode(record)?)?;
         self.db.flush()?;
         Ok(())
     }
@@ -124,7 +137,11 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn nodes(&self) -> Result<Vec<NodeRecord>, HubError> {
-        self.nodes.iter().values().map(|v| Ok(codec::decode(&v?)?)).collect()
+        self.nodes
+            .iter()
+            .values()
+            .map(|v| Ok(codec::decode(&v?)?))
+            .collect()
     }
 
     /// Writes a node record.
@@ -132,7 +149,8 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn put_node(&self, record: &NodeRecord) -> Result<(), HubError> {
-        self.nodes.insert(record.node_id.as_str().as_bytes(), codec::encode(record)?)?;
+        self.nodes
+            .insert(record.node_id.as_str().as_bytes(), codec::encode(record)?)?;
         Ok(())
     }
 
@@ -140,7 +158,11 @@ impl Store {
     ///
     /// # Errors
     /// On a store failure.
-    pub fn update_node(&self, id: &NodeId, change: impl Fn(&mut NodeRecord)) -> Result<Option<NodeRecord>, HubError> {
+    pub fn update_node(
+        &self,
+        id: &NodeId,
+        change: impl Fn(&mut NodeRecord),
+    ) -> Result<Option<NodeRecord>, HubError> {
         let mut out = None;
         self.nodes.fetch_and_update(id.as_str().as_bytes(), |old| {
             let mut rec: NodeRecord = codec::decode(old?).ok()?;
@@ -156,7 +178,8 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn put_serial(&self, serial: &str, record: &SerialRecord) -> Result<(), HubError> {
-        self.serials.insert(serial.as_bytes(), codec::encode(record)?)?;
+        self.serials
+            .insert(serial.as_bytes(), codec::encode(record)?)?;
         self.db.flush()?;
         Ok(())
     }

@@ -48,7 +48,10 @@ pub async fn bind(dir: &Path) -> Result<UnixListener, LinkError> {
         if UnixStream::connect(&path).await.is_ok() {
             return Err(LinkError::Io(std::io::Error::new(
                 ErrorKind::AddrInUse,
-                format!("{} is in use: another passerelle process serves this folder", path.display()),
+                format!(
+                    "{} is in use: another passerelle process serves this folder",
+                    path.display()
+                ),
             )));
         }
         std::fs::remove_file(&path)?;
@@ -68,7 +71,9 @@ where
 {
     let handler = Arc::new(handler);
     loop {
-        let Ok((mut stream, _)) = listener.accept().await else { continue };
+        let Ok((mut stream, _)) = listener.accept().await else {
+            continue;
+        };
         let handler = handler.clone();
         tokio::spawn(async move {
             match read::<Req>(&mut stream).await {
@@ -89,11 +94,16 @@ where
 ///
 /// # Errors
 /// When a process answers but the exchange fails.
-pub async fn call<Req: Serialize, Resp: DeserializeOwned>(dir: &Path, req: &Req) -> Result<Option<Resp>, LinkError> {
+pub async fn call<Req: Serialize, Resp: DeserializeOwned>(
+    dir: &Path,
+    req: &Req,
+) -> Result<Option<Resp>, LinkError> {
     let path = dir.join(SOCKET);
     let mut stream = match UnixStream::connect(&path).await {
         Ok(s) => s,
-        Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::ConnectionRefused) => return Ok(None),
+        Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::ConnectionRefused) => {
+            return Ok(None)
+        }
         Err(e) => return Err(e.into()),
     };
     write(&mut stream, req).await?;

@@ -14,7 +14,11 @@ pub struct Backoff {
 impl Backoff {
     /// Backoff between `min` and `max`.
     pub fn new(min: Duration, max: Duration) -> Self {
-        Self { min, max: max.max(min), attempt: 0 }
+        Self {
+            min,
+            max: max.max(min),
+            attempt: 0,
+        }
     }
 
     /// Forget past failures (after a successful connection).
@@ -25,7 +29,10 @@ impl Backoff {
     /// The next delay; `unit` is a random number in [0, 1) that picks a
     /// point between half and all of the exponential ceiling.
     pub fn next_delay(&mut self, unit: f64) -> Duration {
-        let ceiling = self.min.saturating_mul(1u32 << self.attempt.min(20)).min(self.max);
+        let ceiling = self
+            .min
+            .saturating_mul(1u32 << self.attempt.min(20))
+            .min(self.max);
         self.attempt = self.attempt.saturating_add(1);
         let unit = unit.clamp(0.0, 1.0);
         ceiling.mul_f64(0.5 + 0.5 * unit).max(self.min)

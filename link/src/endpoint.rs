@@ -17,7 +17,10 @@ pub struct Liveness {
 
 impl Default for Liveness {
     fn default() -> Self {
-        Self { keep_alive: Duration::from_secs(5), idle_timeout: Duration::from_secs(30) }
+        Self {
+            keep_alive: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(30),
+        }
     }
 }
 
@@ -32,20 +35,56 @@ fn transport(l: Liveness) -> Arc<quinn::TransportConfig> {
 
 /// A server endpoint bound to `addr` (port 0 picks a free port).
 ///
+/// `reset_secret` seeds the key of QUIC stateless resets. Derive it from a
+/// secret that survives restarts (the hub's key): a restarted server can
+/// then reset the connections its previous process left open, and clients
+/// notice at their next packet instead of waiting for the idle timeout.
+///
 /// # Errors
 /// When the TLS config is not usable for QUIC or the socket cannot be bound.
-pub fn server(addr: SocketAddr, tls: rustls::ServerConfig, l: Liveness) -> Result<quinn::Endpoint, LinkError> {
+pub fn server(
+    addr: SocketAddr,
+    tls: rustls::ServerConfig,
+    l: Liveness,
+    reset_secret: &[u8],
+) -> Result<quinn::Endpoint, LinkError> {
     let crypto = QuicServerConfig::try_from(tls).map_err(|e| LinkError::Tls(e.to_string()))?;
     let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
     config.transport_config(transport(l));
-    Ok(quinn::Endpoint::server(config, addr)?)
+    let mut seed = b"passerelle stateless reset v1".to_vec();
+    seed.extend_from_slice(reset_secret);
+    let digest = passerelle_protocol::sign::sha256(&seed);
+    let reset_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &digest);
+    let mut endpoint_config = quinn::EndpointConfig::new(Arc::new(reset_key));
+    // The connection ids are checked against a keyed hash before a reset is
+    // considered; the key must survive restarts too.
+    let cid_key = u64::from_le_bytes(
+        passerelle_protocol::sign::sha256(&digest)[..8]
+            .try_into()
+            .expect("8 bytes"),
+    );
+    endpoint_config.cid_generator(move || {
+        Box::new(quinn_proto::HashedConnectionIdGenerator::from_key(cid_key))
+    });
+    let socket = std::net::UdpSocket::bind(addr)?;
+    let runtime =
+        quinn::default_runtime().ok_or_else(|| LinkError::Tls("no async runtime".into()))?;
+    Ok(quinn::Endpoint::new(
+        endpoint_config,
+        Some(config),
+        socket,
+        runtime,
+    )?)
 }
 
 /// A client configuration for [`quinn::Endpoint::connect_with`].
 ///
 /// # Errors
 /// When the TLS config is not usable for QUIC.
-pub fn client_config(tls: rustls::ClientConfig, l: Liveness) -> Result<quinn::ClientConfig, LinkError> {
+pub fn client_config(
+    tls: rustls::ClientConfig,
+    l: Liveness,
+) -> Result<quinn::ClientConfig, LinkError> {
     let crypto = QuicClientConfig::try_from(tls).map_err(|e| LinkError::Tls(e.to_string()))?;
     let mut config = quinn::ClientConfig::new(Arc::new(crypto));
     config.transport_config(transport(l));
@@ -57,19 +96,27 @@ pub fn client_config(tls: rustls::ClientConfig, l: Liveness) -> Result<quinn::Cl
 /// # Errors
 /// When the socket cannot be bound.
 pub fn client(remote: SocketAddr) -> Result<quinn::Endpoint, LinkError> {
-    let bind: SocketAddr = if remote.is_ipv6() { "[::]:0".parse().expect("addr") } else { "0.0.0.0:0".parse().expect("addr") };
+    let bind: SocketAddr = if remote.is_ipv6() {
+        "[::]:0".parse().expect("addr")
+    } else {
+        "0.0.0.0:0".parse().expect("addr")
+    };
     Ok(quinn::Endpoint::client(bind)?)
 }
 
 /// The DER certificate the peer presented, if any.
 pub fn peer_cert(conn: &quinn::Connection) -> Option<Vec<u8>> {
     let identity = conn.peer_identity()?;
-    let chain = identity.downcast::<Vec<rustls::pki_types::CertificateDer<'static>>>().ok()?;
+    let chain = identity
+        .downcast::<Vec<rustls::pki_types::CertificateDer<'static>>>()
+        .ok()?;
     chain.first().map(|c| c.to_vec())
 }
 
 /// The ALPN protocol the connection agreed on.
 pub fn alpn(conn: &quinn::Connection) -> Option<Vec<u8>> {
     let data = conn.handshake_data()?;
-    data.downcast::<quinn::crypto::rustls::HandshakeData>().ok()?.protocol
+    data.downcast::<quinn::crypto::rustls::HandshakeData>()
+        .ok()?
+        .protocol
 }

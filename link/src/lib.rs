@@ -63,6 +63,7 @@ pub fn now() -> passerelle_protocol::UnixTime {
 /// Sixteen random bytes, for query ids and nonces.
 pub fn random16() -> [u8; 16] {
     let mut b = [0u8; 16];
-    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b).expect("the OS random source works");
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b)
+        .expect("the OS random source works");
     b
 }

@@ -49,7 +49,10 @@ pub struct Listing {
 impl Listing {
     /// An empty listing with these columns.
     pub fn new(columns: Vec<&'static str>) -> Self {
-        Self { columns, rows: Vec::new() }
+        Self {
+            columns,
+            rows: Vec::new(),
+        }
     }
 
     /// Renders the listing.
@@ -94,7 +97,13 @@ impl Listing {
                 s.to_string()
             }
         };
-        let mut out = self.columns.iter().map(|c| quote(c)).collect::<Vec<_>>().join(",") + "\n";
+        let mut out = self
+            .columns
+            .iter()
+            .map(|c| quote(c))
+            .collect::<Vec<_>>()
+            .join(",")
+            + "\n";
         for row in &self.rows {
             out.push_str(&(row.iter().map(|c| quote(c)).collect::<Vec<_>>().join(",") + "\n"));
         }
@@ -132,7 +141,12 @@ pub fn time(t: Option<u64>) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC", secs / 3600, secs % 3600 / 60, secs % 60)
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
 }
 
 #[cfg(test)]
@@ -142,9 +156,16 @@ mod tests {
     #[test]
     fn renders_each_format() {
         let mut l = Listing::new(vec!["id", "name"]);
-        l.rows.push(vec!["caf-976".into(), "CAF, Mayotte \"976\"".into()]);
-        assert_eq!(l.render(Format::Table), "id       name\ncaf-976  CAF, Mayotte \"976\"\n");
-        assert_eq!(l.render(Format::Csv), "id,name\ncaf-976,\"CAF, Mayotte \"\"976\"\"\"\n");
+        l.rows
+            .push(vec!["caf-976".into(), "CAF, Mayotte \"976\"".into()]);
+        assert_eq!(
+            l.render(Format::Table),
+            "id       name\ncaf-976  CAF, Mayotte \"976\"\n"
+        );
+        assert_eq!(
+            l.render(Format::Csv),
+            "id,name\ncaf-976,\"CAF, Mayotte \"\"976\"\"\"\n"
+        );
         let json: serde_json::Value = serde_json::from_str(&l.render(Format::Json)).unwrap();
         assert_eq!(json[0]["name"], "CAF, Mayotte \"976\"");
         assert_eq!("csv".parse::<Format>(), Ok(Format::Csv));

@@ -13,10 +13,14 @@ use crate::LinkError;
 /// read), or a read error.
 pub async fn read_frame(recv: &mut quinn::RecvStream, max: u32) -> Result<Vec<u8>, LinkError> {
     let mut header = [0u8; frame::HEADER_LEN];
-    recv.read_exact(&mut header).await.map_err(|e| LinkError::Read(e.to_string()))?;
+    recv.read_exact(&mut header)
+        .await
+        .map_err(|e| LinkError::Read(e.to_string()))?;
     let len = frame::payload_len(header, max)?;
     let mut payload = vec![0u8; len];
-    recv.read_exact(&mut payload).await.map_err(|e| LinkError::Read(e.to_string()))?;
+    recv.read_exact(&mut payload)
+        .await
+        .map_err(|e| LinkError::Read(e.to_string()))?;
     Ok(payload)
 }
 
@@ -24,10 +28,18 @@ pub async fn read_frame(recv: &mut quinn::RecvStream, max: u32) -> Result<Vec<u8
 ///
 /// # Errors
 /// When the payload breaks the limit or the write fails.
-pub async fn write_frame(send: &mut quinn::SendStream, payload: &[u8], max: u32) -> Result<(), LinkError> {
+pub async fn write_frame(
+    send: &mut quinn::SendStream,
+    payload: &[u8],
+    max: u32,
+) -> Result<(), LinkError> {
     let header = frame::header(payload.len(), max)?;
-    send.write_all(&header).await.map_err(|e| LinkError::Write(e.to_string()))?;
-    send.write_all(payload).await.map_err(|e| LinkError::Write(e.to_string()))?;
+    send.write_all(&header)
+        .await
+        .map_err(|e| LinkError::Write(e.to_string()))?;
+    send.write_all(payload)
+        .await
+        .map_err(|e| LinkError::Write(e.to_string()))?;
     Ok(())
 }
 
@@ -35,7 +47,10 @@ pub async fn write_frame(send: &mut quinn::SendStream, payload: &[u8], max: u32)
 ///
 /// # Errors
 /// As [`read_frame`], or when the payload does not decode.
-pub async fn read_message<T: DeserializeOwned>(recv: &mut quinn::RecvStream, max: u32) -> Result<T, LinkError> {
+pub async fn read_message<T: DeserializeOwned>(
+    recv: &mut quinn::RecvStream,
+    max: u32,
+) -> Result<T, LinkError> {
     Ok(codec::decode(&read_frame(recv, max).await?)?)
 }
 
@@ -43,7 +58,11 @@ pub async fn read_message<T: DeserializeOwned>(recv: &mut quinn::RecvStream, max
 ///
 /// # Errors
 /// As [`write_frame`].
-pub async fn write_message<T: Serialize>(send: &mut quinn::SendStream, value: &T, max: u32) -> Result<(), LinkError> {
+pub async fn write_message<T: Serialize>(
+    send: &mut quinn::SendStream,
+    value: &T,
+    max: u32,
+) -> Result<(), LinkError> {
     write_frame(send, &codec::encode(value)?, max).await?;
     send.finish().map_err(|e| LinkError::Write(e.to_string()))?;
     Ok(())
@@ -64,5 +83,7 @@ pub async fn exchange<Q: Serialize, R: DeserializeOwned>(
         write_message(&mut send, request, max).await?;
         read_message(&mut recv, max).await
     };
-    tokio::time::timeout(timeout, work).await.map_err(|_| LinkError::Timeout(timeout))?
+    tokio::time::timeout(timeout, work)
+        .await
+        .map_err(|_| LinkError::Timeout(timeout))?
 }

@@ -51,7 +51,12 @@ pub struct StatusReport {
 
 const RECENT: usize = 10;
 
-fn report(creds: &Credentials, hub: String, store: &Store, link: Option<LinkState>) -> Result<StatusReport, NodeError> {
+fn report(
+    creds: &Credentials,
+    hub: String,
+    store: &Store,
+    link: Option<LinkState>,
+) -> Result<StatusReport, NodeError> {
     Ok(StatusReport {
         node_id: creds.identity.node_id.to_string(),
         institution: creds.identity.institution.clone(),
@@ -67,7 +72,12 @@ fn report(creds: &Credentials, hub: String, store: &Store, link: Option<LinkStat
 /// Answers an admin request from the running node.
 pub fn handle(shared: &Shared, req: Request) -> Response {
     match req {
-        Request::Status => match report(&shared.creds, shared.config.hub.to_string(), &shared.store, Some(shared.link())) {
+        Request::Status => match report(
+            &shared.creds,
+            shared.config.hub.to_string(),
+            &shared.store,
+            Some(shared.link()),
+        ) {
             Ok(r) => Response::Status(r),
             Err(e) => Response::Error(e.to_string()),
         },

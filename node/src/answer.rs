@@ -32,7 +32,11 @@ pub fn handle_payload(
     seen: &mut NonceCache,
 ) -> (ReplyBody, Option<&'static str>) {
     let (query_id, outcome, kind) = match codec::decode::<SignedQuery>(payload) {
-        Err(e) => (None, Outcome::Refused(Refusal::Malformed(e.to_string())), None),
+        Err(e) => (
+            None,
+            Outcome::Refused(Refusal::Malformed(e.to_string())),
+            None,
+        ),
         Ok(signed) => {
             let id = signed.unverified_id();
             match check.handle_query(&signed, now, seen) {
@@ -45,7 +49,15 @@ pub fn handle_payload(
             }
         }
     };
-    (ReplyBody { query_id, node_id: check.me.clone(), issued_at: now, outcome }, kind)
+    (
+        ReplyBody {
+            query_id,
+            node_id: check.me.clone(),
+            issued_at: now,
+            outcome,
+        },
+        kind,
+    )
 }
 
 /// The reply to a frame refused for its size, before reading its payload.
@@ -79,7 +91,8 @@ mod tests {
     use passerelle_protocol::{envelope::QueryBody, ids::NodeId, sign::SigningKey};
 
     fn hub_key() -> SigningKey {
-        let doc = ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new()).unwrap();
+        let doc = ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
+            .unwrap();
         SigningKey::from_pkcs8(doc.as_ref()).unwrap()
     }
 
@@ -87,24 +100,47 @@ mod tests {
     fn answers_status_and_refuses_garbage_and_replays() {
         let hub = hub_key();
         let me = NodeId::new("caf-976").unwrap();
-        let check = QueryCheck { hub_key: &hub.public(), me: &me, window_secs: 300 };
-        let desc = SelfDescription { institution: "CAF".into(), datasets: vec!["rsa".into()], cert_not_after: 99 };
+        let check = QueryCheck {
+            hub_key: &hub.public(),
+            me: &me,
+            window_secs: 300,
+        };
+        let desc = SelfDescription {
+            institution: "CAF".into(),
+            datasets: vec!["rsa".into()],
+            cert_not_after: 99,
+        };
         let mut seen = NonceCache::new(16);
 
-        let body = QueryBody { query_id: [1; 16], issued_at: 1000, nonce: [2; 16], audience: me.clone(), query: Query::Status };
+        let body = QueryBody {
+            query_id: [1; 16],
+            issued_at: 1000,
+            nonce: [2; 16],
+            audience: me.clone(),
+            query: Query::Status,
+        };
         let wire = codec::encode(&SignedQuery::sign(&body, &hub).unwrap()).unwrap();
         let (reply, kind) = handle_payload(&wire, &check, &desc, 1001, &mut seen);
         assert_eq!((reply.query_id, kind), (Some([1; 16]), Some("status")));
         match reply.outcome {
             Outcome::Answered(Answer::Status(s)) => {
-                assert_eq!((s.institution.as_str(), s.datasets.len(), s.cert_not_after), ("CAF", 1, 99));
+                assert_eq!(
+                    (s.institution.as_str(), s.datasets.len(), s.cert_not_after),
+                    ("CAF", 1, 99)
+                );
             }
             other => panic!("{other:?}"),
         }
         let (again, _) = handle_payload(&wire, &check, &desc, 1002, &mut seen);
-        assert_eq!((again.query_id, again.outcome), (Some([1; 16]), Outcome::Refused(Refusal::Replayed)));
+        assert_eq!(
+            (again.query_id, again.outcome),
+            (Some([1; 16]), Outcome::Refused(Refusal::Replayed))
+        );
 
         let (junk, _) = handle_payload(b"\xff\xff\xff", &check, &desc, 1002, &mut seen);
-        assert!(matches!(junk.outcome, Outcome::Refused(Refusal::Malformed(_))));
+        assert!(matches!(
+            junk.outcome,
+            Outcome::Refused(Refusal::Malformed(_))
+        ));
     }
 }

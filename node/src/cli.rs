@@ -80,7 +80,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
@@ -97,7 +98,10 @@ pub fn render_status(r: &admin::StatusReport, format: Format) -> String {
         (Some(l), _) => format!(
             "disconnected since {}{}",
             time(l.since),
-            l.last_error.as_ref().map(|e| format!(": {e}")).unwrap_or_default()
+            l.last_error
+                .as_ref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default()
         ),
         (None, _) => "not running (start it with passerelle-node serve)".into(),
     };
@@ -108,7 +112,14 @@ pub fn render_status(r: &admin::StatusReport, format: Format) -> String {
         ("hub", r.hub.clone()),
         ("link", link),
         ("cert_expires", time(Some(r.cert_not_after))),
-        ("datasets", if r.datasets.is_empty() { "none".into() } else { r.datasets.join(" ") }),
+        (
+            "datasets",
+            if r.datasets.is_empty() {
+                "none".into()
+            } else {
+                r.datasets.join(" ")
+            },
+        ),
     ] {
         l.rows.push(vec![k.into(), v]);
     }
@@ -116,7 +127,13 @@ pub fn render_status(r: &admin::StatusReport, format: Format) -> String {
     if format == Format::Table {
         let mut q = Listing::new(vec!["at", "query_id", "kind", "outcome", "reason"]);
         for rec in &r.recent_queries {
-            q.rows.push(vec![time(Some(rec.at)), rec.query_id.clone(), rec.kind.clone(), rec.outcome.clone(), rec.reason.clone()]);
+            q.rows.push(vec![
+                time(Some(rec.at)),
+                rec.query_id.clone(),
+                rec.kind.clone(),
+                rec.outcome.clone(),
+                rec.reason.clone(),
+            ]);
         }
         out.push_str("\nrecent queries:\n");
         out.push_str(&q.render(Format::Table));

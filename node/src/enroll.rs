@@ -33,11 +33,17 @@ pub struct Enrolled {
 /// # Errors
 /// [`NodeError::Unreachable`] when the name does not resolve.
 pub async fn resolve(hub: &HubAddr) -> Result<SocketAddr, NodeError> {
-    let unreachable = |why: String| NodeError::Unreachable { addr: hub.to_string(), port: hub.port, why };
+    let unreachable = |why: String| NodeError::Unreachable {
+        addr: hub.to_string(),
+        port: hub.port,
+        why,
+    };
     let mut addrs = tokio::net::lookup_host((hub.host.as_str(), hub.port))
         .await
         .map_err(|e| unreachable(format!("cannot resolve host name {:?}: {e}", hub.host)))?;
-    addrs.next().ok_or_else(|| unreachable(format!("host name {:?} has no address", hub.host)))
+    addrs
+        .next()
+        .ok_or_else(|| unreachable(format!("host name {:?} has no address", hub.host)))
 }
 
 /// Enrolls this folder's node with the hub.
@@ -56,14 +62,25 @@ pub async fn init(dir: &NodeDir, hub: HubAddr, token: &str) -> Result<Enrolled, 
     let remote = resolve(&hub).await?;
     let request = node_request("enrolling-node")?;
 
-    let unreachable = |why: String| NodeError::Unreachable { addr: hub.to_string(), port: hub.port, why };
-    let client = endpoint::client_config(tls::enroll_client_config(token.ca_fingerprint)?, Default::default())?;
+    let unreachable = |why: String| NodeError::Unreachable {
+        addr: hub.to_string(),
+        port: hub.port,
+        why,
+    };
+    let client = endpoint::client_config(
+        tls::enroll_client_config(token.ca_fingerprint)?,
+        Default::default(),
+    )?;
     let ep = endpoint::client(remote)?;
     let exchange = async {
         let conn = ep.connect_with(client, remote, &hub.host)?.await?;
         let reply: EnrollResponse = stream::exchange(
             &conn,
-            &EnrollRequest { version: PROTOCOL_VERSION, secret: token.secret, csr_der: request.csr_der.clone() },
+            &EnrollRequest {
+                version: PROTOCOL_VERSION,
+                secret: token.secret,
+                csr_der: request.csr_der.clone(),
+            },
             MAX_CONTROL_FRAME,
             ENROLL_TIMEOUT,
         )
@@ -88,22 +105,37 @@ pub async fn init(dir: &NodeDir, hub: HubAddr, token: &str) -> Result<Enrolled, 
 
     let (node_id, cert_der, ca_der) = match reply {
         EnrollResponse::Refused(reason) => return Err(NodeError::EnrollRefused(reason)),
-        EnrollResponse::Issued { node_id, cert_der, ca_der, .. } => (node_id, cert_der, ca_der),
+        EnrollResponse::Issued {
+            node_id,
+            cert_der,
+            ca_der,
+            ..
+        } => (node_id, cert_der, ca_der),
     };
     let identity = NodeIdentity::from_der(&cert_der)?;
-    if identity.node_id != node_id || passerelle_protocol::sign::sha256(&ca_der) != token.ca_fingerprint {
-        return Err(NodeError::EnrollRefused("the hub returned a certificate that does not match the request".into()));
+    if identity.node_id != node_id
+        || passerelle_protocol::sign::sha256(&ca_der) != token.ca_fingerprint
+    {
+        return Err(NodeError::EnrollRefused(
+            "the hub returned a certificate that does not match the request".into(),
+        ));
     }
     let key = passerelle_protocol::sign::SigningKey::from_pkcs8(&request.key_pkcs8)
         .map_err(|e| NodeError::EnrollRefused(e.to_string()))?;
     if identity.public_key != key.public() {
-        return Err(NodeError::EnrollRefused("the hub certified another key than this node's".into()));
+        return Err(NodeError::EnrollRefused(
+            "the hub certified another key than this node's".into(),
+        ));
     }
 
     files::write_pem(&dir.key(), files::PRIVATE_KEY, &[&request.key_pkcs8])?;
     files::write_pem(&dir.cert(), files::CERTIFICATE, &[&cert_der])?;
     files::write_pem(&dir.ca(), files::CERTIFICATE, &[&ca_der])?;
-    let config = NodeConfig { node_id, hub, link: LinkConfig::default() };
+    let config = NodeConfig {
+        node_id,
+        hub,
+        link: LinkConfig::default(),
+    };
     files::write_atomic(&dir.config(), config.template().as_bytes(), 0o644)?;
     Ok(Enrolled { identity, config })
 }

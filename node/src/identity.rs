@@ -27,7 +27,10 @@ impl Credentials {
     /// match the certificate.
     pub fn load(dir: &NodeDir) -> Result<Self, NodeError> {
         let key_pkcs8 = files::read_private_key(&dir.key())?;
-        let key = SigningKey::from_pkcs8(&key_pkcs8).map_err(|e| NodeError::Dir { path: dir.key(), why: e.to_string() })?;
+        let key = SigningKey::from_pkcs8(&key_pkcs8).map_err(|e| NodeError::Dir {
+            path: dir.key(),
+            why: e.to_string(),
+        })?;
         let cert_der = files::read_pem(&dir.cert(), files::CERTIFICATE)?;
         let identity = NodeIdentity::from_der(&cert_der)?;
         if identity.public_key != key.public() {
@@ -37,6 +40,12 @@ impl Credentials {
             });
         }
         let cas = files::read_pem_all(&dir.ca(), files::CERTIFICATE)?;
-        Ok(Self { identity, key, key_pkcs8, cert_der, cas })
+        Ok(Self {
+            identity,
+            key,
+            key_pkcs8,
+            cert_der,
+            cas,
+        })
     }
 }

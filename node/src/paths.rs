@@ -31,7 +31,9 @@ impl NodeDir {
                 why: "no such folder (give the node's folder with --dir, or run passerelle-node init there first)".into(),
             });
         }
-        let dir = Self { root: root.to_path_buf() };
+        let dir = Self {
+            root: root.to_path_buf(),
+        };
         if !dir.config().exists() {
             return Err(NodeError::Dir {
                 path: root.to_path_buf(),
@@ -48,13 +50,25 @@ impl NodeDir {
     pub fn create(root: &Path) -> Result<Self, NodeError> {
         use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
         if !root.exists() {
-            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(root).map_err(|source| NodeError::Io { path: root.to_path_buf(), source })?;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(root)
+                .map_err(|source| NodeError::Io {
+                    path: root.to_path_buf(),
+                    source,
+                })?;
         } else if !root.is_dir() {
-            return Err(NodeError::Dir { path: root.to_path_buf(), why: "exists but is not a folder".into() });
+            return Err(NodeError::Dir {
+                path: root.to_path_buf(),
+                why: "exists but is not a folder".into(),
+            });
         } else {
             let _ = std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o700));
         }
-        Ok(Self { root: root.to_path_buf() })
+        Ok(Self {
+            root: root.to_path_buf(),
+        })
     }
 
     /// The folder.

@@ -121,7 +121,10 @@ impl NodeHandle {
                 tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             }
         };
-        if tokio::time::timeout(std::time::Duration::from_secs(5), released).await.is_err() {
+        if tokio::time::timeout(std::time::Duration::from_secs(5), released)
+            .await
+            .is_err()
+        {
             warn!("node state still held after stop");
         }
     }
@@ -145,7 +148,10 @@ pub async fn start(root: &Path) -> Result<NodeHandle, NodeError> {
     if creds.identity.node_id != config.node_id {
         return Err(NodeError::Dir {
             path: dir.config(),
-            why: format!("node_id is {} but the certificate names {}", config.node_id, creds.identity.node_id),
+            why: format!(
+                "node_id is {} but the certificate names {}",
+                config.node_id, creds.identity.node_id
+            ),
         });
     }
     let listener = admin::bind(root).await?;
@@ -164,7 +170,13 @@ pub async fn start(root: &Path) -> Result<NodeHandle, NodeError> {
         let shared = admin_shared.clone();
         async move { crate::admin::handle(&shared, req) }
     }));
-    Ok(NodeHandle { shared, stop, link_task, admin_task, root: root.to_path_buf() })
+    Ok(NodeHandle {
+        shared,
+        stop,
+        link_task,
+        admin_task,
+        root: root.to_path_buf(),
+    })
 }
 
 async fn run_link(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
@@ -175,7 +187,7 @@ async fn run_link(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         let l = &shared.config.link;
         let mut backoff = Backoff::new(l.reconnect_min, l.reconnect_max);
         let liveness = Liveness { keep_alive: l.keep_alive, idle_timeout: l.idle_timeout };
-        let client = tls::node_client_config(&shared.creds.cas, &[shared.creds.cert_der.clone()], &shared.creds.key_pkcs8)
+        let client = tls::node_client_config(&shared.creds.cas, std::slice::from_ref(&shared.creds.cert_der), &shared.creds.key_pkcs8)
             .map_err(|e| e.to_string())
             .and_then(|tls| endpoint::client_config(tls, liveness).map_err(|e| e.to_string()));
         let client = match client {
@@ -278,38 +290,56 @@ fn explain(e: &quinn::ConnectionError) -> String {
     }
 }
 
-async fn handle_stream(shared: Arc<Shared>, hub_key: PublicKey, mut send: quinn::SendStream, mut recv: quinn::RecvStream) {
+async fn handle_stream(
+    shared: Arc<Shared>,
+    hub_key: PublicKey,
+    mut send: quinn::SendStream,
+    mut recv: quinn::RecvStream,
+) {
     let me = shared.creds.identity.node_id.clone();
     let window_secs = shared.config.link.clock_window.as_secs();
-    let check = QueryCheck { hub_key: &hub_key, me: &me, window_secs };
+    let check = QueryCheck {
+        hub_key: &hub_key,
+        me: &me,
+        window_secs,
+    };
     let at = now();
 
     let mut header = [0u8; frame::HEADER_LEN];
     if recv.read_exact(&mut header).await.is_err() {
         return;
     }
-    let (reply, kind): (ReplyBody, Option<&'static str>) = match frame::payload_len(header, MAX_CONTROL_FRAME) {
-        Err(FrameError::TooLarge { len, max }) => {
-            // Refused from the header alone: the payload is never read.
-            let _ = recv.stop(1u32.into());
-            (answer::too_large(&check, len, max, at), None)
-        }
-        Err(FrameError::Empty) => (
-            ReplyBody { query_id: None, node_id: me.clone(), issued_at: at, outcome: Outcome::Refused(Refusal::Malformed("empty frame".into())) },
-            None,
-        ),
-        Ok(len) => {
-            let mut payload = vec![0u8; len];
-            if recv.read_exact(&mut payload).await.is_err() {
-                return;
+    let (reply, kind): (ReplyBody, Option<&'static str>) =
+        match frame::payload_len(header, MAX_CONTROL_FRAME) {
+            Err(FrameError::TooLarge { len, max }) => {
+                // Refused from the header alone: the payload is never read.
+                let _ = recv.stop(1u32.into());
+                (answer::too_large(&check, len, max, at), None)
             }
-            let desc = shared.describe();
-            let mut seen = shared.seen.lock().expect("nonce cache lock");
-            answer::handle_payload(&payload, &check, &desc, at, &mut seen)
-        }
-    };
+            Err(FrameError::Empty) => (
+                ReplyBody {
+                    query_id: None,
+                    node_id: me.clone(),
+                    issued_at: at,
+                    outcome: Outcome::Refused(Refusal::Malformed("empty frame".into())),
+                },
+                None,
+            ),
+            Ok(len) => {
+                let mut payload = vec![0u8; len];
+                if recv.read_exact(&mut payload).await.is_err() {
+                    return;
+                }
+                let desc = shared.describe();
+                let mut seen = shared.seen.lock().expect("nonce cache lock");
+                answer::handle_payload(&payload, &check, &desc, at, &mut seen)
+            }
+        };
 
-    let query_id = reply.query_id.map(|id| hex::encode(&id)).unwrap_or_else(|| "-".into());
+    let query_id = reply
+        .query_id
+        .map(|id| hex::encode(&id))
+        .unwrap_or_else(|| "-".into());
     let span = info_span!("query", query_id = %query_id, node = %me, kind = kind.unwrap_or("-"));
     let _enter = span.enter();
     let (outcome, reason) = match &reply.outcome {
@@ -322,7 +352,13 @@ async fn handle_stream(shared: Arc<Shared>, hub_key: PublicKey, mut send: quinn:
             (r.kind().to_string(), r.to_string())
         }
     };
-    let record = QueryRecord { at, query_id, kind: kind.unwrap_or("-").into(), outcome, reason };
+    let record = QueryRecord {
+        at,
+        query_id,
+        kind: kind.unwrap_or("-").into(),
+        outcome,
+        reason,
+    };
     if let Err(error) = shared.store.record_query(&record) {
         warn!(%error, "query log not written");
     }

@@ -42,7 +42,8 @@ impl Store {
     /// When sled cannot open the folder, for instance because it is locked.
     pub fn open(path: &Path) -> Result<Self, NodeError> {
         let db = sled::Config::new().path(path).mode(sled::Mode::LowSpace).open().map_err(|e| match e {
-            sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock => NodeError::Locked(format!(
+            // sled reports a held lock as kind Other with this text.
+            sled::Error::Io(ref io) if io.to_string().contains("could not acquire lock") => NodeError::Locked(format!(
                 "{}: the store is in use by another process (is passerelle-node serve running without its admin socket?)",
                 path.display()
             )),
@@ -74,7 +75,11 @@ impl Store {
     /// On a store failure or a corrupt record.
     pub fn recent_queries(&self, n: usize) -> Result<Vec<QueryRecord>, NodeError> {
         let tree = self.db.open_tree(QUERIES)?;
-        tree.iter().rev().take(n).map(|kv| Ok(codec::decode(&kv?.1)?)).collect()
+        tree.iter()
+            .rev()
+            .take(n)
+            .map(|kv| Ok(codec::decode(&kv?.1)?))
+            .collect()
     }
 
     /// Names of the datasets held.
@@ -83,7 +88,10 @@ impl Store {
     /// On a store failure.
     pub fn datasets(&self) -> Result<Vec<String>, NodeError> {
         let tree = self.db.open_tree(DATASETS)?;
-        tree.iter().keys().map(|k| Ok(String::from_utf8_lossy(&k?).into_owned())).collect()
+        tree.iter()
+            .keys()
+            .map(|k| Ok(String::from_utf8_lossy(&k?).into_owned()))
+            .collect()
     }
 
     /// Writes everything to disk.

@@ -27,7 +27,9 @@ pub struct Token {
 impl fmt::Debug for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Never print the secret.
-        f.debug_struct("Token").field("ca_fingerprint", &hex::encode(&self.ca_fingerprint)).finish()
+        f.debug_struct("Token")
+            .field("ca_fingerprint", &hex::encode(&self.ca_fingerprint))
+            .finish()
     }
 }
 
@@ -39,7 +41,11 @@ pub struct TokenFormatError(&'static str);
 impl Token {
     /// The token's text form.
     pub fn encode(&self) -> String {
-        format!("{PREFIX}{}-{}", hex::encode(&self.secret), hex::encode(&self.ca_fingerprint))
+        format!(
+            "{PREFIX}{}-{}",
+            hex::encode(&self.secret),
+            hex::encode(&self.ca_fingerprint)
+        )
     }
 
     /// Parses the text form, tolerating surrounding whitespace.
@@ -47,10 +53,16 @@ impl Token {
     /// # Errors
     /// When the text is not a token of this version.
     pub fn parse(text: &str) -> Result<Self, TokenFormatError> {
-        let rest = text.trim().strip_prefix(PREFIX).ok_or(TokenFormatError("missing PSL1- prefix"))?;
-        let (secret, fp) = rest.split_once('-').ok_or(TokenFormatError("missing '-' separator"))?;
+        let rest = text
+            .trim()
+            .strip_prefix(PREFIX)
+            .ok_or(TokenFormatError("missing PSL1- prefix"))?;
+        let (secret, fp) = rest
+            .split_once('-')
+            .ok_or(TokenFormatError("missing '-' separator"))?;
         Ok(Self {
-            secret: hex::decode_array(secret).ok_or(TokenFormatError("secret is not 32 hex digits"))?,
+            secret: hex::decode_array(secret)
+                .ok_or(TokenFormatError("secret is not 32 hex digits"))?,
             ca_fingerprint: hex::decode_array(fp)
                 .ok_or(TokenFormatError("CA fingerprint is not 64 hex digits"))?,
         })
@@ -83,7 +95,9 @@ pub struct TokenRecord {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum TokenError {
     /// No token with this secret was ever issued.
-    #[error("unknown enrollment token: ask the hub administrator for a new one (passerelle-hub enroll)")]
+    #[error(
+        "unknown enrollment token: ask the hub administrator for a new one (passerelle-hub enroll)"
+    )]
     Unknown,
     /// The token has been used already.
     #[error("enrollment token already used at {at}: a token works once; ask for a new one")]
@@ -103,7 +117,11 @@ pub enum TokenError {
 ///
 /// # Errors
 /// The [`TokenError`] explaining the refusal.
-pub fn check_token(record: Option<&TokenRecord>, presented: &[u8; 16], now: UnixTime) -> Result<(), TokenError> {
+pub fn check_token(
+    record: Option<&TokenRecord>,
+    presented: &[u8; 16],
+    now: UnixTime,
+) -> Result<(), TokenError> {
     let record = record.ok_or(TokenError::Unknown)?;
     if !sign::constant_time_eq(&record.secret_hash, &sign::sha256(presented)) {
         return Err(TokenError::Unknown);
@@ -112,7 +130,9 @@ pub fn check_token(record: Option<&TokenRecord>, presented: &[u8; 16], now: Unix
         return Err(TokenError::Used { at });
     }
     if now > record.expires_at {
-        return Err(TokenError::Expired { at: record.expires_at });
+        return Err(TokenError::Expired {
+            at: record.expires_at,
+        });
     }
     Ok(())
 }
@@ -163,11 +183,20 @@ mod tests {
 
     #[test]
     fn token_text_round_trips_and_hides_secret() {
-        let t = Token { secret: [7; 16], ca_fingerprint: [9; 32] };
+        let t = Token {
+            secret: [7; 16],
+            ca_fingerprint: [9; 32],
+        };
         let text = t.encode();
         assert_eq!(Token::parse(&format!("  {text}\n")), Ok(t.clone()));
         assert!(!format!("{t:?}").contains("0707"));
-        for bad in ["", "PSL1-", "PSL2-00-00", &text[..text.len() - 1], &text.replace('-', "")] {
+        for bad in [
+            "",
+            "PSL1-",
+            "PSL2-00-00",
+            &text[..text.len() - 1],
+            &text.replace('-', ""),
+        ] {
             assert!(Token::parse(bad).is_err(), "{bad}");
         }
     }
@@ -178,9 +207,18 @@ mod tests {
         let mut rec = record(&secret);
         assert_eq!(check_token(Some(&rec), &secret, 50), Ok(()));
         assert_eq!(check_token(None, &secret, 50), Err(TokenError::Unknown));
-        assert_eq!(check_token(Some(&rec), &[8; 16], 50), Err(TokenError::Unknown));
-        assert_eq!(check_token(Some(&rec), &secret, 101), Err(TokenError::Expired { at: 100 }));
+        assert_eq!(
+            check_token(Some(&rec), &[8; 16], 50),
+            Err(TokenError::Unknown)
+        );
+        assert_eq!(
+            check_token(Some(&rec), &secret, 101),
+            Err(TokenError::Expired { at: 100 })
+        );
         rec.used_at = Some(60);
-        assert_eq!(check_token(Some(&rec), &secret, 70), Err(TokenError::Used { at: 60 }));
+        assert_eq!(
+            check_token(Some(&rec), &secret, 70),
+            Err(TokenError::Used { at: 60 })
+        );
     }
 }

@@ -57,13 +57,19 @@ impl SignedQuery {
     pub fn sign(body: &QueryBody, key: &SigningKey) -> Result<Self, codec::CodecError> {
         let body = codec::encode(body)?;
         let signature = key.sign(&body);
-        Ok(Self { version: PROTOCOL_VERSION, body, signature })
+        Ok(Self {
+            version: PROTOCOL_VERSION,
+            body,
+            signature,
+        })
     }
 
     /// Reads the query id without checking anything, for logs and for
     /// echoing it in a refusal. Never trust it further.
     pub fn unverified_id(&self) -> Option<QueryId> {
-        codec::decode::<QueryBody>(&self.body).ok().map(|b| b.query_id)
+        codec::decode::<QueryBody>(&self.body)
+            .ok()
+            .map(|b| b.query_id)
     }
 }
 
@@ -95,14 +101,22 @@ impl QueryCheck<'_> {
                 supported: PROTOCOL_VERSION,
             });
         }
-        self.hub_key.verify(&query.body, &query.signature).map_err(|_| Refusal::BadSignature)?;
+        self.hub_key
+            .verify(&query.body, &query.signature)
+            .map_err(|_| Refusal::BadSignature)?;
         let body: QueryBody =
             codec::decode(&query.body).map_err(|e| Refusal::Malformed(e.to_string()))?;
         if &body.audience != self.me {
-            return Err(Refusal::WrongAudience { addressed_to: body.audience.to_string() });
+            return Err(Refusal::WrongAudience {
+                addressed_to: body.audience.to_string(),
+            });
         }
         if body.issued_at.abs_diff(now) > self.window_secs {
-            return Err(Refusal::Stale { issued_at: body.issued_at, now, window_secs: self.window_secs });
+            return Err(Refusal::Stale {
+                issued_at: body.issued_at,
+                now,
+                window_secs: self.window_secs,
+            });
         }
         let expires = body.issued_at.saturating_add(self.window_secs);
         match seen.handle_nonce(body.nonce, expires, now) {
@@ -176,7 +190,11 @@ impl SignedReply {
     pub fn sign(body: &ReplyBody, key: &SigningKey) -> Result<Self, codec::CodecError> {
         let body = codec::encode(body)?;
         let signature = key.sign(&body);
-        Ok(Self { version: PROTOCOL_VERSION, body, signature })
+        Ok(Self {
+            version: PROTOCOL_VERSION,
+            body,
+            signature,
+        })
     }
 
     /// Checks the node's signature and that the reply is from `node` about
@@ -191,7 +209,9 @@ impl SignedReply {
         node: &NodeId,
         query_id: Option<&QueryId>,
     ) -> Result<ReplyBody, ReplyError> {
-        node_key.verify(&self.body, &self.signature).map_err(|_| ReplyError::BadSignature)?;
+        node_key
+            .verify(&self.body, &self.signature)
+            .map_err(|_| ReplyError::BadSignature)?;
         let body: ReplyBody =
             codec::decode(&self.body).map_err(|e| ReplyError::Malformed(e.to_string()))?;
         if &body.node_id != node {
@@ -228,38 +248,66 @@ mod tests {
     fn accepts_a_good_query_once() {
         let hub = key();
         let me = NodeId::new("caf-976").unwrap();
-        let check = QueryCheck { hub_key: &hub.public(), me: &me, window_secs: 300 };
+        let check = QueryCheck {
+            hub_key: &hub.public(),
+            me: &me,
+            window_secs: 300,
+        };
         let mut seen = NonceCache::new(100);
         let q = SignedQuery::sign(&body("caf-976", 1000, 1), &hub).unwrap();
-        assert_eq!(check.handle_query(&q, 1010, &mut seen).unwrap(), body("caf-976", 1000, 1));
-        assert_eq!(check.handle_query(&q, 1011, &mut seen), Err(Refusal::Replayed));
+        assert_eq!(
+            check.handle_query(&q, 1010, &mut seen).unwrap(),
+            body("caf-976", 1000, 1)
+        );
+        assert_eq!(
+            check.handle_query(&q, 1011, &mut seen),
+            Err(Refusal::Replayed)
+        );
     }
 
     #[test]
     fn refuses_each_kind_of_bad_query() {
         let hub = key();
         let me = NodeId::new("caf-976").unwrap();
-        let check = QueryCheck { hub_key: &hub.public(), me: &me, window_secs: 300 };
+        let check = QueryCheck {
+            hub_key: &hub.public(),
+            me: &me,
+            window_secs: 300,
+        };
         let mut seen = NonceCache::new(100);
 
         let mut tampered = SignedQuery::sign(&body("caf-976", 1000, 2), &hub).unwrap();
         let last = tampered.body.len() - 1;
         tampered.body[last] ^= 1;
-        assert_eq!(check.handle_query(&tampered, 1000, &mut seen), Err(Refusal::BadSignature));
+        assert_eq!(
+            check.handle_query(&tampered, 1000, &mut seen),
+            Err(Refusal::BadSignature)
+        );
 
         let forged = SignedQuery::sign(&body("caf-976", 1000, 3), &key()).unwrap();
-        assert_eq!(check.handle_query(&forged, 1000, &mut seen), Err(Refusal::BadSignature));
+        assert_eq!(
+            check.handle_query(&forged, 1000, &mut seen),
+            Err(Refusal::BadSignature)
+        );
 
         let other = SignedQuery::sign(&body("pole-emploi", 1000, 4), &hub).unwrap();
         assert_eq!(
             check.handle_query(&other, 1000, &mut seen),
-            Err(Refusal::WrongAudience { addressed_to: "pole-emploi".into() })
+            Err(Refusal::WrongAudience {
+                addressed_to: "pole-emploi".into()
+            })
         );
 
         let old = SignedQuery::sign(&body("caf-976", 1000, 5), &hub).unwrap();
-        assert!(matches!(check.handle_query(&old, 1301, &mut seen), Err(Refusal::Stale { .. })));
+        assert!(matches!(
+            check.handle_query(&old, 1301, &mut seen),
+            Err(Refusal::Stale { .. })
+        ));
         let future = SignedQuery::sign(&body("caf-976", 2000, 6), &hub).unwrap();
-        assert!(matches!(check.handle_query(&future, 1000, &mut seen), Err(Refusal::Stale { .. })));
+        assert!(matches!(
+            check.handle_query(&future, 1000, &mut seen),
+            Err(Refusal::Stale { .. })
+        ));
 
         let mut versioned = SignedQuery::sign(&body("caf-976", 1000, 7), &hub).unwrap();
         versioned.version = 99;
@@ -282,7 +330,10 @@ mod tests {
             outcome: Outcome::Answered(Answer::Pong),
         };
         let signed = SignedReply::sign(&reply, &node_key).unwrap();
-        assert_eq!(signed.verify(&node_key.public(), &node, Some(&[9; 16])), Ok(reply));
+        assert_eq!(
+            signed.verify(&node_key.public(), &node, Some(&[9; 16])),
+            Ok(reply)
+        );
         assert_eq!(
             signed.verify(&node_key.public(), &node, Some(&[8; 16])),
             Err(ReplyError::WrongQuery)

@@ -46,7 +46,8 @@ pub fn payload_len(header: [u8; HEADER_LEN], max: u32) -> Result<usize, FrameErr
 /// # Errors
 /// When the payload is empty or longer than `max`.
 pub fn header(payload_len: usize, max: u32) -> Result<[u8; HEADER_LEN], FrameError> {
-    let len = u32::try_from(payload_len).map_err(|_| FrameError::TooLarge { len: u32::MAX, max })?;
+    let len =
+        u32::try_from(payload_len).map_err(|_| FrameError::TooLarge { len: u32::MAX, max })?;
     self::payload_len(len.to_be_bytes(), max)?;
     Ok(len.to_be_bytes())
 }
@@ -89,7 +90,10 @@ mod tests {
         let header_only = (1u32 << 30).to_be_bytes();
         assert_eq!(
             split(&header_only, MAX_CONTROL_FRAME),
-            Err(FrameError::TooLarge { len: 1 << 30, max: MAX_CONTROL_FRAME })
+            Err(FrameError::TooLarge {
+                len: 1 << 30,
+                max: MAX_CONTROL_FRAME
+            })
         );
     }
 
@@ -100,6 +104,12 @@ mod tests {
         assert_eq!(split(&wire, 1024), Ok(None));
         assert_eq!(split(&[0, 0], 1024), Ok(None));
         assert_eq!(split(&[0, 0, 0, 0], 1024), Err(FrameError::Empty));
-        assert_eq!(header(2048, 1024), Err(FrameError::TooLarge { len: 2048, max: 1024 }));
+        assert_eq!(
+            header(2048, 1024),
+            Err(FrameError::TooLarge {
+                len: 2048,
+                max: 1024
+            })
+        );
     }
 }

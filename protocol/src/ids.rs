@@ -5,7 +5,9 @@ use std::fmt;
 /// A node identifier: 1 to 63 characters, lower-case ASCII letters, digits
 /// and hyphens, starting with a letter or digit (for example `caf-976`).
 /// It appears in certificates, file names and URLs, so it is kept plain.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(try_from = "String", into = "String")]
 pub struct NodeId(String);
 
@@ -30,7 +32,10 @@ impl NodeId {
             Some("it is longer than 63 characters")
         } else if text.starts_with('-') {
             Some("it starts with '-'")
-        } else if !text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+        } else if !text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
             Some("it contains a character other than a-z, 0-9 and '-'")
         } else {
             None
@@ -81,7 +86,15 @@ mod tests {
     fn accepts_plain_ids_and_refuses_others() {
         assert!(NodeId::new("caf-976").is_ok());
         assert!(NodeId::new("0").is_ok());
-        for bad in ["", "-caf", "CAF", "caf 976", "caf/976", "é", &"a".repeat(64)] {
+        for bad in [
+            "",
+            "-caf",
+            "CAF",
+            "caf 976",
+            "caf/976",
+            "é",
+            &"a".repeat(64),
+        ] {
             let err = NodeId::new(bad).unwrap_err().to_string();
             assert!(err.contains("invalid node id"), "{bad}: {err}");
         }

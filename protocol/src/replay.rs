@@ -31,7 +31,11 @@ pub struct NonceCache {
 impl NonceCache {
     /// A cache holding at most `capacity` live nonces.
     pub fn new(capacity: usize) -> Self {
-        Self { expiry: HashMap::new(), by_expiry: BTreeSet::new(), capacity }
+        Self {
+            expiry: HashMap::new(),
+            by_expiry: BTreeSet::new(),
+            capacity,
+        }
     }
 
     /// Offers a nonce that stays valid until `expires_at`.

@@ -32,7 +32,9 @@ pub struct SigningKey {
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKey").field("public", &self.public()).finish_non_exhaustive()
+        f.debug_struct("SigningKey")
+            .field("public", &self.public())
+            .finish_non_exhaustive()
     }
 }
 
@@ -77,8 +79,9 @@ impl PublicKey {
     /// # Errors
     /// When the slice is not 32 bytes.
     pub fn from_slice(bytes: &[u8]) -> Result<Self, SignError> {
-        let key: [u8; PUBLIC_KEY_LEN] =
-            bytes.try_into().map_err(|_| SignError::BadPublicKey(bytes.len()))?;
+        let key: [u8; PUBLIC_KEY_LEN] = bytes
+            .try_into()
+            .map_err(|_| SignError::BadPublicKey(bytes.len()))?;
         Ok(Self(key))
     }
 
@@ -123,8 +126,17 @@ pub(crate) mod tests {
         let sig = k.sign(b"query");
         assert_eq!(sig.len(), SIGNATURE_LEN);
         assert_eq!(k.public().verify(b"query", &sig), Ok(()));
-        assert_eq!(k.public().verify(b"querz", &sig), Err(SignError::BadSignature));
-        assert_eq!(key().public().verify(b"query", &sig), Err(SignError::BadSignature));
-        assert_eq!(SigningKey::from_pkcs8(b"junk").unwrap_err(), SignError::BadPrivateKey);
+        assert_eq!(
+            k.public().verify(b"querz", &sig),
+            Err(SignError::BadSignature)
+        );
+        assert_eq!(
+            key().public().verify(b"query", &sig),
+            Err(SignError::BadSignature)
+        );
+        assert_eq!(
+            SigningKey::from_pkcs8(b"junk").unwrap_err(),
+            SignError::BadPrivateKey
+        );
     }
 }

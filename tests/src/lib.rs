@@ -19,7 +19,10 @@ use passerelle_protocol::ids::NodeId;
 pub fn setup() {
     passerelle_certs::install_crypto_provider();
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("PASSERELLE_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PASSERELLE_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
         .with_test_writer()
         .try_init();
 }
@@ -38,7 +41,10 @@ where
         if check().await {
             return;
         }
-        assert!(tokio::time::Instant::now() < deadline, "timed out after {patience:?} waiting for: {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {patience:?} waiting for: {what}"
+        );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
@@ -55,8 +61,12 @@ impl Net {
         setup();
         let tmp = tempfile::tempdir().expect("tempdir");
         let net = Self { tmp };
-        passerelle_hub::init::init(&HubDir::create(&net.hub_dir()).unwrap(), Some("DEETS test".into()), Vec::new())
-            .expect("hub init");
+        passerelle_hub::init::init(
+            &HubDir::create(&net.hub_dir()).unwrap(),
+            Some("DEETS test".into()),
+            Vec::new(),
+        )
+        .expect("hub init");
         net
     }
 
@@ -76,13 +86,20 @@ impl Net {
             quic: Some(quic.unwrap_or_else(|| "127.0.0.1:0".parse().unwrap())),
             http: Some("127.0.0.1:0".parse().unwrap()),
         };
-        server::start(&self.hub_dir(), listen, false).await.expect("hub starts")
+        server::start(&self.hub_dir(), listen, false)
+            .await
+            .expect("hub starts")
     }
 
     /// Issues a token on the running hub.
     pub fn token(&self, hub: &HubHandle, id: &str) -> String {
-        ops::issue_token(&hub.ctx().hub, &NodeId::new(id).unwrap(), &format!("Institution {id}"), passerelle_link::now())
-            .expect("token")
+        ops::issue_token(
+            &hub.ctx().hub,
+            &NodeId::new(id).unwrap(),
+            &format!("Institution {id}"),
+            passerelle_link::now(),
+        )
+        .expect("token")
     }
 
     /// Enrolls a node through the real token flow and tunes its link for
@@ -90,7 +107,9 @@ impl Net {
     pub async fn enroll(&self, hub: &HubHandle, id: &str) -> PathBuf {
         let token = self.token(hub, id);
         let root = self.node_dir(id);
-        self.init_node(hub, &root, &token).await.expect("enrollment");
+        self.init_node(hub, &root, &token)
+            .await
+            .expect("enrollment");
         let path = root.join("node.toml");
         let mut config = NodeConfig::load(&path).unwrap();
         config.link.reconnect_min = Duration::from_millis(50);
@@ -113,7 +132,9 @@ impl Net {
     /// Enrolls and starts a node, and waits until the hub lists it connected.
     pub async fn node(&self, hub: &HubHandle, id: &str) -> NodeHandle {
         let root = self.enroll(hub, id).await;
-        let node = passerelle_node::serve::start(&root).await.expect("node starts");
+        let node = passerelle_node::serve::start(&root)
+            .await
+            .expect("node starts");
         wait_connected(hub, id).await;
         node
     }
@@ -127,7 +148,9 @@ impl Default for Net {
 
 /// The hub's address as nodes write it.
 pub fn hub_addr(hub: &HubHandle) -> HubAddr {
-    format!("127.0.0.1:{}", hub.quic_addr.port()).parse().unwrap()
+    format!("127.0.0.1:{}", hub.quic_addr.port())
+        .parse()
+        .unwrap()
 }
 
 /// Waits until the hub has a live connection from `id`.

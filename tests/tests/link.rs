@@ -26,8 +26,18 @@ async fn node_reconnects_after_the_hub_restarts() {
     let hub = net.start_hub(Some(port)).await;
     wait_connected(&hub, "caf-976").await;
     let live = hub.live(&NodeId::new("caf-976").unwrap()).unwrap();
-    let asked = passerelle_hub::federation::ask(&live, &hub.ctx().hub.key, Query::Ping, Duration::from_secs(5)).await.unwrap();
-    assert!(matches!(asked.body.outcome, passerelle_protocol::envelope::Outcome::Answered(_)));
+    let asked = passerelle_hub::federation::ask(
+        &live,
+        &hub.ctx().hub.key,
+        Query::Ping,
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        asked.body.outcome,
+        passerelle_protocol::envelope::Outcome::Answered(_)
+    ));
     assert!(node.link().attempts >= 2);
     node.stop().await;
     hub.stop().await;
@@ -41,9 +51,14 @@ async fn revoked_node_is_disconnected_at_once_and_refused_after() {
     let other = net.node(&hub, "cd-976").await;
 
     // Through the admin socket, as `passerelle-hub revoke` does.
-    let admin::Response::Revoked(r) =
-        admin::request(&net.hub_dir(), admin::Request::Revoke { node_id: NodeId::new("caf-976").unwrap() }).await.unwrap()
-    else {
+    let admin::Response::Revoked(r) = admin::request(
+        &net.hub_dir(),
+        admin::Request::Revoke {
+            node_id: NodeId::new("caf-976").unwrap(),
+        },
+    )
+    .await
+    .unwrap() else {
         panic!("unexpected reply")
     };
     assert!(r.disconnected);
@@ -60,9 +75,17 @@ async fn revoked_node_is_disconnected_at_once_and_refused_after() {
     assert!(hub.live(&id).is_none(), "revoked node readmitted");
     let err = node.link().last_error.unwrap_or_default();
     assert!(err.contains("refused this node's certificate"), "{err}");
-    assert!(hub.live(&NodeId::new("cd-976").unwrap()).is_some(), "others unaffected");
+    assert!(
+        hub.live(&NodeId::new("cd-976").unwrap()).is_some(),
+        "others unaffected"
+    );
 
-    let admin::Response::Nodes(rows) = admin::request(&net.hub_dir(), admin::Request::Nodes).await.unwrap() else { panic!() };
+    let admin::Response::Nodes(rows) = admin::request(&net.hub_dir(), admin::Request::Nodes)
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
     let row = rows.iter().find(|r| r.node_id == "caf-976").unwrap();
     assert!(row.revoked_at.is_some() && !row.connected);
     node.stop().await;
@@ -72,27 +95,38 @@ async fn revoked_node_is_disconnected_at_once_and_refused_after() {
 
 /// Connects to the hub on the link ALPN with the given client credentials
 /// and reports whether the hub ever let a stream through.
-async fn link_accepted(hub_addr: std::net::SocketAddr, cas: &[Vec<u8>], chain: Option<(Vec<u8>, Vec<u8>)>) -> Result<(), String> {
+async fn link_accepted(
+    hub_addr: std::net::SocketAddr,
+    cas: &[Vec<u8>],
+    chain: Option<(Vec<u8>, Vec<u8>)>,
+) -> Result<(), String> {
     let tls = match chain {
         Some((cert, key)) => tls::node_client_config(cas, &[cert], &key).unwrap(),
         None => {
             let mut roots = rustls::RootCertStore::empty();
             roots.add(cas[0].clone().into()).unwrap();
-            let mut c = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-                .with_protocol_versions(&[&rustls::version::TLS13])
-                .unwrap()
-                .with_root_certificates(roots)
-                .with_no_client_auth();
+            let mut c = rustls::ClientConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
             c.alpn_protocols = vec![passerelle_protocol::ALPN_LINK.to_vec()];
             c
         }
     };
     let config = endpoint::client_config(tls, Default::default()).unwrap();
     let ep = endpoint::client(hub_addr).unwrap();
-    let conn = ep.connect_with(config, hub_addr, "localhost").unwrap().await.map_err(|e| e.to_string())?;
+    let conn = ep
+        .connect_with(config, hub_addr, "localhost")
+        .unwrap()
+        .await
+        .map_err(|e| e.to_string())?;
     // Under TLS 1.3 a refused client certificate shows on the first I/O,
     // not at connect: try an exchange.
-    let r: Result<Vec<u8>, _> = stream::exchange(&conn, &vec![1u8], MAX_CONTROL_FRAME, Duration::from_secs(5)).await;
+    let r: Result<Vec<u8>, _> =
+        stream::exchange(&conn, &vec![1u8], MAX_CONTROL_FRAME, Duration::from_secs(5)).await;
     let closed = conn.close_reason().map(|r| r.to_string());
     ep.close(0u32.into(), b"");
     match (r, closed) {
@@ -112,32 +146,71 @@ async fn foreign_expired_unknown_and_certless_peers_are_refused() {
     // A certificate from another CA, naming a plausible node.
     let foreign = Ca::generate("Autre", now(), 86400).unwrap();
     let req = node_request("intrus").unwrap();
-    let cert = foreign.issue_node(&req.csr_der, &id, "Intrus", now(), 86400).unwrap();
-    let err = link_accepted(hub.quic_addr, &cas, Some((cert, req.key_pkcs8))).await.unwrap_err();
-    assert!(err.contains("certificate") || err.contains("alert"), "foreign CA: {err}");
+    let cert = foreign
+        .issue_node(&req.csr_der, &id, "Intrus", now(), 86400)
+        .unwrap();
+    let err = link_accepted(hub.quic_addr, &cas, Some((cert, req.key_pkcs8)))
+        .await
+        .unwrap_err();
+    assert!(
+        err.contains("certificate") || err.contains("alert"),
+        "foreign CA: {err}"
+    );
 
     // A certificate from the right CA that the registry never issued.
     let req = node_request("intrus").unwrap();
-    let cert = hub.ctx().hub.ca.issue_node(&req.csr_der, &id, "Intrus", now(), 86400).unwrap();
-    let err = link_accepted(hub.quic_addr, &cas, Some((cert, req.key_pkcs8))).await.unwrap_err();
-    assert!(err.contains("certificate") || err.contains("alert"), "unissued: {err}");
+    let cert = hub
+        .ctx()
+        .hub
+        .ca
+        .issue_node(&req.csr_der, &id, "Intrus", now(), 86400)
+        .unwrap();
+    let err = link_accepted(hub.quic_addr, &cas, Some((cert, req.key_pkcs8)))
+        .await
+        .unwrap_err();
+    assert!(
+        err.contains("certificate") || err.contains("alert"),
+        "unissued: {err}"
+    );
 
     // An expired certificate of an enrolled node.
     let req = node_request("ancien").unwrap();
     let old = NodeId::new("ancien").unwrap();
-    let cert = hub.ctx().hub.ca.issue_node(&req.csr_der, &old, "Ancien", now() - 10 * 86400, 3600).unwrap();
-    let serial = passerelle_certs::NodeIdentity::from_der(&cert).unwrap().serial;
+    let cert = hub
+        .ctx()
+        .hub
+        .ca
+        .issue_node(&req.csr_der, &old, "Ancien", now() - 10 * 86400, 3600)
+        .unwrap();
+    let serial = passerelle_certs::NodeIdentity::from_der(&cert)
+        .unwrap()
+        .serial;
     hub.ctx()
         .hub
         .store
-        .put_serial(&serial, &passerelle_hub::store::SerialRecord { node_id: old.clone(), issued_at: 0, revoked_at: None })
+        .put_serial(
+            &serial,
+            &passerelle_hub::store::SerialRecord {
+                node_id: old.clone(),
+                issued_at: 0,
+                revoked_at: None,
+            },
+        )
         .unwrap();
-    let err = link_accepted(hub.quic_addr, &cas, Some((cert, req.key_pkcs8))).await.unwrap_err();
-    assert!(err.contains("certificate") || err.contains("alert"), "expired: {err}");
+    let err = link_accepted(hub.quic_addr, &cas, Some((cert, req.key_pkcs8)))
+        .await
+        .unwrap_err();
+    assert!(
+        err.contains("certificate") || err.contains("alert"),
+        "expired: {err}"
+    );
 
     // No certificate at all on the link ALPN.
     let err = link_accepted(hub.quic_addr, &cas, None).await.unwrap_err();
-    assert!(err.contains("client certificate required"), "no cert: {err}");
+    assert!(
+        err.contains("client certificate required"),
+        "no cert: {err}"
+    );
 
     assert!(hub.ctx().registry.connected().is_empty(), "nobody got in");
     hub.stop().await;
@@ -157,18 +230,28 @@ async fn node_refuses_a_server_presenting_a_node_certificate() {
     let ca_der = files::read_pem(&hub_dir.ca_cert(), files::CERTIFICATE).unwrap();
     let ca = Ca::from_parts(&ca_der, files::read_private_key(&hub_dir.ca_key()).unwrap()).unwrap();
     let req = node_request("x").unwrap();
-    let node_cert = ca.issue_node(&req.csr_der, &NodeId::new("autre").unwrap(), "Autre", now(), 86400).unwrap();
-    let mut server = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![node_cert.into(), ca_der.into()],
-            rustls::pki_types::PrivateKeyDer::Pkcs8(req.key_pkcs8.into()),
+    let node_cert = ca
+        .issue_node(
+            &req.csr_der,
+            &NodeId::new("autre").unwrap(),
+            "Autre",
+            now(),
+            86400,
         )
         .unwrap();
+    let mut server = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_protocol_versions(&[&rustls::version::TLS13])
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![node_cert.into(), ca_der.into()],
+        rustls::pki_types::PrivateKeyDer::Pkcs8(req.key_pkcs8.into()),
+    )
+    .unwrap();
     server.alpn_protocols = vec![passerelle_protocol::ALPN_LINK.to_vec()];
-    let impostor = endpoint::server(addr, server, Default::default()).unwrap();
+    let impostor = endpoint::server(addr, server, Default::default(), b"impostor").unwrap();
     let accepted = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = accepted.clone();
     let ep = impostor.clone();
@@ -187,9 +270,15 @@ async fn node_refuses_a_server_presenting_a_node_certificate() {
     })
     .await;
     assert!(!node.link().connected);
-    assert!(!accepted.load(std::sync::atomic::Ordering::SeqCst), "handshake completed with an impostor");
+    assert!(
+        !accepted.load(std::sync::atomic::Ordering::SeqCst),
+        "handshake completed with an impostor"
+    );
     let err = node.link().last_error.unwrap_or_default();
-    assert!(err.contains("certificate") || err.contains("alert"), "{err}");
+    assert!(
+        err.contains("certificate") || err.contains("alert"),
+        "{err}"
+    );
     node.stop().await;
     impostor.close(0u32.into(), b"");
     task.abort();

@@ -16,7 +16,13 @@ use passerelle_tests::Net;
 const T: Duration = Duration::from_secs(5);
 
 fn body(node: &str) -> QueryBody {
-    QueryBody { query_id: random16(), issued_at: now(), nonce: random16(), audience: NodeId::new(node).unwrap(), query: Query::Status }
+    QueryBody {
+        query_id: random16(),
+        issued_at: now(),
+        nonce: random16(),
+        audience: NodeId::new(node).unwrap(),
+        query: Query::Status,
+    }
 }
 
 #[tokio::test]
@@ -30,7 +36,11 @@ async fn tampered_replayed_and_misaddressed_queries_are_refused() {
     // A good query is answered, and the answer is signed by the node.
     let good = SignedQuery::sign(&body("caf-976"), key).unwrap();
     let first = federation::send(&live, &good, None, T).await.unwrap();
-    assert!(matches!(first.body.outcome, Outcome::Answered(Answer::Status(_))), "{:?}", first.body.outcome);
+    assert!(
+        matches!(first.body.outcome, Outcome::Answered(Answer::Status(_))),
+        "{:?}",
+        first.body.outcome
+    );
 
     // The same bytes again: replay.
     let again = federation::send(&live, &good, None, T).await.unwrap();
@@ -50,7 +60,8 @@ async fn tampered_replayed_and_misaddressed_queries_are_refused() {
     assert_eq!(r.body.outcome, Outcome::Refused(Refusal::BadSignature));
 
     // Signed by someone else than the hub (the node's own CA key).
-    let ca_key = passerelle_protocol::sign::SigningKey::from_pkcs8(&hub.ctx().hub.ca.key_pkcs8()).unwrap();
+    let ca_key =
+        passerelle_protocol::sign::SigningKey::from_pkcs8(&hub.ctx().hub.ca.key_pkcs8()).unwrap();
     let forged = SignedQuery::sign(&body("caf-976"), &ca_key).unwrap();
     let r = federation::send(&live, &forged, None, T).await.unwrap();
     assert_eq!(r.body.outcome, Outcome::Refused(Refusal::BadSignature));
@@ -58,17 +69,34 @@ async fn tampered_replayed_and_misaddressed_queries_are_refused() {
     // Addressed to another node.
     let other = SignedQuery::sign(&body("cd-976"), key).unwrap();
     let r = federation::send(&live, &other, None, T).await.unwrap();
-    assert_eq!(r.body.outcome, Outcome::Refused(Refusal::WrongAudience { addressed_to: "cd-976".into() }));
+    assert_eq!(
+        r.body.outcome,
+        Outcome::Refused(Refusal::WrongAudience {
+            addressed_to: "cd-976".into()
+        })
+    );
 
     // Stale: issued ten minutes ago.
     let mut old = body("caf-976");
     old.issued_at -= 600;
-    let r = federation::send(&live, &SignedQuery::sign(&old, key).unwrap(), None, T).await.unwrap();
-    assert!(matches!(r.body.outcome, Outcome::Refused(Refusal::Stale { .. })), "{:?}", r.body.outcome);
+    let r = federation::send(&live, &SignedQuery::sign(&old, key).unwrap(), None, T)
+        .await
+        .unwrap();
+    assert!(
+        matches!(r.body.outcome, Outcome::Refused(Refusal::Stale { .. })),
+        "{:?}",
+        r.body.outcome
+    );
 
     // Every refusal was logged by the node, with its reason.
-    let report = passerelle_node::admin::status(&net.node_dir("caf-976")).await.unwrap();
-    let outcomes: Vec<&str> = report.recent_queries.iter().map(|q| q.outcome.as_str()).collect();
+    let report = passerelle_node::admin::status(&net.node_dir("caf-976"))
+        .await
+        .unwrap();
+    let outcomes: Vec<&str> = report
+        .recent_queries
+        .iter()
+        .map(|q| q.outcome.as_str())
+        .collect();
     for kind in ["replayed", "bad_signature", "wrong_audience", "stale"] {
         assert!(outcomes.contains(&kind), "{kind} not in {outcomes:?}");
     }
@@ -88,12 +116,26 @@ async fn oversized_frame_is_refused_from_its_header() {
     // never come; the refusal arriving proves it judged the header alone.
     let (mut send, mut recv) = live.conn.open_bi().await.unwrap();
     send.write_all(&(1u32 << 30).to_be_bytes()).await.unwrap();
-    let reply: SignedReply = tokio::time::timeout(T, stream::read_message(&mut recv, MAX_CONTROL_FRAME)).await.unwrap().unwrap();
-    let body = reply.verify(&live.identity.public_key, &live.identity.node_id, None).unwrap();
-    assert_eq!(body.outcome, Outcome::Refused(Refusal::FrameTooLarge { len: 1 << 30, max: MAX_CONTROL_FRAME }));
+    let reply: SignedReply =
+        tokio::time::timeout(T, stream::read_message(&mut recv, MAX_CONTROL_FRAME))
+            .await
+            .unwrap()
+            .unwrap();
+    let body = reply
+        .verify(&live.identity.public_key, &live.identity.node_id, None)
+        .unwrap();
+    assert_eq!(
+        body.outcome,
+        Outcome::Refused(Refusal::FrameTooLarge {
+            len: 1 << 30,
+            max: MAX_CONTROL_FRAME
+        })
+    );
 
     // The link is still good for the next query.
-    let ok = federation::ask(&live, &hub.ctx().hub.key, Query::Ping, T).await.unwrap();
+    let ok = federation::ask(&live, &hub.ctx().hub.key, Query::Ping, T)
+        .await
+        .unwrap();
     assert_eq!(ok.body.outcome, Outcome::Answered(Answer::Pong));
     node.stop().await;
     hub.stop().await;

@@ -1,0 +1,263 @@
+//! The `passerelle-hub` command-line contract, driven through the binary.
+
+use std::{
+    path::Path,
+    process::{Child, Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+fn hub(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_passerelle-hub"))
+        .arg("--dir")
+        .arg(dir)
+        .args(args)
+        .output()
+        .expect("run passerelle-hub")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn is_token(line: &str) -> bool {
+    let Some(rest) = line.strip_prefix("PSL1-") else {
+        return false;
+    };
+    let parts: Vec<&str> = rest.split('-').collect();
+    parts.len() == 2
+        && parts[0].len() == 32
+        && parts[1].len() == 64
+        && rest
+            .bytes()
+            .all(|b| b == b'-' || b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+#[test]
+fn init_enroll_and_listings_follow_the_contract() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("hub");
+    let out = hub(&dir, &["init", "--public-name", "hub.example.org"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&std::fs::read(dir.join("hub.toml")).unwrap()).contains("\"hub.example.org\""));
+
+    // The token alone on stdout, the hint on stderr.
+    let out = hub(
+        &dir,
+        &["enroll", "--node-id", "caf-976", "--name", "CAF de Mayotte"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout:?}");
+    assert!(is_token(stdout.trim_end()), "{stdout:?}");
+    assert!(stdout.ends_with('\n'));
+    assert!(text(&out.stderr).contains("passerelle-node init"));
+
+    // A token is not an enrollment: the registry stays empty until a node
+    // redeems it.
+    let json = hub(&dir, &["nodes", "--format", "json"]);
+    assert!(json.status.success());
+    let rows: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(
+        rows.as_array().unwrap().len(),
+        0,
+        "a token is not an enrollment"
+    );
+
+    let csv = hub(&dir, &["nodes", "--format", "csv"]);
+    assert_eq!(
+        text(&csv.stdout),
+        "node_id,name,connected,last_seen,cert_expires,version,status\n"
+    );
+    let bad = hub(&dir, &["nodes", "--format", "xml"]);
+    assert!(!bad.status.success());
+    assert!(
+        text(&bad.stderr).contains("use table, csv or json"),
+        "{}",
+        text(&bad.stderr)
+    );
+}
+
+#[test]
+fn bad_input_gives_a_clear_error_and_a_non_zero_exit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("nowhere");
+    let out = hub(&missing, &["nodes"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("no such folder"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let out = hub(&empty, &["nodes"]);
+    assert!(
+        text(&out.stderr).contains("not a hub folder"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let dir = tmp.path().join("hub");
+    assert!(hub(&dir, &["init"]).status.success());
+    let again = hub(&dir, &["init"]);
+    assert!(!again.status.success() && text(&again.stderr).contains("already holds a hub"));
+
+    let out = hub(&dir, &["enroll", "--node-id", "CAF 976", "--name", "x"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("invalid node id"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = hub(&dir, &["revoke", "--node-id", "inconnu"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("unknown node inconnu"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let config = dir.join("hub.toml");
+    let good = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, good.replace("token_ttl", "token_tll")).unwrap();
+    let out = hub(&dir, &["nodes"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        err.contains("hub.toml") && err.contains("key `token_tll`") && err.contains("line "),
+        "{err}"
+    );
+    assert!(err.contains("unknown field"), "{err}");
+
+    std::fs::write(
+        &config,
+        good.replace(
+            "quic_listen = \"0.0.0.0:4433\"",
+            "quic_listen = \"partout\"",
+        ),
+    )
+    .unwrap();
+    let err = text(&hub(&dir, &["nodes"]).stderr);
+    assert!(
+        err.contains("key `quic_listen`") && err.contains("invalid socket address"),
+        "{err}"
+    );
+}
+
+struct Serving(Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `serve`; its log goes to `log` (shown when a wait fails).
+fn serve(dir: &Path, quic: &str, log: &Path) -> Serving {
+    let child = Command::new(env!("CARGO_BIN_EXE_passerelle-hub"))
+        .arg("--dir")
+        .arg(dir)
+        .args([
+            "serve",
+            "--quic-listen",
+            quic,
+            "--http-listen",
+            "127.0.0.1:0",
+        ])
+        .env("PASSERELLE_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .expect("spawn serve");
+    let s = Serving(child);
+    wait_until("admin socket answers", || {
+        std::fs::read_to_string(log).is_ok_and(|l| l.contains("hub started"))
+            && hub(dir, &["nodes"]).status.success()
+    });
+    s
+}
+
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn connected(dir: &Path, node: &str) -> bool {
+    let out = hub(dir, &["nodes", "--format", "json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    rows.as_array().is_some_and(|r| {
+        r.iter()
+            .any(|r| r["node_id"] == node && r["connected"] == "yes")
+    })
+}
+
+fn free_udp_port() -> String {
+    let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.local_addr().unwrap().to_string()
+}
+
+/// Commands reach a running hub through its admin socket, and a hub
+/// process killed outright comes back on the same address: its node
+/// reconnects by itself.
+#[test]
+fn serving_hub_answers_commands_and_survives_a_kill() {
+    passerelle_certs::install_crypto_provider();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("hub");
+    assert!(hub(&dir, &["init"]).status.success());
+    let quic = free_udp_port();
+    let logs = tmp.path();
+    let mut serving = serve(&dir, &quic, &logs.join("serve-1.log"));
+
+    // While serve holds the store, enroll works through the admin socket.
+    let out = hub(&dir, &["enroll", "--node-id", "caf-976", "--name", "CAF"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let token = text(&out.stdout).trim().to_string();
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let node_root = tmp.path().join("node");
+    let node = rt.block_on(async {
+        let nd = passerelle_node::paths::NodeDir::create(&node_root).unwrap();
+        passerelle_node::enroll::init(&nd, quic.parse().unwrap(), &token)
+            .await
+            .unwrap();
+        let path = nd.config();
+        let mut c = passerelle_config::NodeConfig::load(&path).unwrap();
+        c.link.reconnect_min = Duration::from_millis(50);
+        c.link.reconnect_max = Duration::from_millis(300);
+        std::fs::write(&path, c.template()).unwrap();
+        passerelle_node::serve::start(&node_root).await.unwrap()
+    });
+    wait_until("node connected", || connected(&dir, "caf-976"));
+
+    // SIGKILL: no goodbye to the node, a stale admin socket left behind.
+    serving.0.kill().unwrap();
+    serving.0.wait().unwrap();
+    drop(serving);
+    assert!(
+        dir.join("admin.sock").exists(),
+        "a killed process leaves its socket"
+    );
+    let stopped = text(&hub(&dir, &["nodes", "--format", "csv"]).stdout);
+    assert!(stopped.contains("caf-976,CAF,no,"), "{stopped}");
+
+    let _serving = serve(&dir, &quic, &logs.join("serve-2.log"));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !connected(&dir, "caf-976") {
+        if Instant::now() > deadline {
+            let log = std::fs::read_to_string(logs.join("serve-2.log")).unwrap_or_default();
+            panic!(
+                "node did not reconnect after the kill; node link: {:?}\nhub log:\n{log}",
+                node.link()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    rt.block_on(node.stop());
+}
