@@ -27,8 +27,13 @@ use std::path::Path;
 /// days, hours, minutes, seconds and milliseconds (`90d`, `24h`, `500ms`).
 pub fn human_duration(d: std::time::Duration) -> String {
     let ms = d.as_millis();
-    for (unit, size) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)] {
-        if ms > 0 && ms % size == 0 {
+    for (unit, size) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1000),
+    ] {
+        if ms > 0 && ms.is_multiple_of(size) {
             return format!("{}{unit}", ms / size);
         }
     }
@@ -39,12 +44,24 @@ pub fn human_duration(d: std::time::Duration) -> String {
 /// it when `PASSERELLE_BLESS=1` (after a deliberate template change).
 #[cfg(test)]
 pub(crate) fn check_example(name: &str, generated: &str) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy").join(name);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../deploy")
+        .join(name);
     if std::env::var("PASSERELLE_BLESS").as_deref() == Ok("1") {
         std::fs::write(&path, generated).unwrap();
     }
     let shipped = std::fs::read_to_string(&path).unwrap_or_default();
-    assert_eq!(shipped, generated, "deploy/{name} is stale: run PASSERELLE_BLESS=1 cargo test -p passerelle-config");
+    assert_eq!(
+        shipped, generated,
+        "deploy/{name} is stale: run PASSERELLE_BLESS=1 cargo test -p passerelle-config"
+    );
+}
+
+/// Parses a TOML file into a config type, mapping serde's complaint to a
+/// [`Problem`] that names the line and key.
+fn parse<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::io(path, e))?;
+    toml::from_str(&text).map_err(|e| ConfigError::from_toml(path, &text, &e))
 }
 
 #[cfg(test)]
@@ -63,14 +80,10 @@ mod tests {
             (Duration::ZERO, "0ms"),
         ] {
             assert_eq!(super::human_duration(d), text);
-            assert_eq!(humantime_serde::re::humantime::parse_duration(text).unwrap(), d);
+            assert_eq!(
+                humantime_serde::re::humantime::parse_duration(text).unwrap(),
+                d
+            );
         }
     }
-}
-
-/// Parses a TOML file into a config type, mapping serde's complaint to a
-/// [`Problem`] that names the line and key.
-fn parse<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::io(path, e))?;
-    toml::from_str(&text).map_err(|e| ConfigError::from_toml(path, &text, &e))
 }

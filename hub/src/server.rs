@@ -146,12 +146,7 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
         store: hub.store.clone(),
     });
     let chain = [hub.hub_cert_der.clone(), ca.clone()];
-    let tls = tls::hub_server_config(
-        std::slice::from_ref(&ca),
-        &chain,
-        &hub.hub_key_pkcs8,
-        gate,
-    )?;
+    let tls = tls::hub_server_config(std::slice::from_ref(&ca), &chain, &hub.hub_key_pkcs8, gate)?;
     let endpoint = endpoint::server(quic, tls, Default::default(), &hub.hub_key_pkcs8).map_err(
         |e| match e {
             passerelle_link::LinkError::Io(source) => HubError::Io {

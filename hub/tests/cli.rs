@@ -261,3 +261,76 @@ fn serving_hub_answers_commands_and_survives_a_kill() {
     }
     rt.block_on(node.stop());
 }
+
+/// The README's first command: the demo starts a hub and five fictitious
+/// institutions over real QUIC, and the portal says the data is fictitious.
+#[test]
+fn demo_starts_five_connected_nodes_and_the_portal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let log = tmp.path().join("demo.log");
+    let child = Command::new(env!("CARGO_BIN_EXE_passerelle-hub"))
+        .arg("--dir")
+        .arg(&dir)
+        .args([
+            "demo",
+            "--quic-listen",
+            "127.0.0.1:0",
+            "--http-listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let _demo = Serving(child);
+    wait_until("five demo nodes connected", || {
+        let out = hub(&dir, &["nodes", "--format", "json"]);
+        let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        rows.as_array()
+            .is_some_and(|r| r.len() == 5 && r.iter().all(|r| r["connected"] == "yes"))
+    });
+    let out = hub(&dir, &["nodes", "--format", "json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["name"].as_str().unwrap().contains("fictif")));
+
+    wait_until("demo printed its addresses", || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.contains("portal on http://"))
+    });
+    let text = std::fs::read_to_string(&log).unwrap();
+    let addr = text
+        .split("portal on http://")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        s,
+        "GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut page = String::new();
+    s.read_to_string(&mut page).unwrap();
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(
+        page.contains("lang=\"fr\"") && page.contains("fictifs"),
+        "{page}"
+    );
+    assert!(
+        page.contains("5 partenaire(s) connecté(s) sur 5 inscrit(s)"),
+        "{page}"
+    );
+    assert!(
+        page.to_ascii_lowercase()
+            .contains("content-security-policy"),
+        "{page}"
+    );
+}

@@ -100,7 +100,18 @@ async fn tampered_replayed_and_misaddressed_queries_are_refused() {
     for kind in ["replayed", "bad_signature", "wrong_audience", "stale"] {
         assert!(outcomes.contains(&kind), "{kind} not in {outcomes:?}");
     }
+    assert!(report.running && report.link.as_ref().is_some_and(|l| l.connected));
+
+    // Stopped, the same report comes from the store: the log persisted.
     node.stop().await;
+    let stopped = passerelle_node::admin::status(&net.node_dir("caf-976"))
+        .await
+        .unwrap();
+    assert!(!stopped.running && stopped.link.is_none());
+    assert_eq!(
+        stopped.recent_queries,
+        report.recent_queries[..stopped.recent_queries.len()].to_vec()
+    );
     hub.stop().await;
 }
 
