@@ -256,3 +256,19 @@ pub fn enroll_client_config(ca_fingerprint: [u8; 32]) -> Result<rustls::ClientCo
     config.alpn_protocols = vec![ALPN_ENROLL.to_vec()];
     Ok(config)
 }
+
+/// Checks that a node certificate chains to one of the CAs and was valid
+/// at time `at` (seconds since the epoch), and returns who it names. Used
+/// to check provenance offline, long after the handshake.
+///
+/// # Errors
+/// When the certificate does not chain, was not valid then, or is not a
+/// node certificate.
+pub fn verify_node_cert(cas: &[Vec<u8>], der: &[u8], at: u64) -> Result<NodeIdentity, CertError> {
+    let verifier = WebPkiClientVerifier::builder_with_provider(roots(cas)?, provider())
+        .build()
+        .map_err(|e| CertError::Tls(rustls::Error::General(e.to_string())))?;
+    let when = TlsTime::since_unix_epoch(std::time::Duration::from_secs(at));
+    verifier.verify_client_cert(&CertificateDer::from(der.to_vec()), &[], when)?;
+    NodeIdentity::from_der(der)
+}

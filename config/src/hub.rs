@@ -33,6 +33,12 @@ pub struct HubConfig {
     pub query_timeout: Duration,
     /// Enrollment attempts accepted per minute from one address.
     pub enroll_per_minute: NonZeroU32,
+    /// How often every indicator is recomposed from the nodes.
+    #[serde(with = "humantime_serde")]
+    pub refresh_interval: Duration,
+    /// A folder of extra indicator files (`*.toml`), added to the shipped
+    /// catalog; an entry with a shipped id replaces it.
+    pub catalog_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for HubConfig {
@@ -47,6 +53,8 @@ impl Default for HubConfig {
             status_interval: Duration::from_secs(30),
             query_timeout: Duration::from_secs(10),
             enroll_per_minute: NonZeroU32::new(10).expect("non-zero"),
+            refresh_interval: Duration::from_secs(3600),
+            catalog_dir: None,
         }
     }
 }
@@ -118,6 +126,13 @@ impl HubConfig {
                 "use e.g. \"90d\"",
             );
         }
+        if self.refresh_interval < Duration::from_secs(10) {
+            bad(
+                "refresh_interval",
+                "is under 10 seconds".into(),
+                "use e.g. \"1h\"",
+            );
+        }
         if self.status_interval.is_zero() || self.query_timeout.is_zero() {
             bad(
                 "status_interval/query_timeout",
@@ -163,6 +178,13 @@ query_timeout = "{timeout}"
 
 # Enrollment attempts accepted per minute from one address.
 enroll_per_minute = {rate}
+
+# How often every indicator is recomposed from the nodes (on demand too:
+# passerelle-hub indicator ID --refresh).
+refresh_interval = "{refresh}"
+
+# A folder of extra indicator files (*.toml), added to the shipped catalog.
+{catalog}
 "#,
             name = self.name,
             names = names.join(", "),
@@ -173,6 +195,11 @@ enroll_per_minute = {rate}
             status = h(self.status_interval),
             timeout = h(self.query_timeout),
             rate = self.enroll_per_minute,
+            refresh = h(self.refresh_interval),
+            catalog = match &self.catalog_dir {
+                Some(d) => format!("catalog_dir = {:?}", d.display().to_string()),
+                None => "# catalog_dir = \"/etc/passerelle/indicateurs\"".to_string(),
+            },
         )
     }
 }

@@ -8,10 +8,12 @@
 //! ## Layout
 //! - [`error`]: the error type and its rendering.
 //! - [`addr`]: `HOST:PORT` addresses of the hub.
+//! - [`dataset`]: datasets a node holds and its sharing policy.
 //! - [`hub`]: the hub file, `hub.toml`.
 //! - [`node`]: the node file, `node.toml`.
 
 pub mod addr;
+pub mod dataset;
 pub mod error;
 pub mod hub;
 pub mod node;

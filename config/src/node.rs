@@ -5,10 +5,14 @@ use std::{path::Path, time::Duration};
 use passerelle_protocol::ids::NodeId;
 use serde::{Deserialize, Serialize};
 
-use crate::{error::Problem, ConfigError, HubAddr};
+use crate::{
+    dataset::{DatasetConfig, PolicyConfig},
+    error::Problem,
+    ConfigError, HubAddr,
+};
 
 /// A node's configuration, written by `passerelle-node init`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NodeConfig {
     /// This node's id, as its certificate names it.
@@ -18,6 +22,12 @@ pub struct NodeConfig {
     /// Connection tuning; defaults suit most sites.
     #[serde(default)]
     pub link: LinkConfig,
+    /// Datasets this node holds.
+    #[serde(default)]
+    pub datasets: Vec<DatasetConfig>,
+    /// What it shares, and how it protects what it shares.
+    #[serde(default)]
+    pub policy: PolicyConfig,
 }
 
 /// How the node keeps its link to the hub.
@@ -52,6 +62,36 @@ impl Default for LinkConfig {
         }
     }
 }
+
+const EXAMPLE_DATA: &str = r#"#
+# [[datasets]]
+# name = "rsa"                    # name used in queries
+# title = "Foyers allocataires du RSA"
+# kind = "records"                # one row per person; or "cells" with count_column
+# commune = "code_commune"        # column with the INSEE code (97601 to 97617)
+# period = "periode"              # column with 2024, 2024-T3 or 2024-09
+# require_validation = false      # true: a second person validates each batch
+# [[datasets.dimensions]]
+# column = "sexe"
+# kind = "sex"                    # values F and M
+# [[datasets.dimensions]]
+# column = "tranche_age"
+# kind = "age_band"
+# values = ["moins de 25 ans", "25-49 ans", "50 ans et plus"]
+# [[datasets.measures]]
+# name = "montant"
+# column = "montant_verse"
+#
+# [policy]
+# min_cell = 11                   # smallest released cell
+# dominance = 0.85                # sums: withhold a cell one contributor dominates
+# rounding = 0                    # round released counts to a multiple (0: none)
+# [[policy.share]]
+# dataset = "rsa"
+# by = ["sexe", "tranche_age"]    # breakdowns allowed
+# measures = ["montant"]          # sums shared (the count always is)
+# levels = ["commune", "epci", "department"]
+"#;
 
 impl NodeConfig {
     /// Reads and checks `node.toml`.
@@ -101,6 +141,7 @@ impl NodeConfig {
                 "e.g. \"5m\"",
             );
         }
+        out.extend(crate::dataset::problems(&self.datasets, &self.policy));
         out
     }
 
@@ -129,7 +170,7 @@ reconnect_min = "{rmin}"
 reconnect_max = "{rmax}"
 # Largest accepted difference between the hub's clock and this node's.
 clock_window = "{window}"
-"#,
+{data}"#,
             id = self.node_id,
             hub = self.hub,
             ka = h(l.keep_alive),
@@ -137,7 +178,31 @@ clock_window = "{window}"
             rmin = h(l.reconnect_min),
             rmax = h(l.reconnect_max),
             window = h(l.clock_window),
+            data = self.data_sections(),
         )
+    }
+
+    /// The `[[datasets]]` and `[policy]` sections, or a commented example
+    /// when nothing is declared yet.
+    fn data_sections(&self) -> String {
+        #[derive(Serialize)]
+        struct Data<'a> {
+            datasets: &'a [DatasetConfig],
+            policy: &'a PolicyConfig,
+        }
+        let mut out = String::from(
+            "\n# Datasets this node holds, and its sharing policy. Nothing is shared\n# unless listed under [[policy.share]]. Cells with fewer than min_cell\n# contributors never leave the node.\n",
+        );
+        if self.datasets.is_empty() && self.policy == PolicyConfig::default() {
+            out.push_str(EXAMPLE_DATA);
+        } else {
+            let data = Data {
+                datasets: &self.datasets,
+                policy: &self.policy,
+            };
+            out.push_str(&toml::to_string(&data).expect("config serializes"));
+        }
+        out
     }
 }
 
@@ -149,15 +214,35 @@ mod tests {
     fn template_round_trips_and_bad_keys_are_named() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("node.toml");
-        let config = NodeConfig {
+        let mut config = NodeConfig {
             node_id: NodeId::new("caf-976").unwrap(),
             hub: "localhost:4433".parse().unwrap(),
             link: LinkConfig::default(),
+            datasets: Vec::new(),
+            policy: PolicyConfig::default(),
         };
         std::fs::write(&path, config.template()).unwrap();
         assert_eq!(NodeConfig::load(&path).unwrap(), config);
 
-        let text = config.template().replace("keep_alive", "keepalive");
+        // The commented example, uncommented, is a valid declaration, and
+        // declared datasets and policy survive a rewrite of the file.
+        let example: Vec<&str> = EXAMPLE_DATA
+            .lines()
+            .map(|l| l.strip_prefix("# ").or(l.strip_prefix('#')).unwrap_or(l))
+            .collect();
+        let with_data = format!(
+            "node_id = \"caf-976\"\nhub = \"localhost:4433\"\n{}\n",
+            example.join("\n")
+        );
+        std::fs::write(&path, &with_data).unwrap();
+        config = NodeConfig::load(&path).unwrap();
+        assert_eq!(config.datasets.len(), 1);
+        assert_eq!(config.datasets[0].dimensions[1].allowed().len(), 3);
+        assert_eq!(config.policy.share[0].by, vec!["sexe", "tranche_age"]);
+        std::fs::write(&path, config.template()).unwrap();
+        assert_eq!(NodeConfig::load(&path).unwrap(), config);
+
+        let text = config.template().replace("keep_alive =", "keepalive =");
         std::fs::write(&path, text).unwrap();
         let err = NodeConfig::load(&path).unwrap_err().to_string();
         assert!(
@@ -192,6 +277,8 @@ mod example {
             node_id: NodeId::new("caf-976").unwrap(),
             hub: "hub.example.org:4433".parse().unwrap(),
             link: LinkConfig::default(),
+            datasets: Vec::new(),
+            policy: PolicyConfig::default(),
         };
         crate::check_example("node.example.toml", &config.template());
     }

@@ -8,9 +8,12 @@ use passerelle_protocol::ids::NodeId;
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    catalog::Indicator,
+    observatory::{self, IndicatorResult, Verification},
     ops::{self, Hub, NodeRow, Revoked},
     paths::HubDir,
     registry::Registry,
+    server::Ctx,
     HubError,
 };
 
@@ -31,6 +34,20 @@ pub enum Request {
         /// Node id.
         node_id: NodeId,
     },
+    /// The catalog.
+    Indicators,
+    /// The latest result of an indicator, refreshed first if asked.
+    Indicator {
+        /// Indicator id.
+        id: String,
+        /// Recompose from the nodes now (needs the running hub).
+        refresh: bool,
+    },
+    /// Check the provenance of an indicator's latest result.
+    Verify {
+        /// Indicator id.
+        id: String,
+    },
 }
 
 /// A reply on the admin socket.
@@ -42,22 +59,79 @@ pub enum Response {
     Nodes(Vec<NodeRow>),
     /// What revocation did.
     Revoked(Revoked),
+    /// The catalog.
+    Indicators(Vec<Indicator>),
+    /// An indicator and its latest result (without the provenance bytes).
+    Indicator(Indicator, Box<IndicatorResult>),
+    /// A successful verification.
+    Verified(Verification),
     /// The request failed.
     Error(String),
 }
 
 /// Serves a request against a hub, with its live registry when running.
-pub fn dispatch(hub: &Hub, live: Option<&Registry>, req: Request) -> Response {
+pub fn dispatch(
+    hub: &Hub,
+    catalog: &[Indicator],
+    live: Option<&Registry>,
+    req: Request,
+) -> Response {
     let result = match req {
-        Request::Enroll { node_id, name } => {
-            ops::issue_token(hub, &node_id, &name, now()).map(Response::Token)
-        }
+        Request::Enroll { node_id, name } => ops::issue_token(hub, &node_id, &name, now()).map(Response::Token),
         Request::Nodes => ops::node_rows(hub, live).map(Response::Nodes),
-        Request::Revoke { node_id } => {
-            ops::revoke(hub, live, &node_id, now()).map(Response::Revoked)
-        }
+        Request::Revoke { node_id } => ops::revoke(hub, live, &node_id, now()).map(Response::Revoked),
+        Request::Indicators => Ok(Response::Indicators(catalog.to_vec())),
+        Request::Indicator { refresh: true, .. } => Err(HubError::Refused(
+            "--refresh asks the nodes, which needs the running hub: start passerelle-hub serve (or demo) with this --dir".into(),
+        )),
+        Request::Indicator { id, refresh: false } => latest(hub, catalog, &id).map(|(ind, mut r)| {
+            r.provenance.clear();
+            Response::Indicator(ind, Box::new(r))
+        }),
+        Request::Verify { id } => latest(hub, catalog, &id)
+            .and_then(|(ind, r)| observatory::verify(&[hub.ca.cert_der().to_vec()], &ind, &r))
+            .map(Response::Verified),
     };
     result.unwrap_or_else(|e| Response::Error(e.to_string()))
+}
+
+fn latest(
+    hub: &Hub,
+    catalog: &[Indicator],
+    id: &str,
+) -> Result<(Indicator, IndicatorResult), HubError> {
+    let ind = catalog.iter().find(|i| i.id == id).ok_or_else(|| {
+        HubError::Refused(format!(
+            "unknown indicator {id:?} (see passerelle-hub indicators)"
+        ))
+    })?;
+    let r = hub.store.latest_result(id)?.ok_or_else(|| {
+        HubError::Refused(format!(
+            "indicator {id} has not been computed yet: run passerelle-hub indicator {id} --refresh against the running hub"
+        ))
+    })?;
+    Ok((ind.clone(), r))
+}
+
+/// Serves a request in the running hub: refreshes ask the nodes.
+pub async fn dispatch_live(ctx: &std::sync::Arc<Ctx>, req: Request) -> Response {
+    match req {
+        Request::Indicator { id, refresh: true } => {
+            let Some(ind) = ctx.catalog.iter().find(|i| i.id == id) else {
+                return Response::Error(format!(
+                    "unknown indicator {id:?} (see passerelle-hub indicators)"
+                ));
+            };
+            match observatory::refresh(ctx, ind).await {
+                Ok(mut r) => {
+                    r.provenance.clear();
+                    Response::Indicator(ind.clone(), Box::new(r))
+                }
+                Err(e) => Response::Error(e.to_string()),
+            }
+        }
+        other => dispatch(&ctx.hub, &ctx.catalog, Some(&ctx.registry), other),
+    }
 }
 
 /// Sends a request to the hub serving `root`, or serves it from the store
@@ -69,7 +143,12 @@ pub async fn request(root: &Path, req: Request) -> Result<Response, HubError> {
     HubDir::existing(root)?;
     let resp = match passerelle_link::admin::call::<_, Response>(root, &req).await? {
         Some(resp) => resp,
-        None => dispatch(&Hub::open(root)?, None, req),
+        None => {
+            let hub = Hub::open(root)?;
+            let catalog = crate::catalog::load(hub.config.catalog_dir.as_deref())
+                .map_err(|e| HubError::Refused(e.to_string()))?;
+            dispatch(&hub, &catalog, None, req)
+        }
     };
     match resp {
         Response::Error(e) => Err(HubError::Refused(e)),

@@ -5,11 +5,17 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{Parser, Subcommand};
 use passerelle_link::output::{time, Format, Listing};
-use passerelle_protocol::ids::NodeId;
+use passerelle_protocol::{
+    geo::{self, Level},
+    ids::NodeId,
+};
 
 use crate::{
     admin::{self, Request, Response},
+    catalog::Indicator,
+    compose::{ResultCell, Status},
     init,
+    observatory::IndicatorResult,
     ops::NodeRow,
     paths::HubDir,
     server::{self, Listen},
@@ -72,6 +78,31 @@ pub enum Command {
         /// Node id.
         #[arg(long)]
         node_id: NodeId,
+    },
+    /// The indicator catalog.
+    Indicators {
+        /// Output format.
+        #[arg(long, default_value = "table")]
+        format: Format,
+    },
+    /// An indicator's latest values, with coverage.
+    Indicator {
+        /// Indicator id (see `passerelle-hub indicators`).
+        id: String,
+        /// Only this level.
+        #[arg(long)]
+        level: Option<Level>,
+        /// Recompose from the nodes first (needs the running hub).
+        #[arg(long)]
+        refresh: bool,
+        /// Output format.
+        #[arg(long, default_value = "table")]
+        format: Format,
+    },
+    /// Re-check every signature behind an indicator and recompute it offline.
+    VerifyIndicator {
+        /// Indicator id.
+        id: String,
     },
     /// A hub and demonstration nodes (fictitious institutions) in one process.
     Demo {
@@ -162,6 +193,63 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             );
         }
+        Command::Indicators { format } => {
+            let Response::Indicators(list) = admin::request(&dir("."), Request::Indicators).await?
+            else {
+                return Err(HubError::Refused("unexpected reply".into()).into());
+            };
+            let mut l = Listing::new(vec![
+                "id",
+                "theme",
+                "title",
+                "unit",
+                "frequency",
+                "sources",
+                "formula",
+            ]);
+            for i in list {
+                let formula = i.formula.describe();
+                l.rows.push(vec![
+                    i.id,
+                    i.theme,
+                    i.title,
+                    i.unit,
+                    i.frequency,
+                    i.sources.join("; "),
+                    formula,
+                ]);
+            }
+            print!("{}", l.render(format));
+        }
+        Command::Indicator {
+            id,
+            level,
+            refresh,
+            format,
+        } => {
+            let Response::Indicator(ind, result) =
+                admin::request(&dir("."), Request::Indicator { id, refresh }).await?
+            else {
+                return Err(HubError::Refused("unexpected reply".into()).into());
+            };
+            print!("{}", render_indicator(&ind, &result, level, format));
+            if format == Format::Table {
+                eprint!("{}", render_coverage(&result));
+            }
+        }
+        Command::VerifyIndicator { id } => {
+            let Response::Verified(v) = admin::request(&dir("."), Request::Verify { id }).await?
+            else {
+                return Err(HubError::Refused("unexpected reply".into()).into());
+            };
+            eprintln!(
+                "indicator {} computed {}: {} signed contribution(s) verified against the CA; {} cell(s) recomputed, all identical",
+                v.indicator,
+                time(Some(v.computed_at)),
+                v.contributions,
+                v.cells
+            );
+        }
         Command::Demo {
             quic_listen,
             http_listen,
@@ -198,4 +286,72 @@ pub fn nodes_listing(rows: &[NodeRow]) -> Listing {
         ]);
     }
     l
+}
+
+/// An indicator's cells as a listing (JSON: the whole result).
+pub fn render_indicator(
+    ind: &Indicator,
+    r: &IndicatorResult,
+    level: Option<Level>,
+    format: Format,
+) -> String {
+    let cells: Vec<&ResultCell> = r
+        .cells
+        .iter()
+        .filter(|c| level.is_none_or(|l| c.level == l))
+        .collect();
+    if format == Format::Json {
+        let v = serde_json::json!({
+            "indicator": ind.id,
+            "title": ind.title,
+            "unit": ind.unit,
+            "computed_at": r.computed_at,
+            "coverage": r.coverage,
+            "complete": r.coverage.complete(),
+            "cells": cells,
+        });
+        return serde_json::to_string_pretty(&v).expect("serializes") + "\n";
+    }
+    let mut l = Listing::new(vec!["level", "code", "name", "period", "value", "status"]);
+    for c in cells {
+        l.rows.push(vec![
+            c.level.to_string(),
+            c.code.clone(),
+            geo::name(c.level, &c.code).unwrap_or("?").to_string(),
+            c.period.to_string(),
+            c.value
+                .map(|v| format!("{v:.prec$}", prec = usize::from(ind.decimals)))
+                .unwrap_or_default(),
+            match c.status {
+                Status::Released => "released",
+                Status::Suppressed => "suppressed",
+                Status::Missing => "missing",
+            }
+            .into(),
+        ]);
+    }
+    l.render(format)
+}
+
+/// Coverage in words, for people.
+pub fn render_coverage(r: &IndicatorResult) -> String {
+    let mut out = format!(
+        "computed {}; {} contribution(s); {} cell(s) suppressed, {} missing\n",
+        time(Some(r.computed_at)),
+        r.coverage.answered.len(),
+        r.coverage.suppressed,
+        r.coverage.missing
+    );
+    if r.coverage.complete() {
+        out.push_str("coverage: complete\n");
+    } else {
+        out.push_str("coverage: PARTIAL\n");
+        for f in &r.coverage.failed {
+            out.push_str(&format!(
+                "  missing {} from {} ({}): {}\n",
+                f.dataset, f.node_id, f.name, f.reason
+            ));
+        }
+    }
+    out
 }

@@ -7,6 +7,9 @@
 //!
 //! ## Layout
 //! - [`paths`]: the files of a hub folder.
+//! - [`catalog`]: the indicator catalog (TOML; shipped and local).
+//! - [`compose`]: indicators composed from node answers (pure).
+//! - [`observatory`]: refresh, history and provenance of indicators.
 //! - [`init`]: `hub init`, the CA and the hub certificate.
 //! - [`store`]: the sled store: tokens, nodes, issued and revoked serials.
 //! - [`ops`]: enroll, list, revoke, redeem a token: the operations that
@@ -21,11 +24,14 @@
 //! - [`cli`]: the command line.
 
 pub mod admin;
+pub mod catalog;
 pub mod cli;
+pub mod compose;
 pub mod demo;
 pub mod error;
 pub mod federation;
 pub mod init;
+pub mod observatory;
 pub mod ops;
 pub mod paths;
 pub mod portal;

@@ -16,6 +16,8 @@ pub struct Live {
     pub conn: quinn::Connection,
     /// Who its certificate says it is.
     pub identity: NodeIdentity,
+    /// That certificate (DER), kept with the answers it signs.
+    pub cert_der: Vec<u8>,
     /// When it connected.
     pub since: UnixTime,
 }

@@ -39,6 +39,8 @@ pub struct Listen {
 pub struct Ctx {
     /// The loaded hub.
     pub hub: Hub,
+    /// The indicator catalog.
+    pub catalog: Vec<crate::catalog::Indicator>,
     /// Connected nodes.
     pub registry: Registry,
     /// Enrollment attempts per address.
@@ -172,8 +174,12 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
     })?;
 
     let limiter = RateLimiter::new(hub.config.enroll_per_minute.get());
+    let catalog = crate::catalog::load(hub.config.catalog_dir.as_deref())
+        .map_err(|e| HubError::Refused(e.to_string()))?;
+    let refresh_every = hub.config.refresh_interval;
     let ctx = Arc::new(Ctx {
         hub,
+        catalog,
         registry: Registry::default(),
         limiter,
         demo,
@@ -197,13 +203,18 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
     let admin = tokio::spawn(async move {
         let serve = admin::serve(admin_listener, move |req| {
             let ctx = admin_ctx.clone();
-            async move { crate::admin::dispatch(&ctx.hub, Some(&ctx.registry), req) }
+            async move { crate::admin::dispatch_live(&ctx, req).await }
         });
         tokio::select! {
             _ = serve => {}
             _ = admin_stop.changed() => {}
         }
     });
+    let refresher = tokio::spawn(crate::observatory::schedule(
+        ctx.clone(),
+        refresh_every.min(Duration::from_secs(30)),
+        refresh_every,
+    ));
     info!(quic = %quic_addr, http = %http_addr, "hub started");
     Ok(HubHandle {
         quic_addr,
@@ -211,7 +222,7 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
         ctx,
         endpoint,
         stop,
-        tasks: vec![accept, portal, admin],
+        tasks: vec![accept, portal, admin, refresher],
         done: (done_tx, done_rx),
         root: root.to_path_buf(),
     })
@@ -257,8 +268,8 @@ async fn handle_incoming(ctx: Arc<Ctx>, incoming: quinn::Incoming) {
 async fn handle_link(ctx: Arc<Ctx>, conn: quinn::Connection, remote: SocketAddr) {
     // Certificates are optional at the TLS layer only because enrollment
     // shares the port; the link refuses a peer without one before anything.
-    let Some(identity) =
-        endpoint::peer_cert(&conn).and_then(|der| NodeIdentity::from_der(&der).ok())
+    let Some((identity, cert_der)) = endpoint::peer_cert(&conn)
+        .and_then(|der| NodeIdentity::from_der(&der).ok().map(|id| (id, der)))
     else {
         warn!(%remote, "link refused: no node certificate");
         conn.close(CLOSE_NO_CERT.into(), b"client certificate required");
@@ -279,7 +290,12 @@ async fn handle_link(ctx: Arc<Ctx>, conn: quinn::Connection, remote: SocketAddr)
     let node = identity.node_id.clone();
     let span = info_span!("connection", node = %node, %remote);
     async {
-        let live = Live { conn: conn.clone(), identity, since: now() };
+        let live = Live {
+            conn: conn.clone(),
+            identity,
+            cert_der,
+            since: now(),
+        };
         ctx.registry.insert(live.clone());
         info!("node connected");
         let config = &ctx.hub.config;

@@ -5,6 +5,7 @@
 //! | `tokens` | SHA-256 of the token secret | [`TokenRecord`] |
 //! | `nodes` | node id | [`NodeRecord`] |
 //! | `serials` | certificate serial (hex) | [`SerialRecord`] |
+//! | `results` | indicator id, time, sequence | a composed indicator with its provenance |
 
 use std::path::Path;
 
@@ -54,6 +55,7 @@ pub struct Store {
     tokens: sled::Tree,
     nodes: sled::Tree,
     serials: sled::Tree,
+    results: sled::Tree,
 }
 
 fn get<T: serde::de::DeserializeOwned>(
@@ -84,6 +86,7 @@ impl Store {
             tokens: db.open_tree("tokens")?,
             nodes: db.open_tree("nodes")?,
             serials: db.open_tree("serials")?,
+            results: db.open_tree("results")?,
             db,
         })
     }
@@ -214,6 +217,37 @@ impl Store {
         }
         self.db.flush()?;
         Ok(Some(node))
+    }
+
+    /// Keeps a composed indicator in its history.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn put_result(&self, r: &crate::observatory::IndicatorResult) -> Result<(), HubError> {
+        let mut key = r.indicator.as_bytes().to_vec();
+        key.push(0);
+        key.extend_from_slice(&r.computed_at.to_be_bytes());
+        key.extend_from_slice(&self.db.generate_id()?.to_be_bytes());
+        self.results.insert(key, codec::encode(r)?)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// The latest result of an indicator.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn latest_result(
+        &self,
+        indicator: &str,
+    ) -> Result<Option<crate::observatory::IndicatorResult>, HubError> {
+        let mut prefix = indicator.as_bytes().to_vec();
+        prefix.push(0);
+        self.results
+            .scan_prefix(prefix)
+            .next_back()
+            .map(|kv| Ok(codec::decode(&kv?.1)?))
+            .transpose()
     }
 
     /// Writes everything to disk.

@@ -3,6 +3,7 @@
 //! and writes it; nothing else.
 
 use passerelle_protocol::{
+    aggregate::{AggregateAnswer, AggregateQuery},
     codec,
     envelope::{Outcome, QueryCheck, ReplyBody, SignedQuery},
     message::{Answer, NodeStatus, Query, Refusal},
@@ -21,6 +22,16 @@ pub struct SelfDescription {
     pub cert_not_after: UnixTime,
 }
 
+/// Where aggregate answers come from: the running node's store, or a test
+/// double.
+pub trait DataSource {
+    /// Answers an aggregate query under the node's policy.
+    ///
+    /// # Errors
+    /// The refusal to send back.
+    fn aggregate(&self, query: &AggregateQuery) -> Result<AggregateAnswer, Refusal>;
+}
+
 /// Handles the payload of one frame (already within the size limit) and
 /// returns the reply to sign, with the query kind when the query was
 /// accepted. Refusals are replies too: the hub learns why.
@@ -28,6 +39,7 @@ pub fn handle_payload(
     payload: &[u8],
     check: &QueryCheck<'_>,
     me: &SelfDescription,
+    data: &dyn DataSource,
     now: UnixTime,
     seen: &mut NonceCache,
 ) -> (ReplyBody, Option<&'static str>) {
@@ -43,7 +55,10 @@ pub fn handle_payload(
                 Err(refusal) => (id, Outcome::Refused(refusal), None),
                 Ok(body) => (
                     Some(body.query_id),
-                    Outcome::Answered(answer(&body.query, check, me, now)),
+                    match answer(&body.query, check, me, data, now) {
+                        Ok(a) => Outcome::Answered(a),
+                        Err(r) => Outcome::Refused(r),
+                    },
                     Some(body.query.kind()),
                 ),
             }
@@ -70,9 +85,16 @@ pub fn too_large(check: &QueryCheck<'_>, len: u32, max: u32, now: UnixTime) -> R
     }
 }
 
-fn answer(query: &Query, check: &QueryCheck<'_>, me: &SelfDescription, now: UnixTime) -> Answer {
-    match query {
+fn answer(
+    query: &Query,
+    check: &QueryCheck<'_>,
+    me: &SelfDescription,
+    data: &dyn DataSource,
+    now: UnixTime,
+) -> Result<Answer, Refusal> {
+    Ok(match query {
         Query::Ping => Answer::Pong,
+        Query::Aggregate(q) => Answer::Aggregate(data.aggregate(q)?),
         Query::Status => Answer::Status(NodeStatus {
             version: crate::VERSION.into(),
             protocol: PROTOCOL_VERSION,
@@ -82,13 +104,24 @@ fn answer(query: &Query, check: &QueryCheck<'_>, me: &SelfDescription, now: Unix
             cert_not_after: me.cert_not_after,
             now,
         }),
-    }
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use passerelle_protocol::{envelope::QueryBody, ids::NodeId, sign::SigningKey};
+
+    struct NoData;
+
+    impl DataSource for NoData {
+        fn aggregate(&self, q: &AggregateQuery) -> Result<AggregateAnswer, Refusal> {
+            Err(Refusal::OutOfPolicy(format!(
+                "dataset {} is not shared",
+                q.dataset
+            )))
+        }
+    }
 
     fn hub_key() -> SigningKey {
         let doc = ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
@@ -120,7 +153,7 @@ mod tests {
             query: Query::Status,
         };
         let wire = codec::encode(&SignedQuery::sign(&body, &hub).unwrap()).unwrap();
-        let (reply, kind) = handle_payload(&wire, &check, &desc, 1001, &mut seen);
+        let (reply, kind) = handle_payload(&wire, &check, &desc, &NoData, 1001, &mut seen);
         assert_eq!((reply.query_id, kind), (Some([1; 16]), Some("status")));
         match reply.outcome {
             Outcome::Answered(Answer::Status(s)) => {
@@ -131,13 +164,13 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        let (again, _) = handle_payload(&wire, &check, &desc, 1002, &mut seen);
+        let (again, _) = handle_payload(&wire, &check, &desc, &NoData, 1002, &mut seen);
         assert_eq!(
             (again.query_id, again.outcome),
             (Some([1; 16]), Outcome::Refused(Refusal::Replayed))
         );
 
-        let (junk, _) = handle_payload(b"\xff\xff\xff", &check, &desc, 1002, &mut seen);
+        let (junk, _) = handle_payload(b"\xff\xff\xff", &check, &desc, &NoData, 1002, &mut seen);
         assert!(matches!(
             junk.outcome,
             Outcome::Refused(Refusal::Malformed(_))

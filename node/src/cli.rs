@@ -7,7 +7,12 @@ use clap::{Parser, Subcommand};
 use passerelle_config::HubAddr;
 use passerelle_link::output::{time, Format, Listing};
 
-use crate::{admin, enroll, paths::NodeDir, serve};
+use crate::{
+    admin, enroll,
+    paths::NodeDir,
+    serve,
+    store::{BatchMeta, BatchStatus},
+};
 
 /// Passerelle node: keeps an institution's data and answers the hub.
 #[derive(Debug, Parser)]
@@ -35,12 +40,78 @@ pub enum Command {
     },
     /// Connect out to the hub and answer its queries until stopped.
     Serve,
-    /// Link, certificate, datasets and last queries.
+    /// Link, certificate, datasets, pending batches and last queries.
     Status {
         /// Output format.
         #[arg(long, default_value = "table")]
         format: Format,
     },
+    /// Import a CSV file as a new batch of a dataset (all or nothing).
+    Import {
+        /// Dataset, as declared in node.toml.
+        #[arg(long)]
+        dataset: String,
+        /// Who imports (recorded with the batch) [default: $USER].
+        #[arg(long)]
+        by: Option<String>,
+        /// The CSV file.
+        file: PathBuf,
+    },
+    /// Validate a pending batch (someone other than who imported it).
+    Validate {
+        /// Batch id (see `passerelle-node batches`).
+        #[arg(long)]
+        batch: u64,
+        /// Who validates [default: $USER].
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Every batch: dataset, rows, periods, status.
+    Batches {
+        /// Output format.
+        #[arg(long, default_value = "table")]
+        format: Format,
+    },
+}
+
+fn who(by: Option<String>) -> String {
+    by.or_else(|| std::env::var("USER").ok())
+        .unwrap_or_default()
+}
+
+/// Batches as a listing.
+pub fn batches_listing(batches: &[BatchMeta]) -> Listing {
+    let mut l = Listing::new(vec![
+        "batch",
+        "dataset",
+        "rows",
+        "periods",
+        "imported",
+        "by",
+        "status",
+        "validated_by",
+        "file",
+        "sha256",
+    ]);
+    for b in batches {
+        let periods: Vec<String> = b.periods.iter().map(ToString::to_string).collect();
+        l.rows.push(vec![
+            b.id.to_string(),
+            b.dataset.clone(),
+            b.rows.to_string(),
+            periods.join(" "),
+            time(Some(b.imported_at)),
+            b.imported_by.clone(),
+            match b.status {
+                BatchStatus::Pending => "pending validation".into(),
+                BatchStatus::Active => "in force".into(),
+            },
+            b.validated_by.clone().unwrap_or_else(|| "-".into()),
+            b.file.clone(),
+            b.sha256.clone(),
+        ]);
+    }
+    l
 }
 
 /// Runs a parsed command line.
@@ -73,6 +144,63 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status { format } => {
             let report = admin::status(&cli.dir).await?;
             print!("{}", render_status(&report, format));
+        }
+        Command::Import { dataset, by, file } => {
+            let path = std::fs::canonicalize(&file).map_err(|source| crate::NodeError::Io {
+                path: file.clone(),
+                source,
+            })?;
+            let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let mut progress = |bytes: u64| {
+                if tty && size > 0 {
+                    eprint!("\rchecking {}: {:>3} %", file.display(), bytes * 100 / size);
+                }
+            };
+            let req = admin::Request::Import {
+                dataset,
+                path,
+                by: who(by),
+            };
+            let resp = admin::request(&cli.dir, req, &mut progress).await;
+            if tty {
+                eprint!("\r\x1b[K");
+            }
+            if let admin::Response::Batch(b) = resp? {
+                let periods: Vec<String> = b.periods.iter().map(ToString::to_string).collect();
+                let state = match b.status {
+                    BatchStatus::Pending => format!(
+                        "waiting for validation by someone other than {} (passerelle-node validate --batch {})",
+                        b.imported_by, b.id
+                    ),
+                    BatchStatus::Active => "in force".into(),
+                };
+                eprintln!(
+                    "batch {} of {}: {} rows, periods {}; {state}",
+                    b.id,
+                    b.dataset,
+                    b.rows,
+                    periods.join(" ")
+                );
+            }
+        }
+        Command::Validate { batch, by } => {
+            let req = admin::Request::Validate { batch, by: who(by) };
+            if let admin::Response::Batch(b) = admin::request(&cli.dir, req, &mut |_| {}).await? {
+                eprintln!(
+                    "batch {} of {} validated by {}; in force",
+                    b.id,
+                    b.dataset,
+                    b.validated_by.unwrap_or_default()
+                );
+            }
+        }
+        Command::Batches { format } => {
+            if let admin::Response::Batches(b) =
+                admin::request(&cli.dir, admin::Request::Batches, &mut |_| {}).await?
+            {
+                print!("{}", batches_listing(&b).render(format));
+            }
         }
     }
     Ok(())
@@ -118,6 +246,18 @@ pub fn render_status(r: &admin::StatusReport, format: Format) -> String {
                 "none".into()
             } else {
                 r.datasets.join(" ")
+            },
+        ),
+        (
+            "pending_batches",
+            if r.pending.is_empty() {
+                "none".into()
+            } else {
+                r.pending
+                    .iter()
+                    .map(|b| format!("{} ({})", b.id, b.dataset))
+                    .collect::<Vec<_>>()
+                    .join(" ")
             },
         ),
     ] {

@@ -135,6 +135,8 @@ pub async fn init(dir: &NodeDir, hub: HubAddr, token: &str) -> Result<Enrolled, 
         node_id,
         hub,
         link: LinkConfig::default(),
+        datasets: Vec::new(),
+        policy: Default::default(),
     };
     files::write_atomic(&dir.config(), config.template().as_bytes(), 0o644)?;
     Ok(Enrolled { identity, config })

@@ -41,6 +41,12 @@ pub enum NodeError {
     /// The store.
     #[error("store: {0}")]
     Store(#[from] sled::Error),
+    /// An operation was refused, with the reason.
+    #[error("{0}")]
+    Refused(String),
+    /// A file could not be imported; nothing was written.
+    #[error("import refused: {0}")]
+    Import(#[from] crate::data::import::ImportError),
     /// The store is held by a process that does not answer.
     #[error("{0}")]
     Locked(String),

@@ -10,6 +10,8 @@
 //! - [`paths`]: the files of a node folder.
 //! - [`identity`]: the node's key, certificate and trusted CA, loaded.
 //! - [`answer`]: what the node says to one query (pure; no IO).
+//! - [`data`]: CSV import into cubes, and aggregate answers (pure).
+//! - [`batches`]: imports and validations against the store.
 //! - [`enroll`]: `init`, the enrollment exchange.
 //! - [`serve`]: the link loop and the running node's state.
 //! - [`store`]: the sled store (query log for now).
@@ -18,7 +20,9 @@
 
 pub mod admin;
 pub mod answer;
+pub mod batches;
 pub mod cli;
+pub mod data;
 pub mod enroll;
 pub mod error;
 pub mod identity;

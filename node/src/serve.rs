@@ -78,12 +78,35 @@ impl Shared {
         }
     }
 
+    /// The store, for admin requests.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &NodeConfig {
+        &self.config
+    }
+
     fn describe(&self) -> SelfDescription {
         SelfDescription {
             institution: self.creds.identity.institution.clone(),
             datasets: self.store.datasets().unwrap_or_default(),
             cert_not_after: self.creds.identity.not_after,
         }
+    }
+}
+
+impl answer::DataSource for Shared {
+    fn aggregate(
+        &self,
+        q: &passerelle_protocol::aggregate::AggregateQuery,
+    ) -> Result<passerelle_protocol::aggregate::AggregateAnswer, Refusal> {
+        let (cubes, as_of) = self
+            .store
+            .active_cubes(&q.dataset)
+            .map_err(|e| Refusal::Unavailable(e.to_string()))?;
+        crate::data::aggregate::answer(q, &self.config.datasets, &self.config.policy, &cubes, as_of)
     }
 }
 
@@ -332,7 +355,7 @@ async fn handle_stream(
                 }
                 let desc = shared.describe();
                 let mut seen = shared.seen.lock().expect("nonce cache lock");
-                answer::handle_payload(&payload, &check, &desc, at, &mut seen)
+                answer::handle_payload(&payload, &check, &desc, shared.as_ref(), at, &mut seen)
             }
         };
 

@@ -1,16 +1,31 @@
 //! The node's sled store. Everything the node persists goes through here,
-//! so replacing sled is a change to this file. For now it holds the log of
-//! recent queries; datasets and documents come with their features.
+//! so replacing sled is a change to this file.
+//!
+//! | tree | key | value |
+//! | --- | --- | --- |
+//! | `queries` | sequence | [`QueryRecord`], the last [`QUERY_LOG_LEN`] |
+//! | `batches` | batch id | [`BatchMeta`] |
+//! | `cubes` | batch id | the batch's [`Cube`] |
+//! | `active` | `dataset \0 period` | id of the batch in force for that period |
+//!
+//! An import writes its batch, its cube and (when no validation is
+//! required) its `active` entries in one transaction: a failed or killed
+//! import leaves the previous batch in force.
 
 use std::path::Path;
 
-use passerelle_protocol::{codec, UnixTime};
+use passerelle_protocol::{codec, period::Period, UnixTime};
+use sled::Transactional;
+
+use crate::data::cube::Cube;
 use serde::{Deserialize, Serialize};
 
 use crate::NodeError;
 
 const QUERIES: &str = "queries";
-const DATASETS: &str = "datasets";
+const BATCHES: &str = "batches";
+const CUBES: &str = "cubes";
+const ACTIVE: &str = "active";
 /// Query log entries kept.
 pub const QUERY_LOG_LEN: usize = 200;
 
@@ -27,6 +42,58 @@ pub struct QueryRecord {
     pub outcome: String,
     /// Refusal reason, empty when answered.
     pub reason: String,
+}
+
+/// Where a batch stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BatchStatus {
+    /// Waiting for a second person's validation; not answered from.
+    Pending,
+    /// In force for its periods (unless a newer batch replaced a period).
+    Active,
+}
+
+/// What the node remembers of an import (never its rows).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchMeta {
+    /// Batch id.
+    pub id: u64,
+    /// Dataset.
+    pub dataset: String,
+    /// When it was imported.
+    pub imported_at: UnixTime,
+    /// Who imported it.
+    pub imported_by: String,
+    /// File name imported.
+    pub file: String,
+    /// SHA-256 of the file, hex.
+    pub sha256: String,
+    /// Data rows.
+    pub rows: u64,
+    /// Periods covered.
+    pub periods: Vec<Period>,
+    /// Status.
+    pub status: BatchStatus,
+    /// Who validated it.
+    pub validated_by: Option<String>,
+    /// When.
+    pub validated_at: Option<UnixTime>,
+}
+
+fn active_key(dataset: &str, period: &Period) -> Vec<u8> {
+    let mut k = dataset.as_bytes().to_vec();
+    k.push(0);
+    k.extend_from_slice(period.to_string().as_bytes());
+    k
+}
+
+fn transaction_error(e: sled::transaction::TransactionError<()>) -> NodeError {
+    match e {
+        sled::transaction::TransactionError::Storage(e) => NodeError::Store(e),
+        sled::transaction::TransactionError::Abort(()) => {
+            NodeError::Refused("store transaction aborted".into())
+        }
+    }
 }
 
 /// The opened store.
@@ -82,16 +149,166 @@ impl Store {
             .collect()
     }
 
-    /// Names of the datasets held.
+    /// Names of the datasets with data in force.
     ///
     /// # Errors
     /// On a store failure.
     pub fn datasets(&self) -> Result<Vec<String>, NodeError> {
-        let tree = self.db.open_tree(DATASETS)?;
-        tree.iter()
+        let mut names: Vec<String> = self
+            .db
+            .open_tree(ACTIVE)?
+            .iter()
             .keys()
-            .map(|k| Ok(String::from_utf8_lossy(&k?).into_owned()))
+            .map(|k| {
+                Ok(
+                    String::from_utf8_lossy(k?.split(|b| *b == 0).next().unwrap_or_default())
+                        .into_owned(),
+                )
+            })
+            .collect::<Result<_, NodeError>>()?;
+        names.dedup();
+        Ok(names)
+    }
+
+    /// Records a validated import in one transaction. With `activate`, the
+    /// batch is in force at once for every period it covers; otherwise it
+    /// waits for [`Store::validate`].
+    ///
+    /// # Errors
+    /// On a store failure; nothing is written then.
+    pub fn commit_batch(
+        &self,
+        meta: &BatchMeta,
+        cube: &Cube,
+        activate: bool,
+    ) -> Result<(), NodeError> {
+        let (batches, cubes, active) = (
+            self.db.open_tree(BATCHES)?,
+            self.db.open_tree(CUBES)?,
+            self.db.open_tree(ACTIVE)?,
+        );
+        let meta_bytes = codec::encode(meta)?;
+        let cube_bytes = codec::encode(cube)?;
+        (&batches, &cubes, &active)
+            .transaction(|(b, c, a)| {
+                b.insert(&meta.id.to_be_bytes(), meta_bytes.as_slice())?;
+                c.insert(&meta.id.to_be_bytes(), cube_bytes.as_slice())?;
+                if activate {
+                    for p in &meta.periods {
+                        a.insert(active_key(&meta.dataset, p), &meta.id.to_be_bytes())?;
+                    }
+                }
+                Ok(())
+            })
+            .map_err(transaction_error)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// A new batch id.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn next_batch_id(&self) -> Result<u64, NodeError> {
+        Ok(self.db.generate_id()? + 1)
+    }
+
+    /// Every batch, newest first.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn batches(&self) -> Result<Vec<BatchMeta>, NodeError> {
+        self.db
+            .open_tree(BATCHES)?
+            .iter()
+            .rev()
+            .map(|kv| Ok(codec::decode(&kv?.1)?))
             .collect()
+    }
+
+    /// Validates a pending batch and puts it in force, in one transaction.
+    ///
+    /// # Errors
+    /// When the batch is unknown, not pending, or validated by the person
+    /// who imported it.
+    pub fn validate(&self, id: u64, by: &str, at: UnixTime) -> Result<BatchMeta, NodeError> {
+        let batches = self.db.open_tree(BATCHES)?;
+        let active = self.db.open_tree(ACTIVE)?;
+        let Some(bytes) = batches.get(id.to_be_bytes())? else {
+            return Err(NodeError::Refused(format!(
+                "no batch {id} (see passerelle-node batches)"
+            )));
+        };
+        let mut meta: BatchMeta = codec::decode(&bytes)?;
+        if meta.status != BatchStatus::Pending {
+            return Err(NodeError::Refused(format!(
+                "batch {id} is not waiting for validation"
+            )));
+        }
+        let by = by.trim();
+        if by.is_empty() {
+            return Err(NodeError::Refused(
+                "say who validates with --by NAME".into(),
+            ));
+        }
+        if meta.imported_by == by {
+            return Err(NodeError::Refused(format!(
+                "batch {id} was imported by {by}; another person must validate it"
+            )));
+        }
+        meta.status = BatchStatus::Active;
+        meta.validated_by = Some(by.to_string());
+        meta.validated_at = Some(at);
+        let meta_bytes = codec::encode(&meta)?;
+        (&batches, &active)
+            .transaction(|(b, a)| {
+                b.insert(&id.to_be_bytes(), meta_bytes.as_slice())?;
+                for p in &meta.periods {
+                    a.insert(active_key(&meta.dataset, p), &id.to_be_bytes())?;
+                }
+                Ok(())
+            })
+            .map_err(transaction_error)?;
+        self.db.flush()?;
+        Ok(meta)
+    }
+
+    /// The cubes in force for a dataset, each restricted to the periods for
+    /// which its batch is in force, and the newest import time among them.
+    ///
+    /// # Errors
+    /// On a store failure or a corrupt record.
+    pub fn active_cubes(&self, dataset: &str) -> Result<(Vec<Cube>, Option<UnixTime>), NodeError> {
+        let active = self.db.open_tree(ACTIVE)?;
+        let mut prefix = dataset.as_bytes().to_vec();
+        prefix.push(0);
+        let corrupt = || NodeError::Refused("corrupt entry in the store's active tree".into());
+        let mut by_batch: std::collections::BTreeMap<u64, Vec<Period>> = Default::default();
+        for kv in active.scan_prefix(&prefix) {
+            let (k, v) = kv?;
+            let id = u64::from_be_bytes(v.as_ref().try_into().map_err(|_| corrupt())?);
+            let period: Period = std::str::from_utf8(&k[prefix.len()..])
+                .ok()
+                .and_then(|p| p.parse().ok())
+                .ok_or_else(corrupt)?;
+            by_batch.entry(id).or_default().push(period);
+        }
+        let (cubes_tree, batches) = (self.db.open_tree(CUBES)?, self.db.open_tree(BATCHES)?);
+        let mut cubes = Vec::new();
+        let mut newest = None;
+        for (id, periods) in by_batch {
+            let Some(bytes) = cubes_tree.get(id.to_be_bytes())? else {
+                continue;
+            };
+            let mut cube: Cube = codec::decode(&bytes)?;
+            cube.cells.retain(|(k, _)| periods.contains(&k.period));
+            if let Some(meta) = batches.get(id.to_be_bytes())? {
+                let meta: BatchMeta = codec::decode(&meta)?;
+                newest = newest.max(Some(meta.imported_at));
+            }
+            cubes.push(cube);
+        }
+        Ok((cubes, newest))
     }
 
     /// Writes everything to disk.

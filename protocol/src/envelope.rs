@@ -128,7 +128,7 @@ impl QueryCheck<'_> {
 }
 
 /// Outcome a node reports for one query.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Outcome {
     /// The query was accepted and answered.
     Answered(Answer),
@@ -137,7 +137,7 @@ pub enum Outcome {
 }
 
 /// The signed part of a reply.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReplyBody {
     /// The query answered, when it could be read.
     pub query_id: Option<QueryId>,

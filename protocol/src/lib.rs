@@ -6,6 +6,7 @@
 //! feed these functions.
 //!
 //! ## Layout
+//! - [`aggregate`]: aggregate queries and answers (cells, suppression).
 //! - [`codec`]: the one place that calls bincode, always with a size limit.
 //! - [`frame`]: length-prefixed frames, size checked before any allocation.
 //! - [`sign`]: Ed25519 keys, signatures and SHA-256 fingerprints (ring).
@@ -13,17 +14,25 @@
 //!   (signature, audience, clock window, replay).
 //! - [`replay`]: the bounded nonce cache behind replay refusal.
 //! - [`message`]: queries, answers and refusal reasons.
+//! - [`disclosure`]: statistical disclosure control of released tables
+//!   (primary and secondary cell suppression, exact recoverability check).
 //! - [`enroll`]: the enrollment exchange and the one-time token.
 //! - [`ids`]: validated identifiers (node ids).
+//! - [`geo`]: the reference geography (communes, EPCI, department).
+//! - [`period`]: years, quarters and months.
 //! - [`hex`]: hexadecimal text for fingerprints and tokens.
 
+pub mod aggregate;
 pub mod codec;
+pub mod disclosure;
 pub mod enroll;
 pub mod envelope;
 pub mod frame;
+pub mod geo;
 pub mod hex;
 pub mod ids;
 pub mod message;
+pub mod period;
 pub mod replay;
 pub mod sign;
 

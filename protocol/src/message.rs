@@ -2,7 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ids::NodeId, UnixTime};
+use crate::{
+    aggregate::{AggregateAnswer, AggregateQuery},
+    ids::NodeId,
+    UnixTime,
+};
 
 /// A question from the hub to one node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -11,6 +15,8 @@ pub enum Query {
     Ping,
     /// The node's version, datasets and certificate expiry.
     Status,
+    /// An aggregate over one dataset, under the node's policy.
+    Aggregate(AggregateQuery),
 }
 
 impl Query {
@@ -19,6 +25,7 @@ impl Query {
         match self {
             Query::Ping => "ping",
             Query::Status => "status",
+            Query::Aggregate(_) => "aggregate",
         }
     }
 }
@@ -43,12 +50,14 @@ pub struct NodeStatus {
 }
 
 /// A node's answer to a query it accepted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Answer {
     /// Reply to [`Query::Ping`].
     Pong,
     /// Reply to [`Query::Status`].
     Status(NodeStatus),
+    /// Reply to [`Query::Aggregate`].
+    Aggregate(AggregateAnswer),
 }
 
 /// Why a node refused a query. Every refusal is returned to the hub and
@@ -102,6 +111,9 @@ pub enum Refusal {
     /// The query is outside the node's sharing policy.
     #[error("outside sharing policy: {0}")]
     OutOfPolicy(String),
+    /// The node cannot answer (no data, a store failure).
+    #[error("cannot answer: {0}")]
+    Unavailable(String),
 }
 
 impl Refusal {
@@ -117,6 +129,7 @@ impl Refusal {
             Refusal::Replayed => "replayed",
             Refusal::Busy => "busy",
             Refusal::OutOfPolicy(_) => "out_of_policy",
+            Refusal::Unavailable(_) => "unavailable",
         }
     }
 }

@@ -1,0 +1,326 @@
+//! Datasets a node holds and the policy under which it shares them, as
+//! declared in `node.toml`.
+//!
+//! ```toml
+//! [[datasets]]
+//! name = "rsa"
+//! kind = "records"            # one row per person or event; or "cells"
+//! commune = "code_commune"    # column with the INSEE code
+//! period = "periode"          # column with 2024, 2024-T3 or 2024-09
+//! require_validation = true   # a second person validates each batch
+//! [[datasets.dimensions]]
+//! column = "sexe"
+//! kind = "sex"                # values F and M
+//! [[datasets.dimensions]]
+//! column = "tranche_age"
+//! kind = "category"
+//! values = ["moins de 25 ans", "25-49 ans", "50 ans et plus"]
+//! [[datasets.measures]]
+//! name = "montant"
+//! column = "montant_verse"
+//!
+//! [policy]
+//! min_cell = 11
+//! [[policy.share]]
+//! dataset = "rsa"
+//! by = ["sexe"]
+//! measures = ["montant"]
+//! ```
+
+use std::collections::HashSet;
+
+use passerelle_protocol::geo::Level;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Problem;
+
+/// A declared dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetConfig {
+    /// Name used in queries: lower-case letters, digits and `_`.
+    pub name: String,
+    /// A short description for people.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// One row per person or event, or one row per pre-aggregated cell.
+    pub kind: DatasetKind,
+    /// Column holding the commune's INSEE code.
+    pub commune: String,
+    /// Column holding the period.
+    pub period: String,
+    /// For `cells` datasets: the column holding each cell's count.
+    #[serde(default)]
+    pub count_column: Option<String>,
+    /// Categorical dimensions.
+    #[serde(default)]
+    pub dimensions: Vec<DimensionConfig>,
+    /// Numeric measures (sums).
+    #[serde(default)]
+    pub measures: Vec<MeasureConfig>,
+    /// Batches wait for a second person's validation before use.
+    #[serde(default)]
+    pub require_validation: bool,
+}
+
+/// Row model of a dataset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DatasetKind {
+    /// One row per person or event.
+    Records,
+    /// One row per pre-aggregated cell, with a count column.
+    Cells,
+}
+
+/// A categorical dimension.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DimensionConfig {
+    /// Column name in the CSV file, and the dimension's name in queries.
+    pub column: String,
+    /// What the values are.
+    pub kind: DimensionKind,
+    /// Allowed values (for `age_band` and `category`).
+    #[serde(default)]
+    pub values: Vec<String>,
+}
+
+/// Kinds of categorical dimension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DimensionKind {
+    /// `F` or `M`.
+    Sex,
+    /// Age bands, as listed in `values`.
+    AgeBand,
+    /// Any closed list of values.
+    Category,
+}
+
+/// The values `sex` dimensions accept.
+pub const SEX_VALUES: [&str; 2] = ["F", "M"];
+
+impl DimensionConfig {
+    /// The values this dimension accepts, in order.
+    pub fn allowed(&self) -> Vec<String> {
+        match self.kind {
+            DimensionKind::Sex => SEX_VALUES.iter().map(|s| s.to_string()).collect(),
+            _ => self.values.clone(),
+        }
+    }
+}
+
+/// A numeric measure: the sum of a column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeasureConfig {
+    /// Name in queries.
+    pub name: String,
+    /// Column in the CSV file.
+    pub column: String,
+}
+
+/// What the node shares, and the disclosure rule it applies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicyConfig {
+    /// Minimum number of contributors of a released cell.
+    pub min_cell: u64,
+    /// For sums: withhold a cell where one contributor exceeds this share.
+    pub dominance: Option<f64>,
+    /// Round released counts to a multiple of this (0: no rounding).
+    pub rounding: u64,
+    /// Datasets shared, and how. Nothing is shared unless listed here.
+    pub share: Vec<ShareConfig>,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        Self {
+            min_cell: 11,
+            dominance: Some(0.85),
+            rounding: 0,
+            share: Vec::new(),
+        }
+    }
+}
+
+/// How one dataset is shared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShareConfig {
+    /// Dataset name.
+    pub dataset: String,
+    /// Dimensions a query may break the dataset down by (one at a time).
+    #[serde(default)]
+    pub by: Vec<String>,
+    /// Sum measures shared (the count is always shared).
+    #[serde(default)]
+    pub measures: Vec<String>,
+    /// Geography levels answered.
+    #[serde(default = "all_levels")]
+    pub levels: Vec<Level>,
+}
+
+fn all_levels() -> Vec<Level> {
+    Level::ALL.to_vec()
+}
+
+fn plain_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// Cross-key rules of datasets and policy, all reported.
+pub fn problems(datasets: &[DatasetConfig], policy: &PolicyConfig) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let mut bad = |key: String, why: String, fix: &str| {
+        out.push(Problem {
+            line: None,
+            key: Some(key),
+            why,
+            fix: Some(fix.into()),
+        })
+    };
+    let mut names = HashSet::new();
+    for (i, d) in datasets.iter().enumerate() {
+        let key = |k: &str| format!("datasets[{i}].{k}");
+        if !plain_name(&d.name) {
+            bad(
+                key("name"),
+                format!("{:?} is not a plain name", d.name),
+                "use lower-case letters, digits and _, e.g. rsa_foyers",
+            );
+        }
+        if !names.insert(d.name.clone()) {
+            bad(
+                key("name"),
+                format!("dataset {:?} is declared twice", d.name),
+                "give each dataset its own name",
+            );
+        }
+        match (d.kind, &d.count_column) {
+            (DatasetKind::Cells, None) => bad(
+                key("count_column"),
+                "is missing for a cells dataset".into(),
+                "name the column holding each cell's count",
+            ),
+            (DatasetKind::Records, Some(_)) => bad(
+                key("count_column"),
+                "is only for cells datasets".into(),
+                "remove it, or set kind = \"cells\"",
+            ),
+            _ => {}
+        }
+        let mut columns = HashSet::from([d.commune.as_str(), d.period.as_str()]);
+        if columns.len() < 2 {
+            bad(
+                key("period"),
+                "is the same column as commune".into(),
+                "name two different columns",
+            );
+        }
+        for (j, dim) in d.dimensions.iter().enumerate() {
+            if !columns.insert(dim.column.as_str()) {
+                bad(
+                    key(&format!("dimensions[{j}].column")),
+                    format!("column {:?} is used twice", dim.column),
+                    "each column plays one role",
+                );
+            }
+            match dim.kind {
+                DimensionKind::Sex if !dim.values.is_empty() => bad(
+                    key(&format!("dimensions[{j}].values")),
+                    "sex dimensions take F and M; values are not configurable".into(),
+                    "remove values",
+                ),
+                DimensionKind::AgeBand | DimensionKind::Category if dim.values.len() < 2 => bad(
+                    key(&format!("dimensions[{j}].values")),
+                    "needs at least two values".into(),
+                    "list the allowed values",
+                ),
+                _ => {}
+            }
+            let distinct: HashSet<&String> = dim.values.iter().collect();
+            if distinct.len() != dim.values.len() {
+                bad(
+                    key(&format!("dimensions[{j}].values")),
+                    "lists a value twice".into(),
+                    "remove the duplicate",
+                );
+            }
+        }
+        for (j, m) in d.measures.iter().enumerate() {
+            if !plain_name(&m.name) {
+                bad(
+                    key(&format!("measures[{j}].name")),
+                    format!("{:?} is not a plain name", m.name),
+                    "use lower-case letters, digits and _",
+                );
+            }
+            if !columns.insert(m.column.as_str()) {
+                bad(
+                    key(&format!("measures[{j}].column")),
+                    format!("column {:?} is used twice", m.column),
+                    "each column plays one role",
+                );
+            }
+        }
+    }
+    if policy.min_cell < 2 {
+        bad(
+            "policy.min_cell".into(),
+            format!("is {}: every person would be visible", policy.min_cell),
+            "use 11, the default",
+        );
+    }
+    if let Some(share) = policy.dominance {
+        if !(0.5..1.0).contains(&share) {
+            bad(
+                "policy.dominance".into(),
+                format!("is {share}; it must be between 0.5 and 1"),
+                "use 0.85 (INSEE's rule)",
+            );
+        }
+    }
+    for (i, s) in policy.share.iter().enumerate() {
+        let key = |k: &str| format!("policy.share[{i}].{k}");
+        let Some(d) = datasets.iter().find(|d| d.name == s.dataset) else {
+            bad(
+                key("dataset"),
+                format!("no dataset named {:?} is declared", s.dataset),
+                "declare it under [[datasets]] or fix the name",
+            );
+            continue;
+        };
+        for by in &s.by {
+            if !d.dimensions.iter().any(|dim| &dim.column == by) {
+                bad(
+                    key("by"),
+                    format!("dataset {} has no dimension {by:?}", d.name),
+                    "list dimensions declared for the dataset",
+                );
+            }
+        }
+        for m in &s.measures {
+            if !d.measures.iter().any(|dm| &dm.name == m) {
+                bad(
+                    key("measures"),
+                    format!("dataset {} has no measure {m:?}", d.name),
+                    "list measures declared for the dataset",
+                );
+            }
+        }
+        if s.levels.is_empty() {
+            bad(
+                key("levels"),
+                "is empty: nothing would be answered".into(),
+                "list commune, epci and/or department",
+            );
+        }
+    }
+    out
+}

@@ -1,0 +1,87 @@
+use super::*;
+
+#[test]
+fn shipped_catalog_covers_the_six_themes_and_activity() {
+    let all = load(None).unwrap();
+    assert!(all.len() >= 12 + 5, "{} indicators", all.len());
+    for (theme, _) in THEMES {
+        assert!(
+            all.iter().any(|i| &i.theme == theme),
+            "no indicator for theme {theme}"
+        );
+    }
+    let rsa = all.iter().find(|i| i.id == "rsa-pour-1000").unwrap();
+    assert_eq!(
+        rsa.formula,
+        Formula::Rate(
+            vec![Term::Count("rsa".into())],
+            vec![Term::Population],
+            1000.0
+        )
+    );
+    assert_eq!(rsa.formula.datasets(), vec!["rsa".to_string()]);
+}
+
+#[test]
+fn bad_entries_are_refused_with_file_entry_and_reason() {
+    let base = r#"[[indicator]]
+id = "x"
+title = "X"
+theme = "emploi"
+unit = "u"
+definition = "d"
+sources = ["s"]
+frequency = "f"
+formula = "rate"
+numerator = ["rsa"]
+denominator = ["ref:population"]
+"#;
+    let err = parse("mine.toml", base).unwrap_err().to_string();
+    assert!(
+        err.contains("mine.toml") && err.contains("indicator \"x\"") && err.contains("per = N"),
+        "{err}"
+    );
+    let err = parse("mine.toml", &base.replace("emploi", "sport"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("unknown theme \"sport\""), "{err}");
+    let err = parse("mine.toml", &base.replace("\"rsa\"", "\"RSA!\""))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("numerator") && err.contains("is not a term"),
+        "{err}"
+    );
+    let err = parse("mine.toml", &base.replace("unit = ", "units = "))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("mine.toml") && err.contains("line ") && err.contains("unknown field"),
+        "{err}"
+    );
+    let ok = parse("mine.toml", &format!("{base}per = 1000\n")).unwrap();
+    assert_eq!(ok[0].formula.describe(), "(rsa) ÷ (ref:population) × 1000");
+}
+
+#[test]
+fn local_files_add_and_replace_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = r#"[[indicator]]
+id = "rsa"
+title = "RSA (local)"
+theme = "insertion-formation"
+unit = "foyers"
+definition = "d"
+sources = ["s"]
+frequency = "f"
+formula = "sum"
+numerator = ["rsa"]
+"#;
+    std::fs::write(dir.path().join("local.toml"), text).unwrap();
+    let all = load(Some(dir.path())).unwrap();
+    assert_eq!(all.iter().filter(|i| i.id == "rsa").count(), 1);
+    assert_eq!(
+        all.iter().find(|i| i.id == "rsa").unwrap().title,
+        "RSA (local)"
+    );
+}

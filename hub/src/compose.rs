@@ -1,0 +1,282 @@
+//! Composing an indicator from node answers. Pure: the caller gathers the
+//! verified answers; this adds them cell by cell and applies the formula.
+//!
+//! A composed cell is released only when every contribution to it is
+//! released. A cell any node suppressed stays suppressed (the hub never
+//! guesses it), and a cell no node answered is missing. The EPCI and
+//! department values come from the nodes' own EPCI and department cells,
+//! not from adding communes, so a suppressed commune does not hide its EPCI.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use passerelle_protocol::{
+    aggregate::{AggregateAnswer, CellValue, Measure},
+    geo::{self, Level},
+    period::Period,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{Formula, Indicator, Term};
+
+/// Where a composed value stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Status {
+    /// Published.
+    Released,
+    /// Withheld by a node's disclosure control.
+    Suppressed,
+    /// No data (no node answered, or a zero denominator).
+    Missing,
+}
+
+/// One published cell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultCell {
+    /// Level.
+    pub level: Level,
+    /// Unit code.
+    pub code: String,
+    /// Period.
+    pub period: Period,
+    /// Value, when released.
+    pub value: Option<f64>,
+    /// Status.
+    pub status: Status,
+}
+
+/// The measure a term asks of its dataset.
+pub fn measure(term: &Term) -> Option<(String, Measure)> {
+    match term {
+        Term::Count(d) => Some((d.clone(), Measure::Count)),
+        Term::Sum(d, m) => Some((d.clone(), Measure::Sum(m.clone()))),
+        Term::Population => None,
+    }
+}
+
+/// Answers gathered for one (dataset, measure).
+pub type Answers = BTreeMap<(String, Measure), Vec<AggregateAnswer>>;
+
+#[derive(Clone, Copy)]
+enum V {
+    Val(f64),
+    Suppressed,
+    Missing,
+}
+
+fn combine(a: V, b: V, f: impl Fn(f64, f64) -> Option<f64>) -> V {
+    match (a, b) {
+        (V::Missing, _) | (_, V::Missing) => V::Missing,
+        (V::Suppressed, _) | (_, V::Suppressed) => V::Suppressed,
+        (V::Val(x), V::Val(y)) => f(x, y).map(V::Val).unwrap_or(V::Missing),
+    }
+}
+
+fn term_value(term: &Term, answers: &Answers, level: Level, code: &str, period: &Period) -> V {
+    let Some(key) = measure(term) else {
+        return geo::population_2017(level, code)
+            .map(|p| V::Val(p as f64))
+            .unwrap_or(V::Missing);
+    };
+    let Some(list) = answers.get(&key) else {
+        return V::Missing;
+    };
+    let mut out = V::Missing;
+    for a in list {
+        let cell = a.cells.iter().find(|c| {
+            c.level == level && c.code == code && &c.period == period && c.category.is_none()
+        });
+        let v = match cell.map(|c| c.value) {
+            Some(CellValue::Released(x)) => V::Val(x),
+            Some(CellValue::Suppressed(_)) => V::Suppressed,
+            None => continue,
+        };
+        out = match out {
+            V::Missing => v,
+            prev => combine(prev, v, |x, y| Some(x + y)),
+        };
+    }
+    out
+}
+
+fn operand(terms: &[Term], answers: &Answers, level: Level, code: &str, period: &Period) -> V {
+    terms
+        .iter()
+        .map(|t| term_value(t, answers, level, code, period))
+        .reduce(|a, b| combine(a, b, |x, y| Some(x + y)))
+        .unwrap_or(V::Missing)
+}
+
+/// The periods covered by the answers; the reference year alone when the
+/// indicator reads only the built-in population.
+pub fn periods(ind: &Indicator, answers: &Answers) -> Vec<Period> {
+    let set: BTreeSet<Period> = answers
+        .values()
+        .flatten()
+        .flat_map(|a| a.cells.iter().map(|c| c.period))
+        .collect();
+    if set.is_empty() && ind.formula.datasets().is_empty() {
+        return vec![Period::Year(2017)];
+    }
+    set.into_iter().collect()
+}
+
+/// Composes an indicator for every unit of every level and every period.
+pub fn compose(ind: &Indicator, answers: &Answers) -> Vec<ResultCell> {
+    let mut out = Vec::new();
+    for period in periods(ind, answers) {
+        for level in Level::ALL {
+            for code in geo::codes(level) {
+                let v = match &ind.formula {
+                    Formula::Sum(a) => operand(a, answers, level, code, &period),
+                    Formula::Difference(a, b) => combine(
+                        operand(a, answers, level, code, &period),
+                        operand(b, answers, level, code, &period),
+                        |x, y| Some(x - y),
+                    ),
+                    Formula::Ratio(a, b) => combine(
+                        operand(a, answers, level, code, &period),
+                        operand(b, answers, level, code, &period),
+                        |x, y| (y != 0.0).then(|| x / y),
+                    ),
+                    Formula::Rate(a, b, per) => combine(
+                        operand(a, answers, level, code, &period),
+                        operand(b, answers, level, code, &period),
+                        |x, y| (y != 0.0).then(|| x / y * per),
+                    ),
+                };
+                let (value, status) = match v {
+                    V::Val(x) => (Some(x), Status::Released),
+                    V::Suppressed => (None, Status::Suppressed),
+                    V::Missing => (None, Status::Missing),
+                };
+                out.push(ResultCell {
+                    level,
+                    code: code.to_string(),
+                    period,
+                    value,
+                    status,
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use passerelle_protocol::aggregate::{AggregateQuery, AnswerCell, AppliedRule, Suppression};
+
+    fn answer(dataset: &str, cells: Vec<(Level, &str, CellValue)>) -> AggregateAnswer {
+        AggregateAnswer {
+            query: AggregateQuery {
+                dataset: dataset.into(),
+                measure: Measure::Count,
+                periods: vec![],
+                by: None,
+            },
+            categories: vec![],
+            rule: AppliedRule {
+                min_count: 11,
+                dominance: None,
+                rounding: None,
+            },
+            data_as_of: None,
+            cells: cells
+                .into_iter()
+                .map(|(level, code, value)| AnswerCell {
+                    level,
+                    code: code.into(),
+                    period: Period::Year(2024),
+                    category: None,
+                    value,
+                })
+                .collect(),
+        }
+    }
+
+    fn ind(formula: Formula) -> Indicator {
+        Indicator {
+            id: "t".into(),
+            title: "t".into(),
+            theme: "emploi".into(),
+            unit: "u".into(),
+            definition: "d".into(),
+            sources: vec![],
+            frequency: "f".into(),
+            formula,
+            decimals: 0,
+        }
+    }
+
+    fn cell<'a>(cells: &'a [ResultCell], level: Level, code: &str) -> &'a ResultCell {
+        cells
+            .iter()
+            .find(|c| c.level == level && c.code == code)
+            .unwrap()
+    }
+
+    #[test]
+    fn sums_nodes_and_keeps_suppression() {
+        let mut answers = Answers::new();
+        answers.insert(
+            ("recus".into(), Measure::Count),
+            vec![
+                answer(
+                    "recus",
+                    vec![
+                        (Level::Commune, "97611", CellValue::Released(40.0)),
+                        (Level::Commune, "97607", CellValue::Released(12.0)),
+                    ],
+                ),
+                answer(
+                    "recus",
+                    vec![
+                        (Level::Commune, "97611", CellValue::Released(15.0)),
+                        (
+                            Level::Commune,
+                            "97607",
+                            CellValue::Suppressed(Suppression::Threshold),
+                        ),
+                    ],
+                ),
+            ],
+        );
+        let cells = compose(
+            &ind(Formula::Sum(vec![Term::Count("recus".into())])),
+            &answers,
+        );
+        assert_eq!(cell(&cells, Level::Commune, "97611").value, Some(55.0));
+        assert_eq!(
+            cell(&cells, Level::Commune, "97607").status,
+            Status::Suppressed
+        );
+        assert_eq!(
+            cell(&cells, Level::Commune, "97601").status,
+            Status::Missing
+        );
+    }
+
+    #[test]
+    fn rates_use_the_population_reference() {
+        let mut answers = Answers::new();
+        answers.insert(
+            ("rsa".into(), Measure::Count),
+            vec![answer(
+                "rsa",
+                vec![(Level::Department, "976", CellValue::Released(25_651.8))],
+            )],
+        );
+        let f = Formula::Rate(
+            vec![Term::Count("rsa".into())],
+            vec![Term::Population],
+            1000.0,
+        );
+        let cells = compose(&ind(f), &answers);
+        let v = cell(&cells, Level::Department, "976").value.unwrap();
+        assert!((v - 100.0).abs() < 1e-9, "{v}");
+        let pop = compose(&ind(Formula::Sum(vec![Term::Population])), &Answers::new());
+        assert_eq!(cell(&pop, Level::Department, "976").value, Some(256_518.0));
+        assert_eq!(pop[0].period, Period::Year(2017));
+    }
+}

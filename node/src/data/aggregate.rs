@@ -1,0 +1,229 @@
+//! An aggregate answer from cubes, under the sharing policy, with
+//! disclosure control. Pure: the caller loads cubes from the store.
+//!
+//! For each period the node builds one table: the geography hierarchy
+//! (department → EPCI → communes) crossed with the `by` dimension (total
+//! and its categories). Every cell of that table is computed from the
+//! finest cells, primary and secondary suppression run on the whole table,
+//! and only then are the levels the policy shares copied into the answer.
+//! Levels the policy withholds are treated as suppressed during protection,
+//! so a released cell never lets one be derived either.
+
+use passerelle_config::dataset::{DatasetConfig, PolicyConfig};
+use passerelle_protocol::{
+    aggregate::{
+        AggregateAnswer, AggregateQuery, AnswerCell, AppliedRule, CellValue, Measure, Suppression,
+    },
+    disclosure::{self, CellInput, CellStatus, Hierarchy, PrimaryReason, Rule, TableShape},
+    geo::{self, Level},
+    message::Refusal,
+    period::Period,
+    UnixTime,
+};
+
+use super::cube::Cube;
+
+const EPCI_ROW: usize = 1;
+const COMMUNE_ROW: usize = 1 + geo::EPCIS.len();
+
+fn geography() -> Hierarchy {
+    let mut parent = vec![None];
+    parent.extend(geo::EPCIS.iter().map(|_| Some(0)));
+    parent.extend(geo::COMMUNES.iter().map(|c| Some(EPCI_ROW + c.epci)));
+    Hierarchy { parent }
+}
+
+fn row_unit(row: usize) -> (Level, &'static str) {
+    match row {
+        0 => (Level::Department, geo::DEPARTMENT_CODE),
+        r if r < COMMUNE_ROW => (Level::Epci, geo::EPCIS[r - EPCI_ROW].siren),
+        r => (Level::Commune, geo::COMMUNES[r - COMMUNE_ROW].code),
+    }
+}
+
+/// Answers an aggregate query.
+///
+/// # Errors
+/// [`Refusal::OutOfPolicy`] with the reason when the query asks for what
+/// the policy does not share; [`Refusal::Unavailable`] when the dataset has
+/// no data.
+pub fn answer(
+    q: &AggregateQuery,
+    datasets: &[DatasetConfig],
+    policy: &PolicyConfig,
+    cubes: &[Cube],
+    data_as_of: Option<UnixTime>,
+) -> Result<AggregateAnswer, Refusal> {
+    let out = |why: String| Refusal::OutOfPolicy(why);
+    let share = policy
+        .share
+        .iter()
+        .find(|s| s.dataset == q.dataset)
+        .ok_or_else(|| {
+            out(format!(
+                "dataset {:?} is not shared by this node",
+                q.dataset
+            ))
+        })?;
+    let d = datasets
+        .iter()
+        .find(|d| d.name == q.dataset)
+        .ok_or_else(|| out(format!("dataset {:?} is not declared", q.dataset)))?;
+    let measure = match &q.measure {
+        Measure::Count => None,
+        Measure::Sum(m) if share.measures.contains(m) => Some(
+            d.measures
+                .iter()
+                .position(|dm| &dm.name == m)
+                .ok_or_else(|| out(format!("measure {m:?} is not declared")))?,
+        ),
+        Measure::Sum(m) => {
+            return Err(out(format!("measure {m:?} of {} is not shared", q.dataset)))
+        }
+    };
+    let (by_index, categories) = match &q.by {
+        None => (None, Vec::new()),
+        Some(by) if share.by.contains(by) => {
+            let i = d
+                .dimensions
+                .iter()
+                .position(|dim| &dim.column == by)
+                .ok_or_else(|| out(format!("dimension {by:?} is not declared")))?;
+            (Some(i), d.dimensions[i].allowed())
+        }
+        Some(by) => {
+            return Err(out(format!(
+                "breakdown of {} by {by:?} is not shared",
+                q.dataset
+            )))
+        }
+    };
+    if cubes.is_empty() {
+        return Err(Refusal::Unavailable(format!(
+            "no data in force for dataset {}",
+            q.dataset
+        )));
+    }
+    let mut periods: Vec<Period> = if q.periods.is_empty() {
+        let mut all: Vec<Period> = cubes.iter().flat_map(Cube::periods).collect();
+        all.sort();
+        all.dedup();
+        all
+    } else {
+        q.periods.clone()
+    };
+    periods.dedup();
+
+    let rows = geography();
+    let n_rows = rows.parent.len();
+    let mut col_parent = vec![None];
+    col_parent.extend(categories.iter().map(|_| Some(0)));
+    let n_cols = col_parent.len();
+    let shape = TableShape {
+        rows,
+        cols: Hierarchy { parent: col_parent },
+    };
+    let rule = Rule {
+        min_count: policy.min_cell,
+        dominance: policy.dominance,
+    };
+    let rounding = (policy.rounding > 1).then_some(policy.rounding);
+
+    let mut cells = Vec::new();
+    for period in &periods {
+        // count, sum, largest contribution per table cell
+        let mut acc = vec![(0u64, 0.0f64, 0.0f64); n_rows * n_cols];
+        for cube in cubes {
+            for (key, agg) in cube.cells.iter().filter(|(k, _)| &k.period == period) {
+                let commune = key.commune as usize;
+                let row_chain = [
+                    COMMUNE_ROW + commune,
+                    EPCI_ROW + geo::COMMUNES[commune].epci,
+                    0,
+                ];
+                let leaf_col = by_index.map(|i| 1 + key.dims[i] as usize);
+                let (sum, max) = measure
+                    .map(|m| (agg.sums[m], agg.maxes[m]))
+                    .unwrap_or((0.0, 0.0));
+                for r in row_chain {
+                    for c in std::iter::once(0).chain(leaf_col) {
+                        let cell = &mut acc[r * n_cols + c];
+                        cell.0 += agg.count;
+                        cell.1 += sum;
+                        cell.2 = cell.2.max(max);
+                    }
+                }
+            }
+        }
+        let inputs: Vec<CellInput> = acc
+            .iter()
+            .enumerate()
+            .map(|(i, (count, sum, max))| {
+                let (level, _) = row_unit(i / n_cols);
+                if !share.levels.contains(&level) {
+                    // Withheld level: treated as suppressed during protection.
+                    return CellInput {
+                        count: 1,
+                        max_share: None,
+                    };
+                }
+                let max_share = match measure {
+                    Some(_) if *sum > 0.0 && *max > 0.0 => Some(max / sum),
+                    _ => None,
+                };
+                CellInput {
+                    count: *count,
+                    max_share,
+                }
+            })
+            .collect();
+        let status = disclosure::protect(&shape, &inputs, &rule)
+            .map_err(|e| Refusal::Unavailable(e.to_string()))?;
+        for (i, st) in status.iter().enumerate() {
+            let (level, code) = row_unit(i / n_cols);
+            if !share.levels.contains(&level) {
+                continue;
+            }
+            let col = i % n_cols;
+            let (count, sum, _) = acc[i];
+            let value = match st {
+                CellStatus::Released => CellValue::Released(match measure {
+                    Some(_) => sum,
+                    None => round(count, rounding) as f64,
+                }),
+                CellStatus::Primary(PrimaryReason::Threshold) => {
+                    CellValue::Suppressed(Suppression::Threshold)
+                }
+                CellStatus::Primary(PrimaryReason::Dominance) => {
+                    CellValue::Suppressed(Suppression::Dominance)
+                }
+                CellStatus::Secondary => CellValue::Suppressed(Suppression::Secondary),
+            };
+            cells.push(AnswerCell {
+                level,
+                code: code.to_string(),
+                period: *period,
+                category: (col > 0).then(|| categories[col - 1].clone()),
+                value,
+            });
+        }
+    }
+    Ok(AggregateAnswer {
+        query: q.clone(),
+        categories,
+        rule: AppliedRule {
+            min_count: policy.min_cell,
+            dominance: policy.dominance,
+            rounding,
+        },
+        data_as_of,
+        cells,
+    })
+}
+
+fn round(count: u64, base: Option<u64>) -> u64 {
+    match base {
+        Some(b) => (count + b / 2) / b * b,
+        None => count,
+    }
+}

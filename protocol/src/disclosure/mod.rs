@@ -1,0 +1,42 @@
+//! Statistical disclosure control of a released table, as pure functions.
+//!
+//! A table is the cross of two hierarchies (for example communes, EPCI and
+//! the department, crossed with categories and their total). Each cell says
+//! how many contributors it describes and, for a sum, the share of its
+//! largest contributor. [`protect`] decides which cells may be released:
+//!
+//! 1. **Primary suppression**: a cell with 1 to `min_count - 1` contributors,
+//!    or a sum dominated by one contributor, is withheld. A zero is released:
+//!    it describes nobody.
+//! 2. **Secondary suppression**: the totals still hold, so a withheld cell may
+//!    be recomputed from released ones (a commune from its EPCI minus the
+//!    other commune). While some withheld cell is determined by the additive
+//!    relations and the released cells, another released cell sharing a
+//!    relation with it is withheld too.
+//!
+//! Whether a cell is determined is decided with exact arithmetic over the
+//! rationals ([`recoverable`]); nothing here uses floating point for it.
+//!
+//! This module only decides; it does not read data, round values or know
+//! which dataset a table comes from. It does no IO and reads no clock.
+//!
+//! ## Layout
+//! - `shape`: hierarchies, table shapes, their validation and relations.
+//! - `rule`: per-cell inputs, the rule, and the primary pass.
+//! - `protect`: [`protect`] and [`recoverable`].
+//! - `rank`: exact elimination on sparse integer rows.
+//! - `error`: [`DisclosureError`].
+
+mod error;
+mod protect;
+mod rank;
+mod rule;
+mod shape;
+
+pub use error::{Axis, DisclosureError};
+pub use protect::{protect, recoverable};
+pub use rule::{CellInput, CellStatus, PrimaryReason, Rule};
+pub use shape::{Hierarchy, TableShape, MAX_CELLS};
+
+#[cfg(test)]
+mod tests;
