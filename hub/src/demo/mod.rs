@@ -10,6 +10,8 @@ use passerelle_link::now;
 use passerelle_node::{enroll, paths::NodeDir, serve::NodeHandle};
 use passerelle_protocol::ids::NodeId;
 
+pub mod data;
+
 use crate::{
     cli::nodes_listing,
     init, ops,
@@ -57,11 +59,15 @@ pub async fn run(
         "  hub: QUIC on {} (UDP), portal on http://{}",
         hub.quic_addr, hub.http_addr
     );
-    wait_connected(&hub, nodes.len(), Duration::from_secs(10)).await;
     let rows = ops::node_rows(&hub.ctx().hub, Some(&hub.ctx().registry))?;
     eprint!(
         "{}",
         nodes_listing(&rows).render(passerelle_link::output::Format::Table)
+    );
+    eprintln!(
+        "{} indicators composed from the demo nodes; the generated files are in {}",
+        hub.ctx().catalog.len(),
+        root.join("demo-data").display()
     );
     eprintln!(
         "other commands reach this demo with --dir {}; Ctrl-C to stop",
@@ -111,30 +117,76 @@ pub async fn start(
             enroll::init(&node_dir, hub_addr.clone(), &token)
                 .await
                 .map_err(node_err)?;
-        } else {
-            // The demo may restart on another port: point the node at it.
-            let path = node_dir.config();
-            let mut config = passerelle_config::NodeConfig::load(&path)?;
-            config.hub = hub_addr.clone();
-            std::fs::write(&path, config.template())
-                .map_err(|source| HubError::Io { path, source })?;
         }
+        // Point the node at this run's port and give it its datasets.
+        let path = node_dir.config();
+        let mut config = passerelle_config::NodeConfig::load(&path)?;
+        config.hub = hub_addr.clone();
+        (config.datasets, config.policy) = data::config(id);
+        std::fs::write(&path, config.template()).map_err(|source| HubError::Io { path, source })?;
+        load_data(root, id, &config, &node_dir)?;
         nodes.push(
             passerelle_node::serve::start(&node_root)
                 .await
                 .map_err(node_err)?,
         );
     }
+    wait_ready(&hub, nodes.len(), Duration::from_secs(20)).await;
+    crate::observatory::refresh_all(hub.ctx()).await;
     Ok((hub, nodes))
+}
+
+/// Generates and imports the demo files of a node, once.
+fn load_data(
+    root: &Path,
+    id: &str,
+    config: &passerelle_config::NodeConfig,
+    dir: &NodeDir,
+) -> Result<(), HubError> {
+    let store = passerelle_node::store::Store::open(&dir.store()).map_err(node_err)?;
+    if !store.datasets().map_err(node_err)?.is_empty() {
+        return Ok(());
+    }
+    let files_dir = root.join("demo-data").join(id);
+    let files = data::write_files(&files_dir, id).map_err(|source| HubError::Io {
+        path: files_dir.clone(),
+        source,
+    })?;
+    for (dataset, path) in files {
+        passerelle_node::batches::import_file(
+            config,
+            &store,
+            &dataset,
+            &path,
+            "démonstration",
+            now(),
+            &mut |_| {},
+        )
+        .map_err(node_err)?;
+    }
+    Ok(())
 }
 
 fn node_err(e: passerelle_node::NodeError) -> HubError {
     HubError::Refused(format!("demo node: {e}"))
 }
 
-async fn wait_connected(hub: &server::HubHandle, n: usize, patience: Duration) {
+/// Waits until every demo node is connected and has reported its datasets.
+async fn wait_ready(hub: &server::HubHandle, n: usize, patience: Duration) {
     let deadline = tokio::time::Instant::now() + patience;
-    while hub.ctx().registry.connected().len() < n && tokio::time::Instant::now() < deadline {
+    loop {
+        let reported = hub
+            .ctx()
+            .hub
+            .store
+            .nodes()
+            .map(|v| v.iter().filter(|r| !r.datasets.is_empty()).count())
+            .unwrap_or(0);
+        if (hub.ctx().registry.connected().len() >= n && reported >= n)
+            || tokio::time::Instant::now() >= deadline
+        {
+            return;
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
