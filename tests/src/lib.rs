@@ -162,3 +162,129 @@ pub async fn wait_connected(hub: &HubHandle, id: &str) {
     })
     .await;
 }
+
+/// Rows of a small records dataset `personnes_recues` (commune, period,
+/// sex), generated from a seed, with many small cells.
+pub fn rows(seed: u64, periods: &[&str]) -> Vec<(String, String, &'static str)> {
+    let mut x = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+    let mut next = move |n: u64| {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (x >> 33) % n
+    };
+    let mut out = Vec::new();
+    for p in periods {
+        for c in &passerelle_protocol::geo::COMMUNES {
+            // Half the communes get a handful of people, the rest dozens.
+            let n = if next(2) == 0 {
+                next(12)
+            } else {
+                15 + next(60)
+            };
+            for _ in 0..n {
+                out.push((
+                    c.code.to_string(),
+                    p.to_string(),
+                    if next(2) == 0 { "F" } else { "M" },
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The CSV text of [`rows`].
+pub fn rows_csv(rows: &[(String, String, &'static str)]) -> String {
+    let mut s = String::from("code_commune,periode,sexe\n");
+    for (c, p, x) in rows {
+        s.push_str(&format!("{c},{p},{x}\n"));
+    }
+    s
+}
+
+/// The `personnes_recues` declaration and a policy sharing it.
+pub fn recues_config(
+    validation: bool,
+) -> (
+    Vec<passerelle_config::dataset::DatasetConfig>,
+    passerelle_config::dataset::PolicyConfig,
+) {
+    use passerelle_config::dataset::*;
+    let d = DatasetConfig {
+        name: "personnes_recues".into(),
+        title: Some("Personnes reçues (test)".into()),
+        kind: DatasetKind::Records,
+        commune: "code_commune".into(),
+        period: "periode".into(),
+        count_column: None,
+        dimensions: vec![DimensionConfig {
+            column: "sexe".into(),
+            kind: DimensionKind::Sex,
+            values: vec![],
+        }],
+        measures: vec![],
+        require_validation: validation,
+    };
+    let p = PolicyConfig {
+        share: vec![ShareConfig {
+            dataset: "personnes_recues".into(),
+            by: vec!["sexe".into()],
+            measures: vec![],
+            levels: passerelle_protocol::geo::Level::ALL.to_vec(),
+        }],
+        ..PolicyConfig::default()
+    };
+    (vec![d], p)
+}
+
+impl Net {
+    /// Enrolls a node, declares `personnes_recues`, imports `csv` (when
+    /// given), starts it and waits until the hub knows its datasets.
+    pub async fn data_node(
+        &self,
+        hub: &HubHandle,
+        id: &str,
+        csv: Option<&str>,
+        validation: bool,
+    ) -> NodeHandle {
+        let root = self.enroll(hub, id).await;
+        let path = root.join("node.toml");
+        let mut config = NodeConfig::load(&path).unwrap();
+        (config.datasets, config.policy) = recues_config(validation);
+        std::fs::write(&path, config.template()).unwrap();
+        if let Some(csv) = csv {
+            let file = root.join("recues.csv");
+            std::fs::write(&file, csv).unwrap();
+            let store = passerelle_node::store::Store::open(&root.join("store")).unwrap();
+            passerelle_node::batches::import_file(
+                &config,
+                &store,
+                "personnes_recues",
+                &file,
+                "agent-a",
+                passerelle_link::now(),
+                &mut |_| {},
+            )
+            .unwrap();
+        }
+        let node = passerelle_node::serve::start(&root)
+            .await
+            .expect("node starts");
+        wait_connected(hub, id).await;
+        if csv.is_some() && !validation {
+            let nid = NodeId::new(id).unwrap();
+            let store = hub.ctx().hub.store.clone();
+            eventually("datasets reported", Duration::from_secs(10), || {
+                let ok = store
+                    .node(&nid)
+                    .ok()
+                    .flatten()
+                    .is_some_and(|n| !n.datasets.is_empty());
+                async move { ok }
+            })
+            .await;
+        }
+        node
+    }
+}

@@ -227,3 +227,7 @@ fn round(count: u64, base: Option<u64>) -> u64 {
         None => count,
     }
 }
+
+#[cfg(test)]
+#[path = "aggregate_tests.rs"]
+mod tests;

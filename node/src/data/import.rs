@@ -340,3 +340,7 @@ pub fn read_csv(
         rows,
     })
 }
+
+#[cfg(test)]
+#[path = "import_tests.rs"]
+mod tests;

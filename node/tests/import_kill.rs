@@ -1,0 +1,151 @@
+//! An import killed outright (SIGKILL, a real child process) leaves the
+//! previous batch whole: the new batch is there entirely or not at all.
+
+use std::{
+    path::Path,
+    process::{Command, Stdio},
+    time::Instant,
+};
+
+use passerelle_config::{
+    dataset::{DatasetConfig, DatasetKind, DimensionConfig, DimensionKind, PolicyConfig},
+    node::LinkConfig,
+    NodeConfig,
+};
+use passerelle_protocol::{geo, ids::NodeId};
+
+fn node_dir(dir: &Path) {
+    let config = NodeConfig {
+        node_id: NodeId::new("asso").unwrap(),
+        hub: "localhost:4433".parse().unwrap(),
+        link: LinkConfig::default(),
+        datasets: vec![DatasetConfig {
+            name: "recues".into(),
+            title: None,
+            kind: DatasetKind::Records,
+            commune: "commune".into(),
+            period: "periode".into(),
+            count_column: None,
+            dimensions: vec![DimensionConfig {
+                column: "sexe".into(),
+                kind: DimensionKind::Sex,
+                values: vec![],
+            }],
+            measures: vec![],
+            require_validation: false,
+        }],
+        policy: PolicyConfig::default(),
+    };
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("node.toml"), config.template()).unwrap();
+}
+
+fn csv(path: &Path, period: &str, rows: usize) {
+    let mut s = String::with_capacity(rows * 24);
+    s.push_str("commune,periode,sexe\n");
+    for i in 0..rows {
+        s.push_str(geo::COMMUNES[i % 17].code);
+        s.push(',');
+        s.push_str(period);
+        s.push_str(if i % 3 == 0 { ",F\n" } else { ",M\n" });
+    }
+    std::fs::write(path, s).unwrap();
+}
+
+fn import(dir: &Path, file: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_passerelle-node"));
+    c.arg("--dir")
+        .arg(dir)
+        .args(["import", "--dataset", "recues", "--by", "agent"])
+        .arg(file);
+    c.stdout(Stdio::null()).stderr(Stdio::piped());
+    c
+}
+
+/// (batch id, rows) of every batch, and the records in force per period.
+fn state(dir: &Path) -> (Vec<(u64, u64)>, Vec<(String, u64)>) {
+    let store =
+        passerelle_node::store::Store::open(&dir.join("store")).expect("store opens after a kill");
+    let batches = store
+        .batches()
+        .unwrap()
+        .iter()
+        .map(|b| (b.id, b.rows))
+        .collect();
+    let (cubes, _) = store.active_cubes("recues").unwrap();
+    let mut per: Vec<(String, u64)> = Vec::new();
+    for cube in &cubes {
+        for p in cube.periods() {
+            let n = cube
+                .cells
+                .iter()
+                .filter(|(k, _)| k.period == p)
+                .map(|(_, c)| c.count)
+                .sum();
+            per.push((p.to_string(), n));
+        }
+    }
+    per.sort();
+    (batches, per)
+}
+
+#[test]
+fn killed_import_leaves_the_previous_batch_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (small, big) = (tmp.path().join("small.csv"), tmp.path().join("big.csv"));
+    csv(&small, "2025-T1", 500);
+    const BIG: usize = 400_000;
+    csv(&big, "2025-T2", BIG);
+
+    // How long a whole import of the big file takes here.
+    let probe = tmp.path().join("probe");
+    node_dir(&probe);
+    let started = Instant::now();
+    assert!(import(&probe, &big).status().unwrap().success());
+    let full = started.elapsed();
+
+    let dir = tmp.path().join("node");
+    node_dir(&dir);
+    let out = import(&dir, &small).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (before, _) = state(&dir);
+    assert_eq!(before.len(), 1);
+
+    let mut outcomes = Vec::new();
+    for fraction in [0.2, 0.4, 0.55, 0.65, 0.75, 0.85] {
+        let mut child = import(&dir, &big).spawn().unwrap();
+        std::thread::sleep(full.mul_f64(fraction));
+        let _ = child.kill(); // SIGKILL
+        let status = child.wait().unwrap();
+        let (batches, per) = state(&dir);
+        // The first batch is always there and whole.
+        assert!(batches.contains(&before[0]), "{batches:?}");
+        assert!(per.contains(&("2025-T1".to_string(), 500)), "{per:?}");
+        // Any other batch is complete, never partial.
+        for (id, rows) in &batches {
+            if *id != before[0].0 {
+                assert_eq!(
+                    *rows, BIG as u64,
+                    "a partial batch survived a kill at {fraction}"
+                );
+            }
+        }
+        if let Some((_, n)) = per.iter().find(|(p, _)| p == "2025-T2") {
+            assert_eq!(
+                *n, BIG as u64,
+                "partial data in force after a kill at {fraction}"
+            );
+        }
+        outcomes.push((fraction, status.success(), batches.len()));
+    }
+    // The kills must have interrupted real work at least once.
+    assert!(
+        outcomes.iter().any(|(_, finished, _)| !finished),
+        "{outcomes:?} (full import took {full:?})"
+    );
+    eprintln!("full import {full:?}; outcomes (fraction, finished, batches): {outcomes:?}");
+}

@@ -1,0 +1,334 @@
+//! The observatory end to end: node datasets, disclosure control on the
+//! wire, federated composition, coverage and provenance.
+
+use std::{collections::HashMap, time::Duration};
+
+use passerelle_hub::{compose::Status, observatory};
+use passerelle_protocol::{
+    aggregate::{AggregateQuery, CellValue, Measure},
+    codec,
+    envelope::{Outcome, ReplyBody},
+    geo::{self, Level},
+    ids::NodeId,
+    message::{Answer, Query, Refusal},
+};
+use passerelle_tests::{rows, rows_csv, Net};
+
+const T: Duration = Duration::from_secs(10);
+const PERIODS: [&str; 2] = ["2025-T1", "2025-T2"];
+
+/// Raw counts per (level, code, period) from generated rows.
+fn raw(rows: &[(String, String, &'static str)]) -> HashMap<(Level, String, String), u64> {
+    let mut m = HashMap::new();
+    for (c, p, _) in rows {
+        let i = geo::commune_index(c).unwrap();
+        for level in Level::ALL {
+            *m.entry((level, geo::parent_code(i, level).to_string(), p.clone()))
+                .or_insert(0) += 1;
+        }
+    }
+    m
+}
+
+fn indicator(
+    hub: &passerelle_hub::server::HubHandle,
+    id: &str,
+) -> passerelle_hub::catalog::Indicator {
+    hub.ctx()
+        .catalog
+        .iter()
+        .find(|i| i.id == id)
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test]
+async fn composed_figures_equal_the_raw_rows_and_partial_results_name_the_missing_node() {
+    let net = Net::new();
+    let hub = net.start_hub(None).await;
+    let (rows_a, rows_b) = (rows(1, &PERIODS), rows(2, &PERIODS));
+    let a = net
+        .data_node(&hub, "asso-a", Some(&rows_csv(&rows_a)), false)
+        .await;
+    let b = net
+        .data_node(&hub, "asso-b", Some(&rows_csv(&rows_b)), false)
+        .await;
+    let ind = indicator(&hub, "personnes-recues");
+
+    let result = observatory::refresh(hub.ctx(), &ind).await.unwrap();
+    assert!(result.coverage.complete(), "{:?}", result.coverage);
+    assert_eq!(result.coverage.answered.len(), 2);
+    let (ra, rb) = (raw(&rows_a), raw(&rows_b));
+    let mut released = 0;
+    for c in &result.cells {
+        let key = (c.level, c.code.clone(), c.period.to_string());
+        let expect = ra.get(&key).copied().unwrap_or(0) + rb.get(&key).copied().unwrap_or(0);
+        if c.status == Status::Released {
+            released += 1;
+            assert_eq!(c.value, Some(expect as f64), "{c:?}");
+        }
+    }
+    let suppressed = result
+        .cells
+        .iter()
+        .filter(|c| c.status == Status::Suppressed)
+        .count();
+    assert!(
+        released > 10 && suppressed > 0,
+        "released {released}, suppressed {suppressed}"
+    );
+    let dept = result
+        .cells
+        .iter()
+        .find(|c| c.level == Level::Department)
+        .unwrap();
+    assert_eq!(dept.status, Status::Released);
+
+    // Provenance: every signature checks and every value recomputes; a
+    // tampered contribution or a changed figure is caught.
+    let stored = hub
+        .ctx()
+        .hub
+        .store
+        .latest_result("personnes-recues")
+        .unwrap()
+        .unwrap();
+    let cas = [hub.ctx().hub.ca.cert_der().to_vec()];
+    let v = observatory::verify(&cas, &ind, &stored).unwrap();
+    assert_eq!(v.contributions, 2);
+    let mut tampered = stored.clone();
+    let n = tampered.provenance[0].signed.body.len();
+    tampered.provenance[0].signed.body[n - 3] ^= 1;
+    assert!(observatory::verify(&cas, &ind, &tampered).is_err());
+    let mut edited = stored.clone();
+    let c = edited
+        .cells
+        .iter_mut()
+        .find(|c| c.status == Status::Released)
+        .unwrap();
+    c.value = c.value.map(|v| v + 1.0);
+    let err = observatory::verify(&cas, &ind, &edited)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("recomputed"), "{err}");
+
+    // One node stops: the next result is partial and names it.
+    b.stop().await;
+    let partial = observatory::refresh(hub.ctx(), &ind).await.unwrap();
+    assert!(!partial.coverage.complete());
+    assert!(
+        partial
+            .coverage
+            .failed
+            .iter()
+            .any(|f| f.node_id == "asso-b"),
+        "{:?}",
+        partial.coverage.failed
+    );
+    assert_eq!(partial.coverage.answered.len(), 1);
+    a.stop().await;
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn cells_under_the_threshold_never_leave_the_node_and_policy_is_enforced() {
+    let net = Net::new();
+    let hub = net.start_hub(None).await;
+    let rows_a = rows(3, &PERIODS);
+    let a = net
+        .data_node(&hub, "asso-a", Some(&rows_csv(&rows_a)), false)
+        .await;
+    let live = hub.live(&NodeId::new("asso-a").unwrap()).unwrap();
+    let key = &hub.ctx().hub.key;
+
+    let q = AggregateQuery {
+        dataset: "personnes_recues".into(),
+        measure: Measure::Count,
+        periods: vec![],
+        by: Some("sexe".into()),
+    };
+    let asked = passerelle_hub::federation::ask(&live, key, Query::Aggregate(q), T)
+        .await
+        .unwrap();
+    // Decode the bytes exactly as they crossed the wire.
+    let body: ReplyBody = codec::decode(&asked.signed.body).unwrap();
+    let Outcome::Answered(Answer::Aggregate(answer)) = body.outcome else {
+        panic!("{:?}", body.outcome)
+    };
+    let mut by_cell: HashMap<(String, String, Option<String>), u64> = HashMap::new();
+    for (c, p, s) in &rows_a {
+        let i = geo::commune_index(c).unwrap();
+        for level in Level::ALL {
+            for cat in [None, Some(s.to_string())] {
+                *by_cell
+                    .entry((geo::parent_code(i, level).to_string(), p.clone(), cat))
+                    .or_insert(0) += 1;
+            }
+        }
+    }
+    let mut small = 0;
+    for cell in &answer.cells {
+        let raw = by_cell
+            .get(&(
+                cell.code.clone(),
+                cell.period.to_string(),
+                cell.category.clone(),
+            ))
+            .copied()
+            .unwrap_or(0);
+        match cell.value {
+            CellValue::Released(v) => {
+                assert!(v == 0.0 || v >= 11.0, "small value on the wire: {cell:?}");
+                assert_eq!(v, raw as f64, "{cell:?}");
+            }
+            CellValue::Suppressed(_) => {}
+        }
+        if (1..11).contains(&raw) {
+            small += 1;
+            assert!(
+                matches!(cell.value, CellValue::Suppressed(_)),
+                "{cell:?} has {raw} people"
+            );
+        }
+    }
+    assert!(small > 5, "the generated data has small cells ({small})");
+
+    // Outside the policy: refused, with the reason, and logged at the node.
+    for (q, why) in [
+        (
+            AggregateQuery {
+                dataset: "rsa".into(),
+                measure: Measure::Count,
+                periods: vec![],
+                by: None,
+            },
+            "not shared",
+        ),
+        (
+            AggregateQuery {
+                dataset: "personnes_recues".into(),
+                measure: Measure::Count,
+                periods: vec![],
+                by: Some("age".into()),
+            },
+            "by \"age\"",
+        ),
+        (
+            AggregateQuery {
+                dataset: "personnes_recues".into(),
+                measure: Measure::Sum("montant".into()),
+                periods: vec![],
+                by: None,
+            },
+            "measure \"montant\"",
+        ),
+    ] {
+        let r = passerelle_hub::federation::ask(&live, key, Query::Aggregate(q), T)
+            .await
+            .unwrap();
+        match r.body.outcome {
+            Outcome::Refused(Refusal::OutOfPolicy(reason)) => {
+                assert!(reason.contains(why), "{reason}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let report = passerelle_node::admin::status(&net.node_dir("asso-a"))
+        .await
+        .unwrap();
+    assert!(report
+        .recent_queries
+        .iter()
+        .any(|q| q.outcome == "out_of_policy" && q.reason.contains("not shared")));
+    a.stop().await;
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn a_batch_needing_validation_is_not_answered_until_someone_else_validates_it() {
+    let net = Net::new();
+    let hub = net.start_hub(None).await;
+    let a = net.data_node(&hub, "asso-a", None, true).await;
+    let dir = net.node_dir("asso-a");
+    let file = dir.join("lot.csv");
+    std::fs::write(&file, rows_csv(&rows(4, &PERIODS))).unwrap();
+
+    // Import through the running node's admin socket.
+    use passerelle_node::admin::{request, Request, Response};
+    let Response::Batch(batch) = request(
+        &dir,
+        Request::Import {
+            dataset: "personnes_recues".into(),
+            path: file,
+            by: "agent-a".into(),
+        },
+        &mut |_| {},
+    )
+    .await
+    .unwrap() else {
+        panic!()
+    };
+    let status = passerelle_node::admin::status(&dir).await.unwrap();
+    assert_eq!(
+        status.pending.iter().map(|b| b.id).collect::<Vec<_>>(),
+        vec![batch.id]
+    );
+
+    let live = hub.live(&NodeId::new("asso-a").unwrap()).unwrap();
+    let q = || {
+        Query::Aggregate(AggregateQuery {
+            dataset: "personnes_recues".into(),
+            measure: Measure::Count,
+            periods: vec![],
+            by: None,
+        })
+    };
+    let r = passerelle_hub::federation::ask(&live, &hub.ctx().hub.key, q(), T)
+        .await
+        .unwrap();
+    assert!(
+        matches!(r.body.outcome, Outcome::Refused(Refusal::Unavailable(_))),
+        "{:?}",
+        r.body.outcome
+    );
+
+    let same = request(
+        &dir,
+        Request::Validate {
+            batch: batch.id,
+            by: "agent-a".into(),
+        },
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        same.to_string().contains("another person must validate"),
+        "{same}"
+    );
+    request(
+        &dir,
+        Request::Validate {
+            batch: batch.id,
+            by: "agent-b".into(),
+        },
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    let r = passerelle_hub::federation::ask(&live, &hub.ctx().hub.key, q(), T)
+        .await
+        .unwrap();
+    assert!(
+        matches!(r.body.outcome, Outcome::Answered(Answer::Aggregate(_))),
+        "{:?}",
+        r.body.outcome
+    );
+    assert!(passerelle_node::admin::status(&dir)
+        .await
+        .unwrap()
+        .pending
+        .is_empty());
+    a.stop().await;
+    hub.stop().await;
+}
