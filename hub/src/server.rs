@@ -210,11 +210,14 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
             _ = admin_stop.changed() => {}
         }
     });
-    let refresher = tokio::spawn(crate::observatory::schedule(
-        ctx.clone(),
-        refresh_every.min(Duration::from_secs(30)),
-        refresh_every,
-    ));
+    let (refresh_ctx, mut refresh_stop) = (ctx.clone(), stop_rx.clone());
+    let refresher = tokio::spawn(async move {
+        let first = refresh_every.min(Duration::from_secs(30));
+        tokio::select! {
+            _ = crate::observatory::schedule(refresh_ctx, first, refresh_every) => {}
+            _ = refresh_stop.changed() => {}
+        }
+    });
     info!(quic = %quic_addr, http = %http_addr, "hub started");
     Ok(HubHandle {
         quic_addr,

@@ -301,8 +301,8 @@ fn demo_starts_five_connected_nodes_and_the_portal() {
     wait_until("demo printed its addresses", || {
         std::fs::read_to_string(&log).is_ok_and(|l| l.contains("portal on http://"))
     });
-    let text = std::fs::read_to_string(&log).unwrap();
-    let addr = text
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    let addr = log_text
         .split("portal on http://")
         .nth(1)
         .unwrap()
@@ -332,5 +332,104 @@ fn demo_starts_five_connected_nodes_and_the_portal() {
         page.to_ascii_lowercase()
             .contains("content-security-policy"),
         "{page}"
+    );
+
+    // The observatory through the demo's admin socket.
+    let list = hub(&dir, &["indicators", "--format", "json"]);
+    let list: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert!(list.as_array().unwrap().len() >= 17);
+    let out = hub(
+        &dir,
+        &[
+            "indicator",
+            "rsa-pour-1000",
+            "--level",
+            "department",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["complete"], true, "{v}");
+    let cells = v["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 4, "one department, four quarters: {v}");
+    assert!(
+        cells
+            .iter()
+            .all(|c| c["status"] == "Released" && c["value"].as_f64().unwrap() > 10.0),
+        "{v}"
+    );
+    let out = hub(
+        &dir,
+        &[
+            "indicator",
+            "rsa",
+            "--refresh",
+            "--level",
+            "epci",
+            "--format",
+            "csv",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).lines().count(), 1 + 5 * 4);
+    let out = hub(&dir, &["verify-indicator", "rsa"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("all identical"),
+        "{}",
+        text(&out.stderr)
+    );
+    // The generated files are there, said to be fictitious.
+    assert!(
+        std::fs::read_to_string(dir.join("demo-data/caf-976/LISEZMOI.txt"))
+            .unwrap()
+            .contains("FICTIVES")
+    );
+    assert!(dir.join("demo-data/caf-976/rsa.csv").exists());
+}
+
+#[test]
+fn a_bad_catalog_entry_is_refused_at_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("hub");
+    assert!(hub(&dir, &["init"]).status.success());
+    let catalog = tmp.path().join("indicateurs");
+    std::fs::create_dir(&catalog).unwrap();
+    std::fs::write(
+        catalog.join("local.toml"),
+        "[[indicator]]\nid = \"x\"\ntitle = \"X\"\ntheme = \"sport\"\nunit = \"u\"\ndefinition = \"d\"\nsources = [\"s\"]\nfrequency = \"f\"\nformula = \"sum\"\nnumerator = [\"a\"]\n",
+    )
+    .unwrap();
+    let config = dir.join("hub.toml");
+    let text0 = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "{text0}\ncatalog_dir = {:?}\n",
+            catalog.display().to_string()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_passerelle-hub"))
+        .arg("--dir")
+        .arg(&dir)
+        .args([
+            "serve",
+            "--quic-listen",
+            "127.0.0.1:0",
+            "--http-listen",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("local.toml")
+            && err.contains("indicator \"x\"")
+            && err.contains("unknown theme \"sport\""),
+        "{err}"
     );
 }

@@ -127,3 +127,54 @@ fn wrong_dir_and_bad_config_are_named() {
         "{e}"
     );
 }
+
+#[test]
+fn a_bad_file_is_refused_whole_with_every_bad_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = "node_id = \"asso\"\nhub = \"localhost:4433\"\n[[datasets]]\nname = \"recues\"\nkind = \"records\"\ncommune = \"commune\"\nperiod = \"periode\"\n";
+    std::fs::write(tmp.path().join("node.toml"), config).unwrap();
+    let file = tmp.path().join("lot.csv");
+    std::fs::write(
+        &file,
+        "commune,periode\n97611,2025-T1\n97600,2025-T1\n97611,2025-T9\n97611,2025-T2\n",
+    )
+    .unwrap();
+    let out = node(
+        tmp.path(),
+        &[
+            "import",
+            "--dataset",
+            "recues",
+            "--by",
+            "agent",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let e = err(&out);
+    assert!(e.contains("2 bad row(s), nothing imported"), "{e}");
+    assert!(
+        e.contains("line 3, column commune") && e.contains("line 4, column periode"),
+        "{e}"
+    );
+    let out = node(tmp.path(), &["batches", "--format", "json"]);
+    assert!(out.status.success(), "{}", err(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
+
+    let out = node(
+        tmp.path(),
+        &[
+            "import",
+            "--dataset",
+            "autre",
+            "--by",
+            "agent",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        err(&out).contains("unknown dataset \"autre\"; node.toml declares: recues"),
+        "{}",
+        err(&out)
+    );
+}

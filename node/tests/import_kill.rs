@@ -63,7 +63,9 @@ fn import(dir: &Path, file: &Path) -> Command {
 }
 
 /// (batch id, rows) of every batch, and the records in force per period.
-fn state(dir: &Path) -> (Vec<(u64, u64)>, Vec<(String, u64)>) {
+type State = (Vec<(u64, u64)>, Vec<(String, u64)>);
+
+fn state(dir: &Path) -> State {
     let store =
         passerelle_node::store::Store::open(&dir.join("store")).expect("store opens after a kill");
     let batches = store

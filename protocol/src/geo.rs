@@ -266,24 +266,15 @@ pub fn parent_code(commune: usize, level: Level) -> &'static str {
 
 /// Population 2017 of a unit.
 pub fn population_2017(level: Level, code: &str) -> Option<u64> {
-    let communes = COMMUNES.iter().enumerate();
-    let total: u64 = match level {
-        Level::Commune => {
-            return commune_index(code).map(|i| u64::from(COMMUNES[i].population_2017))
-        }
+    let pop = |c: &Commune| u64::from(c.population_2017);
+    match level {
+        Level::Commune => commune_index(code).map(|i| pop(&COMMUNES[i])),
         Level::Epci => {
             let e = epci_index(code)?;
-            communes
-                .filter(|(_, c)| c.epci == e)
-                .map(|(_, c)| u64::from(c.population_2017))
-                .sum()
+            Some(COMMUNES.iter().filter(|c| c.epci == e).map(pop).sum())
         }
-        Level::Department if code == DEPARTMENT_CODE => {
-            communes.map(|(_, c)| u64::from(c.population_2017)).sum()
-        }
-        Level::Department => return None,
-    };
-    Some(total)
+        Level::Department => (code == DEPARTMENT_CODE).then(|| COMMUNES.iter().map(pop).sum()),
+    }
 }
 
 #[cfg(test)]

@@ -210,7 +210,7 @@ pub fn read_csv(
         }
         rows += 1;
         let line = record.position().map(|p| p.line()).unwrap_or(rows + 1);
-        if rows % 65_536 == 0 {
+        if rows.is_multiple_of(65_536) {
             progress(record.position().map(|p| p.byte()).unwrap_or(0));
         }
         if record.len() == 1 && record.get(0).is_some_and(|f| f.is_empty()) {
