@@ -59,6 +59,21 @@ pub(crate) fn check_example(name: &str, generated: &str) {
     );
 }
 
+/// Parses a TOML file and applies its cross-key rules, reporting every
+/// problem at once.
+fn load_checked<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    problems: impl Fn(&T) -> Vec<Problem>,
+) -> Result<T, ConfigError> {
+    let config: T = parse(path)?;
+    let found = problems(&config);
+    if found.is_empty() {
+        Ok(config)
+    } else {
+        Err(ConfigError::invalid(path, found))
+    }
+}
+
 /// Parses a TOML file into a config type, mapping serde's complaint to a
 /// [`Problem`] that names the line and key.
 fn parse<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ConfigError> {

@@ -99,13 +99,7 @@ impl NodeConfig {
     /// # Errors
     /// Every problem in the file, with line and key.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let config: Self = crate::parse(path)?;
-        let problems = config.problems();
-        if problems.is_empty() {
-            Ok(config)
-        } else {
-            Err(ConfigError::invalid(path, problems))
-        }
+        crate::load_checked(path, Self::problems)
     }
 
     /// Cross-key rules, all reported at once.

@@ -48,24 +48,10 @@ impl HubDir {
     /// # Errors
     /// When it cannot be created.
     pub fn create(root: &Path) -> Result<Self, HubError> {
-        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-        if !root.exists() {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(root)
-                .map_err(|source| HubError::Io {
-                    path: root.to_path_buf(),
-                    source,
-                })?;
-        } else if !root.is_dir() {
-            return Err(HubError::Dir {
-                path: root.to_path_buf(),
-                why: "exists but is not a folder".into(),
-            });
-        } else {
-            let _ = std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o700));
-        }
+        passerelle_link::create_private_dir(root).map_err(|source| HubError::Io {
+            path: root.to_path_buf(),
+            source,
+        })?;
         Ok(Self {
             root: root.to_path_buf(),
         })

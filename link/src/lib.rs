@@ -52,6 +52,28 @@ pub enum LinkError {
     Tls(String),
 }
 
+/// Creates a state folder readable by its owner only, or tightens an
+/// existing one to owner-only.
+///
+/// # Errors
+/// When it cannot be created, or the path exists and is not a folder.
+pub fn create_private_dir(root: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    if !root.exists() {
+        return std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(root);
+    }
+    if !root.is_dir() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "exists but is not a folder",
+        ));
+    }
+    std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o700))
+}
+
 /// The current time as seconds since the Unix epoch.
 pub fn now() -> passerelle_protocol::UnixTime {
     std::time::SystemTime::now()

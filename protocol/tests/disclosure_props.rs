@@ -9,6 +9,9 @@
 //! Over a prime this large a rank can only drop below the rational rank if
 //! the prime divides every maximal minor of a 0/±1 matrix of a few hundred
 //! rows, which does not happen here.
+//!
+//! It also checks the group rule: in every relation whose total is
+//! released, the withheld parts hold no contributor or at least `min_count`.
 
 use passerelle_protocol::disclosure::{
     protect, recoverable, CellInput, CellStatus, Hierarchy, PrimaryReason, Rule, TableShape,
@@ -148,6 +151,30 @@ fn determined(rows: &[Option<usize>], cols: &[Option<usize>], withheld: &[bool])
         .collect()
 }
 
+/// Relations whose total is released and whose withheld parts hold 1 to
+/// `min_count - 1` contributors: a group anyone derives as the total minus
+/// the released parts (for a table that adds up). The group rule allows
+/// none.
+fn small_groups(
+    shape: &TableShape,
+    cells: &[CellInput],
+    withheld: &[bool],
+    min_count: u64,
+) -> Vec<Vec<(usize, u64)>> {
+    relations(&shape.rows.parent, &shape.cols.parent)
+        .into_iter()
+        .filter(|rel| {
+            let (total, parts) = rel.split_first().expect("a relation has a total");
+            let group: u64 = parts
+                .iter()
+                .filter(|(c, _)| withheld[*c])
+                .map(|(c, _)| cells[*c].count)
+                .sum();
+            !withheld[total.0] && group > 0 && group < min_count
+        })
+        .collect()
+}
+
 /// Checks everything `protect` promises about one table.
 fn check(shape: &TableShape, cells: &[CellInput], rule: &Rule) -> Result<(), TestCaseError> {
     let status = protect(shape, cells, rule).map_err(|e| TestCaseError::fail(e.to_string()))?;
@@ -177,6 +204,13 @@ fn check(shape: &TableShape, cells: &[CellInput], rule: &Rule) -> Result<(), Tes
             rel
         );
     }
+    let small = small_groups(shape, cells, &withheld, rule.min_count);
+    prop_assert!(
+        small.is_empty(),
+        "withheld parts of {:?} hold 1 to min_count - 1 contributors: {:?}",
+        small,
+        status
+    );
     let exposed = determined(&shape.rows.parent, &shape.cols.parent, &withheld);
     prop_assert!(
         exposed.is_empty(),
@@ -266,7 +300,11 @@ fn cells(shape: &TableShape) -> impl Strategy<Value = Vec<CellInput>> {
             counts
                 .into_iter()
                 .zip(shares)
-                .map(|(count, max_share)| CellInput { count, max_share })
+                .map(|(count, max_share)| CellInput {
+                    count,
+                    max_share,
+                    withheld: false,
+                })
                 .collect()
         })
 }
@@ -421,6 +459,7 @@ fn mayotte_by_ten_categories_protects_quickly() {
         total += took;
         let withheld: Vec<bool> = status.iter().map(|s| s.is_suppressed()).collect();
         assert!(determined(&shape.rows.parent, &shape.cols.parent, &withheld).is_empty());
+        assert!(small_groups(&shape, &cells, &withheld, 11).is_empty());
     }
     println!(
         "23x11 protect: mean {:?}, worst {:?} over {runs} tables",

@@ -160,20 +160,15 @@ pub fn answer(
             .enumerate()
             .map(|(i, (count, sum, max))| {
                 let (level, _) = row_unit(i / n_cols);
-                if !share.levels.contains(&level) {
-                    // Withheld level: treated as suppressed during protection.
-                    return CellInput {
-                        count: 1,
-                        max_share: None,
-                    };
-                }
                 let max_share = match measure {
                     Some(_) if *sum > 0.0 && *max > 0.0 => Some(max / sum),
                     _ => None,
                 };
+                // A level the policy does not share is hidden from the start.
                 CellInput {
                     count: *count,
                     max_share,
+                    withheld: !share.levels.contains(&level),
                 }
             })
             .collect();
@@ -197,6 +192,8 @@ pub fn answer(
                 CellStatus::Primary(PrimaryReason::Dominance) => {
                     CellValue::Suppressed(Suppression::Dominance)
                 }
+                // Not reached: withheld levels are skipped above.
+                CellStatus::Primary(PrimaryReason::Withheld) => continue,
                 CellStatus::Secondary => CellValue::Suppressed(Suppression::Secondary),
             };
             cells.push(AnswerCell {

@@ -13,6 +13,10 @@
 //!    other commune). While some withheld cell is determined by the additive
 //!    relations and the released cells, another released cell sharing a
 //!    relation with it is withheld too.
+//! 3. **Group rule**: where a total is released, its withheld parts add up
+//!    to a group anyone can compute (total minus released parts). A group of
+//!    1 to `min_count - 1` contributors gets another part withheld (or the
+//!    total). Steps 2 and 3 alternate until neither withholds anything.
 //!
 //! Whether a cell is determined is decided with exact arithmetic over the
 //! rationals ([`recoverable`]); nothing here uses floating point for it.

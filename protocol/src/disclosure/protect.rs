@@ -1,5 +1,6 @@
-//! The two passes: primary suppression, then secondary suppression until no
-//! withheld cell can be recomputed from the released ones.
+//! The passes: primary suppression, then secondary suppression and the
+//! group rule, alternated until no withheld cell can be recomputed from the
+//! released ones and no released total gives away a small withheld group.
 
 use super::{
     rank::{self, Row},
@@ -14,14 +15,26 @@ use super::{
 /// cells are released. Secondary pass, repeated until nothing changes: find
 /// the withheld cells that the additive relations and the released cells
 /// determine; for each, in index order, withhold the released cell with the
-/// fewest contributors (then a leaf before a total, then the lowest index)
-/// among the cells sharing a relation with it. A cell is skipped in a round
-/// when a cell withheld earlier in the same round already shares a relation
-/// with it, or when no released cell is left connected to it; the next round
-/// checks it again. If every cell sharing a relation with it is withheld,
-/// the search widens through withheld cells to the nearest released ones.
-/// Every round withholds at least one more cell, so the pass ends, and the
-/// same input always gives the same output.
+/// fewest contributors, a non-zero one first (then a leaf before a total,
+/// then the lowest index), among the cells sharing a relation with it. A
+/// cell is skipped in a round when a cell withheld earlier in the same round
+/// already shares a relation with it, or when no released cell is left
+/// connected to it; the next round checks it again. If every cell sharing a
+/// relation with it is withheld, the search widens through withheld cells to
+/// the nearest released ones.
+///
+/// Group rule, once no cell is determined: in every relation whose total is
+/// released, the withheld parts add up to `g` contributors, which anyone can
+/// compute as the total minus the released parts. If `0 < g < min_count`,
+/// one more cell of that relation is withheld: the released part with the
+/// fewest contributors that brings `g` to `min_count`, else the released
+/// part with the most, else (no released part has any) the total; the lower
+/// index on ties. The relations are visited in order, each seeing the
+/// cells withheld before it. Then the secondary pass runs again, and the two
+/// alternate until neither withholds a cell.
+///
+/// Every round withholds at least one more cell, so this ends, and the same
+/// input always gives the same output.
 ///
 /// # Errors
 /// An invalid shape (see [`TableShape::validate`]), a cell count that does
@@ -41,17 +54,32 @@ pub fn protect(
         .map(|(i, cell)| rule.primary(i, cell))
         .collect::<Result<Vec<_>, _>>()?;
     loop {
-        let suppressed: Vec<bool> = status.iter().map(|s| s.is_suppressed()).collect();
-        let exposed = exposed(&table, &suppressed)?;
-        if exposed.is_empty() {
+        secondary(&table, cells, &mut status)?;
+        if !group_pass(&table, cells, rule, &mut status) {
             return Ok(status);
+        }
+    }
+}
+
+/// Withholds complements until no withheld cell is determined. Every round
+/// withholds at least one more cell.
+fn secondary(
+    table: &Relations,
+    cells: &[CellInput],
+    status: &mut [CellStatus],
+) -> Result<(), DisclosureError> {
+    loop {
+        let suppressed: Vec<bool> = status.iter().map(|s| s.is_suppressed()).collect();
+        let exposed = exposed(table, &suppressed)?;
+        if exposed.is_empty() {
+            return Ok(());
         }
         let mut fresh = vec![false; table.cells];
         for (k, &cell) in exposed.iter().enumerate() {
             if k > 0 && table.neighbours(cell).any(|c| fresh[c]) {
                 continue;
             }
-            match complement(&table, cell, &status, cells) {
+            match complement(table, cell, status, cells) {
                 Some(partner) => {
                     status[partner] = CellStatus::Secondary;
                     fresh[partner] = true;
@@ -63,6 +91,49 @@ pub fn protect(
             }
         }
     }
+}
+
+/// The group rule, one pass over the relations in order: where the total is
+/// released, its withheld parts add up to a group that anyone can compute
+/// (total minus released parts); a group of 1 to `min_count - 1`
+/// contributors gets one more cell of the relation withheld. Returns whether
+/// any cell was withheld.
+fn group_pass(
+    table: &Relations,
+    cells: &[CellInput],
+    rule: &Rule,
+    status: &mut [CellStatus],
+) -> bool {
+    let mut changed = false;
+    for rel in &table.relations {
+        let Some(&(total, _)) = rel.iter().find(|e| e.1 > 0) else {
+            continue;
+        };
+        if status[total].is_suppressed() {
+            continue;
+        }
+        let parts = rel.iter().filter(|e| e.1 < 0).map(|e| e.0);
+        let group = parts
+            .clone()
+            .filter(|&c| status[c].is_suppressed())
+            .fold(0u64, |g, c| g.saturating_add(cells[c].count));
+        if group == 0 || group >= rule.min_count {
+            continue;
+        }
+        let need = rule.min_count - group;
+        let released = parts.filter(|&c| status[c].is_released() && cells[c].count > 0);
+        // The smallest part that completes the group, else the largest,
+        // else the total; lower index on ties (parts come in cell order).
+        let enough = released
+            .clone()
+            .filter(|&c| cells[c].count >= need)
+            .min_by_key(|&c| cells[c].count);
+        let largest = released.rev().max_by_key(|&c| cells[c].count);
+        let partner = enough.or(largest).unwrap_or(total);
+        status[partner] = CellStatus::Secondary;
+        changed = true;
+    }
+    changed
 }
 
 /// The withheld cells (`suppressed[i]` true) whose value is determined by
@@ -119,7 +190,8 @@ fn exposed(table: &Relations, suppressed: &[bool]) -> Result<Vec<usize>, Disclos
 
 /// The released cell to withhold so that `cell` is protected: the nearest
 /// released cells through the relations (first those sharing a relation with
-/// `cell`, then through withheld cells), best by count, leaf, index.
+/// `cell`, then through withheld cells), best by non-zero count, leaf,
+/// index.
 fn complement(
     table: &Relations,
     cell: usize,
@@ -130,12 +202,14 @@ fn complement(
     seen[cell] = true;
     let mut frontier = vec![cell];
     while !frontier.is_empty() {
-        let mut best: Option<(u64, bool, usize)> = None;
+        let mut best: Option<(bool, u64, bool, usize)> = None;
         let mut next = Vec::new();
         for &s in &frontier {
             for c in table.neighbours(s) {
                 if status[c].is_released() {
-                    let key = (cells[c].count, table.is_total[c], c);
+                    // A zero adds nothing to the withheld group: last resort.
+                    let count = cells[c].count;
+                    let key = (count == 0, count, table.is_total[c], c);
                     best = Some(best.map_or(key, |b| b.min(key)));
                 } else if !seen[c] {
                     seen[c] = true;
@@ -143,7 +217,7 @@ fn complement(
                 }
             }
         }
-        if let Some((_, _, c)) = best {
+        if let Some((_, _, _, c)) = best {
             return Some(c);
         }
         frontier = next;

@@ -13,6 +13,11 @@ pub struct CellInput {
     /// For a sum: largest single contribution divided by the cell's sum, in
     /// 0..=1. `None` for a count.
     pub max_share: Option<f64>,
+    /// Not published whatever its count (a level the policy does not
+    /// share): hidden from the start, with its true count, so that released
+    /// cells neither reveal it nor are withheld for it needlessly.
+    #[serde(default)]
+    pub withheld: bool,
 }
 
 impl CellInput {
@@ -21,6 +26,7 @@ impl CellInput {
         Self {
             count,
             max_share: None,
+            withheld: false,
         }
     }
 
@@ -29,6 +35,7 @@ impl CellInput {
         Self {
             count,
             max_share: Some(max_share),
+            withheld: false,
         }
     }
 }
@@ -61,6 +68,8 @@ pub enum PrimaryReason {
     Threshold,
     /// One contributor holds more than the rule's dominance share.
     Dominance,
+    /// Not published by policy (see [`CellInput::withheld`]).
+    Withheld,
 }
 
 /// The decision for one cell.
@@ -70,7 +79,8 @@ pub enum CellStatus {
     Released,
     /// The cell is withheld because of its own contributors.
     Primary(PrimaryReason),
-    /// The cell is withheld so that a primary cell cannot be recomputed.
+    /// The cell is withheld so that no withheld cell can be recomputed, nor
+    /// a group of fewer than `min_count` contributors derived from a total.
     Secondary,
 }
 
@@ -108,6 +118,9 @@ impl Rule {
             if !(0.0..=1.0).contains(&share) {
                 return Err(DisclosureError::InvalidShare { cell: index, share });
             }
+        }
+        if cell.withheld {
+            return Ok(CellStatus::Primary(PrimaryReason::Withheld));
         }
         if cell.count == 0 {
             return Ok(CellStatus::Released);
