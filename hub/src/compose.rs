@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use passerelle_protocol::{
-    aggregate::{AggregateAnswer, CellValue, Measure},
+    aggregate::{AggregateAnswer, CellValue, Measure, Suppression},
     geo::{self, Level},
     period::Period,
 };
@@ -120,6 +120,52 @@ pub fn periods(ind: &Indicator, answers: &Answers) -> Vec<Period> {
     set.into_iter().collect()
 }
 
+/// Whether people were counted in a commune: `Some(true)` when a node
+/// released a positive count or withheld it for being small or dominated
+/// (so at least one contributor), `Some(false)` when every source says
+/// zero or has no row, `None` when a secondary suppression might hide a
+/// zero.
+fn served(terms: &[Term], answers: &Answers, commune: &str, period: &Period) -> Option<bool> {
+    let mut unknown = false;
+    for term in terms {
+        let Some(list) = measure(term).and_then(|k| answers.get(&k)) else {
+            continue;
+        };
+        for a in list {
+            let cell = a.cells.iter().find(|c| {
+                c.level == Level::Commune
+                    && c.code == commune
+                    && &c.period == period
+                    && c.category.is_none()
+            });
+            match cell.map(|c| c.value) {
+                Some(CellValue::Released(x)) if x > 0.0 => return Some(true),
+                Some(CellValue::Suppressed(Suppression::Threshold | Suppression::Dominance)) => {
+                    return Some(true)
+                }
+                Some(CellValue::Suppressed(Suppression::Secondary)) => unknown = true,
+                _ => {}
+            }
+        }
+    }
+    (!unknown).then_some(false)
+}
+
+fn territories(terms: &[Term], answers: &Answers, level: Level, code: &str, period: &Period) -> V {
+    let mut n = 0.0;
+    for (i, c) in geo::COMMUNES.iter().enumerate() {
+        if geo::parent_code(i, level) != code {
+            continue;
+        }
+        match served(terms, answers, c.code, period) {
+            Some(true) => n += 1.0,
+            Some(false) => {}
+            None => return V::Suppressed,
+        }
+    }
+    V::Val(n)
+}
+
 /// Composes an indicator for every unit of every level and every period.
 pub fn compose(ind: &Indicator, answers: &Answers) -> Vec<ResultCell> {
     let mut out = Vec::new();
@@ -127,6 +173,7 @@ pub fn compose(ind: &Indicator, answers: &Answers) -> Vec<ResultCell> {
         for level in Level::ALL {
             for code in geo::codes(level) {
                 let v = match &ind.formula {
+                    Formula::Territories(a) => territories(a, answers, level, code, &period),
                     Formula::Sum(a) => operand(a, answers, level, code, &period),
                     Formula::Difference(a, b) => combine(
                         operand(a, answers, level, code, &period),
@@ -165,7 +212,7 @@ pub fn compose(ind: &Indicator, answers: &Answers) -> Vec<ResultCell> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use passerelle_protocol::aggregate::{AggregateQuery, AnswerCell, AppliedRule, Suppression};
+    use passerelle_protocol::aggregate::{AggregateQuery, AnswerCell, AppliedRule};
 
     fn answer(dataset: &str, cells: Vec<(Level, &str, CellValue)>) -> AggregateAnswer {
         AggregateAnswer {
@@ -278,5 +325,47 @@ mod tests {
         let pop = compose(&ind(Formula::Sum(vec![Term::Population])), &Answers::new());
         assert_eq!(cell(&pop, Level::Department, "976").value, Some(256_518.0));
         assert_eq!(pop[0].period, Period::Year(2017));
+    }
+
+    #[test]
+    fn territories_count_communes_with_people_and_never_guess() {
+        let mut answers = Answers::new();
+        answers.insert(
+            ("recus".into(), Measure::Count),
+            vec![answer(
+                "recus",
+                vec![
+                    // Grand Nord: Acoua 30, Bandraboua small, Koungou 0, Mtsamboro none.
+                    (Level::Commune, "97601", CellValue::Released(30.0)),
+                    (
+                        Level::Commune,
+                        "97602",
+                        CellValue::Suppressed(Suppression::Threshold),
+                    ),
+                    (Level::Commune, "97610", CellValue::Released(0.0)),
+                    // Petite-Terre: Dzaoudzi 12, Pamandzi hidden by secondary suppression.
+                    (Level::Commune, "97608", CellValue::Released(12.0)),
+                    (
+                        Level::Commune,
+                        "97615",
+                        CellValue::Suppressed(Suppression::Secondary),
+                    ),
+                ],
+            )],
+        );
+        let cells = compose(
+            &ind(Formula::Territories(vec![Term::Count("recus".into())])),
+            &answers,
+        );
+        assert_eq!(cell(&cells, Level::Epci, "200060465").value, Some(2.0));
+        assert_eq!(
+            cell(&cells, Level::Epci, "200050532").status,
+            Status::Suppressed
+        );
+        assert_eq!(cell(&cells, Level::Commune, "97602").value, Some(1.0));
+        assert_eq!(
+            cell(&cells, Level::Department, "976").status,
+            Status::Suppressed
+        );
     }
 }

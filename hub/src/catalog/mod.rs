@@ -99,13 +99,15 @@ pub enum Formula {
     Ratio(Vec<Term>, Vec<Term>),
     /// a ÷ b × per
     Rate(Vec<Term>, Vec<Term>, f64),
+    /// Number of communes where a is above zero (territories served).
+    Territories(Vec<Term>),
 }
 
 impl Formula {
     /// Every term, numerator first.
     pub fn terms(&self) -> Vec<&Term> {
         match self {
-            Formula::Sum(a) => a.iter().collect(),
+            Formula::Sum(a) | Formula::Territories(a) => a.iter().collect(),
             Formula::Difference(a, b) | Formula::Ratio(a, b) | Formula::Rate(a, b, _) => {
                 a.iter().chain(b).collect()
             }
@@ -134,6 +136,7 @@ impl Formula {
         };
         match self {
             Formula::Sum(a) => list(a),
+            Formula::Territories(a) => format!("communes où {} > 0", list(a)),
             Formula::Difference(a, b) => format!("({}) − ({})", list(a), list(b)),
             Formula::Ratio(a, b) => format!("({}) ÷ ({})", list(a), list(b)),
             Formula::Rate(a, b, per) => format!("({}) ÷ ({}) × {per}", list(a), list(b)),
@@ -252,6 +255,8 @@ fn entry(file: &str, e: Entry) -> Result<Indicator, CatalogError> {
     let formula = match e.formula.as_str() {
         "sum" if e.denominator.is_empty() && e.per.is_none() => Formula::Sum(a),
         "sum" => return Err(err("a sum takes only a numerator".into())),
+        "territories" if e.denominator.is_empty() && e.per.is_none() => Formula::Territories(a),
+        "territories" => return Err(err("territories takes only a numerator".into())),
         "difference" => Formula::Difference(a, terms(&e.denominator, "denominator")?),
         "ratio" => Formula::Ratio(a, terms(&e.denominator, "denominator")?),
         "rate" => match e.per {
@@ -260,7 +265,7 @@ fn entry(file: &str, e: Entry) -> Result<Indicator, CatalogError> {
         },
         other => {
             return Err(err(format!(
-                "unknown formula {other:?} (use sum, difference, ratio or rate)"
+                "unknown formula {other:?} (use sum, difference, ratio, rate or territories)"
             )))
         }
     };
