@@ -39,6 +39,11 @@ pub struct HubConfig {
     /// A folder of extra indicator files (`*.toml`), added to the shipped
     /// catalog; an entry with a shipped id replaces it.
     pub catalog_dir: Option<std::path::PathBuf>,
+    /// A GeoJSON FeatureCollection of commune boundaries for the maps; the
+    /// shipped schematic map is used when absent.
+    pub boundaries: Option<std::path::PathBuf>,
+    /// The feature property holding each commune's INSEE code.
+    pub boundaries_code_property: String,
 }
 
 impl Default for HubConfig {
@@ -55,6 +60,8 @@ impl Default for HubConfig {
             enroll_per_minute: NonZeroU32::new(10).expect("non-zero"),
             refresh_interval: Duration::from_secs(3600),
             catalog_dir: None,
+            boundaries: None,
+            boundaries_code_property: "code".into(),
         }
     }
 }
@@ -179,6 +186,12 @@ refresh_interval = "{refresh}"
 
 # A folder of extra indicator files (*.toml), added to the shipped catalog.
 {catalog}
+
+# Commune boundaries for the maps: a GeoJSON FeatureCollection whose
+# features carry the INSEE code in the property named below. Without it,
+# the portal draws its built-in schematic map.
+{boundaries}
+boundaries_code_property = {prop:?}
 "#,
             name = self.name,
             names = names.join(", "),
@@ -190,6 +203,11 @@ refresh_interval = "{refresh}"
             timeout = h(self.query_timeout),
             rate = self.enroll_per_minute,
             refresh = h(self.refresh_interval),
+            boundaries = match &self.boundaries {
+                Some(b) => format!("boundaries = {:?}", b.display().to_string()),
+                None => "# boundaries = \"/etc/passerelle/communes-976.geojson\"".to_string(),
+            },
+            prop = self.boundaries_code_property,
             catalog = match &self.catalog_dir {
                 Some(d) => format!("catalog_dir = {:?}", d.display().to_string()),
                 None => "# catalog_dir = \"/etc/passerelle/indicateurs\"".to_string(),

@@ -41,6 +41,8 @@ pub struct Ctx {
     pub hub: Hub,
     /// The indicator catalog.
     pub catalog: Vec<crate::catalog::Indicator>,
+    /// The map's geometry.
+    pub geometry: crate::portal::map::Geometry,
     /// Connected nodes.
     pub registry: Registry,
     /// Enrollment attempts per address.
@@ -177,9 +179,18 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
     let catalog = crate::catalog::load(hub.config.catalog_dir.as_deref())
         .map_err(|e| HubError::Refused(e.to_string()))?;
     let refresh_every = hub.config.refresh_interval;
+    let geometry = match &hub.config.boundaries {
+        None => crate::portal::map::Geometry::schematic(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| HubError::Io { path: path.clone(), source })?;
+            crate::portal::map::Geometry::from_geojson(&text, &hub.config.boundaries_code_property)
+                .map_err(|why| HubError::Refused(format!("{}: {why} (boundaries in hub.toml)", path.display())))?
+        }
+    };
     let ctx = Arc::new(Ctx {
         hub,
         catalog,
+        geometry,
         registry: Registry::default(),
         limiter,
         demo,

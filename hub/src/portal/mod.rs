@@ -1,0 +1,166 @@
+//! The web portal, in French: public dashboards, indicator sheets with maps
+//! and charts, open data and the JSON API. Server-rendered HTML that works
+//! without JavaScript; maps and charts are SVG drawn here.
+//!
+//! - [`layout`]: the page shell and French formatting.
+//! - [`pages`]: home, themes, dashboards, indicator sheets.
+//! - [`map`]: choropleth maps.
+//! - [`chart`]: time series and bar charts.
+//! - [`data`]: CSV/JSON downloads and the API.
+
+pub mod chart;
+pub mod data;
+pub mod layout;
+pub mod map;
+pub mod pages;
+
+use std::sync::Arc;
+
+use axum::{
+    extract::{Path, Query, State},
+    http::{header, HeaderValue, StatusCode},
+    response::{Html, IntoResponse, Response},
+    routing::get,
+    Json, Router,
+};
+use passerelle_protocol::geo::Level;
+use serde::Deserialize;
+use tokio::{net::TcpListener, sync::watch};
+
+use crate::server::Ctx;
+
+/// The router.
+pub fn router(ctx: Arc<Ctx>) -> Router {
+    Router::new()
+        .route("/", get(home))
+        .route("/themes", get(themes))
+        .route("/theme/{id}", get(theme))
+        .route("/indicateur/{id}", get(sheet))
+        .route("/donnees", get(open_data))
+        .route("/donnees/{file}", get(download))
+        .route("/api/catalog", get(api_catalog))
+        .route("/api/indicators/{id}", get(api_indicator))
+        .route("/api/geography", get(|| async { Json(data::geography()) }))
+        .route("/api/openapi.json", get(|| async { Json(data::openapi()) }))
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(not_found)
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(ctx)
+}
+
+async fn security_headers(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    res
+}
+
+/// Serves the portal until the hub stops.
+pub async fn serve(ctx: Arc<Ctx>, listener: TcpListener, mut stop: watch::Receiver<bool>) {
+    let app = router(ctx);
+    let shutdown = async move {
+        let _ = stop.changed().await;
+    };
+    if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+        tracing::warn!(%error, "portal stopped");
+    }
+}
+
+fn missing(ctx: &Ctx) -> Response {
+    let body = layout::page(ctx, "Page introuvable", "<h1>Page introuvable</h1><p>Cette page n'existe pas. <a href=\"/\">Retour à l'accueil</a>.</p>");
+    (StatusCode::NOT_FOUND, Html(body)).into_response()
+}
+
+async fn not_found(State(ctx): State<Arc<Ctx>>) -> Response {
+    missing(&ctx)
+}
+
+async fn home(State(ctx): State<Arc<Ctx>>) -> Html<String> {
+    Html(pages::home(&ctx))
+}
+
+async fn themes(State(ctx): State<Arc<Ctx>>) -> Html<String> {
+    Html(pages::themes(&ctx))
+}
+
+async fn open_data(State(ctx): State<Arc<Ctx>>) -> Html<String> {
+    Html(pages::open_data(&ctx))
+}
+
+async fn theme(State(ctx): State<Arc<Ctx>>, Path(id): Path<String>) -> Response {
+    match pages::theme(&ctx, &id) {
+        Some(body) => Html(body).into_response(),
+        None => missing(&ctx),
+    }
+}
+
+/// Query of an indicator sheet.
+#[derive(Debug, Deserialize)]
+pub struct SheetParams {
+    niveau: Option<String>,
+    periode: Option<String>,
+}
+
+async fn sheet(State(ctx): State<Arc<Ctx>>, Path(id): Path<String>, Query(p): Query<SheetParams>) -> Response {
+    let level = match p.niveau.as_deref() {
+        Some("epci") => Level::Epci,
+        _ => Level::Commune,
+    };
+    let period = p.periode.and_then(|s| s.parse().ok());
+    match pages::sheet(&ctx, &id, &pages::SheetQuery { level, period }) {
+        Some(body) => Html(body).into_response(),
+        None => missing(&ctx),
+    }
+}
+
+/// Query of a download or API call.
+#[derive(Debug, Deserialize)]
+pub struct LevelParams {
+    niveau: Option<String>,
+    level: Option<String>,
+}
+
+impl LevelParams {
+    fn level(&self) -> Result<Option<Level>, String> {
+        self.niveau.as_deref().or(self.level.as_deref()).map(str::parse).transpose()
+    }
+}
+
+fn latest(ctx: &Ctx, id: &str) -> Option<(crate::catalog::Indicator, crate::observatory::IndicatorResult)> {
+    let ind = ctx.catalog.iter().find(|i| i.id == id)?.clone();
+    let r = ctx.hub.store.latest_result(id).ok().flatten()?;
+    Some((ind, r))
+}
+
+async fn download(State(ctx): State<Arc<Ctx>>, Path(file): Path<String>, Query(p): Query<LevelParams>) -> Response {
+    let Ok(level) = p.level() else { return (StatusCode::BAD_REQUEST, "niveau inconnu : commune, epci ou department").into_response() };
+    let (id, ext) = file.rsplit_once('.').unwrap_or((&file, ""));
+    let Some((ind, r)) = latest(&ctx, id) else { return missing(&ctx) };
+    let name = format!("attachment; filename=\"{}{}.{ext}\"", ind.id, level.map(|l| format!("-{l}")).unwrap_or_default());
+    let disposition = HeaderValue::from_str(&name).unwrap_or(HeaderValue::from_static("attachment"));
+    match ext {
+        "csv" => (
+            [(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")), (header::CONTENT_DISPOSITION, disposition)],
+            data::indicator_csv(&ind, &r, level),
+        )
+            .into_response(),
+        "json" => ([(header::CONTENT_DISPOSITION, disposition)], Json(data::indicator_json(&ind, &r, level))).into_response(),
+        _ => missing(&ctx),
+    }
+}
+
+async fn api_catalog(State(ctx): State<Arc<Ctx>>) -> Json<serde_json::Value> {
+    Json(data::catalog(&ctx))
+}
+
+async fn api_indicator(State(ctx): State<Arc<Ctx>>, Path(id): Path<String>, Query(p): Query<LevelParams>) -> Response {
+    let Ok(level) = p.level() else {
+        return (StatusCode::BAD_REQUEST, Json(serde_json::json!({"error": "unknown level: use commune, epci or department"}))).into_response();
+    };
+    match latest(&ctx, &id) {
+        Some((ind, r)) => Json(data::indicator_json(&ind, &r, level)).into_response(),
+        None => (StatusCode::NOT_FOUND, Json(serde_json::json!({"error": format!("unknown or not yet computed indicator {id:?}")}))).into_response(),
+    }
+}
