@@ -182,9 +182,17 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
     let geometry = match &hub.config.boundaries {
         None => crate::portal::map::Geometry::schematic(),
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|source| HubError::Io { path: path.clone(), source })?;
+            let text = std::fs::read_to_string(path).map_err(|source| HubError::Io {
+                path: path.clone(),
+                source,
+            })?;
             crate::portal::map::Geometry::from_geojson(&text, &hub.config.boundaries_code_property)
-                .map_err(|why| HubError::Refused(format!("{}: {why} (boundaries in hub.toml)", path.display())))?
+                .map_err(|why| {
+                    HubError::Refused(format!(
+                        "{}: {why} (boundaries in hub.toml)",
+                        path.display()
+                    ))
+                })?
         }
     };
     let ctx = Arc::new(Ctx {

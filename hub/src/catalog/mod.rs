@@ -126,6 +126,30 @@ impl Formula {
         d
     }
 
+    /// The formula in plain French, for the public.
+    pub fn describe_fr(&self) -> String {
+        let term = |t: &Term| match t {
+            Term::Count(d) => format!("effectif « {d} »"),
+            Term::Sum(d, m) => format!("total de « {m} » ({d})"),
+            Term::Population => "population municipale 2017 (INSEE)".to_string(),
+        };
+        let list = |t: &[Term]| t.iter().map(term).collect::<Vec<_>>().join(" + ");
+        match self {
+            Formula::Sum(a) => list(a),
+            Formula::Territories(a) => {
+                format!("nombre de communes où {} est supérieur à zéro", list(a))
+            }
+            Formula::Difference(a, b) => format!("{} moins {}", list(a), list(b)),
+            Formula::Ratio(a, b) => format!("{} divisé par {}", list(a), list(b)),
+            Formula::Rate(a, b, per) => format!(
+                "{} pour {} de {}",
+                list(a),
+                crate::portal::layout::number(*per, 0),
+                list(b)
+            ),
+        }
+    }
+
     /// The formula in words, for indicator sheets.
     pub fn describe(&self) -> String {
         let list = |t: &[Term]| {

@@ -6,7 +6,9 @@ use std::fmt::Write as _;
 use super::layout::{esc, number};
 
 /// Colours of the series (colour-blind safe, Okabe–Ito).
-const COLOURS: [&str; 6] = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"];
+const COLOURS: [&str; 6] = [
+    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9",
+];
 
 /// One line: a name and a value (or a gap) per period.
 pub struct Series {
@@ -17,14 +19,34 @@ pub struct Series {
 }
 
 /// A line chart of several series over the same periods.
-pub fn lines(title: &str, periods: &[String], series: &[Series], unit: &str, decimals: u8) -> String {
+pub fn lines(
+    title: &str,
+    periods: &[String],
+    series: &[Series],
+    unit: &str,
+    decimals: u8,
+) -> String {
     let (w, h, left, top, bottom) = (560.0, 300.0, 64.0, 16.0, 40.0);
     let plot_h = h - top - bottom;
-    let all: Vec<f64> = series.iter().flat_map(|s| s.values.iter().flatten().copied()).collect();
+    let all: Vec<f64> = series
+        .iter()
+        .flat_map(|s| s.values.iter().flatten().copied())
+        .collect();
     let max = all.iter().copied().fold(0.0f64, f64::max);
     let max = if max <= 0.0 { 1.0 } else { nice(max) };
-    let step = if periods.len() > 1 { (w - left - 16.0) / (periods.len() - 1) as f64 } else { 0.0 };
-    let x = |i: usize| left + step * i as f64 + if periods.len() == 1 { (w - left) / 2.0 } else { 0.0 };
+    let step = if periods.len() > 1 {
+        (w - left - 40.0) / (periods.len() - 1) as f64
+    } else {
+        0.0
+    };
+    let x = |i: usize| {
+        left + step * i as f64
+            + if periods.len() == 1 {
+                (w - left) / 2.0
+            } else {
+                0.0
+            }
+    };
     let y = |v: f64| top + plot_h * (1.0 - v / max);
     let legend_h = 20.0 * series.len() as f64;
     let mut s = String::new();
@@ -48,7 +70,13 @@ pub fn lines(title: &str, periods: &[String], series: &[Series], unit: &str, dec
         );
     }
     for (i, p) in periods.iter().enumerate() {
-        let _ = write!(s, "<text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"middle\">{}</text>", x(i), h - bottom + 18.0, esc(p));
+        let _ = write!(
+            s,
+            "<text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"middle\">{}</text>",
+            x(i),
+            h - bottom + 18.0,
+            esc(p)
+        );
     }
     for (n, ser) in series.iter().enumerate() {
         let c = COLOURS[n % COLOURS.len()];
@@ -63,7 +91,10 @@ pub fn lines(title: &str, periods: &[String], series: &[Series], unit: &str, dec
                 None => pen = false,
             }
         }
-        let _ = write!(s, "<path d=\"{d}\" fill=\"none\" stroke=\"{c}\" stroke-width=\"2.5\"/>");
+        let _ = write!(
+            s,
+            "<path d=\"{d}\" fill=\"none\" stroke=\"{c}\" stroke-width=\"2.5\"/>"
+        );
         for (i, v) in ser.values.iter().enumerate() {
             if let Some(v) = v {
                 let _ = write!(
@@ -105,7 +136,11 @@ pub struct Bar {
 /// A horizontal bar chart.
 pub fn bars(title: &str, items: &[Bar], unit: &str, decimals: u8) -> String {
     let (w, row, left) = (560.0, 22.0, 130.0);
-    let max = items.iter().filter_map(|b| b.value).fold(0.0f64, f64::max).max(1e-9);
+    let max = items
+        .iter()
+        .filter_map(|b| b.value)
+        .fold(0.0f64, f64::max)
+        .max(1e-9);
     let h = row * items.len() as f64 + 8.0;
     let mut s = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"{t}\"><title>{t}</title>",
@@ -113,7 +148,13 @@ pub fn bars(title: &str, items: &[Bar], unit: &str, decimals: u8) -> String {
     );
     for (i, b) in items.iter().enumerate() {
         let y = 4.0 + row * i as f64;
-        let _ = write!(s, "<text x=\"{}\" y=\"{}\" font-size=\"12\" text-anchor=\"end\">{}</text>", left - 6.0, y + 14.0, esc(&b.name));
+        let _ = write!(
+            s,
+            "<text x=\"{}\" y=\"{}\" font-size=\"12\" text-anchor=\"end\">{}</text>",
+            left - 6.0,
+            y + 14.0,
+            esc(&b.name)
+        );
         match b.value {
             Some(v) => {
                 let len = (w - left - 90.0) * v / max;
@@ -130,7 +171,12 @@ pub fn bars(title: &str, items: &[Bar], unit: &str, decimals: u8) -> String {
                 );
             }
             None => {
-                let _ = write!(s, "<text x=\"{left}\" y=\"{}\" font-size=\"12\" fill=\"#6b3a00\">{}</text>", y + 14.0, b.absent);
+                let _ = write!(
+                    s,
+                    "<text x=\"{left}\" y=\"{}\" font-size=\"12\" fill=\"#6b3a00\">{}</text>",
+                    y + 14.0,
+                    b.absent
+                );
             }
         }
     }
@@ -156,10 +202,31 @@ mod tests {
     #[test]
     fn charts_carry_values_and_gaps() {
         let periods = vec!["2025-T1".to_string(), "2025-T2".to_string()];
-        let svg = lines("Essai", &periods, &[Series { name: "Mayotte".into(), values: vec![Some(12.5), None] }], "‰", 1);
-        assert!(svg.contains("<title>Mayotte — 2025-T1 : 12,5 ‰</title>"), "{svg}");
+        let svg = lines(
+            "Essai",
+            &periods,
+            &[Series {
+                name: "Mayotte".into(),
+                values: vec![Some(12.5), None],
+            }],
+            "‰",
+            1,
+        );
+        assert!(
+            svg.contains("<title>Mayotte — 2025-T1 : 12,5 ‰</title>"),
+            "{svg}"
+        );
         assert!(!svg.contains("2025-T2 :"), "a gap is not drawn as a value");
-        let svg = bars("Essai", &[Bar { name: "Acoua".into(), value: None, absent: "secret statistique" }], "foyers", 0);
+        let svg = bars(
+            "Essai",
+            &[Bar {
+                name: "Acoua".into(),
+                value: None,
+                absent: "secret statistique",
+            }],
+            "foyers",
+            0,
+        );
         assert!(svg.contains(">secret statistique<"));
         assert_eq!(nice(83.0), 100.0);
         assert_eq!(nice(230.0), 250.0);

@@ -29,10 +29,21 @@ pub fn catalog(ctx: &Ctx) -> Value {
 
 /// An indicator's latest values as JSON, optionally at one level.
 pub fn indicator_json(ind: &Indicator, r: &IndicatorResult, level: Option<Level>) -> Value {
-    let mut answered: Vec<&str> = r.coverage.answered.iter().map(|a| a.name.as_str()).collect();
+    let mut answered: Vec<&str> = r
+        .coverage
+        .answered
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect();
     answered.sort();
     answered.dedup();
-    let mut missing: Vec<&str> = r.coverage.failed.iter().filter(|f| f.name != "-").map(|f| f.name.as_str()).collect();
+    let mut missing: Vec<&str> = r
+        .coverage
+        .failed
+        .iter()
+        .filter(|f| f.name != "-")
+        .map(|f| f.name.as_str())
+        .collect();
     missing.sort();
     missing.dedup();
     let cells: Vec<Value> = r
@@ -57,8 +68,14 @@ pub fn indicator_json(ind: &Indicator, r: &IndicatorResult, level: Option<Level>
 /// An indicator's latest values as CSV (`.` decimal point, UTF-8).
 pub fn indicator_csv(ind: &Indicator, r: &IndicatorResult, level: Option<Level>) -> String {
     let mut out = String::from("indicateur,niveau,code,nom,periode,valeur,statut\n");
-    for c in r.cells.iter().filter(|c| level.is_none_or(|l| c.level == l)) {
-        let name = geo::name(c.level, &c.code).unwrap_or_default().replace('"', "\"\"");
+    for c in r
+        .cells
+        .iter()
+        .filter(|c| level.is_none_or(|l| c.level == l))
+    {
+        let name = geo::name(c.level, &c.code)
+            .unwrap_or_default()
+            .replace('"', "\"\"");
         out.push_str(&format!(
             "{},{},{},\"{name}\",{},{},{}\n",
             ind.id,

@@ -23,7 +23,9 @@ pub fn esc(s: &str) -> String {
 /// decimal comma.
 pub fn number(v: f64, decimals: u8) -> String {
     let text = format!("{:.*}", usize::from(decimals), v.abs());
-    let (int, frac) = text.split_once('.').map_or((text.as_str(), None), |(i, f)| (i, Some(f)));
+    let (int, frac) = text
+        .split_once('.')
+        .map_or((text.as_str(), None), |(i, f)| (i, Some(f)));
     let mut grouped = String::new();
     for (i, ch) in int.chars().enumerate() {
         if i > 0 && (int.len() - i) % 3 == 0 {
@@ -31,7 +33,11 @@ pub fn number(v: f64, decimals: u8) -> String {
         }
         grouped.push(ch);
     }
-    let sign = if v < 0.0 && text.bytes().any(|b| b.is_ascii_digit() && b != b'0') { "−" } else { "" };
+    let sign = if v < 0.0 && text.bytes().any(|b| b.is_ascii_digit() && b != b'0') {
+        "−"
+    } else {
+        ""
+    };
     match frac {
         Some(f) => format!("{sign}{grouped},{f}"),
         None => format!("{sign}{grouped}"),
@@ -97,7 +103,10 @@ mod tests {
         assert_eq!(super::number(1234.5, 1), "1\u{202f}234,5");
         assert_eq!(super::number(-0.04, 1), "0,0");
         assert_eq!(super::number(-12.0, 0), "−12");
-        assert_eq!(super::esc("<a href='x'>&</a>"), "&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;");
+        assert_eq!(
+            super::esc("<a href='x'>&</a>"),
+            "&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;"
+        );
         assert_eq!(super::date(1_795_392_000), "23/11/2026 à 00:00 (UTC)");
     }
 }

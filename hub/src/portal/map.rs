@@ -22,6 +22,9 @@ pub struct Area {
     pub path: String,
 }
 
+/// A closed ring of (longitude, latitude) points.
+type Ring = Vec<(f64, f64)>;
+
 /// The map's geometry.
 #[derive(Debug, Clone)]
 pub struct Geometry {
@@ -65,11 +68,22 @@ impl Geometry {
         let areas = TILES
             .iter()
             .map(|(code, col, row)| {
-                let (x, y) = (f64::from(*col) * (TILE + GAP) + GAP, f64::from(*row) * (TILE + GAP) + GAP);
-                Area { code: (*code).into(), path: format!("M{x} {y}h{TILE}v{TILE}h-{TILE}z") }
+                let (x, y) = (
+                    f64::from(*col) * (TILE + GAP) + GAP,
+                    f64::from(*row) * (TILE + GAP) + GAP,
+                );
+                Area {
+                    code: (*code).into(),
+                    path: format!("M{x} {y}h{TILE}v{TILE}h-{TILE}z"),
+                }
             })
             .collect();
-        Self { width: 5.0 * (TILE + GAP) + GAP, height: 6.0 * (TILE + GAP) + GAP, areas, schematic: true }
+        Self {
+            width: 5.0 * (TILE + GAP) + GAP,
+            height: 6.0 * (TILE + GAP) + GAP,
+            areas,
+            schematic: true,
+        }
     }
 
     /// Reads a GeoJSON FeatureCollection whose features carry the INSEE
@@ -78,14 +92,21 @@ impl Geometry {
     /// # Errors
     /// What is wrong with the file, naming the feature.
     pub fn from_geojson(text: &str, code_property: &str) -> Result<Self, String> {
-        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
-        let features = v["features"].as_array().ok_or("not a FeatureCollection (no \"features\" array)")?;
-        let mut polys: Vec<(String, Vec<Vec<(f64, f64)>>)> = Vec::new();
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+        let features = v["features"]
+            .as_array()
+            .ok_or("not a FeatureCollection (no \"features\" array)")?;
+        let mut polys: Vec<(String, Vec<Ring>)> = Vec::new();
         for (i, f) in features.iter().enumerate() {
             let code = f["properties"][code_property]
                 .as_str()
                 .map(String::from)
-                .or_else(|| f["properties"][code_property].as_u64().map(|n| n.to_string()))
+                .or_else(|| {
+                    f["properties"][code_property]
+                        .as_u64()
+                        .map(|n| n.to_string())
+                })
                 .ok_or_else(|| format!("feature {i} has no property {code_property:?}"))?;
             if geo::commune_index(&code).is_none() {
                 continue; // another territory's commune: not drawn
@@ -93,8 +114,18 @@ impl Geometry {
             let g = &f["geometry"];
             let rings: Vec<&serde_json::Value> = match g["type"].as_str() {
                 Some("Polygon") => g["coordinates"].as_array().into_iter().flatten().collect(),
-                Some("MultiPolygon") => g["coordinates"].as_array().into_iter().flatten().filter_map(|p| p.as_array()).flatten().collect(),
-                other => return Err(format!("feature {i} ({code}): geometry type {other:?} is not a polygon")),
+                Some("MultiPolygon") => g["coordinates"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| p.as_array())
+                    .flatten()
+                    .collect(),
+                other => {
+                    return Err(format!(
+                        "feature {i} ({code}): geometry type {other:?} is not a polygon"
+                    ))
+                }
             };
             let mut out = Vec::new();
             for ring in rings {
@@ -136,7 +167,13 @@ impl Geometry {
                                 continue;
                             }
                         }
-                        let _ = write!(path, "{}{:.1} {:.1}", if n == 0 { "M" } else { "L" }, p.0, p.1);
+                        let _ = write!(
+                            path,
+                            "{}{:.1} {:.1}",
+                            if n == 0 { "M" } else { "L" },
+                            p.0,
+                            p.1
+                        );
                         last = Some(p);
                     }
                     path.push('z');
@@ -144,7 +181,12 @@ impl Geometry {
                 Area { code, path }
             })
             .collect();
-        Ok(Self { width, height: height.ceil(), areas, schematic: false })
+        Ok(Self {
+            width,
+            height: height.ceil(),
+            areas,
+            schematic: false,
+        })
     }
 }
 
@@ -160,7 +202,9 @@ pub fn breaks(values: &[f64]) -> Vec<f64> {
         return Vec::new();
     }
     let classes = v.len().min(PALETTE.len());
-    (1..=classes).map(|k| v[(k * v.len()).div_ceil(classes) - 1]).collect()
+    (1..=classes)
+        .map(|k| v[(k * v.len()).div_ceil(classes) - 1])
+        .collect()
 }
 
 /// One unit's value on the map.
@@ -175,10 +219,21 @@ pub struct MapValue {
 }
 
 /// Renders a choropleth at `level` (commune or EPCI).
-pub fn choropleth(g: &Geometry, level: Level, values: &[MapValue], unit: &str, decimals: u8, title: &str) -> String {
+pub fn choropleth(
+    g: &Geometry,
+    level: Level,
+    values: &[MapValue],
+    unit: &str,
+    decimals: u8,
+    title: &str,
+) -> String {
     let released: Vec<f64> = values.iter().filter_map(|v| v.value).collect();
     let br = breaks(&released);
-    let class = |x: f64| br.iter().position(|b| x <= *b).unwrap_or(br.len().saturating_sub(1));
+    let class = |x: f64| {
+        br.iter()
+            .position(|b| x <= *b)
+            .unwrap_or(br.len().saturating_sub(1))
+    };
     let legend_h = 24.0 * (br.len() as f64 + 2.0) + 10.0;
     let h = g.height + legend_h;
     let mut s = String::new();
@@ -194,18 +249,37 @@ pub fn choropleth(g: &Geometry, level: Level, values: &[MapValue], unit: &str, d
         sch = if g.schematic { " Carte schématique : une case par commune, placée approximativement." } else { "" },
     );
     for a in &g.areas {
-        let Some(ci) = geo::commune_index(&a.code) else { continue };
+        let Some(ci) = geo::commune_index(&a.code) else {
+            continue;
+        };
         let unit_code = geo::parent_code(ci, level);
         let v = values.iter().find(|v| v.code == unit_code);
         let (fill, label) = match v {
-            Some(MapValue { value: Some(x), .. }) => (PALETTE[class(*x)], format!("{} {}", number(*x, decimals), unit)),
-            Some(MapValue { status: Status::Suppressed, .. }) => ("url(#hachures)", "secret statistique (chiffre masqué)".to_string()),
+            Some(MapValue { value: Some(x), .. }) => (
+                PALETTE[class(*x)],
+                format!("{} {}", number(*x, decimals), unit),
+            ),
+            Some(MapValue {
+                status: Status::Suppressed,
+                ..
+            }) => (
+                "url(#hachures)",
+                "secret statistique (chiffre masqué)".to_string(),
+            ),
             _ => ("#e6e6e6", "non disponible".to_string()),
         };
         let name = geo::name(level, unit_code).unwrap_or(unit_code);
         let commune = geo::COMMUNES[ci].name;
-        let place = if level == Level::Commune { esc(name) } else { format!("{} ({})", esc(name), esc(commune)) };
-        let stroke = if g.schematic { ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e"][geo::COMMUNES[ci].epci] } else { "#ffffff" };
+        let place = if level == Level::Commune {
+            esc(name)
+        } else {
+            format!("{} ({})", esc(name), esc(commune))
+        };
+        let stroke = if g.schematic {
+            ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e"][geo::COMMUNES[ci].epci]
+        } else {
+            "#ffffff"
+        };
         let _ = write!(
             s,
             "<path d=\"{d}\" fill=\"{fill}\" stroke=\"{stroke}\" stroke-width=\"{sw}\"><title>{place} : {label}</title></path>",
@@ -257,8 +331,15 @@ pub fn choropleth(g: &Geometry, level: Level, values: &[MapValue], unit: &str, d
 }
 
 fn tile_origin(code: &str) -> (f64, f64) {
-    let (_, col, row) = TILES.iter().find(|(c, _, _)| *c == code).copied().unwrap_or(("", 0, 0));
-    (f64::from(col) * (TILE + GAP) + GAP, f64::from(row) * (TILE + GAP) + GAP)
+    let (_, col, row) = TILES
+        .iter()
+        .find(|(c, _, _)| *c == code)
+        .copied()
+        .unwrap_or(("", 0, 0));
+    (
+        f64::from(col) * (TILE + GAP) + GAP,
+        f64::from(row) * (TILE + GAP) + GAP,
+    )
 }
 
 fn short(name: &str) -> &str {
@@ -273,7 +354,11 @@ mod tests {
     use super::*;
 
     fn v(code: &str, value: Option<f64>, status: Status) -> MapValue {
-        MapValue { code: code.into(), value, status }
+        MapValue {
+            code: code.into(),
+            value,
+            status,
+        }
     }
 
     #[test]
@@ -286,21 +371,30 @@ mod tests {
             v("97602", Some(15.0), Status::Released),
         ];
         let svg = choropleth(&g, Level::Commune, &values, "foyers", 0, "Test");
-        assert!(svg.contains("<title>Mamoudzou : 120 foyers</title>"), "{svg}");
+        assert!(
+            svg.contains("<title>Mamoudzou : 120 foyers</title>"),
+            "{svg}"
+        );
         assert!(svg.contains("<title>Acoua : secret statistique (chiffre masqué)</title>"));
         assert!(svg.contains("fill=\"url(#hachures)\""));
         assert!(svg.contains("<title>Koungou : non disponible</title>"));
         // EPCI level: a commune shows its EPCI's value.
         let epci = vec![v("200060457", Some(33.0), Status::Released)];
         let svg = choropleth(&g, Level::Epci, &epci, "‰", 1, "Test");
-        assert!(svg.contains("<title>CA de Dembéni-Mamoudzou (Mamoudzou) : 33,0 ‰</title>"), "{svg}");
+        assert!(
+            svg.contains("<title>CA de Dembéni-Mamoudzou (Mamoudzou) : 33,0 ‰</title>"),
+            "{svg}"
+        );
     }
 
     #[test]
     fn quantile_breaks() {
         assert_eq!(breaks(&[]), Vec::<f64>::new());
         assert_eq!(breaks(&[5.0, 5.0]), vec![5.0]);
-        assert_eq!(breaks(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0]), vec![2.0, 4.0, 6.0, 8.0, 10.0]);
+        assert_eq!(
+            breaks(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0]),
+            vec![2.0, 4.0, 6.0, 8.0, 10.0]
+        );
     }
 
     #[test]
@@ -311,7 +405,11 @@ mod tests {
         let g = Geometry::from_geojson(text, "code").unwrap();
         assert_eq!(g.areas.len(), 1);
         assert!(g.areas[0].path.starts_with('M') && g.areas[0].path.ends_with('z'));
-        assert!(Geometry::from_geojson(text, "insee").unwrap_err().contains("feature 0 has no property \"insee\""));
-        assert!(Geometry::from_geojson("{}", "code").unwrap_err().contains("FeatureCollection"));
+        assert!(Geometry::from_geojson(text, "insee")
+            .unwrap_err()
+            .contains("feature 0 has no property \"insee\""));
+        assert!(Geometry::from_geojson("{}", "code")
+            .unwrap_err()
+            .contains("FeatureCollection"));
     }
 }

@@ -51,8 +51,14 @@ pub fn router(ctx: Arc<Ctx>) -> Router {
 async fn security_headers(mut res: Response) -> Response {
     let h = res.headers_mut();
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'"));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     res
 }
@@ -63,7 +69,10 @@ pub async fn serve(ctx: Arc<Ctx>, listener: TcpListener, mut stop: watch::Receiv
     let shutdown = async move {
         let _ = stop.changed().await;
     };
-    if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+    if let Err(error) = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
         tracing::warn!(%error, "portal stopped");
     }
 }
@@ -103,7 +112,11 @@ pub struct SheetParams {
     periode: Option<String>,
 }
 
-async fn sheet(State(ctx): State<Arc<Ctx>>, Path(id): Path<String>, Query(p): Query<SheetParams>) -> Response {
+async fn sheet(
+    State(ctx): State<Arc<Ctx>>,
+    Path(id): Path<String>,
+    Query(p): Query<SheetParams>,
+) -> Response {
     let level = match p.niveau.as_deref() {
         Some("epci") => Level::Epci,
         _ => Level::Commune,
@@ -124,29 +137,66 @@ pub struct LevelParams {
 
 impl LevelParams {
     fn level(&self) -> Result<Option<Level>, String> {
-        self.niveau.as_deref().or(self.level.as_deref()).map(str::parse).transpose()
+        self.niveau
+            .as_deref()
+            .or(self.level.as_deref())
+            .map(str::parse)
+            .transpose()
     }
 }
 
-fn latest(ctx: &Ctx, id: &str) -> Option<(crate::catalog::Indicator, crate::observatory::IndicatorResult)> {
+fn latest(
+    ctx: &Ctx,
+    id: &str,
+) -> Option<(
+    crate::catalog::Indicator,
+    crate::observatory::IndicatorResult,
+)> {
     let ind = ctx.catalog.iter().find(|i| i.id == id)?.clone();
     let r = ctx.hub.store.latest_result(id).ok().flatten()?;
     Some((ind, r))
 }
 
-async fn download(State(ctx): State<Arc<Ctx>>, Path(file): Path<String>, Query(p): Query<LevelParams>) -> Response {
-    let Ok(level) = p.level() else { return (StatusCode::BAD_REQUEST, "niveau inconnu : commune, epci ou department").into_response() };
+async fn download(
+    State(ctx): State<Arc<Ctx>>,
+    Path(file): Path<String>,
+    Query(p): Query<LevelParams>,
+) -> Response {
+    let Ok(level) = p.level() else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "niveau inconnu : commune, epci ou department",
+        )
+            .into_response();
+    };
     let (id, ext) = file.rsplit_once('.').unwrap_or((&file, ""));
-    let Some((ind, r)) = latest(&ctx, id) else { return missing(&ctx) };
-    let name = format!("attachment; filename=\"{}{}.{ext}\"", ind.id, level.map(|l| format!("-{l}")).unwrap_or_default());
-    let disposition = HeaderValue::from_str(&name).unwrap_or(HeaderValue::from_static("attachment"));
+    let Some((ind, r)) = latest(&ctx, id) else {
+        return missing(&ctx);
+    };
+    let name = format!(
+        "attachment; filename=\"{}{}.{ext}\"",
+        ind.id,
+        level.map(|l| format!("-{l}")).unwrap_or_default()
+    );
+    let disposition =
+        HeaderValue::from_str(&name).unwrap_or(HeaderValue::from_static("attachment"));
     match ext {
         "csv" => (
-            [(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")), (header::CONTENT_DISPOSITION, disposition)],
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/csv; charset=utf-8"),
+                ),
+                (header::CONTENT_DISPOSITION, disposition),
+            ],
             data::indicator_csv(&ind, &r, level),
         )
             .into_response(),
-        "json" => ([(header::CONTENT_DISPOSITION, disposition)], Json(data::indicator_json(&ind, &r, level))).into_response(),
+        "json" => (
+            [(header::CONTENT_DISPOSITION, disposition)],
+            Json(data::indicator_json(&ind, &r, level)),
+        )
+            .into_response(),
         _ => missing(&ctx),
     }
 }
@@ -155,9 +205,17 @@ async fn api_catalog(State(ctx): State<Arc<Ctx>>) -> Json<serde_json::Value> {
     Json(data::catalog(&ctx))
 }
 
-async fn api_indicator(State(ctx): State<Arc<Ctx>>, Path(id): Path<String>, Query(p): Query<LevelParams>) -> Response {
+async fn api_indicator(
+    State(ctx): State<Arc<Ctx>>,
+    Path(id): Path<String>,
+    Query(p): Query<LevelParams>,
+) -> Response {
     let Ok(level) = p.level() else {
-        return (StatusCode::BAD_REQUEST, Json(serde_json::json!({"error": "unknown level: use commune, epci or department"}))).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(serde_json::json!({"error": "unknown level: use commune, epci or department"})),
+        )
+            .into_response();
     };
     match latest(&ctx, &id) {
         Some((ind, r)) => Json(data::indicator_json(&ind, &r, level)).into_response(),

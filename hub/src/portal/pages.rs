@@ -22,21 +22,37 @@ use crate::{
 };
 
 fn theme_label(id: &str) -> &'static str {
-    THEMES.iter().find(|(t, _)| *t == id).map(|(_, l)| *l).unwrap_or("Autre")
+    THEMES
+        .iter()
+        .find(|(t, _)| *t == id)
+        .map(|(_, l)| *l)
+        .unwrap_or("Autre")
 }
 
 fn latest_period(r: &IndicatorResult) -> Option<Period> {
     r.cells.iter().map(|c| c.period).max()
 }
 
-fn cell<'a>(r: &'a IndicatorResult, level: Level, code: &str, period: &Period) -> Option<&'a ResultCell> {
-    r.cells.iter().find(|c| c.level == level && c.code == code && &c.period == period)
+fn cell<'a>(
+    r: &'a IndicatorResult,
+    level: Level,
+    code: &str,
+    period: &Period,
+) -> Option<&'a ResultCell> {
+    r.cells
+        .iter()
+        .find(|c| c.level == level && c.code == code && &c.period == period)
 }
 
 fn value_text(c: Option<&ResultCell>, ind: &Indicator) -> String {
     match c {
-        Some(ResultCell { value: Some(v), .. }) => format!("{} {}", number(*v, ind.decimals), esc(&ind.unit)),
-        Some(ResultCell { status: Status::Suppressed, .. }) => "<span class=\"secret\">secret statistique</span>".into(),
+        Some(ResultCell { value: Some(v), .. }) => {
+            format!("{} {}", number(*v, ind.decimals), esc(&ind.unit))
+        }
+        Some(ResultCell {
+            status: Status::Suppressed,
+            ..
+        }) => "<span class=\"secret\">secret statistique</span>".into(),
         _ => "non disponible".into(),
     }
 }
@@ -55,7 +71,13 @@ pour chaque commune, intercommunalité et pour le département, sans jamais publ
             let r = ctx.hub.store.latest_result(&i.id).ok().flatten()?;
             let p = latest_period(&r)?;
             let c = cell(&r, Level::Department, geo::DEPARTMENT_CODE, &p)?;
-            c.value.map(|_| format!("<p class=\"note\">{} ({p}) :</p><p class=\"chiffre\">{}</p>", esc(&i.title), value_text(Some(c), i)))
+            c.value.map(|_| {
+                format!(
+                    "<p class=\"note\">{} ({p}) :</p><p class=\"chiffre\">{}</p>",
+                    esc(&i.title),
+                    value_text(Some(c), i)
+                )
+            })
         });
         let _ = write!(
             body,
@@ -66,7 +88,12 @@ pour chaque commune, intercommunalité et pour le département, sans jamais publ
         );
     }
     let connected = ctx.registry.connected().len();
-    let enrolled = ctx.hub.store.nodes().map(|n| n.iter().filter(|n| n.revoked_at.is_none()).count()).unwrap_or(0);
+    let enrolled = ctx
+        .hub
+        .store
+        .nodes()
+        .map(|n| n.iter().filter(|n| n.revoked_at.is_none()).count())
+        .unwrap_or(0);
     let _ = write!(
         body,
         "</ul><h2>Réseau des partenaires</h2><p>{connected} partenaire(s) connecté(s) sur {enrolled} inscrit(s).</p>"
@@ -78,9 +105,18 @@ pour chaque commune, intercommunalité et pour le département, sans jamais publ
 pub fn themes(ctx: &Ctx) -> String {
     let mut body = String::from("<h1>Thèmes et indicateurs</h1>");
     for (id, label) in THEMES {
-        let _ = write!(body, "<h2><a href=\"/theme/{id}\">{}</a></h2><ul>", esc(label));
+        let _ = write!(
+            body,
+            "<h2><a href=\"/theme/{id}\">{}</a></h2><ul>",
+            esc(label)
+        );
         for i in ctx.catalog.iter().filter(|i| i.theme == *id) {
-            let _ = write!(body, "<li><a href=\"/indicateur/{}\">{}</a></li>", esc(&i.id), esc(&i.title));
+            let _ = write!(
+                body,
+                "<li><a href=\"/indicateur/{}\">{}</a></li>",
+                esc(&i.id),
+                esc(&i.title)
+            );
         }
         body.push_str("</ul>");
     }
@@ -101,7 +137,10 @@ pub fn theme(ctx: &Ctx, id: &str) -> Option<String> {
                 if first_map.is_none() && i.formula.datasets().len() == 1 {
                     first_map = Some(((*i).clone(), r.clone(), p));
                 }
-                (value_text(cell(r, Level::Department, geo::DEPARTMENT_CODE, &p), i), format!("Mayotte, {p}"))
+                (
+                    value_text(cell(r, Level::Department, geo::DEPARTMENT_CODE, &p), i),
+                    format!("Mayotte, {p}"),
+                )
             }
             None => ("non disponible".into(), "pas encore calculé".into()),
         };
@@ -117,7 +156,11 @@ pub fn theme(ctx: &Ctx, id: &str) -> Option<String> {
     if let Some((ind, r, p)) = first_map {
         let _ = write!(body, "<h2>Carte : {} ({p})</h2>", esc(&ind.title));
         body.push_str(&map_svg(ctx, &ind, &r, Level::Commune, &p));
-        let _ = write!(body, "<p><a href=\"/indicateur/{}\">Voir la fiche, le tableau et l'évolution</a></p>", esc(&ind.id));
+        let _ = write!(
+            body,
+            "<p><a href=\"/indicateur/{}\">Voir la fiche, le tableau et l'évolution</a></p>",
+            esc(&ind.id)
+        );
     }
     Some(page(ctx, label, &body))
 }
@@ -127,9 +170,20 @@ fn map_svg(ctx: &Ctx, ind: &Indicator, r: &IndicatorResult, level: Level, p: &Pe
         .cells
         .iter()
         .filter(|c| c.level == level && &c.period == p)
-        .map(|c| MapValue { code: c.code.clone(), value: c.value, status: c.status })
+        .map(|c| MapValue {
+            code: c.code.clone(),
+            value: c.value,
+            status: c.status,
+        })
         .collect();
-    map::choropleth(&ctx.geometry, level, &values, &ind.unit, ind.decimals, &format!("{} par {}, {p}", ind.title, level.label_fr()))
+    map::choropleth(
+        &ctx.geometry,
+        level,
+        &values,
+        &ind.unit,
+        ind.decimals,
+        &format!("{} par {}, {p}", ind.title, level.label_fr()),
+    )
 }
 
 /// What the sheet shows.
@@ -159,7 +213,7 @@ pub fn sheet(ctx: &Ctx, id: &str, q: &SheetQuery) -> Option<String> {
         esc(&ind.unit),
         esc(&ind.sources.join(", ")),
         esc(&ind.frequency),
-        esc(&ind.formula.describe())
+        esc(&ind.formula.describe_fr())
     );
     let Some(r) = r else {
         body.push_str("</table><p>Cet indicateur n'a pas encore été calculé.</p>");
@@ -171,7 +225,10 @@ pub fn sheet(ctx: &Ctx, id: &str, q: &SheetQuery) -> Option<String> {
         p.dedup();
         p
     };
-    let period = q.period.filter(|p| periods.contains(p)).or_else(|| periods.last().copied())?;
+    let period = q
+        .period
+        .filter(|p| periods.contains(p))
+        .or_else(|| periods.last().copied())?;
     let cov = &r.coverage;
     let partners: Vec<String> = {
         let mut n: Vec<String> = cov.answered.iter().map(|a| a.name.clone()).collect();
@@ -186,7 +243,17 @@ pub fn sheet(ctx: &Ctx, id: &str, q: &SheetQuery) -> Option<String> {
         if partners.is_empty() { "aucun".to_string() } else { esc(&partners.join(", ")) }
     );
     if !cov.complete() {
-        let missing: Vec<String> = cov.failed.iter().map(|f| if f.name == "-" { format!("jeu « {} » : aucun partenaire", f.dataset) } else { f.name.clone() }).collect();
+        let missing: Vec<String> = cov
+            .failed
+            .iter()
+            .map(|f| {
+                if f.name == "-" {
+                    format!("jeu « {} » : aucun partenaire", f.dataset)
+                } else {
+                    f.name.clone()
+                }
+            })
+            .collect();
         let _ = write!(
             body,
             "<p class=\"demo\" role=\"note\"><strong>Résultat partiel :</strong> des partenaires n'ont pas répondu au dernier calcul ({}). Les chiffres peuvent être incomplets.</p>",
@@ -200,15 +267,34 @@ par une soustraction (par exemple le total d'une intercommunalité moins ses aut
 carte et marquées « secret statistique » dans le tableau.</p>",
     );
     // Level and period switches (links: no JavaScript).
-    let link = |level: Level, p: &Period| format!("/indicateur/{}?niveau={}&periode={p}", esc(&ind.id), level.as_str());
+    let link = |level: Level, p: &Period| {
+        format!(
+            "/indicateur/{}?niveau={}&periode={p}",
+            esc(&ind.id),
+            level.as_str()
+        )
+    };
     body.push_str("<nav class=\"choix\" aria-label=\"Niveau géographique\">");
     for level in [Level::Commune, Level::Epci] {
-        let cur = if level == q.level { " aria-current=\"page\"" } else { "" };
-        let _ = write!(body, "<a href=\"{}\"{cur}>Par {}</a>", link(level, &period), level.label_fr());
+        let cur = if level == q.level {
+            " aria-current=\"page\""
+        } else {
+            ""
+        };
+        let _ = write!(
+            body,
+            "<a href=\"{}\"{cur}>Par {}</a>",
+            link(level, &period),
+            level.label_fr()
+        );
     }
     body.push_str("</nav><nav class=\"choix\" aria-label=\"Période\">");
     for p in &periods {
-        let cur = if *p == period { " aria-current=\"page\"" } else { "" };
+        let cur = if *p == period {
+            " aria-current=\"page\""
+        } else {
+            ""
+        };
         let _ = write!(body, "<a href=\"{}\"{cur}>{p}</a>", link(q.level, p));
     }
     body.push_str("</nav>");
@@ -219,27 +305,55 @@ carte et marquées « secret statistique » dans le tableau.</p>",
     if periods.len() > 1 {
         let mut series = vec![Series {
             name: geo::DEPARTMENT_NAME.into(),
-            values: periods.iter().map(|p| cell(&r, Level::Department, geo::DEPARTMENT_CODE, p).and_then(|c| c.value)).collect(),
+            values: periods
+                .iter()
+                .map(|p| cell(&r, Level::Department, geo::DEPARTMENT_CODE, p).and_then(|c| c.value))
+                .collect(),
         }];
         for e in &geo::EPCIS {
-            series.push(Series { name: e.name.into(), values: periods.iter().map(|p| cell(&r, Level::Epci, e.siren, p).and_then(|c| c.value)).collect() });
+            series.push(Series {
+                name: e.name.into(),
+                values: periods
+                    .iter()
+                    .map(|p| cell(&r, Level::Epci, e.siren, p).and_then(|c| c.value))
+                    .collect(),
+            });
         }
         let labels: Vec<String> = periods.iter().map(ToString::to_string).collect();
         body.push_str("<h2>Évolution</h2>");
-        body.push_str(&chart::lines(&format!("Évolution : {}", ind.title), &labels, &series, &ind.unit, ind.decimals));
+        body.push_str(&chart::lines(
+            &format!("Évolution : {}", ind.title),
+            &labels,
+            &series,
+            &ind.unit,
+            ind.decimals,
+        ));
     }
     // Table (and bars) at the chosen level.
-    let rows: BTreeMap<String, &ResultCell> =
-        r.cells.iter().filter(|c| c.level == q.level && c.period == period).map(|c| (c.code.clone(), c)).collect();
+    let rows: BTreeMap<String, &ResultCell> = r
+        .cells
+        .iter()
+        .filter(|c| c.level == q.level && c.period == period)
+        .map(|c| (c.code.clone(), c))
+        .collect();
     let bars: Vec<Bar> = rows
         .iter()
         .map(|(code, c)| Bar {
             name: geo::name(q.level, code).unwrap_or(code).to_string(),
             value: c.value,
-            absent: if c.status == Status::Suppressed { "secret statistique" } else { "non disponible" },
+            absent: if c.status == Status::Suppressed {
+                "secret statistique"
+            } else {
+                "non disponible"
+            },
         })
         .collect();
-    body.push_str(&chart::bars(&format!("{} par {}, {period}", ind.title, q.level.label_fr()), &bars, &ind.unit, ind.decimals));
+    body.push_str(&chart::bars(
+        &format!("{} par {}, {period}", ind.title, q.level.label_fr()),
+        &bars,
+        &ind.unit,
+        ind.decimals,
+    ));
     let _ = write!(
         body,
         "<table><caption>{} par {} — {period}</caption><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">Code</th><th scope=\"col\" class=\"n\">Valeur ({})</th></tr></thead><tbody>",

@@ -1,0 +1,171 @@
+//! The public portal over real HTTP: French pages, security headers, and
+//! no public page, download or API response carrying a small cell.
+
+use std::collections::HashMap;
+
+use passerelle_protocol::geo;
+use passerelle_tests::{http_get, rows, rows_csv, Net};
+
+#[tokio::test]
+async fn public_pages_downloads_and_api_never_show_a_small_cell() {
+    let net = Net::new();
+    let hub = net.start_hub(None).await;
+    let data = rows(7, &["2025-T1", "2025-T2"]);
+    let node = net
+        .data_node(&hub, "asso-a", Some(&rows_csv(&data)), false)
+        .await;
+    let ind = hub
+        .ctx()
+        .catalog
+        .iter()
+        .find(|i| i.id == "personnes-recues")
+        .unwrap()
+        .clone();
+    passerelle_hub::observatory::refresh(hub.ctx(), &ind)
+        .await
+        .unwrap();
+
+    // Raw counts per commune and period.
+    let mut raw: HashMap<(String, String), u64> = HashMap::new();
+    for (c, p, _) in &data {
+        *raw.entry((c.clone(), p.clone())).or_insert(0) += 1;
+    }
+    let small: Vec<&(String, String)> = raw
+        .iter()
+        .filter(|(_, n)| (1..11).contains(*n))
+        .map(|(k, _)| k)
+        .collect();
+    assert!(!small.is_empty());
+
+    let (status, _, csv) = http_get(hub.http_addr, "/donnees/personnes-recues.csv").await;
+    assert_eq!(status, 200);
+    let mut seen = 0;
+    for line in csv.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let (level, code, period, value, state) = (f[1], f[2], f[4], f[5], f[6]);
+        if state == "publie" {
+            let v: f64 = value.parse().unwrap();
+            assert!(v == 0.0 || v >= 11.0, "small value published: {line}");
+        } else {
+            assert!(value.is_empty(), "a masked cell carries a value: {line}");
+        }
+        if level == "commune" && small.contains(&&(code.to_string(), period.to_string())) {
+            assert_eq!(state, "secret_statistique", "{line}");
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, small.len());
+
+    let (status, _, json) = http_get(
+        hub.http_addr,
+        "/api/indicators/personnes-recues?level=commune",
+    )
+    .await;
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    for c in v["cells"].as_array().unwrap() {
+        match c["status"].as_str().unwrap() {
+            "publie" => assert!(
+                c["value"].as_f64().is_some_and(|x| x == 0.0 || x >= 11.0),
+                "{c}"
+            ),
+            _ => assert!(c["value"].is_null(), "{c}"),
+        }
+    }
+
+    // The sheet's table says "secret statistique" for a small commune.
+    let (code, period) = small[0];
+    let (status, _, html) = http_get(
+        hub.http_addr,
+        &format!("/indicateur/personnes-recues?niveau=commune&periode={period}"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let name = geo::name(geo::Level::Commune, code).unwrap();
+    let row = html
+        .split("<tr>")
+        .find(|r| r.contains(&format!("<td>{code}</td>")))
+        .unwrap_or_else(|| panic!("no row for {name}"));
+    assert!(row.contains("secret statistique"), "{row}");
+    assert!(
+        html.contains("url(#hachures)"),
+        "the map hatches masked communes"
+    );
+    node.stop().await;
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn pages_are_french_with_security_headers_level_switch_and_openapi() {
+    let net = Net::new();
+    let hub = net.start_hub(None).await;
+    let node = net
+        .data_node(
+            &hub,
+            "asso-a",
+            Some(&rows_csv(&rows(8, &["2025-T1", "2025-T2"]))),
+            false,
+        )
+        .await;
+    let ind = hub
+        .ctx()
+        .catalog
+        .iter()
+        .find(|i| i.id == "personnes-recues")
+        .unwrap()
+        .clone();
+    passerelle_hub::observatory::refresh(hub.ctx(), &ind)
+        .await
+        .unwrap();
+
+    let (status, headers, html) = http_get(hub.http_addr, "/").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("<html lang=\"fr\">") && html.contains("Thèmes"),
+        "{html}"
+    );
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    assert!(header("content-security-policy").contains("default-src 'self'"));
+    assert_eq!(header("x-frame-options"), "DENY");
+    assert_eq!(header("x-content-type-options"), "nosniff");
+
+    let (status, _, html) =
+        http_get(hub.http_addr, "/indicateur/personnes-recues?niveau=epci").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("aria-current=\"page\">Par intercommunalité (EPCI)"),
+        "level switch"
+    );
+    assert!(
+        html.contains("CC de Petite-Terre")
+            && html.contains("Pourquoi certains chiffres sont masqués")
+    );
+    let (status, _, html) = http_get(hub.http_addr, "/theme/activite").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<svg") && html.contains("Personnes reçues"));
+    assert!(
+        html.len() < 150 * 1024,
+        "dashboard with its map is {} bytes",
+        html.len()
+    );
+
+    let (status, _, html) = http_get(hub.http_addr, "/indicateur/inconnu").await;
+    assert_eq!(status, 404);
+    assert!(html.contains("Page introuvable"));
+    let (status, _, doc) = http_get(hub.http_addr, "/api/openapi.json").await;
+    assert_eq!(status, 200);
+    let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
+    assert_eq!(doc["openapi"], "3.0.3");
+    assert!(doc["paths"]["/api/indicators/{id}"]["get"].is_object());
+    let (status, _, geo) = http_get(hub.http_addr, "/api/geography").await;
+    assert_eq!(status, 200);
+    assert!(geo.contains("\"population_2017\":71437"));
+    node.stop().await;
+    hub.stop().await;
+}
