@@ -44,6 +44,13 @@ pub struct HubConfig {
     pub boundaries: Option<std::path::PathBuf>,
     /// The feature property holding each commune's INSEE code.
     pub boundaries_code_property: String,
+    /// Partner accounts allowed per institution.
+    pub partner_accounts_per_institution: usize,
+    /// How long a partner stays signed in.
+    #[serde(with = "humantime_serde")]
+    pub session_ttl: Duration,
+    /// Failed sign-ins allowed per address per minute.
+    pub login_per_minute: NonZeroU32,
 }
 
 impl Default for HubConfig {
@@ -62,6 +69,9 @@ impl Default for HubConfig {
             catalog_dir: None,
             boundaries: None,
             boundaries_code_property: "code".into(),
+            partner_accounts_per_institution: 5,
+            session_ttl: Duration::from_secs(8 * 3600),
+            login_per_minute: NonZeroU32::new(5).expect("non-zero"),
         }
     }
 }
@@ -192,6 +202,12 @@ refresh_interval = "{refresh}"
 # the portal draws its built-in schematic map.
 {boundaries}
 boundaries_code_property = {prop:?}
+
+# Partner professionals: accounts per institution, how long a sign-in
+# lasts, and failed sign-ins accepted per address per minute.
+partner_accounts_per_institution = {accounts}
+session_ttl = "{session}"
+login_per_minute = {logins}
 "#,
             name = self.name,
             names = names.join(", "),
@@ -208,6 +224,9 @@ boundaries_code_property = {prop:?}
                 None => "# boundaries = \"/etc/passerelle/communes-976.geojson\"".to_string(),
             },
             prop = self.boundaries_code_property,
+            accounts = self.partner_accounts_per_institution,
+            session = h(self.session_ttl),
+            logins = self.login_per_minute,
             catalog = match &self.catalog_dir {
                 Some(d) => format!("catalog_dir = {:?}", d.display().to_string()),
                 None => "# catalog_dir = \"/etc/passerelle/indicateurs\"".to_string(),

@@ -48,6 +48,22 @@ pub enum Request {
         /// Indicator id.
         id: String,
     },
+    /// Create a partner account.
+    PartnerAdd {
+        /// Login e-mail.
+        email: String,
+        /// Name.
+        name: String,
+        /// Institution (node id).
+        institution: NodeId,
+    },
+    /// Every partner account.
+    Partners,
+    /// Delete a partner account.
+    PartnerRemove {
+        /// Login e-mail.
+        email: String,
+    },
 }
 
 /// A reply on the admin socket.
@@ -65,6 +81,12 @@ pub enum Response {
     Indicator(Indicator, Box<IndicatorResult>),
     /// A successful verification.
     Verified(Verification),
+    /// An account was created; its one-time initial password.
+    Password(String),
+    /// Partner accounts: e-mail, name, institution, created.
+    Partners(Vec<(String, String, String, u64)>),
+    /// Done.
+    Done,
     /// The request failed.
     Error(String),
 }
@@ -81,6 +103,17 @@ pub fn dispatch(
         Request::Nodes => ops::node_rows(hub, live).map(Response::Nodes),
         Request::Revoke { node_id } => ops::revoke(hub, live, &node_id, now()).map(Response::Revoked),
         Request::Indicators => Ok(Response::Indicators(catalog.to_vec())),
+        Request::PartnerAdd { email, name, institution } => {
+            crate::partners::add(hub, &email, &name, &institution, now()).map(Response::Password)
+        }
+        Request::Partners => hub.store.accounts().map(|list| {
+            Response::Partners(list.into_iter().map(|a| (a.email, a.name, a.institution.to_string(), a.created_at)).collect())
+        }),
+        Request::PartnerRemove { email } => match hub.store.remove_account(&email.trim().to_lowercase()) {
+            Ok(true) => Ok(Response::Done),
+            Ok(false) => Err(HubError::Refused(format!("no account {email}"))),
+            Err(e) => Err(e),
+        },
         Request::Indicator { refresh: true, .. } => Err(HubError::Refused(
             "--refresh asks the nodes, which needs the running hub: start passerelle-hub serve (or demo) with this --dir".into(),
         )),

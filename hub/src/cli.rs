@@ -99,6 +99,12 @@ pub enum Command {
         #[arg(long, default_value = "table")]
         format: Format,
     },
+    /// Partner professionals' accounts on the portal.
+    Partner {
+        /// What to do.
+        #[command(subcommand)]
+        action: PartnerAction,
+    },
     /// Re-check every signature behind an indicator and recompute it offline.
     VerifyIndicator {
         /// Indicator id.
@@ -112,6 +118,35 @@ pub enum Command {
         /// TCP address of the portal [default: 127.0.0.1:8080].
         #[arg(long)]
         http_listen: Option<SocketAddr>,
+    },
+}
+
+/// Account commands.
+#[derive(Debug, Subcommand)]
+pub enum PartnerAction {
+    /// Create an account; prints its one-time initial password alone on stdout.
+    Add {
+        /// Login e-mail address.
+        #[arg(long)]
+        email: String,
+        /// The person's name.
+        #[arg(long)]
+        name: String,
+        /// Their institution's node id.
+        #[arg(long)]
+        institution: NodeId,
+    },
+    /// Every account.
+    List {
+        /// Output format.
+        #[arg(long, default_value = "table")]
+        format: Format,
+    },
+    /// Delete an account.
+    Remove {
+        /// Login e-mail address.
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -250,6 +285,49 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 v.cells
             );
         }
+        Command::Partner { action } => match action {
+            PartnerAction::Add {
+                email,
+                name,
+                institution,
+            } => {
+                let Response::Password(p) = admin::request(
+                    &dir("."),
+                    Request::PartnerAdd {
+                        email: email.clone(),
+                        name,
+                        institution,
+                    },
+                )
+                .await?
+                else {
+                    return Err(HubError::Refused("unexpected reply".into()).into());
+                };
+                println!("{p}");
+                eprintln!("account {email} created; give this initial password to its holder, once, by a safe channel");
+            }
+            PartnerAction::List { format } => {
+                let Response::Partners(list) = admin::request(&dir("."), Request::Partners).await?
+                else {
+                    return Err(HubError::Refused("unexpected reply".into()).into());
+                };
+                let mut l = Listing::new(vec!["email", "name", "institution", "created"]);
+                for (e, n, i, c) in list {
+                    l.rows.push(vec![e, n, i, time(Some(c))]);
+                }
+                print!("{}", l.render(format));
+            }
+            PartnerAction::Remove { email } => {
+                admin::request(
+                    &dir("."),
+                    Request::PartnerRemove {
+                        email: email.clone(),
+                    },
+                )
+                .await?;
+                eprintln!("account {email} removed");
+            }
+        },
         Command::Demo {
             quic_listen,
             http_listen,

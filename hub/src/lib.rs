@@ -33,6 +33,7 @@ pub mod federation;
 pub mod init;
 pub mod observatory;
 pub mod ops;
+pub mod partners;
 pub mod paths;
 pub mod portal;
 pub mod ratelimit;

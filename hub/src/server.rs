@@ -49,6 +49,10 @@ pub struct Ctx {
     pub limiter: RateLimiter,
     /// Whether the portal shows demonstration data.
     pub demo: bool,
+    /// Partner sessions.
+    pub sessions: crate::partners::Sessions,
+    /// Failed sign-ins per address.
+    pub login_limiter: RateLimiter,
 }
 
 /// A hub running in this process.
@@ -179,6 +183,7 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
     let catalog = crate::catalog::load(hub.config.catalog_dir.as_deref())
         .map_err(|e| HubError::Refused(e.to_string()))?;
     let refresh_every = hub.config.refresh_interval;
+    let login_per_minute = hub.config.login_per_minute.get();
     let geometry = match &hub.config.boundaries {
         None => crate::portal::map::Geometry::schematic(),
         Some(path) => {
@@ -202,6 +207,8 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
         registry: Registry::default(),
         limiter,
         demo,
+        sessions: Default::default(),
+        login_limiter: RateLimiter::new(login_per_minute),
     });
     let (stop, stop_rx) = watch::channel(false);
     let (done_tx, done_rx) = mpsc::channel(1);

@@ -6,6 +6,7 @@
 //! | `nodes` | node id | [`NodeRecord`] |
 //! | `serials` | certificate serial (hex) | [`SerialRecord`] |
 //! | `results` | indicator id, time, sequence | a composed indicator with its provenance |
+//! | `accounts` | e-mail | a partner professional's account (argon2id hash) |
 
 use std::path::Path;
 
@@ -56,6 +57,7 @@ pub struct Store {
     nodes: sled::Tree,
     serials: sled::Tree,
     results: sled::Tree,
+    accounts: sled::Tree,
 }
 
 fn get<T: serde::de::DeserializeOwned>(
@@ -87,6 +89,7 @@ impl Store {
             nodes: db.open_tree("nodes")?,
             serials: db.open_tree("serials")?,
             results: db.open_tree("results")?,
+            accounts: db.open_tree("accounts")?,
             db,
         })
     }
@@ -248,6 +251,47 @@ impl Store {
             .next_back()
             .map(|kv| Ok(codec::decode(&kv?.1)?))
             .transpose()
+    }
+
+    /// Every partner account.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn accounts(&self) -> Result<Vec<crate::partners::Account>, HubError> {
+        self.accounts
+            .iter()
+            .values()
+            .map(|v| Ok(codec::decode(&v?)?))
+            .collect()
+    }
+
+    /// A partner account by login.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn account(&self, email: &str) -> Result<Option<crate::partners::Account>, HubError> {
+        get(&self.accounts, email.as_bytes())
+    }
+
+    /// Writes a partner account.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn put_account(&self, a: &crate::partners::Account) -> Result<(), HubError> {
+        self.accounts
+            .insert(a.email.as_bytes(), codec::encode(a)?)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Deletes a partner account; whether it existed.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn remove_account(&self, email: &str) -> Result<bool, HubError> {
+        let existed = self.accounts.remove(email.as_bytes())?.is_some();
+        self.db.flush()?;
+        Ok(existed)
     }
 
     /// Writes everything to disk.

@@ -169,3 +169,216 @@ async fn pages_are_french_with_security_headers_level_switch_and_openapi() {
     node.stop().await;
     hub.stop().await;
 }
+
+fn header<'a>(h: &'a [(String, String)], name: &str) -> Vec<&'a str> {
+    h.iter()
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .collect()
+}
+
+fn cookie(h: &[(String, String)], name: &str) -> Option<String> {
+    header(h, "set-cookie").iter().find_map(|c| {
+        c.strip_prefix(&format!("{name}="))?
+            .split(';')
+            .next()
+            .map(String::from)
+    })
+}
+
+#[tokio::test]
+async fn partner_pages_need_a_session_and_every_form_its_token() {
+    use passerelle_tests::http;
+    let net = Net::new();
+    let hub = net.start_hub(None).await;
+    let node = net
+        .data_node(
+            &hub,
+            "asso-a",
+            Some(&rows_csv(&rows(9, &["2025-T1", "2025-T2"]))),
+            false,
+        )
+        .await;
+    for id in ["personnes-recues", "communes-desservies"] {
+        let ind = hub
+            .ctx()
+            .catalog
+            .iter()
+            .find(|i| i.id == id)
+            .unwrap()
+            .clone();
+        passerelle_hub::observatory::refresh(hub.ctx(), &ind)
+            .await
+            .unwrap();
+    }
+    let inst = passerelle_protocol::ids::NodeId::new("asso-a").unwrap();
+    let password =
+        passerelle_hub::partners::add(&hub.ctx().hub, "Agent@Asso.fr", "Agent A", &inst, 0)
+            .unwrap();
+    let addr = hub.http_addr;
+
+    // No session: every partner page sends to the sign-in form.
+    for path in ["/partenaires", "/partenaires/rapport"] {
+        let (status, h, _) = http_get(addr, path).await;
+        assert_eq!(
+            (status, header(&h, "location")),
+            (303, vec!["/partenaires/connexion"]),
+            "{path}"
+        );
+    }
+
+    // The sign-in form sets a double-submit token.
+    let (status, h, form) = http_get(addr, "/partenaires/connexion").await;
+    assert_eq!(status, 200);
+    let token = cookie(&h, "pl_login").unwrap();
+    assert!(form.contains(&format!("name=\"csrf\" value=\"{token}\"")));
+    let jar = format!("pl_login={token}");
+    let good = format!("email=agent%40asso.fr&password={password}&csrf={token}");
+
+    // Without the token, or with another one: refused.
+    let (status, _, _) = http(
+        addr,
+        "POST",
+        "/partenaires/connexion",
+        &[("Cookie", &jar)],
+        &format!("email=agent%40asso.fr&password={password}"),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _, _) = http(
+        addr,
+        "POST",
+        "/partenaires/connexion",
+        &[("Cookie", "pl_login=other")],
+        &good,
+    )
+    .await;
+    assert_eq!(status, 403);
+
+    // A wrong password is refused in French.
+    let (status, _, page) = http(
+        addr,
+        "POST",
+        "/partenaires/connexion",
+        &[("Cookie", &jar)],
+        &format!("email=agent%40asso.fr&password=faux&csrf={token}"),
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert!(page.contains("Adresse ou mot de passe incorrect"));
+
+    // The right one opens a session in a hardened cookie.
+    let (status, h, _) = http(
+        addr,
+        "POST",
+        "/partenaires/connexion",
+        &[("Cookie", &jar)],
+        &good,
+    )
+    .await;
+    assert_eq!(status, 303);
+    let set = header(&h, "set-cookie")
+        .into_iter()
+        .find(|c| c.starts_with("pl_session="))
+        .unwrap()
+        .to_string();
+    for attr in ["HttpOnly", "Secure", "SameSite=Strict"] {
+        assert!(set.contains(attr), "{set}");
+    }
+    let session = format!("pl_session={}", cookie(&h, "pl_session").unwrap());
+    let (status, h, home) = http(addr, "GET", "/partenaires", &[("Cookie", &session)], "").await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&h, "cache-control"), vec!["no-store"]);
+    assert!(
+        home.contains("Le réseau")
+            && home.contains("Institution asso-a")
+            && home.contains("personnes_recues"),
+        "{home}"
+    );
+    let (status, _, report) = http(
+        addr,
+        "GET",
+        "/partenaires/rapport?territoire=976",
+        &[("Cookie", &session)],
+        "",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        report.contains("Bilan d'activité — Mayotte — 2025-T2")
+            && report.contains("Communes où des personnes ont été reçues"),
+        "{report}"
+    );
+    assert!(report.contains("id=\"imprimer\"") && report.contains("/static/imprimer.js"));
+
+    // Sign-out without the session's token is refused; with it, it works.
+    let (status, _, _) = http(
+        addr,
+        "POST",
+        "/partenaires/deconnexion",
+        &[("Cookie", &session)],
+        "",
+    )
+    .await;
+    assert_eq!(status, 403);
+    let csrf = home
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let (status, _, _) = http(
+        addr,
+        "POST",
+        "/partenaires/deconnexion",
+        &[("Cookie", &session)],
+        &format!("csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (status, _, _) = http(addr, "GET", "/partenaires", &[("Cookie", &session)], "").await;
+    assert_eq!(status, 303, "the session is closed");
+
+    // Failed sign-ins are limited per address (5 a minute by default).
+    let bad = format!("email=agent%40asso.fr&password=faux&csrf={token}");
+    let mut codes = Vec::new();
+    for _ in 0..6 {
+        codes.push(
+            http(
+                addr,
+                "POST",
+                "/partenaires/connexion",
+                &[("Cookie", &jar)],
+                &bad,
+            )
+            .await
+            .0,
+        );
+    }
+    assert_eq!(codes.last(), Some(&429), "{codes:?}");
+    let (status, _, _) = http(
+        addr,
+        "POST",
+        "/partenaires/connexion",
+        &[("Cookie", &jar)],
+        &good,
+    )
+    .await;
+    assert_eq!(
+        status, 429,
+        "blocked even with the right password until the minute passes"
+    );
+
+    // At most five accounts per institution.
+    for i in 2..=5 {
+        passerelle_hub::partners::add(&hub.ctx().hub, &format!("a{i}@asso.fr"), "A", &inst, 0)
+            .unwrap();
+    }
+    let err =
+        passerelle_hub::partners::add(&hub.ctx().hub, "a6@asso.fr", "A", &inst, 0).unwrap_err();
+    assert!(err.to_string().contains("already has 5 accounts"), "{err}");
+    node.stop().await;
+    hub.stop().await;
+}

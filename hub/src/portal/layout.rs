@@ -85,13 +85,12 @@ pub fn page(ctx: &Ctx, title: &str, body: &str) -> String {
 <title>{title} — Passerelle Mayotte</title><style>{CSS}</style></head><body>\
 <header class=\"site\"><a class=\"nom\" href=\"/\">Passerelle</a> · Observatoire social et médico-social de Mayotte\
 <nav class=\"site\" aria-label=\"Navigation principale\"><a href=\"/\">Accueil</a><a href=\"/themes\">Thèmes</a>\
-<a href=\"/donnees\">Données ouvertes</a></nav></header>\
+<a href=\"/donnees\">Données ouvertes</a><a href=\"/partenaires\">Espace partenaires</a></nav></header>\
 <main id=\"contenu\">{banner}{body}</main>\
 <footer class=\"site\">Service de la {org}. Aucune donnée sur une personne n'est publiée : \
-les chiffres portant sur moins de {min} personnes sont masqués.</footer></body></html>",
+les chiffres qui pourraient désigner quelqu'un sont masqués.</footer></body></html>",
         title = esc(title),
         org = esc(&ctx.hub.config.name),
-        min = 11,
     )
 }
 

@@ -7,12 +7,14 @@
 //! - [`map`]: choropleth maps.
 //! - [`chart`]: time series and bar charts.
 //! - [`data`]: CSV/JSON downloads and the API.
+//! - [`partner`]: sign-in, partner pages and activity reports.
 
 pub mod chart;
 pub mod data;
 pub mod layout;
 pub mod map;
 pub mod pages;
+pub mod partner;
 
 use std::sync::Arc;
 
@@ -42,6 +44,25 @@ pub fn router(ctx: Arc<Ctx>) -> Router {
         .route("/api/indicators/{id}", get(api_indicator))
         .route("/api/geography", get(|| async { Json(data::geography()) }))
         .route("/api/openapi.json", get(|| async { Json(data::openapi()) }))
+        .route("/partenaires", get(partner::home))
+        .route(
+            "/partenaires/connexion",
+            get(partner::login_page).post(partner::login),
+        )
+        .route(
+            "/partenaires/deconnexion",
+            axum::routing::post(partner::logout),
+        )
+        .route("/partenaires/rapport", get(partner::report))
+        .route(
+            "/static/imprimer.js",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+                    partner::PRINT_JS,
+                )
+            }),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .fallback(not_found)
         .layer(axum::middleware::map_response(security_headers))
@@ -69,6 +90,7 @@ pub async fn serve(ctx: Arc<Ctx>, listener: TcpListener, mut stop: watch::Receiv
     let shutdown = async move {
         let _ = stop.changed().await;
     };
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     if let Err(error) = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
