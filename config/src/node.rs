@@ -28,6 +28,9 @@ pub struct NodeConfig {
     /// What it shares, and how it protects what it shares.
     #[serde(default)]
     pub policy: PolicyConfig,
+    /// Its entry in the portal's directory of actors, if it publishes one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory: Option<passerelle_protocol::directory::DirectoryEntry>,
 }
 
 /// How the node keeps its link to the hub.
@@ -136,6 +139,16 @@ impl NodeConfig {
             );
         }
         out.extend(crate::dataset::problems(&self.datasets, &self.policy));
+        if let Some(d) = &self.directory {
+            for why in d.problems() {
+                out.push(Problem {
+                    line: None,
+                    key: Some("directory".into()),
+                    why,
+                    fix: None,
+                });
+            }
+        }
         out
     }
 
@@ -181,18 +194,26 @@ clock_window = "{window}"
     fn data_sections(&self) -> String {
         #[derive(Serialize)]
         struct Data<'a> {
+            // Only tables may follow [link]: a bare key would land inside it.
+            #[serde(skip_serializing_if = "<[DatasetConfig]>::is_empty")]
             datasets: &'a [DatasetConfig],
             policy: &'a PolicyConfig,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            directory: &'a Option<passerelle_protocol::directory::DirectoryEntry>,
         }
         let mut out = String::from(
             "\n# Datasets this node holds, and its sharing policy. Nothing is shared\n# unless listed under [[policy.share]]. Cells with fewer than min_cell\n# contributors never leave the node.\n",
         );
-        if self.datasets.is_empty() && self.policy == PolicyConfig::default() {
+        if self.datasets.is_empty()
+            && self.policy == PolicyConfig::default()
+            && self.directory.is_none()
+        {
             out.push_str(EXAMPLE_DATA);
         } else {
             let data = Data {
                 datasets: &self.datasets,
                 policy: &self.policy,
+                directory: &self.directory,
             };
             out.push_str(&toml::to_string(&data).expect("config serializes"));
         }
@@ -214,9 +235,20 @@ mod tests {
             link: LinkConfig::default(),
             datasets: Vec::new(),
             policy: PolicyConfig::default(),
+            directory: None,
         };
         std::fs::write(&path, config.template()).unwrap();
         assert_eq!(NodeConfig::load(&path).unwrap(), config);
+
+        // A directory entry without datasets is written after [link] as a
+        // table of its own, and reads back.
+        let mut listed = config.clone();
+        listed.directory = Some(passerelle_protocol::directory::DirectoryEntry {
+            hours: "Le mardi".into(),
+            ..Default::default()
+        });
+        std::fs::write(&path, listed.template()).unwrap();
+        assert_eq!(NodeConfig::load(&path).unwrap(), listed);
 
         // The commented example, uncommented, is a valid declaration, and
         // declared datasets and policy survive a rewrite of the file.
@@ -273,6 +305,7 @@ mod example {
             link: LinkConfig::default(),
             datasets: Vec::new(),
             policy: PolicyConfig::default(),
+            directory: None,
         };
         crate::check_example("node.example.toml", &config.template());
     }

@@ -7,6 +7,7 @@
 //! | `serials` | certificate serial (hex) | [`SerialRecord`] |
 //! | `results` | indicator id, time, sequence | a composed indicator with its provenance |
 //! | `accounts` | e-mail | a partner professional's account (argon2id hash) |
+//! | `directory` | node id | the node's entry in the directory of actors |
 
 use std::path::Path;
 
@@ -58,6 +59,7 @@ pub struct Store {
     serials: sled::Tree,
     results: sled::Tree,
     accounts: sled::Tree,
+    directory: sled::Tree,
 }
 
 fn get<T: serde::de::DeserializeOwned>(
@@ -90,6 +92,7 @@ impl Store {
             serials: db.open_tree("serials")?,
             results: db.open_tree("results")?,
             accounts: db.open_tree("accounts")?,
+            directory: db.open_tree("directory")?,
             db,
         })
     }
@@ -251,6 +254,40 @@ impl Store {
             .next_back()
             .map(|kv| Ok(codec::decode(&kv?.1)?))
             .transpose()
+    }
+
+    /// Records (or clears) a node's directory entry.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn put_directory(
+        &self,
+        node: &NodeId,
+        entry: Option<&passerelle_protocol::directory::DirectoryEntry>,
+    ) -> Result<(), HubError> {
+        match entry {
+            Some(e) => self
+                .directory
+                .insert(node.as_str().as_bytes(), codec::encode(e)?)?,
+            None => self.directory.remove(node.as_str().as_bytes())?,
+        };
+        Ok(())
+    }
+
+    /// Every directory entry, by node id.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn directory(
+        &self,
+    ) -> Result<Vec<(String, passerelle_protocol::directory::DirectoryEntry)>, HubError> {
+        self.directory
+            .iter()
+            .map(|kv| {
+                let (k, v) = kv?;
+                Ok((String::from_utf8_lossy(&k).into_owned(), codec::decode(&v)?))
+            })
+            .collect()
     }
 
     /// Every partner account.

@@ -83,6 +83,7 @@ fn config() -> NodeConfig {
             }],
             ..PolicyConfig::default()
         },
+        directory: None,
     }
 }
 

@@ -20,6 +20,8 @@ pub struct SelfDescription {
     pub datasets: Vec<String>,
     /// End of the certificate's validity.
     pub cert_not_after: UnixTime,
+    /// Its directory entry, if it publishes one.
+    pub directory: Option<passerelle_protocol::directory::DirectoryEntry>,
 }
 
 /// Where aggregate answers come from: the running node's store, or a test
@@ -95,6 +97,12 @@ fn answer(
     Ok(match query {
         Query::Ping => Answer::Pong,
         Query::Aggregate(q) => Answer::Aggregate(data.aggregate(q)?),
+        Query::Directory => Answer::Directory(me.directory.clone().map(|mut d| {
+            if d.name.trim().is_empty() {
+                d.name = me.institution.clone();
+            }
+            d
+        })),
         Query::Status => Answer::Status(NodeStatus {
             version: crate::VERSION.into(),
             protocol: PROTOCOL_VERSION,
@@ -142,6 +150,7 @@ mod tests {
             institution: "CAF".into(),
             datasets: vec!["rsa".into()],
             cert_not_after: 99,
+            directory: None,
         };
         let mut seen = NonceCache::new(16);
 

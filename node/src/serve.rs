@@ -93,6 +93,7 @@ impl Shared {
             institution: self.creds.identity.institution.clone(),
             datasets: self.store.datasets().unwrap_or_default(),
             cert_not_after: self.creds.identity.not_after,
+            directory: self.config.directory.clone(),
         }
     }
 }

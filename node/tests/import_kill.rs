@@ -35,6 +35,7 @@ fn node_dir(dir: &Path) {
             require_validation: false,
         }],
         policy: PolicyConfig::default(),
+        directory: None,
     };
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("node.toml"), config.template()).unwrap();

@@ -14,6 +14,7 @@
 //!   (signature, audience, clock window, replay).
 //! - [`replay`]: the bounded nonce cache behind replay refusal.
 //! - [`message`]: queries, answers and refusal reasons.
+//! - [`directory`]: a partner's entry in the directory of actors.
 //! - [`disclosure`]: statistical disclosure control of released tables
 //!   (primary and secondary cell suppression, exact recoverability check).
 //! - [`enroll`]: the enrollment exchange and the one-time token.
@@ -24,6 +25,7 @@
 
 pub mod aggregate;
 pub mod codec;
+pub mod directory;
 pub mod disclosure;
 pub mod enroll;
 pub mod envelope;

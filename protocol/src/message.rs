@@ -17,6 +17,8 @@ pub enum Query {
     Status,
     /// An aggregate over one dataset, under the node's policy.
     Aggregate(AggregateQuery),
+    /// The node's entry in the directory of actors.
+    Directory,
 }
 
 impl Query {
@@ -26,6 +28,7 @@ impl Query {
             Query::Ping => "ping",
             Query::Status => "status",
             Query::Aggregate(_) => "aggregate",
+            Query::Directory => "directory",
         }
     }
 }
@@ -58,6 +61,8 @@ pub enum Answer {
     Status(NodeStatus),
     /// Reply to [`Query::Aggregate`].
     Aggregate(AggregateAnswer),
+    /// Reply to [`Query::Directory`]; `None` when the node publishes none.
+    Directory(Option<crate::directory::DirectoryEntry>),
 }
 
 /// Why a node refused a query. Every refusal is returned to the hub and

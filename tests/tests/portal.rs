@@ -382,3 +382,67 @@ async fn partner_pages_need_a_session_and_every_form_its_token() {
     node.stop().await;
     hub.stop().await;
 }
+
+#[tokio::test]
+async fn directory_entries_travel_over_the_link_and_are_searchable() {
+    let net = Net::new();
+    let hub = net.start_hub(None).await;
+    let root = net.enroll(&hub, "asso-a").await;
+    let path = root.join("node.toml");
+    let mut config = passerelle_config::NodeConfig::load(&path).unwrap();
+    config.directory = Some(passerelle_protocol::directory::DirectoryEntry {
+        description: "Aide aux démarches en ligne".into(),
+        services: vec!["Permanence numérique".into()],
+        themes: vec!["numerique".into()],
+        communes: vec!["97601".into()],
+        hours: "Le mardi".into(),
+        ..Default::default()
+    });
+    std::fs::write(&path, config.template()).unwrap();
+    let node = passerelle_node::serve::start(&root).await.unwrap();
+    passerelle_tests::wait_connected(&hub, "asso-a").await;
+    let store = hub.ctx().hub.store.clone();
+    passerelle_tests::eventually(
+        "directory entry received",
+        std::time::Duration::from_secs(10),
+        || {
+            let n = store.directory().map(|d| d.len()).unwrap_or(0);
+            async move { n == 1 }
+        },
+    )
+    .await;
+
+    let (status, _, all) = http_get(hub.http_addr, "/annuaire").await;
+    assert_eq!(status, 200);
+    assert!(
+        all.contains("Institution asso-a")
+            && all.contains("Permanence numérique")
+            && all.contains("Acoua"),
+        "{all}"
+    );
+    let (_, _, acoua) = http_get(
+        hub.http_addr,
+        "/annuaire?commune=97601&theme=numerique&q=d%C3%A9marches",
+    )
+    .await;
+    assert!(
+        acoua.contains("1 structure(s).") && acoua.contains("Institution asso-a"),
+        "{acoua}"
+    );
+    let (_, _, elsewhere) = http_get(hub.http_addr, "/annuaire?commune=97611").await;
+    assert!(elsewhere.contains("0 structure(s).") && !elsewhere.contains("Institution asso-a"));
+
+    // A bad entry in node.toml is refused, naming the key.
+    let mut bad = config.clone();
+    bad.directory.as_mut().unwrap().communes = vec!["75056".into()];
+    std::fs::write(net.tmp.path().join("bad.toml"), bad.template()).unwrap();
+    let err = passerelle_config::NodeConfig::load(&net.tmp.path().join("bad.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("key `directory`") && err.contains("\"75056\""),
+        "{err}"
+    );
+    node.stop().await;
+    hub.stop().await;
+}

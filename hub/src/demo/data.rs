@@ -347,3 +347,58 @@ pub fn write_files(dir: &Path, node: &str) -> std::io::Result<Vec<(String, std::
         })
         .collect()
 }
+
+/// The directory entry of a demo institution (fictitious contact details).
+pub fn directory(node: &str) -> Option<passerelle_protocol::directory::DirectoryEntry> {
+    use passerelle_protocol::directory::DirectoryEntry;
+    let (description, services, themes, communes, hours): (&str, &[&str], &[&str], &[&str], &str) = match node {
+        "caf-976" => (
+            "Versement des prestations familiales et sociales : RSA, aides au logement, AAH.",
+            &["Accueil sur rendez-vous", "Aide aux démarches en ligne"],
+            &["acces-aux-droits", "famille-enfance", "logement-hebergement"],
+            &[],
+            "Du lundi au jeudi, 7 h 30 – 15 h 30",
+        ),
+        "emploi-976" => (
+            "Inscription des demandeurs d'emploi, accompagnement vers l'emploi et la formation.",
+            &["Inscription", "Conseil en évolution professionnelle", "Offres d'emploi"],
+            &["emploi", "insertion-formation"],
+            &["97611", "97610", "97608", "97603"],
+            "Du lundi au vendredi, 8 h – 12 h",
+        ),
+        "departement-976" => (
+            "Action sociale du Département : RSA, autonomie des personnes âgées et handicapées, protection de l'enfance.",
+            &["Orientation des allocataires du RSA", "Allocation personnalisée d'autonomie", "PCH"],
+            &["acces-aux-droits", "personnes-agees", "handicap-autonomie", "famille-enfance"],
+            &[],
+            "Du lundi au vendredi, 7 h 30 – 15 h 30",
+        ),
+        "mission-locale-976" => (
+            "Accompagnement des jeunes de 16 à 25 ans : emploi, formation, logement, santé.",
+            &["Premier accueil", "Contrat d'engagement jeune", "Aide à la mobilité"],
+            &["insertion-formation", "emploi"],
+            &["97611", "97607", "97610", "97602", "97617", "97605"],
+            "Du lundi au vendredi, 8 h – 16 h",
+        ),
+        "mediation-numerique-976" => (
+            "Un bus itinérant aide chacun à faire ses démarches en ligne et oriente vers les bons interlocuteurs.",
+            &["Aide aux démarches en ligne", "Accès à un ordinateur", "Orientation"],
+            &["numerique", "acces-aux-droits", "logement-hebergement"],
+            &["97601", "97612", "97613", "97609", "97604", "97606"],
+            "Selon la tournée du bus, affichée chaque semaine en mairie",
+        ),
+        _ => return None,
+    };
+    Some(DirectoryEntry {
+        name: String::new(),
+        description: description.into(),
+        services: services.iter().map(|s| s.to_string()).collect(),
+        themes: themes.iter().map(|s| s.to_string()).collect(),
+        communes: communes.iter().map(|s| s.to_string()).collect(),
+        address: "Adresse fictive de démonstration".into(),
+        phone: "02 69 00 00 00 (fictif)".into(),
+        email: format!("contact@{node}.demo.invalid"),
+        website: String::new(),
+        hours: hours.into(),
+    })
+}

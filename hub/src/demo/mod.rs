@@ -123,6 +123,7 @@ pub async fn start(
         let mut config = passerelle_config::NodeConfig::load(&path)?;
         config.hub = hub_addr.clone();
         (config.datasets, config.policy) = data::config(id);
+        config.directory = data::directory(id);
         std::fs::write(&path, config.template()).map_err(|source| HubError::Io { path, source })?;
         load_data(root, id, &config, &node_dir)?;
         nodes.push(

@@ -7,10 +7,12 @@
 //! - [`map`]: choropleth maps.
 //! - [`chart`]: time series and bar charts.
 //! - [`data`]: CSV/JSON downloads and the API.
+//! - [`directory`]: the directory of actors.
 //! - [`partner`]: sign-in, partner pages and activity reports.
 
 pub mod chart;
 pub mod data;
+pub mod directory;
 pub mod layout;
 pub mod map;
 pub mod pages;
@@ -39,6 +41,14 @@ pub fn router(ctx: Arc<Ctx>) -> Router {
         .route("/theme/{id}", get(theme))
         .route("/indicateur/{id}", get(sheet))
         .route("/donnees", get(open_data))
+        .route(
+            "/annuaire",
+            get(
+                |State(ctx): State<Arc<Ctx>>, Query(f): Query<directory::Filters>| async move {
+                    Html(directory::page_html(&ctx, &f))
+                },
+            ),
+        )
         .route("/donnees/{file}", get(download))
         .route("/api/catalog", get(api_catalog))
         .route("/api/indicators/{id}", get(api_indicator))
