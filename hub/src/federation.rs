@@ -121,7 +121,7 @@ pub async fn poll_status(
         }
         if let Ok(asked) = ask(&live, key, Query::Directory, timeout).await {
             if let Outcome::Answered(Answer::Directory(entry)) = asked.body.outcome {
-                if let Err(error) = store.put_directory(&live.identity.node_id, entry.as_ref()) {
+                if let Err(error) = store.put_directory(&live.identity.node_id, entry.as_deref()) {
                     warn!(%error, node = %live.identity.node_id, "directory entry not recorded");
                 }
             }

@@ -101,7 +101,7 @@ fn answer(
             if d.name.trim().is_empty() {
                 d.name = me.institution.clone();
             }
-            d
+            Box::new(d)
         })),
         Query::Status => Answer::Status(NodeStatus {
             version: crate::VERSION.into(),

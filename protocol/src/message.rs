@@ -62,7 +62,7 @@ pub enum Answer {
     /// Reply to [`Query::Aggregate`].
     Aggregate(AggregateAnswer),
     /// Reply to [`Query::Directory`]; `None` when the node publishes none.
-    Directory(Option<crate::directory::DirectoryEntry>),
+    Directory(Option<Box<crate::directory::DirectoryEntry>>),
 }
 
 /// Why a node refused a query. Every refusal is returned to the hub and
