@@ -70,7 +70,7 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}caption{text-align:left;
 .choix{display:flex;flex-wrap:wrap;gap:.5rem;margin:.5rem 0}.choix a{border:1px solid #0b4f8a;border-radius:2rem;padding:.2rem .8rem;text-decoration:none}\
 .choix a[aria-current]{background:#0b4f8a;color:#fff}svg{max-width:100%;height:auto}.secret{color:#6b3a00}\
 footer.site{border-top:1px solid #d8dee4;margin-top:2rem;padding:1rem;color:#4a4a4a;font-size:.9rem;text-align:center}\
-@media print{header.site nav,.choix{display:none}}";
+@media (max-width:40rem){table{display:block;overflow-x:auto}}@media print{header.site nav,.choix,#imprimer{display:none}}";
 
 /// A whole page.
 pub fn page(ctx: &Ctx, title: &str, body: &str) -> String {

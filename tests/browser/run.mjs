@@ -1,0 +1,71 @@
+// Browser test of the Passerelle portal in Debian's Chromium, driven by
+// playwright-core (no browser download), with an axe-core accessibility
+// check of every visited page. Usage:
+//   node run.mjs BASE_URL ARTIFACT_DIR PARTNER_EMAIL PARTNER_PASSWORD
+// Prints a JSON report on stdout; exits 1 on any failure or on a serious or
+// critical accessibility violation. Screenshots go to ARTIFACT_DIR.
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const [base, outDir, email, password] = process.argv.slice(2);
+fs.mkdirSync(outDir, { recursive: true });
+const axeSource = fs.readFileSync(new URL('./node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
+const report = { pages: [], violations: [], csvHeader: null, errors: [] };
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+         '--disable-component-update', '--disable-sync'],
+});
+try {
+  // A cheap phone's screen. CSP is bypassed only to inject axe-core.
+  const context = await browser.newContext({ acceptDownloads: true, bypassCSP: true, viewport: { width: 412, height: 915 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+
+  async function check(name) {
+    await page.screenshot({ path: path.join(outDir, `${name}.png`), fullPage: true });
+    await page.evaluate(axeSource);
+    const r = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ['violations'] }));
+    for (const v of r.violations) {
+      report.violations.push({ page: name, id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length });
+    }
+    report.pages.push({ name, url: page.url(), title: await page.title() });
+  }
+
+  await page.goto(base + '/');
+  await check('accueil');
+  await page.getByRole('link', { name: "Activité des dispositifs d'accompagnement" }).first().click();
+  await page.waitForURL('**/theme/activite');
+  await check('tableau-de-bord');
+  await page.getByRole('link', { name: 'Personnes reçues', exact: true }).click();
+  await page.locator('svg[aria-labelledby="carte-titre carte-desc"]').waitFor();
+  await check('fiche-par-commune');
+  await page.getByRole('link', { name: 'Par intercommunalité (EPCI)' }).click();
+  await page.locator('a[aria-current="page"]', { hasText: 'Par intercommunalité (EPCI)' }).waitFor();
+  await check('fiche-par-epci');
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('link', { name: 'CSV (epci)' }).click(),
+  ]);
+  const file = path.join(outDir, 'personnes-recues-epci.csv');
+  await download.saveAs(file);
+  report.csvHeader = fs.readFileSync(file, 'utf8').split('\n')[0];
+
+  await page.goto(base + '/partenaires');
+  await page.waitForURL('**/partenaires/connexion');
+  await check('connexion');
+  await page.getByLabel('Adresse e-mail').fill(email);
+  await page.getByLabel('Mot de passe').fill(password);
+  await page.getByRole('button', { name: 'Se connecter' }).click();
+  await page.getByRole('heading', { name: 'Le réseau' }).waitFor();
+  await check('espace-partenaires');
+} catch (e) {
+  report.errors.push(String(e && e.stack || e));
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(report, null, 2));
+const serious = report.violations.filter(v => v.impact === 'serious' || v.impact === 'critical');
+process.exit(report.errors.length || serious.length ? 1 : 0);

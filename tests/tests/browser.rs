@@ -1,0 +1,89 @@
+//! The portal in a real browser: Debian's Chromium, driven by
+//! `tests/browser/run.mjs` (playwright-core), with axe-core on every page.
+//! Needs `chromium`, `node` and `npm ci` in `tests/browser` (`.ci/setup`
+//! installs them). Screenshots land in `target/browser-artifacts/`.
+
+use std::{path::PathBuf, process::Command};
+
+use passerelle_tests::{rows, rows_csv, Net};
+
+#[tokio::test]
+async fn portal_works_in_chromium_without_serious_accessibility_violations() {
+    let net = Net::new();
+    let hub = net.start_hub(None).await;
+    let node = net
+        .data_node(
+            &hub,
+            "asso-a",
+            Some(&rows_csv(&rows(11, &["2025-T1", "2025-T2"]))),
+            false,
+        )
+        .await;
+    passerelle_hub::observatory::refresh_all(hub.ctx()).await;
+    let inst = passerelle_protocol::ids::NodeId::new("asso-a").unwrap();
+    let password =
+        passerelle_hub::partners::add(&hub.ctx().hub, "agent@asso.fr", "Agent A", &inst, 0)
+            .unwrap();
+
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let script = root.join("tests/browser/run.mjs");
+    let artifacts = root.join("target/browser-artifacts");
+    let base = format!("http://{}", hub.http_addr);
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(script)
+            .arg(base)
+            .arg(&artifacts)
+            .arg("agent@asso.fr")
+            .arg(password)
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("node is installed (run .ci/setup)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|_| {
+        panic!(
+            "no report; stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert!(out.status.success(), "browser test failed: {report:#}");
+    let pages: Vec<&str> = report["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        pages,
+        [
+            "accueil",
+            "tableau-de-bord",
+            "fiche-par-commune",
+            "fiche-par-epci",
+            "connexion",
+            "espace-partenaires"
+        ]
+    );
+    assert_eq!(
+        report["csvHeader"],
+        "indicateur,niveau,code,nom,periode,valeur,statut"
+    );
+    let serious: Vec<&serde_json::Value> = report["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+        .collect();
+    assert!(serious.is_empty(), "{serious:#?}");
+    for p in &pages {
+        assert!(
+            root.join(format!("target/browser-artifacts/{p}.png"))
+                .exists(),
+            "screenshot of {p}"
+        );
+    }
+    node.stop().await;
+    hub.stop().await;
+}
