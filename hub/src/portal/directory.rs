@@ -96,7 +96,7 @@ ce qu'elles proposent et où.</p><form method=\"get\" action=\"/annuaire\" class
         let themes: Vec<&str> = e.themes.iter().filter_map(|t| theme_label(t)).collect();
         let _ = write!(
             body,
-            "<li class=\"carte\"><h2 style=\"font-size:1.05rem;margin:0\">{}</h2><p>{}</p>",
+            "<li class=\"carte\"><h2>{}</h2><p>{}</p>",
             esc(&e.name),
             esc(&e.description)
         );

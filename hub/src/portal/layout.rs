@@ -63,14 +63,14 @@ header.site .nom{font-weight:700;font-size:1.2rem}nav.site{display:flex;flex-wra
 main{max-width:60rem;margin:0 auto;padding:1rem}h1{font-size:1.5rem;line-height:1.25}h2{font-size:1.2rem;margin-top:2rem}\
 .demo{background:#fff3cd;border:2px solid #a86b00;padding:.6rem .8rem;border-radius:.4rem;margin:0 0 1rem}\
 .grille{display:grid;grid-template-columns:repeat(auto-fill,minmax(16rem,1fr));gap:.8rem;padding:0;list-style:none}\
-.carte{border:1px solid #c8d3de;border-radius:.5rem;padding:.8rem}.carte h3{font-size:1rem;margin:0 0 .3rem}\
+.carte{border:1px solid #c8d3de;border-radius:.5rem;padding:.8rem}.carte h2,.carte h3{font-size:1rem;margin:0 0 .3rem}\
 .chiffre{font-size:1.6rem;font-weight:700;color:#0b3d6b}.note{color:#4a4a4a;font-size:.9rem}\
 table{border-collapse:collapse;width:100%;font-size:.95rem}th,td{border-bottom:1px solid #d8dee4;padding:.35rem .4rem;text-align:left}\
 td.n{text-align:right;font-variant-numeric:tabular-nums}caption{text-align:left;font-weight:600;padding:.3rem 0}\
 .choix{display:flex;flex-wrap:wrap;gap:.5rem;margin:.5rem 0}.choix a{border:1px solid #0b4f8a;border-radius:2rem;padding:.2rem .8rem;text-decoration:none}\
 .choix a[aria-current]{background:#0b4f8a;color:#fff}svg{max-width:100%;height:auto}.secret{color:#6b3a00}\
 footer.site{border-top:1px solid #d8dee4;margin-top:2rem;padding:1rem;color:#4a4a4a;font-size:.9rem;text-align:center}\
-@media (max-width:40rem){table{display:block;overflow-x:auto}}@media print{header.site nav,.choix,#imprimer{display:none}}";
+@media (max-width:40rem){table{font-size:.85rem}th,td{padding:.3rem .2rem;overflow-wrap:anywhere}}@media print{header.site nav,.choix,#imprimer{display:none}}";
 
 /// A whole page.
 pub fn page(ctx: &Ctx, title: &str, body: &str) -> String {

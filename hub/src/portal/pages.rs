@@ -146,7 +146,7 @@ pub fn theme(ctx: &Ctx, id: &str) -> Option<String> {
         };
         let _ = write!(
             body,
-            "<li class=\"carte\"><h3><a href=\"/indicateur/{}\">{}</a></h3><p class=\"chiffre\">{text}</p><p class=\"note\">{}</p></li>",
+            "<li class=\"carte\"><h2><a href=\"/indicateur/{}\">{}</a></h2><p class=\"chiffre\">{text}</p><p class=\"note\">{}</p></li>",
             esc(&i.id),
             esc(&i.title),
             esc(&when)
