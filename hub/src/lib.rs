@@ -15,10 +15,12 @@
 //! - [`ops`]: enroll, list, revoke, redeem a token: the operations that
 //!   behave the same whether `serve` runs or not.
 //! - [`registry`]: live connections and the handshake gate.
-//! - [`ratelimit`]: enrollment attempts per address.
+//! - [`ratelimit`]: enrollment and sign-in attempts per address.
 //! - [`federation`]: signed queries to nodes, verified replies, status polls.
 //! - [`server`]: the running hub (QUIC, portal, admin socket).
 //! - [`portal`]: the web portal.
+//! - [`partners`]: partner professionals' accounts and sessions.
+//! - [`resources`]: the resource centre's documents.
 //! - [`admin`]: requests other commands send to a running hub.
 //! - [`demo`]: a hub and demonstration nodes in one process.
 //! - [`cli`]: the command line.
@@ -38,6 +40,7 @@ pub mod paths;
 pub mod portal;
 pub mod ratelimit;
 pub mod registry;
+pub mod resources;
 pub mod server;
 pub mod store;
 

@@ -8,6 +8,7 @@
 //! | `results` | indicator id, time, sequence | a composed indicator with its provenance |
 //! | `accounts` | e-mail | a partner professional's account (argon2id hash) |
 //! | `directory` | node id | the node's entry in the directory of actors |
+//! | `resources` | id | a published document's description (the PDF is in `resources/`) |
 
 use std::path::Path;
 
@@ -60,6 +61,7 @@ pub struct Store {
     results: sled::Tree,
     accounts: sled::Tree,
     directory: sled::Tree,
+    resources: sled::Tree,
 }
 
 fn get<T: serde::de::DeserializeOwned>(
@@ -93,6 +95,7 @@ impl Store {
             results: db.open_tree("results")?,
             accounts: db.open_tree("accounts")?,
             directory: db.open_tree("directory")?,
+            resources: db.open_tree("resources")?,
             db,
         })
     }
@@ -288,6 +291,31 @@ impl Store {
                 Ok((String::from_utf8_lossy(&k).into_owned(), codec::decode(&v)?))
             })
             .collect()
+    }
+
+    /// Records a published document.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn put_resource(&self, r: &crate::resources::Resource) -> Result<(), HubError> {
+        self.resources.insert(r.id.as_bytes(), codec::encode(r)?)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Every published document, newest first.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn resources(&self) -> Result<Vec<crate::resources::Resource>, HubError> {
+        let mut all: Vec<crate::resources::Resource> = self
+            .resources
+            .iter()
+            .values()
+            .map(|v| Ok::<_, HubError>(codec::decode(&v?)?))
+            .collect::<Result<_, _>>()?;
+        all.sort_by(|a, b| (&b.date, b.published_at).cmp(&(&a.date, a.published_at)));
+        Ok(all)
     }
 
     /// Every partner account.

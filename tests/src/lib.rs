@@ -315,10 +315,13 @@ pub async fn http(
         req.push_str(&format!("{k}: {v}\r\n"));
     }
     if method == "POST" {
-        req.push_str(&format!(
-            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
-            form.len()
-        ));
+        if !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        {
+            req.push_str("Content-Type: application/x-www-form-urlencoded\r\n");
+        }
+        req.push_str(&format!("Content-Length: {}\r\n", form.len()));
     }
     req.push_str("\r\n");
     req.push_str(form);

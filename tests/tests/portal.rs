@@ -446,3 +446,136 @@ async fn directory_entries_travel_over_the_link_and_are_searchable() {
     node.stop().await;
     hub.stop().await;
 }
+
+/// Signs in through the form; returns the session cookie and its CSRF token.
+async fn sign_in(addr: std::net::SocketAddr, email: &str, password: &str) -> (String, String) {
+    use passerelle_tests::http;
+    let (_, h, _) = http_get(addr, "/partenaires/connexion").await;
+    let token = cookie(&h, "pl_login").unwrap();
+    let form = format!(
+        "email={}&password={password}&csrf={token}",
+        email.replace('@', "%40")
+    );
+    let (status, h, _) = http(
+        addr,
+        "POST",
+        "/partenaires/connexion",
+        &[("Cookie", &format!("pl_login={token}"))],
+        &form,
+    )
+    .await;
+    assert_eq!(status, 303);
+    let session = format!("pl_session={}", cookie(&h, "pl_session").unwrap());
+    let (_, _, home) = http(addr, "GET", "/partenaires", &[("Cookie", &session)], "").await;
+    let csrf = home
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    (session, csrf)
+}
+
+fn multipart(csrf: &str, title: &str, file: &str) -> String {
+    let b = "----passerelle";
+    let mut s = String::new();
+    for (k, v) in [
+        ("csrf", csrf),
+        ("title", title),
+        ("theme", "emploi"),
+        ("date", "2025-06-30"),
+    ] {
+        s.push_str(&format!(
+            "--{b}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+        ));
+    }
+    s.push_str(&format!("--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"etude.pdf\"\r\nContent-Type: application/pdf\r\n\r\n{file}\r\n--{b}--\r\n"));
+    s
+}
+
+#[tokio::test]
+async fn partners_publish_pdfs_that_the_public_downloads_and_nothing_else() {
+    use passerelle_tests::http;
+    let net = Net::new();
+    let hub = net.start_hub(None).await;
+    let node = net.data_node(&hub, "asso-a", None, false).await;
+    let inst = passerelle_protocol::ids::NodeId::new("asso-a").unwrap();
+    let password =
+        passerelle_hub::partners::add(&hub.ctx().hub, "agent@asso.fr", "Agent A", &inst, 0)
+            .unwrap();
+    let addr = hub.http_addr;
+    let ct = (
+        "Content-Type",
+        "multipart/form-data; boundary=----passerelle",
+    );
+    let pdf = "%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+
+    // No session: sent to sign in, nothing stored.
+    let (status, _, _) = http(
+        addr,
+        "POST",
+        "/partenaires/ressources",
+        &[ct],
+        &multipart("x", "Étude", pdf),
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (session, csrf) = sign_in(addr, "agent@asso.fr", &password).await;
+    // A session without its token: refused.
+    let (status, _, _) = http(
+        addr,
+        "POST",
+        "/partenaires/ressources",
+        &[ct, ("Cookie", &session)],
+        &multipart("autre", "Étude", pdf),
+    )
+    .await;
+    assert_eq!(status, 403);
+    // A JPEG named .pdf: refused in French, nothing stored.
+    let jpeg = "\u{ff}\u{d8}\u{ff}\u{e0}JFIF";
+    let (status, _, page) = http(
+        addr,
+        "POST",
+        "/partenaires/ressources",
+        &[ct, ("Cookie", &session)],
+        &multipart(&csrf, "Photo", jpeg),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("n&#39;est pas un PDF"), "{page}");
+    assert!(hub.ctx().hub.store.resources().unwrap().is_empty());
+
+    // A real PDF is published and downloadable by anyone, byte for byte.
+    let (status, h, _) = http(
+        addr,
+        "POST",
+        "/partenaires/ressources",
+        &[ct, ("Cookie", &session)],
+        &multipart(&csrf, "Bilan 2025", pdf),
+    )
+    .await;
+    assert_eq!((status, header(&h, "location")), (303, vec!["/ressources"]));
+    let (_, _, list) = http_get(addr, "/ressources?theme=emploi").await;
+    assert!(
+        list.contains("Bilan 2025") && list.contains("Institution asso-a"),
+        "{list}"
+    );
+    let id = list
+        .split("/ressources/")
+        .nth(1)
+        .unwrap()
+        .split(".pdf")
+        .next()
+        .unwrap()
+        .to_string();
+    let (status, h, body) = http_get(addr, &format!("/ressources/{id}.pdf")).await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&h, "content-type"), vec!["application/pdf"]);
+    assert_eq!(body, pdf);
+    let (status, _, _) = http_get(addr, "/ressources/..%2Fhub.pdf").await;
+    assert_eq!(status, 404);
+    node.stop().await;
+    hub.stop().await;
+}

@@ -85,7 +85,7 @@ pub fn page(ctx: &Ctx, title: &str, body: &str) -> String {
 <title>{title} — Passerelle Mayotte</title><style>{CSS}</style></head><body>\
 <header class=\"site\"><a class=\"nom\" href=\"/\">Passerelle</a> · Observatoire social et médico-social de Mayotte\
 <nav class=\"site\" aria-label=\"Navigation principale\"><a href=\"/\">Accueil</a><a href=\"/themes\">Thèmes</a>\
-<a href=\"/annuaire\">Annuaire</a><a href=\"/donnees\">Données ouvertes</a><a href=\"/partenaires\">Espace partenaires</a></nav></header>\
+<a href=\"/annuaire\">Annuaire</a><a href=\"/ressources\">Ressources</a><a href=\"/donnees\">Données ouvertes</a><a href=\"/partenaires\">Espace partenaires</a></nav></header>\
 <main id=\"contenu\">{banner}{body}</main>\
 <footer class=\"site\">Service de la {org}. Aucune donnée sur une personne n'est publiée : \
 les chiffres qui pourraient désigner quelqu'un sont masqués.</footer></body></html>",

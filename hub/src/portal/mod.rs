@@ -9,6 +9,7 @@
 //! - [`data`]: CSV/JSON downloads and the API.
 //! - [`directory`]: the directory of actors.
 //! - [`partner`]: sign-in, partner pages and activity reports.
+//! - [`resources`]: the resource centre (public list, partners' uploads).
 
 pub mod chart;
 pub mod data;
@@ -17,6 +18,7 @@ pub mod layout;
 pub mod map;
 pub mod pages;
 pub mod partner;
+pub mod resources;
 
 use std::sync::Arc;
 
@@ -64,6 +66,14 @@ pub fn router(ctx: Arc<Ctx>) -> Router {
             axum::routing::post(partner::logout),
         )
         .route("/partenaires/rapport", get(partner::report))
+        .route(
+            "/partenaires/ressources",
+            get(resources::new).post(resources::publish).layer(
+                axum::extract::DefaultBodyLimit::max(crate::resources::MAX_BYTES + 64 * 1024),
+            ),
+        )
+        .route("/ressources", get(resources::list))
+        .route("/ressources/{file}", get(resources::download))
         .route(
             "/static/imprimer.js",
             get(|| async {

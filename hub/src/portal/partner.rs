@@ -37,13 +37,13 @@ fn cookies(headers: &HeaderMap) -> HashMap<String, String> {
         .collect()
 }
 
-fn session(ctx: &Ctx, headers: &HeaderMap) -> Option<(String, Session)> {
+pub(super) fn session(ctx: &Ctx, headers: &HeaderMap) -> Option<(String, Session)> {
     let token = cookies(headers).remove(SESSION)?;
     let s = ctx.sessions.get(&token, now())?;
     Some((token, s))
 }
 
-fn private(status: StatusCode, html: String) -> Response {
+pub(super) fn private(status: StatusCode, html: String) -> Response {
     (
         status,
         [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
@@ -52,7 +52,7 @@ fn private(status: StatusCode, html: String) -> Response {
         .into_response()
 }
 
-fn to_login() -> Response {
+pub(super) fn to_login() -> Response {
     (
         StatusCode::SEE_OTHER,
         [(header::LOCATION, "/partenaires/connexion")],
@@ -60,7 +60,7 @@ fn to_login() -> Response {
         .into_response()
 }
 
-fn forbidden(ctx: &Ctx) -> Response {
+pub(super) fn forbidden(ctx: &Ctx) -> Response {
     private(
         StatusCode::FORBIDDEN,
         page(ctx, "Formulaire refusé", "<h1>Formulaire refusé</h1><p>Ce formulaire a expiré ou ne vient pas de ce site. <a href=\"/partenaires\">Recommencer</a>.</p>"),
@@ -268,7 +268,7 @@ pub async fn home(State(ctx): State<Arc<Ctx>>, headers: HeaderMap) -> Response {
             esc(name)
         );
     }
-    body.push_str("</ul>");
+    body.push_str("</ul><h2>Centre de ressources</h2><p><a href=\"/partenaires/ressources\">Publier une étude ou un rapport (PDF)</a></p>");
     private(StatusCode::OK, page(&ctx, "Espace des partenaires", &body))
 }
 
