@@ -51,6 +51,12 @@ pub struct HubConfig {
     pub session_ttl: Duration,
     /// Failed sign-ins allowed per address per minute.
     pub login_per_minute: NonZeroU32,
+    /// Certificate chain (PEM) for serving the portal over HTTPS; with
+    /// `https_key`. Without them the portal speaks plain HTTP, for a reverse
+    /// proxy that terminates TLS (and sends HSTS) in front of it.
+    pub https_cert: Option<std::path::PathBuf>,
+    /// Private key (PEM) of `https_cert`, readable by the hub only.
+    pub https_key: Option<std::path::PathBuf>,
 }
 
 impl Default for HubConfig {
@@ -72,6 +78,8 @@ impl Default for HubConfig {
             partner_accounts_per_institution: 5,
             session_ttl: Duration::from_secs(8 * 3600),
             login_per_minute: NonZeroU32::new(5).expect("non-zero"),
+            https_cert: None,
+            https_key: None,
         }
     }
 }
@@ -135,6 +143,13 @@ impl HubConfig {
                 "node_cert_validity",
                 "is under one hour".into(),
                 "use e.g. \"90d\"",
+            );
+        }
+        if self.https_cert.is_some() != self.https_key.is_some() {
+            bad(
+                "https_cert/https_key",
+                "only one of the two is set".into(),
+                "set both to serve HTTPS, or neither behind a reverse proxy",
             );
         }
         if self.refresh_interval < Duration::from_secs(10) {
@@ -208,6 +223,11 @@ boundaries_code_property = {prop:?}
 partner_accounts_per_institution = {accounts}
 session_ttl = "{session}"
 login_per_minute = {logins}
+
+# HTTPS for the portal: certificate chain and key (PEM). The hub then sends
+# Strict-Transport-Security. Leave both unset behind a reverse proxy that
+# terminates TLS; the proxy then sends that header.
+{https}
 "#,
             name = self.name,
             names = names.join(", "),
@@ -227,6 +247,10 @@ login_per_minute = {logins}
             accounts = self.partner_accounts_per_institution,
             session = h(self.session_ttl),
             logins = self.login_per_minute,
+            https = match (&self.https_cert, &self.https_key) {
+                (Some(c), Some(k)) => format!("https_cert = {:?}\nhttps_key = {:?}", c.display().to_string(), k.display().to_string()),
+                _ => "# https_cert = \"/etc/passerelle/portail.crt\"\n# https_key = \"/etc/passerelle/portail.key\"".to_string(),
+            },
             catalog = match &self.catalog_dir {
                 Some(d) => format!("catalog_dir = {:?}", d.display().to_string()),
                 None => "# catalog_dir = \"/etc/passerelle/indicateurs\"".to_string(),

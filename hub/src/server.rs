@@ -183,6 +183,10 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
     let catalog = crate::catalog::load(hub.config.catalog_dir.as_deref())
         .map_err(|e| HubError::Refused(e.to_string()))?;
     let refresh_every = hub.config.refresh_interval;
+    let tls = match (&hub.config.https_cert, &hub.config.https_key) {
+        (Some(cert), Some(key)) => Some(crate::portal::https::acceptor(cert, key)?),
+        _ => None,
+    };
     let login_per_minute = hub.config.login_per_minute.get();
     let geometry = match &hub.config.boundaries {
         None => crate::portal::map::Geometry::schematic(),
@@ -223,6 +227,7 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
         ctx.clone(),
         http_listener,
         stop_rx.clone(),
+        tls,
     ));
     let admin_ctx = ctx.clone();
     let mut admin_stop = stop_rx.clone();

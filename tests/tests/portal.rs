@@ -579,3 +579,64 @@ async fn partners_publish_pdfs_that_the_public_downloads_and_nothing_else() {
     node.stop().await;
     hub.stop().await;
 }
+
+#[tokio::test]
+async fn the_portal_serves_https_with_hsts_when_given_certificate_files() {
+    let net = Net::new();
+    // A certificate for 127.0.0.1, as a site's PEM files would be.
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let (cert_path, key_path) = (
+        net.tmp.path().join("portail.crt"),
+        net.tmp.path().join("portail.key"),
+    );
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    let config = net.hub_dir().join("hub.toml");
+    let mut c = passerelle_config::HubConfig::load(&config).unwrap();
+    (c.https_cert, c.https_key) = (Some(cert_path), Some(key_path));
+    std::fs::write(&config, c.template()).unwrap();
+    let hub = net.start_hub(None).await;
+    let addr = hub.http_addr;
+
+    let der = cert.der().clone();
+    let page = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(der).unwrap();
+        let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+        let conn = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
+        let mut tls = rustls::StreamOwned::new(conn, std::net::TcpStream::connect(addr).unwrap());
+        write!(
+            tls,
+            "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        let _ = tls.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    })
+    .await
+    .unwrap();
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(
+        page.to_ascii_lowercase()
+            .contains("strict-transport-security: max-age=31536000"),
+        "{page}"
+    );
+    assert!(page.contains("<html lang=\"fr\">"));
+    // Plain HTTP on the HTTPS port gets no page.
+    let (status, _, _) = http_get(addr, "/").await;
+    assert_ne!(status, 200);
+    hub.stop().await;
+}

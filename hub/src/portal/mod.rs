@@ -8,12 +8,14 @@
 //! - [`chart`]: time series and bar charts.
 //! - [`data`]: CSV/JSON downloads and the API.
 //! - [`directory`]: the directory of actors.
+//! - [`https`]: serving over HTTPS with configured certificate files.
 //! - [`partner`]: sign-in, partner pages and activity reports.
 //! - [`resources`]: the resource centre (public list, partners' uploads).
 
 pub mod chart;
 pub mod data;
 pub mod directory;
+pub mod https;
 pub mod layout;
 pub mod map;
 pub mod pages;
@@ -104,9 +106,27 @@ async fn security_headers(mut res: Response) -> Response {
     res
 }
 
-/// Serves the portal until the hub stops.
-pub async fn serve(ctx: Arc<Ctx>, listener: TcpListener, mut stop: watch::Receiver<bool>) {
+/// Serves the portal until the hub stops: over HTTPS (with HSTS) when
+/// `hub.toml` names certificate files, plain HTTP otherwise.
+pub async fn serve(
+    ctx: Arc<Ctx>,
+    listener: TcpListener,
+    mut stop: watch::Receiver<bool>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
     let app = router(ctx);
+    if let Some(acceptor) = tls {
+        let app = app.layer(axum::middleware::map_response(
+            |mut res: Response| async move {
+                res.headers_mut().insert(
+                    header::STRICT_TRANSPORT_SECURITY,
+                    HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+                );
+                res
+            },
+        ));
+        return https::serve(listener, app, acceptor, stop).await;
+    }
     let shutdown = async move {
         let _ = stop.changed().await;
     };
