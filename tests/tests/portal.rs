@@ -310,6 +310,14 @@ async fn partner_pages_need_a_session_and_every_form_its_token() {
         "{report}"
     );
     assert!(report.contains("id=\"imprimer\"") && report.contains("/static/imprimer.js"));
+    assert!(
+        report.contains("Programme :</strong> Institution asso-a"),
+        "{report}"
+    );
+    assert!(
+        !report.contains("Contrats d&#39;engagement"),
+        "another programme's indicator: {report}"
+    );
 
     // Sign-out without the session's token is refused; with it, it works.
     let (status, _, _) = http(

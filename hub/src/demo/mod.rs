@@ -73,8 +73,17 @@ pub async fn run(
     const DEMO_PARTNER: &str = "agent@caf-976.demo.invalid";
     let _ = hub.ctx().hub.store.remove_account(DEMO_PARTNER);
     let inst = NodeId::new("caf-976").expect("valid id");
-    if let Ok(password) = crate::partners::add(&hub.ctx().hub, DEMO_PARTNER, "Agent de démonstration", &inst, now()) {
-        eprintln!("  partner sign-in: http://{}/partenaires  e-mail {DEMO_PARTNER}  password {password}", hub.http_addr);
+    if let Ok(password) = crate::partners::add(
+        &hub.ctx().hub,
+        DEMO_PARTNER,
+        "Agent de démonstration",
+        &inst,
+        now(),
+    ) {
+        eprintln!(
+            "  partner sign-in: http://{}/partenaires  e-mail {DEMO_PARTNER}  password {password}",
+            hub.http_addr
+        );
     }
     eprintln!(
         "other commands reach this demo with --dir {}; Ctrl-C to stop",

@@ -277,6 +277,8 @@ pub async fn home(State(ctx): State<Arc<Ctx>>, headers: HeaderMap) -> Response {
 pub struct ReportParams {
     territoire: Option<String>,
     periode: Option<String>,
+    /// Node id of the programme's institution; `tous` for every programme.
+    programme: Option<String>,
 }
 
 /// GET a printable quarterly activity report for a territory.
@@ -285,9 +287,18 @@ pub async fn report(
     headers: HeaderMap,
     Query(q): Query<ReportParams>,
 ) -> Response {
-    if session(&ctx, &headers).is_none() {
+    let Some((_, s)) = session(&ctx, &headers) else {
         return to_login();
-    }
+    };
+    let own = ctx
+        .hub
+        .store
+        .account(&s.email)
+        .ok()
+        .flatten()
+        .map(|a| a.institution.to_string())
+        .unwrap_or_default();
+    let programme = q.programme.clone().unwrap_or(own);
     let code = q.territoire.unwrap_or_else(|| geo::DEPARTMENT_CODE.into());
     let level = if code == geo::DEPARTMENT_CODE {
         Level::Department
@@ -302,15 +313,28 @@ pub async fn report(
         );
     };
     let name = geo::name(level, &code).unwrap_or_default();
-    let activity: Vec<_> = ctx
+    // The programme's activity indicators: those its institution contributes to.
+    let (activity, results): (Vec<_>, Vec<_>) = ctx
         .catalog
         .iter()
         .filter(|i| i.theme == "activite")
-        .collect();
-    let results: Vec<_> = activity
-        .iter()
-        .map(|i| ctx.hub.store.latest_result(&i.id).ok().flatten())
-        .collect();
+        .map(|i| (i, ctx.hub.store.latest_result(&i.id).ok().flatten()))
+        .filter(|(_, r)| {
+            programme == "tous"
+                || r.as_ref()
+                    .is_some_and(|r| r.coverage.answered.iter().any(|a| a.node_id == programme))
+        })
+        .unzip();
+    let programme_name = if programme == "tous" {
+        "tous les programmes".to_string()
+    } else {
+        let nodes = ctx.hub.store.nodes().unwrap_or_default();
+        nodes
+            .into_iter()
+            .find(|n| n.node_id.as_str() == programme)
+            .map(|n| n.name)
+            .unwrap_or_else(|| programme.clone())
+    };
     let mut periods: Vec<Period> = results
         .iter()
         .flatten()
@@ -328,11 +352,13 @@ pub async fn report(
     };
     let previous = periods.iter().rev().find(|p| **p < period).copied();
     let mut body = format!(
-        "<h1>Bilan d'activité — {} — {period}</h1><p class=\"note\">Établi le {} à partir des indicateurs d'activité de l'observatoire. \
+        "<h1>Bilan d'activité — {} — {period}</h1><p><strong>Programme :</strong> {}. \
+<a href=\"/partenaires/rapport?territoire={code}&amp;programme=tous\">Voir tous les programmes</a></p><p class=\"note\">Établi le {} à partir des indicateurs d'activité de l'observatoire. \
 Chiffres agrégés ; les chiffres trop petits sont masqués (secret statistique).</p>\
 <p><button type=\"button\" id=\"imprimer\">Imprimer ou enregistrer en PDF</button></p>\
 <table><thead><tr><th scope=\"col\">Indicateur</th><th scope=\"col\" class=\"n\">{period}</th><th scope=\"col\" class=\"n\">{}</th><th scope=\"col\">Unité</th></tr></thead><tbody>",
         esc(name),
+        esc(&programme_name),
         date(now()),
         previous.map(|p| p.to_string()).unwrap_or_else(|| "période précédente".into())
     );
