@@ -20,7 +20,7 @@ mkdir -p "$work/www"
 curl -s "http://127.0.0.1:18181$PAGE" -o "$work/www/page.html"
 size=$(stat -c %s "$work/www/page.html")
 cat > "$work/nginx.conf" <<CONF
-worker_processes 1;
+worker_processes ${NGINX_WORKERS:-auto};
 pid $work/nginx.pid;
 error_log $work/nginx-error.log;
 events { worker_connections 1024; }
@@ -37,7 +37,7 @@ hub_out=$(run "http://127.0.0.1:18181$PAGE")
 nginx_out=$(run "http://127.0.0.1:18182/")
 rate() { echo "$1" | awk '/Requests\/sec/ {print $2}'; }
 p99() { echo "$1" | awk '$1=="99%" {print $2}'; }
-echo "page $PAGE: $size bytes (dashboard with its map)"
+echo "page $PAGE: $size bytes"
 echo "hub   : $(rate "$hub_out") req/s, p99 $(p99 "$hub_out")"
 echo "nginx : $(rate "$nginx_out") req/s, p99 $(p99 "$nginx_out")"
 awk -v a="$(rate "$hub_out")" -v b="$(rate "$nginx_out")" 'BEGIN { printf "hub/nginx rate: %.2f\n", a / b }'

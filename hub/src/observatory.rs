@@ -224,6 +224,7 @@ pub async fn refresh(ctx: &Arc<Ctx>, ind: &Indicator) -> Result<IndicatorResult,
         provenance,
     };
     ctx.hub.store.put_result(&result)?;
+    ctx.remember(&result);
     if result.coverage.complete() {
         info!(indicator = %ind.id, contributions = result.provenance.len(), "indicator refreshed");
     } else {

@@ -53,6 +53,42 @@ pub struct Ctx {
     pub sessions: crate::partners::Sessions,
     /// Failed sign-ins per address.
     pub login_limiter: RateLimiter,
+    /// Latest result of each indicator, without its provenance, for the
+    /// portal: results change only at a refresh, pages are read far more.
+    pub latest: std::sync::RwLock<
+        std::collections::HashMap<String, Arc<crate::observatory::IndicatorResult>>,
+    >,
+    /// Rendered public pages, valid while no result changes.
+    pub pages: crate::portal::cache::PageCache,
+}
+
+impl Ctx {
+    /// The latest result of an indicator, without provenance, from memory
+    /// (loaded from the store on first use).
+    pub fn latest(&self, id: &str) -> Option<Arc<crate::observatory::IndicatorResult>> {
+        if let Some(r) = self.latest.read().expect("results cache lock").get(id) {
+            return Some(r.clone());
+        }
+        let mut r = self.hub.store.latest_result(id).ok().flatten()?;
+        r.provenance.clear();
+        let r = Arc::new(r);
+        self.latest
+            .write()
+            .expect("results cache lock")
+            .insert(id.to_string(), r.clone());
+        Some(r)
+    }
+
+    /// Replaces the cached result of an indicator after a refresh.
+    pub fn remember(&self, r: &crate::observatory::IndicatorResult) {
+        let mut light = r.clone();
+        light.provenance.clear();
+        self.latest
+            .write()
+            .expect("results cache lock")
+            .insert(r.indicator.clone(), Arc::new(light));
+        self.pages.invalidate();
+    }
 }
 
 /// A hub running in this process.
@@ -212,6 +248,8 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
         limiter,
         demo,
         sessions: Default::default(),
+        latest: Default::default(),
+        pages: Default::default(),
         login_limiter: RateLimiter::new(login_per_minute),
     });
     let (stop, stop_rx) = watch::channel(false);

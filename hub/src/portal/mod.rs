@@ -2,6 +2,7 @@
 //! and charts, open data and the JSON API. Server-rendered HTML that works
 //! without JavaScript; maps and charts are SVG drawn here.
 //!
+//! - [`cache`]: rendered public pages, kept until a result changes.
 //! - [`layout`]: the page shell and French formatting.
 //! - [`pages`]: home, themes, dashboards, indicator sheets.
 //! - [`map`]: choropleth maps.
@@ -12,6 +13,7 @@
 //! - [`partner`]: sign-in, partner pages and activity reports.
 //! - [`resources`]: the resource centre (public list, partners' uploads).
 
+pub mod cache;
 pub mod chart;
 pub mod data;
 pub mod directory;
@@ -152,19 +154,25 @@ async fn home(State(ctx): State<Arc<Ctx>>) -> Html<String> {
     Html(pages::home(&ctx))
 }
 
-async fn themes(State(ctx): State<Arc<Ctx>>) -> Html<String> {
-    Html(pages::themes(&ctx))
+async fn themes(State(ctx): State<Arc<Ctx>>) -> Response {
+    cached(&ctx, "themes".into(), || Some(pages::themes(&ctx)))
 }
 
-async fn open_data(State(ctx): State<Arc<Ctx>>) -> Html<String> {
-    Html(pages::open_data(&ctx))
+/// A public page from the cache, rendered on a miss; 404 when `render`
+/// finds nothing.
+fn cached(ctx: &Ctx, key: String, render: impl FnOnce() -> Option<String>) -> Response {
+    match ctx.pages.get_or_render(&key, render) {
+        Some(page) => Html(page.as_ref().clone()).into_response(),
+        None => missing(ctx),
+    }
+}
+
+async fn open_data(State(ctx): State<Arc<Ctx>>) -> Response {
+    cached(&ctx, "donnees".into(), || Some(pages::open_data(&ctx)))
 }
 
 async fn theme(State(ctx): State<Arc<Ctx>>, Path(id): Path<String>) -> Response {
-    match pages::theme(&ctx, &id) {
-        Some(body) => Html(body).into_response(),
-        None => missing(&ctx),
-    }
+    cached(&ctx, format!("theme/{id}"), || pages::theme(&ctx, &id))
 }
 
 /// Query of an indicator sheet.
@@ -183,11 +191,15 @@ async fn sheet(
         Some("epci") => Level::Epci,
         _ => Level::Commune,
     };
-    let period = p.periode.and_then(|s| s.parse().ok());
-    match pages::sheet(&ctx, &id, &pages::SheetQuery { level, period }) {
-        Some(body) => Html(body).into_response(),
-        None => missing(&ctx),
-    }
+    let period: Option<passerelle_protocol::period::Period> =
+        p.periode.and_then(|s| s.parse().ok());
+    let key = format!(
+        "sheet/{id}/{level}/{}",
+        period.map(|p| p.to_string()).unwrap_or_default()
+    );
+    cached(&ctx, key, || {
+        pages::sheet(&ctx, &id, &pages::SheetQuery { level, period })
+    })
 }
 
 /// Query of a download or API call.
@@ -212,10 +224,10 @@ fn latest(
     id: &str,
 ) -> Option<(
     crate::catalog::Indicator,
-    crate::observatory::IndicatorResult,
+    Arc<crate::observatory::IndicatorResult>,
 )> {
     let ind = ctx.catalog.iter().find(|i| i.id == id)?.clone();
-    let r = ctx.hub.store.latest_result(id).ok().flatten()?;
+    let r = ctx.latest(id)?;
     Some((ind, r))
 }
 

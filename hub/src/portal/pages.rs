@@ -68,7 +68,7 @@ pour chaque commune, intercommunalité et pour le département, sans jamais publ
     for (id, label) in THEMES {
         let inds: Vec<&Indicator> = ctx.catalog.iter().filter(|i| i.theme == *id).collect();
         let headline = inds.iter().find_map(|i| {
-            let r = ctx.hub.store.latest_result(&i.id).ok().flatten()?;
+            let r = ctx.latest(&i.id)?;
             let p = latest_period(&r)?;
             let c = cell(&r, Level::Department, geo::DEPARTMENT_CODE, &p)?;
             c.value.map(|_| {
@@ -131,7 +131,7 @@ pub fn theme(ctx: &Ctx, id: &str) -> Option<String> {
     let mut body = format!("<h1>{}</h1><ul class=\"grille\">", esc(label));
     let mut first_map = None;
     for i in &inds {
-        let r = ctx.hub.store.latest_result(&i.id).ok().flatten();
+        let r = ctx.latest(&i.id);
         let (text, when) = match r.as_ref().and_then(|r| Some((r, latest_period(r)?))) {
             Some((r, p)) => {
                 if first_map.is_none() && i.formula.datasets().len() == 1 {
@@ -197,7 +197,7 @@ pub struct SheetQuery {
 /// An indicator's sheet.
 pub fn sheet(ctx: &Ctx, id: &str, q: &SheetQuery) -> Option<String> {
     let ind = ctx.catalog.iter().find(|i| i.id == id)?;
-    let r = ctx.hub.store.latest_result(id).ok().flatten();
+    let r = ctx.latest(id);
     let mut body = format!(
         "<p class=\"note\"><a href=\"/theme/{}\">{}</a></p><h1>{}</h1><p>{}</p>",
         esc(&ind.theme),

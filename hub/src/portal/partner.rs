@@ -234,7 +234,7 @@ pub async fn home(State(ctx): State<Arc<Ctx>>, headers: HeaderMap) -> Response {
     body.push_str("</tbody></table><h2>Les contributions de votre institution</h2><table><thead><tr><th scope=\"col\">Indicateur</th><th scope=\"col\">Jeu de données</th><th scope=\"col\">Données du</th><th scope=\"col\">Calculé le</th></tr></thead><tbody>");
     let mut any = false;
     for ind in &ctx.catalog {
-        let Some(r) = ctx.hub.store.latest_result(&ind.id).ok().flatten() else {
+        let Some(r) = ctx.latest(&ind.id) else {
             continue;
         };
         for a in r
@@ -318,7 +318,7 @@ pub async fn report(
         .catalog
         .iter()
         .filter(|i| i.theme == "activite")
-        .map(|i| (i, ctx.hub.store.latest_result(&i.id).ok().flatten()))
+        .map(|i| (i, ctx.latest(&i.id)))
         .filter(|(_, r)| {
             programme == "tous"
                 || r.as_ref()
