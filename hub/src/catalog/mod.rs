@@ -30,6 +30,15 @@ pub const THEMES: &[(&str, &str)] = &[
     ("activite", "Activité des dispositifs d'accompagnement"),
 ];
 
+/// The French label of a theme id ("Autre" for an unknown one).
+pub fn theme_label(id: &str) -> &'static str {
+    THEMES
+        .iter()
+        .find(|(t, _)| *t == id)
+        .map(|(_, l)| *l)
+        .unwrap_or("Autre")
+}
+
 /// One term of an operand.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Term {

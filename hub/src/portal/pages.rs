@@ -15,19 +15,11 @@ use super::{
     map::{self, MapValue},
 };
 use crate::{
-    catalog::{Indicator, THEMES},
+    catalog::{theme_label, Indicator, THEMES},
     compose::{ResultCell, Status},
     observatory::IndicatorResult,
     server::Ctx,
 };
-
-fn theme_label(id: &str) -> &'static str {
-    THEMES
-        .iter()
-        .find(|(t, _)| *t == id)
-        .map(|(_, l)| *l)
-        .unwrap_or("Autre")
-}
 
 fn latest_period(r: &IndicatorResult) -> Option<Period> {
     r.cells.iter().map(|c| c.period).max()

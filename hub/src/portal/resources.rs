@@ -16,18 +16,10 @@ use super::{
     partner::{forbidden, private, session, to_login},
 };
 use crate::{
-    catalog::THEMES,
+    catalog::{theme_label, THEMES},
     resources::{self, Resource},
     server::Ctx,
 };
-
-fn theme_label(id: &str) -> &'static str {
-    THEMES
-        .iter()
-        .find(|(t, _)| *t == id)
-        .map(|(_, l)| *l)
-        .unwrap_or("Autre")
-}
 
 /// The public list's filter.
 #[derive(Debug, Default, Deserialize)]
