@@ -49,7 +49,7 @@ pub struct HubConfig {
     /// How long a partner stays signed in.
     #[serde(with = "humantime_serde")]
     pub session_ttl: Duration,
-    /// Failed sign-ins allowed per address per minute.
+    /// Sign-in attempts allowed per address (IPv6: per /64) per minute.
     pub login_per_minute: NonZeroU32,
     /// Certificate chain (PEM) for serving the portal over HTTPS; with
     /// `https_key`. Without them the portal speaks plain HTTP, for a reverse
@@ -77,7 +77,7 @@ impl Default for HubConfig {
             boundaries_code_property: "code".into(),
             partner_accounts_per_institution: 5,
             session_ttl: Duration::from_secs(8 * 3600),
-            login_per_minute: NonZeroU32::new(5).expect("non-zero"),
+            login_per_minute: NonZeroU32::new(10).expect("non-zero"),
             https_cert: None,
             https_key: None,
         }
@@ -219,7 +219,7 @@ refresh_interval = "{refresh}"
 boundaries_code_property = {prop:?}
 
 # Partner professionals: accounts per institution, how long a sign-in
-# lasts, and failed sign-ins accepted per address per minute.
+# lasts, and sign-in attempts accepted per address per minute.
 partner_accounts_per_institution = {accounts}
 session_ttl = "{session}"
 login_per_minute = {logins}

@@ -163,6 +163,39 @@ pub async fn dispatch_live(ctx: &std::sync::Arc<Ctx>, req: Request) -> Response 
                 Err(e) => Response::Error(e.to_string()),
             }
         }
+        Request::PartnerRemove { email } => {
+            let resp = dispatch(
+                &ctx.hub,
+                &ctx.catalog,
+                Some(&ctx.registry),
+                Request::PartnerRemove {
+                    email: email.clone(),
+                },
+            );
+            ctx.sessions.close_all(&email.trim().to_lowercase());
+            resp
+        }
+        Request::Revoke { node_id } => {
+            let resp = dispatch(
+                &ctx.hub,
+                &ctx.catalog,
+                Some(&ctx.registry),
+                Request::Revoke {
+                    node_id: node_id.clone(),
+                },
+            );
+            for a in ctx
+                .hub
+                .store
+                .accounts()
+                .unwrap_or_default()
+                .iter()
+                .filter(|a| a.institution == node_id)
+            {
+                ctx.sessions.close_all(&a.email);
+            }
+            resp
+        }
         other => dispatch(&ctx.hub, &ctx.catalog, Some(&ctx.registry), other),
     }
 }

@@ -151,7 +151,28 @@ fn served(terms: &[Term], answers: &Answers, commune: &str, period: &Period) -> 
     (!unknown).then_some(false)
 }
 
+fn masked(terms: &[Term], answers: &Answers, commune: &str, period: &Period) -> bool {
+    terms
+        .iter()
+        .filter_map(|t| measure(t).and_then(|k| answers.get(&k)))
+        .flatten()
+        .any(|a| {
+            a.cells.iter().any(|c| {
+                c.level == Level::Commune
+                    && c.code == commune
+                    && &c.period == period
+                    && c.category.is_none()
+                    && matches!(c.value, CellValue::Suppressed(_))
+            })
+        })
+}
+
 fn territories(terms: &[Term], answers: &Answers, level: Level, code: &str, period: &Period) -> V {
+    // At the commune level a 1 for a small masked cell would tell which
+    // cell of a masked pair is the small one: any masking masks the answer.
+    if level == Level::Commune && masked(terms, answers, code, period) {
+        return V::Suppressed;
+    }
     let mut n = 0.0;
     for (i, c) in geo::COMMUNES.iter().enumerate() {
         if geo::parent_code(i, level) != code {
@@ -362,7 +383,13 @@ mod tests {
             cell(&cells, Level::Epci, "200050532").status,
             Status::Suppressed
         );
-        assert_eq!(cell(&cells, Level::Commune, "97602").value, Some(1.0));
+        assert_eq!(cell(&cells, Level::Commune, "97601").value, Some(1.0));
+        // A small masked commune is not shown as served: that would tell
+        // which cell of a masked pair is the small one.
+        assert_eq!(
+            cell(&cells, Level::Commune, "97602").status,
+            Status::Suppressed
+        );
         assert_eq!(
             cell(&cells, Level::Department, "976").status,
             Status::Suppressed

@@ -181,6 +181,14 @@ impl Sessions {
             .cloned()
     }
 
+    /// Ends every session of an account.
+    pub fn close_all(&self, email: &str) {
+        self.map
+            .lock()
+            .expect("sessions lock")
+            .retain(|_, s| s.email != email);
+    }
+
     /// Ends a session.
     pub fn close(&self, token: &str) {
         self.map

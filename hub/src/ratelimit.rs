@@ -21,14 +21,6 @@ impl RateLimiter {
         }
     }
 
-    /// Whether the address has used up its attempts this minute (counts
-    /// nothing).
-    pub fn is_blocked(&self, ip: IpAddr, now: UnixTime) -> bool {
-        let w = self.windows.lock().expect("rate limiter lock");
-        w.get(&ip)
-            .is_some_and(|(m, n)| *m == now / 60 && *n >= self.per_minute)
-    }
-
     /// Counts an attempt; `false` when the address is over its limit.
     pub fn handle_attempt(&self, ip: IpAddr, now: UnixTime) -> bool {
         let minute = now / 60;

@@ -51,8 +51,10 @@ pub struct Ctx {
     pub demo: bool,
     /// Partner sessions.
     pub sessions: crate::partners::Sessions,
-    /// Failed sign-ins per address.
+    /// Sign-in attempts per address.
     pub login_limiter: RateLimiter,
+    /// Password checks running at once (argon2id is costly by design).
+    pub password_checks: tokio::sync::Semaphore,
     /// Latest result of each indicator, without its provenance, for the
     /// portal: results change only at a refresh, pages are read far more.
     pub latest: std::sync::RwLock<
@@ -251,6 +253,7 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
         latest: Default::default(),
         pages: Default::default(),
         login_limiter: RateLimiter::new(login_per_minute),
+        password_checks: tokio::sync::Semaphore::new(2),
     });
     let (stop, stop_rx) = watch::channel(false);
     let (done_tx, done_rx) = mpsc::channel(1);

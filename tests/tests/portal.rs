@@ -349,10 +349,11 @@ async fn partner_pages_need_a_session_and_every_form_its_token() {
     let (status, _, _) = http(addr, "GET", "/partenaires", &[("Cookie", &session)], "").await;
     assert_eq!(status, 303, "the session is closed");
 
-    // Failed sign-ins are limited per address (5 a minute by default).
+    // Sign-in attempts are limited per address (10 a minute by default,
+    // every attempt counted before any work): two were made above.
     let bad = format!("email=agent%40asso.fr&password=faux&csrf={token}");
     let mut codes = Vec::new();
-    for _ in 0..6 {
+    for _ in 0..9 {
         codes.push(
             http(
                 addr,
@@ -365,6 +366,7 @@ async fn partner_pages_need_a_session_and_every_form_its_token() {
             .0,
         );
     }
+    assert_eq!(codes.iter().filter(|c| **c == 401).count(), 8, "{codes:?}");
     assert_eq!(codes.last(), Some(&429), "{codes:?}");
     let (status, _, _) = http(
         addr,
@@ -646,5 +648,78 @@ async fn the_portal_serves_https_with_hsts_when_given_certificate_files() {
     // Plain HTTP on the HTTPS port gets no page.
     let (status, _, _) = http_get(addr, "/").await;
     assert_ne!(status, 200);
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn withdrawn_accounts_and_revoked_institutions_lose_their_sessions() {
+    use passerelle_hub::admin::{dispatch_live, Request};
+    use passerelle_tests::http;
+    let net = Net::new();
+    let hub = net.start_hub(None).await;
+    let node = net.data_node(&hub, "asso-a", None, false).await;
+    let inst = passerelle_protocol::ids::NodeId::new("asso-a").unwrap();
+    let p1 = passerelle_hub::partners::add(&hub.ctx().hub, "un@asso.fr", "Un", &inst, 0).unwrap();
+    let p2 =
+        passerelle_hub::partners::add(&hub.ctx().hub, "deux@asso.fr", "Deux", &inst, 0).unwrap();
+    let addr = hub.http_addr;
+    let (s1, _) = sign_in(addr, "un@asso.fr", &p1).await;
+    let (s2, _) = sign_in(addr, "deux@asso.fr", &p2).await;
+    for s in [&s1, &s2] {
+        assert_eq!(
+            http(addr, "GET", "/partenaires", &[("Cookie", s)], "")
+                .await
+                .0,
+            200
+        );
+    }
+    // Removing an account ends its sessions at once.
+    dispatch_live(
+        hub.ctx(),
+        Request::PartnerRemove {
+            email: "un@asso.fr".into(),
+        },
+    )
+    .await;
+    assert_eq!(
+        http(addr, "GET", "/partenaires", &[("Cookie", &s1)], "")
+            .await
+            .0,
+        303
+    );
+    assert_eq!(
+        http(addr, "GET", "/partenaires", &[("Cookie", &s2)], "")
+            .await
+            .0,
+        200
+    );
+    // Revoking the institution ends its staff's sessions, and they cannot
+    // sign in again.
+    dispatch_live(
+        hub.ctx(),
+        Request::Revoke {
+            node_id: inst.clone(),
+        },
+    )
+    .await;
+    assert_eq!(
+        http(addr, "GET", "/partenaires", &[("Cookie", &s2)], "")
+            .await
+            .0,
+        303
+    );
+    let (_, h, _) = http_get(addr, "/partenaires/connexion").await;
+    let token = cookie(&h, "pl_login").unwrap();
+    let form = format!("email=deux%40asso.fr&password={p2}&csrf={token}");
+    let (status, _, _) = http(
+        addr,
+        "POST",
+        "/partenaires/connexion",
+        &[("Cookie", &format!("pl_login={token}"))],
+        &form,
+    )
+    .await;
+    assert_eq!(status, 401);
+    node.stop().await;
     hub.stop().await;
 }

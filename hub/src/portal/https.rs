@@ -62,7 +62,9 @@ pub async fn serve(
             r = listener.accept() => match r {
                 Ok(x) => x,
                 Err(error) => {
+                    // Out of descriptors, say: back off instead of spinning.
                     tracing::warn!(%error, "portal accept failed");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
                     continue;
                 }
             },
@@ -79,7 +81,10 @@ pub async fn serve(
                 req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
                 req
             });
+            // A client gets ten seconds to send its headers.
             let conn = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(10))
                 .serve_connection(TokioIo::new(tls), TowerToHyperService::new(svc));
             if let Err(error) = conn.await {
                 tracing::debug!(%error, "portal connection ended");

@@ -193,6 +193,12 @@ async fn sheet(
     };
     let period: Option<passerelle_protocol::period::Period> =
         p.periode.and_then(|s| s.parse().ok());
+    // Only a period the indicator has enters the key, so requests for every
+    // possible period cannot cycle the cache.
+    let period = period.filter(|p| {
+        ctx.latest(&id)
+            .is_some_and(|r| r.cells.iter().any(|c| &c.period == p))
+    });
     let key = format!(
         "sheet/{id}/{level}/{}",
         period.map(|p| p.to_string()).unwrap_or_default()

@@ -40,7 +40,37 @@ fn cookies(headers: &HeaderMap) -> HashMap<String, String> {
 pub(super) fn session(ctx: &Ctx, headers: &HeaderMap) -> Option<(String, Session)> {
     let token = cookies(headers).remove(SESSION)?;
     let s = ctx.sessions.get(&token, now())?;
-    Some((token, s))
+    // An account removed, or of a revoked institution, has no session left.
+    match ctx.hub.store.account(&s.email).ok().flatten() {
+        Some(a) if institution_active(ctx, &a) => Some((token, s)),
+        _ => {
+            ctx.sessions.close(&token);
+            None
+        }
+    }
+}
+
+/// Whether the account's institution is enrolled and not revoked.
+fn institution_active(ctx: &Ctx, a: &crate::partners::Account) -> bool {
+    ctx.hub
+        .store
+        .node(&a.institution)
+        .ok()
+        .flatten()
+        .is_some_and(|n| n.revoked_at.is_none())
+}
+
+/// The rate-limit key of a client: its IPv4 address, or its IPv6 /64
+/// (one subscriber usually holds a whole /64).
+fn client_key(ip: std::net::IpAddr) -> std::net::IpAddr {
+    match ip {
+        std::net::IpAddr::V6(v6) => {
+            let mut o = v6.octets();
+            o[8..].fill(0);
+            std::net::IpAddr::V6(o.into())
+        }
+        v4 => v4,
+    }
 }
 
 pub(super) fn private(status: StatusCode, html: String) -> Response {
@@ -126,15 +156,30 @@ pub async fn login(
         return forbidden(&ctx);
     }
     let t = now();
-    if ctx.login_limiter.is_blocked(peer.ip(), t) {
+    // Every attempt counts, before any work: a burst cannot outrun the limit.
+    if !ctx.login_limiter.handle_attempt(client_key(peer.ip()), t) {
         let (html, token) = login_form(
             &ctx,
             Some("Trop de tentatives. Attendez une minute avant de réessayer."),
         );
         return with_login_cookie(StatusCode::TOO_MANY_REQUESTS, html, &token);
     }
+    // Password hashing is costly by design: at most two at a time.
+    let Ok(_permit) = ctx.password_checks.try_acquire() else {
+        let (html, token) = login_form(
+            &ctx,
+            Some("Le service est très sollicité. Réessayez dans un instant."),
+        );
+        return with_login_cookie(StatusCode::SERVICE_UNAVAILABLE, html, &token);
+    };
     let email = f.email.trim().to_lowercase();
-    let account = ctx.hub.store.account(&email).ok().flatten();
+    let account = ctx
+        .hub
+        .store
+        .account(&email)
+        .ok()
+        .flatten()
+        .filter(|a| institution_active(&ctx, a));
     let hash = account.as_ref().map(|a| a.password_hash.clone());
     let password = f.password;
     // Verify even for unknown accounts, so timing does not tell which exist.
@@ -145,7 +190,6 @@ pub async fn login(
     .await
     .unwrap_or(false);
     if !ok {
-        ctx.login_limiter.handle_attempt(peer.ip(), t);
         tracing::warn!(ip = %peer.ip(), "partner sign-in failed");
         let (html, token) = login_form(&ctx, Some("Adresse ou mot de passe incorrect."));
         return with_login_cookie(StatusCode::UNAUTHORIZED, html, &token);
@@ -352,7 +396,8 @@ pub async fn report(
     };
     let previous = periods.iter().rev().find(|p| **p < period).copied();
     let mut body = format!(
-        "<h1>Bilan d'activité — {} — {period}</h1><p><strong>Programme :</strong> {}. \
+        "<h1>Bilan d'activité — {} — {period}</h1><p><strong>Programme :</strong> {} — les indicateurs d'activité auxquels il contribue ; \
+les chiffres sont les totaux de tous les partenaires qui y contribuent. \
 <a href=\"/partenaires/rapport?territoire={code}&amp;programme=tous\">Voir tous les programmes</a></p><p class=\"note\">Établi le {} à partir des indicateurs d'activité de l'observatoire. \
 Chiffres agrégés ; les chiffres trop petits sont masqués (secret statistique).</p>\
 <p><button type=\"button\" id=\"imprimer\">Imprimer ou enregistrer en PDF</button></p>\
