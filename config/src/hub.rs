@@ -57,6 +57,10 @@ pub struct HubConfig {
     pub https_cert: Option<std::path::PathBuf>,
     /// Private key (PEM) of `https_cert`, readable by the hub only.
     pub https_key: Option<std::path::PathBuf>,
+    /// Address of a reverse proxy in front of the portal. Requests from it
+    /// are attributed to the last address it appends to `X-Forwarded-For`
+    /// (for the sign-in limit); that header is ignored from anyone else.
+    pub trusted_proxy: Option<std::net::IpAddr>,
 }
 
 impl Default for HubConfig {
@@ -80,6 +84,7 @@ impl Default for HubConfig {
             login_per_minute: NonZeroU32::new(10).expect("non-zero"),
             https_cert: None,
             https_key: None,
+            trusted_proxy: None,
         }
     }
 }
@@ -228,6 +233,10 @@ login_per_minute = {logins}
 # Strict-Transport-Security. Leave both unset behind a reverse proxy that
 # terminates TLS; the proxy then sends that header.
 {https}
+
+# Behind a reverse proxy: its address. The sign-in limit then counts the
+# client address the proxy appends to X-Forwarded-For.
+{proxy}
 "#,
             name = self.name,
             names = names.join(", "),
@@ -247,6 +256,10 @@ login_per_minute = {logins}
             accounts = self.partner_accounts_per_institution,
             session = h(self.session_ttl),
             logins = self.login_per_minute,
+            proxy = match &self.trusted_proxy {
+                Some(ip) => format!("trusted_proxy = \"{ip}\""),
+                None => "# trusted_proxy = \"127.0.0.1\"".to_string(),
+            },
             https = match (&self.https_cert, &self.https_key) {
                 (Some(c), Some(k)) => format!("https_cert = {:?}\nhttps_key = {:?}", c.display().to_string(), k.display().to_string()),
                 _ => "# https_cert = \"/etc/passerelle/portail.crt\"\n# https_key = \"/etc/passerelle/portail.key\"".to_string(),

@@ -380,6 +380,17 @@ async fn partner_pages_need_a_session_and_every_form_its_token() {
         status, 429,
         "blocked even with the right password until the minute passes"
     );
+    // A forged X-Forwarded-For changes nothing when no proxy is trusted.
+    let spoof = [
+        ("Cookie", jar.as_str()),
+        ("X-Forwarded-For", "198.51.100.7"),
+    ];
+    assert_eq!(
+        http(addr, "POST", "/partenaires/connexion", &spoof, &good)
+            .await
+            .0,
+        429
+    );
 
     // At most five accounts per institution.
     for i in 2..=5 {
@@ -721,5 +732,46 @@ async fn withdrawn_accounts_and_revoked_institutions_lose_their_sessions() {
     .await;
     assert_eq!(status, 401);
     node.stop().await;
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_has_its_own_sign_in_limit() {
+    use passerelle_tests::http;
+    let net = Net::new();
+    let config = net.hub_dir().join("hub.toml");
+    let mut c = passerelle_config::HubConfig::load(&config).unwrap();
+    c.trusted_proxy = Some("127.0.0.1".parse().unwrap());
+    std::fs::write(&config, c.template()).unwrap();
+    let hub = net.start_hub(None).await;
+    let addr = hub.http_addr;
+    let (_, h, _) = http_get(addr, "/partenaires/connexion").await;
+    let token = cookie(&h, "pl_login").unwrap();
+    let jar = format!("pl_login={token}");
+    let bad = format!("email=x%40y.fr&password=faux&csrf={token}");
+    let mut codes = Vec::new();
+    for _ in 0..11 {
+        let h = [
+            ("Cookie", jar.as_str()),
+            ("X-Forwarded-For", "10.9.9.9, 203.0.113.1"),
+        ];
+        codes.push(
+            http(addr, "POST", "/partenaires/connexion", &h, &bad)
+                .await
+                .0,
+        );
+    }
+    assert_eq!(codes.last(), Some(&429), "{codes:?}");
+    // Another client behind the same proxy is not locked out.
+    let h = [
+        ("Cookie", jar.as_str()),
+        ("X-Forwarded-For", "10.9.9.9, 203.0.113.2"),
+    ];
+    assert_eq!(
+        http(addr, "POST", "/partenaires/connexion", &h, &bad)
+            .await
+            .0,
+        401
+    );
     hub.stop().await;
 }

@@ -60,6 +60,22 @@ fn institution_active(ctx: &Ctx, a: &crate::partners::Account) -> bool {
         .is_some_and(|n| n.revoked_at.is_none())
 }
 
+/// The client's address: the peer, or behind the configured reverse proxy
+/// the last address that proxy appended to `X-Forwarded-For`.
+fn client_ip(ctx: &Ctx, peer: std::net::IpAddr, headers: &HeaderMap) -> std::net::IpAddr {
+    if ctx.hub.config.trusted_proxy != Some(peer) {
+        return peer;
+    }
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .next_back()
+        .and_then(|ip| ip.trim().parse().ok())
+        .unwrap_or(peer)
+}
+
 /// The rate-limit key of a client: its IPv4 address, or its IPv6 /64
 /// (one subscriber usually holds a whole /64).
 fn client_key(ip: std::net::IpAddr) -> std::net::IpAddr {
@@ -157,7 +173,8 @@ pub async fn login(
     }
     let t = now();
     // Every attempt counts, before any work: a burst cannot outrun the limit.
-    if !ctx.login_limiter.handle_attempt(client_key(peer.ip()), t) {
+    let client = client_ip(&ctx, peer.ip(), &headers);
+    if !ctx.login_limiter.handle_attempt(client_key(client), t) {
         let (html, token) = login_form(
             &ctx,
             Some("Trop de tentatives. Attendez une minute avant de réessayer."),
@@ -190,7 +207,7 @@ pub async fn login(
     .await
     .unwrap_or(false);
     if !ok {
-        tracing::warn!(ip = %peer.ip(), "partner sign-in failed");
+        tracing::warn!(ip = %client, "partner sign-in failed");
         let (html, token) = login_form(&ctx, Some("Adresse ou mot de passe incorrect."));
         return with_login_cookie(StatusCode::UNAUTHORIZED, html, &token);
     }
