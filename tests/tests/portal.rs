@@ -146,6 +146,10 @@ async fn pages_are_french_with_security_headers_level_switch_and_openapi() {
         html.contains("CC de Petite-Terre")
             && html.contains("Pourquoi certains chiffres sont masqués")
     );
+    assert!(
+        html.contains("<caption>Évolution : Personnes reçues"),
+        "the time series is also a table"
+    );
     let (status, _, html) = http_get(hub.http_addr, "/theme/activite").await;
     assert_eq!(status, 200);
     assert!(html.contains("<svg") && html.contains("Personnes reçues"));

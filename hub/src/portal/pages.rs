@@ -320,6 +320,28 @@ carte et marquées « secret statistique » dans le tableau.</p>",
             &ind.unit,
             ind.decimals,
         ));
+        // The same values as a table, for screen readers and for copying.
+        let _ = write!(
+            body,
+            "<table><caption>Évolution : {} ({})</caption><thead><tr><th scope=\"col\">Territoire</th>",
+            esc(&ind.title),
+            esc(&ind.unit)
+        );
+        for l in &labels {
+            let _ = write!(body, "<th scope=\"col\" class=\"n\">{}</th>", esc(l));
+        }
+        body.push_str("</tr></thead><tbody>");
+        for ser in &series {
+            let _ = write!(body, "<tr><th scope=\"row\">{}</th>", esc(&ser.name));
+            for v in &ser.values {
+                let text = v
+                    .map(|v| number(v, ind.decimals))
+                    .unwrap_or_else(|| "—".into());
+                let _ = write!(body, "<td class=\"n\">{text}</td>");
+            }
+            body.push_str("</tr>");
+        }
+        body.push_str("</tbody></table>");
     }
     // Table (and bars) at the chosen level.
     let rows: BTreeMap<String, &ResultCell> = r
