@@ -79,6 +79,9 @@ pub enum Command {
         #[arg(long)]
         node_id: NodeId,
     },
+    /// Check hub.toml, the catalog, map boundaries and certificate files
+    /// without starting.
+    CheckConfig,
     /// The indicator catalog.
     Indicators {
         /// Output format.
@@ -225,6 +228,47 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     "; its connection was closed"
                 } else {
                     ""
+                }
+            );
+        }
+        Command::CheckConfig => {
+            let root = dir(".");
+            let hub_dir = HubDir::existing(&root)?;
+            let config = passerelle_config::HubConfig::load(&hub_dir.config())?;
+            let catalog = crate::catalog::load(config.catalog_dir.as_deref())
+                .map_err(|e| HubError::Refused(e.to_string()))?;
+            if let Some(path) = &config.boundaries {
+                let text = std::fs::read_to_string(path).map_err(|source| HubError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                crate::portal::map::Geometry::from_geojson(&text, &config.boundaries_code_property)
+                    .map_err(|why| {
+                        HubError::Refused(format!(
+                            "{}: {why} (boundaries in hub.toml)",
+                            path.display()
+                        ))
+                    })?;
+            }
+            if let (Some(cert), Some(key)) = (&config.https_cert, &config.https_key) {
+                crate::portal::https::acceptor(cert, key)?;
+            }
+            for key in [hub_dir.ca_key(), hub_dir.hub_key()] {
+                passerelle_certs::files::read_private_key(&key)?;
+            }
+            eprintln!(
+                "{}: ok — {} indicator(s), map: {}, portal: {}",
+                hub_dir.config().display(),
+                catalog.len(),
+                if config.boundaries.is_some() {
+                    "configured boundaries"
+                } else {
+                    "schematic"
+                },
+                if config.https_cert.is_some() {
+                    "HTTPS"
+                } else {
+                    "HTTP (reverse proxy)"
                 }
             );
         }

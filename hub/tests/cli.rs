@@ -433,3 +433,46 @@ fn a_bad_catalog_entry_is_refused_at_start() {
         "{err}"
     );
 }
+
+#[test]
+fn check_config_validates_without_starting() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("hub");
+    assert!(hub(&dir, &["init"]).status.success());
+    let out = hub(&dir, &["check-config"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("ok — 24 indicator(s), map: schematic"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let config = dir.join("hub.toml");
+    let good = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "{good}\nboundaries = \"{}\"\n",
+            tmp.path().join("absent.geojson").display()
+        ),
+    )
+    .unwrap();
+    let out = hub(&dir, &["check-config"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("absent.geojson"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    std::fs::write(&config, &good).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.join("ca.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = hub(&dir, &["check-config"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("chmod 600"),
+        "{}",
+        text(&out.stderr)
+    );
+}

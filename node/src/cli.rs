@@ -66,6 +66,8 @@ pub enum Command {
         #[arg(long)]
         by: Option<String>,
     },
+    /// Check node.toml and the node's key and certificates without starting.
+    CheckConfig,
     /// Every batch: dataset, rows, periods, status.
     Batches {
         /// Output format.
@@ -140,6 +142,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 _ = shutdown_signal() => eprintln!("stopping"),
             }
             node.stop().await;
+        }
+        Command::CheckConfig => {
+            let dir = NodeDir::existing(&cli.dir)?;
+            let config = passerelle_config::NodeConfig::load(&dir.config())?;
+            let creds = crate::identity::Credentials::load(&dir)?;
+            if creds.identity.node_id != config.node_id {
+                return Err(crate::NodeError::Dir {
+                    path: dir.config(),
+                    why: format!(
+                        "node_id is {} but the certificate names {}",
+                        config.node_id, creds.identity.node_id
+                    ),
+                }
+                .into());
+            }
+            let days = creds
+                .identity
+                .not_after
+                .saturating_sub(passerelle_link::now())
+                / 86400;
+            eprintln!(
+                "{}: ok — node {}, hub {}, {} dataset(s), {} shared; certificate valid {days} more day(s)",
+                dir.config().display(),
+                config.node_id,
+                config.hub,
+                config.datasets.len(),
+                config.policy.share.len()
+            );
         }
         Command::Status { format } => {
             let report = admin::status(&cli.dir).await?;

@@ -178,3 +178,56 @@ fn a_bad_file_is_refused_whole_with_every_bad_line() {
         err(&out)
     );
 }
+
+#[test]
+fn check_config_validates_files_without_starting() {
+    use passerelle_certs::{ca::node_request, files, Ca};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("node.toml"),
+        "node_id = \"asso\"\nhub = \"localhost:4433\"\n",
+    )
+    .unwrap();
+    let out = node(dir, &["check-config"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(err(&out).contains("node.key"), "{}", err(&out));
+
+    // Files as enrollment leaves them.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let ca = Ca::generate("Test", now, 86400 * 30).unwrap();
+    let req = node_request("asso").unwrap();
+    let id = passerelle_protocol::ids::NodeId::new("asso").unwrap();
+    let cert = ca
+        .issue_node(&req.csr_der, &id, "Association", now, 86400 * 10)
+        .unwrap();
+    files::write_pem(&dir.join("node.key"), files::PRIVATE_KEY, &[&req.key_pkcs8]).unwrap();
+    files::write_pem(&dir.join("node.crt"), files::CERTIFICATE, &[&cert]).unwrap();
+    files::write_pem(&dir.join("ca.crt"), files::CERTIFICATE, &[ca.cert_der()]).unwrap();
+    let out = node(dir, &["check-config"]);
+    assert!(out.status.success(), "{}", err(&out));
+    // Issued for ten days just now: ten left, or nine once a second passed.
+    let e = err(&out);
+    assert!(
+        e.contains("ok — node asso")
+            && (e.contains("valid 10 more day(s)") || e.contains("valid 9 more day(s)")),
+        "{e}"
+    );
+
+    // A node.toml naming another node than the certificate.
+    std::fs::write(
+        dir.join("node.toml"),
+        "node_id = \"autre\"\nhub = \"localhost:4433\"\n",
+    )
+    .unwrap();
+    let out = node(dir, &["check-config"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        err(&out).contains("certificate names asso"),
+        "{}",
+        err(&out)
+    );
+}
