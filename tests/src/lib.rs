@@ -363,3 +363,20 @@ fn dechunk(mut s: &str) -> String {
     }
     out
 }
+
+/// The catalog entry of an indicator of the running hub.
+pub fn indicator(hub: &HubHandle, id: &str) -> passerelle_hub::catalog::Indicator {
+    hub.ctx()
+        .catalog
+        .iter()
+        .find(|i| i.id == id)
+        .unwrap_or_else(|| panic!("no indicator {id}"))
+        .clone()
+}
+
+/// Recomposes an indicator from the connected nodes now.
+pub async fn refresh(hub: &HubHandle, id: &str) -> passerelle_hub::observatory::IndicatorResult {
+    passerelle_hub::observatory::refresh(hub.ctx(), &indicator(hub, id))
+        .await
+        .expect("refresh")
+}

@@ -12,7 +12,7 @@ use passerelle_protocol::{
     ids::NodeId,
     message::{Answer, Query, Refusal},
 };
-use passerelle_tests::{rows, rows_csv, Net};
+use passerelle_tests::{indicator, rows, rows_csv, Net};
 
 const T: Duration = Duration::from_secs(10);
 const PERIODS: [&str; 2] = ["2025-T1", "2025-T2"];
@@ -28,18 +28,6 @@ fn raw(rows: &[(String, String, &'static str)]) -> HashMap<(Level, String, Strin
         }
     }
     m
-}
-
-fn indicator(
-    hub: &passerelle_hub::server::HubHandle,
-    id: &str,
-) -> passerelle_hub::catalog::Indicator {
-    hub.ctx()
-        .catalog
-        .iter()
-        .find(|i| i.id == id)
-        .unwrap()
-        .clone()
 }
 
 #[tokio::test]

@@ -14,16 +14,7 @@ async fn public_pages_downloads_and_api_never_show_a_small_cell() {
     let node = net
         .data_node(&hub, "asso-a", Some(&rows_csv(&data)), false)
         .await;
-    let ind = hub
-        .ctx()
-        .catalog
-        .iter()
-        .find(|i| i.id == "personnes-recues")
-        .unwrap()
-        .clone();
-    passerelle_hub::observatory::refresh(hub.ctx(), &ind)
-        .await
-        .unwrap();
+    passerelle_tests::refresh(&hub, "personnes-recues").await;
 
     // Raw counts per commune and period.
     let mut raw: HashMap<(String, String), u64> = HashMap::new();
@@ -107,16 +98,7 @@ async fn pages_are_french_with_security_headers_level_switch_and_openapi() {
             false,
         )
         .await;
-    let ind = hub
-        .ctx()
-        .catalog
-        .iter()
-        .find(|i| i.id == "personnes-recues")
-        .unwrap()
-        .clone();
-    passerelle_hub::observatory::refresh(hub.ctx(), &ind)
-        .await
-        .unwrap();
+    passerelle_tests::refresh(&hub, "personnes-recues").await;
 
     let (status, headers, html) = http_get(hub.http_addr, "/").await;
     assert_eq!(status, 200);
@@ -204,16 +186,7 @@ async fn partner_pages_need_a_session_and_every_form_its_token() {
         )
         .await;
     for id in ["personnes-recues", "communes-desservies"] {
-        let ind = hub
-            .ctx()
-            .catalog
-            .iter()
-            .find(|i| i.id == id)
-            .unwrap()
-            .clone();
-        passerelle_hub::observatory::refresh(hub.ctx(), &ind)
-            .await
-            .unwrap();
+        passerelle_tests::refresh(&hub, id).await;
     }
     let inst = passerelle_protocol::ids::NodeId::new("asso-a").unwrap();
     let password =
