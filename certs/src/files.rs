@@ -100,6 +100,21 @@ pub fn read_pem(path: &Path, label: &str) -> Result<Vec<u8>, CertError> {
 /// # Errors
 /// As [`read_pem`], or when the permissions are too open.
 pub fn read_private_key(path: &Path) -> Result<Vec<u8>, CertError> {
+    check_owner_only(path)?;
+    read_pem(path, PRIVATE_KEY)
+}
+
+/// Reads a secret file as it is, refusing it when group or others may
+/// read it.
+///
+/// # Errors
+/// When it cannot be read or its permissions are too open.
+pub fn read_secret(path: &Path) -> Result<Vec<u8>, CertError> {
+    check_owner_only(path)?;
+    fs::read(path).map_err(io(path))
+}
+
+fn check_owner_only(path: &Path) -> Result<(), CertError> {
     let mode = fs::metadata(path).map_err(io(path))?.permissions().mode();
     if mode & 0o077 != 0 {
         return Err(CertError::BadFile {
@@ -111,7 +126,7 @@ pub fn read_private_key(path: &Path) -> Result<Vec<u8>, CertError> {
             ),
         });
     }
-    read_pem(path, PRIVATE_KEY)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -61,6 +61,9 @@ pub struct HubConfig {
     /// are attributed to the last address it appends to `X-Forwarded-For`
     /// (for the sign-in limit); that header is ignored from anyone else.
     pub trusted_proxy: Option<std::net::IpAddr>,
+    /// The portal's public address (`https://…`), printed on verifiable
+    /// copies and their QR codes. Defaults to `http://` + `http_listen`.
+    pub portal_url: Option<String>,
 }
 
 impl Default for HubConfig {
@@ -85,6 +88,7 @@ impl Default for HubConfig {
             https_cert: None,
             https_key: None,
             trusted_proxy: None,
+            portal_url: None,
         }
     }
 }
@@ -115,6 +119,18 @@ impl HubConfig {
                 "is empty".into(),
                 "name the institution that runs the hub",
             );
+        }
+        if let Some(u) = &self.portal_url {
+            let rest = u
+                .strip_prefix("https://")
+                .or_else(|| u.strip_prefix("http://"));
+            if rest.is_none_or(|r| r.is_empty() || r.contains(char::is_whitespace)) {
+                bad(
+                    "portal_url",
+                    format!("{u:?} is not an http(s) address"),
+                    "give the address people type, e.g. \"https://passerelle.example.fr\"",
+                );
+            }
         }
         if self.public_names.is_empty() {
             bad(
@@ -237,6 +253,10 @@ login_per_minute = {logins}
 # Behind a reverse proxy: its address. The sign-in limit then counts the
 # client address the proxy appends to X-Forwarded-For.
 {proxy}
+
+# The portal's public address, printed with the QR code on verifiable
+# copies of documents (defaults to http:// and http_listen).
+{portal}
 "#,
             name = self.name,
             names = names.join(", "),
@@ -256,6 +276,10 @@ login_per_minute = {logins}
             accounts = self.partner_accounts_per_institution,
             session = h(self.session_ttl),
             logins = self.login_per_minute,
+            portal = match &self.portal_url {
+                Some(u) => format!("portal_url = {u:?}"),
+                None => "# portal_url = \"https://passerelle.example.fr\"".to_string(),
+            },
             proxy = match &self.trusted_proxy {
                 Some(ip) => format!("trusted_proxy = \"{ip}\""),
                 None => "# trusted_proxy = \"127.0.0.1\"".to_string(),

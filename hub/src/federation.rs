@@ -9,11 +9,13 @@ use std::time::Duration;
 
 use passerelle_link::{now, random16, stream};
 use passerelle_protocol::{
+    codec,
     envelope::{Outcome, QueryBody, QueryId, ReplyBody, SignedQuery, SignedReply},
     frame::MAX_CONTROL_FRAME,
     hex,
-    message::{Answer, Query},
+    message::{Answer, NodeRequest, NodeResponse, Query, Refusal},
     sign::SigningKey,
+    vault::{DocSummary, Pseudonym, Requester},
 };
 use tracing::{info, info_span, warn, Instrument};
 
@@ -119,6 +121,20 @@ pub async fn poll_status(
                 }
             }
         }
+        let revoked = crate::vault::consent::revoked_for(
+            &crate::vault::store::VaultStore::new(store.clone()),
+            &live.identity.node_id,
+            now(),
+        );
+        match revoked {
+            Ok(ids) if !ids.is_empty() => {
+                if let Err(error) = send_revocations(&live, key, ids, timeout).await {
+                    warn!(%error, node = %live.identity.node_id, "revoked consents not delivered");
+                }
+            }
+            Ok(_) => {}
+            Err(error) => warn!(%error, "revoked consents not read"),
+        }
         if let Ok(asked) = ask(&live, key, Query::Directory, timeout).await {
             if let Outcome::Answered(Answer::Directory(entry)) = asked.body.outcome {
                 if let Err(error) = store.put_directory(&live.identity.node_id, entry.as_deref()) {
@@ -130,5 +146,216 @@ pub async fn poll_status(
             _ = tokio::time::sleep(interval) => {}
             _ = live.conn.closed() => return,
         }
+    }
+}
+
+/// Asks a node which documents it holds about a person: the list, or the
+/// node's refusal.
+///
+/// # Errors
+/// When the exchange fails or the reply does not verify.
+pub async fn documents(
+    live: &Live,
+    key: &SigningKey,
+    person: Pseudonym,
+    requester: Requester,
+    timeout: Duration,
+) -> Result<Result<Vec<DocSummary>, Refusal>, HubError> {
+    let asked = ask(live, key, Query::Documents { person, requester }, timeout).await?;
+    Ok(match asked.body.outcome {
+        Outcome::Answered(Answer::Documents(d)) => Ok(d),
+        Outcome::Refused(r) => Err(r),
+        other => Err(Refusal::Malformed(format!("unexpected answer {other:?}"))),
+    })
+}
+
+/// A document on its way from a node: its signed description, and the
+/// stream its bytes follow on.
+#[derive(Debug)]
+pub struct Incoming {
+    /// What the node said it sends.
+    pub doc: DocSummary,
+    /// The bytes.
+    pub recv: quinn::RecvStream,
+}
+
+/// Asks a node for one document: the incoming stream, or the node's
+/// refusal.
+///
+/// # Errors
+/// When the exchange fails or the reply does not verify.
+pub async fn fetch(
+    live: &Live,
+    key: &SigningKey,
+    person: Pseudonym,
+    document: String,
+    requester: Requester,
+    timeout: Duration,
+) -> Result<Result<Incoming, Refusal>, HubError> {
+    let node = live.identity.node_id.clone();
+    let failed = |why: String| HubError::Node {
+        node: node.to_string(),
+        why,
+    };
+    let query_id = random16();
+    let body = QueryBody {
+        query_id,
+        issued_at: now(),
+        nonce: random16(),
+        audience: node.clone(),
+        query: Query::Fetch {
+            person,
+            document,
+            requester,
+        },
+    };
+    let signed = SignedQuery::sign(&body, key)?;
+    let work = async {
+        let (mut send, mut recv) = live
+            .conn
+            .open_bi()
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        stream::write_message(&mut send, &signed, MAX_CONTROL_FRAME)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        let reply: SignedReply = codec::decode(
+            &stream::read_frame(&mut recv, MAX_CONTROL_FRAME)
+                .await
+                .map_err(|e| failed(e.to_string()))?,
+        )?;
+        Ok::<_, HubError>((reply, recv))
+    };
+    let (reply, recv) = tokio::time::timeout(timeout, work)
+        .await
+        .map_err(|_| failed(format!("no reply within {} s", timeout.as_secs())))??;
+    let body = reply
+        .verify(&live.identity.public_key, &node, Some(&query_id))
+        .map_err(|e| failed(e.to_string()))?;
+    Ok(match body.outcome {
+        Outcome::Answered(Answer::Document(doc)) => {
+            info!(node = %node, document = %doc.id, bytes = doc.size, "document streaming");
+            Ok(Incoming { doc, recv })
+        }
+        Outcome::Refused(r) => {
+            warn!(node = %node, refusal = r.kind(), reason = %r, "document refused by node");
+            Err(r)
+        }
+        other => Err(Refusal::Malformed(format!("unexpected answer {other:?}"))),
+    })
+}
+
+impl Incoming {
+    /// The next piece of the document, checked at the end: the total must
+    /// be the announced size and hash to the announced SHA-256.
+    pub async fn next_chunk(
+        &mut self,
+        hasher: &mut ring::digest::Context,
+        got: &mut u64,
+    ) -> Option<Result<bytes::Bytes, std::io::Error>> {
+        let bad = |why: String| Some(Err(std::io::Error::other(why)));
+        match self.recv.read_chunk(256 * 1024, true).await {
+            Ok(Some(chunk)) => {
+                *got += chunk.bytes.len() as u64;
+                if *got > self.doc.size {
+                    return bad(format!(
+                        "document {}: more bytes than announced",
+                        self.doc.id
+                    ));
+                }
+                hasher.update(&chunk.bytes);
+                Some(Ok(chunk.bytes))
+            }
+            Ok(None) => {
+                if *got != self.doc.size {
+                    return bad(format!(
+                        "document {}: {} of {} bytes arrived",
+                        self.doc.id, got, self.doc.size
+                    ));
+                }
+                let h = hasher.clone().finish();
+                if h.as_ref() != self.doc.sha256 {
+                    return bad(format!(
+                        "document {}: content does not match the signed hash",
+                        self.doc.id
+                    ));
+                }
+                None
+            }
+            Err(e) => bad(format!("document {}: {e}", self.doc.id)),
+        }
+    }
+
+    /// Reads the whole document, checked.
+    ///
+    /// # Errors
+    /// When it is cut short, too long, or does not match its hash.
+    pub async fn read_all(mut self) -> Result<Vec<u8>, std::io::Error> {
+        let mut out = Vec::with_capacity(self.doc.size.min(64 << 20) as usize);
+        let mut h = ring::digest::Context::new(&ring::digest::SHA256);
+        let mut got = 0;
+        while let Some(c) = self.next_chunk(&mut h, &mut got).await {
+            out.extend_from_slice(&c?);
+        }
+        Ok(out)
+    }
+}
+
+/// Tells a node which consents were revoked.
+///
+/// # Errors
+/// When the exchange fails or the node refuses.
+pub async fn send_revocations(
+    live: &Live,
+    key: &SigningKey,
+    ids: Vec<String>,
+    timeout: Duration,
+) -> Result<(), HubError> {
+    let asked = ask(live, key, Query::RevokedConsents(ids), timeout).await?;
+    match asked.body.outcome {
+        Outcome::Answered(_) => Ok(()),
+        Outcome::Refused(r) => Err(HubError::Node {
+            node: live.identity.node_id.to_string(),
+            why: r.to_string(),
+        }),
+    }
+}
+
+/// Answers the requests a node makes on its link (one stream each), until
+/// the connection closes.
+pub async fn serve_node_requests(vault: crate::vault::store::VaultStore, live: Live) {
+    loop {
+        let Ok((mut send, mut recv)) = live.conn.accept_bi().await else {
+            return;
+        };
+        let vault = vault.clone();
+        let node = live.identity.node_id.clone();
+        let name = live.identity.institution.clone();
+        tokio::spawn(async move {
+            let req: NodeRequest = match stream::read_message(&mut recv, MAX_CONTROL_FRAME).await {
+                Ok(r) => r,
+                Err(error) => {
+                    warn!(%node, %error, "unreadable request from node");
+                    return;
+                }
+            };
+            let resp = match req {
+                NodeRequest::RedeemLink { code } => {
+                    match crate::vault::links::redeem(&vault, &node, &name, &code, now()) {
+                        Ok(p) => {
+                            info!(%node, "person linked");
+                            NodeResponse::Linked(p)
+                        }
+                        Err(e) => {
+                            warn!(%node, reason = %e, "link code refused");
+                            NodeResponse::Refused(e.to_string())
+                        }
+                    }
+                }
+            };
+            if let Err(error) = stream::write_message(&mut send, &resp, MAX_CONTROL_FRAME).await {
+                warn!(%node, %error, "reply to node not delivered");
+            }
+        });
     }
 }

@@ -21,6 +21,8 @@
 //! - [`portal`]: the web portal.
 //! - [`partners`]: partner professionals' accounts and sessions.
 //! - [`resources`]: the resource centre's documents.
+//! - [`vault`]: the digital vault: accounts, links, documents across
+//!   nodes, uploads, consents, verifiable copies, access log.
 //! - [`admin`]: requests other commands send to a running hub.
 //! - [`demo`]: a hub and demonstration nodes in one process.
 //! - [`cli`]: the command line.
@@ -43,6 +45,7 @@ pub mod registry;
 pub mod resources;
 pub mod server;
 pub mod store;
+pub mod vault;
 
 pub use error::HubError;
 

@@ -85,4 +85,8 @@ impl HubDir {
     pub fn store(&self) -> PathBuf {
         self.root.join("store")
     }
+    /// `vault/`: the persons' own uploads, sealed.
+    pub fn vault(&self) -> PathBuf {
+        self.root.join("vault")
+    }
 }

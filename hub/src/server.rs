@@ -62,6 +62,10 @@ pub struct Ctx {
     >,
     /// Rendered public pages, valid while no result changes.
     pub pages: crate::portal::cache::PageCache,
+    /// The vault's part of the store.
+    pub vault: crate::vault::store::VaultStore,
+    /// Beneficiaries' sessions (each holds the person's data key).
+    pub person_sessions: crate::vault::accounts::PersonSessions,
 }
 
 impl Ctx {
@@ -242,7 +246,10 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
                 })?
         }
     };
+    let vault = crate::vault::store::VaultStore::new(hub.store.clone());
     let ctx = Arc::new(Ctx {
+        vault,
+        person_sessions: Default::default(),
         hub,
         catalog,
         geometry,
@@ -373,6 +380,7 @@ async fn handle_link(ctx: Arc<Ctx>, conn: quinn::Connection, remote: SocketAddr)
         };
         ctx.registry.insert(live.clone());
         info!("node connected");
+        tokio::spawn(crate::federation::serve_node_requests(ctx.vault.clone(), live.clone()).in_current_span());
         let config = &ctx.hub.config;
         crate::federation::poll_status(ctx.hub.store.clone(), &ctx.hub.key, live, config.status_interval, config.query_timeout).await;
         ctx.registry.remove(&node, &conn);

@@ -9,6 +9,8 @@
 //! | `accounts` | e-mail | a partner professional's account (argon2id hash) |
 //! | `directory` | node id | the node's entry in the directory of actors |
 //! | `resources` | id | a published document's description (the PDF is in `resources/`) |
+//!
+//! The vault's trees are described in [`crate::vault::store`].
 
 use std::path::Path;
 
@@ -98,6 +100,14 @@ impl Store {
             resources: db.open_tree("resources")?,
             db,
         })
+    }
+
+    /// A tree of the store, for the vault's part of it.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub(crate) fn tree(&self, name: &str) -> Result<sled::Tree, HubError> {
+        Ok(self.db.open_tree(name)?)
     }
 
     /// Records a newly issued token.

@@ -6,12 +6,20 @@ use passerelle_link::now;
 use passerelle_protocol::UnixTime;
 use serde::{Deserialize, Serialize};
 
+use passerelle_protocol::{
+    audit::{self, Event},
+    frame::MAX_CONTROL_FRAME,
+    message::{NodeRequest, NodeResponse},
+};
+
 use crate::{
     batches,
     identity::Credentials,
     paths::NodeDir,
     serve::{LinkState, Shared},
+    store::vault::{DocRecord, Link},
     store::{BatchMeta, BatchStatus, QueryRecord, Store},
+    vault::{self, DocFiles},
     NodeError,
 };
 
@@ -38,6 +46,40 @@ pub enum Request {
     },
     /// Every batch.
     Batches,
+    /// Link a local record to a person's vault account (asks the hub).
+    Link {
+        /// The institution's id for the person.
+        local_id: String,
+        /// The one-time code the person shows.
+        code: String,
+        /// Who links.
+        by: String,
+    },
+    /// Add a document about a person.
+    DocumentAdd {
+        /// The institution's id for the person.
+        local_id: String,
+        /// Category code.
+        category: String,
+        /// Absolute path of the file.
+        path: std::path::PathBuf,
+        /// Who adds.
+        by: String,
+    },
+    /// Remove a document.
+    DocumentRemove {
+        /// Document id.
+        id: String,
+        /// Who removes.
+        by: String,
+    },
+    /// Documents, of one person or all.
+    Documents {
+        /// The institution's id for the person.
+        local_id: Option<String>,
+    },
+    /// The audit chain and its check.
+    Audit,
 }
 
 /// A reply on the admin socket.
@@ -49,8 +91,25 @@ pub enum Response {
     Batch(BatchMeta),
     /// Every batch, newest first.
     Batches(Vec<BatchMeta>),
+    /// A link made.
+    Linked(Link),
+    /// A document added or removed.
+    Document(DocRecord),
+    /// Documents.
+    Documents(Vec<DocRecord>),
+    /// The audit chain's check, and the records that decode.
+    Audit(AuditReport),
     /// The request failed.
     Error(String),
+}
+
+/// The audit chain as `audit` commands show it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditReport {
+    /// The check: the head of an intact chain, or the first broken record.
+    pub check: Result<audit::Head, audit::Broken>,
+    /// Every record that decodes, oldest first.
+    pub records: Vec<audit::Record>,
 }
 
 /// What `passerelle-node status` shows.
@@ -102,8 +161,11 @@ fn report(
 }
 
 /// Answers an admin request from the running node.
-pub fn handle(shared: &Shared, req: Request) -> Response {
+pub async fn handle(shared: &Shared, req: Request) -> Response {
     let result = match req {
+        Request::Link { local_id, code, by } => link(shared, &local_id, &code, &by)
+            .await
+            .map(Response::Linked),
         Request::Status => report(
             &shared.creds,
             shared.config.hub.to_string(),
@@ -111,14 +173,43 @@ pub fn handle(shared: &Shared, req: Request) -> Response {
             Some(shared.link()),
         )
         .map(Response::Status),
-        other => dispatch(&shared.config, &shared.store, other),
+        other => dispatch(&shared.config, &shared.store, &shared.files, other),
     };
     result.unwrap_or_else(|e| Response::Error(e.to_string()))
 }
 
 /// The data requests, the same whether the node runs or not.
-fn dispatch(config: &NodeConfig, store: &Store, req: Request) -> Result<Response, NodeError> {
+fn dispatch(
+    config: &NodeConfig,
+    store: &Store,
+    files: &DocFiles,
+    req: Request,
+) -> Result<Response, NodeError> {
     match req {
+        Request::Link { .. } => Err(NodeError::Refused(
+            "linking asks the hub: start the node first (passerelle-node serve), then run link again".into(),
+        )),
+        Request::DocumentAdd {
+            local_id,
+            category,
+            path,
+            by,
+        } => vault::add(files, store, &local_id, &category, &path, &by, now()).map(Response::Document),
+        Request::DocumentRemove { id, by } => {
+            vault::remove(files, store, &id, &by, now()).map(Response::Document)
+        }
+        Request::Documents { local_id } => match local_id {
+            Some(id) => store.documents_of(&id),
+            None => store.all_documents(),
+        }
+        .map(Response::Documents),
+        Request::Audit => {
+            let records = store.audit_records()?.into_iter().filter_map(Result::ok).collect();
+            Ok(Response::Audit(AuditReport {
+                check: store.audit_verify()?,
+                records,
+            }))
+        }
         Request::Import { dataset, path, by } => {
             batches::import_file(config, store, &dataset, &path, &by, now(), &mut |_| {})
                 .map(Response::Batch)
@@ -152,7 +243,7 @@ pub async fn request(
                     batches::import_file(&config, &store, &dataset, &path, &by, now(), progress)
                         .map(Response::Batch)?
                 }
-                other => dispatch(&config, &store, other)?,
+                other => dispatch(&config, &store, &DocFiles::new(root), other)?,
             }
         }
     };
@@ -182,4 +273,59 @@ pub async fn status(root: &std::path::Path) -> Result<StatusReport, NodeError> {
             report(&creds, config.hub.to_string(), &store, None)
         }
     }
+}
+
+/// Redeems a person's link code with the hub and records the link.
+async fn link(shared: &Shared, local_id: &str, code: &str, by: &str) -> Result<Link, NodeError> {
+    vault::check_local_id(local_id)?;
+    if let Some(old) = shared.store.link(local_id)? {
+        return Err(NodeError::Refused(format!(
+            "record {local_id} is already linked to a vault account (since {})",
+            passerelle_link::output::time(Some(old.linked_at))
+        )));
+    }
+    let conn = shared.connection().ok_or_else(|| {
+        NodeError::Refused(
+            "the node is not connected to the hub now; see passerelle-node status, then try again"
+                .into(),
+        )
+    })?;
+    let request = NodeRequest::RedeemLink {
+        code: code.to_string(),
+    };
+    let reply: NodeResponse = passerelle_link::stream::exchange(
+        &conn,
+        &request,
+        MAX_CONTROL_FRAME,
+        std::time::Duration::from_secs(15),
+    )
+    .await?;
+    let pseudonym = match reply {
+        NodeResponse::Linked(p) => p,
+        NodeResponse::Refused(why) => {
+            return Err(NodeError::Refused(format!(
+                "the hub refused the code: {why}"
+            )))
+        }
+    };
+    let at = now();
+    let link = Link {
+        local_id: local_id.to_string(),
+        pseudonym,
+        linked_at: at,
+        linked_by: by.to_string(),
+    };
+    shared.store.put_link(&link)?;
+    shared.store.audit(
+        at,
+        Event {
+            actor: format!("operator:{by}"),
+            action: "link".into(),
+            person: Some(local_id.to_string()),
+            subject: link.pseudonym.0.clone(),
+            procedure: None,
+            detail: String::new(),
+        },
+    )?;
+    Ok(link)
 }

@@ -8,6 +8,8 @@ use passerelle_protocol::{
     envelope::{Outcome, QueryCheck, ReplyBody, SignedQuery},
     message::{Answer, NodeStatus, Query, Refusal},
     replay::NonceCache,
+    sign::PublicKey,
+    vault::{DocSummary, Pseudonym, Requester},
     UnixTime, PROTOCOL_VERSION,
 };
 
@@ -32,6 +34,43 @@ pub trait DataSource {
     /// # Errors
     /// The refusal to send back.
     fn aggregate(&self, query: &AggregateQuery) -> Result<AggregateAnswer, Refusal>;
+
+    /// The documents a requester may see of a person (logged).
+    ///
+    /// # Errors
+    /// The refusal to send back.
+    fn documents(
+        &self,
+        _hub: &PublicKey,
+        _person: &Pseudonym,
+        _requester: &Requester,
+        _now: UnixTime,
+    ) -> Result<Vec<DocSummary>, Refusal> {
+        Err(Refusal::Unavailable("this node keeps no documents".into()))
+    }
+
+    /// Decides on a document fetch (logged); the shell streams the bytes.
+    ///
+    /// # Errors
+    /// The refusal to send back.
+    fn fetch(
+        &self,
+        _hub: &PublicKey,
+        _person: &Pseudonym,
+        _document: &str,
+        _requester: &Requester,
+        _now: UnixTime,
+    ) -> Result<DocSummary, Refusal> {
+        Err(Refusal::Unavailable("this node keeps no documents".into()))
+    }
+
+    /// Records consents the hub says were revoked.
+    ///
+    /// # Errors
+    /// The refusal to send back.
+    fn revoke(&self, _ids: &[String], _now: UnixTime) -> Result<(), Refusal> {
+        Err(Refusal::Unavailable("this node keeps no documents".into()))
+    }
 }
 
 /// Handles the payload of one frame (already within the size limit) and
@@ -97,6 +136,18 @@ fn answer(
     Ok(match query {
         Query::Ping => Answer::Pong,
         Query::Aggregate(q) => Answer::Aggregate(data.aggregate(q)?),
+        Query::Documents { person, requester } => {
+            Answer::Documents(data.documents(check.hub_key, person, requester, now)?)
+        }
+        Query::Fetch {
+            person,
+            document,
+            requester,
+        } => Answer::Document(data.fetch(check.hub_key, person, document, requester, now)?),
+        Query::RevokedConsents(ids) => {
+            data.revoke(ids, now)?;
+            Answer::Noted
+        }
         Query::Directory => Answer::Directory(me.directory.clone().map(|mut d| {
             if d.name.trim().is_empty() {
                 d.name = me.institution.clone();

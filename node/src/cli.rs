@@ -74,6 +74,82 @@ pub enum Command {
         #[arg(long, default_value = "table")]
         format: Format,
     },
+    /// Link a person's record here to their vault account, with the
+    /// one-time code their vault shows (needs `serve` running).
+    Link {
+        /// The institution's id for the person (kept here, never sent).
+        #[arg(long, value_name = "LOCAL_ID")]
+        person: String,
+        /// The code the person shows on the portal.
+        #[arg(long)]
+        code: String,
+        /// Who links [default: $USER].
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Documents held about persons.
+    Document {
+        /// What to do.
+        #[command(subcommand)]
+        command: DocumentCommand,
+    },
+    /// The tamper-evident access log.
+    Audit {
+        /// What to do.
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+/// `document` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DocumentCommand {
+    /// Add a document (PDF, JPEG or PNG), sealed at rest.
+    Add {
+        /// The institution's id for the person.
+        #[arg(long, value_name = "LOCAL_ID")]
+        person: String,
+        /// identity, address, resources, social-rights, employment,
+        /// health-insurance, housing, family, education, other.
+        #[arg(long)]
+        category: String,
+        /// Who adds [default: $USER].
+        #[arg(long)]
+        by: Option<String>,
+        /// The file.
+        file: PathBuf,
+    },
+    /// Documents, of one person or all.
+    List {
+        /// The institution's id for the person.
+        #[arg(long, value_name = "LOCAL_ID")]
+        person: Option<String>,
+        /// Output format.
+        #[arg(long, default_value = "table")]
+        format: Format,
+    },
+    /// Remove a document and its sealed file.
+    Remove {
+        /// Document id.
+        #[arg(long)]
+        id: String,
+        /// Who removes [default: $USER].
+        #[arg(long)]
+        by: Option<String>,
+    },
+}
+
+/// `audit` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the chain; report the first broken record (exit 1 if any).
+    Verify,
+    /// Every record.
+    Show {
+        /// Output format.
+        #[arg(long, default_value = "table")]
+        format: Format,
+    },
 }
 
 fn who(by: Option<String>) -> String {
@@ -225,6 +301,39 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
         }
+        Command::Link { person, code, by } => {
+            let req = admin::Request::Link {
+                local_id: person,
+                code,
+                by: who(by),
+            };
+            if let admin::Response::Linked(l) = admin::request(&cli.dir, req, &mut |_| {}).await? {
+                eprintln!(
+                    "record {} linked to the person's vault account; their vault now lists this institution's documents about them",
+                    l.local_id
+                );
+            }
+        }
+        Command::Document { command } => document(&cli.dir, command).await?,
+        Command::Audit { command } => {
+            let admin::Response::Audit(report) =
+                admin::request(&cli.dir, admin::Request::Audit, &mut |_| {}).await?
+            else {
+                anyhow::bail!("unexpected reply from the node");
+            };
+            match command {
+                AuditCommand::Verify => match report.check {
+                    Ok(head) => eprintln!(
+                        "audit chain intact: {} record(s), last hash {}",
+                        head.records, head.hash
+                    ),
+                    Err(broken) => anyhow::bail!("{broken}"),
+                },
+                AuditCommand::Show { format } => {
+                    print!("{}", audit_listing(&report.records).render(format));
+                }
+            }
+        }
         Command::Batches { format } => {
             if let admin::Response::Batches(b) =
                 admin::request(&cli.dir, admin::Request::Batches, &mut |_| {}).await?
@@ -234,6 +343,99 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+async fn document(dir: &std::path::Path, command: DocumentCommand) -> anyhow::Result<()> {
+    match command {
+        DocumentCommand::Add {
+            person,
+            category,
+            by,
+            file,
+        } => {
+            let path = std::fs::canonicalize(&file).map_err(|source| crate::NodeError::Io {
+                path: file.clone(),
+                source,
+            })?;
+            let req = admin::Request::DocumentAdd {
+                local_id: person,
+                category,
+                path,
+                by: who(by),
+            };
+            if let admin::Response::Document(d) = admin::request(dir, req, &mut |_| {}).await? {
+                println!("{}", d.id);
+                eprintln!(
+                    "document {} added for {} ({}, {} bytes), sealed at rest",
+                    d.id,
+                    d.local_id,
+                    d.category.code(),
+                    d.size
+                );
+            }
+        }
+        DocumentCommand::List { person, format } => {
+            let req = admin::Request::Documents { local_id: person };
+            if let admin::Response::Documents(docs) = admin::request(dir, req, &mut |_| {}).await? {
+                let mut l = Listing::new(vec![
+                    "id", "person", "category", "name", "type", "bytes", "added", "by", "sha256",
+                ]);
+                for d in docs {
+                    l.rows.push(vec![
+                        d.id.clone(),
+                        d.local_id.clone(),
+                        d.category.code().into(),
+                        d.name.clone(),
+                        d.mime.clone(),
+                        d.size.to_string(),
+                        time(Some(d.added_at)),
+                        d.added_by.clone(),
+                        passerelle_protocol::hex::encode(&d.sha256),
+                    ]);
+                }
+                print!("{}", l.render(format));
+            }
+        }
+        DocumentCommand::Remove { id, by } => {
+            let req = admin::Request::DocumentRemove { id, by: who(by) };
+            if let admin::Response::Document(d) = admin::request(dir, req, &mut |_| {}).await? {
+                eprintln!(
+                    "document {} of {} removed, with its sealed file",
+                    d.id, d.local_id
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Audit records as a listing.
+pub fn audit_listing(records: &[passerelle_protocol::audit::Record]) -> Listing {
+    let mut l = Listing::new(vec![
+        "seq",
+        "at",
+        "actor",
+        "action",
+        "person",
+        "subject",
+        "procedure",
+        "detail",
+        "hash",
+    ]);
+    for r in records {
+        l.rows.push(vec![
+            r.seq.to_string(),
+            time(Some(r.at)),
+            r.event.actor.clone(),
+            r.event.action.clone(),
+            r.event.person.clone().unwrap_or_else(|| "-".into()),
+            r.event.subject.clone(),
+            r.event.procedure.clone().unwrap_or_else(|| "-".into()),
+            r.event.detail.clone(),
+            passerelle_protocol::hex::encode(&r.hash),
+        ]);
+    }
+    l
 }
 
 /// Ctrl-C or SIGTERM.

@@ -15,6 +15,8 @@
 //! - [`enroll`]: `init`, the enrollment exchange.
 //! - [`serve`]: the link loop and the running node's state.
 //! - [`store`]: the sled store (query log for now).
+//! - [`vault`]: documents held about persons (sealed at rest), links to
+//!   vault accounts, consent checks, the audit chain.
 //! - [`admin`]: requests other commands send to a running node.
 //! - [`cli`]: the command line.
 
@@ -29,6 +31,7 @@ pub mod identity;
 pub mod paths;
 pub mod serve;
 pub mod store;
+pub mod vault;
 
 pub use error::NodeError;
 

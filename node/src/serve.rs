@@ -16,12 +16,14 @@ use passerelle_link::{
     now, stream,
 };
 use passerelle_protocol::{
+    codec,
     envelope::{Outcome, QueryCheck, ReplyBody, SignedReply},
     frame::{self, FrameError, MAX_CONTROL_FRAME},
     hex,
-    message::Refusal,
+    message::{Answer, Refusal},
     replay::NonceCache,
     sign::PublicKey,
+    vault::{DocSummary, Pseudonym, Requester},
 };
 use serde::{Deserialize, Serialize};
 use tokio::{sync::watch, task::JoinHandle};
@@ -57,8 +59,11 @@ pub struct Shared {
     pub(crate) config: NodeConfig,
     pub(crate) creds: Credentials,
     pub(crate) store: Store,
+    pub(crate) files: crate::vault::DocFiles,
     seen: Mutex<NonceCache>,
     link: Mutex<LinkState>,
+    /// The live connection to the hub, for requests the node makes.
+    conn: Mutex<Option<quinn::Connection>>,
 }
 
 impl Shared {
@@ -76,6 +81,11 @@ impl Shared {
         if error.is_some() {
             l.last_error = error;
         }
+    }
+
+    /// The live connection to the hub, if any.
+    pub fn connection(&self) -> Option<quinn::Connection> {
+        self.conn.lock().expect("connection lock").clone()
     }
 
     /// The store, for admin requests.
@@ -108,6 +118,46 @@ impl answer::DataSource for Shared {
             .active_cubes(&q.dataset)
             .map_err(|e| Refusal::Unavailable(e.to_string()))?;
         crate::data::aggregate::answer(q, &self.config.datasets, &self.config.policy, &cubes, as_of)
+    }
+
+    fn documents(
+        &self,
+        hub: &PublicKey,
+        person: &Pseudonym,
+        requester: &Requester,
+        now: u64,
+    ) -> Result<Vec<DocSummary>, Refusal> {
+        self.gate(hub, now).list(person, requester)
+    }
+
+    fn fetch(
+        &self,
+        hub: &PublicKey,
+        person: &Pseudonym,
+        document: &str,
+        requester: &Requester,
+        now: u64,
+    ) -> Result<DocSummary, Refusal> {
+        self.gate(hub, now)
+            .fetch(person, document, requester)
+            .map(|d| d.summary())
+    }
+
+    fn revoke(&self, ids: &[String], now: u64) -> Result<(), Refusal> {
+        self.store
+            .revoke_consents(ids, now)
+            .map_err(|e| Refusal::Unavailable(e.to_string()))
+    }
+}
+
+impl Shared {
+    fn gate<'a>(&'a self, hub: &'a PublicKey, now: u64) -> crate::vault::Gate<'a> {
+        crate::vault::Gate {
+            store: &self.store,
+            hub,
+            me: &self.creds.identity.node_id,
+            now,
+        }
     }
 }
 
@@ -184,15 +234,17 @@ pub async fn start(root: &Path) -> Result<NodeHandle, NodeError> {
         config,
         creds,
         store,
+        files: crate::vault::DocFiles::new(root),
         seen: Mutex::new(NonceCache::new(NONCE_CAPACITY)),
         link: Mutex::new(LinkState::default()),
+        conn: Mutex::new(None),
     });
     let (stop, stop_rx) = watch::channel(false);
     let link_task = tokio::spawn(run_link(shared.clone(), stop_rx));
     let admin_shared = shared.clone();
     let admin_task = tokio::spawn(admin::serve(listener, move |req| {
         let shared = admin_shared.clone();
-        async move { crate::admin::handle(&shared, req) }
+        async move { crate::admin::handle(&shared, req).await }
     }));
     Ok(NodeHandle {
         shared,
@@ -286,6 +338,7 @@ async fn connect_and_serve(
         }
     };
     shared.set_link(true, None);
+    *shared.conn.lock().expect("connection lock") = Some(conn.clone());
     info!(remote = %remote, "connected to the hub");
     let mut first = true;
     loop {
@@ -300,7 +353,10 @@ async fn connect_and_serve(
                 let shared = shared.clone();
                 tokio::spawn(handle_stream(shared, hub.public_key, send, recv));
             }
-            Err(e) => return explain(&e),
+            Err(e) => {
+                *shared.conn.lock().expect("connection lock") = None;
+                return explain(&e);
+            }
         }
     }
 }
@@ -394,7 +450,67 @@ async fn handle_stream(
             return;
         }
     };
-    if let Err(error) = stream::write_message(&mut send, &signed, MAX_CONTROL_FRAME).await {
+    let document = match &reply.outcome {
+        Outcome::Answered(Answer::Document(d)) => Some(d.id.clone()),
+        _ => None,
+    };
+    let delivered = match document {
+        None => stream::write_message(&mut send, &signed, MAX_CONTROL_FRAME).await,
+        Some(id) => match stream::write_frame(
+            &mut send,
+            &codec::encode(&signed).unwrap_or_default(),
+            MAX_CONTROL_FRAME,
+        )
+        .await
+        {
+            Err(e) => Err(e),
+            Ok(()) => match stream_document(&shared, &id, &mut send).await {
+                Ok(()) => send
+                    .finish()
+                    .map_err(|e| passerelle_link::LinkError::Write(e.to_string())),
+                Err(error) => {
+                    warn!(%error, document = %id, "document not streamed");
+                    let _ = send.reset(2u32.into());
+                    return;
+                }
+            },
+        },
+    };
+    if let Err(error) = delivered {
         warn!(%error, "reply not delivered");
     }
+}
+
+/// Streams a document's plaintext, opening its sealed file a chunk at a
+/// time; the hub checks the total against the hash in the signed reply.
+async fn stream_document(
+    shared: &Shared,
+    id: &str,
+    send: &mut quinn::SendStream,
+) -> Result<(), NodeError> {
+    use tokio::io::AsyncReadExt;
+    let doc = shared
+        .store
+        .document(id)?
+        .ok_or_else(|| NodeError::Refused(format!("document {id} vanished")))?;
+    let (mut opener, file) = crate::vault::open(&shared.files, &doc)?;
+    let mut file = tokio::fs::File::from_std(file);
+    let path = shared.files.sealed(id);
+    let plan: Vec<usize> = crate::vault::chunk_plan(doc.size).collect();
+    for (i, len) in plan.iter().enumerate() {
+        let mut chunk = vec![0u8; len + passerelle_protocol::seal::TAG];
+        file.read_exact(&mut chunk)
+            .await
+            .map_err(|source| NodeError::Io {
+                path: path.clone(),
+                source,
+            })?;
+        opener
+            .open_chunk(&mut chunk, i + 1 == plan.len())
+            .map_err(|e| NodeError::Refused(format!("document {id}: {e}")))?;
+        send.write_all(&chunk)
+            .await
+            .map_err(|e| NodeError::Link(passerelle_link::LinkError::Write(e.to_string())))?;
+    }
+    Ok(())
 }

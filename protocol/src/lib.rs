@@ -22,8 +22,13 @@
 //! - [`geo`]: the reference geography (communes, EPCI, department).
 //! - [`period`]: years, quarters and months.
 //! - [`hex`]: hexadecimal text for fingerprints and tokens.
+//! - [`vault`]: document categories, procedures, consent capabilities and
+//!   their check at the holding node.
+//! - [`seal`]: chunked authenticated encryption at rest, key wrapping.
+//! - [`audit`]: the tamper-evident access log (hash chain).
 
 pub mod aggregate;
+pub mod audit;
 pub mod codec;
 pub mod directory;
 pub mod disclosure;
@@ -36,7 +41,9 @@ pub mod ids;
 pub mod message;
 pub mod period;
 pub mod replay;
+pub mod seal;
 pub mod sign;
+pub mod vault;
 
 /// Version of the link protocol spoken by this build.
 pub const PROTOCOL_VERSION: u16 = 1;

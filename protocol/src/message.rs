@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     aggregate::{AggregateAnswer, AggregateQuery},
     ids::NodeId,
+    vault::{AccessRefusal, DocSummary, Pseudonym, Requester},
     UnixTime,
 };
 
@@ -19,6 +20,26 @@ pub enum Query {
     Aggregate(AggregateQuery),
     /// The node's entry in the directory of actors.
     Directory,
+    /// The documents the node holds about a person (for a professional,
+    /// only those their consent covers).
+    Documents {
+        /// The person's pseudonym at this node.
+        person: Pseudonym,
+        /// Who asks.
+        requester: Requester,
+    },
+    /// One document. The accepted reply is followed on the same stream by
+    /// the document's bytes, as many as the reply announces.
+    Fetch {
+        /// The person's pseudonym at this node.
+        person: Pseudonym,
+        /// Document id.
+        document: String,
+        /// Who asks.
+        requester: Requester,
+    },
+    /// Consents the person revoked: refuse them from now on.
+    RevokedConsents(Vec<String>),
 }
 
 impl Query {
@@ -29,6 +50,9 @@ impl Query {
             Query::Status => "status",
             Query::Aggregate(_) => "aggregate",
             Query::Directory => "directory",
+            Query::Documents { .. } => "documents",
+            Query::Fetch { .. } => "fetch",
+            Query::RevokedConsents(_) => "revoked_consents",
         }
     }
 }
@@ -63,6 +87,13 @@ pub enum Answer {
     Aggregate(AggregateAnswer),
     /// Reply to [`Query::Directory`]; `None` when the node publishes none.
     Directory(Option<Box<crate::directory::DirectoryEntry>>),
+    /// Reply to [`Query::Documents`].
+    Documents(Vec<DocSummary>),
+    /// Reply to [`Query::Fetch`]: the document's description; its
+    /// `size` bytes follow on the stream, and must hash to its `sha256`.
+    Document(DocSummary),
+    /// Reply to [`Query::RevokedConsents`]: recorded.
+    Noted,
 }
 
 /// Why a node refused a query. Every refusal is returned to the hub and
@@ -119,6 +150,9 @@ pub enum Refusal {
     /// The node cannot answer (no data, a store failure).
     #[error("cannot answer: {0}")]
     Unavailable(String),
+    /// A document query the node refuses.
+    #[error("access refused: {0}")]
+    Access(AccessRefusal),
 }
 
 impl Refusal {
@@ -135,6 +169,28 @@ impl Refusal {
             Refusal::Busy => "busy",
             Refusal::OutOfPolicy(_) => "out_of_policy",
             Refusal::Unavailable(_) => "unavailable",
+            Refusal::Access(a) => a.kind(),
         }
     }
+}
+
+/// A request a node makes to the hub, on a stream it opens on its link.
+/// The hub knows the node by the certificate of the link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NodeRequest {
+    /// Redeem a person's one-time link code for the person's pseudonym at
+    /// this node.
+    RedeemLink {
+        /// The code the person shows.
+        code: String,
+    },
+}
+
+/// The hub's reply to a [`NodeRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NodeResponse {
+    /// The code was valid: the person's pseudonym at this node.
+    Linked(Pseudonym),
+    /// Refused, with the reason.
+    Refused(String),
 }

@@ -8,6 +8,13 @@
 //! | `cubes` | batch id | the batch's [`Cube`] |
 //! | `active` | `dataset \0 period` | id of the batch in force for that period |
 //!
+//! | `links` | local person id | [`vault::Link`]: the person's pseudonym from the hub |
+//! | `pseudonyms` | pseudonym | local person id |
+//! | `documents` | document id | [`vault::DocRecord`] (the bytes are sealed in `documents/`) |
+//! | `person_docs` | `local id \0 document id` | nothing: the index of a person's documents |
+//! | `revoked` | consent id | when the hub said it was revoked |
+//! | `audit` | sequence (big-endian) | [`passerelle_protocol::audit::Record`] |
+//!
 //! An import writes its batch, its cube and (when no validation is
 //! required) its `active` entries in one transaction: a failed or killed
 //! import leaves the previous batch in force.
@@ -21,6 +28,8 @@ use crate::data::cube::Cube;
 use serde::{Deserialize, Serialize};
 
 use crate::NodeError;
+
+pub mod vault;
 
 const QUERIES: &str = "queries";
 const BATCHES: &str = "batches";
@@ -100,6 +109,8 @@ fn transaction_error(e: sled::transaction::TransactionError<()>) -> NodeError {
 #[derive(Debug, Clone)]
 pub struct Store {
     db: sled::Db,
+    /// Appends to the audit chain one at a time, so each links to the last.
+    audit_lock: std::sync::Arc<std::sync::Mutex<()>>,
 }
 
 impl Store {
@@ -116,7 +127,10 @@ impl Store {
             )),
             other => NodeError::Store(other),
         })?;
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            audit_lock: Default::default(),
+        })
     }
 
     /// Appends to the query log, dropping the oldest beyond

@@ -1,0 +1,271 @@
+//! The vault's part of the store: links to persons, document records,
+//! revoked consents and the audit chain.
+
+use passerelle_protocol::{
+    audit::{self, Event, Record},
+    codec,
+    vault::{Category, DocSummary, Pseudonym},
+    UnixTime,
+};
+use serde::{Deserialize, Serialize};
+
+use super::Store;
+use crate::NodeError;
+
+const LINKS: &str = "links";
+const PSEUDONYMS: &str = "pseudonyms";
+const DOCUMENTS: &str = "documents";
+const PERSON_DOCS: &str = "person_docs";
+const REVOKED: &str = "revoked";
+const AUDIT: &str = "audit";
+
+/// A person's record here, linked to their vault account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    /// The institution's own id for the person.
+    pub local_id: String,
+    /// The person's pseudonym for this node, from the hub.
+    pub pseudonym: Pseudonym,
+    /// When.
+    pub linked_at: UnixTime,
+    /// Who linked it.
+    pub linked_by: String,
+}
+
+/// A document the node holds. Its bytes are sealed in
+/// `documents/<id>.sealed` under its own key, itself wrapped by the
+/// node's document key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocRecord {
+    /// Id (32 hex digits).
+    pub id: String,
+    /// The institution's id for the person.
+    pub local_id: String,
+    /// Category.
+    pub category: Category,
+    /// File name as added.
+    pub name: String,
+    /// Media type, from the content.
+    pub mime: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// SHA-256 of the content.
+    pub sha256: [u8; 32],
+    /// When it was added.
+    pub added_at: UnixTime,
+    /// Who added it.
+    pub added_by: String,
+    /// The document's key, wrapped by the node's document key.
+    pub wrapped_key: Vec<u8>,
+}
+
+impl DocRecord {
+    /// What the node tells the hub.
+    pub fn summary(&self) -> DocSummary {
+        DocSummary {
+            id: self.id.clone(),
+            category: self.category,
+            name: self.name.clone(),
+            mime: self.mime.clone(),
+            size: self.size,
+            added_at: self.added_at,
+            sha256: self.sha256,
+        }
+    }
+}
+
+fn pair(a: &str, b: &str) -> Vec<u8> {
+    [a.as_bytes(), &[0], b.as_bytes()].concat()
+}
+
+impl Store {
+    fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        tree: &str,
+        key: &[u8],
+    ) -> Result<Option<T>, NodeError> {
+        Ok(self
+            .db
+            .open_tree(tree)?
+            .get(key)?
+            .map(|v| codec::decode(&v))
+            .transpose()?)
+    }
+
+    /// Records a link; refuses to move a record to another person, or a
+    /// person to another record.
+    ///
+    /// # Errors
+    /// When the record or the person is already linked otherwise.
+    pub fn put_link(&self, link: &Link) -> Result<(), NodeError> {
+        if let Some(old) = self.link(&link.local_id)? {
+            if old.pseudonym != link.pseudonym {
+                return Err(NodeError::Refused(format!(
+                    "record {} is already linked to another vault account (since {})",
+                    link.local_id,
+                    passerelle_link::output::time(Some(old.linked_at))
+                )));
+            }
+        }
+        if let Some(other) = self.local_id(&link.pseudonym)? {
+            if other != link.local_id {
+                return Err(NodeError::Refused(format!(
+                    "this vault account is already linked to record {other}"
+                )));
+            }
+        }
+        self.db
+            .open_tree(LINKS)?
+            .insert(link.local_id.as_bytes(), codec::encode(link)?)?;
+        self.db
+            .open_tree(PSEUDONYMS)?
+            .insert(link.pseudonym.0.as_bytes(), link.local_id.as_bytes())?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// The link of a local record.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn link(&self, local_id: &str) -> Result<Option<Link>, NodeError> {
+        self.get(LINKS, local_id.as_bytes())
+    }
+
+    /// The local record a pseudonym is linked to.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn local_id(&self, pseudonym: &Pseudonym) -> Result<Option<String>, NodeError> {
+        Ok(self
+            .db
+            .open_tree(PSEUDONYMS)?
+            .get(pseudonym.0.as_bytes())?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    /// Records a document (its sealed file must already be in place).
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn put_document(&self, doc: &DocRecord) -> Result<(), NodeError> {
+        self.db
+            .open_tree(DOCUMENTS)?
+            .insert(doc.id.as_bytes(), codec::encode(doc)?)?;
+        self.db
+            .open_tree(PERSON_DOCS)?
+            .insert(pair(&doc.local_id, &doc.id), &[])?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Forgets a document's record.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn remove_document(&self, doc: &DocRecord) -> Result<(), NodeError> {
+        self.db.open_tree(DOCUMENTS)?.remove(doc.id.as_bytes())?;
+        self.db
+            .open_tree(PERSON_DOCS)?
+            .remove(pair(&doc.local_id, &doc.id))?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// A document's record.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn document(&self, id: &str) -> Result<Option<DocRecord>, NodeError> {
+        self.get(DOCUMENTS, id.as_bytes())
+    }
+
+    /// The documents held about one person, oldest first.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn documents_of(&self, local_id: &str) -> Result<Vec<DocRecord>, NodeError> {
+        let prefix = [local_id.as_bytes(), &[0]].concat();
+        let mut out = Vec::new();
+        for kv in self.db.open_tree(PERSON_DOCS)?.scan_prefix(&prefix) {
+            let (k, _) = kv?;
+            let id = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
+            if let Some(d) = self.document(&id)? {
+                out.push(d);
+            }
+        }
+        out.sort_by_key(|d| (d.added_at, d.id.clone()));
+        Ok(out)
+    }
+
+    /// Every document record.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn all_documents(&self) -> Result<Vec<DocRecord>, NodeError> {
+        self.db
+            .open_tree(DOCUMENTS)?
+            .iter()
+            .map(|kv| Ok(codec::decode(&kv?.1)?))
+            .collect()
+    }
+
+    /// Records consents the hub says were revoked.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn revoke_consents(&self, ids: &[String], at: UnixTime) -> Result<(), NodeError> {
+        let tree = self.db.open_tree(REVOKED)?;
+        for id in ids {
+            tree.insert(id.as_bytes(), &at.to_be_bytes())?;
+        }
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Whether a consent was revoked.
+    pub fn consent_revoked(&self, id: &str) -> bool {
+        // A store failure counts as revoked: refuse by default.
+        self.db
+            .open_tree(REVOKED)
+            .and_then(|t| t.contains_key(id.as_bytes()))
+            .unwrap_or(true)
+    }
+
+    /// Appends an event to the audit chain.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn audit(&self, at: UnixTime, event: Event) -> Result<Record, NodeError> {
+        let _one_at_a_time = self.audit_lock.lock().expect("audit lock");
+        let tree = self.db.open_tree(AUDIT)?;
+        let last: Option<Record> = tree.last()?.map(|(_, v)| codec::decode(&v)).transpose()?;
+        let record = Record::next(last.as_ref(), at, event);
+        tree.insert(record.seq.to_be_bytes(), codec::encode(&record)?)?;
+        tree.flush()?;
+        Ok(record)
+    }
+
+    /// The audit chain, in order; `Err(seq)` for a record that does not
+    /// decode.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn audit_records(&self) -> Result<Vec<Result<Record, u64>>, NodeError> {
+        let mut out = Vec::new();
+        for kv in self.db.open_tree(AUDIT)?.iter() {
+            let (k, v) = kv?;
+            let seq = <[u8; 8]>::try_from(&k[..]).map_or(u64::MAX, u64::from_be_bytes);
+            out.push(codec::decode::<Record>(&v).map_err(|_| seq));
+        }
+        Ok(out)
+    }
+
+    /// Checks the audit chain.
+    ///
+    /// # Errors
+    /// On a store failure; a broken chain is `Ok(Err(..))`.
+    pub fn audit_verify(&self) -> Result<Result<audit::Head, audit::Broken>, NodeError> {
+        Ok(audit::verify_decoded(self.audit_records()?))
+    }
+}

@@ -1,0 +1,491 @@
+//! Documents the institution holds about persons, their links to vault
+//! accounts, and who may see them.
+//!
+//! Each document is sealed (ChaCha20-Poly1305, chunked) under a key of its
+//! own in `documents/<id>.sealed`; that key is wrapped by the node's
+//! document key (`documents.key`, owner-only, created on first use). The
+//! store keeps the wrapped key and a description, never the bytes. A
+//! document leaves the node only to the person it concerns, or to a
+//! professional whose consent [`check_consent`] accepts; every listing,
+//! fetch and refusal is appended to the audit chain.
+
+use std::{
+    io::{Read, Write},
+    path::{Path, PathBuf},
+};
+
+use passerelle_protocol::{
+    audit::Event,
+    hex,
+    ids::NodeId,
+    message::Refusal,
+    seal::{self, Key, Sealer, CHUNK},
+    sign::PublicKey,
+    vault::{check_consent, AccessRefusal, Category, DocSummary, Pseudonym, Requester},
+    UnixTime,
+};
+
+use crate::{
+    store::{vault::DocRecord, Store},
+    NodeError,
+};
+
+/// Largest document a node accepts.
+pub const MAX_DOCUMENT: u64 = 512 * 1024 * 1024;
+
+/// The node's document files.
+#[derive(Debug, Clone)]
+pub struct DocFiles {
+    root: PathBuf,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> NodeError + '_ {
+    move |source| NodeError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl DocFiles {
+    /// The document files of a node folder.
+    pub fn new(node_root: &Path) -> Self {
+        Self {
+            root: node_root.to_path_buf(),
+        }
+    }
+
+    fn folder(&self) -> PathBuf {
+        self.root.join("documents")
+    }
+
+    /// Where a document's sealed bytes are.
+    pub fn sealed(&self, id: &str) -> PathBuf {
+        self.folder().join(format!("{id}.sealed"))
+    }
+
+    fn key_path(&self) -> PathBuf {
+        self.root.join("documents.key")
+    }
+
+    /// The node's document key, created owner-only on first use.
+    ///
+    /// # Errors
+    /// When the key file is unreadable, open to others, or malformed.
+    pub fn master_key(&self, create: bool) -> Result<Key, NodeError> {
+        let path = self.key_path();
+        if !path.exists() && create {
+            let key = Key::generate();
+            passerelle_certs::files::write_atomic(&path, hex::encode(&key.0).as_bytes(), 0o600)?;
+            return Ok(key);
+        }
+        let text = passerelle_certs::files::read_secret(&path)?;
+        hex::decode_array::<32>(String::from_utf8_lossy(&text).trim())
+            .map(Key)
+            .ok_or_else(|| NodeError::Dir {
+                path: path.clone(),
+                why: "not a document key (64 hex digits); restore it from your backup".into(),
+            })
+    }
+}
+
+/// Checks a local person id as typed by a professional.
+///
+/// # Errors
+/// When it is empty, too long or has control characters.
+pub fn check_local_id(id: &str) -> Result<(), NodeError> {
+    if id.trim().is_empty()
+        || id.len() > 64
+        || id.chars().any(char::is_control)
+        || id.contains('\0')
+    {
+        return Err(NodeError::Refused(format!(
+            "--person {id:?}: give the institution's id for the person (1 to 64 characters, no control characters)"
+        )));
+    }
+    Ok(())
+}
+
+/// Adds a document: checks its type by content, seals it under a fresh
+/// key, then records it. Nothing is recorded when any step fails.
+///
+/// # Errors
+/// A missing, empty, too large or unsupported file; a store failure.
+pub fn add(
+    files: &DocFiles,
+    store: &Store,
+    local_id: &str,
+    category: &str,
+    path: &Path,
+    by: &str,
+    now: UnixTime,
+) -> Result<DocRecord, NodeError> {
+    check_local_id(local_id)?;
+    let category = Category::parse(category).map_err(NodeError::Refused)?;
+    let mut file = std::fs::File::open(path).map_err(io(path))?;
+    let size = file.metadata().map_err(io(path))?.len();
+    if size == 0 {
+        return Err(NodeError::Refused(format!(
+            "{}: the file is empty",
+            path.display()
+        )));
+    }
+    if size > MAX_DOCUMENT {
+        return Err(NodeError::Refused(format!(
+            "{}: {} bytes is over the limit of {} bytes",
+            path.display(),
+            size,
+            MAX_DOCUMENT
+        )));
+    }
+    let mut head = [0u8; 8];
+    let n = file.read(&mut head).map_err(io(path))?;
+    let mime = passerelle_protocol::vault::sniff(&head[..n]).ok_or_else(|| {
+        NodeError::Refused(format!(
+            "{}: not a PDF, JPEG or PNG file (judged by its content, not its name); convert it to PDF first",
+            path.display()
+        ))
+    })?;
+    let mut file = std::fs::File::open(path).map_err(io(path))?;
+    let id = hex::encode(&passerelle_link::random16());
+    let key = Key::generate();
+    let master = files.master_key(true)?;
+    std::fs::create_dir_all(files.folder()).map_err(io(&files.folder()))?;
+    let target = files.sealed(&id);
+    let tmp = target.with_extension("partial");
+    let sealed = (|| {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io(&tmp))?);
+        let mut sealer = Sealer::new(&key, id.as_bytes());
+        out.write_all(sealer.header()).map_err(io(&tmp))?;
+        let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
+        let mut total = 0u64;
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            // A short (possibly empty) chunk is the last: data that fills
+            // its chunks exactly ends with an empty one.
+            let filled = read_full(&mut file, &mut buf).map_err(io(path))?;
+            let mut chunk = buf[..filled].to_vec();
+            digest.update(&chunk);
+            total += filled as u64;
+            let last = filled < CHUNK;
+            sealer
+                .seal_chunk(&mut chunk, last)
+                .map_err(|e| NodeError::Refused(e.to_string()))?;
+            out.write_all(&chunk).map_err(io(&tmp))?;
+            if last {
+                break;
+            }
+        }
+        let file = out.into_inner().map_err(|e| NodeError::Io {
+            path: tmp.clone(),
+            source: e.into_error(),
+        })?;
+        file.sync_all().map_err(io(&tmp))?;
+        let hash: [u8; 32] = digest.finish().as_ref().try_into().expect("sha-256");
+        Ok::<_, NodeError>((hash, total))
+    })();
+    let (sha256, total) = match sealed {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
+    std::fs::rename(&tmp, &target).map_err(io(&target))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| format!("document.{}", passerelle_protocol::vault::extension(mime)));
+    let record = DocRecord {
+        id: id.clone(),
+        local_id: local_id.to_string(),
+        category,
+        name,
+        mime: mime.to_string(),
+        size: total,
+        sha256,
+        added_at: now,
+        added_by: by.to_string(),
+        wrapped_key: seal::wrap(&master, id.as_bytes(), &key),
+    };
+    if let Err(e) = store.put_document(&record) {
+        let _ = std::fs::remove_file(&target);
+        return Err(e);
+    }
+    store.audit(
+        now,
+        Event {
+            actor: format!("operator:{by}"),
+            action: "document_add".into(),
+            person: Some(local_id.to_string()),
+            subject: id,
+            procedure: None,
+            detail: format!("{} {}", category.code(), record.name),
+        },
+    )?;
+    Ok(record)
+}
+
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// Removes a document: its record, then its sealed file.
+///
+/// # Errors
+/// When there is no such document, or the store fails.
+pub fn remove(
+    files: &DocFiles,
+    store: &Store,
+    id: &str,
+    by: &str,
+    now: UnixTime,
+) -> Result<DocRecord, NodeError> {
+    let doc = store.document(id)?.ok_or_else(|| {
+        NodeError::Refused(format!(
+            "no document {id} (see passerelle-node document list)"
+        ))
+    })?;
+    store.remove_document(&doc)?;
+    let path = files.sealed(id);
+    std::fs::remove_file(&path).map_err(io(&path))?;
+    store.audit(
+        now,
+        Event {
+            actor: format!("operator:{by}"),
+            action: "document_remove".into(),
+            person: Some(doc.local_id.clone()),
+            subject: doc.id.clone(),
+            procedure: None,
+            detail: String::new(),
+        },
+    )?;
+    Ok(doc)
+}
+
+/// Opens a document's sealed file for streaming: the opener and the file
+/// positioned after the header.
+///
+/// # Errors
+/// When the key or the file is unusable.
+pub fn open(files: &DocFiles, doc: &DocRecord) -> Result<(seal::Opener, std::fs::File), NodeError> {
+    let master = files.master_key(false)?;
+    let key = seal::unwrap(&master, doc.id.as_bytes(), &doc.wrapped_key)
+        .map_err(|e| NodeError::Refused(format!("document {}: {e}", doc.id)))?;
+    let path = files.sealed(&doc.id);
+    let mut file = std::fs::File::open(&path).map_err(io(&path))?;
+    let mut header = [0u8; seal::HEADER_LEN];
+    file.read_exact(&mut header).map_err(io(&path))?;
+    let opener = seal::Opener::new(&key, doc.id.as_bytes(), &header)
+        .map_err(|e| NodeError::Refused(format!("document {}: {e}", doc.id)))?;
+    Ok((opener, file))
+}
+
+/// Reads a whole document, checking its hash (for `document export` and
+/// tests; the link streams instead).
+///
+/// # Errors
+/// When it does not open or its hash does not match.
+pub fn read(files: &DocFiles, doc: &DocRecord) -> Result<Vec<u8>, NodeError> {
+    let (mut opener, mut file) = open(files, doc)?;
+    let path = files.sealed(&doc.id);
+    let mut out = Vec::with_capacity(doc.size as usize);
+    let plan: Vec<usize> = chunk_plan(doc.size).collect();
+    for (i, len) in plan.iter().enumerate() {
+        let mut chunk = vec![0u8; len + seal::TAG];
+        file.read_exact(&mut chunk).map_err(io(&path))?;
+        opener
+            .open_chunk(&mut chunk, i + 1 == plan.len())
+            .map_err(|e| NodeError::Refused(format!("document {}: {e}", doc.id)))?;
+        out.extend_from_slice(&chunk);
+    }
+    if passerelle_protocol::sign::sha256(&out) != doc.sha256 {
+        return Err(NodeError::Refused(format!(
+            "document {}: content does not match its hash",
+            doc.id
+        )));
+    }
+    Ok(out)
+}
+
+/// The chunk plan of a document of `size` bytes: the plaintext length of
+/// each sealed chunk, in order (the last one is sealed as last).
+pub fn chunk_plan(size: u64) -> impl Iterator<Item = usize> {
+    let full = size / CHUNK as u64;
+    let rest = (size % CHUNK as u64) as usize;
+    // A final empty chunk closes data that fills its chunks exactly.
+    (0..full).map(|_| CHUNK).chain(std::iter::once(rest))
+}
+
+/// Who asks, for the audit record.
+pub fn actor(requester: &Requester) -> String {
+    match requester {
+        Requester::Person => "person".into(),
+        Requester::Professional {
+            institution,
+            account,
+            ..
+        } => format!("professional:{account}@{institution}"),
+    }
+}
+
+/// What the node needs to decide on a document query.
+pub struct Gate<'a> {
+    /// The store.
+    pub store: &'a Store,
+    /// The hub's certified key (consents must verify under it).
+    pub hub: &'a PublicKey,
+    /// This node.
+    pub me: &'a NodeId,
+    /// Now.
+    pub now: UnixTime,
+}
+
+impl Gate<'_> {
+    fn local(&self, person: &Pseudonym) -> Result<String, Refusal> {
+        self.store
+            .local_id(person)
+            .map_err(|e| Refusal::Unavailable(e.to_string()))?
+            .ok_or(Refusal::Access(AccessRefusal::NotLinked))
+    }
+
+    fn consent(
+        &self,
+        person: &Pseudonym,
+        requester: &Requester,
+        doc: Option<&DocSummary>,
+    ) -> Result<Option<passerelle_protocol::vault::Consent>, AccessRefusal> {
+        match requester {
+            Requester::Person => Ok(None),
+            Requester::Professional {
+                institution,
+                account,
+                consent,
+            } => check_consent(
+                consent,
+                self.hub,
+                self.me,
+                person,
+                institution,
+                account,
+                doc,
+                self.now,
+                &|id| self.store.consent_revoked(id),
+            )
+            .map(Some),
+        }
+    }
+
+    fn log(
+        &self,
+        requester: &Requester,
+        action: &str,
+        person: &Pseudonym,
+        subject: &str,
+        procedure: Option<String>,
+        detail: String,
+    ) {
+        let event = Event {
+            actor: actor(requester),
+            action: action.into(),
+            person: Some(person.0.clone()),
+            subject: subject.into(),
+            procedure,
+            detail,
+        };
+        if let Err(error) = self.store.audit(self.now, event) {
+            tracing::error!(%error, "audit record not written");
+        }
+    }
+
+    /// The documents a requester may see of a person; logged.
+    ///
+    /// # Errors
+    /// The refusal, logged too.
+    pub fn list(
+        &self,
+        person: &Pseudonym,
+        requester: &Requester,
+    ) -> Result<Vec<DocSummary>, Refusal> {
+        let result = (|| {
+            let local = self.local(person)?;
+            let consent = self
+                .consent(person, requester, None)
+                .map_err(Refusal::Access)?;
+            let docs = self
+                .store
+                .documents_of(&local)
+                .map_err(|e| Refusal::Unavailable(e.to_string()))?
+                .iter()
+                .map(DocRecord::summary)
+                .filter(|d| consent.as_ref().is_none_or(|c| c.scope.covers(d)))
+                .collect::<Vec<_>>();
+            Ok::<_, Refusal>((docs, consent.map(|c| c.procedure)))
+        })();
+        match result {
+            Ok((docs, procedure)) => {
+                self.log(
+                    requester,
+                    "list",
+                    person,
+                    "-",
+                    procedure,
+                    format!("{} document(s)", docs.len()),
+                );
+                Ok(docs)
+            }
+            Err(r) => {
+                self.log(requester, "list_refused", person, "-", None, r.to_string());
+                Err(r)
+            }
+        }
+    }
+
+    /// Decides on a fetch; logged. The caller streams the document.
+    ///
+    /// # Errors
+    /// The refusal, logged too.
+    pub fn fetch(
+        &self,
+        person: &Pseudonym,
+        id: &str,
+        requester: &Requester,
+    ) -> Result<DocRecord, Refusal> {
+        let result = (|| {
+            let local = self.local(person)?;
+            let doc = self
+                .store
+                .document(id)
+                .map_err(|e| Refusal::Unavailable(e.to_string()))?
+                .filter(|d| d.local_id == local)
+                .ok_or(Refusal::Access(AccessRefusal::NoSuchDocument))?;
+            let consent = self
+                .consent(person, requester, Some(&doc.summary()))
+                .map_err(Refusal::Access)?;
+            Ok::<_, Refusal>((doc, consent.map(|c| c.procedure)))
+        })();
+        match result {
+            Ok((doc, procedure)) => {
+                self.log(requester, "download", person, id, procedure, String::new());
+                Ok(doc)
+            }
+            Err(r) => {
+                self.log(
+                    requester,
+                    "download_refused",
+                    person,
+                    id,
+                    None,
+                    r.to_string(),
+                );
+                Err(r)
+            }
+        }
+    }
+}
