@@ -64,6 +64,8 @@ pub enum Request {
         /// Login e-mail.
         email: String,
     },
+    /// The vault's audit chain and its check.
+    Audit,
 }
 
 /// A reply on the admin socket.
@@ -85,6 +87,11 @@ pub enum Response {
     Password(String),
     /// Partner accounts: e-mail, name, institution, created.
     Partners(Vec<(String, String, String, u64)>),
+    /// The audit chain: its check, and every record that decodes.
+    Audit(
+        Result<passerelle_protocol::audit::Head, passerelle_protocol::audit::Broken>,
+        Vec<passerelle_protocol::audit::Record>,
+    ),
     /// Done.
     Done,
     /// The request failed.
@@ -105,6 +112,13 @@ pub fn dispatch(
         Request::Indicators => Ok(Response::Indicators(catalog.to_vec())),
         Request::PartnerAdd { email, name, institution } => {
             crate::partners::add(hub, &email, &name, &institution, now()).map(Response::Password)
+        }
+        Request::Audit => {
+            let vault = crate::vault::store::VaultStore::new(hub.store.clone());
+            vault.audit_verify().and_then(|check| {
+                let records = vault.audit_records()?.into_iter().filter_map(Result::ok).collect();
+                Ok(Response::Audit(check, records))
+            })
         }
         Request::Partners => hub.store.accounts().map(|list| {
             Response::Partners(list.into_iter().map(|a| (a.email, a.name, a.institution.to_string(), a.created_at)).collect())

@@ -108,6 +108,12 @@ pub enum Command {
         #[command(subcommand)]
         action: PartnerAction,
     },
+    /// The vault's tamper-evident access log.
+    Audit {
+        /// What to do.
+        #[command(subcommand)]
+        action: AuditAction,
+    },
     /// Re-check every signature behind an indicator and recompute it offline.
     VerifyIndicator {
         /// Indicator id.
@@ -121,6 +127,19 @@ pub enum Command {
         /// TCP address of the portal [default: 127.0.0.1:8080].
         #[arg(long)]
         http_listen: Option<SocketAddr>,
+    },
+}
+
+/// Audit commands.
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Check the chain; report the first broken record (exit 1 if any).
+    Verify,
+    /// Every record.
+    Show {
+        /// Output format.
+        #[arg(long, default_value = "table")]
+        format: Format,
     },
 }
 
@@ -372,6 +391,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 eprintln!("account {email} removed");
             }
         },
+        Command::Audit { action } => {
+            let Response::Audit(check, records) = admin::request(&dir("."), Request::Audit).await?
+            else {
+                return Err(HubError::Refused("unexpected reply".into()).into());
+            };
+            match action {
+                AuditAction::Verify => match check {
+                    Ok(head) => eprintln!(
+                        "audit chain intact: {} record(s), last hash {}",
+                        head.records, head.hash
+                    ),
+                    Err(broken) => return Err(HubError::Refused(broken.to_string()).into()),
+                },
+                AuditAction::Show { format } => {
+                    print!(
+                        "{}",
+                        passerelle_node::cli::audit_listing(&records).render(format)
+                    );
+                }
+            }
+        }
         Command::Demo {
             quic_listen,
             http_listen,

@@ -216,7 +216,7 @@ pub fn seal_all(key: &Key, context: &[u8], plain: &[u8]) -> Result<Vec<u8>, Seal
     let mut out = Vec::with_capacity(sealed_len(plain.len() as u64) as usize);
     out.extend_from_slice(s.header());
     let mut chunks = plain.chunks(CHUNK).peekable();
-    if chunks.peek().is_none() || plain.len() % CHUNK == 0 {
+    if chunks.peek().is_none() || plain.len().is_multiple_of(CHUNK) {
         // An empty final chunk marks the end when the data fills its chunks.
         for c in chunks {
             let mut buf = c.to_vec();

@@ -217,7 +217,7 @@ impl Scope {
     /// Whether a document is covered.
     pub fn covers(&self, doc: &DocSummary) -> bool {
         match self {
-            Scope::Documents(ids) => ids.iter().any(|i| *i == doc.id),
+            Scope::Documents(ids) => ids.contains(&doc.id),
             Scope::Categories(cats) => cats.contains(&doc.category),
         }
     }

@@ -306,6 +306,19 @@ pub async fn http(
     headers: &[(&str, &str)],
     form: &str,
 ) -> (u16, Vec<(String, String)>, String) {
+    let (status, headers, body) = http_bytes(addr, method, path, headers, form.as_bytes()).await;
+    (status, headers, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// A plain HTTP/1.1 request with a body of bytes; the reply's body as
+/// bytes (chunked transfer decoded).
+pub async fn http_bytes(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr)
         .await
@@ -321,15 +334,20 @@ pub async fn http(
         {
             req.push_str("Content-Type: application/x-www-form-urlencoded\r\n");
         }
-        req.push_str(&format!("Content-Length: {}\r\n", form.len()));
+        req.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
     req.push_str("\r\n");
-    req.push_str(form);
     s.write_all(req.as_bytes()).await.unwrap();
+    // The server may answer (and close) before reading a refused body.
+    let _ = s.write_all(body).await;
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).await.unwrap();
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let _ = s.read_to_end(&mut raw).await;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(raw.len());
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let body = raw.get(split + 4..).unwrap_or(&[]).to_vec();
     let mut lines = head.lines();
     let status = lines
         .next()
@@ -343,25 +361,59 @@ pub async fn http(
     let chunked = headers
         .iter()
         .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
-    let body = if chunked {
-        dechunk(body)
-    } else {
-        body.to_string()
-    };
+    let body = if chunked { dechunk(&body) } else { body };
     (status, headers, body)
 }
 
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
+fn dechunk(mut s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(at) = s.windows(2).position(|w| w == b"\r\n") {
+        let size = String::from_utf8_lossy(&s[..at]);
         let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
         if n == 0 {
             break;
         }
-        out.push_str(rest.get(..n).unwrap_or(rest));
-        s = rest.get(n + 2..).unwrap_or("");
+        let rest = &s[at + 2..];
+        out.extend_from_slice(rest.get(..n).unwrap_or(rest));
+        s = rest.get(n + 2..).unwrap_or(&[]);
     }
     out
+}
+
+/// A multipart/form-data body: `(name, file name if a file, bytes)`.
+/// Returns the content-type header value and the body.
+pub fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "passerelle-test-boundary-7f3a";
+    let mut body = Vec::new();
+    for (name, file, bytes) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match file {
+            Some(f) => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+            ),
+            None => body.extend_from_slice(format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes()),
+        }
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// The value of a cookie a response sets.
+pub fn set_cookie(headers: &[(String, String)], name: &str) -> Option<String> {
+    headers
+        .iter()
+        .filter(|(k, _)| k == "set-cookie")
+        .find_map(|(_, v)| v.strip_prefix(&format!("{name}=")))
+        .map(|v| v.split(';').next().unwrap_or("").to_string())
+}
+
+/// The value of a hidden form field named `name` in a page.
+pub fn hidden_field(page: &str, name: &str) -> Option<String> {
+    let at = page.find(&format!("name=\"{name}\" value=\""))?;
+    let rest = &page[at + name.len() + 15..];
+    Some(rest[..rest.find('"')?].to_string())
 }
 
 /// The catalog entry of an indicator of the running hub.

@@ -70,7 +70,7 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}caption{text-align:left;
 .choix{display:flex;flex-wrap:wrap;gap:.5rem;margin:.5rem 0}.choix a{border:1px solid #0b4f8a;border-radius:2rem;padding:.2rem .8rem;text-decoration:none}\
 .choix a[aria-current]{background:#0b4f8a;color:#fff}svg{max-width:100%;height:auto}.secret{color:#6b3a00}\
 footer.site{border-top:1px solid #d8dee4;margin-top:2rem;padding:1rem;color:#4a4a4a;font-size:.9rem;text-align:center}\
-@media (max-width:40rem){table{font-size:.85rem}th,td{padding:.3rem .2rem;overflow-wrap:anywhere}}@media print{header.site nav,.choix,#imprimer{display:none}}";
+.gros{display:block;box-sizing:border-box;width:100%;max-width:26rem;margin:.5rem 0;padding:.9rem 1rem;font-size:1.15rem;font-weight:600;text-align:center;border:2px solid #0b4f8a;border-radius:.6rem;background:#0b4f8a;color:#fff;text-decoration:none;cursor:pointer}.gros.clair{background:#fff;color:#0b4f8a}.menu{display:flex;flex-wrap:wrap;gap:0 .6rem;margin-bottom:1rem}.menu .gros,.menu form{width:auto;flex:1 1 12rem}.docs{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(16rem,1fr));gap:.8rem}.code{font-size:2rem;font-weight:700;letter-spacing:.15rem;font-family:monospace;background:#eef3f8;padding:.6rem 1rem;border-radius:.5rem;display:inline-block}.ok{background:#e3f4e6;border:2px solid #1c6b2e;padding:.6rem .8rem;border-radius:.4rem}input,select,button{font-size:1rem;padding:.4rem;max-width:100%}@media (max-width:40rem){table{font-size:.85rem}th,td{padding:.3rem .2rem;overflow-wrap:anywhere}}@media print{header.site nav,.choix,#imprimer{display:none}}";
 
 /// A whole page.
 pub fn page(ctx: &Ctx, title: &str, body: &str) -> String {
@@ -85,7 +85,7 @@ pub fn page(ctx: &Ctx, title: &str, body: &str) -> String {
 <title>{title} — Passerelle Mayotte</title><style>{CSS}</style></head><body>\
 <header class=\"site\"><a class=\"nom\" href=\"/\">Passerelle</a> · Observatoire social et médico-social de Mayotte\
 <nav class=\"site\" aria-label=\"Navigation principale\"><a href=\"/\">Accueil</a><a href=\"/themes\">Thèmes</a>\
-<a href=\"/annuaire\">Annuaire</a><a href=\"/ressources\">Ressources</a><a href=\"/donnees\">Données ouvertes</a><a href=\"/partenaires\">Espace partenaires</a></nav></header>\
+<a href=\"/annuaire\">Annuaire</a><a href=\"/ressources\">Ressources</a><a href=\"/donnees\">Données ouvertes</a><a href=\"/coffre\">Mon coffre-fort</a><a href=\"/partenaires\">Espace partenaires</a></nav></header>\
 <main id=\"contenu\">{banner}{body}</main>\
 <footer class=\"site\">Service de la {org}. Aucune donnée sur une personne n'est publiée : \
 les chiffres qui pourraient désigner quelqu'un sont masqués.</footer></body></html>",

@@ -12,6 +12,9 @@
 //! - [`https`]: serving over HTTPS with configured certificate files.
 //! - [`partner`]: sign-in, partner pages and activity reports.
 //! - [`resources`]: the resource centre (public list, partners' uploads).
+//! - [`vault`]: the beneficiary's vault pages.
+//! - [`pro_vault`]: what professionals see of the vault.
+//! - [`verify`]: the public check of verifiable copies.
 
 pub mod cache;
 pub mod chart;
@@ -22,7 +25,10 @@ pub mod layout;
 pub mod map;
 pub mod pages;
 pub mod partner;
+pub mod pro_vault;
 pub mod resources;
+pub mod vault;
+pub mod verify;
 
 use std::sync::Arc;
 
@@ -30,7 +36,7 @@ use axum::{
     extract::{Path, Query, State},
     http::{header, HeaderValue, StatusCode},
     response::{Html, IntoResponse, Response},
-    routing::get,
+    routing::{get, post},
     Json, Router,
 };
 use passerelle_protocol::geo::Level;
@@ -75,6 +81,52 @@ pub fn router(ctx: Arc<Ctx>) -> Router {
             get(resources::new).post(resources::publish).layer(
                 axum::extract::DefaultBodyLimit::max(crate::resources::MAX_BYTES + 64 * 1024),
             ),
+        )
+        .route("/coffre", get(vault::home))
+        .route("/coffre/creer", get(vault::create_page).post(vault::create))
+        .route(
+            "/coffre/connexion",
+            get(vault::login_page).post(vault::login),
+        )
+        .route("/coffre/deconnexion", post(vault::logout))
+        .route(
+            "/coffre/recuperer",
+            get(vault::reset_page).post(vault::reset),
+        )
+        .route("/coffre/institution/{node}/{doc}", get(vault::download))
+        .route("/coffre/copie/{node}/{doc}", post(vault::copy))
+        .route(
+            "/coffre/depots",
+            post(vault::upload).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/coffre/depots/{id}", get(vault::upload_download))
+        .route("/coffre/depots/{id}/supprimer", post(vault::upload_delete))
+        .route("/coffre/lier", post(vault::link_code))
+        .route("/coffre/partages", get(vault::consents).post(vault::grant))
+        .route("/coffre/partages/{id}/retirer", post(vault::revoke))
+        .route("/coffre/journal", get(vault::journal))
+        .route("/coffre/export", get(vault::export))
+        .route("/partenaires/coffre", get(pro_vault::home))
+        .route(
+            "/partenaires/coffre/aide",
+            get(pro_vault::assist_page).post(pro_vault::assist),
+        )
+        .route("/partenaires/coffre/code", post(pro_vault::reset_code))
+        .route("/partenaires/coffre/{consent}", get(pro_vault::shared))
+        .route(
+            "/partenaires/coffre/{consent}/{node}/{doc}",
+            get(pro_vault::download),
+        )
+        .route(
+            "/partenaires/coffre/{consent}/{node}/{doc}/copie",
+            post(pro_vault::copy),
+        )
+        .route("/verifier", get(verify::start))
+        .route(
+            "/verifier/{code}",
+            get(verify::show)
+                .post(verify::check)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .route("/ressources", get(resources::list))
         .route("/ressources/{file}", get(resources::download))

@@ -26,7 +26,7 @@ use crate::{compose::Status, partners::Session, server::Ctx};
 const SESSION: &str = "pl_session";
 const LOGIN: &str = "pl_login";
 
-fn cookies(headers: &HeaderMap) -> HashMap<String, String> {
+pub(super) fn cookies(headers: &HeaderMap) -> HashMap<String, String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -62,7 +62,11 @@ fn institution_active(ctx: &Ctx, a: &crate::partners::Account) -> bool {
 
 /// The client's address: the peer, or behind the configured reverse proxy
 /// the last address that proxy appended to `X-Forwarded-For`.
-fn client_ip(ctx: &Ctx, peer: std::net::IpAddr, headers: &HeaderMap) -> std::net::IpAddr {
+pub(super) fn client_ip(
+    ctx: &Ctx,
+    peer: std::net::IpAddr,
+    headers: &HeaderMap,
+) -> std::net::IpAddr {
     if ctx.hub.config.trusted_proxy != Some(peer) {
         return peer;
     }
@@ -78,7 +82,7 @@ fn client_ip(ctx: &Ctx, peer: std::net::IpAddr, headers: &HeaderMap) -> std::net
 
 /// The rate-limit key of a client: its IPv4 address, or its IPv6 /64
 /// (one subscriber usually holds a whole /64).
-fn client_key(ip: std::net::IpAddr) -> std::net::IpAddr {
+pub(super) fn client_key(ip: std::net::IpAddr) -> std::net::IpAddr {
     match ip {
         std::net::IpAddr::V6(v6) => {
             let mut o = v6.octets();
@@ -271,6 +275,7 @@ pub async fn home(State(ctx): State<Arc<Ctx>>, headers: HeaderMap) -> Response {
     let mut body = format!(
         "<h1>Espace des partenaires</h1><p>Bonjour {} ({}).</p>\
 <form method=\"post\" action=\"/partenaires/deconnexion\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button type=\"submit\">Se déconnecter</button></form>\
+<p><a href=\"/partenaires/coffre\">Coffre-fort : documents partagés avec vous, aide à la création de compte</a></p>\
 <h2>Le réseau</h2><table><thead><tr><th scope=\"col\">Partenaire</th><th scope=\"col\">Connecté</th><th scope=\"col\">Dernier contact</th>\
 <th scope=\"col\">Jeux de données</th><th scope=\"col\">Certificat valable jusqu'au</th></tr></thead><tbody>",
         esc(&account.name),
