@@ -246,44 +246,61 @@ pub async fn fetch(
 }
 
 impl Incoming {
-    /// The next piece of the document, checked at the end: the total must
-    /// be the announced size and hash to the announced SHA-256.
+    /// The next piece of the document (up to 256 KiB, gathered from the
+    /// QUIC stream's smaller pieces so the HTTP side writes few large
+    /// records), checked at the end: the total must be the announced size
+    /// and hash to the announced SHA-256.
     pub async fn next_chunk(
         &mut self,
         hasher: &mut ring::digest::Context,
         got: &mut u64,
     ) -> Option<Result<bytes::Bytes, std::io::Error>> {
+        const GATHER: usize = 256 * 1024;
         let bad = |why: String| Some(Err(std::io::Error::other(why)));
-        match self.recv.read_chunk(256 * 1024, true).await {
-            Ok(Some(chunk)) => {
-                *got += chunk.bytes.len() as u64;
-                if *got > self.doc.size {
-                    return bad(format!(
-                        "document {}: more bytes than announced",
-                        self.doc.id
-                    ));
+        let mut buf = bytes::BytesMut::new();
+        let mut ended = false;
+        while buf.len() < GATHER {
+            match self.recv.read_chunk(GATHER - buf.len(), true).await {
+                Ok(Some(chunk)) => {
+                    if buf.is_empty() && chunk.bytes.len() >= GATHER / 2 {
+                        buf = chunk.bytes.into();
+                    } else {
+                        buf.extend_from_slice(&chunk.bytes);
+                    }
                 }
-                hasher.update(&chunk.bytes);
-                Some(Ok(chunk.bytes))
+                Ok(None) => {
+                    ended = true;
+                    break;
+                }
+                Err(e) => return bad(format!("document {}: {e}", self.doc.id)),
             }
-            Ok(None) => {
-                if *got != self.doc.size {
-                    return bad(format!(
-                        "document {}: {} of {} bytes arrived",
-                        self.doc.id, got, self.doc.size
-                    ));
-                }
-                let h = hasher.clone().finish();
-                if h.as_ref() != self.doc.sha256 {
-                    return bad(format!(
-                        "document {}: content does not match the signed hash",
-                        self.doc.id
-                    ));
-                }
-                None
-            }
-            Err(e) => bad(format!("document {}: {e}", self.doc.id)),
         }
+        *got += buf.len() as u64;
+        if *got > self.doc.size {
+            return bad(format!(
+                "document {}: more bytes than announced",
+                self.doc.id
+            ));
+        }
+        hasher.update(&buf);
+        if ended {
+            if *got != self.doc.size {
+                return bad(format!(
+                    "document {}: {} of {} bytes arrived",
+                    self.doc.id, got, self.doc.size
+                ));
+            }
+            if hasher.clone().finish().as_ref() != self.doc.sha256 {
+                return bad(format!(
+                    "document {}: content does not match the signed hash",
+                    self.doc.id
+                ));
+            }
+            if buf.is_empty() {
+                return None;
+            }
+        }
+        Some(Ok(buf.freeze()))
     }
 
     /// Reads the whole document, checked.

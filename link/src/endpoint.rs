@@ -30,6 +30,10 @@ fn transport(l: Liveness) -> Arc<quinn::TransportConfig> {
     t.max_idle_timeout(quinn::IdleTimeout::try_from(l.idle_timeout).ok());
     // The hub opens streams; a node opens none beyond what it is asked.
     t.max_concurrent_bidi_streams(256u32.into());
+    // Documents stream over the link: a window of a few MiB keeps a fast
+    // path full without letting one stream hold much memory.
+    t.stream_receive_window((4u32 << 20).into());
+    t.send_window(16 << 20);
     Arc::new(t)
 }
 
@@ -66,7 +70,7 @@ pub fn server(
     endpoint_config.cid_generator(move || {
         Box::new(quinn_proto::HashedConnectionIdGenerator::from_key(cid_key))
     });
-    let socket = std::net::UdpSocket::bind(addr)?;
+    let socket = udp_socket(addr)?;
     let runtime =
         quinn::default_runtime().ok_or_else(|| LinkError::Tls("no async runtime".into()))?;
     Ok(quinn::Endpoint::new(
@@ -101,7 +105,38 @@ pub fn client(remote: SocketAddr) -> Result<quinn::Endpoint, LinkError> {
     } else {
         "0.0.0.0:0".parse().expect("addr")
     };
-    Ok(quinn::Endpoint::client(bind)?)
+    let runtime =
+        quinn::default_runtime().ok_or_else(|| LinkError::Tls("no async runtime".into()))?;
+    Ok(quinn::Endpoint::new(
+        quinn::EndpointConfig::default(),
+        None,
+        udp_socket(bind)?,
+        runtime,
+    )?)
+}
+
+/// Socket buffer asked for on each side of the link (the kernel caps it at
+/// `net.core.rmem_max` / `wmem_max`).
+pub const SOCKET_BUFFER: usize = 4 << 20;
+
+/// A UDP socket with room for bursts: with the kernel's default buffer
+/// (about 208 KiB) a document streaming at full speed overflows it, the
+/// lost datagrams read as congestion, and the link slows down.
+fn udp_socket(addr: SocketAddr) -> Result<std::net::UdpSocket, LinkError> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )?;
+    if addr.is_ipv6() {
+        // Accept IPv4 too on a wildcard IPv6 address, like std does.
+        let _ = socket.set_only_v6(false);
+    }
+    // Best effort: a smaller buffer works, only slower.
+    let _ = socket.set_recv_buffer_size(SOCKET_BUFFER);
+    let _ = socket.set_send_buffer_size(SOCKET_BUFFER);
+    socket.bind(&addr.into())?;
+    Ok(socket.into())
 }
 
 /// The DER certificate the peer presented, if any.

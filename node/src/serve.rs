@@ -481,36 +481,60 @@ async fn handle_stream(
     }
 }
 
-/// Streams a document's plaintext, opening its sealed file a chunk at a
-/// time; the hub checks the total against the hash in the signed reply.
+/// Streams a document's plaintext. A blocking task reads and opens the
+/// sealed file a chunk at a time (off the async workers) and hands the
+/// plaintext over a short channel; the hub checks the total against the
+/// hash in the signed reply.
 async fn stream_document(
     shared: &Shared,
     id: &str,
     send: &mut quinn::SendStream,
 ) -> Result<(), NodeError> {
-    use tokio::io::AsyncReadExt;
     let doc = shared
         .store
         .document(id)?
         .ok_or_else(|| NodeError::Refused(format!("document {id} vanished")))?;
-    let (mut opener, file) = crate::vault::open(&shared.files, &doc)?;
-    let mut file = tokio::fs::File::from_std(file);
+    let (mut opener, mut file) = crate::vault::open(&shared.files, &doc)?;
     let path = shared.files.sealed(id);
-    let plan: Vec<usize> = crate::vault::chunk_plan(doc.size).collect();
-    for (i, len) in plan.iter().enumerate() {
-        let mut chunk = vec![0u8; len + passerelle_protocol::seal::TAG];
-        file.read_exact(&mut chunk)
-            .await
-            .map_err(|source| NodeError::Io {
-                path: path.clone(),
-                source,
-            })?;
-        opener
-            .open_chunk(&mut chunk, i + 1 == plan.len())
-            .map_err(|e| NodeError::Refused(format!("document {id}: {e}")))?;
-        send.write_all(&chunk)
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, NodeError>>(8);
+    let reader = tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let plan: Vec<usize> = crate::vault::chunk_plan(doc.size).collect();
+        // Several sealed chunks per read and per send.
+        const BATCH: usize = 8;
+        for (b, lens) in plan.chunks(BATCH).enumerate() {
+            let mut out = Vec::with_capacity(lens.iter().sum());
+            for (i, len) in lens.iter().enumerate() {
+                let mut chunk = vec![0u8; len + passerelle_protocol::seal::TAG];
+                let last = b * BATCH + i + 1 == plan.len();
+                let opened = file
+                    .read_exact(&mut chunk)
+                    .map_err(|source| NodeError::Io {
+                        path: path.clone(),
+                        source,
+                    })
+                    .and_then(|()| {
+                        opener
+                            .open_chunk(&mut chunk, last)
+                            .map_err(|e| NodeError::Refused(format!("document {}: {e}", doc.id)))
+                    });
+                if let Err(e) = opened {
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
+                out.extend_from_slice(&chunk);
+            }
+            if tx.blocking_send(Ok(out.into())).is_err() {
+                return;
+            }
+        }
+    });
+    while let Some(piece) = rx.recv().await {
+        let piece = piece?;
+        send.write_chunk(piece)
             .await
             .map_err(|e| NodeError::Link(passerelle_link::LinkError::Write(e.to_string())))?;
     }
+    let _ = reader.await;
     Ok(())
 }

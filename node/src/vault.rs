@@ -1,7 +1,7 @@
 //! Documents the institution holds about persons, their links to vault
 //! accounts, and who may see them.
 //!
-//! Each document is sealed (ChaCha20-Poly1305, chunked) under a key of its
+//! Each document is sealed (AES-256-GCM, chunked) under a key of its
 //! own in `documents/<id>.sealed`; that key is wrapped by the node's
 //! document key (`documents.key`, owner-only, created on first use). The
 //! store keeps the wrapped key and a description, never the bytes. A

@@ -61,6 +61,33 @@ try {
   await page.getByRole('button', { name: 'Se connecter' }).click();
   await page.getByRole('heading', { name: 'Le réseau' }).waitFor();
   await check('espace-partenaires');
+
+  // The vault, as a beneficiary on a phone: create an account, note the
+  // rescue code, deposit a document, see the sharing form and the journal.
+  await page.goto(base + '/coffre');
+  await check('coffre-accueil');
+  await page.getByRole('link', { name: 'Créer mon compte' }).click();
+  await page.locator('#identifiant').fill('0639 11 22 33');
+  await page.locator('#mdp').fill('un mot de passe');
+  await page.locator('#mdp2').fill('un mot de passe');
+  await page.getByRole('button', { name: 'Créer mon compte' }).click();
+  await page.getByRole('heading', { name: 'Votre code de secours' }).waitFor();
+  await check('coffre-code-secours');
+  await page.getByRole('link', { name: "J'ai noté mon code" }).click();
+  await page.getByRole('heading', { name: 'Mes documents', exact: true }).waitFor();
+  await page.locator('#fichier').setInputFiles({ name: 'quittance.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n') });
+  await page.locator('#type').selectOption('housing');
+  await page.getByRole('button', { name: 'Déposer' }).click();
+  await page.getByText('quittance.pdf').waitFor();
+  await check('coffre-documents');
+  await page.getByRole('link', { name: 'Partager' }).click();
+  await page.getByRole('heading', { name: 'Partager mes documents' }).waitFor();
+  await check('coffre-partager');
+  await page.getByRole('link', { name: 'Qui a vu mes documents' }).click();
+  await page.getByText('document déposé').waitFor();
+  await check('coffre-journal');
+  await page.goto(base + '/verifier');
+  await check('verifier');
 } catch (e) {
   report.errors.push(String(e && e.stack || e));
 } finally {

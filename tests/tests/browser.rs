@@ -63,7 +63,13 @@ async fn portal_works_in_chromium_without_serious_accessibility_violations() {
             "fiche-par-commune",
             "fiche-par-epci",
             "connexion",
-            "espace-partenaires"
+            "espace-partenaires",
+            "coffre-accueil",
+            "coffre-code-secours",
+            "coffre-documents",
+            "coffre-partager",
+            "coffre-journal",
+            "verifier"
         ]
     );
     assert_eq!(

@@ -85,6 +85,13 @@ pub async fn run(
             hub.http_addr
         );
     }
+    match seed_vault(root, &hub).await {
+        Ok(()) => eprintln!(
+            "  vault (fictitious person): http://{}/coffre  identifier {DEMO_PERSON}  password {DEMO_PASSWORD}",
+            hub.http_addr
+        ),
+        Err(error) => eprintln!("  vault demo not prepared: {error}"),
+    }
     eprintln!(
         "other commands reach this demo with --dir {}; Ctrl-C to stop",
         root.display()
@@ -95,6 +102,100 @@ pub async fn run(
         n.stop().await;
     }
     hub.stop().await;
+    Ok(())
+}
+
+/// The demo's fictitious beneficiary.
+const DEMO_PERSON: &str = "0639000001";
+/// Their password: a demonstration account, never a real one.
+const DEMO_PASSWORD: &str = "coffre-demo-976";
+
+/// A fictitious person with documents at two demo institutions, once.
+async fn seed_vault(root: &Path, hub: &server::HubHandle) -> Result<(), HubError> {
+    let ctx = hub.ctx();
+    if ctx.vault.person_by_login(DEMO_PERSON)?.is_some() {
+        return Ok(());
+    }
+    let created =
+        crate::vault::accounts::create(&ctx.vault, DEMO_PERSON, DEMO_PASSWORD, None, now())?;
+    let files = root.join("demo-data").join("coffre");
+    std::fs::create_dir_all(&files).map_err(|source| HubError::Io {
+        path: files.clone(),
+        source,
+    })?;
+    let docs: [(&str, &str, &str, &[&str]); 3] = [
+        (
+            "caf-976",
+            "social-rights",
+            "attestation-droits.pdf",
+            &[
+                "Attestation de droits (DOCUMENT FICTIF)",
+                "Démonstration Passerelle : ce document est synthétique.",
+                "Allocataire de démonstration n° DEMO-0001",
+                "Droits ouverts au RSA depuis le 01/01/2026 (fictif).",
+            ],
+        ),
+        (
+            "caf-976",
+            "resources",
+            "quotient-familial.pdf",
+            &[
+                "Attestation de quotient familial (DOCUMENT FICTIF)",
+                "Démonstration Passerelle : ce document est synthétique.",
+                "Quotient familial : 412 € (fictif).",
+            ],
+        ),
+        (
+            "departement-976",
+            "housing",
+            "demande-logement.pdf",
+            &[
+                "Récépissé de demande de logement social (DOCUMENT FICTIF)",
+                "Démonstration Passerelle : ce document est synthétique.",
+                "Numéro unique : DEMO-976-0001 (fictif).",
+            ],
+        ),
+    ];
+    let mut linked = std::collections::HashSet::new();
+    for (node, category, name, lines) in docs {
+        let node_root = root.join("nodes").join(node);
+        if !node_root.exists() {
+            continue;
+        }
+        if linked.insert(node) {
+            let (code, _) = crate::vault::links::new_code(&ctx.vault, &created.account.id, now())?;
+            passerelle_node::admin::request(
+                &node_root,
+                passerelle_node::admin::Request::Link {
+                    local_id: "DEMO-0001".into(),
+                    code,
+                    by: "demo".into(),
+                },
+                &mut |_| {},
+            )
+            .await
+            .map_err(node_err)?;
+        }
+        let path = files.join(name);
+        std::fs::write(&path, crate::vault::pdf::text_page(lines)).map_err(|source| {
+            HubError::Io {
+                path: path.clone(),
+                source,
+            }
+        })?;
+        passerelle_node::admin::request(
+            &node_root,
+            passerelle_node::admin::Request::DocumentAdd {
+                local_id: "DEMO-0001".into(),
+                category: category.into(),
+                path,
+                by: "demo".into(),
+            },
+            &mut |_| {},
+        )
+        .await
+        .map_err(node_err)?;
+    }
     Ok(())
 }
 

@@ -188,6 +188,33 @@ pub fn copy(stamp: &Stamp<'_>) -> Vec<u8> {
         ));
     }
 
+    assemble(&objects)
+}
+
+/// A one-page PDF of text lines (the first in bold): the demo's
+/// synthetic documents.
+pub fn text_page(lines: &[&str]) -> Vec<u8> {
+    let mut content = Vec::new();
+    let mut y = 780.0_f32;
+    for (i, text) in lines.iter().enumerate() {
+        let (font, size) = if i == 0 { ("F2", 16.0) } else { ("F1", 11.0) };
+        content.extend_from_slice(format!("BT /{font} {size} Tf 56 {y:.1} Td ").as_bytes());
+        content.extend_from_slice(&pdf_text(text));
+        content.extend_from_slice(b" Tj ET\n");
+        y -= size + 9.0;
+    }
+    let objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R /F2 5 0 R >> >> /Contents 6 0 R >>".to_vec(),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".to_vec(),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>".to_vec(),
+        stream(&format!("<< /Length {} >>", content.len()), &content),
+    ];
+    assemble(&objects)
+}
+
+fn assemble(objects: &[Vec<u8>]) -> Vec<u8> {
     let mut out = b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n".to_vec();
     let mut offsets = Vec::with_capacity(objects.len());
     for (i, o) in objects.iter().enumerate() {
