@@ -338,41 +338,44 @@ pub async fn send_revocations(
     }
 }
 
-/// Answers the requests a node makes on its link (one stream each), until
-/// the connection closes.
+/// Answers the requests a node makes on its link (one stream each, one at
+/// a time), until the connection closes. A refused link code costs the
+/// node a pause, so that guessing codes from an enrolled node is slow.
 pub async fn serve_node_requests(vault: crate::vault::store::VaultStore, live: Live) {
+    let node = live.identity.node_id.clone();
+    let name = live.identity.institution.clone();
     loop {
         let Ok((mut send, mut recv)) = live.conn.accept_bi().await else {
             return;
         };
-        let vault = vault.clone();
-        let node = live.identity.node_id.clone();
-        let name = live.identity.institution.clone();
-        tokio::spawn(async move {
-            let req: NodeRequest = match stream::read_message(&mut recv, MAX_CONTROL_FRAME).await {
-                Ok(r) => r,
-                Err(error) => {
-                    warn!(%node, %error, "unreadable request from node");
-                    return;
-                }
-            };
-            let resp = match req {
-                NodeRequest::RedeemLink { code } => {
-                    match crate::vault::links::redeem(&vault, &node, &name, &code, now()) {
-                        Ok(p) => {
-                            info!(%node, "person linked");
-                            NodeResponse::Linked(p)
-                        }
-                        Err(e) => {
-                            warn!(%node, reason = %e, "link code refused");
-                            NodeResponse::Refused(e.to_string())
-                        }
+        let req: NodeRequest = match stream::read_message(&mut recv, MAX_CONTROL_FRAME).await {
+            Ok(r) => r,
+            Err(error) => {
+                warn!(%node, %error, "unreadable request from node");
+                continue;
+            }
+        };
+        let mut refused = false;
+        let resp = match req {
+            NodeRequest::RedeemLink { code } => {
+                match crate::vault::links::redeem(&vault, &node, &name, &code, now()) {
+                    Ok(p) => {
+                        info!(%node, "person linked");
+                        NodeResponse::Linked(p)
+                    }
+                    Err(e) => {
+                        warn!(%node, reason = %e, "link code refused");
+                        refused = true;
+                        NodeResponse::Refused(e.to_string())
                     }
                 }
-            };
-            if let Err(error) = stream::write_message(&mut send, &resp, MAX_CONTROL_FRAME).await {
-                warn!(%node, %error, "reply to node not delivered");
             }
-        });
+        };
+        if let Err(error) = stream::write_message(&mut send, &resp, MAX_CONTROL_FRAME).await {
+            warn!(%node, %error, "reply to node not delivered");
+        }
+        if refused {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
     }
 }
