@@ -152,7 +152,11 @@ pub fn hub_server_config(
     // verification, which would let a revoked node back in.
     config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
     config.send_tls13_tickets = 0;
-    config.alpn_protocols = vec![ALPN_LINK.to_vec(), ALPN_ENROLL.to_vec()];
+    config.alpn_protocols = vec![
+        ALPN_LINK.to_vec(),
+        ALPN_ENROLL.to_vec(),
+        passerelle_protocol::ALPN_PROBE.to_vec(),
+    ];
     Ok(config)
 }
 

@@ -343,6 +343,7 @@ async fn handle_incoming(ctx: Arc<Ctx>, incoming: quinn::Incoming) {
     match endpoint::alpn(&conn).as_deref() {
         Some(ALPN_LINK) => handle_link(ctx, conn, remote).await,
         Some(ALPN_ENROLL) => handle_enroll(ctx, conn, remote).await,
+        Some(passerelle_protocol::ALPN_PROBE) => handle_probe(ctx, conn, remote).await,
         _ => conn.close(1u32.into(), b"unknown protocol"),
     }
 }
@@ -415,5 +416,49 @@ async fn handle_enroll(ctx: Arc<Ctx>, conn: quinn::Connection, remote: SocketAdd
         }
         Ok(Err(error)) => debug!(%remote, %error, "enrollment exchange failed"),
         Err(_) => conn.close(1u32.into(), b"enrollment timed out"),
+    }
+}
+
+/// A node's doctor asks: the hub's clock and version, and whether the
+/// certificate it presented is admitted (the handshake gate already ran).
+/// Nothing is registered; the serving link of the same node is untouched.
+async fn handle_probe(ctx: Arc<Ctx>, conn: quinn::Connection, remote: SocketAddr) {
+    if !ctx.limiter.handle_attempt(remote.ip(), now()) {
+        conn.close(
+            1u32.into(),
+            b"too many attempts from this address; wait a minute",
+        );
+        return;
+    }
+    let admitted = endpoint::peer_cert(&conn)
+        .and_then(|der| NodeIdentity::from_der(&der).ok())
+        .filter(|id| {
+            passerelle_certs::tls::PeerGate::admit(
+                &StoreGate {
+                    store: ctx.hub.store.clone(),
+                },
+                id,
+            )
+            .is_ok()
+        })
+        .map(|id| id.node_id);
+    let exchange = async {
+        let (mut send, mut recv) = conn.accept_bi().await?;
+        let _node_protocol: u16 = stream::read_message(&mut recv, MAX_CONTROL_FRAME).await?;
+        let reply = passerelle_protocol::message::ProbeReply {
+            hub_time: now(),
+            protocol: passerelle_protocol::PROTOCOL_VERSION,
+            version: crate::VERSION.to_string(),
+            admitted,
+        };
+        stream::write_message(&mut send, &reply, MAX_CONTROL_FRAME).await?;
+        Ok::<_, passerelle_link::LinkError>(())
+    };
+    match tokio::time::timeout(Duration::from_secs(10), exchange).await {
+        Ok(Ok(())) => {
+            let _ = tokio::time::timeout(Duration::from_secs(5), conn.closed()).await;
+        }
+        Ok(Err(error)) => debug!(%remote, %error, "probe exchange failed"),
+        Err(_) => conn.close(1u32.into(), b"probe timed out"),
     }
 }

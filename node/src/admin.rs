@@ -80,6 +80,8 @@ pub enum Request {
     },
     /// The audit chain and its check.
     Audit,
+    /// Read back the whole store (for doctor).
+    CheckStore,
 }
 
 /// A reply on the admin socket.
@@ -99,6 +101,8 @@ pub enum Response {
     Documents(Vec<DocRecord>),
     /// The audit chain's check, and the records that decode.
     Audit(AuditReport),
+    /// Problems found in the store; none when sound.
+    Problems(Vec<String>),
     /// The request failed.
     Error(String),
 }
@@ -203,6 +207,7 @@ fn dispatch(
             None => store.all_documents(),
         }
         .map(Response::Documents),
+        Request::CheckStore => store.check(files).map(Response::Problems),
         Request::Audit => {
             let records = store.audit_records()?.into_iter().filter_map(Result::ok).collect();
             Ok(Response::Audit(AuditReport {

@@ -68,6 +68,12 @@ pub enum Command {
     },
     /// Check node.toml and the node's key and certificates without starting.
     CheckConfig,
+    /// Diagnose: config, clock, certificate, DNS, UDP, QUIC, store, disk.
+    Doctor {
+        /// Output format (table is plain text).
+        #[arg(long, default_value = "table")]
+        format: Format,
+    },
     /// Every batch: dataset, rows, periods, status.
     Batches {
         /// Output format.
@@ -246,6 +252,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 config.datasets.len(),
                 config.policy.share.len()
             );
+        }
+        Command::Doctor { format } => {
+            let report = crate::doctor::run(
+                &cli.dir,
+                passerelle_link::now(),
+                std::time::Duration::from_secs(5),
+            )
+            .await;
+            if format == Format::Json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", crate::doctor::render(&report));
+            }
+            if report.failed() {
+                std::process::exit(1);
+            }
         }
         Command::Status { format } => {
             let report = admin::status(&cli.dir).await?;

@@ -17,6 +17,7 @@
 //! - [`store`]: the sled store (query log for now).
 //! - [`vault`]: documents held about persons (sealed at rest), links to
 //!   vault accounts, consent checks, the audit chain.
+//! - [`doctor`]: the diagnosis of a node folder and its link.
 //! - [`admin`]: requests other commands send to a running node.
 //! - [`cli`]: the command line.
 
@@ -25,6 +26,7 @@ pub mod answer;
 pub mod batches;
 pub mod cli;
 pub mod data;
+pub mod doctor;
 pub mod enroll;
 pub mod error;
 pub mod identity;

@@ -51,6 +51,11 @@ pub const PROTOCOL_VERSION: u16 = 1;
 /// ALPN of the authenticated link between a node and the hub.
 pub const ALPN_LINK: &[u8] = b"passerelle/1";
 
+/// ALPN of the diagnostic probe (`passerelle-node doctor`): the hub tells
+/// its clock and version and whether it admits the node's certificate, and
+/// registers nothing.
+pub const ALPN_PROBE: &[u8] = b"passerelle-probe/1";
+
 /// ALPN of the enrollment exchange, the only one accepted without a client
 /// certificate.
 pub const ALPN_ENROLL: &[u8] = b"passerelle-enroll/1";

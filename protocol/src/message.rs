@@ -194,3 +194,16 @@ pub enum NodeResponse {
     /// Refused, with the reason.
     Refused(String),
 }
+
+/// The hub's answer to a diagnostic probe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeReply {
+    /// The hub's clock.
+    pub hub_time: UnixTime,
+    /// Link protocol version the hub speaks.
+    pub protocol: u16,
+    /// Hub software version.
+    pub version: String,
+    /// The node the presented certificate names, when the hub admits it.
+    pub admitted: Option<NodeId>,
+}

@@ -269,3 +269,57 @@ impl Store {
         Ok(audit::verify_decoded(self.audit_records()?))
     }
 }
+
+impl Store {
+    /// Reads back every record and checks the audit chain and every
+    /// document's sealed file: the problems found, none when sound.
+    ///
+    /// # Errors
+    /// When the store cannot be read at all.
+    pub fn check(&self, files: &crate::vault::DocFiles) -> Result<Vec<String>, NodeError> {
+        let mut problems = Vec::new();
+        for name in self.db.tree_names() {
+            let tree = self.db.open_tree(&name)?;
+            for kv in tree.iter() {
+                if let Err(e) = kv {
+                    problems.push(format!("tree {}: {e}", String::from_utf8_lossy(&name)));
+                    break;
+                }
+            }
+        }
+        match self.audit_verify()? {
+            Ok(_) => {}
+            Err(b) => problems.push(b.to_string()),
+        }
+        for kv in self.db.open_tree(DOCUMENTS)?.iter() {
+            let (k, v) = kv?;
+            match codec::decode::<DocRecord>(&v) {
+                Err(_) => problems.push(format!(
+                    "document record {} does not decode",
+                    String::from_utf8_lossy(&k)
+                )),
+                Ok(d) => {
+                    let path = files.sealed(&d.id);
+                    match std::fs::metadata(&path) {
+                        Err(_) => problems.push(format!(
+                            "document {}: file {} is missing",
+                            d.id,
+                            path.display()
+                        )),
+                        Ok(m) if m.len() != passerelle_protocol::seal::sealed_len(d.size) => {
+                            problems.push(format!(
+                                "document {}: file {} has {} bytes, {} expected",
+                                d.id,
+                                path.display(),
+                                m.len(),
+                                passerelle_protocol::seal::sealed_len(d.size)
+                            ))
+                        }
+                        Ok(_) => {}
+                    }
+                }
+            }
+        }
+        Ok(problems)
+    }
+}

@@ -1,0 +1,478 @@
+//! `passerelle-node doctor`: checks, in order, the configuration, the
+//! clock against the hub's, the certificate, DNS and UDP reachability of
+//! the hub, the QUIC handshake, the store, and free disk; a plain verdict
+//! with a fix for every failure.
+//!
+//! The network checks use a separate diagnostic connection (ALPN
+//! `passerelle-probe/1`): the hub answers with its clock and whether it
+//! admits this node's certificate, and registers nothing, so a doctor run
+//! never disturbs the node's serving link.
+
+use std::{path::Path, time::Duration};
+
+use passerelle_certs::{tls, HubIdentity};
+use passerelle_config::NodeConfig;
+use passerelle_link::{endpoint, stream};
+use passerelle_protocol::{frame::MAX_CONTROL_FRAME, message::ProbeReply, UnixTime, ALPN_PROBE};
+use serde::{Deserialize, Serialize};
+
+use crate::{identity::Credentials, paths::NodeDir};
+
+/// Clock difference with the hub that fails the check (queries are refused
+/// beyond the link's clock window anyway).
+pub const MAX_SKEW: u64 = 60;
+/// Certificate life left under which the doctor warns.
+pub const EXPIRY_WARNING: u64 = 14 * 86400;
+/// Free disk under which the doctor warns.
+pub const MIN_FREE_DISK: u64 = 1 << 30;
+
+/// How a check went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Status {
+    /// Fine.
+    Ok,
+    /// Works, but needs attention soon.
+    Warn,
+    /// Broken: the node cannot work until it is fixed.
+    Fail,
+    /// Not checked, because an earlier check failed.
+    Skipped,
+}
+
+/// One check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// What was checked.
+    pub name: &'static str,
+    /// How it went.
+    pub status: Status,
+    /// What was found.
+    pub detail: String,
+    /// What to do about it, when something is wrong.
+    pub fix: Option<String>,
+}
+
+/// Every check, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// The checks.
+    pub checks: Vec<Check>,
+}
+
+impl Report {
+    /// Whether any check failed.
+    pub fn failed(&self) -> bool {
+        self.checks.iter().any(|c| c.status == Status::Fail)
+    }
+
+    /// The check of a name.
+    pub fn get(&self, name: &str) -> Option<&Check> {
+        self.checks.iter().find(|c| c.name == name)
+    }
+}
+
+fn ok(name: &'static str, detail: String) -> Check {
+    Check {
+        name,
+        status: Status::Ok,
+        detail,
+        fix: None,
+    }
+}
+
+fn fail(name: &'static str, detail: String, fix: &str) -> Check {
+    Check {
+        name,
+        status: Status::Fail,
+        detail,
+        fix: Some(fix.to_string()),
+    }
+}
+
+fn skipped(name: &'static str, why: &str) -> Check {
+    Check {
+        name,
+        status: Status::Skipped,
+        detail: why.to_string(),
+        fix: None,
+    }
+}
+
+fn days(secs: u64) -> String {
+    format!("{:.1} day(s)", secs as f64 / 86400.0)
+}
+
+/// What the probe found.
+enum Probe {
+    /// No address for the host name.
+    Dns(String),
+    /// Resolved; nothing answered over UDP in time.
+    Silent(std::net::SocketAddr),
+    /// Answered; the handshake failed.
+    Handshake(std::net::SocketAddr, String),
+    /// The hub answered.
+    Answered(std::net::SocketAddr, ProbeReply),
+}
+
+async fn probe(config: &NodeConfig, creds: &Credentials, patience: Duration) -> Probe {
+    let addr = match tokio::net::lookup_host((config.hub.host.as_str(), config.hub.port)).await {
+        Err(e) => return Probe::Dns(e.to_string()),
+        Ok(mut a) => match a.next() {
+            Some(a) => a,
+            None => return Probe::Dns("no address".into()),
+        },
+    };
+    let client = tls::node_client_config(
+        &creds.cas,
+        std::slice::from_ref(&creds.cert_der),
+        &creds.key_pkcs8,
+    )
+    .map_err(|e| e.to_string())
+    .and_then(|mut tls| {
+        tls.alpn_protocols = vec![ALPN_PROBE.to_vec()];
+        endpoint::client_config(tls, Default::default()).map_err(|e| e.to_string())
+    });
+    let client = match client {
+        Ok(c) => c,
+        Err(e) => return Probe::Handshake(addr, e),
+    };
+    let ep = match endpoint::client(addr) {
+        Ok(ep) => ep,
+        Err(e) => return Probe::Handshake(addr, e.to_string()),
+    };
+    let work = async {
+        let conn = ep
+            .connect_with(client, addr, &config.hub.host)
+            .map_err(|e| e.to_string())?
+            .await
+            .map_err(|e| e.to_string())?;
+        if endpoint::peer_cert(&conn)
+            .map(|d| HubIdentity::from_der(&d))
+            .is_none_or(|r| r.is_err())
+        {
+            return Err("the peer's certificate is not a hub certificate".to_string());
+        }
+        // Under TLS 1.3 a refused client certificate shows only once the
+        // hub talks: the connection's close reason says why.
+        let reply: ProbeReply = stream::exchange(
+            &conn,
+            &passerelle_protocol::PROTOCOL_VERSION,
+            MAX_CONTROL_FRAME,
+            patience,
+        )
+        .await
+        .map_err(|e| match conn.close_reason() {
+            Some(reason) => reason.to_string(),
+            None => e.to_string(),
+        })?;
+        conn.close(0u32.into(), b"doctor done");
+        Ok(reply)
+    };
+    let result = tokio::time::timeout(patience, work).await;
+    ep.close(0u32.into(), b"doctor done");
+    match result {
+        Err(_) => Probe::Silent(addr),
+        Ok(Err(e)) if e.contains("timed out") => Probe::Silent(addr),
+        Ok(Err(e)) => Probe::Handshake(addr, e),
+        Ok(Ok(r)) => Probe::Answered(addr, r),
+    }
+}
+
+fn explain_handshake(e: &str) -> (&'static str, &'static str) {
+    if e.contains("UnknownIssuer") || e.contains("BadSignature") || e.contains("not a hub") {
+        (
+            "the hub's certificate is not signed by the CA this node trusts (ca.crt): wrong hub, or the hub's CA changed",
+            "check hub = in node.toml; if the hub's CA was rotated, copy the new CA certificate into ca.crt (ask the hub administrator), or enroll again with a new token",
+        )
+    } else if e.contains("alert") || e.contains("certificate") {
+        (
+            "the hub refused this node's certificate (expired, revoked, or issued by another hub)",
+            "ask the hub administrator for a new token (passerelle-hub enroll), then enroll again with passerelle-node init in a new folder",
+        )
+    } else {
+        (
+            "the QUIC handshake failed",
+            "check that the address in node.toml is the hub's",
+        )
+    }
+}
+
+/// Runs every check. `now` is this machine's clock.
+pub async fn run(root: &Path, now: UnixTime, patience: Duration) -> Report {
+    let mut checks = Vec::new();
+    let names = [
+        "config",
+        "clock",
+        "certificate",
+        "dns",
+        "udp",
+        "quic",
+        "store",
+        "disk",
+    ];
+    let dir = match NodeDir::existing(root) {
+        Ok(d) => d,
+        Err(e) => {
+            checks.push(fail(
+                "config",
+                e.to_string(),
+                "give the node's folder with --dir",
+            ));
+            checks.extend(names[1..].iter().map(|n| skipped(n, "no node folder")));
+            return Report { checks };
+        }
+    };
+    let config = match NodeConfig::load(&dir.config()) {
+        Ok(c) => c,
+        Err(e) => {
+            checks.push(fail(
+                "config",
+                e.to_string(),
+                "edit node.toml as the message says, then run passerelle-node check-config",
+            ));
+            checks.extend(
+                names[1..]
+                    .iter()
+                    .map(|n| skipped(n, "no usable configuration")),
+            );
+            return Report { checks };
+        }
+    };
+    let creds = match Credentials::load(&dir) {
+        Ok(c) if c.identity.node_id == config.node_id => c,
+        Ok(c) => {
+            checks.push(fail(
+                "config",
+                format!(
+                    "node_id is {} but the certificate names {}",
+                    config.node_id, c.identity.node_id
+                ),
+                "set node_id in node.toml to the certificate's",
+            ));
+            checks.extend(
+                names[1..]
+                    .iter()
+                    .map(|n| skipped(n, "configuration and certificate disagree")),
+            );
+            return Report { checks };
+        }
+        Err(e) => {
+            checks.push(fail(
+                "config",
+                e.to_string(),
+                "restore node.key, node.crt and ca.crt from your backup, or enroll again",
+            ));
+            checks.extend(
+                names[1..]
+                    .iter()
+                    .map(|n| skipped(n, "no usable key or certificate")),
+            );
+            return Report { checks };
+        }
+    };
+    checks.push(ok(
+        "config",
+        format!(
+            "node {} ({}), hub {}, {} dataset(s)",
+            config.node_id,
+            creds.identity.institution,
+            config.hub,
+            config.datasets.len()
+        ),
+    ));
+
+    let probed = probe(&config, &creds, patience).await;
+
+    // Clock, against the hub's.
+    checks.push(match &probed {
+        Probe::Answered(_, r) => {
+            let skew = now.abs_diff(r.hub_time);
+            let side = if now > r.hub_time {
+                "ahead of"
+            } else {
+                "behind"
+            };
+            if skew > MAX_SKEW.min(config.link.clock_window.as_secs()) {
+                fail(
+                    "clock",
+                    format!("this machine's clock is {skew} s {side} the hub's"),
+                    "synchronise the clock (systemd-timesyncd or chrony: timedatectl set-ntp true)",
+                )
+            } else {
+                ok("clock", format!("{skew} s from the hub's clock"))
+            }
+        }
+        _ => skipped("clock", "the hub did not answer"),
+    });
+
+    // Certificate.
+    let id = &creds.identity;
+    checks.push(if now >= id.not_after {
+        fail(
+            "certificate",
+            format!(
+                "expired on {}",
+                passerelle_link::output::time(Some(id.not_after))
+            ),
+            "the node renews it over the link before expiry; once expired, ask the hub administrator for a token and enroll again",
+        )
+    } else if now < id.not_before {
+        fail(
+            "certificate",
+            format!(
+                "not valid before {} (is this machine's clock behind?)",
+                passerelle_link::output::time(Some(id.not_before))
+            ),
+            "synchronise the clock",
+        )
+    } else if id.not_after - now < EXPIRY_WARNING {
+        Check {
+            name: "certificate",
+            status: Status::Warn,
+            detail: format!("expires in {}", days(id.not_after - now)),
+            fix: Some("keep passerelle-node serve running: it renews the certificate over the link".into()),
+        }
+    } else {
+        ok(
+            "certificate",
+            format!("valid {} more, serial {}", days(id.not_after - now), id.serial),
+        )
+    });
+
+    // DNS, UDP, QUIC.
+    let host = &config.hub.host;
+    let port = config.hub.port;
+    match &probed {
+        Probe::Dns(e) => {
+            checks.push(fail(
+                "dns",
+                format!("cannot resolve {host}: {e}"),
+                "check the host name in node.toml (hub =) and this machine's DNS (/etc/resolv.conf)",
+            ));
+            checks.push(skipped("udp", "no address"));
+            checks.push(skipped("quic", "no address"));
+        }
+        Probe::Silent(addr) => {
+            checks.push(ok("dns", format!("{host} is {}", addr.ip())));
+            checks.push(fail(
+                "udp",
+                format!("no answer from {addr} over UDP within {} s", patience.as_secs()),
+                &format!("check that the hub runs, and that this site's firewall allows outbound UDP to port {port} (and the replies)"),
+            ));
+            checks.push(skipped("quic", "no answer over UDP"));
+        }
+        Probe::Handshake(addr, e) => {
+            checks.push(ok("dns", format!("{host} is {}", addr.ip())));
+            checks.push(ok("udp", format!("{addr} answers over UDP")));
+            let (what, fix) = explain_handshake(e);
+            checks.push(fail("quic", format!("{what}: {e}"), fix));
+        }
+        Probe::Answered(addr, r) => {
+            checks.push(ok("dns", format!("{host} is {}", addr.ip())));
+            checks.push(ok("udp", format!("{addr} answers over UDP")));
+            checks.push(match &r.admitted {
+                Some(n) if n == &config.node_id => ok(
+                    "quic",
+                    format!(
+                        "mutual TLS with the hub (version {}, protocol {}); this node's certificate is admitted",
+                        r.version, r.protocol
+                    ),
+                ),
+                _ => fail(
+                    "quic",
+                    "the hub answered but does not admit this node's certificate".into(),
+                    "ask the hub administrator (passerelle-hub nodes); enroll again if it was revoked",
+                ),
+            });
+        }
+    }
+
+    checks.push(store_check(&dir).await);
+    checks.push(disk_check(root));
+    Report { checks }
+}
+
+async fn store_check(dir: &NodeDir) -> Check {
+    let problems = match passerelle_link::admin::call::<_, crate::admin::Response>(
+        dir.root(),
+        &crate::admin::Request::CheckStore,
+    )
+    .await
+    {
+        Ok(Some(crate::admin::Response::Problems(p))) => Ok(p),
+        Ok(Some(crate::admin::Response::Error(e))) => Err(e),
+        Ok(Some(_)) => Err("unexpected reply from the running node".into()),
+        Ok(None) => match crate::store::Store::open(&dir.store()) {
+            Ok(store) => store
+                .check(&crate::vault::DocFiles::new(dir.root()))
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        },
+        Err(e) => Err(e.to_string()),
+    };
+    match problems {
+        Ok(p) if p.is_empty() => ok("store", "every record reads back; audit chain intact; every document file present".into()),
+        Ok(p) => fail(
+            "store",
+            p.join("; "),
+            "restore the store from the last backup (passerelle-node restore); keep the damaged folder for analysis",
+        ),
+        Err(e) => fail("store", e, "check the store folder's permissions and disk"),
+    }
+}
+
+fn disk_check(root: &Path) -> Check {
+    let out = std::process::Command::new("df")
+        .args(["-P", "-k"])
+        .arg(root)
+        .output();
+    let free = out.ok().and_then(|o| {
+        let text = String::from_utf8_lossy(&o.stdout).into_owned();
+        let line = text.lines().nth(1)?.to_string();
+        line.split_whitespace().nth(3)?.parse::<u64>().ok()
+    });
+    match free.map(|k| k * 1024) {
+        None => Check {
+            name: "disk",
+            status: Status::Warn,
+            detail: "free space unknown (df failed)".into(),
+            fix: Some("check free space by hand: df -h".into()),
+        },
+        Some(b) if b < MIN_FREE_DISK / 4 => fail(
+            "disk",
+            format!("{} MB free", b >> 20),
+            "free disk space on the node's volume",
+        ),
+        Some(b) if b < MIN_FREE_DISK => Check {
+            name: "disk",
+            status: Status::Warn,
+            detail: format!("{} MB free", b >> 20),
+            fix: Some("free disk space soon".into()),
+        },
+        Some(b) => ok("disk", format!("{} MB free", b >> 20)),
+    }
+}
+
+/// The report as text: one line per check, then the verdict.
+pub fn render(r: &Report) -> String {
+    let mut out = String::new();
+    for c in &r.checks {
+        let mark = match c.status {
+            Status::Ok => "ok  ",
+            Status::Warn => "WARN",
+            Status::Fail => "FAIL",
+            Status::Skipped => "--  ",
+        };
+        out.push_str(&format!("{mark} {:<12} {}\n", c.name, c.detail));
+        if let Some(f) = &c.fix {
+            out.push_str(&format!("     {:<12} fix: {f}\n", ""));
+        }
+    }
+    let failed = r.checks.iter().filter(|c| c.status == Status::Fail).count();
+    out.push_str(&if failed == 0 {
+        "verdict: the node is ready\n".to_string()
+    } else {
+        format!("verdict: {failed} problem(s) to fix, in the order above\n")
+    });
+    out
+}

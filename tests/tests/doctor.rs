@@ -1,0 +1,163 @@
+//! `passerelle-node doctor` against a real hub on loopback: a healthy node,
+//! then each failure path (stopped hub, wrong clock, expired certificate,
+//! wrong CA, damaged store), each with its verdict and its fix.
+
+use std::time::Duration;
+
+use passerelle_certs::files::{write_pem, CERTIFICATE, PRIVATE_KEY};
+use passerelle_node::doctor::{self, Report, Status};
+use passerelle_tests::Net;
+
+const PATIENCE: Duration = Duration::from_secs(2);
+
+fn status(r: &Report, name: &str) -> Status {
+    r.get(name)
+        .unwrap_or_else(|| panic!("no check {name}"))
+        .status
+}
+
+fn says(r: &Report, name: &str, words: &str) {
+    let c = r.get(name).unwrap();
+    let text = format!("{} {}", c.detail, c.fix.clone().unwrap_or_default());
+    assert!(
+        text.contains(words),
+        "{name}: expected {words:?} in {text:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthy_node_then_each_failure_with_its_fix() {
+    let net = Net::new();
+    let hub = net.start_hub(None).await;
+    let node = net.node(&hub, "caf-976").await;
+    let root = net.node_dir("caf-976");
+    let now = passerelle_link::now();
+
+    // Healthy, while serving: the probe does not disturb the serving link.
+    let r = doctor::run(&root, now, PATIENCE).await;
+    for name in [
+        "config",
+        "clock",
+        "certificate",
+        "dns",
+        "udp",
+        "quic",
+        "store",
+    ] {
+        assert_eq!(
+            status(&r, name),
+            Status::Ok,
+            "{name}: {}",
+            doctor::render(&r)
+        );
+    }
+    assert!(doctor::render(&r).contains("verdict: the node is ready"));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        hub.live(&passerelle_protocol::ids::NodeId::new("caf-976").unwrap())
+            .is_some(),
+        "serving link kept"
+    );
+
+    // A wrong clock: an hour ahead of the hub.
+    let r = doctor::run(&root, now + 3600, PATIENCE).await;
+    assert_eq!(status(&r, "clock"), Status::Fail);
+    says(&r, "clock", "s ahead of the hub");
+    let skew: u64 = r
+        .get("clock")
+        .unwrap()
+        .detail
+        .split_whitespace()
+        .nth(4)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((3590..=3610).contains(&skew), "{skew}");
+    says(&r, "clock", "timedatectl set-ntp true");
+    assert!(r.failed());
+
+    // A damaged store: a document's sealed file is gone.
+    let doc = root.join("doc.pdf");
+    std::fs::write(&doc, b"%PDF-1.4 test\n%%EOF\n").unwrap();
+    let added = passerelle_node::admin::request(
+        &root,
+        passerelle_node::admin::Request::DocumentAdd {
+            local_id: "P1".into(),
+            category: "identity".into(),
+            path: doc,
+            by: "t".into(),
+        },
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    let passerelle_node::admin::Response::Document(d) = added else {
+        panic!()
+    };
+    std::fs::remove_file(passerelle_node::vault::DocFiles::new(&root).sealed(&d.id)).unwrap();
+    let r = doctor::run(&root, now, PATIENCE).await;
+    assert_eq!(status(&r, "store"), Status::Fail);
+    says(&r, "store", "is missing");
+    says(&r, "store", "passerelle-node restore");
+    node.stop().await;
+
+    // A wrong CA: ca.crt holds another network's CA.
+    let ca_path = root.join("ca.crt");
+    let good_ca = std::fs::read(&ca_path).unwrap();
+    let other = passerelle_certs::Ca::generate("Another hub", now, 86400).unwrap();
+    write_pem(&ca_path, CERTIFICATE, &[other.cert_der()]).unwrap();
+    let r = doctor::run(&root, now, PATIENCE).await;
+    assert_eq!(status(&r, "udp"), Status::Ok, "{}", doctor::render(&r));
+    assert_eq!(status(&r, "quic"), Status::Fail);
+    says(&r, "quic", "not signed by the CA this node trusts");
+    std::fs::write(&ca_path, &good_ca).unwrap();
+
+    // An expired certificate, issued by the right CA an hour ago.
+    let (key_path, cert_path) = (root.join("node.key"), root.join("node.crt"));
+    let (good_key, good_cert) = (
+        std::fs::read(&key_path).unwrap(),
+        std::fs::read(&cert_path).unwrap(),
+    );
+    let req = passerelle_certs::ca::node_request("caf-976").unwrap();
+    let id = passerelle_protocol::ids::NodeId::new("caf-976").unwrap();
+    let der = hub
+        .ctx()
+        .hub
+        .ca
+        .issue_node(&req.csr_der, &id, "Institution caf-976", now - 7200, 3600)
+        .unwrap();
+    write_pem(&key_path, PRIVATE_KEY, &[&req.key_pkcs8]).unwrap();
+    write_pem(&cert_path, CERTIFICATE, &[&der]).unwrap();
+    let r = doctor::run(&root, now, PATIENCE).await;
+    assert_eq!(
+        status(&r, "certificate"),
+        Status::Fail,
+        "{}",
+        doctor::render(&r)
+    );
+    says(&r, "certificate", "expired on");
+    assert_eq!(status(&r, "quic"), Status::Fail);
+    says(&r, "quic", "refused this node's certificate");
+    std::fs::write(&key_path, &good_key).unwrap();
+    std::fs::write(&cert_path, &good_cert).unwrap();
+
+    // A stopped hub: nothing answers over UDP.
+    hub.stop().await;
+    let r = doctor::run(&root, now, PATIENCE).await;
+    assert_eq!(status(&r, "dns"), Status::Ok);
+    assert_eq!(status(&r, "udp"), Status::Fail, "{}", doctor::render(&r));
+    says(&r, "udp", "no answer");
+    says(&r, "udp", "outbound UDP to port");
+    assert_eq!(status(&r, "quic"), Status::Skipped);
+    assert_eq!(status(&r, "clock"), Status::Skipped);
+    assert!(doctor::render(&r).contains("problem(s) to fix"));
+}
+
+#[tokio::test]
+async fn a_folder_without_a_node_fails_at_config_and_skips_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = doctor::run(dir.path(), passerelle_link::now(), PATIENCE).await;
+    assert_eq!(status(&r, "config"), Status::Fail);
+    says(&r, "config", "node.toml is missing");
+    assert!(r.checks.iter().skip(1).all(|c| c.status == Status::Skipped));
+}
