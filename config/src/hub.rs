@@ -64,6 +64,9 @@ pub struct HubConfig {
     /// The portal's public address (`https://…`), printed on verifiable
     /// copies and their QR codes. Defaults to `http://` + `http_listen`.
     pub portal_url: Option<String>,
+    /// Addresses allowed to read `/metrics` and the network health page
+    /// `/sante`, besides the hub machine itself.
+    pub metrics_allow: Vec<std::net::IpAddr>,
 }
 
 impl Default for HubConfig {
@@ -89,6 +92,7 @@ impl Default for HubConfig {
             https_key: None,
             trusted_proxy: None,
             portal_url: None,
+            metrics_allow: Vec::new(),
         }
     }
 }
@@ -257,6 +261,10 @@ login_per_minute = {logins}
 # The portal's public address, printed with the QR code on verifiable
 # copies of documents (defaults to http:// and http_listen).
 {portal}
+
+# Prometheus metrics (/metrics) and the network health page (/sante) are
+# served to the hub machine itself and to these addresses only.
+metrics_allow = [{metrics}]
 "#,
             name = self.name,
             names = names.join(", "),
@@ -276,6 +284,7 @@ login_per_minute = {logins}
             accounts = self.partner_accounts_per_institution,
             session = h(self.session_ttl),
             logins = self.login_per_minute,
+            metrics = self.metrics_allow.iter().map(|ip| format!("\"{ip}\"")).collect::<Vec<_>>().join(", "),
             portal = match &self.portal_url {
                 Some(u) => format!("portal_url = {u:?}"),
                 None => "# portal_url = \"https://passerelle.example.fr\"".to_string(),

@@ -31,6 +31,10 @@ pub struct NodeConfig {
     /// Its entry in the portal's directory of actors, if it publishes one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub directory: Option<passerelle_protocol::directory::DirectoryEntry>,
+    /// A local address to serve Prometheus metrics on (`/metrics`); off
+    /// when absent. Keep it on loopback or a management network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// How the node keeps its link to the hub.
@@ -167,6 +171,10 @@ node_id = "{id}"
 # port is needed on this site.
 hub = "{hub}"
 
+# Prometheus metrics on a local address (off when absent), e.g.
+# metrics_listen = "127.0.0.1:9476"
+{metrics}
+
 [link]
 # Keep-alive on an idle link, so NAT and firewalls keep the flow open.
 keep_alive = "{ka}"
@@ -180,6 +188,10 @@ clock_window = "{window}"
 {data}"#,
             id = self.node_id,
             hub = self.hub,
+            metrics = self
+                .metrics_listen
+                .map(|a| format!("metrics_listen = \"{a}\""))
+                .unwrap_or_default(),
             ka = h(l.keep_alive),
             idle = h(l.idle_timeout),
             rmin = h(l.reconnect_min),
@@ -236,6 +248,7 @@ mod tests {
             datasets: Vec::new(),
             policy: PolicyConfig::default(),
             directory: None,
+            metrics_listen: None,
         };
         std::fs::write(&path, config.template()).unwrap();
         assert_eq!(NodeConfig::load(&path).unwrap(), config);
@@ -306,6 +319,7 @@ mod example {
             datasets: Vec::new(),
             policy: PolicyConfig::default(),
             directory: None,
+            metrics_listen: None,
         };
         crate::check_example("node.example.toml", &config.template());
     }

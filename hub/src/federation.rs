@@ -51,7 +51,14 @@ pub async fn ask(
             query,
         };
         let signed = SignedQuery::sign(&body, key)?;
+        let started = std::time::Instant::now();
         let asked = send(live, &signed, Some(query_id), timeout).await;
+        let result = match &asked {
+            Ok(a) if matches!(a.body.outcome, Outcome::Answered(_)) => "answered",
+            Ok(_) => "refused",
+            Err(_) => "failed",
+        };
+        crate::metrics::global().query(body.query.kind(), result, started.elapsed().as_secs_f64());
         match &asked {
             Ok(a) => match &a.body.outcome {
                 Outcome::Answered(_) => info!("query answered"),
@@ -226,12 +233,27 @@ pub async fn fetch(
         )?;
         Ok::<_, HubError>((reply, recv))
     };
-    let (reply, recv) = tokio::time::timeout(timeout, work)
+    let started = std::time::Instant::now();
+    let replied = tokio::time::timeout(timeout, work)
         .await
-        .map_err(|_| failed(format!("no reply within {} s", timeout.as_secs())))??;
+        .map_err(|_| failed(format!("no reply within {} s", timeout.as_secs())))
+        .and_then(|r| r);
+    if replied.is_err() {
+        crate::metrics::global().query("fetch", "failed", started.elapsed().as_secs_f64());
+    }
+    let (reply, recv) = replied?;
     let body = reply
         .verify(&live.identity.public_key, &node, Some(&query_id))
         .map_err(|e| failed(e.to_string()))?;
+    crate::metrics::global().query(
+        "fetch",
+        if matches!(body.outcome, Outcome::Answered(_)) {
+            "answered"
+        } else {
+            "refused"
+        },
+        started.elapsed().as_secs_f64(),
+    );
     Ok(match body.outcome {
         Outcome::Answered(Answer::Document(doc)) => {
             info!(node = %node, document = %doc.id, bytes = doc.size, "document streaming");
@@ -276,6 +298,7 @@ impl Incoming {
             }
         }
         *got += buf.len() as u64;
+        crate::metrics::global().document_bytes(buf.len() as u64);
         if *got > self.doc.size {
             return bad(format!(
                 "document {}: more bytes than announced",

@@ -17,6 +17,7 @@
 //! - [`registry`]: live connections and the handshake gate.
 //! - [`ratelimit`]: enrollment and sign-in attempts per address.
 //! - [`federation`]: signed queries to nodes, verified replies, status polls.
+//! - [`metrics`]: Prometheus metrics and the network health page's data.
 //! - [`server`]: the running hub (QUIC, portal, admin socket).
 //! - [`portal`]: the web portal.
 //! - [`partners`]: partner professionals' accounts and sessions.
@@ -35,6 +36,7 @@ pub mod demo;
 pub mod error;
 pub mod federation;
 pub mod init;
+pub mod metrics;
 pub mod observatory;
 pub mod ops;
 pub mod partners;

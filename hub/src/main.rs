@@ -5,13 +5,7 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     passerelle_certs::install_crypto_provider();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PASSERELLE_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    passerelle_link::init_logging();
     let cli = passerelle_hub::cli::Cli::parse();
     match passerelle_hub::cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -476,3 +476,49 @@ fn check_config_validates_without_starting() {
         text(&out.stderr)
     );
 }
+
+/// `PASSERELLE_LOG_FORMAT=json`: one JSON object per log line, with the
+/// level, the message and its fields.
+#[test]
+fn logs_are_json_lines_on_demand() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("hub");
+    assert!(hub(&dir, &["init"]).status.success());
+    let log = tmp.path().join("serve.log");
+    let child = Command::new(env!("CARGO_BIN_EXE_passerelle-hub"))
+        .arg("--dir")
+        .arg(&dir)
+        .args([
+            "serve",
+            "--quic-listen",
+            &free_udp_port(),
+            "--http-listen",
+            "127.0.0.1:0",
+        ])
+        .env("PASSERELLE_LOG", "info")
+        .env("PASSERELLE_LOG_FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let _serving = Serving(child);
+    wait_until("hub started", || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.contains("hub started"))
+    });
+    let text = std::fs::read_to_string(&log).unwrap();
+    let started = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))
+        })
+        .find(|v| v["message"] == "hub started")
+        .expect("start line");
+    assert_eq!(started["level"], "INFO");
+    assert!(
+        started["http"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("127.0.0.1:")),
+        "{started}"
+    );
+}

@@ -89,3 +89,20 @@ pub fn random16() -> [u8; 16] {
         .expect("the OS random source works");
     b
 }
+
+/// Starts logging to stderr: level from `PASSERELLE_LOG` (default `info`,
+/// e.g. `debug` or `passerelle_node=debug`), one JSON object per line when
+/// `PASSERELLE_LOG_FORMAT=json` (for journald or a log collector), plain
+/// text otherwise.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PASSERELLE_LOG")
+        .unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var("PASSERELLE_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        builder.json().flatten_event(true).init();
+    } else {
+        builder.init();
+    }
+}

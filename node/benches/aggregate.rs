@@ -84,6 +84,7 @@ fn config() -> NodeConfig {
             ..PolicyConfig::default()
         },
         directory: None,
+        metrics_listen: None,
     }
 }
 

@@ -138,6 +138,7 @@ pub async fn init(dir: &NodeDir, hub: HubAddr, token: &str) -> Result<Enrolled, 
         datasets: Vec::new(),
         policy: Default::default(),
         directory: None,
+        metrics_listen: None,
     };
     files::write_atomic(&dir.config(), config.template().as_bytes(), 0o644)?;
     Ok(Enrolled { identity, config })

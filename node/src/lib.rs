@@ -18,6 +18,7 @@
 //! - [`vault`]: documents held about persons (sealed at rest), links to
 //!   vault accounts, consent checks, the audit chain.
 //! - [`doctor`]: the diagnosis of a node folder and its link.
+//! - [`metrics`]: optional Prometheus metrics on a local address.
 //! - [`admin`]: requests other commands send to a running node.
 //! - [`cli`]: the command line.
 
@@ -30,6 +31,7 @@ pub mod doctor;
 pub mod enroll;
 pub mod error;
 pub mod identity;
+pub mod metrics;
 pub mod paths;
 pub mod serve;
 pub mod store;

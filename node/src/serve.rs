@@ -164,6 +164,7 @@ impl Shared {
 /// A node running in this process.
 pub struct NodeHandle {
     shared: Arc<Shared>,
+    metrics_task: Option<JoinHandle<()>>,
     stop: watch::Sender<bool>,
     link_task: JoinHandle<()>,
     admin_task: JoinHandle<()>,
@@ -188,6 +189,10 @@ impl NodeHandle {
         let _ = self.link_task.await;
         self.admin_task.abort();
         let _ = self.admin_task.await;
+        if let Some(t) = self.metrics_task {
+            t.abort();
+            let _ = t.await;
+        }
         let _ = std::fs::remove_file(self.root.join(admin::SOCKET));
         let _ = self.shared.store.flush();
         let released = async {
@@ -229,6 +234,17 @@ pub async fn start(root: &Path) -> Result<NodeHandle, NodeError> {
         });
     }
     let listener = admin::bind(root).await?;
+    let metrics_listener = match config.metrics_listen {
+        None => None,
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|source| NodeError::Io {
+                    path: format!("metrics_listen address {addr}").into(),
+                    source,
+                })?,
+        ),
+    };
     let store = Store::open(&dir.store())?;
     let shared = Arc::new(Shared {
         config,
@@ -242,12 +258,15 @@ pub async fn start(root: &Path) -> Result<NodeHandle, NodeError> {
     let (stop, stop_rx) = watch::channel(false);
     let link_task = tokio::spawn(run_link(shared.clone(), stop_rx));
     let admin_shared = shared.clone();
+    let metrics_task =
+        metrics_listener.map(|l| tokio::spawn(crate::metrics::serve(l, shared.clone())));
     let admin_task = tokio::spawn(admin::serve(listener, move |req| {
         let shared = admin_shared.clone();
         async move { crate::admin::handle(&shared, req).await }
     }));
     Ok(NodeHandle {
         shared,
+        metrics_task,
         stop,
         link_task,
         admin_task,
@@ -432,6 +451,7 @@ async fn handle_stream(
             (r.kind().to_string(), r.to_string())
         }
     };
+    crate::metrics::query(kind.unwrap_or("-"), &outcome);
     let record = QueryRecord {
         at,
         query_id,

@@ -36,6 +36,7 @@ fn node_dir(dir: &Path) {
         }],
         policy: PolicyConfig::default(),
         directory: None,
+        metrics_listen: None,
     };
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("node.toml"), config.template()).unwrap();

@@ -15,6 +15,7 @@
 //! - [`vault`]: the beneficiary's vault pages.
 //! - [`pro_vault`]: what professionals see of the vault.
 //! - [`verify`]: the public check of verifiable copies.
+//! - [`ops`]: `/metrics` and the network health page.
 
 pub mod cache;
 pub mod chart;
@@ -23,6 +24,7 @@ pub mod directory;
 pub mod https;
 pub mod layout;
 pub mod map;
+pub mod ops;
 pub mod pages;
 pub mod partner;
 pub mod pro_vault;
@@ -140,8 +142,11 @@ pub fn router(ctx: Arc<Ctx>) -> Router {
             }),
         )
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(ops::metrics))
+        .route("/sante", get(ops::health))
         .fallback(not_found)
         .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::from_fn(ops::track))
         .with_state(ctx)
 }
 
