@@ -66,6 +66,18 @@ pub enum Request {
     },
     /// The vault's audit chain and its check.
     Audit,
+    /// A consistent backup, taken while serving.
+    Backup {
+        /// Absolute path of the archive to write.
+        to: std::path::PathBuf,
+        /// Include the private keys (ca.key, hub.key).
+        include_keys: bool,
+    },
+    /// Restore a backup (only when the hub is stopped).
+    Restore {
+        /// Absolute path of the archive.
+        from: std::path::PathBuf,
+    },
 }
 
 /// A reply on the admin socket.
@@ -92,6 +104,8 @@ pub enum Response {
         Result<passerelle_protocol::audit::Head, passerelle_protocol::audit::Broken>,
         Vec<passerelle_protocol::audit::Record>,
     ),
+    /// A backup written, or restored (with where the old store went).
+    Backup(passerelle_node::backup::Summary, Option<std::path::PathBuf>),
     /// Done.
     Done,
     /// The request failed.
@@ -113,6 +127,10 @@ pub fn dispatch(
         Request::PartnerAdd { email, name, institution } => {
             crate::partners::add(hub, &email, &name, &institution, now()).map(Response::Password)
         }
+        Request::Backup { to, include_keys } => backup(hub, &to, include_keys, live.is_some()),
+        Request::Restore { .. } => Err(HubError::Refused(
+            "stop the hub first (systemctl stop passerelle-hub, or Ctrl-C on serve), then restore".into(),
+        )),
         Request::Audit => {
             let vault = crate::vault::store::VaultStore::new(hub.store.clone());
             vault.audit_verify().and_then(|check| {
@@ -223,6 +241,12 @@ pub async fn request(root: &Path, req: Request) -> Result<Response, HubError> {
     HubDir::existing(root)?;
     let resp = match passerelle_link::admin::call::<_, Response>(root, &req).await? {
         Some(resp) => resp,
+        None if matches!(req, Request::Restore { .. }) => {
+            let Request::Restore { from } = &req else {
+                unreachable!()
+            };
+            restore(root, from)?
+        }
         None => {
             let hub = Hub::open(root)?;
             let catalog = crate::catalog::load(hub.config.catalog_dir.as_deref())
@@ -234,4 +258,64 @@ pub async fn request(root: &Path, req: Request) -> Result<Response, HubError> {
         Response::Error(e) => Err(HubError::Refused(e)),
         other => Ok(other),
     }
+}
+
+/// Writes a consistent backup: the store, the persons' sealed uploads, the
+/// published resources, the configuration and certificates (the private
+/// keys only if asked).
+fn backup(hub: &Hub, to: &Path, include_keys: bool, _serving: bool) -> Result<Response, HubError> {
+    let root = hub.dir.root().to_path_buf();
+    let list = || {
+        let mut out: passerelle_node::backup::Extra = Vec::new();
+        let mut names = vec!["hub.toml", "ca.crt", "hub.crt"];
+        if include_keys {
+            names.extend(["ca.key", "hub.key"]);
+        }
+        for name in names {
+            if root.join(name).exists() {
+                out.push((name.to_string(), root.join(name)));
+            }
+        }
+        for folder in ["vault/uploads", "resources"] {
+            let Ok(entries) = std::fs::read_dir(root.join(folder)) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.is_file() {
+                    out.push((format!("{folder}/{}", e.file_name().to_string_lossy()), p));
+                }
+            }
+        }
+        Ok(out)
+    };
+    let summary = passerelle_node::backup::backup(
+        "hub",
+        &root,
+        hub.store.db(),
+        &|f| hub.store.frozen(f),
+        &list,
+        to,
+        passerelle_link::now(),
+    )
+    .map_err(|e| HubError::Refused(e.to_string()))?;
+    Ok(Response::Backup(summary, None))
+}
+
+/// Restores a backup into a stopped hub's folder.
+fn restore(root: &Path, from: &Path) -> Result<Response, HubError> {
+    let dir = HubDir::existing(root)?;
+    let staging = root.join(format!(".restore-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    let summary = match passerelle_node::backup::unpack(from, &staging, "hub") {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(HubError::Refused(e.to_string()));
+        }
+    };
+    let aside =
+        passerelle_node::backup::install(root, &staging, &dir.store(), passerelle_link::now())
+            .map_err(|e| HubError::Refused(e.to_string()))?;
+    Ok(Response::Backup(summary, aside))
 }

@@ -108,6 +108,23 @@ pub enum Command {
         #[command(subcommand)]
         action: PartnerAction,
     },
+    /// A consistent backup of the store, uploads and resources, while serving.
+    Backup {
+        /// The archive to write (a tar file, owner-only).
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+        /// Also archive ca.key and hub.key; keep such a backup as safe as
+        /// the keys themselves.
+        #[arg(long)]
+        include_keys: bool,
+    },
+    /// Restore a backup (the hub must be stopped); the current store is
+    /// kept aside, not deleted.
+    Restore {
+        /// The archive.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+    },
     /// The vault's tamper-evident access log.
     Audit {
         /// What to do.
@@ -391,6 +408,53 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 eprintln!("account {email} removed");
             }
         },
+        Command::Backup { to, include_keys } => {
+            let to = std::path::absolute(&to).map_err(|source| HubError::Io {
+                path: to.clone(),
+                source,
+            })?;
+            if let Response::Backup(s, _) = admin::request(
+                &dir("."),
+                Request::Backup {
+                    to: to.clone(),
+                    include_keys,
+                },
+            )
+            .await?
+            {
+                let records: u64 = s.trees.iter().map(|(_, n)| n).sum();
+                eprintln!(
+                    "backup written to {}: {} tree(s), {records} record(s), {} file(s){}",
+                    to.display(),
+                    s.trees.len(),
+                    s.files.len(),
+                    if include_keys {
+                        ", private keys included: keep it safe"
+                    } else {
+                        "; private keys not included: back up ca.key and hub.key separately"
+                    }
+                );
+            }
+        }
+        Command::Restore { from } => {
+            let from = std::path::absolute(&from).map_err(|source| HubError::Io {
+                path: from.clone(),
+                source,
+            })?;
+            if let Response::Backup(s, aside) =
+                admin::request(&dir("."), Request::Restore { from }).await?
+            {
+                eprintln!(
+                    "restored the backup of {} ({} file(s)); {}",
+                    time(Some(s.created_at)),
+                    s.files.len(),
+                    match aside {
+                        Some(p) => format!("the previous store is kept in {}", p.display()),
+                        None => "there was no previous store".into(),
+                    }
+                );
+            }
+        }
         Command::Audit { action } => {
             let Response::Audit(check, records) = admin::request(&dir("."), Request::Audit).await?
             else {

@@ -64,6 +64,8 @@ pub struct Store {
     accounts: sled::Tree,
     directory: sled::Tree,
     resources: sled::Tree,
+    /// Every write holds it shared; a backup holds it alone while it copies.
+    gate: std::sync::Arc<std::sync::RwLock<()>>,
 }
 
 fn get<T: serde::de::DeserializeOwned>(
@@ -98,8 +100,37 @@ impl Store {
             accounts: db.open_tree("accounts")?,
             directory: db.open_tree("directory")?,
             resources: db.open_tree("resources")?,
+            gate: Default::default(),
             db,
         })
+    }
+
+    /// Held by every write, so that a backup sees no write half done.
+    pub(crate) fn writing(&self) -> std::sync::RwLockReadGuard<'_, ()> {
+        self.gate
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Runs `f` with every write held back (a consistent snapshot).
+    ///
+    /// # Errors
+    /// What `f` returns.
+    pub fn frozen(
+        &self,
+        f: &mut dyn FnMut() -> Result<(), passerelle_node::NodeError>,
+    ) -> Result<(), passerelle_node::NodeError> {
+        let _all = self
+            .gate
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.db.flush()?;
+        f()
+    }
+
+    /// The sled database, for backups.
+    pub fn db(&self) -> &sled::Db {
+        &self.db
     }
 
     /// A tree of the store, for the vault's part of it.
@@ -115,6 +146,7 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn put_token(&self, record: &TokenRecord) -> Result<(), HubError> {
+        let _w = self.writing();
         self.tokens
             .insert(record.secret_hash, codec::encode(record)?)?;
         self.db.flush()?;
@@ -135,6 +167,7 @@ impl Store {
     /// # Errors
     /// [`HubError::Refused`] when the token changed meanwhile.
     pub fn mark_token_used(&self, before: &TokenRecord, at: UnixTime) -> Result<(), HubError> {
+        let _w = self.writing();
         let mut after = before.clone();
         after.used_at = Some(at);
         let swapped = self.tokens.compare_and_swap(
@@ -171,6 +204,7 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn put_node(&self, record: &NodeRecord) -> Result<(), HubError> {
+        let _w = self.writing();
         self.nodes
             .insert(record.node_id.as_str().as_bytes(), codec::encode(record)?)?;
         Ok(())
@@ -185,6 +219,7 @@ impl Store {
         id: &NodeId,
         change: impl Fn(&mut NodeRecord),
     ) -> Result<Option<NodeRecord>, HubError> {
+        let _w = self.writing();
         let mut out = None;
         self.nodes.fetch_and_update(id.as_str().as_bytes(), |old| {
             let mut rec: NodeRecord = codec::decode(old?).ok()?;
@@ -200,6 +235,7 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn put_serial(&self, serial: &str, record: &SerialRecord) -> Result<(), HubError> {
+        let _w = self.writing();
         self.serials
             .insert(serial.as_bytes(), codec::encode(record)?)?;
         self.db.flush()?;
@@ -226,6 +262,7 @@ impl Store {
         else {
             return Ok(None);
         };
+        let _w = self.writing();
         for kv in self.serials.iter() {
             let (k, v) = kv?;
             let mut rec: SerialRecord = codec::decode(&v)?;
@@ -243,6 +280,7 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn put_result(&self, r: &crate::observatory::IndicatorResult) -> Result<(), HubError> {
+        let _w = self.writing();
         let mut key = r.indicator.as_bytes().to_vec();
         key.push(0);
         key.extend_from_slice(&r.computed_at.to_be_bytes());
@@ -278,6 +316,7 @@ impl Store {
         node: &NodeId,
         entry: Option<&passerelle_protocol::directory::DirectoryEntry>,
     ) -> Result<(), HubError> {
+        let _w = self.writing();
         match entry {
             Some(e) => self
                 .directory
@@ -308,6 +347,7 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn put_resource(&self, r: &crate::resources::Resource) -> Result<(), HubError> {
+        let _w = self.writing();
         self.resources.insert(r.id.as_bytes(), codec::encode(r)?)?;
         self.db.flush()?;
         Ok(())
@@ -353,6 +393,7 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn put_account(&self, a: &crate::partners::Account) -> Result<(), HubError> {
+        let _w = self.writing();
         self.accounts
             .insert(a.email.as_bytes(), codec::encode(a)?)?;
         self.db.flush()?;
@@ -364,6 +405,7 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn remove_account(&self, email: &str) -> Result<bool, HubError> {
+        let _w = self.writing();
         let existed = self.accounts.remove(email.as_bytes())?.is_some();
         self.db.flush()?;
         Ok(existed)

@@ -82,6 +82,18 @@ pub enum Request {
     Audit,
     /// Read back the whole store (for doctor).
     CheckStore,
+    /// A consistent backup, taken while serving.
+    Backup {
+        /// Absolute path of the archive to write.
+        to: std::path::PathBuf,
+        /// Include the private keys (node.key, documents.key).
+        include_keys: bool,
+    },
+    /// Restore a backup (only when the node is stopped).
+    Restore {
+        /// Absolute path of the archive.
+        from: std::path::PathBuf,
+    },
 }
 
 /// A reply on the admin socket.
@@ -103,6 +115,8 @@ pub enum Response {
     Audit(AuditReport),
     /// Problems found in the store; none when sound.
     Problems(Vec<String>),
+    /// A backup written, or restored (with where the old store went).
+    Backup(crate::backup::Summary, Option<std::path::PathBuf>),
     /// The request failed.
     Error(String),
 }
@@ -177,6 +191,12 @@ pub async fn handle(shared: &Shared, req: Request) -> Response {
             Some(shared.link()),
         )
         .map(Response::Status),
+        Request::Restore { .. } => Err(NodeError::Refused(
+            "stop the node first (systemctl stop passerelle-node, or Ctrl-C on serve), then restore".into(),
+        )),
+        Request::Backup { to, include_keys } => {
+            backup(&shared.files, &shared.store, &to, include_keys).map(|s| Response::Backup(s, None))
+        }
         other => dispatch(&shared.config, &shared.store, &shared.files, other),
     };
     result.unwrap_or_else(|e| Response::Error(e.to_string()))
@@ -208,6 +228,12 @@ fn dispatch(
         }
         .map(Response::Documents),
         Request::CheckStore => store.check(files).map(Response::Problems),
+        Request::Backup { to, include_keys } => {
+            backup(files, store, &to, include_keys).map(|s| Response::Backup(s, None))
+        }
+        Request::Restore { .. } => Err(NodeError::Refused(
+            "restore is done with the store closed".into(),
+        )),
         Request::Audit => {
             let records = store.audit_records()?.into_iter().filter_map(Result::ok).collect();
             Ok(Response::Audit(AuditReport {
@@ -241,6 +267,9 @@ pub async fn request(
     let resp = match passerelle_link::admin::call::<_, Response>(root, &req).await? {
         Some(resp) => resp,
         None => {
+            if let Request::Restore { from } = &req {
+                return restore(&dir, from);
+            }
             let config = NodeConfig::load(&dir.config())?;
             let store = Store::open(&dir.store())?;
             match req {
@@ -333,4 +362,57 @@ async fn link(shared: &Shared, local_id: &str, code: &str, by: &str) -> Result<L
         },
     )?;
     Ok(link)
+}
+
+/// Writes a consistent backup of the store and the sealed documents (and
+/// the configuration and certificates; the private keys only if asked).
+fn backup(
+    files: &DocFiles,
+    store: &Store,
+    to: &std::path::Path,
+    include_keys: bool,
+) -> Result<crate::backup::Summary, NodeError> {
+    let root = files.root().to_path_buf();
+    let list = || {
+        let mut out: crate::backup::Extra = Vec::new();
+        for name in ["node.toml", "node.crt", "ca.crt"] {
+            out.push((name.to_string(), root.join(name)));
+        }
+        if include_keys {
+            for name in ["node.key", "documents.key"] {
+                if root.join(name).exists() {
+                    out.push((name.to_string(), root.join(name)));
+                }
+            }
+        }
+        for d in store.all_documents()? {
+            out.push((format!("documents/{}.sealed", d.id), files.sealed(&d.id)));
+        }
+        Ok(out)
+    };
+    crate::backup::backup(
+        "node",
+        &root,
+        store.db(),
+        &|f| store.frozen(f),
+        &list,
+        to,
+        now(),
+    )
+}
+
+/// Restores a backup into a stopped node's folder.
+fn restore(dir: &NodeDir, from: &std::path::Path) -> Result<Response, NodeError> {
+    let staging = dir.root().join(format!(".restore-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    let summary = match crate::backup::unpack(from, &staging, "node") {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(e);
+        }
+    };
+    // Everything checks: put it in place, the old store kept aside.
+    let aside = crate::backup::install(dir.root(), &staging, &dir.store(), now())?;
+    Ok(Response::Backup(summary, aside))
 }

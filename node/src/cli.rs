@@ -99,6 +99,23 @@ pub enum Command {
         #[command(subcommand)]
         command: DocumentCommand,
     },
+    /// A consistent backup of the store and documents, while serving.
+    Backup {
+        /// The archive to write (a tar file, owner-only).
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+        /// Also archive the private keys (node.key, documents.key); keep
+        /// such a backup as safe as the keys themselves.
+        #[arg(long)]
+        include_keys: bool,
+    },
+    /// Restore a backup (the node must be stopped); the current store is
+    /// kept aside, not deleted.
+    Restore {
+        /// The archive.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+    },
     /// The tamper-evident access log.
     Audit {
         /// What to do.
@@ -337,6 +354,54 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Document { command } => document(&cli.dir, command).await?,
+        Command::Backup { to, include_keys } => {
+            let to = std::path::absolute(&to).map_err(|source| crate::NodeError::Io {
+                path: to.clone(),
+                source,
+            })?;
+            if let admin::Response::Backup(s, _) = admin::request(
+                &cli.dir,
+                admin::Request::Backup {
+                    to: to.clone(),
+                    include_keys,
+                },
+                &mut |_| {},
+            )
+            .await?
+            {
+                let records: u64 = s.trees.iter().map(|(_, n)| n).sum();
+                eprintln!(
+                    "backup written to {}: {} tree(s), {records} record(s), {} file(s){}",
+                    to.display(),
+                    s.trees.len(),
+                    s.files.len(),
+                    if include_keys {
+                        ", private keys included: keep it safe"
+                    } else {
+                        "; private keys not included: back up node.key and documents.key separately"
+                    }
+                );
+            }
+        }
+        Command::Restore { from } => {
+            let from = std::path::absolute(&from).map_err(|source| crate::NodeError::Io {
+                path: from.clone(),
+                source,
+            })?;
+            if let admin::Response::Backup(s, aside) =
+                admin::request(&cli.dir, admin::Request::Restore { from }, &mut |_| {}).await?
+            {
+                eprintln!(
+                    "restored the backup of {} ({} file(s)); {}",
+                    passerelle_link::output::time(Some(s.created_at)),
+                    s.files.len(),
+                    match aside {
+                        Some(p) => format!("the previous store is kept in {}", p.display()),
+                        None => "there was no previous store".into(),
+                    }
+                );
+            }
+        }
         Command::Audit { command } => {
             let admin::Response::Audit(report) =
                 admin::request(&cli.dir, admin::Request::Audit, &mut |_| {}).await?

@@ -19,11 +19,13 @@
 //!   vault accounts, consent checks, the audit chain.
 //! - [`doctor`]: the diagnosis of a node folder and its link.
 //! - [`metrics`]: optional Prometheus metrics on a local address.
+//! - [`backup`]: consistent backups while serving, and restore.
 //! - [`admin`]: requests other commands send to a running node.
 //! - [`cli`]: the command line.
 
 pub mod admin;
 pub mod answer;
+pub mod backup;
 pub mod batches;
 pub mod cli;
 pub mod data;

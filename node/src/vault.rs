@@ -54,6 +54,11 @@ impl DocFiles {
         }
     }
 
+    /// The node folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     fn folder(&self) -> PathBuf {
         self.root.join("documents")
     }

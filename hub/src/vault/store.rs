@@ -161,6 +161,12 @@ impl VaultStore {
     }
 
     fn put<T: Serialize>(&self, tree: &str, key: &[u8], value: &T) -> Result<(), HubError> {
+        let _w = self.store.writing();
+        self.put_held(tree, key, value)
+    }
+
+    /// [`Self::put`] for a caller that already holds the write gate.
+    fn put_held<T: Serialize>(&self, tree: &str, key: &[u8], value: &T) -> Result<(), HubError> {
         self.store.tree(tree)?.insert(key, codec::encode(value)?)?;
         self.store.tree(tree)?.flush()?;
         Ok(())
@@ -183,6 +189,7 @@ impl VaultStore {
     /// # Errors
     /// On a store failure.
     pub fn pseudonym_key(&self) -> Result<[u8; 32], HubError> {
+        let _w = self.store.writing();
         let tree = self.store.tree("vault_meta")?;
         if let Some(v) = tree.get(b"pseudonym_key")? {
             if let Ok(k) = <[u8; 32]>::try_from(&v[..]) {
@@ -203,6 +210,7 @@ impl VaultStore {
     /// # Errors
     /// When the login is taken, or on a store failure.
     pub fn create_person(&self, a: &PersonAccount) -> Result<(), HubError> {
+        let _w = self.store.writing();
         let logins = self.store.tree("logins")?;
         let taken = logins.compare_and_swap(
             a.login.as_bytes(),
@@ -212,7 +220,7 @@ impl VaultStore {
         if taken.is_err() {
             return Err(HubError::Refused("login already used".into()));
         }
-        self.put("persons", a.id.as_bytes(), a)?;
+        self.put_held("persons", a.id.as_bytes(), a)?;
         logins.flush()?;
         Ok(())
     }
@@ -266,6 +274,7 @@ impl VaultStore {
         tree: &str,
         code_hash: &[u8; 32],
     ) -> Result<Option<PendingCode>, HubError> {
+        let _w = self.store.writing();
         let t = self.store.tree(tree)?;
         let v = t.remove(code_hash)?;
         t.flush()?;
@@ -328,6 +337,7 @@ impl VaultStore {
     /// # Errors
     /// On a store failure.
     pub fn remove_upload(&self, person: &str, id: &str) -> Result<(), HubError> {
+        let _w = self.store.writing();
         let t = self.store.tree("uploads")?;
         t.remove(pair(person, id))?;
         t.flush()?;
@@ -339,8 +349,9 @@ impl VaultStore {
     /// # Errors
     /// On a store failure.
     pub fn put_consent(&self, c: &ConsentRecord) -> Result<(), HubError> {
-        self.put("consents", c.consent.id.as_bytes(), c)?;
-        self.put("person_consents", &pair(&c.person, &c.consent.id), &())
+        let _w = self.store.writing();
+        self.put_held("consents", c.consent.id.as_bytes(), c)?;
+        self.put_held("person_consents", &pair(&c.person, &c.consent.id), &())
     }
 
     /// A consent.

@@ -111,6 +111,8 @@ pub struct Store {
     db: sled::Db,
     /// Appends to the audit chain one at a time, so each links to the last.
     audit_lock: std::sync::Arc<std::sync::Mutex<()>>,
+    /// Every write holds it shared; a backup holds it alone while it copies.
+    gate: std::sync::Arc<std::sync::RwLock<()>>,
 }
 
 impl Store {
@@ -130,6 +132,7 @@ impl Store {
         Ok(Self {
             db,
             audit_lock: Default::default(),
+            gate: Default::default(),
         })
     }
 
@@ -139,6 +142,7 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn record_query(&self, record: &QueryRecord) -> Result<(), NodeError> {
+        let _w = self.writing();
         let tree = self.db.open_tree(QUERIES)?;
         let seq = self.db.generate_id()?;
         tree.insert(seq.to_be_bytes(), codec::encode(record)?)?;
@@ -196,6 +200,7 @@ impl Store {
         cube: &Cube,
         activate: bool,
     ) -> Result<(), NodeError> {
+        let _w = self.writing();
         let (batches, cubes, active) = (
             self.db.open_tree(BATCHES)?,
             self.db.open_tree(CUBES)?,
@@ -246,6 +251,7 @@ impl Store {
     /// When the batch is unknown, not pending, or validated by the person
     /// who imported it.
     pub fn validate(&self, id: u64, by: &str, at: UnixTime) -> Result<BatchMeta, NodeError> {
+        let _w = self.writing();
         let batches = self.db.open_tree(BATCHES)?;
         let active = self.db.open_tree(ACTIVE)?;
         let Some(bytes) = batches.get(id.to_be_bytes())? else {
@@ -323,6 +329,31 @@ impl Store {
             cubes.push(cube);
         }
         Ok((cubes, newest))
+    }
+
+    /// Held by every write, so that a backup sees no write half done.
+    pub(crate) fn writing(&self) -> std::sync::RwLockReadGuard<'_, ()> {
+        self.gate
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Runs `f` with every write held back (a consistent snapshot).
+    ///
+    /// # Errors
+    /// What `f` returns.
+    pub fn frozen(&self, f: &mut dyn FnMut() -> Result<(), NodeError>) -> Result<(), NodeError> {
+        let _all = self
+            .gate
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.db.flush()?;
+        f()
+    }
+
+    /// The sled database, for backups.
+    pub fn db(&self) -> &sled::Db {
+        &self.db
     }
 
     /// Writes everything to disk.

@@ -98,6 +98,7 @@ impl Store {
     /// # Errors
     /// When the record or the person is already linked otherwise.
     pub fn put_link(&self, link: &Link) -> Result<(), NodeError> {
+        let _w = self.writing();
         if let Some(old) = self.link(&link.local_id)? {
             if old.pseudonym != link.pseudonym {
                 return Err(NodeError::Refused(format!(
@@ -149,6 +150,7 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn put_document(&self, doc: &DocRecord) -> Result<(), NodeError> {
+        let _w = self.writing();
         self.db
             .open_tree(DOCUMENTS)?
             .insert(doc.id.as_bytes(), codec::encode(doc)?)?;
@@ -164,6 +166,7 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn remove_document(&self, doc: &DocRecord) -> Result<(), NodeError> {
+        let _w = self.writing();
         self.db.open_tree(DOCUMENTS)?.remove(doc.id.as_bytes())?;
         self.db
             .open_tree(PERSON_DOCS)?
@@ -215,6 +218,7 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn revoke_consents(&self, ids: &[String], at: UnixTime) -> Result<(), NodeError> {
+        let _w = self.writing();
         let tree = self.db.open_tree(REVOKED)?;
         for id in ids {
             tree.insert(id.as_bytes(), &at.to_be_bytes())?;
@@ -238,6 +242,7 @@ impl Store {
     /// On a store failure.
     pub fn audit(&self, at: UnixTime, event: Event) -> Result<Record, NodeError> {
         let _one_at_a_time = self.audit_lock.lock().expect("audit lock");
+        let _w = self.writing();
         let tree = self.db.open_tree(AUDIT)?;
         let last: Option<Record> = tree.last()?.map(|(_, v)| codec::decode(&v)).transpose()?;
         let record = Record::next(last.as_ref(), at, event);

@@ -1,0 +1,266 @@
+//! Backup while serving, and restore: a node answering queries and taking
+//! documents while its backup runs; the archive restores to a store where
+//! every record checks and every document opens.
+
+use passerelle_node::admin::{self, Request, Response};
+use passerelle_tests::{rows, rows_csv, Net};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_backup_while_serving_restores_whole() {
+    let net = Net::new();
+    let hub = net.start_hub(None).await;
+    let node = net
+        .data_node(
+            &hub,
+            "asso-a",
+            Some(&rows_csv(&rows(11, &["2025-T1", "2025-T2"]))),
+            false,
+        )
+        .await;
+    let root = net.node_dir("asso-a");
+    let files = tempfile::tempdir().unwrap();
+    let add = |i: usize| {
+        let root = root.clone();
+        let path = files.path().join(format!("d{i}.pdf"));
+        std::fs::write(&path, format!("%PDF-1.4 document {i}\n%%EOF\n")).unwrap();
+        async move {
+            admin::request(
+                &root,
+                Request::DocumentAdd {
+                    local_id: format!("P{}", i % 3),
+                    category: "housing".into(),
+                    path,
+                    by: "t".into(),
+                },
+                &mut |_| {},
+            )
+            .await
+            .unwrap()
+        }
+    };
+    for i in 0..5 {
+        add(i).await;
+    }
+    // Documents keep arriving while the backup runs.
+    let adds: Vec<_> = (5..40).map(add).collect();
+    let writer = async move {
+        for a in adds {
+            a.await;
+        }
+    };
+    let archive = net.tmp.path().join("node-backup.tar");
+    let backup = async {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        admin::request(
+            &root,
+            Request::Backup {
+                to: archive.clone(),
+                include_keys: true,
+            },
+            &mut |_| {},
+        )
+        .await
+        .unwrap()
+    };
+    let ((), reply) = tokio::join!(writer, backup);
+    let Response::Backup(summary, _) = reply else {
+        panic!()
+    };
+    // The archive is a plain tar, owner-only.
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&archive).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let listing = std::process::Command::new("tar")
+        .arg("-tf")
+        .arg(&archive)
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    assert!(
+        listing.contains("MANIFEST")
+            && listing.contains("store.dump")
+            && listing.contains("files/documents/"),
+        "{listing}"
+    );
+    let snapshot_docs = summary
+        .files
+        .iter()
+        .filter(|f| f.starts_with("documents/"))
+        .count();
+    assert!(snapshot_docs >= 5, "{summary:?}");
+    let records = |name: &str| {
+        summary
+            .trees
+            .iter()
+            .find(|(t, _)| t == name)
+            .map_or(0, |(_, n)| *n)
+    };
+    assert_eq!(
+        records("documents") as usize,
+        snapshot_docs,
+        "every document record has its file, and no more"
+    );
+
+    // Restore is refused while serving.
+    let err = admin::request(
+        &root,
+        Request::Restore {
+            from: archive.clone(),
+        },
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("stop the node first"), "{err}");
+    node.stop().await;
+
+    // Lose the store and the documents; restore; everything is back.
+    std::fs::remove_dir_all(root.join("store")).unwrap();
+    std::fs::remove_dir_all(root.join("documents")).unwrap();
+    let Response::Backup(_, aside) = admin::request(
+        &root,
+        Request::Restore {
+            from: archive.clone(),
+        },
+        &mut |_| {},
+    )
+    .await
+    .unwrap() else {
+        panic!()
+    };
+    assert!(aside.is_none());
+    let store = passerelle_node::store::Store::open(&root.join("store")).unwrap();
+    let docs = passerelle_node::vault::DocFiles::new(&root);
+    assert_eq!(store.check(&docs).unwrap(), Vec::<String>::new());
+    let restored = store.all_documents().unwrap();
+    assert_eq!(restored.len(), snapshot_docs);
+    for d in &restored {
+        let bytes = passerelle_node::vault::read(&docs, d).unwrap();
+        assert!(bytes.starts_with(b"%PDF-1.4 document "));
+    }
+    assert_eq!(
+        store.datasets().unwrap(),
+        vec!["personnes_recues".to_string()]
+    );
+    assert!(store.audit_verify().unwrap().is_ok());
+    drop(store);
+
+    // A damaged archive is refused and the store is left as it was.
+    let mut bytes = std::fs::read(&archive).unwrap();
+    bytes.truncate(bytes.len() / 2);
+    let cut = net.tmp.path().join("cut.tar");
+    std::fs::write(&cut, &bytes).unwrap();
+    let err = admin::request(&root, Request::Restore { from: cut }, &mut |_| {})
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("cut short"), "{err}");
+    let store = passerelle_node::store::Store::open(&root.join("store")).unwrap();
+    assert_eq!(store.all_documents().unwrap().len(), snapshot_docs);
+    drop(store);
+
+    // The restored node serves again.
+    let node = passerelle_node::serve::start(&root).await.unwrap();
+    passerelle_tests::wait_connected(&hub, "asso-a").await;
+    node.stop().await;
+    hub.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hub_backup_while_serving_restores_accounts_uploads_and_the_audit_chain() {
+    use passerelle_hub::{
+        admin::{Request as HubRequest, Response as HubResponse},
+        vault::{accounts, store::VaultStore, uploads},
+    };
+    let net = Net::new();
+    let hub = net.start_hub(None).await;
+    let ctx = hub.ctx().clone();
+    let created = accounts::create(&ctx.vault, "0639777777", "mot de passe", None, 1).unwrap();
+    let pdf = b"%PDF-1.4 bail de location\n%%EOF\n".to_vec();
+    let up = uploads::store(
+        &ctx.hub.dir.vault(),
+        &ctx.vault,
+        &created.account.id,
+        &created.key,
+        "bail.pdf",
+        passerelle_protocol::vault::Category::Housing,
+        "application/pdf",
+        &pdf,
+        2,
+    )
+    .unwrap();
+    passerelle_hub::vault::log(
+        &ctx,
+        passerelle_protocol::audit::Event {
+            actor: "person".into(),
+            action: "upload".into(),
+            person: Some(created.account.id.clone()),
+            subject: up.id.clone(),
+            procedure: None,
+            detail: String::new(),
+        },
+    );
+    drop(ctx);
+    let archive = net.tmp.path().join("hub-backup.tar");
+    let HubResponse::Backup(summary, _) = passerelle_hub::admin::request(
+        &net.hub_dir(),
+        HubRequest::Backup {
+            to: archive.clone(),
+            include_keys: false,
+        },
+    )
+    .await
+    .unwrap() else {
+        panic!()
+    };
+    assert!(
+        summary
+            .files
+            .iter()
+            .any(|f| f == &format!("vault/uploads/{}.sealed", up.id)),
+        "{summary:?}"
+    );
+    assert!(
+        !summary.files.iter().any(|f| f.ends_with(".key")),
+        "keys only when asked"
+    );
+    let err = passerelle_hub::admin::request(
+        &net.hub_dir(),
+        HubRequest::Restore {
+            from: archive.clone(),
+        },
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("stop the hub first"), "{err}");
+    hub.stop().await;
+
+    std::fs::remove_dir_all(net.hub_dir().join("store")).unwrap();
+    std::fs::remove_dir_all(net.hub_dir().join("vault")).unwrap();
+    let HubResponse::Backup(_, aside) =
+        passerelle_hub::admin::request(&net.hub_dir(), HubRequest::Restore { from: archive })
+            .await
+            .unwrap()
+    else {
+        panic!()
+    };
+    assert!(aside.is_none());
+    let store = passerelle_hub::store::Store::open(&net.hub_dir().join("store")).unwrap();
+    let vault = VaultStore::new(store);
+    let (account, key) = accounts::sign_in(&vault, "0639777777", "mot de passe")
+        .unwrap()
+        .expect("account restored");
+    let restored = vault
+        .upload(&account.id, &up.id)
+        .unwrap()
+        .expect("upload record restored");
+    assert_eq!(
+        uploads::read(&net.hub_dir().join("vault"), &restored, &key).unwrap(),
+        pdf
+    );
+    assert_eq!(vault.audit_verify().unwrap().unwrap().records, 1);
+}
