@@ -194,7 +194,8 @@ fn tar_file(
 pub type Extra = Vec<(String, PathBuf)>;
 
 /// Runs its argument with every store write held back.
-pub type Freeze<'a> = &'a dyn Fn(&mut dyn FnMut() -> Result<(), NodeError>) -> Result<(), NodeError>;
+pub type Freeze<'a> =
+    &'a dyn Fn(&mut dyn FnMut() -> Result<(), NodeError>) -> Result<(), NodeError>;
 
 /// Takes a snapshot under `freeze` (which must hold every store write for
 /// its duration): the dump of `db` and hard links of `files` in a staging

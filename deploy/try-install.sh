@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Exercises deploy/INSTALL.fr.md as a new partner would: builds the Debian
+# packages from BIN_DIR, checks their contents, installs the node package
+# into a fresh root and runs every ```sh block of the guide, in order,
+# against a real hub started from the hub package. Paths under /var/lib,
+# /etc and /var/backups are moved into the fresh root; apt, systemctl and
+# sudo are small shims (no systemd in CI): apt unpacks the package,
+# systemctl runs the unit's ExecStart. Runs in a private network namespace
+# when the kernel allows it.
+#   bash deploy/try-install.sh target/release
+set -euo pipefail
+deploy="$(cd "$(dirname "$0")" && pwd)"
+bin_dir="$(cd "${1:?usage: try-install.sh BIN_DIR}" && pwd)"
+
+if [ -z "${PASSERELLE_IN_NETNS:-}" ] && unshare -rn true 2>/dev/null; then
+  exec env PASSERELLE_IN_NETNS=1 unshare -rn bash -c 'ip link set lo up 2>/dev/null || true; exec bash "$0" "$@"' "$0" "$@"
+fi
+
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+  for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "try-install: $*" >&2; for f in "$work"/*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -20 "$f" >&2; }; done; exit 1; }
+
+echo "== packages"
+DEB_COMPRESSION="${DEB_COMPRESSION:-xz}" bash "$deploy/debian/build.sh" "$bin_dir" "$work/deb" >/dev/null
+node_deb="$(ls "$work"/deb/passerelle-node_*.deb)"
+hub_deb="$(ls "$work"/deb/passerelle-hub_*.deb)"
+node_list="$(dpkg-deb -c "$node_deb")"
+for f in ./usr/bin/passerelle-node ./lib/systemd/system/passerelle-node.service \
+         ./usr/share/doc/passerelle-node/examples/node.toml ./usr/share/doc/passerelle-node/INSTALL.fr.md; do
+  grep -q " $f\$" <<<"$node_list" || fail "$f missing from $node_deb"
+done
+grep -q " ./usr/bin/passerelle-hub$" <<<"$(dpkg-deb -c "$hub_deb")" || fail "passerelle-hub missing from $hub_deb"
+unit="$(dpkg-deb --fsys-tarfile "$node_deb" | tar -xO ./lib/systemd/system/passerelle-node.service)"
+for line in User=passerelle NoNewPrivileges=yes ProtectSystem=strict StateDirectory=passerelle/node; do
+  grep -qx "$line" <<<"$unit" || fail "unit lacks $line"
+done
+grep -q "adduser --system" <<<"$(dpkg-deb -I "$node_deb" postinst)" || fail "postinst does not create the service user"
+
+echo "== hub (the DEETS side)"
+hub_root="$work/hub-root"
+dpkg-deb -x "$hub_deb" "$hub_root"
+hub_dir="$hub_root/var/lib/passerelle/hub"
+mkdir -p "$hub_dir"
+"$hub_root/usr/bin/passerelle-hub" init --dir "$hub_dir" --name "DEETS (essai)" >/dev/null 2>"$work/hub-init.log" || fail "hub init"
+port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PASSERELLE_LOG=info "$hub_root/usr/bin/passerelle-hub" serve --dir "$hub_dir" --quic-listen "127.0.0.1:$port" --http-listen 127.0.0.1:0 2>"$work/hub.log" &
+pids+=($!)
+for _ in $(seq 100); do grep -q "hub started" "$work/hub.log" && break; sleep 0.1; done
+grep -q "hub started" "$work/hub.log" || fail "hub did not start"
+JETON="$("$hub_root/usr/bin/passerelle-hub" enroll --dir "$hub_dir" --node-id caf-976 --name "Caisse (essai)")"
+HUB="127.0.0.1:$port"
+export HUB JETON
+
+echo "== the guide, on a fresh root"
+root="$work/root"
+mkdir -p "$root" "$work/home"
+cp "$node_deb" "$work/home/"
+printf 'code_commune,periode,sexe\n' > "$work/home/personnes-recues.csv"
+for i in $(seq 1 40); do printf '97611,2025-T1,F\n97608,2025-T1,M\n' >> "$work/home/personnes-recues.csv"; done
+script="$work/guide.sh"
+{
+  cat <<SHIMS
+set -euo pipefail
+ROOT="$root"
+WORK="$work"
+export PATH="\$ROOT/usr/bin:\$PATH"
+sudo() { local u=root; while [ "\${1:-}" = -u ]; do u="\$2"; shift 2; done; USER="\$u" "\$@"; }
+apt() {
+  [ "\$1" = install ] || { echo "apt shim: only install" >&2; return 1; }
+  shift
+  for deb in "\$@"; do dpkg-deb -x "\$deb" "\$ROOT"; done
+  # What postinst does, without a system user: the state folder and the
+  # /etc link.
+  install -d -m 0700 "\$ROOT/var/lib/passerelle" "\$ROOT/var/lib/passerelle/node"
+  install -d "\$ROOT/etc/passerelle"
+  [ -e "\$ROOT/etc/passerelle/node.toml" ] || ln -s "\$ROOT/var/lib/passerelle/node/node.toml" "\$ROOT/etc/passerelle/node.toml"
+}
+unit_start() {
+  local unit="\$1" exec
+  exec=\$(sed -n 's/^ExecStart=//p' "\$ROOT/lib/systemd/system/\$unit.service" | sed "s#/usr/bin/#\$ROOT/usr/bin/#; s#/var/lib/passerelle#\$ROOT/var/lib/passerelle#g")
+  PASSERELLE_LOG=info PASSERELLE_LOG_FORMAT=json \$exec 2>>"\$WORK/\$unit.log" &
+  echo \$! > "\$WORK/\$unit.pid"
+  for _ in \$(seq 100); do [ -S "\$ROOT/var/lib/passerelle/node/admin.sock" ] && break; sleep 0.1; done
+  sleep 0.5
+}
+unit_stop() {
+  local unit="\$1"
+  [ -f "\$WORK/\$unit.pid" ] || return 0
+  kill "\$(cat "\$WORK/\$unit.pid")" 2>/dev/null || true
+  while kill -0 "\$(cat "\$WORK/\$unit.pid")" 2>/dev/null; do sleep 0.1; done
+  rm -f "\$WORK/\$unit.pid"
+}
+systemctl() {
+  case "\$1" in
+    enable) shift; [ "\${1:-}" = --now ] && { shift; unit_start "\$1"; } ;;
+    start) unit_start "\$2" ;;
+    stop) unit_stop "\$2" ;;
+    restart) unit_stop "\$2"; unit_start "\$2" ;;
+    daemon-reload) ;;
+    *) echo "systemctl shim: \$1 not supported" >&2; return 1 ;;
+  esac
+}
+cd "$work/home"
+SHIMS
+  awk '/^```sh$/ {inb=1; next} /^```/ {inb=0; next} inb {print}' "$deploy/INSTALL.fr.md" \
+    | sed -e "s#/var/lib/passerelle#\$ROOT/var/lib/passerelle#g" -e "s#/etc/passerelle#\$ROOT/etc/passerelle#g"
+  echo 'unit_stop passerelle-node'
+} > "$script"
+bash "$script" > "$work/guide.log" 2>&1 || { cat "$work/guide.log" >&2; fail "a command of the guide failed"; }
+
+echo "== checks"
+grep -q "connected since" "$work/guide.log" || { cat "$work/guide.log" >&2; fail "status never said connected"; }
+grep -q "verdict: the node is ready" "$work/guide.log" || { cat "$work/guide.log" >&2; fail "doctor did not pass"; }
+grep -q "of personnes_recues: 80 rows" "$work/guide.log" || { cat "$work/guide.log" >&2; fail "the import did not go through"; }
+[ -s "$root/var/lib/passerelle/sauvegardes/node.tar" ] || fail "no backup written"
+"$hub_root/usr/bin/passerelle-hub" nodes --dir "$hub_dir" --format csv | grep -q "^caf-976,Caisse (essai)" || fail "the hub does not know the node"
+grep '^{' "$work/passerelle-node.log" | python3 -c 'import json,sys; n=sum(1 for l in sys.stdin if json.loads(l)); assert n > 0' || fail "service logs are not JSON lines"
+echo "try-install: ok — packages built and checked; the guide took a fresh root to a connected node, an import, a diagnosis and a backup"
