@@ -89,6 +89,22 @@ impl Ca {
         })
     }
 
+    /// Checks that `der` is a CA certificate (basic constraints, CA true).
+    ///
+    /// # Errors
+    /// When it does not parse or is not a CA.
+    pub fn check_certificate(der: &[u8]) -> Result<(), CertError> {
+        let (_, cert) = x509_parser::parse_x509_certificate(der)
+            .map_err(|e| CertError::Parse(e.to_string()))?;
+        match cert.basic_constraints() {
+            Ok(Some(bc)) if bc.value.ca => Ok(()),
+            _ => Err(CertError::Role {
+                role: "CA",
+                why: "basic constraints do not say CA".into(),
+            }),
+        }
+    }
+
     /// The CA certificate (DER).
     pub fn cert_der(&self) -> &[u8] {
         &self.cert_der
@@ -115,7 +131,26 @@ impl Ca {
         now: UnixTime,
         validity_secs: u64,
     ) -> Result<IssuedHub, CertError> {
-        let key = KeyPair::generate_for(&PKCS_ED25519)?;
+        self.issue_hub_for(names, None, now, validity_secs)
+    }
+
+    /// Issues the hub's certificate, for the given key (PKCS#8) or a fresh
+    /// one. Keeping the key across a CA rotation keeps every signature the
+    /// hub made (queries, consents, copies) verifiable.
+    ///
+    /// # Errors
+    /// When the key is unusable or signing fails.
+    pub fn issue_hub_for(
+        &self,
+        names: &[String],
+        key_pkcs8: Option<&[u8]>,
+        now: UnixTime,
+        validity_secs: u64,
+    ) -> Result<IssuedHub, CertError> {
+        let key = match key_pkcs8 {
+            Some(k) => KeyPair::try_from(k).map_err(|e| CertError::Key(e.to_string()))?,
+            None => KeyPair::generate_for(&PKCS_ED25519)?,
+        };
         let mut params = CertificateParams::new(names.to_vec())?;
         let mut dn = DistinguishedName::new();
         dn.push(DnType::CommonName, "passerelle-hub");

@@ -67,6 +67,15 @@ fn ed25519_key(cert: &X509Certificate<'_>, role: &'static str) -> Result<PublicK
     })
 }
 
+/// The validity (not before, not after) of any certificate.
+///
+/// # Errors
+/// When it does not parse.
+pub fn validity(der: &[u8]) -> Result<(UnixTime, UnixTime), CertError> {
+    let (_, cert) = parse_x509_certificate(der).map_err(|e| CertError::Parse(e.to_string()))?;
+    Ok(times(&cert))
+}
+
 fn times(cert: &X509Certificate<'_>) -> (UnixTime, UnixTime) {
     let v = cert.validity();
     (

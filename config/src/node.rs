@@ -56,6 +56,10 @@ pub struct LinkConfig {
     /// Largest accepted difference between the hub's clock and the node's.
     #[serde(with = "humantime_serde")]
     pub clock_window: Duration,
+    /// Renew the certificate over the link when less than this is left
+    /// (or half its life, if shorter).
+    #[serde(with = "humantime_serde")]
+    pub renew_before: Duration,
 }
 
 impl Default for LinkConfig {
@@ -66,6 +70,7 @@ impl Default for LinkConfig {
             reconnect_min: Duration::from_millis(500),
             reconnect_max: Duration::from_secs(30),
             clock_window: Duration::from_secs(300),
+            renew_before: Duration::from_secs(30 * 86400),
         }
     }
 }
@@ -185,6 +190,9 @@ reconnect_min = "{rmin}"
 reconnect_max = "{rmax}"
 # Largest accepted difference between the hub's clock and this node's.
 clock_window = "{window}"
+# The certificate is renewed over the link, without downtime, when less
+# than this is left of it (or half its life, if that is shorter).
+renew_before = "{renew}"
 {data}"#,
             id = self.node_id,
             hub = self.hub,
@@ -197,6 +205,7 @@ clock_window = "{window}"
             rmin = h(l.reconnect_min),
             rmax = h(l.reconnect_max),
             window = h(l.clock_window),
+            renew = h(l.renew_before),
             data = self.data_sections(),
         )
     }

@@ -154,7 +154,7 @@ pub fn dispatch(
             Response::Indicator(ind, Box::new(r))
         }),
         Request::Verify { id } => latest(hub, catalog, &id)
-            .and_then(|(ind, r)| observatory::verify(&[hub.ca.cert_der().to_vec()], &ind, &r))
+            .and_then(|(ind, r)| observatory::verify(&[hub.trusted_cas.clone(), hub.retired_cas.clone()].concat(), &ind, &r))
             .map(Response::Verified),
     };
     result.unwrap_or_else(|e| Response::Error(e.to_string()))

@@ -125,6 +125,12 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         from: PathBuf,
     },
+    /// The network's CA: rotate it with an overlap (hub stopped).
+    Ca {
+        /// What to do.
+        #[command(subcommand)]
+        action: CaAction,
+    },
     /// The vault's tamper-evident access log.
     Audit {
         /// What to do.
@@ -145,6 +151,24 @@ pub enum Command {
         #[arg(long)]
         http_listen: Option<SocketAddr>,
     },
+}
+
+/// CA commands.
+#[derive(Debug, Subcommand)]
+pub enum CaAction {
+    /// Start a rotation: a new CA issues from now on, both are trusted;
+    /// nodes renew from the new one at their next connection.
+    Rotate,
+    /// End the rotation: the hub certificate moves to the new CA (same
+    /// key) and the old CA is no longer trusted.
+    Finish {
+        /// Finish even if some nodes still hold a certificate from the old
+        /// CA (they are cut off and must enroll again).
+        #[arg(long)]
+        force: bool,
+    },
+    /// The trusted CAs, and whether a rotation is under way.
+    Status,
 }
 
 /// Audit commands.
@@ -453,6 +477,61 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         None => "there was no previous store".into(),
                     }
                 );
+            }
+        }
+        Command::Ca { action } => {
+            let root = dir(".");
+            if !matches!(action, CaAction::Status)
+                && passerelle_link::admin::call::<_, Response>(&root, &Request::Nodes)
+                    .await?
+                    .is_some()
+            {
+                return Err(HubError::Refused(
+                    "stop the hub first (systemctl stop passerelle-hub), run this, then start it again".into(),
+                )
+                .into());
+            }
+            match action {
+                CaAction::Rotate => {
+                    crate::ops::rotate_ca(&root, passerelle_link::now())?;
+                    eprintln!(
+                        "CA rotation started: a new CA issues certificates; both CAs are trusted.
+start the hub: connected nodes learn the new CA and renew their certificates.
+when every node has renewed: stop the hub, run passerelle-hub ca finish, start it again"
+                    );
+                }
+                CaAction::Finish { force } => {
+                    let cut = crate::ops::finish_ca_rotation(&root, force, passerelle_link::now())?;
+                    eprintln!("CA rotation finished: only the new CA is trusted; the hub certificate comes from it (same key)");
+                    if !cut.is_empty() {
+                        eprintln!("cut off (enroll them again): {}", cut.join(", "));
+                    }
+                }
+                CaAction::Status => {
+                    let dir = crate::paths::HubDir::existing(&root)?;
+                    let cas = passerelle_certs::files::read_pem_all(
+                        &dir.ca_cert(),
+                        passerelle_certs::files::CERTIFICATE,
+                    )?;
+                    for (i, c) in cas.iter().enumerate() {
+                        let (from, to) = passerelle_certs::identity::validity(c)?;
+                        println!(
+                            "{} sha256:{} valid {} to {}",
+                            if i == 0 { "issuing" } else { "trusted" },
+                            passerelle_protocol::hex::encode(&passerelle_protocol::sign::sha256(c)),
+                            time(Some(from)),
+                            time(Some(to))
+                        );
+                    }
+                    eprintln!(
+                        "{}",
+                        if cas.len() > 1 {
+                            "a CA rotation is under way"
+                        } else {
+                            "no rotation under way"
+                        }
+                    );
+                }
             }
         }
         Command::Audit { action } => {

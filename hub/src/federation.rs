@@ -112,8 +112,16 @@ pub async fn poll_status(
     live: Live,
     interval: Duration,
     timeout: Duration,
+    trusted_cas: &[Vec<u8>],
 ) {
     loop {
+        // The CAs to trust (two during a rotation): a node whose
+        // certificate the issuing one did not sign renews it.
+        if let Ok(asked) = ask(&live, key, Query::Trust(trusted_cas.to_vec()), timeout).await {
+            if let Outcome::Refused(r) = asked.body.outcome {
+                warn!(node = %live.identity.node_id, reason = %r, "trust list refused");
+            }
+        }
         if let Ok(asked) = ask(&live, key, Query::Status, timeout).await {
             if let Outcome::Answered(Answer::Status(s)) = asked.body.outcome {
                 let seen = now();
@@ -364,7 +372,8 @@ pub async fn send_revocations(
 /// Answers the requests a node makes on its link (one stream each, one at
 /// a time), until the connection closes. A refused link code costs the
 /// node a pause, so that guessing codes from an enrolled node is slow.
-pub async fn serve_node_requests(vault: crate::vault::store::VaultStore, live: Live) {
+pub async fn serve_node_requests(ctx: std::sync::Arc<crate::server::Ctx>, live: Live) {
+    let vault = ctx.vault.clone();
     let node = live.identity.node_id.clone();
     let name = live.identity.institution.clone();
     loop {
@@ -388,6 +397,16 @@ pub async fn serve_node_requests(vault: crate::vault::store::VaultStore, live: L
                     }
                     Err(e) => {
                         warn!(%node, reason = %e, "link code refused");
+                        refused = true;
+                        NodeResponse::Refused(e.to_string())
+                    }
+                }
+            }
+            NodeRequest::Renew { csr_der } => {
+                match crate::ops::renew(&ctx.hub, &node, &csr_der, now()) {
+                    Ok((cert_der, cas)) => NodeResponse::Renewed { cert_der, cas },
+                    Err(e) => {
+                        warn!(%node, reason = %e, "renewal refused");
                         refused = true;
                         NodeResponse::Refused(e.to_string())
                     }

@@ -25,10 +25,18 @@ pub struct Hub {
     pub dir: HubDir,
     /// Its configuration.
     pub config: HubConfig,
-    /// The CA.
+    /// The CA that issues certificates now.
     pub ca: Ca,
+    /// Every CA certificate trusted now (DER), the issuing one first; two
+    /// during a CA rotation.
+    pub trusted_cas: Vec<Vec<u8>>,
+    /// CA certificates retired by past rotations, kept to verify history.
+    pub retired_cas: Vec<Vec<u8>>,
     /// The hub certificate (DER).
     pub hub_cert_der: Vec<u8>,
+    /// The CA certificate that issued the hub certificate (the old one
+    /// during a rotation).
+    pub hub_issuer_der: Vec<u8>,
     /// The hub key (PKCS#8), for TLS.
     pub hub_key_pkcs8: Vec<u8>,
     /// The same key, for signing queries.
@@ -45,9 +53,21 @@ impl Hub {
     pub fn open(root: &std::path::Path) -> Result<Self, HubError> {
         let dir = HubDir::existing(root)?;
         let config = HubConfig::load(&dir.config())?;
-        let ca_der = files::read_pem(&dir.ca_cert(), files::CERTIFICATE)?;
-        let ca = Ca::from_parts(&ca_der, files::read_private_key(&dir.ca_key())?)?;
-        let hub_cert_der = files::read_pem(&dir.hub_cert(), files::CERTIFICATE)?;
+        let trusted_cas = files::read_pem_all(&dir.ca_cert(), files::CERTIFICATE)?;
+        let ca = Ca::from_parts(&trusted_cas[0], files::read_private_key(&dir.ca_key())?)?;
+        let retired_cas = if dir.ca_retired().exists() {
+            files::read_pem_all(&dir.ca_retired(), files::CERTIFICATE)?
+        } else {
+            Vec::new()
+        };
+        // hub.crt holds the hub certificate, then (after a rotation) the CA
+        // that issued it.
+        let mut hub_chain = files::read_pem_all(&dir.hub_cert(), files::CERTIFICATE)?;
+        let hub_cert_der = hub_chain.remove(0);
+        let hub_issuer_der = hub_chain
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| trusted_cas[0].clone());
         let hub_key_pkcs8 = files::read_private_key(&dir.hub_key())?;
         let key = SigningKey::from_pkcs8(&hub_key_pkcs8).map_err(|e| HubError::Dir {
             path: dir.hub_key(),
@@ -58,7 +78,10 @@ impl Hub {
             dir,
             config,
             ca,
+            trusted_cas,
+            retired_cas,
             hub_cert_der,
+            hub_issuer_der,
             hub_key_pkcs8,
             key,
             store,
@@ -93,7 +116,8 @@ pub fn issue_token(
     let secret = passerelle_link::random16();
     let token = Token {
         secret,
-        ca_fingerprint: hub.ca.fingerprint(),
+        // The node pins the CA that issued the hub certificate it will see.
+        ca_fingerprint: passerelle_protocol::sign::sha256(&hub.hub_issuer_der),
     };
     hub.store.put_token(&TokenRecord {
         node_id: node_id.clone(),
@@ -141,6 +165,8 @@ fn try_redeem(hub: &Hub, req: &EnrollRequest, now: UnixTime) -> Result<EnrollRes
             revoked_at: None,
         },
     )?;
+    hub.store
+        .put_serial_issuer(&identity.serial, &hub.ca.fingerprint())?;
     hub.store.put_node(&NodeRecord {
         node_id: record.node_id.clone(),
         name: record.name.clone(),
@@ -158,8 +184,148 @@ fn try_redeem(hub: &Hub, req: &EnrollRequest, now: UnixTime) -> Result<EnrollRes
         node_id: record.node_id,
         name: record.name,
         cert_der,
-        ca_der: hub.ca.cert_der().to_vec(),
+        ca_der: hub.hub_issuer_der.clone(),
     })
+}
+
+/// Renews the certificate of a connected node for a new key (its CSR).
+/// The current certificate stays valid until it expires.
+///
+/// # Errors
+/// An unknown or revoked node, a malformed CSR, a store failure.
+pub fn renew(
+    hub: &Hub,
+    node_id: &NodeId,
+    csr_der: &[u8],
+    now: UnixTime,
+) -> Result<(Vec<u8>, Vec<Vec<u8>>), HubError> {
+    let record = hub
+        .store
+        .node(node_id)?
+        .filter(|n| n.revoked_at.is_none())
+        .ok_or_else(|| {
+            HubError::Refused(format!("node {node_id} is not enrolled or was revoked"))
+        })?;
+    let cert_der = hub.ca.issue_node(
+        csr_der,
+        node_id,
+        &record.name,
+        now,
+        hub.config.node_cert_validity.as_secs(),
+    )?;
+    let identity = passerelle_certs::NodeIdentity::from_der(&cert_der)?;
+    hub.store.put_serial(
+        &identity.serial,
+        &SerialRecord {
+            node_id: node_id.clone(),
+            issued_at: now,
+            revoked_at: None,
+        },
+    )?;
+    hub.store
+        .put_serial_issuer(&identity.serial, &hub.ca.fingerprint())?;
+    hub.store.update_node(node_id, |n| {
+        n.serial = identity.serial.clone();
+        n.cert_not_after = identity.not_after;
+    })?;
+    tracing::info!(node = %node_id, serial = %identity.serial, "node certificate renewed");
+    Ok((cert_der, hub.trusted_cas.clone()))
+}
+
+/// Starts a CA rotation (the hub stopped): a new CA issues from now on;
+/// the old one stays trusted, and keeps vouching for the hub certificate,
+/// until [`finish_ca_rotation`]. Nodes learn the new CA at their next
+/// status poll and renew their certificates from it.
+///
+/// # Errors
+/// When a rotation is already under way, or files cannot be written.
+pub fn rotate_ca(root: &std::path::Path, now: UnixTime) -> Result<(), HubError> {
+    let hub = Hub::open(root)?;
+    if hub.trusted_cas.len() > 1 {
+        return Err(HubError::Refused(
+            "a CA rotation is already under way: finish it first (passerelle-hub ca finish)".into(),
+        ));
+    }
+    let dir = &hub.dir;
+    let old = hub.trusted_cas[0].clone();
+    let stamp = passerelle_link::output::time(Some(now));
+    let new = Ca::generate(
+        &format!("{} ({})", hub.config.name, &stamp[..10]),
+        now,
+        crate::init::CA_VALIDITY_SECS,
+    )?;
+    // Order: the chain naming the hub certificate's issuer first, then the
+    // trusted list, then the key: a crash leaves the old CA issuing.
+    files::write_pem(
+        &dir.hub_cert(),
+        files::CERTIFICATE,
+        &[&hub.hub_cert_der, &hub.hub_issuer_der],
+    )?;
+    files::write_pem(&dir.ca_cert(), files::CERTIFICATE, &[new.cert_der(), &old])?;
+    files::write_pem(&dir.ca_key(), files::PRIVATE_KEY, &[&new.key_pkcs8()])?;
+    tracing::info!("CA rotation started: the new CA issues; both are trusted");
+    Ok(())
+}
+
+/// Ends a CA rotation (the hub stopped): a new hub certificate from the
+/// new CA; the old CA is no longer trusted (kept in `ca-retired.crt` to
+/// verify history). Nodes that did not renew during the overlap are cut
+/// off. Returns the nodes whose current certificate the new CA did not
+/// issue, unless `force`, in which case they are listed and cut off.
+///
+/// # Errors
+/// When no rotation is under way, or nodes would be cut off without
+/// `force`.
+pub fn finish_ca_rotation(
+    root: &std::path::Path,
+    force: bool,
+    now: UnixTime,
+) -> Result<Vec<String>, HubError> {
+    let hub = Hub::open(root)?;
+    if hub.trusted_cas.len() < 2 {
+        return Err(HubError::Refused(
+            "no CA rotation is under way (passerelle-hub ca rotate starts one)".into(),
+        ));
+    }
+    let new = hub.trusted_cas[0].clone();
+    // Nodes whose current certificate the new CA did not issue.
+    let new_fp = passerelle_protocol::sign::sha256(&new);
+    let behind: Vec<String> = hub
+        .store
+        .nodes()?
+        .into_iter()
+        .filter(|n| n.revoked_at.is_none())
+        .filter(|n| hub.store.serial_issuer(&n.serial).ok().flatten() != Some(new_fp))
+        .map(|n| n.node_id.to_string())
+        .collect();
+    if !behind.is_empty() && !force {
+        return Err(HubError::Refused(format!(
+            "{} node(s) still hold a certificate from the old CA: {}; wait until they renew (they do at their next connection), or finish with --force to cut them off",
+            behind.len(),
+            behind.join(", ")
+        )));
+    }
+    let dir = &hub.dir;
+    let new_ca = Ca::from_parts(&new, files::read_private_key(&dir.ca_key())?)?;
+    // Same hub key: every signature the hub made stays verifiable.
+    let issued = new_ca.issue_hub_for(
+        &hub.config.public_names,
+        Some(&hub.hub_key_pkcs8),
+        now,
+        crate::init::HUB_CERT_VALIDITY_SECS,
+    )?;
+    let mut retired = hub.retired_cas.clone();
+    retired.extend(hub.trusted_cas[1..].iter().cloned());
+    let retired_refs: Vec<&[u8]> = retired.iter().map(Vec::as_slice).collect();
+    files::write_pem(&dir.ca_retired(), files::CERTIFICATE, &retired_refs)?;
+    files::write_pem(
+        &dir.hub_cert(),
+        files::CERTIFICATE,
+        &[&issued.cert_der, &new],
+    )?;
+    files::write_pem(&dir.ca_cert(), files::CERTIFICATE, &[&new])?;
+    tracing::info!("CA rotation finished: only the new CA is trusted");
+    Ok(behind)
 }
 
 /// One line of `passerelle-hub nodes`.

@@ -69,6 +69,11 @@ impl HubDir {
     pub fn ca_cert(&self) -> PathBuf {
         self.root.join("ca.crt")
     }
+    /// `ca-retired.crt`: CA certificates retired by a rotation, kept to
+    /// verify the signed history.
+    pub fn ca_retired(&self) -> PathBuf {
+        self.root.join("ca-retired.crt")
+    }
     /// `ca.key`.
     pub fn ca_key(&self) -> PathBuf {
         self.root.join("ca.key")

@@ -191,12 +191,13 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
     };
     let quic = listen.quic.unwrap_or(hub.config.quic_listen);
     let http = listen.http.unwrap_or(hub.config.http_listen);
-    let ca = hub.ca.cert_der().to_vec();
     let gate = Arc::new(StoreGate {
         store: hub.store.clone(),
     });
-    let chain = [hub.hub_cert_der.clone(), ca.clone()];
-    let tls = tls::hub_server_config(std::slice::from_ref(&ca), &chain, &hub.hub_key_pkcs8, gate)?;
+    // Trusted: every current CA (two during a rotation). Presented: the
+    // hub certificate and the CA that issued it.
+    let chain = [hub.hub_cert_der.clone(), hub.hub_issuer_der.clone()];
+    let tls = tls::hub_server_config(&hub.trusted_cas, &chain, &hub.hub_key_pkcs8, gate)?;
     let endpoint = endpoint::server(quic, tls, Default::default(), &hub.hub_key_pkcs8).map_err(
         |e| match e {
             passerelle_link::LinkError::Io(source) => HubError::Io {
@@ -381,9 +382,9 @@ async fn handle_link(ctx: Arc<Ctx>, conn: quinn::Connection, remote: SocketAddr)
         };
         ctx.registry.insert(live.clone());
         info!("node connected");
-        tokio::spawn(crate::federation::serve_node_requests(ctx.vault.clone(), live.clone()).in_current_span());
+        tokio::spawn(crate::federation::serve_node_requests(ctx.clone(), live.clone()).in_current_span());
         let config = &ctx.hub.config;
-        crate::federation::poll_status(ctx.hub.store.clone(), &ctx.hub.key, live, config.status_interval, config.query_timeout).await;
+        crate::federation::poll_status(ctx.hub.store.clone(), &ctx.hub.key, live, config.status_interval, config.query_timeout, &ctx.hub.trusted_cas).await;
         ctx.registry.remove(&node, &conn);
         info!(reason = %conn.close_reason().map(|r| r.to_string()).unwrap_or_default(), "node disconnected");
     }

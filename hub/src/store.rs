@@ -9,6 +9,7 @@
 //! | `accounts` | e-mail | a partner professional's account (argon2id hash) |
 //! | `directory` | node id | the node's entry in the directory of actors |
 //! | `resources` | id | a published document's description (the PDF is in `resources/`) |
+//! | `serial_issuers` | certificate serial (hex) | SHA-256 of the CA certificate that issued it |
 //!
 //! The vault's trees are described in [`crate::vault::store`].
 
@@ -273,6 +274,34 @@ impl Store {
         }
         self.db.flush()?;
         Ok(Some(node))
+    }
+
+    /// Records which CA (SHA-256 of its certificate) issued a serial.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn put_serial_issuer(
+        &self,
+        serial: &str,
+        ca_fingerprint: &[u8; 32],
+    ) -> Result<(), HubError> {
+        let _w = self.writing();
+        self.db
+            .open_tree("serial_issuers")?
+            .insert(serial.as_bytes(), ca_fingerprint.as_slice())?;
+        Ok(())
+    }
+
+    /// The CA that issued a serial, when recorded.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn serial_issuer(&self, serial: &str) -> Result<Option<[u8; 32]>, HubError> {
+        Ok(self
+            .db
+            .open_tree("serial_issuers")?
+            .get(serial.as_bytes())?
+            .and_then(|v| <[u8; 32]>::try_from(&v[..]).ok()))
     }
 
     /// Keeps a composed indicator in its history.

@@ -185,7 +185,7 @@ pub async fn handle(shared: &Shared, req: Request) -> Response {
             .await
             .map(Response::Linked),
         Request::Status => report(
-            &shared.creds,
+            &shared.creds(),
             shared.config.hub.to_string(),
             &shared.store,
             Some(shared.link()),
@@ -340,6 +340,9 @@ async fn link(shared: &Shared, local_id: &str, code: &str, by: &str) -> Result<L
             return Err(NodeError::Refused(format!(
                 "the hub refused the code: {why}"
             )))
+        }
+        NodeResponse::Renewed { .. } => {
+            return Err(NodeError::Refused("unexpected reply from the hub".into()))
         }
     };
     let at = now();

@@ -71,6 +71,16 @@ pub trait DataSource {
     fn revoke(&self, _ids: &[String], _now: UnixTime) -> Result<(), Refusal> {
         Err(Refusal::Unavailable("this node keeps no documents".into()))
     }
+
+    /// Takes the network's trusted CA certificates (issuing one first).
+    ///
+    /// # Errors
+    /// The refusal to send back.
+    fn trust(&self, _cas: &[Vec<u8>], _now: UnixTime) -> Result<(), Refusal> {
+        Err(Refusal::Unavailable(
+            "this node does not manage its trust".into(),
+        ))
+    }
 }
 
 /// Handles the payload of one frame (already within the size limit) and
@@ -146,6 +156,10 @@ fn answer(
         } => Answer::Document(data.fetch(check.hub_key, person, document, requester, now)?),
         Query::RevokedConsents(ids) => {
             data.revoke(ids, now)?;
+            Answer::Noted
+        }
+        Query::Trust(cas) => {
+            data.trust(cas, now)?;
             Answer::Noted
         }
         Query::Directory => Answer::Directory(me.directory.clone().map(|mut d| {

@@ -26,6 +26,7 @@ impl Credentials {
     /// When a file is missing, unreadable, too open, or the key does not
     /// match the certificate.
     pub fn load(dir: &NodeDir) -> Result<Self, NodeError> {
+        finish_pending(dir)?;
         let key_pkcs8 = files::read_private_key(&dir.key())?;
         let key = SigningKey::from_pkcs8(&key_pkcs8).map_err(|e| NodeError::Dir {
             path: dir.key(),
@@ -48,4 +49,78 @@ impl Credentials {
             cas,
         })
     }
+}
+
+impl Credentials {
+    /// Installs renewed credentials: the new key, certificate and trusted
+    /// CAs are staged beside the live files, then renamed into place (CAs,
+    /// key, certificate). A crash in between is finished at the next load,
+    /// so the key and the certificate never disagree for long.
+    ///
+    /// # Errors
+    /// When a file cannot be written.
+    pub fn install(
+        dir: &NodeDir,
+        key_pkcs8: &[u8],
+        cert_der: &[u8],
+        cas: &[Vec<u8>],
+    ) -> Result<(), NodeError> {
+        let staged = |p: std::path::PathBuf| {
+            p.with_extension(format!(
+                "{}.new",
+                p.extension().and_then(|e| e.to_str()).unwrap_or("")
+            ))
+        };
+        let cas: Vec<&[u8]> = cas.iter().map(Vec::as_slice).collect();
+        files::write_pem(&staged(dir.ca()), files::CERTIFICATE, &cas)?;
+        files::write_pem(&staged(dir.key()), files::PRIVATE_KEY, &[key_pkcs8])?;
+        files::write_pem(&staged(dir.cert()), files::CERTIFICATE, &[cert_der])?;
+        finish_pending(dir)
+    }
+
+    /// Replaces the trusted CA certificates.
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn write_cas(dir: &NodeDir, cas: &[Vec<u8>]) -> Result<(), NodeError> {
+        let cas: Vec<&[u8]> = cas.iter().map(Vec::as_slice).collect();
+        files::write_pem(&dir.ca(), files::CERTIFICATE, &cas)?;
+        Ok(())
+    }
+}
+
+/// Finishes an interrupted [`Credentials::install`].
+fn finish_pending(dir: &NodeDir) -> Result<(), NodeError> {
+    let rename = |live: std::path::PathBuf| -> Result<(), NodeError> {
+        let ext = live
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_string();
+        let staged = live.with_extension(format!("{ext}.new"));
+        if staged.exists() {
+            std::fs::rename(&staged, &live).map_err(|source| NodeError::Io {
+                path: live.clone(),
+                source,
+            })?;
+        }
+        Ok(())
+    };
+    // Only a complete set is finished: the certificate is staged last.
+    let cert_staged = dir.cert().with_extension("crt.new");
+    if cert_staged.exists() {
+        rename(dir.ca())?;
+        rename(dir.key())?;
+        rename(dir.cert())?;
+    } else {
+        for p in [dir.ca(), dir.key()] {
+            let ext = p
+                .extension()
+                .and_then(|e| e.to_str())
+                .unwrap_or("")
+                .to_string();
+            let _ = std::fs::remove_file(p.with_extension(format!("{ext}.new")));
+        }
+    }
+    Ok(())
 }

@@ -32,7 +32,7 @@ pub fn render(shared: &Shared) -> String {
     let mut out = String::new();
     let link = shared.link();
     let now = passerelle_link::now();
-    let creds = &shared.creds;
+    let creds = shared.creds();
     let store = shared.store();
     let _ = writeln!(out, "# TYPE passerelle_node_build_info gauge\npasserelle_node_build_info{{version=\"{}\",protocol=\"{}\"}} 1", crate::VERSION, passerelle_protocol::PROTOCOL_VERSION);
     let _ = writeln!(out, "# HELP passerelle_node_link_up Whether the link to the hub is up.\n# TYPE passerelle_node_link_up gauge\npasserelle_node_link_up {}", u8::from(link.connected));

@@ -57,7 +57,12 @@ pub struct LinkState {
 /// What the running node shares between its tasks.
 pub struct Shared {
     pub(crate) config: NodeConfig,
-    pub(crate) creds: Credentials,
+    /// The current key, certificate and trusted CAs; replaced on renewal.
+    creds: std::sync::RwLock<Arc<Credentials>>,
+    /// The node folder.
+    root: std::path::PathBuf,
+    /// Wakes the renewal watcher (the hub announced a new issuing CA).
+    renew_now: tokio::sync::Notify,
     pub(crate) store: Store,
     pub(crate) files: crate::vault::DocFiles,
     seen: Mutex<NonceCache>,
@@ -83,6 +88,21 @@ impl Shared {
         }
     }
 
+    /// The current credentials.
+    pub fn creds(&self) -> Arc<Credentials> {
+        self.creds
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set_creds(&self, c: Credentials) {
+        *self
+            .creds
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(c);
+    }
+
     /// The live connection to the hub, if any.
     pub fn connection(&self) -> Option<quinn::Connection> {
         self.conn.lock().expect("connection lock").clone()
@@ -99,10 +119,11 @@ impl Shared {
     }
 
     fn describe(&self) -> SelfDescription {
+        let creds = self.creds();
         SelfDescription {
-            institution: self.creds.identity.institution.clone(),
+            institution: creds.identity.institution.clone(),
             datasets: self.store.datasets().unwrap_or_default(),
-            cert_not_after: self.creds.identity.not_after,
+            cert_not_after: creds.identity.not_after,
             directory: self.config.directory.clone(),
         }
     }
@@ -127,7 +148,9 @@ impl answer::DataSource for Shared {
         requester: &Requester,
         now: u64,
     ) -> Result<Vec<DocSummary>, Refusal> {
-        self.gate(hub, now).list(person, requester)
+        let creds = self.creds();
+        self.gate(hub, now, &creds.identity.node_id)
+            .list(person, requester)
     }
 
     fn fetch(
@@ -138,7 +161,8 @@ impl answer::DataSource for Shared {
         requester: &Requester,
         now: u64,
     ) -> Result<DocSummary, Refusal> {
-        self.gate(hub, now)
+        let creds = self.creds();
+        self.gate(hub, now, &creds.identity.node_id)
             .fetch(person, document, requester)
             .map(|d| d.summary())
     }
@@ -148,14 +172,131 @@ impl answer::DataSource for Shared {
             .revoke_consents(ids, now)
             .map_err(|e| Refusal::Unavailable(e.to_string()))
     }
+
+    fn trust(&self, cas: &[Vec<u8>], now: u64) -> Result<(), Refusal> {
+        if cas.is_empty()
+            || cas
+                .iter()
+                .any(|c| passerelle_certs::Ca::check_certificate(c).is_err())
+        {
+            return Err(Refusal::Malformed(
+                "trusted CA list empty or not certificates".into(),
+            ));
+        }
+        let current = self.creds();
+        if current.cas != cas {
+            let dir = crate::paths::NodeDir::existing(&self.root)
+                .map_err(|e| Refusal::Unavailable(e.to_string()))?;
+            Credentials::write_cas(&dir, cas)
+                .and_then(|()| Credentials::load(&dir))
+                .map(|c| self.set_creds(c))
+                .map_err(|e| Refusal::Unavailable(e.to_string()))?;
+            info!(
+                cas = cas.len(),
+                "trusted CA certificates updated by the hub"
+            );
+        }
+        if renewal_due(&self.creds(), self.config.link.renew_before.as_secs(), now) {
+            self.renew_now.notify_one();
+        }
+        Ok(())
+    }
+}
+
+/// Whether the certificate should be renewed now: less than `margin` (or
+/// half its life) left, or not issued by the CA that issues now.
+pub fn renewal_due(creds: &Credentials, margin: u64, now: u64) -> bool {
+    let id = &creds.identity;
+    let life = id.not_after.saturating_sub(id.not_before);
+    let left = id.not_after.saturating_sub(now);
+    let stale_issuer = creds.cas.first().is_some_and(|issuing| {
+        tls::verify_node_cert(std::slice::from_ref(issuing), &creds.cert_der, now).is_err()
+    });
+    left < margin.min(life / 2) || stale_issuer
+}
+
+/// Renews the certificate over `conn`: a new key made here, its CSR sent,
+/// the certificate checked (this node, this key, a trusted CA) and
+/// installed. The running connection keeps its old certificate.
+async fn renew(shared: &Shared, conn: &quinn::Connection) -> Result<(), NodeError> {
+    let creds = shared.creds();
+    let req = passerelle_certs::ca::node_request(creds.identity.node_id.as_str())?;
+    let reply: passerelle_protocol::message::NodeResponse = stream::exchange(
+        conn,
+        &passerelle_protocol::message::NodeRequest::Renew {
+            csr_der: req.csr_der.clone(),
+        },
+        MAX_CONTROL_FRAME,
+        std::time::Duration::from_secs(15),
+    )
+    .await?;
+    let (cert_der, cas) = match reply {
+        passerelle_protocol::message::NodeResponse::Renewed { cert_der, cas } => (cert_der, cas),
+        passerelle_protocol::message::NodeResponse::Refused(why) => {
+            return Err(NodeError::Refused(format!(
+                "the hub refused to renew: {why}"
+            )))
+        }
+        other => {
+            return Err(NodeError::Refused(format!(
+                "unexpected reply to renewal: {other:?}"
+            )))
+        }
+    };
+    let id = tls::verify_node_cert(&cas, &cert_der, now())?;
+    let key = passerelle_protocol::sign::SigningKey::from_pkcs8(&req.key_pkcs8)
+        .map_err(|e| NodeError::Refused(e.to_string()))?;
+    if id.node_id != creds.identity.node_id || id.public_key != key.public() {
+        return Err(NodeError::Refused(
+            "the renewed certificate names another node or key".into(),
+        ));
+    }
+    let dir = crate::paths::NodeDir::existing(&shared.root)?;
+    Credentials::install(&dir, &req.key_pkcs8, &cert_der, &cas)?;
+    shared.set_creds(Credentials::load(&dir)?);
+    info!(serial = %id.serial, not_after = id.not_after, "certificate renewed");
+    Ok(())
+}
+
+/// Renews when due; returns once a renewal succeeded.
+async fn renewal_watch(shared: &Shared, conn: &quinn::Connection) {
+    loop {
+        let creds = shared.creds();
+        let margin = shared.config.link.renew_before.as_secs();
+        if renewal_due(&creds, margin, now()) {
+            match renew(shared, conn).await {
+                Ok(()) => return,
+                Err(error) => warn!(%error, "certificate renewal failed; retrying in a minute"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
+                _ = shared.renew_now.notified() => {}
+            }
+            continue;
+        }
+        let id = &creds.identity;
+        let due_at = id
+            .not_after
+            .saturating_sub(margin.min(id.not_after.saturating_sub(id.not_before) / 2));
+        let wait = due_at.saturating_sub(now()).clamp(1, 3600);
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(wait)) => {}
+            _ = shared.renew_now.notified() => {}
+        }
+    }
 }
 
 impl Shared {
-    fn gate<'a>(&'a self, hub: &'a PublicKey, now: u64) -> crate::vault::Gate<'a> {
+    fn gate<'a>(
+        &'a self,
+        hub: &'a PublicKey,
+        now: u64,
+        me: &'a passerelle_protocol::ids::NodeId,
+    ) -> crate::vault::Gate<'a> {
         crate::vault::Gate {
             store: &self.store,
             hub,
-            me: &self.creds.identity.node_id,
+            me,
             now,
         }
     }
@@ -248,7 +389,9 @@ pub async fn start(root: &Path) -> Result<NodeHandle, NodeError> {
     let store = Store::open(&dir.store())?;
     let shared = Arc::new(Shared {
         config,
-        creds,
+        creds: std::sync::RwLock::new(Arc::new(creds)),
+        root: root.to_path_buf(),
+        renew_now: tokio::sync::Notify::new(),
         store,
         files: crate::vault::DocFiles::new(root),
         seen: Mutex::new(NonceCache::new(NONCE_CAPACITY)),
@@ -275,34 +418,37 @@ pub async fn start(root: &Path) -> Result<NodeHandle, NodeError> {
 }
 
 async fn run_link(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
-    let node = shared.creds.identity.node_id.clone();
+    let node = shared.creds().identity.node_id.clone();
     let hub = shared.config.hub.clone();
     let span = info_span!("link", node = %node, hub = %hub);
     async move {
         let l = &shared.config.link;
         let mut backoff = Backoff::new(l.reconnect_min, l.reconnect_max);
         let liveness = Liveness { keep_alive: l.keep_alive, idle_timeout: l.idle_timeout };
-        let client = tls::node_client_config(&shared.creds.cas, std::slice::from_ref(&shared.creds.cert_der), &shared.creds.key_pkcs8)
-            .map_err(|e| e.to_string())
-            .and_then(|tls| endpoint::client_config(tls, liveness).map_err(|e| e.to_string()));
-        let client = match client {
-            Ok(c) => c,
-            Err(e) => {
-                warn!(error = %e, "cannot build the link configuration; the node will not connect");
-                shared.set_link(false, Some(e));
-                let _ = stop.changed().await;
-                return;
-            }
+        let client_for = |creds: &Credentials| {
+            tls::node_client_config(&creds.cas, std::slice::from_ref(&creds.cert_der), &creds.key_pkcs8)
+                .map_err(|e| e.to_string())
+                .and_then(|tls| endpoint::client_config(tls, liveness).map_err(|e| e.to_string()))
         };
         loop {
             shared.link.lock().expect("link state lock").attempts += 1;
+            let creds = shared.creds();
+            let client = match client_for(&creds) {
+                Ok(c) => c,
+                Err(e) => {
+                    warn!(error = %e, "cannot build the link configuration; the node will not connect");
+                    shared.set_link(false, Some(e));
+                    let _ = stop.changed().await;
+                    return;
+                }
+            };
             let reason = match resolve(&hub).await {
                 Err(e) => e.to_string(),
                 Ok(remote) => match endpoint::client(remote) {
                     Err(e) => e.to_string(),
                     Ok(ep) => {
                         let reason = tokio::select! {
-                            r = connect_and_serve(&shared, &ep, &client, remote, &mut backoff) => Some(r),
+                            r = connect_and_serve(&shared, creds.clone(), &ep, &client, remote, &mut backoff) => Some(r),
                             _ = stop.changed() => None,
                         };
                         ep.close(0u32.into(), b"node stopping");
@@ -314,6 +460,11 @@ async fn run_link(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
                     }
                 },
             };
+            if reason == RENEWED {
+                // Reconnect at once with the new certificate.
+                info!("reconnecting with the renewed certificate");
+                continue;
+            }
             warn!(reason = %reason, "link down");
             shared.set_link(false, Some(reason));
             let delay = backoff.next_delay(unit_random());
@@ -329,9 +480,14 @@ async fn run_link(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     .await
 }
 
+/// Why a connection ended when the node closed it to use a renewed
+/// certificate.
+const RENEWED: &str = "certificate renewed";
+
 /// Connects and serves until the connection ends; returns why it ended.
 async fn connect_and_serve(
     shared: &Arc<Shared>,
+    creds: Arc<Credentials>,
     ep: &quinn::Endpoint,
     client: &quinn::ClientConfig,
     remote: std::net::SocketAddr,
@@ -360,24 +516,38 @@ async fn connect_and_serve(
     *shared.conn.lock().expect("connection lock") = Some(conn.clone());
     info!(remote = %remote, "connected to the hub");
     let mut first = true;
-    loop {
-        match conn.accept_bi().await {
-            Ok((send, recv)) => {
-                if first {
-                    // The handshake only truly succeeded once the hub talks:
-                    // under TLS 1.3 a refused client certificate shows here.
-                    backoff.reset();
-                    first = false;
+    let serve = async {
+        loop {
+            match conn.accept_bi().await {
+                Ok((send, recv)) => {
+                    if first {
+                        // The handshake only truly succeeded once the hub talks:
+                        // under TLS 1.3 a refused client certificate shows here.
+                        backoff.reset();
+                        first = false;
+                    }
+                    let shared = shared.clone();
+                    tokio::spawn(handle_stream(
+                        shared,
+                        creds.clone(),
+                        hub.public_key,
+                        send,
+                        recv,
+                    ));
                 }
-                let shared = shared.clone();
-                tokio::spawn(handle_stream(shared, hub.public_key, send, recv));
-            }
-            Err(e) => {
-                *shared.conn.lock().expect("connection lock") = None;
-                return explain(&e);
+                Err(e) => return explain(&e),
             }
         }
-    }
+    };
+    let reason = tokio::select! {
+        r = serve => r,
+        () = renewal_watch(shared, &conn) => {
+            conn.close(0u32.into(), b"certificate renewed");
+            RENEWED.to_string()
+        }
+    };
+    *shared.conn.lock().expect("connection lock") = None;
+    reason
 }
 
 fn explain(e: &quinn::ConnectionError) -> String {
@@ -391,11 +561,12 @@ fn explain(e: &quinn::ConnectionError) -> String {
 
 async fn handle_stream(
     shared: Arc<Shared>,
+    creds: Arc<Credentials>,
     hub_key: PublicKey,
     mut send: quinn::SendStream,
     mut recv: quinn::RecvStream,
 ) {
-    let me = shared.creds.identity.node_id.clone();
+    let me = creds.identity.node_id.clone();
     let window_secs = shared.config.link.clock_window.as_secs();
     let check = QueryCheck {
         hub_key: &hub_key,
@@ -463,7 +634,7 @@ async fn handle_stream(
         warn!(%error, "query log not written");
     }
     drop(_enter);
-    let signed = match SignedReply::sign(&reply, &shared.creds.key) {
+    let signed = match SignedReply::sign(&reply, &creds.key) {
         Ok(s) => s,
         Err(error) => {
             warn!(%error, "cannot sign reply");

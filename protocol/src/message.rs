@@ -40,6 +40,10 @@ pub enum Query {
     },
     /// Consents the person revoked: refuse them from now on.
     RevokedConsents(Vec<String>),
+    /// The CA certificates (DER) the network trusts now, the one that
+    /// issues new certificates first. During a CA rotation both are
+    /// listed; a node whose certificate the first did not issue renews it.
+    Trust(Vec<Vec<u8>>),
 }
 
 impl Query {
@@ -53,6 +57,7 @@ impl Query {
             Query::Documents { .. } => "documents",
             Query::Fetch { .. } => "fetch",
             Query::RevokedConsents(_) => "revoked_consents",
+            Query::Trust(_) => "trust",
         }
     }
 }
@@ -184,6 +189,12 @@ pub enum NodeRequest {
         /// The code the person shows.
         code: String,
     },
+    /// Renew this node's certificate for a new key (the key never leaves
+    /// the node: only its CSR travels).
+    Renew {
+        /// PKCS#10 request (DER) for the new key.
+        csr_der: Vec<u8>,
+    },
 }
 
 /// The hub's reply to a [`NodeRequest`].
@@ -191,6 +202,13 @@ pub enum NodeRequest {
 pub enum NodeResponse {
     /// The code was valid: the person's pseudonym at this node.
     Linked(Pseudonym),
+    /// A renewed certificate, and the CA certificates to trust now.
+    Renewed {
+        /// The new node certificate (DER).
+        cert_der: Vec<u8>,
+        /// Trusted CA certificates (DER), the issuing one first.
+        cas: Vec<Vec<u8>>,
+    },
     /// Refused, with the reason.
     Refused(String),
 }
