@@ -30,6 +30,16 @@ pub enum HubError {
         /// What happened.
         why: String,
     },
+    /// The node speaks an older protocol than the query needs.
+    #[error("node {node} speaks protocol {has}; this needs {needs}: update passerelle-node there")]
+    Outdated {
+        /// The node.
+        node: String,
+        /// Its version.
+        has: u16,
+        /// The version needed.
+        needs: u16,
+    },
     /// Moving bytes failed.
     #[error(transparent)]
     Link(#[from] passerelle_link::LinkError),

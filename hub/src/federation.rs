@@ -40,6 +40,13 @@ pub async fn ask(
     query: Query,
     timeout: Duration,
 ) -> Result<Asked, HubError> {
+    if query.since() > live.protocol() {
+        return Err(HubError::Outdated {
+            node: live.identity.node_id.to_string(),
+            has: live.protocol(),
+            needs: query.since(),
+        });
+    }
     let query_id = random16();
     let span = info_span!("query", query_id = %hex::encode(&query_id), node = %live.identity.node_id, kind = query.kind());
     async {
@@ -50,7 +57,7 @@ pub async fn ask(
             audience: live.identity.node_id.clone(),
             query,
         };
-        let signed = SignedQuery::sign(&body, key)?;
+        let signed = SignedQuery::sign_version(&body, key, live.protocol())?;
         let started = std::time::Instant::now();
         let asked = send(live, &signed, Some(query_id), timeout).await;
         let result = match &asked {
@@ -115,15 +122,17 @@ pub async fn poll_status(
     trusted_cas: &[Vec<u8>],
 ) {
     loop {
-        // The CAs to trust (two during a rotation): a node whose
-        // certificate the issuing one did not sign renews it.
-        if let Ok(asked) = ask(&live, key, Query::Trust(trusted_cas.to_vec()), timeout).await {
-            if let Outcome::Refused(r) = asked.body.outcome {
-                warn!(node = %live.identity.node_id, reason = %r, "trust list refused");
-            }
-        }
         if let Ok(asked) = ask(&live, key, Query::Status, timeout).await {
             if let Outcome::Answered(Answer::Status(s)) = asked.body.outcome {
+                // Speak the node's version from now on (one minor behind
+                // at most; older nodes were refused at enrollment).
+                live.protocol.store(
+                    s.protocol.clamp(
+                        passerelle_protocol::MIN_PROTOCOL_VERSION,
+                        passerelle_protocol::PROTOCOL_VERSION,
+                    ),
+                    std::sync::atomic::Ordering::Relaxed,
+                );
                 let seen = now();
                 let updated = store.update_node(&live.identity.node_id, |n| {
                     n.last_seen = Some(seen);
@@ -136,13 +145,22 @@ pub async fn poll_status(
                 }
             }
         }
+        // The CAs to trust (two during a rotation): a node whose
+        // certificate the issuing one did not sign renews it.
+        if live.protocol() >= 2 {
+            if let Ok(asked) = ask(&live, key, Query::Trust(trusted_cas.to_vec()), timeout).await {
+                if let Outcome::Refused(r) = asked.body.outcome {
+                    warn!(node = %live.identity.node_id, reason = %r, "trust list refused");
+                }
+            }
+        }
         let revoked = crate::vault::consent::revoked_for(
             &crate::vault::store::VaultStore::new(store.clone()),
             &live.identity.node_id,
             now(),
         );
         match revoked {
-            Ok(ids) if !ids.is_empty() => {
+            Ok(ids) if !ids.is_empty() && live.protocol() >= 2 => {
                 if let Err(error) = send_revocations(&live, key, ids, timeout).await {
                     warn!(%error, node = %live.identity.node_id, "revoked consents not delivered");
                 }
@@ -208,6 +226,13 @@ pub async fn fetch(
     timeout: Duration,
 ) -> Result<Result<Incoming, Refusal>, HubError> {
     let node = live.identity.node_id.clone();
+    if live.protocol() < 2 {
+        return Err(HubError::Outdated {
+            node: node.to_string(),
+            has: live.protocol(),
+            needs: 2,
+        });
+    }
     let failed = |why: String| HubError::Node {
         node: node.to_string(),
         why,

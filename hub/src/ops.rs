@@ -140,10 +140,11 @@ pub fn redeem(hub: &Hub, req: &EnrollRequest, now: UnixTime) -> EnrollResponse {
 }
 
 fn try_redeem(hub: &Hub, req: &EnrollRequest, now: UnixTime) -> Result<EnrollResponse, HubError> {
-    if req.version != PROTOCOL_VERSION {
+    if !(passerelle_protocol::MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&req.version) {
         return Err(HubError::Refused(format!(
-            "node speaks protocol {} but this hub speaks {PROTOCOL_VERSION}; install a matching version",
-            req.version
+            "node speaks protocol {} but this hub speaks {} to {PROTOCOL_VERSION}; install a matching version",
+            req.version,
+            passerelle_protocol::MIN_PROTOCOL_VERSION
         )));
     }
     let hash = passerelle_protocol::sign::sha256(&req.secret);

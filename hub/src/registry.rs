@@ -20,6 +20,16 @@ pub struct Live {
     pub cert_der: Vec<u8>,
     /// When it connected.
     pub since: UnixTime,
+    /// The protocol version it speaks: the oldest supported until its
+    /// status says otherwise.
+    pub protocol: std::sync::Arc<std::sync::atomic::AtomicU16>,
+}
+
+impl Live {
+    /// The protocol version to speak with this node.
+    pub fn protocol(&self) -> u16 {
+        self.protocol.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// The nodes connected now.

@@ -379,6 +379,9 @@ async fn handle_link(ctx: Arc<Ctx>, conn: quinn::Connection, remote: SocketAddr)
             identity,
             cert_der,
             since: now(),
+            protocol: std::sync::Arc::new(std::sync::atomic::AtomicU16::new(
+                passerelle_protocol::MIN_PROTOCOL_VERSION,
+            )),
         };
         ctx.registry.insert(live.clone());
         info!("node connected");

@@ -14,7 +14,7 @@ use crate::{
     message::{Answer, Query, Refusal},
     replay::{NonceCache, Seen},
     sign::{PublicKey, SigningKey},
-    UnixTime, PROTOCOL_VERSION,
+    UnixTime, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION,
 };
 
 /// Default clock window, each side of the node's clock.
@@ -55,10 +55,22 @@ impl SignedQuery {
     /// # Errors
     /// When the body cannot be encoded.
     pub fn sign(body: &QueryBody, key: &SigningKey) -> Result<Self, codec::CodecError> {
+        Self::sign_version(body, key, PROTOCOL_VERSION)
+    }
+
+    /// Encodes and signs a query body for a peer speaking `version`.
+    ///
+    /// # Errors
+    /// When the body cannot be encoded.
+    pub fn sign_version(
+        body: &QueryBody,
+        key: &SigningKey,
+        version: u16,
+    ) -> Result<Self, codec::CodecError> {
         let body = codec::encode(body)?;
         let signature = key.sign(&body);
         Ok(Self {
-            version: PROTOCOL_VERSION,
+            version,
             body,
             signature,
         })
@@ -95,7 +107,7 @@ impl QueryCheck<'_> {
         now: UnixTime,
         seen: &mut NonceCache,
     ) -> Result<QueryBody, Refusal> {
-        if query.version != PROTOCOL_VERSION {
+        if !(MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&query.version) {
             return Err(Refusal::UnsupportedVersion {
                 got: query.version,
                 supported: PROTOCOL_VERSION,
@@ -309,6 +321,23 @@ mod tests {
             Err(Refusal::Stale { .. })
         ));
 
+        // One minor behind is spoken; older and newer are not.
+        let older =
+            SignedQuery::sign_version(&body("caf-976", 1000, 8), &hub, MIN_PROTOCOL_VERSION)
+                .unwrap();
+        assert!(check
+            .handle_query(&older, 1000, &mut NonceCache::new(4))
+            .is_ok());
+        for v in [MIN_PROTOCOL_VERSION - 1, PROTOCOL_VERSION + 1] {
+            let q = SignedQuery::sign_version(&body("caf-976", 1000, 9), &hub, v).unwrap();
+            assert!(
+                matches!(
+                    check.handle_query(&q, 1000, &mut seen),
+                    Err(Refusal::UnsupportedVersion { .. })
+                ),
+                "version {v}"
+            );
+        }
         let mut versioned = SignedQuery::sign(&body("caf-976", 1000, 7), &hub).unwrap();
         versioned.version = 99;
         assert!(matches!(

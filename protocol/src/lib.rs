@@ -45,8 +45,20 @@ pub mod seal;
 pub mod sign;
 pub mod vault;
 
-/// Version of the link protocol spoken by this build.
-pub const PROTOCOL_VERSION: u16 = 1;
+/// Version (minor, within the ALPN's major `passerelle/1`) of the link
+/// protocol spoken by this build.
+///
+/// - 1: ping, status, aggregates, directory.
+/// - 2: the vault (documents, fetch, revoked consents), the trusted-CA
+///   list, certificate renewal and link-code requests from nodes, the
+///   diagnostic probe.
+///
+/// A hub serves nodes one minor behind: it signs each query with the
+/// version the node announced in its status, and sends it nothing newer.
+pub const PROTOCOL_VERSION: u16 = 2;
+
+/// The oldest version this build still speaks.
+pub const MIN_PROTOCOL_VERSION: u16 = PROTOCOL_VERSION - 1;
 
 /// ALPN of the authenticated link between a node and the hub.
 pub const ALPN_LINK: &[u8] = b"passerelle/1";

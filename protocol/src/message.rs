@@ -47,6 +47,18 @@ pub enum Query {
 }
 
 impl Query {
+    /// The protocol version that introduced this query: a hub never sends
+    /// it to a node speaking an older one.
+    pub fn since(&self) -> u16 {
+        match self {
+            Query::Ping | Query::Status | Query::Aggregate(_) | Query::Directory => 1,
+            Query::Documents { .. }
+            | Query::Fetch { .. }
+            | Query::RevokedConsents(_)
+            | Query::Trust(_) => 2,
+        }
+    }
+
     /// Short name for logs and audit records.
     pub fn kind(&self) -> &'static str {
         match self {

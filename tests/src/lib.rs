@@ -153,11 +153,14 @@ pub fn hub_addr(hub: &HubHandle) -> HubAddr {
         .unwrap()
 }
 
-/// Waits until the hub has a live connection from `id`.
+/// Waits until the hub has a live connection from `id` and knows the
+/// protocol version it speaks (from its first status reply).
 pub async fn wait_connected(hub: &HubHandle, id: &str) {
     let id = NodeId::new(id).unwrap();
     eventually(&format!("{id} connected"), Duration::from_secs(10), || {
-        let ok = hub.live(&id).is_some();
+        let ok = hub
+            .live(&id)
+            .is_some_and(|l| l.protocol() == passerelle_protocol::PROTOCOL_VERSION);
         async move { ok }
     })
     .await;

@@ -59,6 +59,10 @@ pub fn french(r: &Refusal) -> String {
     }
 }
 
+fn outdated() -> String {
+    "Cette institution doit mettre à jour son logiciel Passerelle pour montrer ses documents. Réessayez plus tard.".to_string()
+}
+
 fn unreachable() -> String {
     "Cette institution ne répond pas pour le moment. Réessayez plus tard.".to_string()
 }
@@ -190,6 +194,7 @@ pub async fn open(
             {
                 Ok(Ok(i)) => Ok(i),
                 Ok(Err(r)) => Err(french(&r)),
+                Err(crate::HubError::Outdated { .. }) => Err(outdated()),
                 Err(_) => Err(unreachable()),
             }
         }
