@@ -12,7 +12,7 @@ set -euo pipefail
 deploy="$(cd "$(dirname "$0")" && pwd)"
 bin_dir="$(cd "${1:?usage: try-install.sh BIN_DIR}" && pwd)"
 
-if [ -z "${PASSERELLE_IN_NETNS:-}" ] && unshare -rn true 2>/dev/null; then
+if [ -z "${PASSERELLE_IN_NETNS:-}" ] && command -v ip >/dev/null && unshare -rn true 2>/dev/null; then
   exec env PASSERELLE_IN_NETNS=1 unshare -rn bash -c 'ip link set lo up 2>/dev/null || true; exec bash "$0" "$@"' "$0" "$@"
 fi
 
