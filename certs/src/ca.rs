@@ -75,10 +75,19 @@ impl Ca {
     /// Loads a CA from its certificate and PKCS#8 key.
     ///
     /// # Errors
-    /// When either cannot be parsed.
+    /// When either cannot be parsed, or the key is not the certificate's.
     pub fn from_parts(cert_der: &[u8], key_pkcs8: Vec<u8>) -> Result<Self, CertError> {
         let key =
             KeyPair::try_from(key_pkcs8.as_slice()).map_err(|e| CertError::Key(e.to_string()))?;
+        // A key that does not match would sign certificates naming this CA
+        // that nobody can verify (an interrupted rotation, a wrong backup).
+        let (_, cert) = x509_parser::parse_x509_certificate(cert_der)
+            .map_err(|e| CertError::Parse(e.to_string()))?;
+        if cert.public_key().subject_public_key.data.as_ref() != key.public_key_raw() {
+            return Err(CertError::Key(
+                "the CA key does not match the CA certificate (ca.key and the first certificate of ca.crt); restore both from the same backup".into(),
+            ));
+        }
         let issuer_key =
             KeyPair::try_from(key_pkcs8.as_slice()).map_err(|e| CertError::Key(e.to_string()))?;
         let issuer = Issuer::from_ca_cert_der(&cert_der.to_vec().into(), issuer_key)?;
@@ -232,4 +241,38 @@ pub fn node_request(node_hint: &str) -> Result<NodeRequest, CertError> {
         key_pkcs8: key.serialize_der(),
         csr_der: csr.der().to_vec(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ca_loads_only_with_its_own_key_and_says_what_it_is() {
+        let a = Ca::generate("A", 1_800_000_000, 86400).unwrap();
+        let b = Ca::generate("B", 1_800_000_000, 86400).unwrap();
+        assert!(Ca::from_parts(a.cert_der(), a.key_pkcs8()).is_ok());
+        let err = Ca::from_parts(a.cert_der(), b.key_pkcs8())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("does not match"), "{err}");
+        assert!(Ca::check_certificate(a.cert_der()).is_ok());
+        let hub = a
+            .issue_hub(&["localhost".into()], 1_800_000_000, 3600)
+            .unwrap();
+        assert!(
+            Ca::check_certificate(&hub.cert_der).is_err(),
+            "a hub certificate is not a CA"
+        );
+        // Re-issuing for the same key keeps the key.
+        let again = b
+            .issue_hub_for(
+                &["localhost".into()],
+                Some(&hub.key_pkcs8),
+                1_800_000_000,
+                3600,
+            )
+            .unwrap();
+        assert_eq!(again.key_pkcs8, hub.key_pkcs8);
+    }
 }

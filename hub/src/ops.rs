@@ -255,8 +255,11 @@ pub fn rotate_ca(root: &std::path::Path, now: UnixTime) -> Result<(), HubError> 
         now,
         crate::init::CA_VALIDITY_SECS,
     )?;
-    // Order: the chain naming the hub certificate's issuer first, then the
-    // trusted list, then the key: a crash leaves the old CA issuing.
+    // The chain naming the hub certificate's issuer first (harmless alone),
+    // then the trusted list and the key. A crash between those two leaves
+    // a key that does not match the first certificate: the hub then
+    // refuses to start and says so (Ca::from_parts) rather than issue
+    // certificates nobody can verify.
     files::write_pem(
         &dir.hub_cert(),
         files::CERTIFICATE,
