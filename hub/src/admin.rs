@@ -267,7 +267,7 @@ fn backup(hub: &Hub, to: &Path, include_keys: bool, _serving: bool) -> Result<Re
     let root = hub.dir.root().to_path_buf();
     let list = || {
         let mut out: passerelle_node::backup::Extra = Vec::new();
-        let mut names = vec!["hub.toml", "ca.crt", "hub.crt"];
+        let mut names = vec!["hub.toml", "ca.crt", "hub.crt", "ca-retired.crt"];
         if include_keys {
             names.extend(["ca.key", "hub.key"]);
         }

@@ -249,7 +249,7 @@ pub async fn fetch(
             requester,
         },
     };
-    let signed = SignedQuery::sign(&body, key)?;
+    let signed = SignedQuery::sign_version(&body, key, live.protocol())?;
     let work = async {
         let (mut send, mut recv) = live
             .conn

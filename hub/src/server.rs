@@ -372,6 +372,25 @@ async fn handle_link(ctx: Arc<Ctx>, conn: quinn::Connection, remote: SocketAddr)
         return;
     }
     let node = identity.node_id.clone();
+    // Connected with its newest certificate: older ones of the node stop
+    // working (done now, not at renewal, so a renewal reply lost on the way
+    // cannot lock the node out).
+    if ctx
+        .hub
+        .store
+        .node(&node)
+        .ok()
+        .flatten()
+        .is_some_and(|n| n.serial == identity.serial)
+    {
+        if let Err(error) = ctx
+            .hub
+            .store
+            .supersede_serials(&node, &identity.serial, now())
+        {
+            warn!(%error, node = %node, "older certificates not revoked");
+        }
+    }
     let span = info_span!("connection", node = %node, %remote);
     async {
         let live = Live {

@@ -276,6 +276,30 @@ impl Store {
         Ok(Some(node))
     }
 
+    /// Revokes every certificate of a node except `keep` (after a
+    /// renewal: a leaked old key stops working at once).
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn supersede_serials(
+        &self,
+        node: &NodeId,
+        keep: &str,
+        at: UnixTime,
+    ) -> Result<(), HubError> {
+        let _w = self.writing();
+        for kv in self.serials.iter() {
+            let (k, v) = kv?;
+            let mut rec: SerialRecord = codec::decode(&v)?;
+            if &rec.node_id == node && rec.revoked_at.is_none() && k.as_ref() != keep.as_bytes() {
+                rec.revoked_at = Some(at);
+                self.serials.insert(k, codec::encode(&rec)?)?;
+            }
+        }
+        self.db.flush()?;
+        Ok(())
+    }
+
     /// Records which CA (SHA-256 of its certificate) issued a serial.
     ///
     /// # Errors

@@ -213,7 +213,16 @@ pub fn backup(
     to: &Path,
     now: UnixTime,
 ) -> Result<Summary, NodeError> {
-    let staging = root.join(format!(".backup-{}", std::process::id()));
+    // One backup at a time per process, each in its own staging folder.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let staging = root.join(format!(
+        ".backup-{}-{}",
+        std::process::id(),
+        passerelle_protocol::hex::encode(&passerelle_link::random16()[..4])
+    ));
     let _ = std::fs::remove_dir_all(&staging);
     passerelle_link::create_private_dir(&staging).map_err(io(&staging))?;
     let result = (|| {
@@ -227,10 +236,15 @@ pub fn backup(
             f.flush().map_err(io(&dump_path))?;
             for (i, (name, path)) in files()?.into_iter().enumerate() {
                 let link = staging.join(format!("f{i}"));
-                std::fs::hard_link(&path, &link)
+                match std::fs::hard_link(&path, &link)
                     .or_else(|_| std::fs::copy(&path, &link).map(|_| ()))
-                    .map_err(io(&path))?;
-                linked.push((name, link));
+                {
+                    Ok(()) => linked.push((name, link)),
+                    // Deleted just before the freeze (its record is gone
+                    // too): not part of the snapshot.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io(&path)(e)),
+                }
             }
             Ok(())
         })?;

@@ -26,6 +26,9 @@ impl Credentials {
     /// When a file is missing, unreadable, too open, or the key does not
     /// match the certificate.
     pub fn load(dir: &NodeDir) -> Result<Self, NodeError> {
+        let _files = FILES
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         finish_pending(dir)?;
         let key_pkcs8 = files::read_private_key(&dir.key())?;
         let key = SigningKey::from_pkcs8(&key_pkcs8).map_err(|e| NodeError::Dir {
@@ -65,6 +68,9 @@ impl Credentials {
         cert_der: &[u8],
         cas: &[Vec<u8>],
     ) -> Result<(), NodeError> {
+        let _files = FILES
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let staged = |p: std::path::PathBuf| {
             p.with_extension(format!(
                 "{}.new",
@@ -83,11 +89,18 @@ impl Credentials {
     /// # Errors
     /// When the file cannot be written.
     pub fn write_cas(dir: &NodeDir, cas: &[Vec<u8>]) -> Result<(), NodeError> {
+        let _files = FILES
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let cas: Vec<&[u8]> = cas.iter().map(Vec::as_slice).collect();
         files::write_pem(&dir.ca(), files::CERTIFICATE, &cas)?;
         Ok(())
     }
 }
+
+/// Credential files are written and read one operation at a time in a
+/// process (a renewal and a new trust list may arrive together).
+static FILES: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Finishes an interrupted [`Credentials::install`].
 fn finish_pending(dir: &NodeDir) -> Result<(), NodeError> {

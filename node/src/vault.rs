@@ -79,9 +79,25 @@ impl DocFiles {
     pub fn master_key(&self, create: bool) -> Result<Key, NodeError> {
         let path = self.key_path();
         if !path.exists() && create {
+            // Created exclusively: of two first documents added at once,
+            // one writes the key and the other reads it.
+            use std::os::unix::fs::OpenOptionsExt;
             let key = Key::generate();
-            passerelle_certs::files::write_atomic(&path, hex::encode(&key.0).as_bytes(), 0o600)?;
-            return Ok(key);
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+            {
+                Ok(mut f) => {
+                    f.write_all(hex::encode(&key.0).as_bytes())
+                        .map_err(io(&path))?;
+                    f.sync_all().map_err(io(&path))?;
+                    return Ok(key);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(io(&path)(e)),
+            }
         }
         let text = passerelle_certs::files::read_secret(&path)?;
         hex::decode_array::<32>(String::from_utf8_lossy(&text).trim())
@@ -395,7 +411,7 @@ impl Gate<'_> {
         subject: &str,
         procedure: Option<String>,
         detail: String,
-    ) {
+    ) -> bool {
         let event = Event {
             actor: actor(requester),
             action: action.into(),
@@ -404,8 +420,12 @@ impl Gate<'_> {
             procedure,
             detail,
         };
-        if let Err(error) = self.store.audit(self.now, event) {
-            tracing::error!(%error, "audit record not written");
+        match self.store.audit(self.now, event) {
+            Ok(_) => true,
+            Err(error) => {
+                tracing::error!(%error, "audit record not written; access refused");
+                false
+            }
         }
     }
 
@@ -435,7 +455,7 @@ impl Gate<'_> {
         })();
         match result {
             Ok((docs, procedure)) => {
-                self.log(
+                let recorded = self.log(
                     requester,
                     "list",
                     person,
@@ -443,6 +463,11 @@ impl Gate<'_> {
                     procedure,
                     format!("{} document(s)", docs.len()),
                 );
+                if !recorded {
+                    return Err(Refusal::Unavailable(
+                        "the access log cannot be written".into(),
+                    ));
+                }
                 Ok(docs)
             }
             Err(r) => {
@@ -477,7 +502,11 @@ impl Gate<'_> {
         })();
         match result {
             Ok((doc, procedure)) => {
-                self.log(requester, "download", person, id, procedure, String::new());
+                if !self.log(requester, "download", person, id, procedure, String::new()) {
+                    return Err(Refusal::Unavailable(
+                        "the access log cannot be written".into(),
+                    ));
+                }
                 Ok(doc)
             }
             Err(r) => {

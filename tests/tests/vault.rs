@@ -422,6 +422,31 @@ async fn link_list_download_consent_duplicate_and_audit_across_two_nodes() {
     .await;
     assert_eq!(status, 403);
 
+    // A professional may hand a reset code only to a person their
+    // institution linked: Ana (CD) for Awa (linked at CD), not for Zoe.
+    let (_, pro_home) = page(&hub, &ana, "/partenaires/coffre").await;
+    let pro_csrf = hidden_field(&pro_home, "csrf").unwrap();
+    let (status, _, p) = http(
+        hub.http_addr,
+        "POST",
+        "/partenaires/coffre/code",
+        &[("Cookie", &ana)],
+        &format!("csrf={pro_csrf}&identifiant=0639654321"),
+    )
+    .await;
+    assert_eq!(status, 403, "{p}");
+    assert!(p.contains("ne peut pas lui donner de code"), "{p}");
+    let (status, _, p) = http(
+        hub.http_addr,
+        "POST",
+        "/partenaires/coffre/code",
+        &[("Cookie", &ana)],
+        &format!("csrf={pro_csrf}&identifiant=0639123456"),
+    )
+    .await;
+    assert_eq!(status, 200, "{p}");
+    assert!(p.contains("Code à donner à la personne"), "{p}");
+
     // The node itself refuses whatever the hub might forward.
     let awa_id = ctx.vault.person_by_login("0639123456").unwrap().unwrap().id;
     let p_caf =

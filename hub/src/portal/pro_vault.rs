@@ -107,11 +107,34 @@ pub async fn home(State(ctx): State<Arc<Ctx>>, headers: HeaderMap) -> Response {
 
 fn usable(ctx: &Ctx, a: &Account, id: &str) -> Option<ConsentRecord> {
     // The hub checks first; the holding node checks again on its own.
-    ctx.vault
-        .consent(id)
-        .ok()
-        .flatten()
-        .filter(|c| c.active(now()) && c.consent.grantee.covers(&a.institution, &a.email))
+    let found = ctx.vault.consent(id).ok().flatten();
+    let ok = found
+        .as_ref()
+        .is_some_and(|c| c.active(now()) && c.consent.grantee.covers(&a.institution, &a.email));
+    if ok {
+        return found;
+    }
+    // Refused here: the node never hears of it, so the hub's chain must.
+    let why = match &found {
+        None => "no such consent".to_string(),
+        Some(c) if c.revoked_at.is_some() => "consent revoked".into(),
+        Some(c) if !c.consent.grantee.covers(&a.institution, &a.email) => {
+            "consent given to someone else".into()
+        }
+        Some(_) => "consent expired or not valid yet".into(),
+    };
+    vault::log(
+        ctx,
+        Event {
+            actor: format!("professional:{}@{}", a.email, a.institution),
+            action: "download_refused".into(),
+            person: found.map(|c| c.person),
+            subject: id.to_string(),
+            procedure: None,
+            detail: why,
+        },
+    );
+    None
 }
 
 fn requester(a: &Account, c: &ConsentRecord) -> Requester {
@@ -352,9 +375,42 @@ pub async fn reset_code(State(ctx): State<Arc<Ctx>>, headers: HeaderMap, body: B
             StatusCode::NOT_FOUND,
         );
     };
+    // Only an institution that knows the person (it linked their record,
+    // or helped create the account) may hand them a reset code: anyone
+    // else could take the account over.
+    let actor = format!("professional:{}@{}", a.email, a.institution);
+    let linked = ctx
+        .vault
+        .links(&p.id)
+        .unwrap_or_default()
+        .iter()
+        .any(|(n, _)| n == &a.institution);
+    let helped = p
+        .assisted_by
+        .as_deref()
+        .is_some_and(|by| by.ends_with(&format!("@{}", a.institution)));
+    if !linked && !helped {
+        vault::log(
+            &ctx,
+            Event {
+                actor,
+                action: "reset_code_refused".into(),
+                person: Some(p.id),
+                subject: "-".into(),
+                procedure: None,
+                detail: "institution not linked to the person".into(),
+            },
+        );
+        return home_page(
+            &ctx,
+            &csrf,
+            &a,
+            Some("Votre institution n'a pas relié le dossier de cette personne : elle ne peut pas lui donner de code. La personne doit s'adresser à une institution où son dossier est relié."),
+            StatusCode::FORBIDDEN,
+        );
+    }
     let code = accounts::code(2);
     let t = now();
-    let actor = format!("professional:{}@{}", a.email, a.institution);
     let stored = ctx.vault.put_code(
         "reset_codes",
         &accounts::code_hash(&code),

@@ -520,7 +520,10 @@ pub async fn reset(
                     person: Some(r.account.id.clone()),
                     subject: "-".into(),
                     procedure: None,
-                    detail: format!("uploads kept: {}", r.kept_uploads),
+                    detail: format!(
+                        "code from {}; uploads kept: {}",
+                        r.code_issued_by, r.kept_uploads
+                    ),
                 },
             );
             let ttl = ctx.hub.config.session_ttl.as_secs();
@@ -547,6 +550,21 @@ pub async fn reset(
             )
         }
     }
+}
+
+/// Logs an access the hub refused before asking any node.
+fn refused_here(ctx: &Ctx, person: &str, subject: &str, why: &str) {
+    vault::log(
+        ctx,
+        Event {
+            actor: "person".into(),
+            action: "download_refused".into(),
+            person: Some(person.to_string()),
+            subject: subject.to_string(),
+            procedure: None,
+            detail: why.to_string(),
+        },
+    );
 }
 
 /// The content-disposition of a download.
@@ -622,7 +640,13 @@ pub async fn download(
     let Some((_, s)) = session(&ctx, &headers) else {
         return to_start();
     };
-    let Ok(node) = NodeId::new(node) else {
+    let Ok(node) = NodeId::new(&node) else {
+        refused_here(
+            &ctx,
+            &s.person,
+            &format!("{node}/{doc}"),
+            "no such institution",
+        );
         return documents_page(
             &ctx,
             &s,
@@ -716,7 +740,13 @@ pub async fn copy(
     if !csrf_ok(&s, &fields(&body)) {
         return refused(&ctx);
     }
-    let Ok(node) = NodeId::new(node) else {
+    let Ok(node) = NodeId::new(&node) else {
+        refused_here(
+            &ctx,
+            &s.person,
+            &format!("{node}/{doc}"),
+            "no such institution",
+        );
         return documents_page(
             &ctx,
             &s,
@@ -878,6 +908,7 @@ pub async fn upload_download(
         return to_start();
     };
     let Some(u) = ctx.vault.upload(&s.person, &id).ok().flatten() else {
+        refused_here(&ctx, &s.person, &id, "no such upload for this person");
         return documents_page(
             &ctx,
             &s,
@@ -937,6 +968,7 @@ pub async fn upload_delete(
         return refused(&ctx);
     }
     let Some(u) = ctx.vault.upload(&s.person, &id).ok().flatten() else {
+        refused_here(&ctx, &s.person, &id, "no such upload for this person");
         return documents_page(
             &ctx,
             &s,
@@ -1464,8 +1496,10 @@ async fn write_export(
     let mut zip = vault::zip::Zip::default();
     let mut manifest = Vec::new();
     let mut used = std::collections::HashSet::new();
-    let mut unique = |dir: &str, name: &str, id: &str| {
-        let clean: String = name
+    // Names from institutions and uploads become one safe path segment
+    // each: no separators, no dot-only names.
+    fn segment(t: &str) -> String {
+        let t: String = t
             .chars()
             .map(|c| {
                 if c == '/' || c == '\\' || c.is_control() {
@@ -1475,6 +1509,14 @@ async fn write_export(
                 }
             })
             .collect();
+        if t.trim_matches('.').trim().is_empty() {
+            "_".to_string()
+        } else {
+            t
+        }
+    }
+    let mut unique = |dir: &str, name: &str, id: &str| {
+        let (dir, clean) = (segment(dir), segment(name));
         let mut path = format!("{dir}/{clean}");
         if !used.insert(path.clone()) {
             path = format!("{dir}/{}-{clean}", &id[..8.min(id.len())]);

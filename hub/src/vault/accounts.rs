@@ -225,6 +225,8 @@ pub struct Reset {
     pub kept_uploads: bool,
     /// A new rescue code, when the old one was not given.
     pub new_rescue_code: Option<String>,
+    /// The professional who handed over the reset code.
+    pub code_issued_by: String,
 }
 
 /// Sets a new password with a reset code a professional handed over, and
@@ -247,10 +249,10 @@ pub fn reset(
     };
     let account = store.person_by_login(login)?.ok_or_else(refused)?;
     let pending: Option<PendingCode> = store.take_code("reset_codes", &code_hash(reset_code))?;
-    match pending {
-        Some(p) if p.person == account.id && p.expires_at > now => {}
+    let issued_by = match pending {
+        Some(p) if p.person == account.id && p.expires_at > now => p.issued_by,
         _ => return Err(refused()),
-    }
+    };
     let (key, kept, new_rescue) = match rescue_code.filter(|c| !c.trim().is_empty()) {
         Some(rc) => {
             let (rkek, _) = derive(&normalise_code(rc), &account.rescue_salt)?;
@@ -280,6 +282,7 @@ pub fn reset(
         key,
         kept_uploads: kept,
         new_rescue_code: new_rescue,
+        code_issued_by: issued_by,
     })
 }
 

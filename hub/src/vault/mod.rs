@@ -72,11 +72,22 @@ pub fn actor(requester: &Requester) -> String {
     passerelle_node::vault::actor(requester)
 }
 
-/// Appends to the hub's chain; a failure is logged, never hidden.
-pub fn log(ctx: &Ctx, event: Event) {
-    if let Err(error) = ctx.vault.audit(passerelle_link::now(), event) {
-        tracing::error!(%error, "vault audit record not written");
+/// Appends to the hub's chain; a failure is logged, never hidden, and
+/// returned: an access that cannot be recorded does not happen.
+pub fn log(ctx: &Ctx, event: Event) -> bool {
+    match ctx.vault.audit(passerelle_link::now(), event) {
+        Ok(_) => true,
+        Err(error) => {
+            tracing::error!(%error, "vault audit record not written");
+            false
+        }
     }
+}
+
+/// Why an access that could not be recorded is refused.
+pub fn unrecorded() -> String {
+    "L'accès n'a pas pu être enregistré dans le journal ; il est donc refusé. Réessayez plus tard."
+        .to_string()
 }
 
 /// Asks every institution linked to the person for the documents the
@@ -114,12 +125,13 @@ pub async fn holdings(ctx: &Ctx, person: &str, requester: &Requester) -> Vec<Hol
                 {
                     Ok(Ok(d)) => Ok(d),
                     Ok(Err(r)) => Err(french(&r)),
+                    Err(crate::HubError::Outdated { .. }) => Err(outdated()),
                     Err(_) => Err(unreachable()),
                 }
             }
             _ => Err(unreachable()),
         };
-        log(
+        let recorded = log(
             ctx,
             Event {
                 actor: actor(requester),
@@ -138,6 +150,11 @@ pub async fn holdings(ctx: &Ctx, person: &str, requester: &Requester) -> Vec<Hol
                 },
             },
         );
+        let documents = if recorded {
+            documents
+        } else {
+            Err(unrecorded())
+        };
         out.push(Holding {
             node,
             name,
@@ -210,7 +227,7 @@ pub async fn open(
         }
         _ => Err(unreachable()),
     };
-    log(
+    let recorded = log(
         ctx,
         Event {
             actor: actor(requester),
@@ -229,6 +246,9 @@ pub async fn open(
             },
         },
     );
+    if !recorded && result.is_ok() {
+        return Err(unrecorded());
+    }
     result
 }
 

@@ -411,6 +411,7 @@ impl VaultStore {
         let _one_at_a_time = AUDIT_LOCK
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _w = self.store.writing();
         let tree = self.store.tree("vault_audit")?;
         let last: Option<Record> = tree.last()?.map(|(_, v)| codec::decode(&v)).transpose()?;
         let record = Record::next(last.as_ref(), at, event);
