@@ -154,6 +154,9 @@ pub async fn poll_status(
                 }
             }
         }
+        if live.protocol() >= 2 {
+            check_audit_anchor(&store, key, &live, timeout).await;
+        }
         let revoked = crate::vault::consent::revoked_for(
             &crate::vault::store::VaultStore::new(store.clone()),
             &live.identity.node_id,
@@ -444,5 +447,67 @@ pub async fn serve_node_requests(ctx: std::sync::Arc<crate::server::Ctx>, live: 
         if refused {
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
+    }
+}
+
+/// Compares a node's audit chain with the head the hub saw last: the
+/// chain may only grow, and the record at the old head must still carry
+/// the same hash. A chain found truncated or rewritten is flagged (and the
+/// old anchor kept as evidence); otherwise the anchor moves forward.
+pub async fn check_audit_anchor(store: &Store, key: &SigningKey, live: &Live, timeout: Duration) {
+    let node = &live.identity.node_id;
+    let previous = match store.audit_anchor(node) {
+        Ok(p) => p,
+        Err(error) => {
+            warn!(%error, %node, "audit anchor not read");
+            return;
+        }
+    };
+    if previous.as_ref().is_some_and(|p| p.broken.is_some()) {
+        return;
+    }
+    let at = previous.as_ref().and_then(|p| p.records.checked_sub(1));
+    let Ok(asked) = ask(live, key, Query::AuditHead { at }, timeout).await else {
+        return;
+    };
+    let Outcome::Answered(Answer::AuditHead {
+        records,
+        hash,
+        at_hash,
+    }) = asked.body.outcome
+    else {
+        return;
+    };
+    let t = now();
+    let broken = previous.as_ref().and_then(|p| {
+        if records < p.records {
+            Some(format!(
+                "the chain shrank from {} to {records} records",
+                p.records
+            ))
+        } else if p.records > 0 && at_hash != Some(p.hash) {
+            Some(format!(
+                "record {} no longer has the hash the hub saw",
+                p.records - 1
+            ))
+        } else {
+            None
+        }
+    });
+    let anchor = match (previous, broken) {
+        (Some(mut p), Some(why)) => {
+            tracing::error!(%node, reason = %why, "node audit chain truncated or rewritten");
+            p.broken = Some((t, why));
+            p
+        }
+        _ => crate::store::AuditAnchor {
+            records,
+            hash,
+            seen_at: t,
+            broken: None,
+        },
+    };
+    if let Err(error) = store.put_audit_anchor(node, &anchor) {
+        warn!(%error, %node, "audit anchor not recorded");
     }
 }

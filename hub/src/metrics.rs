@@ -123,6 +123,19 @@ pub fn render(ctx: &Ctx) -> String {
         .unwrap_or(0);
     let _ = writeln!(out, "# HELP passerelle_node_certificate_min_seconds_left Shortest certificate life left among enrolled nodes.\n# TYPE passerelle_node_certificate_min_seconds_left gauge\npasserelle_node_certificate_min_seconds_left {soonest}");
 
+    let broken = nodes
+        .iter()
+        .filter(|n| n.revoked_at.is_none())
+        .filter(|n| {
+            ctx.hub
+                .store
+                .audit_anchor(&n.node_id)
+                .ok()
+                .flatten()
+                .is_some_and(|a| a.broken.is_some())
+        })
+        .count();
+    let _ = writeln!(out, "# HELP passerelle_node_audit_chains_broken Nodes whose audit chain was found truncated or rewritten.\n# TYPE passerelle_node_audit_chains_broken gauge\npasserelle_node_audit_chains_broken {broken}");
     let _ = writeln!(out, "# HELP passerelle_queries_total Signed queries sent to nodes, by kind and result.\n# TYPE passerelle_queries_total counter");
     for ((kind, result), n) in m.queries.lock().expect("metrics lock").iter() {
         let _ = writeln!(

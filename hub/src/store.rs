@@ -10,6 +10,7 @@
 //! | `directory` | node id | the node's entry in the directory of actors |
 //! | `resources` | id | a published document's description (the PDF is in `resources/`) |
 //! | `serial_issuers` | certificate serial (hex) | SHA-256 of the CA certificate that issued it |
+//! | `audit_anchors` | node id | [`AuditAnchor`]: the last head of the node's audit chain seen |
 //!
 //! The vault's trees are described in [`crate::vault::store`].
 
@@ -52,6 +53,20 @@ pub struct SerialRecord {
     pub issued_at: UnixTime,
     /// When it was revoked, if it was.
     pub revoked_at: Option<UnixTime>,
+}
+
+/// The last head of a node's audit chain the hub saw: an outside anchor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditAnchor {
+    /// Records in the chain then.
+    pub records: u64,
+    /// Hash of its last record.
+    pub hash: [u8; 32],
+    /// When the hub saw it.
+    pub seen_at: UnixTime,
+    /// When the chain was found truncated or rewritten, and how; the
+    /// anchor is then kept as it was, as evidence.
+    pub broken: Option<(UnixTime, String)>,
 }
 
 /// The opened store.
@@ -297,6 +312,29 @@ impl Store {
             }
         }
         self.db.flush()?;
+        Ok(())
+    }
+
+    /// The audit anchor of a node.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn audit_anchor(&self, node: &NodeId) -> Result<Option<AuditAnchor>, HubError> {
+        get(
+            &self.db.open_tree("audit_anchors")?,
+            node.as_str().as_bytes(),
+        )
+    }
+
+    /// Records the audit anchor of a node.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn put_audit_anchor(&self, node: &NodeId, a: &AuditAnchor) -> Result<(), HubError> {
+        let _w = self.writing();
+        let t = self.db.open_tree("audit_anchors")?;
+        t.insert(node.as_str().as_bytes(), codec::encode(a)?)?;
+        t.flush()?;
         Ok(())
     }
 

@@ -72,6 +72,16 @@ pub trait DataSource {
         Err(Refusal::Unavailable("this node keeps no documents".into()))
     }
 
+    /// The audit chain's length, last hash, and the hash of record `at`.
+    ///
+    /// # Errors
+    /// The refusal to send back.
+    fn audit_head(&self, _at: Option<u64>) -> Result<(u64, [u8; 32], Option<[u8; 32]>), Refusal> {
+        Err(Refusal::Unavailable(
+            "this node keeps no audit chain".into(),
+        ))
+    }
+
     /// Takes the network's trusted CA certificates (issuing one first).
     ///
     /// # Errors
@@ -161,6 +171,14 @@ fn answer(
         Query::Trust(cas) => {
             data.trust(cas, now)?;
             Answer::Noted
+        }
+        Query::AuditHead { at } => {
+            let (records, hash, at_hash) = data.audit_head(*at)?;
+            Answer::AuditHead {
+                records,
+                hash,
+                at_hash,
+            }
         }
         Query::Directory => Answer::Directory(me.directory.clone().map(|mut d| {
             if d.name.trim().is_empty() {

@@ -173,6 +173,12 @@ impl answer::DataSource for Shared {
             .map_err(|e| Refusal::Unavailable(e.to_string()))
     }
 
+    fn audit_head(&self, at: Option<u64>) -> Result<(u64, [u8; 32], Option<[u8; 32]>), Refusal> {
+        self.store
+            .audit_head(at)
+            .map_err(|e| Refusal::Unavailable(e.to_string()))
+    }
+
     fn trust(&self, cas: &[Vec<u8>], now: u64) -> Result<(), Refusal> {
         if cas.is_empty()
             || cas

@@ -44,6 +44,13 @@ pub enum Query {
     /// issues new certificates first. During a CA rotation both are
     /// listed; a node whose certificate the first did not issue renews it.
     Trust(Vec<Vec<u8>>),
+    /// The head of the node's audit chain, and the hash of record `at`
+    /// (the head the hub saw last): the hub keeps it as an outside anchor,
+    /// so a truncated or rewritten chain shows.
+    AuditHead {
+        /// A record whose hash the hub wants to compare.
+        at: Option<u64>,
+    },
 }
 
 impl Query {
@@ -55,7 +62,8 @@ impl Query {
             Query::Documents { .. }
             | Query::Fetch { .. }
             | Query::RevokedConsents(_)
-            | Query::Trust(_) => 2,
+            | Query::Trust(_)
+            | Query::AuditHead { .. } => 2,
         }
     }
 
@@ -70,6 +78,7 @@ impl Query {
             Query::Fetch { .. } => "fetch",
             Query::RevokedConsents(_) => "revoked_consents",
             Query::Trust(_) => "trust",
+            Query::AuditHead { .. } => "audit_head",
         }
     }
 }
@@ -111,6 +120,15 @@ pub enum Answer {
     Document(DocSummary),
     /// Reply to [`Query::RevokedConsents`]: recorded.
     Noted,
+    /// Reply to [`Query::AuditHead`].
+    AuditHead {
+        /// Records in the chain.
+        records: u64,
+        /// Hash of the last record (zeros for an empty chain).
+        hash: [u8; 32],
+        /// Hash of record `at`, when it exists.
+        at_hash: Option<[u8; 32]>,
+    },
 }
 
 /// Why a node refused a query. Every refusal is returned to the hub and

@@ -78,7 +78,7 @@ pub async fn health(
         }
     }
     let live = ctx.registry.connected();
-    let mut body = String::from("<h1>Santé du réseau</h1><table><thead><tr><th scope=\"col\">Partenaire</th><th scope=\"col\">Lien</th><th scope=\"col\">Dernier contact</th><th scope=\"col\">Version</th><th scope=\"col\">Certificat</th><th scope=\"col\">Données (fraîcheur)</th></tr></thead><tbody>");
+    let mut body = String::from("<h1>Santé du réseau</h1><table><thead><tr><th scope=\"col\">Partenaire</th><th scope=\"col\">Lien</th><th scope=\"col\">Dernier contact</th><th scope=\"col\">Version</th><th scope=\"col\">Certificat</th><th scope=\"col\">Données (fraîcheur)</th><th scope=\"col\">Journal d'accès</th></tr></thead><tbody>");
     let mut problems = 0;
     for n in ctx.hub.store.nodes().unwrap_or_default() {
         if n.revoked_at.is_some() {
@@ -93,7 +93,19 @@ pub async fn health(
         } else {
             format!("valable {left} jour(s)")
         };
-        if !connected || left < 14 {
+        let anchor = ctx.hub.store.audit_anchor(&n.node_id).ok().flatten();
+        let journal = match &anchor {
+            Some(a) => match &a.broken {
+                Some((at, why)) => format!(
+                    "<strong>altéré</strong> (constaté le {} : {})",
+                    date(*at),
+                    esc(why)
+                ),
+                None => format!("{} enregistrement(s), vu le {}", a.records, date(a.seen_at)),
+            },
+            None => "pas encore vu".into(),
+        };
+        if !connected || left < 14 || anchor.as_ref().is_some_and(|a| a.broken.is_some()) {
             problems += 1;
         }
         let data: Vec<String> = n
@@ -106,7 +118,7 @@ pub async fn health(
             .collect();
         let _ = write!(
             body,
-            "<tr><td>{}<br><span class=\"note\">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{cert}</td><td>{}</td></tr>",
+            "<tr><td>{}<br><span class=\"note\">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{cert}</td><td>{}</td><td>{journal}</td></tr>",
             esc(&n.name),
             esc(n.node_id.as_str()),
             if connected { "connecté" } else { "<strong>déconnecté</strong>" },

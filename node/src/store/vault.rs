@@ -251,6 +251,31 @@ impl Store {
         Ok(record)
     }
 
+    /// The chain's length, the hash of its last record, and the hash of
+    /// record `at` if it exists (as stored: a check of the chain is
+    /// `audit verify`'s job).
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn audit_head(
+        &self,
+        at: Option<u64>,
+    ) -> Result<(u64, [u8; 32], Option<[u8; 32]>), NodeError> {
+        let tree = self.db.open_tree(AUDIT)?;
+        let last: Option<Record> = tree.last()?.and_then(|(_, v)| codec::decode(&v).ok());
+        let at_hash = match at {
+            None => None,
+            Some(seq) => tree
+                .get(seq.to_be_bytes())?
+                .and_then(|v| codec::decode::<Record>(&v).ok())
+                .map(|r| r.hash),
+        };
+        Ok(match last {
+            Some(r) => (r.seq + 1, r.hash, at_hash),
+            None => (0, audit::GENESIS, at_hash),
+        })
+    }
+
     /// The audit chain, in order; `Err(seq)` for a record that does not
     /// decode.
     ///
