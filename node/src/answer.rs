@@ -76,7 +76,10 @@ pub trait DataSource {
     ///
     /// # Errors
     /// The refusal to send back.
-    fn audit_head(&self, _at: Option<u64>) -> Result<(u64, [u8; 32], Option<[u8; 32]>), Refusal> {
+    fn audit_head(
+        &self,
+        _at: Option<u64>,
+    ) -> Result<passerelle_protocol::audit::HeadCheck, Refusal> {
         Err(Refusal::Unavailable(
             "this node keeps no audit chain".into(),
         ))

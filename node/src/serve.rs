@@ -173,7 +173,10 @@ impl answer::DataSource for Shared {
             .map_err(|e| Refusal::Unavailable(e.to_string()))
     }
 
-    fn audit_head(&self, at: Option<u64>) -> Result<(u64, [u8; 32], Option<[u8; 32]>), Refusal> {
+    fn audit_head(
+        &self,
+        at: Option<u64>,
+    ) -> Result<passerelle_protocol::audit::HeadCheck, Refusal> {
         self.store
             .audit_head(at)
             .map_err(|e| Refusal::Unavailable(e.to_string()))

@@ -81,6 +81,10 @@ pub struct Broken {
     pub why: String,
 }
 
+/// What a node says of its chain for the hub's anchor: records, hash of
+/// the last, and the hash of the record the hub asked about.
+pub type HeadCheck = (u64, [u8; 32], Option<[u8; 32]>);
+
 /// A chain that checks: how many records, and the hash of the last.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Head {

@@ -260,7 +260,7 @@ impl Store {
     pub fn audit_head(
         &self,
         at: Option<u64>,
-    ) -> Result<(u64, [u8; 32], Option<[u8; 32]>), NodeError> {
+    ) -> Result<passerelle_protocol::audit::HeadCheck, NodeError> {
         let tree = self.db.open_tree(AUDIT)?;
         let last: Option<Record> = tree.last()?.and_then(|(_, v)| codec::decode(&v).ok());
         let at_hash = match at {
