@@ -446,18 +446,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await?
             {
-                let records: u64 = s.trees.iter().map(|(_, n)| n).sum();
-                eprintln!(
-                    "backup written to {}: {} tree(s), {records} record(s), {} file(s){}",
-                    to.display(),
-                    s.trees.len(),
-                    s.files.len(),
-                    if include_keys {
-                        ", private keys included: keep it safe"
-                    } else {
-                        "; private keys not included: back up ca.key and hub.key separately"
-                    }
-                );
+                eprintln!("{}", s.written(&to, include_keys, "ca.key and hub.key"));
             }
         }
         Command::Restore { from } => {
@@ -468,15 +457,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Response::Backup(s, aside) =
                 admin::request(&dir("."), Request::Restore { from }).await?
             {
-                eprintln!(
-                    "restored the backup of {} ({} file(s)); {}",
-                    time(Some(s.created_at)),
-                    s.files.len(),
-                    match aside {
-                        Some(p) => format!("the previous store is kept in {}", p.display()),
-                        None => "there was no previous store".into(),
-                    }
-                );
+                eprintln!("{}", s.restored(aside.as_deref()));
             }
         }
         Command::Ca { action } => {

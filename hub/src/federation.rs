@@ -30,6 +30,18 @@ pub struct Asked {
     pub signed: SignedReply,
 }
 
+/// Refuses, without sending it, a query newer than the node's protocol.
+fn spoken_by(live: &Live, query: &Query) -> Result<(), HubError> {
+    if query.since() > live.protocol() {
+        return Err(HubError::Outdated {
+            node: live.identity.node_id.to_string(),
+            has: live.protocol(),
+            needs: query.since(),
+        });
+    }
+    Ok(())
+}
+
 /// Signs a query for a node and asks it.
 ///
 /// # Errors
@@ -40,13 +52,7 @@ pub async fn ask(
     query: Query,
     timeout: Duration,
 ) -> Result<Asked, HubError> {
-    if query.since() > live.protocol() {
-        return Err(HubError::Outdated {
-            node: live.identity.node_id.to_string(),
-            has: live.protocol(),
-            needs: query.since(),
-        });
-    }
+    spoken_by(live, &query)?;
     let query_id = random16();
     let span = info_span!("query", query_id = %hex::encode(&query_id), node = %live.identity.node_id, kind = query.kind());
     async {
@@ -229,13 +235,12 @@ pub async fn fetch(
     timeout: Duration,
 ) -> Result<Result<Incoming, Refusal>, HubError> {
     let node = live.identity.node_id.clone();
-    if live.protocol() < 2 {
-        return Err(HubError::Outdated {
-            node: node.to_string(),
-            has: live.protocol(),
-            needs: 2,
-        });
-    }
+    let query = Query::Fetch {
+        person,
+        document,
+        requester,
+    };
+    spoken_by(live, &query)?;
     let failed = |why: String| HubError::Node {
         node: node.to_string(),
         why,
@@ -246,11 +251,7 @@ pub async fn fetch(
         issued_at: now(),
         nonce: random16(),
         audience: node.clone(),
-        query: Query::Fetch {
-            person,
-            document,
-            requester,
-        },
+        query,
     };
     let signed = SignedQuery::sign_version(&body, key, live.protocol())?;
     let work = async {

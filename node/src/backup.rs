@@ -24,16 +24,9 @@ use std::{
 
 use passerelle_protocol::UnixTime;
 
-use crate::NodeError;
+use crate::{error::io, NodeError};
 
 const MAGIC: &[u8; 8] = b"PSLDUMP1";
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> NodeError + '_ {
-    move |source| NodeError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
 
 /// What a backup holds.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -48,6 +41,39 @@ pub struct Summary {
     pub trees: Vec<(String, u64)>,
     /// Files (paths relative to the folder).
     pub files: Vec<String>,
+}
+
+impl Summary {
+    /// What `backup` says once written; `keys` names the private keys
+    /// left out unless included.
+    pub fn written(&self, to: &Path, include_keys: bool, keys: &str) -> String {
+        let records: u64 = self.trees.iter().map(|(_, n)| n).sum();
+        format!(
+            "backup written to {}: {} tree(s), {records} record(s), {} file(s){}",
+            to.display(),
+            self.trees.len(),
+            self.files.len(),
+            if include_keys {
+                ", private keys included: keep it safe".to_string()
+            } else {
+                format!("; private keys not included: back up {keys} separately")
+            }
+        )
+    }
+
+    /// What `restore` says once done; `aside` is where the previous store
+    /// went.
+    pub fn restored(&self, aside: Option<&Path>) -> String {
+        format!(
+            "restored the backup of {} ({} file(s)); {}",
+            passerelle_link::output::time(Some(self.created_at)),
+            self.files.len(),
+            match aside {
+                Some(p) => format!("the previous store is kept in {}", p.display()),
+                None => "there was no previous store".into(),
+            }
+        )
+    }
 }
 
 /// Dumps every tree of `db` into `out`; returns (tree, records).

@@ -369,17 +369,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await?
             {
-                let records: u64 = s.trees.iter().map(|(_, n)| n).sum();
                 eprintln!(
-                    "backup written to {}: {} tree(s), {records} record(s), {} file(s){}",
-                    to.display(),
-                    s.trees.len(),
-                    s.files.len(),
-                    if include_keys {
-                        ", private keys included: keep it safe"
-                    } else {
-                        "; private keys not included: back up node.key and documents.key separately"
-                    }
+                    "{}",
+                    s.written(&to, include_keys, "node.key and documents.key")
                 );
             }
         }
@@ -391,15 +383,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if let admin::Response::Backup(s, aside) =
                 admin::request(&cli.dir, admin::Request::Restore { from }, &mut |_| {}).await?
             {
-                eprintln!(
-                    "restored the backup of {} ({} file(s)); {}",
-                    passerelle_link::output::time(Some(s.created_at)),
-                    s.files.len(),
-                    match aside {
-                        Some(p) => format!("the previous store is kept in {}", p.display()),
-                        None => "there was no previous store".into(),
-                    }
-                );
+                eprintln!("{}", s.restored(aside.as_deref()));
             }
         }
         Command::Audit { command } => {

@@ -62,3 +62,11 @@ pub enum NodeError {
         source: std::io::Error,
     },
 }
+
+/// Maps an IO error on `path` to [`NodeError::Io`], for `map_err`.
+pub(crate) fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> NodeError + '_ {
+    move |source| NodeError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}

@@ -26,6 +26,7 @@ use passerelle_protocol::{
 };
 
 use crate::{
+    error::io,
     store::{vault::DocRecord, Store},
     NodeError,
 };
@@ -37,13 +38,6 @@ pub const MAX_DOCUMENT: u64 = 512 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct DocFiles {
     root: PathBuf,
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> NodeError + '_ {
-    move |source| NodeError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
 }
 
 impl DocFiles {

@@ -20,23 +20,13 @@ use passerelle_protocol::{
 use super::{
     layout::{date, esc, page},
     partner::{forbidden, private, session, to_login},
-    vault::{copy_of, rescue_page, stream_response},
+    vault::{copy_of, field, fields, rescue_page, stream_response},
 };
 use crate::{
     partners::Account,
     server::Ctx,
     vault::{self, accounts, consent, store::ConsentRecord},
 };
-
-fn fields(body: &[u8]) -> Vec<(String, String)> {
-    form_urlencoded::parse(body).into_owned().collect()
-}
-
-fn field<'a>(f: &'a [(String, String)], name: &str) -> &'a str {
-    f.iter()
-        .find(|(k, _)| k == name)
-        .map_or("", |(_, v)| v.as_str())
-}
 
 fn signed_in(ctx: &Ctx, headers: &HeaderMap) -> Option<(String, Account)> {
     let (_, s) = session(ctx, headers)?;

@@ -59,11 +59,12 @@ fn alert(msg: &str) -> String {
 }
 
 /// Form fields, repeated keys kept.
-fn fields(body: &[u8]) -> Vec<(String, String)> {
+pub(super) fn fields(body: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(body).into_owned().collect()
 }
 
-fn field<'a>(f: &'a [(String, String)], name: &str) -> &'a str {
+/// The first value of a form field, or empty.
+pub(super) fn field<'a>(f: &'a [(String, String)], name: &str) -> &'a str {
     f.iter()
         .find(|(k, _)| k == name)
         .map_or("", |(_, v)| v.as_str())
@@ -115,13 +116,30 @@ fn new_token() -> String {
     passerelle_protocol::hex::encode(&passerelle_link::random16())
 }
 
-fn signed_in(token: &str, ttl: u64, to: &str) -> Response {
-    let mut res = back(to);
+/// Adds the session cookie to a response.
+fn with_session(mut res: Response, token: &str, ttl: u64) -> Response {
     if let Ok(v) = HeaderValue::from_str(&format!(
         "{SESSION}={token}; HttpOnly; Secure; SameSite=Strict; Path=/coffre; Max-Age={ttl}"
     )) {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
+    res
+}
+
+fn signed_in(token: &str, ttl: u64, to: &str) -> Response {
+    with_session(back(to), token, ttl)
+}
+
+/// A file sent for download: its type, its name, never cached.
+fn file_response(body: Body, mime: &str, name: &str) -> Response {
+    let mut res = Response::new(body);
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(mime).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    h.insert(header::CONTENT_DISPOSITION, attachment(name));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
 
@@ -334,11 +352,8 @@ pub async fn create(
             vault::log(&ctx, Event { actor: "person".into(), action: "account_create".into(), person: Some(c.account.id.clone()), subject: "-".into(), procedure: None, detail: String::new() });
             let ttl = ctx.hub.config.session_ttl.as_secs();
             let (token, s) = ctx.person_sessions.open(&c.account, c.key, t, ttl);
-            let mut res = private(StatusCode::OK, rescue_page(&ctx, Some(&s), &c.rescue_code, "<p>Votre compte est créé.</p>"));
-            if let Ok(v) = HeaderValue::from_str(&format!("{SESSION}={token}; HttpOnly; Secure; SameSite=Strict; Path=/coffre; Max-Age={ttl}")) {
-                res.headers_mut().append(header::SET_COOKIE, v);
-            }
-            res
+            let html = rescue_page(&ctx, Some(&s), &c.rescue_code, "<p>Votre compte est créé.</p>");
+            with_session(private(StatusCode::OK, html), &token, ttl)
         }
         Err(crate::HubError::Refused(_)) => create_form(&ctx, Some("Un compte existe déjà avec cet identifiant. Connectez-vous, ou demandez un code de réinitialisation à un professionnel."), StatusCode::CONFLICT),
         Err(error) => {
@@ -532,13 +547,7 @@ pub async fn reset(
                 Some(code) => rescue_page(&ctx, Some(&s), code, &format!("<p>Votre mot de passe est changé.{}</p>", if lost > 0 { format!(" Sans votre ancien code de secours, vos {lost} document(s) déposé(s) ont été effacés. Les documents des institutions sont toujours là.") } else { String::new() })),
                 None => vault_page(&ctx, "Mot de passe changé", Some(&s), "<h1>Mot de passe changé</h1><p>Vos documents déposés sont toujours là.</p><a class=\"gros\" href=\"/coffre\">Voir mes documents</a>"),
             };
-            let mut res = private(StatusCode::OK, html);
-            if let Ok(v) = HeaderValue::from_str(&format!(
-                "{SESSION}={token}; HttpOnly; Secure; SameSite=Strict; Path=/coffre; Max-Age={ttl}"
-            )) {
-                res.headers_mut().append(header::SET_COOKIE, v);
-            }
-            res
+            with_session(private(StatusCode::OK, html), &token, ttl)
         }
         Err(crate::HubError::Refused(m)) => reset_form(&ctx, Some(&m), StatusCode::BAD_REQUEST),
         Err(error) => {
@@ -618,16 +627,9 @@ pub fn stream_response(incoming: Incoming) -> Response {
             }
             Some((item, (inc, h, got, failed)))
         });
-    let mut res = Response::new(Body::from_stream(stream));
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_str(&mime)
-            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
-    );
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
-    h.insert(header::CONTENT_DISPOSITION, attachment(&name));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let mut res = file_response(Body::from_stream(stream), &mime, &name);
+    res.headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(size));
     res
 }
 
@@ -710,21 +712,8 @@ pub async fn copy_of(
             ),
         },
     );
-    let mut res = Response::new(Body::from(pdf));
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/pdf"),
-    );
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        attachment(&format!(
-            "copie-verifiable-{}.pdf",
-            duplicate::display_code(&code)
-        )),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(res)
+    let name = format!("copie-verifiable-{}.pdf", duplicate::display_code(&code));
+    Ok(file_response(Body::from(pdf), "application/pdf", &name))
 }
 
 /// POST `/coffre/copie/{node}/{doc}`.
@@ -930,16 +919,7 @@ pub async fn upload_download(
                     detail: format!("{} — {}", u.category.label(), u.name),
                 },
             );
-            let mut res = Response::new(Body::from(bytes));
-            let h = res.headers_mut();
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_str(&u.mime)
-                    .unwrap_or(HeaderValue::from_static("application/octet-stream")),
-            );
-            h.insert(header::CONTENT_DISPOSITION, attachment(&u.name));
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            res
+            file_response(Body::from(bytes), &u.mime, &u.name)
         }
         Err(error) => {
             tracing::error!(%error, "upload not readable");
@@ -1446,6 +1426,17 @@ pub async fn export(State(ctx): State<Arc<Ctx>>, headers: HeaderMap) -> Response
     let Some((_, s)) = session(&ctx, &headers) else {
         return to_start();
     };
+    vault::log(
+        &ctx,
+        Event {
+            actor: "person".into(),
+            action: "export".into(),
+            person: Some(s.person.clone()),
+            subject: "-".into(),
+            procedure: None,
+            detail: String::new(),
+        },
+    );
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
     let task_ctx = ctx.clone();
     tokio::spawn(async move {
@@ -1454,33 +1445,14 @@ pub async fn export(State(ctx): State<Arc<Ctx>>, headers: HeaderMap) -> Response
             let _ = tx.send(Err(std::io::Error::other(error))).await;
         }
     });
-    vault::log(
-        &ctx,
-        Event {
-            actor: "person".into(),
-            action: "export".into(),
-            person: Some(
-                session(&ctx, &headers)
-                    .map(|(_, s)| s.person)
-                    .unwrap_or_default(),
-            ),
-            subject: "-".into(),
-            procedure: None,
-            detail: String::new(),
-        },
-    );
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     });
-    let mut res = Response::new(Body::from_stream(stream));
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/zip"),
-    );
-    h.insert(header::CONTENT_DISPOSITION, attachment("mon-coffre.zip"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
+    file_response(
+        Body::from_stream(stream),
+        "application/zip",
+        "mon-coffre.zip",
+    )
 }
 
 async fn write_export(

@@ -187,18 +187,18 @@ pub async fn open(
     requester: &Requester,
 ) -> Result<Incoming, String> {
     let name = node_name(ctx, node);
+    let linked = ctx
+        .vault
+        .links(person)
+        .unwrap_or_default()
+        .iter()
+        .any(|(n, _)| n == node);
     let result = match (
+        linked,
         ctx.registry.get(node),
         links::pseudonym(&ctx.vault, person, node),
     ) {
-        (Some(live), Ok(p))
-            if ctx
-                .vault
-                .links(person)
-                .unwrap_or_default()
-                .iter()
-                .any(|(n, _)| n == node) =>
-        {
+        (true, Some(live), Ok(p)) => {
             match crate::federation::fetch(
                 &live,
                 &ctx.hub.key,
@@ -215,14 +215,7 @@ pub async fn open(
                 Err(_) => Err(unreachable()),
             }
         }
-        (_, Ok(_))
-            if !ctx
-                .vault
-                .links(person)
-                .unwrap_or_default()
-                .iter()
-                .any(|(n, _)| n == node) =>
-        {
+        (false, _, Ok(_)) => {
             Err("Ce document n'existe pas, ou il ne vous concerne pas.".to_string())
         }
         _ => Err(unreachable()),
