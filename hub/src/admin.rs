@@ -7,15 +7,19 @@ use passerelle_link::now;
 use passerelle_protocol::ids::NodeId;
 use serde::{Deserialize, Serialize};
 
-use crate::{
-    catalog::Indicator,
-    observatory::{self, IndicatorResult, Verification},
+use passerelle_hub_core::{
     ops::{self, Hub, NodeRow, Revoked},
     paths::HubDir,
     registry::Registry,
-    server::Ctx,
     HubError,
 };
+use passerelle_observatory::{
+    catalog::Indicator,
+    refresh::{self as observatory, Verification},
+    IndicatorResult,
+};
+
+use crate::server::Ctx;
 
 /// A request on the admin socket.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -125,14 +129,14 @@ pub fn dispatch(
         Request::Revoke { node_id } => ops::revoke(hub, live, &node_id, now()).map(Response::Revoked),
         Request::Indicators => Ok(Response::Indicators(catalog.to_vec())),
         Request::PartnerAdd { email, name, institution } => {
-            crate::partners::add(hub, &email, &name, &institution, now()).map(Response::Password)
+            passerelle_hub_core::partners::add(hub, &email, &name, &institution, now()).map(Response::Password)
         }
         Request::Backup { to, include_keys } => backup(hub, &to, include_keys, live.is_some()),
         Request::Restore { .. } => Err(HubError::Refused(
             "stop the hub first (systemctl stop passerelle-hub, or Ctrl-C on serve), then restore".into(),
         )),
         Request::Audit => {
-            let vault = crate::vault::store::VaultStore::new(hub.store.clone());
+            let vault = passerelle_vault::store::VaultStore::new(hub.store.clone());
             vault.audit_verify().and_then(|check| {
                 let records = vault.audit_records()?.into_iter().filter_map(Result::ok).collect();
                 Ok(Response::Audit(check, records))
@@ -182,12 +186,12 @@ fn latest(
 pub async fn dispatch_live(ctx: &std::sync::Arc<Ctx>, req: Request) -> Response {
     match req {
         Request::Indicator { id, refresh: true } => {
-            let Some(ind) = ctx.catalog.iter().find(|i| i.id == id) else {
+            let Some(ind) = ctx.observatory.indicator(&id) else {
                 return Response::Error(format!(
                     "unknown indicator {id:?} (see passerelle-hub indicators)"
                 ));
             };
-            match observatory::refresh(ctx, ind).await {
+            match observatory::refresh(&ctx.observatory, &ctx.fed, ind).await {
                 Ok(mut r) => {
                     r.provenance.clear();
                     Response::Indicator(ind.clone(), Box::new(r))
@@ -198,19 +202,19 @@ pub async fn dispatch_live(ctx: &std::sync::Arc<Ctx>, req: Request) -> Response 
         Request::PartnerRemove { email } => {
             let resp = dispatch(
                 &ctx.hub,
-                &ctx.catalog,
+                &ctx.observatory.catalog,
                 Some(&ctx.registry),
                 Request::PartnerRemove {
                     email: email.clone(),
                 },
             );
-            ctx.sessions.close_all(&email.trim().to_lowercase());
+            ctx.portal.sessions.close_all(&email.trim().to_lowercase());
             resp
         }
         Request::Revoke { node_id } => {
             let resp = dispatch(
                 &ctx.hub,
-                &ctx.catalog,
+                &ctx.observatory.catalog,
                 Some(&ctx.registry),
                 Request::Revoke {
                     node_id: node_id.clone(),
@@ -224,11 +228,16 @@ pub async fn dispatch_live(ctx: &std::sync::Arc<Ctx>, req: Request) -> Response 
                 .iter()
                 .filter(|a| a.institution == node_id)
             {
-                ctx.sessions.close_all(&a.email);
+                ctx.portal.sessions.close_all(&a.email);
             }
             resp
         }
-        other => dispatch(&ctx.hub, &ctx.catalog, Some(&ctx.registry), other),
+        other => dispatch(
+            &ctx.hub,
+            &ctx.observatory.catalog,
+            Some(&ctx.registry),
+            other,
+        ),
     }
 }
 
@@ -249,7 +258,7 @@ pub async fn request(root: &Path, req: Request) -> Result<Response, HubError> {
         }
         None => {
             let hub = Hub::open(root)?;
-            let catalog = crate::catalog::load(hub.config.catalog_dir.as_deref())
+            let catalog = passerelle_observatory::catalog::load(hub.config.catalog_dir.as_deref())
                 .map_err(|e| HubError::Refused(e.to_string()))?;
             dispatch(&hub, &catalog, None, req)
         }

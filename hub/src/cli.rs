@@ -10,16 +10,16 @@ use passerelle_protocol::{
     ids::NodeId,
 };
 
-use crate::{
-    admin::{self, Request, Response},
+use passerelle_hub_core::{init, ops::NodeRow, paths::HubDir, HubError};
+use passerelle_observatory::{
     catalog::Indicator,
     compose::{ResultCell, Status},
-    init,
-    observatory::IndicatorResult,
-    ops::NodeRow,
-    paths::HubDir,
+    IndicatorResult,
+};
+
+use crate::{
+    admin::{self, Request, Response},
     server::{self, Listen},
-    HubError,
 };
 
 /// Passerelle hub: enrolls partner nodes, asks them signed questions and
@@ -295,23 +295,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let root = dir(".");
             let hub_dir = HubDir::existing(&root)?;
             let config = passerelle_config::HubConfig::load(&hub_dir.config())?;
-            let catalog = crate::catalog::load(config.catalog_dir.as_deref())
+            let catalog = passerelle_observatory::catalog::load(config.catalog_dir.as_deref())
                 .map_err(|e| HubError::Refused(e.to_string()))?;
             if let Some(path) = &config.boundaries {
                 let text = std::fs::read_to_string(path).map_err(|source| HubError::Io {
                     path: path.clone(),
                     source,
                 })?;
-                crate::portal::map::Geometry::from_geojson(&text, &config.boundaries_code_property)
-                    .map_err(|why| {
-                        HubError::Refused(format!(
-                            "{}: {why} (boundaries in hub.toml)",
-                            path.display()
-                        ))
-                    })?;
+                passerelle_portal::map::Geometry::from_geojson(
+                    &text,
+                    &config.boundaries_code_property,
+                )
+                .map_err(|why| {
+                    HubError::Refused(format!(
+                        "{}: {why} (boundaries in hub.toml)",
+                        path.display()
+                    ))
+                })?;
             }
             if let (Some(cert), Some(key)) = (&config.https_cert, &config.https_key) {
-                crate::portal::https::acceptor(cert, key)?;
+                passerelle_portal::https::acceptor(cert, key)?;
             }
             for key in [hub_dir.ca_key(), hub_dir.hub_key()] {
                 passerelle_certs::files::read_private_key(&key)?;
@@ -474,7 +477,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             match action {
                 CaAction::Rotate => {
-                    crate::ops::rotate_ca(&root, passerelle_link::now())?;
+                    passerelle_hub_core::ops::rotate_ca(&root, passerelle_link::now())?;
                     eprintln!(
                         "CA rotation started: a new CA issues certificates; both CAs are trusted.
 start the hub: connected nodes learn the new CA and renew their certificates.
@@ -482,14 +485,18 @@ when every node has renewed: stop the hub, run passerelle-hub ca finish, start i
                     );
                 }
                 CaAction::Finish { force } => {
-                    let cut = crate::ops::finish_ca_rotation(&root, force, passerelle_link::now())?;
+                    let cut = passerelle_hub_core::ops::finish_ca_rotation(
+                        &root,
+                        force,
+                        passerelle_link::now(),
+                    )?;
                     eprintln!("CA rotation finished: only the new CA is trusted; the hub certificate comes from it (same key)");
                     if !cut.is_empty() {
                         eprintln!("cut off (enroll them again): {}", cut.join(", "));
                     }
                 }
                 CaAction::Status => {
-                    let dir = crate::paths::HubDir::existing(&root)?;
+                    let dir = passerelle_hub_core::paths::HubDir::existing(&root)?;
                     let cas = passerelle_certs::files::read_pem_all(
                         &dir.ca_cert(),
                         passerelle_certs::files::CERTIFICATE,

@@ -19,12 +19,15 @@ use tokio::{
 };
 use tracing::{debug, info, info_span, warn, Instrument};
 
-use crate::{
+use passerelle_certs::Ca;
+use passerelle_hub_core::{
+    federation::Federation,
     ops::{self, Hub},
     ratelimit::RateLimiter,
     registry::{Live, Registry, StoreGate, CLOSE_NO_CERT, CLOSE_REVOKED, CLOSE_SHUTDOWN},
     HubError,
 };
+use passerelle_observatory::Observatory;
 
 /// Addresses that override `hub.toml`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -35,65 +38,30 @@ pub struct Listen {
     pub http: Option<SocketAddr>,
 }
 
-/// What the hub's tasks share.
+/// What the hub's tasks share. The CA lives here, for the QUIC side
+/// (enrollment and renewal); the portal gets [`Ctx::portal`], which holds
+/// no CA.
 pub struct Ctx {
-    /// The loaded hub.
-    pub hub: Hub,
-    /// The indicator catalog.
-    pub catalog: Vec<crate::catalog::Indicator>,
-    /// The map's geometry.
-    pub geometry: crate::portal::map::Geometry,
+    /// The loaded hub (no CA key).
+    pub hub: Arc<Hub>,
+    /// The CA that issues node certificates.
+    pub ca: Ca,
     /// Connected nodes.
-    pub registry: Registry,
-    /// Enrollment attempts per address.
+    pub registry: Arc<Registry>,
+    /// Signed queries to nodes.
+    pub fed: Federation,
+    /// Indicators and their latest results.
+    pub observatory: Arc<Observatory>,
+    /// The web layer's state (it holds the vault service).
+    pub portal: Arc<passerelle_portal::Ctx>,
+    /// Enrollment and probe attempts per address.
     pub limiter: RateLimiter,
-    /// Whether the portal shows demonstration data.
-    pub demo: bool,
-    /// Partner sessions.
-    pub sessions: crate::partners::Sessions,
-    /// Sign-in attempts per address.
-    pub login_limiter: RateLimiter,
-    /// Password checks running at once (argon2id is costly by design).
-    pub password_checks: tokio::sync::Semaphore,
-    /// Latest result of each indicator, without its provenance, for the
-    /// portal: results change only at a refresh, pages are read far more.
-    pub latest: std::sync::RwLock<
-        std::collections::HashMap<String, Arc<crate::observatory::IndicatorResult>>,
-    >,
-    /// Rendered public pages, valid while no result changes.
-    pub pages: crate::portal::cache::PageCache,
-    /// The vault's part of the store.
-    pub vault: crate::vault::store::VaultStore,
-    /// Beneficiaries' sessions (each holds the person's data key).
-    pub person_sessions: crate::vault::accounts::PersonSessions,
 }
 
 impl Ctx {
-    /// The latest result of an indicator, without provenance, from memory
-    /// (loaded from the store on first use).
-    pub fn latest(&self, id: &str) -> Option<Arc<crate::observatory::IndicatorResult>> {
-        if let Some(r) = self.latest.read().expect("results cache lock").get(id) {
-            return Some(r.clone());
-        }
-        let mut r = self.hub.store.latest_result(id).ok().flatten()?;
-        r.provenance.clear();
-        let r = Arc::new(r);
-        self.latest
-            .write()
-            .expect("results cache lock")
-            .insert(id.to_string(), r.clone());
-        Some(r)
-    }
-
-    /// Replaces the cached result of an indicator after a refresh.
-    pub fn remember(&self, r: &crate::observatory::IndicatorResult) {
-        let mut light = r.clone();
-        light.provenance.clear();
-        self.latest
-            .write()
-            .expect("results cache lock")
-            .insert(r.indicator.clone(), Arc::new(light));
-        self.pages.invalidate();
+    /// The vault service.
+    pub fn vault(&self) -> &passerelle_vault::Vault {
+        &self.portal.vault
     }
 }
 
@@ -170,13 +138,34 @@ impl HubHandle {
     }
 }
 
+/// The map's shapes: the built-in schematic map, or the boundary file
+/// `hub.toml` names.
+fn geometry(
+    config: &passerelle_config::HubConfig,
+) -> Result<passerelle_portal::map::Geometry, HubError> {
+    use passerelle_portal::map::Geometry;
+    let Some(path) = &config.boundaries else {
+        return Ok(Geometry::schematic());
+    };
+    let text = std::fs::read_to_string(path).map_err(|source| HubError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    Geometry::from_geojson(&text, &config.boundaries_code_property).map_err(|why| {
+        HubError::Refused(format!(
+            "{}: {why} (boundaries in hub.toml)",
+            path.display()
+        ))
+    })
+}
+
 /// Starts the hub of folder `root`.
 ///
 /// # Errors
 /// When another process serves the folder, a file is unusable, or an
 /// address cannot be bound.
 pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle, HubError> {
-    crate::paths::HubDir::existing(root)?;
+    passerelle_hub_core::paths::HubDir::existing(root)?;
     let admin_listener = admin::bind(root).await?;
     // A command that found no server a moment ago may hold the store for a
     // few milliseconds; wait for it rather than fail.
@@ -223,45 +212,36 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
     })?;
 
     let limiter = RateLimiter::new(hub.config.enroll_per_minute.get());
-    let catalog = crate::catalog::load(hub.config.catalog_dir.as_deref())
+    let catalog = passerelle_observatory::catalog::load(hub.config.catalog_dir.as_deref())
         .map_err(|e| HubError::Refused(e.to_string()))?;
     let refresh_every = hub.config.refresh_interval;
     let tls = match (&hub.config.https_cert, &hub.config.https_key) {
-        (Some(cert), Some(key)) => Some(crate::portal::https::acceptor(cert, key)?),
+        (Some(cert), Some(key)) => Some(passerelle_portal::https::acceptor(cert, key)?),
         _ => None,
     };
-    let login_per_minute = hub.config.login_per_minute.get();
-    let geometry = match &hub.config.boundaries {
-        None => crate::portal::map::Geometry::schematic(),
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|source| HubError::Io {
-                path: path.clone(),
-                source,
-            })?;
-            crate::portal::map::Geometry::from_geojson(&text, &hub.config.boundaries_code_property)
-                .map_err(|why| {
-                    HubError::Refused(format!(
-                        "{}: {why} (boundaries in hub.toml)",
-                        path.display()
-                    ))
-                })?
-        }
+    let geometry = geometry(&hub.config)?;
+    let ca = ops::load_ca(&hub)?;
+    let hub = Arc::new(hub);
+    let registry = Arc::new(Registry::default());
+    let fed = Federation {
+        hub: hub.clone(),
+        registry: registry.clone(),
     };
-    let vault = crate::vault::store::VaultStore::new(hub.store.clone());
-    let ctx = Arc::new(Ctx {
-        vault,
-        person_sessions: Default::default(),
-        hub,
-        catalog,
+    let observatory = Arc::new(Observatory::new(catalog, hub.store.clone()));
+    let portal = Arc::new(passerelle_portal::Ctx::new(
+        fed.clone(),
+        observatory.clone(),
         geometry,
-        registry: Registry::default(),
-        limiter,
         demo,
-        sessions: Default::default(),
-        latest: Default::default(),
-        pages: Default::default(),
-        login_limiter: RateLimiter::new(login_per_minute),
-        password_checks: tokio::sync::Semaphore::new(2),
+    ));
+    let ctx = Arc::new(Ctx {
+        hub,
+        ca,
+        registry,
+        fed,
+        observatory,
+        portal,
+        limiter,
     });
     let (stop, stop_rx) = watch::channel(false);
     let (done_tx, done_rx) = mpsc::channel(1);
@@ -272,8 +252,8 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
         stop_rx.clone(),
         done_tx.clone(),
     ));
-    let portal = tokio::spawn(crate::portal::serve(
-        ctx.clone(),
+    let portal = tokio::spawn(passerelle_portal::serve(
+        ctx.portal.clone(),
         http_listener,
         stop_rx.clone(),
         tls,
@@ -290,11 +270,12 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
             _ = admin_stop.changed() => {}
         }
     });
-    let (refresh_ctx, mut refresh_stop) = (ctx.clone(), stop_rx.clone());
+    let (observatory, fed, mut refresh_stop) =
+        (ctx.observatory.clone(), ctx.fed.clone(), stop_rx.clone());
     let refresher = tokio::spawn(async move {
         let first = refresh_every.min(Duration::from_secs(30));
         tokio::select! {
-            _ = crate::observatory::schedule(refresh_ctx, first, refresh_every) => {}
+            _ = passerelle_observatory::refresh::schedule(observatory, fed, first, refresh_every) => {}
             _ = refresh_stop.changed() => {}
         }
     });
@@ -404,9 +385,11 @@ async fn handle_link(ctx: Arc<Ctx>, conn: quinn::Connection, remote: SocketAddr)
         };
         ctx.registry.insert(live.clone());
         info!("node connected");
-        tokio::spawn(crate::federation::serve_node_requests(ctx.clone(), live.clone()).in_current_span());
+        tokio::spawn(crate::requests::serve(ctx.clone(), live.clone()).in_current_span());
         let config = &ctx.hub.config;
-        crate::federation::poll_status(ctx.hub.store.clone(), &ctx.hub.key, live, config.status_interval, config.query_timeout, &ctx.hub.trusted_cas).await;
+        let vault = ctx.vault().store.clone();
+        let revoked = move |node: &NodeId, at| passerelle_vault::consent::revoked_for(&vault, node, at);
+        passerelle_hub_core::federation::poll_status(ctx.hub.store.clone(), &ctx.hub.key, live, config.status_interval, config.query_timeout, &ctx.hub.trusted_cas, &revoked).await;
         ctx.registry.remove(&node, &conn);
         info!(reason = %conn.close_reason().map(|r| r.to_string()).unwrap_or_default(), "node disconnected");
     }
@@ -426,7 +409,7 @@ async fn handle_enroll(ctx: Arc<Ctx>, conn: quinn::Connection, remote: SocketAdd
     let exchange = async {
         let (mut send, mut recv) = conn.accept_bi().await?;
         let req: EnrollRequest = stream::read_message(&mut recv, MAX_CONTROL_FRAME).await?;
-        let resp = ops::redeem(&ctx.hub, &req, now());
+        let resp = ops::redeem(&ctx.hub, &ctx.ca, &req, now());
         if let EnrollResponse::Refused(reason) = &resp {
             warn!(%remote, %reason, "enrollment refused");
         }

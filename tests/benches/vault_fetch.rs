@@ -123,11 +123,16 @@ async fn main() {
     std::fs::write(&file, &doc).unwrap();
 
     let ctx = hub.ctx().clone();
-    let created =
-        passerelle_hub::vault::accounts::create(&ctx.vault, "0639000000", "banc-d-essai", None, 0)
-            .unwrap();
-    let (code, _) = passerelle_hub::vault::links::new_code(
-        &ctx.vault,
+    let created = passerelle_vault::accounts::create(
+        &ctx.vault().store,
+        "0639000000",
+        "banc-d-essai",
+        None,
+        0,
+    )
+    .unwrap();
+    let (code, _) = passerelle_vault::links::new_code(
+        &ctx.vault().store,
         &created.account.id,
         passerelle_link::now(),
     )
@@ -159,9 +164,12 @@ async fn main() {
         node_admin::Response::Document(d) => d.id,
         other => panic!("{other:?}"),
     };
-    let (token, _) =
-        ctx.person_sessions
-            .open(&created.account, created.key, passerelle_link::now(), 3600);
+    let (token, _) = ctx.portal.person_sessions.open(
+        &created.account,
+        created.key,
+        passerelle_link::now(),
+        3600,
+    );
     let cookie = format!("pv_session={token}");
     let through = format!(
         "https://127.0.0.1:{}/coffre/institution/caf-976/{id}",
@@ -191,8 +199,8 @@ async fn main() {
     let live = hub
         .live(&passerelle_protocol::ids::NodeId::new("caf-976").unwrap())
         .unwrap();
-    let person = passerelle_hub::vault::links::pseudonym(
-        &ctx.vault,
+    let person = passerelle_vault::links::pseudonym(
+        &ctx.vault().store,
         &created.account.id,
         &live.identity.node_id,
     )
@@ -200,7 +208,7 @@ async fn main() {
     let mut link_rates = Vec::new();
     for _ in 0..ROUNDS {
         let start = Instant::now();
-        let incoming = passerelle_hub::federation::fetch(
+        let incoming = passerelle_hub_core::federation::fetch(
             &live,
             &ctx.hub.key,
             person.clone(),
@@ -263,10 +271,11 @@ async fn main() {
     passerelle_tests::wait_connected(&hub, "caf-976").await;
     let ctx = hub.ctx().clone();
     let (account, key) =
-        passerelle_hub::vault::accounts::sign_in(&ctx.vault, "0639000000", "banc-d-essai")
+        passerelle_vault::accounts::sign_in(&ctx.vault().store, "0639000000", "banc-d-essai")
             .unwrap()
             .unwrap();
     let (token, _) = ctx
+        .portal
         .person_sessions
         .open(&account, key, passerelle_link::now(), 3600);
     let through = format!(

@@ -7,11 +7,8 @@
 use std::{future::Future, path::PathBuf, time::Duration};
 
 use passerelle_config::{HubAddr, NodeConfig};
-use passerelle_hub::{
-    ops,
-    paths::HubDir,
-    server::{self, HubHandle, Listen},
-};
+use passerelle_hub::server::{self, HubHandle, Listen};
+use passerelle_hub_core::{ops, paths::HubDir};
 use passerelle_node::{paths::NodeDir, serve::NodeHandle};
 use passerelle_protocol::ids::NodeId;
 
@@ -61,7 +58,7 @@ impl Net {
         setup();
         let tmp = tempfile::tempdir().expect("tempdir");
         let net = Self { tmp };
-        passerelle_hub::init::init(
+        passerelle_hub_core::init::init(
             &HubDir::create(&net.hub_dir()).unwrap(),
             Some("DEETS test".into()),
             Vec::new(),
@@ -420,18 +417,21 @@ pub fn hidden_field(page: &str, name: &str) -> Option<String> {
 }
 
 /// The catalog entry of an indicator of the running hub.
-pub fn indicator(hub: &HubHandle, id: &str) -> passerelle_hub::catalog::Indicator {
+pub fn indicator(hub: &HubHandle, id: &str) -> passerelle_observatory::catalog::Indicator {
     hub.ctx()
-        .catalog
-        .iter()
-        .find(|i| i.id == id)
+        .observatory
+        .indicator(id)
         .unwrap_or_else(|| panic!("no indicator {id}"))
         .clone()
 }
 
 /// Recomposes an indicator from the connected nodes now.
-pub async fn refresh(hub: &HubHandle, id: &str) -> passerelle_hub::observatory::IndicatorResult {
-    passerelle_hub::observatory::refresh(hub.ctx(), &indicator(hub, id))
-        .await
-        .expect("refresh")
+pub async fn refresh(hub: &HubHandle, id: &str) -> passerelle_observatory::IndicatorResult {
+    passerelle_observatory::refresh::refresh(
+        &hub.ctx().observatory,
+        &hub.ctx().fed,
+        &indicator(hub, id),
+    )
+    .await
+    .expect("refresh")
 }

@@ -171,18 +171,17 @@ async fn node_backup_while_serving_restores_whole() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hub_backup_while_serving_restores_accounts_uploads_and_the_audit_chain() {
-    use passerelle_hub::{
-        admin::{Request as HubRequest, Response as HubResponse},
-        vault::{accounts, store::VaultStore, uploads},
-    };
+    use passerelle_hub::admin::{Request as HubRequest, Response as HubResponse};
+    use passerelle_vault::{accounts, store::VaultStore, uploads};
     let net = Net::new();
     let hub = net.start_hub(None).await;
     let ctx = hub.ctx().clone();
-    let created = accounts::create(&ctx.vault, "0639777777", "mot de passe", None, 1).unwrap();
+    let created =
+        accounts::create(&ctx.vault().store, "0639777777", "mot de passe", None, 1).unwrap();
     let pdf = b"%PDF-1.4 bail de location\n%%EOF\n".to_vec();
     let up = uploads::store(
         &ctx.hub.dir.vault(),
-        &ctx.vault,
+        &ctx.vault().store,
         &created.account.id,
         &created.key,
         "bail.pdf",
@@ -192,17 +191,14 @@ async fn hub_backup_while_serving_restores_accounts_uploads_and_the_audit_chain(
         2,
     )
     .unwrap();
-    passerelle_hub::vault::log(
-        &ctx,
-        passerelle_protocol::audit::Event {
-            actor: "person".into(),
-            action: "upload".into(),
-            person: Some(created.account.id.clone()),
-            subject: up.id.clone(),
-            procedure: None,
-            detail: String::new(),
-        },
-    );
+    ctx.vault().log(passerelle_protocol::audit::Event {
+        actor: "person".into(),
+        action: "upload".into(),
+        person: Some(created.account.id.clone()),
+        subject: up.id.clone(),
+        procedure: None,
+        detail: String::new(),
+    });
     drop(ctx);
     let archive = net.tmp.path().join("hub-backup.tar");
     let HubResponse::Backup(summary, _) = passerelle_hub::admin::request(
@@ -249,7 +245,7 @@ async fn hub_backup_while_serving_restores_accounts_uploads_and_the_audit_chain(
         panic!()
     };
     assert!(aside.is_none());
-    let store = passerelle_hub::store::Store::open(&net.hub_dir().join("store")).unwrap();
+    let store = passerelle_hub_core::store::Store::open(&net.hub_dir().join("store")).unwrap();
     let vault = VaultStore::new(store);
     let (account, key) = accounts::sign_in(&vault, "0639777777", "mot de passe")
         .unwrap()

@@ -19,10 +19,10 @@ async fn portal_works_in_chromium_without_serious_accessibility_violations() {
             false,
         )
         .await;
-    passerelle_hub::observatory::refresh_all(hub.ctx()).await;
+    hub.ctx().observatory.refresh_all(&hub.ctx().fed).await;
     let inst = passerelle_protocol::ids::NodeId::new("asso-a").unwrap();
     let password =
-        passerelle_hub::partners::add(&hub.ctx().hub, "agent@asso.fr", "Agent A", &inst, 0)
+        passerelle_hub_core::partners::add(&hub.ctx().hub, "agent@asso.fr", "Agent A", &inst, 0)
             .unwrap();
 
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");

@@ -122,7 +122,6 @@ async fn healthy_node_then_each_failure_with_its_fix() {
     let id = passerelle_protocol::ids::NodeId::new("caf-976").unwrap();
     let der = hub
         .ctx()
-        .hub
         .ca
         .issue_node(&req.csr_der, &id, "Institution caf-976", now - 7200, 3600)
         .unwrap();

@@ -1,6 +1,7 @@
 //! Enrollment end to end: a real hub, real nodes, real QUIC on loopback.
 
-use passerelle_hub::{admin, ops};
+use passerelle_hub::admin;
+use passerelle_hub_core::ops;
 use passerelle_node::NodeError;
 use passerelle_protocol::{
     enroll::{Token, TokenRecord},
@@ -86,7 +87,7 @@ async fn token_works_once_and_bad_tokens_are_refused() {
     );
 
     // A well-formed token the hub never issued.
-    let fp = hub.ctx().hub.ca.fingerprint();
+    let fp = hub.ctx().ca.fingerprint();
     let unknown = Token {
         secret: [42; 16],
         ca_fingerprint: fp,

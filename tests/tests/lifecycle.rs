@@ -26,7 +26,6 @@ async fn a_node_renews_its_certificate_over_the_link_and_keeps_serving() {
     let req = passerelle_certs::ca::node_request("caf-976").unwrap();
     let der = hub
         .ctx()
-        .hub
         .ca
         .issue_node(&req.csr_der, &id, "Institution caf-976", now - 100, 120)
         .unwrap();
@@ -36,7 +35,7 @@ async fn a_node_renews_its_certificate_over_the_link_and_keeps_serving() {
         .store
         .put_serial(
             &short.serial,
-            &passerelle_hub::store::SerialRecord {
+            &passerelle_hub_core::store::SerialRecord {
                 node_id: id.clone(),
                 issued_at: now,
                 revoked_at: None,
@@ -89,7 +88,7 @@ async fn a_node_renews_its_certificate_over_the_link_and_keeps_serving() {
     )
     .await;
     let live = hub.live(&id).unwrap();
-    let asked = passerelle_hub::federation::ask(
+    let asked = passerelle_hub_core::federation::ask(
         &live,
         &hub.ctx().hub.key,
         passerelle_protocol::message::Query::Ping,
@@ -122,9 +121,9 @@ async fn the_hub_rotates_its_ca_with_an_overlap() {
     let old_ca = hub.ctx().hub.trusted_cas[0].clone();
     hub.stop().await;
 
-    passerelle_hub::ops::rotate_ca(&net.hub_dir(), passerelle_link::now()).unwrap();
+    passerelle_hub_core::ops::rotate_ca(&net.hub_dir(), passerelle_link::now()).unwrap();
     assert!(
-        passerelle_hub::ops::rotate_ca(&net.hub_dir(), passerelle_link::now()).is_err(),
+        passerelle_hub_core::ops::rotate_ca(&net.hub_dir(), passerelle_link::now()).is_err(),
         "one rotation at a time"
     );
     let hub = net.start_hub(Some(quic)).await;
@@ -158,12 +157,13 @@ async fn the_hub_rotates_its_ca_with_an_overlap() {
     // Finishing refuses while node B still holds an old certificate.
     hub.stop().await;
     let err =
-        passerelle_hub::ops::finish_ca_rotation(&net.hub_dir(), false, passerelle_link::now())
+        passerelle_hub_core::ops::finish_ca_rotation(&net.hub_dir(), false, passerelle_link::now())
             .unwrap_err()
             .to_string();
     assert!(err.contains("node-b") && !err.contains("node-a"), "{err}");
-    let cut = passerelle_hub::ops::finish_ca_rotation(&net.hub_dir(), true, passerelle_link::now())
-        .unwrap();
+    let cut =
+        passerelle_hub_core::ops::finish_ca_rotation(&net.hub_dir(), true, passerelle_link::now())
+            .unwrap();
     assert_eq!(cut, vec!["node-b".to_string()]);
 
     let hub = net.start_hub(Some(quic)).await;

@@ -26,7 +26,7 @@ async fn node_reconnects_after_the_hub_restarts() {
     let hub = net.start_hub(Some(port)).await;
     wait_connected(&hub, "caf-976").await;
     let live = hub.live(&NodeId::new("caf-976").unwrap()).unwrap();
-    let asked = passerelle_hub::federation::ask(
+    let asked = passerelle_hub_core::federation::ask(
         &live,
         &hub.ctx().hub.key,
         Query::Ping,
@@ -140,7 +140,7 @@ async fn link_accepted(
 async fn foreign_expired_unknown_and_certless_peers_are_refused() {
     let net = Net::new();
     let hub = net.start_hub(None).await;
-    let cas = vec![hub.ctx().hub.ca.cert_der().to_vec()];
+    let cas = vec![hub.ctx().ca.cert_der().to_vec()];
     let id = NodeId::new("intrus").unwrap();
 
     // A certificate from another CA, naming a plausible node.
@@ -161,7 +161,6 @@ async fn foreign_expired_unknown_and_certless_peers_are_refused() {
     let req = node_request("intrus").unwrap();
     let cert = hub
         .ctx()
-        .hub
         .ca
         .issue_node(&req.csr_der, &id, "Intrus", now(), 86400)
         .unwrap();
@@ -178,7 +177,6 @@ async fn foreign_expired_unknown_and_certless_peers_are_refused() {
     let old = NodeId::new("ancien").unwrap();
     let cert = hub
         .ctx()
-        .hub
         .ca
         .issue_node(&req.csr_der, &old, "Ancien", now() - 10 * 86400, 3600)
         .unwrap();
@@ -190,7 +188,7 @@ async fn foreign_expired_unknown_and_certless_peers_are_refused() {
         .store
         .put_serial(
             &serial,
-            &passerelle_hub::store::SerialRecord {
+            &passerelle_hub_core::store::SerialRecord {
                 node_id: old.clone(),
                 issued_at: 0,
                 revoked_at: None,
@@ -226,7 +224,7 @@ async fn node_refuses_a_server_presenting_a_node_certificate() {
 
     // An impostor on the hub's address with a genuine node certificate of
     // the same CA (another node's), accepting any client.
-    let hub_dir = passerelle_hub::paths::HubDir::existing(&net.hub_dir()).unwrap();
+    let hub_dir = passerelle_hub_core::paths::HubDir::existing(&net.hub_dir()).unwrap();
     let ca_der = files::read_pem(&hub_dir.ca_cert(), files::CERTIFICATE).unwrap();
     let ca = Ca::from_parts(&ca_der, files::read_private_key(&hub_dir.ca_key()).unwrap()).unwrap();
     let req = node_request("x").unwrap();

@@ -3,7 +3,7 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use passerelle_hub::{compose::Status, observatory};
+use passerelle_observatory::{compose::Status, refresh as observatory};
 use passerelle_protocol::{
     aggregate::{AggregateQuery, CellValue, Measure},
     codec,
@@ -43,7 +43,9 @@ async fn composed_figures_equal_the_raw_rows_and_partial_results_name_the_missin
         .await;
     let ind = indicator(&hub, "personnes-recues");
 
-    let result = observatory::refresh(hub.ctx(), &ind).await.unwrap();
+    let result = observatory::refresh(&hub.ctx().observatory, &hub.ctx().fed, &ind)
+        .await
+        .unwrap();
     assert!(result.coverage.complete(), "{:?}", result.coverage);
     assert_eq!(result.coverage.answered.len(), 2);
     let (ra, rb) = (raw(&rows_a), raw(&rows_b));
@@ -81,7 +83,7 @@ async fn composed_figures_equal_the_raw_rows_and_partial_results_name_the_missin
         .latest_result("personnes-recues")
         .unwrap()
         .unwrap();
-    let cas = [hub.ctx().hub.ca.cert_der().to_vec()];
+    let cas = [hub.ctx().ca.cert_der().to_vec()];
     let v = observatory::verify(&cas, &ind, &stored).unwrap();
     assert_eq!(v.contributions, 2);
     let mut tampered = stored.clone();
@@ -102,7 +104,9 @@ async fn composed_figures_equal_the_raw_rows_and_partial_results_name_the_missin
 
     // One node stops: the next result is partial and names it.
     b.stop().await;
-    let partial = observatory::refresh(hub.ctx(), &ind).await.unwrap();
+    let partial = observatory::refresh(&hub.ctx().observatory, &hub.ctx().fed, &ind)
+        .await
+        .unwrap();
     assert!(!partial.coverage.complete());
     assert!(
         partial
@@ -135,7 +139,7 @@ async fn cells_under_the_threshold_never_leave_the_node_and_policy_is_enforced()
         periods: vec![],
         by: Some("sexe".into()),
     };
-    let asked = passerelle_hub::federation::ask(&live, key, Query::Aggregate(q), T)
+    let asked = passerelle_hub_core::federation::ask(&live, key, Query::Aggregate(q), T)
         .await
         .unwrap();
     // Decode the bytes exactly as they crossed the wire.
@@ -211,7 +215,7 @@ async fn cells_under_the_threshold_never_leave_the_node_and_policy_is_enforced()
             "measure \"montant\"",
         ),
     ] {
-        let r = passerelle_hub::federation::ask(&live, key, Query::Aggregate(q), T)
+        let r = passerelle_hub_core::federation::ask(&live, key, Query::Aggregate(q), T)
             .await
             .unwrap();
         match r.body.outcome {
@@ -271,7 +275,7 @@ async fn a_batch_needing_validation_is_not_answered_until_someone_else_validates
             by: None,
         })
     };
-    let r = passerelle_hub::federation::ask(&live, &hub.ctx().hub.key, q(), T)
+    let r = passerelle_hub_core::federation::ask(&live, &hub.ctx().hub.key, q(), T)
         .await
         .unwrap();
     assert!(
@@ -304,7 +308,7 @@ async fn a_batch_needing_validation_is_not_answered_until_someone_else_validates
     )
     .await
     .unwrap();
-    let r = passerelle_hub::federation::ask(&live, &hub.ctx().hub.key, q(), T)
+    let r = passerelle_hub_core::federation::ask(&live, &hub.ctx().hub.key, q(), T)
         .await
         .unwrap();
     assert!(

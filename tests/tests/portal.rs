@@ -190,7 +190,7 @@ async fn partner_pages_need_a_session_and_every_form_its_token() {
     }
     let inst = passerelle_protocol::ids::NodeId::new("asso-a").unwrap();
     let password =
-        passerelle_hub::partners::add(&hub.ctx().hub, "Agent@Asso.fr", "Agent A", &inst, 0)
+        passerelle_hub_core::partners::add(&hub.ctx().hub, "Agent@Asso.fr", "Agent A", &inst, 0)
             .unwrap();
     let addr = hub.http_addr;
 
@@ -371,11 +371,11 @@ async fn partner_pages_need_a_session_and_every_form_its_token() {
 
     // At most five accounts per institution.
     for i in 2..=5 {
-        passerelle_hub::partners::add(&hub.ctx().hub, &format!("a{i}@asso.fr"), "A", &inst, 0)
+        passerelle_hub_core::partners::add(&hub.ctx().hub, &format!("a{i}@asso.fr"), "A", &inst, 0)
             .unwrap();
     }
-    let err =
-        passerelle_hub::partners::add(&hub.ctx().hub, "a6@asso.fr", "A", &inst, 0).unwrap_err();
+    let err = passerelle_hub_core::partners::add(&hub.ctx().hub, "a6@asso.fr", "A", &inst, 0)
+        .unwrap_err();
     assert!(err.to_string().contains("already has 5 accounts"), "{err}");
     node.stop().await;
     hub.stop().await;
@@ -501,7 +501,7 @@ async fn partners_publish_pdfs_that_the_public_downloads_and_nothing_else() {
     let node = net.data_node(&hub, "asso-a", None, false).await;
     let inst = passerelle_protocol::ids::NodeId::new("asso-a").unwrap();
     let password =
-        passerelle_hub::partners::add(&hub.ctx().hub, "agent@asso.fr", "Agent A", &inst, 0)
+        passerelle_hub_core::partners::add(&hub.ctx().hub, "agent@asso.fr", "Agent A", &inst, 0)
             .unwrap();
     let addr = hub.http_addr;
     let ct = (
@@ -543,7 +543,13 @@ async fn partners_publish_pdfs_that_the_public_downloads_and_nothing_else() {
     .await;
     assert_eq!(status, 422);
     assert!(page.contains("n&#39;est pas un PDF"), "{page}");
-    assert!(hub.ctx().hub.store.resources().unwrap().is_empty());
+    assert!(hub
+        .ctx()
+        .hub
+        .store
+        .resources::<passerelle_observatory::resources::Resource>()
+        .unwrap()
+        .is_empty());
 
     // A real PDF is published and downloadable by anyone, byte for byte.
     let (status, h, _) = http(
@@ -647,9 +653,10 @@ async fn withdrawn_accounts_and_revoked_institutions_lose_their_sessions() {
     let hub = net.start_hub(None).await;
     let node = net.data_node(&hub, "asso-a", None, false).await;
     let inst = passerelle_protocol::ids::NodeId::new("asso-a").unwrap();
-    let p1 = passerelle_hub::partners::add(&hub.ctx().hub, "un@asso.fr", "Un", &inst, 0).unwrap();
-    let p2 =
-        passerelle_hub::partners::add(&hub.ctx().hub, "deux@asso.fr", "Deux", &inst, 0).unwrap();
+    let p1 =
+        passerelle_hub_core::partners::add(&hub.ctx().hub, "un@asso.fr", "Un", &inst, 0).unwrap();
+    let p2 = passerelle_hub_core::partners::add(&hub.ctx().hub, "deux@asso.fr", "Deux", &inst, 0)
+        .unwrap();
     let addr = hub.http_addr;
     let (s1, _) = sign_in(addr, "un@asso.fr", &p1).await;
     let (s2, _) = sign_in(addr, "deux@asso.fr", &p2).await;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use passerelle_hub::federation;
+use passerelle_hub_core::federation;
 use passerelle_link::{now, random16, stream};
 use passerelle_protocol::{
     envelope::{Outcome, QueryBody, SignedQuery, SignedReply},
@@ -61,7 +61,7 @@ async fn tampered_replayed_and_misaddressed_queries_are_refused() {
 
     // Signed by someone else than the hub (the node's own CA key).
     let ca_key =
-        passerelle_protocol::sign::SigningKey::from_pkcs8(&hub.ctx().hub.ca.key_pkcs8()).unwrap();
+        passerelle_protocol::sign::SigningKey::from_pkcs8(&hub.ctx().ca.key_pkcs8()).unwrap();
     let forged = SignedQuery::sign(&body("caf-976"), &ca_key).unwrap();
     let r = federation::send(&live, &forged, None, T).await.unwrap();
     assert_eq!(r.body.outcome, Outcome::Refused(Refusal::BadSignature));

@@ -47,7 +47,7 @@ async fn each_query_has_a_span_with_query_id_and_node_on_both_sides() {
     let hub = net.start_hub(None).await;
     let node = net.node(&hub, "caf-976").await;
     let live = hub.live(&NodeId::new("caf-976").unwrap()).unwrap();
-    let asked = passerelle_hub::federation::ask(
+    let asked = passerelle_hub_core::federation::ask(
         &live,
         &hub.ctx().hub.key,
         Query::Ping,
@@ -63,7 +63,7 @@ async fn each_query_has_a_span_with_query_id_and_node_on_both_sides() {
         .filter(|(_, f)| f.iter().any(|(k, v)| k == "query_id" && *v == id))
         .collect();
     for side in [
-        "passerelle_hub::federation::query",
+        "passerelle_hub_core::federation::query",
         "passerelle_node::serve::query",
     ] {
         let span = with_id

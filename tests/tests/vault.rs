@@ -3,7 +3,7 @@
 
 use std::{path::Path, time::Duration};
 
-use passerelle_hub::{server::HubHandle, vault};
+use passerelle_hub::server::HubHandle;
 use passerelle_node::admin::{
     self as node_admin, Request as NodeRequest, Response as NodeResponse,
 };
@@ -13,6 +13,7 @@ use passerelle_protocol::{
     vault::{AccessRefusal, Consent, Grantee, Pseudonym, Requester, Scope, SignedConsent},
 };
 use passerelle_tests::{hidden_field, http, http_bytes, multipart, set_cookie, Net};
+use passerelle_vault as vault;
 
 const MARKER: &[u8] = b"ATTESTATION-CAF-PLAINTEXT-4f9c2e";
 
@@ -169,7 +170,7 @@ async fn node_fetch(
     let live = hub
         .live(&NodeId::new(node).unwrap())
         .expect("node connected");
-    match passerelle_hub::federation::fetch(
+    match passerelle_hub_core::federation::fetch(
         &live,
         &hub.ctx().hub.key,
         person.clone(),
@@ -203,8 +204,8 @@ async fn link_list_download_consent_duplicate_and_audit_across_two_nodes() {
     let files = tempfile::tempdir().unwrap();
     let ctx = hub.ctx().clone();
     let cd_id = NodeId::new("cd-976").unwrap();
-    passerelle_hub::partners::add(&ctx.hub, "ana@cd976.fr", "Ana Madi", &cd_id, 0).unwrap();
-    passerelle_hub::partners::add(&ctx.hub, "bob@cd976.fr", "Bob Ali", &cd_id, 0).unwrap();
+    passerelle_hub_core::partners::add(&ctx.hub, "ana@cd976.fr", "Ana Madi", &cd_id, 0).unwrap();
+    passerelle_hub_core::partners::add(&ctx.hub, "bob@cd976.fr", "Bob Ali", &cd_id, 0).unwrap();
 
     // Two persons; the first is linked at both institutions, the second at one.
     let awa = create_account(&hub, "0639123456", "motdepasse-awa").await;
@@ -370,8 +371,16 @@ async fn link_list_download_consent_duplicate_and_audit_across_two_nodes() {
         "{p}"
     );
     let consents = ctx
-        .vault
-        .consents_of(&ctx.vault.person_by_login("0639123456").unwrap().unwrap().id)
+        .vault()
+        .store
+        .consents_of(
+            &ctx.vault()
+                .store
+                .person_by_login("0639123456")
+                .unwrap()
+                .unwrap()
+                .id,
+        )
         .unwrap();
     assert_eq!(consents.len(), 1);
     let granted = consents[0].clone();
@@ -448,9 +457,19 @@ async fn link_list_download_consent_duplicate_and_audit_across_two_nodes() {
     assert!(p.contains("Code à donner à la personne"), "{p}");
 
     // The node itself refuses whatever the hub might forward.
-    let awa_id = ctx.vault.person_by_login("0639123456").unwrap().unwrap().id;
-    let p_caf =
-        vault::links::pseudonym(&ctx.vault, &awa_id, &NodeId::new("caf-976").unwrap()).unwrap();
+    let awa_id = ctx
+        .vault()
+        .store
+        .person_by_login("0639123456")
+        .unwrap()
+        .unwrap()
+        .id;
+    let p_caf = vault::links::pseudonym(
+        &ctx.vault().store,
+        &awa_id,
+        &NodeId::new("caf-976").unwrap(),
+    )
+    .unwrap();
     let signed = &granted.signed;
     assert_eq!(
         node_fetch(
@@ -547,9 +566,19 @@ async fn link_list_download_consent_duplicate_and_audit_across_two_nodes() {
         AccessRefusal::Expired
     );
     // A consent is for one person: Awa's cannot open Zoe's document.
-    let zoe_id = ctx.vault.person_by_login("0639654321").unwrap().unwrap().id;
-    let p_zoe =
-        vault::links::pseudonym(&ctx.vault, &zoe_id, &NodeId::new("caf-976").unwrap()).unwrap();
+    let zoe_id = ctx
+        .vault()
+        .store
+        .person_by_login("0639654321")
+        .unwrap()
+        .unwrap()
+        .id;
+    let p_zoe = vault::links::pseudonym(
+        &ctx.vault().store,
+        &zoe_id,
+        &NodeId::new("caf-976").unwrap(),
+    )
+    .unwrap();
     assert_eq!(
         refused(
             node_fetch(
@@ -704,7 +733,12 @@ async fn link_list_download_consent_duplicate_and_audit_across_two_nodes() {
     assert_eq!(status, 404, "{unknown}");
 
     // The hub's chain checks; an edited record is found, at hub and node.
-    let hub_head = ctx.vault.audit_verify().unwrap().expect("hub chain intact");
+    let hub_head = ctx
+        .vault()
+        .store
+        .audit_verify()
+        .unwrap()
+        .expect("hub chain intact");
     assert!(hub_head.records > 10);
     drop(ctx);
     caf.stop().await;
@@ -745,7 +779,7 @@ async fn partner_session(hub: &HubHandle, email: &str) -> String {
     // Accounts get a random first password: set a known one for the test.
     let ctx = hub.ctx();
     let mut a = ctx.hub.store.account(email).unwrap().unwrap();
-    a.password_hash = passerelle_hub::partners::hash_password("mot-de-passe-pro").unwrap();
+    a.password_hash = passerelle_hub_core::partners::hash_password("mot-de-passe-pro").unwrap();
     ctx.hub.store.put_account(&a).unwrap();
     let (_, h, p) = http(hub.http_addr, "GET", "/partenaires/connexion", &[], "").await;
     let jar = format!("pl_login={}", set_cookie(&h, "pl_login").unwrap());
@@ -793,7 +827,8 @@ async fn bad_uploads_are_refused_in_french_and_nothing_is_stored() {
     };
     let person = hub
         .ctx()
-        .vault
+        .vault()
+        .store
         .person_by_login("awa@exemple.fr")
         .unwrap()
         .unwrap()
@@ -810,7 +845,7 @@ async fn bad_uploads_are_refused_in_french_and_nothing_is_stored() {
         assert!((400..500).contains(&status), "{name}: {status}");
         assert!(page.contains(says), "{name}: expected {says:?} in {page}");
         assert!(
-            hub.ctx().vault.uploads(&person).unwrap().is_empty(),
+            hub.ctx().vault().store.uploads(&person).unwrap().is_empty(),
             "{name} stored"
         );
         let dir = net.hub_dir().join("vault").join("uploads");
@@ -834,7 +869,7 @@ async fn bad_uploads_are_refused_in_french_and_nothing_is_stored() {
     // A good one is sealed on disk, reads back, exports, and deletes for good.
     let (status, _) = upload("quittance.pdf", good.clone()).await;
     assert_eq!(status, 303);
-    let ups = hub.ctx().vault.uploads(&person).unwrap();
+    let ups = hub.ctx().vault().store.uploads(&person).unwrap();
     assert_eq!(ups.len(), 1);
     let mut all = Vec::new();
     files_under(&net.hub_dir(), &mut all);
@@ -886,7 +921,7 @@ async fn bad_uploads_are_refused_in_french_and_nothing_is_stored() {
     )
     .await;
     assert_eq!(status, 200, "{page}");
-    assert!(hub.ctx().vault.uploads(&person).unwrap().is_empty());
+    assert!(hub.ctx().vault().store.uploads(&person).unwrap().is_empty());
     assert!(
         std::fs::read_dir(net.hub_dir().join("vault").join("uploads"))
             .unwrap()

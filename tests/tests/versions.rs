@@ -124,7 +124,7 @@ async fn the_hub_serves_a_node_one_minor_version_behind() {
     .await;
     let live = hub.live(&id).unwrap();
     assert_eq!(live.protocol(), 1);
-    let asked = passerelle_hub::federation::ask(
+    let asked = passerelle_hub_core::federation::ask(
         &live,
         &hub.ctx().hub.key,
         Query::Ping,
@@ -138,7 +138,7 @@ async fn the_hub_serves_a_node_one_minor_version_behind() {
     ));
 
     // Nothing newer is sent: version-2 queries stop at the hub.
-    let err = passerelle_hub::federation::documents(
+    let err = passerelle_hub_core::federation::documents(
         &live,
         &hub.ctx().hub.key,
         Pseudonym("p".into()),

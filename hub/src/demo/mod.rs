@@ -12,12 +12,11 @@ use passerelle_protocol::ids::NodeId;
 
 pub mod data;
 
+use passerelle_hub_core::{init, ops, paths::HubDir, HubError};
+
 use crate::{
     cli::nodes_listing,
-    init, ops,
-    paths::HubDir,
     server::{self, Listen},
-    HubError,
 };
 
 /// The demonstration institutions: node id and name.
@@ -66,14 +65,14 @@ pub async fn run(
     );
     eprintln!(
         "{} indicators composed from the demo nodes; the generated files are in {}",
-        hub.ctx().catalog.len(),
+        hub.ctx().observatory.catalog.len(),
         root.join("demo-data").display()
     );
     // A partner account to try the partner pages, renewed at each start.
     const DEMO_PARTNER: &str = "agent@caf-976.demo.invalid";
     let _ = hub.ctx().hub.store.remove_account(DEMO_PARTNER);
     let inst = NodeId::new("caf-976").expect("valid id");
-    if let Ok(password) = crate::partners::add(
+    if let Ok(password) = passerelle_hub_core::partners::add(
         &hub.ctx().hub,
         DEMO_PARTNER,
         "Agent de démonstration",
@@ -113,11 +112,16 @@ const DEMO_PASSWORD: &str = "coffre-demo-976";
 /// A fictitious person with documents at two demo institutions, once.
 async fn seed_vault(root: &Path, hub: &server::HubHandle) -> Result<(), HubError> {
     let ctx = hub.ctx();
-    if ctx.vault.person_by_login(DEMO_PERSON)?.is_some() {
+    if ctx.vault().store.person_by_login(DEMO_PERSON)?.is_some() {
         return Ok(());
     }
-    let created =
-        crate::vault::accounts::create(&ctx.vault, DEMO_PERSON, DEMO_PASSWORD, None, now())?;
+    let created = passerelle_vault::accounts::create(
+        &ctx.vault().store,
+        DEMO_PERSON,
+        DEMO_PASSWORD,
+        None,
+        now(),
+    )?;
     let files = root.join("demo-data").join("coffre");
     std::fs::create_dir_all(&files).map_err(|source| HubError::Io {
         path: files.clone(),
@@ -163,7 +167,8 @@ async fn seed_vault(root: &Path, hub: &server::HubHandle) -> Result<(), HubError
             continue;
         }
         if linked.insert(node) {
-            let (code, _) = crate::vault::links::new_code(&ctx.vault, &created.account.id, now())?;
+            let (code, _) =
+                passerelle_vault::links::new_code(&ctx.vault().store, &created.account.id, now())?;
             passerelle_node::admin::request(
                 &node_root,
                 passerelle_node::admin::Request::Link {
@@ -177,7 +182,7 @@ async fn seed_vault(root: &Path, hub: &server::HubHandle) -> Result<(), HubError
             .map_err(node_err)?;
         }
         let path = files.join(name);
-        std::fs::write(&path, crate::vault::pdf::text_page(lines)).map_err(|source| {
+        std::fs::write(&path, passerelle_vault::pdf::text_page(lines)).map_err(|source| {
             HubError::Io {
                 path: path.clone(),
                 source,
@@ -250,7 +255,7 @@ pub async fn start(
         );
     }
     wait_ready(&hub, nodes.len(), Duration::from_secs(20)).await;
-    crate::observatory::refresh_all(hub.ctx()).await;
+    hub.ctx().observatory.refresh_all(&hub.ctx().fed).await;
     Ok((hub, nodes))
 }
 

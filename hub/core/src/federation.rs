@@ -1,0 +1,508 @@
+//! Signed queries to nodes and verified replies.
+//!
+//! Each query gets a fresh id and nonce, the hub's clock and the node it is
+//! for, and is signed with the hub key. The reply must verify under the key
+//! the node's certificate certifies and name the node and the query; the
+//! signed reply is kept whole, as provenance.
+
+use std::{sync::Arc, time::Duration};
+
+use passerelle_link::{now, random16, stream};
+use passerelle_protocol::{
+    codec,
+    envelope::{Outcome, QueryBody, QueryId, ReplyBody, SignedQuery, SignedReply},
+    frame::MAX_CONTROL_FRAME,
+    hex,
+    ids::NodeId,
+    message::{Answer, Query, Refusal},
+    sign::SigningKey,
+    vault::{DocSummary, Pseudonym, Requester},
+};
+use tracing::{info, info_span, warn, Instrument};
+
+use crate::{
+    ops::Hub,
+    registry::{Live, Registry},
+    store::Store,
+    HubError,
+};
+
+/// A verified reply and the signed bytes it came in.
+#[derive(Debug, Clone)]
+pub struct Asked {
+    /// The decoded, verified reply.
+    pub body: ReplyBody,
+    /// The reply as signed by the node.
+    pub signed: SignedReply,
+}
+
+/// Refuses, without sending it, a query newer than the node's protocol.
+fn spoken_by(live: &Live, query: &Query) -> Result<(), HubError> {
+    if query.since() > live.protocol() {
+        return Err(HubError::Outdated {
+            node: live.identity.node_id.to_string(),
+            has: live.protocol(),
+            needs: query.since(),
+        });
+    }
+    Ok(())
+}
+
+/// Signs a query for a node and asks it.
+///
+/// # Errors
+/// When the exchange fails or the reply does not verify.
+pub async fn ask(
+    live: &Live,
+    key: &SigningKey,
+    query: Query,
+    timeout: Duration,
+) -> Result<Asked, HubError> {
+    spoken_by(live, &query)?;
+    let query_id = random16();
+    let span = info_span!("query", query_id = %hex::encode(&query_id), node = %live.identity.node_id, kind = query.kind());
+    async {
+        let body = QueryBody {
+            query_id,
+            issued_at: now(),
+            nonce: random16(),
+            audience: live.identity.node_id.clone(),
+            query,
+        };
+        let signed = SignedQuery::sign_version(&body, key, live.protocol())?;
+        let started = std::time::Instant::now();
+        let asked = send(live, &signed, Some(query_id), timeout).await;
+        let result = match &asked {
+            Ok(a) if matches!(a.body.outcome, Outcome::Answered(_)) => "answered",
+            Ok(_) => "refused",
+            Err(_) => "failed",
+        };
+        crate::metrics::global().query(body.query.kind(), result, started.elapsed().as_secs_f64());
+        match &asked {
+            Ok(a) => match &a.body.outcome {
+                Outcome::Answered(_) => info!("query answered"),
+                Outcome::Refused(r) => {
+                    warn!(refusal = r.kind(), reason = %r, "query refused by node")
+                }
+            },
+            Err(error) => warn!(%error, "query failed"),
+        }
+        asked
+    }
+    .instrument(span)
+    .await
+}
+
+/// Sends an already signed query and verifies the reply. `expect` is the
+/// query id the reply must echo, when known.
+///
+/// # Errors
+/// When the exchange fails or the reply does not verify.
+pub async fn send(
+    live: &Live,
+    signed: &SignedQuery,
+    expect: Option<QueryId>,
+    timeout: Duration,
+) -> Result<Asked, HubError> {
+    let node = &live.identity.node_id;
+    let reply: SignedReply = stream::exchange(&live.conn, signed, MAX_CONTROL_FRAME, timeout)
+        .await
+        .map_err(|e| HubError::Node {
+            node: node.to_string(),
+            why: e.to_string(),
+        })?;
+    let body = reply
+        .verify(&live.identity.public_key, node, expect.as_ref())
+        .map_err(|e| HubError::Node {
+            node: node.to_string(),
+            why: e.to_string(),
+        })?;
+    Ok(Asked {
+        body,
+        signed: reply,
+    })
+}
+
+/// The consents revoked and still unexpired that a node holds documents
+/// under, by id: the vault answers it, the status poll delivers them.
+pub type RevokedConsents =
+    dyn Fn(&NodeId, passerelle_protocol::UnixTime) -> Result<Vec<String>, HubError> + Send + Sync;
+
+/// What the areas above the core need to ask nodes: the live connections
+/// and the hub's key, never the CA's. Cheap to clone.
+#[derive(Clone)]
+pub struct Federation {
+    /// The loaded hub (its store, configuration and signing key).
+    pub hub: Arc<Hub>,
+    /// Connected nodes.
+    pub registry: Arc<Registry>,
+}
+
+impl Federation {
+    /// The live connection of a node, if connected.
+    pub fn live(&self, node: &NodeId) -> Option<Live> {
+        self.registry.get(node)
+    }
+
+    /// How long a node may take to answer.
+    pub fn timeout(&self) -> Duration {
+        self.hub.config.query_timeout
+    }
+
+    /// The name of an enrolled institution (its id when unknown).
+    pub fn node_name(&self, node: &NodeId) -> String {
+        self.hub
+            .store
+            .node(node)
+            .ok()
+            .flatten()
+            .map_or_else(|| node.to_string(), |n| n.name)
+    }
+
+    /// Signs a query for a connected node and asks it.
+    ///
+    /// # Errors
+    /// See [`ask`].
+    pub async fn ask(&self, live: &Live, query: Query) -> Result<Asked, HubError> {
+        ask(live, &self.hub.key, query, self.timeout()).await
+    }
+}
+
+/// Asks a connected node for its status every `interval` and records what
+/// it says, until the connection closes.
+pub async fn poll_status(
+    store: Store,
+    key: &SigningKey,
+    live: Live,
+    interval: Duration,
+    timeout: Duration,
+    trusted_cas: &[Vec<u8>],
+    revoked: &RevokedConsents,
+) {
+    loop {
+        if let Ok(asked) = ask(&live, key, Query::Status, timeout).await {
+            if let Outcome::Answered(Answer::Status(s)) = asked.body.outcome {
+                // Speak the node's version from now on (one minor behind
+                // at most; older nodes were refused at enrollment).
+                live.protocol.store(
+                    s.protocol.clamp(
+                        passerelle_protocol::MIN_PROTOCOL_VERSION,
+                        passerelle_protocol::PROTOCOL_VERSION,
+                    ),
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+                let seen = now();
+                let updated = store.update_node(&live.identity.node_id, |n| {
+                    n.last_seen = Some(seen);
+                    n.version = Some(s.version.clone());
+                    n.datasets = s.datasets.clone();
+                    n.cert_not_after = s.cert_not_after;
+                });
+                if let Err(error) = updated {
+                    warn!(%error, node = %live.identity.node_id, "status not recorded");
+                }
+            }
+        }
+        // The CAs to trust (two during a rotation): a node whose
+        // certificate the issuing one did not sign renews it.
+        if live.protocol() >= 2 {
+            if let Ok(asked) = ask(&live, key, Query::Trust(trusted_cas.to_vec()), timeout).await {
+                if let Outcome::Refused(r) = asked.body.outcome {
+                    warn!(node = %live.identity.node_id, reason = %r, "trust list refused");
+                }
+            }
+        }
+        if live.protocol() >= 2 {
+            check_audit_anchor(&store, key, &live, timeout).await;
+        }
+        match revoked(&live.identity.node_id, now()) {
+            Ok(ids) if !ids.is_empty() && live.protocol() >= 2 => {
+                if let Err(error) = send_revocations(&live, key, ids, timeout).await {
+                    warn!(%error, node = %live.identity.node_id, "revoked consents not delivered");
+                }
+            }
+            Ok(_) => {}
+            Err(error) => warn!(%error, "revoked consents not read"),
+        }
+        if let Ok(asked) = ask(&live, key, Query::Directory, timeout).await {
+            if let Outcome::Answered(Answer::Directory(entry)) = asked.body.outcome {
+                if let Err(error) = store.put_directory(&live.identity.node_id, entry.as_deref()) {
+                    warn!(%error, node = %live.identity.node_id, "directory entry not recorded");
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = live.conn.closed() => return,
+        }
+    }
+}
+
+/// Asks a node which documents it holds about a person: the list, or the
+/// node's refusal.
+///
+/// # Errors
+/// When the exchange fails or the reply does not verify.
+pub async fn documents(
+    live: &Live,
+    key: &SigningKey,
+    person: Pseudonym,
+    requester: Requester,
+    timeout: Duration,
+) -> Result<Result<Vec<DocSummary>, Refusal>, HubError> {
+    let asked = ask(live, key, Query::Documents { person, requester }, timeout).await?;
+    Ok(match asked.body.outcome {
+        Outcome::Answered(Answer::Documents(d)) => Ok(d),
+        Outcome::Refused(r) => Err(r),
+        other => Err(Refusal::Malformed(format!("unexpected answer {other:?}"))),
+    })
+}
+
+/// A document on its way from a node: its signed description, and the
+/// stream its bytes follow on.
+#[derive(Debug)]
+pub struct Incoming {
+    /// What the node said it sends.
+    pub doc: DocSummary,
+    /// The bytes.
+    pub recv: quinn::RecvStream,
+}
+
+/// Asks a node for one document: the incoming stream, or the node's
+/// refusal.
+///
+/// # Errors
+/// When the exchange fails or the reply does not verify.
+pub async fn fetch(
+    live: &Live,
+    key: &SigningKey,
+    person: Pseudonym,
+    document: String,
+    requester: Requester,
+    timeout: Duration,
+) -> Result<Result<Incoming, Refusal>, HubError> {
+    let node = live.identity.node_id.clone();
+    let query = Query::Fetch {
+        person,
+        document,
+        requester,
+    };
+    spoken_by(live, &query)?;
+    let failed = |why: String| HubError::Node {
+        node: node.to_string(),
+        why,
+    };
+    let query_id = random16();
+    let body = QueryBody {
+        query_id,
+        issued_at: now(),
+        nonce: random16(),
+        audience: node.clone(),
+        query,
+    };
+    let signed = SignedQuery::sign_version(&body, key, live.protocol())?;
+    let work = async {
+        let (mut send, mut recv) = live
+            .conn
+            .open_bi()
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        stream::write_message(&mut send, &signed, MAX_CONTROL_FRAME)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        let reply: SignedReply = codec::decode(
+            &stream::read_frame(&mut recv, MAX_CONTROL_FRAME)
+                .await
+                .map_err(|e| failed(e.to_string()))?,
+        )?;
+        Ok::<_, HubError>((reply, recv))
+    };
+    let started = std::time::Instant::now();
+    let replied = tokio::time::timeout(timeout, work)
+        .await
+        .map_err(|_| failed(format!("no reply within {} s", timeout.as_secs())))
+        .and_then(|r| r);
+    if replied.is_err() {
+        crate::metrics::global().query("fetch", "failed", started.elapsed().as_secs_f64());
+    }
+    let (reply, recv) = replied?;
+    let body = reply
+        .verify(&live.identity.public_key, &node, Some(&query_id))
+        .map_err(|e| failed(e.to_string()))?;
+    crate::metrics::global().query(
+        "fetch",
+        if matches!(body.outcome, Outcome::Answered(_)) {
+            "answered"
+        } else {
+            "refused"
+        },
+        started.elapsed().as_secs_f64(),
+    );
+    Ok(match body.outcome {
+        Outcome::Answered(Answer::Document(doc)) => {
+            info!(node = %node, document = %doc.id, bytes = doc.size, "document streaming");
+            Ok(Incoming { doc, recv })
+        }
+        Outcome::Refused(r) => {
+            warn!(node = %node, refusal = r.kind(), reason = %r, "document refused by node");
+            Err(r)
+        }
+        other => Err(Refusal::Malformed(format!("unexpected answer {other:?}"))),
+    })
+}
+
+impl Incoming {
+    /// The next piece of the document (up to 256 KiB, gathered from the
+    /// QUIC stream's smaller pieces so the HTTP side writes few large
+    /// records), checked at the end: the total must be the announced size
+    /// and hash to the announced SHA-256.
+    pub async fn next_chunk(
+        &mut self,
+        hasher: &mut ring::digest::Context,
+        got: &mut u64,
+    ) -> Option<Result<bytes::Bytes, std::io::Error>> {
+        const GATHER: usize = 256 * 1024;
+        let bad = |why: String| Some(Err(std::io::Error::other(why)));
+        let mut buf = bytes::BytesMut::new();
+        let mut ended = false;
+        while buf.len() < GATHER {
+            match self.recv.read_chunk(GATHER - buf.len(), true).await {
+                Ok(Some(chunk)) => {
+                    if buf.is_empty() && chunk.bytes.len() >= GATHER / 2 {
+                        buf = chunk.bytes.into();
+                    } else {
+                        buf.extend_from_slice(&chunk.bytes);
+                    }
+                }
+                Ok(None) => {
+                    ended = true;
+                    break;
+                }
+                Err(e) => return bad(format!("document {}: {e}", self.doc.id)),
+            }
+        }
+        *got += buf.len() as u64;
+        crate::metrics::global().document_bytes(buf.len() as u64);
+        if *got > self.doc.size {
+            return bad(format!(
+                "document {}: more bytes than announced",
+                self.doc.id
+            ));
+        }
+        hasher.update(&buf);
+        if ended {
+            if *got != self.doc.size {
+                return bad(format!(
+                    "document {}: {} of {} bytes arrived",
+                    self.doc.id, got, self.doc.size
+                ));
+            }
+            if hasher.clone().finish().as_ref() != self.doc.sha256 {
+                return bad(format!(
+                    "document {}: content does not match the signed hash",
+                    self.doc.id
+                ));
+            }
+            if buf.is_empty() {
+                return None;
+            }
+        }
+        Some(Ok(buf.freeze()))
+    }
+
+    /// Reads the whole document, checked.
+    ///
+    /// # Errors
+    /// When it is cut short, too long, or does not match its hash.
+    pub async fn read_all(mut self) -> Result<Vec<u8>, std::io::Error> {
+        let mut out = Vec::with_capacity(self.doc.size.min(64 << 20) as usize);
+        let mut h = ring::digest::Context::new(&ring::digest::SHA256);
+        let mut got = 0;
+        while let Some(c) = self.next_chunk(&mut h, &mut got).await {
+            out.extend_from_slice(&c?);
+        }
+        Ok(out)
+    }
+}
+
+/// Tells a node which consents were revoked.
+///
+/// # Errors
+/// When the exchange fails or the node refuses.
+pub async fn send_revocations(
+    live: &Live,
+    key: &SigningKey,
+    ids: Vec<String>,
+    timeout: Duration,
+) -> Result<(), HubError> {
+    let asked = ask(live, key, Query::RevokedConsents(ids), timeout).await?;
+    match asked.body.outcome {
+        Outcome::Answered(_) => Ok(()),
+        Outcome::Refused(r) => Err(HubError::Node {
+            node: live.identity.node_id.to_string(),
+            why: r.to_string(),
+        }),
+    }
+}
+
+/// Compares a node's audit chain with the head the hub saw last: the
+/// chain may only grow, and the record at the old head must still carry
+/// the same hash. A chain found truncated or rewritten is flagged (and the
+/// old anchor kept as evidence); otherwise the anchor moves forward.
+pub async fn check_audit_anchor(store: &Store, key: &SigningKey, live: &Live, timeout: Duration) {
+    let node = &live.identity.node_id;
+    let previous = match store.audit_anchor(node) {
+        Ok(p) => p,
+        Err(error) => {
+            warn!(%error, %node, "audit anchor not read");
+            return;
+        }
+    };
+    if previous.as_ref().is_some_and(|p| p.broken.is_some()) {
+        return;
+    }
+    let at = previous.as_ref().and_then(|p| p.records.checked_sub(1));
+    let Ok(asked) = ask(live, key, Query::AuditHead { at }, timeout).await else {
+        return;
+    };
+    let Outcome::Answered(Answer::AuditHead {
+        records,
+        hash,
+        at_hash,
+    }) = asked.body.outcome
+    else {
+        return;
+    };
+    let t = now();
+    let broken = previous.as_ref().and_then(|p| {
+        if records < p.records {
+            Some(format!(
+                "the chain shrank from {} to {records} records",
+                p.records
+            ))
+        } else if p.records > 0 && at_hash != Some(p.hash) {
+            Some(format!(
+                "record {} no longer has the hash the hub saw",
+                p.records - 1
+            ))
+        } else {
+            None
+        }
+    });
+    let anchor = match (previous, broken) {
+        (Some(mut p), Some(why)) => {
+            tracing::error!(%node, reason = %why, "node audit chain truncated or rewritten");
+            p.broken = Some((t, why));
+            p
+        }
+        _ => crate::store::AuditAnchor {
+            records,
+            hash,
+            seen_at: t,
+            broken: None,
+        },
+    };
+    if let Err(error) = store.put_audit_anchor(node, &anchor) {
+        warn!(%error, %node, "audit anchor not recorded");
+    }
+}

@@ -1,0 +1,38 @@
+//! # passerelle-hub-core
+//!
+//! What every area of the hub stands on: the hub folder and its keys, the
+//! CA that enrolls nodes (held apart, so the web layer never sees it), the
+//! store, the registry of live node connections, signed queries to nodes
+//! over the link, rate limits and the metrics registry. Nothing here knows
+//! about indicators, the vault or web pages.
+//!
+//! ## Layout
+//! - [`paths`]: the files of a hub folder.
+//! - [`init`]: `hub init`, the CA and the hub certificate.
+//! - [`store`]: the sled store: tokens, nodes, serials, and the typed
+//!   keyspaces the other areas keep their records in.
+//! - [`ops`]: the loaded [`ops::Hub`] and the certificate authority's
+//!   operations (enroll, renew, rotate, revoke).
+//! - [`registry`]: live connections and the handshake gate.
+//! - [`federation`]: signed queries to nodes, verified replies, status polls.
+//! - [`partners`]: partner professionals' accounts and sessions.
+//! - [`ratelimit`]: attempts per address.
+//! - [`metrics`]: the process-wide metrics registry.
+//! - [`french`]: numbers and dates written for French readers.
+
+pub mod error;
+pub mod federation;
+pub mod french;
+pub mod init;
+pub mod metrics;
+pub mod ops;
+pub mod partners;
+pub mod paths;
+pub mod ratelimit;
+pub mod registry;
+pub mod store;
+
+pub use error::HubError;
+
+/// Version of this build.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

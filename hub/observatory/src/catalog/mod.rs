@@ -1,0 +1,396 @@
+//! The indicator catalog: what the observatory publishes and how each
+//! figure is composed from node datasets.
+//!
+//! Entries are TOML (`[[indicator]]` tables). The catalog shipped with the
+//! hub is built in; `catalog_dir` in `hub.toml` adds files that may also
+//! replace shipped entries by id. A bad entry is refused at start with the
+//! file, the entry and why.
+//!
+//! A formula combines operands; each operand is a list of terms that are
+//! added: `dataset` (its count), `dataset.measure` (a sum), or
+//! `ref:population` (INSEE population 2017, built in).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+mod shipped;
+
+/// The themes of the observatory, in display order: id and French label.
+pub const THEMES: &[(&str, &str)] = &[
+    ("demographie", "Démographie"),
+    ("logement-hebergement", "Logement et hébergement"),
+    ("handicap-autonomie", "Handicap et perte d'autonomie"),
+    ("personnes-agees", "Personnes âgées"),
+    ("emploi", "Emploi"),
+    (
+        "insertion-formation",
+        "Insertion et formation professionnelle",
+    ),
+    ("activite", "Activité des dispositifs d'accompagnement"),
+];
+
+/// The French label of a theme id ("Autre" for an unknown one).
+pub fn theme_label(id: &str) -> &'static str {
+    THEMES
+        .iter()
+        .find(|(t, _)| *t == id)
+        .map(|(_, l)| *l)
+        .unwrap_or("Autre")
+}
+
+/// One term of an operand.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Term {
+    /// The count of a dataset.
+    Count(String),
+    /// The sum of a dataset's measure.
+    Sum(String, String),
+    /// INSEE population 2017.
+    Population,
+}
+
+impl Term {
+    /// Reads `dataset`, `dataset.measure` or `ref:population`.
+    ///
+    /// # Errors
+    /// The reason, when the text is none of these.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let plain = |x: &str| {
+            !x.is_empty()
+                && x.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        };
+        if let Some(r) = s.strip_prefix("ref:") {
+            return match r {
+                "population" => Ok(Term::Population),
+                other => Err(format!(
+                    "unknown reference {other:?} (known: ref:population)"
+                )),
+            };
+        }
+        match s.split_once('.') {
+            None if plain(s) => Ok(Term::Count(s.into())),
+            Some((d, m)) if plain(d) && plain(m) => Ok(Term::Sum(d.into(), m.into())),
+            _ => Err(format!(
+                "{s:?} is not a term: use dataset, dataset.measure or ref:population"
+            )),
+        }
+    }
+
+    /// The dataset it reads, if any.
+    pub fn dataset(&self) -> Option<&str> {
+        match self {
+            Term::Count(d) | Term::Sum(d, _) => Some(d),
+            Term::Population => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Term {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Term::Count(d) => f.write_str(d),
+            Term::Sum(d, m) => write!(f, "{d}.{m}"),
+            Term::Population => f.write_str("ref:population"),
+        }
+    }
+}
+
+/// How an indicator is computed from its operands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Formula {
+    /// a
+    Sum(Vec<Term>),
+    /// a − b
+    Difference(Vec<Term>, Vec<Term>),
+    /// a ÷ b
+    Ratio(Vec<Term>, Vec<Term>),
+    /// a ÷ b × per
+    Rate(Vec<Term>, Vec<Term>, f64),
+    /// Number of communes where a is above zero (territories served).
+    Territories(Vec<Term>),
+}
+
+impl Formula {
+    /// Every term, numerator first.
+    pub fn terms(&self) -> Vec<&Term> {
+        match self {
+            Formula::Sum(a) | Formula::Territories(a) => a.iter().collect(),
+            Formula::Difference(a, b) | Formula::Ratio(a, b) | Formula::Rate(a, b, _) => {
+                a.iter().chain(b).collect()
+            }
+        }
+    }
+
+    /// Datasets read, without repeats.
+    pub fn datasets(&self) -> Vec<String> {
+        let mut d: Vec<String> = self
+            .terms()
+            .iter()
+            .filter_map(|t| t.dataset().map(String::from))
+            .collect();
+        d.sort();
+        d.dedup();
+        d
+    }
+
+    /// The formula in plain French, for the public.
+    pub fn describe_fr(&self) -> String {
+        let term = |t: &Term| match t {
+            Term::Count(d) => format!("effectif « {d} »"),
+            Term::Sum(d, m) => format!("total de « {m} » ({d})"),
+            Term::Population => "population municipale 2017 (INSEE)".to_string(),
+        };
+        let list = |t: &[Term]| t.iter().map(term).collect::<Vec<_>>().join(" + ");
+        match self {
+            Formula::Sum(a) => list(a),
+            Formula::Territories(a) => {
+                format!("nombre de communes où {} est supérieur à zéro", list(a))
+            }
+            Formula::Difference(a, b) => format!("{} moins {}", list(a), list(b)),
+            Formula::Ratio(a, b) => format!("{} divisé par {}", list(a), list(b)),
+            Formula::Rate(a, b, per) => format!(
+                "{} pour {} de {}",
+                list(a),
+                passerelle_hub_core::french::number(*per, 0),
+                list(b)
+            ),
+        }
+    }
+
+    /// The formula in words, for indicator sheets.
+    pub fn describe(&self) -> String {
+        let list = |t: &[Term]| {
+            t.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" + ")
+        };
+        match self {
+            Formula::Sum(a) => list(a),
+            Formula::Territories(a) => format!("communes où {} > 0", list(a)),
+            Formula::Difference(a, b) => format!("({}) − ({})", list(a), list(b)),
+            Formula::Ratio(a, b) => format!("({}) ÷ ({})", list(a), list(b)),
+            Formula::Rate(a, b, per) => format!("({}) ÷ ({}) × {per}", list(a), list(b)),
+        }
+    }
+}
+
+/// An indicator as published.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Indicator {
+    /// Identifier (lower-case, digits, `-`).
+    pub id: String,
+    /// French title.
+    pub title: String,
+    /// Theme id (see [`THEMES`]).
+    pub theme: String,
+    /// Unit, in French.
+    pub unit: String,
+    /// Definition, in plain French.
+    pub definition: String,
+    /// Source institutions.
+    pub sources: Vec<String>,
+    /// Update frequency, in French.
+    pub frequency: String,
+    /// The computation.
+    pub formula: Formula,
+    /// Decimals shown.
+    pub decimals: u8,
+}
+
+/// An entry as written in TOML.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    id: String,
+    title: String,
+    theme: String,
+    unit: String,
+    definition: String,
+    sources: Vec<String>,
+    frequency: String,
+    formula: String,
+    numerator: Vec<String>,
+    #[serde(default)]
+    denominator: Vec<String>,
+    #[serde(default)]
+    per: Option<f64>,
+    #[serde(default)]
+    decimals: u8,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    indicator: Vec<Entry>,
+}
+
+/// A catalog that could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[error("indicator catalog {file}: {entry}: {why}")]
+pub struct CatalogError {
+    /// File (or `built-in`).
+    pub file: String,
+    /// Entry id or position.
+    pub entry: String,
+    /// What is wrong.
+    pub why: String,
+}
+
+fn entry(file: &str, e: Entry) -> Result<Indicator, CatalogError> {
+    let err = |why: String| CatalogError {
+        file: file.into(),
+        entry: format!("indicator {:?}", e.id),
+        why,
+    };
+    if e.id.is_empty()
+        || !e
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err(err("id must be lower-case letters, digits and '-'".into()));
+    }
+    if !THEMES.iter().any(|(t, _)| *t == e.theme) {
+        let known: Vec<&str> = THEMES.iter().map(|(t, _)| *t).collect();
+        return Err(err(format!(
+            "unknown theme {:?} (known: {})",
+            e.theme,
+            known.join(", ")
+        )));
+    }
+    for (k, v) in [
+        ("title", &e.title),
+        ("unit", &e.unit),
+        ("definition", &e.definition),
+        ("frequency", &e.frequency),
+    ] {
+        if v.trim().is_empty() {
+            return Err(err(format!("{k} is empty")));
+        }
+    }
+    if e.sources.is_empty() {
+        return Err(err(
+            "sources is empty: name the institutions the figures come from".into(),
+        ));
+    }
+    let terms = |list: &[String], what: &str| -> Result<Vec<Term>, CatalogError> {
+        if list.is_empty() {
+            return Err(err(format!("{what} is empty")));
+        }
+        list.iter()
+            .map(|t| Term::parse(t).map_err(|why| err(format!("{what}: {why}"))))
+            .collect()
+    };
+    let a = terms(&e.numerator, "numerator")?;
+    let formula = match e.formula.as_str() {
+        "sum" if e.denominator.is_empty() && e.per.is_none() => Formula::Sum(a),
+        "sum" => return Err(err("a sum takes only a numerator".into())),
+        "territories" if e.denominator.is_empty() && e.per.is_none() => Formula::Territories(a),
+        "territories" => return Err(err("territories takes only a numerator".into())),
+        "difference" => Formula::Difference(a, terms(&e.denominator, "denominator")?),
+        "ratio" => Formula::Ratio(a, terms(&e.denominator, "denominator")?),
+        "rate" => match e.per {
+            Some(per) if per > 0.0 => Formula::Rate(a, terms(&e.denominator, "denominator")?, per),
+            _ => return Err(err("a rate needs per = N (e.g. 1000)".into())),
+        },
+        other => {
+            return Err(err(format!(
+                "unknown formula {other:?} (use sum, difference, ratio, rate or territories)"
+            )))
+        }
+    };
+    Ok(Indicator {
+        id: e.id,
+        title: e.title,
+        theme: e.theme,
+        unit: e.unit,
+        definition: e.definition,
+        sources: e.sources,
+        frequency: e.frequency,
+        formula,
+        decimals: e.decimals,
+    })
+}
+
+/// Parses one catalog file's text.
+///
+/// # Errors
+/// The first bad entry, or unreadable TOML.
+pub fn parse(file: &str, text: &str) -> Result<Vec<Indicator>, CatalogError> {
+    let parsed: File = toml::from_str(text).map_err(|e| CatalogError {
+        file: file.into(),
+        entry: e
+            .span()
+            .map(|s| {
+                format!(
+                    "line {}",
+                    text[..s.start.min(text.len())].matches('\n').count() + 1
+                )
+            })
+            .unwrap_or_else(|| "file".into()),
+        why: e.message().to_string(),
+    })?;
+    parsed
+        .indicator
+        .into_iter()
+        .map(|e| entry(file, e))
+        .collect()
+}
+
+/// The catalog in force: shipped entries, then those of `dir` (by file
+/// name order), a later entry replacing an earlier one with the same id.
+///
+/// # Errors
+/// The first bad file or entry, or duplicate ids within one file.
+pub fn load(dir: Option<&Path>) -> Result<Vec<Indicator>, CatalogError> {
+    let mut all = Vec::new();
+    for (name, text) in shipped::FILES {
+        merge(&mut all, parse(&format!("built-in {name}"), text)?, name)?;
+    }
+    if let Some(dir) = dir {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| CatalogError {
+                file: dir.display().to_string(),
+                entry: "folder".into(),
+                why: e.to_string(),
+            })?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.sort();
+        for f in files {
+            let name = f.display().to_string();
+            let text = std::fs::read_to_string(&f).map_err(|e| CatalogError {
+                file: name.clone(),
+                entry: "file".into(),
+                why: e.to_string(),
+            })?;
+            merge(&mut all, parse(&name, &text)?, &name)?;
+        }
+    }
+    Ok(all)
+}
+
+fn merge(all: &mut Vec<Indicator>, new: Vec<Indicator>, file: &str) -> Result<(), CatalogError> {
+    let mut seen = std::collections::HashSet::new();
+    for ind in new {
+        if !seen.insert(ind.id.clone()) {
+            return Err(CatalogError {
+                file: file.into(),
+                entry: format!("indicator {:?}", ind.id),
+                why: "id used twice in this file".into(),
+            });
+        }
+        match all.iter_mut().find(|i| i.id == ind.id) {
+            Some(existing) => *existing = ind,
+            None => all.push(ind),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

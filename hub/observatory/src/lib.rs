@@ -1,0 +1,96 @@
+//! # passerelle-observatory
+//!
+//! The observatory's domain: which indicators exist and how each is
+//! composed from node datasets, refreshing them from the network, their
+//! history and provenance, and the resource centre. It asks nodes only
+//! through the core's [`Federation`] handle and writes no web page: the
+//! portal renders what this crate computes.
+//!
+//! ## Layout
+//! - [`catalog`]: the indicator catalog (TOML; shipped and local).
+//! - [`compose`]: indicators composed from node answers (pure).
+//! - [`refresh`]: plan, fan-out, fold; history and offline verification.
+//! - [`resources`]: the resource centre's documents.
+
+pub mod catalog;
+pub mod compose;
+pub mod refresh;
+pub mod resources;
+
+use std::{
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, RwLock,
+    },
+};
+
+use passerelle_hub_core::{federation::Federation, store::Store};
+
+pub use refresh::IndicatorResult;
+
+/// The observatory's state: the catalog and the latest result of each
+/// indicator (without provenance), for pages read far more often than
+/// results change.
+pub struct Observatory {
+    /// The indicator catalog.
+    pub catalog: Vec<catalog::Indicator>,
+    store: Store,
+    latest: RwLock<HashMap<String, Arc<IndicatorResult>>>,
+    generation: AtomicU64,
+}
+
+impl Observatory {
+    /// The observatory over a catalog and the hub's store.
+    pub fn new(catalog: Vec<catalog::Indicator>, store: Store) -> Self {
+        Self {
+            catalog,
+            store,
+            latest: RwLock::default(),
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    /// A catalog entry by id.
+    pub fn indicator(&self, id: &str) -> Option<&catalog::Indicator> {
+        self.catalog.iter().find(|i| i.id == id)
+    }
+
+    /// The latest result of an indicator, without provenance, from memory
+    /// (loaded from the store on first use).
+    pub fn latest(&self, id: &str) -> Option<Arc<IndicatorResult>> {
+        if let Some(r) = self.latest.read().expect("results cache lock").get(id) {
+            return Some(r.clone());
+        }
+        let mut r: IndicatorResult = self.store.latest_result(id).ok().flatten()?;
+        r.provenance.clear();
+        let r = Arc::new(r);
+        self.latest
+            .write()
+            .expect("results cache lock")
+            .insert(id.to_string(), r.clone());
+        Some(r)
+    }
+
+    /// Makes `r` the latest result of its indicator.
+    pub fn remember(&self, r: &IndicatorResult) {
+        let mut light = r.clone();
+        light.provenance.clear();
+        self.latest
+            .write()
+            .expect("results cache lock")
+            .insert(r.indicator.clone(), Arc::new(light));
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// A number that changes whenever a result does: what was rendered
+    /// from results under an older generation is stale.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Refreshes every indicator of the catalog from the network.
+    pub async fn refresh_all(&self, fed: &Federation) {
+        refresh::refresh_all(self, fed).await;
+    }
+}

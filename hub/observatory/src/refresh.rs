@@ -1,0 +1,419 @@
+//! Refreshing indicators from the network, keeping their history, and
+//! checking their provenance offline.
+//!
+//! A refresh is a pure [`plan`] (which node to ask for what), a thin
+//! fan-out that asks in parallel, and a pure [`fold`] of the replies into
+//! a result; both pure halves are tested without sockets.
+//!
+//! A refresh asks every node that provides each dataset, in parallel, with
+//! a timeout. Every result says which nodes answered, which did not and
+//! why, and how many cells are suppressed or missing: a node down gives a
+//! partial result that says so. The signed replies a result was composed
+//! from are stored with it, so `verify-indicator` can re-check every
+//! signature and recompute every value without the network.
+
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
+
+use passerelle_hub_core::{federation::Federation, store::NodeRecord, HubError};
+use passerelle_link::now;
+use passerelle_protocol::{
+    aggregate::{AggregateQuery, Measure},
+    envelope::{Outcome, ReplyBody, SignedReply},
+    ids::NodeId,
+    message::{Answer, Query},
+    UnixTime,
+};
+use serde::{Deserialize, Serialize};
+use tracing::{info, warn};
+
+use crate::{
+    catalog::Indicator,
+    compose::{self, Answers, ResultCell, Status},
+    Observatory,
+};
+
+/// A node that contributed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Answered {
+    /// Node id.
+    pub node_id: String,
+    /// Institution.
+    pub name: String,
+    /// Dataset asked.
+    pub dataset: String,
+    /// Import time of the node's newest data used.
+    pub data_as_of: Option<UnixTime>,
+}
+
+/// A node that did not contribute, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Failed {
+    /// Node id (`-` when no node provides the dataset).
+    pub node_id: String,
+    /// Institution.
+    pub name: String,
+    /// Dataset asked.
+    pub dataset: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// What a result covers.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Coverage {
+    /// Contributions received.
+    pub answered: Vec<Answered>,
+    /// Contributions missing.
+    pub failed: Vec<Failed>,
+    /// Cells withheld by disclosure control.
+    pub suppressed: usize,
+    /// Cells without data.
+    pub missing: usize,
+}
+
+impl Coverage {
+    /// Every expected node answered.
+    pub fn complete(&self) -> bool {
+        self.failed.is_empty()
+    }
+}
+
+/// One signed contribution, kept as provenance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// The node's certificate (DER) at the time.
+    pub cert_der: Vec<u8>,
+    /// Dataset and measure asked.
+    pub dataset: String,
+    /// Measure asked.
+    pub measure: Measure,
+    /// The reply exactly as the node signed it.
+    pub signed: SignedReply,
+}
+
+/// A composed indicator, as kept in history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndicatorResult {
+    /// Indicator id.
+    pub indicator: String,
+    /// When it was composed.
+    pub computed_at: UnixTime,
+    /// Values.
+    pub cells: Vec<ResultCell>,
+    /// Coverage.
+    pub coverage: Coverage,
+    /// Signed contributions.
+    pub provenance: Vec<Provenance>,
+}
+
+/// One question the refresh will ask: a dataset's measure, of one node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ask {
+    /// The node.
+    pub node_id: NodeId,
+    /// Its institution.
+    pub name: String,
+    /// Dataset asked.
+    pub dataset: String,
+    /// Measure asked.
+    pub measure: Measure,
+}
+
+impl Ask {
+    /// The signed query this ask becomes.
+    pub fn query(&self) -> Query {
+        Query::Aggregate(AggregateQuery {
+            dataset: self.dataset.clone(),
+            measure: self.measure.clone(),
+            periods: vec![],
+            by: None,
+        })
+    }
+
+    fn failed(&self, reason: String) -> Failed {
+        Failed {
+            node_id: self.node_id.to_string(),
+            name: self.name.clone(),
+            dataset: self.dataset.clone(),
+            reason,
+        }
+    }
+}
+
+/// What a refresh of one indicator will do, decided before any IO: the
+/// questions to ask, and the contributions already known to be missing.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Plan {
+    /// Questions to connected providers.
+    pub asks: Vec<Ask>,
+    /// Contributions that cannot be had (no provider, not connected).
+    pub failed: Vec<Failed>,
+}
+
+/// Plans the refresh of `ind` (pure): every dataset measure its formula
+/// needs, asked of every enrolled, unrevoked node that provides the
+/// dataset and is connected now.
+pub fn plan(ind: &Indicator, nodes: &[NodeRecord], connected: &dyn Fn(&NodeId) -> bool) -> Plan {
+    let mut wanted: Vec<(String, Measure)> = ind
+        .formula
+        .terms()
+        .into_iter()
+        .filter_map(compose::measure)
+        .collect();
+    wanted.sort_by(|a, b| (&a.0, a.1.to_string()).cmp(&(&b.0, b.1.to_string())));
+    wanted.dedup();
+    let mut plan = Plan::default();
+    for (dataset, measure) in wanted {
+        let providers: Vec<_> = nodes
+            .iter()
+            .filter(|n| n.revoked_at.is_none() && n.datasets.contains(&dataset))
+            .collect();
+        if providers.is_empty() {
+            plan.failed.push(Failed {
+                node_id: "-".into(),
+                name: "-".into(),
+                dataset: dataset.clone(),
+                reason: "no connected node has reported this dataset".into(),
+            });
+        }
+        for n in providers {
+            let ask = Ask {
+                node_id: n.node_id.clone(),
+                name: n.name.clone(),
+                dataset: dataset.clone(),
+                measure: measure.clone(),
+            };
+            if connected(&n.node_id) {
+                plan.asks.push(ask);
+            } else {
+                plan.failed.push(ask.failed("not connected".into()));
+            }
+        }
+    }
+    plan
+}
+
+/// What one question brought back: the verified reply with the node's
+/// certificate, or why there is none.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// The question.
+    pub ask: Ask,
+    /// The node's certificate (DER) and its verified, signed reply.
+    pub outcome: Result<(Vec<u8>, ReplyBody, SignedReply), String>,
+}
+
+/// Composes the result of a refresh from its plan and the replies (pure).
+pub fn fold(
+    ind: &Indicator,
+    plan: Plan,
+    replies: Vec<Reply>,
+    computed_at: UnixTime,
+) -> IndicatorResult {
+    let mut coverage = Coverage {
+        failed: plan.failed,
+        ..Coverage::default()
+    };
+    let mut answers = Answers::new();
+    let mut provenance = Vec::new();
+    for Reply { ask, outcome } in replies {
+        match outcome {
+            Err(e) => coverage.failed.push(ask.failed(e)),
+            Ok((cert_der, body, signed)) => match body.outcome {
+                Outcome::Answered(Answer::Aggregate(a)) => {
+                    coverage.answered.push(Answered {
+                        node_id: ask.node_id.to_string(),
+                        name: ask.name.clone(),
+                        dataset: ask.dataset.clone(),
+                        data_as_of: a.data_as_of,
+                    });
+                    answers
+                        .entry((ask.dataset.clone(), ask.measure.clone()))
+                        .or_default()
+                        .push(a);
+                    provenance.push(Provenance {
+                        cert_der,
+                        dataset: ask.dataset,
+                        measure: ask.measure,
+                        signed,
+                    });
+                }
+                Outcome::Answered(_) => {
+                    coverage.failed.push(ask.failed("unexpected answer".into()))
+                }
+                Outcome::Refused(r) => coverage.failed.push(ask.failed(format!("refused: {r}"))),
+            },
+        }
+    }
+    coverage
+        .answered
+        .sort_by(|a, b| (&a.dataset, &a.node_id).cmp(&(&b.dataset, &b.node_id)));
+    coverage
+        .failed
+        .sort_by(|a, b| (&a.dataset, &a.node_id).cmp(&(&b.dataset, &b.node_id)));
+    // Provenance in a stable order too, whatever order replies came in.
+    provenance.sort_by(|a, b| (&a.dataset, &a.cert_der).cmp(&(&b.dataset, &b.cert_der)));
+    let cells = compose::compose(ind, &answers);
+    coverage.suppressed = cells
+        .iter()
+        .filter(|c| c.status == Status::Suppressed)
+        .count();
+    coverage.missing = cells.iter().filter(|c| c.status == Status::Missing).count();
+    IndicatorResult {
+        indicator: ind.id.clone(),
+        computed_at,
+        cells,
+        coverage,
+        provenance,
+    }
+}
+
+/// Asks every question of a plan in parallel (the only IO of a refresh).
+async fn fan_out(fed: &Federation, asks: &[Ask]) -> Vec<Reply> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for ask in asks {
+        let (fed, ask) = (fed.clone(), ask.clone());
+        tasks.spawn(async move {
+            let outcome = match fed.live(&ask.node_id) {
+                None => Err("not connected".to_string()),
+                Some(live) => fed
+                    .ask(&live, ask.query())
+                    .await
+                    .map(|a| (live.cert_der.clone(), a.body, a.signed))
+                    .map_err(|e| e.to_string()),
+            };
+            Reply { ask, outcome }
+        });
+    }
+    let mut replies = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok(r) = joined {
+            replies.push(r);
+        }
+    }
+    replies
+}
+
+/// Refreshes one indicator from the connected nodes, stores the result and
+/// makes it the latest.
+///
+/// # Errors
+/// Only on a store failure: unreachable nodes make a partial result.
+pub async fn refresh(
+    obs: &Observatory,
+    fed: &Federation,
+    ind: &Indicator,
+) -> Result<IndicatorResult, HubError> {
+    let nodes = fed.hub.store.nodes()?;
+    let plan = plan(ind, &nodes, &|n| fed.live(n).is_some());
+    let replies = fan_out(fed, &plan.asks).await;
+    let result = fold(ind, plan, replies, now());
+    fed.hub
+        .store
+        .put_result(&result.indicator, result.computed_at, &result)?;
+    obs.remember(&result);
+    if result.coverage.complete() {
+        info!(indicator = %ind.id, contributions = result.provenance.len(), "indicator refreshed");
+    } else {
+        warn!(indicator = %ind.id, missing = result.coverage.failed.len(), "indicator refreshed with partial coverage");
+    }
+    Ok(result)
+}
+
+/// Refreshes every indicator of the catalog.
+pub async fn refresh_all(obs: &Observatory, fed: &Federation) {
+    for ind in &obs.catalog {
+        if let Err(error) = refresh(obs, fed, ind).await {
+            warn!(%error, indicator = %ind.id, "refresh failed");
+        }
+    }
+}
+
+/// Refreshes on a schedule until the hub stops.
+pub async fn schedule(obs: Arc<Observatory>, fed: Federation, first: Duration, every: Duration) {
+    tokio::time::sleep(first).await;
+    loop {
+        refresh_all(&obs, &fed).await;
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// What `verify-indicator` found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verification {
+    /// Indicator id.
+    pub indicator: String,
+    /// When the checked result was composed.
+    pub computed_at: UnixTime,
+    /// Signed contributions checked.
+    pub contributions: usize,
+    /// Cells recomputed and compared.
+    pub cells: usize,
+}
+
+/// Re-checks every signature of a stored result against the CA and the
+/// node certificates, and recomputes every value from the signed answers.
+///
+/// # Errors
+/// [`HubError::Refused`] naming the first contribution or cell that fails.
+pub fn verify(
+    cas: &[Vec<u8>],
+    ind: &Indicator,
+    result: &IndicatorResult,
+) -> Result<Verification, HubError> {
+    let bad = |why: String| HubError::Refused(format!("verification failed for {}: {why}", ind.id));
+    let mut answers = Answers::new();
+    for (i, p) in result.provenance.iter().enumerate() {
+        let body0 = passerelle_protocol::codec::decode::<passerelle_protocol::envelope::ReplyBody>(
+            &p.signed.body,
+        )
+        .map_err(|e| bad(format!("contribution {i}: {e}")))?;
+        let identity = passerelle_certs::tls::verify_node_cert(cas, &p.cert_der, body0.issued_at)
+            .map_err(|e| bad(format!("contribution {i}: certificate: {e}")))?;
+        let body = p
+            .signed
+            .verify(&identity.public_key, &identity.node_id, None)
+            .map_err(|e| bad(format!("contribution {i} from {}: {e}", identity.node_id)))?;
+        match body.outcome {
+            Outcome::Answered(Answer::Aggregate(a))
+                if a.query.dataset == p.dataset && a.query.measure == p.measure =>
+            {
+                answers
+                    .entry((p.dataset.clone(), p.measure.clone()))
+                    .or_default()
+                    .push(a);
+            }
+            _ => {
+                return Err(bad(format!(
+                    "contribution {i} from {} is not the answer it claims",
+                    identity.node_id
+                )))
+            }
+        }
+    }
+    let recomputed = compose::compose(ind, &answers);
+    if recomputed.len() != result.cells.len() {
+        return Err(bad(format!(
+            "{} cells recomputed, {} published",
+            recomputed.len(),
+            result.cells.len()
+        )));
+    }
+    for (r, c) in recomputed.iter().zip(&result.cells) {
+        if r != c {
+            return Err(bad(format!(
+                "{} {} {}: published {:?}, recomputed {:?}",
+                c.level, c.code, c.period, c.value, r.value
+            )));
+        }
+    }
+    Ok(Verification {
+        indicator: ind.id.clone(),
+        computed_at: result.computed_at,
+        contributions: result.provenance.len(),
+        cells: recomputed.len(),
+    })
+}
+
+/// Latest result per indicator id, for listings.
+pub type Latest = BTreeMap<String, IndicatorResult>;

@@ -1,0 +1,143 @@
+//! Open data: CSV and JSON downloads of every indicator at every level, and
+//! the JSON API under `/api/`, described by an OpenAPI document. Only
+//! public aggregates: a withheld cell has a status and no value.
+
+use passerelle_protocol::geo::{self, Level};
+use serde_json::{json, Value};
+
+use passerelle_observatory::{catalog::Indicator, compose::Status, IndicatorResult};
+
+use crate::state::Ctx;
+
+fn status(s: Status) -> &'static str {
+    match s {
+        Status::Released => "publie",
+        Status::Suppressed => "secret_statistique",
+        Status::Missing => "non_disponible",
+    }
+}
+
+fn catalog_entry(i: &Indicator) -> Value {
+    json!({
+        "id": i.id, "title": i.title, "theme": i.theme, "unit": i.unit, "definition": i.definition,
+        "sources": i.sources, "frequency": i.frequency, "formula": i.formula.describe(), "decimals": i.decimals,
+    })
+}
+
+/// The catalog as JSON.
+pub fn catalog(ctx: &Ctx) -> Value {
+    Value::Array(ctx.catalog().iter().map(catalog_entry).collect())
+}
+
+/// An indicator's latest values as JSON, optionally at one level.
+pub fn indicator_json(ind: &Indicator, r: &IndicatorResult, level: Option<Level>) -> Value {
+    let mut answered: Vec<&str> = r
+        .coverage
+        .answered
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect();
+    answered.sort();
+    answered.dedup();
+    let mut missing: Vec<&str> = r
+        .coverage
+        .failed
+        .iter()
+        .filter(|f| f.name != "-")
+        .map(|f| f.name.as_str())
+        .collect();
+    missing.sort();
+    missing.dedup();
+    let cells: Vec<Value> = r
+        .cells
+        .iter()
+        .filter(|c| level.is_none_or(|l| c.level == l))
+        .map(|c| {
+            json!({
+                "level": c.level, "code": c.code, "name": geo::name(c.level, &c.code),
+                "period": c.period.to_string(), "value": c.value, "status": status(c.status),
+            })
+        })
+        .collect();
+    json!({
+        "indicator": catalog_entry(ind),
+        "computed_at": r.computed_at,
+        "coverage": { "complete": r.coverage.complete(), "partners_answered": answered, "partners_missing": missing },
+        "cells": cells,
+    })
+}
+
+/// An indicator's latest values as CSV (`.` decimal point, UTF-8).
+pub fn indicator_csv(ind: &Indicator, r: &IndicatorResult, level: Option<Level>) -> String {
+    let mut out = String::from("indicateur,niveau,code,nom,periode,valeur,statut\n");
+    for c in r
+        .cells
+        .iter()
+        .filter(|c| level.is_none_or(|l| c.level == l))
+    {
+        let name = geo::name(c.level, &c.code)
+            .unwrap_or_default()
+            .replace('"', "\"\"");
+        out.push_str(&format!(
+            "{},{},{},\"{name}\",{},{},{}\n",
+            ind.id,
+            c.level,
+            c.code,
+            c.period,
+            c.value.map(|v| v.to_string()).unwrap_or_default(),
+            status(c.status)
+        ));
+    }
+    out
+}
+
+/// The reference geography.
+pub fn geography() -> Value {
+    json!({
+        "source": "INSEE, code officiel géographique ; populations légales 2017 (population municipale)",
+        "department": { "code": geo::DEPARTMENT_CODE, "name": geo::DEPARTMENT_NAME },
+        "epci": geo::EPCIS.iter().map(|e| json!({"siren": e.siren, "name": e.name, "siren_confirmed": e.siren_confirmed})).collect::<Vec<_>>(),
+        "communes": geo::COMMUNES.iter().map(|c| json!({
+            "code": c.code, "name": c.name, "epci": geo::EPCIS[c.epci].siren, "population_2017": c.population_2017,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The OpenAPI document of the public API.
+pub fn openapi() -> Value {
+    let level = json!({"name": "level", "in": "query", "required": false, "schema": {"type": "string", "enum": ["commune", "epci", "department"]}});
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Passerelle — API publique de l'observatoire social de Mayotte",
+            "version": passerelle_hub_core::VERSION,
+            "description": "Indicateurs agrégés par commune, intercommunalité (EPCI) et département. Aucune donnée personnelle. Un chiffre masqué (secret statistique) a un statut et pas de valeur.",
+        },
+        "paths": {
+            "/api/catalog": {"get": {"summary": "Le catalogue des indicateurs", "responses": {"200": {"description": "Liste des indicateurs",
+                "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Indicator"}}}}}}}},
+            "/api/indicators/{id}": {"get": {"summary": "Les dernières valeurs d'un indicateur, avec leur couverture",
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}, level],
+                "responses": {"200": {"description": "Valeurs", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Result"}}}},
+                              "404": {"description": "Indicateur inconnu ou pas encore calculé"}}}},
+            "/api/geography": {"get": {"summary": "La géographie de référence (communes, EPCI, département)", "responses": {"200": {"description": "Géographie"}}}},
+        },
+        "components": {"schemas": {
+            "Indicator": {"type": "object", "properties": {
+                "id": {"type": "string"}, "title": {"type": "string"}, "theme": {"type": "string"}, "unit": {"type": "string"},
+                "definition": {"type": "string"}, "sources": {"type": "array", "items": {"type": "string"}},
+                "frequency": {"type": "string"}, "formula": {"type": "string"}, "decimals": {"type": "integer"}}},
+            "Cell": {"type": "object", "properties": {
+                "level": {"type": "string", "enum": ["commune", "epci", "department"]}, "code": {"type": "string"},
+                "name": {"type": "string"}, "period": {"type": "string", "example": "2025-T2"},
+                "value": {"type": "number", "nullable": true},
+                "status": {"type": "string", "enum": ["publie", "secret_statistique", "non_disponible"]}}},
+            "Result": {"type": "object", "properties": {
+                "indicator": {"$ref": "#/components/schemas/Indicator"}, "computed_at": {"type": "integer", "description": "secondes depuis 1970 (UTC)"},
+                "coverage": {"type": "object", "properties": {"complete": {"type": "boolean"},
+                    "partners_answered": {"type": "array", "items": {"type": "string"}},
+                    "partners_missing": {"type": "array", "items": {"type": "string"}}}},
+                "cells": {"type": "array", "items": {"$ref": "#/components/schemas/Cell"}}}},
+        }},
+    })
+}

@@ -1,0 +1,76 @@
+//! The page shell shared by every portal page: French, light, readable on
+//! a cheap phone, usable without JavaScript.
+
+use crate::state::Ctx;
+
+/// Escapes text for HTML.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+pub use passerelle_hub_core::french::{date, number};
+
+const CSS: &str = "\
+*{box-sizing:border-box}body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;color:#1b1b1b;line-height:1.5;background:#fff}\
+a{color:#0b4f8a}header.site{background:#0b3d6b;color:#fff;padding:.6rem 1rem}header.site a{color:#fff;text-decoration:none}\
+header.site .nom{font-weight:700;font-size:1.2rem}nav.site{display:flex;flex-wrap:wrap;gap:.3rem 1rem;margin-top:.3rem}\
+main{max-width:60rem;margin:0 auto;padding:1rem}h1{font-size:1.5rem;line-height:1.25}h2{font-size:1.2rem;margin-top:2rem}\
+.demo{background:#fff3cd;border:2px solid #a86b00;padding:.6rem .8rem;border-radius:.4rem;margin:0 0 1rem}\
+.grille{display:grid;grid-template-columns:repeat(auto-fill,minmax(16rem,1fr));gap:.8rem;padding:0;list-style:none}\
+.carte{border:1px solid #c8d3de;border-radius:.5rem;padding:.8rem}.carte h2,.carte h3{font-size:1rem;margin:0 0 .3rem}\
+.chiffre{font-size:1.6rem;font-weight:700;color:#0b3d6b}.note{color:#4a4a4a;font-size:.9rem}\
+table{border-collapse:collapse;width:100%;font-size:.95rem}th,td{border-bottom:1px solid #d8dee4;padding:.35rem .4rem;text-align:left}\
+td.n{text-align:right;font-variant-numeric:tabular-nums}caption{text-align:left;font-weight:600;padding:.3rem 0}\
+.choix{display:flex;flex-wrap:wrap;gap:.5rem;margin:.5rem 0}.choix a{border:1px solid #0b4f8a;border-radius:2rem;padding:.2rem .8rem;text-decoration:none}\
+.choix a[aria-current]{background:#0b4f8a;color:#fff}svg{max-width:100%;height:auto}.secret{color:#6b3a00}\
+footer.site{border-top:1px solid #d8dee4;margin-top:2rem;padding:1rem;color:#4a4a4a;font-size:.9rem;text-align:center}\
+.gros{display:block;box-sizing:border-box;width:100%;max-width:26rem;margin:.5rem 0;padding:.9rem 1rem;font-size:1.15rem;font-weight:600;text-align:center;border:2px solid #0b4f8a;border-radius:.6rem;background:#0b4f8a;color:#fff;text-decoration:none;cursor:pointer}.gros.clair{background:#fff;color:#0b4f8a}.menu{display:flex;flex-wrap:wrap;gap:0 .6rem;margin-bottom:1rem}.menu .gros,.menu form{width:auto;flex:1 1 12rem}.docs{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(16rem,1fr));gap:.8rem}.code{font-size:2rem;font-weight:700;letter-spacing:.15rem;font-family:monospace;background:#eef3f8;padding:.6rem 1rem;border-radius:.5rem;display:inline-block}.ok{background:#e3f4e6;border:2px solid #1c6b2e;padding:.6rem .8rem;border-radius:.4rem}input,select,button{font-size:1rem;padding:.4rem;max-width:100%}@media (max-width:40rem){table{font-size:.85rem}th,td{padding:.3rem .2rem;overflow-wrap:anywhere}}@media print{header.site nav,.choix,#imprimer{display:none}}";
+
+/// A whole page.
+pub fn page(ctx: &Ctx, title: &str, body: &str) -> String {
+    let banner = if ctx.demo {
+        "<p class=\"demo\" role=\"note\"><strong>Démonstration :</strong> les partenaires et toutes les données de ce site sont fictifs.</p>"
+    } else {
+        ""
+    };
+    format!(
+        "<!doctype html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<title>{title} — Passerelle Mayotte</title><style>{CSS}</style></head><body>\
+<header class=\"site\"><a class=\"nom\" href=\"/\">Passerelle</a> · Observatoire social et médico-social de Mayotte\
+<nav class=\"site\" aria-label=\"Navigation principale\"><a href=\"/\">Accueil</a><a href=\"/themes\">Thèmes</a>\
+<a href=\"/annuaire\">Annuaire</a><a href=\"/ressources\">Ressources</a><a href=\"/donnees\">Données ouvertes</a><a href=\"/coffre\">Mon coffre-fort</a><a href=\"/partenaires\">Espace partenaires</a></nav></header>\
+<main id=\"contenu\">{banner}{body}</main>\
+<footer class=\"site\">Service de la {org}. Aucune donnée sur une personne n'est publiée : \
+les chiffres qui pourraient désigner quelqu'un sont masqués.</footer></body></html>",
+        title = esc(title),
+        org = esc(&ctx.hub.config.name),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn numbers_and_text_read_the_french_way() {
+        assert_eq!(super::number(256_518.0, 0), "256\u{202f}518");
+        assert_eq!(super::number(1234.5, 1), "1\u{202f}234,5");
+        assert_eq!(super::number(-0.04, 1), "0,0");
+        assert_eq!(super::number(-12.0, 0), "−12");
+        assert_eq!(
+            super::esc("<a href='x'>&</a>"),
+            "&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;"
+        );
+        assert_eq!(super::date(1_795_392_000), "23/11/2026 à 00:00 (UTC)");
+    }
+}

@@ -1,0 +1,87 @@
+//! What the portal's handlers share. It holds the loaded hub without its
+//! CA (the CA key is never loaded where the web is served), the areas'
+//! services, and the web layer's own state: sessions, limits, the page
+//! cache and the map.
+
+use std::sync::Arc;
+
+use passerelle_hub_core::{
+    federation::Federation, ops::Hub, partners::Sessions, ratelimit::RateLimiter,
+    registry::Registry,
+};
+use passerelle_observatory::{IndicatorResult, Observatory};
+use passerelle_vault::{accounts::PersonSessions, Vault};
+
+use crate::{cache::PageCache, map::Geometry};
+
+/// The portal's state.
+pub struct Ctx {
+    /// The loaded hub (store, configuration, signing key; no CA).
+    pub hub: Arc<Hub>,
+    /// Connected nodes.
+    pub registry: Arc<Registry>,
+    /// Indicators and their latest results.
+    pub observatory: Arc<Observatory>,
+    /// The vault service.
+    pub vault: Vault<Federation>,
+    /// The map's geometry.
+    pub geometry: Geometry,
+    /// Whether the portal shows demonstration data.
+    pub demo: bool,
+    /// Partner sessions.
+    pub sessions: Sessions,
+    /// Sign-in attempts per address.
+    pub login_limiter: RateLimiter,
+    /// Password checks running at once (argon2id is costly by design).
+    pub password_checks: tokio::sync::Semaphore,
+    /// Rendered public pages, valid while no result changes.
+    pub pages: PageCache,
+    /// Beneficiaries' sessions (each holds the person's data key).
+    pub person_sessions: PersonSessions,
+}
+
+impl Ctx {
+    /// The portal's state over the hub's areas.
+    pub fn new(
+        fed: Federation,
+        observatory: Arc<Observatory>,
+        geometry: Geometry,
+        demo: bool,
+    ) -> Self {
+        let hub = fed.hub.clone();
+        let registry = fed.registry.clone();
+        let base_url = match &hub.config.portal_url {
+            Some(u) => u.clone(),
+            None => format!("http://{}", hub.config.http_listen),
+        };
+        let vault = Vault::new(
+            passerelle_vault::store::VaultStore::new(hub.store.clone()),
+            fed,
+            &hub.key,
+            base_url,
+        );
+        Self {
+            login_limiter: RateLimiter::new(hub.config.login_per_minute.get()),
+            hub,
+            registry,
+            observatory,
+            vault,
+            geometry,
+            demo,
+            sessions: Sessions::default(),
+            password_checks: tokio::sync::Semaphore::new(2),
+            pages: PageCache::default(),
+            person_sessions: PersonSessions::default(),
+        }
+    }
+
+    /// The indicator catalog.
+    pub fn catalog(&self) -> &[passerelle_observatory::catalog::Indicator] {
+        &self.observatory.catalog
+    }
+
+    /// The latest result of an indicator, without provenance.
+    pub fn latest(&self, id: &str) -> Option<Arc<IndicatorResult>> {
+        self.observatory.latest(id)
+    }
+}

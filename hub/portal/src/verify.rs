@@ -1,0 +1,141 @@
+//! `/verifier`: the public check of a verifiable copy. It says whether a
+//! presented copy is the one issued under its code, which institution
+//! holds the original, and when the copy was issued — nothing more.
+
+use std::sync::Arc;
+
+use axum::{
+    extract::{Multipart, Path, Query, State},
+    http::{header, StatusCode},
+    response::{Html, IntoResponse, Response},
+};
+use serde::Deserialize;
+
+use super::layout::{date, esc, page};
+use passerelle_vault::{accounts::normalise_code, duplicate};
+
+use crate::state::Ctx;
+
+/// Largest file checked.
+const MAX_CHECKED: usize = 600 * 1024 * 1024;
+
+/// `?code=` of the form.
+#[derive(Debug, Deserialize)]
+pub struct CodeQuery {
+    #[serde(default)]
+    code: String,
+}
+
+/// GET `/verifier`: type a code (or go straight to it).
+pub async fn start(State(ctx): State<Arc<Ctx>>, Query(q): Query<CodeQuery>) -> Response {
+    let code = normalise_code(&q.code);
+    if !code.is_empty() {
+        return (
+            StatusCode::SEE_OTHER,
+            [(
+                header::LOCATION,
+                format!("/verifier/{}", duplicate::display_code(&code)),
+            )],
+        )
+            .into_response();
+    }
+    Html(page(
+        &ctx,
+        "Vérifier une copie",
+        "<h1>Vérifier une copie de document</h1><p>Tapez le code de vérification imprimé sur la copie, ou scannez son code QR.</p>\
+<form method=\"get\" action=\"/verifier\"><p><label for=\"code\">Code de vérification</label><br><input id=\"code\" name=\"code\" required></p>\
+<p><button class=\"gros\" type=\"submit\">Vérifier</button></p></form>",
+    ))
+    .into_response()
+}
+
+fn found_html(ctx: &Ctx, code: &str, verdict: Option<bool>) -> (StatusCode, String) {
+    let found = duplicate::find(&ctx.vault.store, &ctx.hub.key.public(), code);
+    let display = esc(&duplicate::display_code(&normalise_code(code)));
+    let (status, body) = match found {
+        Ok(duplicate::Found::Issued(seal, _)) => {
+            let verdict = match verdict {
+                None => String::new(),
+                Some(true) => "<p class=\"ok\" role=\"status\"><strong>Authentique.</strong> Ce fichier est exactement la copie délivrée sous ce code.</p>".into(),
+                Some(false) => "<p class=\"demo\" role=\"alert\"><strong>Non conforme.</strong> Ce fichier n'est pas la copie délivrée sous ce code : il a été modifié, ou c'est un autre fichier.</p>".into(),
+            };
+            (
+                StatusCode::OK,
+                format!(
+                    "<h1>Copie n° {display}</h1>{verdict}<p>Une copie vérifiable a bien été délivrée sous ce code.</p>\
+<ul><li>Original détenu par : <strong>{}</strong></li><li>Copie délivrée le : {}</li></ul>\
+<h2>Vérifier le fichier présenté</h2><form method=\"post\" action=\"/verifier/{display}\" enctype=\"multipart/form-data\">\
+<p><label for=\"copie\">Le fichier PDF de la copie</label><br><input id=\"copie\" name=\"copie\" type=\"file\" accept=\"application/pdf\" required></p>\
+<p><button class=\"gros\" type=\"submit\">Vérifier ce fichier</button></p></form>\
+<p class=\"note\">Une copie papier se vérifie avec son code : son contenu doit correspondre au document original détenu par l'institution.</p>",
+                    esc(&seal.holder_name),
+                    date(seal.issued_at)
+                ),
+            )
+        }
+        Ok(duplicate::Found::Invalid) => (
+            StatusCode::CONFLICT,
+            format!("<h1>Copie n° {display}</h1><p class=\"demo\" role=\"alert\">L'enregistrement de cette copie ne peut pas être vérifié. Ne vous fiez pas à ce document.</p>"),
+        ),
+        Ok(duplicate::Found::Unknown) => (
+            StatusCode::NOT_FOUND,
+            format!("<h1>Code inconnu</h1><p class=\"demo\" role=\"alert\">Aucune copie ne porte le code {display}. Vérifiez le code.</p><p><a href=\"/verifier\">Essayer un autre code</a></p>"),
+        ),
+        Err(error) => {
+            tracing::error!(%error, "duplicate lookup failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "<h1>Vérification indisponible</h1><p>Réessayez plus tard.</p>".into())
+        }
+    };
+    (status, page(ctx, "Vérifier une copie", &body))
+}
+
+/// GET `/verifier/{code}`.
+pub async fn show(State(ctx): State<Arc<Ctx>>, Path(code): Path<String>) -> Response {
+    let (status, html) = found_html(&ctx, &code, None);
+    (status, Html(html)).into_response()
+}
+
+/// POST `/verifier/{code}` (multipart `copie`): compares the file's
+/// SHA-256 with the one recorded, signed, at issue. The file is hashed as
+/// it arrives and kept nowhere.
+pub async fn check(
+    State(ctx): State<Arc<Ctx>>,
+    Path(code): Path<String>,
+    mut form: Multipart,
+) -> Response {
+    let mut digest = None;
+    while let Ok(Some(mut field)) = form.next_field().await {
+        if field.name() != Some("copie") {
+            continue;
+        }
+        let mut h = ring::digest::Context::new(&ring::digest::SHA256);
+        let mut n = 0usize;
+        loop {
+            match field.chunk().await {
+                Ok(Some(c)) => {
+                    n += c.len();
+                    if n > MAX_CHECKED {
+                        break;
+                    }
+                    h.update(&c);
+                }
+                Ok(None) => {
+                    digest = Some(h.finish());
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        break;
+    }
+    let verdict = match (
+        digest,
+        duplicate::find(&ctx.vault.store, &ctx.hub.key.public(), &code),
+    ) {
+        (Some(d), Ok(duplicate::Found::Issued(_, copy))) => Some(d.as_ref() == copy),
+        (None, Ok(duplicate::Found::Issued(..))) => Some(false),
+        _ => None,
+    };
+    let (status, html) = found_html(&ctx, &code, verdict);
+    (status, Html(html)).into_response()
+}

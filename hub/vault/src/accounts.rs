@@ -1,0 +1,472 @@
+//! Beneficiaries' accounts, their keys, and their sessions.
+//!
+//! A person signs in with a phone number or an e-mail address and a
+//! password. One argon2id run over the password gives 64 bytes: the first
+//! half is the key that unwraps the person's **data key** (which seals
+//! their uploads), the hash of the second half is what the hub keeps to
+//! check the password. The hub therefore cannot open an upload unless the
+//! person is signed in: the data key exists unwrapped only in the memory
+//! of their live session.
+//!
+//! At creation the person also receives a **rescue code** (code de
+//! secours), shown once, that unwraps the data key the same way. If the
+//! password is lost, a partner professional who checked the person's
+//! identity hands them a one-time **reset code**; with it the person sets a
+//! new password. With their rescue code too, their uploads stay readable;
+//! without it they are deleted, since nobody, the operator included, can
+//! open them any more. Documents institutions hold are never affected.
+
+use std::{collections::HashMap, sync::Mutex};
+
+use argon2::Argon2;
+use passerelle_protocol::{
+    hex,
+    seal::{self, Key},
+    sign::{constant_time_eq, sha256},
+    UnixTime,
+};
+
+use super::store::{PendingCode, PersonAccount, VaultStore};
+use passerelle_hub_core::HubError;
+
+/// Shortest password accepted.
+pub const MIN_PASSWORD: usize = 8;
+/// How long a link code or a reset code stays valid.
+pub const CODE_TTL: u64 = 30 * 60;
+
+/// Unambiguous characters for codes people copy by hand.
+const ALPHABET: &[u8] = b"ACDEFGHJKLMNPQRTUVWXY3479";
+
+/// A random code of `groups` groups of four characters.
+pub fn code(groups: usize) -> String {
+    let mut out = String::new();
+    for g in 0..groups {
+        if g > 0 {
+            out.push('-');
+        }
+        let mut b = [0u8; 4];
+        seal::random(&mut b);
+        for x in b {
+            out.push(ALPHABET[x as usize % ALPHABET.len()] as char);
+        }
+    }
+    out
+}
+
+/// A code as typed: upper case, without spaces or dashes.
+pub fn normalise_code(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+/// The hash a code is stored under.
+pub fn code_hash(text: &str) -> [u8; 32] {
+    sha256(normalise_code(text).as_bytes())
+}
+
+/// A phone number or e-mail address, normalised; or why it is not one
+/// (in French, for the form).
+///
+/// # Errors
+/// A French sentence saying what to type.
+pub fn normalise_login(text: &str) -> Result<String, &'static str> {
+    let t = text.trim();
+    if t.contains('@') {
+        let e = t.to_lowercase();
+        let ok = e
+            .split_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.'))
+            && !e.contains(char::is_whitespace)
+            && e.len() <= 254;
+        return if ok {
+            Ok(e)
+        } else {
+            Err("Cette adresse e-mail n'est pas valide.")
+        };
+    }
+    let digits: String = t
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')'))
+        .collect();
+    let national = if let Some(rest) = digits
+        .strip_prefix("+262")
+        .or_else(|| digits.strip_prefix("00262"))
+    {
+        format!("0{rest}")
+    } else if let Some(rest) = digits
+        .strip_prefix("+33")
+        .or_else(|| digits.strip_prefix("0033"))
+    {
+        format!("0{rest}")
+    } else {
+        digits
+    };
+    if national.len() == 10
+        && national.starts_with('0')
+        && national.bytes().all(|b| b.is_ascii_digit())
+    {
+        Ok(national)
+    } else {
+        Err("Tapez un numéro de téléphone à 10 chiffres (par exemple 0639 12 34 56) ou une adresse e-mail.")
+    }
+}
+
+fn derive(secret: &str, salt: &[u8; 16]) -> Result<(Key, [u8; 32]), HubError> {
+    let mut out = [0u8; 64];
+    Argon2::default()
+        .hash_password_into(secret.as_bytes(), salt, &mut out)
+        .map_err(|e| HubError::Refused(format!("key derivation failed: {e}")))?;
+    let kek = Key::from_slice(&out[..32]).expect("32 bytes");
+    Ok((kek, sha256(&out[32..])))
+}
+
+fn salt() -> [u8; 16] {
+    let mut s = [0u8; 16];
+    seal::random(&mut s);
+    s
+}
+
+/// A new account's one-time secrets.
+#[derive(Debug)]
+pub struct Created {
+    /// The account.
+    pub account: PersonAccount,
+    /// Its data key, for the first session.
+    pub key: Key,
+    /// The rescue code to show once.
+    pub rescue_code: String,
+}
+
+/// Checks a new password (in French).
+///
+/// # Errors
+/// What is wrong with it.
+pub fn check_password(password: &str, again: &str) -> Result<(), &'static str> {
+    if password.chars().count() < MIN_PASSWORD {
+        return Err("Le mot de passe doit avoir au moins 8 caractères.");
+    }
+    if password != again {
+        return Err("Les deux mots de passe ne sont pas identiques.");
+    }
+    Ok(())
+}
+
+/// Creates an account. `login` must be normalised.
+///
+/// # Errors
+/// When the login is taken (`Refused`), or on a store failure.
+pub fn create(
+    store: &VaultStore,
+    login: &str,
+    password: &str,
+    assisted_by: Option<String>,
+    now: UnixTime,
+) -> Result<Created, HubError> {
+    let id = hex::encode(&passerelle_link::random16());
+    let key = Key::generate();
+    let salt_pw = salt();
+    let (kek, verifier) = derive(password, &salt_pw)?;
+    let rescue_code = code(6);
+    let rescue_salt = salt();
+    let (rescue_kek, _) = derive(&normalise_code(&rescue_code), &rescue_salt)?;
+    let account = PersonAccount {
+        wrapped_by_password: seal::wrap(&kek, id.as_bytes(), &key),
+        wrapped_by_rescue: seal::wrap(&rescue_kek, id.as_bytes(), &key),
+        id,
+        login: login.to_string(),
+        salt: salt_pw,
+        verifier,
+        rescue_salt,
+        created_at: now,
+        assisted_by,
+    };
+    store.create_person(&account)?;
+    Ok(Created {
+        account,
+        key,
+        rescue_code,
+    })
+}
+
+/// Signs a person in: their account and unwrapped data key, or `None`.
+/// An unknown login costs the same derivation as a known one.
+///
+/// # Errors
+/// On a store failure.
+pub fn sign_in(
+    store: &VaultStore,
+    login: &str,
+    password: &str,
+) -> Result<Option<(PersonAccount, Key)>, HubError> {
+    let Some(account) = store.person_by_login(login)? else {
+        let _ = derive(password, &[0; 16]);
+        return Ok(None);
+    };
+    let (kek, verifier) = derive(password, &account.salt)?;
+    if !constant_time_eq(&verifier, &account.verifier) {
+        return Ok(None);
+    }
+    match seal::unwrap(&kek, account.id.as_bytes(), &account.wrapped_by_password) {
+        Ok(key) => Ok(Some((account, key))),
+        Err(_) => Ok(None),
+    }
+}
+
+/// What a reset did.
+#[derive(Debug)]
+pub struct Reset {
+    /// The account, with its new password.
+    pub account: PersonAccount,
+    /// The data key for the new session.
+    pub key: Key,
+    /// Whether the uploads stayed readable (the rescue code was right).
+    pub kept_uploads: bool,
+    /// A new rescue code, when the old one was not given.
+    pub new_rescue_code: Option<String>,
+    /// The professional who handed over the reset code.
+    pub code_issued_by: String,
+}
+
+/// Sets a new password with a reset code a professional handed over, and
+/// the rescue code if the person has it.
+///
+/// # Errors
+/// `Refused` with a French sentence when the code or rescue code is wrong.
+pub fn reset(
+    store: &VaultStore,
+    login: &str,
+    reset_code: &str,
+    rescue_code: Option<&str>,
+    new_password: &str,
+    now: UnixTime,
+) -> Result<Reset, HubError> {
+    let refused = || {
+        HubError::Refused(
+            "Ce code n'est pas valable. Demandez un nouveau code à un professionnel.".into(),
+        )
+    };
+    let account = store.person_by_login(login)?.ok_or_else(refused)?;
+    let pending: Option<PendingCode> = store.take_code("reset_codes", &code_hash(reset_code))?;
+    let issued_by = match pending {
+        Some(p) if p.person == account.id && p.expires_at > now => p.issued_by,
+        _ => return Err(refused()),
+    };
+    let (key, kept, new_rescue) = match rescue_code.filter(|c| !c.trim().is_empty()) {
+        Some(rc) => {
+            let (rkek, _) = derive(&normalise_code(rc), &account.rescue_salt)?;
+            let key = seal::unwrap(&rkek, account.id.as_bytes(), &account.wrapped_by_rescue).map_err(|_| {
+                HubError::Refused(
+                    "Le code de secours n'est pas le bon. Vérifiez-le, ou laissez la case vide (vos documents déposés seront alors effacés)."
+                        .into(),
+                )
+            })?;
+            (key, true, None)
+        }
+        None => (Key::generate(), false, Some(code(6))),
+    };
+    let mut account = account;
+    account.salt = salt();
+    let (kek, verifier) = derive(new_password, &account.salt)?;
+    account.verifier = verifier;
+    account.wrapped_by_password = seal::wrap(&kek, account.id.as_bytes(), &key);
+    if let Some(rc) = &new_rescue {
+        account.rescue_salt = salt();
+        let (rkek, _) = derive(&normalise_code(rc), &account.rescue_salt)?;
+        account.wrapped_by_rescue = seal::wrap(&rkek, account.id.as_bytes(), &key);
+    }
+    store.update_person(&account)?;
+    Ok(Reset {
+        account,
+        key,
+        kept_uploads: kept,
+        new_rescue_code: new_rescue,
+        code_issued_by: issued_by,
+    })
+}
+
+/// A signed-in person.
+#[derive(Debug, Clone)]
+pub struct PersonSession {
+    /// Person id.
+    pub person: String,
+    /// Their login, for the page header.
+    pub login: String,
+    /// The token every form must carry.
+    pub csrf: String,
+    /// End of validity.
+    pub expires_at: UnixTime,
+    /// The data key, only while the session lives.
+    pub key: Key,
+}
+
+/// Persons' sessions, in memory, keyed by the SHA-256 of the cookie token.
+#[derive(Debug, Default)]
+pub struct PersonSessions {
+    map: Mutex<HashMap<[u8; 32], PersonSession>>,
+}
+
+impl PersonSessions {
+    /// Opens a session; returns the cookie token.
+    pub fn open(
+        &self,
+        account: &PersonAccount,
+        key: Key,
+        now: UnixTime,
+        ttl: u64,
+    ) -> (String, PersonSession) {
+        let token =
+            hex::encode(&[passerelle_link::random16(), passerelle_link::random16()].concat());
+        let s = PersonSession {
+            person: account.id.clone(),
+            login: account.login.clone(),
+            csrf: hex::encode(&passerelle_link::random16()),
+            expires_at: now + ttl,
+            key,
+        };
+        let mut map = self.map.lock().expect("sessions lock");
+        map.retain(|_, s| s.expires_at > now);
+        map.insert(sha256(token.as_bytes()), s.clone());
+        (token, s)
+    }
+
+    /// The live session of a token.
+    pub fn get(&self, token: &str, now: UnixTime) -> Option<PersonSession> {
+        self.map
+            .lock()
+            .expect("sessions lock")
+            .get(&sha256(token.as_bytes()))
+            .filter(|s| s.expires_at > now)
+            .cloned()
+    }
+
+    /// Ends a session.
+    pub fn close(&self, token: &str) {
+        self.map
+            .lock()
+            .expect("sessions lock")
+            .remove(&sha256(token.as_bytes()));
+    }
+
+    /// Ends every session of a person (after a password reset).
+    pub fn close_all(&self, person: &str) {
+        self.map
+            .lock()
+            .expect("sessions lock")
+            .retain(|_, s| s.person != person);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, VaultStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = passerelle_hub_core::store::Store::open(&dir.path().join("store")).unwrap();
+        (dir, VaultStore::new(s))
+    }
+
+    #[test]
+    fn logins_normalise() {
+        assert_eq!(normalise_login(" 0639 12 34 56 ").unwrap(), "0639123456");
+        assert_eq!(normalise_login("+262 639 12 34 56").unwrap(), "0639123456");
+        assert_eq!(normalise_login("Awa@Exemple.FR").unwrap(), "awa@exemple.fr");
+        assert!(normalise_login("12345").is_err());
+        assert!(normalise_login("awa@").is_err());
+        assert_eq!(normalise_code("ab3c-d 9ef"), "AB3CD9EF");
+    }
+
+    #[test]
+    fn password_unlocks_the_data_key_and_reset_keeps_it_only_with_the_rescue_code() {
+        let (_d, s) = store();
+        let c = create(&s, "0639123456", "un mot de passe", None, 100).unwrap();
+        assert!(create(&s, "0639123456", "autre chose", None, 100).is_err());
+        let (acc, key) = sign_in(&s, "0639123456", "un mot de passe")
+            .unwrap()
+            .unwrap();
+        assert_eq!((acc.id.as_str(), &key), (c.account.id.as_str(), &c.key));
+        assert!(sign_in(&s, "0639123456", "mauvais mot").unwrap().is_none());
+        assert!(sign_in(&s, "0639000000", "un mot de passe")
+            .unwrap()
+            .is_none());
+
+        // A wrong or foreign reset code is refused, and used up.
+        s.put_code(
+            "reset_codes",
+            &code_hash("AAAA-BBBB"),
+            &PendingCode {
+                person: acc.id.clone(),
+                expires_at: 1000,
+                issued_by: "pro".into(),
+            },
+        )
+        .unwrap();
+        assert!(reset(&s, "0639123456", "AAAA-CCCC", None, "nouveau mdp", 200).is_err());
+        assert!(reset(
+            &s,
+            "0639123456",
+            "AAAA-BBBB",
+            Some("WRONG-CODE"),
+            "nouveau mdp",
+            200
+        )
+        .is_err());
+        // The code was taken by the failed attempt: a new one is needed.
+        s.put_code(
+            "reset_codes",
+            &code_hash("AAAA-BBBB"),
+            &PendingCode {
+                person: acc.id.clone(),
+                expires_at: 1000,
+                issued_by: "pro".into(),
+            },
+        )
+        .unwrap();
+        let r = reset(
+            &s,
+            "0639123456",
+            "aaaa bbbb",
+            Some(&c.rescue_code),
+            "nouveau mdp",
+            200,
+        )
+        .unwrap();
+        assert!(r.kept_uploads);
+        assert_eq!(r.key, c.key);
+        assert!(sign_in(&s, "0639123456", "un mot de passe")
+            .unwrap()
+            .is_none());
+        assert_eq!(
+            sign_in(&s, "0639123456", "nouveau mdp").unwrap().unwrap().1,
+            c.key
+        );
+        // Without the rescue code: a new key, and a new rescue code.
+        s.put_code(
+            "reset_codes",
+            &code_hash("CCCC-DDDD"),
+            &PendingCode {
+                person: acc.id.clone(),
+                expires_at: 1000,
+                issued_by: "pro".into(),
+            },
+        )
+        .unwrap();
+        let r = reset(&s, "0639123456", "CCCC-DDDD", None, "encore autre", 300).unwrap();
+        assert!(!r.kept_uploads);
+        assert_ne!(r.key, c.key);
+        // An expired code is refused.
+        s.put_code(
+            "reset_codes",
+            &code_hash("EEEE-FFFF"),
+            &PendingCode {
+                person: acc.id,
+                expires_at: 250,
+                issued_by: "pro".into(),
+            },
+        )
+        .unwrap();
+        assert!(reset(&s, "0639123456", "EEEE-FFFF", None, "encore autre", 300).is_err());
+    }
+}

@@ -1,0 +1,31 @@
+//! # passerelle-vault
+//!
+//! The digital vault (coffre-fort numérique): beneficiaries' accounts,
+//! links to the institutions that hold their records, documents listed and
+//! streamed from the nodes (the hub keeps none of their bytes), the
+//! person's own uploads sealed under their key, consents, verifiable
+//! duplicates, and the access log. Its errors are typed; French words for
+//! people are the portal's business.
+//!
+//! ## Layout
+//! - [`service`]: the [`Vault`]: listings and downloads across nodes,
+//!   every access logged.
+//! - [`accounts`]: accounts, keys, password reset, sessions.
+//! - [`links`]: link codes and per-node pseudonyms.
+//! - [`uploads`]: the person's own documents.
+//! - [`consent`]: grants and revocations.
+//! - [`duplicate`]: verifiable copies, [`pdf`]: the copy's file.
+//! - [`zip`]: the export archive.
+//! - [`store`]: the vault's trees in the hub store.
+
+pub mod accounts;
+pub mod consent;
+pub mod duplicate;
+pub mod links;
+pub mod pdf;
+pub mod service;
+pub mod store;
+pub mod uploads;
+pub mod zip;
+
+pub use service::{actor, AccessError, Holding, Nodes, Unavailable, Vault};
