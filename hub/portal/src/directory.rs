@@ -137,5 +137,9 @@ ce qu'elles proposent et où.</p><form method=\"get\" action=\"/annuaire\" class
         body.push_str("</li>");
     }
     body.push_str("</ul>");
-    page(ctx, "Annuaire des acteurs", &body)
+    page(
+        ctx,
+        "Annuaire des acteurs",
+        maud::PreEscaped(body.to_string()),
+    )
 }

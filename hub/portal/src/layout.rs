@@ -1,6 +1,8 @@
 //! The page shell shared by every portal page: French, light, readable on
 //! a cheap phone, usable without JavaScript.
 
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+
 use crate::state::Ctx;
 
 /// Escapes text for HTML.
@@ -37,26 +39,49 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}caption{text-align:left;
 footer.site{border-top:1px solid #d8dee4;margin-top:2rem;padding:1rem;color:#4a4a4a;font-size:.9rem;text-align:center}\
 .gros{display:block;box-sizing:border-box;width:100%;max-width:26rem;margin:.5rem 0;padding:.9rem 1rem;font-size:1.15rem;font-weight:600;text-align:center;border:2px solid #0b4f8a;border-radius:.6rem;background:#0b4f8a;color:#fff;text-decoration:none;cursor:pointer}.gros.clair{background:#fff;color:#0b4f8a}.menu{display:flex;flex-wrap:wrap;gap:0 .6rem;margin-bottom:1rem}.menu .gros,.menu form{width:auto;flex:1 1 12rem}.docs{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(16rem,1fr));gap:.8rem}.code{font-size:2rem;font-weight:700;letter-spacing:.15rem;font-family:monospace;background:#eef3f8;padding:.6rem 1rem;border-radius:.5rem;display:inline-block}.ok{background:#e3f4e6;border:2px solid #1c6b2e;padding:.6rem .8rem;border-radius:.4rem}input,select,button{font-size:1rem;padding:.4rem;max-width:100%}@media (max-width:40rem){table{font-size:.85rem}th,td{padding:.3rem .2rem;overflow-wrap:anywhere}}@media print{header.site nav,.choix,#imprimer{display:none}}";
 
-/// A whole page.
-pub fn page(ctx: &Ctx, title: &str, body: &str) -> String {
-    let banner = if ctx.demo {
-        "<p class=\"demo\" role=\"note\"><strong>Démonstration :</strong> les partenaires et toutes les données de ce site sont fictifs.</p>"
-    } else {
-        ""
-    };
-    format!(
-        "<!doctype html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>{title} — Passerelle Mayotte</title><style>{CSS}</style></head><body>\
-<header class=\"site\"><a class=\"nom\" href=\"/\">Passerelle</a> · Observatoire social et médico-social de Mayotte\
-<nav class=\"site\" aria-label=\"Navigation principale\"><a href=\"/\">Accueil</a><a href=\"/themes\">Thèmes</a>\
-<a href=\"/annuaire\">Annuaire</a><a href=\"/ressources\">Ressources</a><a href=\"/donnees\">Données ouvertes</a><a href=\"/coffre\">Mon coffre-fort</a><a href=\"/partenaires\">Espace partenaires</a></nav></header>\
-<main id=\"contenu\">{banner}{body}</main>\
-<footer class=\"site\">Service de la {org}. Aucune donnée sur une personne n'est publiée : \
-les chiffres qui pourraient désigner quelqu'un sont masqués.</footer></body></html>",
-        title = esc(title),
-        org = esc(&ctx.hub.config.name),
-    )
+/// A whole page: the shell around `body`, rendered. Every text is
+/// escaped by the template engine.
+pub fn page(ctx: &Ctx, title: &str, body: Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="fr" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " — Passerelle Mayotte" }
+                style { (PreEscaped(CSS)) }
+            }
+            body {
+                header.site {
+                    a.nom href="/" { "Passerelle" }
+                    " · Observatoire social et médico-social de Mayotte"
+                    nav.site aria-label="Navigation principale" {
+                        a href="/" { "Accueil" }
+                        a href="/themes" { "Thèmes" }
+                        a href="/annuaire" { "Annuaire" }
+                        a href="/ressources" { "Ressources" }
+                        a href="/donnees" { "Données ouvertes" }
+                        a href="/coffre" { "Mon coffre-fort" }
+                        a href="/partenaires" { "Espace partenaires" }
+                    }
+                }
+                main #contenu {
+                    @if ctx.demo {
+                        p.demo role="note" {
+                            strong { "Démonstration :" }
+                            " les partenaires et toutes les données de ce site sont fictifs."
+                        }
+                    }
+                    (body)
+                }
+                footer.site {
+                    "Service de la " (ctx.hub.config.name) ". Aucune donnée sur une personne n'est publiée : "
+                    "les chiffres qui pourraient désigner quelqu'un sont masqués."
+                }
+            }
+        }
+    }
+    .into_string()
 }
 
 #[cfg(test)]

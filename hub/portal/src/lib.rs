@@ -209,7 +209,7 @@ pub async fn serve(
 }
 
 fn missing(ctx: &Ctx) -> Response {
-    let body = layout::page(ctx, "Page introuvable", "<h1>Page introuvable</h1><p>Cette page n'existe pas. <a href=\"/\">Retour à l'accueil</a>.</p>");
+    let body = layout::page(ctx, "Page introuvable", maud::PreEscaped(("<h1>Page introuvable</h1><p>Cette page n'existe pas. <a href=\"/\">Retour à l'accueil</a>.</p>").to_string()));
     (StatusCode::NOT_FOUND, Html(body)).into_response()
 }
 

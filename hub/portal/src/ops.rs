@@ -156,7 +156,7 @@ pub async fn health(
     } else {
         format!("<p class=\"demo\" role=\"alert\">{problems} partenaire(s) demandent votre attention.</p>")
     };
-    let html = page(&ctx, "Santé du réseau", &format!("{verdict}{body}<p class=\"note\">Métriques Prometheus : <a href=\"/metrics\">/metrics</a>.</p>"));
+    let html = page(&ctx, "Santé du réseau", maud::PreEscaped((format!("{verdict}{body}<p class=\"note\">Métriques Prometheus : <a href=\"/metrics\">/metrics</a>.</p>")).to_string()));
     ([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response()
 }
 

@@ -91,7 +91,7 @@ pour chaque commune, intercommunalité et pour le département, sans jamais publ
         body,
         "</ul><h2>Réseau des partenaires</h2><p>{connected} partenaire(s) connecté(s) sur {enrolled} inscrit(s).</p>"
     );
-    page(ctx, "Accueil", &body)
+    page(ctx, "Accueil", maud::PreEscaped(body.to_string()))
 }
 
 /// The list of themes and their indicators.
@@ -113,7 +113,7 @@ pub fn themes(ctx: &Ctx) -> String {
         }
         body.push_str("</ul>");
     }
-    page(ctx, "Thèmes", &body)
+    page(ctx, "Thèmes", maud::PreEscaped(body.to_string()))
 }
 
 /// A theme's dashboard: every indicator's latest department value, and the
@@ -155,7 +155,7 @@ pub fn theme(ctx: &Ctx, id: &str) -> Option<String> {
             esc(&ind.id)
         );
     }
-    Some(page(ctx, label, &body))
+    Some(page(ctx, label, maud::PreEscaped(body.to_string())))
 }
 
 fn map_svg(ctx: &Ctx, ind: &Indicator, r: &IndicatorResult, level: Level, p: &Period) -> String {
@@ -210,7 +210,7 @@ pub fn sheet(ctx: &Ctx, id: &str, q: &SheetQuery) -> Option<String> {
     );
     let Some(r) = r else {
         body.push_str("</table><p>Cet indicateur n'a pas encore été calculé.</p>");
-        return Some(page(ctx, &ind.title, &body));
+        return Some(page(ctx, &ind.title, maud::PreEscaped(body.to_string())));
     };
     let periods: Vec<Period> = {
         let mut p: Vec<Period> = r.cells.iter().map(|c| c.period).collect();
@@ -398,7 +398,7 @@ carte et marquées « secret statistique » dans le tableau.</p>",
         id = esc(&ind.id),
         lvl = q.level.as_str()
     );
-    Some(page(ctx, &ind.title, &body))
+    Some(page(ctx, &ind.title, maud::PreEscaped(body.to_string())))
 }
 
 /// The open data page.
@@ -416,5 +416,5 @@ Une API JSON est décrite par son <a href=\"/api/openapi.json\">document OpenAPI
         );
     }
     body.push_str("</ul>");
-    page(ctx, "Données ouvertes", &body)
+    page(ctx, "Données ouvertes", maud::PreEscaped(body.to_string()))
 }

@@ -116,7 +116,7 @@ pub(super) fn to_login() -> Response {
 pub(super) fn forbidden(ctx: &Ctx) -> Response {
     private(
         StatusCode::FORBIDDEN,
-        page(ctx, "Formulaire refusé", "<h1>Formulaire refusé</h1><p>Ce formulaire a expiré ou ne vient pas de ce site. <a href=\"/partenaires\">Recommencer</a>.</p>"),
+        page(ctx, "Formulaire refusé", maud::PreEscaped(("<h1>Formulaire refusé</h1><p>Ce formulaire a expiré ou ne vient pas de ce site. <a href=\"/partenaires\">Recommencer</a>.</p>").to_string())),
     )
 }
 
@@ -133,7 +133,14 @@ fn login_form(ctx: &Ctx, message: Option<&str>) -> (String, String) {
 <p><button type=\"submit\">Se connecter</button></p></form>\
 <p class=\"note\">Les comptes sont créés par l'administrateur de la plateforme, sur demande de votre institution.</p>"
     );
-    (page(ctx, "Connexion des partenaires", &body), token)
+    (
+        page(
+            ctx,
+            "Connexion des partenaires",
+            maud::PreEscaped(body.to_string()),
+        ),
+        token,
+    )
 }
 
 fn with_login_cookie(status: StatusCode, html: String, token: &str) -> Response {
@@ -340,7 +347,14 @@ pub async fn home(State(ctx): State<Arc<Ctx>>, headers: HeaderMap) -> Response {
         );
     }
     body.push_str("</ul><h2>Centre de ressources</h2><p><a href=\"/partenaires/ressources\">Publier une étude ou un rapport (PDF)</a></p>");
-    private(StatusCode::OK, page(&ctx, "Espace des partenaires", &body))
+    private(
+        StatusCode::OK,
+        page(
+            &ctx,
+            "Espace des partenaires",
+            maud::PreEscaped(body.to_string()),
+        ),
+    )
 }
 
 /// The report's query.
@@ -380,7 +394,11 @@ pub async fn report(
     } else {
         return private(
             StatusCode::NOT_FOUND,
-            page(&ctx, "Territoire inconnu", "<h1>Territoire inconnu</h1>"),
+            page(
+                &ctx,
+                "Territoire inconnu",
+                maud::PreEscaped(("<h1>Territoire inconnu</h1>").to_string()),
+            ),
         );
     };
     let name = geo::name(level, &code).unwrap_or_default();
@@ -419,7 +437,7 @@ pub async fn report(
         .filter(|p| periods.contains(p))
         .or_else(|| periods.last().copied())
     else {
-        return private(StatusCode::OK, page(&ctx, "Bilan d'activité", "<h1>Bilan d'activité</h1><p>Aucun indicateur d'activité n'a encore été calculé.</p>"));
+        return private(StatusCode::OK, page(&ctx, "Bilan d'activité", maud::PreEscaped(("<h1>Bilan d'activité</h1><p>Aucun indicateur d'activité n'a encore été calculé.</p>").to_string())));
     };
     let previous = periods.iter().rev().find(|p| **p < period).copied();
     let mut body = format!(
@@ -461,7 +479,10 @@ Chiffres agrégés ; les chiffres trop petits sont masqués (secret statistique)
         );
     }
     body.push_str("</tbody></table><script src=\"/static/imprimer.js\"></script>");
-    private(StatusCode::OK, page(&ctx, "Bilan d'activité", &body))
+    private(
+        StatusCode::OK,
+        page(&ctx, "Bilan d'activité", maud::PreEscaped(body.to_string())),
+    )
 }
 
 /// The one script of the portal: the print button. Pages work without it.

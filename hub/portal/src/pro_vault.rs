@@ -85,7 +85,14 @@ fn home_page(
 <p><label for=\"identifiant\">Téléphone ou e-mail de la personne</label><br><input id=\"identifiant\" name=\"identifiant\" required></p>\
 <p><button type=\"submit\">Obtenir un code</button></p></form><p><a href=\"/partenaires\">Retour à l'espace partenaires</a></p>"
     );
-    private(status, page(ctx, "Coffre-fort — partenaires", &body))
+    private(
+        status,
+        page(
+            ctx,
+            "Coffre-fort — partenaires",
+            maud::PreEscaped(body.to_string()),
+        ),
+    )
 }
 
 /// GET `/partenaires/coffre`.
@@ -186,7 +193,14 @@ pub async fn shared(
         }
     }
     body.push_str("<p><a href=\"/partenaires/coffre\">Retour</a></p>");
-    private(StatusCode::OK, page(&ctx, "Documents partagés", &body))
+    private(
+        StatusCode::OK,
+        page(
+            &ctx,
+            "Documents partagés",
+            maud::PreEscaped(body.to_string()),
+        ),
+    )
 }
 
 fn holder_of(c: &ConsentRecord, node: &str) -> bool {
@@ -276,7 +290,10 @@ fn assist_form(ctx: &Ctx, csrf: &str, message: Option<&str>, status: StatusCode)
 <p><button class=\"gros\" type=\"submit\">Créer le compte</button></p></form><p><a href=\"/partenaires/coffre\">Retour</a></p>",
         message.map(|m| format!("<p class=\"demo\" role=\"alert\">{}</p>", esc(m))).unwrap_or_default()
     );
-    private(status, page(ctx, "Créer un compte", &body))
+    private(
+        status,
+        page(ctx, "Créer un compte", maud::PreEscaped(body.to_string())),
+    )
 }
 
 /// GET `/partenaires/coffre/aide`.

@@ -70,7 +70,11 @@ pub async fn list(State(ctx): State<Arc<Ctx>>, Query(f): Query<Filter>) -> Html<
         body.push_str("<li>Aucun document pour l'instant.</li>");
     }
     body.push_str("</ul><p class=\"note\">Vous êtes partenaire ? <a href=\"/partenaires/ressources\">Publier un document</a>.</p>");
-    Html(page(&ctx, "Centre de ressources", &body))
+    Html(page(
+        &ctx,
+        "Centre de ressources",
+        maud::PreEscaped(body.to_string()),
+    ))
 }
 
 /// GET a document.
@@ -89,7 +93,7 @@ pub async fn download(State(ctx): State<Arc<Ctx>>, Path(file): Path<String>) -> 
             Html(page(
                 &ctx,
                 "Document introuvable",
-                "<h1>Document introuvable</h1>",
+                maud::PreEscaped(("<h1>Document introuvable</h1>").to_string()),
             )),
         )
             .into_response();
@@ -125,7 +129,7 @@ fn form(ctx: &Ctx, csrf: &str, message: Option<&str>) -> String {
     page(
         ctx,
         "Publier un document",
-        &format!(
+        maud::PreEscaped((format!(
             "<h1>Publier un document</h1>{msg}<p>Le document sera public. Il ne doit contenir aucune information sur une personne.</p>\
 <form method=\"post\" action=\"/partenaires/ressources\" enctype=\"multipart/form-data\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
 <p><label for=\"title\">Titre</label><br><input id=\"title\" name=\"title\" required maxlength=\"200\"></p>\
@@ -134,7 +138,7 @@ fn form(ctx: &Ctx, csrf: &str, message: Option<&str>) -> String {
 <p><label for=\"file\">Fichier PDF ({} Mo au plus)</label><br><input id=\"file\" name=\"file\" type=\"file\" accept=\"application/pdf\" required></p>\
 <p><button type=\"submit\">Publier</button></p></form>",
             resources::MAX_BYTES / 1024 / 1024
-        ),
+        )).to_string()),
     )
 }
 

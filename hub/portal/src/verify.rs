@@ -42,9 +42,9 @@ pub async fn start(State(ctx): State<Arc<Ctx>>, Query(q): Query<CodeQuery>) -> R
     Html(page(
         &ctx,
         "Vérifier une copie",
-        "<h1>Vérifier une copie de document</h1><p>Tapez le code de vérification imprimé sur la copie, ou scannez son code QR.</p>\
+        maud::PreEscaped(("<h1>Vérifier une copie de document</h1><p>Tapez le code de vérification imprimé sur la copie, ou scannez son code QR.</p>\
 <form method=\"get\" action=\"/verifier\"><p><label for=\"code\">Code de vérification</label><br><input id=\"code\" name=\"code\" required></p>\
-<p><button class=\"gros\" type=\"submit\">Vérifier</button></p></form>",
+<p><button class=\"gros\" type=\"submit\">Vérifier</button></p></form>").to_string()),
     ))
     .into_response()
 }
@@ -86,7 +86,14 @@ fn found_html(ctx: &Ctx, code: &str, verdict: Option<bool>) -> (StatusCode, Stri
             (StatusCode::SERVICE_UNAVAILABLE, "<h1>Vérification indisponible</h1><p>Réessayez plus tard.</p>".into())
         }
     };
-    (status, page(ctx, "Vérifier une copie", &body))
+    (
+        status,
+        page(
+            ctx,
+            "Vérifier une copie",
+            maud::PreEscaped(body.to_string()),
+        ),
+    )
 }
 
 /// GET `/verifier/{code}`.

@@ -19,7 +19,7 @@ fn account_form(
 {extra}<p><button class=\"gros\" type=\"submit\">{button}</button></p></form><p><a href=\"/coffre\">Retour</a></p>",
         msg = message.map(alert).unwrap_or_default(),
     );
-    (page(ctx, title, &body), token)
+    (page(ctx, title, maud::PreEscaped(body.to_string())), token)
 }
 
 const PASSWORD: &str = "<p><label for=\"mdp\">Mot de passe</label><br><input id=\"mdp\" name=\"mdp\" type=\"password\" autocomplete=\"current-password\" required></p>";

@@ -13,12 +13,12 @@ pub async fn home(State(ctx): State<Arc<Ctx>>, headers: HeaderMap) -> Response {
             page(
                 &ctx,
                 "Mon coffre-fort",
-                "<h1>Mon coffre-fort numérique</h1>\
+                maud::PreEscaped(("<h1>Mon coffre-fort numérique</h1>\
 <p>Vos papiers au même endroit : ceux que les institutions ont sur vous, et ceux que vous ajoutez. Vous choisissez qui peut les voir.</p>\
 <a class=\"gros\" href=\"/coffre/connexion\">Me connecter</a>\
 <a class=\"gros\" href=\"/coffre/creer\">Créer mon compte</a>\
 <a class=\"gros clair\" href=\"/coffre/recuperer\">J'ai oublié mon mot de passe</a>\
-<p class=\"note\">Un travailleur social peut vous aider à créer votre compte.</p>",
+<p class=\"note\">Un travailleur social peut vous aider à créer votre compte.</p>").to_string()),
             ),
         ),
     }

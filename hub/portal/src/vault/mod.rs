@@ -63,7 +63,7 @@ fn back(to: &str) -> Response {
 fn refused(ctx: &Ctx) -> Response {
     private(
         StatusCode::FORBIDDEN,
-        page(ctx, "Formulaire refusé", "<h1>Formulaire refusé</h1><p>Ce formulaire a expiré. <a class=\"gros\" href=\"/coffre\">Recommencer</a></p>"),
+        page(ctx, "Formulaire refusé", maud::PreEscaped(("<h1>Formulaire refusé</h1><p>Ce formulaire a expiré. <a class=\"gros\" href=\"/coffre\">Recommencer</a></p>").to_string())),
     )
 }
 
@@ -120,7 +120,11 @@ fn menu(s: &accounts::PersonSession) -> String {
 
 fn vault_page(ctx: &Ctx, title: &str, s: Option<&accounts::PersonSession>, body: &str) -> String {
     let head = s.map(menu).unwrap_or_default();
-    page(ctx, title, &format!("{head}{body}"))
+    page(
+        ctx,
+        title,
+        maud::PreEscaped((format!("{head}{body}")).to_string()),
+    )
 }
 
 /// A form token in a cookie (double submit) for forms without a session.
