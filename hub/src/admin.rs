@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use passerelle_link::now;
+use passerelle_link::{backup, now};
 use passerelle_protocol::ids::NodeId;
 use serde::{Deserialize, Serialize};
 
@@ -11,6 +11,7 @@ use passerelle_hub_core::{
     ops::{self, Hub, NodeRow, Revoked},
     paths::HubDir,
     registry::Registry,
+    store::Store,
     HubError,
 };
 use passerelle_observatory::{
@@ -109,7 +110,7 @@ pub enum Response {
         Vec<passerelle_protocol::audit::Record>,
     ),
     /// A backup written, or restored (with where the old store went).
-    Backup(passerelle_node::backup::Summary, Option<std::path::PathBuf>),
+    Backup(backup::Summary, Option<std::path::PathBuf>),
     /// Done.
     Done,
     /// The request failed.
@@ -275,7 +276,7 @@ pub async fn request(root: &Path, req: Request) -> Result<Response, HubError> {
 fn backup(hub: &Hub, to: &Path, include_keys: bool, _serving: bool) -> Result<Response, HubError> {
     let root = hub.dir.root().to_path_buf();
     let list = || {
-        let mut out: passerelle_node::backup::Extra = Vec::new();
+        let mut out: backup::Extra = Vec::new();
         let mut names = vec!["hub.toml", "ca.crt", "hub.crt", "ca-retired.crt"];
         if include_keys {
             names.extend(["ca.key", "hub.key"]);
@@ -298,16 +299,7 @@ fn backup(hub: &Hub, to: &Path, include_keys: bool, _serving: bool) -> Result<Re
         }
         Ok(out)
     };
-    let summary = passerelle_node::backup::backup(
-        "hub",
-        &root,
-        hub.store.db(),
-        &|f| hub.store.frozen(f),
-        &list,
-        to,
-        passerelle_link::now(),
-    )
-    .map_err(|e| HubError::Refused(e.to_string()))?;
+    let summary = backup::backup("hub", &root, &hub.store, &list, to, now())?;
     Ok(Response::Backup(summary, None))
 }
 
@@ -316,15 +308,13 @@ fn restore(root: &Path, from: &Path) -> Result<Response, HubError> {
     let dir = HubDir::existing(root)?;
     let staging = root.join(format!(".restore-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
-    let summary = match passerelle_node::backup::unpack(from, &staging, "hub") {
+    let summary = match backup::unpack(from, &staging, "hub", Store::open) {
         Ok(s) => s,
         Err(e) => {
             let _ = std::fs::remove_dir_all(&staging);
-            return Err(HubError::Refused(e.to_string()));
+            return Err(e.into());
         }
     };
-    let aside =
-        passerelle_node::backup::install(root, &staging, &dir.store(), passerelle_link::now())
-            .map_err(|e| HubError::Refused(e.to_string()))?;
+    let aside = backup::install(root, &staging, &dir.store(), now())?;
     Ok(Response::Backup(summary, aside))
 }

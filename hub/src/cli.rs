@@ -143,6 +143,7 @@ pub enum Command {
         id: String,
     },
     /// A hub and demonstration nodes (fictitious institutions) in one process.
+    #[cfg(feature = "demo")]
     Demo {
         /// UDP address for nodes [default: 127.0.0.1:4433].
         #[arg(long)]
@@ -265,7 +266,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 "hub serving: QUIC on {} (UDP), portal on http://{}; Ctrl-C to stop",
                 hub.quic_addr, hub.http_addr
             );
-            passerelle_node::cli::shutdown_signal().await;
+            passerelle_link::shutdown::signal().await;
             eprintln!("stopping");
             hub.stop().await;
         }
@@ -538,11 +539,12 @@ when every node has renewed: stop the hub, run passerelle-hub ca finish, start i
                 AuditAction::Show { format } => {
                     print!(
                         "{}",
-                        passerelle_node::cli::audit_listing(&records).render(format)
+                        passerelle_link::listings::audit(&records).render(format)
                     );
                 }
             }
         }
+        #[cfg(feature = "demo")]
         Command::Demo {
             quic_listen,
             http_listen,

@@ -18,10 +18,12 @@
 //! - [`requests`]: requests nodes make on their link.
 //! - [`admin`]: requests other commands send to a running hub.
 //! - [`cli`]: the command line.
-//! - [`demo`]: a hub and demonstration nodes in one process.
+//! - `demo` (feature `demo`, on by default): a hub and demonstration nodes
+//!   in one process; the only module that uses `passerelle-node`.
 
 pub mod admin;
 pub mod cli;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod requests;
 pub mod server;

@@ -25,6 +25,7 @@ use passerelle_hub_core::{
     ops::{self, Hub},
     ratelimit::RateLimiter,
     registry::{Live, Registry, StoreGate, CLOSE_NO_CERT, CLOSE_REVOKED, CLOSE_SHUTDOWN},
+    store::StoreError,
     HubError,
 };
 use passerelle_observatory::Observatory;
@@ -172,7 +173,9 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     let hub = loop {
         match Hub::open(root) {
-            Err(HubError::Locked(_)) if tokio::time::Instant::now() < deadline => {
+            Err(HubError::Store(StoreError::Locked { .. }))
+                if tokio::time::Instant::now() < deadline =>
+            {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             other => break other?,

@@ -1,23 +1,35 @@
 //! # passerelle-link
 //!
-//! The thin IO glue that the node and the hub share: QUIC endpoints with the
-//! transport settings of the link, framed messages on QUIC streams, the
-//! peer certificate of a connection, the jittered backoff of reconnection,
-//! and the local admin socket. Protocol decisions live in
-//! `passerelle-protocol`; this crate only moves bytes.
+//! What the node and the hub share, below both: the thin IO glue (QUIC
+//! endpoints with the transport settings of the link, framed messages on
+//! QUIC streams, the peer certificate of a connection, the jittered backoff
+//! of reconnection, the local admin socket), the listings both command lines
+//! print, the backup archive format, store locks and the shutdown signal.
+//! Protocol decisions live in `passerelle-protocol`; this crate knows no
+//! storage engine (stores implement its backup traits) and never depends on
+//! `passerelle-node` or a hub crate.
 //!
 //! ## Layout
 //! - [`endpoint`]: server and client endpoints, transport settings.
 //! - [`stream`]: one framed message in, one out, with size limits.
 //! - [`backoff`]: reconnection delays.
 //! - [`output`]: listings as table, CSV or JSON, for both command lines.
+//! - [`listings`]: the listings both command lines print (audit records).
 //! - [`admin`]: the owner-only Unix socket that CLI commands use to reach a
 //!   running `serve`.
+//! - [`backup`]: the backup archive (MANIFEST, store dump, files) over a
+//!   store interface.
+//! - [`lock`]: advisory file locks that say "held by another process".
+//! - [`shutdown`]: Ctrl-C or SIGTERM.
 
 pub mod admin;
 pub mod backoff;
+pub mod backup;
 pub mod endpoint;
+pub mod listings;
+pub mod lock;
 pub mod output;
+pub mod shutdown;
 pub mod stream;
 
 /// Errors moving bytes over the link or the admin socket.

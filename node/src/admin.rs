@@ -2,7 +2,7 @@
 //! status report they share with the stopped case.
 
 use passerelle_config::NodeConfig;
-use passerelle_link::now;
+use passerelle_link::{backup, now};
 use passerelle_protocol::UnixTime;
 use serde::{Deserialize, Serialize};
 
@@ -116,7 +116,7 @@ pub enum Response {
     /// Problems found in the store; none when sound.
     Problems(Vec<String>),
     /// A backup written, or restored (with where the old store went).
-    Backup(crate::backup::Summary, Option<std::path::PathBuf>),
+    Backup(backup::Summary, Option<std::path::PathBuf>),
     /// The request failed.
     Error(String),
 }
@@ -374,10 +374,10 @@ fn backup(
     store: &Store,
     to: &std::path::Path,
     include_keys: bool,
-) -> Result<crate::backup::Summary, NodeError> {
+) -> Result<backup::Summary, NodeError> {
     let root = files.root().to_path_buf();
     let list = || {
-        let mut out: crate::backup::Extra = Vec::new();
+        let mut out: backup::Extra = Vec::new();
         for name in ["node.toml", "node.crt", "ca.crt"] {
             out.push((name.to_string(), root.join(name)));
         }
@@ -388,34 +388,26 @@ fn backup(
                 }
             }
         }
-        for d in store.all_documents()? {
+        for d in store.all_documents().map_err(backup::BackupError::store)? {
             out.push((format!("documents/{}.sealed", d.id), files.sealed(&d.id)));
         }
         Ok(out)
     };
-    crate::backup::backup(
-        "node",
-        &root,
-        store.db(),
-        &|f| store.frozen(f),
-        &list,
-        to,
-        now(),
-    )
+    Ok(backup::backup("node", &root, store, &list, to, now())?)
 }
 
 /// Restores a backup into a stopped node's folder.
 fn restore(dir: &NodeDir, from: &std::path::Path) -> Result<Response, NodeError> {
     let staging = dir.root().join(format!(".restore-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
-    let summary = match crate::backup::unpack(from, &staging, "node") {
+    let summary = match backup::unpack(from, &staging, "node", Store::open) {
         Ok(s) => s,
         Err(e) => {
             let _ = std::fs::remove_dir_all(&staging);
-            return Err(e);
+            return Err(e.into());
         }
     };
     // Everything checks: put it in place, the old store kept aside.
-    let aside = crate::backup::install(dir.root(), &staging, &dir.store(), now())?;
+    let aside = backup::install(dir.root(), &staging, &dir.store(), now())?;
     Ok(Response::Backup(summary, aside))
 }

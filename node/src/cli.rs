@@ -238,7 +238,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("node serving from {}; Ctrl-C to stop", cli.dir.display());
             tokio::select! {
                 _ = node.wait() => {}
-                _ = shutdown_signal() => eprintln!("stopping"),
+                _ = passerelle_link::shutdown::signal() => eprintln!("stopping"),
             }
             node.stop().await;
         }
@@ -401,7 +401,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     Err(broken) => anyhow::bail!("{broken}"),
                 },
                 AuditCommand::Show { format } => {
-                    print!("{}", audit_listing(&report.records).render(format));
+                    print!(
+                        "{}",
+                        passerelle_link::listings::audit(&report.records).render(format)
+                    );
                 }
             }
         }
@@ -478,45 +481,6 @@ async fn document(dir: &std::path::Path, command: DocumentCommand) -> anyhow::Re
         }
     }
     Ok(())
-}
-
-/// Audit records as a listing.
-pub fn audit_listing(records: &[passerelle_protocol::audit::Record]) -> Listing {
-    let mut l = Listing::new(vec![
-        "seq",
-        "at",
-        "actor",
-        "action",
-        "person",
-        "subject",
-        "procedure",
-        "detail",
-        "hash",
-    ]);
-    for r in records {
-        l.rows.push(vec![
-            r.seq.to_string(),
-            time(Some(r.at)),
-            r.event.actor.clone(),
-            r.event.action.clone(),
-            r.event.person.clone().unwrap_or_else(|| "-".into()),
-            r.event.subject.clone(),
-            r.event.procedure.clone().unwrap_or_else(|| "-".into()),
-            r.event.detail.clone(),
-            passerelle_protocol::hex::encode(&r.hash),
-        ]);
-    }
-    l
-}
-
-/// Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
 }
 
 /// Renders a status report.

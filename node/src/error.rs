@@ -38,9 +38,12 @@ pub enum NodeError {
     /// Moving bytes failed.
     #[error(transparent)]
     Link(#[from] passerelle_link::LinkError),
-    /// The store.
-    #[error("store: {0}")]
-    Store(#[from] sled::Error),
+    /// The store (held by another process, failing, or damaged).
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// A backup or a restore failed.
+    #[error(transparent)]
+    Backup(#[from] passerelle_link::backup::BackupError),
     /// An operation was refused, with the reason.
     #[error("{0}")]
     Refused(String),

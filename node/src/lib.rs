@@ -14,18 +14,17 @@
 //! - [`batches`]: imports and validations against the store.
 //! - [`enroll`]: `init`, the enrollment exchange.
 //! - [`serve`]: the link loop and the running node's state.
-//! - [`store`]: the sled store (query log for now).
+//! - [`store`]: the store (the only module that knows the storage engine):
+//!   query log, batches and cubes, the vault's records, the audit chain.
 //! - [`vault`]: documents held about persons (sealed at rest), links to
 //!   vault accounts, consent checks, the audit chain.
 //! - [`doctor`]: the diagnosis of a node folder and its link.
 //! - [`metrics`]: optional Prometheus metrics on a local address.
-//! - [`backup`]: consistent backups while serving, and restore.
 //! - [`admin`]: requests other commands send to a running node.
 //! - [`cli`]: the command line.
 
 pub mod admin;
 pub mod answer;
-pub mod backup;
 pub mod batches;
 pub mod cli;
 pub mod data;

@@ -6,7 +6,8 @@
 //! | `node.key` | the node's private key, owner-only; never leaves the node |
 //! | `node.crt` | the node certificate issued by the hub CA |
 //! | `ca.crt` | the hub CA certificate(s) the node trusts |
-//! | `store/` | sled store |
+//! | `store/` | the store (see the `store` module) |
+//! | `store.lock` | held by the process that has the store open |
 //! | `admin.sock` | admin socket while `serve` runs |
 
 use std::path::{Path, PathBuf};

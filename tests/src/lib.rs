@@ -24,6 +24,19 @@ pub fn setup() {
         .try_init();
 }
 
+/// Opens a stopped node's or hub's store with sled itself, to damage it on
+/// purpose. sled lets the lock of a closed handle go in the background, so
+/// this waits (a few seconds at most) for it first, as `Store::open` does.
+///
+/// # Panics
+/// When the store stays held or does not open.
+pub fn open_raw_store(store: &std::path::Path) -> sled::Db {
+    let free = passerelle_link::lock::wait_until_free(&store.join("db"), Duration::from_secs(5))
+        .expect("store lock readable");
+    assert!(free, "{}: still held", store.display());
+    sled::open(store).expect("store opens")
+}
+
 /// Waits until `check` holds, polling, for at most `patience`.
 ///
 /// # Panics

@@ -54,7 +54,7 @@ async fn truncated_or_rewritten_node_chains_are_flagged() {
 
     // A: the last record removed. B: record 0 rewritten, hashes recomputed.
     {
-        let db = sled::open(net.node_dir("node-a").join("store")).unwrap();
+        let db = passerelle_tests::open_raw_store(&net.node_dir("node-a").join("store"));
         db.open_tree("audit")
             .unwrap()
             .remove(1u64.to_be_bytes())
@@ -62,7 +62,7 @@ async fn truncated_or_rewritten_node_chains_are_flagged() {
         db.flush().unwrap();
     }
     {
-        let db = sled::open(net.node_dir("node-b").join("store")).unwrap();
+        let db = passerelle_tests::open_raw_store(&net.node_dir("node-b").join("store"));
         let t = db.open_tree("audit").unwrap();
         let old: Record = codec::decode(&t.get(0u64.to_be_bytes()).unwrap().unwrap()).unwrap();
         let mut event = old.event.clone();

@@ -761,7 +761,7 @@ async fn link_list_download_consent_duplicate_and_audit_across_two_nodes() {
 
 /// Edits the event of one audit record in place, keeping its hash.
 fn tamper(store: &Path, tree: &str, seq: u64) {
-    let db = sled::open(store).unwrap();
+    let db = passerelle_tests::open_raw_store(store);
     let t = db.open_tree(tree).unwrap();
     let raw = t.get(seq.to_be_bytes()).unwrap().expect("record exists");
     let mut r: passerelle_protocol::audit::Record =

@@ -43,12 +43,12 @@ pub enum HubError {
     /// Moving bytes failed.
     #[error(transparent)]
     Link(#[from] passerelle_link::LinkError),
-    /// The store.
-    #[error("store: {0}")]
-    Store(#[from] sled::Error),
-    /// The store is held by a process that does not answer.
-    #[error("{0}")]
-    Locked(String),
+    /// The store (held by another process, failing, or damaged).
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// A backup or a restore failed.
+    #[error(transparent)]
+    Backup(#[from] passerelle_link::backup::BackupError),
     /// A codec error on stored data.
     #[error(transparent)]
     Codec(#[from] passerelle_protocol::codec::CodecError),

@@ -9,8 +9,9 @@
 //! ## Layout
 //! - [`paths`]: the files of a hub folder.
 //! - [`init`]: `hub init`, the CA and the hub certificate.
-//! - [`store`]: the sled store: tokens, nodes, serials, and the typed
-//!   keyspaces the other areas keep their records in.
+//! - [`store`]: the store (the only module that knows the storage engine):
+//!   tokens, nodes, serials, and the typed keyspaces the other areas keep
+//!   their records in.
 //! - [`ops`]: the loaded [`ops::Hub`] and the certificate authority's
 //!   operations (enroll, renew, rotate, revoke).
 //! - [`registry`]: live connections and the handshake gate.

@@ -5,7 +5,8 @@
 //! | `hub.toml` | configuration |
 //! | `ca.crt`, `ca.key` | the network's CA; the key is owner-only |
 //! | `hub.crt`, `hub.key` | the hub's certificate and key (TLS and query signatures) |
-//! | `store/` | sled store |
+//! | `store/` | the store (see the `store` module) |
+//! | `store.lock` | held by the process that has the store open |
 //! | `admin.sock` | admin socket while `serve` or `demo` runs |
 
 use std::path::{Path, PathBuf};

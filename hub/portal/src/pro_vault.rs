@@ -23,7 +23,10 @@ use super::{
     vault::{copy_of, field, fields, rescue_page, stream_response},
 };
 use passerelle_hub_core::partners::Account;
-use passerelle_vault::{accounts, consent, store::ConsentRecord};
+use passerelle_vault::{
+    accounts, consent,
+    store::{CodeKind, ConsentRecord},
+};
 
 use crate::state::Ctx;
 
@@ -426,7 +429,7 @@ pub async fn reset_code(State(ctx): State<Arc<Ctx>>, headers: HeaderMap, body: B
     let code = accounts::code(2);
     let t = now();
     let stored = ctx.vault.store.put_code(
-        "reset_codes",
+        CodeKind::Reset,
         &accounts::code_hash(&code),
         &passerelle_vault::store::PendingCode {
             person: p.id.clone(),

@@ -95,7 +95,7 @@ pub async fn run(
         "other commands reach this demo with --dir {}; Ctrl-C to stop",
         root.display()
     );
-    passerelle_node::cli::shutdown_signal().await;
+    passerelle_link::shutdown::signal().await;
     eprintln!("stopping");
     for n in nodes {
         n.stop().await;
@@ -290,8 +290,8 @@ fn load_data(
     Ok(())
 }
 
-fn node_err(e: passerelle_node::NodeError) -> HubError {
-    HubError::Refused(format!("demo node: {e}"))
+fn node_err(e: impl Into<passerelle_node::NodeError>) -> HubError {
+    HubError::Refused(format!("demo node: {}", e.into()))
 }
 
 /// Waits until every demo node is connected and has reported its datasets.

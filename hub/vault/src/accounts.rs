@@ -26,7 +26,7 @@ use passerelle_protocol::{
     UnixTime,
 };
 
-use super::store::{PendingCode, PersonAccount, VaultStore};
+use super::store::{CodeKind, PendingCode, PersonAccount, VaultStore};
 use passerelle_hub_core::HubError;
 
 /// Shortest password accepted.
@@ -248,7 +248,7 @@ pub fn reset(
         )
     };
     let account = store.person_by_login(login)?.ok_or_else(refused)?;
-    let pending: Option<PendingCode> = store.take_code("reset_codes", &code_hash(reset_code))?;
+    let pending: Option<PendingCode> = store.take_code(CodeKind::Reset, &code_hash(reset_code))?;
     let issued_by = match pending {
         Some(p) if p.person == account.id && p.expires_at > now => p.issued_by,
         _ => return Err(refused()),
@@ -394,7 +394,7 @@ mod tests {
 
         // A wrong or foreign reset code is refused, and used up.
         s.put_code(
-            "reset_codes",
+            CodeKind::Reset,
             &code_hash("AAAA-BBBB"),
             &PendingCode {
                 person: acc.id.clone(),
@@ -415,7 +415,7 @@ mod tests {
         .is_err());
         // The code was taken by the failed attempt: a new one is needed.
         s.put_code(
-            "reset_codes",
+            CodeKind::Reset,
             &code_hash("AAAA-BBBB"),
             &PendingCode {
                 person: acc.id.clone(),
@@ -444,7 +444,7 @@ mod tests {
         );
         // Without the rescue code: a new key, and a new rescue code.
         s.put_code(
-            "reset_codes",
+            CodeKind::Reset,
             &code_hash("CCCC-DDDD"),
             &PendingCode {
                 person: acc.id.clone(),
@@ -458,7 +458,7 @@ mod tests {
         assert_ne!(r.key, c.key);
         // An expired code is refused.
         s.put_code(
-            "reset_codes",
+            CodeKind::Reset,
             &code_hash("EEEE-FFFF"),
             &PendingCode {
                 person: acc.id,

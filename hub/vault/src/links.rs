@@ -5,7 +5,7 @@ use passerelle_protocol::{audit::Event, hex, ids::NodeId, vault::Pseudonym, Unix
 
 use super::{
     accounts::{code, code_hash, CODE_TTL},
-    store::{PendingCode, VaultStore},
+    store::{CodeKind, PendingCode, VaultStore},
 };
 use passerelle_hub_core::HubError;
 
@@ -32,7 +32,7 @@ pub fn new_code(
     let c = code(2);
     let expires_at = now + CODE_TTL;
     store.put_code(
-        "link_codes",
+        CodeKind::Link,
         &code_hash(&c),
         &PendingCode {
             person: person.to_string(),
@@ -55,7 +55,7 @@ pub fn redeem(
     text: &str,
     now: UnixTime,
 ) -> Result<Pseudonym, HubError> {
-    let pending = store.take_code("link_codes", &code_hash(text))?;
+    let pending = store.take_code(CodeKind::Link, &code_hash(text))?;
     let p = match pending {
         Some(p) if p.expires_at > now => p,
         Some(_) => {

@@ -1,19 +1,6 @@
-//! The vault's part of the hub store.
-//!
-//! | tree | key | value |
-//! | --- | --- | --- |
-//! | `persons` | person id | [`PersonAccount`] |
-//! | `logins` | normalised login | person id |
-//! | `link_codes` | SHA-256 of the code | [`PendingCode`] |
-//! | `reset_codes` | SHA-256 of the code | [`PendingCode`] |
-//! | `person_links` | `person \0 node` | when the node linked the person |
-//! | `uploads` | `person \0 upload id` | [`Upload`] (bytes sealed in `vault/uploads/`) |
-//! | `consents` | consent id | [`ConsentRecord`] |
-//! | `person_consents` | `person \0 consent id` | nothing (index) |
-//! | `duplicates` | verification code | [`DuplicateRecord`] |
-//! | `vault_audit` | sequence (big-endian) | [`passerelle_protocol::audit::Record`] |
-//! | `person_audit` | `person \0 sequence` | nothing (index) |
-//! | `vault_meta` | `pseudonym_key` | the secret pseudonyms are derived with |
+//! The vault's part of the hub store: its records, kept in typed keyspaces
+//! the core store hands out ([`VaultSpace`] lists them and their keys).
+//! This module never names a tree nor the storage engine.
 //!
 //! The hub stores no document an institution holds, and no national
 //! identifier: a person is a random id, and each node knows them by a
@@ -23,14 +10,19 @@ use std::sync::Mutex;
 
 use passerelle_protocol::{
     audit::{self, Event, Record},
-    codec,
     ids::NodeId,
     vault::{Category, Consent, SignedConsent},
     UnixTime,
 };
 use serde::{Deserialize, Serialize};
 
-use passerelle_hub_core::{store::Store, HubError};
+use passerelle_hub_core::{
+    store::{
+        keyspace::{Entry, Raw},
+        Keyspace, Store, VaultSpace,
+    },
+    HubError,
+};
 
 /// A beneficiary's account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,62 +118,100 @@ pub struct DuplicateRecord {
     pub person: String,
 }
 
-/// The vault's trees.
+/// Which one-time codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeKind {
+    /// A code a person shows at a counter to link an institution's record.
+    Link,
+    /// A password reset code a professional hands out.
+    Reset,
+}
+
+/// The vault's records.
 #[derive(Debug, Clone)]
 pub struct VaultStore {
     store: Store,
+    persons: Keyspace<PersonAccount>,
+    logins: Keyspace<String, Raw>,
+    link_codes: Keyspace<PendingCode>,
+    reset_codes: Keyspace<PendingCode>,
+    person_links: Keyspace<UnixTime>,
+    uploads: Keyspace<Upload>,
+    consents: Keyspace<ConsentRecord>,
+    person_consents: Keyspace<()>,
+    duplicates: Keyspace<DuplicateRecord>,
+    audit: Keyspace<Record>,
+    person_audit: Keyspace<(), Raw>,
+    meta: Keyspace<[u8; 32], Raw>,
 }
 
 /// Appends to an audit chain one at a time, so each record links to the
 /// last. One lock for the process: any copy of a store shares it.
 static AUDIT_LOCK: Mutex<()> = Mutex::new(());
 
+/// The key of the pseudonym secret in the vault's own keyspace.
+const PSEUDONYM_KEY: &[u8] = b"pseudonym_key";
+
 /// `a \0 b`, the key of an index entry.
 pub fn pair(a: &str, b: &str) -> Vec<u8> {
     [a.as_bytes(), &[0], b.as_bytes()].concat()
 }
 
+/// Writes `value` under `key` and flushes, for a caller holding the write
+/// gate.
+fn put_held<V, E>(ks: &Keyspace<V, E>, key: &[u8], value: &V) -> Result<(), HubError>
+where
+    E: passerelle_hub_core::store::keyspace::Encoding<V>,
+{
+    ks.insert(key, value)?;
+    ks.flush()?;
+    Ok(())
+}
+
+/// The values of some entries.
+fn values<V, E>(
+    entries: impl Iterator<Item = Result<Entry<V, E>, passerelle_hub_core::store::StoreError>>,
+) -> Result<Vec<V>, HubError>
+where
+    E: passerelle_hub_core::store::keyspace::Encoding<V>,
+{
+    entries.map(|e| Ok(e?.value()?)).collect()
+}
+
 impl VaultStore {
     /// The vault's part of `store`.
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self {
+            persons: store.keyspace(VaultSpace::Persons),
+            logins: store.keyspace(VaultSpace::Logins),
+            link_codes: store.keyspace(VaultSpace::LinkCodes),
+            reset_codes: store.keyspace(VaultSpace::ResetCodes),
+            person_links: store.keyspace(VaultSpace::PersonLinks),
+            uploads: store.keyspace(VaultSpace::Uploads),
+            consents: store.keyspace(VaultSpace::Consents),
+            person_consents: store.keyspace(VaultSpace::PersonConsents),
+            duplicates: store.keyspace(VaultSpace::Duplicates),
+            audit: store.keyspace(VaultSpace::Audit),
+            person_audit: store.keyspace(VaultSpace::PersonAudit),
+            meta: store.keyspace(VaultSpace::Meta),
+            store,
+        }
     }
 
-    fn get<T: serde::de::DeserializeOwned>(
-        &self,
-        tree: &str,
-        key: &[u8],
-    ) -> Result<Option<T>, HubError> {
-        Ok(self
-            .store
-            .tree(tree)?
-            .get(key)?
-            .map(|v| codec::decode(&v))
-            .transpose()?)
-    }
-
-    fn put<T: Serialize>(&self, tree: &str, key: &[u8], value: &T) -> Result<(), HubError> {
+    /// Writes `value` under `key` with the write gate held.
+    fn put<V, E>(&self, ks: &Keyspace<V, E>, key: &[u8], value: &V) -> Result<(), HubError>
+    where
+        E: passerelle_hub_core::store::keyspace::Encoding<V>,
+    {
         let _w = self.store.writing();
-        self.put_held(tree, key, value)
+        put_held(ks, key, value)
     }
 
-    /// [`Self::put`] for a caller that already holds the write gate.
-    fn put_held<T: Serialize>(&self, tree: &str, key: &[u8], value: &T) -> Result<(), HubError> {
-        self.store.tree(tree)?.insert(key, codec::encode(value)?)?;
-        self.store.tree(tree)?.flush()?;
-        Ok(())
-    }
-
-    fn scan<T: serde::de::DeserializeOwned>(
-        &self,
-        tree: &str,
-        prefix: &[u8],
-    ) -> Result<Vec<T>, HubError> {
-        self.store
-            .tree(tree)?
-            .scan_prefix(prefix)
-            .map(|kv| Ok(codec::decode(&kv?.1)?))
-            .collect()
+    fn codes(&self, kind: CodeKind) -> &Keyspace<PendingCode> {
+        match kind {
+            CodeKind::Link => &self.link_codes,
+            CodeKind::Reset => &self.reset_codes,
+        }
     }
 
     /// The secret pseudonyms are derived with, made on first use.
@@ -190,19 +220,18 @@ impl VaultStore {
     /// On a store failure.
     pub fn pseudonym_key(&self) -> Result<[u8; 32], HubError> {
         let _w = self.store.writing();
-        let tree = self.store.tree("vault_meta")?;
-        if let Some(v) = tree.get(b"pseudonym_key")? {
-            if let Ok(k) = <[u8; 32]>::try_from(&v[..]) {
-                return Ok(k);
-            }
+        let stored = || -> Result<Option<[u8; 32]>, HubError> {
+            Ok(self.meta.entry(PSEUDONYM_KEY)?.and_then(|e| e.value().ok()))
+        };
+        if let Some(k) = stored()? {
+            return Ok(k);
         }
         let mut k = [0u8; 32];
         passerelle_protocol::seal::random(&mut k);
         // Another task may have won the race: keep whichever is stored.
-        let _ = tree.compare_and_swap(b"pseudonym_key", None as Option<&[u8]>, Some(&k[..]))?;
-        tree.flush()?;
-        let v = tree.get(b"pseudonym_key")?.expect("just stored");
-        Ok(<[u8; 32]>::try_from(&v[..]).unwrap_or(k))
+        self.meta.insert_new(PSEUDONYM_KEY, &k)?;
+        self.meta.flush()?;
+        Ok(stored()?.unwrap_or(k))
     }
 
     /// Creates an account; refuses a login already used.
@@ -211,17 +240,11 @@ impl VaultStore {
     /// When the login is taken, or on a store failure.
     pub fn create_person(&self, a: &PersonAccount) -> Result<(), HubError> {
         let _w = self.store.writing();
-        let logins = self.store.tree("logins")?;
-        let taken = logins.compare_and_swap(
-            a.login.as_bytes(),
-            None as Option<&[u8]>,
-            Some(a.id.as_bytes()),
-        )?;
-        if taken.is_err() {
+        if !self.logins.insert_new(a.login.as_bytes(), &a.id)? {
             return Err(HubError::Refused("login already used".into()));
         }
-        self.put_held("persons", a.id.as_bytes(), a)?;
-        logins.flush()?;
+        put_held(&self.persons, a.id.as_bytes(), a)?;
+        self.logins.flush()?;
         Ok(())
     }
 
@@ -230,7 +253,7 @@ impl VaultStore {
     /// # Errors
     /// On a store failure.
     pub fn update_person(&self, a: &PersonAccount) -> Result<(), HubError> {
-        self.put("persons", a.id.as_bytes(), a)
+        self.put(&self.persons, a.id.as_bytes(), a)
     }
 
     /// An account by id.
@@ -238,7 +261,7 @@ impl VaultStore {
     /// # Errors
     /// On a store failure.
     pub fn person(&self, id: &str) -> Result<Option<PersonAccount>, HubError> {
-        self.get("persons", id.as_bytes())
+        Ok(self.persons.get(id.as_bytes())?)
     }
 
     /// An account by login.
@@ -246,23 +269,23 @@ impl VaultStore {
     /// # Errors
     /// On a store failure.
     pub fn person_by_login(&self, login: &str) -> Result<Option<PersonAccount>, HubError> {
-        match self.store.tree("logins")?.get(login.as_bytes())? {
-            Some(id) => self.person(&String::from_utf8_lossy(&id)),
+        match self.logins.get(login.as_bytes())? {
+            Some(id) => self.person(&id),
             None => Ok(None),
         }
     }
 
-    /// Stores a one-time code (`tree` is `link_codes` or `reset_codes`).
+    /// Stores a one-time code.
     ///
     /// # Errors
     /// On a store failure.
     pub fn put_code(
         &self,
-        tree: &str,
+        kind: CodeKind,
         code_hash: &[u8; 32],
         p: &PendingCode,
     ) -> Result<(), HubError> {
-        self.put(tree, code_hash, p)
+        self.put(self.codes(kind), code_hash, p)
     }
 
     /// Takes a one-time code: it is removed whether valid or not.
@@ -271,14 +294,14 @@ impl VaultStore {
     /// On a store failure.
     pub fn take_code(
         &self,
-        tree: &str,
+        kind: CodeKind,
         code_hash: &[u8; 32],
     ) -> Result<Option<PendingCode>, HubError> {
         let _w = self.store.writing();
-        let t = self.store.tree(tree)?;
-        let v = t.remove(code_hash)?;
-        t.flush()?;
-        Ok(v.map(|v| codec::decode(&v)).transpose()?)
+        let codes = self.codes(kind);
+        let v = codes.remove(code_hash)?;
+        codes.flush()?;
+        Ok(v)
     }
 
     /// Records that a node linked a person.
@@ -286,7 +309,7 @@ impl VaultStore {
     /// # Errors
     /// On a store failure.
     pub fn put_link(&self, person: &str, node: &NodeId, at: UnixTime) -> Result<(), HubError> {
-        self.put("person_links", &pair(person, node.as_str()), &at)
+        self.put(&self.person_links, &pair(person, node.as_str()), &at)
     }
 
     /// The nodes that linked a person, and when.
@@ -296,11 +319,11 @@ impl VaultStore {
     pub fn links(&self, person: &str) -> Result<Vec<(NodeId, UnixTime)>, HubError> {
         let prefix = pair(person, "");
         let mut out = Vec::new();
-        for kv in self.store.tree("person_links")?.scan_prefix(&prefix) {
-            let (k, v) = kv?;
-            let node = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
+        for e in self.person_links.scan_prefix(&prefix)? {
+            let e = e?;
+            let node = String::from_utf8_lossy(&e.key()[prefix.len()..]).into_owned();
             if let Ok(node) = NodeId::new(node) {
-                out.push((node, codec::decode(&v)?));
+                out.push((node, e.value()?));
             }
         }
         Ok(out)
@@ -311,7 +334,7 @@ impl VaultStore {
     /// # Errors
     /// On a store failure.
     pub fn put_upload(&self, u: &Upload) -> Result<(), HubError> {
-        self.put("uploads", &pair(&u.person, &u.id), u)
+        self.put(&self.uploads, &pair(&u.person, &u.id), u)
     }
 
     /// A person's upload.
@@ -319,7 +342,7 @@ impl VaultStore {
     /// # Errors
     /// On a store failure.
     pub fn upload(&self, person: &str, id: &str) -> Result<Option<Upload>, HubError> {
-        self.get("uploads", &pair(person, id))
+        Ok(self.uploads.get(&pair(person, id))?)
     }
 
     /// A person's uploads, oldest first.
@@ -327,7 +350,7 @@ impl VaultStore {
     /// # Errors
     /// On a store failure.
     pub fn uploads(&self, person: &str) -> Result<Vec<Upload>, HubError> {
-        let mut v: Vec<Upload> = self.scan("uploads", &pair(person, ""))?;
+        let mut v = values(self.uploads.scan_prefix(&pair(person, ""))?)?;
         v.sort_by_key(|u| (u.added_at, u.id.clone()));
         Ok(v)
     }
@@ -338,9 +361,8 @@ impl VaultStore {
     /// On a store failure.
     pub fn remove_upload(&self, person: &str, id: &str) -> Result<(), HubError> {
         let _w = self.store.writing();
-        let t = self.store.tree("uploads")?;
-        t.remove(pair(person, id))?;
-        t.flush()?;
+        self.uploads.remove(&pair(person, id))?;
+        self.uploads.flush()?;
         Ok(())
     }
 
@@ -350,8 +372,8 @@ impl VaultStore {
     /// On a store failure.
     pub fn put_consent(&self, c: &ConsentRecord) -> Result<(), HubError> {
         let _w = self.store.writing();
-        self.put_held("consents", c.consent.id.as_bytes(), c)?;
-        self.put_held("person_consents", &pair(&c.person, &c.consent.id), &())
+        put_held(&self.consents, c.consent.id.as_bytes(), c)?;
+        put_held(&self.person_consents, &pair(&c.person, &c.consent.id), &())
     }
 
     /// A consent.
@@ -359,7 +381,7 @@ impl VaultStore {
     /// # Errors
     /// On a store failure.
     pub fn consent(&self, id: &str) -> Result<Option<ConsentRecord>, HubError> {
-        self.get("consents", id.as_bytes())
+        Ok(self.consents.get(id.as_bytes())?)
     }
 
     /// A person's consents, newest first.
@@ -369,9 +391,9 @@ impl VaultStore {
     pub fn consents_of(&self, person: &str) -> Result<Vec<ConsentRecord>, HubError> {
         let prefix = pair(person, "");
         let mut out = Vec::new();
-        for kv in self.store.tree("person_consents")?.scan_prefix(&prefix) {
-            let (k, _) = kv?;
-            if let Some(c) = self.consent(&String::from_utf8_lossy(&k[prefix.len()..]))? {
+        for e in self.person_consents.scan_prefix(&prefix)? {
+            let e = e?;
+            if let Some(c) = self.consent(&String::from_utf8_lossy(&e.key()[prefix.len()..]))? {
                 out.push(c);
             }
         }
@@ -384,7 +406,7 @@ impl VaultStore {
     /// # Errors
     /// On a store failure.
     pub fn all_consents(&self) -> Result<Vec<ConsentRecord>, HubError> {
-        self.scan("consents", b"")
+        values(self.consents.iter()?)
     }
 
     /// Records a duplicate.
@@ -392,7 +414,7 @@ impl VaultStore {
     /// # Errors
     /// On a store failure.
     pub fn put_duplicate(&self, code: &str, d: &DuplicateRecord) -> Result<(), HubError> {
-        self.put("duplicates", code.as_bytes(), d)
+        self.put(&self.duplicates, code.as_bytes(), d)
     }
 
     /// A duplicate by its code.
@@ -400,7 +422,7 @@ impl VaultStore {
     /// # Errors
     /// On a store failure.
     pub fn duplicate(&self, code: &str) -> Result<Option<DuplicateRecord>, HubError> {
-        self.get("duplicates", code.as_bytes())
+        Ok(self.duplicates.get(code.as_bytes())?)
     }
 
     /// Appends to the audit chain (and the person's index).
@@ -412,17 +434,16 @@ impl VaultStore {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let _w = self.store.writing();
-        let tree = self.store.tree("vault_audit")?;
-        let last: Option<Record> = tree.last()?.map(|(_, v)| codec::decode(&v)).transpose()?;
+        let last = self.audit.last()?.map(|e| e.value()).transpose()?;
         let record = Record::next(last.as_ref(), at, event);
-        tree.insert(record.seq.to_be_bytes(), codec::encode(&record)?)?;
+        self.audit.insert(&record.seq.to_be_bytes(), &record)?;
         if let Some(p) = &record.event.person {
-            self.store.tree("person_audit")?.insert(
-                [p.as_bytes(), &[0], &record.seq.to_be_bytes()].concat(),
-                &[],
+            self.person_audit.insert(
+                &[p.as_bytes(), &[0], &record.seq.to_be_bytes()].concat(),
+                &(),
             )?;
         }
-        tree.flush()?;
+        self.audit.flush()?;
         Ok(record)
     }
 
@@ -432,14 +453,17 @@ impl VaultStore {
     /// On a store failure.
     pub fn audit_of(&self, person: &str, limit: usize) -> Result<Vec<Record>, HubError> {
         let prefix = pair(person, "");
-        let chain = self.store.tree("vault_audit")?;
         let mut out = Vec::new();
-        for kv in self.store.tree("person_audit")?.scan_prefix(&prefix).rev() {
-            let (k, _) = kv?;
-            if let Some(v) = chain.get(&k[prefix.len()..])? {
-                if let Ok(r) = codec::decode::<Record>(&v) {
-                    out.push(r);
-                }
+        for e in self.person_audit.scan_prefix(&prefix)?.rev() {
+            let e = e?;
+            // A record that does not decode is left out here; `audit verify`
+            // names it.
+            if let Some(Ok(r)) = self
+                .audit
+                .entry(&e.key()[prefix.len()..])?
+                .map(|r| r.value())
+            {
+                out.push(r);
             }
             if out.len() >= limit {
                 break;
@@ -454,10 +478,10 @@ impl VaultStore {
     /// On a store failure.
     pub fn audit_records(&self) -> Result<Vec<Result<Record, u64>>, HubError> {
         let mut out = Vec::new();
-        for kv in self.store.tree("vault_audit")?.iter() {
-            let (k, v) = kv?;
-            let seq = <[u8; 8]>::try_from(&k[..]).map_or(u64::MAX, u64::from_be_bytes);
-            out.push(codec::decode::<Record>(&v).map_err(|_| seq));
+        for e in self.audit.iter()? {
+            let e = e?;
+            let seq = <[u8; 8]>::try_from(e.key()).map_or(u64::MAX, u64::from_be_bytes);
+            out.push(e.value().map_err(|_| seq));
         }
         Ok(out)
     }

@@ -1,5 +1,7 @@
-//! The node's sled store. Everything the node persists goes through here,
-//! so replacing sled is a change to this file.
+//! The node's store. Everything the node persists goes through here, and
+//! this module is the only one that knows the storage engine (sled), so
+//! replacing it is a change to this folder. Backups read and load it
+//! through [`passerelle_link::backup`]'s interfaces (in `snapshot.rs`).
 //!
 //! | tree | key | value |
 //! | --- | --- | --- |
@@ -18,9 +20,17 @@
 //! An import writes its batch, its cube and (when no validation is
 //! required) its `active` entries in one transaction: a failed or killed
 //! import leaves the previous batch in force.
+//!
+//! One process holds the store: [`Store::open`] takes `store.lock` beside
+//! the folder first, and says [`StoreError::Locked`] when someone else has
+//! it.
 
-use std::path::Path;
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
+use passerelle_link::lock::{LockError, LockFile};
 use passerelle_protocol::{codec, period::Period, UnixTime};
 use sled::Transactional;
 
@@ -29,7 +39,38 @@ use serde::{Deserialize, Serialize};
 
 use crate::NodeError;
 
+mod snapshot;
 pub mod vault;
+
+/// How long [`Store::open`] waits for a handle of this process that is
+/// still closing the store.
+const CLOSING_PATIENCE: Duration = Duration::from_secs(5);
+
+/// Everything that can go wrong in the store itself.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another process holds the store.
+    #[error("{path}: the store is in use by another process (is passerelle-node serve running without its admin socket?)", path = .path.display())]
+    Locked {
+        /// The store folder.
+        path: PathBuf,
+    },
+    /// The store's lock file is unusable.
+    #[error(transparent)]
+    Lock(LockError),
+    /// The storage engine failed.
+    #[error("store: {0}")]
+    Engine(#[from] sled::Error),
+    /// A transaction was given up.
+    #[error("store transaction aborted")]
+    Aborted,
+}
+
+impl From<sled::Error> for NodeError {
+    fn from(e: sled::Error) -> Self {
+        Self::Store(e.into())
+    }
+}
 
 const QUERIES: &str = "queries";
 const BATCHES: &str = "batches";
@@ -97,12 +138,10 @@ fn active_key(dataset: &str, period: &Period) -> Vec<u8> {
 }
 
 fn transaction_error(e: sled::transaction::TransactionError<()>) -> NodeError {
-    match e {
-        sled::transaction::TransactionError::Storage(e) => NodeError::Store(e),
-        sled::transaction::TransactionError::Abort(()) => {
-            NodeError::Refused("store transaction aborted".into())
-        }
-    }
+    NodeError::Store(match e {
+        sled::transaction::TransactionError::Storage(e) => e.into(),
+        sled::transaction::TransactionError::Abort(()) => StoreError::Aborted,
+    })
 }
 
 /// The opened store.
@@ -113,26 +152,38 @@ pub struct Store {
     audit_lock: std::sync::Arc<std::sync::Mutex<()>>,
     /// Every write holds it shared; a backup holds it alone while it copies.
     gate: std::sync::Arc<std::sync::RwLock<()>>,
+    /// Held for as long as any copy of the store is alive.
+    _lock: std::sync::Arc<LockFile>,
 }
 
 impl Store {
-    /// Opens (or creates) the store. Fails when another process holds it.
+    /// Opens (or creates) the store. Fails when another process holds it;
+    /// waits (a few seconds at most) for a handle of this process that is
+    /// still closing.
     ///
     /// # Errors
-    /// When sled cannot open the folder, for instance because it is locked.
-    pub fn open(path: &Path) -> Result<Self, NodeError> {
-        let db = sled::Config::new().path(path).mode(sled::Mode::LowSpace).open().map_err(|e| match e {
-            // sled reports a held lock as kind Other with this text.
-            sled::Error::Io(ref io) if io.to_string().contains("could not acquire lock") => NodeError::Locked(format!(
-                "{}: the store is in use by another process (is passerelle-node serve running without its admin socket?)",
-                path.display()
-            )),
-            other => NodeError::Store(other),
-        })?;
+    /// [`StoreError::Locked`] when another process holds it; an engine
+    /// error when the folder cannot be opened.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        // sled keeps its own lock on its file `db` and lets it go in the
+        // background once the last handle is dropped.
+        let lock = passerelle_link::lock::lock_store(path, "db", CLOSING_PATIENCE).map_err(
+            |e| match e {
+                LockError::Held { .. } => StoreError::Locked {
+                    path: path.to_path_buf(),
+                },
+                io => StoreError::Lock(io),
+            },
+        )?;
+        let db = sled::Config::new()
+            .path(path)
+            .mode(sled::Mode::LowSpace)
+            .open()?;
         Ok(Self {
             db,
             audit_lock: Default::default(),
             gate: Default::default(),
+            _lock: std::sync::Arc::new(lock),
         })
     }
 
@@ -336,24 +387,6 @@ impl Store {
         self.gate
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Runs `f` with every write held back (a consistent snapshot).
-    ///
-    /// # Errors
-    /// What `f` returns.
-    pub fn frozen(&self, f: &mut dyn FnMut() -> Result<(), NodeError>) -> Result<(), NodeError> {
-        let _all = self
-            .gate
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        self.db.flush()?;
-        f()
-    }
-
-    /// The sled database, for backups.
-    pub fn db(&self) -> &sled::Db {
-        &self.db
     }
 
     /// Writes everything to disk.

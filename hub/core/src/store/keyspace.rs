@@ -1,0 +1,345 @@
+//! Typed keyspaces: what the store hands the other areas, so that they keep
+//! their records without knowing the storage engine or the tree names.
+//!
+//! A [`Keyspace<V, E>`] holds values of type `V`, written with the encoding
+//! `E`: [`Bincode`] (the protocol's codec, the default) or [`Raw`] (the
+//! bytes themselves, for ids, secrets and index entries). Keys are bytes;
+//! callers build them (`a \0 b` for index entries).
+//!
+//! The vault's keyspaces ([`VaultSpace`]), with their trees on disk:
+//!
+//! | keyspace | tree | key | value |
+//! | --- | --- | --- | --- |
+//! | `Persons` | `persons` | person id | a person's account |
+//! | `Logins` | `logins` | normalised login | person id (raw) |
+//! | `LinkCodes` | `link_codes` | SHA-256 of the code | a pending code |
+//! | `ResetCodes` | `reset_codes` | SHA-256 of the code | a pending code |
+//! | `PersonLinks` | `person_links` | `person \0 node` | when the node linked the person |
+//! | `Uploads` | `uploads` | `person \0 upload id` | an upload (bytes sealed in `vault/uploads/`) |
+//! | `Consents` | `consents` | consent id | a consent record |
+//! | `PersonConsents` | `person_consents` | `person \0 consent id` | nothing (index) |
+//! | `Duplicates` | `duplicates` | verification code | a duplicate record |
+//! | `Audit` | `vault_audit` | sequence (big-endian) | [`passerelle_protocol::audit::Record`] |
+//! | `PersonAudit` | `person_audit` | `person \0 sequence` | nothing (index, raw) |
+//! | `Meta` | `vault_meta` | `pseudonym_key` | the secret pseudonyms are derived with (raw) |
+
+use std::marker::PhantomData;
+
+use passerelle_protocol::codec;
+use serde::{de::DeserializeOwned, Serialize};
+
+use super::StoreError;
+
+/// The vault's keyspaces. Their tree names are known to this module only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VaultSpace {
+    /// Beneficiaries' accounts, by person id.
+    Persons,
+    /// Person id by normalised login.
+    Logins,
+    /// One-time codes linking a person to an institution's record.
+    LinkCodes,
+    /// One-time password reset codes.
+    ResetCodes,
+    /// Which nodes linked a person, and when.
+    PersonLinks,
+    /// Uploads' records.
+    Uploads,
+    /// Consents, by id.
+    Consents,
+    /// Index of a person's consents.
+    PersonConsents,
+    /// Verifiable duplicates, by code.
+    Duplicates,
+    /// The vault's audit chain.
+    Audit,
+    /// Index of a person's audit records.
+    PersonAudit,
+    /// The vault's own secrets.
+    Meta,
+}
+
+impl VaultSpace {
+    /// The tree on disk (unchanged since the first release).
+    const fn tree(self) -> &'static str {
+        match self {
+            Self::Persons => "persons",
+            Self::Logins => "logins",
+            Self::LinkCodes => "link_codes",
+            Self::ResetCodes => "reset_codes",
+            Self::PersonLinks => "person_links",
+            Self::Uploads => "uploads",
+            Self::Consents => "consents",
+            Self::PersonConsents => "person_consents",
+            Self::Duplicates => "duplicates",
+            Self::Audit => "vault_audit",
+            Self::PersonAudit => "person_audit",
+            Self::Meta => "vault_meta",
+        }
+    }
+}
+
+/// How a keyspace writes its values.
+pub trait Encoding<V> {
+    /// The bytes stored for `value`.
+    ///
+    /// # Errors
+    /// When the value cannot be encoded.
+    fn encode(value: &V) -> Result<Vec<u8>, StoreError>;
+    /// The value stored as `bytes`.
+    ///
+    /// # Errors
+    /// When the bytes are not such a value.
+    fn decode(bytes: &[u8]) -> Result<V, StoreError>;
+}
+
+/// Values in the protocol's codec.
+#[derive(Debug)]
+pub enum Bincode {}
+
+impl<V: Serialize + DeserializeOwned> Encoding<V> for Bincode {
+    fn encode(value: &V) -> Result<Vec<u8>, StoreError> {
+        Ok(codec::encode(value)?)
+    }
+    fn decode(bytes: &[u8]) -> Result<V, StoreError> {
+        Ok(codec::decode(bytes)?)
+    }
+}
+
+/// Values as their own bytes: text, fixed-size secrets, empty index
+/// entries.
+#[derive(Debug)]
+pub enum Raw {}
+
+impl Encoding<String> for Raw {
+    fn encode(value: &String) -> Result<Vec<u8>, StoreError> {
+        Ok(value.as_bytes().to_vec())
+    }
+    fn decode(bytes: &[u8]) -> Result<String, StoreError> {
+        Ok(String::from_utf8_lossy(bytes).into_owned())
+    }
+}
+
+impl Encoding<[u8; 32]> for Raw {
+    fn encode(value: &[u8; 32]) -> Result<Vec<u8>, StoreError> {
+        Ok(value.to_vec())
+    }
+    fn decode(bytes: &[u8]) -> Result<[u8; 32], StoreError> {
+        <[u8; 32]>::try_from(bytes).map_err(|_| StoreError::Damaged {
+            what: "a 32-byte value",
+            len: bytes.len(),
+        })
+    }
+}
+
+impl Encoding<()> for Raw {
+    fn encode((): &()) -> Result<Vec<u8>, StoreError> {
+        Ok(Vec::new())
+    }
+    fn decode(_: &[u8]) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+/// Values of type `V` under byte keys, in one tree of the store.
+pub struct Keyspace<V, E = Bincode> {
+    db: sled::Db,
+    tree: &'static str,
+    values: PhantomData<fn() -> (V, E)>,
+}
+
+impl<V, E> Clone for Keyspace<V, E> {
+    fn clone(&self) -> Self {
+        Self {
+            db: self.db.clone(),
+            tree: self.tree,
+            values: PhantomData,
+        }
+    }
+}
+
+impl<V, E> std::fmt::Debug for Keyspace<V, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keyspace")
+            .field("tree", &self.tree)
+            .finish()
+    }
+}
+
+/// One record read from a keyspace; its value is decoded on demand, so a
+/// damaged value can be told apart from a store failure.
+pub struct Entry<V, E = Bincode> {
+    key: sled::IVec,
+    value: sled::IVec,
+    values: PhantomData<fn() -> (V, E)>,
+}
+
+impl<V, E: Encoding<V>> Entry<V, E> {
+    fn new((key, value): (sled::IVec, sled::IVec)) -> Self {
+        Self {
+            key,
+            value,
+            values: PhantomData,
+        }
+    }
+
+    /// The key.
+    pub fn key(&self) -> &[u8] {
+        &self.key
+    }
+
+    /// The value.
+    ///
+    /// # Errors
+    /// When the stored bytes do not decode.
+    pub fn value(&self) -> Result<V, StoreError> {
+        E::decode(&self.value)
+    }
+}
+
+/// Records of a keyspace in key order (or reversed).
+pub struct Entries<V, E = Bincode> {
+    iter: sled::Iter,
+    values: PhantomData<fn() -> (V, E)>,
+}
+
+impl<V, E: Encoding<V>> Iterator for Entries<V, E> {
+    type Item = Result<Entry<V, E>, StoreError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.iter
+            .next()
+            .map(|kv| kv.map(Entry::new).map_err(Into::into))
+    }
+}
+
+impl<V, E: Encoding<V>> DoubleEndedIterator for Entries<V, E> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.iter
+            .next_back()
+            .map(|kv| kv.map(Entry::new).map_err(Into::into))
+    }
+}
+
+impl<V, E: Encoding<V>> Keyspace<V, E> {
+    pub(super) fn new(db: sled::Db, space: VaultSpace) -> Self {
+        Self {
+            db,
+            tree: space.tree(),
+            values: PhantomData,
+        }
+    }
+
+    fn tree(&self) -> Result<sled::Tree, StoreError> {
+        Ok(self.db.open_tree(self.tree)?)
+    }
+
+    fn entries(&self, iter: sled::Iter) -> Entries<V, E> {
+        Entries {
+            iter,
+            values: PhantomData,
+        }
+    }
+
+    /// The value under `key`.
+    ///
+    /// # Errors
+    /// On a store failure or a damaged value.
+    pub fn get(&self, key: &[u8]) -> Result<Option<V>, StoreError> {
+        self.tree()?.get(key)?.map(|v| E::decode(&v)).transpose()
+    }
+
+    /// The record under `key`, its value not yet decoded.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn entry(&self, key: &[u8]) -> Result<Option<Entry<V, E>>, StoreError> {
+        Ok(self
+            .tree()?
+            .get(key)?
+            .map(|value| Entry::new((sled::IVec::from(key), value))))
+    }
+
+    /// Writes `value` under `key`.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn insert(&self, key: &[u8], value: &V) -> Result<(), StoreError> {
+        self.tree()?.insert(key, E::encode(value)?)?;
+        Ok(())
+    }
+
+    /// Writes `value` under `key` unless something is there already, in one
+    /// step: of two concurrent writers only one succeeds. Whether it wrote.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn insert_new(&self, key: &[u8], value: &V) -> Result<bool, StoreError> {
+        let swapped =
+            self.tree()?
+                .compare_and_swap(key, None as Option<&[u8]>, Some(E::encode(value)?))?;
+        Ok(swapped.is_ok())
+    }
+
+    /// Removes the value under `key`; what was there.
+    ///
+    /// # Errors
+    /// On a store failure or a damaged value.
+    pub fn remove(&self, key: &[u8]) -> Result<Option<V>, StoreError> {
+        self.tree()?.remove(key)?.map(|v| E::decode(&v)).transpose()
+    }
+
+    /// Every record, in key order.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn iter(&self) -> Result<Entries<V, E>, StoreError> {
+        Ok(self.entries(self.tree()?.iter()))
+    }
+
+    /// The records whose key starts with `prefix`, in key order.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn scan_prefix(&self, prefix: &[u8]) -> Result<Entries<V, E>, StoreError> {
+        Ok(self.entries(self.tree()?.scan_prefix(prefix)))
+    }
+
+    /// The record with the greatest key.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn last(&self) -> Result<Option<Entry<V, E>>, StoreError> {
+        Ok(self.tree()?.last()?.map(Entry::new))
+    }
+
+    /// Writes everything to disk.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.tree()?.flush()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodings_keep_the_bytes_of_the_first_release() {
+        // `logins` held the id's bytes, `person_audit` nothing, `vault_meta`
+        // the 32 bytes themselves, and `person_consents` the codec's unit.
+        assert_eq!(
+            <Raw as Encoding<String>>::encode(&"abc".to_string()).unwrap(),
+            b"abc"
+        );
+        assert!(<Raw as Encoding<()>>::encode(&()).unwrap().is_empty());
+        assert_eq!(
+            <Raw as Encoding<[u8; 32]>>::encode(&[7; 32]).unwrap(),
+            vec![7; 32]
+        );
+        assert!(<Bincode as Encoding<()>>::encode(&()).unwrap().is_empty());
+        assert!(<Raw as Encoding<[u8; 32]>>::decode(&[1, 2]).is_err());
+    }
+}

@@ -1,0 +1,233 @@
+//! The hub's store. Everything the hub persists goes through here, and this
+//! module is the only one that knows the storage engine (sled): the other
+//! areas get typed [`Keyspace`]s, backups the [`Snapshot`] and [`Staging`]
+//! interfaces.
+//!
+//! | tree | key | value |
+//! | --- | --- | --- |
+//! | `tokens` | SHA-256 of the token secret | [`passerelle_protocol::enroll::TokenRecord`] |
+//! | `nodes` | node id | [`NodeRecord`] |
+//! | `serials` | certificate serial (hex) | [`SerialRecord`] |
+//! | `results` | indicator id, time, sequence | a composed indicator with its provenance |
+//! | `accounts` | e-mail | a partner professional's account (argon2id hash) |
+//! | `directory` | node id | the node's entry in the directory of actors |
+//! | `resources` | id | a published document's description (the PDF is in `resources/`) |
+//! | `serial_issuers` | certificate serial (hex) | SHA-256 of the CA certificate that issued it |
+//! | `audit_anchors` | node id | [`AuditAnchor`]: the last head of the node's audit chain seen |
+//!
+//! The vault's trees are listed in [`keyspace`].
+//!
+//! One process holds the store: [`Store::open`] takes `store.lock` beside
+//! the folder first, and says [`StoreError::Locked`] when someone else has
+//! it.
+
+use std::{path::Path, path::PathBuf, time::Duration};
+
+use passerelle_link::{
+    backup::{BackupError, Records, Snapshot, Staging},
+    lock::{LockError, LockFile},
+};
+use passerelle_protocol::codec;
+
+use crate::HubError;
+
+pub mod keyspace;
+mod published;
+mod records;
+
+pub use keyspace::{Keyspace, VaultSpace};
+pub use records::{AuditAnchor, NodeRecord, SerialRecord};
+
+/// How long [`Store::open`] waits for a handle of this process that is
+/// still closing the store.
+const CLOSING_PATIENCE: Duration = Duration::from_secs(5);
+
+/// Everything that can go wrong in the store itself.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another process holds the store.
+    #[error("{path}: the store is in use by another process that does not answer on its admin socket", path = .path.display())]
+    Locked {
+        /// The store folder.
+        path: PathBuf,
+    },
+    /// The store's lock file is unusable.
+    #[error(transparent)]
+    Lock(LockError),
+    /// The storage engine failed.
+    #[error("store: {0}")]
+    Engine(#[from] sled::Error),
+    /// A stored record does not decode.
+    #[error(transparent)]
+    Codec(#[from] codec::CodecError),
+    /// A stored value has the wrong size.
+    #[error("store damaged: {what} has {len} bytes")]
+    Damaged {
+        /// What was expected.
+        what: &'static str,
+        /// The size found.
+        len: usize,
+    },
+}
+
+impl From<sled::Error> for HubError {
+    fn from(e: sled::Error) -> Self {
+        Self::Store(e.into())
+    }
+}
+
+/// The opened store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: sled::Db,
+    tokens: sled::Tree,
+    nodes: sled::Tree,
+    serials: sled::Tree,
+    results: sled::Tree,
+    accounts: sled::Tree,
+    directory: sled::Tree,
+    resources: sled::Tree,
+    /// Every write holds it shared; a backup holds it alone while it copies.
+    gate: std::sync::Arc<std::sync::RwLock<()>>,
+    /// Held for as long as any copy of the store is alive.
+    _lock: std::sync::Arc<LockFile>,
+}
+
+fn get<T: serde::de::DeserializeOwned>(
+    tree: &sled::Tree,
+    key: &[u8],
+) -> Result<Option<T>, HubError> {
+    tree.get(key)?
+        .map(|v| codec::decode(&v))
+        .transpose()
+        .map_err(Into::into)
+}
+
+impl Store {
+    /// Opens (or creates) the store. Fails when another process holds it;
+    /// waits (a few seconds at most) for a handle of this process that is
+    /// still closing.
+    ///
+    /// # Errors
+    /// [`StoreError::Locked`] when another process holds it; an engine
+    /// error when the folder cannot be opened.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        // sled keeps its own lock on its file `db` and lets it go in the
+        // background once the last handle is dropped.
+        let lock = passerelle_link::lock::lock_store(path, "db", CLOSING_PATIENCE).map_err(
+            |e| match e {
+                LockError::Held { .. } => StoreError::Locked {
+                    path: path.to_path_buf(),
+                },
+                io => StoreError::Lock(io),
+            },
+        )?;
+        let db = sled::Config::new().path(path).open()?;
+        Ok(Self {
+            tokens: db.open_tree("tokens")?,
+            nodes: db.open_tree("nodes")?,
+            serials: db.open_tree("serials")?,
+            results: db.open_tree("results")?,
+            accounts: db.open_tree("accounts")?,
+            directory: db.open_tree("directory")?,
+            resources: db.open_tree("resources")?,
+            gate: Default::default(),
+            _lock: std::sync::Arc::new(lock),
+            db,
+        })
+    }
+
+    /// Held by every write, so that a backup sees no write half done.
+    pub fn writing(&self) -> std::sync::RwLockReadGuard<'_, ()> {
+        self.gate
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A keyspace of the vault's.
+    pub fn keyspace<V, E: keyspace::Encoding<V>>(&self, space: VaultSpace) -> Keyspace<V, E> {
+        Keyspace::new(self.db.clone(), space)
+    }
+
+    /// Writes everything to disk.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn flush(&self) -> Result<(), HubError> {
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+impl Snapshot for Store {
+    type Error = StoreError;
+    type Bytes = sled::IVec;
+
+    fn tree_names(&self) -> Vec<sled::IVec> {
+        self.db.tree_names()
+    }
+
+    fn records(&self, tree: &[u8]) -> Result<Records<'_, Self>, StoreError> {
+        let tree = self.db.open_tree(tree)?;
+        Ok(Box::new(tree.iter().map(|kv| kv.map_err(Into::into))))
+    }
+
+    fn frozen(&self, f: &mut dyn FnMut() -> Result<(), BackupError>) -> Result<(), BackupError> {
+        let _all = self
+            .gate
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.db
+            .flush()
+            .map_err(|e| BackupError::store(StoreError::from(e)))?;
+        f()
+    }
+}
+
+impl Staging for Store {
+    type Error = StoreError;
+
+    fn insert(&self, tree: &[u8], key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        self.db.open_tree(tree)?.insert(key, value)?;
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_dropped_opens_again_at_once_and_a_held_one_is_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store");
+        let node = passerelle_protocol::ids::NodeId::new("caf-976").unwrap();
+        for i in 0..50u64 {
+            // sled lets its own lock go in the background: each open must
+            // still succeed right after the previous handle is dropped.
+            let store = Store::open(&path).unwrap();
+            if i == 0 {
+                assert!(matches!(Store::open(&path), Err(StoreError::Locked { .. })));
+            }
+            store
+                .put_audit_anchor(
+                    &node,
+                    &AuditAnchor {
+                        records: i,
+                        hash: [0; 32],
+                        seen_at: i,
+                        broken: None,
+                    },
+                )
+                .unwrap();
+            assert_eq!(store.audit_anchor(&node).unwrap().unwrap().records, i);
+            // A write that leaves the engine work in the background.
+            store.db.insert(b"bulk", vec![i as u8; 300_000]).unwrap();
+        }
+    }
+}
