@@ -339,3 +339,7 @@ impl<N: Nodes> Vault<N> {
         result
     }
 }
+
+#[cfg(test)]
+#[path = "service_tests.rs"]
+mod tests;
