@@ -12,7 +12,7 @@ use axum::{
 use maud::{html, Markup};
 use passerelle_link::now;
 use passerelle_protocol::{
-    audit::Event,
+    audit::{Action, Actor, Event},
     vault::{procedure_label, Requester},
 };
 
@@ -118,7 +118,7 @@ fn usable(ctx: &Ctx, a: &Account, id: &str) -> Option<ConsentRecord> {
     };
     ctx.vault.log(Event {
         actor: actor(a),
-        action: "download_refused".into(),
+        action: Action::DownloadRefused,
         person: found.map(|c| c.person),
         subject: id.to_string(),
         procedure: None,
@@ -286,13 +286,13 @@ pub async fn assist(
         &ctx.vault.store,
         &login,
         f.get("mdp"),
-        Some(actor.clone()),
+        Some(actor.to_string()),
         now(),
     ) {
         Ok(c) => {
             ctx.vault.log(Event {
                 actor,
-                action: "account_create".into(),
+                action: Action::AccountCreate,
                 person: Some(c.account.id.clone()),
                 subject: "-".into(),
                 procedure: None,
@@ -328,8 +328,11 @@ pub async fn assist(
 }
 
 /// How a professional appears in the vault's journal.
-fn actor(a: &Account) -> String {
-    format!("professional:{}@{}", a.email, a.institution)
+fn actor(a: &Account) -> Actor {
+    Actor::Professional {
+        account: a.email.clone(),
+        institution: a.institution.to_string(),
+    }
 }
 
 /// Whether the professional's institution knows the person: it linked
@@ -372,7 +375,7 @@ pub async fn reset_code(
     if !knows(&ctx, a, &p) {
         ctx.vault.log(Event {
             actor,
-            action: "reset_code_refused".into(),
+            action: Action::ResetCodeRefused,
             person: Some(p.id),
             subject: "-".into(),
             procedure: None,
@@ -393,7 +396,7 @@ pub async fn reset_code(
         &passerelle_vault::store::PendingCode {
             person: p.id.clone(),
             expires_at: t + accounts::CODE_TTL,
-            issued_by: actor.clone(),
+            issued_by: actor.to_string(),
         },
     );
     if stored.is_err() {
@@ -406,7 +409,7 @@ pub async fn reset_code(
     }
     ctx.vault.log(Event {
         actor,
-        action: "reset_code_issued".into(),
+        action: Action::ResetCodeIssued,
         person: Some(p.id),
         subject: "-".into(),
         procedure: None,

@@ -135,8 +135,8 @@ fn journal(s: &Setup) -> Vec<(String, String, String)> {
         .audit_of(&s.person, 100)
         .unwrap()
         .into_iter()
-        .filter(|r| r.event.action != "link")
-        .map(|r| (r.event.action, r.event.subject, r.event.detail))
+        .filter(|r| r.event.action != Action::Link)
+        .map(|r| (r.event.action.to_string(), r.event.subject, r.event.detail))
         .collect()
 }
 

@@ -189,7 +189,7 @@ pub async fn create(
     let t = now();
     match accounts::create(&ctx.vault.store, &login, f.get("mdp"), None, t) {
         Ok(c) => {
-            person_did(&ctx, &c.account.id, "account_create", "-", String::new());
+            person_did(&ctx, &c.account.id, Action::AccountCreate, "-", String::new());
             open_session(&ctx, &c.account, c.key, t, |s| {
                 let intro = html! { p { "Votre compte est créé." } };
                 rescue_page(&ctx, Some(s), &c.rescue_code, intro)
@@ -339,7 +339,7 @@ fn password_changed(ctx: &Ctx, r: accounts::Reset, t: u64) -> Response {
         "code from {}; uploads kept: {}",
         r.code_issued_by, r.kept_uploads
     );
-    person_did(ctx, &r.account.id, "password_reset", "-", detail);
+    person_did(ctx, &r.account.id, Action::PasswordReset, "-", detail);
     open_session(ctx, &r.account, r.key, t, |s| match &r.new_rescue_code {
         Some(code) => {
             let intro = html! {

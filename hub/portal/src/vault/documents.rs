@@ -235,7 +235,7 @@ pub async fn copy_of(
     .map_err(|_| "La copie n'a pas pu être faite. Réessayez plus tard.".to_string())?;
     ctx.vault.log(Event {
         actor: vault::actor(requester),
-        action: "duplicate".into(),
+        action: Action::Duplicate,
         person: Some(person.to_string()),
         subject: format!("{node}/{doc}"),
         procedure: None,
@@ -349,7 +349,7 @@ pub async fn upload(State(ctx): State<Arc<Ctx>>, s: Person, mut form: Multipart)
         now(),
     ) {
         Ok(u) => {
-            log_upload(&ctx, &s.person, "upload", &u);
+            log_upload(&ctx, &s.person, Action::Upload, &u);
             redirect("/coffre")
         }
         Err(passerelle_hub_core::HubError::Refused(m)) => {
@@ -369,7 +369,7 @@ pub async fn upload(State(ctx): State<Arc<Ctx>>, s: Person, mut form: Multipart)
 }
 
 /// Logs what the person did with one of their uploads.
-fn log_upload(ctx: &Ctx, person: &str, action: &str, u: &vault::store::Upload) {
+fn log_upload(ctx: &Ctx, person: &str, action: Action, u: &vault::store::Upload) {
     let detail = format!("{} — {}", u.category.label(), u.name);
     person_did(ctx, person, action, &u.id, detail);
 }
@@ -385,7 +385,7 @@ pub async fn upload_download(
     };
     match uploads::read(&ctx.hub.dir.vault(), &u, &s.key) {
         Ok(bytes) => {
-            log_upload(&ctx, &s.person, "download", &u);
+            log_upload(&ctx, &s.person, Action::Download, &u);
             file_response(Body::from(bytes), &u.mime, &u.name)
         }
         Err(error) => {
@@ -412,7 +412,7 @@ pub async fn upload_delete(
     };
     match uploads::delete(&ctx.hub.dir.vault(), &ctx.vault.store, &u) {
         Ok(()) => {
-            log_upload(&ctx, &s.person, "delete", &u);
+            log_upload(&ctx, &s.person, Action::Delete, &u);
             documents_page(&ctx, &s, Some("Le document est supprimé."), StatusCode::OK).await
         }
         Err(error) => {

@@ -9,7 +9,7 @@ type Chunks = tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>;
 /// as it is written (uploads, every linked institution's documents, and a
 /// `manifeste.json`). Each document fetched is logged like a download.
 pub async fn export(State(ctx): State<Arc<Ctx>>, s: Person) -> Response {
-    person_did(&ctx, &s.person, "export", "-", String::new());
+    person_did(&ctx, &s.person, Action::Export, "-", String::new());
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
     let task_ctx = ctx.clone();
     tokio::spawn(async move {

@@ -22,7 +22,7 @@ use axum::{
 use maud::{html, Markup};
 use passerelle_link::now;
 use passerelle_protocol::{
-    audit::Event,
+    audit::{Action, Actor, Event},
     ids::NodeId,
     vault::{procedure_label, Category, Grantee, Requester, Scope, PROCEDURES},
 };
@@ -171,10 +171,10 @@ fn file_response(body: Body, mime: &str, name: &str) -> Response {
 }
 
 /// Logs in the person's journal what they did (or were refused).
-fn person_did(ctx: &Ctx, person: &str, action: &str, subject: &str, detail: String) {
+fn person_did(ctx: &Ctx, person: &str, action: Action, subject: &str, detail: String) {
     ctx.vault.log(Event {
-        actor: "person".into(),
-        action: action.into(),
+        actor: Actor::Person,
+        action,
         person: Some(person.to_string()),
         subject: subject.to_string(),
         procedure: None,
@@ -184,7 +184,13 @@ fn person_did(ctx: &Ctx, person: &str, action: &str, subject: &str, detail: Stri
 
 /// Logs an access the hub refused before asking any node.
 fn refused_here(ctx: &Ctx, person: &str, subject: &str, why: &str) {
-    person_did(ctx, person, "download_refused", subject, why.to_string());
+    person_did(
+        ctx,
+        person,
+        Action::DownloadRefused,
+        subject,
+        why.to_string(),
+    );
 }
 
 /// The content-disposition of a download.

@@ -338,12 +338,18 @@ pub async fn revoke(
 }
 
 /// Who did it, in words.
-fn who(ctx: &Ctx, actor: &str) -> String {
-    if actor == "person" {
-        return "Vous".into();
-    }
-    if let Some(rest) = actor.strip_prefix("professional:") {
-        if let Some((account, node)) = rest.rsplit_once('@') {
+fn who(ctx: &Ctx, actor: &Actor) -> String {
+    let institution = |node: &str| {
+        NodeId::new(node)
+            .map(|n| ctx.vault.node_name(&n))
+            .unwrap_or_default()
+    };
+    match actor {
+        Actor::Person => "Vous".into(),
+        Actor::Professional {
+            account,
+            institution: node,
+        } => {
             let name = ctx
                 .hub
                 .store
@@ -351,18 +357,11 @@ fn who(ctx: &Ctx, actor: &str) -> String {
                 .ok()
                 .flatten()
                 .map_or_else(|| account.to_string(), |a| a.name);
-            let inst = NodeId::new(node)
-                .map(|n| ctx.vault.node_name(&n))
-                .unwrap_or_default();
-            return format!("{name} ({inst})");
+            format!("{name} ({})", institution(node))
         }
+        Actor::Node(node) => institution(node),
+        other => other.to_string(),
     }
-    if let Some(node) = actor.strip_prefix("node:") {
-        return NodeId::new(node)
-            .map(|n| ctx.vault.node_name(&n))
-            .unwrap_or_default();
-    }
-    actor.to_string()
 }
 
 /// A failed access's detail as the vault records it (`institution: why`,
@@ -394,22 +393,28 @@ fn failure_french(detail: &str) -> String {
 
 /// What an event of the journal says, in words.
 fn what(e: &Event) -> String {
-    match e.action.as_str() {
-        "list" => format!("a regardé la liste de vos documents ({})", e.detail),
-        "download" => format!("a ouvert : {}", e.detail),
-        "download_refused" | "list_failed" => {
+    match &e.action {
+        Action::List => format!("a regardé la liste de vos documents ({})", e.detail),
+        Action::Download => format!("a ouvert : {}", e.detail),
+        Action::DownloadRefused | Action::ListFailed | Action::ListRefused => {
             format!("accès refusé ou impossible : {}", failure_french(&e.detail))
         }
-        "consent_grant" => format!("autorisation donnée : {}", e.detail),
-        "consent_revoke" => format!("autorisation retirée : {}", e.detail),
-        "duplicate" => format!("copie vérifiable faite : {}", e.detail),
-        "upload" => format!("document déposé : {}", e.detail),
-        "delete" => format!("document supprimé : {}", e.detail),
-        "link" => "a relié votre dossier à votre coffre".into(),
-        "account_create" => "compte créé".into(),
-        "password_reset" => "mot de passe changé".into(),
-        "reset_code_issued" => "a donné un code pour changer le mot de passe".into(),
-        other => other.to_string(),
+        Action::ConsentGrant => format!("autorisation donnée : {}", e.detail),
+        Action::ConsentRevoke => format!("autorisation retirée : {}", e.detail),
+        Action::Duplicate => format!("copie vérifiable faite : {}", e.detail),
+        Action::Upload => format!("document déposé : {}", e.detail),
+        Action::Delete => format!("document supprimé : {}", e.detail),
+        Action::Link => "a relié votre dossier à votre coffre".into(),
+        Action::AccountCreate => "compte créé".into(),
+        Action::PasswordReset => "mot de passe changé".into(),
+        Action::Export => "a téléchargé tout le coffre".into(),
+        Action::ResetCodeIssued => "a donné un code pour changer le mot de passe".into(),
+        Action::ResetCodeRefused => {
+            "n'a pas pu obtenir de code pour changer le mot de passe".into()
+        }
+        Action::DocumentAdd => format!("document ajouté : {}", e.detail),
+        Action::DocumentRemove => format!("document retiré : {}", e.detail),
+        Action::Other(other) => other.to_string(),
     }
 }
 
@@ -424,7 +429,7 @@ pub async fn journal(State(ctx): State<Arc<Ctx>>, s: Person) -> Response {
             tbody {
                 @for r in &records {
                     @let e = &r.event;
-                    @if !(e.actor == "person" && e.action == "list") {
+                    @if !(e.actor == Actor::Person && e.action == Action::List) {
                         tr {
                             td { (date(r.at)) }
                             td { (who(&ctx, &e.actor)) }
