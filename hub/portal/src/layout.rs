@@ -5,23 +5,6 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use crate::state::Ctx;
 
-/// Escapes text for HTML. Only the vault pages still build HTML by hand;
-/// to be removed when the vault pages are converted to `maud::html!`.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 pub use passerelle_hub_core::french::{date, number};
 
 const CSS: &str = "\
@@ -108,10 +91,6 @@ mod tests {
         assert_eq!(super::number(1234.5, 1), "1\u{202f}234,5");
         assert_eq!(super::number(-0.04, 1), "0,0");
         assert_eq!(super::number(-12.0, 0), "−12");
-        assert_eq!(
-            super::esc("<a href='x'>&</a>"),
-            "&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;"
-        );
         assert_eq!(super::date(1_795_392_000), "23/11/2026 à 00:00 (UTC)");
     }
 

@@ -82,20 +82,7 @@ pub fn access_french(e: &vault::AccessError) -> String {
     }
 }
 
-/// A message at the top of a page.
-pub(crate) fn alert(msg: &str) -> Markup {
-    html! { p.demo role="alert" { (msg) } }
-}
-
-/// The hidden field that carries a form's token.
-pub(crate) fn hidden(csrf: &str) -> Markup {
-    html! { input type="hidden" name="csrf" value=(csrf); }
-}
-
-/// A table's head row, one column header per word.
-pub(crate) fn table_head(columns: &[&str]) -> Markup {
-    html! { thead { tr { @for c in columns { th scope="col" { (c) } } } } }
-}
+pub(crate) use crate::layout::{alert, column_heads as table_head, csrf_field as hidden};
 
 fn menu(s: &accounts::PersonSession) -> Markup {
     html! {
