@@ -168,26 +168,76 @@ fn geometry(
 pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle, HubError> {
     passerelle_hub_core::paths::HubDir::existing(root)?;
     let admin_listener = admin::bind(root).await?;
-    // A command that found no server a moment ago may hold the store for a
-    // few milliseconds; wait for it rather than fail.
+    let hub = open_hub(root).await?;
+    let bound = bind(&hub, listen).await?;
+    let tls = match (&hub.config.https_cert, &hub.config.https_key) {
+        (Some(cert), Some(key)) => Some(passerelle_portal::https::acceptor(cert, key)?),
+        _ => None,
+    };
+    let ctx = wire(hub, demo)?;
+    let (stop, stop_rx) = watch::channel(false);
+    let (done_tx, done_rx) = mpsc::channel(1);
+    let tasks = vec![
+        tokio::spawn(accept_loop(
+            ctx.clone(),
+            bound.endpoint.clone(),
+            stop_rx.clone(),
+            done_tx.clone(),
+        )),
+        tokio::spawn(passerelle_portal::serve(
+            ctx.portal.clone(),
+            bound.http,
+            stop_rx.clone(),
+            tls,
+        )),
+        serve_admin(ctx.clone(), admin_listener, stop_rx.clone()),
+        schedule_refresh(&ctx, stop_rx),
+    ];
+    info!(quic = %bound.quic_addr, http = %bound.http_addr, "hub started");
+    Ok(HubHandle {
+        quic_addr: bound.quic_addr,
+        http_addr: bound.http_addr,
+        ctx,
+        endpoint: bound.endpoint,
+        stop,
+        tasks,
+        done: (done_tx, done_rx),
+        root: root.to_path_buf(),
+    })
+}
+
+/// Opens the hub folder. A command that found no server a moment ago may
+/// hold the store for a few milliseconds: wait for it rather than fail.
+async fn open_hub(root: &Path) -> Result<Hub, HubError> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    let hub = loop {
+    loop {
         match Hub::open(root) {
             Err(HubError::Store(StoreError::Locked { .. }))
                 if tokio::time::Instant::now() < deadline =>
             {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            other => break other?,
+            other => return other,
         }
-    };
+    }
+}
+
+/// The QUIC endpoint and the portal's listener, bound.
+struct Bound {
+    endpoint: quinn::Endpoint,
+    http: TcpListener,
+    quic_addr: SocketAddr,
+    http_addr: SocketAddr,
+}
+
+/// Binds the QUIC listener (mutual TLS: every current CA trusted, the hub
+/// certificate and its issuer presented) and the portal's TCP listener.
+async fn bind(hub: &Hub, listen: Listen) -> Result<Bound, HubError> {
     let quic = listen.quic.unwrap_or(hub.config.quic_listen);
     let http = listen.http.unwrap_or(hub.config.http_listen);
     let gate = Arc::new(StoreGate {
         store: hub.store.clone(),
     });
-    // Trusted: every current CA (two during a rotation). Presented: the
-    // hub certificate and the CA that issued it.
     let chain = [hub.hub_cert_der.clone(), hub.hub_issuer_der.clone()];
     let tls = tls::hub_server_config(&hub.trusted_cas, &chain, &hub.hub_key_pkcs8, gate)?;
     let endpoint = endpoint::server(quic, tls, Default::default(), &hub.hub_key_pkcs8).map_err(
@@ -213,15 +263,20 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
         path: "HTTP socket".into(),
         source,
     })?;
+    Ok(Bound {
+        endpoint,
+        http: http_listener,
+        quic_addr,
+        http_addr,
+    })
+}
 
+/// Builds the areas over the loaded hub: the CA for the QUIC side, the
+/// federation, the observatory, and the portal's state (without the CA).
+fn wire(hub: Hub, demo: bool) -> Result<Arc<Ctx>, HubError> {
     let limiter = RateLimiter::new(hub.config.enroll_per_minute.get());
     let catalog = passerelle_observatory::catalog::load(hub.config.catalog_dir.as_deref())
         .map_err(|e| HubError::Refused(e.to_string()))?;
-    let refresh_every = hub.config.refresh_interval;
-    let tls = match (&hub.config.https_cert, &hub.config.https_key) {
-        (Some(cert), Some(key)) => Some(passerelle_portal::https::acceptor(cert, key)?),
-        _ => None,
-    };
     let geometry = geometry(&hub.config)?;
     let ca = ops::load_ca(&hub)?;
     let hub = Arc::new(hub);
@@ -237,7 +292,7 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
         geometry,
         demo,
     ));
-    let ctx = Arc::new(Ctx {
+    Ok(Arc::new(Ctx {
         hub,
         ca,
         registry,
@@ -245,53 +300,37 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
         observatory,
         portal,
         limiter,
-    });
-    let (stop, stop_rx) = watch::channel(false);
-    let (done_tx, done_rx) = mpsc::channel(1);
+    }))
+}
 
-    let accept = tokio::spawn(accept_loop(
-        ctx.clone(),
-        endpoint.clone(),
-        stop_rx.clone(),
-        done_tx.clone(),
-    ));
-    let portal = tokio::spawn(passerelle_portal::serve(
-        ctx.portal.clone(),
-        http_listener,
-        stop_rx.clone(),
-        tls,
-    ));
-    let admin_ctx = ctx.clone();
-    let mut admin_stop = stop_rx.clone();
-    let admin = tokio::spawn(async move {
-        let serve = admin::serve(admin_listener, move |req| {
-            let ctx = admin_ctx.clone();
+/// Answers other commands on the admin socket until the hub stops.
+fn serve_admin(
+    ctx: Arc<Ctx>,
+    listener: tokio::net::UnixListener,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let serve = admin::serve(listener, move |req| {
+            let ctx = ctx.clone();
             async move { crate::admin::dispatch_live(&ctx, req).await }
         });
         tokio::select! {
             _ = serve => {}
-            _ = admin_stop.changed() => {}
+            _ = stop.changed() => {}
         }
-    });
-    let (observatory, fed, mut refresh_stop) =
-        (ctx.observatory.clone(), ctx.fed.clone(), stop_rx.clone());
-    let refresher = tokio::spawn(async move {
-        let first = refresh_every.min(Duration::from_secs(30));
+    })
+}
+
+/// Refreshes the indicators on the configured schedule until the hub stops.
+fn schedule_refresh(ctx: &Ctx, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    let every = ctx.hub.config.refresh_interval;
+    let (observatory, fed) = (ctx.observatory.clone(), ctx.fed.clone());
+    tokio::spawn(async move {
+        let first = every.min(Duration::from_secs(30));
         tokio::select! {
-            _ = passerelle_observatory::refresh::schedule(observatory, fed, first, refresh_every) => {}
-            _ = refresh_stop.changed() => {}
+            _ = passerelle_observatory::refresh::schedule(observatory, fed, first, every) => {}
+            _ = stop.changed() => {}
         }
-    });
-    info!(quic = %quic_addr, http = %http_addr, "hub started");
-    Ok(HubHandle {
-        quic_addr,
-        http_addr,
-        ctx,
-        endpoint,
-        stop,
-        tasks: vec![accept, portal, admin, refresher],
-        done: (done_tx, done_rx),
-        root: root.to_path_buf(),
     })
 }
 

@@ -19,8 +19,8 @@ pub fn audit(records: &[passerelle_protocol::audit::Record]) -> Listing {
         l.rows.push(vec![
             r.seq.to_string(),
             time(Some(r.at)),
-            r.event.actor.clone(),
-            r.event.action.clone(),
+            r.event.actor.to_string(),
+            r.event.action.to_string(),
             r.event.person.clone().unwrap_or_else(|| "-".into()),
             r.event.subject.clone(),
             r.event.procedure.clone().unwrap_or_else(|| "-".into()),

@@ -356,8 +356,8 @@ async fn link(shared: &Shared, local_id: &str, code: &str, by: &str) -> Result<L
     shared.store.audit(
         at,
         Event {
-            actor: format!("operator:{by}"),
-            action: "link".into(),
+            actor: passerelle_protocol::audit::Actor::Operator(by.to_string()),
+            action: passerelle_protocol::audit::Action::Link,
             person: Some(local_id.to_string()),
             subject: link.pseudonym.0.clone(),
             procedure: None,

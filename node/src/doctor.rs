@@ -102,6 +102,58 @@ fn days(secs: u64) -> String {
     format!("{:.1} day(s)", secs as f64 / 86400.0)
 }
 
+/// Why the QUIC handshake with the hub failed, read from the typed errors
+/// of the connection (never from their text).
+#[derive(Debug)]
+enum Handshake {
+    /// This node did not accept the hub's certificate (its own TLS check,
+    /// or a certificate that is not a hub's).
+    HubNotTrusted(String),
+    /// The hub refused this node's certificate (a TLS alert from the hub).
+    NodeRefused(String),
+    /// Anything else: local TLS setup, transport.
+    Other(String),
+}
+
+impl Handshake {
+    /// Classifies a connection error: a TLS alert this side raised means
+    /// the hub's certificate failed here; one the hub sent means it
+    /// refused ours.
+    fn from_connection(e: &quinn::ConnectionError) -> Self {
+        let tls_alert = |code: quinn::TransportErrorCode| (0x100..0x200).contains(&u64::from(code));
+        match e {
+            quinn::ConnectionError::TransportError(t) if tls_alert(t.code) => {
+                Self::HubNotTrusted(e.to_string())
+            }
+            quinn::ConnectionError::ConnectionClosed(c) if tls_alert(c.error_code) => {
+                Self::NodeRefused(e.to_string())
+            }
+            _ => Self::Other(e.to_string()),
+        }
+    }
+
+    /// What went wrong, and the fix.
+    fn explain(&self) -> (&'static str, &'static str, &str) {
+        match self {
+            Self::HubNotTrusted(e) => (
+                "the hub's certificate is not signed by the CA this node trusts (ca.crt): wrong hub, or the hub's CA changed",
+                "check hub = in node.toml; if the hub's CA was rotated, copy the new CA certificate into ca.crt (ask the hub administrator), or enroll again with a new token",
+                e,
+            ),
+            Self::NodeRefused(e) => (
+                "the hub refused this node's certificate (expired, revoked, or issued by another hub)",
+                "ask the hub administrator for a new token (passerelle-hub enroll), then enroll again with passerelle-node init in a new folder",
+                e,
+            ),
+            Self::Other(e) => (
+                "the QUIC handshake failed",
+                "check that the address in node.toml is the hub's",
+                e,
+            ),
+        }
+    }
+}
+
 /// What the probe found.
 enum Probe {
     /// No address for the host name.
@@ -109,9 +161,17 @@ enum Probe {
     /// Resolved; nothing answered over UDP in time.
     Silent(std::net::SocketAddr),
     /// Answered; the handshake failed.
-    Handshake(std::net::SocketAddr, String),
+    Handshake(std::net::SocketAddr, Handshake),
     /// The hub answered.
     Answered(std::net::SocketAddr, ProbeReply),
+}
+
+/// How the probe's exchange failed.
+enum ProbeError {
+    /// Nothing came back in time.
+    Silent,
+    /// The handshake or the exchange failed.
+    Failed(Handshake),
 }
 
 async fn probe(config: &NodeConfig, creds: &Credentials, patience: Duration) -> Probe {
@@ -134,23 +194,29 @@ async fn probe(config: &NodeConfig, creds: &Credentials, patience: Duration) -> 
     });
     let client = match client {
         Ok(c) => c,
-        Err(e) => return Probe::Handshake(addr, e),
+        Err(e) => return Probe::Handshake(addr, Handshake::Other(e)),
     };
     let ep = match endpoint::client(addr) {
         Ok(ep) => ep,
-        Err(e) => return Probe::Handshake(addr, e.to_string()),
+        Err(e) => return Probe::Handshake(addr, Handshake::Other(e.to_string())),
     };
     let work = async {
+        let failed = |e: quinn::ConnectionError| match e {
+            quinn::ConnectionError::TimedOut => ProbeError::Silent,
+            e => ProbeError::Failed(Handshake::from_connection(&e)),
+        };
         let conn = ep
             .connect_with(client, addr, &config.hub.host)
-            .map_err(|e| e.to_string())?
+            .map_err(|e| ProbeError::Failed(Handshake::Other(e.to_string())))?
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(failed)?;
         if endpoint::peer_cert(&conn)
             .map(|d| HubIdentity::from_der(&d))
             .is_none_or(|r| r.is_err())
         {
-            return Err("the peer's certificate is not a hub certificate".to_string());
+            return Err(ProbeError::Failed(Handshake::HubNotTrusted(
+                "the peer's certificate is not a hub certificate".to_string(),
+            )));
         }
         // Under TLS 1.3 a refused client certificate shows only once the
         // hub talks: the connection's close reason says why.
@@ -162,8 +228,9 @@ async fn probe(config: &NodeConfig, creds: &Credentials, patience: Duration) -> 
         )
         .await
         .map_err(|e| match conn.close_reason() {
-            Some(reason) => reason.to_string(),
-            None => e.to_string(),
+            Some(reason) => failed(reason),
+            None if matches!(e, passerelle_link::LinkError::Timeout(_)) => ProbeError::Silent,
+            None => ProbeError::Failed(Handshake::Other(e.to_string())),
         })?;
         conn.close(0u32.into(), b"doctor done");
         Ok(reply)
@@ -171,37 +238,15 @@ async fn probe(config: &NodeConfig, creds: &Credentials, patience: Duration) -> 
     let result = tokio::time::timeout(patience, work).await;
     ep.close(0u32.into(), b"doctor done");
     match result {
-        Err(_) => Probe::Silent(addr),
-        Ok(Err(e)) if e.contains("timed out") => Probe::Silent(addr),
-        Ok(Err(e)) => Probe::Handshake(addr, e),
+        Err(_) | Ok(Err(ProbeError::Silent)) => Probe::Silent(addr),
+        Ok(Err(ProbeError::Failed(h))) => Probe::Handshake(addr, h),
         Ok(Ok(r)) => Probe::Answered(addr, r),
     }
 }
 
-fn explain_handshake(e: &str) -> (&'static str, &'static str) {
-    if e.contains("UnknownIssuer") || e.contains("BadSignature") || e.contains("not a hub") {
-        (
-            "the hub's certificate is not signed by the CA this node trusts (ca.crt): wrong hub, or the hub's CA changed",
-            "check hub = in node.toml; if the hub's CA was rotated, copy the new CA certificate into ca.crt (ask the hub administrator), or enroll again with a new token",
-        )
-    } else if e.contains("alert") || e.contains("certificate") {
-        (
-            "the hub refused this node's certificate (expired, revoked, or issued by another hub)",
-            "ask the hub administrator for a new token (passerelle-hub enroll), then enroll again with passerelle-node init in a new folder",
-        )
-    } else {
-        (
-            "the QUIC handshake failed",
-            "check that the address in node.toml is the hub's",
-        )
-    }
-}
-
-/// Runs every check. `now` is this machine's clock.
-pub async fn run(root: &Path, now: UnixTime, patience: Duration) -> Report {
-    let mut checks = Vec::new();
-    let names = [
-        "config",
+/// The checks after `config`, skipped for `why`.
+fn skip_rest(checks: &mut Vec<Check>, why: &str) {
+    const AFTER_CONFIG: [&str; 7] = [
         "clock",
         "certificate",
         "dns",
@@ -210,63 +255,62 @@ pub async fn run(root: &Path, now: UnixTime, patience: Duration) -> Report {
         "store",
         "disk",
     ];
-    let dir = match NodeDir::existing(root) {
-        Ok(d) => d,
-        Err(e) => {
-            checks.push(fail(
-                "config",
-                e.to_string(),
-                "give the node's folder with --dir",
-            ));
-            checks.extend(names[1..].iter().map(|n| skipped(n, "no node folder")));
-            return Report { checks };
-        }
-    };
-    let config = match NodeConfig::load(&dir.config()) {
-        Ok(c) => c,
-        Err(e) => {
-            checks.push(fail(
+    checks.extend(AFTER_CONFIG.iter().map(|n| skipped(n, why)));
+}
+
+/// The node's folder, configuration and credentials, or the failed
+/// `config` check and why the rest cannot run.
+fn load(root: &Path) -> Result<(NodeDir, NodeConfig, Credentials), (Check, &'static str)> {
+    let dir = NodeDir::existing(root).map_err(|e| {
+        (
+            fail("config", e.to_string(), "give the node's folder with --dir"),
+            "no node folder",
+        )
+    })?;
+    let config = NodeConfig::load(&dir.config()).map_err(|e| {
+        (
+            fail(
                 "config",
                 e.to_string(),
                 "edit node.toml as the message says, then run passerelle-node check-config",
-            ));
-            checks.extend(
-                names[1..]
-                    .iter()
-                    .map(|n| skipped(n, "no usable configuration")),
-            );
-            return Report { checks };
-        }
-    };
-    let creds = match Credentials::load(&dir) {
-        Ok(c) if c.identity.node_id == config.node_id => c,
-        Ok(c) => {
-            checks.push(fail(
-                "config",
-                format!(
-                    "node_id is {} but the certificate names {}",
-                    config.node_id, c.identity.node_id
-                ),
-                "set node_id in node.toml to the certificate's",
-            ));
-            checks.extend(
-                names[1..]
-                    .iter()
-                    .map(|n| skipped(n, "configuration and certificate disagree")),
-            );
-            return Report { checks };
-        }
-        Err(e) => {
-            checks.push(fail(
+            ),
+            "no usable configuration",
+        )
+    })?;
+    let creds = Credentials::load(&dir).map_err(|e| {
+        (
+            fail(
                 "config",
                 e.to_string(),
                 "restore node.key, node.crt and ca.crt from your backup, or enroll again",
-            ));
-            checks.extend(
-                names[1..]
-                    .iter()
-                    .map(|n| skipped(n, "no usable key or certificate")),
-            );
+            ),
+            "no usable key or certificate",
+        )
+    })?;
+    if creds.identity.node_id != config.node_id {
+        return Err((
+            fail(
+                "config",
+                format!(
+                    "node_id is {} but the certificate names {}",
+                    config.node_id, creds.identity.node_id
+                ),
+                "set node_id in node.toml to the certificate's",
+            ),
+            "configuration and certificate disagree",
+        ));
+    }
+    Ok((dir, config, creds))
+}
+
+/// Runs every check. `now` is this machine's clock.
+pub async fn run(root: &Path, now: UnixTime, patience: Duration) -> Report {
+    let mut checks = Vec::new();
+    let (dir, config, creds) = match load(root) {
+        Ok(loaded) => loaded,
+        Err((check, why)) => {
+            checks.push(check);
+            skip_rest(&mut checks, why);
             return Report { checks };
         }
     };
@@ -280,34 +324,40 @@ pub async fn run(root: &Path, now: UnixTime, patience: Duration) -> Report {
             config.datasets.len()
         ),
     ));
-
     let probed = probe(&config, &creds, patience).await;
+    checks.push(clock_check(&probed, &config, now));
+    checks.push(certificate_check(&creds.identity, now));
+    checks.extend(network_checks(&probed, &config, patience));
+    checks.push(store_check(&dir).await);
+    checks.push(disk_check(root));
+    Report { checks }
+}
 
-    // Clock, against the hub's.
-    checks.push(match &probed {
-        Probe::Answered(_, r) => {
-            let skew = now.abs_diff(r.hub_time);
-            let side = if now > r.hub_time {
-                "ahead of"
-            } else {
-                "behind"
-            };
-            if skew > MAX_SKEW.min(config.link.clock_window.as_secs()) {
-                fail(
-                    "clock",
-                    format!("this machine's clock is {skew} s {side} the hub's"),
-                    "synchronise the clock (systemd-timesyncd or chrony: timedatectl set-ntp true)",
-                )
-            } else {
-                ok("clock", format!("{skew} s from the hub's clock"))
-            }
-        }
-        _ => skipped("clock", "the hub did not answer"),
-    });
+/// The clock against the hub's.
+fn clock_check(probed: &Probe, config: &NodeConfig, now: UnixTime) -> Check {
+    let Probe::Answered(_, r) = probed else {
+        return skipped("clock", "the hub did not answer");
+    };
+    let skew = now.abs_diff(r.hub_time);
+    let side = if now > r.hub_time {
+        "ahead of"
+    } else {
+        "behind"
+    };
+    if skew > MAX_SKEW.min(config.link.clock_window.as_secs()) {
+        fail(
+            "clock",
+            format!("this machine's clock is {skew} s {side} the hub's"),
+            "synchronise the clock (systemd-timesyncd or chrony: timedatectl set-ntp true)",
+        )
+    } else {
+        ok("clock", format!("{skew} s from the hub's clock"))
+    }
+}
 
-    // Certificate.
-    let id = &creds.identity;
-    checks.push(if now >= id.not_after {
+/// The node's certificate: in force, and for how long.
+fn certificate_check(id: &passerelle_certs::NodeIdentity, now: UnixTime) -> Check {
+    if now >= id.not_after {
         fail(
             "certificate",
             format!(
@@ -330,47 +380,56 @@ pub async fn run(root: &Path, now: UnixTime, patience: Duration) -> Report {
             name: "certificate",
             status: Status::Warn,
             detail: format!("expires in {}", days(id.not_after - now)),
-            fix: Some("keep passerelle-node serve running: it renews the certificate over the link".into()),
+            fix: Some(
+                "keep passerelle-node serve running: it renews the certificate over the link"
+                    .into(),
+            ),
         }
     } else {
         ok(
             "certificate",
-            format!("valid {} more, serial {}", days(id.not_after - now), id.serial),
+            format!(
+                "valid {} more, serial {}",
+                days(id.not_after - now),
+                id.serial
+            ),
         )
-    });
+    }
+}
 
-    // DNS, UDP, QUIC.
+/// DNS, UDP and QUIC, from what the probe found.
+fn network_checks(probed: &Probe, config: &NodeConfig, patience: Duration) -> [Check; 3] {
     let host = &config.hub.host;
     let port = config.hub.port;
-    match &probed {
-        Probe::Dns(e) => {
-            checks.push(fail(
+    let resolved = |addr: &std::net::SocketAddr| ok("dns", format!("{host} is {}", addr.ip()));
+    let answers = |addr: &std::net::SocketAddr| ok("udp", format!("{addr} answers over UDP"));
+    match probed {
+        Probe::Dns(e) => [
+            fail(
                 "dns",
                 format!("cannot resolve {host}: {e}"),
                 "check the host name in node.toml (hub =) and this machine's DNS (/etc/resolv.conf)",
-            ));
-            checks.push(skipped("udp", "no address"));
-            checks.push(skipped("quic", "no address"));
-        }
-        Probe::Silent(addr) => {
-            checks.push(ok("dns", format!("{host} is {}", addr.ip())));
-            checks.push(fail(
+            ),
+            skipped("udp", "no address"),
+            skipped("quic", "no address"),
+        ],
+        Probe::Silent(addr) => [
+            resolved(addr),
+            fail(
                 "udp",
                 format!("no answer from {addr} over UDP within {} s", patience.as_secs()),
                 &format!("check that the hub runs, and that this site's firewall allows outbound UDP to port {port} (and the replies)"),
-            ));
-            checks.push(skipped("quic", "no answer over UDP"));
+            ),
+            skipped("quic", "no answer over UDP"),
+        ],
+        Probe::Handshake(addr, h) => {
+            let (what, fix, e) = h.explain();
+            [resolved(addr), answers(addr), fail("quic", format!("{what}: {e}"), fix)]
         }
-        Probe::Handshake(addr, e) => {
-            checks.push(ok("dns", format!("{host} is {}", addr.ip())));
-            checks.push(ok("udp", format!("{addr} answers over UDP")));
-            let (what, fix) = explain_handshake(e);
-            checks.push(fail("quic", format!("{what}: {e}"), fix));
-        }
-        Probe::Answered(addr, r) => {
-            checks.push(ok("dns", format!("{host} is {}", addr.ip())));
-            checks.push(ok("udp", format!("{addr} answers over UDP")));
-            checks.push(match &r.admitted {
+        Probe::Answered(addr, r) => [
+            resolved(addr),
+            answers(addr),
+            match &r.admitted {
                 Some(n) if n == &config.node_id => ok(
                     "quic",
                     format!(
@@ -383,13 +442,9 @@ pub async fn run(root: &Path, now: UnixTime, patience: Duration) -> Report {
                     "the hub answered but does not admit this node's certificate".into(),
                     "ask the hub administrator (passerelle-hub nodes); enroll again if it was revoked",
                 ),
-            });
-        }
+            },
+        ],
     }
-
-    checks.push(store_check(&dir).await);
-    checks.push(disk_check(root));
-    Report { checks }
 }
 
 async fn store_check(dir: &NodeDir) -> Check {

@@ -15,7 +15,7 @@ use std::{
 };
 
 use passerelle_protocol::{
-    audit::Event,
+    audit::{Action, Actor, Event},
     hex,
     ids::NodeId,
     message::Refusal,
@@ -229,8 +229,8 @@ pub fn add(
     store.audit(
         now,
         Event {
-            actor: format!("operator:{by}"),
-            action: "document_add".into(),
+            actor: Actor::Operator(by.to_string()),
+            action: Action::DocumentAdd,
             person: Some(local_id.to_string()),
             subject: id,
             procedure: None,
@@ -273,8 +273,8 @@ pub fn remove(
     store.audit(
         now,
         Event {
-            actor: format!("operator:{by}"),
-            action: "document_remove".into(),
+            actor: Actor::Operator(by.to_string()),
+            action: Action::DocumentRemove,
             person: Some(doc.local_id.clone()),
             subject: doc.id.clone(),
             procedure: None,
@@ -339,14 +339,17 @@ pub fn chunk_plan(size: u64) -> impl Iterator<Item = usize> {
 }
 
 /// Who asks, for the audit record.
-pub fn actor(requester: &Requester) -> String {
+pub fn actor(requester: &Requester) -> Actor {
     match requester {
-        Requester::Person => "person".into(),
+        Requester::Person => Actor::Person,
         Requester::Professional {
             institution,
             account,
             ..
-        } => format!("professional:{account}@{institution}"),
+        } => Actor::Professional {
+            account: account.clone(),
+            institution: institution.to_string(),
+        },
     }
 }
 
@@ -400,7 +403,7 @@ impl Gate<'_> {
     fn log(
         &self,
         requester: &Requester,
-        action: &str,
+        action: Action,
         person: &Pseudonym,
         subject: &str,
         procedure: Option<String>,
@@ -408,7 +411,7 @@ impl Gate<'_> {
     ) -> bool {
         let event = Event {
             actor: actor(requester),
-            action: action.into(),
+            action,
             person: Some(person.0.clone()),
             subject: subject.into(),
             procedure,
@@ -451,7 +454,7 @@ impl Gate<'_> {
             Ok((docs, procedure)) => {
                 let recorded = self.log(
                     requester,
-                    "list",
+                    Action::List,
                     person,
                     "-",
                     procedure,
@@ -465,7 +468,14 @@ impl Gate<'_> {
                 Ok(docs)
             }
             Err(r) => {
-                self.log(requester, "list_refused", person, "-", None, r.to_string());
+                self.log(
+                    requester,
+                    Action::ListRefused,
+                    person,
+                    "-",
+                    None,
+                    r.to_string(),
+                );
                 Err(r)
             }
         }
@@ -496,7 +506,14 @@ impl Gate<'_> {
         })();
         match result {
             Ok((doc, procedure)) => {
-                if !self.log(requester, "download", person, id, procedure, String::new()) {
+                if !self.log(
+                    requester,
+                    Action::Download,
+                    person,
+                    id,
+                    procedure,
+                    String::new(),
+                ) {
                     return Err(Refusal::Unavailable(
                         "the access log cannot be written".into(),
                     ));
@@ -506,7 +523,7 @@ impl Gate<'_> {
             Err(r) => {
                 self.log(
                     requester,
-                    "download_refused",
+                    Action::DownloadRefused,
                     person,
                     id,
                     None,

@@ -13,15 +13,189 @@ use crate::{codec, hex, sign::sha256, UnixTime};
 /// The link before the first record.
 pub const GENESIS: [u8; 32] = [0; 32];
 
+/// Who acted. Kept in the chain as the text it always was (`person`,
+/// `professional:<login>@<node>`, `node:<id>`, `hub`, `operator:<name>`),
+/// so records written before the type existed read and hash the same.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// The person concerned, in their own vault.
+    Person,
+    /// A professional of an institution, under the person's consent.
+    Professional {
+        /// The professional's login.
+        account: String,
+        /// Their institution's node id.
+        institution: String,
+    },
+    /// A node (an institution's system, e.g. redeeming a link code).
+    Node(String),
+    /// The hub itself.
+    Hub,
+    /// An operator at a node's or the hub's command line.
+    Operator(String),
+    /// Text this version does not know (written by a newer one), kept as is.
+    Other(String),
+}
+
+impl std::fmt::Display for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Person => f.write_str("person"),
+            Self::Professional {
+                account,
+                institution,
+            } => write!(f, "professional:{account}@{institution}"),
+            Self::Node(id) => write!(f, "node:{id}"),
+            Self::Hub => f.write_str("hub"),
+            Self::Operator(name) => write!(f, "operator:{name}"),
+            Self::Other(text) => f.write_str(text),
+        }
+    }
+}
+
+impl Actor {
+    /// Reads the text form; anything unknown is kept as [`Actor::Other`].
+    pub fn parse(text: &str) -> Self {
+        if text == "person" {
+            return Self::Person;
+        }
+        if text == "hub" {
+            return Self::Hub;
+        }
+        if let Some(rest) = text.strip_prefix("professional:") {
+            // The login may hold an '@'; the node id never does.
+            if let Some((account, institution)) = rest.rsplit_once('@') {
+                return Self::Professional {
+                    account: account.to_string(),
+                    institution: institution.to_string(),
+                };
+            }
+        }
+        if let Some(id) = text.strip_prefix("node:") {
+            return Self::Node(id.to_string());
+        }
+        if let Some(name) = text.strip_prefix("operator:") {
+            return Self::Operator(name.to_string());
+        }
+        Self::Other(text.to_string())
+    }
+}
+
+/// What was done. Kept in the chain as its text name, like [`Actor`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Documents listed.
+    List,
+    /// Listing impossible (institution unreachable, outdated…), at the hub.
+    ListFailed,
+    /// Listing refused, at the node.
+    ListRefused,
+    /// A document opened.
+    Download,
+    /// A document refused or impossible to open.
+    DownloadRefused,
+    /// A consent given.
+    ConsentGrant,
+    /// A consent withdrawn.
+    ConsentRevoke,
+    /// A verifiable copy issued.
+    Duplicate,
+    /// A document uploaded by the person.
+    Upload,
+    /// An upload deleted.
+    Delete,
+    /// A record linked to the person's vault.
+    Link,
+    /// A vault account created.
+    AccountCreate,
+    /// A password changed with a reset code.
+    PasswordReset,
+    /// The vault exported.
+    Export,
+    /// A reset code handed out by a professional.
+    ResetCodeIssued,
+    /// A reset code refused to a professional.
+    ResetCodeRefused,
+    /// A document added at a node.
+    DocumentAdd,
+    /// A document removed at a node.
+    DocumentRemove,
+    /// Text this version does not know (written by a newer one), kept as is.
+    Other(String),
+}
+
+const ACTIONS: &[(Action, &str)] = &[
+    (Action::List, "list"),
+    (Action::ListFailed, "list_failed"),
+    (Action::ListRefused, "list_refused"),
+    (Action::Download, "download"),
+    (Action::DownloadRefused, "download_refused"),
+    (Action::ConsentGrant, "consent_grant"),
+    (Action::ConsentRevoke, "consent_revoke"),
+    (Action::Duplicate, "duplicate"),
+    (Action::Upload, "upload"),
+    (Action::Delete, "delete"),
+    (Action::Link, "link"),
+    (Action::AccountCreate, "account_create"),
+    (Action::PasswordReset, "password_reset"),
+    (Action::Export, "export"),
+    (Action::ResetCodeIssued, "reset_code_issued"),
+    (Action::ResetCodeRefused, "reset_code_refused"),
+    (Action::DocumentAdd, "document_add"),
+    (Action::DocumentRemove, "document_remove"),
+];
+
+impl Action {
+    /// The name written in the chain.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Other(text) => text,
+            known => ACTIONS
+                .iter()
+                .find(|(a, _)| a == known)
+                .map_or("", |(_, name)| name),
+        }
+    }
+
+    /// Reads a name; anything unknown is kept as [`Action::Other`].
+    pub fn parse(text: &str) -> Self {
+        ACTIONS
+            .iter()
+            .find(|(_, name)| *name == text)
+            .map_or_else(|| Self::Other(text.to_string()), |(a, _)| a.clone())
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+macro_rules! as_text {
+    ($t:ty) => {
+        impl Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.to_string())
+            }
+        }
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                String::deserialize(d).map(|t| Self::parse(&t))
+            }
+        }
+    };
+}
+as_text!(Actor);
+as_text!(Action);
+
 /// What a record says happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
-    /// Who acted: `person`, `professional:<login>@<node>`, `node:<id>`,
-    /// `hub`, `operator:<user>`.
-    pub actor: String,
-    /// What was done: `list`, `download`, `download_refused`, `consent_grant`,
-    /// `consent_revoke`, `duplicate`, `upload`, `delete`, `link`, ...
-    pub action: String,
+    /// Who acted.
+    pub actor: Actor,
+    /// What was done.
+    pub action: Action,
     /// The person concerned (hub person id or node pseudonym), if any.
     pub person: Option<String>,
     /// What was touched: a document, a consent, a duplicate code.
@@ -159,8 +333,8 @@ mod tests {
 
     fn ev(i: u64) -> Event {
         Event {
-            actor: "person".into(),
-            action: "download".into(),
+            actor: Actor::Person,
+            action: Action::Download,
             person: Some("p1".into()),
             subject: format!("doc-{i}"),
             procedure: Some("RSA".into()),
@@ -200,5 +374,65 @@ mod tests {
         let mut c = chain(5);
         c[4].at += 1;
         assert_eq!(verify(c).unwrap_err().seq, 4);
+    }
+
+    /// The event as it was written before actors and actions were typed.
+    #[derive(Serialize)]
+    struct TextEvent<'a> {
+        actor: &'a str,
+        action: &'a str,
+        person: Option<String>,
+        subject: String,
+        procedure: Option<String>,
+        detail: String,
+    }
+
+    #[test]
+    fn typed_actors_and_actions_keep_the_bytes_on_disk() {
+        let actors = [
+            ("person", Actor::Person),
+            ("hub", Actor::Hub),
+            (
+                "professional:ana@cd976.fr@cd-976",
+                Actor::Professional {
+                    account: "ana@cd976.fr".into(),
+                    institution: "cd-976".into(),
+                },
+            ),
+            ("node:caf-976", Actor::Node("caf-976".into())),
+            ("operator:Awa", Actor::Operator("Awa".into())),
+            ("robot", Actor::Other("robot".into())),
+        ];
+        let mut actions: Vec<(&str, Action)> =
+            ACTIONS.iter().map(|(a, n)| (*n, a.clone())).collect();
+        actions.push(("something_new", Action::Other("something_new".into())));
+        for (actor_text, actor) in &actors {
+            for (action_text, action) in &actions {
+                let typed = Event {
+                    actor: actor.clone(),
+                    action: action.clone(),
+                    person: Some("p1".into()),
+                    subject: "doc".into(),
+                    procedure: None,
+                    detail: "d".into(),
+                };
+                let text = TextEvent {
+                    actor: actor_text,
+                    action: action_text,
+                    person: Some("p1".into()),
+                    subject: "doc".into(),
+                    procedure: None,
+                    detail: "d".into(),
+                };
+                let bytes = codec::encode(&typed).unwrap();
+                assert_eq!(
+                    bytes,
+                    codec::encode(&text).unwrap(),
+                    "{actor_text} {action_text}"
+                );
+                assert_eq!(codec::decode::<Event>(&bytes).unwrap(), typed);
+            }
+        }
+        assert_eq!(ACTIONS.len(), 18, "every known action has its name");
     }
 }

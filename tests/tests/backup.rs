@@ -192,8 +192,8 @@ async fn hub_backup_while_serving_restores_accounts_uploads_and_the_audit_chain(
     )
     .unwrap();
     ctx.vault().log(passerelle_protocol::audit::Event {
-        actor: "person".into(),
-        action: "upload".into(),
+        actor: passerelle_protocol::audit::Actor::Person,
+        action: passerelle_protocol::audit::Action::Upload,
         person: Some(created.account.id.clone()),
         subject: up.id.clone(),
         procedure: None,

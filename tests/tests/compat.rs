@@ -102,7 +102,8 @@ fn check_hub(store_dir: &Path, fixture: &Path) -> String {
     assert!(head.records >= 3, "{head:?}");
     let mine = vault.audit_of(&person.id, 10).unwrap();
     assert!(
-        mine.iter().any(|r| r.event.action == "account_create"),
+        mine.iter()
+            .any(|r| r.event.action == passerelle_protocol::audit::Action::AccountCreate),
         "{mine:?}"
     );
     passerelle_vault::links::pseudonym(&vault, &person.id, &node_id)

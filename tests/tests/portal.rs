@@ -292,7 +292,7 @@ async fn partner_pages_need_a_session_and_every_form_its_token() {
         "{report}"
     );
     assert!(
-        !report.contains("Contrats d&#39;engagement"),
+        !report.contains("Contrats d'engagement"),
         "another programme's indicator: {report}"
     );
 
@@ -542,7 +542,7 @@ async fn partners_publish_pdfs_that_the_public_downloads_and_nothing_else() {
     )
     .await;
     assert_eq!(status, 422);
-    assert!(page.contains("n&#39;est pas un PDF"), "{page}");
+    assert!(page.contains("n'est pas un PDF"), "{page}");
     assert!(hub
         .ctx()
         .hub

@@ -633,7 +633,7 @@ async fn link_list_download_consent_duplicate_and_audit_across_two_nodes() {
     let refusals: Vec<&str> = report
         .records
         .iter()
-        .filter(|r| r.event.action == "download_refused")
+        .filter(|r| r.event.action == passerelle_protocol::audit::Action::DownloadRefused)
         .map(|r| r.event.detail.as_str())
         .collect();
     for why in [
@@ -650,8 +650,9 @@ async fn link_list_download_consent_duplicate_and_audit_across_two_nodes() {
             "no logged refusal saying {why:?}: {refusals:?}"
         );
     }
-    assert!(report.records.iter().any(|r| r.event.action == "download"
-        && r.event.actor == "professional:ana@cd976.fr@cd-976"
+    assert!(report.records.iter().any(|r| r.event.action
+        == passerelle_protocol::audit::Action::Download
+        && r.event.actor.to_string() == "professional:ana@cd976.fr@cd-976"
         && r.event.procedure.as_deref() == Some("rsa")));
 
     // The person sees who saw what, when, for which procedure.

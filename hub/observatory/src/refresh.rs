@@ -417,3 +417,7 @@ pub fn verify(
 
 /// Latest result per indicator id, for listings.
 pub type Latest = BTreeMap<String, IndicatorResult>;
+
+#[cfg(test)]
+#[path = "refresh_tests.rs"]
+mod tests;

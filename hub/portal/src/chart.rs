@@ -1,9 +1,12 @@
 //! Charts as server-rendered SVG: a time series and a bar chart. Each is
 //! an image with a text title; the page repeats its values in a table.
+//! Drawn with `maud::html!`, so every label is escaped.
 
 use std::fmt::Write as _;
 
-use super::layout::{esc, number};
+use maud::{html, Markup};
+
+use super::layout::number;
 
 /// Colours of the series (colour-blind safe, Okabe–Ito).
 const COLOURS: [&str; 6] = [
@@ -18,6 +21,80 @@ pub struct Series {
     pub values: Vec<Option<f64>>,
 }
 
+/// Where the line chart draws: its size and its value-to-point mapping.
+struct Frame {
+    w: f64,
+    h: f64,
+    left: f64,
+    top: f64,
+    bottom: f64,
+    max: f64,
+    step: f64,
+    single: bool,
+}
+
+impl Frame {
+    fn new(periods: usize, series: &[Series]) -> Self {
+        let (w, h, left, top, bottom) = (560.0, 300.0, 64.0, 16.0, 40.0);
+        let max = series
+            .iter()
+            .flat_map(|s| s.values.iter().flatten().copied())
+            .fold(0.0f64, f64::max);
+        let max = if max <= 0.0 { 1.0 } else { nice(max) };
+        let step = if periods > 1 {
+            (w - left - 40.0) / (periods - 1) as f64
+        } else {
+            0.0
+        };
+        Self {
+            w,
+            h,
+            left,
+            top,
+            bottom,
+            max,
+            step,
+            single: periods == 1,
+        }
+    }
+
+    fn x(&self, i: usize) -> f64 {
+        self.left
+            + self.step * i as f64
+            + if self.single {
+                (self.w - self.left) / 2.0
+            } else {
+                0.0
+            }
+    }
+
+    fn y(&self, v: f64) -> f64 {
+        self.top + (self.h - self.top - self.bottom) * (1.0 - v / self.max)
+    }
+
+    /// SVG path data of a series, lifting the pen over gaps.
+    fn path(&self, values: &[Option<f64>]) -> String {
+        let mut d = String::new();
+        let mut pen = false;
+        for (i, v) in values.iter().enumerate() {
+            match v {
+                Some(v) => {
+                    let _ = write!(
+                        d,
+                        "{}{:.1} {:.1}",
+                        if pen { "L" } else { "M" },
+                        self.x(i),
+                        self.y(*v)
+                    );
+                    pen = true;
+                }
+                None => pen = false,
+            }
+        }
+        d
+    }
+}
+
 /// A line chart of several series over the same periods.
 pub fn lines(
     title: &str,
@@ -25,102 +102,47 @@ pub fn lines(
     series: &[Series],
     unit: &str,
     decimals: u8,
-) -> String {
-    let (w, h, left, top, bottom) = (560.0, 300.0, 64.0, 16.0, 40.0);
-    let plot_h = h - top - bottom;
-    let all: Vec<f64> = series
-        .iter()
-        .flat_map(|s| s.values.iter().flatten().copied())
-        .collect();
-    let max = all.iter().copied().fold(0.0f64, f64::max);
-    let max = if max <= 0.0 { 1.0 } else { nice(max) };
-    let step = if periods.len() > 1 {
-        (w - left - 40.0) / (periods.len() - 1) as f64
-    } else {
-        0.0
-    };
-    let x = |i: usize| {
-        left + step * i as f64
-            + if periods.len() == 1 {
-                (w - left) / 2.0
-            } else {
-                0.0
-            }
-    };
-    let y = |v: f64| top + plot_h * (1.0 - v / max);
+) -> Markup {
+    let f = Frame::new(periods.len(), series);
     let legend_h = 20.0 * series.len() as f64;
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {}\" role=\"img\" aria-label=\"{}\"><title>{}</title>",
-        h + legend_h,
-        esc(title),
-        esc(title)
-    );
-    for k in 0..=4 {
-        let v = max * f64::from(k) / 4.0;
-        let _ = write!(
-            s,
-            "<line x1=\"{left}\" x2=\"{}\" y1=\"{yy}\" y2=\"{yy}\" stroke=\"#d8dee4\"/><text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"end\">{}</text>",
-            w - 8.0,
-            left - 6.0,
-            y(v) + 4.0,
-            number(v, decimals.min(1)),
-            yy = y(v)
-        );
-    }
-    for (i, p) in periods.iter().enumerate() {
-        let _ = write!(
-            s,
-            "<text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"middle\">{}</text>",
-            x(i),
-            h - bottom + 18.0,
-            esc(p)
-        );
-    }
-    for (n, ser) in series.iter().enumerate() {
-        let c = COLOURS[n % COLOURS.len()];
-        let mut d = String::new();
-        let mut pen = false;
-        for (i, v) in ser.values.iter().enumerate() {
-            match v {
-                Some(v) => {
-                    let _ = write!(d, "{}{:.1} {:.1}", if pen { "L" } else { "M" }, x(i), y(*v));
-                    pen = true;
+    html! {
+        svg xmlns="http://www.w3.org/2000/svg" viewBox={ "0 0 " (f.w) " " (f.h + legend_h) }
+            role="img" aria-label=(title) {
+            title { (title) }
+            @for k in 0..=4 {
+                @let v = f.max * f64::from(k) / 4.0;
+                line x1=(f.left) x2=(f.w - 8.0) y1=(f.y(v)) y2=(f.y(v)) stroke="#d8dee4" {}
+                text x=(f.left - 6.0) y=(f.y(v) + 4.0) font-size="11" text-anchor="end" {
+                    (number(v, decimals.min(1)))
                 }
-                None => pen = false,
+            }
+            @for (i, p) in periods.iter().enumerate() {
+                text x=(f.x(i)) y=(f.h - f.bottom + 18.0) font-size="11" text-anchor="middle" { (p) }
+            }
+            @for (n, ser) in series.iter().enumerate() {
+                (line(&f, n, ser, periods, unit, decimals))
             }
         }
-        let _ = write!(
-            s,
-            "<path d=\"{d}\" fill=\"none\" stroke=\"{c}\" stroke-width=\"2.5\"/>"
-        );
-        for (i, v) in ser.values.iter().enumerate() {
-            if let Some(v) = v {
-                let _ = write!(
-                    s,
-                    "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3.5\" fill=\"{c}\"><title>{} — {} : {} {}</title></circle>",
-                    x(i),
-                    y(*v),
-                    esc(&ser.name),
-                    esc(&periods[i]),
-                    number(*v, decimals),
-                    esc(unit)
-                );
-            }
-        }
-        let ly = h + 20.0 * n as f64;
-        let _ = write!(
-            s,
-            "<rect x=\"{left}\" y=\"{}\" width=\"14\" height=\"4\" fill=\"{c}\"/><text x=\"{}\" y=\"{}\" font-size=\"12\">{}</text>",
-            ly + 2.0,
-            left + 20.0,
-            ly + 7.0,
-            esc(&ser.name)
-        );
     }
-    s.push_str("</svg>");
-    s
+}
+
+/// One series of the line chart: its line, a point per value, its legend.
+fn line(f: &Frame, n: usize, ser: &Series, periods: &[String], unit: &str, decimals: u8) -> Markup {
+    let c = COLOURS[n % COLOURS.len()];
+    let ly = f.h + 20.0 * n as f64;
+    html! {
+        path d=(f.path(&ser.values)) fill="none" stroke=(c) stroke-width="2.5" {}
+        @for (i, v) in ser.values.iter().enumerate() {
+            @if let Some(v) = v {
+                circle cx=(format_args!("{:.1}", f.x(i))) cy=(format_args!("{:.1}", f.y(*v)))
+                    r="3.5" fill=(c) {
+                    title { (ser.name) " — " (periods[i]) " : " (number(*v, decimals)) " " (unit) }
+                }
+            }
+        }
+        rect x=(f.left) y=(ly + 2.0) width="14" height="4" fill=(c) {}
+        text x=(f.left + 20.0) y=(ly + 7.0) font-size="12" { (ser.name) }
+    }
 }
 
 /// One bar: a name and a value, or the reason there is none.
@@ -134,7 +156,7 @@ pub struct Bar {
 }
 
 /// A horizontal bar chart.
-pub fn bars(title: &str, items: &[Bar], unit: &str, decimals: u8) -> String {
+pub fn bars(title: &str, items: &[Bar], unit: &str, decimals: u8) -> Markup {
     let (w, row, left) = (560.0, 22.0, 130.0);
     let max = items
         .iter()
@@ -142,46 +164,29 @@ pub fn bars(title: &str, items: &[Bar], unit: &str, decimals: u8) -> String {
         .fold(0.0f64, f64::max)
         .max(1e-9);
     let h = row * items.len() as f64 + 8.0;
-    let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"{t}\"><title>{t}</title>",
-        t = esc(title)
-    );
-    for (i, b) in items.iter().enumerate() {
-        let y = 4.0 + row * i as f64;
-        let _ = write!(
-            s,
-            "<text x=\"{}\" y=\"{}\" font-size=\"12\" text-anchor=\"end\">{}</text>",
-            left - 6.0,
-            y + 14.0,
-            esc(&b.name)
-        );
-        match b.value {
-            Some(v) => {
-                let len = (w - left - 90.0) * v / max;
-                let _ = write!(
-                    s,
-                    "<rect x=\"{left}\" y=\"{}\" width=\"{len:.1}\" height=\"16\" fill=\"#3182bd\"><title>{} : {} {}</title></rect><text x=\"{:.1}\" y=\"{}\" font-size=\"12\">{}</text>",
-                    y + 2.0,
-                    esc(&b.name),
-                    number(v, decimals),
-                    esc(unit),
-                    left + len + 4.0,
-                    y + 14.0,
-                    number(v, decimals)
-                );
-            }
-            None => {
-                let _ = write!(
-                    s,
-                    "<text x=\"{left}\" y=\"{}\" font-size=\"12\" fill=\"#6b3a00\">{}</text>",
-                    y + 14.0,
-                    b.absent
-                );
+    html! {
+        svg xmlns="http://www.w3.org/2000/svg" viewBox={ "0 0 " (w) " " (h) } role="img" aria-label=(title) {
+            title { (title) }
+            @for (i, b) in items.iter().enumerate() {
+                @let y = 4.0 + row * i as f64;
+                text x=(left - 6.0) y=(y + 14.0) font-size="12" text-anchor="end" { (b.name) }
+                @match b.value {
+                    Some(v) => {
+                        @let len = (w - left - 90.0) * v / max;
+                        rect x=(left) y=(y + 2.0) width=(format_args!("{len:.1}")) height="16" fill="#3182bd" {
+                            title { (b.name) " : " (number(v, decimals)) " " (unit) }
+                        }
+                        text x=(format_args!("{:.1}", left + len + 4.0)) y=(y + 14.0) font-size="12" {
+                            (number(v, decimals))
+                        }
+                    }
+                    None => {
+                        text x=(left) y=(y + 14.0) font-size="12" fill="#6b3a00" { (b.absent) }
+                    }
+                }
             }
         }
     }
-    s.push_str("</svg>");
-    s
 }
 
 /// A round upper bound for an axis.
@@ -211,7 +216,8 @@ mod tests {
             }],
             "‰",
             1,
-        );
+        )
+        .into_string();
         assert!(
             svg.contains("<title>Mayotte — 2025-T1 : 12,5 ‰</title>"),
             "{svg}"
@@ -226,7 +232,8 @@ mod tests {
             }],
             "foyers",
             0,
-        );
+        )
+        .into_string();
         assert!(svg.contains(">secret statistique<"));
         assert_eq!(nice(83.0), 100.0);
         assert_eq!(nice(230.0), 250.0);

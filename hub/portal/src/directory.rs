@@ -2,15 +2,14 @@
 //! partner node publishes its entry through the link; the portal lists
 //! them, searchable by words and filtered by commune and theme.
 
-use std::fmt::Write as _;
-
+use maud::{html, Markup};
 use passerelle_protocol::{
     directory::{theme_label, DirectoryEntry, THEMES},
     geo,
 };
 use serde::Deserialize;
 
-use super::layout::{esc, page};
+use super::layout::page;
 use crate::state::Ctx;
 
 /// The filters of the directory page.
@@ -58,88 +57,73 @@ pub fn page_html(ctx: &Ctx, f: &Filters) -> String {
     entries.sort_by(|a, b| a.name.cmp(&b.name));
     let shown: Vec<&DirectoryEntry> = entries.iter().filter(|e| matches(e, f)).collect();
 
-    let mut body = String::from(
-        "<h1>Annuaire des acteurs</h1><p>Les structures sociales, médico-sociales et d'insertion partenaires, \
-ce qu'elles proposent et où.</p><form method=\"get\" action=\"/annuaire\" class=\"choix\">",
-    );
-    let _ = write!(
-        body,
-        "<p><label for=\"q\">Mots</label><br><input id=\"q\" name=\"q\" value=\"{}\"></p>",
-        esc(&f.q)
-    );
-    body.push_str("<p><label for=\"commune\">Commune</label><br><select id=\"commune\" name=\"commune\"><option value=\"\">Toutes</option>");
-    for c in &geo::COMMUNES {
-        let sel = if f.commune == c.code { " selected" } else { "" };
-        let _ = write!(
-            body,
-            "<option value=\"{}\"{sel}>{}</option>",
-            c.code,
-            esc(c.name)
-        );
-    }
-    body.push_str("</select></p><p><label for=\"theme\">Thème</label><br><select id=\"theme\" name=\"theme\"><option value=\"\">Tous</option>");
-    for (id, label) in THEMES {
-        let sel = if f.theme == *id { " selected" } else { "" };
-        let _ = write!(body, "<option value=\"{id}\"{sel}>{}</option>", esc(label));
-    }
-    let _ = write!(body, "</select></p><p><br><button type=\"submit\">Chercher</button></p></form><p>{} structure(s).</p><ul class=\"grille\">", shown.len());
-    for e in shown {
-        let places = if e.communes.is_empty() {
-            "tout le département".to_string()
-        } else {
-            e.communes
-                .iter()
-                .filter_map(|c| geo::name(geo::Level::Commune, c))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let themes: Vec<&str> = e.themes.iter().filter_map(|t| theme_label(t)).collect();
-        let _ = write!(
-            body,
-            "<li class=\"carte\"><h2>{}</h2><p>{}</p>",
-            esc(&e.name),
-            esc(&e.description)
-        );
-        if !e.services.is_empty() {
-            let _ = write!(
-                body,
-                "<p><strong>Services :</strong> {}</p>",
-                esc(&e.services.join(" ; "))
-            );
-        }
-        let _ = write!(body, "<p><strong>Où :</strong> {}</p>", esc(&places));
-        if !themes.is_empty() {
-            let _ = write!(body, "<p class=\"note\">{}</p>", esc(&themes.join(" · ")));
-        }
-        for (label, v) in [
-            ("Adresse", &e.address),
-            ("Horaires", &e.hours),
-            ("Téléphone", &e.phone),
-        ] {
-            if !v.is_empty() {
-                let _ = write!(body, "<p><strong>{label} :</strong> {}</p>", esc(v));
+    let body = html! {
+        h1 { "Annuaire des acteurs" }
+        p { "Les structures sociales, médico-sociales et d'insertion partenaires, ce qu'elles proposent et où." }
+        (search_form(f))
+        p { (shown.len()) " structure(s)." }
+        ul.grille { @for e in shown { (entry(e)) } }
+    };
+    page(ctx, "Annuaire des acteurs", body)
+}
+
+/// The search form: words, commune, theme; kept filled in.
+fn search_form(f: &Filters) -> Markup {
+    html! {
+        form method="get" action="/annuaire" class="choix" {
+            p { label for="q" { "Mots" } br; input #q name="q" value=(f.q); }
+            p {
+                label for="commune" { "Commune" } br;
+                select #commune name="commune" {
+                    option value="" { "Toutes" }
+                    @for c in &geo::COMMUNES {
+                        option value=(c.code) selected[f.commune == c.code] { (c.name) }
+                    }
+                }
             }
+            p {
+                label for="theme" { "Thème" } br;
+                select #theme name="theme" {
+                    option value="" { "Tous" }
+                    @for (id, label) in THEMES {
+                        option value=(id) selected[f.theme == *id] { (label) }
+                    }
+                }
+            }
+            p { br; button type="submit" { "Chercher" } }
         }
-        if !e.email.is_empty() {
-            let _ = write!(
-                body,
-                "<p><strong>E-mail :</strong> <a href=\"mailto:{0}\">{0}</a></p>",
-                esc(&e.email)
-            );
-        }
-        if e.website.starts_with("https://") || e.website.starts_with("http://") {
-            let _ = write!(
-                body,
-                "<p><a href=\"{0}\" rel=\"noopener\">{0}</a></p>",
-                esc(&e.website)
-            );
-        }
-        body.push_str("</li>");
     }
-    body.push_str("</ul>");
-    page(
-        ctx,
-        "Annuaire des acteurs",
-        maud::PreEscaped(body.to_string()),
-    )
+}
+
+/// One actor's card: what it offers, where, when and how to reach it.
+fn entry(e: &DirectoryEntry) -> Markup {
+    let places = if e.communes.is_empty() {
+        "tout le département".to_string()
+    } else {
+        e.communes
+            .iter()
+            .filter_map(|c| geo::name(geo::Level::Commune, c))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let themes: Vec<&str> = e.themes.iter().filter_map(|t| theme_label(t)).collect();
+    let web = e.website.starts_with("https://") || e.website.starts_with("http://");
+    html! {
+        li.carte {
+            h2 { (e.name) }
+            p { (e.description) }
+            @if !e.services.is_empty() {
+                p { strong { "Services :" } " " (e.services.join(" ; ")) }
+            }
+            p { strong { "Où :" } " " (places) }
+            @if !themes.is_empty() { p.note { (themes.join(" · ")) } }
+            @for (label, v) in [("Adresse", &e.address), ("Horaires", &e.hours), ("Téléphone", &e.phone)] {
+                @if !v.is_empty() { p { strong { (label) " :" } " " (v) } }
+            }
+            @if !e.email.is_empty() {
+                p { strong { "E-mail :" } " " a href={ "mailto:" (e.email) } { (e.email) } }
+            }
+            @if web { p { a href=(e.website) rel="noopener" { (e.website) } } }
+        }
+    }
 }

@@ -5,22 +5,6 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use crate::state::Ctx;
 
-/// Escapes text for HTML.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 pub use passerelle_hub_core::french::{date, number};
 
 const CSS: &str = "\
@@ -38,6 +22,21 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}caption{text-align:left;
 .choix a[aria-current]{background:#0b4f8a;color:#fff}svg{max-width:100%;height:auto}.secret{color:#6b3a00}\
 footer.site{border-top:1px solid #d8dee4;margin-top:2rem;padding:1rem;color:#4a4a4a;font-size:.9rem;text-align:center}\
 .gros{display:block;box-sizing:border-box;width:100%;max-width:26rem;margin:.5rem 0;padding:.9rem 1rem;font-size:1.15rem;font-weight:600;text-align:center;border:2px solid #0b4f8a;border-radius:.6rem;background:#0b4f8a;color:#fff;text-decoration:none;cursor:pointer}.gros.clair{background:#fff;color:#0b4f8a}.menu{display:flex;flex-wrap:wrap;gap:0 .6rem;margin-bottom:1rem}.menu .gros,.menu form{width:auto;flex:1 1 12rem}.docs{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(16rem,1fr));gap:.8rem}.code{font-size:2rem;font-weight:700;letter-spacing:.15rem;font-family:monospace;background:#eef3f8;padding:.6rem 1rem;border-radius:.5rem;display:inline-block}.ok{background:#e3f4e6;border:2px solid #1c6b2e;padding:.6rem .8rem;border-radius:.4rem}input,select,button{font-size:1rem;padding:.4rem;max-width:100%}@media (max-width:40rem){table{font-size:.85rem}th,td{padding:.3rem .2rem;overflow-wrap:anywhere}}@media print{header.site nav,.choix,#imprimer{display:none}}";
+
+/// The hidden field carrying a form's CSRF token.
+pub fn csrf_field(token: &str) -> Markup {
+    html! { input type="hidden" name="csrf" value=(token); }
+}
+
+/// A message that interrupts the reader (a refused form, an error).
+pub fn alert(message: &str) -> Markup {
+    html! { p.demo role="alert" { (message) } }
+}
+
+/// The header row of a table whose columns all have plain text headings.
+pub fn column_heads(names: &[&str]) -> Markup {
+    html! { thead { tr { @for n in names { th scope="col" { (n) } } } } }
+}
 
 /// A whole page: the shell around `body`, rendered. Every text is
 /// escaped by the template engine.
@@ -92,10 +91,18 @@ mod tests {
         assert_eq!(super::number(1234.5, 1), "1\u{202f}234,5");
         assert_eq!(super::number(-0.04, 1), "0,0");
         assert_eq!(super::number(-12.0, 0), "−12");
-        assert_eq!(
-            super::esc("<a href='x'>&</a>"),
-            "&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;"
-        );
         assert_eq!(super::date(1_795_392_000), "23/11/2026 à 00:00 (UTC)");
+    }
+
+    #[test]
+    fn shared_pieces_escape_what_they_are_given() {
+        assert_eq!(
+            super::alert("<b>\"x\" & y</b>").into_string(),
+            "<p class=\"demo\" role=\"alert\">&lt;b&gt;&quot;x&quot; &amp; y&lt;/b&gt;</p>"
+        );
+        assert_eq!(
+            super::csrf_field("a\"b").into_string(),
+            "<input type=\"hidden\" name=\"csrf\" value=\"a&quot;b\">"
+        );
     }
 }

@@ -9,7 +9,9 @@
 //! without JavaScript; maps and charts are SVG drawn here.
 //!
 //! - [`cache`]: rendered public pages, kept until a result changes.
-//! - [`layout`]: the page shell and French formatting.
+//! - [`layout`]: the page shell, pieces every form or table shares, and
+//!   French formatting. Every page is written with `maud::html!`, which
+//!   escapes whatever it is given.
 //! - [`pages`]: home, themes, dashboards, indicator sheets.
 //! - [`map`]: choropleth maps.
 //! - [`chart`]: time series and bar charts.
@@ -209,7 +211,14 @@ pub async fn serve(
 }
 
 fn missing(ctx: &Ctx) -> Response {
-    let body = layout::page(ctx, "Page introuvable", maud::PreEscaped(("<h1>Page introuvable</h1><p>Cette page n'existe pas. <a href=\"/\">Retour à l'accueil</a>.</p>").to_string()));
+    let body = layout::page(
+        ctx,
+        "Page introuvable",
+        maud::html! {
+            h1 { "Page introuvable" }
+            p { "Cette page n'existe pas. " a href="/" { "Retour à l'accueil" } "." }
+        },
+    );
     (StatusCode::NOT_FOUND, Html(body)).into_response()
 }
 

@@ -10,7 +10,9 @@ use std::fmt::Write as _;
 
 use passerelle_protocol::geo::{self, Level};
 
-use super::layout::{esc, number};
+use maud::{html, Markup};
+
+use super::layout::number;
 use passerelle_observatory::compose::Status;
 
 /// One commune's outline.
@@ -99,51 +101,21 @@ impl Geometry {
             .ok_or("not a FeatureCollection (no \"features\" array)")?;
         let mut polys: Vec<(String, Vec<Ring>)> = Vec::new();
         for (i, f) in features.iter().enumerate() {
-            let code = f["properties"][code_property]
-                .as_str()
-                .map(String::from)
-                .or_else(|| {
-                    f["properties"][code_property]
-                        .as_u64()
-                        .map(|n| n.to_string())
-                })
-                .ok_or_else(|| format!("feature {i} has no property {code_property:?}"))?;
-            if geo::commune_index(&code).is_none() {
-                continue; // another territory's commune: not drawn
+            if let Some(poly) = feature_rings(i, f, code_property)? {
+                polys.push(poly);
             }
-            let g = &f["geometry"];
-            let rings: Vec<&serde_json::Value> = match g["type"].as_str() {
-                Some("Polygon") => g["coordinates"].as_array().into_iter().flatten().collect(),
-                Some("MultiPolygon") => g["coordinates"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|p| p.as_array())
-                    .flatten()
-                    .collect(),
-                other => {
-                    return Err(format!(
-                        "feature {i} ({code}): geometry type {other:?} is not a polygon"
-                    ))
-                }
-            };
-            let mut out = Vec::new();
-            for ring in rings {
-                let pts: Vec<(f64, f64)> = ring
-                    .as_array()
-                    .ok_or_else(|| format!("feature {i} ({code}): malformed ring"))?
-                    .iter()
-                    .filter_map(|p| Some((p.get(0)?.as_f64()?, p.get(1)?.as_f64()?)))
-                    .collect();
-                if pts.len() >= 3 {
-                    out.push(pts);
-                }
-            }
-            polys.push((code, out));
         }
         if polys.is_empty() {
-            return Err(format!("no feature has a Mayotte INSEE code (97601 to 97617) in property {code_property:?}"));
+            return Err(format!(
+                "no feature has a Mayotte INSEE code (97601 to 97617) in property {code_property:?}"
+            ));
         }
+        Ok(Self::projected(polys))
+    }
+
+    /// Projects (longitude, latitude) rings to a 480-wide view box, one
+    /// simplified path per commune.
+    fn projected(polys: Vec<(String, Vec<Ring>)>) -> Self {
         let all = polys.iter().flat_map(|(_, p)| p.iter().flatten());
         let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
         for &(x, y) in all {
@@ -181,13 +153,63 @@ impl Geometry {
                 Area { code, path }
             })
             .collect();
-        Ok(Self {
+        Self {
             width,
             height: height.ceil(),
             areas,
             schematic: false,
-        })
+        }
     }
+}
+
+/// The INSEE code and rings of feature `i`; `None` for another
+/// territory's commune, which is not drawn.
+fn feature_rings(
+    i: usize,
+    f: &serde_json::Value,
+    code_property: &str,
+) -> Result<Option<(String, Vec<Ring>)>, String> {
+    let code = f["properties"][code_property]
+        .as_str()
+        .map(String::from)
+        .or_else(|| {
+            f["properties"][code_property]
+                .as_u64()
+                .map(|n| n.to_string())
+        })
+        .ok_or_else(|| format!("feature {i} has no property {code_property:?}"))?;
+    if geo::commune_index(&code).is_none() {
+        return Ok(None);
+    }
+    let g = &f["geometry"];
+    let rings: Vec<&serde_json::Value> = match g["type"].as_str() {
+        Some("Polygon") => g["coordinates"].as_array().into_iter().flatten().collect(),
+        Some("MultiPolygon") => g["coordinates"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.as_array())
+            .flatten()
+            .collect(),
+        other => {
+            return Err(format!(
+                "feature {i} ({code}): geometry type {other:?} is not a polygon"
+            ))
+        }
+    };
+    let mut out = Vec::new();
+    for ring in rings {
+        let pts: Vec<(f64, f64)> = ring
+            .as_array()
+            .ok_or_else(|| format!("feature {i} ({code}): malformed ring"))?
+            .iter()
+            .filter_map(|p| Some((p.get(0)?.as_f64()?, p.get(1)?.as_f64()?)))
+            .collect();
+        if pts.len() >= 3 {
+            out.push(pts);
+        }
+    }
+    Ok(Some((code, out)))
 }
 
 /// Five blues, light to dark (ColorBrewer "Blues", colour-blind safe).
@@ -226,38 +248,74 @@ pub fn choropleth(
     unit: &str,
     decimals: u8,
     title: &str,
-) -> String {
+) -> Markup {
     let released: Vec<f64> = values.iter().filter_map(|v| v.value).collect();
-    let br = breaks(&released);
-    let class = |x: f64| {
-        br.iter()
-            .position(|b| x <= *b)
-            .unwrap_or(br.len().saturating_sub(1))
+    let shading = Shading {
+        level,
+        values,
+        breaks: breaks(&released),
+        unit,
+        decimals,
     };
-    let legend_h = 24.0 * (br.len() as f64 + 2.0) + 10.0;
-    let h = g.height + legend_h;
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-labelledby=\"carte-titre carte-desc\">\
-<title id=\"carte-titre\">{t}</title><desc id=\"carte-desc\">Carte par {lvl}. Les valeurs figurent aussi dans le tableau sous la carte.{sch}</desc>\
-<defs><pattern id=\"hachures\" patternUnits=\"userSpaceOnUse\" width=\"7\" height=\"7\" patternTransform=\"rotate(45)\">\
-<rect width=\"7\" height=\"7\" fill=\"#fff\"/><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"7\" stroke=\"#8a5a00\" stroke-width=\"2.5\"/></pattern></defs>",
-        w = g.width,
-        t = esc(title),
-        lvl = level.label_fr(),
-        sch = if g.schematic { " Carte schématique : une case par commune, placée approximativement." } else { "" },
-    );
-    for a in &g.areas {
-        let Some(ci) = geo::commune_index(&a.code) else {
-            continue;
-        };
-        let unit_code = geo::parent_code(ci, level);
-        let v = values.iter().find(|v| v.code == unit_code);
+    let legend_h = 24.0 * (shading.breaks.len() as f64 + 2.0) + 10.0;
+    let schematic_note = if g.schematic {
+        " Carte schématique : une case par commune, placée approximativement."
+    } else {
+        ""
+    };
+    html! {
+        svg xmlns="http://www.w3.org/2000/svg" viewBox={ "0 0 " (g.width) " " (g.height + legend_h) }
+            role="img" aria-labelledby="carte-titre carte-desc" {
+            title #carte-titre { (title) }
+            desc #carte-desc {
+                "Carte par " (level.label_fr())
+                ". Les valeurs figurent aussi dans le tableau sous la carte." (schematic_note)
+            }
+            defs {
+                pattern #hachures patternUnits="userSpaceOnUse" width="7" height="7"
+                    patternTransform="rotate(45)" {
+                    rect width="7" height="7" fill="#fff" {}
+                    line x1="0" y1="0" x2="0" y2="7" stroke="#8a5a00" stroke-width="2.5" {}
+                }
+            }
+            @for a in &g.areas {
+                @if let Some(ci) = geo::commune_index(&a.code) {
+                    (shading.area(g, a, ci))
+                }
+            }
+            (shading.legend(g.height, &released))
+        }
+    }
+}
+
+/// How a map colours its units: the values at its level and their
+/// class breaks.
+struct Shading<'a> {
+    level: Level,
+    values: &'a [MapValue],
+    breaks: Vec<f64>,
+    unit: &'a str,
+    decimals: u8,
+}
+
+impl Shading<'_> {
+    /// The class (palette index) of a released value.
+    fn class(&self, x: f64) -> usize {
+        self.breaks
+            .iter()
+            .position(|b| x <= *b)
+            .unwrap_or(self.breaks.len().saturating_sub(1))
+    }
+
+    /// One commune's shape, coloured by its unit's value, and on the
+    /// schematic map its name.
+    fn area(&self, g: &Geometry, a: &Area, ci: usize) -> Markup {
+        let unit_code = geo::parent_code(ci, self.level);
+        let v = self.values.iter().find(|v| v.code == unit_code);
         let (fill, label) = match v {
             Some(MapValue { value: Some(x), .. }) => (
-                PALETTE[class(*x)],
-                format!("{} {}", number(*x, decimals), unit),
+                PALETTE[self.class(*x)],
+                format!("{} {}", number(*x, self.decimals), self.unit),
             ),
             Some(MapValue {
                 status: Status::Suppressed,
@@ -268,66 +326,56 @@ pub fn choropleth(
             ),
             _ => ("#e6e6e6", "non disponible".to_string()),
         };
-        let name = geo::name(level, unit_code).unwrap_or(unit_code);
+        let name = geo::name(self.level, unit_code).unwrap_or(unit_code);
         let commune = geo::COMMUNES[ci].name;
-        let place = if level == Level::Commune {
-            esc(name)
-        } else {
-            format!("{} ({})", esc(name), esc(commune))
-        };
         let stroke = if g.schematic {
             ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e"][geo::COMMUNES[ci].epci]
         } else {
             "#ffffff"
         };
-        let _ = write!(
-            s,
-            "<path d=\"{d}\" fill=\"{fill}\" stroke=\"{stroke}\" stroke-width=\"{sw}\"><title>{place} : {label}</title></path>",
-            d = a.path,
-            label = esc(&label),
-            sw = if g.schematic { 3 } else { 1 },
-        );
-        if g.schematic {
-            let (x, y) = tile_origin(&a.code);
-            let dark = matches!(v, Some(MapValue { value: Some(x), .. }) if class(*x) >= 3);
-            let _ = write!(
-                s,
-                "<text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"middle\" fill=\"{}\" aria-hidden=\"true\">{}</text>",
-                x + TILE / 2.0,
-                y + TILE / 2.0 + 4.0,
-                if dark { "#fff" } else { "#1b1b1b" },
-                esc(short(commune)),
-            );
+        let dark = matches!(v, Some(MapValue { value: Some(x), .. }) if self.class(*x) >= 3);
+        html! {
+            path d=(a.path) fill=(fill) stroke=(stroke)
+                stroke-width=(if g.schematic { 3 } else { 1 }) {
+                title {
+                    (name)
+                    @if self.level != Level::Commune { " (" (commune) ")" }
+                    " : " (label)
+                }
+            }
+            @if g.schematic {
+                @let (x, y) = tile_origin(&a.code);
+                text x=(x + TILE / 2.0) y=(y + TILE / 2.0 + 4.0) font-size="11" text-anchor="middle"
+                    fill=(if dark { "#fff" } else { "#1b1b1b" }) aria-hidden="true" { (short(commune)) }
+            }
         }
     }
-    // Legend.
-    let mut y = g.height + 18.0;
-    let mut lo = released.iter().copied().fold(f64::INFINITY, f64::min);
-    for (i, b) in br.iter().enumerate() {
-        let _ = write!(
-            s,
-            "<rect x=\"8\" y=\"{y}\" width=\"18\" height=\"14\" fill=\"{}\" stroke=\"#555\"/><text x=\"32\" y=\"{}\" font-size=\"12\">de {} à {} {}</text>",
-            PALETTE[i],
-            y + 11.0,
-            number(lo, decimals),
-            number(*b, decimals),
-            esc(unit)
-        );
-        lo = *b;
-        y += 24.0;
+
+    /// The legend under the map, from `top`: one swatch per class, then
+    /// the hatched (masked) and grey (missing) swatches.
+    fn legend(&self, top: f64, released: &[f64]) -> Markup {
+        let row = |i: usize| top + 18.0 + 24.0 * i as f64;
+        let lowest = released.iter().copied().fold(f64::INFINITY, f64::min);
+        let n = self.breaks.len();
+        html! {
+            @for (i, b) in self.breaks.iter().enumerate() {
+                @let lo = if i == 0 { lowest } else { self.breaks[i - 1] };
+                (swatch(row(i), PALETTE[i], html! {
+                    "de " (number(lo, self.decimals)) " à " (number(*b, self.decimals)) " " (self.unit)
+                }))
+            }
+            (swatch(row(n), "url(#hachures)", html! { "secret statistique (chiffre masqué)" }))
+            (swatch(row(n + 1), "#e6e6e6", html! { "non disponible" }))
+        }
     }
-    let _ = write!(
-        s,
-        "<rect x=\"8\" y=\"{y}\" width=\"18\" height=\"14\" fill=\"url(#hachures)\" stroke=\"#555\"/><text x=\"32\" y=\"{}\" font-size=\"12\">secret statistique (chiffre masqué)</text>",
-        y + 11.0
-    );
-    y += 24.0;
-    let _ = write!(
-        s,
-        "<rect x=\"8\" y=\"{y}\" width=\"18\" height=\"14\" fill=\"#e6e6e6\" stroke=\"#555\"/><text x=\"32\" y=\"{}\" font-size=\"12\">non disponible</text></svg>",
-        y + 11.0
-    );
-    s
+}
+
+/// One legend entry: a coloured square and its text.
+fn swatch(y: f64, fill: &str, label: Markup) -> Markup {
+    html! {
+        rect x="8" y=(y) width="18" height="14" fill=(fill) stroke="#555" {}
+        text x="32" y=(y + 11.0) font-size="12" { (label) }
+    }
 }
 
 fn tile_origin(code: &str) -> (f64, f64) {
@@ -370,7 +418,7 @@ mod tests {
             v("97601", None, Status::Suppressed),
             v("97602", Some(15.0), Status::Released),
         ];
-        let svg = choropleth(&g, Level::Commune, &values, "foyers", 0, "Test");
+        let svg = choropleth(&g, Level::Commune, &values, "foyers", 0, "Test").into_string();
         assert!(
             svg.contains("<title>Mamoudzou : 120 foyers</title>"),
             "{svg}"
@@ -378,9 +426,17 @@ mod tests {
         assert!(svg.contains("<title>Acoua : secret statistique (chiffre masqué)</title>"));
         assert!(svg.contains("fill=\"url(#hachures)\""));
         assert!(svg.contains("<title>Koungou : non disponible</title>"));
+        // Inside HTML, an SVG element left unclosed swallows what follows.
+        for tag in ["rect", "line", "path", "text"] {
+            assert_eq!(
+                svg.matches(&["<", tag, " "].concat()).count(),
+                svg.matches(&["</", tag, ">"].concat()).count(),
+                "every <{tag}> is closed"
+            );
+        }
         // EPCI level: a commune shows its EPCI's value.
         let epci = vec![v("200060457", Some(33.0), Status::Released)];
-        let svg = choropleth(&g, Level::Epci, &epci, "‰", 1, "Test");
+        let svg = choropleth(&g, Level::Epci, &epci, "‰", 1, "Test").into_string();
         assert!(
             svg.contains("<title>CA de Dembéni-Mamoudzou (Mamoudzou) : 33,0 ‰</title>"),
             "{svg}"

@@ -2,7 +2,7 @@
 //! health at a glance for the hub administrator. Both are served to the
 //! hub machine itself (not through a proxy) and to `metrics_allow`.
 
-use std::{collections::BTreeMap, fmt::Write as _, net::SocketAddr, sync::Arc};
+use std::{collections::BTreeMap, net::SocketAddr, sync::Arc};
 
 use axum::{
     extract::{ConnectInfo, Request, State},
@@ -10,9 +10,11 @@ use axum::{
     middleware::Next,
     response::{Html, IntoResponse, Response},
 };
+use maud::{html, Markup};
+use passerelle_hub_core::store::{AuditAnchor, NodeRecord};
 
 use super::{
-    layout::{date, esc, page},
+    layout::{column_heads, date, page},
     partner::client_ip,
 };
 use crate::state::Ctx;
@@ -86,7 +88,52 @@ pub async fn health(
         return refused();
     }
     let now = passerelle_link::now();
-    // Newest data each node contributed, per dataset, from the latest results.
+    let fresh = freshness(&ctx);
+    let live = ctx.registry.connected();
+    let rows: Vec<NodeHealth> = ctx
+        .hub
+        .store
+        .nodes()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|n| n.revoked_at.is_none())
+        .map(|n| NodeHealth {
+            connected: live.contains(&n.node_id),
+            anchor: ctx.hub.store.audit_anchor(&n.node_id).ok().flatten(),
+            days_left: n.cert_not_after.saturating_sub(now) / 86400,
+            expired: n.cert_not_after <= now,
+            node: n,
+        })
+        .collect();
+    let problems = rows.iter().filter(|r| r.needs_attention()).count();
+    let body = html! {
+        @if problems == 0 {
+            p.ok role="status" { "Tous les partenaires sont connectés et leurs certificats sont valables." }
+        } @else {
+            p.demo role="alert" { (problems) " partenaire(s) demandent votre attention." }
+        }
+        h1 { "Santé du réseau" }
+        table {
+            (column_heads(&[
+                "Partenaire",
+                "Lien",
+                "Dernier contact",
+                "Version",
+                "Certificat",
+                "Données (fraîcheur)",
+                "Journal d'accès",
+            ]))
+            tbody { @for r in &rows { (r.render(&fresh)) } }
+        }
+        p.note { "Métriques Prometheus : " a href="/metrics" { "/metrics" } "." }
+    };
+    let html = page(&ctx, "Santé du réseau", body);
+    ([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response()
+}
+
+/// Newest data each node contributed, per (node, dataset), from the
+/// latest results.
+fn freshness(ctx: &Ctx) -> BTreeMap<(String, String), u64> {
     let mut fresh: BTreeMap<(String, String), u64> = BTreeMap::new();
     for ind in ctx.catalog() {
         if let Some(r) = ctx.latest(&ind.id) {
@@ -100,64 +147,72 @@ pub async fn health(
             }
         }
     }
-    let live = ctx.registry.connected();
-    let mut body = String::from("<h1>Santé du réseau</h1><table><thead><tr><th scope=\"col\">Partenaire</th><th scope=\"col\">Lien</th><th scope=\"col\">Dernier contact</th><th scope=\"col\">Version</th><th scope=\"col\">Certificat</th><th scope=\"col\">Données (fraîcheur)</th><th scope=\"col\">Journal d'accès</th></tr></thead><tbody>");
-    let mut problems = 0;
-    for n in ctx.hub.store.nodes().unwrap_or_default() {
-        if n.revoked_at.is_some() {
-            continue;
-        }
-        let connected = live.contains(&n.node_id);
-        let left = n.cert_not_after.saturating_sub(now) / 86400;
-        let cert = if n.cert_not_after <= now {
-            "<strong>expiré</strong>".to_string()
-        } else if left < 14 {
-            format!("<strong>expire dans {left} jour(s)</strong>")
-        } else {
-            format!("valable {left} jour(s)")
-        };
-        let anchor = ctx.hub.store.audit_anchor(&n.node_id).ok().flatten();
-        let journal = match &anchor {
-            Some(a) => match &a.broken {
-                Some((at, why)) => format!(
-                    "<strong>altéré</strong> (constaté le {} : {})",
-                    date(*at),
-                    esc(why)
-                ),
-                None => format!("{} enregistrement(s), vu le {}", a.records, date(a.seen_at)),
-            },
-            None => "pas encore vu".into(),
-        };
-        if !connected || left < 14 || anchor.as_ref().is_some_and(|a| a.broken.is_some()) {
-            problems += 1;
-        }
-        let data: Vec<String> = n
-            .datasets
-            .iter()
-            .map(|d| match fresh.get(&(n.node_id.to_string(), d.clone())) {
-                Some(t) => format!("{} (importé le {})", esc(d), date(*t)),
-                None => format!("{} (pas encore utilisé)", esc(d)),
-            })
-            .collect();
-        let _ = write!(
-            body,
-            "<tr><td>{}<br><span class=\"note\">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{cert}</td><td>{}</td><td>{journal}</td></tr>",
-            esc(&n.name),
-            esc(n.node_id.as_str()),
-            if connected { "connecté" } else { "<strong>déconnecté</strong>" },
-            n.last_seen.map(date).unwrap_or_else(|| "jamais".into()),
-            esc(n.version.as_deref().unwrap_or("—")),
-            if data.is_empty() { "—".to_string() } else { data.join("<br>") }
-        );
+    fresh
+}
+
+/// One enrolled node's state on the health page.
+struct NodeHealth {
+    node: NodeRecord,
+    connected: bool,
+    anchor: Option<AuditAnchor>,
+    days_left: u64,
+    expired: bool,
+}
+
+impl NodeHealth {
+    /// Disconnected, a certificate near its end, or a broken access log.
+    fn needs_attention(&self) -> bool {
+        !self.connected
+            || self.days_left < 14
+            || self.anchor.as_ref().is_some_and(|a| a.broken.is_some())
     }
-    body.push_str("</tbody></table>");
-    let verdict = if problems == 0 {
-        "<p class=\"ok\" role=\"status\">Tous les partenaires sont connectés et leurs certificats sont valables.</p>".to_string()
-    } else {
-        format!("<p class=\"demo\" role=\"alert\">{problems} partenaire(s) demandent votre attention.</p>")
-    };
-    let html = page(&ctx, "Santé du réseau", maud::PreEscaped((format!("{verdict}{body}<p class=\"note\">Métriques Prometheus : <a href=\"/metrics\">/metrics</a>.</p>")).to_string()));
-    ([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response()
+
+    fn render(&self, fresh: &BTreeMap<(String, String), u64>) -> Markup {
+        let n = &self.node;
+        let left = self.days_left;
+        html! {
+            tr {
+                td { (n.name) br; span.note { (n.node_id.as_str()) } }
+                td { @if self.connected { "connecté" } @else { strong { "déconnecté" } } }
+                td { (n.last_seen.map(date).unwrap_or_else(|| "jamais".into())) }
+                td { (n.version.as_deref().unwrap_or("—")) }
+                td {
+                    @if self.expired { strong { "expiré" } }
+                    @else if left < 14 { strong { "expire dans " (left) " jour(s)" } }
+                    @else { "valable " (left) " jour(s)" }
+                }
+                td {
+                    @for (i, d) in n.datasets.iter().enumerate() {
+                        @if i > 0 { br; }
+                        (d) " "
+                        @match fresh.get(&(n.node_id.to_string(), d.clone())) {
+                            Some(t) => { "(importé le " (date(*t)) ")" }
+                            None => "(pas encore utilisé)",
+                        }
+                    }
+                    @if n.datasets.is_empty() { "—" }
+                }
+                td { (self.journal()) }
+            }
+        }
+    }
+
+    /// The state of the node's access log as last seen by the hub.
+    fn journal(&self) -> Markup {
+        html! {
+            @match &self.anchor {
+                Some(a) => {
+                    @match &a.broken {
+                        Some((at, why)) => {
+                            strong { "altéré" } " (constaté le " (date(*at)) " : " (why) ")"
+                        }
+                        None => { (a.records) " enregistrement(s), vu le " (date(a.seen_at)) }
+                    }
+                }
+                None => "pas encore vu",
+            }
+        }
+    }
 }
 
 /// Counts every portal response by area and status class.

@@ -1,30 +1,34 @@
 //! The partner professionals' side of the portal: sign-in, the network's
 //! coverage and freshness, the institution's own contributions, and the
-//! printable quarterly activity report.
+//! printable quarterly activity report ([`report`]).
 //!
 //! Every partner page needs a session; every form carries a CSRF token
 //! (the session's, or for sign-in a double-submit token in a cookie) and is
 //! refused without it; failed sign-ins are limited per address.
 
-use std::{collections::HashMap, fmt::Write as _, net::SocketAddr, sync::Arc};
+use std::{collections::HashMap, net::SocketAddr, sync::Arc};
 
 use axum::{
-    extract::{ConnectInfo, Form, Query, State},
+    extract::{ConnectInfo, Form, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{Html, IntoResponse, Response},
 };
+use maud::{html, Markup};
 use passerelle_link::now;
-use passerelle_protocol::{
-    geo::{self, Level},
-    period::Period,
-};
+use passerelle_protocol::{geo, ids::NodeId};
 use serde::Deserialize;
 
-use super::layout::{date, esc, number, page};
-use passerelle_hub_core::partners::Session;
-use passerelle_observatory::compose::Status;
+use super::layout::{alert, column_heads, csrf_field, date, page};
+use passerelle_hub_core::{
+    partners::{Account, Session},
+    store::NodeRecord,
+};
 
 use crate::state::Ctx;
+
+mod report;
+
+pub use report::{report, ReportParams};
 
 const SESSION: &str = "pl_session";
 const LOGIN: &str = "pl_login";
@@ -54,7 +58,7 @@ pub(super) fn session(ctx: &Ctx, headers: &HeaderMap) -> Option<(String, Session
 }
 
 /// Whether the account's institution is enrolled and not revoked.
-fn institution_active(ctx: &Ctx, a: &passerelle_hub_core::partners::Account) -> bool {
+fn institution_active(ctx: &Ctx, a: &Account) -> bool {
     ctx.hub
         .store
         .node(&a.institution)
@@ -116,31 +120,40 @@ pub(super) fn to_login() -> Response {
 pub(super) fn forbidden(ctx: &Ctx) -> Response {
     private(
         StatusCode::FORBIDDEN,
-        page(ctx, "Formulaire refusé", maud::PreEscaped(("<h1>Formulaire refusé</h1><p>Ce formulaire a expiré ou ne vient pas de ce site. <a href=\"/partenaires\">Recommencer</a>.</p>").to_string())),
+        page(
+            ctx,
+            "Formulaire refusé",
+            html! {
+                h1 { "Formulaire refusé" }
+                p {
+                    "Ce formulaire a expiré ou ne vient pas de ce site. "
+                    a href="/partenaires" { "Recommencer" } "."
+                }
+            },
+        ),
     )
 }
 
 fn login_form(ctx: &Ctx, message: Option<&str>) -> (String, String) {
     let token = passerelle_protocol::hex::encode(&passerelle_link::random16());
-    let msg = message
-        .map(|m| format!("<p class=\"demo\" role=\"alert\">{}</p>", esc(m)))
-        .unwrap_or_default();
-    let body = format!(
-        "<h1>Espace des partenaires</h1>{msg}<form method=\"post\" action=\"/partenaires/connexion\">\
-<input type=\"hidden\" name=\"csrf\" value=\"{token}\">\
-<p><label for=\"email\">Adresse e-mail</label><br><input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"username\" required></p>\
-<p><label for=\"password\">Mot de passe</label><br><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required></p>\
-<p><button type=\"submit\">Se connecter</button></p></form>\
-<p class=\"note\">Les comptes sont créés par l'administrateur de la plateforme, sur demande de votre institution.</p>"
-    );
-    (
-        page(
-            ctx,
-            "Connexion des partenaires",
-            maud::PreEscaped(body.to_string()),
-        ),
-        token,
-    )
+    let body = html! {
+        h1 { "Espace des partenaires" }
+        @if let Some(m) = message { (alert(m)) }
+        form method="post" action="/partenaires/connexion" {
+            (csrf_field(&token))
+            p {
+                label for="email" { "Adresse e-mail" } br;
+                input #email name="email" type="email" autocomplete="username" required;
+            }
+            p {
+                label for="password" { "Mot de passe" } br;
+                input #password name="password" type="password" autocomplete="current-password" required;
+            }
+            p { button type="submit" { "Se connecter" } }
+        }
+        p.note { "Les comptes sont créés par l'administrateur de la plateforme, sur demande de votre institution." }
+    };
+    (page(ctx, "Connexion des partenaires", body), token)
 }
 
 fn with_login_cookie(status: StatusCode, html: String, token: &str) -> Response {
@@ -284,205 +297,92 @@ pub async fn home(State(ctx): State<Arc<Ctx>>, headers: HeaderMap) -> Response {
         .find(|n| n.node_id == account.institution)
         .map(|n| n.name.clone())
         .unwrap_or_default();
-    let mut body = format!(
-        "<h1>Espace des partenaires</h1><p>Bonjour {} ({}).</p>\
-<form method=\"post\" action=\"/partenaires/deconnexion\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button type=\"submit\">Se déconnecter</button></form>\
-<p><a href=\"/partenaires/coffre\">Coffre-fort : documents partagés avec vous, aide à la création de compte</a></p>\
-<h2>Le réseau</h2><table><thead><tr><th scope=\"col\">Partenaire</th><th scope=\"col\">Connecté</th><th scope=\"col\">Dernier contact</th>\
-<th scope=\"col\">Jeux de données</th><th scope=\"col\">Certificat valable jusqu'au</th></tr></thead><tbody>",
-        esc(&account.name),
-        esc(&institution),
-        s.csrf
-    );
-    for n in nodes.iter().filter(|n| n.revoked_at.is_none()) {
-        let _ = write!(
-            body,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&n.name),
-            if live.contains(&n.node_id) {
-                "oui"
-            } else {
-                "non"
-            },
-            n.last_seen.map(date).unwrap_or_else(|| "jamais".into()),
-            esc(&n.datasets.join(", ")),
-            date(n.cert_not_after)
-        );
-    }
-    body.push_str("</tbody></table><h2>Les contributions de votre institution</h2><table><thead><tr><th scope=\"col\">Indicateur</th><th scope=\"col\">Jeu de données</th><th scope=\"col\">Données du</th><th scope=\"col\">Calculé le</th></tr></thead><tbody>");
-    let mut any = false;
-    for ind in ctx.catalog() {
-        let Some(r) = ctx.latest(&ind.id) else {
-            continue;
-        };
-        for a in r
-            .coverage
-            .answered
-            .iter()
-            .filter(|a| a.node_id == account.institution.as_str())
-        {
-            any = true;
-            let _ = write!(
-                body,
-                "<tr><td><a href=\"/indicateur/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&ind.id),
-                esc(&ind.title),
-                esc(&a.dataset),
-                a.data_as_of.map(date).unwrap_or_else(|| "—".into()),
-                date(r.computed_at)
-            );
+    let body = html! {
+        h1 { "Espace des partenaires" }
+        p { "Bonjour " (account.name) " (" (institution) ")." }
+        form method="post" action="/partenaires/deconnexion" {
+            (csrf_field(&s.csrf))
+            button type="submit" { "Se déconnecter" }
+        }
+        p { a href="/partenaires/coffre" { "Coffre-fort : documents partagés avec vous, aide à la création de compte" } }
+        h2 { "Le réseau" }
+        (network(&nodes, &live))
+        h2 { "Les contributions de votre institution" }
+        (contributions(&ctx, &account))
+        h2 { "Bilans d'activité trimestriels" }
+        ul {
+            @for (code, name) in std::iter::once((geo::DEPARTMENT_CODE, geo::DEPARTMENT_NAME))
+                .chain(geo::EPCIS.iter().map(|e| (e.siren, e.name)))
+            {
+                li { a href={ "/partenaires/rapport?territoire=" (code) } { (name) } }
+            }
+        }
+        h2 { "Centre de ressources" }
+        p { a href="/partenaires/ressources" { "Publier une étude ou un rapport (PDF)" } }
+    };
+    private(StatusCode::OK, page(&ctx, "Espace des partenaires", body))
+}
+
+/// The enrolled institutions: link, last contact, datasets, certificate.
+fn network(nodes: &[NodeRecord], live: &[NodeId]) -> Markup {
+    html! {
+        table {
+            (column_heads(&[
+                "Partenaire",
+                "Connecté",
+                "Dernier contact",
+                "Jeux de données",
+                "Certificat valable jusqu'au",
+            ]))
+            tbody {
+                @for n in nodes.iter().filter(|n| n.revoked_at.is_none()) {
+                    tr {
+                        td { (n.name) }
+                        td { @if live.contains(&n.node_id) { "oui" } @else { "non" } }
+                        td { (n.last_seen.map(date).unwrap_or_else(|| "jamais".into())) }
+                        td { (n.datasets.join(", ")) }
+                        td { (date(n.cert_not_after)) }
+                    }
+                }
+            }
         }
     }
-    if !any {
-        body.push_str("<tr><td colspan=\"4\">Aucune contribution pour l'instant.</td></tr>");
-    }
-    body.push_str("</tbody></table><h2>Bilans d'activité trimestriels</h2><ul>");
-    for (code, name) in std::iter::once((geo::DEPARTMENT_CODE, geo::DEPARTMENT_NAME))
-        .chain(geo::EPCIS.iter().map(|e| (e.siren, e.name)))
-    {
-        let _ = write!(
-            body,
-            "<li><a href=\"/partenaires/rapport?territoire={code}\">{}</a></li>",
-            esc(name)
-        );
-    }
-    body.push_str("</ul><h2>Centre de ressources</h2><p><a href=\"/partenaires/ressources\">Publier une étude ou un rapport (PDF)</a></p>");
-    private(
-        StatusCode::OK,
-        page(
-            &ctx,
-            "Espace des partenaires",
-            maud::PreEscaped(body.to_string()),
-        ),
-    )
 }
 
-/// The report's query.
-#[derive(Debug, Deserialize)]
-pub struct ReportParams {
-    territoire: Option<String>,
-    periode: Option<String>,
-    /// Node id of the programme's institution; `tous` for every programme.
-    programme: Option<String>,
-}
-
-/// GET a printable quarterly activity report for a territory.
-pub async fn report(
-    State(ctx): State<Arc<Ctx>>,
-    headers: HeaderMap,
-    Query(q): Query<ReportParams>,
-) -> Response {
-    let Some((_, s)) = session(&ctx, &headers) else {
-        return to_login();
-    };
-    let own = ctx
-        .hub
-        .store
-        .account(&s.email)
-        .ok()
-        .flatten()
-        .map(|a| a.institution.to_string())
-        .unwrap_or_default();
-    let programme = q.programme.clone().unwrap_or(own);
-    let code = q.territoire.unwrap_or_else(|| geo::DEPARTMENT_CODE.into());
-    let level = if code == geo::DEPARTMENT_CODE {
-        Level::Department
-    } else if geo::epci_index(&code).is_some() {
-        Level::Epci
-    } else if geo::commune_index(&code).is_some() {
-        Level::Commune
-    } else {
-        return private(
-            StatusCode::NOT_FOUND,
-            page(
-                &ctx,
-                "Territoire inconnu",
-                maud::PreEscaped(("<h1>Territoire inconnu</h1>").to_string()),
-            ),
-        );
-    };
-    let name = geo::name(level, &code).unwrap_or_default();
-    // The programme's activity indicators: those its institution contributes to.
-    let (activity, results): (Vec<_>, Vec<_>) = ctx
+/// What the account's institution contributed to each indicator's latest
+/// result.
+fn contributions(ctx: &Ctx, account: &Account) -> Markup {
+    let rows: Vec<Markup> = ctx
         .catalog()
         .iter()
-        .filter(|i| i.theme == "activite")
-        .map(|i| (i, ctx.latest(&i.id)))
-        .filter(|(_, r)| {
-            programme == "tous"
-                || r.as_ref()
-                    .is_some_and(|r| r.coverage.answered.iter().any(|a| a.node_id == programme))
+        .filter_map(|ind| Some((ind, ctx.latest(&ind.id)?)))
+        .flat_map(|(ind, r)| {
+            r.coverage
+                .answered
+                .iter()
+                .filter(|a| a.node_id == account.institution.as_str())
+                .map(|a| {
+                    html! {
+                        tr {
+                            td { a href={ "/indicateur/" (ind.id) } { (ind.title) } }
+                            td { (a.dataset) }
+                            td { (a.data_as_of.map(date).unwrap_or_else(|| "—".into())) }
+                            td { (date(r.computed_at)) }
+                        }
+                    }
+                })
+                .collect::<Vec<_>>()
         })
-        .unzip();
-    let programme_name = if programme == "tous" {
-        "tous les programmes".to_string()
-    } else {
-        let nodes = ctx.hub.store.nodes().unwrap_or_default();
-        nodes
-            .into_iter()
-            .find(|n| n.node_id.as_str() == programme)
-            .map(|n| n.name)
-            .unwrap_or_else(|| programme.clone())
-    };
-    let mut periods: Vec<Period> = results
-        .iter()
-        .flatten()
-        .flat_map(|r| r.cells.iter().map(|c| c.period))
         .collect();
-    periods.sort();
-    periods.dedup();
-    let Some(period) = q
-        .periode
-        .and_then(|p| p.parse().ok())
-        .filter(|p| periods.contains(p))
-        .or_else(|| periods.last().copied())
-    else {
-        return private(StatusCode::OK, page(&ctx, "Bilan d'activité", maud::PreEscaped(("<h1>Bilan d'activité</h1><p>Aucun indicateur d'activité n'a encore été calculé.</p>").to_string())));
-    };
-    let previous = periods.iter().rev().find(|p| **p < period).copied();
-    let mut body = format!(
-        "<h1>Bilan d'activité — {} — {period}</h1><p><strong>Programme :</strong> {} — les indicateurs d'activité auxquels il contribue ; \
-les chiffres sont les totaux de tous les partenaires qui y contribuent. \
-<a href=\"/partenaires/rapport?territoire={code}&amp;programme=tous\">Voir tous les programmes</a></p><p class=\"note\">Établi le {} à partir des indicateurs d'activité de l'observatoire. \
-Chiffres agrégés ; les chiffres trop petits sont masqués (secret statistique).</p>\
-<p><button type=\"button\" id=\"imprimer\">Imprimer ou enregistrer en PDF</button></p>\
-<table><thead><tr><th scope=\"col\">Indicateur</th><th scope=\"col\" class=\"n\">{period}</th><th scope=\"col\" class=\"n\">{}</th><th scope=\"col\">Unité</th></tr></thead><tbody>",
-        esc(name),
-        esc(&programme_name),
-        date(now()),
-        previous.map(|p| p.to_string()).unwrap_or_else(|| "période précédente".into())
-    );
-    for (ind, r) in activity.iter().zip(&results) {
-        let value = |p: Option<Period>| {
-            let c = p.and_then(|p| {
-                r.as_ref()?
-                    .cells
-                    .iter()
-                    .find(|c| c.level == level && c.code == code && c.period == p)
-                    .cloned()
-            });
-            match c {
-                Some(c) if c.status == Status::Released => {
-                    c.value.map(|v| number(v, ind.decimals)).unwrap_or_default()
-                }
-                Some(c) if c.status == Status::Suppressed => "secret statistique".into(),
-                _ => "—".into(),
+    html! {
+        table {
+            (column_heads(&["Indicateur", "Jeu de données", "Données du", "Calculé le"]))
+            tbody {
+                @for row in &rows { (row) }
+                @if rows.is_empty() { tr { td colspan="4" { "Aucune contribution pour l'instant." } } }
             }
-        };
-        let _ = write!(
-            body,
-            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
-            esc(&ind.title),
-            value(Some(period)),
-            value(previous),
-            esc(&ind.unit)
-        );
+        }
     }
-    body.push_str("</tbody></table><script src=\"/static/imprimer.js\"></script>");
-    private(
-        StatusCode::OK,
-        page(&ctx, "Bilan d'activité", maud::PreEscaped(body.to_string())),
-    )
 }
 
 /// The one script of the portal: the print button. Pages work without it.

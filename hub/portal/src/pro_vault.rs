@@ -2,25 +2,28 @@
 //! with them (under a consent, checked again by the holding node), help to
 //! create an account at the counter, and password reset codes.
 
-use std::{fmt::Write as _, sync::Arc};
+use std::sync::Arc;
 
 use axum::{
-    body::Bytes,
     extract::{Path, State},
-    http::{HeaderMap, StatusCode},
+    http::StatusCode,
     response::Response,
 };
+use maud::{html, Markup};
 use passerelle_link::now;
 use passerelle_protocol::{
-    audit::Event,
-    sign::constant_time_eq,
+    audit::{Action, Actor, Event},
     vault::{procedure_label, Requester},
 };
 
 use super::{
-    layout::{date, esc, page},
-    partner::{forbidden, private, session, to_login},
-    vault::{copy_of, field, fields, rescue_page, stream_response},
+    layout::{date, page},
+    partner::private,
+    vault::{
+        access_french, alert, copy_of,
+        extract::{Checked, Professional},
+        hidden, rescue_page, stream_response, table_head,
+    },
 };
 use passerelle_hub_core::partners::Account;
 use passerelle_vault::{
@@ -30,16 +33,7 @@ use passerelle_vault::{
 
 use crate::state::Ctx;
 
-fn signed_in(ctx: &Ctx, headers: &HeaderMap) -> Option<(String, Account)> {
-    let (_, s) = session(ctx, headers)?;
-    let a = ctx.hub.store.account(&s.email).ok().flatten()?;
-    Some((s.csrf, a))
-}
-
-fn csrf_ok(csrf: &str, f: &[(String, String)]) -> bool {
-    let given = field(f, "csrf");
-    !given.is_empty() && constant_time_eq(csrf.as_bytes(), given.as_bytes())
-}
+const NO_CONSENT: &str = "Cette autorisation n'existe pas, a été retirée ou a expiré.";
 
 fn person_label(ctx: &Ctx, person: &str) -> String {
     ctx.vault
@@ -50,60 +44,61 @@ fn person_label(ctx: &Ctx, person: &str) -> String {
         .map_or_else(|| "—".into(), |p| p.login)
 }
 
-fn home_page(
-    ctx: &Ctx,
-    csrf: &str,
-    a: &Account,
-    message: Option<&str>,
-    status: StatusCode,
-) -> Response {
-    let mut body = String::from("<h1>Coffre-fort : documents partagés avec vous</h1>");
-    if let Some(m) = message {
-        let _ = write!(body, "<p class=\"demo\" role=\"alert\">{}</p>", esc(m));
+/// The field for the person's login, as a professional types it.
+fn person_login() -> Markup {
+    html! {
+        p {
+            label for="identifiant" { "Téléphone ou e-mail de la personne" } br;
+            input #identifiant name="identifiant" required;
+        }
     }
+}
+
+fn home_page(ctx: &Ctx, pro: &Professional, message: Option<&str>, status: StatusCode) -> Response {
+    let a = &pro.account;
     let list =
         consent::granted_to(&ctx.vault.store, &a.institution, &a.email, now()).unwrap_or_default();
-    if list.is_empty() {
-        body.push_str("<p>Personne ne vous a encore autorisé à voir ses documents.</p>");
-    } else {
-        body.push_str("<table><thead><tr><th scope=\"col\">Personne</th><th scope=\"col\">Documents</th><th scope=\"col\">Démarche</th><th scope=\"col\">Jusqu'au</th><th scope=\"col\"></th></tr></thead><tbody>");
-        for c in &list {
-            let _ = write!(
-                body,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><a href=\"/partenaires/coffre/{}\">Voir les documents</a></td></tr>",
-                esc(&person_label(ctx, &c.person)),
-                esc(&c.scope_label),
-                esc(procedure_label(&c.consent.procedure)),
-                date(c.consent.not_after),
-                esc(&c.consent.id)
-            );
+    let body = html! {
+        h1 { "Coffre-fort : documents partagés avec vous" }
+        @if let Some(m) = message { (alert(m)) }
+        @if list.is_empty() {
+            p { "Personne ne vous a encore autorisé à voir ses documents." }
+        } @else {
+            table {
+                (table_head(&["Personne", "Documents", "Démarche", "Jusqu'au", ""]))
+                tbody {
+                    @for c in &list {
+                        tr {
+                            td { (person_label(ctx, &c.person)) }
+                            td { (c.scope_label) }
+                            td { (procedure_label(&c.consent.procedure)) }
+                            td { (date(c.consent.not_after)) }
+                            td { a href={ "/partenaires/coffre/" (c.consent.id) } { "Voir les documents" } }
+                        }
+                    }
+                }
+            }
         }
-        body.push_str("</tbody></table>");
-    }
-    let _ = write!(
-        body,
-        "<h2>Aider une personne</h2><p><a class=\"gros\" href=\"/partenaires/coffre/aide\">Créer un compte avec la personne</a></p>\
-<h2>Mot de passe oublié</h2><p>Vérifiez l'identité de la personne, puis donnez-lui ce code (valable 30 minutes). Elle le tape sur la page « J'ai oublié mon mot de passe ».</p>\
-<form method=\"post\" action=\"/partenaires/coffre/code\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-<p><label for=\"identifiant\">Téléphone ou e-mail de la personne</label><br><input id=\"identifiant\" name=\"identifiant\" required></p>\
-<p><button type=\"submit\">Obtenir un code</button></p></form><p><a href=\"/partenaires\">Retour à l'espace partenaires</a></p>"
-    );
-    private(
-        status,
-        page(
-            ctx,
-            "Coffre-fort — partenaires",
-            maud::PreEscaped(body.to_string()),
-        ),
-    )
+        h2 { "Aider une personne" }
+        p { a.gros href="/partenaires/coffre/aide" { "Créer un compte avec la personne" } }
+        h2 { "Mot de passe oublié" }
+        p {
+            "Vérifiez l'identité de la personne, puis donnez-lui ce code (valable 30 minutes). "
+            "Elle le tape sur la page « J'ai oublié mon mot de passe »."
+        }
+        form method="post" action="/partenaires/coffre/code" {
+            (hidden(&pro.csrf))
+            (person_login())
+            p { button type="submit" { "Obtenir un code" } }
+        }
+        p { a href="/partenaires" { "Retour à l'espace partenaires" } }
+    };
+    private(status, page(ctx, "Coffre-fort — partenaires", body))
 }
 
 /// GET `/partenaires/coffre`.
-pub async fn home(State(ctx): State<Arc<Ctx>>, headers: HeaderMap) -> Response {
-    match signed_in(&ctx, &headers) {
-        Some((csrf, a)) => home_page(&ctx, &csrf, &a, None, StatusCode::OK),
-        None => to_login(),
-    }
+pub async fn home(State(ctx): State<Arc<Ctx>>, pro: Professional) -> Response {
+    home_page(&ctx, &pro, None, StatusCode::OK)
 }
 
 fn usable(ctx: &Ctx, a: &Account, id: &str) -> Option<ConsentRecord> {
@@ -125,8 +120,8 @@ fn usable(ctx: &Ctx, a: &Account, id: &str) -> Option<ConsentRecord> {
         Some(_) => "consent expired or not valid yet".into(),
     };
     ctx.vault.log(Event {
-        actor: format!("professional:{}@{}", a.email, a.institution),
-        action: "download_refused".into(),
+        actor: actor(a),
+        action: Action::DownloadRefused,
         person: found.map(|c| c.person),
         subject: id.to_string(),
         procedure: None,
@@ -146,64 +141,44 @@ fn requester(a: &Account, c: &ConsentRecord) -> Requester {
 /// GET `/partenaires/coffre/{consent}`.
 pub async fn shared(
     State(ctx): State<Arc<Ctx>>,
-    headers: HeaderMap,
     Path(id): Path<String>,
+    pro: Professional,
 ) -> Response {
-    let Some((csrf, a)) = signed_in(&ctx, &headers) else {
-        return to_login();
+    let Some(c) = usable(&ctx, &pro.account, &id) else {
+        return home_page(&ctx, &pro, Some(NO_CONSENT), StatusCode::FORBIDDEN);
     };
-    let Some(c) = usable(&ctx, &a, &id) else {
-        return home_page(
-            &ctx,
-            &csrf,
-            &a,
-            Some("Cette autorisation n'existe pas, a été retirée ou a expiré."),
-            StatusCode::FORBIDDEN,
-        );
-    };
-    let mut body = format!(
-        "<h1>Documents de {}</h1><p>Pour : {}. Autorisation valable jusqu'au {}.</p>",
-        esc(&person_label(&ctx, &c.person)),
-        esc(procedure_label(&c.consent.procedure)),
-        date(c.consent.not_after)
-    );
-    for h in ctx.vault.holdings(&c.person, &requester(&a, &c)).await {
-        let _ = write!(body, "<h2>{}</h2>", esc(&h.name));
-        match h.documents {
-            Err(e) => {
-                let _ = write!(
-                    body,
-                    "<p class=\"demo\" role=\"alert\">{}</p>",
-                    esc(&super::vault::access_french(&e))
-                );
-            }
-            Ok(docs) => {
-                body.push_str("<ul>");
-                for d in docs {
-                    let _ = write!(
-                        body,
-                        "<li>{} : {} — <a href=\"/partenaires/coffre/{cid}/{node}/{id}\">Télécharger</a>\
-<form method=\"post\" action=\"/partenaires/coffre/{cid}/{node}/{id}/copie\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button type=\"submit\">Copie vérifiable</button></form></li>",
-                        d.category.label(),
-                        esc(&d.name),
-                        cid = esc(&c.consent.id),
-                        node = esc(h.node.as_str()),
-                        id = esc(&d.id)
-                    );
-                }
-                body.push_str("</ul>");
+    let holdings = ctx
+        .vault
+        .holdings(&c.person, &requester(&pro.account, &c))
+        .await;
+    let body = html! {
+        h1 { "Documents de " (person_label(&ctx, &c.person)) }
+        p {
+            "Pour : " (procedure_label(&c.consent.procedure))
+            ". Autorisation valable jusqu'au " (date(c.consent.not_after)) "."
+        }
+        @for h in &holdings {
+            h2 { (h.name) }
+            @match &h.documents {
+                Err(e) => (alert(&access_french(e))),
+                Ok(docs) => ul {
+                    @for d in docs {
+                        @let at = format!("/partenaires/coffre/{}/{}/{}", c.consent.id, h.node, d.id);
+                        li {
+                            (d.category.label()) " : " (d.name) " — "
+                            a href=(at) { "Télécharger" }
+                            form method="post" action={ (at) "/copie" } {
+                                (hidden(&pro.csrf))
+                                button type="submit" { "Copie vérifiable" }
+                            }
+                        }
+                    }
+                },
             }
         }
-    }
-    body.push_str("<p><a href=\"/partenaires/coffre\">Retour</a></p>");
-    private(
-        StatusCode::OK,
-        page(
-            &ctx,
-            "Documents partagés",
-            maud::PreEscaped(body.to_string()),
-        ),
-    )
+        p { a href="/partenaires/coffre" { "Retour" } }
+    };
+    private(StatusCode::OK, page(&ctx, "Documents partagés", body))
 }
 
 fn holder_of(c: &ConsentRecord, node: &str) -> bool {
@@ -213,58 +188,32 @@ fn holder_of(c: &ConsentRecord, node: &str) -> bool {
 /// GET `/partenaires/coffre/{consent}/{node}/{doc}`.
 pub async fn download(
     State(ctx): State<Arc<Ctx>>,
-    headers: HeaderMap,
     Path((id, node, doc)): Path<(String, String, String)>,
+    pro: Professional,
 ) -> Response {
-    let Some((csrf, a)) = signed_in(&ctx, &headers) else {
-        return to_login();
-    };
-    let Some(c) = usable(&ctx, &a, &id).filter(|c| holder_of(c, &node)) else {
-        return home_page(
-            &ctx,
-            &csrf,
-            &a,
-            Some("Cette autorisation n'existe pas, a été retirée ou a expiré."),
-            StatusCode::FORBIDDEN,
-        );
+    let a = &pro.account;
+    let Some(c) = usable(&ctx, a, &id).filter(|c| holder_of(c, &node)) else {
+        return home_page(&ctx, &pro, Some(NO_CONSENT), StatusCode::FORBIDDEN);
     };
     match ctx
         .vault
-        .open(&c.person, &c.consent.holder, &doc, &requester(&a, &c))
+        .open(&c.person, &c.consent.holder, &doc, &requester(a, &c))
         .await
     {
         Ok(incoming) => stream_response(incoming),
-        Err(e) => home_page(
-            &ctx,
-            &csrf,
-            &a,
-            Some(&super::vault::access_french(&e)),
-            StatusCode::FORBIDDEN,
-        ),
+        Err(e) => home_page(&ctx, &pro, Some(&access_french(&e)), StatusCode::FORBIDDEN),
     }
 }
 
 /// POST `/partenaires/coffre/{consent}/{node}/{doc}/copie`.
 pub async fn copy(
     State(ctx): State<Arc<Ctx>>,
-    headers: HeaderMap,
     Path((id, node, doc)): Path<(String, String, String)>,
-    body: Bytes,
+    Checked { by: pro, .. }: Checked<Professional>,
 ) -> Response {
-    let Some((csrf, a)) = signed_in(&ctx, &headers) else {
-        return to_login();
-    };
-    if !csrf_ok(&csrf, &fields(&body)) {
-        return forbidden(&ctx);
-    }
-    let Some(c) = usable(&ctx, &a, &id).filter(|c| holder_of(c, &node)) else {
-        return home_page(
-            &ctx,
-            &csrf,
-            &a,
-            Some("Cette autorisation n'existe pas, a été retirée ou a expiré."),
-            StatusCode::FORBIDDEN,
-        );
+    let a = &pro.account;
+    let Some(c) = usable(&ctx, a, &id).filter(|c| holder_of(c, &node)) else {
+        return home_page(&ctx, &pro, Some(NO_CONSENT), StatusCode::FORBIDDEN);
     };
     let by = format!("{} ({})", a.name, ctx.vault.node_name(&a.institution));
     match copy_of(
@@ -272,91 +221,100 @@ pub async fn copy(
         &c.person,
         &c.consent.holder,
         &doc,
-        &requester(&a, &c),
+        &requester(a, &c),
         &by,
     )
     .await
     {
         Ok(r) => r,
-        Err(m) => home_page(&ctx, &csrf, &a, Some(&m), StatusCode::FORBIDDEN),
+        Err(m) => home_page(&ctx, &pro, Some(&m), StatusCode::FORBIDDEN),
     }
 }
 
 fn assist_form(ctx: &Ctx, csrf: &str, message: Option<&str>, status: StatusCode) -> Response {
-    let body = format!(
-        "<h1>Créer un compte avec la personne</h1>{}\
-<p>La personne choisit et tape elle-même son mot de passe. Elle seule pourra ensuite donner des autorisations, depuis son propre compte.</p>\
-<form method=\"post\" action=\"/partenaires/coffre/aide\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-<p><label for=\"identifiant\">Téléphone ou e-mail de la personne</label><br><input id=\"identifiant\" name=\"identifiant\" required></p>\
-<p><label for=\"mdp\">Mot de passe (tapé par la personne, 8 caractères au moins)</label><br><input id=\"mdp\" name=\"mdp\" type=\"password\" autocomplete=\"off\" required></p>\
-<p><label for=\"mdp2\">Encore une fois</label><br><input id=\"mdp2\" name=\"mdp2\" type=\"password\" autocomplete=\"off\" required></p>\
-<p><button class=\"gros\" type=\"submit\">Créer le compte</button></p></form><p><a href=\"/partenaires/coffre\">Retour</a></p>",
-        message.map(|m| format!("<p class=\"demo\" role=\"alert\">{}</p>", esc(m))).unwrap_or_default()
-    );
-    private(
-        status,
-        page(ctx, "Créer un compte", maud::PreEscaped(body.to_string())),
-    )
+    let body = html! {
+        h1 { "Créer un compte avec la personne" }
+        @if let Some(m) = message { (alert(m)) }
+        p {
+            "La personne choisit et tape elle-même son mot de passe. "
+            "Elle seule pourra ensuite donner des autorisations, depuis son propre compte."
+        }
+        form method="post" action="/partenaires/coffre/aide" {
+            (hidden(csrf))
+            (person_login())
+            p {
+                label for="mdp" { "Mot de passe (tapé par la personne, 8 caractères au moins)" } br;
+                input #mdp name="mdp" type="password" autocomplete="off" required;
+            }
+            p {
+                label for="mdp2" { "Encore une fois" } br;
+                input #mdp2 name="mdp2" type="password" autocomplete="off" required;
+            }
+            p { button.gros type="submit" { "Créer le compte" } }
+        }
+        p { a href="/partenaires/coffre" { "Retour" } }
+    };
+    private(status, page(ctx, "Créer un compte", body))
 }
 
 /// GET `/partenaires/coffre/aide`.
-pub async fn assist_page(State(ctx): State<Arc<Ctx>>, headers: HeaderMap) -> Response {
-    match signed_in(&ctx, &headers) {
-        Some((csrf, _)) => assist_form(&ctx, &csrf, None, StatusCode::OK),
-        None => to_login(),
-    }
+pub async fn assist_page(State(ctx): State<Arc<Ctx>>, pro: Professional) -> Response {
+    assist_form(&ctx, &pro.csrf, None, StatusCode::OK)
 }
 
 /// POST `/partenaires/coffre/aide`: assisted creation. No session is opened
 /// for the person here: consents are given in the person's own session.
-pub async fn assist(State(ctx): State<Arc<Ctx>>, headers: HeaderMap, body: Bytes) -> Response {
-    let Some((csrf, a)) = signed_in(&ctx, &headers) else {
-        return to_login();
-    };
-    let f = fields(&body);
-    if !csrf_ok(&csrf, &f) {
-        return forbidden(&ctx);
-    }
-    let login = match accounts::normalise_login(field(&f, "identifiant")) {
+pub async fn assist(
+    State(ctx): State<Arc<Ctx>>,
+    Checked { by: pro, fields: f }: Checked<Professional>,
+) -> Response {
+    let (csrf, a) = (&pro.csrf, &pro.account);
+    let login = match accounts::normalise_login(f.get("identifiant")) {
         Ok(l) => l,
-        Err(m) => return assist_form(&ctx, &csrf, Some(m), StatusCode::BAD_REQUEST),
+        Err(m) => return assist_form(&ctx, csrf, Some(m), StatusCode::BAD_REQUEST),
     };
-    if let Err(m) = accounts::check_password(field(&f, "mdp"), field(&f, "mdp2")) {
-        return assist_form(&ctx, &csrf, Some(m), StatusCode::BAD_REQUEST);
+    if let Err(m) = accounts::check_password(f.get("mdp"), f.get("mdp2")) {
+        return assist_form(&ctx, csrf, Some(m), StatusCode::BAD_REQUEST);
     }
     let Ok(_permit) = ctx.password_checks.try_acquire() else {
         return assist_form(
             &ctx,
-            &csrf,
+            csrf,
             Some("Le service est très sollicité. Réessayez dans un instant."),
             StatusCode::SERVICE_UNAVAILABLE,
         );
     };
-    let actor = format!("professional:{}@{}", a.email, a.institution);
+    let actor = actor(a);
     match accounts::create(
         &ctx.vault.store,
         &login,
-        field(&f, "mdp"),
-        Some(actor.clone()),
+        f.get("mdp"),
+        Some(actor.to_string()),
         now(),
     ) {
         Ok(c) => {
             ctx.vault.log(Event {
                 actor,
-                action: "account_create".into(),
+                action: Action::AccountCreate,
                 person: Some(c.account.id.clone()),
                 subject: "-".into(),
                 procedure: None,
                 detail: "assisted".into(),
             });
+            let intro = html! {
+                p {
+                    "Le compte est créé. Remettez ce code à la personne "
+                    "(imprimez la page ou recopiez-le pour elle), puis laissez-la se connecter elle-même."
+                }
+            };
             private(
                 StatusCode::OK,
-                rescue_page(&ctx, None, &c.rescue_code, "<p>Le compte est créé. Remettez ce code à la personne (imprimez la page ou recopiez-le pour elle), puis laissez-la se connecter elle-même.</p>"),
+                rescue_page(&ctx, None, &c.rescue_code, intro),
             )
         }
         Err(passerelle_hub_core::HubError::Refused(_)) => assist_form(
             &ctx,
-            &csrf,
+            csrf,
             Some("Un compte existe déjà avec cet identifiant."),
             StatusCode::CONFLICT,
         ),
@@ -364,7 +322,7 @@ pub async fn assist(State(ctx): State<Arc<Ctx>>, headers: HeaderMap, body: Bytes
             tracing::error!(%error, "assisted account not created");
             assist_form(
                 &ctx,
-                &csrf,
+                csrf,
                 Some("Le compte n'a pas pu être créé. Réessayez plus tard."),
                 StatusCode::INTERNAL_SERVER_ERROR,
             )
@@ -372,32 +330,18 @@ pub async fn assist(State(ctx): State<Arc<Ctx>>, headers: HeaderMap, body: Bytes
     }
 }
 
-/// POST `/partenaires/coffre/code`: a one-time reset code for a person
-/// whose identity the professional checked. Logged in the person's journal.
-pub async fn reset_code(State(ctx): State<Arc<Ctx>>, headers: HeaderMap, body: Bytes) -> Response {
-    let Some((csrf, a)) = signed_in(&ctx, &headers) else {
-        return to_login();
-    };
-    let f = fields(&body);
-    if !csrf_ok(&csrf, &f) {
-        return forbidden(&ctx);
+/// How a professional appears in the vault's journal.
+fn actor(a: &Account) -> Actor {
+    Actor::Professional {
+        account: a.email.clone(),
+        institution: a.institution.to_string(),
     }
-    let person = accounts::normalise_login(field(&f, "identifiant"))
-        .ok()
-        .and_then(|l| ctx.vault.store.person_by_login(&l).ok().flatten());
-    let Some(p) = person else {
-        return home_page(
-            &ctx,
-            &csrf,
-            &a,
-            Some("Aucun compte n'a cet identifiant."),
-            StatusCode::NOT_FOUND,
-        );
-    };
-    // Only an institution that knows the person (it linked their record,
-    // or helped create the account) may hand them a reset code: anyone
-    // else could take the account over.
-    let actor = format!("professional:{}@{}", a.email, a.institution);
+}
+
+/// Whether the professional's institution knows the person: it linked
+/// their record, or helped create the account. Anyone else could take
+/// the account over with a reset code.
+fn knows(ctx: &Ctx, a: &Account, p: &passerelle_vault::store::PersonAccount) -> bool {
     let linked = ctx
         .vault
         .store
@@ -409,10 +353,32 @@ pub async fn reset_code(State(ctx): State<Arc<Ctx>>, headers: HeaderMap, body: B
         .assisted_by
         .as_deref()
         .is_some_and(|by| by.ends_with(&format!("@{}", a.institution)));
-    if !linked && !helped {
+    linked || helped
+}
+
+/// POST `/partenaires/coffre/code`: a one-time reset code for a person
+/// whose identity the professional checked. Logged in the person's journal.
+pub async fn reset_code(
+    State(ctx): State<Arc<Ctx>>,
+    Checked { by: pro, fields: f }: Checked<Professional>,
+) -> Response {
+    let a = &pro.account;
+    let person = accounts::normalise_login(f.get("identifiant"))
+        .ok()
+        .and_then(|l| ctx.vault.store.person_by_login(&l).ok().flatten());
+    let Some(p) = person else {
+        return home_page(
+            &ctx,
+            &pro,
+            Some("Aucun compte n'a cet identifiant."),
+            StatusCode::NOT_FOUND,
+        );
+    };
+    let actor = actor(a);
+    if !knows(&ctx, a, &p) {
         ctx.vault.log(Event {
             actor,
-            action: "reset_code_refused".into(),
+            action: Action::ResetCodeRefused,
             person: Some(p.id),
             subject: "-".into(),
             procedure: None,
@@ -420,8 +386,7 @@ pub async fn reset_code(State(ctx): State<Arc<Ctx>>, headers: HeaderMap, body: B
         });
         return home_page(
             &ctx,
-            &csrf,
-            &a,
+            &pro,
             Some("Votre institution n'a pas relié le dossier de cette personne : elle ne peut pas lui donner de code. La personne doit s'adresser à une institution où son dossier est relié."),
             StatusCode::FORBIDDEN,
         );
@@ -434,21 +399,20 @@ pub async fn reset_code(State(ctx): State<Arc<Ctx>>, headers: HeaderMap, body: B
         &passerelle_vault::store::PendingCode {
             person: p.id.clone(),
             expires_at: t + accounts::CODE_TTL,
-            issued_by: actor.clone(),
+            issued_by: actor.to_string(),
         },
     );
     if stored.is_err() {
         return home_page(
             &ctx,
-            &csrf,
-            &a,
+            &pro,
             Some("Le code n'a pas pu être créé. Réessayez plus tard."),
             StatusCode::INTERNAL_SERVER_ERROR,
         );
     }
     ctx.vault.log(Event {
         actor,
-        action: "reset_code_issued".into(),
+        action: Action::ResetCodeIssued,
         person: Some(p.id),
         subject: "-".into(),
         procedure: None,
@@ -456,8 +420,7 @@ pub async fn reset_code(State(ctx): State<Arc<Ctx>>, headers: HeaderMap, body: B
     });
     home_page(
         &ctx,
-        &csrf,
-        &a,
+        &pro,
         Some(&format!(
             "Code à donner à la personne : {code} (valable 30 minutes, une seule fois)."
         )),

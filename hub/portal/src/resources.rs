@@ -1,18 +1,19 @@
 //! The resource centre's pages: the public list and downloads, and the
 //! partners' publishing form (a session and its CSRF token required).
 
-use std::{fmt::Write as _, sync::Arc};
+use std::sync::Arc;
 
 use axum::{
     extract::{Multipart, Path, Query, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{Html, IntoResponse, Response},
 };
+use maud::html;
 use passerelle_link::now;
 use serde::Deserialize;
 
 use super::{
-    layout::{esc, page},
+    layout::{alert, csrf_field, page},
     partner::{forbidden, private, session, to_login},
 };
 use passerelle_observatory::{
@@ -32,49 +33,34 @@ pub struct Filter {
 /// GET the public list.
 pub async fn list(State(ctx): State<Arc<Ctx>>, Query(f): Query<Filter>) -> Html<String> {
     let all = passerelle_observatory::resources::list(&ctx.hub).unwrap_or_default();
-    let mut body = String::from(
-        "<h1>Centre de ressources</h1><p>Études, bilans et rapports publiés par les partenaires.</p>\
-<nav class=\"choix\" aria-label=\"Thème\"><a href=\"/ressources\">Tous</a>",
-    );
-    for (id, label) in THEMES {
-        let cur = if f.theme == *id {
-            " aria-current=\"page\""
-        } else {
-            ""
-        };
-        let _ = write!(
-            body,
-            "<a href=\"/ressources?theme={id}\"{cur}>{}</a>",
-            esc(label)
-        );
-    }
-    body.push_str("</nav><ul>");
-    let mut n = 0;
-    for r in all
+    let shown: Vec<&Resource> = all
         .iter()
         .filter(|r| f.theme.is_empty() || r.theme == f.theme)
-    {
-        n += 1;
-        let _ = write!(
-            body,
-            "<li><a href=\"/ressources/{}.pdf\">{}</a> — {}, {} ({} ; PDF, {} Ko)</li>",
-            r.id,
-            esc(&r.title),
-            esc(&r.institution),
-            esc(&r.date),
-            esc(theme_label(&r.theme)),
-            r.size.div_ceil(1024)
-        );
-    }
-    if n == 0 {
-        body.push_str("<li>Aucun document pour l'instant.</li>");
-    }
-    body.push_str("</ul><p class=\"note\">Vous êtes partenaire ? <a href=\"/partenaires/ressources\">Publier un document</a>.</p>");
-    Html(page(
-        &ctx,
-        "Centre de ressources",
-        maud::PreEscaped(body.to_string()),
-    ))
+        .collect();
+    let body = html! {
+        h1 { "Centre de ressources" }
+        p { "Études, bilans et rapports publiés par les partenaires." }
+        nav.choix aria-label="Thème" {
+            a href="/ressources" { "Tous" }
+            @for (id, label) in THEMES {
+                a href={ "/ressources?theme=" (id) } aria-current=[(f.theme == *id).then_some("page")] { (label) }
+            }
+        }
+        ul {
+            @for r in &shown {
+                li {
+                    a href={ "/ressources/" (r.id) ".pdf" } { (r.title) }
+                    " — " (r.institution) ", " (r.date)
+                    " (" (theme_label(&r.theme)) " ; PDF, " (r.size.div_ceil(1024)) " Ko)"
+                }
+            }
+            @if shown.is_empty() { li { "Aucun document pour l'instant." } }
+        }
+        p.note {
+            "Vous êtes partenaire ? " a href="/partenaires/ressources" { "Publier un document" } "."
+        }
+    };
+    Html(page(&ctx, "Centre de ressources", body))
 }
 
 /// GET a document.
@@ -93,7 +79,7 @@ pub async fn download(State(ctx): State<Arc<Ctx>>, Path(file): Path<String>) -> 
             Html(page(
                 &ctx,
                 "Document introuvable",
-                maud::PreEscaped(("<h1>Document introuvable</h1>").to_string()),
+                html! { h1 { "Document introuvable" } },
             )),
         )
             .into_response();
@@ -118,28 +104,30 @@ pub async fn download(State(ctx): State<Arc<Ctx>>, Path(file): Path<String>) -> 
     }
 }
 
+/// The publishing form, with a message when a try was refused.
 fn form(ctx: &Ctx, csrf: &str, message: Option<&str>) -> String {
-    let mut themes = String::new();
-    for (id, label) in THEMES {
-        let _ = write!(themes, "<option value=\"{id}\">{}</option>", esc(label));
-    }
-    let msg = message
-        .map(|m| format!("<p class=\"demo\" role=\"alert\">{}</p>", esc(m)))
-        .unwrap_or_default();
-    page(
-        ctx,
-        "Publier un document",
-        maud::PreEscaped((format!(
-            "<h1>Publier un document</h1>{msg}<p>Le document sera public. Il ne doit contenir aucune information sur une personne.</p>\
-<form method=\"post\" action=\"/partenaires/ressources\" enctype=\"multipart/form-data\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-<p><label for=\"title\">Titre</label><br><input id=\"title\" name=\"title\" required maxlength=\"200\"></p>\
-<p><label for=\"theme\">Thème</label><br><select id=\"theme\" name=\"theme\">{themes}</select></p>\
-<p><label for=\"date\">Date du document</label><br><input id=\"date\" name=\"date\" type=\"date\" required></p>\
-<p><label for=\"file\">Fichier PDF ({} Mo au plus)</label><br><input id=\"file\" name=\"file\" type=\"file\" accept=\"application/pdf\" required></p>\
-<p><button type=\"submit\">Publier</button></p></form>",
-            resources::MAX_BYTES / 1024 / 1024
-        )).to_string()),
-    )
+    let body = html! {
+        h1 { "Publier un document" }
+        @if let Some(m) = message { (alert(m)) }
+        p { "Le document sera public. Il ne doit contenir aucune information sur une personne." }
+        form method="post" action="/partenaires/ressources" enctype="multipart/form-data" {
+            (csrf_field(csrf))
+            p { label for="title" { "Titre" } br; input #title name="title" required maxlength="200"; }
+            p {
+                label for="theme" { "Thème" } br;
+                select #theme name="theme" {
+                    @for (id, label) in THEMES { option value=(id) { (label) } }
+                }
+            }
+            p { label for="date" { "Date du document" } br; input #date name="date" type="date" required; }
+            p {
+                label for="file" { "Fichier PDF (" (resources::MAX_BYTES / 1024 / 1024) " Mo au plus)" } br;
+                input #file name="file" type="file" accept="application/pdf" required;
+            }
+            p { button type="submit" { "Publier" } }
+        }
+    };
+    page(ctx, "Publier un document", body)
 }
 
 /// GET the publishing form.
@@ -162,54 +150,16 @@ pub async fn publish(
     let Some(account) = ctx.hub.store.account(&s.email).ok().flatten() else {
         return to_login();
     };
-    let (mut csrf, mut title, mut theme, mut date, mut bytes) = (
-        String::new(),
-        String::new(),
-        String::new(),
-        String::new(),
-        Vec::new(),
-    );
-    loop {
-        match parts.next_field().await {
-            Ok(Some(field)) => {
-                let name = field.name().unwrap_or_default().to_string();
-                if name == "file" {
-                    match field.bytes().await {
-                        Ok(b) => bytes = b.to_vec(),
-                        Err(_) => {
-                            return private(
-                                StatusCode::PAYLOAD_TOO_LARGE,
-                                form(
-                                    &ctx,
-                                    &s.csrf,
-                                    Some(&format!(
-                                        "Le fichier dépasse {} Mo.",
-                                        resources::MAX_BYTES / 1024 / 1024
-                                    )),
-                                ),
-                            )
-                        }
-                    }
-                } else {
-                    let text = field.text().await.unwrap_or_default();
-                    match name.as_str() {
-                        "csrf" => csrf = text,
-                        "title" => title = text,
-                        "theme" => theme = text,
-                        "date" => date = text,
-                        _ => {}
-                    }
-                }
-            }
-            Ok(None) => break,
-            Err(_) => {
-                return private(
-                    StatusCode::BAD_REQUEST,
-                    form(&ctx, &s.csrf, Some("Le formulaire est incomplet.")),
-                )
-            }
-        }
-    }
+    let Upload {
+        csrf,
+        title,
+        theme,
+        date,
+        bytes,
+    } = match read_upload(&mut parts).await {
+        Ok(upload) => upload,
+        Err((status, message)) => return private(status, form(&ctx, &s.csrf, Some(&message))),
+    };
     if !passerelle_protocol::sign::constant_time_eq(s.csrf.as_bytes(), csrf.as_bytes()) {
         return forbidden(&ctx);
     }
@@ -251,5 +201,58 @@ pub async fn publish(
                 Some(&format!("Enregistrement impossible : {e}")),
             ),
         ),
+    }
+}
+
+/// The publishing form's fields, as sent.
+#[derive(Default)]
+struct Upload {
+    csrf: String,
+    title: String,
+    theme: String,
+    date: String,
+    bytes: Vec<u8>,
+}
+
+/// Reads the publishing form; on failure, the status and the message to
+/// show above the form.
+async fn read_upload(parts: &mut Multipart) -> Result<Upload, (StatusCode, String)> {
+    let mut u = Upload::default();
+    loop {
+        match parts.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or_default().to_string();
+                if name == "file" {
+                    match field.bytes().await {
+                        Ok(b) => u.bytes = b.to_vec(),
+                        Err(_) => {
+                            return Err((
+                                StatusCode::PAYLOAD_TOO_LARGE,
+                                format!(
+                                    "Le fichier dépasse {} Mo.",
+                                    resources::MAX_BYTES / 1024 / 1024
+                                ),
+                            ))
+                        }
+                    }
+                } else {
+                    let text = field.text().await.unwrap_or_default();
+                    match name.as_str() {
+                        "csrf" => u.csrf = text,
+                        "title" => u.title = text,
+                        "theme" => u.theme = text,
+                        "date" => u.date = text,
+                        _ => {}
+                    }
+                }
+            }
+            Ok(None) => return Ok(u),
+            Err(_) => {
+                return Err((
+                    StatusCode::BAD_REQUEST,
+                    "Le formulaire est incomplet.".into(),
+                ))
+            }
+        }
     }
 }

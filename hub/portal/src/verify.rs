@@ -9,9 +9,10 @@ use axum::{
     http::{header, StatusCode},
     response::{Html, IntoResponse, Response},
 };
+use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::layout::{date, esc, page};
+use super::layout::{date, page};
 use passerelle_vault::{accounts::normalise_code, duplicate};
 
 use crate::state::Ctx;
@@ -42,58 +43,85 @@ pub async fn start(State(ctx): State<Arc<Ctx>>, Query(q): Query<CodeQuery>) -> R
     Html(page(
         &ctx,
         "Vérifier une copie",
-        maud::PreEscaped(("<h1>Vérifier une copie de document</h1><p>Tapez le code de vérification imprimé sur la copie, ou scannez son code QR.</p>\
-<form method=\"get\" action=\"/verifier\"><p><label for=\"code\">Code de vérification</label><br><input id=\"code\" name=\"code\" required></p>\
-<p><button class=\"gros\" type=\"submit\">Vérifier</button></p></form>").to_string()),
+        html! {
+            h1 { "Vérifier une copie de document" }
+            p { "Tapez le code de vérification imprimé sur la copie, ou scannez son code QR." }
+            form method="get" action="/verifier" {
+                p { label for="code" { "Code de vérification" } br; input #code name="code" required; }
+                p { button.gros type="submit" { "Vérifier" } }
+            }
+        },
     ))
     .into_response()
 }
 
+/// The page of a code: what was issued under it and, after a check, the
+/// verdict on the file presented.
 fn found_html(ctx: &Ctx, code: &str, verdict: Option<bool>) -> (StatusCode, String) {
     let found = duplicate::find(&ctx.vault.store, &ctx.hub.key.public(), code);
-    let display = esc(&duplicate::display_code(&normalise_code(code)));
+    let display = duplicate::display_code(&normalise_code(code));
     let (status, body) = match found {
-        Ok(duplicate::Found::Issued(seal, _)) => {
-            let verdict = match verdict {
-                None => String::new(),
-                Some(true) => "<p class=\"ok\" role=\"status\"><strong>Authentique.</strong> Ce fichier est exactement la copie délivrée sous ce code.</p>".into(),
-                Some(false) => "<p class=\"demo\" role=\"alert\"><strong>Non conforme.</strong> Ce fichier n'est pas la copie délivrée sous ce code : il a été modifié, ou c'est un autre fichier.</p>".into(),
-            };
-            (
-                StatusCode::OK,
-                format!(
-                    "<h1>Copie n° {display}</h1>{verdict}<p>Une copie vérifiable a bien été délivrée sous ce code.</p>\
-<ul><li>Original détenu par : <strong>{}</strong></li><li>Copie délivrée le : {}</li></ul>\
-<h2>Vérifier le fichier présenté</h2><form method=\"post\" action=\"/verifier/{display}\" enctype=\"multipart/form-data\">\
-<p><label for=\"copie\">Le fichier PDF de la copie</label><br><input id=\"copie\" name=\"copie\" type=\"file\" accept=\"application/pdf\" required></p>\
-<p><button class=\"gros\" type=\"submit\">Vérifier ce fichier</button></p></form>\
-<p class=\"note\">Une copie papier se vérifie avec son code : son contenu doit correspondre au document original détenu par l'institution.</p>",
-                    esc(&seal.holder_name),
-                    date(seal.issued_at)
-                ),
-            )
-        }
+        Ok(duplicate::Found::Issued(seal, _)) => (StatusCode::OK, issued(&display, &seal, verdict)),
         Ok(duplicate::Found::Invalid) => (
             StatusCode::CONFLICT,
-            format!("<h1>Copie n° {display}</h1><p class=\"demo\" role=\"alert\">L'enregistrement de cette copie ne peut pas être vérifié. Ne vous fiez pas à ce document.</p>"),
+            html! {
+                h1 { "Copie n° " (display) }
+                p.demo role="alert" {
+                    "L'enregistrement de cette copie ne peut pas être vérifié. Ne vous fiez pas à ce document."
+                }
+            },
         ),
         Ok(duplicate::Found::Unknown) => (
             StatusCode::NOT_FOUND,
-            format!("<h1>Code inconnu</h1><p class=\"demo\" role=\"alert\">Aucune copie ne porte le code {display}. Vérifiez le code.</p><p><a href=\"/verifier\">Essayer un autre code</a></p>"),
+            html! {
+                h1 { "Code inconnu" }
+                p.demo role="alert" { "Aucune copie ne porte le code " (display) ". Vérifiez le code." }
+                p { a href="/verifier" { "Essayer un autre code" } }
+            },
         ),
         Err(error) => {
             tracing::error!(%error, "duplicate lookup failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "<h1>Vérification indisponible</h1><p>Réessayez plus tard.</p>".into())
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                html! { h1 { "Vérification indisponible" } p { "Réessayez plus tard." } },
+            )
         }
     };
-    (
-        status,
-        page(
-            ctx,
-            "Vérifier une copie",
-            maud::PreEscaped(body.to_string()),
-        ),
-    )
+    (status, page(ctx, "Vérifier une copie", body))
+}
+
+/// A copy issued under the code: who holds the original, when it was
+/// issued, the verdict on a presented file, and the form to present one.
+fn issued(display: &str, seal: &duplicate::Seal, verdict: Option<bool>) -> Markup {
+    html! {
+        h1 { "Copie n° " (display) }
+        @match verdict {
+            None => {}
+            Some(true) => p.ok role="status" {
+                strong { "Authentique." } " Ce fichier est exactement la copie délivrée sous ce code."
+            },
+            Some(false) => p.demo role="alert" {
+                strong { "Non conforme." }
+                " Ce fichier n'est pas la copie délivrée sous ce code : il a été modifié, ou c'est un autre fichier."
+            },
+        }
+        p { "Une copie vérifiable a bien été délivrée sous ce code." }
+        ul {
+            li { "Original détenu par : " strong { (seal.holder_name) } }
+            li { "Copie délivrée le : " (date(seal.issued_at)) }
+        }
+        h2 { "Vérifier le fichier présenté" }
+        form method="post" action={ "/verifier/" (display) } enctype="multipart/form-data" {
+            p {
+                label for="copie" { "Le fichier PDF de la copie" } br;
+                input #copie name="copie" type="file" accept="application/pdf" required;
+            }
+            p { button.gros type="submit" { "Vérifier ce fichier" } }
+        }
+        p.note {
+            "Une copie papier se vérifie avec son code : son contenu doit correspondre au document original détenu par l'institution."
+        }
+    }
 }
 
 /// GET `/verifier/{code}`.

@@ -2,7 +2,7 @@
 //! node, the person revokes in one click and the holding node hears of it.
 
 use passerelle_protocol::{
-    audit::Event,
+    audit::{Action, Actor, Event},
     hex,
     ids::NodeId,
     sign::SigningKey,
@@ -89,8 +89,8 @@ pub fn grant(
         store.audit(
             now,
             Event {
-                actor: "person".into(),
-                action: "consent_grant".into(),
+                actor: Actor::Person,
+                action: Action::ConsentGrant,
                 person: Some(g.person.clone()),
                 subject: record.consent.id.clone(),
                 procedure: Some(procedure_label(&record.consent.procedure).to_string()),
@@ -122,8 +122,8 @@ pub fn revoke(
         store.audit(
             now,
             Event {
-                actor: "person".into(),
-                action: "consent_revoke".into(),
+                actor: Actor::Person,
+                action: Action::ConsentRevoke,
                 person: Some(person.to_string()),
                 subject: c.consent.id.clone(),
                 procedure: Some(procedure_label(&c.consent.procedure).to_string()),

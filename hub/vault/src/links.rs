@@ -1,7 +1,13 @@
 //! Links between a person's account and the institutions that hold their
 //! records, and the pseudonym each institution knows them by.
 
-use passerelle_protocol::{audit::Event, hex, ids::NodeId, vault::Pseudonym, UnixTime};
+use passerelle_protocol::{
+    audit::{Action, Actor, Event},
+    hex,
+    ids::NodeId,
+    vault::Pseudonym,
+    UnixTime,
+};
 
 use super::{
     accounts::{code, code_hash, CODE_TTL},
@@ -73,8 +79,8 @@ pub fn redeem(
     store.audit(
         now,
         Event {
-            actor: format!("node:{node}"),
-            action: "link".into(),
+            actor: Actor::Node(node.to_string()),
+            action: Action::Link,
             person: Some(p.person.clone()),
             subject: node.to_string(),
             procedure: None,

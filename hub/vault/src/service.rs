@@ -12,7 +12,7 @@ use passerelle_hub_core::{
     HubError,
 };
 use passerelle_protocol::{
-    audit::Event,
+    audit::{Action, Actor, Event},
     ids::NodeId,
     message::Refusal,
     sign::SigningKey,
@@ -154,14 +154,17 @@ pub struct Holding {
 }
 
 /// Who acts, for the log.
-pub fn actor(requester: &Requester) -> String {
+pub fn actor(requester: &Requester) -> Actor {
     match requester {
-        Requester::Person => "person".into(),
+        Requester::Person => Actor::Person,
         Requester::Professional {
             institution,
             account,
             ..
-        } => format!("professional:{account}@{institution}"),
+        } => Actor::Professional {
+            account: account.clone(),
+            institution: institution.to_string(),
+        },
     }
 }
 
@@ -255,11 +258,10 @@ impl<N: Nodes> Vault<N> {
             let recorded = self.log(Event {
                 actor: actor(requester),
                 action: if documents.is_ok() {
-                    "list"
+                    Action::List
                 } else {
-                    "list_failed"
-                }
-                .into(),
+                    Action::ListFailed
+                },
                 person: Some(person.to_string()),
                 subject: node.to_string(),
                 procedure: self.procedure_of(requester),
@@ -317,11 +319,10 @@ impl<N: Nodes> Vault<N> {
         let recorded = self.log(Event {
             actor: actor(requester),
             action: if result.is_ok() {
-                "download"
+                Action::Download
             } else {
-                "download_refused"
-            }
-            .into(),
+                Action::DownloadRefused
+            },
             person: Some(person.to_string()),
             subject: format!("{node}/{document}"),
             procedure: self.procedure_of(requester),
@@ -339,3 +340,7 @@ impl<N: Nodes> Vault<N> {
         result
     }
 }
+
+#[cfg(test)]
+#[path = "service_tests.rs"]
+mod tests;

@@ -1,11 +1,14 @@
 //! The beneficiary's vault pages, in plain French: big buttons, few words,
 //! no JavaScript. Every page needs the person's session; every form
 //! carries the session's CSRF token (sign-in and creation: a double-submit
-//! token in a cookie); sign-in attempts are limited per address.
+//! token in a cookie); sign-in attempts are limited per address. Pages are
+//! maud templates: every text is escaped by the template engine.
 //!
+//! - [`extract`]: the person's session and CSRF-checked forms as
+//!   extractors (and the professional's, for [`crate::pro_vault`]).
 //! - [`account`]: creating an account, signing in and out, password reset.
-//! - [`documents`]: the documents, downloads, copies, uploads, link codes,
-//!   the export.
+//! - [`documents`]: the documents, downloads, copies, uploads, link codes.
+//! - [`export`]: the export of everything as one ZIP.
 //! - [`sharing`]: consents and the access journal.
 
 use std::{fmt::Write as _, net::SocketAddr, sync::Arc};
@@ -14,19 +17,19 @@ use axum::{
     body::{Body, Bytes},
     extract::{ConnectInfo, Multipart, Path, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
-    response::{IntoResponse, Response},
+    response::Response,
 };
+use maud::{html, Markup};
 use passerelle_link::now;
 use passerelle_protocol::{
-    audit::Event,
+    audit::{Action, Actor, Event},
     ids::NodeId,
-    sign::constant_time_eq,
     vault::{procedure_label, Category, Grantee, Requester, Scope, PROCEDURES},
 };
 
 use super::{
-    layout::{date, esc, page},
-    partner::{client_ip, client_key, cookies, private},
+    layout::{date, page},
+    partner::{client_ip, client_key, private},
 };
 use passerelle_hub_core::federation::Incoming;
 use passerelle_vault::{self as vault, accounts, consent, duplicate, links, uploads};
@@ -35,35 +38,32 @@ use crate::state::Ctx;
 
 mod account;
 mod documents;
+mod export;
+pub mod extract;
 mod sharing;
 
 pub use account::*;
 pub use documents::*;
+pub use export::*;
 pub use sharing::*;
+
+use extract::{redirect, token_ok, Checked, FormCookie, Person};
 
 const SESSION: &str = "pv_session";
 
 const FORM: &str = "pv_form";
 
-/// The person's live session.
-pub fn session(ctx: &Ctx, headers: &HeaderMap) -> Option<(String, accounts::PersonSession)> {
-    let token = cookies(headers).remove(SESSION)?;
-    let s = ctx.person_sessions.get(&token, now())?;
-    Some((token, s))
-}
-
-fn to_start() -> Response {
-    (StatusCode::SEE_OTHER, [(header::LOCATION, "/coffre")]).into_response()
-}
-
-fn back(to: &str) -> Response {
-    (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response()
-}
-
 fn refused(ctx: &Ctx) -> Response {
     private(
         StatusCode::FORBIDDEN,
-        page(ctx, "Formulaire refusé", maud::PreEscaped(("<h1>Formulaire refusé</h1><p>Ce formulaire a expiré. <a class=\"gros\" href=\"/coffre\">Recommencer</a></p>").to_string())),
+        page(
+            ctx,
+            "Formulaire refusé",
+            html! {
+                h1 { "Formulaire refusé" }
+                p { "Ce formulaire a expiré. " a.gros href="/coffre" { "Recommencer" } }
+            },
+        ),
     )
 }
 
@@ -82,48 +82,36 @@ pub fn access_french(e: &vault::AccessError) -> String {
     }
 }
 
-fn alert(msg: &str) -> String {
-    format!("<p class=\"demo\" role=\"alert\">{}</p>", esc(msg))
+pub(crate) use crate::layout::{alert, column_heads as table_head, csrf_field as hidden};
+
+fn menu(s: &accounts::PersonSession) -> Markup {
+    html! {
+        nav.menu aria-label="Mon coffre" {
+            a.gros href="/coffre" { "Mes documents" }
+            a.gros href="/coffre/partages" { "Partager" }
+            a.gros href="/coffre/journal" { "Qui a vu mes documents" }
+            form method="post" action="/coffre/lier" {
+                (hidden(&s.csrf))
+                button.gros type="submit" { "Relier une institution" }
+            }
+            a.gros href="/coffre/export" { "Tout télécharger" }
+            form method="post" action="/coffre/deconnexion" {
+                (hidden(&s.csrf))
+                button.gros.clair type="submit" { "Me déconnecter" }
+            }
+        }
+    }
 }
 
-/// Form fields, repeated keys kept.
-pub(super) fn fields(body: &[u8]) -> Vec<(String, String)> {
-    form_urlencoded::parse(body).into_owned().collect()
-}
-
-/// The first value of a form field, or empty.
-pub(super) fn field<'a>(f: &'a [(String, String)], name: &str) -> &'a str {
-    f.iter()
-        .find(|(k, _)| k == name)
-        .map_or("", |(_, v)| v.as_str())
-}
-
-fn csrf_ok(s: &accounts::PersonSession, f: &[(String, String)]) -> bool {
-    let given = field(f, "csrf");
-    !given.is_empty() && constant_time_eq(s.csrf.as_bytes(), given.as_bytes())
-}
-
-fn hidden(s: &accounts::PersonSession) -> String {
-    format!("<input type=\"hidden\" name=\"csrf\" value=\"{}\">", s.csrf)
-}
-
-fn menu(s: &accounts::PersonSession) -> String {
-    format!(
-        "<nav class=\"menu\" aria-label=\"Mon coffre\"><a class=\"gros\" href=\"/coffre\">Mes documents</a>\
-<a class=\"gros\" href=\"/coffre/partages\">Partager</a><a class=\"gros\" href=\"/coffre/journal\">Qui a vu mes documents</a>\
-<form method=\"post\" action=\"/coffre/lier\">{h}<button class=\"gros\" type=\"submit\">Relier une institution</button></form>\
-<a class=\"gros\" href=\"/coffre/export\">Tout télécharger</a>\
-<form method=\"post\" action=\"/coffre/deconnexion\">{h}<button class=\"gros clair\" type=\"submit\">Me déconnecter</button></form></nav>",
-        h = hidden(s)
-    )
-}
-
-fn vault_page(ctx: &Ctx, title: &str, s: Option<&accounts::PersonSession>, body: &str) -> String {
-    let head = s.map(menu).unwrap_or_default();
+/// A vault page: the person's menu (when signed in) above `body`.
+fn vault_page(ctx: &Ctx, title: &str, s: Option<&accounts::PersonSession>, body: Markup) -> String {
     page(
         ctx,
         title,
-        maud::PreEscaped((format!("{head}{body}")).to_string()),
+        html! {
+            @if let Some(s) = s { (menu(s)) }
+            (body)
+        },
     )
 }
 
@@ -136,12 +124,6 @@ fn with_form_cookie(status: StatusCode, html: String, token: &str) -> Response {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
     res
-}
-
-fn form_token_ok(headers: &HeaderMap, f: &[(String, String)]) -> bool {
-    let expected = cookies(headers).remove(FORM).unwrap_or_default();
-    let given = field(f, "csrf");
-    !given.is_empty() && constant_time_eq(expected.as_bytes(), given.as_bytes())
 }
 
 fn new_token() -> String {
@@ -159,7 +141,7 @@ fn with_session(mut res: Response, token: &str, ttl: u64) -> Response {
 }
 
 fn signed_in(token: &str, ttl: u64, to: &str) -> Response {
-    with_session(back(to), token, ttl)
+    with_session(redirect(to), token, ttl)
 }
 
 /// A file sent for download: its type, its name, never cached.
@@ -175,16 +157,27 @@ fn file_response(body: Body, mime: &str, name: &str) -> Response {
     res
 }
 
-/// Logs an access the hub refused before asking any node.
-fn refused_here(ctx: &Ctx, person: &str, subject: &str, why: &str) {
+/// Logs in the person's journal what they did (or were refused).
+fn person_did(ctx: &Ctx, person: &str, action: Action, subject: &str, detail: String) {
     ctx.vault.log(Event {
-        actor: "person".into(),
-        action: "download_refused".into(),
+        actor: Actor::Person,
+        action,
         person: Some(person.to_string()),
         subject: subject.to_string(),
         procedure: None,
-        detail: why.to_string(),
+        detail,
     });
+}
+
+/// Logs an access the hub refused before asking any node.
+fn refused_here(ctx: &Ctx, person: &str, subject: &str, why: &str) {
+    person_did(
+        ctx,
+        person,
+        Action::DownloadRefused,
+        subject,
+        why.to_string(),
+    );
 }
 
 /// The content-disposition of a download.

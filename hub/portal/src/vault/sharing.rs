@@ -2,32 +2,24 @@
 
 use super::*;
 
-fn grantee_options(ctx: &Ctx) -> String {
-    let mut out = String::new();
+fn grantee_options(ctx: &Ctx) -> Markup {
     let nodes = ctx.hub.store.nodes().unwrap_or_default();
-    for n in nodes.iter().filter(|n| n.revoked_at.is_none()) {
-        let _ = write!(
-            out,
-            "<option value=\"inst:{}\">Tous les professionnels de : {}</option>",
-            esc(n.node_id.as_str()),
-            esc(&n.name)
-        );
-    }
-    for a in ctx.hub.store.accounts().unwrap_or_default() {
-        let inst = nodes
+    let live = |id: &NodeId| {
+        nodes
             .iter()
-            .find(|n| n.node_id == a.institution && n.revoked_at.is_none());
-        if let Some(n) = inst {
-            let _ = write!(
-                out,
-                "<option value=\"pro:{}\">{} ({})</option>",
-                esc(&a.email),
-                esc(&a.name),
-                esc(&n.name)
-            );
+            .find(|n| &n.node_id == id && n.revoked_at.is_none())
+    };
+    let accounts = ctx.hub.store.accounts().unwrap_or_default();
+    html! {
+        @for n in nodes.iter().filter(|n| n.revoked_at.is_none()) {
+            option value={ "inst:" (n.node_id) } { "Tous les professionnels de : " (n.name) }
+        }
+        @for a in &accounts {
+            @if let Some(n) = live(&a.institution) {
+                option value={ "pro:" (a.email) } { (a.name) " (" (n.name) ")" }
+            }
         }
     }
-    out
 }
 
 async fn consents_page(
@@ -37,89 +29,118 @@ async fn consents_page(
     status: StatusCode,
 ) -> Response {
     let t = now();
-    let mut body = String::from("<h1>Partager mes documents</h1>");
-    if let Some(m) = message {
-        body.push_str(&alert(m));
-    }
-    body.push_str("<h2>Mes autorisations</h2>");
     let consents = ctx.vault.store.consents_of(&s.person).unwrap_or_default();
-    if consents.is_empty() {
-        body.push_str("<p>Vous n'avez donné aucune autorisation.</p>");
-    } else {
-        body.push_str("<table><thead><tr><th scope=\"col\">Qui</th><th scope=\"col\">Quoi</th><th scope=\"col\">Pour</th><th scope=\"col\">Jusqu'au</th><th scope=\"col\">État</th></tr></thead><tbody>");
-        for c in &consents {
-            let state = if let Some(r) = c.revoked_at {
-                format!("Retirée le {}", date(r))
-            } else if !c.active(t) {
-                "Terminée".to_string()
-            } else {
-                format!("<form method=\"post\" action=\"/coffre/partages/{}/retirer\">{}<button class=\"gros clair\" type=\"submit\">Retirer</button></form>", esc(&c.consent.id), hidden(s))
-            };
-            let _ = write!(
-                body,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{state}</td></tr>",
-                esc(&c.grantee_label),
-                esc(&c.scope_label),
-                esc(procedure_label(&c.consent.procedure)),
-                date(c.consent.not_after)
-            );
+    let holdings = ctx.vault.holdings(&s.person, &Requester::Person).await;
+    let body = html! {
+        h1 { "Partager mes documents" }
+        @if let Some(m) = message { (alert(m)) }
+        h2 { "Mes autorisations" }
+        @if consents.is_empty() {
+            p { "Vous n'avez donné aucune autorisation." }
+        } @else {
+            (consents_table(s, &consents, t))
         }
-        body.push_str("</tbody></table>");
-    }
-    body.push_str(
-        "<h2>Donner une autorisation</h2><form method=\"post\" action=\"/coffre/partages\">",
-    );
-    body.push_str(&hidden(s));
-    body.push_str("<fieldset><legend>Quels documents ?</legend>");
-    for h in ctx.vault.holdings(&s.person, &Requester::Person).await {
-        if let Ok(docs) = &h.documents {
-            for d in docs {
-                let _ = write!(
-                    body,
-                    "<p><label><input type=\"checkbox\" name=\"doc\" value=\"{}|{}\"> {} : {} ({})</label></p>",
-                    esc(h.node.as_str()),
-                    esc(&d.id),
-                    d.category.label(),
-                    esc(&d.name),
-                    esc(&h.name)
-                );
+        (grant_form(ctx, s, &holdings, t))
+        p.note {
+            "Vous pouvez retirer une autorisation à tout moment. "
+            "Chaque consultation est notée dans « Qui a vu mes documents »."
+        }
+    };
+    private(status, vault_page(ctx, "Partager", Some(s), body))
+}
+
+fn consents_table(
+    s: &accounts::PersonSession,
+    consents: &[vault::store::ConsentRecord],
+    t: u64,
+) -> Markup {
+    html! {
+        table {
+            (table_head(&["Qui", "Quoi", "Pour", "Jusqu'au", "État"]))
+            tbody {
+                @for c in consents {
+                    tr {
+                        td { (c.grantee_label) }
+                        td { (c.scope_label) }
+                        td { (procedure_label(&c.consent.procedure)) }
+                        td { (date(c.consent.not_after)) }
+                        td {
+                            @if let Some(r) = c.revoked_at {
+                                "Retirée le " (date(r))
+                            } @else if !c.active(t) {
+                                "Terminée"
+                            } @else {
+                                form method="post" action={ "/coffre/partages/" (c.consent.id) "/retirer" } {
+                                    (hidden(&s.csrf))
+                                    button.gros.clair type="submit" { "Retirer" }
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
     }
-    body.push_str("<p>Ou tous mes documents de ce type :</p>");
-    for c in Category::ALL {
-        let _ = write!(
-            body,
-            "<p><label><input type=\"checkbox\" name=\"categorie\" value=\"{}\"> {}</label></p>",
-            c.code(),
-            c.label()
-        );
-    }
-    body.push_str("</fieldset><p><label for=\"qui\">Avec qui ?</label><br><select id=\"qui\" name=\"qui\" required>");
-    body.push_str(&grantee_options(ctx));
-    body.push_str("</select></p><p><label for=\"demarche\">Pour quelle démarche ?</label><br><select id=\"demarche\" name=\"demarche\">");
-    for (code, label) in PROCEDURES {
-        let _ = write!(body, "<option value=\"{code}\">{label}</option>");
-    }
+}
+
+fn grant_form(
+    ctx: &Ctx,
+    s: &accounts::PersonSession,
+    holdings: &[vault::Holding],
+    t: u64,
+) -> Markup {
     let until = passerelle_link::output::time(Some(t + 30 * 86400));
-    let _ = write!(
-        body,
-        "<option value=\"autre\">Autre démarche</option></select></p>\
-<p><label for=\"autre\">Autre démarche (écrivez-la)</label><br><input id=\"autre\" name=\"autre\"></p>\
-<p><label for=\"fin\">Jusqu'à quand ?</label><br><input id=\"fin\" name=\"fin\" type=\"date\" value=\"{}\" required></p>\
-<p><button class=\"gros\" type=\"submit\">Donner l'autorisation</button></p></form>\
-<p class=\"note\">Vous pouvez retirer une autorisation à tout moment. Chaque consultation est notée dans « Qui a vu mes documents ».</p>",
-        &until[..10]
-    );
-    private(status, vault_page(ctx, "Partager", Some(s), &body))
+    html! {
+        h2 { "Donner une autorisation" }
+        form method="post" action="/coffre/partages" {
+            (hidden(&s.csrf))
+            fieldset {
+                legend { "Quels documents ?" }
+                @for h in holdings {
+                    @if let Ok(docs) = &h.documents {
+                        @for d in docs {
+                            p { label {
+                                input type="checkbox" name="doc" value={ (h.node) "|" (d.id) };
+                                " " (d.category.label()) " : " (d.name) " (" (h.name) ")"
+                            } }
+                        }
+                    }
+                }
+                p { "Ou tous mes documents de ce type :" }
+                @for c in Category::ALL {
+                    p { label {
+                        input type="checkbox" name="categorie" value=(c.code());
+                        " " (c.label())
+                    } }
+                }
+            }
+            p {
+                label for="qui" { "Avec qui ?" } br;
+                select #qui name="qui" required { (grantee_options(ctx)) }
+            }
+            p {
+                label for="demarche" { "Pour quelle démarche ?" } br;
+                select #demarche name="demarche" {
+                    @for (code, label) in PROCEDURES { option value=(code) { (label) } }
+                    option value="autre" { "Autre démarche" }
+                }
+            }
+            p {
+                label for="autre" { "Autre démarche (écrivez-la)" } br;
+                input #autre name="autre";
+            }
+            p {
+                label for="fin" { "Jusqu'à quand ?" } br;
+                input #fin name="fin" type="date" value=(&until[..10]) required;
+            }
+            p { button.gros type="submit" { "Donner l'autorisation" } }
+        }
+    }
 }
 
 /// GET `/coffre/partages`.
-pub async fn consents(State(ctx): State<Arc<Ctx>>, headers: HeaderMap) -> Response {
-    match session(&ctx, &headers) {
-        Some((_, s)) => consents_page(&ctx, &s, None, StatusCode::OK).await,
-        None => to_start(),
-    }
+pub async fn consents(State(ctx): State<Arc<Ctx>>, s: Person) -> Response {
+    consents_page(&ctx, &s, None, StatusCode::OK).await
 }
 
 /// Days since the epoch of a `YYYY-MM-DD` date.
@@ -143,89 +164,13 @@ fn parse_date(text: &str) -> Option<u64> {
 }
 
 /// POST `/coffre/partages`: grant.
-pub async fn grant(State(ctx): State<Arc<Ctx>>, headers: HeaderMap, body: Bytes) -> Response {
-    let Some((_, s)) = session(&ctx, &headers) else {
-        return to_start();
-    };
-    let f = fields(&body);
-    if !csrf_ok(&s, &f) {
-        return refused(&ctx);
-    }
+pub async fn grant(
+    State(ctx): State<Arc<Ctx>>,
+    Checked { by: s, fields: f }: Checked<Person>,
+) -> Response {
     let t = now();
-    let linked: Vec<NodeId> = ctx
-        .vault
-        .store
-        .links(&s.person)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect();
-    // Chosen documents, per holding node (only nodes linked to the person).
-    let mut scopes: Vec<(NodeId, Scope, String)> = Vec::new();
-    let mut docs: std::collections::BTreeMap<NodeId, Vec<String>> = Default::default();
-    for (k, v) in &f {
-        if k == "doc" {
-            if let Some((n, id)) = v.split_once('|') {
-                if let Ok(n) = NodeId::new(n) {
-                    if linked.contains(&n) {
-                        docs.entry(n).or_default().push(id.to_string());
-                    }
-                }
-            }
-        }
-    }
-    for (n, ids) in docs {
-        let label = format!("{} document(s) de {}", ids.len(), ctx.vault.node_name(&n));
-        scopes.push((n, Scope::Documents(ids), label));
-    }
-    let cats: Vec<Category> = f
-        .iter()
-        .filter(|(k, _)| k == "categorie")
-        .filter_map(|(_, v)| Category::parse(v).ok())
-        .collect();
-    if !cats.is_empty() {
-        let words: Vec<&str> = cats.iter().map(|c| c.label()).collect();
-        for n in &linked {
-            scopes.push((
-                n.clone(),
-                Scope::Categories(cats.clone()),
-                format!("{} ({})", words.join(", "), ctx.vault.node_name(n)),
-            ));
-        }
-    }
-    let who = field(&f, "qui");
-    let grantee = if let Some(n) = who.strip_prefix("inst:") {
-        NodeId::new(n)
-            .ok()
-            .and_then(|n| {
-                ctx.hub
-                    .store
-                    .node(&n)
-                    .ok()
-                    .flatten()
-                    .filter(|r| r.revoked_at.is_none())
-            })
-            .map(|r| {
-                (
-                    Grantee::Institution(r.node_id.clone()),
-                    format!("Tous les professionnels de {}", r.name),
-                )
-            })
-    } else if let Some(e) = who.strip_prefix("pro:") {
-        ctx.hub.store.account(e).ok().flatten().map(|a| {
-            let inst = ctx.vault.node_name(&a.institution);
-            (
-                Grantee::Professional {
-                    institution: a.institution.clone(),
-                    account: a.email.clone(),
-                },
-                format!("{} ({inst})", a.name),
-            )
-        })
-    } else {
-        None
-    };
-    let Some(grantee) = grantee else {
+    let scopes = chosen_scopes(&ctx, &s.person, &f);
+    let Some(grantee) = chosen_grantee(&ctx, f.get("qui")) else {
         return consents_page(
             &ctx,
             &s,
@@ -234,16 +179,12 @@ pub async fn grant(State(ctx): State<Arc<Ctx>>, headers: HeaderMap, body: Bytes)
         )
         .await;
     };
-    let procedure = match field(&f, "demarche") {
-        "autre" => field(&f, "autre")
-            .trim()
-            .chars()
-            .take(120)
-            .collect::<String>(),
+    let procedure = match f.get("demarche") {
+        "autre" => f.get("autre").trim().chars().take(120).collect::<String>(),
         code if PROCEDURES.iter().any(|(c, _)| *c == code) => code.to_string(),
         _ => String::new(),
     };
-    let Some(day) = parse_date(field(&f, "fin")) else {
+    let Some(day) = parse_date(f.get("fin")) else {
         return consents_page(
             &ctx,
             &s,
@@ -277,19 +218,86 @@ pub async fn grant(State(ctx): State<Arc<Ctx>>, headers: HeaderMap, body: Bytes)
     }
 }
 
+/// What the form shares, per holding node: the chosen documents (of nodes
+/// linked to the person only), and the chosen categories at every linked
+/// node; each with its words.
+fn chosen_scopes(ctx: &Ctx, person: &str, f: &extract::Fields) -> Vec<(NodeId, Scope, String)> {
+    let linked: Vec<NodeId> = ctx
+        .vault
+        .store
+        .links(person)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    let mut scopes: Vec<(NodeId, Scope, String)> = Vec::new();
+    let mut docs: std::collections::BTreeMap<NodeId, Vec<String>> = Default::default();
+    for v in f.all("doc") {
+        if let Some((n, id)) = v.split_once('|') {
+            if let Ok(n) = NodeId::new(n) {
+                if linked.contains(&n) {
+                    docs.entry(n).or_default().push(id.to_string());
+                }
+            }
+        }
+    }
+    for (n, ids) in docs {
+        let label = format!("{} document(s) de {}", ids.len(), ctx.vault.node_name(&n));
+        scopes.push((n, Scope::Documents(ids), label));
+    }
+    let cats: Vec<Category> = f
+        .all("categorie")
+        .filter_map(|v| Category::parse(v).ok())
+        .collect();
+    if !cats.is_empty() {
+        let words: Vec<&str> = cats.iter().map(|c| c.label()).collect();
+        for n in &linked {
+            scopes.push((
+                n.clone(),
+                Scope::Categories(cats.clone()),
+                format!("{} ({})", words.join(", "), ctx.vault.node_name(n)),
+            ));
+        }
+    }
+    scopes
+}
+
+/// Who the form shares with (`inst:<node>` or `pro:<email>`), and in
+/// words; `None` when unknown or revoked.
+fn chosen_grantee(ctx: &Ctx, who: &str) -> Option<(Grantee, String)> {
+    if let Some(n) = who.strip_prefix("inst:") {
+        let r = ctx
+            .hub
+            .store
+            .node(&NodeId::new(n).ok()?)
+            .ok()
+            .flatten()
+            .filter(|r| r.revoked_at.is_none())?;
+        Some((
+            Grantee::Institution(r.node_id.clone()),
+            format!("Tous les professionnels de {}", r.name),
+        ))
+    } else if let Some(e) = who.strip_prefix("pro:") {
+        let a = ctx.hub.store.account(e).ok().flatten()?;
+        let inst = ctx.vault.node_name(&a.institution);
+        Some((
+            Grantee::Professional {
+                institution: a.institution.clone(),
+                account: a.email.clone(),
+            },
+            format!("{} ({inst})", a.name),
+        ))
+    } else {
+        None
+    }
+}
+
 /// POST `/coffre/partages/{id}/retirer`: revoke, and tell the node now.
 pub async fn revoke(
     State(ctx): State<Arc<Ctx>>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    body: Bytes,
+    Checked { by: s, .. }: Checked<Person>,
 ) -> Response {
-    let Some((_, s)) = session(&ctx, &headers) else {
-        return to_start();
-    };
-    if !csrf_ok(&s, &fields(&body)) {
-        return refused(&ctx);
-    }
     match consent::revoke(&ctx.vault.store, &s.person, &id, now()) {
         Ok(c) => {
             if let Some(live) = ctx.registry.get(&c.consent.holder) {
@@ -330,12 +338,18 @@ pub async fn revoke(
 }
 
 /// Who did it, in words.
-fn who(ctx: &Ctx, actor: &str) -> String {
-    if actor == "person" {
-        return "Vous".into();
-    }
-    if let Some(rest) = actor.strip_prefix("professional:") {
-        if let Some((account, node)) = rest.rsplit_once('@') {
+fn who(ctx: &Ctx, actor: &Actor) -> String {
+    let institution = |node: &str| {
+        NodeId::new(node)
+            .map(|n| ctx.vault.node_name(&n))
+            .unwrap_or_default()
+    };
+    match actor {
+        Actor::Person => "Vous".into(),
+        Actor::Professional {
+            account,
+            institution: node,
+        } => {
             let name = ctx
                 .hub
                 .store
@@ -343,21 +357,13 @@ fn who(ctx: &Ctx, actor: &str) -> String {
                 .ok()
                 .flatten()
                 .map_or_else(|| account.to_string(), |a| a.name);
-            let inst = NodeId::new(node)
-                .map(|n| ctx.vault.node_name(&n))
-                .unwrap_or_default();
-            return format!("{name} ({inst})");
+            format!("{name} ({})", institution(node))
         }
+        Actor::Node(node) => institution(node),
+        other => other.to_string(),
     }
-    if let Some(node) = actor.strip_prefix("node:") {
-        return NodeId::new(node)
-            .map(|n| ctx.vault.node_name(&n))
-            .unwrap_or_default();
-    }
-    actor.to_string()
 }
 
-/// GET `/coffre/journal`: who saw what, when, for which procedure.
 /// A failed access's detail as the vault records it (`institution: why`,
 /// `why` a stable code), in plain French. Records written before the codes
 /// existed already hold French text and are shown as they are.
@@ -385,47 +391,59 @@ fn failure_french(detail: &str) -> String {
     detail.to_string()
 }
 
-pub async fn journal(State(ctx): State<Arc<Ctx>>, headers: HeaderMap) -> Response {
-    let Some((_, s)) = session(&ctx, &headers) else {
-        return to_start();
-    };
-    let mut body = String::from("<h1>Qui a vu mes documents</h1><p>Tout ce qui touche à vos documents est noté ici, et ne peut pas être effacé.</p>\
-<table><thead><tr><th scope=\"col\">Quand</th><th scope=\"col\">Qui</th><th scope=\"col\">Quoi</th><th scope=\"col\">Pour quelle démarche</th></tr></thead><tbody>");
-    for r in ctx.vault.store.audit_of(&s.person, 300).unwrap_or_default() {
-        let e = &r.event;
-        if e.actor == "person" && e.action == "list" {
-            continue;
+/// What an event of the journal says, in words.
+fn what(e: &Event) -> String {
+    match &e.action {
+        Action::List => format!("a regardé la liste de vos documents ({})", e.detail),
+        Action::Download => format!("a ouvert : {}", e.detail),
+        Action::DownloadRefused | Action::ListFailed | Action::ListRefused => {
+            format!("accès refusé ou impossible : {}", failure_french(&e.detail))
         }
-        let what = match e.action.as_str() {
-            "list" => format!("a regardé la liste de vos documents ({})", e.detail),
-            "download" => format!("a ouvert : {}", e.detail),
-            "download_refused" | "list_failed" => {
-                format!("accès refusé ou impossible : {}", failure_french(&e.detail))
-            }
-            "consent_grant" => format!("autorisation donnée : {}", e.detail),
-            "consent_revoke" => format!("autorisation retirée : {}", e.detail),
-            "duplicate" => format!("copie vérifiable faite : {}", e.detail),
-            "upload" => format!("document déposé : {}", e.detail),
-            "delete" => format!("document supprimé : {}", e.detail),
-            "link" => "a relié votre dossier à votre coffre".into(),
-            "account_create" => "compte créé".into(),
-            "password_reset" => "mot de passe changé".into(),
-            "reset_code_issued" => "a donné un code pour changer le mot de passe".into(),
-            other => other.to_string(),
-        };
-        let _ = write!(
-            body,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            date(r.at),
-            esc(&who(&ctx, &e.actor)),
-            esc(&what),
-            esc(e.procedure.as_deref().unwrap_or("—"))
-        );
+        Action::ConsentGrant => format!("autorisation donnée : {}", e.detail),
+        Action::ConsentRevoke => format!("autorisation retirée : {}", e.detail),
+        Action::Duplicate => format!("copie vérifiable faite : {}", e.detail),
+        Action::Upload => format!("document déposé : {}", e.detail),
+        Action::Delete => format!("document supprimé : {}", e.detail),
+        Action::Link => "a relié votre dossier à votre coffre".into(),
+        Action::AccountCreate => "compte créé".into(),
+        Action::PasswordReset => "mot de passe changé".into(),
+        Action::Export => "a téléchargé tout le coffre".into(),
+        Action::ResetCodeIssued => "a donné un code pour changer le mot de passe".into(),
+        Action::ResetCodeRefused => {
+            "n'a pas pu obtenir de code pour changer le mot de passe".into()
+        }
+        Action::DocumentAdd => format!("document ajouté : {}", e.detail),
+        Action::DocumentRemove => format!("document retiré : {}", e.detail),
+        Action::Other(other) => other.to_string(),
     }
-    body.push_str("</tbody></table>");
+}
+
+/// GET `/coffre/journal`: who saw what, when, for which procedure.
+pub async fn journal(State(ctx): State<Arc<Ctx>>, s: Person) -> Response {
+    let records = ctx.vault.store.audit_of(&s.person, 300).unwrap_or_default();
+    let body = html! {
+        h1 { "Qui a vu mes documents" }
+        p { "Tout ce qui touche à vos documents est noté ici, et ne peut pas être effacé." }
+        table {
+            (table_head(&["Quand", "Qui", "Quoi", "Pour quelle démarche"]))
+            tbody {
+                @for r in &records {
+                    @let e = &r.event;
+                    @if !(e.actor == Actor::Person && e.action == Action::List) {
+                        tr {
+                            td { (date(r.at)) }
+                            td { (who(&ctx, &e.actor)) }
+                            td { (what(e)) }
+                            td { (e.procedure.as_deref().unwrap_or("—")) }
+                        }
+                    }
+                }
+            }
+        }
+    };
     private(
         StatusCode::OK,
-        vault_page(&ctx, "Qui a vu mes documents", Some(&s), &body),
+        vault_page(&ctx, "Qui a vu mes documents", Some(&s), body),
     )
 }
 
