@@ -96,6 +96,9 @@ mod tests {
             super::esc("<a href='x'>&</a>"),
             "&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;"
         );
-        assert_eq!(super::date(1_795_392_000), "23/11/2026 à 00:00 (UTC)");
+        assert_eq!(
+            super::date(1_795_392_000),
+            "23/11/2026 à 03:00 (heure de Mayotte)"
+        );
     }
 }

@@ -101,7 +101,7 @@ async fn consents_page(
     for (code, label) in PROCEDURES {
         let _ = write!(body, "<option value=\"{code}\">{label}</option>");
     }
-    let until = passerelle_link::output::time(Some(t + 30 * 86400));
+    let until = passerelle_hub_core::french::day(t + 30 * 86400);
     let _ = write!(
         body,
         "<option value=\"autre\">Autre démarche</option></select></p>\
@@ -109,7 +109,7 @@ async fn consents_page(
 <p><label for=\"fin\">Jusqu'à quand ?</label><br><input id=\"fin\" name=\"fin\" type=\"date\" value=\"{}\" required></p>\
 <p><button class=\"gros\" type=\"submit\">Donner l'autorisation</button></p></form>\
 <p class=\"note\">Vous pouvez retirer une autorisation à tout moment. Chaque consultation est notée dans « Qui a vu mes documents ».</p>",
-        &until[..10]
+        until
     );
     private(status, vault_page(ctx, "Partager", Some(s), &body))
 }
@@ -120,26 +120,6 @@ pub async fn consents(State(ctx): State<Arc<Ctx>>, headers: HeaderMap) -> Respon
         Some((_, s)) => consents_page(&ctx, &s, None, StatusCode::OK).await,
         None => to_start(),
     }
-}
-
-/// Days since the epoch of a `YYYY-MM-DD` date.
-fn parse_date(text: &str) -> Option<u64> {
-    let mut parts = text.trim().splitn(3, '-');
-    let (y, m, d): (i64, i64, i64) = (
-        parts.next()?.parse().ok()?,
-        parts.next()?.parse().ok()?,
-        parts.next()?.parse().ok()?,
-    );
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || !(1970..=9999).contains(&y) {
-        return None;
-    }
-    // Howard Hinnant's days_from_civil.
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    u64::try_from(era * 146_097 + doe - 719_468).ok()
 }
 
 /// POST `/coffre/partages`: grant.
@@ -243,7 +223,8 @@ pub async fn grant(State(ctx): State<Arc<Ctx>>, headers: HeaderMap, body: Bytes)
         code if PROCEDURES.iter().any(|(c, _)| *c == code) => code.to_string(),
         _ => String::new(),
     };
-    let Some(day) = parse_date(field(&f, "fin")) else {
+    // The consent runs to the end of the chosen day, Mayotte time.
+    let Some(until) = passerelle_hub_core::french::end_of_day(field(&f, "fin")) else {
         return consents_page(
             &ctx,
             &s,
@@ -257,7 +238,7 @@ pub async fn grant(State(ctx): State<Arc<Ctx>>, headers: HeaderMap, body: Bytes)
         grantee,
         scopes,
         procedure,
-        until: (day + 1) * 86400,
+        until,
     };
     match consent::grant(&ctx.vault.store, &ctx.hub.key, &g, t) {
         Ok(_) => consents_page(&ctx, &s, Some("L'autorisation est donnée."), StatusCode::OK).await,
@@ -427,15 +408,4 @@ pub async fn journal(State(ctx): State<Arc<Ctx>>, headers: HeaderMap) -> Respons
         StatusCode::OK,
         vault_page(&ctx, "Qui a vu mes documents", Some(&s), &body),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn dates_convert() {
-        assert_eq!(super::parse_date("1970-01-01"), Some(0));
-        assert_eq!(super::parse_date("2026-11-23"), Some(1_795_392_000 / 86400));
-        assert_eq!(super::parse_date("2026-13-01"), None);
-        assert_eq!(super::parse_date("hier"), None);
-    }
 }
