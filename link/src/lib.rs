@@ -11,12 +11,15 @@
 //! - [`stream`]: one framed message in, one out, with size limits.
 //! - [`backoff`]: reconnection delays.
 //! - [`output`]: listings as table, CSV or JSON, for both command lines.
+//! - [`http`]: serving an axum router over plain HTTP or HTTPS with the
+//!   same timeouts and stop (the hub's portal, the node's metrics).
 //! - [`admin`]: the owner-only Unix socket that CLI commands use to reach a
 //!   running `serve`.
 
 pub mod admin;
 pub mod backoff;
 pub mod endpoint;
+pub mod http;
 pub mod output;
 pub mod stream;
 
