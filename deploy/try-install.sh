@@ -120,5 +120,16 @@ grep -q "verdict: the node is ready" "$work/guide.log" || { cat "$work/guide.log
 grep -q "of personnes_recues: 80 rows" "$work/guide.log" || { cat "$work/guide.log" >&2; fail "the import did not go through"; }
 [ -s "$root/var/lib/passerelle/sauvegardes/node.tar" ] || fail "no backup written"
 "$hub_root/usr/bin/passerelle-hub" nodes --dir "$hub_dir" --format csv | grep -q "^caf-976,Caisse (essai)" || fail "the hub does not know the node"
+# JSON listings are typed: booleans, numbers, RFC 3339 times, null.
+"$hub_root/usr/bin/passerelle-hub" nodes --dir "$hub_dir" --format json | python3 -c '
+import json, sys
+n = [r for r in json.load(sys.stdin) if r["node_id"] == "caf-976"][0]
+assert type(n["connected"]) is bool and n["revoked_at"] is None, n
+assert n["cert_expires"].endswith("Z") and n["last_seen"].endswith("Z"), n' || fail "the hub's JSON listing is not typed"
+"$root/usr/bin/passerelle-node" batches --dir "$root/var/lib/passerelle/node" --format json | python3 -c '
+import json, sys
+b = json.load(sys.stdin)[0]
+assert b["rows"] == 80 and type(b["rows"]) is int and b["periods"] == ["2025-T1"], b
+assert b["imported"].endswith("Z"), b' || fail "the node's JSON listing is not typed"
 grep '^{' "$work/passerelle-node.log" | python3 -c 'import json,sys; n=sum(1 for l in sys.stdin if json.loads(l)); assert n > 0' || fail "service logs are not JSON lines"
 echo "try-install: ok — packages built and checked; the guide took a fresh root to a connected node, an import, a diagnosis and a backup"

@@ -4,7 +4,7 @@
 use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{Parser, Subcommand};
-use passerelle_link::output::{time, Format, Listing};
+use passerelle_link::output::{time, Cell, Format, Listing};
 use passerelle_protocol::{
     geo::{self, Level},
     ids::NodeId,
@@ -353,13 +353,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             for i in list {
                 let formula = i.formula.describe();
                 l.rows.push(vec![
-                    i.id,
-                    i.theme,
-                    i.title,
-                    i.unit,
-                    i.frequency,
-                    i.sources.join("; "),
-                    formula,
+                    Cell::text(i.id),
+                    Cell::text(i.theme),
+                    Cell::text(i.title),
+                    Cell::text(i.unit),
+                    Cell::text(i.frequency),
+                    Cell::list(&i.sources, "; "),
+                    Cell::text(formula),
                 ]);
             }
             print!("{}", l.render(format));
@@ -421,7 +421,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 };
                 let mut l = Listing::new(vec!["email", "name", "institution", "created"]);
                 for (e, n, i, c) in list {
-                    l.rows.push(vec![e, n, i, time(Some(c))]);
+                    l.rows.push(vec![
+                        Cell::text(e),
+                        Cell::text(n),
+                        Cell::text(i),
+                        Cell::time(Some(c)),
+                    ]);
                 }
                 print!("{}", l.render(format));
             }
@@ -565,19 +570,23 @@ pub fn nodes_listing(rows: &[NodeRow]) -> Listing {
         "cert_expires",
         "version",
         "status",
+        "revoked_at",
     ]);
     for r in rows {
         l.rows.push(vec![
-            r.node_id.clone(),
-            r.name.clone(),
-            if r.connected { "yes" } else { "no" }.into(),
-            time(r.last_seen),
-            time(Some(r.cert_not_after)),
-            r.version.clone().unwrap_or_else(|| "-".into()),
-            match r.revoked_at {
-                Some(t) => format!("revoked {}", time(Some(t))),
-                None => "enrolled".into(),
-            },
+            Cell::text(&r.node_id),
+            Cell::text(&r.name),
+            Cell::flag(r.connected),
+            Cell::time(r.last_seen),
+            Cell::time(Some(r.cert_not_after)),
+            Cell::optional(r.version.as_deref()),
+            Cell::text(if r.revoked_at.is_some() {
+                "revoked"
+            } else {
+                "enrolled"
+            }),
+            r.revoked_at
+                .map_or_else(Cell::missing, |t| Cell::time(Some(t))),
         ]);
     }
     l
@@ -610,19 +619,16 @@ pub fn render_indicator(
     let mut l = Listing::new(vec!["level", "code", "name", "period", "value", "status"]);
     for c in cells {
         l.rows.push(vec![
-            c.level.to_string(),
-            c.code.clone(),
-            geo::name(c.level, &c.code).unwrap_or("?").to_string(),
-            c.period.to_string(),
-            c.value
-                .map(|v| format!("{v:.prec$}", prec = usize::from(ind.decimals)))
-                .unwrap_or_default(),
-            match c.status {
+            Cell::text(c.level.to_string()),
+            Cell::text(&c.code),
+            Cell::text(geo::name(c.level, &c.code).unwrap_or("?")),
+            Cell::text(c.period.to_string()),
+            Cell::decimal(c.value, ind.decimals),
+            Cell::text(match c.status {
                 Status::Released => "released",
                 Status::Suppressed => "suppressed",
                 Status::Missing => "missing",
-            }
-            .into(),
+            }),
         ]);
     }
     l.render(format)

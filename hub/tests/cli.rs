@@ -66,7 +66,7 @@ fn init_enroll_and_listings_follow_the_contract() {
     let csv = hub(&dir, &["nodes", "--format", "csv"]);
     assert_eq!(
         text(&csv.stdout),
-        "node_id,name,connected,last_seen,cert_expires,version,status\n"
+        "node_id,name,connected,last_seen,cert_expires,version,status,revoked_at\n"
     );
     let bad = hub(&dir, &["nodes", "--format", "xml"]);
     assert!(!bad.status.success());
@@ -193,7 +193,7 @@ fn connected(dir: &Path, node: &str) -> bool {
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
     rows.as_array().is_some_and(|r| {
         r.iter()
-            .any(|r| r["node_id"] == node && r["connected"] == "yes")
+            .any(|r| r["node_id"] == node && r["connected"] == true)
     })
 }
 
@@ -288,7 +288,7 @@ fn demo_starts_five_connected_nodes_and_the_portal() {
         let out = hub(&dir, &["nodes", "--format", "json"]);
         let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
         rows.as_array()
-            .is_some_and(|r| r.len() == 5 && r.iter().all(|r| r["connected"] == "yes"))
+            .is_some_and(|r| r.len() == 5 && r.iter().all(|r| r["connected"] == true))
     });
     let out = hub(&dir, &["nodes", "--format", "json"]);
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -297,6 +297,19 @@ fn demo_starts_five_connected_nodes_and_the_portal() {
         .unwrap()
         .iter()
         .all(|r| r["name"].as_str().unwrap().contains("fictif")));
+    // Typed values, not table text: a boolean, RFC 3339 times, null for
+    // what is missing.
+    for r in rows.as_array().unwrap() {
+        assert!(r["connected"].is_boolean(), "{r}");
+        let expires = r["cert_expires"].as_str().unwrap();
+        assert!(
+            expires.len() == 20 && expires.ends_with('Z') && expires.as_bytes()[10] == b'T',
+            "{r}"
+        );
+        assert!(r["last_seen"].is_null() || r["last_seen"].as_str().unwrap().ends_with('Z'));
+        assert_eq!(r["status"], "enrolled", "{r}");
+        assert!(r["revoked_at"].is_null(), "{r}");
+    }
 
     wait_until("demo printed its addresses", || {
         std::fs::read_to_string(&log).is_ok_and(|l| l.contains("portal on http://"))

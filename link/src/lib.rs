@@ -15,6 +15,8 @@
 //! - [`backoff`]: reconnection delays.
 //! - [`output`]: listings as table, CSV or JSON, for both command lines.
 //! - [`listings`]: the listings both command lines print (audit records).
+//! - [`http`]: serving an axum router over plain HTTP or HTTPS with the
+//!   same timeouts and stop (the hub's portal, the node's metrics).
 //! - [`admin`]: the owner-only Unix socket that CLI commands use to reach a
 //!   running `serve`.
 //! - [`backup`]: the backup archive (MANIFEST, store dump, files) over a
@@ -26,6 +28,7 @@ pub mod admin;
 pub mod backoff;
 pub mod backup;
 pub mod endpoint;
+pub mod http;
 pub mod listings;
 pub mod lock;
 pub mod output;

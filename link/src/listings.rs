@@ -1,6 +1,6 @@
 //! Listings both command lines print, built on [`crate::output`].
 
-use crate::output::{time, Listing};
+use crate::output::{Cell, Listing};
 
 /// Audit records (a node's chain or the vault's) as a listing.
 pub fn audit(records: &[passerelle_protocol::audit::Record]) -> Listing {
@@ -17,15 +17,15 @@ pub fn audit(records: &[passerelle_protocol::audit::Record]) -> Listing {
     ]);
     for r in records {
         l.rows.push(vec![
-            r.seq.to_string(),
-            time(Some(r.at)),
-            r.event.actor.to_string(),
-            r.event.action.to_string(),
-            r.event.person.clone().unwrap_or_else(|| "-".into()),
-            r.event.subject.clone(),
-            r.event.procedure.clone().unwrap_or_else(|| "-".into()),
-            r.event.detail.clone(),
-            passerelle_protocol::hex::encode(&r.hash),
+            Cell::number(r.seq),
+            Cell::time(Some(r.at)),
+            Cell::text(r.event.actor.to_string()),
+            Cell::text(r.event.action.to_string()),
+            Cell::optional(r.event.person.as_deref()),
+            Cell::text(&r.event.subject),
+            Cell::optional(r.event.procedure.as_deref()),
+            Cell::text(&r.event.detail),
+            Cell::text(passerelle_protocol::hex::encode(&r.hash)),
         ]);
     }
     l

@@ -1,5 +1,7 @@
 //! Listings for the command line: an aligned table for people, CSV and JSON
-//! for scripts. Machine output goes to stdout; callers print it.
+//! for scripts. Each cell keeps its type, so JSON has booleans, numbers,
+//! RFC 3339 times and `null`, while tables and CSV read as text. Machine
+//! output goes to stdout; callers print it.
 
 use std::{fmt, str::FromStr};
 
@@ -37,13 +39,107 @@ impl fmt::Display for Format {
     }
 }
 
+/// One cell of a listing: the text people read in a table or a CSV file,
+/// and the typed value scripts read in JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    text: String,
+    json: serde_json::Value,
+}
+
+impl Cell {
+    /// Text, the same in every format.
+    pub fn text(text: impl Into<String>) -> Self {
+        let text = text.into();
+        Self {
+            json: serde_json::Value::String(text.clone()),
+            text,
+        }
+    }
+
+    /// A whole number.
+    pub fn number(n: u64) -> Self {
+        Self {
+            text: n.to_string(),
+            json: n.into(),
+        }
+    }
+
+    /// A decimal number written with `decimals` digits in tables; empty in
+    /// tables and `null` in JSON when missing.
+    pub fn decimal(v: Option<f64>, decimals: u8) -> Self {
+        match v {
+            Some(v) => Self {
+                text: format!("{v:.prec$}", prec = usize::from(decimals)),
+                json: serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into),
+            },
+            None => Self {
+                text: String::new(),
+                json: serde_json::Value::Null,
+            },
+        }
+    }
+
+    /// A yes/no answer: `yes` or `no` in tables, a boolean in JSON.
+    pub fn flag(b: bool) -> Self {
+        Self {
+            text: if b { "yes" } else { "no" }.into(),
+            json: b.into(),
+        }
+    }
+
+    /// A Unix time: see [`time`] for tables, RFC 3339 in UTC (or `null`)
+    /// in JSON.
+    pub fn time(t: Option<u64>) -> Self {
+        Self {
+            text: time(t),
+            json: t.map_or(serde_json::Value::Null, |t| rfc3339(t).into()),
+        }
+    }
+
+    /// No value: `-` in tables, `null` in JSON.
+    pub fn missing() -> Self {
+        Self {
+            text: "-".into(),
+            json: serde_json::Value::Null,
+        }
+    }
+
+    /// Text that may be missing: `-` in tables, `null` in JSON.
+    pub fn optional(text: Option<impl Into<String>>) -> Self {
+        text.map_or_else(Self::missing, Self::text)
+    }
+
+    /// A list: its items joined by `sep` in tables, an array in JSON.
+    pub fn list(items: &[String], sep: &str) -> Self {
+        Self {
+            text: items.join(sep),
+            json: items.to_vec().into(),
+        }
+    }
+
+    /// A value whose table text and JSON value differ: a state written
+    /// for people in tables and as a stable code in JSON, say.
+    pub fn coded(text: impl Into<String>, code: &str) -> Self {
+        Self {
+            text: text.into(),
+            json: code.into(),
+        }
+    }
+
+    /// What tables and CSV show.
+    pub fn as_text(&self) -> &str {
+        &self.text
+    }
+}
+
 /// A listing: column names and rows of cells.
 #[derive(Debug, Clone, Default)]
 pub struct Listing {
     /// Column names (also the JSON keys).
     pub columns: Vec<&'static str>,
     /// Rows; each has one cell per column.
-    pub rows: Vec<Vec<String>>,
+    pub rows: Vec<Vec<Cell>>,
 }
 
 impl Listing {
@@ -60,15 +156,43 @@ impl Listing {
         match format {
             Format::Table => self.table(),
             Format::Csv => self.csv(),
-            Format::Json => self.json(),
+            Format::Json => {
+                serde_json::to_string_pretty(&JsonRows(self)).expect("JSON values serialize") + "\n"
+            }
         }
+    }
+
+    /// The rows as a JSON array of objects keyed by column, with typed
+    /// values.
+    pub fn to_json(&self) -> serde_json::Value {
+        self.rows
+            .iter()
+            .map(|row| {
+                self.json_row(row)
+                    .map(|(c, v)| (c.to_string(), v.clone()))
+                    .collect::<serde_json::Map<_, _>>()
+                    .into()
+            })
+            .collect::<Vec<serde_json::Value>>()
+            .into()
+    }
+
+    /// One row's JSON object, keys in column order.
+    fn json_row<'a>(
+        &'a self,
+        row: &'a [Cell],
+    ) -> impl Iterator<Item = (&'a str, &'a serde_json::Value)> {
+        self.columns
+            .iter()
+            .copied()
+            .zip(row.iter().map(|c| &c.json))
     }
 
     fn table(&self) -> String {
         let mut widths: Vec<usize> = self.columns.iter().map(|c| c.chars().count()).collect();
         for row in &self.rows {
             for (w, cell) in widths.iter_mut().zip(row) {
-                *w = (*w).max(cell.chars().count());
+                *w = (*w).max(cell.text.chars().count());
             }
         }
         let line = |cells: Vec<&str>| {
@@ -84,7 +208,7 @@ impl Listing {
         };
         let mut out = line(self.columns.clone());
         for row in &self.rows {
-            out.push_str(&line(row.iter().map(String::as_str).collect()));
+            out.push_str(&line(row.iter().map(Cell::as_text).collect()));
         }
         out
     }
@@ -105,48 +229,55 @@ impl Listing {
             .join(",")
             + "\n";
         for row in &self.rows {
-            out.push_str(&(row.iter().map(|c| quote(c)).collect::<Vec<_>>().join(",") + "\n"));
+            out.push_str(
+                &(row
+                    .iter()
+                    .map(|c| quote(c.as_text()))
+                    .collect::<Vec<_>>()
+                    .join(",")
+                    + "\n"),
+            );
         }
         out
     }
+}
 
-    fn json(&self) -> String {
-        let rows: Vec<serde_json::Map<String, serde_json::Value>> = self
-            .rows
-            .iter()
-            .map(|row| {
-                self.columns
-                    .iter()
-                    .zip(row)
-                    .map(|(c, v)| (c.to_string(), serde_json::Value::String(v.clone())))
-                    .collect()
-            })
-            .collect();
-        serde_json::to_string_pretty(&rows).expect("strings serialize") + "\n"
+/// The rows of a listing as JSON, each object's keys in column order.
+struct JsonRows<'a>(&'a Listing);
+
+impl serde::Serialize for JsonRows<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.rows.iter().map(|row| JsonRow(self.0, row)))
     }
+}
+
+struct JsonRow<'a>(&'a Listing, &'a [Cell]);
+
+impl serde::Serialize for JsonRow<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.json_row(self.1))
+    }
+}
+
+/// A Unix time as a UTC timestamp, before the year 10000.
+fn timestamp(t: u64) -> jiff::Timestamp {
+    i64::try_from(t)
+        .ok()
+        .and_then(|t| jiff::Timestamp::from_second(t).ok())
+        .unwrap_or(jiff::Timestamp::MAX)
 }
 
 /// A Unix time as `YYYY-MM-DD HH:MM:SS UTC`, or `never` for `None`.
 pub fn time(t: Option<u64>) -> String {
-    let Some(t) = t else { return "never".into() };
-    let days = (t / 86400) as i64;
-    let secs = t % 86400;
-    // Civil-from-days (H. Hinnant), proleptic Gregorian, UTC.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    match t {
+        Some(t) => timestamp(t).strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        None => "never".into(),
+    }
+}
+
+/// A Unix time in RFC 3339, UTC: `2026-11-23T00:00:00Z`.
+pub fn rfc3339(t: u64) -> String {
+    timestamp(t).to_string()
 }
 
 #[cfg(test)]
@@ -156,8 +287,10 @@ mod tests {
     #[test]
     fn renders_each_format() {
         let mut l = Listing::new(vec!["id", "name"]);
-        l.rows
-            .push(vec!["caf-976".into(), "CAF, Mayotte \"976\"".into()]);
+        l.rows.push(vec![
+            Cell::text("caf-976"),
+            Cell::text("CAF, Mayotte \"976\""),
+        ]);
         assert_eq!(
             l.render(Format::Table),
             "id       name\ncaf-976  CAF, Mayotte \"976\"\n"
@@ -173,10 +306,55 @@ mod tests {
     }
 
     #[test]
+    fn json_keeps_the_types() {
+        let mut l = Listing::new(vec!["up", "rows", "seen", "by", "value", "periods"]);
+        l.rows.push(vec![
+            Cell::flag(true),
+            Cell::number(12),
+            Cell::time(Some(1_795_392_000)),
+            Cell::missing(),
+            Cell::decimal(Some(2.5), 1),
+            Cell::list(&["2025-T1".into(), "2025-T2".into()], " "),
+        ]);
+        l.rows.push(vec![
+            Cell::flag(false),
+            Cell::number(0),
+            Cell::time(None),
+            Cell::optional(Some("agent")),
+            Cell::decimal(None, 1),
+            Cell::list(&[], " "),
+        ]);
+        let json: serde_json::Value = serde_json::from_str(&l.render(Format::Json)).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!([
+                {"up": true, "rows": 12, "seen": "2026-11-23T00:00:00Z", "by": null,
+                 "value": 2.5, "periods": ["2025-T1", "2025-T2"]},
+                {"up": false, "rows": 0, "seen": null, "by": "agent",
+                 "value": null, "periods": []},
+            ])
+        );
+        let text = l.render(Format::Json);
+        assert!(
+            text.find("\"up\"") < text.find("\"rows\"")
+                && text.find("\"rows\"") < text.find("\"seen\""),
+            "keys in column order: {text}"
+        );
+        assert_eq!(l.to_json(), json);
+        assert_eq!(
+            l.render(Format::Csv),
+            "up,rows,seen,by,value,periods\n\
+             yes,12,2026-11-23 00:00:00 UTC,-,2.5,2025-T1 2025-T2\n\
+             no,0,never,agent,,\n"
+        );
+    }
+
+    #[test]
     fn formats_times() {
         assert_eq!(time(None), "never");
         assert_eq!(time(Some(0)), "1970-01-01 00:00:00 UTC");
         assert_eq!(time(Some(1_795_392_000)), "2026-11-23 00:00:00 UTC");
         assert_eq!(time(Some(951_782_400 + 3661)), "2000-02-29 01:01:01 UTC");
+        assert_eq!(rfc3339(951_782_400 + 3661), "2000-02-29T01:01:01Z");
     }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use passerelle_config::HubAddr;
-use passerelle_link::output::{time, Format, Listing};
+use passerelle_link::output::{rfc3339, time, Cell, Format, Listing};
 
 use crate::{
     admin, enroll,
@@ -197,19 +197,19 @@ pub fn batches_listing(batches: &[BatchMeta]) -> Listing {
     for b in batches {
         let periods: Vec<String> = b.periods.iter().map(ToString::to_string).collect();
         l.rows.push(vec![
-            b.id.to_string(),
-            b.dataset.clone(),
-            b.rows.to_string(),
-            periods.join(" "),
-            time(Some(b.imported_at)),
-            b.imported_by.clone(),
+            Cell::number(b.id),
+            Cell::text(&b.dataset),
+            Cell::number(b.rows),
+            Cell::list(&periods, " "),
+            Cell::time(Some(b.imported_at)),
+            Cell::text(&b.imported_by),
             match b.status {
-                BatchStatus::Pending => "pending validation".into(),
-                BatchStatus::Active => "in force".into(),
+                BatchStatus::Pending => Cell::coded("pending validation", "pending"),
+                BatchStatus::Active => Cell::coded("in force", "active"),
             },
-            b.validated_by.clone().unwrap_or_else(|| "-".into()),
-            b.file.clone(),
-            b.sha256.clone(),
+            Cell::optional(b.validated_by.as_deref()),
+            Cell::text(&b.file),
+            Cell::text(&b.sha256),
         ]);
     }
     l
@@ -456,15 +456,15 @@ async fn document(dir: &std::path::Path, command: DocumentCommand) -> anyhow::Re
                 ]);
                 for d in docs {
                     l.rows.push(vec![
-                        d.id.clone(),
-                        d.local_id.clone(),
-                        d.category.code().into(),
-                        d.name.clone(),
-                        d.mime.clone(),
-                        d.size.to_string(),
-                        time(Some(d.added_at)),
-                        d.added_by.clone(),
-                        passerelle_protocol::hex::encode(&d.sha256),
+                        Cell::text(&d.id),
+                        Cell::text(&d.local_id),
+                        Cell::text(d.category.code()),
+                        Cell::text(&d.name),
+                        Cell::text(&d.mime),
+                        Cell::number(d.size),
+                        Cell::time(Some(d.added_at)),
+                        Cell::text(&d.added_by),
+                        Cell::text(passerelle_protocol::hex::encode(&d.sha256)),
                     ]);
                 }
                 print!("{}", l.render(format));
@@ -486,7 +486,8 @@ async fn document(dir: &std::path::Path, command: DocumentCommand) -> anyhow::Re
 /// Renders a status report.
 pub fn render_status(r: &admin::StatusReport, format: Format) -> String {
     if format == Format::Json {
-        return serde_json::to_string_pretty(r).expect("report serializes") + "\n";
+        return serde_json::to_string_pretty(&status_json(r)).expect("JSON values serialize")
+            + "\n";
     }
     let link = match (&r.link, r.running) {
         (Some(l), _) if l.connected => format!("connected since {}", time(l.since)),
@@ -528,22 +529,48 @@ pub fn render_status(r: &admin::StatusReport, format: Format) -> String {
             },
         ),
     ] {
-        l.rows.push(vec![k.into(), v]);
+        l.rows.push(vec![Cell::text(k), Cell::text(v)]);
     }
     let mut out = l.render(format);
     if format == Format::Table {
-        let mut q = Listing::new(vec!["at", "query_id", "kind", "outcome", "reason"]);
-        for rec in &r.recent_queries {
-            q.rows.push(vec![
-                time(Some(rec.at)),
-                rec.query_id.clone(),
-                rec.kind.clone(),
-                rec.outcome.clone(),
-                rec.reason.clone(),
-            ]);
-        }
         out.push_str("\nrecent queries:\n");
-        out.push_str(&q.render(Format::Table));
+        out.push_str(&queries_listing(&r.recent_queries).render(Format::Table));
     }
     out
+}
+
+/// A status report as typed JSON, with the same keys as the table;
+/// pending batches and recent queries as their listings' rows.
+fn status_json(r: &admin::StatusReport) -> serde_json::Value {
+    serde_json::json!({
+        "node_id": r.node_id,
+        "institution": r.institution,
+        "hub": r.hub,
+        "running": r.running,
+        "link": r.link.as_ref().map(|l| serde_json::json!({
+            "connected": l.connected,
+            "since": l.since.map(rfc3339),
+            "last_error": l.last_error,
+            "attempts": l.attempts,
+        })),
+        "cert_expires": rfc3339(r.cert_not_after),
+        "datasets": r.datasets,
+        "pending_batches": batches_listing(&r.pending).to_json(),
+        "recent_queries": queries_listing(&r.recent_queries).to_json(),
+    })
+}
+
+/// Recent queries as a listing.
+fn queries_listing(records: &[crate::store::QueryRecord]) -> Listing {
+    let mut q = Listing::new(vec!["at", "query_id", "kind", "outcome", "reason"]);
+    for rec in records {
+        q.rows.push(vec![
+            Cell::time(Some(rec.at)),
+            Cell::text(&rec.query_id),
+            Cell::text(&rec.kind),
+            Cell::text(&rec.outcome),
+            Cell::text(&rec.reason),
+        ]);
+    }
+    q
 }

@@ -1,50 +1,96 @@
 //! The node's optional Prometheus metrics (`metrics_listen` in
 //! `node.toml`): link state, queries by kind and outcome, certificate
-//! life left, datasets, documents and pending batches. A minimal HTTP
-//! responder on a local address; nothing else is served there.
+//! life left, datasets, documents and pending batches, written by
+//! `prometheus-client`. Served at `/metrics` on a local address by the
+//! same HTTP server as the hub's portal ([`passerelle_link::http`]), with
+//! its timeouts; nothing else is served there.
 
-use std::{
-    collections::BTreeMap,
-    fmt::Write as _,
-    sync::{Arc, Mutex, OnceLock},
+use std::sync::{Arc, OnceLock};
+
+use axum::{
+    extract::State,
+    http::{header, StatusCode},
+    response::IntoResponse,
+    routing::get,
+    Router,
 };
-
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use prometheus_client::{
+    encoding::{prometheus_text, EncodeLabelSet},
+    metrics::{
+        counter::{ConstCounter, Counter},
+        family::Family,
+        gauge::ConstGauge,
+        info::Info,
+    },
+    registry::Registry,
+};
+use tokio::{net::TcpListener, sync::watch};
 
 use crate::serve::Shared;
 
-fn queries() -> &'static Mutex<BTreeMap<(String, String), u64>> {
-    static Q: OnceLock<Mutex<BTreeMap<(String, String), u64>>> = OnceLock::new();
-    Q.get_or_init(Default::default)
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QueryLabels {
+    kind: String,
+    outcome: String,
+}
+
+fn queries() -> &'static Family<QueryLabels, Counter> {
+    static Q: OnceLock<Family<QueryLabels, Counter>> = OnceLock::new();
+    Q.get_or_init(Family::default)
 }
 
 /// Counts a query the node handled: its kind and outcome.
 pub fn query(kind: &str, outcome: &str) {
-    *queries()
-        .lock()
-        .expect("metrics lock")
-        .entry((kind.to_string(), outcome.to_string()))
-        .or_default() += 1;
+    queries()
+        .get_or_create(&QueryLabels {
+            kind: kind.to_string(),
+            outcome: outcome.to_string(),
+        })
+        .inc();
 }
 
-/// The exposition text.
+/// The exposition text (Prometheus text format 0.0.4).
 pub fn render(shared: &Shared) -> String {
-    let mut out = String::new();
     let link = shared.link();
-    let now = passerelle_link::now();
     let creds = shared.creds();
     let store = shared.store();
-    let _ = writeln!(out, "# TYPE passerelle_node_build_info gauge\npasserelle_node_build_info{{version=\"{}\",protocol=\"{}\"}} 1", crate::VERSION, passerelle_protocol::PROTOCOL_VERSION);
-    let _ = writeln!(out, "# HELP passerelle_node_link_up Whether the link to the hub is up.\n# TYPE passerelle_node_link_up gauge\npasserelle_node_link_up {}", u8::from(link.connected));
-    let _ = writeln!(out, "# HELP passerelle_node_link_attempts_total Connection attempts since start.\n# TYPE passerelle_node_link_attempts_total counter\npasserelle_node_link_attempts_total {}", link.attempts);
-    let _ = writeln!(out, "# HELP passerelle_node_certificate_seconds_left Life left of the node certificate.\n# TYPE passerelle_node_certificate_seconds_left gauge\npasserelle_node_certificate_seconds_left {}", creds.identity.not_after.saturating_sub(now));
-    let _ = writeln!(out, "# HELP passerelle_node_queries_total Queries from the hub, by kind and outcome.\n# TYPE passerelle_node_queries_total counter");
-    for ((kind, outcome), n) in queries().lock().expect("metrics lock").iter() {
-        let _ = writeln!(
-            out,
-            "passerelle_node_queries_total{{kind=\"{kind}\",outcome=\"{outcome}\"}} {n}"
-        );
-    }
+    let mut r = Registry::default();
+    r.register(
+        "passerelle_node_build",
+        "Node version.",
+        Info::new(vec![
+            ("version", crate::VERSION.to_string()),
+            (
+                "protocol",
+                passerelle_protocol::PROTOCOL_VERSION.to_string(),
+            ),
+        ]),
+    );
+    r.register(
+        "passerelle_node_link_up",
+        "Whether the link to the hub is up.",
+        ConstGauge::new(u64::from(link.connected)),
+    );
+    r.register(
+        "passerelle_node_link_attempts",
+        "Connection attempts since start.",
+        ConstCounter::new(link.attempts),
+    );
+    r.register(
+        "passerelle_node_certificate_seconds_left",
+        "Life left of the node certificate.",
+        ConstGauge::new(
+            creds
+                .identity
+                .not_after
+                .saturating_sub(passerelle_link::now()),
+        ),
+    );
+    r.register(
+        "passerelle_node_queries",
+        "Queries from the hub, by kind and outcome.",
+        queries().clone(),
+    );
     let datasets = store.datasets().map(|d| d.len()).unwrap_or(0);
     let pending = store
         .batches()
@@ -55,46 +101,58 @@ pub fn render(shared: &Shared) -> String {
         })
         .unwrap_or(0);
     let documents = store.all_documents().map(|d| d.len()).unwrap_or(0);
-    let _ = writeln!(
-        out,
-        "# TYPE passerelle_node_datasets gauge\npasserelle_node_datasets {datasets}"
-    );
-    let _ = writeln!(
-        out,
-        "# TYPE passerelle_node_pending_batches gauge\npasserelle_node_pending_batches {pending}"
-    );
-    let _ = writeln!(
-        out,
-        "# TYPE passerelle_node_documents gauge\npasserelle_node_documents {documents}"
-    );
+    for (name, help, n) in [
+        (
+            "passerelle_node_datasets",
+            "Datasets with data in force.",
+            datasets,
+        ),
+        (
+            "passerelle_node_pending_batches",
+            "Imported batches waiting for validation.",
+            pending,
+        ),
+        (
+            "passerelle_node_documents",
+            "Documents held for the vault.",
+            documents,
+        ),
+    ] {
+        r.register(name, help, ConstGauge::new(n as u64));
+    }
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = prometheus_text::encode(&mut out, &r);
     out
 }
 
-/// Serves `/metrics` on `listener` until the task is dropped.
-pub async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
-    loop {
-        let Ok((mut tcp, _)) = listener.accept().await else {
-            return;
-        };
-        let shared = shared.clone();
-        tokio::spawn(async move {
-            let mut buf = [0u8; 2048];
-            let n =
-                match tokio::time::timeout(std::time::Duration::from_secs(5), tcp.read(&mut buf))
-                    .await
-                {
-                    Ok(Ok(n)) => n,
-                    _ => return,
-                };
-            let head = String::from_utf8_lossy(&buf[..n]);
-            let reply = if head.starts_with("GET /metrics ") {
-                let body = render(&shared);
-                format!("HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
-            } else {
-                "HTTP/1.1 404 Not Found\r\nContent-Length: 10\r\nConnection: close\r\n\r\nnot found\n".to_string()
-            };
-            let _ = tcp.write_all(reply.as_bytes()).await;
-            let _ = tcp.shutdown().await;
-        });
-    }
+/// The metrics router: `/metrics`, and 404 for anything else.
+fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route(
+            "/metrics",
+            get(|State(shared): State<Arc<Shared>>| async move {
+                (
+                    [(header::CONTENT_TYPE, prometheus_text::CONTENT_TYPE)],
+                    render(&shared),
+                )
+            }),
+        )
+        .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n").into_response() })
+        .with_state(shared)
+}
+
+/// Serves `/metrics` on `listener` until `stop` changes.
+pub async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let stop = async move {
+        let _ = stop.changed().await;
+    };
+    passerelle_link::http::serve(
+        listener,
+        router(shared),
+        None,
+        passerelle_link::http::Timeouts::default(),
+        stop,
+    )
+    .await;
 }

@@ -15,6 +15,21 @@ fn node(dir: &Path, args: &[&str]) -> Output {
         .expect("run passerelle-node")
 }
 
+/// `import` of `file` into `dataset`, by `agent`.
+fn import(dir: &Path, dataset: &str, file: &Path) -> Output {
+    node(
+        dir,
+        &[
+            "import",
+            "--dataset",
+            dataset,
+            "--by",
+            "agent",
+            file.to_str().unwrap(),
+        ],
+    )
+}
+
 fn err(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -139,17 +154,7 @@ fn a_bad_file_is_refused_whole_with_every_bad_line() {
         "commune,periode\n97611,2025-T1\n97600,2025-T1\n97611,2025-T9\n97611,2025-T2\n",
     )
     .unwrap();
-    let out = node(
-        tmp.path(),
-        &[
-            "import",
-            "--dataset",
-            "recues",
-            "--by",
-            "agent",
-            file.to_str().unwrap(),
-        ],
-    );
+    let out = import(tmp.path(), "recues", &file);
     assert_eq!(out.status.code(), Some(1));
     let e = err(&out);
     assert!(e.contains("2 bad row(s), nothing imported"), "{e}");
@@ -161,21 +166,41 @@ fn a_bad_file_is_refused_whole_with_every_bad_line() {
     assert!(out.status.success(), "{}", err(&out));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
 
-    let out = node(
-        tmp.path(),
-        &[
-            "import",
-            "--dataset",
-            "autre",
-            "--by",
-            "agent",
-            file.to_str().unwrap(),
-        ],
-    );
+    let out = import(tmp.path(), "autre", &file);
     assert!(
         err(&out).contains("unknown dataset \"autre\"; node.toml declares: recues"),
         "{}",
         err(&out)
+    );
+
+    // A good file is imported; its batch lists with typed JSON values.
+    let good = tmp.path().join("bon.csv");
+    std::fs::write(&good, "commune,periode\n97611,2025-T1\n97610,2025-T2\n").unwrap();
+    let out = import(tmp.path(), "recues", &good);
+    assert!(out.status.success(), "{}", err(&out));
+    let out = node(tmp.path(), &["batches", "--format", "json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let b = &rows[0];
+    assert!(b["batch"].is_u64(), "{b}");
+    assert_eq!(b["rows"].as_u64(), Some(2), "{b}");
+    assert_eq!(
+        b["periods"],
+        serde_json::json!(["2025-T1", "2025-T2"]),
+        "{b}"
+    );
+    assert_eq!(
+        (&b["status"], &b["validated_by"]),
+        (&"active".into(), &serde_json::Value::Null),
+        "{b}"
+    );
+    let imported = b["imported"].as_str().unwrap();
+    assert!(imported.len() == 20 && imported.ends_with('Z'), "{b}");
+    // The table stays for people.
+    let out = node(tmp.path(), &["batches"]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("2025-T1 2025-T2") && table.contains(" UTC  agent  in force  -"),
+        "{table}"
     );
 }
 

@@ -49,6 +49,11 @@ async fn metrics_and_health_page_show_the_network_to_the_hub_machine_only() {
             && page.contains("personnes_recues (importé le"),
         "{page}"
     );
+    // Times in Mayotte's time, named so.
+    assert!(
+        page.contains("(heure de Mayotte)") && !page.contains("UTC"),
+        "{page}"
+    );
     assert!(
         page.contains("Tous les partenaires sont connectés"),
         "{page}"

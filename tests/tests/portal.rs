@@ -606,20 +606,22 @@ async fn the_portal_serves_https_with_hsts_when_given_certificate_files() {
     let hub = net.start_hub(None).await;
     let addr = hub.http_addr;
 
-    let der = cert.der().clone();
-    let page = tokio::task::spawn_blocking(move || {
-        use std::io::{Read, Write};
-        let mut roots = rustls::RootCertStore::empty();
-        roots.add(der).unwrap();
-        let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.der().clone()).unwrap();
+    let client = std::sync::Arc::new(
+        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
             rustls::crypto::ring::default_provider(),
         ))
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_root_certificates(roots)
-        .with_no_client_auth();
+        .with_no_client_auth(),
+    );
+    let config = client.clone();
+    let page = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
         let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
-        let conn = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
+        let conn = rustls::ClientConnection::new(config, name).unwrap();
         let mut tls = rustls::StreamOwned::new(conn, std::net::TcpStream::connect(addr).unwrap());
         write!(
             tls,
@@ -642,6 +644,55 @@ async fn the_portal_serves_https_with_hsts_when_given_certificate_files() {
     // Plain HTTP on the HTTPS port gets no page.
     let (status, _, _) = http_get(addr, "/").await;
     assert_ne!(status, 200);
+
+    // A client that never finishes its headers is cut off, over TLS too.
+    let tls = tokio_rustls::TlsConnector::from(client)
+        .connect(
+            rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap(),
+            tokio::net::TcpStream::connect(addr).await.unwrap(),
+        )
+        .await
+        .unwrap();
+    hung_up_on_before_its_headers_end(tls).await;
+    hub.stop().await;
+}
+
+/// Sends the start of a request and never its end, and returns once the
+/// portal hangs up (its header timeout is ten seconds); fails if the
+/// connection is still open after thirty.
+async fn hung_up_on_before_its_headers_end(
+    mut io: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    io.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .await
+        .unwrap();
+    io.flush().await.unwrap();
+    let mut page = Vec::new();
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        let mut buf = [0u8; 4096];
+        while let Ok(n @ 1..) = io.read(&mut buf).await {
+            page.extend_from_slice(&buf[..n]);
+        }
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "a client slow to send its headers is still connected"
+    );
+    let page = String::from_utf8_lossy(&page);
+    assert!(!page.contains("<html"), "{page}");
+}
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_cut_off() {
+    let net = Net::new();
+    let hub = net.start_hub(None).await;
+    let tcp = tokio::net::TcpStream::connect(hub.http_addr).await.unwrap();
+    hung_up_on_before_its_headers_end(tcp).await;
+    // The portal still serves everyone else.
+    let (status, _, _) = http_get(hub.http_addr, "/").await;
+    assert_eq!(status, 200);
     hub.stop().await;
 }
 

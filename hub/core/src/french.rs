@@ -1,5 +1,10 @@
 //! Numbers and dates written for French readers: pages, copies and
-//! documents. Formatting only; no text of the product lives here.
+//! documents, with times in Mayotte's local time. Formatting only; no text
+//! of the product lives here.
+
+use std::sync::OnceLock;
+
+use jiff::{civil::Date, tz::TimeZone, Timestamp, ZonedDateTime};
 
 /// A number the French way: narrow no-break space between thousands,
 /// decimal comma.
@@ -26,14 +31,85 @@ pub fn number(v: f64, decimals: u8) -> String {
     }
 }
 
-/// A date in French, from a Unix time (UTC).
+/// Mayotte's time zone (`Indian/Mayotte`, UTC+3 all year, no daylight
+/// saving), from the time-zone data compiled into the binary.
+pub fn mayotte() -> &'static TimeZone {
+    static ZONE: OnceLock<TimeZone> = OnceLock::new();
+    ZONE.get_or_init(|| {
+        TimeZone::get("Indian/Mayotte").unwrap_or(TimeZone::fixed(jiff::tz::offset(3)))
+    })
+}
+
+/// A Unix time in Mayotte.
+fn local(t: u64) -> Option<ZonedDateTime> {
+    let t = Timestamp::from_second(i64::try_from(t).ok()?).ok()?;
+    Some(t.to_zoned_datetime(mayotte().clone()))
+}
+
+/// A date and time in French, in Mayotte's time and named so:
+/// `23/11/2026 à 03:00 (heure de Mayotte)`.
 pub fn date(t: u64) -> String {
-    let text = passerelle_link::output::time(Some(t));
-    // "YYYY-MM-DD HH:MM:SS UTC" → "DD/MM/YYYY à HH:MM (UTC)"
-    let (d, rest) = text.split_once(' ').unwrap_or((&text, ""));
-    let parts: Vec<&str> = d.split('-').collect();
-    match parts.as_slice() {
-        [y, m, dd] => format!("{dd}/{m}/{y} à {} (UTC)", rest.get(..5).unwrap_or("")),
-        _ => text,
+    match local(t) {
+        Some(z) => z
+            .strftime("%d/%m/%Y à %H:%M (heure de Mayotte)")
+            .to_string(),
+        None => passerelle_link::output::time(Some(t)),
+    }
+}
+
+/// The calendar day of a Unix time in Mayotte, as `YYYY-MM-DD` (the value
+/// of a date field).
+pub fn day(t: u64) -> String {
+    local(t).map_or_else(String::new, |z| z.date().to_string())
+}
+
+/// When a `YYYY-MM-DD` day ends in Mayotte (midnight of the next day), as a
+/// Unix time; `None` for text that is not a real day from 1970 on.
+pub fn end_of_day(text: &str) -> Option<u64> {
+    let day: Date = text.trim().parse().ok()?;
+    if day.year() < 1970 {
+        return None;
+    }
+    let end = day
+        .tomorrow()
+        .ok()?
+        .to_zoned_datetime(mayotte().clone())
+        .ok()?;
+    u64::try_from(end.timestamp().as_second()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_in_mayotte_time() {
+        // 2026-11-23 00:00 UTC is 03:00 in Mayotte.
+        assert_eq!(date(1_795_392_000), "23/11/2026 à 03:00 (heure de Mayotte)");
+        assert_eq!(
+            date(1_795_392_000 - 3 * 3600 - 60),
+            "22/11/2026 à 23:59 (heure de Mayotte)"
+        );
+        assert_eq!(day(1_795_392_000 - 3 * 3600), "2026-11-23");
+        assert_eq!(day(1_795_392_000 - 3 * 3600 - 1), "2026-11-22");
+        // The named zone, from the bundled data, not the fallback offset.
+        assert_eq!(mayotte().iana_name(), Some("Indian/Mayotte"));
+        assert_eq!(
+            mayotte().to_offset(Timestamp::UNIX_EPOCH),
+            jiff::tz::offset(3)
+        );
+    }
+
+    #[test]
+    fn a_day_ends_at_midnight_in_mayotte() {
+        assert_eq!(
+            end_of_day("2026-11-23"),
+            Some(1_795_392_000 + 86_400 - 3 * 3600)
+        );
+        assert_eq!(end_of_day(" 1970-01-01 "), Some(86_400 - 3 * 3600));
+        assert_eq!(end_of_day("2026-02-30"), None);
+        assert_eq!(end_of_day("2026-13-01"), None);
+        assert_eq!(end_of_day("1969-12-31"), None);
+        assert_eq!(end_of_day("hier"), None);
     }
 }

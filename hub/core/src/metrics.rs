@@ -1,4 +1,5 @@
-//! Prometheus metrics of the hub (text exposition format 0.0.4), served at
+//! Prometheus metrics of the hub (text exposition format 0.0.4, written by
+//! `prometheus-client`), served at
 //! `/metrics` to the hub machine itself and the addresses in
 //! `metrics_allow`, with the network health page.
 //!
@@ -8,16 +9,20 @@
 //! outcomes, indicator ids, portal areas and status classes; never a node
 //! or a person.
 
-use std::{
-    collections::BTreeMap,
-    fmt::Write as _,
-    sync::{
-        atomic::{AtomicU64, Ordering},
-        Mutex, OnceLock,
-    },
-};
+use std::sync::{atomic::AtomicU64, OnceLock};
 
 use passerelle_protocol::UnixTime;
+use prometheus_client::{
+    encoding::{prometheus_text, EncodeLabelSet},
+    metrics::{
+        counter::Counter,
+        family::Family,
+        gauge::{ConstGauge, Gauge},
+        histogram::Histogram,
+        info::Info,
+    },
+    registry::Registry as Exposition,
+};
 
 use crate::{registry::Registry, store::Store};
 
@@ -32,25 +37,58 @@ pub struct Coverage {
     pub computed_at: UnixTime,
 }
 
+/// The `Content-Type` of [`render`]'s text (Prometheus text format 0.0.4).
+pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
+
 /// Latency buckets, in seconds.
 const BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-#[derive(Debug, Default, Clone)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QueryLabels {
+    kind: String,
+    result: String,
 }
 
-/// The process-wide registry.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabel {
+    kind: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PortalLabels {
+    area: &'static str,
+    status: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct IndicatorLabel {
+    indicator: String,
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(BUCKETS)
+}
+
+/// The process-wide counters.
+#[derive(Debug)]
 pub struct Metrics {
-    queries: Mutex<BTreeMap<(String, String), u64>>,
-    latency: Mutex<BTreeMap<String, Histogram>>,
-    portal: Mutex<BTreeMap<(&'static str, String), u64>>,
-    document_bytes: AtomicU64,
+    queries: Family<QueryLabels, Counter>,
+    latency: Family<KindLabel, Histogram, fn() -> Histogram>,
+    portal: Family<PortalLabels, Counter>,
+    document_bytes: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self {
+            queries: Family::default(),
+            latency: Family::new_with_constructor(latency_histogram),
+            portal: Family::default(),
+            document_bytes: Counter::default(),
+        }
+    }
 }
 
 /// The registry.
@@ -63,37 +101,56 @@ impl Metrics {
     /// A query to a node: its kind, `answered`, `refused` or `failed`, and
     /// how long it took.
     pub fn query(&self, kind: &str, result: &str, secs: f64) {
-        *self
-            .queries
-            .lock()
-            .expect("metrics lock")
-            .entry((kind.to_string(), result.to_string()))
-            .or_default() += 1;
-        let mut l = self.latency.lock().expect("metrics lock");
-        let h = l.entry(kind.to_string()).or_default();
-        for (i, b) in BUCKETS.iter().enumerate() {
-            if secs <= *b {
-                h.counts[i] += 1;
-            }
-        }
-        h.count += 1;
-        h.sum += secs;
+        self.queries
+            .get_or_create(&QueryLabels {
+                kind: kind.to_string(),
+                result: result.to_string(),
+            })
+            .inc();
+        self.latency
+            .get_or_create(&KindLabel {
+                kind: kind.to_string(),
+            })
+            .observe(secs);
     }
 
     /// A portal response.
     pub fn portal(&self, path: &str, status: u16) {
-        let area = area(path);
-        *self
-            .portal
-            .lock()
-            .expect("metrics lock")
-            .entry((area, format!("{}xx", status / 100)))
-            .or_default() += 1;
+        self.portal
+            .get_or_create(&PortalLabels {
+                area: area(path),
+                status: format!("{}xx", status / 100),
+            })
+            .inc();
     }
 
     /// Document bytes streamed from nodes to the vault.
     pub fn document_bytes(&self, n: u64) {
-        self.document_bytes.fetch_add(n, Ordering::Relaxed);
+        self.document_bytes.inc_by(n);
+    }
+
+    /// Adds the counters, which the registry shares, to `r`.
+    fn register(&self, r: &mut Exposition) {
+        r.register(
+            "passerelle_queries",
+            "Signed queries sent to nodes, by kind and result.",
+            self.queries.clone(),
+        );
+        r.register(
+            "passerelle_query_duration_seconds",
+            "Time from signing a query to a verified reply.",
+            self.latency.clone(),
+        );
+        r.register(
+            "passerelle_portal_requests",
+            "Portal responses by area and status class.",
+            self.portal.clone(),
+        );
+        r.register(
+            "passerelle_vault_document_bytes",
+            "Document bytes streamed from nodes through the hub.",
+            self.document_bytes.clone(),
+        );
     }
 }
 
@@ -112,33 +169,46 @@ fn area(path: &str) -> &'static str {
     }
 }
 
-fn esc(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-/// The exposition text.
+/// The exposition text: the gauges read now from the store, the registry
+/// and `coverage`, then the process-wide counters.
 pub fn render(store: &Store, registry: &Registry, coverage: &[Coverage]) -> String {
-    let m = global();
-    let mut out = String::new();
+    let mut r = Exposition::default();
+    r.register(
+        "passerelle_build",
+        "Hub version.",
+        Info::new(vec![
+            ("version", crate::VERSION.to_string()),
+            (
+                "protocol",
+                passerelle_protocol::PROTOCOL_VERSION.to_string(),
+            ),
+        ]),
+    );
     let nodes = store.nodes().unwrap_or_default();
-    let enrolled = nodes.iter().filter(|n| n.revoked_at.is_none()).count();
-    let _ = writeln!(out, "# HELP passerelle_build_info Hub version.\n# TYPE passerelle_build_info gauge\npasserelle_build_info{{version=\"{}\",protocol=\"{}\"}} 1", crate::VERSION, passerelle_protocol::PROTOCOL_VERSION);
-    let _ = writeln!(out, "# HELP passerelle_nodes_enrolled Nodes enrolled and not revoked.\n# TYPE passerelle_nodes_enrolled gauge\npasserelle_nodes_enrolled {enrolled}");
-    let _ = writeln!(out, "# HELP passerelle_nodes_connected Nodes with a live link.\n# TYPE passerelle_nodes_connected gauge\npasserelle_nodes_connected {}", registry.connected().len());
+    let enrolled: Vec<_> = nodes.iter().filter(|n| n.revoked_at.is_none()).collect();
+    r.register(
+        "passerelle_nodes_enrolled",
+        "Nodes enrolled and not revoked.",
+        ConstGauge::new(enrolled.len() as u64),
+    );
+    r.register(
+        "passerelle_nodes_connected",
+        "Nodes with a live link.",
+        ConstGauge::new(registry.connected().len() as u64),
+    );
     let now = passerelle_link::now();
-    let soonest = nodes
+    let soonest = enrolled
         .iter()
-        .filter(|n| n.revoked_at.is_none())
         .map(|n| n.cert_not_after.saturating_sub(now))
         .min()
         .unwrap_or(0);
-    let _ = writeln!(out, "# HELP passerelle_node_certificate_min_seconds_left Shortest certificate life left among enrolled nodes.\n# TYPE passerelle_node_certificate_min_seconds_left gauge\npasserelle_node_certificate_min_seconds_left {soonest}");
-
-    let broken = nodes
+    r.register(
+        "passerelle_node_certificate_min_seconds_left",
+        "Shortest certificate life left among enrolled nodes.",
+        ConstGauge::new(soonest),
+    );
+    let broken = enrolled
         .iter()
-        .filter(|n| n.revoked_at.is_none())
         .filter(|n| {
             store
                 .audit_anchor(&n.node_id)
@@ -147,72 +217,41 @@ pub fn render(store: &Store, registry: &Registry, coverage: &[Coverage]) -> Stri
                 .is_some_and(|a| a.broken.is_some())
         })
         .count();
-    let _ = writeln!(out, "# HELP passerelle_node_audit_chains_broken Nodes whose audit chain was found truncated or rewritten.\n# TYPE passerelle_node_audit_chains_broken gauge\npasserelle_node_audit_chains_broken {broken}");
-    let _ = writeln!(out, "# HELP passerelle_queries_total Signed queries sent to nodes, by kind and result.\n# TYPE passerelle_queries_total counter");
-    for ((kind, result), n) in m.queries.lock().expect("metrics lock").iter() {
-        let _ = writeln!(
-            out,
-            "passerelle_queries_total{{kind=\"{}\",result=\"{}\"}} {n}",
-            esc(kind),
-            esc(result)
-        );
+    r.register(
+        "passerelle_node_audit_chains_broken",
+        "Nodes whose audit chain was found truncated or rewritten.",
+        ConstGauge::new(broken as u64),
+    );
+    let ratio = Family::<IndicatorLabel, Gauge<f64, AtomicU64>>::default();
+    let refreshed = Family::<IndicatorLabel, Gauge>::default();
+    for c in coverage {
+        let label = IndicatorLabel {
+            indicator: c.indicator.clone(),
+        };
+        ratio.get_or_create(&label).set(c.ratio);
+        refreshed
+            .get_or_create(&label)
+            .set(i64::try_from(c.computed_at).unwrap_or(i64::MAX));
     }
-    let _ = writeln!(out, "# HELP passerelle_query_duration_seconds Time from signing a query to a verified reply.\n# TYPE passerelle_query_duration_seconds histogram");
-    for (kind, h) in m.latency.lock().expect("metrics lock").iter() {
-        for (i, b) in BUCKETS.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "passerelle_query_duration_seconds_bucket{{kind=\"{}\",le=\"{b}\"}} {}",
-                esc(kind),
-                h.counts[i]
-            );
-        }
-        let _ = writeln!(
-            out,
-            "passerelle_query_duration_seconds_bucket{{kind=\"{}\",le=\"+Inf\"}} {}",
-            esc(kind),
-            h.count
-        );
-        let _ = writeln!(
-            out,
-            "passerelle_query_duration_seconds_sum{{kind=\"{}\"}} {}",
-            esc(kind),
-            h.sum
-        );
-        let _ = writeln!(
-            out,
-            "passerelle_query_duration_seconds_count{{kind=\"{}\"}} {}",
-            esc(kind),
-            h.count
-        );
-    }
+    r.register(
+        "passerelle_indicator_coverage_ratio",
+        "Share of expected contributions received at the last refresh.",
+        ratio,
+    );
+    r.register(
+        "passerelle_indicator_last_refresh_timestamp_seconds",
+        "When each indicator was last composed.",
+        refreshed,
+    );
+    global().register(&mut r);
+    encode(&r)
+}
 
-    let _ = writeln!(out, "# HELP passerelle_indicator_coverage_ratio Share of expected contributions received at the last refresh.\n# TYPE passerelle_indicator_coverage_ratio gauge");
-    for c in coverage {
-        let _ = writeln!(
-            out,
-            "passerelle_indicator_coverage_ratio{{indicator=\"{}\"}} {}",
-            esc(&c.indicator),
-            c.ratio
-        );
-    }
-    let _ = writeln!(out, "# HELP passerelle_indicator_last_refresh_timestamp_seconds When each indicator was last composed.\n# TYPE passerelle_indicator_last_refresh_timestamp_seconds gauge");
-    for c in coverage {
-        let (id, at) = (&c.indicator, c.computed_at);
-        let _ = writeln!(
-            out,
-            "passerelle_indicator_last_refresh_timestamp_seconds{{indicator=\"{}\"}} {at}",
-            esc(id)
-        );
-    }
-    let _ = writeln!(out, "# HELP passerelle_portal_requests_total Portal responses by area and status class.\n# TYPE passerelle_portal_requests_total counter");
-    for ((area, class), n) in m.portal.lock().expect("metrics lock").iter() {
-        let _ = writeln!(
-            out,
-            "passerelle_portal_requests_total{{area=\"{area}\",status=\"{class}\"}} {n}"
-        );
-    }
-    let _ = writeln!(out, "# HELP passerelle_vault_document_bytes_total Document bytes streamed from nodes through the hub.\n# TYPE passerelle_vault_document_bytes_total counter\npasserelle_vault_document_bytes_total {}", m.document_bytes.load(Ordering::Relaxed));
+/// The registry in the Prometheus text format.
+fn encode(r: &Exposition) -> String {
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = prometheus_text::encode(&mut out, r);
     out
 }
 
@@ -226,12 +265,20 @@ mod tests {
         m.query("status", "answered", 0.003);
         m.query("status", "answered", 0.2);
         m.query("status", "failed", 30.0);
-        let l = m.latency.lock().unwrap();
-        let h = &l["status"];
-        assert_eq!(
-            (h.counts[0], h.counts[5], h.counts[10], h.count),
-            (1, 2, 2, 3)
-        );
+        let mut r = Exposition::default();
+        m.register(&mut r);
+        let text = encode(&r);
+        for line in [
+            "passerelle_query_duration_seconds_bucket{kind=\"status\",le=\"0.005\"} 1\n",
+            "passerelle_query_duration_seconds_bucket{kind=\"status\",le=\"0.25\"} 2\n",
+            "passerelle_query_duration_seconds_bucket{kind=\"status\",le=\"10\"} 2\n",
+            "passerelle_query_duration_seconds_bucket{kind=\"status\",le=\"+Inf\"} 3\n",
+            "passerelle_query_duration_seconds_count{kind=\"status\"} 3\n",
+            "passerelle_queries_total{kind=\"status\",result=\"answered\"} 2\n",
+            "# TYPE passerelle_queries_total counter\n",
+        ] {
+            assert!(text.contains(line), "{line} missing:\n{text}");
+        }
         assert_eq!(area("/coffre/depots/x"), "vault");
         assert_eq!(area("/indicateur/x"), "public");
         assert_eq!(area("/wp-admin"), "other");

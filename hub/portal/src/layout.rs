@@ -91,7 +91,10 @@ mod tests {
         assert_eq!(super::number(1234.5, 1), "1\u{202f}234,5");
         assert_eq!(super::number(-0.04, 1), "0,0");
         assert_eq!(super::number(-12.0, 0), "−12");
-        assert_eq!(super::date(1_795_392_000), "23/11/2026 à 00:00 (UTC)");
+        assert_eq!(
+            super::date(1_795_392_000),
+            "23/11/2026 à 03:00 (heure de Mayotte)"
+        );
     }
 
     #[test]

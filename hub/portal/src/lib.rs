@@ -17,7 +17,7 @@
 //! - [`chart`]: time series and bar charts.
 //! - [`data`]: CSV/JSON downloads and the API.
 //! - [`directory`]: the directory of actors.
-//! - [`https`]: serving over HTTPS with configured certificate files.
+//! - [`https`]: the TLS acceptor built from configured certificate files.
 //! - [`partner`]: sign-in, partner pages and activity reports.
 //! - [`resources`]: the resource centre (public list, partners' uploads).
 //! - [`vault`]: the beneficiary's vault pages.
@@ -178,16 +178,17 @@ async fn security_headers(mut res: Response) -> Response {
 }
 
 /// Serves the portal until the hub stops: over HTTPS (with HSTS) when
-/// `hub.toml` names certificate files, plain HTTP otherwise.
+/// `hub.toml` names certificate files, plain HTTP otherwise; the same
+/// server and timeouts in both modes ([`passerelle_link::http`]).
 pub async fn serve(
     ctx: Arc<Ctx>,
     listener: TcpListener,
     mut stop: watch::Receiver<bool>,
     tls: Option<tokio_rustls::TlsAcceptor>,
 ) {
-    let app = router(ctx);
-    if let Some(acceptor) = tls {
-        let app = app.layer(axum::middleware::map_response(
+    let mut app = router(ctx);
+    if tls.is_some() {
+        app = app.layer(axum::middleware::map_response(
             |mut res: Response| async move {
                 res.headers_mut().insert(
                     header::STRICT_TRANSPORT_SECURITY,
@@ -196,18 +197,18 @@ pub async fn serve(
                 res
             },
         ));
-        return https::serve(listener, app, acceptor, stop).await;
     }
-    let shutdown = async move {
+    let stop = async move {
         let _ = stop.changed().await;
     };
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    if let Err(error) = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-    {
-        tracing::warn!(%error, "portal stopped");
-    }
+    passerelle_link::http::serve(
+        listener,
+        app,
+        tls,
+        passerelle_link::http::Timeouts::default(),
+        stop,
+    )
+    .await;
 }
 
 fn missing(ctx: &Ctx) -> Response {

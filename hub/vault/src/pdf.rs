@@ -258,7 +258,10 @@ mod tests {
         let pdf = copy(&Stamp {
             lines: vec![
                 (true, "COPIE VÉRIFIABLE".into()),
-                (false, "Délivrée le 23/11/2026 (UTC) — « test »".into()),
+                (
+                    false,
+                    "Délivrée le 23/11/2026 (heure de Mayotte) — « test »".into(),
+                ),
             ],
             qr_text: "https://passerelle.example/verifier/ABCD",
             original: ("avis (1).pdf", "application/pdf", original),

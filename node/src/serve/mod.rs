@@ -262,7 +262,7 @@ impl NodeHandle {
         self.admin_task.abort();
         let _ = self.admin_task.await;
         if let Some(t) = self.metrics_task {
-            t.abort();
+            // It stops on the same signal, once its requests are answered.
             let _ = t.await;
         }
         let _ = std::fs::remove_file(self.root.join(admin::SOCKET));
@@ -330,10 +330,10 @@ pub async fn start(root: &Path) -> Result<NodeHandle, NodeError> {
         conn: Mutex::new(None),
     });
     let (stop, stop_rx) = watch::channel(false);
+    let metrics_task = metrics_listener
+        .map(|l| tokio::spawn(crate::metrics::serve(l, shared.clone(), stop_rx.clone())));
     let link_task = tokio::spawn(run_link(shared.clone(), stop_rx));
     let admin_shared = shared.clone();
-    let metrics_task =
-        metrics_listener.map(|l| tokio::spawn(crate::metrics::serve(l, shared.clone())));
     let admin_task = tokio::spawn(admin::serve(listener, move |req| {
         let shared = admin_shared.clone();
         async move { crate::admin::handle(&shared, req).await }

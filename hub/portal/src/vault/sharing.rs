@@ -89,7 +89,7 @@ fn grant_form(
     holdings: &[vault::Holding],
     t: u64,
 ) -> Markup {
-    let until = passerelle_link::output::time(Some(t + 30 * 86400));
+    let until = passerelle_hub_core::french::day(t + 30 * 86400);
     html! {
         h2 { "Donner une autorisation" }
         form method="post" action="/coffre/partages" {
@@ -131,7 +131,7 @@ fn grant_form(
             }
             p {
                 label for="fin" { "Jusqu'à quand ?" } br;
-                input #fin name="fin" type="date" value=(&until[..10]) required;
+                input #fin name="fin" type="date" value=(until) required;
             }
             p { button.gros type="submit" { "Donner l'autorisation" } }
         }
@@ -141,26 +141,6 @@ fn grant_form(
 /// GET `/coffre/partages`.
 pub async fn consents(State(ctx): State<Arc<Ctx>>, s: Person) -> Response {
     consents_page(&ctx, &s, None, StatusCode::OK).await
-}
-
-/// Days since the epoch of a `YYYY-MM-DD` date.
-fn parse_date(text: &str) -> Option<u64> {
-    let mut parts = text.trim().splitn(3, '-');
-    let (y, m, d): (i64, i64, i64) = (
-        parts.next()?.parse().ok()?,
-        parts.next()?.parse().ok()?,
-        parts.next()?.parse().ok()?,
-    );
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || !(1970..=9999).contains(&y) {
-        return None;
-    }
-    // Howard Hinnant's days_from_civil.
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    u64::try_from(era * 146_097 + doe - 719_468).ok()
 }
 
 /// POST `/coffre/partages`: grant.
@@ -184,7 +164,8 @@ pub async fn grant(
         code if PROCEDURES.iter().any(|(c, _)| *c == code) => code.to_string(),
         _ => String::new(),
     };
-    let Some(day) = parse_date(f.get("fin")) else {
+    // The consent runs to the end of the chosen day, Mayotte time.
+    let Some(until) = passerelle_hub_core::french::end_of_day(f.get("fin")) else {
         return consents_page(
             &ctx,
             &s,
@@ -198,7 +179,7 @@ pub async fn grant(
         grantee,
         scopes,
         procedure,
-        until: (day + 1) * 86400,
+        until,
     };
     match consent::grant(&ctx.vault.store, &ctx.hub.key, &g, t) {
         Ok(_) => consents_page(&ctx, &s, Some("L'autorisation est donnée."), StatusCode::OK).await,
@@ -445,15 +426,4 @@ pub async fn journal(State(ctx): State<Arc<Ctx>>, s: Person) -> Response {
         StatusCode::OK,
         vault_page(&ctx, "Qui a vu mes documents", Some(&s), body),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn dates_convert() {
-        assert_eq!(super::parse_date("1970-01-01"), Some(0));
-        assert_eq!(super::parse_date("2026-11-23"), Some(1_795_392_000 / 86400));
-        assert_eq!(super::parse_date("2026-13-01"), None);
-        assert_eq!(super::parse_date("hier"), None);
-    }
 }
