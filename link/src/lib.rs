@@ -9,6 +9,7 @@
 //! ## Layout
 //! - [`endpoint`]: server and client endpoints, transport settings.
 //! - [`stream`]: one framed message in, one out, with size limits.
+//! - [`liveness`]: a dead peer noticed in seconds, from QUIC's own counters.
 //! - [`backoff`]: reconnection delays.
 //! - [`output`]: listings as table, CSV or JSON, for both command lines.
 //! - [`admin`]: the owner-only Unix socket that CLI commands use to reach a
@@ -17,6 +18,7 @@
 pub mod admin;
 pub mod backoff;
 pub mod endpoint;
+pub mod liveness;
 pub mod output;
 pub mod stream;
 

@@ -51,6 +51,7 @@ pub struct Metrics {
     latency: Mutex<BTreeMap<String, Histogram>>,
     portal: Mutex<BTreeMap<(&'static str, String), u64>>,
     document_bytes: AtomicU64,
+    found_dead: AtomicU64,
 }
 
 /// The registry.
@@ -94,6 +95,11 @@ impl Metrics {
     /// Document bytes streamed from nodes to the vault.
     pub fn document_bytes(&self, n: u64) {
         self.document_bytes.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// A node found dead by the liveness watch (and disconnected).
+    pub fn found_dead(&self) {
+        self.found_dead.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -213,6 +219,7 @@ pub fn render(store: &Store, registry: &Registry, coverage: &[Coverage]) -> Stri
         );
     }
     let _ = writeln!(out, "# HELP passerelle_vault_document_bytes_total Document bytes streamed from nodes through the hub.\n# TYPE passerelle_vault_document_bytes_total counter\npasserelle_vault_document_bytes_total {}", m.document_bytes.load(Ordering::Relaxed));
+    let _ = writeln!(out, "# HELP passerelle_nodes_found_dead_total Node links closed because they fell silent.\n# TYPE passerelle_nodes_found_dead_total counter\npasserelle_nodes_found_dead_total {}", m.found_dead.load(Ordering::Relaxed));
     out
 }
 
