@@ -31,6 +31,18 @@ pub struct HubConfig {
     /// How long the hub waits for a node's answer.
     #[serde(with = "humantime_serde")]
     pub query_timeout: Duration,
+    /// How often the hub checks that each node's link still answers; the
+    /// hub sends QUIC keep-alives at this pace on a quiet link.
+    #[serde(with = "humantime_serde")]
+    pub liveness_interval: Duration,
+    /// A node whose link stays silent this long is declared dead: its
+    /// connection is closed and queries skip it at once.
+    #[serde(with = "humantime_serde")]
+    pub dead_after: Duration,
+    /// A document coming from a node that makes no progress this long is
+    /// abandoned (the download ends with an error).
+    #[serde(with = "humantime_serde")]
+    pub stall_timeout: Duration,
     /// Enrollment attempts accepted per minute from one address.
     pub enroll_per_minute: NonZeroU32,
     /// How often every indicator is recomposed from the nodes.
@@ -80,6 +92,9 @@ impl Default for HubConfig {
             node_cert_validity: Duration::from_secs(90 * 86400),
             status_interval: Duration::from_secs(30),
             query_timeout: Duration::from_secs(10),
+            liveness_interval: Duration::from_secs(1),
+            dead_after: Duration::from_secs(3),
+            stall_timeout: Duration::from_secs(5),
             enroll_per_minute: NonZeroU32::new(10).expect("non-zero"),
             refresh_interval: Duration::from_secs(3600),
             catalog_dir: None,
@@ -191,6 +206,21 @@ impl HubConfig {
                 "use e.g. \"30s\" and \"10s\"",
             );
         }
+        if self.liveness_interval.is_zero() || self.dead_after < 2 * self.liveness_interval {
+            bad(
+                "liveness_interval/dead_after",
+                "dead_after must be at least twice liveness_interval, which must be above zero"
+                    .into(),
+                "use e.g. \"1s\" and \"3s\"",
+            );
+        }
+        if self.stall_timeout.is_zero() {
+            bad(
+                "stall_timeout",
+                "is zero: every download would be abandoned".into(),
+                "use e.g. \"5s\"",
+            );
+        }
         out
     }
 
@@ -226,6 +256,16 @@ status_interval = "{status}"
 
 # How long the hub waits for one node's answer.
 query_timeout = "{timeout}"
+
+# Liveness: the hub checks every node's link at this pace (QUIC
+# keep-alives, no signature), and a node silent for dead_after is declared
+# dead: disconnected at once, so queries skip it instead of waiting.
+liveness_interval = "{liveness}"
+dead_after = "{dead}"
+
+# A document streamed from a node that makes no progress this long is
+# abandoned; the person sees an error instead of a download that hangs.
+stall_timeout = "{stall}"
 
 # Enrollment attempts accepted per minute from one address.
 enroll_per_minute = {rate}
@@ -274,6 +314,9 @@ metrics_allow = [{metrics}]
             validity = h(self.node_cert_validity),
             status = h(self.status_interval),
             timeout = h(self.query_timeout),
+            liveness = h(self.liveness_interval),
+            dead = h(self.dead_after),
+            stall = h(self.stall_timeout),
             rate = self.enroll_per_minute,
             refresh = h(self.refresh_interval),
             boundaries = match &self.boundaries {
@@ -351,6 +394,20 @@ mod tests {
             ConfigError::Invalid { problems, .. } => assert_eq!(problems.len(), 3, "{problems:?}"),
             other => panic!("{other}"),
         }
+    }
+
+    #[test]
+    fn liveness_needs_room_for_two_checks_before_a_node_is_dead() {
+        let mut config = HubConfig {
+            dead_after: Duration::from_secs(1),
+            ..HubConfig::default()
+        };
+        let keys: Vec<_> = config.problems().into_iter().map(|p| p.key).collect();
+        assert_eq!(keys, [Some("liveness_interval/dead_after".to_string())]);
+        config.dead_after = Duration::from_secs(2);
+        assert!(config.problems().is_empty());
+        config.stall_timeout = Duration::ZERO;
+        assert_eq!(config.problems().len(), 1);
     }
 }
 

@@ -41,7 +41,8 @@ pub struct NodeConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LinkConfig {
-    /// Keep-alive interval on an idle link (keeps NAT mappings open).
+    /// Keep-alive interval on an idle link (keeps NAT mappings open). The
+    /// hub is declared gone after three intervals without a packet from it.
     #[serde(with = "humantime_serde")]
     pub keep_alive: Duration,
     /// A link silent this long is considered lost.
@@ -65,7 +66,7 @@ pub struct LinkConfig {
 impl Default for LinkConfig {
     fn default() -> Self {
         Self {
-            keep_alive: Duration::from_secs(5),
+            keep_alive: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(30),
             reconnect_min: Duration::from_millis(500),
             reconnect_max: Duration::from_secs(30),
@@ -130,7 +131,7 @@ impl NodeConfig {
             bad(
                 "link.keep_alive",
                 "must be above zero and below link.idle_timeout",
-                "e.g. keep_alive = \"5s\", idle_timeout = \"30s\"",
+                "e.g. keep_alive = \"1s\", idle_timeout = \"30s\"",
             );
         }
         if l.reconnect_min.is_zero() || l.reconnect_min > l.reconnect_max {
@@ -181,7 +182,9 @@ hub = "{hub}"
 {metrics}
 
 [link]
-# Keep-alive on an idle link, so NAT and firewalls keep the flow open.
+# Keep-alive on an idle link, so NAT and firewalls keep the flow open. A
+# hub silent for three keep-alive intervals is taken for gone: the node
+# closes the link and reconnects.
 keep_alive = "{ka}"
 # A link silent this long is considered lost and re-established.
 idle_timeout = "{idle}"

@@ -5,7 +5,7 @@
 use std::{net::SocketAddr, path::Path, sync::Arc, time::Duration};
 
 use passerelle_certs::{tls, NodeIdentity};
-use passerelle_link::{admin, endpoint, now, stream};
+use passerelle_link::{admin, endpoint, liveness, now, stream};
 use passerelle_protocol::{
     enroll::{EnrollRequest, EnrollResponse},
     frame::MAX_CONTROL_FRAME,
@@ -240,15 +240,19 @@ async fn bind(hub: &Hub, listen: Listen) -> Result<Bound, HubError> {
     });
     let chain = [hub.hub_cert_der.clone(), hub.hub_issuer_der.clone()];
     let tls = tls::hub_server_config(&hub.trusted_cas, &chain, &hub.hub_key_pkcs8, gate)?;
-    let endpoint = endpoint::server(quic, tls, Default::default(), &hub.hub_key_pkcs8).map_err(
-        |e| match e {
-            passerelle_link::LinkError::Io(source) => HubError::Io {
-                path: format!("QUIC listen address {quic}").into(),
-                source,
-            },
-            other => other.into(),
+    // Keep-alives at the liveness pace: a quiet link still carries a PING
+    // each interval, which a live node acknowledges.
+    let pace = endpoint::Liveness {
+        keep_alive: hub.config.liveness_interval,
+        ..Default::default()
+    };
+    let endpoint = endpoint::server(quic, tls, pace, &hub.hub_key_pkcs8).map_err(|e| match e {
+        passerelle_link::LinkError::Io(source) => HubError::Io {
+            path: format!("QUIC listen address {quic}").into(),
+            source,
         },
-    )?;
+        other => other.into(),
+    })?;
     let http_listener = TcpListener::bind(http)
         .await
         .map_err(|source| HubError::Io {
@@ -416,22 +420,20 @@ async fn handle_link(ctx: Arc<Ctx>, conn: quinn::Connection, remote: SocketAddr)
     }
     let span = info_span!("connection", node = %node, %remote);
     async {
-        let live = Live {
-            conn: conn.clone(),
-            identity,
-            cert_der,
-            since: now(),
-            protocol: std::sync::Arc::new(std::sync::atomic::AtomicU16::new(
-                passerelle_protocol::MIN_PROTOCOL_VERSION,
-            )),
-        };
+        let live = Live::new(conn.clone(), identity, cert_der, now());
         ctx.registry.insert(live.clone());
         info!("node connected");
         tokio::spawn(crate::requests::serve(ctx.clone(), live.clone()).in_current_span());
         let config = &ctx.hub.config;
         let vault = ctx.vault().store.clone();
         let revoked = move |node: &NodeId, at| passerelle_vault::consent::revoked_for(&vault, node, at);
-        passerelle_hub_core::federation::poll_status(ctx.hub.store.clone(), &ctx.hub.key, live, config.status_interval, config.query_timeout, &ctx.hub.trusted_cas, &revoked).await;
+        // The status poll ends when the connection closes; the watch closes
+        // it when the node falls silent.
+        let watch = liveness::Watch { every: config.liveness_interval, silence: config.dead_after };
+        tokio::select! {
+            () = passerelle_hub_core::federation::poll_status(ctx.hub.store.clone(), &ctx.hub.key, live.clone(), config.status_interval, config.query_timeout, &ctx.hub.trusted_cas, &revoked) => {}
+            _ = ctx.registry.watch(&live, watch) => {}
+        }
         ctx.registry.remove(&node, &conn);
         info!(reason = %conn.close_reason().map(|r| r.to_string()).unwrap_or_default(), "node disconnected");
     }

@@ -12,6 +12,7 @@
 //! ## Layout
 //! - [`endpoint`]: server and client endpoints, transport settings.
 //! - [`stream`]: one framed message in, one out, with size limits.
+//! - [`liveness`]: a dead peer noticed in seconds, from QUIC's own counters.
 //! - [`backoff`]: reconnection delays.
 //! - [`output`]: listings as table, CSV or JSON, for both command lines.
 //! - [`listings`]: the listings both command lines print (audit records).
@@ -30,6 +31,7 @@ pub mod backup;
 pub mod endpoint;
 pub mod http;
 pub mod listings;
+pub mod liveness;
 pub mod lock;
 pub mod output;
 pub mod shutdown;

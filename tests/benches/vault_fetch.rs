@@ -215,17 +215,16 @@ async fn main() {
             id.clone(),
             passerelle_protocol::vault::Requester::Person,
             Duration::from_secs(60),
+            Duration::from_secs(60),
         )
         .await
         .unwrap()
         .unwrap();
         let mut incoming = incoming;
-        let mut h = ring::digest::Context::new(&ring::digest::SHA256);
-        let mut got = 0;
-        while let Some(c) = incoming.next_chunk(&mut h, &mut got).await {
+        while let Some(c) = incoming.next_chunk().await {
             c.unwrap();
         }
-        assert_eq!(got as usize, SIZE);
+        assert_eq!(incoming.received() as usize, SIZE);
         link_rates.push(SIZE as f64 / start.elapsed().as_secs_f64() / 1e6);
     }
 

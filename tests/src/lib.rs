@@ -3,6 +3,10 @@
 //! Shared harness for end-to-end tests: a real hub and real nodes on
 //! loopback, each in a temporary folder, on ports the OS picks. Tests live
 //! in `tests/`; this library only sets them up.
+//!
+//! - [`process`]: a node in a child process, to kill or freeze for real.
+//! - [`vault`]: a person's account, link codes and documents, over HTTP
+//!   and the node's admin socket.
 
 use std::{future::Future, path::PathBuf, time::Duration};
 
@@ -11,6 +15,9 @@ use passerelle_hub::server::{self, HubHandle, Listen};
 use passerelle_hub_core::{ops, paths::HubDir};
 use passerelle_node::{paths::NodeDir, serve::NodeHandle};
 use passerelle_protocol::ids::NodeId;
+
+pub mod process;
+pub mod vault;
 
 /// Installs the crypto provider and a test log subscriber.
 pub fn setup() {
@@ -252,15 +259,15 @@ pub fn recues_config(
 }
 
 impl Net {
-    /// Enrolls a node, declares `personnes_recues`, imports `csv` (when
-    /// given), starts it and waits until the hub knows its datasets.
-    pub async fn data_node(
+    /// Enrolls a node, declares `personnes_recues` and imports `csv` (when
+    /// given), without starting it; returns its folder.
+    pub async fn data_node_dir(
         &self,
         hub: &HubHandle,
         id: &str,
         csv: Option<&str>,
         validation: bool,
-    ) -> NodeHandle {
+    ) -> PathBuf {
         let root = self.enroll(hub, id).await;
         let path = root.join("node.toml");
         let mut config = NodeConfig::load(&path).unwrap();
@@ -281,25 +288,43 @@ impl Net {
             )
             .unwrap();
         }
+        root
+    }
+
+    /// Enrolls a node, declares `personnes_recues`, imports `csv` (when
+    /// given), starts it and waits until the hub knows its datasets.
+    pub async fn data_node(
+        &self,
+        hub: &HubHandle,
+        id: &str,
+        csv: Option<&str>,
+        validation: bool,
+    ) -> NodeHandle {
+        let root = self.data_node_dir(hub, id, csv, validation).await;
         let node = passerelle_node::serve::start(&root)
             .await
             .expect("node starts");
         wait_connected(hub, id).await;
         if csv.is_some() && !validation {
-            let nid = NodeId::new(id).unwrap();
-            let store = hub.ctx().hub.store.clone();
-            eventually("datasets reported", Duration::from_secs(10), || {
-                let ok = store
-                    .node(&nid)
-                    .ok()
-                    .flatten()
-                    .is_some_and(|n| !n.datasets.is_empty());
-                async move { ok }
-            })
-            .await;
+            wait_datasets(hub, id).await;
         }
         node
     }
+}
+
+/// Waits until the hub knows the datasets a node reported.
+pub async fn wait_datasets(hub: &HubHandle, id: &str) {
+    let nid = NodeId::new(id).unwrap();
+    let store = hub.ctx().hub.store.clone();
+    eventually("datasets reported", Duration::from_secs(10), || {
+        let ok = store
+            .node(&nid)
+            .ok()
+            .flatten()
+            .is_some_and(|n| !n.datasets.is_empty());
+        async move { ok }
+    })
+    .await;
 }
 
 /// A plain HTTP/1.1 GET on loopback: status, headers (lower-case names) and

@@ -12,21 +12,14 @@ use passerelle_protocol::{
     message::Refusal,
     vault::{AccessRefusal, Consent, Grantee, Pseudonym, Requester, Scope, SignedConsent},
 };
-use passerelle_tests::{hidden_field, http, http_bytes, multipart, set_cookie, Net};
+use passerelle_tests::{
+    hidden_field, http, http_bytes, multipart, set_cookie,
+    vault::{add_document, create_account, csrf, link, page, pdf},
+    Net,
+};
 use passerelle_vault as vault;
 
 const MARKER: &[u8] = b"ATTESTATION-CAF-PLAINTEXT-4f9c2e";
-
-/// A PDF of about `kib` KiB that carries `marker` many times.
-fn pdf(marker: &[u8], kib: usize) -> Vec<u8> {
-    let mut v = b"%PDF-1.4\n".to_vec();
-    while v.len() < kib * 1024 {
-        v.extend_from_slice(marker);
-        v.extend_from_slice(format!(" {}\n", v.len()).as_bytes());
-    }
-    v.extend_from_slice(b"%%EOF\n");
-    v
-}
 
 fn jpeg() -> Vec<u8> {
     let mut j = vec![
@@ -35,105 +28,6 @@ fn jpeg() -> Vec<u8> {
     j.extend_from_slice(b"photo du livret de famille");
     j.extend_from_slice(&[0xFF, 0xD9]);
     j
-}
-
-/// Creates an account over HTTP; returns the session cookie.
-async fn create_account(hub: &HubHandle, login: &str, password: &str) -> String {
-    let addr = hub.http_addr;
-    let (status, h, page) = http(addr, "GET", "/coffre/creer", &[], "").await;
-    assert_eq!(status, 200);
-    let form = format!("pv_form={}", set_cookie(&h, "pv_form").unwrap());
-    let csrf = hidden_field(&page, "csrf").unwrap();
-    let body = format!("csrf={csrf}&identifiant={login}&mdp={password}&mdp2={password}");
-    let (status, h, page) = http(addr, "POST", "/coffre/creer", &[("Cookie", &form)], &body).await;
-    assert_eq!(status, 200, "{page}");
-    assert!(page.contains("Votre code de secours"), "{page}");
-    format!(
-        "pv_session={}",
-        set_cookie(&h, "pv_session").expect("session cookie")
-    )
-}
-
-async fn page(hub: &HubHandle, cookie: &str, path: &str) -> (u16, String) {
-    let (s, _, p) = http(hub.http_addr, "GET", path, &[("Cookie", cookie)], "").await;
-    (s, p)
-}
-
-/// The session's CSRF token, read from the vault's home page.
-async fn csrf(hub: &HubHandle, cookie: &str) -> String {
-    let (_, p) = page(hub, cookie, "/coffre/journal").await;
-    hidden_field(&p, "csrf").expect("csrf in the menu")
-}
-
-/// Shows a link code on the portal and has the node redeem it.
-async fn link(hub: &HubHandle, cookie: &str, node_root: &Path, local_id: &str) {
-    let token = csrf(hub, cookie).await;
-    let (status, _, p) = http(
-        hub.http_addr,
-        "POST",
-        "/coffre/lier",
-        &[("Cookie", cookie)],
-        &format!("csrf={token}"),
-    )
-    .await;
-    assert_eq!(status, 200);
-    let at = p.find("class=\"code\"").unwrap();
-    let rest = &p[at..];
-    let code = &rest[rest.find('>').unwrap() + 1..rest.find("</p>").unwrap()];
-    let reply = node_admin::request(
-        node_root,
-        NodeRequest::Link {
-            local_id: local_id.into(),
-            code: code.into(),
-            by: "agent".into(),
-        },
-        &mut |_| {},
-    )
-    .await
-    .expect("link");
-    assert!(matches!(reply, NodeResponse::Linked(_)));
-    // A code serves once.
-    let again = node_admin::request(
-        node_root,
-        NodeRequest::Link {
-            local_id: format!("{local_id}-bis"),
-            code: code.into(),
-            by: "agent".into(),
-        },
-        &mut |_| {},
-    )
-    .await
-    .unwrap_err()
-    .to_string();
-    assert!(again.contains("unknown or already used"), "{again}");
-}
-
-async fn add_document(
-    node_root: &Path,
-    dir: &Path,
-    local_id: &str,
-    category: &str,
-    name: &str,
-    bytes: &[u8],
-) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
-    match node_admin::request(
-        node_root,
-        NodeRequest::DocumentAdd {
-            local_id: local_id.into(),
-            category: category.into(),
-            path,
-            by: "agent".into(),
-        },
-        &mut |_| {},
-    )
-    .await
-    .expect("document add")
-    {
-        NodeResponse::Document(d) => d.id,
-        other => panic!("{other:?}"),
-    }
 }
 
 async fn node_audit(root: &Path) -> node_admin::AuditReport {
@@ -176,6 +70,7 @@ async fn node_fetch(
         person.clone(),
         doc.into(),
         requester,
+        Duration::from_secs(10),
         Duration::from_secs(10),
     )
     .await

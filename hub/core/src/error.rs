@@ -30,6 +30,23 @@ pub enum HubError {
         /// What happened.
         why: String,
     },
+    /// A node did not reply in time.
+    #[error("node {node}: no reply within {} s", .after.as_secs_f32())]
+    TimedOut {
+        /// The node.
+        node: String,
+        /// How long the hub waited.
+        after: std::time::Duration,
+    },
+    /// A node's link fell silent and the hub closed it: the node is
+    /// taken for dead.
+    #[error("node {node}: not connected (nothing heard on its link for {:.1} s)", .silent.as_secs_f32())]
+    Dead {
+        /// The node.
+        node: String,
+        /// How long its link was silent.
+        silent: std::time::Duration,
+    },
     /// The node speaks an older protocol than the query needs.
     #[error("node {node} speaks protocol {has}; this needs {needs}: update passerelle-node there")]
     Outdated {

@@ -7,9 +7,8 @@
 
 use std::{sync::Arc, time::Duration};
 
-use passerelle_link::{now, random16, stream};
+use passerelle_link::{now, random16, stream, LinkError};
 use passerelle_protocol::{
-    codec,
     envelope::{Outcome, QueryBody, QueryId, ReplyBody, SignedQuery, SignedReply},
     frame::MAX_CONTROL_FRAME,
     hex,
@@ -27,6 +26,8 @@ use crate::{
     HubError,
 };
 
+pub use crate::download::{fetch, Incoming, TransferError};
+
 /// A verified reply and the signed bytes it came in.
 #[derive(Debug, Clone)]
 pub struct Asked {
@@ -37,7 +38,7 @@ pub struct Asked {
 }
 
 /// Refuses, without sending it, a query newer than the node's protocol.
-fn spoken_by(live: &Live, query: &Query) -> Result<(), HubError> {
+pub(crate) fn spoken_by(live: &Live, query: &Query) -> Result<(), HubError> {
     if query.since() > live.protocol() {
         return Err(HubError::Outdated {
             node: live.identity.node_id.to_string(),
@@ -107,10 +108,7 @@ pub async fn send(
     let node = &live.identity.node_id;
     let reply: SignedReply = stream::exchange(&live.conn, signed, MAX_CONTROL_FRAME, timeout)
         .await
-        .map_err(|e| HubError::Node {
-            node: node.to_string(),
-            why: e.to_string(),
-        })?;
+        .map_err(|e| exchange_failed(live, e))?;
     let body = reply
         .verify(&live.identity.public_key, node, expect.as_ref())
         .map_err(|e| HubError::Node {
@@ -121,6 +119,22 @@ pub async fn send(
         body,
         signed: reply,
     })
+}
+
+/// Why an exchange with a node failed, typed: no reply in time, a link
+/// the liveness watch found silent and closed, or anything else.
+pub(crate) fn exchange_failed(live: &Live, error: LinkError) -> HubError {
+    let node = live.identity.node_id.to_string();
+    if let Some(silent) = live.found_dead() {
+        return HubError::Dead { node, silent };
+    }
+    match error {
+        LinkError::Timeout(after) => HubError::TimedOut { node, after },
+        other => HubError::Node {
+            node,
+            why: other.to_string(),
+        },
+    }
 }
 
 /// The consents revoked and still unexpired that a node holds documents
@@ -147,6 +161,11 @@ impl Federation {
     /// How long a node may take to answer.
     pub fn timeout(&self) -> Duration {
         self.hub.config.query_timeout
+    }
+
+    /// How long a document transfer may go without progress.
+    pub fn stall(&self) -> Duration {
+        self.hub.config.stall_timeout
     }
 
     /// The name of an enrolled institution (its id when unknown).
@@ -256,173 +275,6 @@ pub async fn documents(
         Outcome::Refused(r) => Err(r),
         other => Err(Refusal::Malformed(format!("unexpected answer {other:?}"))),
     })
-}
-
-/// A document on its way from a node: its signed description, and the
-/// stream its bytes follow on.
-#[derive(Debug)]
-pub struct Incoming {
-    /// What the node said it sends.
-    pub doc: DocSummary,
-    /// The bytes.
-    pub recv: quinn::RecvStream,
-}
-
-/// Asks a node for one document: the incoming stream, or the node's
-/// refusal.
-///
-/// # Errors
-/// When the exchange fails or the reply does not verify.
-pub async fn fetch(
-    live: &Live,
-    key: &SigningKey,
-    person: Pseudonym,
-    document: String,
-    requester: Requester,
-    timeout: Duration,
-) -> Result<Result<Incoming, Refusal>, HubError> {
-    let node = live.identity.node_id.clone();
-    let query = Query::Fetch {
-        person,
-        document,
-        requester,
-    };
-    spoken_by(live, &query)?;
-    let failed = |why: String| HubError::Node {
-        node: node.to_string(),
-        why,
-    };
-    let query_id = random16();
-    let body = QueryBody {
-        query_id,
-        issued_at: now(),
-        nonce: random16(),
-        audience: node.clone(),
-        query,
-    };
-    let signed = SignedQuery::sign_version(&body, key, live.protocol())?;
-    let work = async {
-        let (mut send, mut recv) = live
-            .conn
-            .open_bi()
-            .await
-            .map_err(|e| failed(e.to_string()))?;
-        stream::write_message(&mut send, &signed, MAX_CONTROL_FRAME)
-            .await
-            .map_err(|e| failed(e.to_string()))?;
-        let reply: SignedReply = codec::decode(
-            &stream::read_frame(&mut recv, MAX_CONTROL_FRAME)
-                .await
-                .map_err(|e| failed(e.to_string()))?,
-        )?;
-        Ok::<_, HubError>((reply, recv))
-    };
-    let started = std::time::Instant::now();
-    let replied = tokio::time::timeout(timeout, work)
-        .await
-        .map_err(|_| failed(format!("no reply within {} s", timeout.as_secs())))
-        .and_then(|r| r);
-    if replied.is_err() {
-        crate::metrics::global().query("fetch", "failed", started.elapsed().as_secs_f64());
-    }
-    let (reply, recv) = replied?;
-    let body = reply
-        .verify(&live.identity.public_key, &node, Some(&query_id))
-        .map_err(|e| failed(e.to_string()))?;
-    crate::metrics::global().query(
-        "fetch",
-        if matches!(body.outcome, Outcome::Answered(_)) {
-            "answered"
-        } else {
-            "refused"
-        },
-        started.elapsed().as_secs_f64(),
-    );
-    Ok(match body.outcome {
-        Outcome::Answered(Answer::Document(doc)) => {
-            info!(node = %node, document = %doc.id, bytes = doc.size, "document streaming");
-            Ok(Incoming { doc, recv })
-        }
-        Outcome::Refused(r) => {
-            warn!(node = %node, refusal = r.kind(), reason = %r, "document refused by node");
-            Err(r)
-        }
-        other => Err(Refusal::Malformed(format!("unexpected answer {other:?}"))),
-    })
-}
-
-impl Incoming {
-    /// The next piece of the document (up to 256 KiB, gathered from the
-    /// QUIC stream's smaller pieces so the HTTP side writes few large
-    /// records), checked at the end: the total must be the announced size
-    /// and hash to the announced SHA-256.
-    pub async fn next_chunk(
-        &mut self,
-        hasher: &mut ring::digest::Context,
-        got: &mut u64,
-    ) -> Option<Result<bytes::Bytes, std::io::Error>> {
-        const GATHER: usize = 256 * 1024;
-        let bad = |why: String| Some(Err(std::io::Error::other(why)));
-        let mut buf = bytes::BytesMut::new();
-        let mut ended = false;
-        while buf.len() < GATHER {
-            match self.recv.read_chunk(GATHER - buf.len(), true).await {
-                Ok(Some(chunk)) => {
-                    if buf.is_empty() && chunk.bytes.len() >= GATHER / 2 {
-                        buf = chunk.bytes.into();
-                    } else {
-                        buf.extend_from_slice(&chunk.bytes);
-                    }
-                }
-                Ok(None) => {
-                    ended = true;
-                    break;
-                }
-                Err(e) => return bad(format!("document {}: {e}", self.doc.id)),
-            }
-        }
-        *got += buf.len() as u64;
-        crate::metrics::global().document_bytes(buf.len() as u64);
-        if *got > self.doc.size {
-            return bad(format!(
-                "document {}: more bytes than announced",
-                self.doc.id
-            ));
-        }
-        hasher.update(&buf);
-        if ended {
-            if *got != self.doc.size {
-                return bad(format!(
-                    "document {}: {} of {} bytes arrived",
-                    self.doc.id, got, self.doc.size
-                ));
-            }
-            if hasher.clone().finish().as_ref() != self.doc.sha256 {
-                return bad(format!(
-                    "document {}: content does not match the signed hash",
-                    self.doc.id
-                ));
-            }
-            if buf.is_empty() {
-                return None;
-            }
-        }
-        Some(Ok(buf.freeze()))
-    }
-
-    /// Reads the whole document, checked.
-    ///
-    /// # Errors
-    /// When it is cut short, too long, or does not match its hash.
-    pub async fn read_all(mut self) -> Result<Vec<u8>, std::io::Error> {
-        let mut out = Vec::with_capacity(self.doc.size.min(64 << 20) as usize);
-        let mut h = ring::digest::Context::new(&ring::digest::SHA256);
-        let mut got = 0;
-        while let Some(c) = self.next_chunk(&mut h, &mut got).await {
-            out.extend_from_slice(&c?);
-        }
-        Ok(out)
-    }
 }
 
 /// Tells a node which consents were revoked.

@@ -16,11 +16,14 @@
 //!   operations (enroll, renew, rotate, revoke).
 //! - [`registry`]: live connections and the handshake gate.
 //! - [`federation`]: signed queries to nodes, verified replies, status polls.
+//! - [`download`]: documents streamed from a node, checked, with a stall
+//!   deadline.
 //! - [`partners`]: partner professionals' accounts and sessions.
 //! - [`ratelimit`]: attempts per address.
 //! - [`metrics`]: the process-wide metrics registry.
 //! - [`french`]: numbers and dates written for French readers.
 
+pub mod download;
 pub mod error;
 pub mod federation;
 pub mod french;

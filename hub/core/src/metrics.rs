@@ -78,6 +78,7 @@ pub struct Metrics {
     latency: Family<KindLabel, Histogram, fn() -> Histogram>,
     portal: Family<PortalLabels, Counter>,
     document_bytes: Counter,
+    found_dead: Counter,
 }
 
 impl Default for Metrics {
@@ -87,6 +88,7 @@ impl Default for Metrics {
             latency: Family::new_with_constructor(latency_histogram),
             portal: Family::default(),
             document_bytes: Counter::default(),
+            found_dead: Counter::default(),
         }
     }
 }
@@ -129,6 +131,11 @@ impl Metrics {
         self.document_bytes.inc_by(n);
     }
 
+    /// A node found dead by the liveness watch (and disconnected).
+    pub fn found_dead(&self) {
+        self.found_dead.inc();
+    }
+
     /// Adds the counters, which the registry shares, to `r`.
     fn register(&self, r: &mut Exposition) {
         r.register(
@@ -150,6 +157,11 @@ impl Metrics {
             "passerelle_vault_document_bytes",
             "Document bytes streamed from nodes through the hub.",
             self.document_bytes.clone(),
+        );
+        r.register(
+            "passerelle_nodes_found_dead",
+            "Node links closed because they fell silent.",
+            self.found_dead.clone(),
         );
     }
 }

@@ -1,11 +1,17 @@
-//! Live node connections, and the gate that admits a node at the TLS
-//! handshake only if its certificate was issued by this hub and is not
-//! revoked.
+//! Live node connections, the liveness watch that drops a dead one within
+//! seconds, and the gate that admits a node at the TLS handshake only if
+//! its certificate was issued by this hub and is not revoked.
 
-use std::{collections::HashMap, sync::Mutex};
+use std::{
+    collections::HashMap,
+    sync::{atomic::AtomicU16, Arc, Mutex, OnceLock},
+    time::Duration,
+};
 
 use passerelle_certs::{tls::PeerGate, NodeIdentity};
+use passerelle_link::liveness::{self, Watch};
 use passerelle_protocol::{ids::NodeId, UnixTime};
+use tracing::info;
 
 use crate::store::Store;
 
@@ -22,10 +28,37 @@ pub struct Live {
     pub since: UnixTime,
     /// The protocol version it speaks: the oldest supported until its
     /// status says otherwise.
-    pub protocol: std::sync::Arc<std::sync::atomic::AtomicU16>,
+    pub protocol: Arc<AtomicU16>,
+    /// Set when the liveness watch found the link silent (how long), just
+    /// before closing it: exchanges cut by that close say the node is
+    /// not connected rather than reporting a local close.
+    pub dead: Arc<OnceLock<Duration>>,
 }
 
 impl Live {
+    /// A connection just admitted, assumed to speak the oldest supported
+    /// protocol until its status says otherwise.
+    pub fn new(
+        conn: quinn::Connection,
+        identity: NodeIdentity,
+        cert_der: Vec<u8>,
+        since: UnixTime,
+    ) -> Self {
+        Self {
+            conn,
+            identity,
+            cert_der,
+            since,
+            protocol: Arc::new(AtomicU16::new(passerelle_protocol::MIN_PROTOCOL_VERSION)),
+            dead: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// How long the link was silent when the liveness watch closed it.
+    pub fn found_dead(&self) -> Option<Duration> {
+        self.dead.get().copied()
+    }
+
     /// The protocol version to speak with this node.
     pub fn protocol(&self) -> u16 {
         self.protocol.load(std::sync::atomic::Ordering::Relaxed)
@@ -46,6 +79,8 @@ pub const CLOSE_REVOKED: u32 = 3;
 pub const CLOSE_NO_CERT: u32 = 4;
 /// QUIC close code: the hub is shutting down.
 pub const CLOSE_SHUTDOWN: u32 = 5;
+/// QUIC close code: nothing heard from the node for too long.
+pub const CLOSE_SILENT: u32 = 6;
 
 impl Registry {
     /// Registers a connection, closing any older one of the same node.
@@ -85,6 +120,22 @@ impl Registry {
             .keys()
             .cloned()
             .collect()
+    }
+
+    /// Watches a registered connection until it closes or falls silent
+    /// for `watch.silence` (see [`passerelle_link::liveness`]). A silent
+    /// one is marked dead, closed (which fails its exchanges in flight at
+    /// once) and removed, so queries skip the node without waiting.
+    /// Returns how long it was silent, or `None` when it closed first.
+    pub async fn watch(&self, live: &Live, watch: Watch) -> Option<Duration> {
+        let silent = liveness::silent(&live.conn, watch).await?;
+        let _ = live.dead.set(silent);
+        live.conn
+            .close(CLOSE_SILENT.into(), b"nothing heard from the node");
+        self.remove(&live.identity.node_id, &live.conn);
+        info!(node = %live.identity.node_id, silent_ms = silent.as_millis() as u64, "node found dead: its link fell silent; disconnected");
+        crate::metrics::global().found_dead();
+        Some(silent)
     }
 
     /// Closes a node's connection at once. Returns whether it was connected.

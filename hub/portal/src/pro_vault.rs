@@ -22,7 +22,7 @@ use super::{
     vault::{
         access_french, alert, copy_of,
         extract::{Checked, Professional},
-        hidden, rescue_page, stream_response, table_head,
+        hidden, rescue_page, send_opened, table_head,
     },
 };
 use passerelle_hub_core::partners::Account;
@@ -195,13 +195,13 @@ pub async fn download(
     let Some(c) = usable(&ctx, a, &id).filter(|c| holder_of(c, &node)) else {
         return home_page(&ctx, &pro, Some(NO_CONSENT), StatusCode::FORBIDDEN);
     };
-    match ctx
+    let opened = ctx
         .vault
         .open(&c.person, &c.consent.holder, &doc, &requester(a, &c))
-        .await
-    {
-        Ok(incoming) => stream_response(incoming),
-        Err(e) => home_page(&ctx, &pro, Some(&access_french(&e)), StatusCode::FORBIDDEN),
+        .await;
+    match send_opened(opened).await {
+        Ok(r) => r,
+        Err(n) => home_page(&ctx, &pro, Some(&n.french), n.status(StatusCode::FORBIDDEN)),
     }
 }
 
@@ -227,7 +227,7 @@ pub async fn copy(
     .await
     {
         Ok(r) => r,
-        Err(m) => home_page(&ctx, &pro, Some(&m), StatusCode::FORBIDDEN),
+        Err(n) => home_page(&ctx, &pro, Some(&n.french), n.status(StatusCode::FORBIDDEN)),
     }
 }
 

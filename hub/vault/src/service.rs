@@ -24,10 +24,13 @@ use crate::{links, store::VaultStore};
 /// Why an institution's documents cannot be listed or opened now.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AccessError {
-    /// The institution does not answer (not connected, timed out, or its
-    /// reply did not verify).
+    /// The institution cannot be reached (not connected, its link cut, or
+    /// its reply did not verify).
     #[error("unreachable")]
     Unreachable,
+    /// The institution did not answer in time.
+    #[error("timed_out")]
+    TimedOut,
     /// The institution runs a version of the node too old for the query.
     #[error("outdated")]
     Outdated,
@@ -47,8 +50,10 @@ pub enum AccessError {
 /// Why a node gave no reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unavailable {
-    /// No live link, a timeout, or a reply that did not verify.
+    /// No live link, a cut one, or a reply that did not verify.
     Unreachable,
+    /// No reply in time.
+    TimedOut,
     /// The node speaks an older protocol than the query needs.
     Outdated,
 }
@@ -57,6 +62,7 @@ impl From<Unavailable> for AccessError {
     fn from(u: Unavailable) -> Self {
         match u {
             Unavailable::Unreachable => Self::Unreachable,
+            Unavailable::TimedOut => Self::TimedOut,
             Unavailable::Outdated => Self::Outdated,
         }
     }
@@ -65,6 +71,7 @@ impl From<Unavailable> for AccessError {
 fn unavailable(e: &HubError) -> Unavailable {
     match e {
         HubError::Outdated { .. } => Unavailable::Outdated,
+        HubError::TimedOut { .. } => Unavailable::TimedOut,
         _ => Unavailable::Unreachable,
     }
 }
@@ -132,6 +139,7 @@ impl Nodes for Federation {
             document,
             requester,
             self.timeout(),
+            self.stall(),
         )
         .await
         .map_err(|e| unavailable(&e))

@@ -15,6 +15,7 @@ enum Behaviour {
     Holds(Vec<DocSummary>),
     Refuses(Refusal),
     Down,
+    Slow,
     Old,
 }
 
@@ -36,6 +37,7 @@ impl FakeNodes {
             Some(Behaviour::Holds(d)) => Ok(found(d)),
             Some(Behaviour::Refuses(r)) => Ok(Err(r.clone())),
             Some(Behaviour::Old) => Err(Unavailable::Outdated),
+            Some(Behaviour::Slow) => Err(Unavailable::TimedOut),
             Some(Behaviour::Down) | None => Err(Unavailable::Unreachable),
         }
     }
@@ -200,6 +202,20 @@ async fn failures_are_typed_and_logged_with_a_stable_code() {
     assert_eq!(j[0].2, "Institution caf-976: unreachable");
     assert_eq!(j[1].2, "Institution cd-976: outdated");
     assert!(j[2].2.starts_with("Institution ft-976: refused: "), "{j:?}");
+}
+
+#[tokio::test]
+async fn a_node_that_does_not_answer_in_time_is_told_apart_from_an_unreachable_one() {
+    let s = setup(&[("caf-976", Behaviour::Slow)], &["caf-976"]);
+    let err = s
+        .vault
+        .open(&s.person, &id("caf-976"), "d1", &Requester::Person)
+        .await
+        .unwrap_err();
+    assert_eq!(err, AccessError::TimedOut);
+    let j = journal(&s);
+    assert_eq!(j[0].0, "download_refused");
+    assert_eq!(j[0].2, "Institution caf-976: timed_out");
 }
 
 #[tokio::test]

@@ -13,7 +13,7 @@ use passerelle_link::{
     admin,
     backoff::{unit_random, Backoff},
     endpoint::{self, Liveness},
-    now, stream,
+    liveness, now, stream,
 };
 use passerelle_protocol::{
     codec,
@@ -470,11 +470,18 @@ async fn connect_and_serve(
             }
         }
     };
+    // The node's keep-alives make a live hub answer at least once per
+    // interval; three intervals of silence and the hub is taken for gone.
+    let watch = liveness::Watch::keep_alive(shared.config.link.keep_alive);
     let reason = tokio::select! {
         r = serve => r,
         () = renewal_watch(shared, &conn) => {
             conn.close(0u32.into(), b"certificate renewed");
             RENEWED.to_string()
+        }
+        Some(silent) = liveness::silent(&conn, watch) => {
+            conn.close(0u32.into(), b"nothing heard from the hub");
+            format!("the hub stopped answering (nothing heard for {:.1} s); reconnecting", silent.as_secs_f32())
         }
     };
     *shared.conn.lock().expect("connection lock") = None;

@@ -146,35 +146,65 @@ async fn not_yours(ctx: &Ctx, s: &accounts::PersonSession, subject: &str, why: &
     documents_page(ctx, s, Some(NOT_YOURS), StatusCode::NOT_FOUND).await
 }
 
+/// A document that could not be sent: a network failure gets a short
+/// page with its 502 or 504 (no node is asked again to draw it); a refusal
+/// gets the documents page with a 404.
+async fn not_sent(ctx: &Ctx, s: &accounts::PersonSession, n: NotSent) -> Response {
+    let Some(status) = n.network else {
+        return documents_page(ctx, s, Some(&n.french), StatusCode::NOT_FOUND).await;
+    };
+    let body = html! {
+        h1 { "Document indisponible" }
+        (alert(&n.french))
+        p { a.gros href="/coffre" { "Revenir à mes documents" } }
+    };
+    private(
+        status,
+        vault_page(ctx, "Document indisponible", Some(s), body),
+    )
+}
+
 /// A response that streams a document from a node, checked as it goes.
-pub fn stream_response(incoming: Incoming) -> Response {
+///
+/// The first piece is awaited before anything is sent, so a node that
+/// fails at once gets an error page instead of a download. A failure
+/// later aborts the body: the client sees an incomplete transfer (the
+/// announced length is never reached), never a clean end.
+///
+/// # Errors
+/// When the first piece does not come.
+pub async fn stream_response(mut incoming: Incoming) -> Result<Response, TransferError> {
     let (mime, size, name) = (
         incoming.doc.mime.clone(),
         incoming.doc.size,
         incoming.doc.name.clone(),
     );
-    let state = (
-        incoming,
-        ring::digest::Context::new(&ring::digest::SHA256),
-        0u64,
-        false,
-    );
-    let stream =
-        futures_util::stream::unfold(state, |(mut inc, mut h, mut got, done)| async move {
-            if done {
-                return None;
-            }
-            let item = inc.next_chunk(&mut h, &mut got).await?;
-            let failed = item.is_err();
-            if let Err(error) = &item {
-                tracing::warn!(%error, "document stream aborted");
-            }
-            Some((item, (inc, h, got, failed)))
-        });
+    let first = incoming.next_chunk().await.transpose()?;
+    let rest = futures_util::stream::unfold(incoming, |mut inc| async move {
+        let item = inc.next_chunk().await?;
+        if let Err(error) = &item {
+            tracing::warn!(%error, "document stream aborted");
+        }
+        Some((item, inc))
+    });
+    let stream = futures_util::StreamExt::chain(futures_util::stream::iter(first.map(Ok)), rest);
     let mut res = file_response(Body::from_stream(stream), &mime, &name);
     res.headers_mut()
         .insert(header::CONTENT_LENGTH, HeaderValue::from(size));
-    res
+    Ok(res)
+}
+
+/// A document opened for download (or refused): the streaming response,
+/// or why it was not sent.
+pub async fn send_opened(
+    opened: Result<Incoming, vault::AccessError>,
+) -> Result<Response, NotSent> {
+    match opened {
+        Ok(incoming) => stream_response(incoming)
+            .await
+            .map_err(|e| NotSent::from(&e)),
+        Err(e) => Err(NotSent::from(&e)),
+    }
 }
 
 /// GET `/coffre/institution/{node}/{doc}`.
@@ -186,13 +216,13 @@ pub async fn download(
     let Ok(node) = NodeId::new(&node) else {
         return not_yours(&ctx, &s, &format!("{node}/{doc}"), "no such institution").await;
     };
-    match ctx
+    let opened = ctx
         .vault
         .open(&s.person, &node, &doc, &Requester::Person)
-        .await
-    {
-        Ok(incoming) => stream_response(incoming),
-        Err(e) => documents_page(&ctx, &s, Some(&access_french(&e)), StatusCode::NOT_FOUND).await,
+        .await;
+    match send_opened(opened).await {
+        Ok(r) => r,
+        Err(n) => not_sent(&ctx, &s, n).await,
     }
 }
 
@@ -204,17 +234,14 @@ pub async fn copy_of(
     doc: &str,
     requester: &Requester,
     issued_by: &str,
-) -> Result<Response, String> {
+) -> Result<Response, NotSent> {
     let incoming = ctx
         .vault
         .open(person, node, doc, requester)
         .await
-        .map_err(|e| access_french(&e))?;
+        .map_err(|e| NotSent::from(&e))?;
     let d = incoming.doc.clone();
-    let bytes = incoming
-        .read_all()
-        .await
-        .map_err(|_| "Le document n'est pas arrivé en entier. Réessayez.".to_string())?;
+    let bytes = incoming.read_all().await.map_err(|e| NotSent::from(&e))?;
     let original = duplicate::Original {
         holder: node.clone(),
         holder_name: ctx.vault.node_name(node),
@@ -232,7 +259,10 @@ pub async fn copy_of(
         issued_by,
         now(),
     )
-    .map_err(|_| "La copie n'a pas pu être faite. Réessayez plus tard.".to_string())?;
+    .map_err(|_| NotSent {
+        french: "La copie n'a pas pu être faite. Réessayez plus tard.".to_string(),
+        network: None,
+    })?;
     ctx.vault.log(Event {
         actor: vault::actor(requester),
         action: Action::Duplicate,
@@ -270,7 +300,7 @@ pub async fn copy(
     .await
     {
         Ok(r) => r,
-        Err(e) => documents_page(&ctx, &s, Some(&e), StatusCode::NOT_FOUND).await,
+        Err(n) => not_sent(&ctx, &s, n).await,
     }
 }
 

@@ -85,13 +85,14 @@ impl Writer<'_> {
         self.send(tail).await
     }
 
-    /// An entry streamed from a node as it arrives.
+    /// An entry streamed from a node as it arrives. A transfer that fails
+    /// once the entry started aborts the export (the ZIP cannot take the
+    /// entry back): the client sees it end short, within the stall
+    /// deadline.
     async fn streamed(&mut self, path: &str, mut incoming: Incoming) -> Result<(), String> {
         let head = self.zip.start(path).map_err(|e| e.to_string())?;
         self.send(head).await?;
-        let mut hasher = ring::digest::Context::new(&ring::digest::SHA256);
-        let mut got = 0;
-        while let Some(chunk) = incoming.next_chunk(&mut hasher, &mut got).await {
+        while let Some(chunk) = incoming.next_chunk().await {
             let chunk = chunk.map_err(|e| e.to_string())?;
             self.zip.data(&chunk);
             self.tx
@@ -128,11 +129,19 @@ async fn write_export(ctx: &Ctx, s: &accounts::PersonSession, tx: &Chunks) -> Re
             continue;
         };
         for d in docs {
-            let incoming = ctx
+            // A node that fails before the entry starts costs only its
+            // document: the manifest says why, the export goes on.
+            let incoming = match ctx
                 .vault
                 .open(&s.person, &h.node, &d.id, &Requester::Person)
                 .await
-                .map_err(|e| access_french(&e))?;
+            {
+                Ok(i) => i,
+                Err(e) => {
+                    w.manifest.push(serde_json::json!({"institution": h.name, "nom": d.name, "erreur": access_french(&e)}));
+                    continue;
+                }
+            };
             let path = w.unique(&h.name, &d.name, &d.id);
             w.streamed(&path, incoming).await?;
             w.manifest.push(serde_json::json!({"fichier": path, "origine": h.name, "type": d.category.label(), "nom": d.name, "octets": d.size, "sha256": passerelle_protocol::hex::encode(&d.sha256), "date": passerelle_link::output::time(Some(d.added_at))}));

@@ -31,7 +31,7 @@ use super::{
     layout::{date, page},
     partner::{client_ip, client_key, private},
 };
-use passerelle_hub_core::federation::Incoming;
+use passerelle_hub_core::federation::{Incoming, TransferError};
 use passerelle_vault::{self as vault, accounts, consent, duplicate, links, uploads};
 
 use crate::state::Ctx;
@@ -77,8 +77,66 @@ pub fn access_french(e: &vault::AccessError) -> String {
         E::Refused(_) => "L'institution n'a pas pu répondre. Réessayez plus tard.".to_string(),
         E::Outdated => "Cette institution doit mettre à jour son logiciel Passerelle pour montrer ses documents. Réessayez plus tard.".to_string(),
         E::Unreachable => "Cette institution ne répond pas pour le moment. Réessayez plus tard.".to_string(),
+        E::TimedOut => "Cette institution met trop de temps à répondre. Réessayez plus tard.".to_string(),
         E::NotLinked => "Ce document n'existe pas, ou il ne vous concerne pas.".to_string(),
         E::Unrecorded => "L'accès n'a pas pu être enregistré dans le journal ; il est donc refusé. Réessayez plus tard.".to_string(),
+    }
+}
+
+/// Why a document was not sent, in plain French, with the HTTP status of
+/// a network failure: 502 when the node is unreachable, cut off or sent
+/// something wrong, 504 when it did not answer in time. `None` for a
+/// refusal, which each page answers with its own status. A network
+/// failure is never a 404.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotSent {
+    /// What the person reads.
+    pub french: String,
+    /// The status of a network failure.
+    pub network: Option<StatusCode>,
+}
+
+impl NotSent {
+    /// The status to answer, `refused` when the node or the hub refused.
+    pub fn status(&self, refused: StatusCode) -> StatusCode {
+        self.network.unwrap_or(refused)
+    }
+}
+
+impl From<&vault::AccessError> for NotSent {
+    fn from(e: &vault::AccessError) -> Self {
+        use vault::AccessError as E;
+        Self {
+            french: access_french(e),
+            network: match e {
+                E::Unreachable => Some(StatusCode::BAD_GATEWAY),
+                E::TimedOut => Some(StatusCode::GATEWAY_TIMEOUT),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl From<&TransferError> for NotSent {
+    fn from(e: &TransferError) -> Self {
+        let (french, status) = match e {
+            TransferError::Stalled { .. } => (
+                "L'institution a cessé d'envoyer le document. Réessayez plus tard.",
+                StatusCode::GATEWAY_TIMEOUT,
+            ),
+            TransferError::Cut { .. } | TransferError::Short { .. } => (
+                "Le document n'est pas arrivé en entier : la liaison avec l'institution a été coupée. Réessayez plus tard.",
+                StatusCode::BAD_GATEWAY,
+            ),
+            TransferError::TooLong { .. } | TransferError::Mismatch { .. } => (
+                "Le document reçu ne correspond pas à celui que l'institution a annoncé ; il ne vous est pas transmis.",
+                StatusCode::BAD_GATEWAY,
+            ),
+        };
+        Self {
+            french: french.to_string(),
+            network: Some(status),
+        }
     }
 }
 
