@@ -7,12 +7,13 @@ use passerelle_link::{backup, now};
 use passerelle_protocol::ids::NodeId;
 use serde::{Deserialize, Serialize};
 
+use passerelle_hub_core::error::RemoteError;
 use passerelle_hub_core::{
     ops::{self, Hub, NodeRow, Revoked},
     paths::HubDir,
     registry::Registry,
     store::Store,
-    HubError,
+    HubError, Refusal,
 };
 use passerelle_observatory::{
     catalog::Indicator,
@@ -113,8 +114,8 @@ pub enum Response {
     Backup(backup::Summary, Option<std::path::PathBuf>),
     /// Done.
     Done,
-    /// The request failed.
-    Error(String),
+    /// The request failed: a typed refusal or a failure of a named kind.
+    Error(RemoteError),
 }
 
 /// Serves a request against a hub, with its live registry when running.
@@ -125,44 +126,71 @@ pub fn dispatch(
     req: Request,
 ) -> Response {
     let result = match req {
-        Request::Enroll { node_id, name } => ops::issue_token(hub, &node_id, &name, now()).map(Response::Token),
-        Request::Nodes => ops::node_rows(hub, live).map(Response::Nodes),
-        Request::Revoke { node_id } => ops::revoke(hub, live, &node_id, now()).map(Response::Revoked),
-        Request::Indicators => Ok(Response::Indicators(catalog.to_vec())),
-        Request::PartnerAdd { email, name, institution } => {
-            passerelle_hub_core::partners::add(hub, &email, &name, &institution, now()).map(Response::Password)
+        Request::Enroll { node_id, name } => {
+            ops::issue_token(hub, &node_id, &name, now()).map(Response::Token)
         }
+        Request::Nodes => ops::node_rows(hub, live).map(Response::Nodes),
+        Request::Revoke { node_id } => {
+            ops::revoke(hub, live, &node_id, now()).map(Response::Revoked)
+        }
+        Request::Indicators => Ok(Response::Indicators(catalog.to_vec())),
+        Request::PartnerAdd {
+            email,
+            name,
+            institution,
+        } => passerelle_hub_core::partners::add(hub, &email, &name, &institution, now())
+            .map(Response::Password),
         Request::Backup { to, include_keys } => backup(hub, &to, include_keys, live.is_some()),
-        Request::Restore { .. } => Err(HubError::Refused(
-            "stop the hub first (systemctl stop passerelle-hub, or Ctrl-C on serve), then restore".into(),
-        )),
+        Request::Restore { .. } => Err(Refusal::NeedsStoppedHub {
+            what: "restore".into(),
+        }
+        .into()),
         Request::Audit => {
             let vault = passerelle_vault::store::VaultStore::new(hub.store.clone());
             vault.audit_verify().and_then(|check| {
-                let records = vault.audit_records()?.into_iter().filter_map(Result::ok).collect();
+                let records = vault
+                    .audit_records()?
+                    .into_iter()
+                    .filter_map(Result::ok)
+                    .collect();
                 Ok(Response::Audit(check, records))
             })
         }
         Request::Partners => hub.store.accounts().map(|list| {
-            Response::Partners(list.into_iter().map(|a| (a.email, a.name, a.institution.to_string(), a.created_at)).collect())
+            Response::Partners(
+                list.into_iter()
+                    .map(|a| (a.email, a.name, a.institution.to_string(), a.created_at))
+                    .collect(),
+            )
         }),
-        Request::PartnerRemove { email } => match hub.store.remove_account(&email.trim().to_lowercase()) {
-            Ok(true) => Ok(Response::Done),
-            Ok(false) => Err(HubError::Refused(format!("no account {email}"))),
-            Err(e) => Err(e),
-        },
-        Request::Indicator { refresh: true, .. } => Err(HubError::Refused(
-            "--refresh asks the nodes, which needs the running hub: start passerelle-hub serve (or demo) with this --dir".into(),
-        )),
-        Request::Indicator { id, refresh: false } => latest(hub, catalog, &id).map(|(ind, mut r)| {
-            r.provenance.clear();
-            Response::Indicator(ind, Box::new(r))
-        }),
+        Request::PartnerRemove { email } => {
+            match hub.store.remove_account(&email.trim().to_lowercase()) {
+                Ok(true) => Ok(Response::Done),
+                Ok(false) => Err(Refusal::UnknownAccount { email }.into()),
+                Err(e) => Err(e),
+            }
+        }
+        Request::Indicator { refresh: true, .. } => Err(Refusal::NeedsRunningHub {
+            what: "--refresh (it asks the nodes)".into(),
+        }
+        .into()),
+        Request::Indicator { id, refresh: false } => {
+            latest(hub, catalog, &id).map(|(ind, mut r)| {
+                r.provenance.clear();
+                Response::Indicator(ind, Box::new(r))
+            })
+        }
         Request::Verify { id } => latest(hub, catalog, &id)
-            .and_then(|(ind, r)| observatory::verify(&[hub.trusted_cas.clone(), hub.retired_cas.clone()].concat(), &ind, &r))
+            .and_then(|(ind, r)| {
+                observatory::verify(
+                    &[hub.trusted_cas.clone(), hub.retired_cas.clone()].concat(),
+                    &ind,
+                    &r,
+                )
+            })
             .map(Response::Verified),
     };
-    result.unwrap_or_else(|e| Response::Error(e.to_string()))
+    result.unwrap_or_else(|e| Response::Error(e.into()))
 }
 
 fn latest(
@@ -170,16 +198,14 @@ fn latest(
     catalog: &[Indicator],
     id: &str,
 ) -> Result<(Indicator, IndicatorResult), HubError> {
-    let ind = catalog.iter().find(|i| i.id == id).ok_or_else(|| {
-        HubError::Refused(format!(
-            "unknown indicator {id:?} (see passerelle-hub indicators)"
-        ))
-    })?;
-    let r = hub.store.latest_result(id)?.ok_or_else(|| {
-        HubError::Refused(format!(
-            "indicator {id} has not been computed yet: run passerelle-hub indicator {id} --refresh against the running hub"
-        ))
-    })?;
+    let ind = catalog
+        .iter()
+        .find(|i| i.id == id)
+        .ok_or_else(|| HubError::from(Refusal::UnknownIndicator { id: id.to_string() }))?;
+    let r = hub
+        .store
+        .latest_result(id)?
+        .ok_or_else(|| HubError::from(Refusal::NotComputed { id: id.to_string() }))?;
     Ok((ind.clone(), r))
 }
 
@@ -188,16 +214,14 @@ pub async fn dispatch_live(ctx: &std::sync::Arc<Ctx>, req: Request) -> Response 
     match req {
         Request::Indicator { id, refresh: true } => {
             let Some(ind) = ctx.observatory.indicator(&id) else {
-                return Response::Error(format!(
-                    "unknown indicator {id:?} (see passerelle-hub indicators)"
-                ));
+                return Response::Error(RemoteError::Refused(Refusal::UnknownIndicator { id }));
             };
             match observatory::refresh(&ctx.observatory, &ctx.fed, ind).await {
                 Ok(mut r) => {
                     r.provenance.clear();
                     Response::Indicator(ind.clone(), Box::new(r))
                 }
-                Err(e) => Response::Error(e.to_string()),
+                Err(e) => Response::Error(e.into()),
             }
         }
         Request::PartnerRemove { email } => {
@@ -260,12 +284,18 @@ pub async fn request(root: &Path, req: Request) -> Result<Response, HubError> {
         None => {
             let hub = Hub::open(root)?;
             let catalog = passerelle_observatory::catalog::load(hub.config.catalog_dir.as_deref())
-                .map_err(|e| HubError::Refused(e.to_string()))?;
+                .map_err(|e| Refusal::BadFile {
+                    what: "catalog".into(),
+                    why: e.to_string(),
+                })?;
             dispatch(&hub, &catalog, None, req)
         }
     };
     match resp {
-        Response::Error(e) => Err(HubError::Refused(e)),
+        // A refusal is the same error whether a running hub or this
+        // process served the request.
+        Response::Error(RemoteError::Refused(r)) => Err(HubError::Refused(r)),
+        Response::Error(e) => Err(HubError::Remote(e)),
         other => Ok(other),
     }
 }

@@ -10,7 +10,7 @@ use passerelle_protocol::{
     ids::NodeId,
 };
 
-use passerelle_hub_core::{init, ops::NodeRow, paths::HubDir, HubError};
+use passerelle_hub_core::{init, ops::NodeRow, paths::HubDir, HubError, Refusal};
 use passerelle_observatory::{
     catalog::Indicator,
     compose::{ResultCell, Status},
@@ -242,7 +242,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await?
             else {
-                return Err(HubError::Refused("unexpected reply".into()).into());
+                return Err(HubError::from(Refusal::UnexpectedReply).into());
             };
             println!("{token}");
             eprintln!(
@@ -272,7 +272,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Nodes { format } => {
             let Response::Nodes(rows) = admin::request(&dir("."), Request::Nodes).await? else {
-                return Err(HubError::Refused("unexpected reply".into()).into());
+                return Err(HubError::from(Refusal::UnexpectedReply).into());
             };
             print!("{}", nodes_listing(&rows).render(format));
         }
@@ -280,7 +280,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let Response::Revoked(r) =
                 admin::request(&dir("."), Request::Revoke { node_id }).await?
             else {
-                return Err(HubError::Refused("unexpected reply".into()).into());
+                return Err(HubError::from(Refusal::UnexpectedReply).into());
             };
             eprintln!(
                 "node {} revoked{}",
@@ -297,7 +297,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let hub_dir = HubDir::existing(&root)?;
             let config = passerelle_config::HubConfig::load(&hub_dir.config())?;
             let catalog = passerelle_observatory::catalog::load(config.catalog_dir.as_deref())
-                .map_err(|e| HubError::Refused(e.to_string()))?;
+                .map_err(|e| Refusal::BadFile {
+                    what: "catalog".into(),
+                    why: e.to_string(),
+                })?;
             if let Some(path) = &config.boundaries {
                 let text = std::fs::read_to_string(path).map_err(|source| HubError::Io {
                     path: path.clone(),
@@ -308,10 +311,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     &config.boundaries_code_property,
                 )
                 .map_err(|why| {
-                    HubError::Refused(format!(
-                        "{}: {why} (boundaries in hub.toml)",
-                        path.display()
-                    ))
+                    HubError::from(Refusal::BadFile {
+                        what: format!("{} (boundaries in hub.toml)", path.display()),
+                        why,
+                    })
                 })?;
             }
             if let (Some(cert), Some(key)) = (&config.https_cert, &config.https_key) {
@@ -339,7 +342,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Indicators { format } => {
             let Response::Indicators(list) = admin::request(&dir("."), Request::Indicators).await?
             else {
-                return Err(HubError::Refused("unexpected reply".into()).into());
+                return Err(HubError::from(Refusal::UnexpectedReply).into());
             };
             let mut l = Listing::new(vec![
                 "id",
@@ -373,7 +376,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let Response::Indicator(ind, result) =
                 admin::request(&dir("."), Request::Indicator { id, refresh }).await?
             else {
-                return Err(HubError::Refused("unexpected reply".into()).into());
+                return Err(HubError::from(Refusal::UnexpectedReply).into());
             };
             print!("{}", render_indicator(&ind, &result, level, format));
             if format == Format::Table {
@@ -383,7 +386,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::VerifyIndicator { id } => {
             let Response::Verified(v) = admin::request(&dir("."), Request::Verify { id }).await?
             else {
-                return Err(HubError::Refused("unexpected reply".into()).into());
+                return Err(HubError::from(Refusal::UnexpectedReply).into());
             };
             eprintln!(
                 "indicator {} computed {}: {} signed contribution(s) verified against the CA; {} cell(s) recomputed, all identical",
@@ -409,7 +412,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 )
                 .await?
                 else {
-                    return Err(HubError::Refused("unexpected reply".into()).into());
+                    return Err(HubError::from(Refusal::UnexpectedReply).into());
                 };
                 println!("{p}");
                 eprintln!("account {email} created; give this initial password to its holder, once, by a safe channel");
@@ -417,7 +420,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             PartnerAction::List { format } => {
                 let Response::Partners(list) = admin::request(&dir("."), Request::Partners).await?
                 else {
-                    return Err(HubError::Refused("unexpected reply".into()).into());
+                    return Err(HubError::from(Refusal::UnexpectedReply).into());
                 };
                 let mut l = Listing::new(vec!["email", "name", "institution", "created"]);
                 for (e, n, i, c) in list {
@@ -476,9 +479,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     .await?
                     .is_some()
             {
-                return Err(HubError::Refused(
-                    "stop the hub first (systemctl stop passerelle-hub), run this, then start it again".into(),
-                )
+                return Err(HubError::from(Refusal::NeedsStoppedHub {
+                    what: "run this, then start it again".into(),
+                })
                 .into());
             }
             match action {
@@ -531,7 +534,7 @@ when every node has renewed: stop the hub, run passerelle-hub ca finish, start i
         Command::Audit { action } => {
             let Response::Audit(check, records) = admin::request(&dir("."), Request::Audit).await?
             else {
-                return Err(HubError::Refused("unexpected reply".into()).into());
+                return Err(HubError::from(Refusal::UnexpectedReply).into());
             };
             match action {
                 AuditAction::Verify => match check {
@@ -539,7 +542,12 @@ when every node has renewed: stop the hub, run passerelle-hub ca finish, start i
                         "audit chain intact: {} record(s), last hash {}",
                         head.records, head.hash
                     ),
-                    Err(broken) => return Err(HubError::Refused(broken.to_string()).into()),
+                    Err(broken) => {
+                        return Err(HubError::from(Refusal::AuditBroken {
+                            why: broken.to_string(),
+                        })
+                        .into())
+                    }
                 },
                 AuditAction::Show { format } => {
                     print!(

@@ -26,7 +26,7 @@ use passerelle_hub_core::{
     ratelimit::RateLimiter,
     registry::{Live, Registry, StoreGate, CLOSE_NO_CERT, CLOSE_REVOKED, CLOSE_SHUTDOWN},
     store::StoreError,
-    HubError,
+    HubError, Refusal,
 };
 use passerelle_observatory::Observatory;
 
@@ -153,10 +153,10 @@ fn geometry(
         source,
     })?;
     Geometry::from_geojson(&text, &config.boundaries_code_property).map_err(|why| {
-        HubError::Refused(format!(
-            "{}: {why} (boundaries in hub.toml)",
-            path.display()
-        ))
+        HubError::from(Refusal::BadFile {
+            what: format!("{} (boundaries in hub.toml)", path.display()),
+            why,
+        })
     })
 }
 
@@ -280,7 +280,10 @@ async fn bind(hub: &Hub, listen: Listen) -> Result<Bound, HubError> {
 fn wire(hub: Hub, demo: bool) -> Result<Arc<Ctx>, HubError> {
     let limiter = RateLimiter::new(hub.config.enroll_per_minute.get());
     let catalog = passerelle_observatory::catalog::load(hub.config.catalog_dir.as_deref())
-        .map_err(|e| HubError::Refused(e.to_string()))?;
+        .map_err(|e| Refusal::BadFile {
+            what: "catalog".into(),
+            why: e.to_string(),
+        })?;
     let geometry = geometry(&hub.config)?;
     let ca = ops::load_ca(&hub)?;
     let hub = Arc::new(hub);

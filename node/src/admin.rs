@@ -20,7 +20,7 @@ use crate::{
     store::vault::{DocRecord, Link},
     store::{BatchMeta, BatchStatus, QueryRecord, Store},
     vault::{self, DocFiles},
-    NodeError,
+    NodeError, RemoteError,
 };
 
 /// A request on the admin socket.
@@ -117,8 +117,8 @@ pub enum Response {
     Problems(Vec<String>),
     /// A backup written, or restored (with where the old store went).
     Backup(backup::Summary, Option<std::path::PathBuf>),
-    /// The request failed.
-    Error(String),
+    /// The request failed: its kind and description.
+    Error(RemoteError),
 }
 
 /// The audit chain as `audit` commands show it.
@@ -199,7 +199,7 @@ pub async fn handle(shared: &Shared, req: Request) -> Response {
         }
         other => dispatch(&shared.config, &shared.store, &shared.files, other),
     };
-    result.unwrap_or_else(|e| Response::Error(e.to_string()))
+    result.unwrap_or_else(|e| Response::Error(e.into()))
 }
 
 /// The data requests, the same whether the node runs or not.
@@ -282,7 +282,7 @@ pub async fn request(
         }
     };
     match resp {
-        Response::Error(e) => Err(NodeError::Refused(e)),
+        Response::Error(e) => Err(NodeError::Remote(e)),
         other => Ok(other),
     }
 }
@@ -296,7 +296,7 @@ pub async fn status(root: &std::path::Path) -> Result<StatusReport, NodeError> {
     let dir = NodeDir::existing(root)?;
     match passerelle_link::admin::call::<_, Response>(root, &Request::Status).await? {
         Some(Response::Status(r)) => Ok(r),
-        Some(Response::Error(e)) => Err(NodeError::Locked(e)),
+        Some(Response::Error(e)) => Err(NodeError::Remote(e)),
         Some(_) => Err(NodeError::Refused(
             "unexpected reply from the running node".into(),
         )),

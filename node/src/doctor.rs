@@ -455,7 +455,7 @@ async fn store_check(dir: &NodeDir) -> Check {
     .await
     {
         Ok(Some(crate::admin::Response::Problems(p))) => Ok(p),
-        Ok(Some(crate::admin::Response::Error(e))) => Err(e),
+        Ok(Some(crate::admin::Response::Error(e))) => Err(e.message),
         Ok(Some(_)) => Err("unexpected reply from the running node".into()),
         Ok(None) => match crate::store::Store::open(&dir.store()) {
             Ok(store) => store

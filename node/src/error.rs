@@ -50,12 +50,12 @@ pub enum NodeError {
     /// A file could not be imported; nothing was written.
     #[error("import refused: {0}")]
     Import(#[from] crate::data::import::ImportError),
-    /// The store is held by a process that does not answer.
-    #[error("{0}")]
-    Locked(String),
     /// A codec error on stored data.
     #[error(transparent)]
     Codec(#[from] passerelle_protocol::codec::CodecError),
+    /// The running node reported an error over the admin socket.
+    #[error(transparent)]
+    Remote(RemoteError),
     /// Local IO.
     #[error("{path}: {source}", path = .path.display())]
     Io {
@@ -71,5 +71,66 @@ pub(crate) fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> NodeE
     move |source| NodeError::Io {
         path: path.to_path_buf(),
         source,
+    }
+}
+
+/// What kind of failure a running node reported over the admin socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum FailureKind {
+    /// The node folder.
+    Dir,
+    /// The configuration.
+    Config,
+    /// Certificates and keys.
+    Cert,
+    /// Enrollment (token or the hub's refusal).
+    Enrollment,
+    /// The hub could not be reached, or moving bytes failed.
+    Link,
+    /// The store.
+    Store,
+    /// A backup or a restore.
+    Backup,
+    /// The operation breaks a rule.
+    Refused,
+    /// A file could not be imported; nothing was written.
+    Import,
+    /// Stored data that does not decode.
+    Codec,
+    /// Local files.
+    Io,
+}
+
+/// An error a running node reported over the admin socket: its kind, and
+/// its description with the fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
+#[error("{message}")]
+pub struct RemoteError {
+    /// Where it failed.
+    pub kind: FailureKind,
+    /// What the node said.
+    pub message: String,
+}
+
+impl From<NodeError> for RemoteError {
+    fn from(e: NodeError) -> Self {
+        let kind = match &e {
+            NodeError::Remote(r) => return r.clone(),
+            NodeError::Dir { .. } => FailureKind::Dir,
+            NodeError::Config(_) => FailureKind::Config,
+            NodeError::Cert(_) => FailureKind::Cert,
+            NodeError::Token(_) | NodeError::EnrollRefused(_) => FailureKind::Enrollment,
+            NodeError::Unreachable { .. } | NodeError::Link(_) => FailureKind::Link,
+            NodeError::Store(_) => FailureKind::Store,
+            NodeError::Backup(_) => FailureKind::Backup,
+            NodeError::Refused(_) => FailureKind::Refused,
+            NodeError::Import(_) => FailureKind::Import,
+            NodeError::Codec(_) => FailureKind::Codec,
+            NodeError::Io { .. } => FailureKind::Io,
+        };
+        Self {
+            kind,
+            message: e.to_string(),
+        }
     }
 }

@@ -38,7 +38,7 @@ pub mod serve;
 pub mod store;
 pub mod vault;
 
-pub use error::NodeError;
+pub use error::{FailureKind, NodeError, RemoteError};
 
 /// Version of this build, reported to the hub.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -19,9 +19,9 @@ pub enum HubError {
     /// Certificates and keys.
     #[error(transparent)]
     Cert(#[from] passerelle_certs::CertError),
-    /// An operation was refused, with the reason.
-    #[error("{0}")]
-    Refused(String),
+    /// An operation was refused: the rule broken, typed.
+    #[error(transparent)]
+    Refused(#[from] crate::refusal::Refusal),
     /// A node was asked but gave no usable reply.
     #[error("node {node}: {why}")]
     Node {
@@ -69,6 +69,9 @@ pub enum HubError {
     /// A codec error on stored data.
     #[error(transparent)]
     Codec(#[from] passerelle_protocol::codec::CodecError),
+    /// The running hub reported an error over the admin socket.
+    #[error(transparent)]
+    Remote(RemoteError),
     /// Local IO.
     #[error("{path}: {source}", path = .path.display())]
     Io {
@@ -77,4 +80,69 @@ pub enum HubError {
         /// Why.
         source: std::io::Error,
     },
+}
+
+/// What kind of failure, other than a refusal, a running hub reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum FailureKind {
+    /// The hub folder.
+    Dir,
+    /// The configuration.
+    Config,
+    /// Certificates or keys.
+    Cert,
+    /// A node gave no usable reply, timed out, is dead or outdated.
+    Node,
+    /// Moving bytes.
+    Link,
+    /// The store.
+    Store,
+    /// A backup or a restore.
+    Backup,
+    /// Stored data that does not decode.
+    Codec,
+    /// Local files.
+    Io,
+}
+
+/// An error a running hub reported over the admin socket: a typed
+/// refusal, or a failure of a named kind with its description.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
+pub enum RemoteError {
+    /// The hub refused: the rule broken.
+    #[error(transparent)]
+    Refused(crate::refusal::Refusal),
+    /// The operation failed.
+    #[error("{message}")]
+    Failed {
+        /// Where it failed.
+        kind: FailureKind,
+        /// The hub's description, with the fix.
+        message: String,
+    },
+}
+
+impl From<HubError> for RemoteError {
+    fn from(e: HubError) -> Self {
+        let kind = match &e {
+            HubError::Refused(r) => return Self::Refused(r.clone()),
+            HubError::Remote(r) => return r.clone(),
+            HubError::Dir { .. } => FailureKind::Dir,
+            HubError::Config(_) => FailureKind::Config,
+            HubError::Cert(_) => FailureKind::Cert,
+            HubError::Node { .. }
+            | HubError::TimedOut { .. }
+            | HubError::Dead { .. }
+            | HubError::Outdated { .. } => FailureKind::Node,
+            HubError::Link(_) => FailureKind::Link,
+            HubError::Store(_) => FailureKind::Store,
+            HubError::Backup(_) => FailureKind::Backup,
+            HubError::Codec(_) => FailureKind::Codec,
+            HubError::Io { .. } => FailureKind::Io,
+        };
+        Self::Failed {
+            kind,
+            message: e.to_string(),
+        }
+    }
 }

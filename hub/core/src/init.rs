@@ -1,6 +1,7 @@
 //! `passerelle-hub init`: a new CA, the hub's certificate and key, and a
 //! `hub.toml` with every key commented.
 
+use crate::refusal::Refusal;
 use passerelle_certs::{files, Ca};
 use passerelle_config::HubConfig;
 use passerelle_link::now;
@@ -39,7 +40,11 @@ pub fn init(
     let problems = config.problems();
     if !problems.is_empty() {
         let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
-        return Err(HubError::Refused(text.join("; ")));
+        return Err(Refusal::BadFile {
+            what: "hub.toml".into(),
+            why: text.join("; "),
+        }
+        .into());
     }
     let t = now();
     let ca = Ca::generate(&config.name, t, CA_VALIDITY_SECS)?;

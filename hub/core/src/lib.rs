@@ -33,10 +33,12 @@ pub mod ops;
 pub mod partners;
 pub mod paths;
 pub mod ratelimit;
+pub mod refusal;
 pub mod registry;
 pub mod store;
 
 pub use error::HubError;
+pub use refusal::Refusal;
 
 /// Version of this build.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -2,6 +2,7 @@
 //! `serve` (called over the admin socket) or from a command with the store
 //! opened directly; only the live registry differs (absent when stopped).
 
+use crate::refusal::Refusal;
 use passerelle_certs::{files, Ca, NodeIdentity};
 use passerelle_config::HubConfig;
 use passerelle_protocol::{
@@ -114,15 +115,14 @@ pub fn issue_token(
 ) -> Result<String, HubError> {
     let name = name.trim();
     if name.is_empty() || name.len() > 200 {
-        return Err(HubError::Refused(
-            "--name must be the institution's name, 1 to 200 characters".into(),
-        ));
+        return Err(Refusal::BadInstitutionName.into());
     }
     if let Some(n) = hub.store.node(node_id)? {
         if n.revoked_at.is_none() {
-            return Err(HubError::Refused(format!(
-                "node {node_id} is already enrolled; to enroll it again, first revoke it: passerelle-hub revoke --node-id {node_id}"
-            )));
+            return Err(Refusal::AlreadyEnrolled {
+                node: node_id.clone(),
+            }
+            .into());
         }
     }
     let secret = passerelle_link::random16();
@@ -158,20 +158,21 @@ fn try_redeem(
     now: UnixTime,
 ) -> Result<EnrollResponse, HubError> {
     if !(passerelle_protocol::MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&req.version) {
-        return Err(HubError::Refused(format!(
-            "node speaks protocol {} but this hub speaks {} to {PROTOCOL_VERSION}; install a matching version",
-            req.version,
-            passerelle_protocol::MIN_PROTOCOL_VERSION
-        )));
+        return Err(Refusal::ProtocolMismatch {
+            speaks: req.version,
+            min: passerelle_protocol::MIN_PROTOCOL_VERSION,
+            max: PROTOCOL_VERSION,
+        }
+        .into());
     }
     let hash = passerelle_protocol::sign::sha256(&req.secret);
     let record = hub.store.token(&hash)?;
-    check_token(record.as_ref(), &req.secret, now).map_err(|e| HubError::Refused(e.to_string()))?;
+    check_token(record.as_ref(), &req.secret, now).map_err(Refusal::from)?;
     let record = record.expect("checked above");
     let validity = hub.config.node_cert_validity.as_secs();
     let cert_der = ca
         .issue_node(&req.csr_der, &record.node_id, &record.name, now, validity)
-        .map_err(|e| HubError::Refused(format!("certificate request refused: {e}")))?;
+        .map_err(|e| Refusal::CertificateRequest { why: e.to_string() })?;
     hub.store.mark_token_used(&record, now)?;
     let identity = NodeIdentity::from_der(&cert_der)?;
     hub.store.put_serial(
@@ -222,7 +223,9 @@ pub fn renew(
         .node(node_id)?
         .filter(|n| n.revoked_at.is_none())
         .ok_or_else(|| {
-            HubError::Refused(format!("node {node_id} is not enrolled or was revoked"))
+            HubError::from(Refusal::UnknownNode {
+                node: node_id.clone(),
+            })
         })?;
     let cert_der = ca.issue_node(
         csr_der,
@@ -261,9 +264,7 @@ pub fn rotate_ca(root: &std::path::Path, now: UnixTime) -> Result<(), HubError> 
     let hub = Hub::open(root)?;
     load_ca(&hub)?;
     if hub.trusted_cas.len() > 1 {
-        return Err(HubError::Refused(
-            "a CA rotation is already under way: finish it first (passerelle-hub ca finish)".into(),
-        ));
+        return Err(Refusal::RotationUnderWay.into());
     }
     let dir = &hub.dir;
     let old = hub.trusted_cas[0].clone();
@@ -305,9 +306,7 @@ pub fn finish_ca_rotation(
 ) -> Result<Vec<String>, HubError> {
     let hub = Hub::open(root)?;
     if hub.trusted_cas.len() < 2 {
-        return Err(HubError::Refused(
-            "no CA rotation is under way (passerelle-hub ca rotate starts one)".into(),
-        ));
+        return Err(Refusal::NoRotation.into());
     }
     let new = hub.trusted_cas[0].clone();
     // Nodes whose current certificate the new CA did not issue.
@@ -321,11 +320,10 @@ pub fn finish_ca_rotation(
         .map(|n| n.node_id.to_string())
         .collect();
     if !behind.is_empty() && !force {
-        return Err(HubError::Refused(format!(
-            "{} node(s) still hold a certificate from the old CA: {}; wait until they renew (they do at their next connection), or finish with --force to cut them off",
-            behind.len(),
-            behind.join(", ")
-        )));
+        return Err(Refusal::NodesBehind {
+            nodes: behind.iter().map(ToString::to_string).collect(),
+        }
+        .into());
     }
     let dir = &hub.dir;
     let new_ca = Ca::from_parts(&new, files::read_private_key(&dir.ca_key())?)?;
@@ -412,9 +410,10 @@ pub fn revoke(
     now: UnixTime,
 ) -> Result<Revoked, HubError> {
     if hub.store.revoke(node_id, now)?.is_none() {
-        return Err(HubError::Refused(format!(
-            "unknown node {node_id} (see passerelle-hub nodes)"
-        )));
+        return Err(Refusal::UnknownNode {
+            node: node_id.clone(),
+        }
+        .into());
     }
     let disconnected =
         live.is_some_and(|r| r.disconnect(node_id, CLOSE_REVOKED, b"certificate revoked"));

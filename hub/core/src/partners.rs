@@ -7,6 +7,7 @@
 //! the hub keeps only the SHA-256, and each session has its own CSRF token
 //! that every form must return.
 
+use crate::refusal::Refusal;
 use std::{collections::HashMap, sync::Mutex};
 
 use argon2::{
@@ -39,11 +40,11 @@ pub struct Account {
 /// Only if the hasher fails.
 pub fn hash_password(password: &str) -> Result<String, HubError> {
     let salt = SaltString::encode_b64(&passerelle_link::random16())
-        .map_err(|e| HubError::Refused(e.to_string()))?;
+        .map_err(|e| Refusal::Hashing { why: e.to_string() })?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|e| HubError::Refused(format!("cannot hash password: {e}")))
+        .map_err(|e| Refusal::Hashing { why: e.to_string() }.into())
 }
 
 /// Checks a password against a stored hash.
@@ -97,26 +98,29 @@ pub fn add(
 ) -> Result<String, HubError> {
     let email = email.trim().to_lowercase();
     if !valid_email(&email) {
-        return Err(HubError::Refused(format!(
-            "{email:?} is not an e-mail address"
-        )));
+        return Err(Refusal::BadEmail {
+            email: email.clone(),
+        }
+        .into());
     }
     if name.trim().is_empty() {
-        return Err(HubError::Refused("--name is empty".into()));
+        return Err(Refusal::EmptyName.into());
     }
     match hub.store.node(institution)? {
         Some(n) if n.revoked_at.is_none() => {}
         _ => {
-            return Err(HubError::Refused(format!(
-                "no enrolled institution {institution} (see passerelle-hub nodes)"
-            )))
+            return Err(Refusal::UnknownNode {
+                node: institution.clone(),
+            }
+            .into())
         }
     }
     let accounts = hub.store.accounts()?;
     if accounts.iter().any(|a| a.email == email) {
-        return Err(HubError::Refused(format!(
-            "an account {email} already exists"
-        )));
+        return Err(Refusal::AccountExists {
+            email: email.clone(),
+        }
+        .into());
     }
     let max = hub.config.partner_accounts_per_institution;
     if accounts
@@ -125,9 +129,11 @@ pub fn add(
         .count()
         >= max
     {
-        return Err(HubError::Refused(format!(
-            "institution {institution} already has {max} accounts (partner_accounts_per_institution in hub.toml)"
-        )));
+        return Err(Refusal::TooManyAccounts {
+            institution: institution.clone(),
+            max,
+        }
+        .into());
     }
     let password = generate_password();
     hub.store.put_account(&Account {

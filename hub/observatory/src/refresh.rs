@@ -14,7 +14,7 @@
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
-use passerelle_hub_core::{federation::Federation, store::NodeRecord, HubError};
+use passerelle_hub_core::{federation::Federation, store::NodeRecord, HubError, Refusal};
 use passerelle_link::now;
 use passerelle_protocol::{
     aggregate::{AggregateQuery, Measure},
@@ -355,13 +355,18 @@ pub struct Verification {
 /// node certificates, and recomputes every value from the signed answers.
 ///
 /// # Errors
-/// [`HubError::Refused`] naming the first contribution or cell that fails.
+/// [`Refusal::Verification`] naming the first contribution or cell that fails.
 pub fn verify(
     cas: &[Vec<u8>],
     ind: &Indicator,
     result: &IndicatorResult,
 ) -> Result<Verification, HubError> {
-    let bad = |why: String| HubError::Refused(format!("verification failed for {}: {why}", ind.id));
+    let bad = |why: String| {
+        HubError::from(Refusal::Verification {
+            indicator: ind.id.clone(),
+            why,
+        })
+    };
     let mut answers = Answers::new();
     for (i, p) in result.provenance.iter().enumerate() {
         let body0 = passerelle_protocol::codec::decode::<passerelle_protocol::envelope::ReplyBody>(

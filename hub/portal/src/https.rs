@@ -33,7 +33,7 @@ pub fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, HubError> {
         rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()
-    .map_err(|e| HubError::Refused(e.to_string()))?
+    .map_err(|e| HubError::from(passerelle_certs::CertError::Tls(e)))?
     .with_no_client_auth()
     .with_single_cert(chain, key)
     .map_err(|e| {

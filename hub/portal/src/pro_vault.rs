@@ -312,12 +312,14 @@ pub async fn assist(
                 rescue_page(&ctx, None, &c.rescue_code, intro),
             )
         }
-        Err(passerelle_hub_core::HubError::Refused(_)) => assist_form(
-            &ctx,
-            csrf,
-            Some("Un compte existe déjà avec cet identifiant."),
-            StatusCode::CONFLICT,
-        ),
+        Err(passerelle_vault::VaultError::Refused(passerelle_vault::Refusal::LoginTaken)) => {
+            assist_form(
+                &ctx,
+                csrf,
+                Some("Un compte existe déjà avec cet identifiant."),
+                StatusCode::CONFLICT,
+            )
+        }
         Err(error) => {
             tracing::error!(%error, "assisted account not created");
             assist_form(

@@ -48,7 +48,7 @@ pub async fn run(
     root: &Path,
     quic: Option<SocketAddr>,
     http: Option<SocketAddr>,
-) -> Result<(), HubError> {
+) -> Result<(), DemoError> {
     let (hub, nodes) = start(root, quic, http).await?;
     eprintln!(
         "Passerelle demo (fictitious institutions, synthetic data) in {}",
@@ -110,7 +110,7 @@ const DEMO_PERSON: &str = "0639000001";
 const DEMO_PASSWORD: &str = "coffre-demo-976";
 
 /// A fictitious person with documents at two demo institutions, once.
-async fn seed_vault(root: &Path, hub: &server::HubHandle) -> Result<(), HubError> {
+async fn seed_vault(root: &Path, hub: &server::HubHandle) -> Result<(), DemoError> {
     let ctx = hub.ctx();
     if ctx.vault().store.person_by_login(DEMO_PERSON)?.is_some() {
         return Ok(());
@@ -212,7 +212,7 @@ pub async fn start(
     root: &Path,
     quic: Option<SocketAddr>,
     http: Option<SocketAddr>,
-) -> Result<(server::HubHandle, Vec<NodeHandle>), HubError> {
+) -> Result<(server::HubHandle, Vec<NodeHandle>), DemoError> {
     let hub_dir = HubDir::create(root)?;
     if !hub_dir.ca_key().exists() {
         init::init(&hub_dir, Some("DEETS Mayotte (démo)".into()), Vec::new())?;
@@ -242,7 +242,7 @@ pub async fn start(
         }
         // Point the node at this run's port and give it its datasets.
         let path = node_dir.config();
-        let mut config = passerelle_config::NodeConfig::load(&path)?;
+        let mut config = passerelle_config::NodeConfig::load(&path).map_err(HubError::from)?;
         config.hub = hub_addr.clone();
         (config.datasets, config.policy) = data::config(id);
         config.directory = data::directory(id);
@@ -265,7 +265,7 @@ fn load_data(
     id: &str,
     config: &passerelle_config::NodeConfig,
     dir: &NodeDir,
-) -> Result<(), HubError> {
+) -> Result<(), DemoError> {
     let store = passerelle_node::store::Store::open(&dir.store()).map_err(node_err)?;
     if !store.datasets().map_err(node_err)?.is_empty() {
         return Ok(());
@@ -290,8 +290,22 @@ fn load_data(
     Ok(())
 }
 
-fn node_err(e: impl Into<passerelle_node::NodeError>) -> HubError {
-    HubError::Refused(format!("demo node: {}", e.into()))
+fn node_err(e: impl Into<passerelle_node::NodeError>) -> DemoError {
+    DemoError::Node(e.into())
+}
+
+/// What can stop the demo from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// The demo hub.
+    #[error(transparent)]
+    Hub(#[from] HubError),
+    /// A demo node.
+    #[error("demo node: {0}")]
+    Node(#[from] passerelle_node::NodeError),
+    /// The demo person's vault.
+    #[error("demo vault: {0}")]
+    Vault(#[from] passerelle_vault::VaultError),
 }
 
 /// Waits until every demo node is connected and has reported its datasets.

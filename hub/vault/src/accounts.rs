@@ -16,6 +16,7 @@
 //! without it they are deleted, since nobody, the operator included, can
 //! open them any more. Documents institutions hold are never affected.
 
+use crate::error::{Refusal, VaultError};
 use std::{collections::HashMap, sync::Mutex};
 
 use argon2::Argon2;
@@ -27,7 +28,6 @@ use passerelle_protocol::{
 };
 
 use super::store::{CodeKind, PendingCode, PersonAccount, VaultStore};
-use passerelle_hub_core::HubError;
 
 /// Shortest password accepted.
 pub const MIN_PASSWORD: usize = 8;
@@ -113,11 +113,11 @@ pub fn normalise_login(text: &str) -> Result<String, &'static str> {
     }
 }
 
-fn derive(secret: &str, salt: &[u8; 16]) -> Result<(Key, [u8; 32]), HubError> {
+fn derive(secret: &str, salt: &[u8; 16]) -> Result<(Key, [u8; 32]), VaultError> {
     let mut out = [0u8; 64];
     Argon2::default()
         .hash_password_into(secret.as_bytes(), salt, &mut out)
-        .map_err(|e| HubError::Refused(format!("key derivation failed: {e}")))?;
+        .map_err(|e| VaultError::KeyDerivation(e.to_string()))?;
     let kek = Key::from_slice(&out[..32]).expect("32 bytes");
     Ok((kek, sha256(&out[32..])))
 }
@@ -163,7 +163,7 @@ pub fn create(
     password: &str,
     assisted_by: Option<String>,
     now: UnixTime,
-) -> Result<Created, HubError> {
+) -> Result<Created, VaultError> {
     let id = hex::encode(&passerelle_link::random16());
     let key = Key::generate();
     let salt_pw = salt();
@@ -199,7 +199,7 @@ pub fn sign_in(
     store: &VaultStore,
     login: &str,
     password: &str,
-) -> Result<Option<(PersonAccount, Key)>, HubError> {
+) -> Result<Option<(PersonAccount, Key)>, VaultError> {
     let Some(account) = store.person_by_login(login)? else {
         let _ = derive(password, &[0; 16]);
         return Ok(None);
@@ -241,12 +241,8 @@ pub fn reset(
     rescue_code: Option<&str>,
     new_password: &str,
     now: UnixTime,
-) -> Result<Reset, HubError> {
-    let refused = || {
-        HubError::Refused(
-            "Ce code n'est pas valable. Demandez un nouveau code à un professionnel.".into(),
-        )
-    };
+) -> Result<Reset, VaultError> {
+    let refused = || VaultError::from(Refusal::BadResetCode);
     let account = store.person_by_login(login)?.ok_or_else(refused)?;
     let pending: Option<PendingCode> = store.take_code(CodeKind::Reset, &code_hash(reset_code))?;
     let issued_by = match pending {
@@ -256,12 +252,8 @@ pub fn reset(
     let (key, kept, new_rescue) = match rescue_code.filter(|c| !c.trim().is_empty()) {
         Some(rc) => {
             let (rkek, _) = derive(&normalise_code(rc), &account.rescue_salt)?;
-            let key = seal::unwrap(&rkek, account.id.as_bytes(), &account.wrapped_by_rescue).map_err(|_| {
-                HubError::Refused(
-                    "Le code de secours n'est pas le bon. Vérifiez-le, ou laissez la case vide (vos documents déposés seront alors effacés)."
-                        .into(),
-                )
-            })?;
+            let key = seal::unwrap(&rkek, account.id.as_bytes(), &account.wrapped_by_rescue)
+                .map_err(|_| Refusal::BadRescueCode)?;
             (key, true, None)
         }
         None => (Key::generate(), false, Some(code(6))),

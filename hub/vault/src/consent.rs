@@ -1,6 +1,7 @@
 //! Consents: the person grants, the hub signs one capability per holding
 //! node, the person revokes in one click and the holding node hears of it.
 
+use crate::error::{Refusal, VaultError};
 use passerelle_protocol::{
     audit::{Action, Actor, Event},
     hex,
@@ -43,26 +44,18 @@ pub fn grant(
     key: &SigningKey,
     g: &Grant,
     now: UnixTime,
-) -> Result<Vec<ConsentRecord>, HubError> {
+) -> Result<Vec<ConsentRecord>, VaultError> {
     if g.until <= now {
-        return Err(HubError::Refused(
-            "La date de fin doit être après aujourd'hui.".into(),
-        ));
+        return Err(Refusal::ConsentEndsInPast.into());
     }
     if g.until > now + MAX_DAYS * 86400 {
-        return Err(HubError::Refused(
-            "Une autorisation dure un an au plus.".into(),
-        ));
+        return Err(Refusal::ConsentTooLong { max_days: MAX_DAYS }.into());
     }
     if g.scopes.is_empty() {
-        return Err(HubError::Refused(
-            "Choisissez au moins un document ou un type de document.".into(),
-        ));
+        return Err(Refusal::ConsentWithoutScope.into());
     }
     if g.procedure.trim().is_empty() {
-        return Err(HubError::Refused(
-            "Dites pour quelle démarche vous donnez cette autorisation.".into(),
-        ));
+        return Err(Refusal::ConsentWithoutProcedure.into());
     }
     let mut out = Vec::new();
     for (holder, scope, scope_label) in &g.scopes {
@@ -111,11 +104,11 @@ pub fn revoke(
     person: &str,
     id: &str,
     now: UnixTime,
-) -> Result<ConsentRecord, HubError> {
+) -> Result<ConsentRecord, VaultError> {
     let mut c = store
         .consent(id)?
         .filter(|c| c.person == person)
-        .ok_or_else(|| HubError::Refused("Cette autorisation n'existe pas.".into()))?;
+        .ok_or(Refusal::UnknownConsent)?;
     if c.revoked_at.is_none() {
         c.revoked_at = Some(now);
         store.put_consent(&c)?;

@@ -17,10 +17,12 @@
 //! - [`duplicate`]: verifiable copies, [`pdf`]: the copy's file.
 //! - [`zip`]: the export archive.
 //! - [`store`]: the vault's trees in the hub store.
+//! - [`error`]: typed refusals ([`Refusal`]) and [`VaultError`].
 
 pub mod accounts;
 pub mod consent;
 pub mod duplicate;
+pub mod error;
 pub mod links;
 pub mod pdf;
 pub mod service;
@@ -28,4 +30,5 @@ pub mod store;
 pub mod uploads;
 pub mod zip;
 
+pub use error::{Refusal, VaultError};
 pub use service::{actor, AccessError, Holding, Nodes, Unavailable, Vault};

@@ -1,6 +1,7 @@
 //! Links between a person's account and the institutions that hold their
 //! records, and the pseudonym each institution knows them by.
 
+use crate::error::{Refusal, VaultError};
 use passerelle_protocol::{
     audit::{Action, Actor, Event},
     hex,
@@ -60,20 +61,12 @@ pub fn redeem(
     node_name: &str,
     text: &str,
     now: UnixTime,
-) -> Result<Pseudonym, HubError> {
+) -> Result<Pseudonym, VaultError> {
     let pending = store.take_code(CodeKind::Link, &code_hash(text))?;
     let p = match pending {
         Some(p) if p.expires_at > now => p,
-        Some(_) => {
-            return Err(HubError::Refused(
-                "this link code has expired; ask the person to show a new one".into(),
-            ))
-        }
-        None => {
-            return Err(HubError::Refused(
-                "unknown or already used link code; check it with the person".into(),
-            ))
-        }
+        Some(_) => return Err(Refusal::LinkCodeExpired.into()),
+        None => return Err(Refusal::UnknownLinkCode.into()),
     };
     store.put_link(&p.person, node, now)?;
     store.audit(
@@ -87,5 +80,5 @@ pub fn redeem(
             detail: node_name.to_string(),
         },
     )?;
-    pseudonym(store, &p.person, node)
+    Ok(pseudonym(store, &p.person, node)?)
 }

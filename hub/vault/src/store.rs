@@ -6,6 +6,7 @@
 //! identifier: a person is a random id, and each node knows them by a
 //! different pseudonym.
 
+use crate::error::{Refusal, VaultError};
 use std::sync::Mutex;
 
 use passerelle_protocol::{
@@ -238,10 +239,10 @@ impl VaultStore {
     ///
     /// # Errors
     /// When the login is taken, or on a store failure.
-    pub fn create_person(&self, a: &PersonAccount) -> Result<(), HubError> {
+    pub fn create_person(&self, a: &PersonAccount) -> Result<(), VaultError> {
         let _w = self.store.writing();
         if !self.logins.insert_new(a.login.as_bytes(), &a.id)? {
-            return Err(HubError::Refused("login already used".into()));
+            return Err(Refusal::LoginTaken.into());
         }
         put_held(&self.persons, a.id.as_bytes(), a)?;
         self.logins.flush()?;

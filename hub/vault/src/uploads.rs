@@ -1,6 +1,7 @@
 //! The person's own documents: checked by content, sealed under a key the
 //! person's data key wraps, deleted for good on request.
 
+use crate::error::{Refusal, VaultError};
 use std::path::{Path, PathBuf};
 
 use passerelle_protocol::{
@@ -108,18 +109,17 @@ pub fn store(
     mime: &str,
     bytes: &[u8],
     now: UnixTime,
-) -> Result<Upload, HubError> {
+) -> Result<Upload, VaultError> {
     let used: u64 = store.uploads(person)?.iter().map(|u| u.size).sum();
     if used + bytes.len() as u64 > QUOTA {
-        return Err(HubError::Refused(format!(
-            "Votre coffre est plein ({} Mo au plus). Supprimez un document avant d'en ajouter un.",
-            QUOTA / (1024 * 1024)
-        )));
+        return Err(Refusal::QuotaFull { max_bytes: QUOTA }.into());
     }
     let id = hex::encode(&passerelle_link::random16());
     let key = Key::generate();
-    let sealed =
-        seal::seal_all(&key, id.as_bytes(), bytes).map_err(|e| HubError::Refused(e.to_string()))?;
+    let sealed = seal::seal_all(&key, id.as_bytes(), bytes).map_err(|e| VaultError::Sealed {
+        upload: id.clone(),
+        why: e.to_string(),
+    })?;
     let path = file(vault, &id);
     let folder = path.parent().expect("uploads folder");
     passerelle_link::create_private_dir(folder).map_err(io(folder))?;
@@ -145,7 +145,7 @@ pub fn store(
     };
     if let Err(e) = store.put_upload(&upload) {
         let _ = std::fs::remove_file(&path);
-        return Err(e);
+        return Err(e.into());
     }
     Ok(upload)
 }
@@ -154,13 +154,19 @@ pub fn store(
 ///
 /// # Errors
 /// When the file is missing or does not open under this key.
-pub fn read(vault: &Path, upload: &Upload, data_key: &Key) -> Result<Vec<u8>, HubError> {
-    let key = seal::unwrap(data_key, upload.id.as_bytes(), &upload.wrapped_key)
-        .map_err(|_| HubError::Refused("this upload does not open with the person's key".into()))?;
+pub fn read(vault: &Path, upload: &Upload, data_key: &Key) -> Result<Vec<u8>, VaultError> {
+    let key = seal::unwrap(data_key, upload.id.as_bytes(), &upload.wrapped_key).map_err(|e| {
+        VaultError::Sealed {
+            upload: upload.id.clone(),
+            why: format!("key does not unwrap: {e}"),
+        }
+    })?;
     let path = file(vault, &upload.id);
     let sealed = std::fs::read(&path).map_err(io(&path))?;
-    seal::open_all(&key, upload.id.as_bytes(), &sealed)
-        .map_err(|e| HubError::Refused(format!("upload {}: {e}", upload.id)))
+    seal::open_all(&key, upload.id.as_bytes(), &sealed).map_err(|e| VaultError::Sealed {
+        upload: upload.id.clone(),
+        why: e.to_string(),
+    })
 }
 
 /// Deletes an upload: its record, then its only file.

@@ -92,7 +92,7 @@ impl Store {
             Some(codec::encode(&after)?),
         )?;
         self.db.flush()?;
-        swapped.map_err(|_| HubError::Refused("enrollment token already used".into()))
+        swapped.map_err(|_| HubError::from(crate::Refusal::TokenRace))
     }
 
     /// The record of a node.

@@ -195,7 +195,7 @@ pub async fn create(
                 rescue_page(&ctx, Some(s), &c.rescue_code, intro)
             })
         }
-        Err(passerelle_hub_core::HubError::Refused(_)) => form.show(
+        Err(vault::VaultError::Refused(vault::Refusal::LoginTaken)) => form.show(
             &ctx,
             Some("Un compte existe déjà avec cet identifiant. Connectez-vous, ou demandez un code de réinitialisation à un professionnel."),
             StatusCode::CONFLICT,
@@ -308,8 +308,8 @@ pub async fn reset(
         t,
     ) {
         Ok(r) => password_changed(&ctx, r, t),
-        Err(passerelle_hub_core::HubError::Refused(m)) => {
-            form.show(&ctx, Some(&m), StatusCode::BAD_REQUEST)
+        Err(vault::VaultError::Refused(r)) => {
+            form.show(&ctx, Some(&refusal_french(&r)), StatusCode::BAD_REQUEST)
         }
         Err(error) => {
             tracing::error!(%error, "password reset failed");

@@ -382,8 +382,14 @@ pub async fn upload(State(ctx): State<Arc<Ctx>>, s: Person, mut form: Multipart)
             log_upload(&ctx, &s.person, Action::Upload, &u);
             redirect("/coffre")
         }
-        Err(passerelle_hub_core::HubError::Refused(m)) => {
-            documents_page(&ctx, &s, Some(&m), StatusCode::UNPROCESSABLE_ENTITY).await
+        Err(vault::VaultError::Refused(r)) => {
+            documents_page(
+                &ctx,
+                &s,
+                Some(&refusal_french(&r)),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(error) => {
             tracing::error!(%error, "upload not stored");

@@ -67,6 +67,28 @@ fn refused(ctx: &Ctx) -> Response {
     )
 }
 
+/// A vault refusal in plain French: what the person can do next.
+pub fn refusal_french(r: &vault::Refusal) -> String {
+    use vault::Refusal as R;
+    match r {
+        R::ConsentEndsInPast => "La date de fin doit être après aujourd'hui.".into(),
+        // The rule is one year (366 days, for leap years).
+        R::ConsentTooLong { .. } => "Une autorisation dure un an au plus.".into(),
+        R::ConsentWithoutScope => "Choisissez au moins un document ou un type de document.".into(),
+        R::ConsentWithoutProcedure => "Dites pour quelle démarche vous donnez cette autorisation.".into(),
+        R::UnknownConsent => "Cette autorisation n'existe pas.".into(),
+        R::BadResetCode => "Ce code n'est pas valable. Demandez un nouveau code à un professionnel.".into(),
+        R::BadRescueCode => "Le code de secours n'est pas le bon. Vérifiez-le, ou laissez la case vide (vos documents déposés seront alors effacés).".into(),
+        R::LinkCodeExpired => "Ce code de liaison a expiré. Affichez un nouveau code dans votre coffre.".into(),
+        R::UnknownLinkCode => "Ce code de liaison n'est pas connu, ou il a déjà servi.".into(),
+        R::LoginTaken => "Un compte existe déjà avec cet identifiant.".into(),
+        R::QuotaFull { max_bytes } => format!(
+            "Votre coffre est plein ({} Mo au plus). Supprimez un document avant d'en ajouter un.",
+            max_bytes / (1024 * 1024)
+        ),
+    }
+}
+
 /// Why an institution's documents cannot be shown or opened, in plain
 /// French.
 pub fn access_french(e: &vault::AccessError) -> String {

@@ -183,8 +183,8 @@ pub async fn grant(
     };
     match consent::grant(&ctx.vault.store, &ctx.hub.key, &g, t) {
         Ok(_) => consents_page(&ctx, &s, Some("L'autorisation est donnée."), StatusCode::OK).await,
-        Err(passerelle_hub_core::HubError::Refused(m)) => {
-            consents_page(&ctx, &s, Some(&m), StatusCode::BAD_REQUEST).await
+        Err(vault::VaultError::Refused(r)) => {
+            consents_page(&ctx, &s, Some(&refusal_french(&r)), StatusCode::BAD_REQUEST).await
         }
         Err(error) => {
             tracing::error!(%error, "consent not recorded");
@@ -302,8 +302,8 @@ pub async fn revoke(
             )
             .await
         }
-        Err(passerelle_hub_core::HubError::Refused(m)) => {
-            consents_page(&ctx, &s, Some(&m), StatusCode::NOT_FOUND).await
+        Err(vault::VaultError::Refused(r)) => {
+            consents_page(&ctx, &s, Some(&refusal_french(&r)), StatusCode::NOT_FOUND).await
         }
         Err(error) => {
             tracing::error!(%error, "consent not revoked");

@@ -1,0 +1,90 @@
+//! The vault's errors: a typed [`Refusal`] for what a person or a
+//! professional asked that the vault will not do, and the hub's errors
+//! for everything else. The portal turns refusals into French.
+
+use passerelle_hub_core::HubError;
+
+/// Why the vault refused a request. Each variant names the rule broken;
+/// the web layer chooses the words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// A consent must end after today.
+    #[error("the consent's end is not in the future")]
+    ConsentEndsInPast,
+    /// A consent lasts at most this many days.
+    #[error("a consent lasts at most {max_days} days")]
+    ConsentTooLong {
+        /// The longest allowed.
+        max_days: u64,
+    },
+    /// A consent names no document and no kind of document.
+    #[error("the consent names no document")]
+    ConsentWithoutScope,
+    /// A consent does not say what it is for.
+    #[error("the consent does not name its procedure")]
+    ConsentWithoutProcedure,
+    /// No such consent for this person.
+    #[error("no such consent")]
+    UnknownConsent,
+    /// The reset code is wrong, expired, used, or not this person's.
+    #[error("the reset code is not valid")]
+    BadResetCode,
+    /// The rescue code does not unwrap the person's key.
+    #[error("the rescue code is not the right one")]
+    BadRescueCode,
+    /// The link code has expired.
+    #[error("this link code has expired; ask the person to show a new one")]
+    LinkCodeExpired,
+    /// The link code is unknown or already used.
+    #[error("unknown or already used link code; check it with the person")]
+    UnknownLinkCode,
+    /// The login already has an account.
+    #[error("login already used")]
+    LoginTaken,
+    /// The person's uploads would exceed their quota.
+    #[error("the vault is full ({max_bytes} bytes at most)")]
+    QuotaFull {
+        /// The quota.
+        max_bytes: u64,
+    },
+}
+
+/// Everything a vault operation can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    /// The request breaks a vault rule.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// An upload's sealed file does not open (wrong key, or damaged).
+    #[error("upload {upload}: sealed file does not open ({why})")]
+    Sealed {
+        /// The upload id.
+        upload: String,
+        /// What the sealing layer said.
+        why: String,
+    },
+    /// Deriving a key from a password failed.
+    #[error("key derivation failed: {0}")]
+    KeyDerivation(String),
+    /// The hub's store, files or links failed.
+    #[error(transparent)]
+    Hub(#[from] HubError),
+}
+
+impl From<passerelle_hub_core::store::StoreError> for VaultError {
+    fn from(e: passerelle_hub_core::store::StoreError) -> Self {
+        Self::Hub(e.into())
+    }
+}
+
+impl From<passerelle_certs::CertError> for VaultError {
+    fn from(e: passerelle_certs::CertError) -> Self {
+        Self::Hub(e.into())
+    }
+}
+
+impl From<passerelle_protocol::codec::CodecError> for VaultError {
+    fn from(e: passerelle_protocol::codec::CodecError) -> Self {
+        Self::Hub(e.into())
+    }
+}
