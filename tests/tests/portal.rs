@@ -144,6 +144,30 @@ async fn pages_are_french_with_security_headers_level_switch_and_openapi() {
     let (status, _, html) = http_get(hub.http_addr, "/indicateur/inconnu").await;
     assert_eq!(status, 404);
     assert!(html.contains("Page introuvable"));
+    // Every area's errors come out of one error type: the French page in
+    // the site's shell, never cached, with the security headers.
+    let (status, headers, html) = http_get(hub.http_addr, "/nulle-part").await;
+    assert_eq!(status, 404);
+    assert!(
+        html.contains("Page introuvable") && html.contains("Mon coffre-fort"),
+        "{html}"
+    );
+    let has = |name: &str, value: &str| headers.iter().any(|(k, v)| k == name && v == value);
+    assert!(has("cache-control", "no-store"), "{headers:?}");
+    assert!(has("x-content-type-options", "nosniff"), "{headers:?}");
+    let (status, _, html) = http_get(
+        hub.http_addr,
+        "/donnees/personnes-recues.csv?niveau=quartier",
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        html.contains("Niveau inconnu") && html.contains("<html lang=\"fr\""),
+        "{html}"
+    );
+    let (status, _, html) = http_get(hub.http_addr, "/ressources/absent.pdf").await;
+    assert_eq!(status, 404);
+    assert!(html.contains("Page introuvable"), "{html}");
     let (status, _, doc) = http_get(hub.http_addr, "/api/openapi.json").await;
     assert_eq!(status, 200);
     let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();

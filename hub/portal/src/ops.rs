@@ -6,7 +6,7 @@ use std::{collections::BTreeMap, net::SocketAddr, sync::Arc};
 
 use axum::{
     extract::{ConnectInfo, Request, State},
-    http::{header, HeaderMap, StatusCode},
+    http::{header, HeaderMap},
     middleware::Next,
     response::{Html, IntoResponse, Response},
 };
@@ -19,6 +19,15 @@ use super::{
 };
 use crate::state::Ctx;
 
+/// Liveness, metrics and the network health page.
+pub fn router() -> axum::Router<Arc<Ctx>> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
+        .route("/sante", get(health))
+}
+
 /// Whether a request may read operations pages.
 pub fn allowed(ctx: &Ctx, peer: std::net::IpAddr, headers: &HeaderMap) -> bool {
     let forwarded =
@@ -27,23 +36,33 @@ pub fn allowed(ctx: &Ctx, peer: std::net::IpAddr, headers: &HeaderMap) -> bool {
     ctx.hub.config.metrics_allow.contains(&ip) || (ip.is_loopback() && !forwarded)
 }
 
-fn refused() -> Response {
-    (
-        StatusCode::FORBIDDEN,
-        "forbidden: add this address to metrics_allow in hub.toml\n",
-    )
-        .into_response()
+/// The guard of the operations pages: the request comes from an address
+/// in `metrics_allow`, or from loopback without a proxy header. Refused
+/// with [`PortalError::OpsForbidden`].
+pub struct Operator;
+
+impl axum::extract::FromRequestParts<Arc<Ctx>> for Operator {
+    type Rejection = crate::PortalError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        ctx: &Arc<Ctx>,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+            .ok_or(crate::PortalError::OpsForbidden)?;
+        if allowed(ctx, peer, &parts.headers) {
+            Ok(Self)
+        } else {
+            Err(crate::PortalError::OpsForbidden)
+        }
+    }
 }
 
 /// GET `/metrics`.
-pub async fn metrics(
-    State(ctx): State<Arc<Ctx>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-) -> Response {
-    if !allowed(&ctx, peer.ip(), &headers) {
-        return refused();
-    }
+pub async fn metrics(State(ctx): State<Arc<Ctx>>, _: Operator) -> Response {
     (
         [(
             header::CONTENT_TYPE,
@@ -79,14 +98,7 @@ fn render_metrics(ctx: &Ctx) -> String {
 
 /// GET `/sante`: every node, its link, version, certificate and the
 /// freshness of each dataset it contributed.
-pub async fn health(
-    State(ctx): State<Arc<Ctx>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-) -> Response {
-    if !allowed(&ctx, peer.ip(), &headers) {
-        return refused();
-    }
+pub async fn health(State(ctx): State<Arc<Ctx>>, _: Operator) -> Response {
     let now = passerelle_link::now();
     let fresh = freshness(&ctx);
     let live = ctx.registry.connected();

@@ -28,6 +28,16 @@ use crate::state::Ctx;
 
 mod report;
 
+/// The partner pages: sign-in, home, activity report.
+pub fn router() -> axum::Router<Arc<Ctx>> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/partenaires", get(home))
+        .route("/partenaires/connexion", get(login_page).post(login))
+        .route("/partenaires/deconnexion", post(logout))
+        .route("/partenaires/rapport", get(report))
+}
+
 pub use report::{report, ReportParams};
 
 const SESSION: &str = "pl_session";
@@ -117,21 +127,11 @@ pub(super) fn to_login() -> Response {
         .into_response()
 }
 
-pub(super) fn forbidden(ctx: &Ctx) -> Response {
-    private(
-        StatusCode::FORBIDDEN,
-        page(
-            ctx,
-            "Formulaire refusé",
-            html! {
-                h1 { "Formulaire refusé" }
-                p {
-                    "Ce formulaire a expiré ou ne vient pas de ce site. "
-                    a href="/partenaires" { "Recommencer" } "."
-                }
-            },
-        ),
-    )
+pub(super) fn forbidden(_ctx: &Ctx) -> Response {
+    crate::PortalError::FormExpired {
+        back: "/partenaires",
+    }
+    .into_response()
 }
 
 fn login_form(ctx: &Ctx, message: Option<&str>) -> (String, String) {

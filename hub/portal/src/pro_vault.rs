@@ -33,6 +33,21 @@ use passerelle_vault::{
 
 use crate::state::Ctx;
 
+/// The professionals' vault pages.
+pub fn router() -> axum::Router<Arc<Ctx>> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/partenaires/coffre", get(home))
+        .route("/partenaires/coffre/aide", get(assist_page).post(assist))
+        .route("/partenaires/coffre/code", post(reset_code))
+        .route("/partenaires/coffre/{consent}", get(shared))
+        .route("/partenaires/coffre/{consent}/{node}/{doc}", get(download))
+        .route(
+            "/partenaires/coffre/{consent}/{node}/{doc}/copie",
+            post(copy),
+        )
+}
+
 const NO_CONSENT: &str = "Cette autorisation n'existe pas, a été retirée ou a expiré.";
 
 fn person_label(ctx: &Ctx, person: &str) -> String {

@@ -23,6 +23,19 @@ use passerelle_observatory::{
 
 use crate::state::Ctx;
 
+/// The resource centre's publishing form (partners); the public list is
+/// in [`crate::public`].
+pub fn router() -> axum::Router<Arc<Ctx>> {
+    axum::Router::new().route(
+        "/partenaires/ressources",
+        axum::routing::get(new)
+            .post(publish)
+            .layer(axum::extract::DefaultBodyLimit::max(
+                passerelle_observatory::resources::MAX_BYTES + 64 * 1024,
+            )),
+    )
+}
+
 /// The public list's filter.
 #[derive(Debug, Default, Deserialize)]
 pub struct Filter {
@@ -74,15 +87,7 @@ pub async fn download(State(ctx): State<Arc<Ctx>>, Path(file): Path<String>) -> 
         .into_iter()
         .any(|r| r.id == id);
     let Some(path) = resources::file(&ctx.hub, id).filter(|_| known) else {
-        return (
-            StatusCode::NOT_FOUND,
-            Html(page(
-                &ctx,
-                "Document introuvable",
-                html! { h1 { "Document introuvable" } },
-            )),
-        )
-            .into_response();
+        return crate::PortalError::NotFound.into_response();
     };
     match tokio::fs::read(&path).await {
         Ok(bytes) => (
@@ -100,7 +105,10 @@ pub async fn download(State(ctx): State<Arc<Ctx>>, Path(file): Path<String>) -> 
             bytes,
         )
             .into_response(),
-        Err(_) => StatusCode::NOT_FOUND.into_response(),
+        Err(error) => {
+            tracing::warn!(%error, path = %path.display(), "listed resource has no readable file");
+            crate::PortalError::NotFound.into_response()
+        }
     }
 }
 

@@ -17,6 +17,17 @@ use passerelle_vault::{accounts::normalise_code, duplicate};
 
 use crate::state::Ctx;
 
+/// The public check of verifiable copies.
+pub fn router() -> axum::Router<Arc<Ctx>> {
+    use axum::routing::get;
+    axum::Router::new().route("/verifier", get(start)).route(
+        "/verifier/{code}",
+        get(show)
+            .post(check)
+            .layer(axum::extract::DefaultBodyLimit::disable()),
+    )
+}
+
 /// Largest file checked.
 const MAX_CHECKED: usize = 600 * 1024 * 1024;
 

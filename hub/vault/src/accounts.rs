@@ -374,7 +374,10 @@ mod tests {
     fn password_unlocks_the_data_key_and_reset_keeps_it_only_with_the_rescue_code() {
         let (_d, s) = store();
         let c = create(&s, "0639123456", "un mot de passe", None, 100).unwrap();
-        assert!(create(&s, "0639123456", "autre chose", None, 100).is_err());
+        assert!(matches!(
+            create(&s, "0639123456", "autre chose", None, 100),
+            Err(VaultError::Refused(Refusal::LoginTaken))
+        ));
         let (acc, key) = sign_in(&s, "0639123456", "un mot de passe")
             .unwrap()
             .unwrap();
@@ -395,16 +398,21 @@ mod tests {
             },
         )
         .unwrap();
-        assert!(reset(&s, "0639123456", "AAAA-CCCC", None, "nouveau mdp", 200).is_err());
-        assert!(reset(
-            &s,
-            "0639123456",
-            "AAAA-BBBB",
-            Some("WRONG-CODE"),
-            "nouveau mdp",
-            200
-        )
-        .is_err());
+        assert!(matches!(
+            reset(&s, "0639123456", "AAAA-CCCC", None, "nouveau mdp", 200),
+            Err(VaultError::Refused(Refusal::BadResetCode))
+        ));
+        assert!(matches!(
+            reset(
+                &s,
+                "0639123456",
+                "AAAA-BBBB",
+                Some("WRONG-CODE"),
+                "nouveau mdp",
+                200
+            ),
+            Err(VaultError::Refused(Refusal::BadRescueCode))
+        ));
         // The code was taken by the failed attempt: a new one is needed.
         s.put_code(
             CodeKind::Reset,

@@ -49,22 +49,40 @@ pub use sharing::*;
 
 use extract::{redirect, token_ok, Checked, FormCookie, Person};
 
+/// The beneficiary's vault pages.
+pub fn router() -> axum::Router<Arc<Ctx>> {
+    use axum::{
+        extract::DefaultBodyLimit,
+        routing::{get, post},
+    };
+    axum::Router::new()
+        .route("/coffre", get(home))
+        .route("/coffre/creer", get(create_page).post(create))
+        .route("/coffre/connexion", get(login_page).post(login))
+        .route("/coffre/deconnexion", post(logout))
+        .route("/coffre/recuperer", get(reset_page).post(reset))
+        .route("/coffre/institution/{node}/{doc}", get(download))
+        .route("/coffre/copie/{node}/{doc}", post(copy))
+        .route(
+            "/coffre/depots",
+            post(upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/coffre/depots/{id}", get(upload_download))
+        .route("/coffre/depots/{id}/supprimer", post(upload_delete))
+        .route("/coffre/lier", post(link_code))
+        .route("/coffre/partages", get(consents).post(grant))
+        .route("/coffre/partages/{id}/retirer", post(revoke))
+        .route("/coffre/journal", get(journal))
+        .route("/coffre/export", get(export))
+}
+
 const SESSION: &str = "pv_session";
 
 const FORM: &str = "pv_form";
 
-fn refused(ctx: &Ctx) -> Response {
-    private(
-        StatusCode::FORBIDDEN,
-        page(
-            ctx,
-            "Formulaire refusé",
-            html! {
-                h1 { "Formulaire refusé" }
-                p { "Ce formulaire a expiré. " a.gros href="/coffre" { "Recommencer" } }
-            },
-        ),
-    )
+fn refused(_ctx: &Ctx) -> Response {
+    use axum::response::IntoResponse;
+    crate::PortalError::FormExpired { back: "/coffre" }.into_response()
 }
 
 /// A vault refusal in plain French: what the person can do next.
