@@ -10,17 +10,14 @@ use passerelle_protocol::{
     ids::NodeId,
 };
 
-use passerelle_hub_core::{init, ops::NodeRow, paths::HubDir, HubError, Refusal};
+use passerelle_hub_core::ops::NodeRow;
 use passerelle_observatory::{
     catalog::Indicator,
     compose::{ResultCell, Status},
     IndicatorResult,
 };
 
-use crate::{
-    admin::{self, Request, Response},
-    server::{self, Listen},
-};
+use crate::server::Listen;
 
 /// Passerelle hub: enrolls partner nodes, asks them signed questions and
 /// publishes the portal.
@@ -214,349 +211,43 @@ pub enum PartnerAction {
     },
 }
 
-/// Runs a parsed command line.
+/// Runs a parsed command line: each command is one named step in
+/// [`crate::commands`].
 ///
 /// # Errors
 /// Any failure, for `main` to print.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    use crate::commands as step;
     let dir = |default: &str| cli.dir.clone().unwrap_or_else(|| PathBuf::from(default));
     match cli.command {
-        Command::Init { name, public_names } => {
-            let root = dir(".");
-            let config = init::init(&HubDir::create(&root)?, name, public_names)?;
-            eprintln!(
-                "hub initialised in {}\ncertificate names: {}\nnext: passerelle-hub serve --dir {}",
-                root.display(),
-                config.public_names.join(", "),
-                root.display()
-            );
-        }
-        Command::Enroll { node_id, name } => {
-            let root = dir(".");
-            let Response::Token(token) = admin::request(
-                &root,
-                Request::Enroll {
-                    node_id: node_id.clone(),
-                    name,
-                },
-            )
-            .await?
-            else {
-                return Err(HubError::from(Refusal::UnexpectedReply).into());
-            };
-            println!("{token}");
-            eprintln!(
-                "one-time token for node {node_id}; on the node run:\n  passerelle-node init --hub HUB_HOST:PORT --token {token}"
-            );
-        }
+        Command::Init { name, public_names } => step::init(&dir("."), name, public_names)?,
+        Command::Enroll { node_id, name } => step::enroll(&dir("."), node_id, name).await?,
         Command::Serve {
             quic_listen,
             http_listen,
         } => {
-            let hub = server::start(
-                &dir("."),
-                Listen {
-                    quic: quic_listen,
-                    http: http_listen,
-                },
-                false,
-            )
-            .await?;
-            eprintln!(
-                "hub serving: QUIC on {} (UDP), portal on http://{}; Ctrl-C to stop",
-                hub.quic_addr, hub.http_addr
-            );
-            passerelle_link::shutdown::signal().await;
-            eprintln!("stopping");
-            hub.stop().await;
-        }
-        Command::Nodes { format } => {
-            let Response::Nodes(rows) = admin::request(&dir("."), Request::Nodes).await? else {
-                return Err(HubError::from(Refusal::UnexpectedReply).into());
+            let listen = Listen {
+                quic: quic_listen,
+                http: http_listen,
             };
-            print!("{}", nodes_listing(&rows).render(format));
+            step::serve(&dir("."), listen).await?;
         }
-        Command::Revoke { node_id } => {
-            let Response::Revoked(r) =
-                admin::request(&dir("."), Request::Revoke { node_id }).await?
-            else {
-                return Err(HubError::from(Refusal::UnexpectedReply).into());
-            };
-            eprintln!(
-                "node {} revoked{}",
-                r.node_id,
-                if r.disconnected {
-                    "; its connection was closed"
-                } else {
-                    ""
-                }
-            );
-        }
-        Command::CheckConfig => {
-            let root = dir(".");
-            let hub_dir = HubDir::existing(&root)?;
-            let config = passerelle_config::HubConfig::load(&hub_dir.config())?;
-            let catalog = passerelle_observatory::catalog::load(config.catalog_dir.as_deref())
-                .map_err(|e| Refusal::BadFile {
-                    what: "catalog".into(),
-                    why: e.to_string(),
-                })?;
-            if let Some(path) = &config.boundaries {
-                let text = std::fs::read_to_string(path).map_err(|source| HubError::Io {
-                    path: path.clone(),
-                    source,
-                })?;
-                passerelle_portal::map::Geometry::from_geojson(
-                    &text,
-                    &config.boundaries_code_property,
-                )
-                .map_err(|why| {
-                    HubError::from(Refusal::BadFile {
-                        what: format!("{} (boundaries in hub.toml)", path.display()),
-                        why,
-                    })
-                })?;
-            }
-            if let (Some(cert), Some(key)) = (&config.https_cert, &config.https_key) {
-                passerelle_portal::https::acceptor(cert, key)?;
-            }
-            for key in [hub_dir.ca_key(), hub_dir.hub_key()] {
-                passerelle_certs::files::read_private_key(&key)?;
-            }
-            eprintln!(
-                "{}: ok — {} indicator(s), map: {}, portal: {}",
-                hub_dir.config().display(),
-                catalog.len(),
-                if config.boundaries.is_some() {
-                    "configured boundaries"
-                } else {
-                    "schematic"
-                },
-                if config.https_cert.is_some() {
-                    "HTTPS"
-                } else {
-                    "HTTP (reverse proxy)"
-                }
-            );
-        }
-        Command::Indicators { format } => {
-            let Response::Indicators(list) = admin::request(&dir("."), Request::Indicators).await?
-            else {
-                return Err(HubError::from(Refusal::UnexpectedReply).into());
-            };
-            let mut l = Listing::new(vec![
-                "id",
-                "theme",
-                "title",
-                "unit",
-                "frequency",
-                "sources",
-                "formula",
-            ]);
-            for i in list {
-                let formula = i.formula.describe();
-                l.rows.push(vec![
-                    Cell::text(i.id),
-                    Cell::text(i.theme),
-                    Cell::text(i.title),
-                    Cell::text(i.unit),
-                    Cell::text(i.frequency),
-                    Cell::list(&i.sources, "; "),
-                    Cell::text(formula),
-                ]);
-            }
-            print!("{}", l.render(format));
-        }
+        Command::Nodes { format } => step::nodes(&dir("."), format).await?,
+        Command::Revoke { node_id } => step::revoke(&dir("."), node_id).await?,
+        Command::CheckConfig => step::check_config(&dir("."))?,
+        Command::Indicators { format } => step::indicators(&dir("."), format).await?,
         Command::Indicator {
             id,
             level,
             refresh,
             format,
-        } => {
-            let Response::Indicator(ind, result) =
-                admin::request(&dir("."), Request::Indicator { id, refresh }).await?
-            else {
-                return Err(HubError::from(Refusal::UnexpectedReply).into());
-            };
-            print!("{}", render_indicator(&ind, &result, level, format));
-            if format == Format::Table {
-                eprint!("{}", render_coverage(&result));
-            }
-        }
-        Command::VerifyIndicator { id } => {
-            let Response::Verified(v) = admin::request(&dir("."), Request::Verify { id }).await?
-            else {
-                return Err(HubError::from(Refusal::UnexpectedReply).into());
-            };
-            eprintln!(
-                "indicator {} computed {}: {} signed contribution(s) verified against the CA; {} cell(s) recomputed, all identical",
-                v.indicator,
-                time(Some(v.computed_at)),
-                v.contributions,
-                v.cells
-            );
-        }
-        Command::Partner { action } => match action {
-            PartnerAction::Add {
-                email,
-                name,
-                institution,
-            } => {
-                let Response::Password(p) = admin::request(
-                    &dir("."),
-                    Request::PartnerAdd {
-                        email: email.clone(),
-                        name,
-                        institution,
-                    },
-                )
-                .await?
-                else {
-                    return Err(HubError::from(Refusal::UnexpectedReply).into());
-                };
-                println!("{p}");
-                eprintln!("account {email} created; give this initial password to its holder, once, by a safe channel");
-            }
-            PartnerAction::List { format } => {
-                let Response::Partners(list) = admin::request(&dir("."), Request::Partners).await?
-                else {
-                    return Err(HubError::from(Refusal::UnexpectedReply).into());
-                };
-                let mut l = Listing::new(vec!["email", "name", "institution", "created"]);
-                for (e, n, i, c) in list {
-                    l.rows.push(vec![
-                        Cell::text(e),
-                        Cell::text(n),
-                        Cell::text(i),
-                        Cell::time(Some(c)),
-                    ]);
-                }
-                print!("{}", l.render(format));
-            }
-            PartnerAction::Remove { email } => {
-                admin::request(
-                    &dir("."),
-                    Request::PartnerRemove {
-                        email: email.clone(),
-                    },
-                )
-                .await?;
-                eprintln!("account {email} removed");
-            }
-        },
-        Command::Backup { to, include_keys } => {
-            let to = std::path::absolute(&to).map_err(|source| HubError::Io {
-                path: to.clone(),
-                source,
-            })?;
-            if let Response::Backup(s, _) = admin::request(
-                &dir("."),
-                Request::Backup {
-                    to: to.clone(),
-                    include_keys,
-                },
-            )
-            .await?
-            {
-                eprintln!("{}", s.written(&to, include_keys, "ca.key and hub.key"));
-            }
-        }
-        Command::Restore { from } => {
-            let from = std::path::absolute(&from).map_err(|source| HubError::Io {
-                path: from.clone(),
-                source,
-            })?;
-            if let Response::Backup(s, aside) =
-                admin::request(&dir("."), Request::Restore { from }).await?
-            {
-                eprintln!("{}", s.restored(aside.as_deref()));
-            }
-        }
-        Command::Ca { action } => {
-            let root = dir(".");
-            if !matches!(action, CaAction::Status)
-                && passerelle_link::admin::call::<_, Response>(&root, &Request::Nodes)
-                    .await?
-                    .is_some()
-            {
-                return Err(HubError::from(Refusal::NeedsStoppedHub {
-                    what: "run this, then start it again".into(),
-                })
-                .into());
-            }
-            match action {
-                CaAction::Rotate => {
-                    passerelle_hub_core::ops::rotate_ca(&root, passerelle_link::now())?;
-                    eprintln!(
-                        "CA rotation started: a new CA issues certificates; both CAs are trusted.
-start the hub: connected nodes learn the new CA and renew their certificates.
-when every node has renewed: stop the hub, run passerelle-hub ca finish, start it again"
-                    );
-                }
-                CaAction::Finish { force } => {
-                    let cut = passerelle_hub_core::ops::finish_ca_rotation(
-                        &root,
-                        force,
-                        passerelle_link::now(),
-                    )?;
-                    eprintln!("CA rotation finished: only the new CA is trusted; the hub certificate comes from it (same key)");
-                    if !cut.is_empty() {
-                        eprintln!("cut off (enroll them again): {}", cut.join(", "));
-                    }
-                }
-                CaAction::Status => {
-                    let dir = passerelle_hub_core::paths::HubDir::existing(&root)?;
-                    let cas = passerelle_certs::files::read_pem_all(
-                        &dir.ca_cert(),
-                        passerelle_certs::files::CERTIFICATE,
-                    )?;
-                    for (i, c) in cas.iter().enumerate() {
-                        let (from, to) = passerelle_certs::identity::validity(c)?;
-                        println!(
-                            "{} sha256:{} valid {} to {}",
-                            if i == 0 { "issuing" } else { "trusted" },
-                            passerelle_protocol::hex::encode(&passerelle_protocol::sign::sha256(c)),
-                            time(Some(from)),
-                            time(Some(to))
-                        );
-                    }
-                    eprintln!(
-                        "{}",
-                        if cas.len() > 1 {
-                            "a CA rotation is under way"
-                        } else {
-                            "no rotation under way"
-                        }
-                    );
-                }
-            }
-        }
-        Command::Audit { action } => {
-            let Response::Audit(check, records) = admin::request(&dir("."), Request::Audit).await?
-            else {
-                return Err(HubError::from(Refusal::UnexpectedReply).into());
-            };
-            match action {
-                AuditAction::Verify => match check {
-                    Ok(head) => eprintln!(
-                        "audit chain intact: {} record(s), last hash {}",
-                        head.records, head.hash
-                    ),
-                    Err(broken) => {
-                        return Err(HubError::from(Refusal::AuditBroken {
-                            why: broken.to_string(),
-                        })
-                        .into())
-                    }
-                },
-                AuditAction::Show { format } => {
-                    print!(
-                        "{}",
-                        passerelle_link::listings::audit(&records).render(format)
-                    );
-                }
-            }
-        }
+        } => step::indicator(&dir("."), id, level, refresh, format).await?,
+        Command::VerifyIndicator { id } => step::verify_indicator(&dir("."), id).await?,
+        Command::Partner { action } => step::partner(&dir("."), action).await?,
+        Command::Backup { to, include_keys } => step::backup(&dir("."), &to, include_keys).await?,
+        Command::Restore { from } => step::restore(&dir("."), &from).await?,
+        Command::Ca { action } => step::ca(&dir("."), action).await?,
+        Command::Audit { action } => step::audit(&dir("."), action).await?,
         #[cfg(feature = "demo")]
         Command::Demo {
             quic_listen,

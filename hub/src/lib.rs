@@ -17,12 +17,14 @@
 //! - [`server`]: the running hub (QUIC, portal, admin socket).
 //! - [`requests`]: requests nodes make on their link.
 //! - [`admin`]: requests other commands send to a running hub.
-//! - [`cli`]: the command line.
+//! - [`cli`]: the command line and its dispatcher; [`commands`]: one
+//!   named step per command.
 //! - `demo` (feature `demo`, on by default): a hub and demonstration nodes
 //!   in one process; the only module that uses `passerelle-node`.
 
 pub mod admin;
 pub mod cli;
+pub mod commands;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod requests;

@@ -8,9 +8,7 @@ use passerelle_config::HubAddr;
 use passerelle_link::output::{rfc3339, time, Cell, Format, Listing};
 
 use crate::{
-    admin, enroll,
-    paths::NodeDir,
-    serve,
+    admin,
     store::{BatchMeta, BatchStatus},
 };
 
@@ -175,7 +173,8 @@ pub enum AuditCommand {
     },
 }
 
-fn who(by: Option<String>) -> String {
+/// Who runs a command: `--by`, else the login name.
+pub fn who(by: Option<String>) -> String {
     by.or_else(|| std::env::var("USER").ok())
         .unwrap_or_default()
 }
@@ -215,272 +214,29 @@ pub fn batches_listing(batches: &[BatchMeta]) -> Listing {
     l
 }
 
-/// Runs a parsed command line.
+/// Runs a parsed command line: each command is one named step in
+/// [`crate::commands`].
 ///
 /// # Errors
 /// Any failure, for `main` to print.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    use crate::commands as step;
+    let dir = cli.dir.as_path();
     match cli.command {
-        Command::Init { hub, token } => {
-            let dir = NodeDir::create(&cli.dir)?;
-            let done = enroll::init(&dir, hub, &token).await?;
-            eprintln!(
-                "enrolled node {} ({}) with hub {}\ncertificate valid until {}\nnext: passerelle-node serve --dir {}",
-                done.identity.node_id,
-                done.identity.institution,
-                done.config.hub,
-                time(Some(done.identity.not_after)),
-                cli.dir.display()
-            );
-        }
-        Command::Serve => {
-            let mut node = serve::start(&cli.dir).await?;
-            eprintln!("node serving from {}; Ctrl-C to stop", cli.dir.display());
-            tokio::select! {
-                _ = node.wait() => {}
-                _ = passerelle_link::shutdown::signal() => eprintln!("stopping"),
-            }
-            node.stop().await;
-        }
-        Command::CheckConfig => {
-            let dir = NodeDir::existing(&cli.dir)?;
-            let config = passerelle_config::NodeConfig::load(&dir.config())?;
-            let creds = crate::identity::Credentials::load(&dir)?;
-            if creds.identity.node_id != config.node_id {
-                return Err(crate::NodeError::Dir {
-                    path: dir.config(),
-                    why: format!(
-                        "node_id is {} but the certificate names {}",
-                        config.node_id, creds.identity.node_id
-                    ),
-                }
-                .into());
-            }
-            let days = creds
-                .identity
-                .not_after
-                .saturating_sub(passerelle_link::now())
-                / 86400;
-            eprintln!(
-                "{}: ok — node {}, hub {}, {} dataset(s), {} shared; certificate valid {days} more day(s)",
-                dir.config().display(),
-                config.node_id,
-                config.hub,
-                config.datasets.len(),
-                config.policy.share.len()
-            );
-        }
-        Command::Doctor { format } => {
-            let report = crate::doctor::run(
-                &cli.dir,
-                passerelle_link::now(),
-                std::time::Duration::from_secs(5),
-            )
-            .await;
-            if format == Format::Json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print!("{}", crate::doctor::render(&report));
-            }
-            if report.failed() {
-                std::process::exit(1);
-            }
-        }
-        Command::Status { format } => {
-            let report = admin::status(&cli.dir).await?;
-            print!("{}", render_status(&report, format));
-        }
-        Command::Import { dataset, by, file } => {
-            let path = std::fs::canonicalize(&file).map_err(|source| crate::NodeError::Io {
-                path: file.clone(),
-                source,
-            })?;
-            let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-            let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
-            let mut progress = |bytes: u64| {
-                if tty && size > 0 {
-                    eprint!("\rchecking {}: {:>3} %", file.display(), bytes * 100 / size);
-                }
-            };
-            let req = admin::Request::Import {
-                dataset,
-                path,
-                by: who(by),
-            };
-            let resp = admin::request(&cli.dir, req, &mut progress).await;
-            if tty {
-                eprint!("\r\x1b[K");
-            }
-            if let admin::Response::Batch(b) = resp? {
-                let periods: Vec<String> = b.periods.iter().map(ToString::to_string).collect();
-                let state = match b.status {
-                    BatchStatus::Pending => format!(
-                        "waiting for validation by someone other than {} (passerelle-node validate --batch {})",
-                        b.imported_by, b.id
-                    ),
-                    BatchStatus::Active => "in force".into(),
-                };
-                eprintln!(
-                    "batch {} of {}: {} rows, periods {}; {state}",
-                    b.id,
-                    b.dataset,
-                    b.rows,
-                    periods.join(" ")
-                );
-            }
-        }
-        Command::Validate { batch, by } => {
-            let req = admin::Request::Validate { batch, by: who(by) };
-            if let admin::Response::Batch(b) = admin::request(&cli.dir, req, &mut |_| {}).await? {
-                eprintln!(
-                    "batch {} of {} validated by {}; in force",
-                    b.id,
-                    b.dataset,
-                    b.validated_by.unwrap_or_default()
-                );
-            }
-        }
-        Command::Link { person, code, by } => {
-            let req = admin::Request::Link {
-                local_id: person,
-                code,
-                by: who(by),
-            };
-            if let admin::Response::Linked(l) = admin::request(&cli.dir, req, &mut |_| {}).await? {
-                eprintln!(
-                    "record {} linked to the person's vault account; their vault now lists this institution's documents about them",
-                    l.local_id
-                );
-            }
-        }
-        Command::Document { command } => document(&cli.dir, command).await?,
-        Command::Backup { to, include_keys } => {
-            let to = std::path::absolute(&to).map_err(|source| crate::NodeError::Io {
-                path: to.clone(),
-                source,
-            })?;
-            if let admin::Response::Backup(s, _) = admin::request(
-                &cli.dir,
-                admin::Request::Backup {
-                    to: to.clone(),
-                    include_keys,
-                },
-                &mut |_| {},
-            )
-            .await?
-            {
-                eprintln!(
-                    "{}",
-                    s.written(&to, include_keys, "node.key and documents.key")
-                );
-            }
-        }
-        Command::Restore { from } => {
-            let from = std::path::absolute(&from).map_err(|source| crate::NodeError::Io {
-                path: from.clone(),
-                source,
-            })?;
-            if let admin::Response::Backup(s, aside) =
-                admin::request(&cli.dir, admin::Request::Restore { from }, &mut |_| {}).await?
-            {
-                eprintln!("{}", s.restored(aside.as_deref()));
-            }
-        }
-        Command::Audit { command } => {
-            let admin::Response::Audit(report) =
-                admin::request(&cli.dir, admin::Request::Audit, &mut |_| {}).await?
-            else {
-                anyhow::bail!("unexpected reply from the node");
-            };
-            match command {
-                AuditCommand::Verify => match report.check {
-                    Ok(head) => eprintln!(
-                        "audit chain intact: {} record(s), last hash {}",
-                        head.records, head.hash
-                    ),
-                    Err(broken) => anyhow::bail!("{broken}"),
-                },
-                AuditCommand::Show { format } => {
-                    print!(
-                        "{}",
-                        passerelle_link::listings::audit(&report.records).render(format)
-                    );
-                }
-            }
-        }
-        Command::Batches { format } => {
-            if let admin::Response::Batches(b) =
-                admin::request(&cli.dir, admin::Request::Batches, &mut |_| {}).await?
-            {
-                print!("{}", batches_listing(&b).render(format));
-            }
-        }
+        Command::Init { hub, token } => step::init(dir, hub, &token).await,
+        Command::Serve => step::serve(dir).await,
+        Command::CheckConfig => step::check_config(dir),
+        Command::Doctor { format } => step::doctor(dir, format).await,
+        Command::Status { format } => step::status(dir, format).await,
+        Command::Import { dataset, by, file } => step::import(dir, dataset, who(by), &file).await,
+        Command::Validate { batch, by } => step::validate(dir, batch, who(by)).await,
+        Command::Link { person, code, by } => step::link(dir, person, code, who(by)).await,
+        Command::Document { command } => step::document(dir, command).await,
+        Command::Backup { to, include_keys } => step::backup(dir, &to, include_keys).await,
+        Command::Restore { from } => step::restore(dir, &from).await,
+        Command::Audit { command } => step::audit(dir, command).await,
+        Command::Batches { format } => step::batches(dir, format).await,
     }
-    Ok(())
-}
-
-async fn document(dir: &std::path::Path, command: DocumentCommand) -> anyhow::Result<()> {
-    match command {
-        DocumentCommand::Add {
-            person,
-            category,
-            by,
-            file,
-        } => {
-            let path = std::fs::canonicalize(&file).map_err(|source| crate::NodeError::Io {
-                path: file.clone(),
-                source,
-            })?;
-            let req = admin::Request::DocumentAdd {
-                local_id: person,
-                category,
-                path,
-                by: who(by),
-            };
-            if let admin::Response::Document(d) = admin::request(dir, req, &mut |_| {}).await? {
-                println!("{}", d.id);
-                eprintln!(
-                    "document {} added for {} ({}, {} bytes), sealed at rest",
-                    d.id,
-                    d.local_id,
-                    d.category.code(),
-                    d.size
-                );
-            }
-        }
-        DocumentCommand::List { person, format } => {
-            let req = admin::Request::Documents { local_id: person };
-            if let admin::Response::Documents(docs) = admin::request(dir, req, &mut |_| {}).await? {
-                let mut l = Listing::new(vec![
-                    "id", "person", "category", "name", "type", "bytes", "added", "by", "sha256",
-                ]);
-                for d in docs {
-                    l.rows.push(vec![
-                        Cell::text(&d.id),
-                        Cell::text(&d.local_id),
-                        Cell::text(d.category.code()),
-                        Cell::text(&d.name),
-                        Cell::text(&d.mime),
-                        Cell::number(d.size),
-                        Cell::time(Some(d.added_at)),
-                        Cell::text(&d.added_by),
-                        Cell::text(passerelle_protocol::hex::encode(&d.sha256)),
-                    ]);
-                }
-                print!("{}", l.render(format));
-            }
-        }
-        DocumentCommand::Remove { id, by } => {
-            let req = admin::Request::DocumentRemove { id, by: who(by) };
-            if let admin::Response::Document(d) = admin::request(dir, req, &mut |_| {}).await? {
-                eprintln!(
-                    "document {} of {} removed, with its sealed file",
-                    d.id, d.local_id
-                );
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Renders a status report.

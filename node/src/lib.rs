@@ -21,12 +21,14 @@
 //! - [`doctor`]: the diagnosis of a node folder and its link.
 //! - [`metrics`]: optional Prometheus metrics on a local address.
 //! - [`admin`]: requests other commands send to a running node.
-//! - [`cli`]: the command line.
+//! - [`cli`]: the command line and its dispatcher; [`commands`]: one
+//!   named step per command.
 
 pub mod admin;
 pub mod answer;
 pub mod batches;
 pub mod cli;
+pub mod commands;
 pub mod data;
 pub mod doctor;
 pub mod enroll;

@@ -1,0 +1,387 @@
+//! The steps behind each `passerelle-hub` command: one function per
+//! command, called by [`crate::cli::run`]. Human text goes to stderr,
+//! machine output (tokens, listings) to stdout.
+
+use std::path::Path;
+
+use passerelle_link::output::{time, Cell, Format, Listing};
+use passerelle_protocol::{geo::Level, ids::NodeId};
+
+use passerelle_hub_core::{init, paths::HubDir, HubError, Refusal};
+
+use crate::{
+    admin::{self, Request, Response},
+    cli::{nodes_listing, render_coverage, render_indicator, AuditAction, CaAction, PartnerAction},
+    server::{self, Listen},
+};
+
+/// Sends `req` to the hub of `root` (or serves it from its store) and
+/// takes the reply `pick` expects; any other reply means the command and
+/// the running hub are different versions.
+async fn ask<T>(
+    root: &Path,
+    req: Request,
+    pick: impl FnOnce(Response) -> Option<T>,
+) -> Result<T, HubError> {
+    pick(admin::request(root, req).await?).ok_or(Refusal::UnexpectedReply.into())
+}
+
+/// `init`: a new hub folder with its CA, keys and configuration.
+pub fn init(root: &Path, name: Option<String>, public_names: Vec<String>) -> Result<(), HubError> {
+    let config = init::init(&HubDir::create(root)?, name, public_names)?;
+    eprintln!(
+        "hub initialised in {}\ncertificate names: {}\nnext: passerelle-hub serve --dir {}",
+        root.display(),
+        config.public_names.join(", "),
+        root.display()
+    );
+    Ok(())
+}
+
+/// `enroll`: a one-time token for a node.
+pub async fn enroll(root: &Path, node_id: NodeId, name: String) -> Result<(), HubError> {
+    let req = Request::Enroll {
+        node_id: node_id.clone(),
+        name,
+    };
+    let token = ask(root, req, |r| match r {
+        Response::Token(t) => Some(t),
+        _ => None,
+    })
+    .await?;
+    println!("{token}");
+    eprintln!(
+        "one-time token for node {node_id}; on the node run:\n  passerelle-node init --hub HUB_HOST:PORT --token {token}"
+    );
+    Ok(())
+}
+
+/// `serve`: runs the hub until Ctrl-C or SIGTERM.
+pub async fn serve(root: &Path, listen: Listen) -> Result<(), HubError> {
+    let hub = server::start(root, listen, false).await?;
+    eprintln!(
+        "hub serving: QUIC on {} (UDP), portal on http://{}; Ctrl-C to stop",
+        hub.quic_addr, hub.http_addr
+    );
+    passerelle_link::shutdown::signal().await;
+    eprintln!("stopping");
+    hub.stop().await;
+    Ok(())
+}
+
+/// `nodes`: the registry.
+pub async fn nodes(root: &Path, format: Format) -> Result<(), HubError> {
+    let rows = ask(root, Request::Nodes, |r| match r {
+        Response::Nodes(rows) => Some(rows),
+        _ => None,
+    })
+    .await?;
+    print!("{}", nodes_listing(&rows).render(format));
+    Ok(())
+}
+
+/// `revoke`: a node's certificate, and its connection.
+pub async fn revoke(root: &Path, node_id: NodeId) -> Result<(), HubError> {
+    let r = ask(root, Request::Revoke { node_id }, |r| match r {
+        Response::Revoked(r) => Some(r),
+        _ => None,
+    })
+    .await?;
+    let closed = if r.disconnected {
+        "; its connection was closed"
+    } else {
+        ""
+    };
+    eprintln!("node {} revoked{closed}", r.node_id);
+    Ok(())
+}
+
+/// `check-config`: loads everything `serve` would load, and says so.
+pub fn check_config(root: &Path) -> Result<(), HubError> {
+    let hub_dir = HubDir::existing(root)?;
+    let config = passerelle_config::HubConfig::load(&hub_dir.config())?;
+    let catalog =
+        passerelle_observatory::catalog::load(config.catalog_dir.as_deref()).map_err(|e| {
+            Refusal::BadFile {
+                what: "catalog".into(),
+                why: e.to_string(),
+            }
+        })?;
+    if let Some(path) = &config.boundaries {
+        let text = std::fs::read_to_string(path).map_err(|source| HubError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        passerelle_portal::map::Geometry::from_geojson(&text, &config.boundaries_code_property)
+            .map_err(|why| Refusal::BadFile {
+                what: format!("{} (boundaries in hub.toml)", path.display()),
+                why,
+            })?;
+    }
+    if let (Some(cert), Some(key)) = (&config.https_cert, &config.https_key) {
+        passerelle_portal::https::acceptor(cert, key)?;
+    }
+    for key in [hub_dir.ca_key(), hub_dir.hub_key()] {
+        passerelle_certs::files::read_private_key(&key)?;
+    }
+    let map = if config.boundaries.is_some() {
+        "configured boundaries"
+    } else {
+        "schematic"
+    };
+    let portal = if config.https_cert.is_some() {
+        "HTTPS"
+    } else {
+        "HTTP (reverse proxy)"
+    };
+    eprintln!(
+        "{}: ok — {} indicator(s), map: {map}, portal: {portal}",
+        hub_dir.config().display(),
+        catalog.len(),
+    );
+    Ok(())
+}
+
+/// `indicators`: the catalog.
+pub async fn indicators(root: &Path, format: Format) -> Result<(), HubError> {
+    let list = ask(root, Request::Indicators, |r| match r {
+        Response::Indicators(list) => Some(list),
+        _ => None,
+    })
+    .await?;
+    let mut l = Listing::new(vec![
+        "id",
+        "theme",
+        "title",
+        "unit",
+        "frequency",
+        "sources",
+        "formula",
+    ]);
+    for i in list {
+        let formula = i.formula.describe();
+        l.rows.push(vec![
+            Cell::text(i.id),
+            Cell::text(i.theme),
+            Cell::text(i.title),
+            Cell::text(i.unit),
+            Cell::text(i.frequency),
+            Cell::list(&i.sources, "; "),
+            Cell::text(formula),
+        ]);
+    }
+    print!("{}", l.render(format));
+    Ok(())
+}
+
+/// `indicator`: an indicator's latest result, refreshed first if asked.
+pub async fn indicator(
+    root: &Path,
+    id: String,
+    level: Option<Level>,
+    refresh: bool,
+    format: Format,
+) -> Result<(), HubError> {
+    let (ind, result) = ask(root, Request::Indicator { id, refresh }, |r| match r {
+        Response::Indicator(ind, result) => Some((ind, result)),
+        _ => None,
+    })
+    .await?;
+    print!("{}", render_indicator(&ind, &result, level, format));
+    if format == Format::Table {
+        eprint!("{}", render_coverage(&result));
+    }
+    Ok(())
+}
+
+/// `verify-indicator`: the provenance check of the latest result.
+pub async fn verify_indicator(root: &Path, id: String) -> Result<(), HubError> {
+    let v = ask(root, Request::Verify { id }, |r| match r {
+        Response::Verified(v) => Some(v),
+        _ => None,
+    })
+    .await?;
+    eprintln!(
+        "indicator {} computed {}: {} signed contribution(s) verified against the CA; {} cell(s) recomputed, all identical",
+        v.indicator,
+        time(Some(v.computed_at)),
+        v.contributions,
+        v.cells
+    );
+    Ok(())
+}
+
+/// `partner add|list|remove`: partner accounts.
+pub async fn partner(root: &Path, action: PartnerAction) -> Result<(), HubError> {
+    match action {
+        PartnerAction::Add {
+            email,
+            name,
+            institution,
+        } => {
+            let req = Request::PartnerAdd {
+                email: email.clone(),
+                name,
+                institution,
+            };
+            let password = ask(root, req, |r| match r {
+                Response::Password(p) => Some(p),
+                _ => None,
+            })
+            .await?;
+            println!("{password}");
+            eprintln!("account {email} created; give this initial password to its holder, once, by a safe channel");
+        }
+        PartnerAction::List { format } => {
+            let list = ask(root, Request::Partners, |r| match r {
+                Response::Partners(list) => Some(list),
+                _ => None,
+            })
+            .await?;
+            let mut l = Listing::new(vec!["email", "name", "institution", "created"]);
+            for (e, n, i, c) in list {
+                l.rows.push(vec![
+                    Cell::text(e),
+                    Cell::text(n),
+                    Cell::text(i),
+                    Cell::time(Some(c)),
+                ]);
+            }
+            print!("{}", l.render(format));
+        }
+        PartnerAction::Remove { email } => {
+            let req = Request::PartnerRemove {
+                email: email.clone(),
+            };
+            admin::request(root, req).await?;
+            eprintln!("account {email} removed");
+        }
+    }
+    Ok(())
+}
+
+fn absolute(path: &Path) -> Result<std::path::PathBuf, HubError> {
+    std::path::absolute(path).map_err(|source| HubError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// `backup`: a consistent archive, taken while serving if the hub runs.
+pub async fn backup(root: &Path, to: &Path, include_keys: bool) -> Result<(), HubError> {
+    let to = absolute(to)?;
+    let req = Request::Backup {
+        to: to.clone(),
+        include_keys,
+    };
+    let summary = ask(root, req, |r| match r {
+        Response::Backup(s, _) => Some(s),
+        _ => None,
+    })
+    .await?;
+    eprintln!(
+        "{}",
+        summary.written(&to, include_keys, "ca.key and hub.key")
+    );
+    Ok(())
+}
+
+/// `restore`: a backup into a stopped hub's folder.
+pub async fn restore(root: &Path, from: &Path) -> Result<(), HubError> {
+    let from = absolute(from)?;
+    let (summary, aside) = ask(root, Request::Restore { from }, |r| match r {
+        Response::Backup(s, aside) => Some((s, aside)),
+        _ => None,
+    })
+    .await?;
+    eprintln!("{}", summary.restored(aside.as_deref()));
+    Ok(())
+}
+
+/// `ca rotate|finish|status`: CA rotation, with the hub stopped.
+pub async fn ca(root: &Path, action: CaAction) -> Result<(), HubError> {
+    if !matches!(action, CaAction::Status)
+        && passerelle_link::admin::call::<_, Response>(root, &Request::Nodes)
+            .await?
+            .is_some()
+    {
+        return Err(Refusal::NeedsStoppedHub {
+            what: "run this, then start it again".into(),
+        }
+        .into());
+    }
+    match action {
+        CaAction::Rotate => {
+            passerelle_hub_core::ops::rotate_ca(root, passerelle_link::now())?;
+            eprintln!(
+                "CA rotation started: a new CA issues certificates; both CAs are trusted.
+start the hub: connected nodes learn the new CA and renew their certificates.
+when every node has renewed: stop the hub, run passerelle-hub ca finish, start it again"
+            );
+        }
+        CaAction::Finish { force } => {
+            let cut =
+                passerelle_hub_core::ops::finish_ca_rotation(root, force, passerelle_link::now())?;
+            eprintln!("CA rotation finished: only the new CA is trusted; the hub certificate comes from it (same key)");
+            if !cut.is_empty() {
+                eprintln!("cut off (enroll them again): {}", cut.join(", "));
+            }
+        }
+        CaAction::Status => ca_status(root)?,
+    }
+    Ok(())
+}
+
+fn ca_status(root: &Path) -> Result<(), HubError> {
+    let dir = HubDir::existing(root)?;
+    let cas = passerelle_certs::files::read_pem_all(
+        &dir.ca_cert(),
+        passerelle_certs::files::CERTIFICATE,
+    )?;
+    for (i, c) in cas.iter().enumerate() {
+        let (from, to) = passerelle_certs::identity::validity(c)?;
+        println!(
+            "{} sha256:{} valid {} to {}",
+            if i == 0 { "issuing" } else { "trusted" },
+            passerelle_protocol::hex::encode(&passerelle_protocol::sign::sha256(c)),
+            time(Some(from)),
+            time(Some(to))
+        );
+    }
+    eprintln!(
+        "{}",
+        if cas.len() > 1 {
+            "a CA rotation is under way"
+        } else {
+            "no rotation under way"
+        }
+    );
+    Ok(())
+}
+
+/// `audit verify|show`: the vault's audit chain.
+pub async fn audit(root: &Path, action: AuditAction) -> Result<(), HubError> {
+    let (check, records) = ask(root, Request::Audit, |r| match r {
+        Response::Audit(check, records) => Some((check, records)),
+        _ => None,
+    })
+    .await?;
+    match action {
+        AuditAction::Verify => {
+            let head = check.map_err(|broken| Refusal::AuditBroken {
+                why: broken.to_string(),
+            })?;
+            eprintln!(
+                "audit chain intact: {} record(s), last hash {}",
+                head.records, head.hash
+            );
+        }
+        AuditAction::Show { format } => {
+            print!(
+                "{}",
+                passerelle_link::listings::audit(&records).render(format)
+            );
+        }
+    }
+    Ok(())
+}
