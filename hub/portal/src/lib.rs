@@ -354,7 +354,12 @@ async fn download(
             .into_response(),
         "json" => (
             [(header::CONTENT_DISPOSITION, disposition)],
-            Json(data::indicator_json(&ind, &r, level)),
+            Json(data::indicator_json(
+                &ind,
+                &r,
+                ctx.pending_draft(id).as_deref(),
+                level,
+            )),
         )
             .into_response(),
         _ => missing(&ctx),
@@ -378,7 +383,7 @@ async fn api_indicator(
             .into_response();
     };
     match latest(&ctx, &id) {
-        Some((ind, r)) => Json(data::indicator_json(&ind, &r, level)).into_response(),
+        Some((ind, r)) => Json(data::indicator_json(&ind, &r, ctx.pending_draft(&id).as_deref(), level)).into_response(),
         None => (StatusCode::NOT_FOUND, Json(serde_json::json!({"error": format!("unknown or not yet computed indicator {id:?}")}))).into_response(),
     }
 }
