@@ -217,7 +217,8 @@ pub async fn dispatch_live(ctx: &std::sync::Arc<Ctx>, req: Request) -> Response 
                 return Response::Error(RemoteError::Refused(Refusal::UnknownIndicator { id }));
             };
             match observatory::refresh(&ctx.observatory, &ctx.fed, ind).await {
-                Ok(mut r) => {
+                Ok(decision) => {
+                    let mut r = decision.into_result();
                     r.provenance.clear();
                     Response::Indicator(ind.clone(), Box::new(r))
                 }

@@ -463,8 +463,18 @@ pub fn indicator(hub: &HubHandle, id: &str) -> passerelle_observatory::catalog::
         .clone()
 }
 
-/// Recomposes an indicator from the connected nodes now.
+/// Recomposes an indicator from the connected nodes now: what was
+/// composed, whether it was published or kept as a draft.
 pub async fn refresh(hub: &HubHandle, id: &str) -> passerelle_observatory::IndicatorResult {
+    refresh_decided(hub, id).await.into_result()
+}
+
+/// Recomposes an indicator from the connected nodes now, and says whether
+/// the result was published or kept as a draft.
+pub async fn refresh_decided(
+    hub: &HubHandle,
+    id: &str,
+) -> passerelle_observatory::publish::Decision {
     passerelle_observatory::refresh::refresh(
         &hub.ctx().observatory,
         &hub.ctx().fed,

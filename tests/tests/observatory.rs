@@ -43,9 +43,11 @@ async fn composed_figures_equal_the_raw_rows_and_partial_results_name_the_missin
         .await;
     let ind = indicator(&hub, "personnes-recues");
 
-    let result = observatory::refresh(&hub.ctx().observatory, &hub.ctx().fed, &ind)
+    let decision = observatory::refresh(&hub.ctx().observatory, &hub.ctx().fed, &ind)
         .await
         .unwrap();
+    assert!(decision.published());
+    let result = decision.into_result();
     assert!(result.coverage.complete(), "{:?}", result.coverage);
     assert_eq!(result.coverage.answered.len(), 2);
     let (ra, rb) = (raw(&rows_a), raw(&rows_b));
@@ -102,11 +104,23 @@ async fn composed_figures_equal_the_raw_rows_and_partial_results_name_the_missin
         .to_string();
     assert!(err.contains("recomputed"), "{err}");
 
-    // One node stops: the next result is partial and names it.
+    // One node stops: the next result is partial, names it, and is kept as
+    // a draft; the complete result stays published.
     b.stop().await;
-    let partial = observatory::refresh(&hub.ctx().observatory, &hub.ctx().fed, &ind)
+    let decision = observatory::refresh(&hub.ctx().observatory, &hub.ctx().fed, &ind)
         .await
         .unwrap();
+    assert!(!decision.published(), "a partial result was published");
+    let partial = decision.into_result();
+    assert_eq!(
+        hub.ctx()
+            .hub
+            .store
+            .latest_result::<observatory::IndicatorResult>("personnes-recues")
+            .unwrap()
+            .unwrap(),
+        stored
+    );
     assert!(!partial.coverage.complete());
     assert!(
         partial

@@ -274,6 +274,7 @@ mod tests {
             frequency: "f".into(),
             formula,
             decimals: 0,
+            partial: Default::default(),
         }
     }
 

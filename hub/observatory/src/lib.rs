@@ -10,10 +10,12 @@
 //! - [`catalog`]: the indicator catalog (TOML; shipped and local).
 //! - [`compose`]: indicators composed from node answers (pure).
 //! - [`refresh`]: plan, fan-out, fold; history and offline verification.
+//! - [`publish`]: the publishing rules (published, or kept as a draft).
 //! - [`resources`]: the resource centre's documents.
 
 pub mod catalog;
 pub mod compose;
+pub mod publish;
 pub mod refresh;
 pub mod resources;
 
@@ -25,18 +27,26 @@ use std::{
     },
 };
 
-use passerelle_hub_core::{federation::Federation, store::Store};
+use passerelle_hub_core::{
+    federation::Federation,
+    store::{History, Store},
+    HubError,
+};
 
+pub use publish::Draft;
 pub use refresh::IndicatorResult;
 
-/// The observatory's state: the catalog and the latest result of each
-/// indicator (without provenance), for pages read far more often than
-/// results change.
+/// The observatory's state: the catalog, the latest published result of
+/// each indicator and the draft of a more recent refresh, if any (both
+/// without provenance), for pages read far more often than results change.
 pub struct Observatory {
     /// The indicator catalog.
     pub catalog: Vec<catalog::Indicator>,
     store: Store,
     latest: RwLock<HashMap<String, Arc<IndicatorResult>>>,
+    /// Per indicator: the draft newer than the published result (`None`
+    /// once known to be none).
+    drafts: RwLock<HashMap<String, Option<Arc<Draft>>>>,
     generation: AtomicU64,
 }
 
@@ -47,6 +57,7 @@ impl Observatory {
             catalog,
             store,
             latest: RwLock::default(),
+            drafts: RwLock::default(),
             generation: AtomicU64::new(0),
         }
     }
@@ -72,7 +83,8 @@ impl Observatory {
         Some(r)
     }
 
-    /// Makes `r` the latest result of its indicator.
+    /// Makes `r` the latest published result of its indicator (no draft
+    /// is then more recent).
     pub fn remember(&self, r: &IndicatorResult) {
         let mut light = r.clone();
         light.provenance.clear();
@@ -80,7 +92,57 @@ impl Observatory {
             .write()
             .expect("results cache lock")
             .insert(r.indicator.clone(), Arc::new(light));
+        self.drafts
+            .write()
+            .expect("drafts cache lock")
+            .insert(r.indicator.clone(), None);
         self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Makes `d` the draft of a refresh more recent than the published
+    /// result of its indicator.
+    pub fn remember_draft(&self, d: &Draft) {
+        let mut light = d.clone();
+        light.result.provenance.clear();
+        self.drafts
+            .write()
+            .expect("drafts cache lock")
+            .insert(d.result.indicator.clone(), Some(Arc::new(light)));
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// The draft of the latest refresh of an indicator when that refresh
+    /// was not published (so the published result is older), without
+    /// provenance, from memory (loaded from the store on first use).
+    pub fn pending_draft(&self, id: &str) -> Option<Arc<Draft>> {
+        if let Some(d) = self.drafts.read().expect("drafts cache lock").get(id) {
+            return d.clone();
+        }
+        let d = self
+            .store
+            .pending_draft::<Draft>(id)
+            .ok()
+            .flatten()
+            .map(|mut d| {
+                d.result.provenance.clear();
+                Arc::new(d)
+            });
+        // A refresh that finished meanwhile knows better than the store read.
+        self.drafts
+            .write()
+            .expect("drafts cache lock")
+            .entry(id.to_string())
+            .or_insert(d)
+            .clone()
+    }
+
+    /// An indicator's history, published results and drafts, oldest
+    /// first (with provenance).
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn history(&self, id: &str) -> Result<Vec<History<IndicatorResult, Draft>>, HubError> {
+        self.store.history(id)
     }
 
     /// A number that changes whenever a result does: what was rendered

@@ -2,15 +2,18 @@
 //! checking their provenance offline.
 //!
 //! A refresh is a pure [`plan`] (which node to ask for what), a thin
-//! fan-out that asks in parallel, and a pure [`fold`] of the replies into
-//! a result; both pure halves are tested without sockets.
+//! fan-out that asks in parallel, a pure [`fold`] of the replies into a
+//! composition, and the pure publishing rules ([`crate::publish::decide`]);
+//! the pure parts are tested without sockets.
 //!
 //! A refresh asks every node that provides each dataset, in parallel, with
 //! a timeout. Every result says which nodes answered, which did not and
-//! why, and how many cells are suppressed or missing: a node down gives a
-//! partial result that says so. The signed replies a result was composed
-//! from are stored with it, so `verify-indicator` can re-check every
-//! signature and recompute every value without the network.
+//! why, and how many cells are suppressed or missing. A node down makes
+//! the composition partial: it is kept as a draft (unless its catalog
+//! entry allows partial publication) and the last complete result stays
+//! published. The signed replies a result was composed from are stored
+//! with it, so `verify-indicator` can re-check every signature and
+//! recompute every value without the network.
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
@@ -29,6 +32,7 @@ use tracing::{info, warn};
 use crate::{
     catalog::Indicator,
     compose::{self, Answers, ResultCell, Status},
+    publish::{self, Absence, Composition, Decision, Gap},
     Observatory,
 };
 
@@ -130,12 +134,23 @@ impl Ask {
         })
     }
 
-    fn failed(&self, reason: String) -> Failed {
-        Failed {
+    fn gap(&self, why: Absence) -> Gap {
+        Gap {
             node_id: self.node_id.to_string(),
             name: self.name.clone(),
             dataset: self.dataset.clone(),
-            reason,
+            why,
+        }
+    }
+}
+
+impl From<&Gap> for Failed {
+    fn from(g: &Gap) -> Self {
+        Self {
+            node_id: g.node_id.clone(),
+            name: g.name.clone(),
+            dataset: g.dataset.clone(),
+            reason: g.why.to_string(),
         }
     }
 }
@@ -147,7 +162,7 @@ pub struct Plan {
     /// Questions to connected providers.
     pub asks: Vec<Ask>,
     /// Contributions that cannot be had (no provider, not connected).
-    pub failed: Vec<Failed>,
+    pub failed: Vec<Gap>,
 }
 
 /// Plans the refresh of `ind` (pure): every dataset measure its formula
@@ -169,11 +184,11 @@ pub fn plan(ind: &Indicator, nodes: &[NodeRecord], connected: &dyn Fn(&NodeId) -
             .filter(|n| n.revoked_at.is_none() && n.datasets.contains(&dataset))
             .collect();
         if providers.is_empty() {
-            plan.failed.push(Failed {
+            plan.failed.push(Gap {
                 node_id: "-".into(),
                 name: "-".into(),
                 dataset: dataset.clone(),
-                reason: "no connected node has reported this dataset".into(),
+                why: Absence::NoProvider,
             });
         }
         for n in providers {
@@ -186,7 +201,7 @@ pub fn plan(ind: &Indicator, nodes: &[NodeRecord], connected: &dyn Fn(&NodeId) -
             if connected(&n.node_id) {
                 plan.asks.push(ask);
             } else {
-                plan.failed.push(ask.failed("not connected".into()));
+                plan.failed.push(ask.gap(Absence::NotConnected));
             }
         }
     }
@@ -200,25 +215,24 @@ pub struct Reply {
     /// The question.
     pub ask: Ask,
     /// The node's certificate (DER) and its verified, signed reply.
-    pub outcome: Result<(Vec<u8>, ReplyBody, SignedReply), String>,
+    pub outcome: Result<(Vec<u8>, ReplyBody, SignedReply), Absence>,
 }
 
-/// Composes the result of a refresh from its plan and the replies (pure).
+/// Composes the result of a refresh from its plan and the replies (pure);
+/// [`publish::decide`] then says whether it is published.
 pub fn fold(
     ind: &Indicator,
     plan: Plan,
     replies: Vec<Reply>,
     computed_at: UnixTime,
-) -> IndicatorResult {
-    let mut coverage = Coverage {
-        failed: plan.failed,
-        ..Coverage::default()
-    };
+) -> Composition {
+    let mut coverage = Coverage::default();
+    let mut gaps = plan.failed;
     let mut answers = Answers::new();
     let mut provenance = Vec::new();
     for Reply { ask, outcome } in replies {
         match outcome {
-            Err(e) => coverage.failed.push(ask.failed(e)),
+            Err(why) => gaps.push(ask.gap(why)),
             Ok((cert_der, body, signed)) => match body.outcome {
                 Outcome::Answered(Answer::Aggregate(a)) => {
                     coverage.answered.push(Answered {
@@ -238,19 +252,16 @@ pub fn fold(
                         signed,
                     });
                 }
-                Outcome::Answered(_) => {
-                    coverage.failed.push(ask.failed("unexpected answer".into()))
-                }
-                Outcome::Refused(r) => coverage.failed.push(ask.failed(format!("refused: {r}"))),
+                Outcome::Answered(_) => gaps.push(ask.gap(Absence::UnexpectedAnswer)),
+                Outcome::Refused(r) => gaps.push(ask.gap(Absence::Refused(r))),
             },
         }
     }
     coverage
         .answered
         .sort_by(|a, b| (&a.dataset, &a.node_id).cmp(&(&b.dataset, &b.node_id)));
-    coverage
-        .failed
-        .sort_by(|a, b| (&a.dataset, &a.node_id).cmp(&(&b.dataset, &b.node_id)));
+    gaps.sort_by(|a, b| (&a.dataset, &a.node_id).cmp(&(&b.dataset, &b.node_id)));
+    coverage.failed = gaps.iter().map(Failed::from).collect();
     // Provenance in a stable order too, whatever order replies came in.
     provenance.sort_by(|a, b| (&a.dataset, &a.cert_der).cmp(&(&b.dataset, &b.cert_der)));
     let cells = compose::compose(ind, &answers);
@@ -259,12 +270,15 @@ pub fn fold(
         .filter(|c| c.status == Status::Suppressed)
         .count();
     coverage.missing = cells.iter().filter(|c| c.status == Status::Missing).count();
-    IndicatorResult {
-        indicator: ind.id.clone(),
-        computed_at,
-        cells,
-        coverage,
-        provenance,
+    Composition {
+        result: IndicatorResult {
+            indicator: ind.id.clone(),
+            computed_at,
+            cells,
+            coverage,
+            provenance,
+        },
+        gaps,
     }
 }
 
@@ -275,12 +289,12 @@ async fn fan_out(fed: &Federation, asks: &[Ask]) -> Vec<Reply> {
         let (fed, ask) = (fed.clone(), ask.clone());
         tasks.spawn(async move {
             let outcome = match fed.live(&ask.node_id) {
-                None => Err("not connected".to_string()),
+                None => Err(Absence::NotConnected),
                 Some(live) => fed
                     .ask(&live, ask.query())
                     .await
                     .map(|a| (live.cert_der.clone(), a.body, a.signed))
-                    .map_err(|e| e.to_string()),
+                    .map_err(|e| Absence::of(&e)),
             };
             Reply { ask, outcome }
         });
@@ -294,30 +308,43 @@ async fn fan_out(fed: &Federation, asks: &[Ask]) -> Vec<Reply> {
     replies
 }
 
-/// Refreshes one indicator from the connected nodes, stores the result and
-/// makes it the latest.
+/// Refreshes one indicator from the connected nodes. A result complete
+/// for what it claims (or partial where its entry allows) is stored as
+/// published and becomes the latest; otherwise it is stored as a draft and
+/// the published result stays.
 ///
 /// # Errors
-/// Only on a store failure: unreachable nodes make a partial result.
+/// Only on a store failure: unreachable nodes make a draft.
 pub async fn refresh(
     obs: &Observatory,
     fed: &Federation,
     ind: &Indicator,
-) -> Result<IndicatorResult, HubError> {
+) -> Result<Decision, HubError> {
     let nodes = fed.hub.store.nodes()?;
     let plan = plan(ind, &nodes, &|n| fed.live(n).is_some());
     let replies = fan_out(fed, &plan.asks).await;
-    let result = fold(ind, plan, replies, now());
-    fed.hub
-        .store
-        .put_result(&result.indicator, result.computed_at, &result)?;
-    obs.remember(&result);
-    if result.coverage.complete() {
-        info!(indicator = %ind.id, contributions = result.provenance.len(), "indicator refreshed");
-    } else {
-        warn!(indicator = %ind.id, missing = result.coverage.failed.len(), "indicator refreshed with partial coverage");
+    let decision = publish::decide(ind, fold(ind, plan, replies, now()));
+    match &decision {
+        Decision::Publish(result) => {
+            fed.hub
+                .store
+                .put_result(&result.indicator, result.computed_at, result)?;
+            obs.remember(result);
+            if result.coverage.complete() {
+                info!(indicator = %ind.id, contributions = result.provenance.len(), "indicator refreshed");
+            } else {
+                warn!(indicator = %ind.id, missing = result.coverage.failed.len(), "indicator published with partial coverage, as its catalog entry allows");
+            }
+        }
+        Decision::Draft(draft) => {
+            fed.hub
+                .store
+                .put_draft(&ind.id, draft.result.computed_at, draft)?;
+            obs.remember_draft(draft);
+            warn!(indicator = %ind.id, missing = draft.gaps.len(), held_back = ?draft.held_back, "indicator refresh incomplete: kept as a draft, the last published result stays");
+        }
     }
-    Ok(result)
+    Ok(decision)
 }
 
 /// Refreshes every indicator of the catalog.

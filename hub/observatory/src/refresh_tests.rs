@@ -35,6 +35,7 @@ fn indicator(formula: Formula) -> Indicator {
         frequency: "annuelle".into(),
         formula,
         decimals: 0,
+        partial: Default::default(),
     }
 }
 
@@ -101,7 +102,7 @@ fn plan_asks_connected_unrevoked_providers_and_records_the_rest() {
     assert_eq!(plan.asks[0].measure, Measure::Count);
     assert_eq!(plan.failed.len(), 1);
     assert_eq!(plan.failed[0].node_id, "cd-976");
-    assert_eq!(plan.failed[0].reason, "not connected");
+    assert_eq!(plan.failed[0].why, Absence::NotConnected);
 }
 
 #[test]
@@ -121,6 +122,7 @@ fn plan_names_a_dataset_nobody_provides_and_asks_each_measure_once() {
         ),
         ("-", "absent")
     );
+    assert_eq!(plan.failed[0].why, Absence::NoProvider);
 }
 
 #[test]
@@ -148,7 +150,14 @@ fn fold_adds_answers_keeps_provenance_and_says_who_failed() {
             Outcome::Refused(Refusal::Malformed("nope".into())),
         ),
     ];
-    let r = fold(&ind, p, replies, 99);
+    let c = fold(&ind, p, replies, 99);
+    assert_eq!(c.gaps.len(), 1);
+    assert!(
+        matches!(c.gaps[0].why, Absence::Refused(Refusal::Malformed(_))),
+        "{:?}",
+        c.gaps
+    );
+    let r = c.result;
     assert_eq!(r.computed_at, 99);
     assert_eq!(r.indicator, "essai");
     let answered: Vec<&str> = r
@@ -209,11 +218,212 @@ fn fold_turns_an_unreachable_node_into_a_stated_gap() {
     let p = plan(&ind, &nodes, &|_| true);
     let replies = vec![Reply {
         ask: p.asks[0].clone(),
-        outcome: Err("timed out after 5s".into()),
+        outcome: Err(Absence::TimedOut {
+            after: std::time::Duration::from_secs(5),
+        }),
     }];
-    let r = fold(&ind, p, replies, 7);
+    let c = fold(&ind, p, replies, 7);
+    assert_eq!(
+        c.gaps[0].why,
+        Absence::TimedOut {
+            after: std::time::Duration::from_secs(5)
+        }
+    );
+    let r = c.result;
     assert!(r.coverage.answered.is_empty());
-    assert_eq!(r.coverage.failed[0].reason, "timed out after 5s");
+    assert_eq!(r.coverage.failed[0].reason, "no reply within 5 s");
     assert!(r.provenance.is_empty());
     assert!(r.cells.iter().all(|c| c.status != Status::Released));
+}
+
+// The publishing rules over plan and fold: a composition missing a
+// provider is a draft unless its entry allows partial publication, and a
+// ratio with a partial side never is published.
+
+use crate::{
+    catalog::PartialPolicy,
+    publish::{decide, Decision, HeldBack, Share},
+};
+
+fn answered(ask: &Ask, commune: &str, value: f64) -> Reply {
+    reply(
+        ask,
+        Outcome::Answered(Answer::Aggregate(answer(&ask.dataset, commune, value))),
+    )
+}
+
+fn mamoudzou(r: &IndicatorResult) -> Option<f64> {
+    r.cells
+        .iter()
+        .find(|c| c.level == Level::Commune && c.code == "97611")
+        .and_then(|c| c.value)
+}
+
+/// Two providers of `recus`: `caf-976` answers 40, `cd-976` as given.
+fn two_providers(ind: &Indicator, cd: Option<Result<f64, Absence>>) -> Decision {
+    let nodes = [
+        node("caf-976", &["recus"], false),
+        node("cd-976", &["recus"], false),
+    ];
+    let p = plan(ind, &nodes, &|n| n.as_str() != "cd-976" || cd.is_some());
+    let mut replies = Vec::new();
+    for ask in &p.asks {
+        match (ask.node_id.as_str(), &cd) {
+            ("caf-976", _) => replies.push(answered(ask, "97611", 40.0)),
+            (_, Some(Ok(v))) => replies.push(answered(ask, "97611", *v)),
+            (_, Some(Err(why))) => replies.push(Reply {
+                ask: ask.clone(),
+                outcome: Err(why.clone()),
+            }),
+            (_, None) => unreachable!("not asked"),
+        }
+    }
+    decide(ind, fold(ind, p, replies, 50))
+}
+
+#[test]
+fn a_complete_composition_is_published() {
+    let d = two_providers(&recus(), Some(Ok(15.0)));
+    let Decision::Publish(r) = d else {
+        panic!("not published: {d:?}")
+    };
+    assert!(r.coverage.complete());
+    assert_eq!(mamoudzou(&r), Some(55.0));
+}
+
+#[test]
+fn a_composition_missing_a_provider_is_a_draft_that_names_it_and_why() {
+    let timed_out = Absence::TimedOut {
+        after: std::time::Duration::from_secs(5),
+    };
+    for (cd, why) in [
+        (None, Absence::NotConnected),
+        (Some(Err(timed_out.clone())), timed_out),
+        (
+            Some(Err(Absence::Outdated { has: 1, needs: 2 })),
+            Absence::Outdated { has: 1, needs: 2 },
+        ),
+    ] {
+        let d = two_providers(&recus(), cd);
+        assert!(!d.published());
+        let Decision::Draft(draft) = d else {
+            unreachable!()
+        };
+        assert_eq!(draft.held_back, HeldBack::Incomplete);
+        assert_eq!(draft.gaps.len(), 1, "{:?}", draft.gaps);
+        assert_eq!(
+            (draft.gaps[0].node_id.as_str(), &draft.gaps[0].why),
+            ("cd-976", &why)
+        );
+        assert_eq!(draft.gaps[0].name, "Institution cd-976");
+        assert_eq!(
+            draft.share,
+            Share {
+                answered: 1,
+                expected: 2
+            }
+        );
+        // The draft keeps what was composed (half the figure), stated as such.
+        assert_eq!(mamoudzou(&draft.result), Some(40.0));
+        assert_eq!(draft.result.coverage.failed[0].reason, why.to_string());
+    }
+}
+
+fn allowing(min_coverage: f64, mut ind: Indicator) -> Indicator {
+    ind.partial = PartialPolicy::Allowed { min_coverage };
+    ind
+}
+
+#[test]
+fn an_entry_allowing_partial_results_publishes_them_at_or_above_its_minimum_only() {
+    // One of two providers: half the expected contributions.
+    let d = two_providers(&allowing(0.5, recus()), None);
+    let Decision::Publish(r) = d else {
+        panic!("not published: {d:?}")
+    };
+    assert!(!r.coverage.complete(), "its coverage says it is partial");
+    assert_eq!(r.coverage.failed[0].node_id, "cd-976");
+    assert_eq!(r.coverage.failed[0].reason, "not connected");
+    assert_eq!(mamoudzou(&r), Some(40.0));
+
+    let d = two_providers(&allowing(0.75, recus()), None);
+    let Decision::Draft(draft) = d else {
+        panic!("published below the minimum: {d:?}")
+    };
+    assert_eq!(
+        draft.held_back,
+        HeldBack::BelowMinimum { min_coverage: 0.75 }
+    );
+
+    // Nobody answered: never published, whatever the minimum.
+    let nodes = [node("caf-976", &["recus"], false)];
+    let ind = allowing(0.01, recus());
+    let p = plan(&ind, &nodes, &|_| false);
+    assert!(!decide(&ind, fold(&ind, p, vec![], 1)).published());
+}
+
+#[test]
+fn a_ratio_with_a_partial_side_is_never_published_even_where_partial_is_allowed() {
+    // recus (two providers) over menages (one provider, caf-976).
+    let ratio = indicator(Formula::Ratio(
+        vec![Term::Count("recus".into())],
+        vec![Term::Count("menages".into())],
+    ));
+    let nodes = [
+        node("caf-976", &["recus", "menages"], false),
+        node("cd-976", &["recus"], false),
+    ];
+    let run = |ind: &Indicator, missing: (&str, &str)| {
+        let p = plan(ind, &nodes, &|_| true);
+        assert_eq!(p.asks.len(), 3);
+        let replies = p
+            .asks
+            .iter()
+            .map(|a| {
+                if (a.node_id.as_str(), a.dataset.as_str()) == missing {
+                    Reply {
+                        ask: a.clone(),
+                        outcome: Err(Absence::Dead {
+                            silent: std::time::Duration::from_secs(3),
+                        }),
+                    }
+                } else {
+                    answered(a, "97611", 40.0)
+                }
+            })
+            .collect();
+        decide(ind, fold(ind, p, replies, 9))
+    };
+    // Complete: published (80 / 40).
+    let Decision::Publish(r) = run(&ratio, ("none", "none")) else {
+        panic!("a complete ratio is published")
+    };
+    assert_eq!(mamoudzou(&r), Some(2.0));
+    for policy in [ratio.clone(), allowing(0.1, ratio.clone())] {
+        let allowed = policy.partial != PartialPolicy::NotAllowed;
+        // A partial numerator over a complete denominator (40 / 40 instead
+        // of 80 / 40), and a complete numerator over a partial denominator.
+        for missing in [("cd-976", "recus"), ("caf-976", "menages")] {
+            let d = run(&policy, missing);
+            let Decision::Draft(draft) = d else {
+                panic!("partial ratio published ({missing:?}, allowed {allowed}): {d:?}")
+            };
+            let expected = if allowed {
+                HeldBack::TwoSided
+            } else {
+                HeldBack::Incomplete
+            };
+            assert_eq!(draft.held_back, expected);
+            assert_eq!(draft.gaps[0].node_id, missing.0);
+            assert_eq!(draft.gaps[0].dataset, missing.1);
+        }
+    }
+}
+
+#[test]
+fn an_indicator_reading_only_built_in_references_is_always_complete() {
+    let pop = indicator(Formula::Sum(vec![Term::Population]));
+    let p = plan(&pop, &[], &|_| true);
+    assert!(p.asks.is_empty() && p.failed.is_empty());
+    assert!(decide(&pop, fold(&pop, p, vec![], 3)).published());
 }

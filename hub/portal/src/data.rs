@@ -1,11 +1,16 @@
 //! Open data: CSV and JSON downloads of every indicator at every level, and
 //! the JSON API under `/api/`, described by an OpenAPI document. Only
-//! public aggregates: a withheld cell has a status and no value.
+//! public aggregates: a withheld cell has a status and no value. Only
+//! published results: a draft (a refresh missing a contribution) is never
+//! exported; the JSON says when a more recent refresh was incomplete.
 
 use passerelle_protocol::geo::{self, Level};
 use serde_json::{json, Value};
 
-use passerelle_observatory::{catalog::Indicator, compose::Status, IndicatorResult};
+use passerelle_link::output::rfc3339;
+use passerelle_observatory::{
+    catalog::Indicator, compose::Status, publish::Share, Draft, IndicatorResult,
+};
 
 use crate::state::Ctx;
 
@@ -29,8 +34,15 @@ pub fn catalog(ctx: &Ctx) -> Value {
     Value::Array(ctx.catalog().iter().map(catalog_entry).collect())
 }
 
-/// An indicator's latest values as JSON, optionally at one level.
-pub fn indicator_json(ind: &Indicator, r: &IndicatorResult, level: Option<Level>) -> Value {
+/// An indicator's latest published values as JSON, optionally at one
+/// level; `draft` is the refresh more recent than them that was not
+/// published, if any (only its date and that it exists are said).
+pub fn indicator_json(
+    ind: &Indicator,
+    r: &IndicatorResult,
+    draft: Option<&Draft>,
+    level: Option<Level>,
+) -> Value {
     let mut answered: Vec<&str> = r
         .coverage
         .answered
@@ -59,10 +71,20 @@ pub fn indicator_json(ind: &Indicator, r: &IndicatorResult, level: Option<Level>
             })
         })
         .collect();
+    let share = Share::of(r);
     json!({
         "indicator": catalog_entry(ind),
         "computed_at": r.computed_at,
-        "coverage": { "complete": r.coverage.complete(), "partners_answered": answered, "partners_missing": missing },
+        "published_at": rfc3339(r.computed_at),
+        "coverage": {
+            "complete": r.coverage.complete(),
+            "partners_answered": answered,
+            "partners_missing": missing,
+            "contributions_answered": share.answered,
+            "contributions_expected": share.expected,
+        },
+        "newer_refresh_incomplete": draft.is_some(),
+        "newer_refresh_at": draft.map(|d| rfc3339(d.result.computed_at)),
         "cells": cells,
     })
 }
@@ -134,9 +156,13 @@ pub fn openapi() -> Value {
                 "status": {"type": "string", "enum": ["publie", "secret_statistique", "non_disponible"]}}},
             "Result": {"type": "object", "properties": {
                 "indicator": {"$ref": "#/components/schemas/Indicator"}, "computed_at": {"type": "integer", "description": "secondes depuis 1970 (UTC)"},
-                "coverage": {"type": "object", "properties": {"complete": {"type": "boolean"},
+                "published_at": {"type": "string", "format": "date-time", "description": "date du calcul publié (RFC 3339, UTC)"},
+                "coverage": {"type": "object", "properties": {"complete": {"type": "boolean", "description": "faux : publié avec une couverture partielle, comme le catalogue l'autorise pour cet indicateur"},
                     "partners_answered": {"type": "array", "items": {"type": "string"}},
-                    "partners_missing": {"type": "array", "items": {"type": "string"}}}},
+                    "partners_missing": {"type": "array", "items": {"type": "string"}},
+                    "contributions_answered": {"type": "integer"}, "contributions_expected": {"type": "integer"}}},
+                "newer_refresh_incomplete": {"type": "boolean", "description": "vrai : une actualisation plus récente, incomplète, n'a pas été publiée ; les valeurs sont celles du dernier résultat publié"},
+                "newer_refresh_at": {"type": "string", "format": "date-time", "nullable": true, "description": "date de cette actualisation non publiée (RFC 3339, UTC)"},
                 "cells": {"type": "array", "items": {"$ref": "#/components/schemas/Cell"}}}},
         }},
     })

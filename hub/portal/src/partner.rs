@@ -1,5 +1,6 @@
 //! The partner professionals' side of the portal: sign-in, the network's
-//! coverage and freshness, the institution's own contributions, and the
+//! coverage and freshness, the refreshes kept as drafts with their
+//! coverage ([`drafts`]), the institution's own contributions, and the
 //! printable quarterly activity report ([`report`]).
 //!
 //! Every partner page needs a session; every form carries a CSRF token
@@ -26,6 +27,7 @@ use passerelle_hub_core::{
 
 use crate::state::Ctx;
 
+mod drafts;
 mod report;
 
 /// The partner pages: sign-in, home, activity report.
@@ -307,6 +309,8 @@ pub async fn home(State(ctx): State<Arc<Ctx>>, headers: HeaderMap) -> Response {
         p { a href="/partenaires/coffre" { "Coffre-fort : documents partagés avec vous, aide à la création de compte" } }
         h2 { "Le réseau" }
         (network(&nodes, &live))
+        h2 { "Actualisations incomplètes (brouillons)" }
+        (drafts::drafts(&ctx))
         h2 { "Les contributions de votre institution" }
         (contributions(&ctx, &account))
         h2 { "Bilans d'activité trimestriels" }

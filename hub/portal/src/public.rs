@@ -174,7 +174,12 @@ async fn download(
             .into_response(),
         "json" => (
             [(header::CONTENT_DISPOSITION, disposition)],
-            Json(data::indicator_json(&ind, &r, level)),
+            Json(data::indicator_json(
+                &ind,
+                &r,
+                ctx.pending_draft(id).as_deref(),
+                level,
+            )),
         )
             .into_response(),
         _ => PortalError::NotFound.into_response(),
@@ -198,7 +203,7 @@ async fn api_indicator(
             .into_response();
     };
     match latest(&ctx, &id) {
-        Some((ind, r)) => Json(data::indicator_json(&ind, &r, level)).into_response(),
+        Some((ind, r)) => Json(data::indicator_json(&ind, &r, ctx.pending_draft(&id).as_deref(), level)).into_response(),
         None => (StatusCode::NOT_FOUND, Json(serde_json::json!({"error": format!("unknown or not yet computed indicator {id:?}")}))).into_response(),
     }
 }

@@ -80,8 +80,14 @@ impl Ctx {
         &self.observatory.catalog
     }
 
-    /// The latest result of an indicator, without provenance.
+    /// The latest published result of an indicator, without provenance.
     pub fn latest(&self, id: &str) -> Option<Arc<IndicatorResult>> {
         self.observatory.latest(id)
+    }
+
+    /// The draft of an indicator's latest refresh, when that refresh was
+    /// not published (so the published result is older).
+    pub fn pending_draft(&self, id: &str) -> Option<Arc<passerelle_observatory::Draft>> {
+        self.observatory.pending_draft(id)
     }
 }

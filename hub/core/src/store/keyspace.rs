@@ -22,6 +22,12 @@
 //! | `Audit` | `vault_audit` | sequence (big-endian) | [`passerelle_protocol::audit::Record`] |
 //! | `PersonAudit` | `person_audit` | `person \0 sequence` | nothing (index, raw) |
 //! | `Meta` | `vault_meta` | `pseudonym_key` | the secret pseudonyms are derived with (raw) |
+//!
+//! The observatory's keyspaces ([`ObservatorySpace`]):
+//!
+//! | keyspace | tree | key | value |
+//! | --- | --- | --- | --- |
+//! | `Drafts` | `drafts` | indicator id, `\0`, time, sequence | a composition held back from publication, with its coverage |
 
 use std::marker::PhantomData;
 
@@ -75,6 +81,35 @@ impl VaultSpace {
             Self::Audit => "vault_audit",
             Self::PersonAudit => "person_audit",
             Self::Meta => "vault_meta",
+        }
+    }
+}
+
+/// The observatory's keyspaces (the published history is the store's
+/// `results` tree, read through [`super::Store::latest_result`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObservatorySpace {
+    /// Compositions kept as drafts: incomplete for what they claim, so not
+    /// published; keyed like the published history.
+    Drafts,
+}
+
+/// A group of keyspaces: each names its tree on disk.
+pub trait Space: Copy {
+    /// The tree on disk.
+    fn tree(self) -> &'static str;
+}
+
+impl Space for VaultSpace {
+    fn tree(self) -> &'static str {
+        VaultSpace::tree(self)
+    }
+}
+
+impl Space for ObservatorySpace {
+    fn tree(self) -> &'static str {
+        match self {
+            Self::Drafts => "drafts",
         }
     }
 }
@@ -221,7 +256,7 @@ impl<V, E: Encoding<V>> DoubleEndedIterator for Entries<V, E> {
 }
 
 impl<V, E: Encoding<V>> Keyspace<V, E> {
-    pub(super) fn new(db: sled::Db, space: VaultSpace) -> Self {
+    pub(super) fn new(db: sled::Db, space: impl Space) -> Self {
         Self {
             db,
             tree: space.tree(),

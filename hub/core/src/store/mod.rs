@@ -8,14 +8,15 @@
 //! | `tokens` | SHA-256 of the token secret | [`passerelle_protocol::enroll::TokenRecord`] |
 //! | `nodes` | node id | [`NodeRecord`] |
 //! | `serials` | certificate serial (hex) | [`SerialRecord`] |
-//! | `results` | indicator id, time, sequence | a composed indicator with its provenance |
+//! | `results` | indicator id, time, sequence | a published indicator with its provenance |
 //! | `accounts` | e-mail | a partner professional's account (argon2id hash) |
 //! | `directory` | node id | the node's entry in the directory of actors |
 //! | `resources` | id | a published document's description (the PDF is in `resources/`) |
 //! | `serial_issuers` | certificate serial (hex) | SHA-256 of the CA certificate that issued it |
 //! | `audit_anchors` | node id | [`AuditAnchor`]: the last head of the node's audit chain seen |
 //!
-//! The vault's trees are listed in [`keyspace`].
+//! The vault's trees, and the observatory's drafts (`drafts`), are listed
+//! in [`keyspace`].
 //!
 //! One process holds the store: [`Store::open`] takes `store.lock` beside
 //! the folder first, and says [`StoreError::Locked`] when someone else has
@@ -35,7 +36,8 @@ pub mod keyspace;
 mod published;
 mod records;
 
-pub use keyspace::{Keyspace, VaultSpace};
+pub use keyspace::{Keyspace, ObservatorySpace, Space, VaultSpace};
+pub use published::History;
 pub use records::{AuditAnchor, NodeRecord, SerialRecord};
 
 /// How long [`Store::open`] waits for a handle of this process that is
@@ -144,8 +146,8 @@ impl Store {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// A keyspace of the vault's.
-    pub fn keyspace<V, E: keyspace::Encoding<V>>(&self, space: VaultSpace) -> Keyspace<V, E> {
+    /// A keyspace of the vault's or the observatory's.
+    pub fn keyspace<V, E: keyspace::Encoding<V>>(&self, space: impl Space) -> Keyspace<V, E> {
         Keyspace::new(self.db.clone(), space)
     }
 

@@ -9,6 +9,27 @@
 //! A formula combines operands; each operand is a list of terms that are
 //! added: `dataset` (its count), `dataset.measure` (a sum), or
 //! `ref:population` (INSEE population 2017, built in).
+//!
+//! ## Partial publication
+//!
+//! A result is published only when every node that provides a dataset of
+//! the formula answered; otherwise it is kept as a draft (shown to
+//! partners with its coverage) and the last complete result stays
+//! published. An entry may opt in to publishing partial results:
+//!
+//! ```toml
+//! partial = { allowed = true, min_coverage = 0.75 }
+//! ```
+//!
+//! `min_coverage` (required when `allowed = true`, between 0 and 1) is the
+//! share of expected contributions (one per providing node and dataset)
+//! that must have answered; below it the result stays a draft. A published
+//! partial result states its coverage. Only one-sided formulas (`sum`,
+//! `territories`) may allow it: a `difference`, `ratio` or `rate` with a
+//! partial side (a numerator missing a provider over a complete
+//! denominator, or the reverse) is wrong, not just incomplete, so it is
+//! always a draft and such an entry is refused. Without `partial`, partial
+//! results are never published.
 
 use std::path::{Path, PathBuf};
 
@@ -177,6 +198,32 @@ impl Formula {
     }
 }
 
+/// Whether an entry's result may be published while some providers did
+/// not answer (see the module's "Partial publication").
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub enum PartialPolicy {
+    /// Partial results stay drafts (the default).
+    #[default]
+    NotAllowed,
+    /// Partial results are published when at least this share (0 to 1) of
+    /// the expected contributions answered.
+    Allowed {
+        /// The least share of expected contributions.
+        min_coverage: f64,
+    },
+}
+
+impl Formula {
+    /// Whether the formula divides or subtracts one operand by another: a
+    /// partial side would make the result wrong, not just incomplete.
+    pub fn two_sided(&self) -> bool {
+        matches!(
+            self,
+            Formula::Difference(..) | Formula::Ratio(..) | Formula::Rate(..)
+        )
+    }
+}
+
 /// An indicator as published.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Indicator {
@@ -198,6 +245,8 @@ pub struct Indicator {
     pub formula: Formula,
     /// Decimals shown.
     pub decimals: u8,
+    /// Whether partial results may be published.
+    pub partial: PartialPolicy,
 }
 
 /// An entry as written in TOML.
@@ -219,6 +268,17 @@ struct Entry {
     per: Option<f64>,
     #[serde(default)]
     decimals: u8,
+    #[serde(default)]
+    partial: Option<PartialEntry>,
+}
+
+/// `partial = { allowed = …, min_coverage = … }` as written in TOML.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartialEntry {
+    allowed: bool,
+    #[serde(default)]
+    min_coverage: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -302,6 +362,28 @@ fn entry(file: &str, e: Entry) -> Result<Indicator, CatalogError> {
             )))
         }
     };
+    let partial = match e.partial {
+        None | Some(PartialEntry { allowed: false, min_coverage: None }) => PartialPolicy::NotAllowed,
+        Some(PartialEntry { allowed: false, min_coverage: Some(_) }) => {
+            return Err(err(
+                "partial.min_coverage has no effect without partial.allowed = true".into(),
+            ))
+        }
+        Some(PartialEntry { allowed: true, .. }) if formula.two_sided() => {
+            return Err(err(format!(
+                "partial publication cannot be allowed for a {}: a partial numerator or denominator makes it wrong, not just incomplete",
+                e.formula
+            )))
+        }
+        Some(PartialEntry { allowed: true, min_coverage: Some(m) }) if m > 0.0 && m <= 1.0 => {
+            PartialPolicy::Allowed { min_coverage: m }
+        }
+        Some(PartialEntry { allowed: true, .. }) => {
+            return Err(err(
+                "partial.allowed = true needs min_coverage, the least share of expected contributions (above 0, at most 1), e.g. partial = { allowed = true, min_coverage = 0.75 }".into(),
+            ))
+        }
+    };
     Ok(Indicator {
         id: e.id,
         title: e.title,
@@ -312,6 +394,7 @@ fn entry(file: &str, e: Entry) -> Result<Indicator, CatalogError> {
         frequency: e.frequency,
         formula,
         decimals: e.decimals,
+        partial,
     })
 }
 

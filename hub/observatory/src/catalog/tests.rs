@@ -85,3 +85,67 @@ numerator = ["rsa"]
         "RSA (local)"
     );
 }
+
+#[test]
+fn partial_publication_is_off_unless_an_entry_allows_it_for_a_one_sided_formula() {
+    let sum = r#"[[indicator]]
+id = "x"
+title = "X"
+theme = "emploi"
+unit = "u"
+definition = "d"
+sources = ["s"]
+frequency = "f"
+formula = "sum"
+numerator = ["rsa"]
+"#;
+    assert_eq!(
+        parse("mine.toml", sum).unwrap()[0].partial,
+        PartialPolicy::NotAllowed
+    );
+    let allowed = parse(
+        "mine.toml",
+        &format!("{sum}partial = {{ allowed = true, min_coverage = 0.75 }}\n"),
+    )
+    .unwrap();
+    assert_eq!(
+        allowed[0].partial,
+        PartialPolicy::Allowed { min_coverage: 0.75 }
+    );
+    for (extra, why) in [
+        ("partial = { allowed = true }", "needs min_coverage"),
+        (
+            "partial = { allowed = true, min_coverage = 75 }",
+            "needs min_coverage",
+        ),
+        (
+            "partial = { allowed = false, min_coverage = 0.5 }",
+            "has no effect",
+        ),
+        (
+            "partial = { allowed = true, min_coverage = 0.5, max = 1 }",
+            "unknown field",
+        ),
+    ] {
+        let err = parse("mine.toml", &format!("{sum}{extra}\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(why), "{extra}: {err}");
+    }
+    // A ratio with a partial side is wrong, not just incomplete: refused.
+    let rate = sum.replace(
+        "formula = \"sum\"",
+        "formula = \"rate\"\ndenominator = [\"ref:population\"]\nper = 1000",
+    );
+    assert!(parse("mine.toml", &rate).is_ok());
+    let err = parse(
+        "mine.toml",
+        &format!("{rate}partial = {{ allowed = true, min_coverage = 0.5 }}\n"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("cannot be allowed for a rate") && err.contains("indicator \"x\""),
+        "{err}"
+    );
+}

@@ -10,7 +10,7 @@ use passerelle_protocol::{
     period::Period,
 };
 
-use super::{cell, map_svg, value_text};
+use super::{cell, coverage, map_svg, value_text};
 use crate::{
     chart::{self, Bar, Series},
     layout::{date, number, page},
@@ -34,11 +34,13 @@ pub struct SheetQuery {
 /// result has no period at all.
 pub fn sheet(ctx: &Ctx, id: &str, q: &SheetQuery) -> Option<String> {
     let ind = ctx.catalog().iter().find(|i| i.id == id)?;
+    let draft = ctx.pending_draft(id);
     let Some(r) = ctx.latest(id) else {
         let body = html! {
             (heading(ind))
             (facts(ind, None))
             p { "Cet indicateur n'a pas encore été calculé." }
+            (coverage::public_note(None, draft.as_deref()))
         };
         return Some(page(ctx, &ind.title, body));
     };
@@ -55,7 +57,7 @@ pub fn sheet(ctx: &Ctx, id: &str, q: &SheetQuery) -> Option<String> {
     let body = html! {
         (heading(ind))
         (facts(ind, Some(&r)))
-        (partial_warning(&r))
+        (coverage::public_note(Some(&r), draft.as_deref()))
         (why_masked())
         (switches(ind, q.level, &periods, &period))
         h2 { "Carte par " (q.level.label_fr()) " — " (period) }
@@ -88,7 +90,7 @@ fn facts(ind: &Indicator, r: Option<&IndicatorResult>) -> Markup {
             tr { th scope="row" { "Calcul" } td { (ind.formula.describe_fr()) } }
             @if let Some(r) = r {
                 @let partners = answered(r);
-                tr { th scope="row" { "Dernier calcul" } td { (date(r.computed_at)) } }
+                tr { th scope="row" { "Dernier calcul publié" } td { (date(r.computed_at)) } }
                 tr {
                     th scope="row" { "Partenaires ayant répondu" }
                     td {
@@ -106,32 +108,6 @@ fn answered(r: &IndicatorResult) -> Vec<String> {
     n.sort();
     n.dedup();
     n
-}
-
-/// A warning when some partners did not answer the last computation.
-fn partial_warning(r: &IndicatorResult) -> Markup {
-    let cov = &r.coverage;
-    if cov.complete() {
-        return html! {};
-    }
-    let missing: Vec<String> = cov
-        .failed
-        .iter()
-        .map(|f| {
-            if f.name == "-" {
-                format!("jeu « {} » : aucun partenaire", f.dataset)
-            } else {
-                f.name.clone()
-            }
-        })
-        .collect();
-    html! {
-        p.demo role="note" {
-            strong { "Résultat partiel :" }
-            " des partenaires n'ont pas répondu au dernier calcul (" (missing.join(", "))
-            "). Les chiffres peuvent être incomplets."
-        }
-    }
 }
 
 /// Why some figures are masked (statistical secrecy), in plain words.
