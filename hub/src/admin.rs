@@ -99,6 +99,9 @@ pub enum Response {
     Indicators(Vec<Indicator>),
     /// An indicator and its latest result (without the provenance bytes).
     Indicator(Indicator, Box<IndicatorResult>),
+    /// A refresh kept as a draft (without the provenance bytes): the last
+    /// published result stays.
+    Drafted(Indicator, Box<passerelle_observatory::publish::Draft>),
     /// A successful verification.
     Verified(Verification),
     /// An account was created; its one-time initial password.
@@ -217,10 +220,13 @@ pub async fn dispatch_live(ctx: &std::sync::Arc<Ctx>, req: Request) -> Response 
                 return Response::Error(RemoteError::Refused(Refusal::UnknownIndicator { id }));
             };
             match observatory::refresh(&ctx.observatory, &ctx.fed, ind).await {
-                Ok(decision) => {
-                    let mut r = decision.into_result();
+                Ok(passerelle_observatory::publish::Decision::Publish(mut r)) => {
                     r.provenance.clear();
                     Response::Indicator(ind.clone(), Box::new(r))
+                }
+                Ok(passerelle_observatory::publish::Decision::Draft(mut d)) => {
+                    d.result.provenance.clear();
+                    Response::Drafted(ind.clone(), Box::new(d))
                 }
                 Err(e) => Response::Error(e.into()),
             }

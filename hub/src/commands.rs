@@ -182,14 +182,41 @@ pub async fn indicator(
     refresh: bool,
     format: Format,
 ) -> Result<(), HubError> {
-    let (ind, result) = ask(root, Request::Indicator { id, refresh }, |r| match r {
-        Response::Indicator(ind, result) => Some((ind, result)),
+    let (ind, result, draft) = ask(root, Request::Indicator { id, refresh }, |r| match r {
+        Response::Indicator(ind, result) => Some((ind, *result, None)),
+        Response::Drafted(ind, d) => {
+            let d = *d;
+            Some((ind, d.result.clone(), Some(d)))
+        }
         _ => None,
     })
     .await?;
     print!("{}", render_indicator(&ind, &result, level, format));
     if format == Format::Table {
         eprint!("{}", render_coverage(&result));
+    }
+    if let Some(d) = draft {
+        use passerelle_observatory::publish::HeldBack;
+        let why = match d.held_back {
+            HeldBack::Incomplete => "contributions are missing".to_string(),
+            HeldBack::BelowMinimum { min_coverage } => {
+                format!(
+                    "below the entry's minimum coverage of {:.0} %",
+                    min_coverage * 100.0
+                )
+            }
+            HeldBack::TwoSided => "a side of the ratio is partial".to_string(),
+        };
+        eprintln!(
+            "NOT PUBLISHED: kept as a draft ({why}; {} of {} contribution(s)); the last published result stays",
+            d.share.answered, d.share.expected
+        );
+        for g in &d.gaps {
+            eprintln!(
+                "  missing {} ({}), dataset {}: {}",
+                g.name, g.node_id, g.dataset, g.why
+            );
+        }
     }
     Ok(())
 }

@@ -218,6 +218,23 @@ async fn a_provider_that_does_not_answer_leaves_the_published_figure_and_makes_a
     );
 
     // asso-b answers again: a complete result is published, the note goes.
+    // The operator's command says so too: the admin socket answers a
+    // draft, not a result.
+    let reply = passerelle_hub::admin::request(
+        &net.hub_dir(),
+        passerelle_hub::admin::Request::Indicator {
+            id: ID.into(),
+            refresh: true,
+        },
+    )
+    .await
+    .unwrap();
+    let passerelle_hub::admin::Response::Drafted(_, d) = reply else {
+        panic!("the admin socket presented a partial refresh as a result: {reply:?}")
+    };
+    assert_eq!(d.gaps.len(), 1, "{:?}", d.gaps);
+    assert_eq!(d.gaps[0].node_id, "asso-b");
+
     b.signal("CONT");
     let id = NodeId::new("asso-b").unwrap();
     eventually("asso-b reconnects", Duration::from_secs(20), || {
