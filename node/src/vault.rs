@@ -338,21 +338,6 @@ pub fn chunk_plan(size: u64) -> impl Iterator<Item = usize> {
     (0..full).map(|_| CHUNK).chain(std::iter::once(rest))
 }
 
-/// Who asks, for the audit record.
-pub fn actor(requester: &Requester) -> Actor {
-    match requester {
-        Requester::Person => Actor::Person,
-        Requester::Professional {
-            institution,
-            account,
-            ..
-        } => Actor::Professional {
-            account: account.clone(),
-            institution: institution.to_string(),
-        },
-    }
-}
-
 /// What the node needs to decide on a document query.
 pub struct Gate<'a> {
     /// The store.
@@ -410,7 +395,7 @@ impl Gate<'_> {
         detail: String,
     ) -> bool {
         let event = Event {
-            actor: actor(requester),
+            actor: Actor::from(requester),
             action,
             person: Some(person.0.clone()),
             subject: subject.into(),

@@ -37,6 +37,23 @@ pub enum Actor {
     Other(String),
 }
 
+impl From<&crate::vault::Requester> for Actor {
+    /// Who asked for a document, as the audit chain names them.
+    fn from(requester: &crate::vault::Requester) -> Self {
+        match requester {
+            crate::vault::Requester::Person => Self::Person,
+            crate::vault::Requester::Professional {
+                institution,
+                account,
+                ..
+            } => Self::Professional {
+                account: account.clone(),
+                institution: institution.to_string(),
+            },
+        }
+    }
+}
+
 impl std::fmt::Display for Actor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -31,4 +31,4 @@ pub mod uploads;
 pub mod zip;
 
 pub use error::{Refusal, VaultError};
-pub use service::{actor, AccessError, Holding, Nodes, Unavailable, Vault};
+pub use service::{AccessError, Holding, Nodes, Unavailable, Vault};

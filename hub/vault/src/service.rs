@@ -161,21 +161,6 @@ pub struct Holding {
     pub documents: Result<Vec<DocSummary>, AccessError>,
 }
 
-/// Who acts, for the log.
-pub fn actor(requester: &Requester) -> Actor {
-    match requester {
-        Requester::Person => Actor::Person,
-        Requester::Professional {
-            institution,
-            account,
-            ..
-        } => Actor::Professional {
-            account: account.clone(),
-            institution: institution.to_string(),
-        },
-    }
-}
-
 /// The vault: its part of the store, the nodes, and the hub's public key
 /// that consents verify under.
 pub struct Vault<N = Federation> {
@@ -264,7 +249,7 @@ impl<N: Nodes> Vault<N> {
                 Err(_) => Err(AccessError::Unreachable),
             };
             let recorded = self.log(Event {
-                actor: actor(requester),
+                actor: Actor::from(requester),
                 action: if documents.is_ok() {
                     Action::List
                 } else {
@@ -325,7 +310,7 @@ impl<N: Nodes> Vault<N> {
             _ => Err(AccessError::Unreachable),
         };
         let recorded = self.log(Event {
-            actor: actor(requester),
+            actor: Actor::from(requester),
             action: if result.is_ok() {
                 Action::Download
             } else {

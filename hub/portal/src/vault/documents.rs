@@ -264,7 +264,7 @@ pub async fn copy_of(
         network: None,
     })?;
     ctx.vault.log(Event {
-        actor: vault::actor(requester),
+        actor: Actor::from(requester),
         action: Action::Duplicate,
         person: Some(person.to_string()),
         subject: format!("{node}/{doc}"),

@@ -107,6 +107,37 @@ pub fn refusal_french(r: &vault::Refusal) -> String {
     }
 }
 
+/// Every access failure once: its code in the journal (the
+/// [`vault::AccessError`]'s text), what a page says, and what the journal
+/// says. A refusal by the node is apart: the node gives its reason.
+const ACCESS_WORDS: &[(&str, &str, &str)] = &[
+    (
+        "unreachable",
+        "Cette institution ne répond pas pour le moment. Réessayez plus tard.",
+        "l'institution ne répondait pas",
+    ),
+    (
+        "timed_out",
+        "Cette institution met trop de temps à répondre. Réessayez plus tard.",
+        "l'institution a mis trop de temps à répondre",
+    ),
+    (
+        "outdated",
+        "Cette institution doit mettre à jour son logiciel Passerelle pour montrer ses documents. Réessayez plus tard.",
+        "le logiciel de l'institution doit être mis à jour",
+    ),
+    (
+        "not_linked",
+        "Ce document n'existe pas, ou il ne vous concerne pas.",
+        "ce document ne vous concerne pas",
+    ),
+    (
+        "unrecorded",
+        "L'accès n'a pas pu être enregistré dans le journal ; il est donc refusé. Réessayez plus tard.",
+        "l'accès n'a pas pu être noté, il a donc été refusé",
+    ),
+];
+
 /// Why an institution's documents cannot be shown or opened, in plain
 /// French.
 pub fn access_french(e: &vault::AccessError) -> String {
@@ -115,12 +146,28 @@ pub fn access_french(e: &vault::AccessError) -> String {
     match e {
         E::Refused(Refusal::Access(a)) => a.french().to_string(),
         E::Refused(_) => "L'institution n'a pas pu répondre. Réessayez plus tard.".to_string(),
-        E::Outdated => "Cette institution doit mettre à jour son logiciel Passerelle pour montrer ses documents. Réessayez plus tard.".to_string(),
-        E::Unreachable => "Cette institution ne répond pas pour le moment. Réessayez plus tard.".to_string(),
-        E::TimedOut => "Cette institution met trop de temps à répondre. Réessayez plus tard.".to_string(),
-        E::NotLinked => "Ce document n'existe pas, ou il ne vous concerne pas.".to_string(),
-        E::Unrecorded => "L'accès n'a pas pu être enregistré dans le journal ; il est donc refusé. Réessayez plus tard.".to_string(),
+        other => {
+            let code = other.to_string();
+            ACCESS_WORDS.iter().find(|(c, ..)| *c == code).map_or_else(
+                || "Une erreur s'est produite. Réessayez plus tard.".into(),
+                |(_, page, _)| (*page).to_string(),
+            )
+        }
     }
+}
+
+/// A failed access as the journal records it (`who: code`), in plain
+/// French for the journal page.
+fn failure_french(detail: &str) -> String {
+    if let Some((who, _)) = detail.split_once(": refused: ") {
+        return format!("{who} : l'institution a refusé l'accès");
+    }
+    for (code, _, journal) in ACCESS_WORDS {
+        if let Some(who) = detail.strip_suffix(&format!(": {code}")) {
+            return format!("{who} : {journal}");
+        }
+    }
+    detail.to_string()
 }
 
 /// Why a document was not sent, in plain French, with the HTTP status of
@@ -302,4 +349,37 @@ fn attachment(name: &str) -> HeaderValue {
         "attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"
     ))
     .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
+}
+
+#[cfg(test)]
+mod words_tests {
+    use super::*;
+    use vault::AccessError as E;
+
+    #[test]
+    fn every_access_failure_has_its_words_on_pages_and_in_the_journal() {
+        for e in [
+            E::Unreachable,
+            E::TimedOut,
+            E::Outdated,
+            E::NotLinked,
+            E::Unrecorded,
+        ] {
+            let page = access_french(&e);
+            assert!(
+                !page.contains("Une erreur s'est produite"),
+                "{e:?} has no page words"
+            );
+            let journal = failure_french(&format!("CAF Mayotte: {e}"));
+            assert!(journal.starts_with("CAF Mayotte : "), "{e:?}: {journal}");
+            assert!(
+                !journal.contains(&e.to_string()),
+                "{e:?} shows its code: {journal}"
+            );
+        }
+        assert_eq!(
+            failure_french("CAF Mayotte: refused: no consent"),
+            "CAF Mayotte : l'institution a refusé l'accès"
+        );
+    }
 }

@@ -345,33 +345,6 @@ fn who(ctx: &Ctx, actor: &Actor) -> String {
     }
 }
 
-/// A failed access's detail as the vault records it (`institution: why`,
-/// `why` a stable code), in plain French. Records written before the codes
-/// existed already hold French text and are shown as they are.
-fn failure_french(detail: &str) -> String {
-    const CODES: &[(&str, &str)] = &[
-        ("unreachable", "l'institution ne répondait pas"),
-        (
-            "outdated",
-            "le logiciel de l'institution doit être mis à jour",
-        ),
-        ("not_linked", "ce document ne vous concerne pas"),
-        (
-            "unrecorded",
-            "l'accès n'a pas pu être noté, il a donc été refusé",
-        ),
-    ];
-    if let Some((who, _)) = detail.split_once(": refused: ") {
-        return format!("{who} : l'institution a refusé l'accès");
-    }
-    for (code, words) in CODES {
-        if let Some(who) = detail.strip_suffix(&format!(": {code}")) {
-            return format!("{who} : {words}");
-        }
-    }
-    detail.to_string()
-}
-
 /// What an event of the journal says, in words.
 fn what(e: &Event) -> String {
     match &e.action {
