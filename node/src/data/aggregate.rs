@@ -54,85 +54,154 @@ pub fn answer(
     cubes: &[Cube],
     data_as_of: Option<UnixTime>,
 ) -> Result<AggregateAnswer, Refusal> {
-    let out = |why: String| Refusal::OutOfPolicy(why);
-    let share = policy
-        .share
-        .iter()
-        .find(|s| s.dataset == q.dataset)
-        .ok_or_else(|| {
-            out(format!(
-                "dataset {:?} is not shared by this node",
-                q.dataset
-            ))
-        })?;
-    let d = datasets
-        .iter()
-        .find(|d| d.name == q.dataset)
-        .ok_or_else(|| out(format!("dataset {:?} is not declared", q.dataset)))?;
-    let measure = match &q.measure {
-        Measure::Count => None,
-        Measure::Sum(m) if share.measures.contains(m) => Some(
-            d.measures
-                .iter()
-                .position(|dm| &dm.name == m)
-                .ok_or_else(|| out(format!("measure {m:?} is not declared")))?,
-        ),
-        Measure::Sum(m) => {
-            return Err(out(format!("measure {m:?} of {} is not shared", q.dataset)))
-        }
-    };
-    let (by_index, categories) = match &q.by {
-        None => (None, Vec::new()),
-        Some(by) if share.by.contains(by) => {
-            let i = d
-                .dimensions
-                .iter()
-                .position(|dim| &dim.column == by)
-                .ok_or_else(|| out(format!("dimension {by:?} is not declared")))?;
-            (Some(i), d.dimensions[i].allowed())
-        }
-        Some(by) => {
-            return Err(out(format!(
-                "breakdown of {} by {by:?} is not shared",
-                q.dataset
-            )))
-        }
-    };
+    let asked = Asked::check(q, datasets, policy)?;
     if cubes.is_empty() {
         return Err(Refusal::Unavailable(format!(
             "no data in force for dataset {}",
             q.dataset
         )));
     }
+    let table = Table::new(&asked, policy);
+    let mut cells = Vec::new();
+    for period in &periods(q, cubes) {
+        let acc = table.accumulate(&asked, cubes, period);
+        let status = disclosure::protect(&table.shape, &table.inputs(&asked, &acc), &table.rule)
+            .map_err(|e| Refusal::Unavailable(e.to_string()))?;
+        cells.extend(table.released(&asked, &acc, &status, *period));
+    }
+    Ok(AggregateAnswer {
+        query: q.clone(),
+        categories: asked.categories,
+        rule: AppliedRule {
+            min_count: policy.min_cell,
+            dominance: policy.dominance,
+            rounding: table.rounding,
+        },
+        data_as_of,
+        cells,
+    })
+}
+
+/// What a query asks, checked against the policy: the shared levels, the
+/// measure's column and the breakdown's dimension and categories.
+struct Asked<'a> {
+    share: &'a passerelle_config::dataset::ShareConfig,
+    /// Index of the summed measure; `None` for a count.
+    measure: Option<usize>,
+    /// Index of the `by` dimension.
+    by: Option<usize>,
+    categories: Vec<String>,
+}
+
+impl<'a> Asked<'a> {
+    /// Refuses, naming it, anything the policy does not share.
+    fn check(
+        q: &AggregateQuery,
+        datasets: &[DatasetConfig],
+        policy: &'a PolicyConfig,
+    ) -> Result<Self, Refusal> {
+        let out = |why: String| Refusal::OutOfPolicy(why);
+        let share = policy
+            .share
+            .iter()
+            .find(|s| s.dataset == q.dataset)
+            .ok_or_else(|| {
+                out(format!(
+                    "dataset {:?} is not shared by this node",
+                    q.dataset
+                ))
+            })?;
+        let d = datasets
+            .iter()
+            .find(|d| d.name == q.dataset)
+            .ok_or_else(|| out(format!("dataset {:?} is not declared", q.dataset)))?;
+        let measure = match &q.measure {
+            Measure::Count => None,
+            Measure::Sum(m) if share.measures.contains(m) => Some(
+                d.measures
+                    .iter()
+                    .position(|dm| &dm.name == m)
+                    .ok_or_else(|| out(format!("measure {m:?} is not declared")))?,
+            ),
+            Measure::Sum(m) => {
+                return Err(out(format!("measure {m:?} of {} is not shared", q.dataset)))
+            }
+        };
+        let (by, categories) = match &q.by {
+            None => (None, Vec::new()),
+            Some(by) if share.by.contains(by) => {
+                let i = d
+                    .dimensions
+                    .iter()
+                    .position(|dim| &dim.column == by)
+                    .ok_or_else(|| out(format!("dimension {by:?} is not declared")))?;
+                (Some(i), d.dimensions[i].allowed())
+            }
+            Some(by) => {
+                return Err(out(format!(
+                    "breakdown of {} by {by:?} is not shared",
+                    q.dataset
+                )))
+            }
+        };
+        Ok(Self {
+            share,
+            measure,
+            by,
+            categories,
+        })
+    }
+}
+
+/// The periods asked, or every period the cubes hold.
+fn periods(q: &AggregateQuery, cubes: &[Cube]) -> Vec<Period> {
     let mut periods: Vec<Period> = if q.periods.is_empty() {
         let mut all: Vec<Period> = cubes.iter().flat_map(Cube::periods).collect();
         all.sort();
-        all.dedup();
         all
     } else {
         q.periods.clone()
     };
     periods.dedup();
+    periods
+}
 
-    let rows = geography();
-    let n_rows = rows.parent.len();
-    let mut col_parent = vec![None];
-    col_parent.extend(categories.iter().map(|_| Some(0)));
-    let n_cols = col_parent.len();
-    let shape = TableShape {
-        rows,
-        cols: Hierarchy { parent: col_parent },
-    };
-    let rule = Rule {
-        min_count: policy.min_cell,
-        dominance: policy.dominance,
-    };
-    let rounding = (policy.rounding > 1).then_some(policy.rounding);
+/// Count, sum and largest contribution of one table cell.
+type Acc = (u64, f64, f64);
 
-    let mut cells = Vec::new();
-    for period in &periods {
-        // count, sum, largest contribution per table cell
-        let mut acc = vec![(0u64, 0.0f64, 0.0f64); n_rows * n_cols];
+/// One period's table: geography rows crossed with the breakdown's
+/// columns (total first), and the rule that protects it.
+struct Table {
+    shape: TableShape,
+    n_cols: usize,
+    rule: Rule,
+    rounding: Option<u64>,
+}
+
+impl Table {
+    fn new(asked: &Asked, policy: &PolicyConfig) -> Self {
+        let mut col_parent = vec![None];
+        col_parent.extend(asked.categories.iter().map(|_| Some(0)));
+        let n_cols = col_parent.len();
+        Self {
+            shape: TableShape {
+                rows: geography(),
+                cols: Hierarchy { parent: col_parent },
+            },
+            n_cols,
+            rule: Rule {
+                min_count: policy.min_cell,
+                dominance: policy.dominance,
+            },
+            rounding: (policy.rounding > 1).then_some(policy.rounding),
+        }
+    }
+
+    /// Every cell of the period's table from the finest cells: each
+    /// commune adds to its EPCI and the department, each category to the
+    /// total.
+    fn accumulate(&self, asked: &Asked, cubes: &[Cube], period: &Period) -> Vec<Acc> {
+        let mut acc = vec![(0u64, 0.0f64, 0.0f64); self.shape.rows.parent.len() * self.n_cols];
         for cube in cubes {
             for (key, agg) in cube.cells.iter().filter(|(k, _)| &k.period == period) {
                 let commune = key.commune as usize;
@@ -141,13 +210,14 @@ pub fn answer(
                     EPCI_ROW + geo::COMMUNES[commune].epci,
                     0,
                 ];
-                let leaf_col = by_index.map(|i| 1 + key.dims[i] as usize);
-                let (sum, max) = measure
+                let leaf_col = asked.by.map(|i| 1 + key.dims[i] as usize);
+                let (sum, max) = asked
+                    .measure
                     .map(|m| (agg.sums[m], agg.maxes[m]))
                     .unwrap_or((0.0, 0.0));
                 for r in row_chain {
                     for c in std::iter::once(0).chain(leaf_col) {
-                        let cell = &mut acc[r * n_cols + c];
+                        let cell = &mut acc[r * self.n_cols + c];
                         cell.0 += agg.count;
                         cell.1 += sum;
                         cell.2 = cell.2.max(max);
@@ -155,36 +225,50 @@ pub fn answer(
                 }
             }
         }
-        let inputs: Vec<CellInput> = acc
-            .iter()
+        acc
+    }
+
+    /// What disclosure control needs of each cell. A level the policy
+    /// does not share is hidden from the start.
+    fn inputs(&self, asked: &Asked, acc: &[Acc]) -> Vec<CellInput> {
+        acc.iter()
             .enumerate()
             .map(|(i, (count, sum, max))| {
-                let (level, _) = row_unit(i / n_cols);
-                let max_share = match measure {
+                let (level, _) = row_unit(i / self.n_cols);
+                let max_share = match asked.measure {
                     Some(_) if *sum > 0.0 && *max > 0.0 => Some(max / sum),
                     _ => None,
                 };
-                // A level the policy does not share is hidden from the start.
                 CellInput {
                     count: *count,
                     max_share,
-                    withheld: !share.levels.contains(&level),
+                    withheld: !asked.share.levels.contains(&level),
                 }
             })
-            .collect();
-        let status = disclosure::protect(&shape, &inputs, &rule)
-            .map_err(|e| Refusal::Unavailable(e.to_string()))?;
+            .collect()
+    }
+
+    /// The answer's cells: released values, suppressed cells with their
+    /// reason; withheld levels are left out.
+    fn released(
+        &self,
+        asked: &Asked,
+        acc: &[Acc],
+        status: &[CellStatus],
+        period: Period,
+    ) -> Vec<AnswerCell> {
+        let mut cells = Vec::new();
         for (i, st) in status.iter().enumerate() {
-            let (level, code) = row_unit(i / n_cols);
-            if !share.levels.contains(&level) {
+            let (level, code) = row_unit(i / self.n_cols);
+            if !asked.share.levels.contains(&level) {
                 continue;
             }
-            let col = i % n_cols;
+            let col = i % self.n_cols;
             let (count, sum, _) = acc[i];
             let value = match st {
-                CellStatus::Released => CellValue::Released(match measure {
+                CellStatus::Released => CellValue::Released(match asked.measure {
                     Some(_) => sum,
-                    None => round(count, rounding) as f64,
+                    None => round(count, self.rounding) as f64,
                 }),
                 CellStatus::Primary(PrimaryReason::Threshold) => {
                     CellValue::Suppressed(Suppression::Threshold)
@@ -199,23 +283,13 @@ pub fn answer(
             cells.push(AnswerCell {
                 level,
                 code: code.to_string(),
-                period: *period,
-                category: (col > 0).then(|| categories[col - 1].clone()),
+                period,
+                category: (col > 0).then(|| asked.categories[col - 1].clone()),
                 value,
             });
         }
+        cells
     }
-    Ok(AggregateAnswer {
-        query: q.clone(),
-        categories,
-        rule: AppliedRule {
-            min_count: policy.min_cell,
-            dominance: policy.dominance,
-            rounding,
-        },
-        data_as_of,
-        cells,
-    })
 }
 
 fn round(count: u64, base: Option<u64>) -> u64 {
