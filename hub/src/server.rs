@@ -55,8 +55,11 @@ pub struct Ctx {
     pub observatory: Arc<Observatory>,
     /// The web layer's state (it holds the vault service).
     pub portal: Arc<passerelle_portal::Ctx>,
-    /// Enrollment and probe attempts per address.
+    /// Enrollment attempts per address.
     pub limiter: RateLimiter,
+    /// Diagnostic probes per address, counted apart from enrollments so a
+    /// doctor run never uses up a node's enrollment attempts.
+    pub probe_limiter: RateLimiter,
 }
 
 impl Ctx {
@@ -248,7 +251,7 @@ async fn bind(hub: &Hub, listen: Listen) -> Result<Bound, HubError> {
     };
     let endpoint = endpoint::server(quic, tls, pace, &hub.hub_key_pkcs8).map_err(|e| match e {
         passerelle_link::LinkError::Io(source) => HubError::Io {
-            path: format!("QUIC listen address {quic}").into(),
+            path: format!("QUIC listen address {quic} (is another hub running? else change quic_listen in hub.toml)").into(),
             source,
         },
         other => other.into(),
@@ -256,7 +259,7 @@ async fn bind(hub: &Hub, listen: Listen) -> Result<Bound, HubError> {
     let http_listener = TcpListener::bind(http)
         .await
         .map_err(|source| HubError::Io {
-            path: format!("HTTP listen address {http}").into(),
+            path: format!("HTTP listen address {http} (is another hub running? else change http_listen in hub.toml)").into(),
             source,
         })?;
     let quic_addr = endpoint.local_addr().map_err(|source| HubError::Io {
@@ -279,6 +282,7 @@ async fn bind(hub: &Hub, listen: Listen) -> Result<Bound, HubError> {
 /// federation, the observatory, and the portal's state (without the CA).
 fn wire(hub: Hub, demo: bool) -> Result<Arc<Ctx>, HubError> {
     let limiter = RateLimiter::new(hub.config.enroll_per_minute.get());
+    let probe_limiter = RateLimiter::new(hub.config.probe_per_minute.get());
     let catalog = passerelle_observatory::catalog::load(hub.config.catalog_dir.as_deref())
         .map_err(|e| HubError::Refused(e.to_string()))?;
     let geometry = geometry(&hub.config)?;
@@ -304,6 +308,7 @@ fn wire(hub: Hub, demo: bool) -> Result<Arc<Ctx>, HubError> {
         observatory,
         portal,
         limiter,
+        probe_limiter,
     }))
 }
 
@@ -473,10 +478,10 @@ async fn handle_enroll(ctx: Arc<Ctx>, conn: quinn::Connection, remote: SocketAdd
 /// certificate it presented is admitted (the handshake gate already ran).
 /// Nothing is registered; the serving link of the same node is untouched.
 async fn handle_probe(ctx: Arc<Ctx>, conn: quinn::Connection, remote: SocketAddr) {
-    if !ctx.limiter.handle_attempt(remote.ip(), now()) {
+    if !ctx.probe_limiter.handle_attempt(remote.ip(), now()) {
         conn.close(
             1u32.into(),
-            b"too many attempts from this address; wait a minute",
+            b"too many diagnostic probes from this address; wait a minute",
         );
         return;
     }

@@ -103,8 +103,8 @@ pub enum Response {
     Status(StatusReport),
     /// A batch imported or validated.
     Batch(BatchMeta),
-    /// Every batch, newest first.
-    Batches(Vec<BatchMeta>),
+    /// Every batch, newest first, with the periods it is in force for.
+    Batches(Vec<crate::store::BatchState>),
     /// A link made.
     Linked(Link),
     /// A document added or removed.
@@ -246,7 +246,7 @@ fn dispatch(
                 .map(Response::Batch)
         }
         Request::Validate { batch, by } => store.validate(batch, &by, now()).map(Response::Batch),
-        Request::Batches => store.batches().map(Response::Batches),
+        Request::Batches => store.batch_states().map(Response::Batches),
         Request::Status => Err(NodeError::Refused(
             "status is answered by the caller".into(),
         )),

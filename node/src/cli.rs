@@ -11,7 +11,7 @@ use crate::{
     admin, enroll,
     paths::NodeDir,
     serve,
-    store::{BatchMeta, BatchStatus},
+    store::{BatchMeta, BatchState, BatchStatus},
 };
 
 /// Passerelle node: keeps an institution's data and answers the hub.
@@ -215,6 +215,41 @@ pub fn batches_listing(batches: &[BatchMeta]) -> Listing {
     l
 }
 
+/// Every batch with whether it is in force: the status says "in force",
+/// "in force for" some periods, or "replaced" when newer batches replaced
+/// every period; `in_force` (a boolean in JSON) and `periods_in_force`
+/// follow the columns of [`batches_listing`].
+pub fn batch_states_listing(states: &[BatchState]) -> Listing {
+    let metas: Vec<BatchMeta> = states.iter().map(|s| s.meta.clone()).collect();
+    let mut l = batches_listing(&metas);
+    l.columns.extend(["in_force", "periods_in_force"]);
+    let status = l.columns.iter().position(|c| *c == "status");
+    for (row, s) in l.rows.iter_mut().zip(states) {
+        let periods: Vec<String> = s.in_force.iter().map(ToString::to_string).collect();
+        if let (Some(at), BatchStatus::Active) = (status, s.meta.status) {
+            if periods.is_empty() {
+                row[at] = Cell::coded("replaced", "active");
+            } else if periods.len() < s.meta.periods.len() {
+                row[at] = Cell::coded(format!("in force for {}", periods.join(" ")), "active");
+            }
+        }
+        row.push(Cell::flag(!s.in_force.is_empty()));
+        row.push(Cell::list(&periods, " "));
+    }
+    l
+}
+
+/// The absolute path of a file to read, or an error that says what to
+/// check.
+fn input_file(file: &std::path::Path) -> Result<PathBuf, crate::NodeError> {
+    std::fs::canonicalize(file).map_err(|e| {
+        crate::NodeError::Refused(format!(
+            "{}: {e}; check the file's path, and that this user may read it",
+            file.display()
+        ))
+    })
+}
+
 /// Runs a parsed command line.
 ///
 /// # Errors
@@ -291,10 +326,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", render_status(&report, format));
         }
         Command::Import { dataset, by, file } => {
-            let path = std::fs::canonicalize(&file).map_err(|source| crate::NodeError::Io {
-                path: file.clone(),
-                source,
-            })?;
+            let path = input_file(&file)?;
             let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
             let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
             let mut progress = |bytes: u64| {
@@ -412,7 +444,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if let admin::Response::Batches(b) =
                 admin::request(&cli.dir, admin::Request::Batches, &mut |_| {}).await?
             {
-                print!("{}", batches_listing(&b).render(format));
+                print!("{}", batch_states_listing(&b).render(format));
             }
         }
     }
@@ -427,10 +459,7 @@ async fn document(dir: &std::path::Path, command: DocumentCommand) -> anyhow::Re
             by,
             file,
         } => {
-            let path = std::fs::canonicalize(&file).map_err(|source| crate::NodeError::Io {
-                path: file.clone(),
-                source,
-            })?;
+            let path = input_file(&file)?;
             let req = admin::Request::DocumentAdd {
                 local_id: person,
                 category,

@@ -19,6 +19,7 @@
 //! - [`vault`]: documents held about persons (sealed at rest), links to
 //!   vault accounts, consent checks, the audit chain.
 //! - [`doctor`]: the diagnosis of a node folder and its link.
+//! - [`handshake`]: why a handshake with the hub failed, and the fix.
 //! - [`metrics`]: optional Prometheus metrics on a local address.
 //! - [`admin`]: requests other commands send to a running node.
 //! - [`cli`]: the command line.
@@ -31,6 +32,7 @@ pub mod data;
 pub mod doctor;
 pub mod enroll;
 pub mod error;
+pub mod handshake;
 pub mod identity;
 pub mod metrics;
 pub mod paths;
