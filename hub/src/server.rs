@@ -178,6 +178,12 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
         _ => None,
     };
     let ctx = wire(hub, demo)?;
+    // Debris of interrupted uploads, before any upload can start.
+    if let Err(error) =
+        passerelle_vault::debris::collect(&ctx.hub.dir.vault(), &ctx.vault().store, Duration::ZERO)
+    {
+        warn!(%error, "debris not collected at start");
+    }
     let (stop, stop_rx) = watch::channel(false);
     let (done_tx, done_rx) = mpsc::channel(1);
     let tasks = vec![
@@ -194,6 +200,7 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
             tls,
         )),
         serve_admin(ctx.clone(), admin_listener, stop_rx.clone()),
+        sweep_debris(&ctx, stop_rx.clone()),
         schedule_refresh(&ctx, stop_rx),
     ];
     info!(quic = %bound.quic_addr, http = %bound.http_addr, "hub started");
@@ -206,6 +213,24 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
         tasks,
         done: (done_tx, done_rx),
         root: root.to_path_buf(),
+    })
+}
+
+/// Removes the debris of interrupted uploads every sweep interval, leaving
+/// files younger than the minimum age, until `stop`.
+fn sweep_debris(ctx: &Arc<Ctx>, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    use passerelle_vault::debris::{collect, MIN_AGE, SWEEP_INTERVAL};
+    let (vault, store) = (ctx.hub.dir.vault(), ctx.vault().store.clone());
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(SWEEP_INTERVAL) => {}
+                _ = stop.changed() => return,
+            }
+            if let Err(error) = collect(&vault, &store, MIN_AGE) {
+                warn!(%error, "debris sweep failed");
+            }
+        }
     })
 }
 

@@ -82,6 +82,12 @@ pub enum Request {
     Audit,
     /// Read back the whole store (for doctor).
     CheckStore,
+    /// Partial and orphan document files left by interrupted deposits
+    /// (for doctor); with `remove`, remove them.
+    Debris {
+        /// Remove them (`doctor --clean`).
+        remove: bool,
+    },
     /// A consistent backup, taken while serving.
     Backup {
         /// Absolute path of the archive to write.
@@ -103,6 +109,8 @@ pub enum Response {
     Status(StatusReport),
     /// A batch imported or validated.
     Batch(BatchMeta),
+    /// Debris found, or removed.
+    Debris(crate::debris::NodeDebris),
     /// Every batch, newest first, with the periods it is in force for.
     Batches(Vec<crate::store::BatchState>),
     /// A link made.
@@ -197,6 +205,10 @@ pub async fn handle(shared: &Shared, req: Request) -> Response {
         Request::Backup { to, include_keys } => {
             backup(&shared.files, &shared.store, &to, include_keys).map(|s| Response::Backup(s, None))
         }
+        Request::Debris { remove } => {
+            crate::debris::answer(&shared.files, &shared.store, remove, &shared.debris)
+                .map(Response::Debris)
+        }
         other => dispatch(&shared.config, &shared.store, &shared.files, other),
     };
     result.unwrap_or_else(|e| Response::Error(e.to_string()))
@@ -228,6 +240,9 @@ fn dispatch(
         }
         .map(Response::Documents),
         Request::CheckStore => store.check(files).map(Response::Problems),
+        Request::Debris { remove } => {
+            crate::debris::answer(files, store, remove, &Default::default()).map(Response::Debris)
+        }
         Request::Backup { to, include_keys } => {
             backup(files, store, &to, include_keys).map(|s| Response::Backup(s, None))
         }

@@ -68,11 +68,16 @@ pub enum Command {
     },
     /// Check node.toml and the node's key and certificates without starting.
     CheckConfig,
-    /// Diagnose: config, clock, certificate, DNS, UDP, QUIC, store, disk.
+    /// Diagnose: config, clock, certificate, DNS, UDP, QUIC, store,
+    /// debris, disk.
     Doctor {
         /// Output format (table is plain text).
         #[arg(long, default_value = "table")]
         format: Format,
+        /// First remove the partial and orphan document files left by
+        /// interrupted deposits (never one being written).
+        #[arg(long)]
+        clean: bool,
     },
     /// Every batch: dataset, rows, periods, status.
     Batches {
@@ -305,7 +310,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 config.policy.share.len()
             );
         }
-        Command::Doctor { format } => {
+        Command::Doctor { format, clean } => {
+            if clean {
+                let removed = crate::doctor::clean(&cli.dir).await?;
+                eprintln!("removed {}", removed.describe());
+            }
             let report = crate::doctor::run(
                 &cli.dir,
                 passerelle_link::now(),

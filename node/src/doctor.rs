@@ -198,13 +198,14 @@ async fn probe(
 
 /// The checks after `config`, skipped for `why`.
 fn skip_rest(checks: &mut Vec<Check>, why: &str) {
-    const AFTER_CONFIG: [&str; 7] = [
+    const AFTER_CONFIG: [&str; 8] = [
         "clock",
         "certificate",
         "dns",
         "udp",
         "quic",
         "store",
+        "debris",
         "disk",
     ];
     checks.extend(AFTER_CONFIG.iter().map(|n| skipped(n, why)));
@@ -281,6 +282,7 @@ pub async fn run(root: &Path, now: UnixTime, patience: Duration) -> Report {
     checks.push(certificate_check(&creds.identity, now));
     checks.extend(network_checks(&probed, &config, patience));
     checks.push(store_check(&dir).await);
+    checks.push(debris_check(root).await);
     checks.push(disk_check(root));
     Report { checks }
 }
@@ -443,6 +445,54 @@ async fn store_check(dir: &NodeDir) -> Check {
             "restore the store from the last backup (passerelle-node restore); keep the damaged folder for analysis",
         ),
         Err(e) => fail("store", e, "check the store folder's permissions and disk"),
+    }
+}
+
+/// Partial and orphan document files of interrupted deposits.
+async fn debris_check(root: &Path) -> Check {
+    let req = crate::admin::Request::Debris { remove: false };
+    match crate::admin::request(root, req, &mut |_| {}).await {
+        Ok(crate::admin::Response::Debris(d)) if d.count() == 0 => {
+            ok("debris", "no partial or orphan document file".into())
+        }
+        Ok(crate::admin::Response::Debris(d)) => Check {
+            name: "debris",
+            status: Status::Warn,
+            detail: d.describe(),
+            fix: Some(clean_command(root)),
+        },
+        Ok(_) => fail(
+            "debris",
+            "unexpected reply from the running node".into(),
+            "restart the node (passerelle-node serve)",
+        ),
+        Err(e) => fail(
+            "debris",
+            e.to_string(),
+            "check the documents folder's permissions and disk",
+        ),
+    }
+}
+
+/// The command that removes a node folder's debris.
+pub fn clean_command(root: &Path) -> String {
+    format!("passerelle-node doctor --clean --dir {}", root.display())
+}
+
+/// Removes the debris of interrupted deposits (through the running node
+/// when there is one, which knows the deposits in progress); returns what
+/// was removed.
+///
+/// # Errors
+/// When the folder is not a node folder, or the documents folder or the
+/// store cannot be read.
+pub async fn clean(root: &Path) -> Result<crate::debris::NodeDebris, crate::NodeError> {
+    let req = crate::admin::Request::Debris { remove: true };
+    match crate::admin::request(root, req, &mut |_| {}).await? {
+        crate::admin::Response::Debris(d) => Ok(d),
+        _ => Err(crate::NodeError::Refused(
+            "unexpected reply from the running node; restart it".into(),
+        )),
     }
 }
 

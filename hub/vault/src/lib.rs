@@ -17,9 +17,11 @@
 //! - [`duplicate`]: verifiable copies, [`pdf`]: the copy's file.
 //! - [`zip`]: the export archive.
 //! - [`store`]: the vault's trees in the hub store.
+//! - [`debris`]: temporary and orphan upload files of interrupted uploads.
 
 pub mod accounts;
 pub mod consent;
+pub mod debris;
 pub mod duplicate;
 pub mod links;
 pub mod pdf;

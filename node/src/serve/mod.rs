@@ -75,6 +75,8 @@ pub struct Shared {
     link: Mutex<LinkState>,
     /// The live connection to the hub, for requests the node makes.
     conn: Mutex<Option<quinn::Connection>>,
+    /// Debris of interrupted deposits removed since start.
+    pub(crate) debris: passerelle_link::debris::Tally,
 }
 
 impl Shared {
@@ -329,10 +331,21 @@ pub async fn start(root: &Path) -> Result<NodeHandle, NodeError> {
         seen: Mutex::new(NonceCache::new(NONCE_CAPACITY)),
         link: Mutex::new(LinkState::default()),
         conn: Mutex::new(None),
+        debris: Default::default(),
     });
+    // Nothing is being written yet: every partial or orphan file is debris.
+    if let Err(error) = crate::debris::collect(
+        &shared.files,
+        &shared.store,
+        std::time::Duration::ZERO,
+        &shared.debris,
+    ) {
+        warn!(%error, "debris not collected at start");
+    }
     let (stop, stop_rx) = watch::channel(false);
     let metrics_task = metrics_listener
         .map(|l| tokio::spawn(crate::metrics::serve(l, shared.clone(), stop_rx.clone())));
+    tokio::spawn(crate::debris::sweep_every(shared.clone(), stop_rx.clone()));
     let link_task = tokio::spawn(run_link(shared.clone(), stop_rx));
     let admin_shared = shared.clone();
     let admin_task = tokio::spawn(admin::serve(listener, move |req| {
