@@ -14,11 +14,14 @@
 //!   unknown or revoked nodes at the handshake, and the fingerprint-pinned
 //!   verifier used on first contact.
 //! - [`files`]: PEM files on disk, private keys owner-only.
+//! - [`watch`]: why the node refused a hub certificate (a clock behind the
+//!   certificate's start is told apart from a wrong hub).
 
 pub mod ca;
 pub mod files;
 pub mod identity;
 pub mod tls;
+pub mod watch;
 
 pub use ca::{Ca, IssuedHub};
 pub use identity::{HubIdentity, NodeIdentity};

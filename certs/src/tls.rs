@@ -29,7 +29,11 @@ use rustls::{
     DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme,
 };
 
-use crate::{identity::NodeIdentity, CertError};
+use crate::{
+    identity::NodeIdentity,
+    watch::{HubCertWatch, WatchedServerVerifier},
+    CertError,
+};
 
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
@@ -169,13 +173,36 @@ pub fn node_client_config(
     node_chain: &[Vec<u8>],
     node_key: &[u8],
 ) -> Result<rustls::ClientConfig, CertError> {
+    node_client_config_watched(cas, node_chain, node_key).map(|(config, _)| config)
+}
+
+/// [`node_client_config`], with a [`HubCertWatch`] that records why a hub
+/// certificate was refused (for instance "not valid yet": this machine's
+/// clock is behind), which the TLS alert alone does not tell.
+///
+/// # Errors
+/// When a certificate or the key is unusable.
+pub fn node_client_config_watched(
+    cas: &[Vec<u8>],
+    node_chain: &[Vec<u8>],
+    node_key: &[u8],
+) -> Result<(rustls::ClientConfig, Arc<HubCertWatch>), CertError> {
+    let inner = WebPkiServerVerifier::builder_with_provider(roots(cas)?, provider())
+        .build()
+        .map_err(|e| CertError::Tls(rustls::Error::General(e.to_string())))?;
+    let watch = Arc::new(HubCertWatch::default());
+    let verifier = Arc::new(WatchedServerVerifier {
+        inner,
+        watch: watch.clone(),
+    });
     let mut config = rustls::ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])?
-        .with_root_certificates(roots(cas)?)
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
         .with_client_auth_cert(chain(node_chain), key(node_key))?;
     config.resumption = rustls::client::Resumption::disabled();
     config.alpn_protocols = vec![ALPN_LINK.to_vec()];
-    Ok(config)
+    Ok((config, watch))
 }
 
 /// Trusts a server whose chain ends in the CA with the pinned fingerprint.

@@ -45,6 +45,9 @@ pub struct HubConfig {
     pub stall_timeout: Duration,
     /// Enrollment attempts accepted per minute from one address.
     pub enroll_per_minute: NonZeroU32,
+    /// Diagnostic probes (`passerelle-node doctor`) accepted per minute from
+    /// one address; counted apart from enrollments.
+    pub probe_per_minute: NonZeroU32,
     /// How often every indicator is recomposed from the nodes.
     #[serde(with = "humantime_serde")]
     pub refresh_interval: Duration,
@@ -96,6 +99,7 @@ impl Default for HubConfig {
             dead_after: Duration::from_secs(3),
             stall_timeout: Duration::from_secs(5),
             enroll_per_minute: NonZeroU32::new(10).expect("non-zero"),
+            probe_per_minute: NonZeroU32::new(60).expect("non-zero"),
             refresh_interval: Duration::from_secs(3600),
             catalog_dir: None,
             boundaries: None,
@@ -270,6 +274,10 @@ stall_timeout = "{stall}"
 # Enrollment attempts accepted per minute from one address.
 enroll_per_minute = {rate}
 
+# Diagnostic probes (passerelle-node doctor) accepted per minute from one
+# address, counted apart from enrollments.
+probe_per_minute = {probes}
+
 # How often every indicator is recomposed from the nodes (on demand too:
 # passerelle-hub indicator ID --refresh).
 refresh_interval = "{refresh}"
@@ -318,6 +326,7 @@ metrics_allow = [{metrics}]
             dead = h(self.dead_after),
             stall = h(self.stall_timeout),
             rate = self.enroll_per_minute,
+            probes = self.probe_per_minute,
             refresh = h(self.refresh_interval),
             boundaries = match &self.boundaries {
                 Some(b) => format!("boundaries = {:?}", b.display().to_string()),

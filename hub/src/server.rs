@@ -55,8 +55,11 @@ pub struct Ctx {
     pub observatory: Arc<Observatory>,
     /// The web layer's state (it holds the vault service).
     pub portal: Arc<passerelle_portal::Ctx>,
-    /// Enrollment and probe attempts per address.
+    /// Enrollment attempts per address.
     pub limiter: RateLimiter,
+    /// Diagnostic probes per address, counted apart from enrollments so a
+    /// doctor run never uses up a node's enrollment attempts.
+    pub probe_limiter: RateLimiter,
 }
 
 impl Ctx {
@@ -175,6 +178,12 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
         _ => None,
     };
     let ctx = wire(hub, demo)?;
+    // Debris of interrupted uploads, before any upload can start.
+    if let Err(error) =
+        passerelle_vault::debris::collect(&ctx.hub.dir.vault(), &ctx.vault().store, Duration::ZERO)
+    {
+        warn!(%error, "debris not collected at start");
+    }
     let (stop, stop_rx) = watch::channel(false);
     let (done_tx, done_rx) = mpsc::channel(1);
     let tasks = vec![
@@ -191,6 +200,7 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
             tls,
         )),
         serve_admin(ctx.clone(), admin_listener, stop_rx.clone()),
+        sweep_debris(&ctx, stop_rx.clone()),
         schedule_refresh(&ctx, stop_rx),
     ];
     info!(quic = %bound.quic_addr, http = %bound.http_addr, "hub started");
@@ -203,6 +213,24 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
         tasks,
         done: (done_tx, done_rx),
         root: root.to_path_buf(),
+    })
+}
+
+/// Removes the debris of interrupted uploads every sweep interval, leaving
+/// files younger than the minimum age, until `stop`.
+fn sweep_debris(ctx: &Arc<Ctx>, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    use passerelle_vault::debris::{collect, MIN_AGE, SWEEP_INTERVAL};
+    let (vault, store) = (ctx.hub.dir.vault(), ctx.vault().store.clone());
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(SWEEP_INTERVAL) => {}
+                _ = stop.changed() => return,
+            }
+            if let Err(error) = collect(&vault, &store, MIN_AGE) {
+                warn!(%error, "debris sweep failed");
+            }
+        }
     })
 }
 
@@ -248,7 +276,7 @@ async fn bind(hub: &Hub, listen: Listen) -> Result<Bound, HubError> {
     };
     let endpoint = endpoint::server(quic, tls, pace, &hub.hub_key_pkcs8).map_err(|e| match e {
         passerelle_link::LinkError::Io(source) => HubError::Io {
-            path: format!("QUIC listen address {quic}").into(),
+            path: format!("QUIC listen address {quic} (is another hub running? else change quic_listen in hub.toml)").into(),
             source,
         },
         other => other.into(),
@@ -256,7 +284,7 @@ async fn bind(hub: &Hub, listen: Listen) -> Result<Bound, HubError> {
     let http_listener = TcpListener::bind(http)
         .await
         .map_err(|source| HubError::Io {
-            path: format!("HTTP listen address {http}").into(),
+            path: format!("HTTP listen address {http} (is another hub running? else change http_listen in hub.toml)").into(),
             source,
         })?;
     let quic_addr = endpoint.local_addr().map_err(|source| HubError::Io {
@@ -279,6 +307,7 @@ async fn bind(hub: &Hub, listen: Listen) -> Result<Bound, HubError> {
 /// federation, the observatory, and the portal's state (without the CA).
 fn wire(hub: Hub, demo: bool) -> Result<Arc<Ctx>, HubError> {
     let limiter = RateLimiter::new(hub.config.enroll_per_minute.get());
+    let probe_limiter = RateLimiter::new(hub.config.probe_per_minute.get());
     let catalog = passerelle_observatory::catalog::load(hub.config.catalog_dir.as_deref())
         .map_err(|e| Refusal::BadFile {
             what: "catalog".into(),
@@ -307,6 +336,7 @@ fn wire(hub: Hub, demo: bool) -> Result<Arc<Ctx>, HubError> {
         observatory,
         portal,
         limiter,
+        probe_limiter,
     }))
 }
 
@@ -476,10 +506,10 @@ async fn handle_enroll(ctx: Arc<Ctx>, conn: quinn::Connection, remote: SocketAdd
 /// certificate it presented is admitted (the handshake gate already ran).
 /// Nothing is registered; the serving link of the same node is untouched.
 async fn handle_probe(ctx: Arc<Ctx>, conn: quinn::Connection, remote: SocketAddr) {
-    if !ctx.limiter.handle_attempt(remote.ip(), now()) {
+    if !ctx.probe_limiter.handle_attempt(remote.ip(), now()) {
         conn.close(
             1u32.into(),
-            b"too many attempts from this address; wait a minute",
+            b"too many diagnostic probes from this address; wait a minute",
         );
         return;
     }

@@ -23,11 +23,13 @@
 //! - [`backup`]: the backup archive (MANIFEST, store dump, files) over a
 //!   store interface.
 //! - [`lock`]: advisory file locks that say "held by another process".
+//! - [`debris`]: temporary and orphan files left by interrupted writes.
 //! - [`shutdown`]: Ctrl-C or SIGTERM.
 
 pub mod admin;
 pub mod backoff;
 pub mod backup;
+pub mod debris;
 pub mod endpoint;
 pub mod http;
 pub mod listings;

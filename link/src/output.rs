@@ -280,9 +280,69 @@ pub fn rfc3339(t: u64) -> String {
     timestamp(t).to_string()
 }
 
+/// An error and its causes as one message for people, each part once.
+///
+/// Error types that show their cause in their own text (`"store: {0}"`
+/// with a `#[from]` source, or a field named `source`) would otherwise
+/// print that cause twice when the chain is joined; a cause whose text is
+/// already in the message is left out.
+pub fn error_message<'a>(
+    chain: impl IntoIterator<Item = &'a (dyn std::error::Error + 'static)>,
+) -> String {
+    let mut out = String::new();
+    for e in chain {
+        let text = e.to_string();
+        let text = text.trim();
+        if text.is_empty() || out.contains(text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(text);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug)]
+    struct Outer(std::io::Error, bool);
+
+    impl fmt::Display for Outer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            if self.1 {
+                write!(f, "/data/lot.csv: {}", self.0)
+            } else {
+                f.write_str("import refused")
+            }
+        }
+    }
+
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn error_message_says_each_cause_once() {
+        let io = || std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let shown = Outer(io(), true);
+        let chain =
+            std::iter::successors(Some(&shown as &(dyn std::error::Error + 'static)), |e| {
+                e.source()
+            });
+        assert_eq!(error_message(chain), "/data/lot.csv: no such file");
+        let hidden = Outer(io(), false);
+        let chain =
+            std::iter::successors(Some(&hidden as &(dyn std::error::Error + 'static)), |e| {
+                e.source()
+            });
+        assert_eq!(error_message(chain), "import refused: no such file");
+    }
 
     #[test]
     fn renders_each_format() {

@@ -82,6 +82,12 @@ pub enum Request {
     Audit,
     /// Read back the whole store (for doctor).
     CheckStore,
+    /// Partial and orphan document files left by interrupted deposits
+    /// (for doctor); with `remove`, remove them.
+    Debris {
+        /// Remove them (`doctor --clean`).
+        remove: bool,
+    },
     /// A consistent backup, taken while serving.
     Backup {
         /// Absolute path of the archive to write.
@@ -103,8 +109,10 @@ pub enum Response {
     Status(StatusReport),
     /// A batch imported or validated.
     Batch(BatchMeta),
-    /// Every batch, newest first.
-    Batches(Vec<BatchMeta>),
+    /// Debris found, or removed.
+    Debris(crate::debris::NodeDebris),
+    /// Every batch, newest first, with the periods it is in force for.
+    Batches(Vec<crate::store::BatchState>),
     /// A link made.
     Linked(Link),
     /// A document added or removed.
@@ -197,6 +205,10 @@ pub async fn handle(shared: &Shared, req: Request) -> Response {
         Request::Backup { to, include_keys } => {
             backup(&shared.files, &shared.store, &to, include_keys).map(|s| Response::Backup(s, None))
         }
+        Request::Debris { remove } => {
+            crate::debris::answer(&shared.files, &shared.store, remove, &shared.debris)
+                .map(Response::Debris)
+        }
         other => dispatch(&shared.config, &shared.store, &shared.files, other),
     };
     result.unwrap_or_else(|e| Response::Error(e.into()))
@@ -228,6 +240,9 @@ fn dispatch(
         }
         .map(Response::Documents),
         Request::CheckStore => store.check(files).map(Response::Problems),
+        Request::Debris { remove } => {
+            crate::debris::answer(files, store, remove, &Default::default()).map(Response::Debris)
+        }
         Request::Backup { to, include_keys } => {
             backup(files, store, &to, include_keys).map(|s| Response::Backup(s, None))
         }
@@ -246,7 +261,7 @@ fn dispatch(
                 .map(Response::Batch)
         }
         Request::Validate { batch, by } => store.validate(batch, &by, now()).map(Response::Batch),
-        Request::Batches => store.batches().map(Response::Batches),
+        Request::Batches => store.batch_states().map(Response::Batches),
         Request::Status => Err(NodeError::Refused(
             "status is answered by the caller".into(),
         )),

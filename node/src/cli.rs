@@ -9,7 +9,7 @@ use passerelle_link::output::{rfc3339, time, Cell, Format, Listing};
 
 use crate::{
     admin,
-    store::{BatchMeta, BatchStatus},
+    store::{BatchMeta, BatchState, BatchStatus},
 };
 
 /// Passerelle node: keeps an institution's data and answers the hub.
@@ -66,11 +66,16 @@ pub enum Command {
     },
     /// Check node.toml and the node's key and certificates without starting.
     CheckConfig,
-    /// Diagnose: config, clock, certificate, DNS, UDP, QUIC, store, disk.
+    /// Diagnose: config, clock, certificate, DNS, UDP, QUIC, store,
+    /// debris, disk.
     Doctor {
         /// Output format (table is plain text).
         #[arg(long, default_value = "table")]
         format: Format,
+        /// First remove the partial and orphan document files left by
+        /// interrupted deposits (never one being written).
+        #[arg(long)]
+        clean: bool,
     },
     /// Every batch: dataset, rows, periods, status.
     Batches {
@@ -214,6 +219,41 @@ pub fn batches_listing(batches: &[BatchMeta]) -> Listing {
     l
 }
 
+/// Every batch with whether it is in force: the status says "in force",
+/// "in force for" some periods, or "replaced" when newer batches replaced
+/// every period; `in_force` (a boolean in JSON) and `periods_in_force`
+/// follow the columns of [`batches_listing`].
+pub fn batch_states_listing(states: &[BatchState]) -> Listing {
+    let metas: Vec<BatchMeta> = states.iter().map(|s| s.meta.clone()).collect();
+    let mut l = batches_listing(&metas);
+    l.columns.extend(["in_force", "periods_in_force"]);
+    let status = l.columns.iter().position(|c| *c == "status");
+    for (row, s) in l.rows.iter_mut().zip(states) {
+        let periods: Vec<String> = s.in_force.iter().map(ToString::to_string).collect();
+        if let (Some(at), BatchStatus::Active) = (status, s.meta.status) {
+            if periods.is_empty() {
+                row[at] = Cell::coded("replaced", "active");
+            } else if periods.len() < s.meta.periods.len() {
+                row[at] = Cell::coded(format!("in force for {}", periods.join(" ")), "active");
+            }
+        }
+        row.push(Cell::flag(!s.in_force.is_empty()));
+        row.push(Cell::list(&periods, " "));
+    }
+    l
+}
+
+/// The absolute path of a file to read, or an error that says what to
+/// check.
+pub fn input_file(file: &std::path::Path) -> Result<PathBuf, crate::NodeError> {
+    std::fs::canonicalize(file).map_err(|e| {
+        crate::NodeError::Refused(format!(
+            "{}: {e}; check the file's path, and that this user may read it",
+            file.display()
+        ))
+    })
+}
+
 /// Runs a parsed command line: each command is one named step in
 /// [`crate::commands`].
 ///
@@ -226,7 +266,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Init { hub, token } => step::init(dir, hub, &token).await,
         Command::Serve => step::serve(dir).await,
         Command::CheckConfig => step::check_config(dir),
-        Command::Doctor { format } => step::doctor(dir, format).await,
+        Command::Doctor { format, clean } => step::doctor(dir, format, clean).await,
         Command::Status { format } => step::status(dir, format).await,
         Command::Import { dataset, by, file } => step::import(dir, dataset, who(by), &file).await,
         Command::Validate { batch, by } => step::validate(dir, batch, who(by)).await,

@@ -10,7 +10,7 @@ use passerelle_link::output::{time, Cell, Format, Listing};
 
 use crate::{
     admin::{self, Request, Response},
-    cli::{batches_listing, render_status, AuditCommand, DocumentCommand},
+    cli::{batch_states_listing, render_status, AuditCommand, DocumentCommand},
     enroll,
     paths::NodeDir,
     serve,
@@ -98,8 +98,13 @@ pub fn check_config(dir: &Path) -> anyhow::Result<()> {
 }
 
 /// `doctor`: every check, each failure with its fix; exit status 1 when
-/// one fails.
-pub async fn doctor(dir: &Path, format: Format) -> anyhow::Result<()> {
+/// one fails. With `clean`, first removes the debris of interrupted
+/// deposits.
+pub async fn doctor(dir: &Path, format: Format, clean: bool) -> anyhow::Result<()> {
+    if clean {
+        let removed = crate::doctor::clean(dir).await?;
+        eprintln!("removed {}", removed.describe());
+    }
     let report = crate::doctor::run(
         dir,
         passerelle_link::now(),
@@ -127,10 +132,7 @@ pub async fn status(dir: &Path, format: Format) -> anyhow::Result<()> {
 /// `import`: a file into a new batch, checked whole before anything is
 /// written.
 pub async fn import(dir: &Path, dataset: String, by: String, file: &Path) -> anyhow::Result<()> {
-    let path = std::fs::canonicalize(file).map_err(|source| NodeError::Io {
-        path: file.to_path_buf(),
-        source,
-    })?;
+    let path = crate::cli::input_file(file)?;
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let mut progress = |bytes: u64| {
@@ -219,10 +221,7 @@ pub async fn document(dir: &Path, command: DocumentCommand) -> anyhow::Result<()
             by,
             file,
         } => {
-            let path = std::fs::canonicalize(&file).map_err(|source| NodeError::Io {
-                path: file.clone(),
-                source,
-            })?;
+            let path = crate::cli::input_file(&file)?;
             let req = Request::DocumentAdd {
                 local_id: person,
                 category,
@@ -346,6 +345,6 @@ pub async fn batches(dir: &Path, format: Format) -> anyhow::Result<()> {
         _ => None,
     })
     .await?;
-    print!("{}", batches_listing(&list).render(format));
+    print!("{}", batch_states_listing(&list).render(format));
     Ok(())
 }

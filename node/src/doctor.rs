@@ -16,11 +16,8 @@ use passerelle_link::{endpoint, stream};
 use passerelle_protocol::{frame::MAX_CONTROL_FRAME, message::ProbeReply, UnixTime, ALPN_PROBE};
 use serde::{Deserialize, Serialize};
 
-use crate::{identity::Credentials, paths::NodeDir};
+use crate::{handshake::Handshake, identity::Credentials, paths::NodeDir};
 
-/// Clock difference with the hub that fails the check (queries are refused
-/// beyond the link's clock window anyway).
-pub const MAX_SKEW: u64 = 60;
 /// Certificate life left under which the doctor warns.
 pub const EXPIRY_WARNING: u64 = 14 * 86400;
 /// Free disk under which the doctor warns.
@@ -102,58 +99,6 @@ fn days(secs: u64) -> String {
     format!("{:.1} day(s)", secs as f64 / 86400.0)
 }
 
-/// Why the QUIC handshake with the hub failed, read from the typed errors
-/// of the connection (never from their text).
-#[derive(Debug)]
-enum Handshake {
-    /// This node did not accept the hub's certificate (its own TLS check,
-    /// or a certificate that is not a hub's).
-    HubNotTrusted(String),
-    /// The hub refused this node's certificate (a TLS alert from the hub).
-    NodeRefused(String),
-    /// Anything else: local TLS setup, transport.
-    Other(String),
-}
-
-impl Handshake {
-    /// Classifies a connection error: a TLS alert this side raised means
-    /// the hub's certificate failed here; one the hub sent means it
-    /// refused ours.
-    fn from_connection(e: &quinn::ConnectionError) -> Self {
-        let tls_alert = |code: quinn::TransportErrorCode| (0x100..0x200).contains(&u64::from(code));
-        match e {
-            quinn::ConnectionError::TransportError(t) if tls_alert(t.code) => {
-                Self::HubNotTrusted(e.to_string())
-            }
-            quinn::ConnectionError::ConnectionClosed(c) if tls_alert(c.error_code) => {
-                Self::NodeRefused(e.to_string())
-            }
-            _ => Self::Other(e.to_string()),
-        }
-    }
-
-    /// What went wrong, and the fix.
-    fn explain(&self) -> (&'static str, &'static str, &str) {
-        match self {
-            Self::HubNotTrusted(e) => (
-                "the hub's certificate is not signed by the CA this node trusts (ca.crt): wrong hub, or the hub's CA changed",
-                "check hub = in node.toml; if the hub's CA was rotated, copy the new CA certificate into ca.crt (ask the hub administrator), or enroll again with a new token",
-                e,
-            ),
-            Self::NodeRefused(e) => (
-                "the hub refused this node's certificate (expired, revoked, or issued by another hub)",
-                "ask the hub administrator for a new token (passerelle-hub enroll), then enroll again with passerelle-node init in a new folder",
-                e,
-            ),
-            Self::Other(e) => (
-                "the QUIC handshake failed",
-                "check that the address in node.toml is the hub's",
-                e,
-            ),
-        }
-    }
-}
-
 /// What the probe found.
 enum Probe {
     /// No address for the host name.
@@ -174,7 +119,12 @@ enum ProbeError {
     Failed(Handshake),
 }
 
-async fn probe(config: &NodeConfig, creds: &Credentials, patience: Duration) -> Probe {
+async fn probe(
+    config: &NodeConfig,
+    creds: &Credentials,
+    now: UnixTime,
+    patience: Duration,
+) -> Probe {
     let addr = match tokio::net::lookup_host((config.hub.host.as_str(), config.hub.port)).await {
         Err(e) => return Probe::Dns(e.to_string()),
         Ok(mut a) => match a.next() {
@@ -182,17 +132,19 @@ async fn probe(config: &NodeConfig, creds: &Credentials, patience: Duration) -> 
             None => return Probe::Dns("no address".into()),
         },
     };
-    let client = tls::node_client_config(
+    let client = tls::node_client_config_watched(
         &creds.cas,
         std::slice::from_ref(&creds.cert_der),
         &creds.key_pkcs8,
     )
     .map_err(|e| e.to_string())
-    .and_then(|mut tls| {
+    .and_then(|(mut tls, watch)| {
         tls.alpn_protocols = vec![ALPN_PROBE.to_vec()];
-        endpoint::client_config(tls, Default::default()).map_err(|e| e.to_string())
+        endpoint::client_config(tls, Default::default())
+            .map(|c| (c, watch))
+            .map_err(|e| e.to_string())
     });
-    let client = match client {
+    let (client, watch) = match client {
         Ok(c) => c,
         Err(e) => return Probe::Handshake(addr, Handshake::Other(e)),
     };
@@ -203,7 +155,7 @@ async fn probe(config: &NodeConfig, creds: &Credentials, patience: Duration) -> 
     let work = async {
         let failed = |e: quinn::ConnectionError| match e {
             quinn::ConnectionError::TimedOut => ProbeError::Silent,
-            e => ProbeError::Failed(Handshake::from_connection(&e)),
+            e => ProbeError::Failed(Handshake::from_connection(&e, &watch, &creds.identity, now)),
         };
         let conn = ep
             .connect_with(client, addr, &config.hub.host)
@@ -246,13 +198,14 @@ async fn probe(config: &NodeConfig, creds: &Credentials, patience: Duration) -> 
 
 /// The checks after `config`, skipped for `why`.
 fn skip_rest(checks: &mut Vec<Check>, why: &str) {
-    const AFTER_CONFIG: [&str; 7] = [
+    const AFTER_CONFIG: [&str; 8] = [
         "clock",
         "certificate",
         "dns",
         "udp",
         "quic",
         "store",
+        "debris",
         "disk",
     ];
     checks.extend(AFTER_CONFIG.iter().map(|n| skipped(n, why)));
@@ -324,19 +277,25 @@ pub async fn run(root: &Path, now: UnixTime, patience: Duration) -> Report {
             config.datasets.len()
         ),
     ));
-    let probed = probe(&config, &creds, patience).await;
+    let probed = probe(&config, &creds, now, patience).await;
     checks.push(clock_check(&probed, &config, now));
     checks.push(certificate_check(&creds.identity, now));
     checks.extend(network_checks(&probed, &config, patience));
     checks.push(store_check(&dir).await);
+    checks.push(debris_check(root).await);
     checks.push(disk_check(root));
     Report { checks }
 }
 
 /// The clock against the hub's.
 fn clock_check(probed: &Probe, config: &NodeConfig, now: UnixTime) -> Check {
-    let Probe::Answered(_, r) = probed else {
-        return skipped("clock", "the hub did not answer");
+    let r = match probed {
+        Probe::Answered(_, r) => r,
+        Probe::Handshake(_, h) if h.is_clock() => {
+            let (what, fix, detail) = h.explain();
+            return fail("clock", format!("{what} ({detail})"), fix);
+        }
+        _ => return skipped("clock", "the hub did not answer"),
     };
     let skew = now.abs_diff(r.hub_time);
     let side = if now > r.hub_time {
@@ -344,14 +303,27 @@ fn clock_check(probed: &Probe, config: &NodeConfig, now: UnixTime) -> Check {
     } else {
         "behind"
     };
-    if skew > MAX_SKEW.min(config.link.clock_window.as_secs()) {
+    // The hub's queries are refused beyond the configured clock window, so
+    // that window, and nothing stricter, is what fails the check.
+    let window = config.link.clock_window.as_secs();
+    if skew > window {
         fail(
             "clock",
-            format!("this machine's clock is {skew} s {side} the hub's"),
+            format!("this machine's clock is {skew} s {side} the hub's (link.clock_window allows {window} s)"),
             "synchronise the clock (systemd-timesyncd or chrony: timedatectl set-ntp true)",
         )
+    } else if skew > window / 2 {
+        Check {
+            name: "clock",
+            status: Status::Warn,
+            detail: format!("this machine's clock is {skew} s {side} the hub's, more than half of link.clock_window ({window} s)"),
+            fix: Some("synchronise the clock (systemd-timesyncd or chrony: timedatectl set-ntp true)".into()),
+        }
     } else {
-        ok("clock", format!("{skew} s from the hub's clock"))
+        ok(
+            "clock",
+            format!("{skew} s from the hub's clock (link.clock_window allows {window} s)"),
+        )
     }
 }
 
@@ -473,6 +445,54 @@ async fn store_check(dir: &NodeDir) -> Check {
             "restore the store from the last backup (passerelle-node restore); keep the damaged folder for analysis",
         ),
         Err(e) => fail("store", e, "check the store folder's permissions and disk"),
+    }
+}
+
+/// Partial and orphan document files of interrupted deposits.
+async fn debris_check(root: &Path) -> Check {
+    let req = crate::admin::Request::Debris { remove: false };
+    match crate::admin::request(root, req, &mut |_| {}).await {
+        Ok(crate::admin::Response::Debris(d)) if d.count() == 0 => {
+            ok("debris", "no partial or orphan document file".into())
+        }
+        Ok(crate::admin::Response::Debris(d)) => Check {
+            name: "debris",
+            status: Status::Warn,
+            detail: d.describe(),
+            fix: Some(clean_command(root)),
+        },
+        Ok(_) => fail(
+            "debris",
+            "unexpected reply from the running node".into(),
+            "restart the node (passerelle-node serve)",
+        ),
+        Err(e) => fail(
+            "debris",
+            e.to_string(),
+            "check the documents folder's permissions and disk",
+        ),
+    }
+}
+
+/// The command that removes a node folder's debris.
+pub fn clean_command(root: &Path) -> String {
+    format!("passerelle-node doctor --clean --dir {}", root.display())
+}
+
+/// Removes the debris of interrupted deposits (through the running node
+/// when there is one, which knows the deposits in progress); returns what
+/// was removed.
+///
+/// # Errors
+/// When the folder is not a node folder, or the documents folder or the
+/// store cannot be read.
+pub async fn clean(root: &Path) -> Result<crate::debris::NodeDebris, crate::NodeError> {
+    let req = crate::admin::Request::Debris { remove: true };
+    match crate::admin::request(root, req, &mut |_| {}).await? {
+        crate::admin::Response::Debris(d) => Ok(d),
+        _ => Err(crate::NodeError::Refused(
+            "unexpected reply from the running node; restart it".into(),
+        )),
     }
 }
 

@@ -19,6 +19,9 @@
 //! - [`vault`]: documents held about persons (sealed at rest), links to
 //!   vault accounts, consent checks, the audit chain.
 //! - [`doctor`]: the diagnosis of a node folder and its link.
+//! - [`debris`]: partial and orphan document files of interrupted
+//!   deposits, found and removed.
+//! - [`handshake`]: why a handshake with the hub failed, and the fix.
 //! - [`metrics`]: optional Prometheus metrics on a local address.
 //! - [`admin`]: requests other commands send to a running node.
 //! - [`cli`]: the command line and its dispatcher; [`commands`]: one
@@ -30,9 +33,11 @@ pub mod batches;
 pub mod cli;
 pub mod commands;
 pub mod data;
+pub mod debris;
 pub mod doctor;
 pub mod enroll;
 pub mod error;
+pub mod handshake;
 pub mod identity;
 pub mod metrics;
 pub mod paths;

@@ -10,7 +10,11 @@ async fn main() -> std::process::ExitCode {
     match passerelle_node::cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Once, in plain words: each cause of the chain a single time.
+            eprintln!(
+                "error: {}",
+                passerelle_link::output::error_message(e.chain())
+            );
             std::process::ExitCode::FAILURE
         }
     }

@@ -101,6 +101,23 @@ pub fn render(shared: &Shared) -> String {
         })
         .unwrap_or(0);
     let documents = store.all_documents().map(|d| d.len()).unwrap_or(0);
+    let debris =
+        crate::debris::scan(&shared.files, store, std::time::Duration::ZERO).unwrap_or_default();
+    r.register(
+        "passerelle_node_debris_removed",
+        "Partial and orphan document files of interrupted deposits removed since start.",
+        ConstCounter::new(shared.debris.files()),
+    );
+    r.register(
+        "passerelle_node_debris_removed_bytes",
+        "Bytes of debris removed since start.",
+        ConstCounter::new(shared.debris.bytes()),
+    );
+    r.register(
+        "passerelle_node_debris_bytes",
+        "Bytes of partial and orphan document files present now.",
+        ConstGauge::new(debris.bytes()),
+    );
     for (name, help, n) in [
         (
             "passerelle_node_datasets",
@@ -116,6 +133,11 @@ pub fn render(shared: &Shared) -> String {
             "passerelle_node_documents",
             "Documents held for the vault.",
             documents,
+        ),
+        (
+            "passerelle_node_debris_files",
+            "Partial and orphan document files of interrupted deposits present now.",
+            debris.count() as usize,
         ),
     ] {
         r.register(name, help, ConstGauge::new(n as u64));

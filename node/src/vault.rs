@@ -167,6 +167,8 @@ pub fn add(
     std::fs::create_dir_all(files.folder()).map_err(io(&files.folder()))?;
     let target = files.sealed(&id);
     let tmp = target.with_extension("partial");
+    // No debris sweep takes these files until the record is written.
+    let _writing = crate::debris::WRITES.hold(vec![tmp.clone(), target.clone()]);
     let sealed = (|| {
         let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io(&tmp))?);
         let mut sealer = Sealer::new(&key, id.as_bytes());

@@ -256,3 +256,91 @@ fn check_config_validates_files_without_starting() {
         err(&out)
     );
 }
+
+#[test]
+fn an_error_prints_once_in_plain_words_with_the_fix() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("node.toml"),
+        "node_id = \"asso\"\nhub = \"localhost:4433\"\n",
+    )
+    .unwrap();
+    let missing = tmp.path().join("missing.csv");
+    // A missing file to import: reported by the command itself.
+    let out = import(tmp.path(), "recues", &missing);
+    // A store that cannot be opened: an I/O error wrapped by the store's
+    // error, whose text shows its cause (the chain must not repeat it).
+    std::fs::write(tmp.path().join("store"), b"not a folder").unwrap();
+    let store = node(tmp.path(), &["batches"]);
+    for (out, cause) in [(&out, "No such file or directory"), (&store, "store")] {
+        assert_eq!(out.status.code(), Some(1));
+        let e = err(out);
+        let lines: Vec<&str> = e.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "one line: {e}");
+        assert!(lines[0].starts_with("error: "), "{e}");
+        assert!(
+            !e.contains("Error {") && !e.contains("Os {") && !e.contains("kind:"),
+            "no debug text: {e}"
+        );
+        let os_error = e.matches("(os error").count();
+        assert!(os_error <= 1, "the cause once: {e}");
+        assert!(e.contains(cause), "{e}");
+    }
+    let e = err(&out);
+    assert_eq!(e.matches("No such file or directory").count(), 1, "{e}");
+    assert!(e.contains("check the file's path"), "the fix: {e}");
+}
+
+#[test]
+fn batch_ids_follow_on_across_restarts_and_batches_say_which_is_in_force() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = "node_id = \"asso\"\nhub = \"localhost:4433\"\n[[datasets]]\nname = \"recues\"\nkind = \"records\"\ncommune = \"commune\"\nperiod = \"periode\"\n";
+    std::fs::write(tmp.path().join("node.toml"), config).unwrap();
+    let file = |name: &str, periods: &[&str]| {
+        let path = tmp.path().join(name);
+        let rows: String = periods.iter().map(|p| format!("97611,{p}\n")).collect();
+        std::fs::write(&path, format!("commune,periode\n{rows}")).unwrap();
+        path
+    };
+    // Each command opens the store anew, as a restart does.
+    for (name, periods) in [
+        ("a.csv", &["2025-T1", "2025-T2"][..]),
+        ("b.csv", &["2025-T2"][..]),
+        ("c.csv", &["2025-T1"][..]),
+    ] {
+        let out = import(tmp.path(), "recues", &file(name, periods));
+        assert!(out.status.success(), "{}", err(&out));
+    }
+    let out = node(tmp.path(), &["batches", "--format", "json"]);
+    assert!(out.status.success(), "{}", err(&out));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let by_file = |f: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["file"] == f)
+            .unwrap_or_else(|| panic!("no batch of {f}: {rows}"))
+            .clone()
+    };
+    let (a, b, c) = (by_file("a.csv"), by_file("b.csv"), by_file("c.csv"));
+    assert_eq!(
+        (
+            a["batch"].as_u64(),
+            b["batch"].as_u64(),
+            c["batch"].as_u64()
+        ),
+        (Some(1), Some(2), Some(3)),
+        "{rows}"
+    );
+    // a.csv was replaced for both its periods; b.csv and c.csv are in force.
+    assert_eq!(a["in_force"], serde_json::json!(false), "{a}");
+    assert_eq!(a["periods_in_force"], serde_json::json!([]), "{a}");
+    assert_eq!(b["in_force"], serde_json::json!(true), "{b}");
+    assert_eq!(b["periods_in_force"], serde_json::json!(["2025-T2"]), "{b}");
+    assert_eq!(c["in_force"], serde_json::json!(true), "{c}");
+    let out = node(tmp.path(), &["batches"]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    let line = |f: &str| table.lines().find(|l| l.contains(f)).unwrap().to_string();
+    assert!(line("a.csv").contains("replaced"), "{table}");
+    assert!(line("b.csv").contains("in force"), "{table}");
+}

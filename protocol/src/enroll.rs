@@ -100,13 +100,15 @@ pub enum TokenError {
     )]
     Unknown,
     /// The token has been used already.
-    #[error("enrollment token already used at {at}: a token works once; ask for a new one")]
+    #[error("enrollment token already used: a token works once; ask the hub administrator for a new one (passerelle-hub enroll)")]
     Used {
         /// When it was used.
         at: UnixTime,
     },
     /// The token has expired.
-    #[error("enrollment token expired at {at}: ask the hub administrator for a new one")]
+    #[error(
+        "enrollment token expired: ask the hub administrator for a new one (passerelle-hub enroll)"
+    )]
     Expired {
         /// When it expired.
         at: UnixTime,

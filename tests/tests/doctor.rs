@@ -160,3 +160,128 @@ async fn a_folder_without_a_node_fails_at_config_and_skips_the_rest() {
     says(&r, "config", "node.toml is missing");
     assert!(r.checks.iter().skip(1).all(|c| c.status == Status::Skipped));
 }
+
+/// The clock check fails beyond the configured window (5 minutes by
+/// default), not before: 2 minutes of skew pass, 6 minutes fail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clock_check_uses_the_configured_window() {
+    let net = Net::new();
+    let hub = net.start_hub(None).await;
+    let root = net.enroll(&hub, "caf-976").await;
+    let window = passerelle_config::NodeConfig::load(&root.join("node.toml"))
+        .unwrap()
+        .link
+        .clock_window;
+    assert_eq!(window, Duration::from_secs(300), "the default window");
+    let now = passerelle_link::now();
+    for (skew, expected) in [
+        (120, Status::Ok),
+        (-120, Status::Ok),
+        (360, Status::Fail),
+        (-360, Status::Fail),
+    ] {
+        let r = doctor::run(&root, now.saturating_add_signed(skew), PATIENCE).await;
+        assert_eq!(
+            status(&r, "clock"),
+            expected,
+            "{skew} s: {}",
+            doctor::render(&r)
+        );
+        assert_eq!(status(&r, "quic"), Status::Ok, "{}", doctor::render(&r));
+        says(&r, "clock", "300 s");
+    }
+    hub.stop().await;
+}
+
+/// A node whose clock is behind the start of the hub's brand-new
+/// certificate: rustls refuses it with the same alert as an expired one;
+/// the doctor, the link's state and its log blame this machine's clock and
+/// do not advise enrolling again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_clock_behind_the_hub_certificate_is_a_clock_problem() {
+    let net = Net::new();
+    let hub = net.start_hub(None).await;
+    let quic = hub.quic_addr;
+    let root = net.enroll(&hub, "caf-976").await;
+    // The hub gets a certificate that starts in an hour (same key), as if
+    // this machine's clock were an hour behind the hub's.
+    let dir = passerelle_hub_core::paths::HubDir::existing(&net.hub_dir()).unwrap();
+    let key = passerelle_certs::files::read_private_key(&dir.hub_key()).unwrap();
+    let now = passerelle_link::now();
+    let names = hub.ctx().hub.config.public_names.clone();
+    let fresh = hub
+        .ctx()
+        .ca
+        .issue_hub_for(&names, Some(&key), now + 3600, 86400)
+        .unwrap();
+    hub.stop().await;
+    write_pem(&dir.hub_cert(), CERTIFICATE, &[&fresh.cert_der]).unwrap();
+    let hub = net.start_hub(Some(quic)).await;
+
+    let r = doctor::run(&root, now, PATIENCE).await;
+    let text = doctor::render(&r);
+    assert_eq!(status(&r, "udp"), Status::Ok, "{text}");
+    assert_eq!(status(&r, "quic"), Status::Fail, "{text}");
+    says(&r, "quic", "this machine's clock is behind");
+    says(&r, "quic", "timedatectl set-ntp true");
+    assert_eq!(status(&r, "clock"), Status::Fail, "{text}");
+    says(&r, "clock", "this machine's clock is behind");
+    assert!(
+        !text.contains("enroll again with"),
+        "no re-enrollment advice: {text}"
+    );
+    assert!(!text.contains("not signed by the CA"), "{text}");
+    assert_eq!(status(&r, "certificate"), Status::Ok, "{text}");
+
+    // The serving link says the same in its state (and its log).
+    let node = passerelle_node::serve::start(&root).await.unwrap();
+    passerelle_tests::eventually("the link's error", Duration::from_secs(10), || {
+        let link = node.link();
+        async move {
+            link.last_error.is_some_and(|e| {
+                e.contains("this machine's clock is behind") && !e.contains("enroll again with")
+            })
+        }
+    })
+    .await;
+    node.stop().await;
+    hub.stop().await;
+}
+
+/// The doctor's probe has its own rate limit: many doctor runs leave the
+/// enrollment attempts of the address untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_probe_does_not_use_the_enrollment_limit() {
+    let net = Net::new();
+    let path = net.hub_dir().join("hub.toml");
+    let mut config = passerelle_config::HubConfig::load(&path).unwrap();
+    config.enroll_per_minute = std::num::NonZeroU32::new(2).unwrap();
+    config.probe_per_minute = std::num::NonZeroU32::new(4).unwrap();
+    std::fs::write(&path, config.template()).unwrap();
+    let hub = net.start_hub(None).await;
+    let root = net.enroll(&hub, "caf-976").await;
+    // The enrollment used one attempt of two; three probes use none.
+    for _ in 0..3 {
+        let r = doctor::run(&root, passerelle_link::now(), PATIENCE).await;
+        assert_eq!(status(&r, "quic"), Status::Ok, "{}", doctor::render(&r));
+    }
+    let token = net.token(&hub, "asso-976");
+    net.init_node(&hub, &net.node_dir("asso-976"), &token)
+        .await
+        .expect("the second enrollment attempt is still allowed");
+    // Probes are limited on their own.
+    // Nine probes in under a minute span at most two of the limiter's
+    // one-minute windows, so one window sees five: one is refused.
+    let mut refused = None;
+    for _ in 0..6 {
+        let r = doctor::run(&root, passerelle_link::now(), PATIENCE).await;
+        if status(&r, "quic") == Status::Fail {
+            refused = Some(r);
+            break;
+        }
+    }
+    let r = refused.expect("a fifth probe in a minute is refused");
+    says(&r, "quic", "too many diagnostic probes");
+    says(&r, "quic", "wait a minute");
+    hub.stop().await;
+}

@@ -79,6 +79,8 @@ pub struct Metrics {
     portal: Family<PortalLabels, Counter>,
     document_bytes: Counter,
     found_dead: Counter,
+    debris_removed: Counter,
+    debris_present: prometheus_client::metrics::gauge::Gauge,
 }
 
 impl Default for Metrics {
@@ -89,6 +91,8 @@ impl Default for Metrics {
             portal: Family::default(),
             document_bytes: Counter::default(),
             found_dead: Counter::default(),
+            debris_removed: Counter::default(),
+            debris_present: Default::default(),
         }
     }
 }
@@ -136,6 +140,17 @@ impl Metrics {
         self.found_dead.inc();
     }
 
+    /// Temporary or orphan upload files removed.
+    pub fn debris_removed(&self, files: u64) {
+        self.debris_removed.inc_by(files);
+    }
+
+    /// Temporary or orphan upload files present now.
+    pub fn debris_present(&self, files: u64) {
+        self.debris_present
+            .set(i64::try_from(files).unwrap_or(i64::MAX));
+    }
+
     /// Adds the counters, which the registry shares, to `r`.
     fn register(&self, r: &mut Exposition) {
         r.register(
@@ -162,6 +177,16 @@ impl Metrics {
             "passerelle_nodes_found_dead",
             "Node links closed because they fell silent.",
             self.found_dead.clone(),
+        );
+        r.register(
+            "passerelle_vault_debris_removed",
+            "Temporary and orphan upload files of interrupted uploads removed.",
+            self.debris_removed.clone(),
+        );
+        r.register(
+            "passerelle_vault_debris_files",
+            "Temporary and orphan upload files present (at the last look).",
+            self.debris_present.clone(),
         );
     }
 }

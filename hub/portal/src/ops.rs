@@ -93,6 +93,13 @@ fn render_metrics(ctx: &Ctx) -> String {
             })
         })
         .collect();
+    if let Ok(d) = passerelle_vault::debris::scan(
+        &ctx.hub.dir.vault(),
+        &ctx.vault.store,
+        std::time::Duration::ZERO,
+    ) {
+        passerelle_hub_core::metrics::global().debris_present(d.count());
+    }
     passerelle_hub_core::metrics::render(&ctx.hub.store, &ctx.registry, &coverage)
 }
 

@@ -18,9 +18,11 @@
 //! - [`zip`]: the export archive.
 //! - [`store`]: the vault's trees in the hub store.
 //! - [`error`]: typed refusals ([`Refusal`]) and [`VaultError`].
+//! - [`debris`]: temporary and orphan upload files of interrupted uploads.
 
 pub mod accounts;
 pub mod consent;
+pub mod debris;
 pub mod duplicate;
 pub mod error;
 pub mod links;

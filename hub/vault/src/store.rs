@@ -346,6 +346,15 @@ impl VaultStore {
         Ok(self.uploads.get(&pair(person, id))?)
     }
 
+    /// The ids of every upload (to tell orphan files apart).
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn upload_ids(&self) -> Result<std::collections::HashSet<String>, HubError> {
+        let all: Vec<Upload> = values(self.uploads.iter()?)?;
+        Ok(all.into_iter().map(|u| u.id).collect())
+    }
+
     /// A person's uploads, oldest first.
     ///
     /// # Errors

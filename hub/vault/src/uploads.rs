@@ -121,6 +121,8 @@ pub fn store(
         why: e.to_string(),
     })?;
     let path = file(vault, &id);
+    // No debris sweep takes these files until the record is written.
+    let _writing = crate::debris::WRITES.hold(vec![path.clone(), path.with_extension("tmp")]);
     let folder = path.parent().expect("uploads folder");
     passerelle_link::create_private_dir(folder).map_err(io(folder))?;
     passerelle_certs::files::write_atomic(&path, &sealed, 0o600)?;

@@ -7,7 +7,7 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use passerelle_certs::{tls, HubIdentity};
+use passerelle_certs::{tls, watch::HubCertWatch, HubIdentity};
 use passerelle_config::NodeConfig;
 use passerelle_link::{
     admin,
@@ -32,6 +32,7 @@ use tracing::{info, info_span, warn, Instrument};
 use crate::{
     answer::{self, SelfDescription},
     enroll::resolve,
+    handshake::Handshake,
     identity::Credentials,
     paths::NodeDir,
     store::{QueryRecord, Store},
@@ -74,6 +75,8 @@ pub struct Shared {
     link: Mutex<LinkState>,
     /// The live connection to the hub, for requests the node makes.
     conn: Mutex<Option<quinn::Connection>>,
+    /// Debris of interrupted deposits removed since start.
+    pub(crate) debris: passerelle_link::debris::Tally,
 }
 
 impl Shared {
@@ -312,7 +315,7 @@ pub async fn start(root: &Path) -> Result<NodeHandle, NodeError> {
             tokio::net::TcpListener::bind(addr)
                 .await
                 .map_err(|source| NodeError::Io {
-                    path: format!("metrics_listen address {addr}").into(),
+                    path: format!("metrics_listen address {addr} (is another node running? else change metrics_listen in node.toml)").into(),
                     source,
                 })?,
         ),
@@ -328,10 +331,21 @@ pub async fn start(root: &Path) -> Result<NodeHandle, NodeError> {
         seen: Mutex::new(NonceCache::new(NONCE_CAPACITY)),
         link: Mutex::new(LinkState::default()),
         conn: Mutex::new(None),
+        debris: Default::default(),
     });
+    // Nothing is being written yet: every partial or orphan file is debris.
+    if let Err(error) = crate::debris::collect(
+        &shared.files,
+        &shared.store,
+        std::time::Duration::ZERO,
+        &shared.debris,
+    ) {
+        warn!(%error, "debris not collected at start");
+    }
     let (stop, stop_rx) = watch::channel(false);
     let metrics_task = metrics_listener
         .map(|l| tokio::spawn(crate::metrics::serve(l, shared.clone(), stop_rx.clone())));
+    tokio::spawn(crate::debris::sweep_every(shared.clone(), stop_rx.clone()));
     let link_task = tokio::spawn(run_link(shared.clone(), stop_rx));
     let admin_shared = shared.clone();
     let admin_task = tokio::spawn(admin::serve(listener, move |req| {
@@ -357,14 +371,18 @@ async fn run_link(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         let mut backoff = Backoff::new(l.reconnect_min, l.reconnect_max);
         let liveness = Liveness { keep_alive: l.keep_alive, idle_timeout: l.idle_timeout };
         let client_for = |creds: &Credentials| {
-            tls::node_client_config(&creds.cas, std::slice::from_ref(&creds.cert_der), &creds.key_pkcs8)
+            tls::node_client_config_watched(&creds.cas, std::slice::from_ref(&creds.cert_der), &creds.key_pkcs8)
                 .map_err(|e| e.to_string())
-                .and_then(|tls| endpoint::client_config(tls, liveness).map_err(|e| e.to_string()))
+                .and_then(|(tls, cert_watch)| {
+                    endpoint::client_config(tls, liveness)
+                        .map(|c| (c, cert_watch))
+                        .map_err(|e| e.to_string())
+                })
         };
         loop {
             shared.link.lock().expect("link state lock").attempts += 1;
             let creds = shared.creds();
-            let client = match client_for(&creds) {
+            let (client, cert_watch) = match client_for(&creds) {
                 Ok(c) => c,
                 Err(e) => {
                     warn!(error = %e, "cannot build the link configuration; the node will not connect");
@@ -379,7 +397,7 @@ async fn run_link(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
                     Err(e) => e.to_string(),
                     Ok(ep) => {
                         let reason = tokio::select! {
-                            r = connect_and_serve(&shared, creds.clone(), &ep, &client, remote, &mut backoff) => Some(r),
+                            r = connect_and_serve(&shared, creds.clone(), &ep, (&client, &cert_watch), remote, &mut backoff) => Some(r),
                             _ = stop.changed() => None,
                         };
                         ep.close(0u32.into(), b"node stopping");
@@ -420,11 +438,15 @@ async fn connect_and_serve(
     shared: &Arc<Shared>,
     creds: Arc<Credentials>,
     ep: &quinn::Endpoint,
-    client: &quinn::ClientConfig,
+    (client, cert_watch): (&quinn::ClientConfig, &HubCertWatch),
     remote: std::net::SocketAddr,
     backoff: &mut Backoff,
 ) -> String {
     let host = &shared.config.hub.host;
+    let explain = |e: &quinn::ConnectionError| {
+        Handshake::from_connection(e, cert_watch, &creds.identity, passerelle_link::now())
+            .to_string()
+    };
     let conn = match ep.connect_with(client.clone(), remote, host) {
         Err(e) => return format!("cannot connect: {e}"),
         Ok(connecting) => match connecting.await {
@@ -486,15 +508,6 @@ async fn connect_and_serve(
     };
     *shared.conn.lock().expect("connection lock") = None;
     reason
-}
-
-fn explain(e: &quinn::ConnectionError) -> String {
-    let text = e.to_string();
-    if text.contains("certificate") || text.contains("alert") {
-        format!("the hub refused this node's certificate (revoked, expired or not issued by this hub): {text}")
-    } else {
-        text
-    }
 }
 
 async fn handle_stream(

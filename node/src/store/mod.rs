@@ -130,6 +130,15 @@ pub struct BatchMeta {
     pub validated_at: Option<UnixTime>,
 }
 
+/// A batch and the periods for which it is in force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchState {
+    /// The batch.
+    pub meta: BatchMeta,
+    /// Periods for which this batch is the one in force, in order.
+    pub in_force: Vec<Period>,
+}
+
 fn active_key(dataset: &str, period: &Period) -> Vec<u8> {
     let mut k = dataset.as_bytes().to_vec();
     k.push(0);
@@ -152,6 +161,8 @@ pub struct Store {
     audit_lock: std::sync::Arc<std::sync::Mutex<()>>,
     /// Every write holds it shared; a backup holds it alone while it copies.
     gate: std::sync::Arc<std::sync::RwLock<()>>,
+    /// The highest batch id handed out by this process.
+    batch_ids: std::sync::Arc<std::sync::Mutex<u64>>,
     /// Held for as long as any copy of the store is alive.
     _lock: std::sync::Arc<LockFile>,
 }
@@ -183,6 +194,7 @@ impl Store {
             db,
             audit_lock: Default::default(),
             gate: Default::default(),
+            batch_ids: Default::default(),
             _lock: std::sync::Arc::new(lock),
         })
     }
@@ -275,12 +287,60 @@ impl Store {
         Ok(())
     }
 
-    /// A new batch id.
+    /// A new batch id: one more than the highest recorded or handed out,
+    /// so ids grow by one from import to import, across restarts too
+    /// (older stores hold ids from the engine's counter, which jumped at
+    /// each opening; they are kept and new ids follow the highest).
     ///
     /// # Errors
     /// On a store failure.
     pub fn next_batch_id(&self) -> Result<u64, NodeError> {
-        Ok(self.db.generate_id()? + 1)
+        let last = match self.db.open_tree(BATCHES)?.last()? {
+            Some((k, _)) => u64::from_be_bytes(k.as_ref().try_into().map_err(|_| {
+                NodeError::Refused("corrupt key in the store's batches tree".into())
+            })?),
+            None => 0,
+        };
+        let mut issued = self
+            .batch_ids
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *issued = last.max(*issued) + 1;
+        Ok(*issued)
+    }
+
+    /// Every batch, newest first, with the periods for which each is in
+    /// force (empty for a pending batch or one every period of which a
+    /// newer batch replaced).
+    ///
+    /// # Errors
+    /// On a store failure or a corrupt record.
+    pub fn batch_states(&self) -> Result<Vec<BatchState>, NodeError> {
+        let mut in_force: std::collections::HashMap<u64, Vec<Period>> = Default::default();
+        for kv in self.db.open_tree(ACTIVE)?.iter() {
+            let (k, v) = kv?;
+            let corrupt = || NodeError::Refused("corrupt entry in the store's active tree".into());
+            let id = u64::from_be_bytes(v.as_ref().try_into().map_err(|_| corrupt())?);
+            let period = k
+                .iter()
+                .position(|b| *b == 0)
+                .and_then(|at| std::str::from_utf8(&k[at + 1..]).ok())
+                .and_then(|p| p.parse().ok())
+                .ok_or_else(corrupt)?;
+            in_force.entry(id).or_default().push(period);
+        }
+        Ok(self
+            .batches()?
+            .into_iter()
+            .map(|meta| {
+                let mut periods = in_force.remove(&meta.id).unwrap_or_default();
+                periods.sort();
+                BatchState {
+                    meta,
+                    in_force: periods,
+                }
+            })
+            .collect())
     }
 
     /// Every batch, newest first.
@@ -396,5 +456,56 @@ impl Store {
     pub fn flush(&self) -> Result<(), NodeError> {
         self.db.flush()?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(id: u64, periods: &[&str]) -> BatchMeta {
+        BatchMeta {
+            id,
+            dataset: "recues".into(),
+            imported_at: 1,
+            imported_by: "a".into(),
+            file: "f.csv".into(),
+            sha256: String::new(),
+            rows: 1,
+            periods: periods.iter().map(|p| p.parse().unwrap()).collect(),
+            status: BatchStatus::Active,
+            validated_by: None,
+            validated_at: None,
+        }
+    }
+
+    #[test]
+    fn ids_from_the_engine_counter_are_kept_and_new_ones_follow_the_highest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store");
+        {
+            let store = Store::open(&path).unwrap();
+            // An id as older versions made them (the counter jumped by a
+            // million at each opening).
+            let old = meta(2_000_003, &["2025-T1"]);
+            store.commit_batch(&old, &Cube::default(), true).unwrap();
+            assert_eq!(store.next_batch_id().unwrap(), 2_000_004);
+            assert_eq!(store.next_batch_id().unwrap(), 2_000_005, "never twice");
+        }
+        let store = Store::open(&path).unwrap();
+        let states = store.batch_states().unwrap();
+        assert_eq!(states[0].meta.id, 2_000_003);
+        assert_eq!(states[0].in_force, vec!["2025-T1".parse().unwrap()]);
+        let next = store.next_batch_id().unwrap();
+        assert_eq!(
+            next, 2_000_004,
+            "after a restart, one more than the highest recorded"
+        );
+        store
+            .commit_batch(&meta(next, &["2025-T1"]), &Cube::default(), true)
+            .unwrap();
+        let states = store.batch_states().unwrap();
+        assert_eq!((states[0].meta.id, states[0].in_force.len()), (next, 1));
+        assert!(states[1].in_force.is_empty(), "replaced");
     }
 }
