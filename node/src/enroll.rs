@@ -5,12 +5,16 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use passerelle_certs::{ca::node_request, files, tls, NodeIdentity};
+use passerelle_certs::{
+    ca::{node_request, NodeRequest},
+    files, tls, NodeIdentity,
+};
 use passerelle_config::{node::LinkConfig, HubAddr, NodeConfig};
 use passerelle_link::{endpoint, stream, LinkError};
 use passerelle_protocol::{
     enroll::{EnrollRequest, EnrollResponse, Token},
     frame::MAX_CONTROL_FRAME,
+    ids::NodeId,
     PROTOCOL_VERSION,
 };
 
@@ -52,16 +56,38 @@ pub async fn resolve(hub: &HubAddr) -> Result<SocketAddr, NodeError> {
 /// When the folder already holds a node, the token is malformed, the hub is
 /// unreachable or refuses.
 pub async fn init(dir: &NodeDir, hub: HubAddr, token: &str) -> Result<Enrolled, NodeError> {
+    ensure_fresh(dir)?;
+    let token = Token::parse(token)?;
+    let remote = resolve(&hub).await?;
+    let request = node_request("enrolling-node")?;
+    let reply = exchange(&hub, remote, &token, &request).await?;
+    let issued = check_issued(reply, &token, &request)?;
+    let config = write_files(dir, hub, &request, &issued)?;
+    Ok(Enrolled {
+        identity: issued.identity,
+        config,
+    })
+}
+
+/// Refuses a folder that already holds a node key or configuration.
+fn ensure_fresh(dir: &NodeDir) -> Result<(), NodeError> {
     if dir.key().exists() || dir.config().exists() {
         return Err(NodeError::Dir {
             path: dir.root().to_path_buf(),
             why: "this folder already holds an enrolled node (node.key or node.toml exists); use another --dir, or remove them to enroll again".into(),
         });
     }
-    let token = Token::parse(token)?;
-    let remote = resolve(&hub).await?;
-    let request = node_request("enrolling-node")?;
+    Ok(())
+}
 
+/// Sends the CSR to the hub, authenticated by the token's CA fingerprint,
+/// and returns its answer within [`ENROLL_TIMEOUT`].
+async fn exchange(
+    hub: &HubAddr,
+    remote: SocketAddr,
+    token: &Token,
+    request: &NodeRequest,
+) -> Result<EnrollResponse, NodeError> {
     let unreachable = |why: String| NodeError::Unreachable {
         addr: hub.to_string(),
         port: hub.port,
@@ -102,7 +128,24 @@ pub async fn init(dir: &NodeDir, hub: HubAddr, token: &str) -> Result<Enrolled, 
         Ok(Ok(reply)) => reply,
     };
     ep.wait_idle().await;
+    Ok(reply)
+}
 
+/// A certificate the hub issued, checked against the request.
+struct Issued {
+    node_id: NodeId,
+    identity: NodeIdentity,
+    cert_der: Vec<u8>,
+    ca_der: Vec<u8>,
+}
+
+/// Accepts the hub's answer only when it certifies this node's key under
+/// the CA the token names.
+fn check_issued(
+    reply: EnrollResponse,
+    token: &Token,
+    request: &NodeRequest,
+) -> Result<Issued, NodeError> {
     let (node_id, cert_der, ca_der) = match reply {
         EnrollResponse::Refused(reason) => return Err(NodeError::EnrollRefused(reason)),
         EnrollResponse::Issued {
@@ -127,12 +170,26 @@ pub async fn init(dir: &NodeDir, hub: HubAddr, token: &str) -> Result<Enrolled, 
             "the hub certified another key than this node's".into(),
         ));
     }
-
-    files::write_pem(&dir.key(), files::PRIVATE_KEY, &[&request.key_pkcs8])?;
-    files::write_pem(&dir.cert(), files::CERTIFICATE, &[&cert_der])?;
-    files::write_pem(&dir.ca(), files::CERTIFICATE, &[&ca_der])?;
-    let config = NodeConfig {
+    Ok(Issued {
         node_id,
+        identity,
+        cert_der,
+        ca_der,
+    })
+}
+
+/// Writes the key, the certificates and a first `node.toml`.
+fn write_files(
+    dir: &NodeDir,
+    hub: HubAddr,
+    request: &NodeRequest,
+    issued: &Issued,
+) -> Result<NodeConfig, NodeError> {
+    files::write_pem(&dir.key(), files::PRIVATE_KEY, &[&request.key_pkcs8])?;
+    files::write_pem(&dir.cert(), files::CERTIFICATE, &[&issued.cert_der])?;
+    files::write_pem(&dir.ca(), files::CERTIFICATE, &[&issued.ca_der])?;
+    let config = NodeConfig {
+        node_id: issued.node_id.clone(),
         hub,
         link: LinkConfig::default(),
         datasets: Vec::new(),
@@ -141,5 +198,5 @@ pub async fn init(dir: &NodeDir, hub: HubAddr, token: &str) -> Result<Enrolled, 
         metrics_listen: None,
     };
     files::write_atomic(&dir.config(), config.template().as_bytes(), 0o644)?;
-    Ok(Enrolled { identity, config })
+    Ok(config)
 }

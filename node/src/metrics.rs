@@ -51,10 +51,24 @@ pub fn query(kind: &str, outcome: &str) {
 
 /// The exposition text (Prometheus text format 0.0.4).
 pub fn render(shared: &Shared) -> String {
-    let link = shared.link();
-    let creds = shared.creds();
-    let store = shared.store();
     let mut r = Registry::default();
+    register_build(&mut r);
+    register_link(&mut r, shared);
+    r.register(
+        "passerelle_node_queries",
+        "Queries from the hub, by kind and outcome.",
+        queries().clone(),
+    );
+    register_debris(&mut r, shared);
+    register_holdings(&mut r, shared);
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = prometheus_text::encode(&mut out, &r);
+    out
+}
+
+/// The node's version and protocol version.
+fn register_build(r: &mut Registry) {
     r.register(
         "passerelle_node_build",
         "Node version.",
@@ -66,6 +80,12 @@ pub fn render(shared: &Shared) -> String {
             ),
         ]),
     );
+}
+
+/// The link to the hub and the certificate it rests on.
+fn register_link(r: &mut Registry, shared: &Shared) {
+    let link = shared.link();
+    let creds = shared.creds();
     r.register(
         "passerelle_node_link_up",
         "Whether the link to the hub is up.",
@@ -86,23 +106,12 @@ pub fn render(shared: &Shared) -> String {
                 .saturating_sub(passerelle_link::now()),
         ),
     );
-    r.register(
-        "passerelle_node_queries",
-        "Queries from the hub, by kind and outcome.",
-        queries().clone(),
-    );
-    let datasets = store.datasets().map(|d| d.len()).unwrap_or(0);
-    let pending = store
-        .batches()
-        .map(|b| {
-            b.iter()
-                .filter(|b| b.status == crate::store::BatchStatus::Pending)
-                .count()
-        })
-        .unwrap_or(0);
-    let documents = store.all_documents().map(|d| d.len()).unwrap_or(0);
-    let debris =
-        crate::debris::scan(&shared.files, store, std::time::Duration::ZERO).unwrap_or_default();
+}
+
+/// Partial and orphan document files: removed since start, present now.
+fn register_debris(r: &mut Registry, shared: &Shared) {
+    let debris = crate::debris::scan(&shared.files, shared.store(), std::time::Duration::ZERO)
+        .unwrap_or_default();
     r.register(
         "passerelle_node_debris_removed",
         "Partial and orphan document files of interrupted deposits removed since start.",
@@ -118,6 +127,26 @@ pub fn render(shared: &Shared) -> String {
         "Bytes of partial and orphan document files present now.",
         ConstGauge::new(debris.bytes()),
     );
+    r.register(
+        "passerelle_node_debris_files",
+        "Partial and orphan document files of interrupted deposits present now.",
+        ConstGauge::new(debris.count()),
+    );
+}
+
+/// What the node holds: datasets, batches waiting, documents.
+fn register_holdings(r: &mut Registry, shared: &Shared) {
+    let store = shared.store();
+    let datasets = store.datasets().map(|d| d.len()).unwrap_or(0);
+    let pending = store
+        .batches()
+        .map(|b| {
+            b.iter()
+                .filter(|b| b.status == crate::store::BatchStatus::Pending)
+                .count()
+        })
+        .unwrap_or(0);
+    let documents = store.all_documents().map(|d| d.len()).unwrap_or(0);
     for (name, help, n) in [
         (
             "passerelle_node_datasets",
@@ -134,18 +163,9 @@ pub fn render(shared: &Shared) -> String {
             "Documents held for the vault.",
             documents,
         ),
-        (
-            "passerelle_node_debris_files",
-            "Partial and orphan document files of interrupted deposits present now.",
-            debris.count() as usize,
-        ),
     ] {
         r.register(name, help, ConstGauge::new(n as u64));
     }
-    let mut out = String::new();
-    // Writing to a String cannot fail.
-    let _ = prometheus_text::encode(&mut out, &r);
-    out
 }
 
 /// The metrics router: `/metrics`, and 404 for anything else.

@@ -162,6 +162,20 @@ pub fn read_csv(
     d: &DatasetConfig,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Imported, ImportError> {
+    let mut csv = open(reader)?;
+    let header = csv
+        .byte_headers()
+        .map_err(|e| ImportError::Header(e.to_string()))?
+        .clone();
+    let cols = columns(&header, d)?;
+    let mut tally = Tally::new(d, cols, header.len());
+    tally.read_rows(&mut csv, progress);
+    tally.finish()
+}
+
+/// A CSV reader past the byte-order mark, with `;` as the delimiter when the
+/// header uses it and no comma.
+fn open<R: Read>(reader: R) -> Result<csv::Reader<BufReader<R>>, ImportError> {
     let mut buf = BufReader::with_capacity(1 << 20, reader);
     let head = buf.fill_buf().map_err(|e| ImportError::Io(e.to_string()))?;
     let bom = head.starts_with(b"\xEF\xBB\xBF");
@@ -174,148 +188,233 @@ pub fn read_csv(
     if bom {
         buf.consume(3);
     }
-    let mut csv = csv::ReaderBuilder::new()
+    Ok(csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
-        .from_reader(buf);
-    let header = csv
-        .byte_headers()
-        .map_err(|e| ImportError::Header(e.to_string()))?
-        .clone();
-    let cols = columns(&header, d)?;
-    let width = header.len();
+        .from_reader(buf))
+}
 
-    let mut cells: HashMap<(u8, Period, u64), CellAgg> = HashMap::new();
-    let mut issues = Vec::new();
-    let mut total = 0usize;
-    let mut rows = 0u64;
-    let mut record = csv::ByteRecord::new();
-    let mut sums = vec![0.0; cols.measures.len()];
-    loop {
-        match csv.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                total += 1;
-                if issues.len() < MAX_REPORTED {
-                    issues.push(Issue {
-                        line,
-                        column: None,
-                        reason: format!("unreadable row: {e}"),
-                    });
-                }
-                continue;
+/// A cell while reading: commune index, period and the dimension values
+/// packed into one number (see [`Tally::dims_code`]).
+type PackedKey = (u8, Period, u64);
+
+/// The rows read so far: the cells while every row is good, the problems
+/// once one is not.
+struct Tally<'a> {
+    d: &'a DatasetConfig,
+    cols: Columns,
+    /// Columns in the header; every row must have as many.
+    width: usize,
+    cells: HashMap<PackedKey, CellAgg>,
+    issues: Vec<Issue>,
+    total: usize,
+    rows: u64,
+    /// The measures of the row being read.
+    sums: Vec<f64>,
+}
+
+impl<'a> Tally<'a> {
+    fn new(d: &'a DatasetConfig, cols: Columns, width: usize) -> Self {
+        let sums = vec![0.0; cols.measures.len()];
+        Self {
+            d,
+            cols,
+            width,
+            cells: HashMap::new(),
+            issues: Vec::new(),
+            total: 0,
+            rows: 0,
+            sums,
+        }
+    }
+
+    /// Reads every record; an unreadable one is reported and skipped.
+    fn read_rows<R: Read>(&mut self, csv: &mut csv::Reader<R>, progress: &mut dyn FnMut(u64)) {
+        let mut record = csv::ByteRecord::new();
+        loop {
+            match csv.read_byte_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => self.row(&record, progress),
+                Err(e) => self.report(Issue {
+                    line: e.position().map(|p| p.line()).unwrap_or(0),
+                    column: None,
+                    reason: format!("unreadable row: {e}"),
+                }),
             }
         }
-        rows += 1;
-        let line = record.position().map(|p| p.line()).unwrap_or(rows + 1);
-        if rows.is_multiple_of(65_536) {
+    }
+
+    /// One record: skipped when blank, else checked and, while no row has
+    /// failed, added to its cell.
+    fn row(&mut self, record: &csv::ByteRecord, progress: &mut dyn FnMut(u64)) {
+        self.rows += 1;
+        let line = record.position().map(|p| p.line()).unwrap_or(self.rows + 1);
+        if self.rows.is_multiple_of(65_536) {
             progress(record.position().map(|p| p.byte()).unwrap_or(0));
         }
         if record.len() == 1 && record.get(0).is_some_and(|f| f.is_empty()) {
-            rows -= 1; // a blank line
-            continue;
+            self.rows -= 1; // a blank line
+            return;
         }
-        let row = (|| -> Result<((u8, Period, u64), u64), Issue> {
-            if record.len() != width {
-                return Err(Issue {
-                    line,
-                    column: None,
-                    reason: format!("expected {width} columns, found {}", record.len()),
-                });
-            }
-            let commune_text = text(&record[cols.commune], &d.commune, line)?;
-            let commune = geo::commune_index(commune_text).ok_or_else(|| Issue {
-                line,
-                column: Some(d.commune.clone()),
-                reason: format!("unknown commune code {commune_text:?} (Mayotte's INSEE codes are 97601 to 97617)"),
-            })?;
-            let period: Period = text(&record[cols.period], &d.period, line)?
-                .parse()
-                .map_err(|e: passerelle_protocol::period::PeriodError| Issue {
-                    line,
-                    column: Some(d.period.clone()),
-                    reason: e.to_string(),
-                })?;
-            let mut code = 0u64;
-            for (at, values, name) in &cols.dims {
-                let raw = &record[*at];
-                let v = std::str::from_utf8(raw).map(str::trim).map_err(|_| Issue {
-                    line,
-                    column: Some(name.clone()),
-                    reason: "not valid UTF-8 (save the file as UTF-8)".into(),
-                })?;
-                let idx = values.get(v.as_bytes()).ok_or_else(|| {
-                    let mut allowed: Vec<(&Vec<u8>, &u16)> = values.iter().collect();
-                    allowed.sort_by_key(|(_, i)| **i);
-                    let list: Vec<String> = allowed
-                        .iter()
-                        .map(|(b, _)| String::from_utf8_lossy(b).into_owned())
-                        .collect();
-                    Issue {
-                        line,
-                        column: Some(name.clone()),
-                        reason: format!(
-                            "value {v:?} is not allowed (allowed: {})",
-                            list.join(", ")
-                        ),
-                    }
-                })?;
-                code = code * (values.len() as u64 + 1) + u64::from(*idx);
-            }
-            for (i, (at, name)) in cols.measures.iter().enumerate() {
-                let t = text(&record[*at], name, line)?;
-                sums[i] = number(t).ok_or_else(|| Issue {
-                    line,
-                    column: Some(name.clone()),
-                    reason: format!("{t:?} is not a non-negative number"),
-                })?;
-            }
-            let count = match (d.kind, cols.count) {
-                (DatasetKind::Cells, Some(at)) => {
-                    let name = d.count_column.as_deref().unwrap_or_default();
-                    let t = text(&record[at], name, line)?;
-                    t.parse::<u64>().map_err(|_| Issue {
-                        line,
-                        column: Some(name.to_string()),
-                        reason: format!("{t:?} is not a whole number of people"),
-                    })?
-                }
-                _ => 1,
-            };
-            Ok(((commune as u8, period, code), count))
-        })();
-        match row {
-            Ok((key, count)) if total == 0 => {
-                let maxes: &[f64] = if d.kind == DatasetKind::Records {
-                    &sums
+        match self.parse(record, line) {
+            Ok((key, count)) if self.total == 0 => {
+                let maxes: &[f64] = if self.d.kind == DatasetKind::Records {
+                    &self.sums
                 } else {
                     &[]
                 };
-                cells.entry(key).or_default().absorb(count, &sums, maxes);
+                self.cells
+                    .entry(key)
+                    .or_default()
+                    .absorb(count, &self.sums, maxes);
             }
             Ok(_) => {}
-            Err(issue) => {
-                total += 1;
-                if issues.len() < MAX_REPORTED {
-                    issues.push(issue);
-                }
-            }
+            Err(issue) => self.report(issue),
         }
     }
-    if total > 0 {
-        return Err(ImportError::Rows { issues, total });
+
+    /// Counts a problem; the first [`MAX_REPORTED`] are kept.
+    fn report(&mut self, issue: Issue) {
+        self.total += 1;
+        if self.issues.len() < MAX_REPORTED {
+            self.issues.push(issue);
+        }
     }
-    if rows == 0 {
-        return Err(ImportError::Empty);
+
+    /// The cell and the count of one row; its measures go to `self.sums`.
+    fn parse(&mut self, record: &csv::ByteRecord, line: u64) -> Result<(PackedKey, u64), Issue> {
+        if record.len() != self.width {
+            return Err(Issue {
+                line,
+                column: None,
+                reason: format!("expected {} columns, found {}", self.width, record.len()),
+            });
+        }
+        let commune = self.commune(record, line)?;
+        let period = self.period(record, line)?;
+        let code = self.dims_code(record, line)?;
+        measures(record, &self.cols.measures, line, &mut self.sums)?;
+        let count = self.count(record, line)?;
+        Ok(((commune, period, code), count))
     }
+
+    fn commune(&self, record: &csv::ByteRecord, line: u64) -> Result<u8, Issue> {
+        let name = &self.d.commune;
+        let commune_text = text(&record[self.cols.commune], name, line)?;
+        let commune = geo::commune_index(commune_text).ok_or_else(|| Issue {
+            line,
+            column: Some(name.clone()),
+            reason: format!(
+                "unknown commune code {commune_text:?} (Mayotte's INSEE codes are 97601 to 97617)"
+            ),
+        })?;
+        Ok(commune as u8)
+    }
+
+    fn period(&self, record: &csv::ByteRecord, line: u64) -> Result<Period, Issue> {
+        text(&record[self.cols.period], &self.d.period, line)?
+            .parse()
+            .map_err(|e: passerelle_protocol::period::PeriodError| Issue {
+                line,
+                column: Some(self.d.period.clone()),
+                reason: e.to_string(),
+            })
+    }
+
+    /// The dimension values as one number, each value's index in base (its
+    /// number of allowed values + 1); [`unpack`] reverses it.
+    fn dims_code(&self, record: &csv::ByteRecord, line: u64) -> Result<u64, Issue> {
+        let mut code = 0u64;
+        for (at, values, name) in &self.cols.dims {
+            let v = text(&record[*at], name, line)?;
+            let idx = values
+                .get(v.as_bytes())
+                .ok_or_else(|| not_allowed(v, values, name, line))?;
+            code = code * (values.len() as u64 + 1) + u64::from(*idx);
+        }
+        Ok(code)
+    }
+
+    /// The people a row counts: its count column in a cells dataset, else 1.
+    fn count(&self, record: &csv::ByteRecord, line: u64) -> Result<u64, Issue> {
+        let count = match (self.d.kind, self.cols.count) {
+            (DatasetKind::Cells, Some(at)) => {
+                let name = self.d.count_column.as_deref().unwrap_or_default();
+                let t = text(&record[at], name, line)?;
+                t.parse::<u64>().map_err(|_| Issue {
+                    line,
+                    column: Some(name.to_string()),
+                    reason: format!("{t:?} is not a whole number of people"),
+                })?
+            }
+            _ => 1,
+        };
+        Ok(count)
+    }
+
+    /// The refusal when a row failed, else the cube.
+    fn finish(self) -> Result<Imported, ImportError> {
+        if self.total > 0 {
+            return Err(ImportError::Rows {
+                issues: self.issues,
+                total: self.total,
+            });
+        }
+        if self.rows == 0 {
+            return Err(ImportError::Empty);
+        }
+        let map = unpack(self.cells, &self.cols);
+        let dims = self.d.dimensions.iter().map(|x| x.column.clone()).collect();
+        let measures = self.d.measures.iter().map(|m| m.name.clone()).collect();
+        Ok(Imported {
+            cube: Cube::from_map(dims, measures, map),
+            rows: self.rows,
+        })
+    }
+}
+
+/// Reads a row's measures into `sums`.
+fn measures(
+    record: &csv::ByteRecord,
+    columns: &[(usize, String)],
+    line: u64,
+    sums: &mut [f64],
+) -> Result<(), Issue> {
+    for (i, (at, name)) in columns.iter().enumerate() {
+        let t = text(&record[*at], name, line)?;
+        sums[i] = number(t).ok_or_else(|| Issue {
+            line,
+            column: Some(name.clone()),
+            reason: format!("{t:?} is not a non-negative number"),
+        })?;
+    }
+    Ok(())
+}
+
+/// A dimension value outside its list, with the allowed values in order.
+fn not_allowed(v: &str, values: &HashMap<Vec<u8>, u16>, name: &str, line: u64) -> Issue {
+    let mut allowed: Vec<(&Vec<u8>, &u16)> = values.iter().collect();
+    allowed.sort_by_key(|(_, i)| **i);
+    let list: Vec<String> = allowed
+        .iter()
+        .map(|(b, _)| String::from_utf8_lossy(b).into_owned())
+        .collect();
+    Issue {
+        line,
+        column: Some(name.to_string()),
+        reason: format!("value {v:?} is not allowed (allowed: {})", list.join(", ")),
+    }
+}
+
+/// The cells with their dimension values unpacked from
+/// [`Tally::dims_code`].
+fn unpack(cells: HashMap<PackedKey, CellAgg>, cols: &Columns) -> HashMap<CellKey, CellAgg> {
     let radices: Vec<u64> = cols
         .dims
         .iter()
         .map(|(_, v, _)| v.len() as u64 + 1)
         .collect();
-    let map = cells
+    cells
         .into_iter()
         .map(|((commune, period, mut code), agg)| {
             let mut dims = vec![0u16; radices.len()];
@@ -332,13 +431,7 @@ pub fn read_csv(
                 agg,
             )
         })
-        .collect();
-    let dims = d.dimensions.iter().map(|x| x.column.clone()).collect();
-    let measures = d.measures.iter().map(|m| m.name.clone()).collect();
-    Ok(Imported {
-        cube: Cube::from_map(dims, measures, map),
-        rows,
-    })
+        .collect()
 }
 
 #[cfg(test)]
