@@ -32,7 +32,7 @@ use std::collections::HashSet;
 use passerelle_protocol::geo::Level;
 use serde::{Deserialize, Serialize};
 
-use crate::error::Problem;
+use crate::error::{Problem, Problems};
 
 /// A declared dataset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -176,151 +176,192 @@ fn plain_name(s: &str) -> bool {
 
 /// Cross-key rules of datasets and policy, all reported.
 pub fn problems(datasets: &[DatasetConfig], policy: &PolicyConfig) -> Vec<Problem> {
-    let mut out = Vec::new();
-    let mut bad = |key: String, why: String, fix: &str| {
-        out.push(Problem {
-            line: None,
-            key: Some(key),
-            why,
-            fix: Some(fix.into()),
-        })
-    };
+    let mut out = Problems::default();
     let mut names = HashSet::new();
     for (i, d) in datasets.iter().enumerate() {
         let key = |k: &str| format!("datasets[{i}].{k}");
-        if !plain_name(&d.name) {
-            bad(
-                key("name"),
-                format!("{:?} is not a plain name", d.name),
-                "use lower-case letters, digits and _, e.g. rsa_foyers",
-            );
-        }
-        if !names.insert(d.name.clone()) {
-            bad(
-                key("name"),
-                format!("dataset {:?} is declared twice", d.name),
-                "give each dataset its own name",
-            );
-        }
-        match (d.kind, &d.count_column) {
-            (DatasetKind::Cells, None) => bad(
-                key("count_column"),
-                "is missing for a cells dataset".into(),
-                "name the column holding each cell's count",
-            ),
-            (DatasetKind::Records, Some(_)) => bad(
-                key("count_column"),
-                "is only for cells datasets".into(),
-                "remove it, or set kind = \"cells\"",
-            ),
-            _ => {}
-        }
+        dataset_name(&mut out, &key, d, &mut names);
+        count_column(&mut out, &key, d);
         let mut columns = HashSet::from([d.commune.as_str(), d.period.as_str()]);
         if columns.len() < 2 {
-            bad(
+            out.bad(
                 key("period"),
-                "is the same column as commune".into(),
+                "is the same column as commune",
                 "name two different columns",
             );
         }
         for (j, dim) in d.dimensions.iter().enumerate() {
-            if !columns.insert(dim.column.as_str()) {
-                bad(
-                    key(&format!("dimensions[{j}].column")),
-                    format!("column {:?} is used twice", dim.column),
-                    "each column plays one role",
-                );
-            }
-            match dim.kind {
-                DimensionKind::Sex if !dim.values.is_empty() => bad(
-                    key(&format!("dimensions[{j}].values")),
-                    "sex dimensions take F and M; values are not configurable".into(),
-                    "remove values",
-                ),
-                DimensionKind::AgeBand | DimensionKind::Category if dim.values.len() < 2 => bad(
-                    key(&format!("dimensions[{j}].values")),
-                    "needs at least two values".into(),
-                    "list the allowed values",
-                ),
-                _ => {}
-            }
-            let distinct: HashSet<&String> = dim.values.iter().collect();
-            if distinct.len() != dim.values.len() {
-                bad(
-                    key(&format!("dimensions[{j}].values")),
-                    "lists a value twice".into(),
-                    "remove the duplicate",
-                );
-            }
+            dimension(
+                &mut out,
+                &|k| key(&format!("dimensions[{j}].{k}")),
+                dim,
+                &mut columns,
+            );
         }
         for (j, m) in d.measures.iter().enumerate() {
-            if !plain_name(&m.name) {
-                bad(
-                    key(&format!("measures[{j}].name")),
-                    format!("{:?} is not a plain name", m.name),
-                    "use lower-case letters, digits and _",
-                );
-            }
-            if !columns.insert(m.column.as_str()) {
-                bad(
-                    key(&format!("measures[{j}].column")),
-                    format!("column {:?} is used twice", m.column),
-                    "each column plays one role",
-                );
-            }
+            measure(
+                &mut out,
+                &|k| key(&format!("measures[{j}].{k}")),
+                m,
+                &mut columns,
+            );
         }
     }
+    disclosure_rule(&mut out, policy);
+    for (i, s) in policy.share.iter().enumerate() {
+        share(&mut out, &|k| format!("policy.share[{i}].{k}"), s, datasets);
+    }
+    out.into_vec()
+}
+
+/// The full key of a field of the entry being checked.
+type Key<'k> = dyn Fn(&str) -> String + 'k;
+
+/// A dataset's name: plain, and not taken by an earlier dataset.
+fn dataset_name(out: &mut Problems, key: &Key, d: &DatasetConfig, names: &mut HashSet<String>) {
+    if !plain_name(&d.name) {
+        out.bad(
+            key("name"),
+            format!("{:?} is not a plain name", d.name),
+            "use lower-case letters, digits and _, e.g. rsa_foyers",
+        );
+    }
+    if !names.insert(d.name.clone()) {
+        out.bad(
+            key("name"),
+            format!("dataset {:?} is declared twice", d.name),
+            "give each dataset its own name",
+        );
+    }
+}
+
+/// A count column exactly when the dataset is made of cells.
+fn count_column(out: &mut Problems, key: &Key, d: &DatasetConfig) {
+    match (d.kind, &d.count_column) {
+        (DatasetKind::Cells, None) => out.bad(
+            key("count_column"),
+            "is missing for a cells dataset",
+            "name the column holding each cell's count",
+        ),
+        (DatasetKind::Records, Some(_)) => out.bad(
+            key("count_column"),
+            "is only for cells datasets",
+            "remove it, or set kind = \"cells\"",
+        ),
+        _ => {}
+    }
+}
+
+/// A dimension: its own column, and values that fit its kind, each once.
+fn dimension<'a>(
+    out: &mut Problems,
+    key: &Key,
+    dim: &'a DimensionConfig,
+    columns: &mut HashSet<&'a str>,
+) {
+    if !columns.insert(dim.column.as_str()) {
+        out.bad(
+            key("column"),
+            format!("column {:?} is used twice", dim.column),
+            "each column plays one role",
+        );
+    }
+    match dim.kind {
+        DimensionKind::Sex if !dim.values.is_empty() => out.bad(
+            key("values"),
+            "sex dimensions take F and M; values are not configurable",
+            "remove values",
+        ),
+        DimensionKind::AgeBand | DimensionKind::Category if dim.values.len() < 2 => out.bad(
+            key("values"),
+            "needs at least two values",
+            "list the allowed values",
+        ),
+        _ => {}
+    }
+    let distinct: HashSet<&String> = dim.values.iter().collect();
+    if distinct.len() != dim.values.len() {
+        out.bad(key("values"), "lists a value twice", "remove the duplicate");
+    }
+}
+
+/// A measure: a plain name and its own column.
+fn measure<'a>(
+    out: &mut Problems,
+    key: &Key,
+    m: &'a MeasureConfig,
+    columns: &mut HashSet<&'a str>,
+) {
+    if !plain_name(&m.name) {
+        out.bad(
+            key("name"),
+            format!("{:?} is not a plain name", m.name),
+            "use lower-case letters, digits and _",
+        );
+    }
+    if !columns.insert(m.column.as_str()) {
+        out.bad(
+            key("column"),
+            format!("column {:?} is used twice", m.column),
+            "each column plays one role",
+        );
+    }
+}
+
+/// The policy's threshold and dominance share within their safe bounds.
+fn disclosure_rule(out: &mut Problems, policy: &PolicyConfig) {
     if policy.min_cell < 2 {
-        bad(
-            "policy.min_cell".into(),
+        out.bad(
+            "policy.min_cell",
             format!("is {}: every person would be visible", policy.min_cell),
             "use 11, the default",
         );
     }
     if let Some(share) = policy.dominance {
         if !(0.5..1.0).contains(&share) {
-            bad(
-                "policy.dominance".into(),
+            out.bad(
+                "policy.dominance",
                 format!("is {share}; it must be between 0.5 and 1"),
                 "use 0.85 (INSEE's rule)",
             );
         }
     }
-    for (i, s) in policy.share.iter().enumerate() {
-        let key = |k: &str| format!("policy.share[{i}].{k}");
-        let Some(d) = datasets.iter().find(|d| d.name == s.dataset) else {
-            bad(
-                key("dataset"),
-                format!("no dataset named {:?} is declared", s.dataset),
-                "declare it under [[datasets]] or fix the name",
-            );
-            continue;
-        };
-        for by in &s.by {
-            if !d.dimensions.iter().any(|dim| &dim.column == by) {
-                bad(
-                    key("by"),
-                    format!("dataset {} has no dimension {by:?}", d.name),
-                    "list dimensions declared for the dataset",
-                );
-            }
-        }
-        for m in &s.measures {
-            if !d.measures.iter().any(|dm| &dm.name == m) {
-                bad(
-                    key("measures"),
-                    format!("dataset {} has no measure {m:?}", d.name),
-                    "list measures declared for the dataset",
-                );
-            }
-        }
-        if s.levels.is_empty() {
-            bad(
-                key("levels"),
-                "is empty: nothing would be answered".into(),
-                "list commune, epci and/or department",
+}
+
+/// A share entry: a declared dataset, its own dimensions and measures, and
+/// at least one level.
+fn share(out: &mut Problems, key: &Key, s: &ShareConfig, datasets: &[DatasetConfig]) {
+    let Some(d) = datasets.iter().find(|d| d.name == s.dataset) else {
+        out.bad(
+            key("dataset"),
+            format!("no dataset named {:?} is declared", s.dataset),
+            "declare it under [[datasets]] or fix the name",
+        );
+        return;
+    };
+    for by in &s.by {
+        if !d.dimensions.iter().any(|dim| &dim.column == by) {
+            out.bad(
+                key("by"),
+                format!("dataset {} has no dimension {by:?}", d.name),
+                "list dimensions declared for the dataset",
             );
         }
     }
-    out
+    for m in &s.measures {
+        if !d.measures.iter().any(|dm| &dm.name == m) {
+            out.bad(
+                key("measures"),
+                format!("dataset {} has no measure {m:?}", d.name),
+                "list measures declared for the dataset",
+            );
+        }
+    }
+    if s.levels.is_empty() {
+        out.bad(
+            key("levels"),
+            "is empty: nothing would be answered",
+            "list commune, epci and/or department",
+        );
+    }
 }

@@ -34,6 +34,27 @@ impl fmt::Display for Problem {
     }
 }
 
+/// The problems a `problems()` pass finds, in the order found.
+#[derive(Debug, Default)]
+pub(crate) struct Problems(Vec<Problem>);
+
+impl Problems {
+    /// Records a problem of `key` (its line is found later, from the key).
+    pub(crate) fn bad(&mut self, key: impl Into<String>, why: impl Into<String>, fix: &str) {
+        self.0.push(Problem {
+            line: None,
+            key: Some(key.into()),
+            why: why.into(),
+            fix: Some(fix.into()),
+        });
+    }
+
+    /// Every problem recorded.
+    pub(crate) fn into_vec(self) -> Vec<Problem> {
+        self.0
+    }
+}
+
 /// A configuration file that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

@@ -4,7 +4,10 @@ use std::{net::SocketAddr, num::NonZeroU32, path::Path, time::Duration};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{error::Problem, ConfigError};
+use crate::{
+    error::{Problem, Problems},
+    ConfigError,
+};
 
 /// The hub's configuration. Every key is optional; defaults suit a first run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,28 +130,24 @@ impl HubConfig {
 
     /// Cross-key rules, all reported at once.
     pub fn problems(&self) -> Vec<Problem> {
-        let mut out = Vec::new();
-        let mut bad = |key: &str, why: String, fix: &str| {
-            out.push(Problem {
-                line: None,
-                key: Some(key.into()),
-                why,
-                fix: Some(fix.into()),
-            })
-        };
+        let mut out = Problems::default();
+        self.identity_problems(&mut out);
+        self.credential_problems(&mut out);
+        self.timing_problems(&mut out);
+        out.into_vec()
+    }
+
+    /// Who runs the hub and the addresses it is reached at.
+    fn identity_problems(&self, out: &mut Problems) {
         if self.name.trim().is_empty() {
-            bad(
-                "name",
-                "is empty".into(),
-                "name the institution that runs the hub",
-            );
+            out.bad("name", "is empty", "name the institution that runs the hub");
         }
         if let Some(u) = &self.portal_url {
             let rest = u
                 .strip_prefix("https://")
                 .or_else(|| u.strip_prefix("http://"));
             if rest.is_none_or(|r| r.is_empty() || r.contains(char::is_whitespace)) {
-                bad(
+                out.bad(
                     "portal_url",
                     format!("{u:?} is not an http(s) address"),
                     "give the address people type, e.g. \"https://passerelle.example.fr\"",
@@ -156,9 +155,9 @@ impl HubConfig {
             }
         }
         if self.public_names.is_empty() {
-            bad(
+            out.bad(
                 "public_names",
-                "is empty".into(),
+                "is empty",
                 "list the host names nodes use, e.g. [\"hub.example.org\"]",
             );
         }
@@ -168,64 +167,66 @@ impl HubConfig {
                     && n.bytes()
                         .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-'));
             if !ok {
-                bad(
+                out.bad(
                     "public_names",
                     format!("{n:?} is neither a host name nor an IP address"),
                     "use names like hub.example.org",
                 );
             }
         }
+    }
+
+    /// Enrollment tokens, node certificates and the portal's HTTPS pair.
+    fn credential_problems(&self, out: &mut Problems) {
         if self.token_ttl.is_zero() {
-            bad(
+            out.bad(
                 "token_ttl",
-                "is zero: tokens would expire at once".into(),
+                "is zero: tokens would expire at once",
                 "use e.g. \"24h\"",
             );
         }
         if self.node_cert_validity < Duration::from_secs(3600) {
-            bad(
+            out.bad(
                 "node_cert_validity",
-                "is under one hour".into(),
+                "is under one hour",
                 "use e.g. \"90d\"",
             );
         }
         if self.https_cert.is_some() != self.https_key.is_some() {
-            bad(
+            out.bad(
                 "https_cert/https_key",
-                "only one of the two is set".into(),
+                "only one of the two is set",
                 "set both to serve HTTPS, or neither behind a reverse proxy",
             );
         }
+    }
+
+    /// Intervals and timeouts: refresh, status, queries, liveness, stalls.
+    fn timing_problems(&self, out: &mut Problems) {
         if self.refresh_interval < Duration::from_secs(10) {
-            bad(
-                "refresh_interval",
-                "is under 10 seconds".into(),
-                "use e.g. \"1h\"",
-            );
+            out.bad("refresh_interval", "is under 10 seconds", "use e.g. \"1h\"");
         }
         if self.status_interval.is_zero() || self.query_timeout.is_zero() {
-            bad(
+            out.bad(
                 "status_interval/query_timeout",
-                "must be above zero".into(),
+                "must be above zero",
                 "use e.g. \"30s\" and \"10s\"",
             );
         }
         if self.liveness_interval.is_zero() || self.dead_after < 2 * self.liveness_interval {
-            bad(
+            out.bad(
                 "liveness_interval/dead_after",
-                "dead_after must be at least twice liveness_interval, which must be above zero"
-                    .into(),
+                "dead_after must be at least twice liveness_interval, which must be above zero",
                 "use e.g. \"1s\" and \"3s\"",
             );
         }
         if self.stall_timeout.is_zero() {
-            bad(
+            out.bad(
                 "stall_timeout",
-                "is zero: every download would be abandoned".into(),
+                "is zero: every download would be abandoned",
                 "use e.g. \"5s\"",
             );
         }
-        out
     }
 
     /// The file `hub init` writes: every key, commented, with its value.
