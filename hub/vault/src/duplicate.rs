@@ -100,25 +100,48 @@ pub fn issue(
         base_url.trim_end_matches('/'),
         display_code(&c)
     );
-    let sig_hex = hex::encode(&seal_signature);
+    let bytes = pdf::copy(&pdf::Stamp {
+        lines: stamp_lines(&seal, &seal_signature, &url),
+        qr_text: &url,
+        original: (original.name, original.mime, original.bytes),
+    });
+    let copy_sha256 = sha256(&bytes);
+    let copy_signature = key.sign(&[COPY_DOMAIN, c.as_bytes(), &copy_sha256].concat());
+    store.put_duplicate(
+        &c,
+        &DuplicateRecord {
+            seal: seal_bytes,
+            seal_signature,
+            copy_sha256,
+            copy_signature,
+            person: person.to_string(),
+        },
+    )?;
+    Ok((c, bytes))
+}
+
+/// What the stamp page says (bold flag, text): the code and where to
+/// verify it, the sealed statement, the original's hash and the seal.
+fn stamp_lines(seal: &Seal, seal_signature: &[u8], url: &str) -> Vec<(bool, String)> {
+    let sig_hex = hex::encode(seal_signature);
     let orig_hex = hex::encode(&seal.original_sha256);
-    let lines = vec![
+    vec![
         (true, "COPIE VÉRIFIABLE".to_string()),
-        (true, format!("Code de vérification : {}", display_code(&c))),
-        (false, format!("Vérifier cette copie : {url}")),
-        (false, format!("Document : {}", original.category.label())),
         (
-            false,
-            format!("Original détenu par : {}", original.holder_name),
+            true,
+            format!("Code de vérification : {}", display_code(&seal.code)),
         ),
+        (false, format!("Vérifier cette copie : {url}")),
+        (false, format!("Document : {}", seal.category.label())),
+        (false, format!("Original détenu par : {}", seal.holder_name)),
         (
             false,
             format!(
                 "Copie délivrée le : {}",
-                passerelle_hub_core::french::date(now)
+                passerelle_hub_core::french::date(seal.issued_at)
             ),
         ),
-        (false, format!("Délivrée par : {issued_by}")),
+        (false, format!("Délivrée par : {}", seal.issued_by)),
         (false, "Empreinte SHA-256 de l'original :".to_string()),
         (false, orig_hex[..32].to_string()),
         (false, orig_hex[32..].to_string()),
@@ -138,25 +161,7 @@ pub fn issue(
             false,
             "Toute modification de ce fichier se voit à la vérification.".to_string(),
         ),
-    ];
-    let bytes = pdf::copy(&pdf::Stamp {
-        lines,
-        qr_text: &url,
-        original: (original.name, original.mime, original.bytes),
-    });
-    let copy_sha256 = sha256(&bytes);
-    let copy_signature = key.sign(&[COPY_DOMAIN, c.as_bytes(), &copy_sha256].concat());
-    store.put_duplicate(
-        &c,
-        &DuplicateRecord {
-            seal: seal_bytes,
-            seal_signature,
-            copy_sha256,
-            copy_signature,
-            person: person.to_string(),
-        },
-    )?;
-    Ok((c, bytes))
+    ]
 }
 
 /// What verification finds for a code.

@@ -83,12 +83,23 @@ pub fn copy(stamp: &Stamp<'_>) -> Vec<u8> {
     } else {
         None
     };
+    let mut content = stamp_text(&stamp.lines);
+    draw_qr(&mut content, stamp.qr_text);
+    let mut objects = stamp_page(name, &content, jpeg.is_some());
+    objects.extend(attachment(name, mime, original));
+    if let Some(info) = jpeg {
+        objects.extend(image_page(info, original));
+    }
+    assemble(&objects)
+}
 
-    // Page 1: the stamp.
+/// Page 1's content stream: the frame and the lines (title, then bold or
+/// plain lines).
+fn stamp_text(lines: &[(bool, String)]) -> Vec<u8> {
     let mut content = Vec::new();
     content.extend_from_slice(b"0.043 0.239 0.42 RG 2 w 36 36 523 770 re S\n");
     let mut y = 770.0_f32;
-    for (i, (bold, text)) in stamp.lines.iter().enumerate() {
+    for (i, (bold, text)) in lines.iter().enumerate() {
         let (font, size) = match (i, bold) {
             (0, _) => ("F2", 20.0),
             (_, true) => ("F2", 12.0),
@@ -99,32 +110,42 @@ pub fn copy(stamp: &Stamp<'_>) -> Vec<u8> {
         content.extend_from_slice(b" Tj ET\n");
         y -= if i == 0 { 30.0 } else { size + 7.0 };
     }
-    if let Ok(qr) = qrcodegen::QrCode::encode_text(stamp.qr_text, qrcodegen::QrCodeEcc::Medium) {
-        let n = qr.size();
-        let side = 150.0_f32;
-        let m = side / n as f32;
-        let (x0, y0) = (395.0_f32, 600.0_f32);
-        content.extend_from_slice(b"0 g\n");
-        for yy in 0..n {
-            for xx in 0..n {
-                if qr.get_module(xx, yy) {
-                    let x = x0 + xx as f32 * m;
-                    let yq = y0 + side - (yy + 1) as f32 * m;
-                    content
-                        .extend_from_slice(format!("{x:.2} {yq:.2} {m:.2} {m:.2} re\n").as_bytes());
-                }
+    content
+}
+
+/// Appends the QR code of `text` to page 1's content, top right, one
+/// filled square per dark module (nothing when the text is too long).
+fn draw_qr(content: &mut Vec<u8>, text: &str) {
+    let Ok(qr) = qrcodegen::QrCode::encode_text(text, qrcodegen::QrCodeEcc::Medium) else {
+        return;
+    };
+    let n = qr.size();
+    let side = 150.0_f32;
+    let m = side / n as f32;
+    let (x0, y0) = (395.0_f32, 600.0_f32);
+    content.extend_from_slice(b"0 g\n");
+    for yy in 0..n {
+        for xx in 0..n {
+            if qr.get_module(xx, yy) {
+                let x = x0 + xx as f32 * m;
+                let yq = y0 + side - (yy + 1) as f32 * m;
+                content.extend_from_slice(format!("{x:.2} {yq:.2} {m:.2} {m:.2} re\n").as_bytes());
             }
         }
-        content.extend_from_slice(b"f\n");
     }
+    content.extend_from_slice(b"f\n");
+}
 
+/// Objects 1 to 6: the catalog (naming the attachment), the page tree (with
+/// the image page when there is one), page 1, its two fonts and its content.
+fn stamp_page(name: &str, content: &[u8], with_image: bool) -> Vec<Vec<u8>> {
     let mut objects: Vec<Vec<u8>> = Vec::new();
-    let kids = if jpeg.is_some() {
+    let kids = if with_image {
         "[3 0 R 10 0 R]"
     } else {
         "[3 0 R]"
     };
-    let count = if jpeg.is_some() { 2 } else { 1 };
+    let count = if with_image { 2 } else { 1 };
     let mut catalog = b"<< /Type /Catalog /Pages 2 0 R /PageMode /UseAttachments /Names << /EmbeddedFiles << /Names [".to_vec();
     catalog.extend_from_slice(pdf_unicode(name).as_bytes());
     catalog.extend_from_slice(b" 7 0 R] >> >> >>");
@@ -139,10 +160,12 @@ pub fn copy(stamp: &Stamp<'_>) -> Vec<u8> {
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>"
             .to_vec(),
     );
-    objects.push(stream(
-        &format!("<< /Length {} >>", content.len()),
-        &content,
-    ));
+    objects.push(stream(&format!("<< /Length {} >>", content.len()), content));
+    objects
+}
+
+/// Objects 7 and 8: the original, attached as it was received.
+fn attachment(name: &str, mime: &str, original: &[u8]) -> [Vec<u8>; 2] {
     let ascii: String = name
         .chars()
         .map(|c| {
@@ -153,42 +176,45 @@ pub fn copy(stamp: &Stamp<'_>) -> Vec<u8> {
             }
         })
         .collect();
-    objects.push(
+    [
         format!(
             "<< /Type /Filespec /F ({ascii}) /UF {} /Desc (Document original) /AFRelationship /Source /EF << /F 8 0 R >> >>",
             pdf_unicode(name)
         )
         .into_bytes(),
-    );
-    objects.push(stream(
-        &format!(
-            "<< /Type /EmbeddedFile /Subtype /{} /Params << /Size {} >> /Length {} >>",
-            mime.replace('/', "#2F"),
-            original.len(),
-            original.len()
+        stream(
+            &format!(
+                "<< /Type /EmbeddedFile /Subtype /{} /Params << /Size {} >> /Length {} >>",
+                mime.replace('/', "#2F"),
+                original.len(),
+                original.len()
+            ),
+            original,
         ),
-        original,
-    ));
-    if let Some((w, h, space)) = jpeg {
-        objects.push(stream(
+    ]
+}
+
+/// Objects 9 to 11, for a JPEG original: the image, a second page and its
+/// content, drawing the image centred and scaled to fit the frame.
+fn image_page((w, h, space): (u16, u16, &str), original: &[u8]) -> [Vec<u8>; 3] {
+    let scale = (523.0 / f32::from(w)).min(770.0 / f32::from(h));
+    let (dw, dh) = (f32::from(w) * scale, f32::from(h) * scale);
+    let draw = format!(
+        "q {dw:.2} 0 0 {dh:.2} {:.2} {:.2} cm /Im1 Do Q\n",
+        36.0 + (523.0 - dw) / 2.0,
+        36.0 + (770.0 - dh) / 2.0
+    );
+    [
+        stream(
             &format!("<< /Type /XObject /Subtype /Image /Width {w} /Height {h} /ColorSpace {space} /BitsPerComponent 8 /Filter /DCTDecode /Length {} >>", original.len()),
             original,
-        ));
-        objects.push(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /XObject << /Im1 9 0 R >> >> /Contents 11 0 R >>".to_vec());
-        let scale = (523.0 / f32::from(w)).min(770.0 / f32::from(h));
-        let (dw, dh) = (f32::from(w) * scale, f32::from(h) * scale);
-        let draw = format!(
-            "q {dw:.2} 0 0 {dh:.2} {:.2} {:.2} cm /Im1 Do Q\n",
-            36.0 + (523.0 - dw) / 2.0,
-            36.0 + (770.0 - dh) / 2.0
-        );
-        objects.push(stream(
+        ),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /XObject << /Im1 9 0 R >> >> /Contents 11 0 R >>".to_vec(),
+        stream(
             &format!("<< /Length {} >>", draw.len()),
             draw.as_bytes(),
-        ));
-    }
-
-    assemble(&objects)
+        ),
+    ]
 }
 
 /// A one-page PDF of text lines (the first in bold): the demo's
