@@ -35,7 +35,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+mod entry;
 mod shipped;
+
+use entry::{entry, Entry};
 
 /// The themes of the observatory, in display order: id and French label.
 pub const THEMES: &[(&str, &str)] = &[
@@ -249,38 +252,6 @@ pub struct Indicator {
     pub partial: PartialPolicy,
 }
 
-/// An entry as written in TOML.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Entry {
-    id: String,
-    title: String,
-    theme: String,
-    unit: String,
-    definition: String,
-    sources: Vec<String>,
-    frequency: String,
-    formula: String,
-    numerator: Vec<String>,
-    #[serde(default)]
-    denominator: Vec<String>,
-    #[serde(default)]
-    per: Option<f64>,
-    #[serde(default)]
-    decimals: u8,
-    #[serde(default)]
-    partial: Option<PartialEntry>,
-}
-
-/// `partial = { allowed = …, min_coverage = … }` as written in TOML.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PartialEntry {
-    allowed: bool,
-    #[serde(default)]
-    min_coverage: Option<f64>,
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
@@ -297,105 +268,6 @@ pub struct CatalogError {
     pub entry: String,
     /// What is wrong.
     pub why: String,
-}
-
-fn entry(file: &str, e: Entry) -> Result<Indicator, CatalogError> {
-    let err = |why: String| CatalogError {
-        file: file.into(),
-        entry: format!("indicator {:?}", e.id),
-        why,
-    };
-    if e.id.is_empty()
-        || !e
-            .id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
-        return Err(err("id must be lower-case letters, digits and '-'".into()));
-    }
-    if !THEMES.iter().any(|(t, _)| *t == e.theme) {
-        let known: Vec<&str> = THEMES.iter().map(|(t, _)| *t).collect();
-        return Err(err(format!(
-            "unknown theme {:?} (known: {})",
-            e.theme,
-            known.join(", ")
-        )));
-    }
-    for (k, v) in [
-        ("title", &e.title),
-        ("unit", &e.unit),
-        ("definition", &e.definition),
-        ("frequency", &e.frequency),
-    ] {
-        if v.trim().is_empty() {
-            return Err(err(format!("{k} is empty")));
-        }
-    }
-    if e.sources.is_empty() {
-        return Err(err(
-            "sources is empty: name the institutions the figures come from".into(),
-        ));
-    }
-    let terms = |list: &[String], what: &str| -> Result<Vec<Term>, CatalogError> {
-        if list.is_empty() {
-            return Err(err(format!("{what} is empty")));
-        }
-        list.iter()
-            .map(|t| Term::parse(t).map_err(|why| err(format!("{what}: {why}"))))
-            .collect()
-    };
-    let a = terms(&e.numerator, "numerator")?;
-    let formula = match e.formula.as_str() {
-        "sum" if e.denominator.is_empty() && e.per.is_none() => Formula::Sum(a),
-        "sum" => return Err(err("a sum takes only a numerator".into())),
-        "territories" if e.denominator.is_empty() && e.per.is_none() => Formula::Territories(a),
-        "territories" => return Err(err("territories takes only a numerator".into())),
-        "difference" => Formula::Difference(a, terms(&e.denominator, "denominator")?),
-        "ratio" => Formula::Ratio(a, terms(&e.denominator, "denominator")?),
-        "rate" => match e.per {
-            Some(per) if per > 0.0 => Formula::Rate(a, terms(&e.denominator, "denominator")?, per),
-            _ => return Err(err("a rate needs per = N (e.g. 1000)".into())),
-        },
-        other => {
-            return Err(err(format!(
-                "unknown formula {other:?} (use sum, difference, ratio, rate or territories)"
-            )))
-        }
-    };
-    let partial = match e.partial {
-        None | Some(PartialEntry { allowed: false, min_coverage: None }) => PartialPolicy::NotAllowed,
-        Some(PartialEntry { allowed: false, min_coverage: Some(_) }) => {
-            return Err(err(
-                "partial.min_coverage has no effect without partial.allowed = true".into(),
-            ))
-        }
-        Some(PartialEntry { allowed: true, .. }) if formula.two_sided() => {
-            return Err(err(format!(
-                "partial publication cannot be allowed for a {}: a partial numerator or denominator makes it wrong, not just incomplete",
-                e.formula
-            )))
-        }
-        Some(PartialEntry { allowed: true, min_coverage: Some(m) }) if m > 0.0 && m <= 1.0 => {
-            PartialPolicy::Allowed { min_coverage: m }
-        }
-        Some(PartialEntry { allowed: true, .. }) => {
-            return Err(err(
-                "partial.allowed = true needs min_coverage, the least share of expected contributions (above 0, at most 1), e.g. partial = { allowed = true, min_coverage = 0.75 }".into(),
-            ))
-        }
-    };
-    Ok(Indicator {
-        id: e.id,
-        title: e.title,
-        theme: e.theme,
-        unit: e.unit,
-        definition: e.definition,
-        sources: e.sources,
-        frequency: e.frequency,
-        formula,
-        decimals: e.decimals,
-        partial,
-    })
 }
 
 /// Parses one catalog file's text.

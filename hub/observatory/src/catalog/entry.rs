@@ -1,0 +1,171 @@
+//! One `[[indicator]]` entry as written in TOML, and the rules that turn it
+//! into an [`Indicator`]: the first rule broken refuses the entry, naming
+//! the file and the entry.
+
+use serde::Deserialize;
+
+use super::{CatalogError, Formula, Indicator, PartialPolicy, Term, THEMES};
+
+/// An entry as written in TOML.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Entry {
+    id: String,
+    title: String,
+    theme: String,
+    unit: String,
+    definition: String,
+    sources: Vec<String>,
+    frequency: String,
+    formula: String,
+    numerator: Vec<String>,
+    #[serde(default)]
+    denominator: Vec<String>,
+    #[serde(default)]
+    per: Option<f64>,
+    #[serde(default)]
+    decimals: u8,
+    #[serde(default)]
+    partial: Option<PartialEntry>,
+}
+
+/// `partial = { allowed = …, min_coverage = … }` as written in TOML.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartialEntry {
+    allowed: bool,
+    #[serde(default)]
+    min_coverage: Option<f64>,
+}
+
+/// Checks one entry as written and turns it into an indicator.
+pub(super) fn entry(file: &str, e: Entry) -> Result<Indicator, CatalogError> {
+    let (formula, partial) = checked(&e).map_err(|why| CatalogError {
+        file: file.into(),
+        entry: format!("indicator {:?}", e.id),
+        why,
+    })?;
+    Ok(Indicator {
+        id: e.id,
+        title: e.title,
+        theme: e.theme,
+        unit: e.unit,
+        definition: e.definition,
+        sources: e.sources,
+        frequency: e.frequency,
+        formula,
+        decimals: e.decimals,
+        partial,
+    })
+}
+
+/// The entry's rules in order; the first one broken is the reason.
+fn checked(e: &Entry) -> Result<(Formula, PartialPolicy), String> {
+    check_id(&e.id)?;
+    check_theme(&e.theme)?;
+    check_texts(e)?;
+    let formula = formula(e)?;
+    let partial = partial(e, &formula)?;
+    Ok((formula, partial))
+}
+
+fn check_id(id: &str) -> Result<(), String> {
+    if id.is_empty()
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err("id must be lower-case letters, digits and '-'".into());
+    }
+    Ok(())
+}
+
+fn check_theme(theme: &str) -> Result<(), String> {
+    if !THEMES.iter().any(|(t, _)| *t == theme) {
+        let known: Vec<&str> = THEMES.iter().map(|(t, _)| *t).collect();
+        return Err(format!(
+            "unknown theme {theme:?} (known: {})",
+            known.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// The texts people read are not empty, and sources are named.
+fn check_texts(e: &Entry) -> Result<(), String> {
+    for (k, v) in [
+        ("title", &e.title),
+        ("unit", &e.unit),
+        ("definition", &e.definition),
+        ("frequency", &e.frequency),
+    ] {
+        if v.trim().is_empty() {
+            return Err(format!("{k} is empty"));
+        }
+    }
+    if e.sources.is_empty() {
+        return Err("sources is empty: name the institutions the figures come from".into());
+    }
+    Ok(())
+}
+
+/// An operand: a non-empty list of terms.
+fn terms(list: &[String], what: &str) -> Result<Vec<Term>, String> {
+    if list.is_empty() {
+        return Err(format!("{what} is empty"));
+    }
+    list.iter()
+        .map(|t| Term::parse(t).map_err(|why| format!("{what}: {why}")))
+        .collect()
+}
+
+/// The formula, with the operands and `per` its kind takes.
+fn formula(e: &Entry) -> Result<Formula, String> {
+    let a = terms(&e.numerator, "numerator")?;
+    let formula = match e.formula.as_str() {
+        "sum" if e.denominator.is_empty() && e.per.is_none() => Formula::Sum(a),
+        "sum" => return Err("a sum takes only a numerator".into()),
+        "territories" if e.denominator.is_empty() && e.per.is_none() => Formula::Territories(a),
+        "territories" => return Err("territories takes only a numerator".into()),
+        "difference" => Formula::Difference(a, terms(&e.denominator, "denominator")?),
+        "ratio" => Formula::Ratio(a, terms(&e.denominator, "denominator")?),
+        "rate" => match e.per {
+            Some(per) if per > 0.0 => Formula::Rate(a, terms(&e.denominator, "denominator")?, per),
+            _ => return Err("a rate needs per = N (e.g. 1000)".into()),
+        },
+        other => {
+            return Err(format!(
+                "unknown formula {other:?} (use sum, difference, ratio, rate or territories)"
+            ))
+        }
+    };
+    Ok(formula)
+}
+
+/// The partial publication policy (see the module's "Partial
+/// publication"): only for one-sided formulas, with a minimum coverage.
+fn partial(e: &Entry, formula: &Formula) -> Result<PartialPolicy, String> {
+    let policy = match e.partial {
+        None | Some(PartialEntry { allowed: false, min_coverage: None }) => PartialPolicy::NotAllowed,
+        Some(PartialEntry { allowed: false, min_coverage: Some(_) }) => {
+            return Err(
+                "partial.min_coverage has no effect without partial.allowed = true".into(),
+            )
+        }
+        Some(PartialEntry { allowed: true, .. }) if formula.two_sided() => {
+            return Err(format!(
+                "partial publication cannot be allowed for a {}: a partial numerator or denominator makes it wrong, not just incomplete",
+                e.formula
+            ))
+        }
+        Some(PartialEntry { allowed: true, min_coverage: Some(m) }) if m > 0.0 && m <= 1.0 => {
+            PartialPolicy::Allowed { min_coverage: m }
+        }
+        Some(PartialEntry { allowed: true, .. }) => {
+            return Err(
+                "partial.allowed = true needs min_coverage, the least share of expected contributions (above 0, at most 1), e.g. partial = { allowed = true, min_coverage = 0.75 }".into(),
+            )
+        }
+    };
+    Ok(policy)
+}
