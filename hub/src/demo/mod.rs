@@ -109,77 +109,65 @@ const DEMO_PERSON: &str = "0639000001";
 /// Their password: a demonstration account, never a real one.
 const DEMO_PASSWORD: &str = "coffre-demo-976";
 
+/// The demo person's documents: institution, category, file name, lines
+/// of the synthetic PDF (the first is its title).
+const DEMO_DOCUMENTS: [(&str, &str, &str, &[&str]); 3] = [
+    (
+        "caf-976",
+        "social-rights",
+        "attestation-droits.pdf",
+        &[
+            "Attestation de droits (DOCUMENT FICTIF)",
+            "Démonstration Passerelle : ce document est synthétique.",
+            "Allocataire de démonstration n° DEMO-0001",
+            "Droits ouverts au RSA depuis le 01/01/2026 (fictif).",
+        ],
+    ),
+    (
+        "caf-976",
+        "resources",
+        "quotient-familial.pdf",
+        &[
+            "Attestation de quotient familial (DOCUMENT FICTIF)",
+            "Démonstration Passerelle : ce document est synthétique.",
+            "Quotient familial : 412 € (fictif).",
+        ],
+    ),
+    (
+        "departement-976",
+        "housing",
+        "demande-logement.pdf",
+        &[
+            "Récépissé de demande de logement social (DOCUMENT FICTIF)",
+            "Démonstration Passerelle : ce document est synthétique.",
+            "Numéro unique : DEMO-976-0001 (fictif).",
+        ],
+    ),
+];
+
 /// A fictitious person with documents at two demo institutions, once.
 async fn seed_vault(root: &Path, hub: &server::HubHandle) -> Result<(), DemoError> {
     let ctx = hub.ctx();
-    if ctx.vault().store.person_by_login(DEMO_PERSON)?.is_some() {
+    let store = &ctx.vault().store;
+    if store.person_by_login(DEMO_PERSON)?.is_some() {
         return Ok(());
     }
-    let created = passerelle_vault::accounts::create(
-        &ctx.vault().store,
-        DEMO_PERSON,
-        DEMO_PASSWORD,
-        None,
-        now(),
-    )?;
+    let created =
+        passerelle_vault::accounts::create(store, DEMO_PERSON, DEMO_PASSWORD, None, now())?;
     let files = root.join("demo-data").join("coffre");
     std::fs::create_dir_all(&files).map_err(|source| HubError::Io {
         path: files.clone(),
         source,
     })?;
-    let docs: [(&str, &str, &str, &[&str]); 3] = [
-        (
-            "caf-976",
-            "social-rights",
-            "attestation-droits.pdf",
-            &[
-                "Attestation de droits (DOCUMENT FICTIF)",
-                "Démonstration Passerelle : ce document est synthétique.",
-                "Allocataire de démonstration n° DEMO-0001",
-                "Droits ouverts au RSA depuis le 01/01/2026 (fictif).",
-            ],
-        ),
-        (
-            "caf-976",
-            "resources",
-            "quotient-familial.pdf",
-            &[
-                "Attestation de quotient familial (DOCUMENT FICTIF)",
-                "Démonstration Passerelle : ce document est synthétique.",
-                "Quotient familial : 412 € (fictif).",
-            ],
-        ),
-        (
-            "departement-976",
-            "housing",
-            "demande-logement.pdf",
-            &[
-                "Récépissé de demande de logement social (DOCUMENT FICTIF)",
-                "Démonstration Passerelle : ce document est synthétique.",
-                "Numéro unique : DEMO-976-0001 (fictif).",
-            ],
-        ),
-    ];
     let mut linked = std::collections::HashSet::new();
-    for (node, category, name, lines) in docs {
+    for (node, category, name, lines) in DEMO_DOCUMENTS {
         let node_root = root.join("nodes").join(node);
         if !node_root.exists() {
             continue;
         }
         if linked.insert(node) {
-            let (code, _) =
-                passerelle_vault::links::new_code(&ctx.vault().store, &created.account.id, now())?;
-            passerelle_node::admin::request(
-                &node_root,
-                passerelle_node::admin::Request::Link {
-                    local_id: "DEMO-0001".into(),
-                    code,
-                    by: "demo".into(),
-                },
-                &mut |_| {},
-            )
-            .await
-            .map_err(node_err)?;
+            let (code, _) = passerelle_vault::links::new_code(store, &created.account.id, now())?;
+            link_demo_person(&node_root, code).await?;
         }
         let path = files.join(name);
         std::fs::write(&path, passerelle_vault::pdf::text_page(lines)).map_err(|source| {
@@ -188,19 +176,45 @@ async fn seed_vault(root: &Path, hub: &server::HubHandle) -> Result<(), DemoErro
                 source,
             }
         })?;
-        passerelle_node::admin::request(
-            &node_root,
-            passerelle_node::admin::Request::DocumentAdd {
-                local_id: "DEMO-0001".into(),
-                category: category.into(),
-                path,
-                by: "demo".into(),
-            },
-            &mut |_| {},
-        )
-        .await
-        .map_err(node_err)?;
+        deposit(&node_root, category, path).await?;
     }
+    Ok(())
+}
+
+/// Links the demo person's record at a node to their vault with `code`.
+async fn link_demo_person(node_root: &Path, code: String) -> Result<(), DemoError> {
+    passerelle_node::admin::request(
+        node_root,
+        passerelle_node::admin::Request::Link {
+            local_id: "DEMO-0001".into(),
+            code,
+            by: "demo".into(),
+        },
+        &mut |_| {},
+    )
+    .await
+    .map_err(node_err)?;
+    Ok(())
+}
+
+/// Has a node add the file at `path` to the demo person's documents.
+async fn deposit(
+    node_root: &Path,
+    category: &str,
+    path: std::path::PathBuf,
+) -> Result<(), DemoError> {
+    passerelle_node::admin::request(
+        node_root,
+        passerelle_node::admin::Request::DocumentAdd {
+            local_id: "DEMO-0001".into(),
+            category: category.into(),
+            path,
+            by: "demo".into(),
+        },
+        &mut |_| {},
+    )
+    .await
+    .map_err(node_err)?;
     Ok(())
 }
 
