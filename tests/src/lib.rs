@@ -4,7 +4,10 @@
 //! loopback, each in a temporary folder, on ports the OS picks. Tests live
 //! in `tests/`; this library only sets them up.
 //!
-//! - [`process`]: a node in a child process, to kill or freeze for real.
+//! - [`process`]: nodes and hubs in child processes (the real programs),
+//!   to kill or freeze for real.
+//! - [`relay`]: a UDP relay that loses, delays, reorders, duplicates or
+//!   cuts datagrams between a node and the hub.
 //! - [`vault`]: a person's account, link codes and documents, over HTTP
 //!   and the node's admin socket.
 
@@ -17,6 +20,7 @@ use passerelle_node::{paths::NodeDir, serve::NodeHandle};
 use passerelle_protocol::ids::NodeId;
 
 pub mod process;
+pub mod relay;
 pub mod vault;
 
 /// Installs the crypto provider and a test log subscriber.
