@@ -134,11 +134,19 @@ impl Drop for Relay {
     }
 }
 
-/// SplitMix64: small, seedable, good enough to draw fates.
-struct Rng(u64);
+/// SplitMix64: small, seedable, good enough to draw fates (here and in
+/// the fault suite's choice of when to kill).
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    /// A generator seeded with `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -147,8 +155,8 @@ impl Rng {
     }
 
     /// Uniform in [0, 1).
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 
@@ -157,13 +165,7 @@ impl Rng {
 fn fate(rng: &mut Rng, f: &Faults, c: &Counters) -> Vec<Duration> {
     // Always draw the same number of values, so that a datagram's fate
     // does not depend on the faults of the ones before it.
-    let (lost, dup, reorder, j1, j2) = (
-        rng.unit(),
-        rng.unit(),
-        rng.unit(),
-        rng.unit(),
-        rng.unit(),
-    );
+    let (lost, dup, reorder, j1, j2) = (rng.unit(), rng.unit(), rng.unit(), rng.unit(), rng.unit());
     if lost < f.loss {
         c.lost.fetch_add(1, Ordering::Relaxed);
         return Vec::new();
@@ -184,8 +186,8 @@ fn fate(rng: &mut Rng, f: &Faults, c: &Counters) -> Vec<Duration> {
 }
 
 async fn forward(front: Arc<UdpSocket>, back: Arc<UdpSocket>, shared: Arc<Shared>, seed: u64) {
-    let mut up_rng = Rng(seed);
-    let mut down_rng = Rng(seed ^ 0x5DEE_CE66_D1CE_5EED);
+    let mut up_rng = Rng::new(seed);
+    let mut down_rng = Rng::new(seed ^ 0x5DEE_CE66_D1CE_5EED);
     let (mut up, mut down) = (vec![0u8; 65536], vec![0u8; 65536]);
     let mut client: Option<SocketAddr> = None;
     loop {
