@@ -22,10 +22,17 @@
 
 use std::time::{Duration, Instant};
 
+use passerelle_hub::server::HubHandle;
+use passerelle_observatory::{compose::ResultCell, IndicatorResult};
+use passerelle_tests::refresh;
+
 mod frozen;
 mod kill_hub;
 mod kill_node;
 mod network;
+
+/// The indicator the suite refreshes (a count of `personnes_recues`).
+const INDICATOR: &str = "personnes-recues";
 
 /// Rounds of each kill loop: `PASSERELLE_FAULT_ROUNDS`, 5 by default.
 fn rounds() -> u32 {
@@ -111,5 +118,58 @@ impl Tally {
             self.checks,
             self.started.elapsed().as_secs_f64()
         );
+    }
+}
+
+/// What a refresh under faults gave.
+#[derive(Debug, Default)]
+struct Seen {
+    complete: u32,
+    labelled_missing: u32,
+}
+
+/// Checks a result against the right figures: complete and equal, or
+/// naming the node as missing with no figure that differs.
+fn judge(result: &IndicatorResult, node: &str, right: &[ResultCell], seen: &mut Seen) {
+    if result.coverage.complete() {
+        assert_eq!(result.cells, right, "a wrong figure under faults");
+        seen.complete += 1;
+        return;
+    }
+    let failed = &result.coverage.failed;
+    assert!(
+        failed
+            .iter()
+            .any(|f| f.node_id == node && !f.reason.is_empty()),
+        "incomplete without saying why: {:?}",
+        result.coverage
+    );
+    for cell in result.cells.iter().filter(|c| c.value.is_some()) {
+        let same = right
+            .iter()
+            .find(|r| (r.level, &r.code, &r.period) == (cell.level, &cell.code, &cell.period));
+        assert_eq!(
+            same.and_then(|r| r.value),
+            cell.value,
+            "a wrong figure in a partial result: {cell:?}"
+        );
+    }
+    seen.labelled_missing += 1;
+}
+
+/// Refreshes until one is complete (each judged), for at most 30 s.
+async fn until_complete(hub: &HubHandle, node: &str, right: &[ResultCell], seen: &mut Seen) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let before = seen.complete;
+        judge(&refresh(hub, INDICATOR).await, node, right, seen);
+        if seen.complete > before {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no complete refresh in 30 s: {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
