@@ -35,7 +35,7 @@ async fn a_frozen_node_is_reported_missing_and_comes_back_when_thawed() {
     let mut seen = Seen::default();
 
     while tally.more() {
-        let brief = tally.rounds % 2 == 0;
+        let brief = tally.rounds.is_multiple_of(2);
         node.signal("STOP");
         let frozen = Instant::now();
         if brief {

@@ -141,6 +141,8 @@ async fn refreshes_killed_at_random_points_never_publish_a_wrong_figure() {
     while tally.more() {
         let dir = root.clone();
         let asked = tokio::spawn(async move { indicator(&dir, true).await });
+        // A random point of a whole refresh's span (or just after it):
+        // the invariants hold wherever the kill lands.
         tokio::time::sleep(full.mul_f64(1.2 * rng.unit())).await;
         let answered = asked.is_finished();
         hub.kill();

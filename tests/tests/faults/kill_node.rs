@@ -186,6 +186,9 @@ fn imports_killed_at_random_points_never_lose_or_split_a_batch() {
             ],
             &log,
         );
+        // The kill lands at a random point of a whole import's span (or
+        // just after it): the invariants must hold wherever it lands, and
+        // the exit status says whether it interrupted the work.
         std::thread::sleep(full.mul_f64(1.2 * rng.unit()));
         if kill(&mut run) {
             tally.interrupted += 1;
@@ -312,7 +315,7 @@ fn deposits_killed_at_random_points_leave_every_document_whole_or_absent() {
         let r = tally.rounds;
         let before = partials(&root);
         let mut run = add(r);
-        if r % 2 == 0 {
+        if r.is_multiple_of(2) {
             // Killed while sealing: once its partial file holds a random
             // share of the document (or when it has ended).
             let at = (size as f64 * rng.unit()) as u64;
