@@ -18,7 +18,7 @@ use passerelle_protocol::ids::NodeId;
 use passerelle_tests::{
     eventually, hub_exe, multipart,
     process::{free_hub_addrs, HubProcess},
-    relay::Rng,
+    relay::{Faults, Relay, Rng},
     rows, rows_csv,
     vault::{create_account_at, csrf_at, pdf, sign_in_at},
     Net,
@@ -91,16 +91,29 @@ async fn check_published(root: &Path, baseline: &[ResultCell]) {
     audit_intact(root).await;
 }
 
-/// A complete refresh, once every node is back: its figures.
+/// A complete refresh, once every node is back and the hub knows what
+/// each provides (each has answered): its figures, and how long it took.
 async fn complete_refresh(root: &Path, ids: &[&str]) -> (Vec<ResultCell>, Duration) {
     eventually("every node is connected", Duration::from_secs(30), || {
         all_connected(root, ids)
     })
     .await;
-    let started = Instant::now();
-    let result = indicator(root, true).await.expect("refresh");
-    assert!(result.coverage.complete(), "{:?}", result.coverage);
-    (result.cells, started.elapsed())
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let started = Instant::now();
+        let result = indicator(root, true).await.expect("refresh");
+        let took = started.elapsed();
+        let answered = |id: &&str| result.coverage.answered.iter().any(|a| a.node_id == *id);
+        if result.coverage.complete() && ids.iter().all(answered) {
+            return (result.cells, took);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no complete refresh: {:?}",
+            result.coverage
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -112,6 +125,15 @@ async fn refreshes_killed_at_random_points_never_publish_a_wrong_figure() {
     let hub_addr: passerelle_config::HubAddr =
         format!("127.0.0.1:{}", addrs.0.port()).parse().unwrap();
     let ids = ["asso-a", "asso-b"];
+    // asso-b answers through a slow link, so that a refresh lasts long
+    // enough for most kills to land in its middle.
+    let relay = Relay::start(addrs.0, seed()).await;
+    relay.set_faults(Faults {
+        delay: Duration::from_millis(25),
+        ..Faults::NONE
+    });
+    let slow: passerelle_config::HubAddr =
+        format!("127.0.0.1:{}", relay.addr.port()).parse().unwrap();
     let mut nodes = Vec::new();
     for (n, id) in ids.iter().enumerate() {
         let Response::Token(token) = admin::request(
@@ -125,7 +147,8 @@ async fn refreshes_killed_at_random_points_never_publish_a_wrong_figure() {
         .unwrap() else {
             panic!("no token")
         };
-        let node_root = net.enroll_at(hub_addr.clone(), &token, id).await;
+        let to = if n == 0 { &hub_addr } else { &slow };
+        let node_root = net.enroll_at(to.clone(), &token, id).await;
         let csv = rows_csv(&rows(n as u64 + 1, &["2025-T1", "2025-T2"]));
         passerelle_tests::declare_and_import(&node_root, Some(&csv), false);
         nodes.push(passerelle_node::serve::start(&node_root).await.unwrap());
