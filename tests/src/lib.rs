@@ -4,7 +4,10 @@
 //! loopback, each in a temporary folder, on ports the OS picks. Tests live
 //! in `tests/`; this library only sets them up.
 //!
-//! - [`process`]: a node in a child process, to kill or freeze for real.
+//! - [`process`]: nodes and hubs in child processes (the real programs),
+//!   to kill or freeze for real.
+//! - [`relay`]: a UDP relay that loses, delays, reorders, duplicates or
+//!   cuts datagrams between a node and the hub.
 //! - [`vault`]: a person's account, link codes and documents, over HTTP
 //!   and the node's admin socket.
 
@@ -17,6 +20,7 @@ use passerelle_node::{paths::NodeDir, serve::NodeHandle};
 use passerelle_protocol::ids::NodeId;
 
 pub mod process;
+pub mod relay;
 pub mod vault;
 
 /// Installs the crypto provider and a test log subscriber.
@@ -123,8 +127,15 @@ impl Net {
     /// quick reconnection in tests.
     pub async fn enroll(&self, hub: &HubHandle, id: &str) -> PathBuf {
         let token = self.token(hub, id);
+        self.enroll_at(hub_addr(hub), &token, id).await
+    }
+
+    /// Enrolls a node with a hub at `hub` (running in this process or
+    /// another) with `token`, and tunes its link for quick reconnection.
+    pub async fn enroll_at(&self, hub: HubAddr, token: &str, id: &str) -> PathBuf {
         let root = self.node_dir(id);
-        self.init_node(hub, &root, &token)
+        let dir = NodeDir::create(&root).expect("node folder");
+        passerelle_node::enroll::init(&dir, hub, token)
             .await
             .expect("enrollment");
         let path = root.join("node.toml");
@@ -269,25 +280,7 @@ impl Net {
         validation: bool,
     ) -> PathBuf {
         let root = self.enroll(hub, id).await;
-        let path = root.join("node.toml");
-        let mut config = NodeConfig::load(&path).unwrap();
-        (config.datasets, config.policy) = recues_config(validation);
-        std::fs::write(&path, config.template()).unwrap();
-        if let Some(csv) = csv {
-            let file = root.join("recues.csv");
-            std::fs::write(&file, csv).unwrap();
-            let store = passerelle_node::store::Store::open(&root.join("store")).unwrap();
-            passerelle_node::batches::import_file(
-                &config,
-                &store,
-                "personnes_recues",
-                &file,
-                "agent-a",
-                passerelle_link::now(),
-                &mut |_| {},
-            )
-            .unwrap();
-        }
+        declare_and_import(&root, csv, validation);
         root
     }
 
@@ -309,6 +302,33 @@ impl Net {
             wait_datasets(hub, id).await;
         }
         node
+    }
+}
+
+/// Declares `personnes_recues` in an enrolled node folder and imports
+/// `csv` (when given) as agent-a.
+///
+/// # Panics
+/// When the folder or the import fails.
+pub fn declare_and_import(root: &std::path::Path, csv: Option<&str>, validation: bool) {
+    let path = root.join("node.toml");
+    let mut config = NodeConfig::load(&path).unwrap();
+    (config.datasets, config.policy) = recues_config(validation);
+    std::fs::write(&path, config.template()).unwrap();
+    if let Some(csv) = csv {
+        let file = root.join("recues.csv");
+        std::fs::write(&file, csv).unwrap();
+        let store = passerelle_node::store::Store::open(&root.join("store")).unwrap();
+        passerelle_node::batches::import_file(
+            &config,
+            &store,
+            "personnes_recues",
+            &file,
+            "agent-a",
+            passerelle_link::now(),
+            &mut |_| {},
+        )
+        .unwrap();
     }
 }
 

@@ -1,7 +1,7 @@
 //! The vault seen from outside: a person's account and session over
 //! HTTP, link codes redeemed at a node, documents added on a node.
 
-use std::path::Path;
+use std::{net::SocketAddr, path::Path};
 
 use passerelle_hub::server::HubHandle;
 use passerelle_node::admin::{
@@ -23,7 +23,11 @@ pub fn pdf(marker: &[u8], kib: usize) -> Vec<u8> {
 
 /// Creates an account over HTTP; returns the session cookie.
 pub async fn create_account(hub: &HubHandle, login: &str, password: &str) -> String {
-    let addr = hub.http_addr;
+    create_account_at(hub.http_addr, login, password).await
+}
+
+/// Creates an account on the portal at `addr`; returns the session cookie.
+pub async fn create_account_at(addr: SocketAddr, login: &str, password: &str) -> String {
     let (status, h, page) = http(addr, "GET", "/coffre/creer", &[], "").await;
     assert_eq!(status, 200);
     let form = format!("pv_form={}", set_cookie(&h, "pv_form").unwrap());
@@ -46,8 +50,35 @@ pub async fn page(hub: &HubHandle, cookie: &str, path: &str) -> (u16, String) {
 
 /// The session's CSRF token, read from the vault's home page.
 pub async fn csrf(hub: &HubHandle, cookie: &str) -> String {
-    let (_, p) = page(hub, cookie, "/coffre/journal").await;
+    csrf_at(hub.http_addr, cookie).await
+}
+
+/// The session's CSRF token on the portal at `addr`.
+pub async fn csrf_at(addr: SocketAddr, cookie: &str) -> String {
+    let (_, _, p) = http(addr, "GET", "/coffre/journal", &[("Cookie", cookie)], "").await;
     hidden_field(&p, "csrf").expect("csrf in the menu")
+}
+
+/// Signs in on the portal at `addr`; returns the session cookie.
+pub async fn sign_in_at(addr: SocketAddr, login: &str, password: &str) -> String {
+    let (status, h, page) = http(addr, "GET", "/coffre/connexion", &[], "").await;
+    assert_eq!(status, 200);
+    let form = format!("pv_form={}", set_cookie(&h, "pv_form").unwrap());
+    let csrf = hidden_field(&page, "csrf").unwrap();
+    let body = format!("csrf={csrf}&identifiant={login}&mdp={password}");
+    let (status, h, page) = http(
+        addr,
+        "POST",
+        "/coffre/connexion",
+        &[("Cookie", &form)],
+        &body,
+    )
+    .await;
+    assert_eq!(status, 303, "{page}");
+    format!(
+        "pv_session={}",
+        set_cookie(&h, "pv_session").expect("session cookie")
+    )
 }
 
 /// Shows a link code on the portal and has the node redeem it.

@@ -4,9 +4,9 @@
 //! the hub fails promptly and visibly (an error page before the first
 //! byte, an incomplete body after it; never a 404, never a hang).
 //!
-//! The hub runs in this process; each node runs in a child process (this
-//! binary again, see `passerelle_tests::process`) so it can be SIGKILLed
-//! or SIGSTOPped for real.
+//! The hub runs in this process; each node runs in a child process (the
+//! `passerelle-node` program, see `passerelle_tests::process`) so it can
+//! be SIGKILLed or SIGSTOPped for real.
 
 use std::{
     net::SocketAddr,
@@ -17,22 +17,16 @@ use passerelle_config::HubConfig;
 use passerelle_hub::admin;
 use passerelle_protocol::ids::NodeId;
 use passerelle_tests::{
-    eventually, http,
-    process::{serve_if_child, NodeProcess},
-    refresh, rows, rows_csv,
+    eventually, http, node_exe,
+    process::NodeProcess,
+    refresh,
+    relay::Relay,
+    rows, rows_csv,
     vault::{add_document, create_account, link, pdf},
     wait_connected, wait_datasets, Net,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// The child's body: serves the node its environment names.
-#[test]
-#[ignore = "the body of the node processes the tests of this file start"]
-fn node_process() {
-    serve_if_child();
-}
-
-const CHILD: &str = "node_process";
 /// How long a node may take to answer: long, so that a test finishing
 /// well within it shows the liveness check, not the timeout, at work.
 const QUERY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -75,7 +69,7 @@ async fn a_killed_node_is_dropped_within_seconds_and_refreshes_do_not_wait_for_i
     let hub = net.start_hub(None).await;
     let csv = rows_csv(&rows(1, &["2025-T1"]));
     let root = net.data_node_dir(&hub, "asso-a", Some(&csv), false).await;
-    let mut node = NodeProcess::spawn(&root, CHILD);
+    let mut node = NodeProcess::spawn(node_exe!(), &root);
     wait_connected(&hub, "asso-a").await;
     wait_datasets(&hub, "asso-a").await;
     let id = NodeId::new("asso-a").unwrap();
@@ -186,7 +180,7 @@ struct BigDocument {
 
 async fn big_document(net: &Net, hub: &passerelle_hub::server::HubHandle) -> BigDocument {
     let root = net.enroll(hub, "caf-976").await;
-    let node = NodeProcess::spawn(&root, CHILD);
+    let node = NodeProcess::spawn(node_exe!(), &root);
     wait_connected(hub, "caf-976").await;
     let cookie = create_account(hub, "0639123456", "motdepasse-awa").await;
     link(hub, &cookie, &root, "CAF-123").await;
@@ -319,57 +313,12 @@ async fn a_download_that_stops_making_progress_ends_at_the_stall_deadline() {
     hub.stop().await;
 }
 
-/// A UDP relay between a node and the hub that can cut the link: while
-/// cut, every datagram is dropped, both ways, as on a dead network.
-struct Relay {
-    addr: SocketAddr,
-    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Relay {
-    async fn start(hub: SocketAddr) -> Self {
-        use std::sync::{atomic::Ordering, Arc};
-        let front = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let back = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        back.connect(hub).await.unwrap();
-        let addr = front.local_addr().unwrap();
-        let cut = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = cut.clone();
-        let task = tokio::spawn(async move {
-            let (mut up, mut down) = (vec![0u8; 65536], vec![0u8; 65536]);
-            // The node's latest address: a reconnection comes from a new port.
-            let mut client = None;
-            loop {
-                tokio::select! {
-                    r = front.recv_from(&mut up) => if let Ok((n, from)) = r {
-                        client = Some(from);
-                        if !flag.load(Ordering::SeqCst) {
-                            let _ = back.send(&up[..n]).await;
-                        }
-                    },
-                    r = back.recv(&mut down) => if let (Ok(n), Some(to)) = (r, client) {
-                        if !flag.load(Ordering::SeqCst) {
-                            let _ = front.send_to(&down[..n], to).await;
-                        }
-                    },
-                }
-            }
-        });
-        Self { addr, cut, task }
-    }
-
-    fn cut(&self, cut: bool) {
-        self.cut.store(cut, std::sync::atomic::Ordering::SeqCst);
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cut_link_is_noticed_on_both_sides_within_seconds_and_the_node_comes_back() {
     let net = Net::new();
     let hub = net.start_hub(None).await;
     let root = net.enroll(&hub, "caf-976").await;
-    let relay = Relay::start(hub.quic_addr).await;
+    let relay = Relay::start(hub.quic_addr, 12).await;
     let path = root.join("node.toml");
     let mut config = passerelle_config::NodeConfig::load(&path).unwrap();
     config.hub = format!("127.0.0.1:{}", relay.addr.port()).parse().unwrap();
@@ -398,5 +347,4 @@ async fn a_cut_link_is_noticed_on_both_sides_within_seconds_and_the_node_comes_b
     .await;
     node.stop().await;
     hub.stop().await;
-    relay.task.abort();
 }
