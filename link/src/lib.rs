@@ -23,12 +23,17 @@
 //! - [`backup`]: the backup archive (MANIFEST, store dump, files) over a
 //!   store interface.
 //! - [`lock`]: advisory file locks that say "held by another process".
+//! - [`disk`]: free space checked before large writes.
+//! - [`health`]: storage health (degraded while writes fail), the probe
+//!   loop that brings it back, and engine panics contained.
 //! - [`shutdown`]: Ctrl-C or SIGTERM.
 
 pub mod admin;
 pub mod backoff;
 pub mod backup;
+pub mod disk;
 pub mod endpoint;
+pub mod health;
 pub mod http;
 pub mod listings;
 pub mod liveness;

@@ -41,6 +41,9 @@ pub enum NodeError {
     /// The store (held by another process, failing, or damaged).
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// Not enough free space for a write; nothing was written.
+    #[error(transparent)]
+    Disk(#[from] passerelle_link::disk::DiskError),
     /// A backup or a restore failed.
     #[error(transparent)]
     Backup(#[from] passerelle_link::backup::BackupError),

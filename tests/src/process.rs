@@ -22,6 +22,8 @@ pub struct NodeProcess {
     child: Child,
     /// The node folder.
     pub root: PathBuf,
+    /// Its log.
+    log: PathBuf,
 }
 
 impl NodeProcess {
@@ -32,7 +34,17 @@ impl NodeProcess {
     /// # Panics
     /// When the process cannot be started.
     pub fn spawn(root: &Path, child_test: &str) -> Self {
-        let log = std::fs::File::create(root.join("node.log")).expect("node log");
+        Self::spawn_logging_to(root, child_test, &root.join("node.log"))
+    }
+
+    /// As [`NodeProcess::spawn`], with the log in `log` (outside a folder
+    /// a test fills, for example).
+    ///
+    /// # Panics
+    /// When the process cannot be started.
+    pub fn spawn_logging_to(root: &Path, child_test: &str, log: &Path) -> Self {
+        let log_path = log.to_path_buf();
+        let log = std::fs::File::create(log).expect("node log");
         let exe = std::env::current_exe().expect("test binary path");
         let child = Command::new(exe)
             .args(["--exact", child_test, "--ignored", "--nocapture"])
@@ -47,6 +59,7 @@ impl NodeProcess {
         Self {
             child,
             root: root.to_path_buf(),
+            log: log_path,
         }
     }
 
@@ -69,6 +82,11 @@ impl NodeProcess {
         assert!(ok, "kill -{name} {} failed", self.pid());
     }
 
+    /// Whether the process is still running.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// Kills the node with SIGKILL and reaps it.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
@@ -77,7 +95,7 @@ impl NodeProcess {
 
     /// The node's log so far (for failure messages).
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.root.join("node.log")).unwrap_or_default()
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
 
@@ -120,4 +138,82 @@ pub fn serve_if_child() {
         .expect("runtime")
         .block_on(passerelle_node::cli::run(cli))
         .expect("node serves");
+}
+
+/// The environment variable that makes a test binary run one node
+/// command: the arguments after `passerelle-node`, separated by newlines.
+pub const CHILD_NODE_CLI: &str = "PASSERELLE_TEST_CHILD_NODE_CLI";
+
+/// How a command run by [`run_node_cli`] ended.
+#[derive(Debug)]
+pub struct Finished {
+    /// `Some(code)` when it exited, `None` when it was killed at the deadline.
+    pub code: Option<i32>,
+    /// Standard output and error, together.
+    pub output: String,
+    /// How long it ran.
+    pub took: std::time::Duration,
+}
+
+/// Runs `passerelle-node ARGS` in a child process (this test binary,
+/// running only `child_test`, which must call [`run_cli_if_child`]), and
+/// kills it when it has not ended within `patience`.
+///
+/// # Panics
+/// When the process cannot be started.
+pub fn run_node_cli(child_test: &str, args: &[&str], patience: std::time::Duration) -> Finished {
+    let exe = std::env::current_exe().expect("test binary path");
+    let out = tempfile::NamedTempFile::new().expect("output file");
+    let started = std::time::Instant::now();
+    let mut child = Command::new(exe)
+        .args(["--exact", child_test, "--ignored", "--nocapture"])
+        .args(["--test-threads", "1"])
+        .env(CHILD_NODE_CLI, args.join("\n"))
+        .env("PASSERELLE_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(out.reopen().expect("output file"))
+        .stderr(out.reopen().expect("output file"))
+        .spawn()
+        .expect("node command starts");
+    let code = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status.code();
+        }
+        if started.elapsed() > patience {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    Finished {
+        code,
+        output: std::fs::read_to_string(out.path()).unwrap_or_default(),
+        took: started.elapsed(),
+    }
+}
+
+/// The body of a child that runs one node command: when
+/// [`CHILD_NODE_CLI`] is set, runs it as `main` would (an error printed as
+/// `error: …` and exit status 1) and exits; otherwise returns at once.
+pub fn run_cli_if_child() {
+    let Ok(args) = std::env::var(CHILD_NODE_CLI) else {
+        return;
+    };
+    use clap::Parser;
+    passerelle_certs::install_crypto_provider();
+    let argv = std::iter::once("passerelle-node").chain(args.split('\n'));
+    let cli = passerelle_node::cli::Cli::parse_from(argv);
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(passerelle_node::cli::run(cli));
+    std::process::exit(match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    })
 }

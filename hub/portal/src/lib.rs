@@ -153,7 +153,7 @@ pub fn router(ctx: Arc<Ctx>) -> Router {
                 )
             }),
         )
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .route("/sante", get(ops::health))
         .fallback(not_found)

@@ -77,6 +77,20 @@ fn render_metrics(ctx: &Ctx) -> String {
     passerelle_hub_core::metrics::render(&ctx.hub.store, &ctx.registry, &coverage)
 }
 
+/// GET `/healthz`: 200 `ok` while storage works, 503 `degraded: REASON`
+/// while writes fail (a full or failing disk); for probes, so open to all
+/// and without detail beyond the reason.
+pub async fn healthz(State(ctx): State<Arc<Ctx>>) -> Response {
+    match ctx.hub.store.health().degraded() {
+        None => "ok".into_response(),
+        Some(d) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("degraded: {}", d.reason),
+        )
+            .into_response(),
+    }
+}
+
 /// GET `/sante`: every node, its link, version, certificate and the
 /// freshness of each dataset it contributed.
 pub async fn health(

@@ -385,6 +385,16 @@ pub async fn upload(State(ctx): State<Arc<Ctx>>, s: Person, mut form: Multipart)
         Err(passerelle_hub_core::HubError::Refused(m)) => {
             documents_page(&ctx, &s, Some(&m), StatusCode::UNPROCESSABLE_ENTITY).await
         }
+        Err(passerelle_hub_core::HubError::Disk(error)) => {
+            tracing::error!(%error, "upload not stored: disk full");
+            documents_page(
+                &ctx,
+                &s,
+                Some("Le serveur manque d'espace disque : le document n'a pas été enregistré. Réessayez plus tard."),
+                StatusCode::INSUFFICIENT_STORAGE,
+            )
+            .await
+        }
         Err(error) => {
             tracing::error!(%error, "upload not stored");
             documents_page(
