@@ -109,7 +109,12 @@ impl Engine {
     /// Marks the health from the outcome of a write.
     pub(super) fn note<T>(&self, r: &Result<T, StoreError>) {
         match r {
-            Ok(_) => self.health.mark_healthy(),
+            // Healthy only with the reserve free: a flush with nothing to
+            // write succeeds on a full disk too.
+            Ok(_) if disk::ensure_space(&self.path, "write to the store", 0).is_ok() => {
+                self.health.mark_healthy()
+            }
+            Ok(_) => {}
             Err(e) if e.is_storage_failure() => self.health.mark_degraded(e.to_string()),
             Err(_) => {}
         }
@@ -133,17 +138,14 @@ impl Engine {
     /// opens the engine again and tries once more. Marks the health.
     /// Callers hold the store's write gate, so no write is in flight.
     pub(super) fn probe(&self) {
-        let room = disk::ensure_space(&self.path, "keep the store writable", 0);
-        if let Err(e) = &room {
+        // Below the reserve, no write at all: the engine must not meet
+        // the end of the disk.
+        if let Err(e) = disk::ensure_space(&self.path, "keep the store writable", 0) {
             self.health.mark_degraded(e.to_string());
-        }
-        if self.try_write().is_ok() {
-            if room.is_ok() {
-                self.health.mark_healthy();
-            }
             return;
         }
-        if room.is_err() {
+        if self.try_write().is_ok() {
+            self.health.mark_healthy();
             return;
         }
         match self.reopen() {
@@ -247,7 +249,14 @@ fn flush_bounded(db: &sled::Db, path: &Path) -> Result<(), StoreError> {
     std::thread::Builder::new()
         .name("store-flush".into())
         .spawn(move || {
-            let r = passerelle_link::health::call_contained(|| handle.flush());
+            // The handle is let go of before answering, inside the
+            // containment: the caller may drop its own right after, and
+            // the last one to go runs sled's closing fsync.
+            let r = passerelle_link::health::call_contained(move || {
+                let r = handle.flush();
+                drop(handle);
+                r
+            });
             let _ = tx.send(r);
         })
         .map_err(|error| StoreError::Io {
@@ -280,7 +289,12 @@ fn flush_bounded(db: &sled::Db, path: &Path) -> Result<(), StoreError> {
                 let _ = std::thread::Builder::new()
                     .name("store-poke".into())
                     .spawn(move || {
-                        let _ = passerelle_link::health::call_contained(|| poke.flush());
+                        if let Err(panic) = passerelle_link::health::call_contained(move || {
+                            let _ = poke.flush();
+                            drop(poke);
+                        }) {
+                            error!(%panic, "the storage engine panicked (contained)");
+                        }
                     });
             }
         }
