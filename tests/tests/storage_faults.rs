@@ -20,9 +20,11 @@ use std::{
 use passerelle_config::NodeConfig;
 use passerelle_tests::{
     disk::{tmpfs_or_skip, Tmpfs},
-    eventually, http_get,
+    eventually, http_bytes, http_get, multipart,
     process::{run_cli_if_child, run_node_cli, serve_if_child, NodeProcess},
-    rows, rows_csv, wait_connected, Net,
+    rows, rows_csv,
+    vault::{create_account, csrf, pdf},
+    wait_connected, Net,
 };
 
 /// The child's body: runs the node command its environment names.
@@ -283,6 +285,27 @@ async fn a_running_node_and_hub_say_degraded_while_full_and_recover_without_rest
     wait_connected(&hub, "asso-a").await;
     assert_eq!(healthz(hub.http_addr).await, (200, "ok".into()));
     assert_eq!(healthz(node_http).await.0, 200);
+    let awa = create_account(&hub, "awa@exemple.fr", "motdepasse-awa").await;
+    let token = csrf(&hub, &awa).await;
+    let upload = || {
+        let (addr, cookie, token) = (hub.http_addr, awa.clone(), token.clone());
+        async move {
+            let (ct, body) = multipart(&[
+                ("csrf", None, token.as_bytes()),
+                ("type", None, b"housing"),
+                ("fichier", Some("quittance.pdf"), &pdf(b"QUITTANCE", 40)),
+            ]);
+            let (s, _, b) = http_bytes(
+                addr,
+                "POST",
+                "/coffre/depots",
+                &[("Cookie", &cookie), ("Content-Type", &ct)],
+                &body,
+            )
+            .await;
+            (s, String::from_utf8_lossy(&b).into_owned())
+        }
+    };
 
     // Fill both disks: an ordinary write is refused before the engine
     // sees it, with the folder and the fix, and both say "degraded".
@@ -328,6 +351,12 @@ async fn a_running_node_and_hub_say_degraded_while_full_and_recover_without_rest
     }
     let status = passerelle_node::admin::status(&root).await.unwrap();
     assert!(status.storage_degraded.is_some(), "{status:?}");
+    let (status, page) = upload().await;
+    assert_eq!(status, 507, "{page}");
+    assert!(
+        page.contains("manque d&#39;espace disque") || page.contains("manque d'espace disque"),
+        "{page}"
+    );
 
     // Then the engine itself meets the full disk (writes that bypass the
     // check, as a restore's staging does): sled fails, and from then on
