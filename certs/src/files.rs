@@ -23,24 +23,89 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CertError + '_ {
     }
 }
 
-/// Writes bytes atomically with the given mode.
+/// Writes a file atomically: the bytes go to a temporary file beside it
+/// (same folder, so the same filesystem), which is synced, then renamed
+/// over `path`; then the folder is synced, so the rename itself survives
+/// a power cut. Any failure (a full disk, an IO error) leaves the old
+/// file as it was, or no file, never an empty or partial one; the
+/// temporary file is removed. Every key, certificate and configuration
+/// file the node and the hub write at run time goes through here.
 ///
 /// # Errors
-/// When the file cannot be written or renamed.
+/// When the file cannot be written, synced or renamed.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), CertError> {
-    let tmp = path.with_extension("tmp");
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(mode)
-        .open(&tmp)
-        .map_err(io(&tmp))?;
-    f.set_permissions(fs::Permissions::from_mode(mode))
-        .map_err(io(&tmp))?;
-    f.write_all(bytes).map_err(io(&tmp))?;
-    f.sync_all().map_err(io(&tmp))?;
-    fs::rename(&tmp, path).map_err(io(path))
+    let tmp = staged(path, bytes, mode)?;
+    if let Err(e) = fs::rename(&tmp, path) {
+        let _ = fs::remove_file(&tmp);
+        return Err(io(path)(e));
+    }
+    sync_parent(path)
+}
+
+/// As [`write_atomic`], but only when `path` does not exist yet: of two
+/// writers racing to create the same file, one wins and the other gets
+/// `Ok(false)` and the winner's file untouched (the file appears whole,
+/// by a hard link of the synced temporary file).
+///
+/// # Errors
+/// When the file cannot be written, synced or linked.
+pub fn write_atomic_new(path: &Path, bytes: &[u8], mode: u32) -> Result<bool, CertError> {
+    let tmp = staged(path, bytes, mode)?;
+    let linked = fs::hard_link(&tmp, path);
+    let _ = fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => sync_parent(path).map(|()| true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(io(path)(e)),
+    }
+}
+
+/// Writes and syncs the bytes in a fresh temporary file beside `path`
+/// (`.<name>.<random>.tmp`); removes it on failure.
+fn staged(path: &Path, bytes: &[u8], mode: u32) -> Result<std::path::PathBuf, CertError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut tag = [0u8; 6];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut tag).map_err(|_| {
+        CertError::BadFile {
+            path: path.to_path_buf(),
+            why: "the OS random source failed".into(),
+        }
+    })?;
+    let tmp = path.with_file_name(format!(
+        ".{name}.{}.tmp",
+        tag.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    ));
+    let written = (|| {
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)?;
+        f.set_permissions(fs::Permissions::from_mode(mode))?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    })();
+    match written {
+        Ok(()) => Ok(tmp),
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            Err(io(&tmp)(e))
+        }
+    }
+}
+
+/// Syncs the folder holding `path`, so a rename or link in it is durable.
+fn sync_parent(path: &Path) -> Result<(), CertError> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    fs::File::open(parent)
+        .and_then(|d| d.sync_all())
+        .map_err(io(parent))
 }
 
 /// Writes DER objects as PEM: certificates world-readable, keys owner-only.
@@ -132,6 +197,25 @@ fn check_owner_only(path: &Path) -> Result<(), CertError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn atomic_writes_leave_no_temporary_file_and_new_files_are_not_clobbered() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("documents.key");
+        assert!(write_atomic_new(&path, b"first", 0o600).unwrap());
+        assert!(!write_atomic_new(&path, b"second", 0o600).unwrap());
+        assert_eq!(fs::read(&path).unwrap(), b"first");
+        write_atomic(&path, b"third", 0o600).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"third");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("documents.key")]);
+        // A folder that cannot take the file: the error names it, no debris.
+        let err = write_atomic(&dir.path().join("none/x.key"), b"k", 0o600).unwrap_err();
+        assert!(err.to_string().contains("none"), "{err}");
+    }
 
     #[test]
     fn keys_are_owner_only_and_open_keys_are_refused() {

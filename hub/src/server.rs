@@ -201,6 +201,7 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
         )),
         serve_admin(ctx.clone(), admin_listener, stop_rx.clone()),
         sweep_debris(&ctx, stop_rx.clone()),
+        watch_storage(&ctx, stop_rx.clone()),
         schedule_refresh(&ctx, stop_rx),
     ];
     info!(quic = %bound.quic_addr, http = %bound.http_addr, "hub started");
@@ -359,6 +360,18 @@ fn serve_admin(
 }
 
 /// Refreshes the indicators on the configured schedule until the hub stops.
+/// Probes the store now and then, and brings it back after a write
+/// failure once the disk has room (see `passerelle_link::health`).
+fn watch_storage(ctx: &Ctx, stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    let store = ctx.hub.store.clone();
+    tokio::spawn(passerelle_link::health::watch(
+        store.health().clone(),
+        move || store.probe(),
+        passerelle_link::health::Probing::default(),
+        stop,
+    ))
+}
+
 fn schedule_refresh(ctx: &Ctx, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
     let every = ctx.hub.config.refresh_interval;
     let (observatory, fed) = (ctx.observatory.clone(), ctx.fed.clone());

@@ -24,13 +24,18 @@
 //!   store interface.
 //! - [`lock`]: advisory file locks that say "held by another process".
 //! - [`debris`]: temporary and orphan files left by interrupted writes.
+//! - [`disk`]: free space checked before large writes.
+//! - [`health`]: storage health (degraded while writes fail), the probe
+//!   loop that brings it back, and engine panics contained.
 //! - [`shutdown`]: Ctrl-C or SIGTERM.
 
 pub mod admin;
 pub mod backoff;
 pub mod backup;
 pub mod debris;
+pub mod disk;
 pub mod endpoint;
+pub mod health;
 pub mod http;
 pub mod listings;
 pub mod liveness;

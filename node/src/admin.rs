@@ -159,6 +159,9 @@ pub struct StatusReport {
     pub pending: Vec<BatchMeta>,
     /// Most recent queries, newest first.
     pub recent_queries: Vec<QueryRecord>,
+    /// Why storage is degraded (writes failing), when it is.
+    #[serde(default)]
+    pub storage_degraded: Option<String>,
 }
 
 const RECENT: usize = 10;
@@ -183,6 +186,7 @@ fn report(
             .filter(|b| b.status == BatchStatus::Pending)
             .collect(),
         recent_queries: store.recent_queries(RECENT)?,
+        storage_degraded: store.health().degraded().map(|d| d.reason),
     })
 }
 

@@ -63,6 +63,9 @@ pub fn import_file(
         path: path.to_path_buf(),
         source,
     })?;
+    // The batch and its cube take at most about the file's size.
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    passerelle_link::disk::ensure_space(store.folder(), "import a batch", size)?;
     let mut reader = Hashing {
         inner: file,
         digest: ring::digest::Context::new(&ring::digest::SHA256),

@@ -303,6 +303,13 @@ pub fn render_status(r: &admin::StatusReport, format: Format) -> String {
         ("institution", r.institution.clone()),
         ("hub", r.hub.clone()),
         ("link", link),
+        (
+            "storage",
+            match &r.storage_degraded {
+                None => "ok".into(),
+                Some(why) => format!("degraded: {why}"),
+            },
+        ),
         ("cert_expires", time(Some(r.cert_not_after))),
         (
             "datasets",
@@ -349,6 +356,10 @@ fn status_json(r: &admin::StatusReport) -> serde_json::Value {
             "last_error": l.last_error,
             "attempts": l.attempts,
         })),
+        "storage": r.storage_degraded.as_ref().map_or_else(
+            || serde_json::json!({ "degraded": false }),
+            |why| serde_json::json!({ "degraded": true, "reason": why }),
+        ),
         "cert_expires": rfc3339(r.cert_not_after),
         "datasets": r.datasets,
         "pending_batches": batches_listing(&r.pending).to_json(),

@@ -41,6 +41,9 @@ pub enum NodeError {
     /// The store (held by another process, failing, or damaged).
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// Not enough free space for a write; nothing was written.
+    #[error(transparent)]
+    Disk(#[from] passerelle_link::disk::DiskError),
     /// A backup or a restore failed.
     #[error(transparent)]
     Backup(#[from] passerelle_link::backup::BackupError),
@@ -89,6 +92,8 @@ pub enum FailureKind {
     Link,
     /// The store.
     Store,
+    /// The disk: not enough free space for a write.
+    Disk,
     /// A backup or a restore.
     Backup,
     /// The operation breaks a rule.
@@ -122,6 +127,7 @@ impl From<NodeError> for RemoteError {
             NodeError::Token(_) | NodeError::EnrollRefused(_) => FailureKind::Enrollment,
             NodeError::Unreachable { .. } | NodeError::Link(_) => FailureKind::Link,
             NodeError::Store(_) => FailureKind::Store,
+            NodeError::Disk(_) => FailureKind::Disk,
             NodeError::Backup(_) => FailureKind::Backup,
             NodeError::Refused(_) => FailureKind::Refused,
             NodeError::Import(_) => FailureKind::Import,

@@ -1,9 +1,9 @@
 //! The node's optional Prometheus metrics (`metrics_listen` in
-//! `node.toml`): link state, queries by kind and outcome, certificate
-//! life left, datasets, documents and pending batches, written by
+//! `node.toml`): link state, storage health, queries by kind and outcome,
+//! certificate life left, datasets, documents and pending batches, written by
 //! `prometheus-client`. Served at `/metrics` on a local address by the
 //! same HTTP server as the hub's portal ([`passerelle_link::http`]), with
-//! its timeouts; nothing else is served there.
+//! its timeouts; beside it only `/healthz` (503 while storage is degraded).
 
 use std::sync::{Arc, OnceLock};
 
@@ -147,6 +147,11 @@ fn register_holdings(r: &mut Registry, shared: &Shared) {
         })
         .unwrap_or(0);
     let documents = store.all_documents().map(|d| d.len()).unwrap_or(0);
+    r.register(
+        "passerelle_storage_degraded",
+        "Whether storage is degraded: writes fail (a full or failing disk) until a probe write succeeds.",
+        ConstGauge::new(u64::from(store.health().degraded().is_some())),
+    );
     for (name, help, n) in [
         (
             "passerelle_node_datasets",
@@ -168,9 +173,22 @@ fn register_holdings(r: &mut Registry, shared: &Shared) {
     }
 }
 
-/// The metrics router: `/metrics`, and 404 for anything else.
+/// `/healthz`: 200 `ok` while storage works, 503 `degraded: REASON`
+/// while writes fail.
+async fn healthz(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    match shared.store().health().degraded() {
+        None => (StatusCode::OK, "ok\n".to_string()),
+        Some(d) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("degraded: {}\n", d.reason),
+        ),
+    }
+}
+
+/// The metrics router: `/metrics`, `/healthz`, and 404 for anything else.
 fn router(shared: Arc<Shared>) -> Router {
     Router::new()
+        .route("/healthz", get(healthz))
         .route(
             "/metrics",
             get(|State(shared): State<Arc<Shared>>| async move {

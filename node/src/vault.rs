@@ -66,42 +66,76 @@ impl DocFiles {
         self.root.join("documents.key")
     }
 
-    /// The node's document key, created owner-only on first use.
+    /// The node's document key. With `create` (the store, when adding a
+    /// document), it is made on first use, atomically: the file appears
+    /// whole or not at all, even on a full disk. A key file left empty or
+    /// partial by an older version is replaced when no document depends on
+    /// it (none in the store, no sealed file), and refused otherwise.
     ///
     /// # Errors
-    /// When the key file is unreadable, open to others, or malformed.
-    pub fn master_key(&self, create: bool) -> Result<Key, NodeError> {
+    /// When the key file is missing (without `create`), unreadable, open
+    /// to others, or damaged while documents depend on it; when it cannot
+    /// be written.
+    pub fn master_key(&self, create: Option<&Store>) -> Result<Key, NodeError> {
         let path = self.key_path();
-        if !path.exists() && create {
-            // Created exclusively: of two first documents added at once,
-            // one writes the key and the other reads it.
-            use std::os::unix::fs::OpenOptionsExt;
+        let Some(store) = create else {
+            return self.read_key(&path);
+        };
+        if !path.exists() {
             let key = Key::generate();
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&path)
-            {
-                Ok(mut f) => {
-                    f.write_all(hex::encode(&key.0).as_bytes())
-                        .map_err(io(&path))?;
-                    f.sync_all().map_err(io(&path))?;
-                    return Ok(key);
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(io(&path)(e)),
+            // Of two first documents added at once, one writes the key
+            // and the other reads it.
+            if passerelle_certs::files::write_atomic_new(
+                &path,
+                hex::encode(&key.0).as_bytes(),
+                0o600,
+            )? {
+                return Ok(key);
             }
         }
-        let text = passerelle_certs::files::read_secret(&path)?;
+        match self.read_key(&path) {
+            Err(NodeError::Dir { why, .. }) if why.starts_with(DAMAGED) => {
+                let sealed = std::fs::read_dir(self.folder())
+                    .map(|d| {
+                        d.filter_map(Result::ok)
+                            .any(|e| e.path().extension().is_some_and(|x| x == "sealed"))
+                    })
+                    .unwrap_or(false);
+                if sealed || !store.all_documents()?.is_empty() {
+                    return Err(NodeError::Dir {
+                        path,
+                        why: "the document key is empty or damaged (a disk that was full when an older version wrote it leaves it so) and documents are sealed under it: restore documents.key from your backup (passerelle-node restore); do not delete it".into(),
+                    });
+                }
+                tracing::warn!(path = %path.display(), "document key empty or damaged and no document uses it: making a new one");
+                let key = Key::generate();
+                passerelle_certs::files::write_atomic(
+                    &path,
+                    hex::encode(&key.0).as_bytes(),
+                    0o600,
+                )?;
+                Ok(key)
+            }
+            other => other,
+        }
+    }
+
+    fn read_key(&self, path: &Path) -> Result<Key, NodeError> {
+        let text = passerelle_certs::files::read_secret(path)?;
         hex::decode_array::<32>(String::from_utf8_lossy(&text).trim())
             .map(Key)
             .ok_or_else(|| NodeError::Dir {
-                path: path.clone(),
-                why: "not a document key (64 hex digits); restore it from your backup".into(),
+                path: path.to_path_buf(),
+                why: format!(
+                    "{DAMAGED} ({} bytes, not 64 hex digits); restore it from your backup",
+                    text.len()
+                ),
             })
     }
 }
+
+/// How [`DocFiles::master_key`] knows a key file it read is damaged.
+const DAMAGED: &str = "not a document key";
 
 /// Checks a local person id as typed by a professional.
 ///
@@ -152,6 +186,9 @@ pub fn add(
             MAX_DOCUMENT
         )));
     }
+    // The sealed copy is the size plus a tag per chunk and a header.
+    let sealed_size = size + size / CHUNK as u64 * seal::TAG as u64 + 4096;
+    passerelle_link::disk::ensure_space(files.root(), "add a document", sealed_size)?;
     let mut head = [0u8; 8];
     let n = file.read(&mut head).map_err(io(path))?;
     let mime = passerelle_protocol::vault::sniff(&head[..n]).ok_or_else(|| {
@@ -163,7 +200,7 @@ pub fn add(
     let mut file = std::fs::File::open(path).map_err(io(path))?;
     let id = hex::encode(&passerelle_link::random16());
     let key = Key::generate();
-    let master = files.master_key(true)?;
+    let master = files.master_key(Some(store))?;
     std::fs::create_dir_all(files.folder()).map_err(io(&files.folder()))?;
     let target = files.sealed(&id);
     let tmp = target.with_extension("partial");
@@ -292,7 +329,7 @@ pub fn remove(
 /// # Errors
 /// When the key or the file is unusable.
 pub fn open(files: &DocFiles, doc: &DocRecord) -> Result<(seal::Opener, std::fs::File), NodeError> {
-    let master = files.master_key(false)?;
+    let master = files.master_key(None)?;
     let key = seal::unwrap(&master, doc.id.as_bytes(), &doc.wrapped_key)
         .map_err(|e| NodeError::Refused(format!("document {}: {e}", doc.id)))?;
     let path = files.sealed(&doc.id);
@@ -531,6 +568,32 @@ mod tests {
         let store = Store::open(&dir.path().join("store")).unwrap();
         let files = DocFiles::new(dir.path());
         (dir, files, store)
+    }
+
+    #[test]
+    fn an_empty_document_key_is_replaced_only_while_no_document_needs_it() {
+        use std::os::unix::fs::PermissionsExt;
+        let (dir, files, store) = setup();
+        let key = dir.path().join("documents.key");
+        // What an older version left on a full disk: an empty key file.
+        std::fs::write(&key, b"").unwrap();
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let pdf = dir.path().join("a.pdf");
+        std::fs::write(&pdf, b"%PDF-1.4 first").unwrap();
+        let first = add(&files, &store, "P1", "identity", &pdf, "agent", 1).unwrap();
+        assert_eq!(std::fs::read(&key).unwrap().len(), 64);
+        assert_eq!(read(&files, &first).unwrap(), b"%PDF-1.4 first");
+        // Damaged while a document is sealed under it: refused, not replaced.
+        std::fs::write(&key, b"0123").unwrap();
+        let err = add(&files, &store, "P1", "identity", &pdf, "agent", 2)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("restore documents.key from your backup"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&key).unwrap(), b"0123");
+        assert_eq!(store.all_documents().unwrap().len(), 1);
     }
 
     #[test]

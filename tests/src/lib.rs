@@ -8,6 +8,7 @@
 //!   to kill or freeze for real.
 //! - [`relay`]: a UDP relay that loses, delays, reorders, duplicates or
 //!   cuts datagrams between a node and the hub.
+//! - [`disk`]: a small filesystem to fill (tmpfs, as root).
 //! - [`vault`]: a person's account, link codes and documents, over HTTP
 //!   and the node's admin socket.
 
@@ -19,6 +20,7 @@ use passerelle_hub_core::{ops, paths::HubDir};
 use passerelle_node::{paths::NodeDir, serve::NodeHandle};
 use passerelle_protocol::ids::NodeId;
 
+pub mod disk;
 pub mod process;
 pub mod relay;
 pub mod vault;
@@ -79,8 +81,15 @@ pub struct Net {
 impl Net {
     /// A new network with an initialised hub folder.
     pub fn new() -> Self {
+        Self::new_with(|_| ())
+    }
+
+    /// A new network; `prepare` gets the temporary folder before the hub
+    /// folder is made in it (to mount a small filesystem there, say).
+    pub fn new_with(prepare: impl FnOnce(&std::path::Path)) -> Self {
         setup();
         let tmp = tempfile::tempdir().expect("tempdir");
+        prepare(tmp.path());
         let net = Self { tmp };
         passerelle_hub_core::init::init(
             &HubDir::create(&net.hub_dir()).unwrap(),

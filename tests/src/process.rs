@@ -120,11 +120,25 @@ impl NodeProcess {
     /// # Panics
     /// When the process cannot be started.
     pub fn spawn(exe: &Path, root: &Path) -> Self {
+        Self::spawn_logging_to(exe, root, &root.join("node.log"))
+    }
+
+    /// As [`NodeProcess::spawn`], with the log in `log` (outside a folder
+    /// a test fills, for example).
+    ///
+    /// # Panics
+    /// When the process cannot be started.
+    pub fn spawn_logging_to(exe: &Path, root: &Path, log: &Path) -> Self {
         let args = ["--dir".as_ref(), root.as_os_str(), "serve".as_ref()];
         Self {
-            process: Running::spawn(exe, &args, &root.join("node.log")),
+            process: Running::spawn(exe, &args, log),
             root: root.to_path_buf(),
         }
+    }
+
+    /// Whether the process is still running.
+    pub fn running(&mut self) -> bool {
+        self.process.try_wait().is_none()
     }
 
     /// The process id.
@@ -240,4 +254,49 @@ pub fn free_hub_addrs() -> (SocketAddr, SocketAddr) {
     let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp socket");
     let tcp = std::net::TcpListener::bind("127.0.0.1:0").expect("tcp socket");
     (udp.local_addr().unwrap(), tcp.local_addr().unwrap())
+}
+
+/// How a command run by [`run_cli`] ended.
+#[derive(Debug)]
+pub struct Finished {
+    /// `Some(code)` when it exited, `None` when it was killed at the deadline.
+    pub code: Option<i32>,
+    /// Standard output and error, together.
+    pub output: String,
+    /// How long it ran.
+    pub took: std::time::Duration,
+}
+
+/// Runs `exe ARGS` (see [`node_exe!`](crate::node_exe)) in a child
+/// process and kills it when it has not ended within `patience`.
+///
+/// # Panics
+/// When the process cannot be started.
+pub fn run_cli(exe: &Path, args: &[&str], patience: std::time::Duration) -> Finished {
+    let out = tempfile::NamedTempFile::new().expect("output file");
+    let started = std::time::Instant::now();
+    let mut child = Command::new(exe)
+        .args(args)
+        .env("PASSERELLE_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(out.reopen().expect("output file"))
+        .stderr(out.reopen().expect("output file"))
+        .spawn()
+        .unwrap_or_else(|e| panic!("{} does not start: {e}", exe.display()));
+    let code = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status.code();
+        }
+        if started.elapsed() > patience {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    Finished {
+        code,
+        output: std::fs::read_to_string(out.path()).unwrap_or_default(),
+        took: started.elapsed(),
+    }
 }

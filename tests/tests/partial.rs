@@ -19,17 +19,9 @@ use passerelle_observatory::{
 };
 use passerelle_protocol::{geo::Level, ids::NodeId};
 use passerelle_tests::{
-    eventually, http, http_get,
-    process::{serve_if_child, NodeProcess},
-    refresh_decided, rows, rows_csv, set_cookie, wait_connected, wait_datasets, Net,
+    eventually, http, http_get, node_exe, process::NodeProcess, refresh_decided, rows, rows_csv,
+    set_cookie, wait_connected, wait_datasets, Net,
 };
-
-/// The child's body: serves the node its environment names.
-#[test]
-#[ignore = "the body of the node process the test of this file starts"]
-fn node_process() {
-    serve_if_child();
-}
 
 const ID: &str = "personnes-recues";
 
@@ -91,7 +83,7 @@ async fn a_provider_that_does_not_answer_leaves_the_published_figure_and_makes_a
             false,
         )
         .await;
-    let b = NodeProcess::spawn(&root, "node_process");
+    let b = NodeProcess::spawn(node_exe!(), &root);
     wait_connected(&hub, "asso-b").await;
     wait_datasets(&hub, "asso-b").await;
     let inst = NodeId::new("asso-a").unwrap();

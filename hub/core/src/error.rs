@@ -63,6 +63,9 @@ pub enum HubError {
     /// The store (held by another process, failing, or damaged).
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// Not enough free space for a write; nothing was written.
+    #[error(transparent)]
+    Disk(#[from] passerelle_link::disk::DiskError),
     /// A backup or a restore failed.
     #[error(transparent)]
     Backup(#[from] passerelle_link::backup::BackupError),
@@ -97,6 +100,8 @@ pub enum FailureKind {
     Link,
     /// The store.
     Store,
+    /// The disk: not enough free space for a write.
+    Disk,
     /// A backup or a restore.
     Backup,
     /// Stored data that does not decode.
@@ -136,6 +141,7 @@ impl From<HubError> for RemoteError {
             | HubError::Outdated { .. } => FailureKind::Node,
             HubError::Link(_) => FailureKind::Link,
             HubError::Store(_) => FailureKind::Store,
+            HubError::Disk(_) => FailureKind::Disk,
             HubError::Backup(_) => FailureKind::Backup,
             HubError::Codec(_) => FailureKind::Codec,
             HubError::Io { .. } => FailureKind::Io,

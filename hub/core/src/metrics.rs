@@ -221,6 +221,11 @@ pub fn render(store: &Store, registry: &Registry, coverage: &[Coverage]) -> Stri
             ),
         ]),
     );
+    r.register(
+        "passerelle_storage_degraded",
+        "Whether storage is degraded: writes fail (a full or failing disk) until a probe write succeeds.",
+        ConstGauge::new(u64::from(store.health().degraded().is_some())),
+    );
     let nodes = store.nodes().unwrap_or_default();
     let enrolled: Vec<_> = nodes.iter().filter(|n| n.revoked_at.is_none()).collect();
     r.register(

@@ -118,6 +118,7 @@ pub fn publish(hub: &Hub, mut r: Resource, bytes: &[u8]) -> Result<Resource, Hub
     r.size = bytes.len() as u64;
     r.sha256 = hex::encode(&sha256(bytes));
     let path = dir.join(format!("{}.pdf", r.id));
+    passerelle_link::disk::ensure_space(&dir, "publish a document", bytes.len() as u64)?;
     passerelle_certs::files::write_atomic(&path, bytes, 0o644)?;
     hub.store.put_resource(&r.id, &r)?;
     Ok(r)

@@ -6,7 +6,7 @@ use std::{collections::BTreeMap, net::SocketAddr, sync::Arc};
 
 use axum::{
     extract::{ConnectInfo, Request, State},
-    http::{header, HeaderMap},
+    http::{header, HeaderMap, StatusCode},
     middleware::Next,
     response::{Html, IntoResponse, Response},
 };
@@ -23,7 +23,7 @@ use crate::state::Ctx;
 pub fn router() -> axum::Router<Arc<Ctx>> {
     use axum::routing::get;
     axum::Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/sante", get(health))
 }
@@ -101,6 +101,20 @@ fn render_metrics(ctx: &Ctx) -> String {
         passerelle_hub_core::metrics::global().debris_present(d.count());
     }
     passerelle_hub_core::metrics::render(&ctx.hub.store, &ctx.registry, &coverage)
+}
+
+/// GET `/healthz`: 200 `ok` while storage works, 503 `degraded: REASON`
+/// while writes fail (a full or failing disk); for probes, so open to all
+/// and without detail beyond the reason.
+pub async fn healthz(State(ctx): State<Arc<Ctx>>) -> Response {
+    match ctx.hub.store.health().degraded() {
+        None => "ok".into_response(),
+        Some(d) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("degraded: {}", d.reason),
+        )
+            .into_response(),
+    }
 }
 
 /// GET `/sante`: every node, its link, version, certificate and the

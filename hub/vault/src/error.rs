@@ -77,6 +77,12 @@ impl From<passerelle_hub_core::store::StoreError> for VaultError {
     }
 }
 
+impl From<passerelle_link::disk::DiskError> for VaultError {
+    fn from(e: passerelle_link::disk::DiskError) -> Self {
+        Self::Hub(e.into())
+    }
+}
+
 impl From<passerelle_certs::CertError> for VaultError {
     fn from(e: passerelle_certs::CertError) -> Self {
         Self::Hub(e.into())

@@ -204,7 +204,7 @@ impl VaultStore {
     where
         E: passerelle_hub_core::store::keyspace::Encoding<V>,
     {
-        let _w = self.store.writing();
+        let _w = self.store.writing()?;
         put_held(ks, key, value)
     }
 
@@ -220,7 +220,7 @@ impl VaultStore {
     /// # Errors
     /// On a store failure.
     pub fn pseudonym_key(&self) -> Result<[u8; 32], HubError> {
-        let _w = self.store.writing();
+        let _w = self.store.writing()?;
         let stored = || -> Result<Option<[u8; 32]>, HubError> {
             Ok(self.meta.entry(PSEUDONYM_KEY)?.and_then(|e| e.value().ok()))
         };
@@ -240,7 +240,7 @@ impl VaultStore {
     /// # Errors
     /// When the login is taken, or on a store failure.
     pub fn create_person(&self, a: &PersonAccount) -> Result<(), VaultError> {
-        let _w = self.store.writing();
+        let _w = self.store.writing()?;
         if !self.logins.insert_new(a.login.as_bytes(), &a.id)? {
             return Err(Refusal::LoginTaken.into());
         }
@@ -298,7 +298,7 @@ impl VaultStore {
         kind: CodeKind,
         code_hash: &[u8; 32],
     ) -> Result<Option<PendingCode>, HubError> {
-        let _w = self.store.writing();
+        let _w = self.store.writing()?;
         let codes = self.codes(kind);
         let v = codes.remove(code_hash)?;
         codes.flush()?;
@@ -370,7 +370,7 @@ impl VaultStore {
     /// # Errors
     /// On a store failure.
     pub fn remove_upload(&self, person: &str, id: &str) -> Result<(), HubError> {
-        let _w = self.store.writing();
+        let _w = self.store.writing()?;
         self.uploads.remove(&pair(person, id))?;
         self.uploads.flush()?;
         Ok(())
@@ -381,7 +381,7 @@ impl VaultStore {
     /// # Errors
     /// On a store failure.
     pub fn put_consent(&self, c: &ConsentRecord) -> Result<(), HubError> {
-        let _w = self.store.writing();
+        let _w = self.store.writing()?;
         put_held(&self.consents, c.consent.id.as_bytes(), c)?;
         put_held(&self.person_consents, &pair(&c.person, &c.consent.id), &())
     }
@@ -443,7 +443,7 @@ impl VaultStore {
         let _one_at_a_time = AUDIT_LOCK
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let _w = self.store.writing();
+        let _w = self.store.writing()?;
         let last = self.audit.last()?.map(|e| e.value()).transpose()?;
         let record = Record::next(last.as_ref(), at, event);
         self.audit.insert(&record.seq.to_be_bytes(), &record)?;

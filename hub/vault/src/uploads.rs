@@ -125,6 +125,7 @@ pub fn store(
     let _writing = crate::debris::WRITES.hold(vec![path.clone(), path.with_extension("tmp")]);
     let folder = path.parent().expect("uploads folder");
     passerelle_link::create_private_dir(folder).map_err(io(folder))?;
+    passerelle_link::disk::ensure_space(folder, "store an upload", sealed.len() as u64)?;
     passerelle_certs::files::write_atomic(&path, &sealed, 0o600)?;
     let clean: String = name
         .chars()

@@ -95,6 +95,15 @@ fn write_archive(
     to: &Path,
 ) -> Result<(), BackupError> {
     let now = summary.created_at;
+    let mut size = std::fs::metadata(dump_path).map_err(io(dump_path))?.len();
+    for (_, p) in linked {
+        size += std::fs::metadata(p).map_err(io(p))?.len() + 512;
+    }
+    let folder = match to.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    crate::disk::ensure_space(folder, "write the backup", size + 2048)?;
     let mut out = std::io::BufWriter::new(create_private(tmp)?);
     let manifest = serde_json::to_vec_pretty(summary).expect("summary serializes");
     tar::append(

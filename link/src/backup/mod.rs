@@ -49,6 +49,9 @@ pub enum BackupError {
         /// Why.
         source: std::io::Error,
     },
+    /// Not enough free space for the archive; nothing was written.
+    #[error(transparent)]
+    Disk(#[from] crate::disk::DiskError),
     /// The dump could not be written.
     #[error("cannot write the dump: {0}")]
     WriteDump(#[source] std::io::Error),

@@ -240,6 +240,10 @@ impl Shared {
 pub struct NodeHandle {
     shared: Arc<Shared>,
     metrics_task: Option<JoinHandle<()>>,
+    /// Where `/metrics` and `/healthz` are served, when configured.
+    metrics_addr: Option<std::net::SocketAddr>,
+    /// Probes the store, and brings it back after a failure.
+    health_task: JoinHandle<()>,
     stop: watch::Sender<bool>,
     link_task: JoinHandle<()>,
     admin_task: JoinHandle<()>,
@@ -252,6 +256,11 @@ impl NodeHandle {
         self.shared.link()
     }
 
+    /// Where `/metrics` and `/healthz` are served (`metrics_listen`).
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.metrics_addr
+    }
+
     /// The node's shared state (for the admin requests).
     pub fn shared(&self) -> &Arc<Shared> {
         &self.shared
@@ -262,6 +271,7 @@ impl NodeHandle {
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         let _ = self.link_task.await;
+        let _ = self.health_task.await;
         self.admin_task.abort();
         let _ = self.admin_task.await;
         if let Some(t) = self.metrics_task {
@@ -343,6 +353,14 @@ pub async fn start(root: &Path) -> Result<NodeHandle, NodeError> {
         warn!(%error, "debris not collected at start");
     }
     let (stop, stop_rx) = watch::channel(false);
+    let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
+    let probed = shared.clone();
+    let health_task = tokio::spawn(passerelle_link::health::watch(
+        shared.store.health().clone(),
+        move || probed.store.probe(),
+        passerelle_link::health::Probing::default(),
+        stop_rx.clone(),
+    ));
     let metrics_task = metrics_listener
         .map(|l| tokio::spawn(crate::metrics::serve(l, shared.clone(), stop_rx.clone())));
     tokio::spawn(crate::debris::sweep_every(shared.clone(), stop_rx.clone()));
@@ -355,6 +373,8 @@ pub async fn start(root: &Path) -> Result<NodeHandle, NodeError> {
     Ok(NodeHandle {
         shared,
         metrics_task,
+        metrics_addr,
+        health_task,
         stop,
         link_task,
         admin_task,

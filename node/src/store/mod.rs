@@ -39,6 +39,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::NodeError;
 
+mod engine;
 mod snapshot;
 pub mod vault;
 
@@ -59,11 +60,71 @@ pub enum StoreError {
     #[error(transparent)]
     Lock(LockError),
     /// The storage engine failed.
-    #[error("store: {0}")]
-    Engine(#[from] sled::Error),
+    /// (Not a `source`: the text says it all, so a chain printed by
+    /// `{:#}` does not repeat it.)
+    #[error("store: {}", engine_text(.0))]
+    Engine(sled::Error),
     /// A transaction was given up.
     #[error("store transaction aborted")]
     Aborted,
+    /// The engine could not be opened again after a failure (the running
+    /// node keeps trying).
+    #[error("{path}: the store is unavailable: {why}", path = .path.display())]
+    Unavailable {
+        /// The store folder.
+        path: PathBuf,
+        /// Why.
+        why: String,
+    },
+    /// A write was not confirmed in time (a failing or full disk).
+    #[error("{path}: the store did not confirm a write within {secs} s: the disk is failing or full; free space on it (df -h) and check the system log; a running node recovers by itself", path = .path.display(), secs = engine::FLUSH_PATIENCE.as_secs())]
+    Stalled {
+        /// The store folder.
+        path: PathBuf,
+    },
+    /// The disk is too full for the engine to work (even to open).
+    #[error(transparent)]
+    Disk(passerelle_link::disk::DiskError),
+    /// Local IO around the engine.
+    #[error("{path}: {error}", path = .path.display())]
+    Io {
+        /// The store folder.
+        path: PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        Self::Engine(e)
+    }
+}
+
+impl StoreError {
+    /// Whether the error is the disk's or the engine's (so the store is
+    /// degraded), not a refusal or a damaged record.
+    pub fn is_storage_failure(&self) -> bool {
+        matches!(
+            self,
+            Self::Engine(sled::Error::Io(_))
+                | Self::Unavailable { .. }
+                | Self::Stalled { .. }
+                | Self::Disk(_)
+                | Self::Io { .. }
+        )
+    }
+}
+
+/// The engine's error in plain words: a full disk says so, with the fix.
+fn engine_text(e: &sled::Error) -> String {
+    match e {
+        sled::Error::Io(io) if passerelle_link::disk::is_out_of_space(io) => {
+            "the disk is full (no space left on device); nothing more is written until there is room: free space on the node's disk (df -h); a running node recovers by itself".into()
+        }
+        sled::Error::Io(io) => format!("the disk failed: {io}; check the system log (dmesg); a running node retries by itself"),
+        other => other.to_string(),
+    }
 }
 
 impl From<sled::Error> for NodeError {
@@ -156,7 +217,8 @@ fn transaction_error(e: sled::transaction::TransactionError<()>) -> NodeError {
 /// The opened store.
 #[derive(Debug, Clone)]
 pub struct Store {
-    db: sled::Db,
+    /// The engine handle, opened again after a failure.
+    engine: std::sync::Arc<engine::Engine>,
     /// Appends to the audit chain one at a time, so each links to the last.
     audit_lock: std::sync::Arc<std::sync::Mutex<()>>,
     /// Every write holds it shared; a backup holds it alone while it copies.
@@ -186,12 +248,8 @@ impl Store {
                 io => StoreError::Lock(io),
             },
         )?;
-        let db = sled::Config::new()
-            .path(path)
-            .mode(sled::Mode::LowSpace)
-            .open()?;
         Ok(Self {
-            db,
+            engine: std::sync::Arc::new(engine::Engine::open(path)?),
             audit_lock: Default::default(),
             gate: Default::default(),
             batch_ids: Default::default(),
@@ -205,16 +263,24 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn record_query(&self, record: &QueryRecord) -> Result<(), NodeError> {
-        let _w = self.writing();
-        let tree = self.db.open_tree(QUERIES)?;
-        let seq = self.db.generate_id()?;
-        tree.insert(seq.to_be_bytes(), codec::encode(record)?)?;
-        while tree.len() > QUERY_LOG_LEN {
-            if tree.pop_min()?.is_none() {
-                break;
+        self.noted((|| {
+            let _w = self.writing()?;
+            let tree = self.db()?.open_tree(QUERIES)?;
+            let seq = self.db()?.generate_id()?;
+            tree.insert(seq.to_be_bytes(), codec::encode(record)?)?;
+            // Counted by hand: `Tree::len` counts errors as records and
+            // never ends once the engine has failed.
+            let mut kept = 0;
+            for key in tree.iter().keys().rev() {
+                kept += 1;
+                if kept > QUERY_LOG_LEN {
+                    tree.remove(key?)?;
+                } else {
+                    key?;
+                }
             }
-        }
-        Ok(())
+            Ok(())
+        })())
     }
 
     /// The most recent queries, newest first.
@@ -222,7 +288,7 @@ impl Store {
     /// # Errors
     /// On a store failure or a corrupt record.
     pub fn recent_queries(&self, n: usize) -> Result<Vec<QueryRecord>, NodeError> {
-        let tree = self.db.open_tree(QUERIES)?;
+        let tree = self.db()?.open_tree(QUERIES)?;
         tree.iter()
             .rev()
             .take(n)
@@ -236,7 +302,7 @@ impl Store {
     /// On a store failure.
     pub fn datasets(&self) -> Result<Vec<String>, NodeError> {
         let mut names: Vec<String> = self
-            .db
+            .db()?
             .open_tree(ACTIVE)?
             .iter()
             .keys()
@@ -263,28 +329,30 @@ impl Store {
         cube: &Cube,
         activate: bool,
     ) -> Result<(), NodeError> {
-        let _w = self.writing();
-        let (batches, cubes, active) = (
-            self.db.open_tree(BATCHES)?,
-            self.db.open_tree(CUBES)?,
-            self.db.open_tree(ACTIVE)?,
-        );
-        let meta_bytes = codec::encode(meta)?;
-        let cube_bytes = codec::encode(cube)?;
-        (&batches, &cubes, &active)
-            .transaction(|(b, c, a)| {
-                b.insert(&meta.id.to_be_bytes(), meta_bytes.as_slice())?;
-                c.insert(&meta.id.to_be_bytes(), cube_bytes.as_slice())?;
-                if activate {
-                    for p in &meta.periods {
-                        a.insert(active_key(&meta.dataset, p), &meta.id.to_be_bytes())?;
+        self.noted((|| {
+            let _w = self.writing()?;
+            let (batches, cubes, active) = (
+                self.db()?.open_tree(BATCHES)?,
+                self.db()?.open_tree(CUBES)?,
+                self.db()?.open_tree(ACTIVE)?,
+            );
+            let meta_bytes = codec::encode(meta)?;
+            let cube_bytes = codec::encode(cube)?;
+            (&batches, &cubes, &active)
+                .transaction(|(b, c, a)| {
+                    b.insert(&meta.id.to_be_bytes(), meta_bytes.as_slice())?;
+                    c.insert(&meta.id.to_be_bytes(), cube_bytes.as_slice())?;
+                    if activate {
+                        for p in &meta.periods {
+                            a.insert(active_key(&meta.dataset, p), &meta.id.to_be_bytes())?;
+                        }
                     }
-                }
-                Ok(())
-            })
-            .map_err(transaction_error)?;
-        self.db.flush()?;
-        Ok(())
+                    Ok(())
+                })
+                .map_err(transaction_error)?;
+            self.engine.flush()?;
+            Ok(())
+        })())
     }
 
     /// A new batch id: one more than the highest recorded or handed out,
@@ -295,7 +363,7 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn next_batch_id(&self) -> Result<u64, NodeError> {
-        let last = match self.db.open_tree(BATCHES)?.last()? {
+        let last = match self.db()?.open_tree(BATCHES)?.last()? {
             Some((k, _)) => u64::from_be_bytes(k.as_ref().try_into().map_err(|_| {
                 NodeError::Refused("corrupt key in the store's batches tree".into())
             })?),
@@ -317,7 +385,7 @@ impl Store {
     /// On a store failure or a corrupt record.
     pub fn batch_states(&self) -> Result<Vec<BatchState>, NodeError> {
         let mut in_force: std::collections::HashMap<u64, Vec<Period>> = Default::default();
-        for kv in self.db.open_tree(ACTIVE)?.iter() {
+        for kv in self.db()?.open_tree(ACTIVE)?.iter() {
             let (k, v) = kv?;
             let corrupt = || NodeError::Refused("corrupt entry in the store's active tree".into());
             let id = u64::from_be_bytes(v.as_ref().try_into().map_err(|_| corrupt())?);
@@ -348,7 +416,7 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn batches(&self) -> Result<Vec<BatchMeta>, NodeError> {
-        self.db
+        self.db()?
             .open_tree(BATCHES)?
             .iter()
             .rev()
@@ -362,9 +430,9 @@ impl Store {
     /// When the batch is unknown, not pending, or validated by the person
     /// who imported it.
     pub fn validate(&self, id: u64, by: &str, at: UnixTime) -> Result<BatchMeta, NodeError> {
-        let _w = self.writing();
-        let batches = self.db.open_tree(BATCHES)?;
-        let active = self.db.open_tree(ACTIVE)?;
+        let _w = self.writing()?;
+        let batches = self.db()?.open_tree(BATCHES)?;
+        let active = self.db()?.open_tree(ACTIVE)?;
         let Some(bytes) = batches.get(id.to_be_bytes())? else {
             return Err(NodeError::Refused(format!(
                 "no batch {id} (see passerelle-node batches)"
@@ -400,7 +468,7 @@ impl Store {
                 Ok(())
             })
             .map_err(transaction_error)?;
-        self.db.flush()?;
+        self.engine.flush()?;
         Ok(meta)
     }
 
@@ -410,7 +478,7 @@ impl Store {
     /// # Errors
     /// On a store failure or a corrupt record.
     pub fn active_cubes(&self, dataset: &str) -> Result<(Vec<Cube>, Option<UnixTime>), NodeError> {
-        let active = self.db.open_tree(ACTIVE)?;
+        let active = self.db()?.open_tree(ACTIVE)?;
         let mut prefix = dataset.as_bytes().to_vec();
         prefix.push(0);
         let corrupt = || NodeError::Refused("corrupt entry in the store's active tree".into());
@@ -424,7 +492,7 @@ impl Store {
                 .ok_or_else(corrupt)?;
             by_batch.entry(id).or_default().push(period);
         }
-        let (cubes_tree, batches) = (self.db.open_tree(CUBES)?, self.db.open_tree(BATCHES)?);
+        let (cubes_tree, batches) = (self.db()?.open_tree(CUBES)?, self.db()?.open_tree(BATCHES)?);
         let mut cubes = Vec::new();
         let mut newest = None;
         for (id, periods) in by_batch {
@@ -443,10 +511,16 @@ impl Store {
     }
 
     /// Held by every write, so that a backup sees no write half done.
-    pub(crate) fn writing(&self) -> std::sync::RwLockReadGuard<'_, ()> {
-        self.gate
+    /// Refuses the write while the disk has less than
+    /// [`passerelle_link::disk::RESERVE`] free, before the engine meets
+    /// the end of the disk (sled 0.34 cannot write again after that until
+    /// it is opened again), and marks the store degraded.
+    pub(crate) fn writing(&self) -> Result<std::sync::RwLockReadGuard<'_, ()>, StoreError> {
+        self.engine.room()?;
+        Ok(self
+            .gate
             .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unwrap_or_else(std::sync::PoisonError::into_inner))
     }
 
     /// Writes everything to disk.
@@ -454,8 +528,57 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn flush(&self) -> Result<(), NodeError> {
-        self.db.flush()?;
+        self.engine.flush()?;
         Ok(())
+    }
+
+    /// Closes the store now when this is its last handle (otherwise the
+    /// last one closes it when dropped), saying when the engine failed
+    /// while closing; the failure is contained either way.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the engine failed while closing.
+    pub fn close(self) -> Result<(), StoreError> {
+        match std::sync::Arc::try_unwrap(self.engine) {
+            Ok(engine) => engine.close(),
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// The store folder.
+    pub fn folder(&self) -> &Path {
+        self.engine.path()
+    }
+
+    /// The handle in force.
+    fn db(&self) -> Result<sled::Db, StoreError> {
+        self.engine.db()
+    }
+
+    /// The store's health: degraded while writes fail.
+    pub fn health(&self) -> &passerelle_link::health::Health {
+        &self.engine.health
+    }
+
+    /// Tries a small durable write, with every other write held back, and
+    /// opens the engine again when it failed and the disk has room again;
+    /// marks [`Store::health`]. For the running node's probe loop.
+    pub fn probe(&self) {
+        let _all = self
+            .gate
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.engine.probe();
+    }
+
+    /// Marks the health from a write's outcome and passes it on.
+    fn noted<T>(&self, r: Result<T, NodeError>) -> Result<T, NodeError> {
+        if let Err(NodeError::Store(e)) = &r {
+            if e.is_storage_failure() {
+                self.engine.health.mark_degraded(e.to_string());
+            }
+        }
+        r
     }
 }
 

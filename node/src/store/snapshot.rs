@@ -10,11 +10,17 @@ impl Snapshot for Store {
     type Bytes = sled::IVec;
 
     fn tree_names(&self) -> Vec<sled::IVec> {
-        self.db.tree_names()
+        // Unavailable: `frozen`, called first, says why.
+        self.db()
+            .map(|db| db.tree_names())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|n| !super::engine::is_internal(n))
+            .collect()
     }
 
     fn records(&self, tree: &[u8]) -> Result<Records<'_, Self>, StoreError> {
-        let tree = self.db.open_tree(tree)?;
+        let tree = self.db()?.open_tree(tree)?;
         Ok(Box::new(tree.iter().map(|kv| kv.map_err(Into::into))))
     }
 
@@ -23,9 +29,7 @@ impl Snapshot for Store {
             .gate
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        self.db
-            .flush()
-            .map_err(|e| BackupError::store(StoreError::from(e)))?;
+        self.engine.flush().map_err(BackupError::store)?;
         f()
     }
 }
@@ -34,12 +38,12 @@ impl Staging for Store {
     type Error = StoreError;
 
     fn insert(&self, tree: &[u8], key: &[u8], value: &[u8]) -> Result<(), StoreError> {
-        self.db.open_tree(tree)?.insert(key, value)?;
+        self.db()?.open_tree(tree)?.insert(key, value)?;
         Ok(())
     }
 
     fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
+        self.engine.flush()?;
         Ok(())
     }
 }
@@ -70,7 +74,11 @@ mod tests {
                 .unwrap();
             assert_eq!(store.recent_queries(100).unwrap().len() as u64, i + 1);
             // A write that leaves the engine work in the background.
-            store.db.insert(b"bulk", vec![i as u8; 300_000]).unwrap();
+            store
+                .db()
+                .unwrap()
+                .insert(b"bulk", vec![i as u8; 300_000])
+                .unwrap();
         }
     }
 
@@ -78,17 +86,28 @@ mod tests {
     fn a_dump_loads_into_a_staging_store_record_for_record() {
         let dir = tempfile::tempdir().unwrap();
         let a = Store::open(&dir.path().join("a")).unwrap();
-        a.db.open_tree("t1").unwrap().insert(b"k1", b"v1").unwrap();
-        a.db.insert(b"root", b"r").unwrap();
+        a.db()
+            .unwrap()
+            .open_tree("t1")
+            .unwrap()
+            .insert(b"k1", b"v1")
+            .unwrap();
+        a.db().unwrap().insert(b"root", b"r").unwrap();
         let mut bytes = Vec::new();
         let counts = passerelle_link::backup::dump::dump(&a, &mut bytes).unwrap();
         assert!(counts.contains(&("t1".to_string(), 1)), "{counts:?}");
         let b = Store::open(&dir.path().join("b")).unwrap();
         passerelle_link::backup::dump::load(&b, &mut bytes.as_slice()).unwrap();
         assert_eq!(
-            b.db.open_tree("t1").unwrap().get(b"k1").unwrap().unwrap(),
+            b.db()
+                .unwrap()
+                .open_tree("t1")
+                .unwrap()
+                .get(b"k1")
+                .unwrap()
+                .unwrap(),
             b"v1"
         );
-        assert_eq!(b.db.get(b"root").unwrap().unwrap(), b"r");
+        assert_eq!(b.db().unwrap().get(b"root").unwrap().unwrap(), b"r");
     }
 }

@@ -85,7 +85,7 @@ impl Store {
         key: &[u8],
     ) -> Result<Option<T>, NodeError> {
         Ok(self
-            .db
+            .db()?
             .open_tree(tree)?
             .get(key)?
             .map(|v| codec::decode(&v))
@@ -98,7 +98,7 @@ impl Store {
     /// # Errors
     /// When the record or the person is already linked otherwise.
     pub fn put_link(&self, link: &Link) -> Result<(), NodeError> {
-        let _w = self.writing();
+        let _w = self.writing()?;
         if let Some(old) = self.link(&link.local_id)? {
             if old.pseudonym != link.pseudonym {
                 return Err(NodeError::Refused(format!(
@@ -115,13 +115,13 @@ impl Store {
                 )));
             }
         }
-        self.db
+        self.db()?
             .open_tree(LINKS)?
             .insert(link.local_id.as_bytes(), codec::encode(link)?)?;
-        self.db
+        self.db()?
             .open_tree(PSEUDONYMS)?
             .insert(link.pseudonym.0.as_bytes(), link.local_id.as_bytes())?;
-        self.db.flush()?;
+        self.engine.flush()?;
         Ok(())
     }
 
@@ -139,7 +139,7 @@ impl Store {
     /// On a store failure.
     pub fn local_id(&self, pseudonym: &Pseudonym) -> Result<Option<String>, NodeError> {
         Ok(self
-            .db
+            .db()?
             .open_tree(PSEUDONYMS)?
             .get(pseudonym.0.as_bytes())?
             .map(|v| String::from_utf8_lossy(&v).into_owned()))
@@ -150,15 +150,17 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn put_document(&self, doc: &DocRecord) -> Result<(), NodeError> {
-        let _w = self.writing();
-        self.db
-            .open_tree(DOCUMENTS)?
-            .insert(doc.id.as_bytes(), codec::encode(doc)?)?;
-        self.db
-            .open_tree(PERSON_DOCS)?
-            .insert(pair(&doc.local_id, &doc.id), &[])?;
-        self.db.flush()?;
-        Ok(())
+        self.noted((|| {
+            let _w = self.writing()?;
+            self.db()?
+                .open_tree(DOCUMENTS)?
+                .insert(doc.id.as_bytes(), codec::encode(doc)?)?;
+            self.db()?
+                .open_tree(PERSON_DOCS)?
+                .insert(pair(&doc.local_id, &doc.id), &[])?;
+            self.engine.flush()?;
+            Ok(())
+        })())
     }
 
     /// Forgets a document's record.
@@ -166,12 +168,12 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn remove_document(&self, doc: &DocRecord) -> Result<(), NodeError> {
-        let _w = self.writing();
-        self.db.open_tree(DOCUMENTS)?.remove(doc.id.as_bytes())?;
-        self.db
+        let _w = self.writing()?;
+        self.db()?.open_tree(DOCUMENTS)?.remove(doc.id.as_bytes())?;
+        self.db()?
             .open_tree(PERSON_DOCS)?
             .remove(pair(&doc.local_id, &doc.id))?;
-        self.db.flush()?;
+        self.engine.flush()?;
         Ok(())
     }
 
@@ -190,7 +192,7 @@ impl Store {
     pub fn documents_of(&self, local_id: &str) -> Result<Vec<DocRecord>, NodeError> {
         let prefix = [local_id.as_bytes(), &[0]].concat();
         let mut out = Vec::new();
-        for kv in self.db.open_tree(PERSON_DOCS)?.scan_prefix(&prefix) {
+        for kv in self.db()?.open_tree(PERSON_DOCS)?.scan_prefix(&prefix) {
             let (k, _) = kv?;
             let id = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
             if let Some(d) = self.document(&id)? {
@@ -206,7 +208,7 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn all_documents(&self) -> Result<Vec<DocRecord>, NodeError> {
-        self.db
+        self.db()?
             .open_tree(DOCUMENTS)?
             .iter()
             .map(|kv| Ok(codec::decode(&kv?.1)?))
@@ -218,21 +220,25 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn revoke_consents(&self, ids: &[String], at: UnixTime) -> Result<(), NodeError> {
-        let _w = self.writing();
-        let tree = self.db.open_tree(REVOKED)?;
+        let _w = self.writing()?;
+        let tree = self.db()?.open_tree(REVOKED)?;
         for id in ids {
             tree.insert(id.as_bytes(), &at.to_be_bytes())?;
         }
-        self.db.flush()?;
+        self.engine.flush()?;
         Ok(())
     }
 
     /// Whether a consent was revoked.
     pub fn consent_revoked(&self, id: &str) -> bool {
         // A store failure counts as revoked: refuse by default.
-        self.db
-            .open_tree(REVOKED)
-            .and_then(|t| t.contains_key(id.as_bytes()))
+        self.db()
+            .ok()
+            .and_then(|db| {
+                db.open_tree(REVOKED)
+                    .and_then(|t| t.contains_key(id.as_bytes()))
+                    .ok()
+            })
             .unwrap_or(true)
     }
 
@@ -241,14 +247,16 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn audit(&self, at: UnixTime, event: Event) -> Result<Record, NodeError> {
-        let _one_at_a_time = self.audit_lock.lock().expect("audit lock");
-        let _w = self.writing();
-        let tree = self.db.open_tree(AUDIT)?;
-        let last: Option<Record> = tree.last()?.map(|(_, v)| codec::decode(&v)).transpose()?;
-        let record = Record::next(last.as_ref(), at, event);
-        tree.insert(record.seq.to_be_bytes(), codec::encode(&record)?)?;
-        tree.flush()?;
-        Ok(record)
+        self.noted((|| {
+            let _one_at_a_time = self.audit_lock.lock().expect("audit lock");
+            let _w = self.writing()?;
+            let tree = self.db()?.open_tree(AUDIT)?;
+            let last: Option<Record> = tree.last()?.map(|(_, v)| codec::decode(&v)).transpose()?;
+            let record = Record::next(last.as_ref(), at, event);
+            tree.insert(record.seq.to_be_bytes(), codec::encode(&record)?)?;
+            self.engine.flush()?;
+            Ok(record)
+        })())
     }
 
     /// The chain's length, the hash of its last record, and the hash of
@@ -261,7 +269,7 @@ impl Store {
         &self,
         at: Option<u64>,
     ) -> Result<passerelle_protocol::audit::HeadCheck, NodeError> {
-        let tree = self.db.open_tree(AUDIT)?;
+        let tree = self.db()?.open_tree(AUDIT)?;
         let last: Option<Record> = tree.last()?.and_then(|(_, v)| codec::decode(&v).ok());
         let at_hash = match at {
             None => None,
@@ -283,7 +291,7 @@ impl Store {
     /// On a store failure.
     pub fn audit_records(&self) -> Result<Vec<Result<Record, u64>>, NodeError> {
         let mut out = Vec::new();
-        for kv in self.db.open_tree(AUDIT)?.iter() {
+        for kv in self.db()?.open_tree(AUDIT)?.iter() {
             let (k, v) = kv?;
             let seq = <[u8; 8]>::try_from(&k[..]).map_or(u64::MAX, u64::from_be_bytes);
             out.push(codec::decode::<Record>(&v).map_err(|_| seq));
@@ -308,8 +316,8 @@ impl Store {
     /// When the store cannot be read at all.
     pub fn check(&self, files: &crate::vault::DocFiles) -> Result<Vec<String>, NodeError> {
         let mut problems = Vec::new();
-        for name in self.db.tree_names() {
-            let tree = self.db.open_tree(&name)?;
+        for name in self.db()?.tree_names() {
+            let tree = self.db()?.open_tree(&name)?;
             for kv in tree.iter() {
                 if let Err(e) = kv {
                     problems.push(format!("tree {}: {e}", String::from_utf8_lossy(&name)));
@@ -321,7 +329,7 @@ impl Store {
             Ok(_) => {}
             Err(b) => problems.push(b.to_string()),
         }
-        for kv in self.db.open_tree(DOCUMENTS)?.iter() {
+        for kv in self.db()?.open_tree(DOCUMENTS)?.iter() {
             let (k, v) = kv?;
             match codec::decode::<DocRecord>(&v) {
                 Err(_) => problems.push(format!(

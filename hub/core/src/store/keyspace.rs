@@ -178,7 +178,7 @@ impl Encoding<()> for Raw {
 
 /// Values of type `V` under byte keys, in one tree of the store.
 pub struct Keyspace<V, E = Bincode> {
-    db: sled::Db,
+    engine: std::sync::Arc<super::engine::Engine>,
     tree: &'static str,
     values: PhantomData<fn() -> (V, E)>,
 }
@@ -186,7 +186,7 @@ pub struct Keyspace<V, E = Bincode> {
 impl<V, E> Clone for Keyspace<V, E> {
     fn clone(&self) -> Self {
         Self {
-            db: self.db.clone(),
+            engine: self.engine.clone(),
             tree: self.tree,
             values: PhantomData,
         }
@@ -256,16 +256,16 @@ impl<V, E: Encoding<V>> DoubleEndedIterator for Entries<V, E> {
 }
 
 impl<V, E: Encoding<V>> Keyspace<V, E> {
-    pub(super) fn new(db: sled::Db, space: impl Space) -> Self {
+    pub(super) fn new(engine: std::sync::Arc<super::engine::Engine>, space: impl Space) -> Self {
         Self {
-            db,
+            engine,
             tree: space.tree(),
             values: PhantomData,
         }
     }
 
     fn tree(&self) -> Result<sled::Tree, StoreError> {
-        Ok(self.db.open_tree(self.tree)?)
+        Ok(self.engine.db()?.open_tree(self.tree)?)
     }
 
     fn entries(&self, iter: sled::Iter) -> Entries<V, E> {
@@ -352,8 +352,7 @@ impl<V, E: Encoding<V>> Keyspace<V, E> {
     /// # Errors
     /// On a store failure.
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.tree()?.flush()?;
-        Ok(())
+        self.engine.flush()
     }
 }
 

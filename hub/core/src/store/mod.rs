@@ -32,6 +32,7 @@ use passerelle_protocol::codec;
 
 use crate::HubError;
 
+mod engine;
 pub mod keyspace;
 mod published;
 mod records;
@@ -57,8 +58,36 @@ pub enum StoreError {
     #[error(transparent)]
     Lock(LockError),
     /// The storage engine failed.
-    #[error("store: {0}")]
-    Engine(#[from] sled::Error),
+    /// (Not a `source`: the text says it all, so a chain printed by
+    /// `{:#}` does not repeat it.)
+    #[error("store: {}", engine_text(.0))]
+    Engine(sled::Error),
+    /// The engine could not be opened again after a failure (the running
+    /// hub keeps trying).
+    #[error("{path}: the store is unavailable: {why}", path = .path.display())]
+    Unavailable {
+        /// The store folder.
+        path: PathBuf,
+        /// Why.
+        why: String,
+    },
+    /// A write was not confirmed in time (a failing or full disk).
+    #[error("{path}: the store did not confirm a write within {secs} s: the disk is failing or full; free space on it (df -h) and check the system log; a running hub recovers by itself", path = .path.display(), secs = engine::FLUSH_PATIENCE.as_secs())]
+    Stalled {
+        /// The store folder.
+        path: PathBuf,
+    },
+    /// The disk is too full for the engine to work (even to open).
+    #[error(transparent)]
+    Disk(passerelle_link::disk::DiskError),
+    /// Local IO around the engine.
+    #[error("{path}: {error}", path = .path.display())]
+    Io {
+        /// The store folder.
+        path: PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
     /// A stored record does not decode.
     #[error(transparent)]
     Codec(#[from] codec::CodecError),
@@ -72,6 +101,38 @@ pub enum StoreError {
     },
 }
 
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        Self::Engine(e)
+    }
+}
+
+impl StoreError {
+    /// Whether the error is the disk's or the engine's (so the store is
+    /// degraded), not a damaged record.
+    pub fn is_storage_failure(&self) -> bool {
+        matches!(
+            self,
+            Self::Engine(sled::Error::Io(_))
+                | Self::Unavailable { .. }
+                | Self::Stalled { .. }
+                | Self::Disk(_)
+                | Self::Io { .. }
+        )
+    }
+}
+
+/// The engine's error in plain words: a full disk says so, with the fix.
+fn engine_text(e: &sled::Error) -> String {
+    match e {
+        sled::Error::Io(io) if passerelle_link::disk::is_out_of_space(io) => {
+            "the disk is full (no space left on device); nothing more is written until there is room: free space on the hub's disk (df -h); a running hub recovers by itself".into()
+        }
+        sled::Error::Io(io) => format!("the disk failed: {io}; check the system log (dmesg); a running hub retries by itself"),
+        other => other.to_string(),
+    }
+}
+
 impl From<sled::Error> for HubError {
     fn from(e: sled::Error) -> Self {
         Self::Store(e.into())
@@ -81,14 +142,8 @@ impl From<sled::Error> for HubError {
 /// The opened store.
 #[derive(Debug, Clone)]
 pub struct Store {
-    db: sled::Db,
-    tokens: sled::Tree,
-    nodes: sled::Tree,
-    serials: sled::Tree,
-    results: sled::Tree,
-    accounts: sled::Tree,
-    directory: sled::Tree,
-    resources: sled::Tree,
+    /// The engine handle, opened again after a failure.
+    engine: std::sync::Arc<engine::Engine>,
     /// Every write holds it shared; a backup holds it alone while it copies.
     gate: std::sync::Arc<std::sync::RwLock<()>>,
     /// Held for as long as any copy of the store is alive.
@@ -124,31 +179,33 @@ impl Store {
                 io => StoreError::Lock(io),
             },
         )?;
-        let db = sled::Config::new().path(path).open()?;
         Ok(Self {
-            tokens: db.open_tree("tokens")?,
-            nodes: db.open_tree("nodes")?,
-            serials: db.open_tree("serials")?,
-            results: db.open_tree("results")?,
-            accounts: db.open_tree("accounts")?,
-            directory: db.open_tree("directory")?,
-            resources: db.open_tree("resources")?,
+            engine: std::sync::Arc::new(engine::Engine::open(path)?),
             gate: Default::default(),
             _lock: std::sync::Arc::new(lock),
-            db,
         })
     }
 
     /// Held by every write, so that a backup sees no write half done.
-    pub fn writing(&self) -> std::sync::RwLockReadGuard<'_, ()> {
-        self.gate
+    ///
+    /// Refuses the write while the disk has less than
+    /// [`passerelle_link::disk::RESERVE`] free, before the engine meets
+    /// the end of the disk (sled 0.34 cannot write again after that until
+    /// it is opened again), and marks the store degraded.
+    ///
+    /// # Errors
+    /// [`StoreError::Disk`] when the disk is (nearly) full.
+    pub fn writing(&self) -> Result<std::sync::RwLockReadGuard<'_, ()>, StoreError> {
+        self.engine.room()?;
+        Ok(self
+            .gate
             .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unwrap_or_else(std::sync::PoisonError::into_inner))
     }
 
     /// A keyspace of the vault's or the observatory's.
     pub fn keyspace<V, E: keyspace::Encoding<V>>(&self, space: impl Space) -> Keyspace<V, E> {
-        Keyspace::new(self.db.clone(), space)
+        Keyspace::new(self.engine.clone(), space)
     }
 
     /// Writes everything to disk.
@@ -156,8 +213,39 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn flush(&self) -> Result<(), HubError> {
-        self.db.flush()?;
+        self.engine.flush()?;
         Ok(())
+    }
+
+    /// The store folder.
+    pub fn folder(&self) -> &Path {
+        self.engine.path()
+    }
+
+    /// The handle in force.
+    fn db(&self) -> Result<sled::Db, StoreError> {
+        self.engine.db()
+    }
+
+    /// A tree of the store.
+    fn tree(&self, name: &str) -> Result<sled::Tree, StoreError> {
+        Ok(self.db()?.open_tree(name)?)
+    }
+
+    /// The store's health: degraded while writes fail.
+    pub fn health(&self) -> &passerelle_link::health::Health {
+        &self.engine.health
+    }
+
+    /// Tries a small durable write, with every other write held back, and
+    /// opens the engine again when it failed and the disk has room again;
+    /// marks [`Store::health`]. For the running hub's probe loop.
+    pub fn probe(&self) {
+        let _all = self
+            .gate
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.engine.probe();
     }
 }
 
@@ -166,11 +254,17 @@ impl Snapshot for Store {
     type Bytes = sled::IVec;
 
     fn tree_names(&self) -> Vec<sled::IVec> {
-        self.db.tree_names()
+        // Unavailable: `frozen`, called first, says why.
+        self.db()
+            .map(|db| db.tree_names())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|n| !engine::is_internal(n))
+            .collect()
     }
 
     fn records(&self, tree: &[u8]) -> Result<Records<'_, Self>, StoreError> {
-        let tree = self.db.open_tree(tree)?;
+        let tree = self.db()?.open_tree(tree)?;
         Ok(Box::new(tree.iter().map(|kv| kv.map_err(Into::into))))
     }
 
@@ -179,9 +273,7 @@ impl Snapshot for Store {
             .gate
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        self.db
-            .flush()
-            .map_err(|e| BackupError::store(StoreError::from(e)))?;
+        self.engine.flush().map_err(BackupError::store)?;
         f()
     }
 }
@@ -190,13 +282,12 @@ impl Staging for Store {
     type Error = StoreError;
 
     fn insert(&self, tree: &[u8], key: &[u8], value: &[u8]) -> Result<(), StoreError> {
-        self.db.open_tree(tree)?.insert(key, value)?;
+        self.db()?.open_tree(tree)?.insert(key, value)?;
         Ok(())
     }
 
     fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
-        Ok(())
+        self.engine.flush()
     }
 }
 
@@ -229,7 +320,11 @@ mod tests {
                 .unwrap();
             assert_eq!(store.audit_anchor(&node).unwrap().unwrap().records, i);
             // A write that leaves the engine work in the background.
-            store.db.insert(b"bulk", vec![i as u8; 300_000]).unwrap();
+            store
+                .db()
+                .unwrap()
+                .insert(b"bulk", vec![i as u8; 300_000])
+                .unwrap();
         }
     }
 }

@@ -41,7 +41,7 @@ impl Store {
     fn history_key(&self, indicator: &str, computed_at: UnixTime) -> Result<Vec<u8>, HubError> {
         let mut key = prefix(indicator);
         key.extend_from_slice(&computed_at.to_be_bytes());
-        key.extend_from_slice(&self.db.generate_id()?.to_be_bytes());
+        key.extend_from_slice(&self.db()?.generate_id()?.to_be_bytes());
         Ok(key)
     }
 
@@ -59,10 +59,16 @@ impl Store {
         computed_at: UnixTime,
         r: &T,
     ) -> Result<(), HubError> {
-        let _w = self.writing();
+        let _w = self.writing()?;
         let key = self.history_key(indicator, computed_at)?;
-        self.results.insert(key, codec::encode(r)?)?;
-        self.db.flush()?;
+        let value = codec::encode(r)?;
+        passerelle_link::disk::ensure_space(
+            self.folder(),
+            "record a composed result",
+            value.len() as u64,
+        )?;
+        self.tree("results")?.insert(key, value)?;
+        self.engine.flush()?;
         Ok(())
     }
 
@@ -76,7 +82,7 @@ impl Store {
         computed_at: UnixTime,
         d: &T,
     ) -> Result<(), HubError> {
-        let _w = self.writing();
+        let _w = self.writing()?;
         let key = self.history_key(indicator, computed_at)?;
         let drafts = self.drafts::<T>();
         drafts.insert(&key, d)?;
@@ -102,7 +108,7 @@ impl Store {
             return Ok(None);
         };
         let published = self
-            .results
+            .tree("results")?
             .scan_prefix(prefix(indicator))
             .next_back()
             .transpose()?
@@ -124,7 +130,7 @@ impl Store {
         D: Serialize + DeserializeOwned,
     {
         let mut all: Vec<(u64, History<P, D>)> = Vec::new();
-        for kv in self.results.scan_prefix(prefix(indicator)) {
+        for kv in self.tree("results")?.scan_prefix(prefix(indicator)) {
             let (k, v) = kv?;
             all.push((sequence(&k), History::Published(codec::decode(&v)?)));
         }
@@ -146,7 +152,7 @@ impl Store {
     ) -> Result<Option<T>, HubError> {
         let mut prefix = indicator.as_bytes().to_vec();
         prefix.push(0);
-        self.results
+        self.tree("results")?
             .scan_prefix(prefix)
             .next_back()
             .map(|kv| Ok(codec::decode(&kv?.1)?))
@@ -162,12 +168,12 @@ impl Store {
         node: &NodeId,
         entry: Option<&passerelle_protocol::directory::DirectoryEntry>,
     ) -> Result<(), HubError> {
-        let _w = self.writing();
+        let _w = self.writing()?;
         match entry {
             Some(e) => self
-                .directory
+                .tree("directory")?
                 .insert(node.as_str().as_bytes(), codec::encode(e)?)?,
-            None => self.directory.remove(node.as_str().as_bytes())?,
+            None => self.tree("directory")?.remove(node.as_str().as_bytes())?,
         };
         Ok(())
     }
@@ -179,7 +185,7 @@ impl Store {
     pub fn directory(
         &self,
     ) -> Result<Vec<(String, passerelle_protocol::directory::DirectoryEntry)>, HubError> {
-        self.directory
+        self.tree("directory")?
             .iter()
             .map(|kv| {
                 let (k, v) = kv?;
@@ -193,9 +199,10 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn put_resource<T: Serialize>(&self, id: &str, r: &T) -> Result<(), HubError> {
-        let _w = self.writing();
-        self.resources.insert(id.as_bytes(), codec::encode(r)?)?;
-        self.db.flush()?;
+        let _w = self.writing()?;
+        self.tree("resources")?
+            .insert(id.as_bytes(), codec::encode(r)?)?;
+        self.engine.flush()?;
         Ok(())
     }
 
@@ -204,7 +211,7 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn resources<T: serde::de::DeserializeOwned>(&self) -> Result<Vec<T>, HubError> {
-        self.resources
+        self.tree("resources")?
             .iter()
             .values()
             .map(|v| Ok::<_, HubError>(codec::decode(&v?)?))
@@ -216,7 +223,7 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn accounts(&self) -> Result<Vec<crate::partners::Account>, HubError> {
-        self.accounts
+        self.tree("accounts")?
             .iter()
             .values()
             .map(|v| Ok(codec::decode(&v?)?))
@@ -228,7 +235,7 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn account(&self, email: &str) -> Result<Option<crate::partners::Account>, HubError> {
-        get(&self.accounts, email.as_bytes())
+        get(&self.tree("accounts")?, email.as_bytes())
     }
 
     /// Writes a partner account.
@@ -236,10 +243,10 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn put_account(&self, a: &crate::partners::Account) -> Result<(), HubError> {
-        let _w = self.writing();
-        self.accounts
+        let _w = self.writing()?;
+        self.tree("accounts")?
             .insert(a.email.as_bytes(), codec::encode(a)?)?;
-        self.db.flush()?;
+        self.engine.flush()?;
         Ok(())
     }
 
@@ -248,9 +255,9 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn remove_account(&self, email: &str) -> Result<bool, HubError> {
-        let _w = self.writing();
-        let existed = self.accounts.remove(email.as_bytes())?.is_some();
-        self.db.flush()?;
+        let _w = self.writing()?;
+        let existed = self.tree("accounts")?.remove(email.as_bytes())?.is_some();
+        self.engine.flush()?;
         Ok(existed)
     }
 }

@@ -62,10 +62,10 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn put_token(&self, record: &TokenRecord) -> Result<(), HubError> {
-        let _w = self.writing();
-        self.tokens
+        let _w = self.writing()?;
+        self.tree("tokens")?
             .insert(record.secret_hash, codec::encode(record)?)?;
-        self.db.flush()?;
+        self.engine.flush()?;
         Ok(())
     }
 
@@ -74,7 +74,7 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn token(&self, secret_hash: &[u8; 32]) -> Result<Option<TokenRecord>, HubError> {
-        get(&self.tokens, secret_hash)
+        get(&self.tree("tokens")?, secret_hash)
     }
 
     /// Marks a token used, atomically: of two concurrent redemptions only
@@ -83,15 +83,15 @@ impl Store {
     /// # Errors
     /// [`HubError::Refused`] when the token changed meanwhile.
     pub fn mark_token_used(&self, before: &TokenRecord, at: UnixTime) -> Result<(), HubError> {
-        let _w = self.writing();
+        let _w = self.writing()?;
         let mut after = before.clone();
         after.used_at = Some(at);
-        let swapped = self.tokens.compare_and_swap(
+        let swapped = self.tree("tokens")?.compare_and_swap(
             before.secret_hash,
             Some(codec::encode(before)?),
             Some(codec::encode(&after)?),
         )?;
-        self.db.flush()?;
+        self.engine.flush()?;
         swapped.map_err(|_| HubError::from(crate::Refusal::TokenRace))
     }
 
@@ -100,7 +100,7 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn node(&self, id: &NodeId) -> Result<Option<NodeRecord>, HubError> {
-        get(&self.nodes, id.as_str().as_bytes())
+        get(&self.tree("nodes")?, id.as_str().as_bytes())
     }
 
     /// Every node, ordered by id.
@@ -108,7 +108,7 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn nodes(&self) -> Result<Vec<NodeRecord>, HubError> {
-        self.nodes
+        self.tree("nodes")?
             .iter()
             .values()
             .map(|v| Ok(codec::decode(&v?)?))
@@ -120,8 +120,8 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn put_node(&self, record: &NodeRecord) -> Result<(), HubError> {
-        let _w = self.writing();
-        self.nodes
+        let _w = self.writing()?;
+        self.tree("nodes")?
             .insert(record.node_id.as_str().as_bytes(), codec::encode(record)?)?;
         Ok(())
     }
@@ -135,14 +135,15 @@ impl Store {
         id: &NodeId,
         change: impl Fn(&mut NodeRecord),
     ) -> Result<Option<NodeRecord>, HubError> {
-        let _w = self.writing();
+        let _w = self.writing()?;
         let mut out = None;
-        self.nodes.fetch_and_update(id.as_str().as_bytes(), |old| {
-            let mut rec: NodeRecord = codec::decode(old?).ok()?;
-            change(&mut rec);
-            out = Some(rec.clone());
-            codec::encode(&rec).ok()
-        })?;
+        self.tree("nodes")?
+            .fetch_and_update(id.as_str().as_bytes(), |old| {
+                let mut rec: NodeRecord = codec::decode(old?).ok()?;
+                change(&mut rec);
+                out = Some(rec.clone());
+                codec::encode(&rec).ok()
+            })?;
         Ok(out)
     }
 
@@ -151,10 +152,10 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn put_serial(&self, serial: &str, record: &SerialRecord) -> Result<(), HubError> {
-        let _w = self.writing();
-        self.serials
+        let _w = self.writing()?;
+        self.tree("serials")?
             .insert(serial.as_bytes(), codec::encode(record)?)?;
-        self.db.flush()?;
+        self.engine.flush()?;
         Ok(())
     }
 
@@ -163,7 +164,7 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn serial(&self, serial: &str) -> Result<Option<SerialRecord>, HubError> {
-        get(&self.serials, serial.as_bytes())
+        get(&self.tree("serials")?, serial.as_bytes())
     }
 
     /// Revokes every certificate issued to a node and marks it revoked.
@@ -178,16 +179,16 @@ impl Store {
         else {
             return Ok(None);
         };
-        let _w = self.writing();
-        for kv in self.serials.iter() {
+        let _w = self.writing()?;
+        for kv in self.tree("serials")?.iter() {
             let (k, v) = kv?;
             let mut rec: SerialRecord = codec::decode(&v)?;
             if &rec.node_id == id && rec.revoked_at.is_none() {
                 rec.revoked_at = Some(at);
-                self.serials.insert(k, codec::encode(&rec)?)?;
+                self.tree("serials")?.insert(k, codec::encode(&rec)?)?;
             }
         }
-        self.db.flush()?;
+        self.engine.flush()?;
         Ok(Some(node))
     }
 
@@ -202,16 +203,16 @@ impl Store {
         keep: &str,
         at: UnixTime,
     ) -> Result<(), HubError> {
-        let _w = self.writing();
-        for kv in self.serials.iter() {
+        let _w = self.writing()?;
+        for kv in self.tree("serials")?.iter() {
             let (k, v) = kv?;
             let mut rec: SerialRecord = codec::decode(&v)?;
             if &rec.node_id == node && rec.revoked_at.is_none() && k.as_ref() != keep.as_bytes() {
                 rec.revoked_at = Some(at);
-                self.serials.insert(k, codec::encode(&rec)?)?;
+                self.tree("serials")?.insert(k, codec::encode(&rec)?)?;
             }
         }
-        self.db.flush()?;
+        self.engine.flush()?;
         Ok(())
     }
 
@@ -221,7 +222,7 @@ impl Store {
     /// On a store failure.
     pub fn audit_anchor(&self, node: &NodeId) -> Result<Option<AuditAnchor>, HubError> {
         get(
-            &self.db.open_tree("audit_anchors")?,
+            &self.db()?.open_tree("audit_anchors")?,
             node.as_str().as_bytes(),
         )
     }
@@ -231,10 +232,10 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn put_audit_anchor(&self, node: &NodeId, a: &AuditAnchor) -> Result<(), HubError> {
-        let _w = self.writing();
-        let t = self.db.open_tree("audit_anchors")?;
+        let _w = self.writing()?;
+        let t = self.db()?.open_tree("audit_anchors")?;
         t.insert(node.as_str().as_bytes(), codec::encode(a)?)?;
-        t.flush()?;
+        self.engine.flush()?;
         Ok(())
     }
 
@@ -247,8 +248,8 @@ impl Store {
         serial: &str,
         ca_fingerprint: &[u8; 32],
     ) -> Result<(), HubError> {
-        let _w = self.writing();
-        self.db
+        let _w = self.writing()?;
+        self.db()?
             .open_tree("serial_issuers")?
             .insert(serial.as_bytes(), ca_fingerprint.as_slice())?;
         Ok(())
@@ -260,7 +261,7 @@ impl Store {
     /// On a store failure.
     pub fn serial_issuer(&self, serial: &str) -> Result<Option<[u8; 32]>, HubError> {
         Ok(self
-            .db
+            .db()?
             .open_tree("serial_issuers")?
             .get(serial.as_bytes())?
             .and_then(|v| <[u8; 32]>::try_from(&v[..]).ok()))

@@ -391,6 +391,16 @@ pub async fn upload(State(ctx): State<Arc<Ctx>>, s: Person, mut form: Multipart)
             )
             .await
         }
+        Err(vault::VaultError::Hub(passerelle_hub_core::HubError::Disk(error))) => {
+            tracing::error!(%error, "upload not stored: disk full");
+            documents_page(
+                &ctx,
+                &s,
+                Some("Le serveur manque d'espace disque : le document n'a pas été enregistré. Réessayez plus tard."),
+                StatusCode::INSUFFICIENT_STORAGE,
+            )
+            .await
+        }
         Err(error) => {
             tracing::error!(%error, "upload not stored");
             documents_page(
