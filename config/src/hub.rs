@@ -22,6 +22,18 @@ pub struct HubConfig {
     pub quic_listen: SocketAddr,
     /// TCP address of the web portal.
     pub http_listen: SocketAddr,
+    /// How long a web client may take to send a request's headers; also
+    /// how long an idle keep-alive connection stays open.
+    #[serde(with = "humantime_serde")]
+    pub http_header_timeout: Duration,
+    /// Longest pause while a web client sends a request body.
+    #[serde(with = "humantime_serde")]
+    pub http_body_timeout: Duration,
+    /// Web connections open at once, all clients together.
+    pub http_max_connections: usize,
+    /// Web connections open at once from one address (IPv6: one /64);
+    /// `trusted_proxy` is held by `http_max_connections` only.
+    pub http_max_connections_per_address: usize,
     /// How long an enrollment token stays valid.
     #[serde(with = "humantime_serde")]
     pub token_ttl: Duration,
@@ -83,7 +95,9 @@ pub struct HubConfig {
     /// copies and their QR codes. Defaults to `http://` + `http_listen`.
     pub portal_url: Option<String>,
     /// Addresses allowed to read `/metrics` and the network health page
-    /// `/sante`, besides the hub machine itself.
+    /// `/sante`, besides the hub machine itself; judged by the connection's
+    /// address, or from `trusted_proxy` by the address it appended to
+    /// `X-Forwarded-For` (a request without one is refused).
     pub metrics_allow: Vec<std::net::IpAddr>,
 }
 
@@ -94,6 +108,10 @@ impl Default for HubConfig {
             public_names: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
             quic_listen: SocketAddr::from(([0, 0, 0, 0], 4433)),
             http_listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            http_header_timeout: Duration::from_secs(10),
+            http_body_timeout: Duration::from_secs(30),
+            http_max_connections: 1024,
+            http_max_connections_per_address: 64,
             token_ttl: Duration::from_secs(24 * 3600),
             node_cert_validity: Duration::from_secs(90 * 86400),
             status_interval: Duration::from_secs(30),
@@ -227,6 +245,27 @@ impl HubConfig {
                 "use e.g. \"5s\"",
             );
         }
+        self.http_problems(out);
+    }
+
+    /// The portal's HTTP timeouts and connection caps.
+    fn http_problems(&self, out: &mut Problems) {
+        if self.http_header_timeout.is_zero() || self.http_body_timeout.is_zero() {
+            out.bad(
+                "http_header_timeout/http_body_timeout",
+                "must be above zero",
+                "use e.g. \"10s\" and \"30s\"",
+            );
+        }
+        if self.http_max_connections_per_address == 0
+            || self.http_max_connections < self.http_max_connections_per_address
+        {
+            out.bad(
+                "http_max_connections/http_max_connections_per_address",
+                "the per-address cap must be above zero and at most the total",
+                "use e.g. 1024 and 64",
+            );
+        }
     }
 
     /// The file `hub init` writes: every key, commented, with its value.
@@ -249,6 +288,15 @@ quic_listen = "{quic}"
 
 # TCP address of the web portal.
 http_listen = "{http}"
+
+# Web clients: time to send a request's headers (also how long an idle
+# connection stays open), longest pause while sending a body, and
+# connections open at once in all and from one address (the trusted proxy
+# is held by the total only).
+http_header_timeout = "{http_header}"
+http_body_timeout = "{http_body}"
+http_max_connections = {http_max}
+http_max_connections_per_address = {http_per_address}
 
 # How long an enrollment token stays valid.
 token_ttl = "{ttl}"
@@ -312,13 +360,19 @@ login_per_minute = {logins}
 {portal}
 
 # Prometheus metrics (/metrics) and the network health page (/sante) are
-# served to the hub machine itself and to these addresses only.
+# served to the hub machine itself and to these addresses only, judged by
+# the connection's address; from trusted_proxy, by the address it appends
+# to X-Forwarded-For (a request it sends without one is refused).
 metrics_allow = [{metrics}]
 "#,
             name = self.name,
             names = names.join(", "),
             quic = self.quic_listen,
             http = self.http_listen,
+            http_header = h(self.http_header_timeout),
+            http_body = h(self.http_body_timeout),
+            http_max = self.http_max_connections,
+            http_per_address = self.http_max_connections_per_address,
             ttl = h(self.token_ttl),
             validity = h(self.node_cert_validity),
             status = h(self.status_interval),
