@@ -92,7 +92,7 @@ pub struct HubConfig {
     /// (for the sign-in limit); that header is ignored from anyone else.
     pub trusted_proxy: Option<std::net::IpAddr>,
     /// The portal's public address (`https://…`), printed on verifiable
-    /// copies and their QR codes. Defaults to `http://` + `http_listen`.
+    /// copies and their QR codes. Without it, see [`HubConfig::public_url`].
     pub portal_url: Option<String>,
     /// Addresses allowed to read `/metrics` and the network health page
     /// `/sante`, besides the hub machine itself; judged by the connection's
@@ -144,6 +144,30 @@ impl HubConfig {
     /// Every problem in the file, with line and key.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         crate::load_checked(path, Self::problems)
+    }
+
+    /// The portal's public address, printed on verifiable copies and in
+    /// their QR codes: `portal_url` when set; otherwise the first of
+    /// `public_names` with the port of `http_listen`, over `https://` when
+    /// the hub serves HTTPS itself (`https_cert`). Never a listening
+    /// address such as `127.0.0.1`, unless it is a public name.
+    pub fn public_url(&self) -> String {
+        if let Some(u) = &self.portal_url {
+            return u.trim_end_matches('/').to_string();
+        }
+        let https = self.https_cert.is_some();
+        let host = match self.public_names.first() {
+            Some(n) if n.parse::<std::net::Ipv6Addr>().is_ok() => format!("[{n}]"),
+            Some(n) => n.clone(),
+            None => self.http_listen.ip().to_string(),
+        };
+        let port = self.http_listen.port();
+        let scheme = if https { "https" } else { "http" };
+        if (https && port == 443) || (!https && port == 80) {
+            format!("{scheme}://{host}")
+        } else {
+            format!("{scheme}://{host}:{port}")
+        }
     }
 
     /// Cross-key rules, all reported at once.
@@ -208,6 +232,18 @@ impl HubConfig {
                 "node_cert_validity",
                 "is under one hour",
                 "use e.g. \"90d\"",
+            );
+        }
+        if self.https_cert.is_some()
+            && self
+                .portal_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("http://"))
+        {
+            out.bad(
+                "portal_url",
+                "is an http:// address while the portal serves HTTPS (https_cert)",
+                "write it with https://: it is printed on verifiable copies",
             );
         }
         if self.https_cert.is_some() != self.https_key.is_some() {
@@ -356,7 +392,8 @@ login_per_minute = {logins}
 {proxy}
 
 # The portal's public address, printed with the QR code on verifiable
-# copies of documents (defaults to http:// and http_listen).
+# copies of documents (defaults to the first public name with the port of
+# http_listen, over https:// when https_cert is set).
 {portal}
 
 # Prometheus metrics (/metrics) and the network health page (/sante) are
@@ -472,6 +509,45 @@ mod tests {
         assert!(config.problems().is_empty());
         config.stall_timeout = Duration::ZERO;
         assert_eq!(config.problems().len(), 1);
+    }
+
+    #[test]
+    fn the_public_url_is_the_public_address_over_https_when_on() {
+        let mut c = HubConfig::default();
+        assert_eq!(c.public_url(), "http://localhost:8080");
+        c.public_names = vec!["hub.example.org".into()];
+        c.https_cert = Some("c.pem".into());
+        c.https_key = Some("k.pem".into());
+        c.http_listen = "0.0.0.0:443".parse().unwrap();
+        assert_eq!(c.public_url(), "https://hub.example.org");
+        c.public_names = vec!["2001:db8::1".into()];
+        c.http_listen = "[::]:8443".parse().unwrap();
+        assert_eq!(c.public_url(), "https://[2001:db8::1]:8443");
+        c.portal_url = Some("https://passerelle.example.fr/".into());
+        assert_eq!(c.public_url(), "https://passerelle.example.fr");
+        assert!(c.problems().is_empty());
+        // An http:// address printed on copies while HTTPS is on.
+        c.portal_url = Some("http://passerelle.example.fr".into());
+        let keys: Vec<_> = c.problems().into_iter().map(|p| p.key).collect();
+        assert_eq!(keys, [Some("portal_url".to_string())]);
+    }
+
+    #[test]
+    fn http_timeouts_and_caps_are_checked() {
+        let mut c = HubConfig {
+            http_body_timeout: Duration::ZERO,
+            ..HubConfig::default()
+        };
+        c.http_max_connections = 10;
+        c.http_max_connections_per_address = 20;
+        let keys: Vec<_> = c.problems().into_iter().map(|p| p.key).collect();
+        assert_eq!(
+            keys,
+            [
+                Some("http_header_timeout/http_body_timeout".to_string()),
+                Some("http_max_connections/http_max_connections_per_address".to_string())
+            ]
+        );
     }
 }
 
