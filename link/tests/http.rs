@@ -307,9 +307,9 @@ async fn headers_trickled_byte_by_byte_are_cut(tls: bool) {
                 return;
             }
             let mut buf = [0u8; 64];
-            match tokio::time::timeout(Duration::from_millis(50), io.read(&mut buf)).await {
-                Ok(Ok(0) | Err(_)) => return,
-                Ok(Ok(_)) | Err(_) => {}
+            let read = tokio::time::timeout(Duration::from_millis(50), io.read(&mut buf)).await;
+            if let Ok(Ok(0) | Err(_)) = read {
+                return;
             }
         }
         panic!("the whole header went through");

@@ -350,6 +350,11 @@ async fn read_upload(form: &mut Multipart) -> Result<UploadForm, FormError> {
 pub async fn upload(State(ctx): State<Arc<Ctx>>, s: Person, mut form: Multipart) -> Response {
     let got = match read_upload(&mut form).await {
         Ok(got) => got,
+        // Over the route's body limit: the file is too big.
+        Err(FormError::Read(e)) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => UploadForm {
+            too_big: true,
+            ..UploadForm::default()
+        },
         Err(FormError::FieldTooLong) => {
             let m = "Le formulaire envoyé est trop long. Réessayez depuis cette page.";
             return documents_page(&ctx, &s, Some(m), StatusCode::PAYLOAD_TOO_LARGE).await;
