@@ -22,6 +22,18 @@ pub struct HubConfig {
     pub quic_listen: SocketAddr,
     /// TCP address of the web portal.
     pub http_listen: SocketAddr,
+    /// How long a web client may take to send a request's headers; also
+    /// how long an idle keep-alive connection stays open.
+    #[serde(with = "humantime_serde")]
+    pub http_header_timeout: Duration,
+    /// Longest pause while a web client sends a request body.
+    #[serde(with = "humantime_serde")]
+    pub http_body_timeout: Duration,
+    /// Web connections open at once, all clients together.
+    pub http_max_connections: usize,
+    /// Web connections open at once from one address (IPv6: one /64);
+    /// `trusted_proxy` is held by `http_max_connections` only.
+    pub http_max_connections_per_address: usize,
     /// How long an enrollment token stays valid.
     #[serde(with = "humantime_serde")]
     pub token_ttl: Duration,
@@ -80,10 +92,12 @@ pub struct HubConfig {
     /// (for the sign-in limit); that header is ignored from anyone else.
     pub trusted_proxy: Option<std::net::IpAddr>,
     /// The portal's public address (`https://…`), printed on verifiable
-    /// copies and their QR codes. Defaults to `http://` + `http_listen`.
+    /// copies and their QR codes. Without it, see [`HubConfig::public_url`].
     pub portal_url: Option<String>,
     /// Addresses allowed to read `/metrics` and the network health page
-    /// `/sante`, besides the hub machine itself.
+    /// `/sante`, besides the hub machine itself; judged by the connection's
+    /// address, or from `trusted_proxy` by the address it appended to
+    /// `X-Forwarded-For` (a request without one is refused).
     pub metrics_allow: Vec<std::net::IpAddr>,
 }
 
@@ -94,6 +108,10 @@ impl Default for HubConfig {
             public_names: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
             quic_listen: SocketAddr::from(([0, 0, 0, 0], 4433)),
             http_listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            http_header_timeout: Duration::from_secs(10),
+            http_body_timeout: Duration::from_secs(30),
+            http_max_connections: 1024,
+            http_max_connections_per_address: 64,
             token_ttl: Duration::from_secs(24 * 3600),
             node_cert_validity: Duration::from_secs(90 * 86400),
             status_interval: Duration::from_secs(30),
@@ -126,6 +144,30 @@ impl HubConfig {
     /// Every problem in the file, with line and key.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         crate::load_checked(path, Self::problems)
+    }
+
+    /// The portal's public address, printed on verifiable copies and in
+    /// their QR codes: `portal_url` when set; otherwise the first of
+    /// `public_names` with the port of `http_listen`, over `https://` when
+    /// the hub serves HTTPS itself (`https_cert`). Never a listening
+    /// address such as `127.0.0.1`, unless it is a public name.
+    pub fn public_url(&self) -> String {
+        if let Some(u) = &self.portal_url {
+            return u.trim_end_matches('/').to_string();
+        }
+        let https = self.https_cert.is_some();
+        let host = match self.public_names.first() {
+            Some(n) if n.parse::<std::net::Ipv6Addr>().is_ok() => format!("[{n}]"),
+            Some(n) => n.clone(),
+            None => self.http_listen.ip().to_string(),
+        };
+        let port = self.http_listen.port();
+        let scheme = if https { "https" } else { "http" };
+        if (https && port == 443) || (!https && port == 80) {
+            format!("{scheme}://{host}")
+        } else {
+            format!("{scheme}://{host}:{port}")
+        }
     }
 
     /// Cross-key rules, all reported at once.
@@ -192,6 +234,18 @@ impl HubConfig {
                 "use e.g. \"90d\"",
             );
         }
+        if self.https_cert.is_some()
+            && self
+                .portal_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("http://"))
+        {
+            out.bad(
+                "portal_url",
+                "is an http:// address while the portal serves HTTPS (https_cert)",
+                "write it with https://: it is printed on verifiable copies",
+            );
+        }
         if self.https_cert.is_some() != self.https_key.is_some() {
             out.bad(
                 "https_cert/https_key",
@@ -227,6 +281,27 @@ impl HubConfig {
                 "use e.g. \"5s\"",
             );
         }
+        self.http_problems(out);
+    }
+
+    /// The portal's HTTP timeouts and connection caps.
+    fn http_problems(&self, out: &mut Problems) {
+        if self.http_header_timeout.is_zero() || self.http_body_timeout.is_zero() {
+            out.bad(
+                "http_header_timeout/http_body_timeout",
+                "must be above zero",
+                "use e.g. \"10s\" and \"30s\"",
+            );
+        }
+        if self.http_max_connections_per_address == 0
+            || self.http_max_connections < self.http_max_connections_per_address
+        {
+            out.bad(
+                "http_max_connections/http_max_connections_per_address",
+                "the per-address cap must be above zero and at most the total",
+                "use e.g. 1024 and 64",
+            );
+        }
     }
 
     /// The file `hub init` writes: every key, commented, with its value.
@@ -249,6 +324,15 @@ quic_listen = "{quic}"
 
 # TCP address of the web portal.
 http_listen = "{http}"
+
+# Web clients: time to send a request's headers (also how long an idle
+# connection stays open), longest pause while sending a body, and
+# connections open at once in all and from one address (the trusted proxy
+# is held by the total only).
+http_header_timeout = "{http_header}"
+http_body_timeout = "{http_body}"
+http_max_connections = {http_max}
+http_max_connections_per_address = {http_per_address}
 
 # How long an enrollment token stays valid.
 token_ttl = "{ttl}"
@@ -308,17 +392,24 @@ login_per_minute = {logins}
 {proxy}
 
 # The portal's public address, printed with the QR code on verifiable
-# copies of documents (defaults to http:// and http_listen).
+# copies of documents (defaults to the first public name with the port of
+# http_listen, over https:// when https_cert is set).
 {portal}
 
 # Prometheus metrics (/metrics) and the network health page (/sante) are
-# served to the hub machine itself and to these addresses only.
+# served to the hub machine itself and to these addresses only, judged by
+# the connection's address; from trusted_proxy, by the address it appends
+# to X-Forwarded-For (a request it sends without one is refused).
 metrics_allow = [{metrics}]
 "#,
             name = self.name,
             names = names.join(", "),
             quic = self.quic_listen,
             http = self.http_listen,
+            http_header = h(self.http_header_timeout),
+            http_body = h(self.http_body_timeout),
+            http_max = self.http_max_connections,
+            http_per_address = self.http_max_connections_per_address,
             ttl = h(self.token_ttl),
             validity = h(self.node_cert_validity),
             status = h(self.status_interval),
@@ -418,6 +509,45 @@ mod tests {
         assert!(config.problems().is_empty());
         config.stall_timeout = Duration::ZERO;
         assert_eq!(config.problems().len(), 1);
+    }
+
+    #[test]
+    fn the_public_url_is_the_public_address_over_https_when_on() {
+        let mut c = HubConfig::default();
+        assert_eq!(c.public_url(), "http://localhost:8080");
+        c.public_names = vec!["hub.example.org".into()];
+        c.https_cert = Some("c.pem".into());
+        c.https_key = Some("k.pem".into());
+        c.http_listen = "0.0.0.0:443".parse().unwrap();
+        assert_eq!(c.public_url(), "https://hub.example.org");
+        c.public_names = vec!["2001:db8::1".into()];
+        c.http_listen = "[::]:8443".parse().unwrap();
+        assert_eq!(c.public_url(), "https://[2001:db8::1]:8443");
+        c.portal_url = Some("https://passerelle.example.fr/".into());
+        assert_eq!(c.public_url(), "https://passerelle.example.fr");
+        assert!(c.problems().is_empty());
+        // An http:// address printed on copies while HTTPS is on.
+        c.portal_url = Some("http://passerelle.example.fr".into());
+        let keys: Vec<_> = c.problems().into_iter().map(|p| p.key).collect();
+        assert_eq!(keys, [Some("portal_url".to_string())]);
+    }
+
+    #[test]
+    fn http_timeouts_and_caps_are_checked() {
+        let mut c = HubConfig {
+            http_body_timeout: Duration::ZERO,
+            ..HubConfig::default()
+        };
+        c.http_max_connections = 10;
+        c.http_max_connections_per_address = 20;
+        let keys: Vec<_> = c.problems().into_iter().map(|p| p.key).collect();
+        assert_eq!(
+            keys,
+            [
+                Some("http_header_timeout/http_body_timeout".to_string()),
+                Some("http_max_connections/http_max_connections_per_address".to_string())
+            ]
+        );
     }
 }
 

@@ -298,10 +298,18 @@ pub fn render_indicator(
     level: Option<Level>,
     format: Format,
 ) -> String {
-    let cells: Vec<&ResultCell> = r
+    // Rounded to the catalog's decimals, even a result stored before
+    // results were rounded when composed.
+    let cells: Vec<ResultCell> = r
         .cells
         .iter()
         .filter(|c| level.is_none_or(|l| c.level == l))
+        .map(|c| ResultCell {
+            value: c
+                .value
+                .map(|v| passerelle_observatory::catalog::round(v, ind.decimals)),
+            ..c.clone()
+        })
         .collect();
     if format == Format::Json {
         let v = serde_json::json!({
@@ -316,7 +324,7 @@ pub fn render_indicator(
         return serde_json::to_string_pretty(&v).expect("serializes") + "\n";
     }
     let mut l = Listing::new(vec!["level", "code", "name", "period", "value", "status"]);
-    for c in cells {
+    for c in &cells {
         l.rows.push(vec![
             Cell::text(c.level.to_string()),
             Cell::text(&c.code),

@@ -1,10 +1,18 @@
 //! HTTP serving for both binaries: the hub's portal (plain HTTP behind a
 //! reverse proxy, or HTTPS with its own certificate files) and the node's
 //! metrics endpoint. One accept loop and one connection driver for both
-//! modes, so the timeouts, the peer address handed to handlers and the
-//! stop are the same whether TLS is on or off.
+//! modes, so the timeouts, the connection caps, the peer address handed
+//! to handlers and the stop are the same whether TLS is on or off.
 //!
-//! It serves an axum [`Router`] and knows nothing of what the router does.
+//! It serves an axum [`Router`] and knows nothing of what the router does
+//! (request body sizes are the router's business, with axum's
+//! `DefaultBodyLimit`).
+//!
+//! - [`admission`]: the connection caps, in all and per address.
+//! - [`body`]: the body timeout.
+
+pub mod admission;
+pub mod body;
 
 use std::{future::Future, net::SocketAddr, time::Duration};
 
@@ -23,6 +31,10 @@ use tokio::{
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
+pub use admission::Caps;
+use admission::{Admission, Slot};
+use body::TimedBody;
+
 /// How long a client may take at each step of a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
@@ -32,6 +44,9 @@ pub struct Timeouts {
     /// connection or the end of the previous response. It is therefore
     /// also how long an idle keep-alive connection stays open.
     pub header_read: Duration,
+    /// Longest pause while a request body arrives: a handler reading the
+    /// body gets an error once the client has sent nothing for this long.
+    pub body: Duration,
     /// After the stop signal, how long requests in flight may run before
     /// their connections are cut.
     pub grace: Duration,
@@ -42,6 +57,7 @@ impl Default for Timeouts {
         Self {
             handshake: Duration::from_secs(10),
             header_read: Duration::from_secs(10),
+            body: Duration::from_secs(30),
             grace: Duration::from_secs(5),
         }
     }
@@ -51,6 +67,9 @@ impl Default for Timeouts {
 /// is given, plain HTTP/1.1 otherwise. Handlers can extract
 /// `ConnectInfo<SocketAddr>` in both modes.
 ///
+/// A connection over one of the `caps` is closed as soon as it is
+/// accepted, before any TLS work.
+///
 /// At the stop, no new connection is accepted, idle connections close,
 /// requests in flight get [`Timeouts::grace`] to finish, and whatever is
 /// left is cut; the function returns when every connection task is gone.
@@ -59,8 +78,10 @@ pub async fn serve(
     app: Router,
     tls: Option<TlsAcceptor>,
     timeouts: Timeouts,
+    caps: Caps,
     stop: impl Future<Output = ()>,
 ) {
+    let admission = Admission::new(caps);
     let (closing, closed) = watch::channel(());
     let mut connections = JoinSet::new();
     tokio::pin!(stop);
@@ -80,7 +101,16 @@ pub async fn serve(
                 }
             },
         };
+        let slot = match admission.admit(peer.ip()) {
+            Ok(slot) => slot,
+            Err(refusal) => {
+                tracing::debug!(%peer, ?refusal, "HTTP connection over its cap closed");
+                drop(tcp);
+                continue;
+            }
+        };
         connections.spawn(connection(
+            slot,
             tcp,
             peer,
             app.clone(),
@@ -101,8 +131,10 @@ pub async fn serve(
     }
 }
 
-/// One accepted connection: the TLS handshake when there is one, then HTTP.
+/// One accepted connection, holding its `slot` to the end: the TLS
+/// handshake when there is one, then HTTP.
 async fn connection(
+    slot: Slot,
     tcp: TcpStream,
     peer: SocketAddr,
     app: Router,
@@ -111,13 +143,14 @@ async fn connection(
     closing: watch::Receiver<()>,
 ) {
     let Some(acceptor) = tls else {
-        return drive(tcp, peer, app, timeouts.header_read, closing).await;
+        return drive(tcp, peer, app, timeouts, closing).await;
     };
     match tokio::time::timeout(timeouts.handshake, acceptor.accept(tcp)).await {
-        Ok(Ok(stream)) => drive(stream, peer, app, timeouts.header_read, closing).await,
+        Ok(Ok(stream)) => drive(stream, peer, app, timeouts, closing).await,
         Ok(Err(error)) => tracing::debug!(%error, %peer, "TLS handshake failed"),
         Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
     }
+    drop(slot);
 }
 
 /// Serves HTTP/1.1 requests on `io` until the client leaves, a timeout
@@ -126,19 +159,20 @@ async fn drive<Io>(
     io: Io,
     peer: SocketAddr,
     app: Router,
-    header_read: Duration,
+    timeouts: Timeouts,
     mut closing: watch::Receiver<()>,
 ) where
     Io: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service = app.map_request(move |mut req: Request<Incoming>| {
+    let service = app.map_request(move |req: Request<Incoming>| {
+        let mut req = req.map(|b| TimedBody::new(b, timeouts.body));
         req.extensions_mut().insert(ConnectInfo(peer));
         req
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(header_read);
+        .header_read_timeout(timeouts.header_read);
     let conn = builder.serve_connection(TokioIo::new(io), TowerToHyperService::new(service));
     tokio::pin!(conn);
     let ended = tokio::select! {

@@ -45,6 +45,11 @@ impl fmt::Display for Format {
 pub struct Cell {
     text: String,
     json: serde_json::Value,
+    /// Written by the program (a number, a flag, a time, a dash), not
+    /// taken from any input: CSV writes it as is. Any other cell may hold
+    /// what a partner or a node typed, and CSV neutralizes it
+    /// ([`csv_text`]).
+    typed: bool,
 }
 
 impl Cell {
@@ -54,6 +59,7 @@ impl Cell {
         Self {
             json: serde_json::Value::String(text.clone()),
             text,
+            typed: false,
         }
     }
 
@@ -62,20 +68,33 @@ impl Cell {
         Self {
             text: n.to_string(),
             json: n.into(),
+            typed: true,
         }
     }
 
-    /// A decimal number written with `decimals` digits in tables; empty in
-    /// tables and `null` in JSON when missing.
+    /// A decimal number rounded to `decimals` digits in every format
+    /// (written with exactly that many in tables and CSV); empty in tables
+    /// and `null` in JSON when missing.
     pub fn decimal(v: Option<f64>, decimals: u8) -> Self {
         match v {
-            Some(v) => Self {
-                text: format!("{v:.prec$}", prec = usize::from(decimals)),
-                json: serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into),
-            },
+            Some(v) => {
+                let text = format!("{v:.prec$}", prec = usize::from(decimals));
+                // JSON carries the number written, never more digits.
+                let json = text
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64)
+                    .map_or(serde_json::Value::Null, Into::into);
+                Self {
+                    text,
+                    json,
+                    typed: true,
+                }
+            }
             None => Self {
                 text: String::new(),
                 json: serde_json::Value::Null,
+                typed: true,
             },
         }
     }
@@ -85,6 +104,7 @@ impl Cell {
         Self {
             text: if b { "yes" } else { "no" }.into(),
             json: b.into(),
+            typed: true,
         }
     }
 
@@ -94,6 +114,7 @@ impl Cell {
         Self {
             text: time(t),
             json: t.map_or(serde_json::Value::Null, |t| rfc3339(t).into()),
+            typed: true,
         }
     }
 
@@ -102,6 +123,7 @@ impl Cell {
         Self {
             text: "-".into(),
             json: serde_json::Value::Null,
+            typed: true,
         }
     }
 
@@ -115,6 +137,7 @@ impl Cell {
         Self {
             text: items.join(sep),
             json: items.to_vec().into(),
+            typed: false,
         }
     }
 
@@ -124,6 +147,7 @@ impl Cell {
         Self {
             text: text.into(),
             json: code.into(),
+            typed: false,
         }
     }
 
@@ -214,17 +238,10 @@ impl Listing {
     }
 
     fn csv(&self) -> String {
-        let quote = |s: &str| {
-            if s.contains([',', '"', '\n', '\r']) {
-                format!("\"{}\"", s.replace('"', "\"\""))
-            } else {
-                s.to_string()
-            }
-        };
         let mut out = self
             .columns
             .iter()
-            .map(|c| quote(c))
+            .map(|c| csv_quote(c))
             .collect::<Vec<_>>()
             .join(",")
             + "\n";
@@ -232,13 +249,42 @@ impl Listing {
             out.push_str(
                 &(row
                     .iter()
-                    .map(|c| quote(c.as_text()))
+                    .map(|c| {
+                        if c.typed {
+                            csv_quote(&c.text)
+                        } else {
+                            csv_text(&c.text)
+                        }
+                    })
                     .collect::<Vec<_>>()
                     .join(",")
                     + "\n"),
             );
         }
         out
+    }
+}
+
+/// A CSV field, quoted when it holds a comma, a quote or a line break.
+pub fn csv_quote(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// A CSV field of text from anywhere (a name, a label, an identifier a
+/// node chose): a spreadsheet would run text starting with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return as a formula, so such text gets a
+/// leading `'`, which spreadsheets read as "this is text". Then quoted as
+/// [`csv_quote`]. Numbers are written by the program and never go
+/// through here, so a negative number stays a number.
+pub fn csv_text(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        csv_quote(&format!("'{s}"))
+    } else {
+        csv_quote(s)
     }
 }
 
@@ -416,5 +462,61 @@ mod tests {
         assert_eq!(time(Some(1_795_392_000)), "2026-11-23 00:00:00 UTC");
         assert_eq!(time(Some(951_782_400 + 3661)), "2000-02-29 01:01:01 UTC");
         assert_eq!(rfc3339(951_782_400 + 3661), "2000-02-29T01:01:01Z");
+    }
+
+    #[test]
+    fn csv_neutralizes_every_formula_prefix_in_text_cells_only() {
+        let mut l = Listing::new(vec!["text", "value"]);
+        for bad in [
+            "=1+2",
+            "+33 6",
+            "-2+3",
+            "@SUM(A1)",
+            "\t=cmd",
+            "\r=cmd",
+            "=HYPERLINK(\"http://x\",\"y\")",
+        ] {
+            l.rows
+                .push(vec![Cell::text(bad), Cell::decimal(Some(-2.5), 1)]);
+        }
+        l.rows.push(vec![
+            Cell::coded("=label", "code"),
+            Cell::list(&["@a".into(), "b".into()], " "),
+        ]);
+        let csv = l.render(Format::Csv);
+        let lines: Vec<&str> = csv.split('\n').collect();
+        assert_eq!(lines[1], "'=1+2,-2.5");
+        assert_eq!(lines[2], "'+33 6,-2.5");
+        assert_eq!(lines[3], "'-2+3,-2.5");
+        assert_eq!(lines[4], "'@SUM(A1),-2.5");
+        assert_eq!(lines[5], "'\t=cmd,-2.5");
+        assert_eq!(lines[6], "\"'\r=cmd\",-2.5");
+        assert_eq!(lines[7], "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",-2.5");
+        assert_eq!(lines[8], "'=label,'@a b");
+        // No field of any line starts with a formula character unquoted.
+        for line in csv.lines().skip(1) {
+            let first = line.trim_start_matches('"');
+            assert!(first.starts_with('\''), "{line}");
+        }
+        // JSON and tables keep the text as it is.
+        let json = l.to_json();
+        assert_eq!(json[0]["text"], "=1+2");
+        assert_eq!(json[0]["value"], -2.5);
+        // A real negative number stays a number, missing stays a dash.
+        let mut n = Listing::new(vec!["v", "m"]);
+        n.rows
+            .push(vec![Cell::decimal(Some(-0.25), 2), Cell::missing()]);
+        assert_eq!(n.render(Format::Csv), "v,m\n-0.25,-\n");
+        assert_eq!(csv_text("plain"), "plain");
+        assert_eq!(csv_text("a,b"), "\"a,b\"");
+    }
+
+    #[test]
+    fn decimals_are_rounded_in_json_too() {
+        let mut l = Listing::new(vec!["v"]);
+        l.rows.push(vec![Cell::decimal(Some(2.0 / 3.0), 2)]);
+        l.rows.push(vec![Cell::decimal(Some(1000.0 / 7.0), 0)]);
+        assert_eq!(l.to_json(), serde_json::json!([{"v": 0.67}, {"v": 143.0}]));
+        assert_eq!(l.render(Format::Csv), "v\n0.67\n143\n");
     }
 }

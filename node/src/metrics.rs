@@ -212,6 +212,7 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::
         router(shared),
         None,
         passerelle_link::http::Timeouts::default(),
+        passerelle_link::http::Caps::default(),
         stop,
     )
     .await;

@@ -16,7 +16,7 @@ use passerelle_protocol::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Formula, Indicator, Term};
+use crate::catalog::{round, Formula, Indicator, Term};
 
 /// Where a composed value stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -213,7 +213,7 @@ pub fn compose(ind: &Indicator, answers: &Answers) -> Vec<ResultCell> {
                     ),
                 };
                 let (value, status) = match v {
-                    V::Val(x) => (Some(x), Status::Released),
+                    V::Val(x) => (Some(round(x, ind.decimals)), Status::Released),
                     V::Suppressed => (None, Status::Suppressed),
                     V::Missing => (None, Status::Missing),
                 };

@@ -7,9 +7,12 @@
 use passerelle_protocol::geo::{self, Level};
 use serde_json::{json, Value};
 
-use passerelle_link::output::rfc3339;
+use passerelle_link::output::{csv_text, rfc3339};
 use passerelle_observatory::{
-    catalog::Indicator, compose::Status, publish::Share, Draft, IndicatorResult,
+    catalog::{round, Indicator},
+    compose::Status,
+    publish::Share,
+    Draft, IndicatorResult,
 };
 
 use crate::state::Ctx;
@@ -67,7 +70,9 @@ pub fn indicator_json(
         .map(|c| {
             json!({
                 "level": c.level, "code": c.code, "name": geo::name(c.level, &c.code),
-                "period": c.period.to_string(), "value": c.value, "status": status(c.status),
+                "period": c.period.to_string(),
+                "value": c.value.map(|v| round(v, ind.decimals)),
+                "status": status(c.status),
             })
         })
         .collect();
@@ -89,24 +94,34 @@ pub fn indicator_json(
     })
 }
 
-/// An indicator's latest values as CSV (`.` decimal point, UTF-8).
+/// An indicator's latest values as CSV (`.` decimal point, UTF-8): each
+/// value with exactly the indicator's decimals, each text neutralized
+/// against spreadsheet formulas ([`csv_text`]).
 pub fn indicator_csv(ind: &Indicator, r: &IndicatorResult, level: Option<Level>) -> String {
     let mut out = String::from("indicateur,niveau,code,nom,periode,valeur,statut\n");
+    let digits = usize::from(ind.decimals);
     for c in r
         .cells
         .iter()
         .filter(|c| level.is_none_or(|l| c.level == l))
     {
-        let name = geo::name(c.level, &c.code)
-            .unwrap_or_default()
-            .replace('"', "\"\"");
+        // The name is always quoted, as it always was.
+        let name = csv_text(geo::name(c.level, &c.code).unwrap_or_default());
+        let name = if name.starts_with('"') {
+            name
+        } else {
+            format!("\"{name}\"")
+        };
+        let value = c
+            .value
+            .map(|v| format!("{:.digits$}", round(v, ind.decimals)))
+            .unwrap_or_default();
         out.push_str(&format!(
-            "{},{},{},\"{name}\",{},{},{}\n",
-            ind.id,
-            c.level,
-            c.code,
-            c.period,
-            c.value.map(|v| v.to_string()).unwrap_or_default(),
+            "{},{},{},{name},{},{value},{}\n",
+            csv_text(&ind.id),
+            csv_text(&c.level.to_string()),
+            csv_text(&c.code),
+            csv_text(&c.period.to_string()),
             status(c.status)
         ));
     }

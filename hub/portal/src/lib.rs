@@ -27,6 +27,8 @@
 //! - [`pro_vault`]: what professionals see of the vault.
 //! - [`verify`]: the public check of verifiable copies.
 //! - [`ops`]: `/metrics` and the network health page.
+//! - [`multipart`]: bounded reading of multipart forms, and the body
+//!   limit of every route without files.
 //! - [`state`]: what the handlers share.
 //!
 //! Each area has its own router (public, partner, resources, vault,
@@ -41,6 +43,7 @@ pub mod error;
 pub mod https;
 pub mod layout;
 pub mod map;
+pub mod multipart;
 pub mod ops;
 pub mod pages;
 pub mod partner;
@@ -75,6 +78,9 @@ pub fn router(ctx: Arc<Ctx>) -> Router {
         .merge(verify::router())
         .merge(ops::router())
         .fallback(|| async { PortalError::NotFound })
+        // Every route's body limit; the upload routes set larger ones of
+        // their own (the innermost limit wins).
+        .layer(axum::extract::DefaultBodyLimit::max(multipart::FORM_LIMIT))
         .layer(axum::middleware::map_response_with_state(
             ctx.clone(),
             error::render,
@@ -108,6 +114,7 @@ pub async fn serve(
     mut stop: watch::Receiver<bool>,
     tls: Option<tokio_rustls::TlsAcceptor>,
 ) {
+    let ctx_config = ctx.hub.config.clone();
     let mut app = router(ctx);
     if tls.is_some() {
         app = app.layer(axum::middleware::map_response(
@@ -120,15 +127,19 @@ pub async fn serve(
             },
         ));
     }
+    let config = &ctx_config;
+    let timeouts = passerelle_link::http::Timeouts {
+        header_read: config.http_header_timeout,
+        body: config.http_body_timeout,
+        ..passerelle_link::http::Timeouts::default()
+    };
+    let caps = passerelle_link::http::Caps {
+        total: config.http_max_connections,
+        per_address: config.http_max_connections_per_address,
+        unlimited: config.trusted_proxy.into_iter().collect(),
+    };
     let stop = async move {
         let _ = stop.changed().await;
     };
-    passerelle_link::http::serve(
-        listener,
-        app,
-        tls,
-        passerelle_link::http::Timeouts::default(),
-        stop,
-    )
-    .await;
+    passerelle_link::http::serve(listener, app, tls, timeouts, caps, stop).await;
 }

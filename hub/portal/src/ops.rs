@@ -1,6 +1,8 @@
 //! Operations pages: `/metrics` (Prometheus) and `/sante`, the network's
 //! health at a glance for the hub administrator. Both are served to the
-//! hub machine itself (not through a proxy) and to `metrics_allow`.
+//! hub machine itself and to `metrics_allow`, judged by the socket's peer
+//! address; behind the `trusted_proxy`, by the address that proxy
+//! appended to `X-Forwarded-For`, and never when it appended none.
 
 use std::{collections::BTreeMap, net::SocketAddr, sync::Arc};
 
@@ -15,7 +17,7 @@ use passerelle_hub_core::store::{AuditAnchor, NodeRecord};
 
 use super::{
     layout::{column_heads, date, page},
-    partner::client_ip,
+    partner::forwarded_for,
 };
 use crate::state::Ctx;
 
@@ -28,17 +30,31 @@ pub fn router() -> axum::Router<Arc<Ctx>> {
         .route("/sante", get(health))
 }
 
-/// Whether a request may read operations pages.
+/// Whether a request from the socket peer `peer` may read operations
+/// pages: its client is the hub machine (loopback) or in `metrics_allow`.
+///
+/// The client is `peer` itself, except when `peer` is the
+/// `trusted_proxy`: then it is the address the proxy appended to
+/// `X-Forwarded-For`, and a request without one is refused (its client is
+/// unknown). From any other peer a forwarding header means a proxy that
+/// was not declared, whose client is unknown too: refused.
 pub fn allowed(ctx: &Ctx, peer: std::net::IpAddr, headers: &HeaderMap) -> bool {
-    let forwarded =
-        headers.contains_key("x-forwarded-for") || headers.contains_key(header::FORWARDED);
-    let ip = client_ip(ctx, peer, headers);
-    ctx.hub.config.metrics_allow.contains(&ip) || (ip.is_loopback() && !forwarded)
+    let config = &ctx.hub.config;
+    let client = if config.trusted_proxy == Some(peer) {
+        match forwarded_for(headers) {
+            Some(ip) => ip,
+            None => return false,
+        }
+    } else if headers.contains_key("x-forwarded-for") || headers.contains_key(header::FORWARDED) {
+        return false;
+    } else {
+        peer
+    };
+    config.metrics_allow.contains(&client) || client.is_loopback()
 }
 
-/// The guard of the operations pages: the request comes from an address
-/// in `metrics_allow`, or from loopback without a proxy header. Refused
-/// with [`PortalError::OpsForbidden`].
+/// The guard of the operations pages ([`allowed`]). Refused with
+/// [`PortalError::OpsForbidden`].
 pub struct Operator;
 
 impl axum::extract::FromRequestParts<Arc<Ctx>> for Operator {

@@ -89,6 +89,12 @@ pub(super) fn client_ip(
     if ctx.hub.config.trusted_proxy != Some(peer) {
         return peer;
     }
+    forwarded_for(headers).unwrap_or(peer)
+}
+
+/// The last address in `X-Forwarded-For`: the one the nearest proxy
+/// appended. Only meaningful when the peer is the trusted proxy.
+pub(super) fn forwarded_for(headers: &HeaderMap) -> Option<std::net::IpAddr> {
     headers
         .get_all("x-forwarded-for")
         .iter()
@@ -96,7 +102,6 @@ pub(super) fn client_ip(
         .flat_map(|v| v.split(','))
         .next_back()
         .and_then(|ip| ip.trim().parse().ok())
-        .unwrap_or(peer)
 }
 
 /// The rate-limit key of a client: its IPv4 address, or its IPv6 /64

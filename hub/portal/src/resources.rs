@@ -31,7 +31,7 @@ pub fn router() -> axum::Router<Arc<Ctx>> {
         axum::routing::get(new)
             .post(publish)
             .layer(axum::extract::DefaultBodyLimit::max(
-                passerelle_observatory::resources::MAX_BYTES + 64 * 1024,
+                passerelle_observatory::resources::MAX_BYTES + crate::multipart::FORM_LIMIT,
             )),
     )
 }
@@ -222,8 +222,9 @@ struct Upload {
     bytes: Vec<u8>,
 }
 
-/// Reads the publishing form; on failure, the status and the message to
-/// show above the form.
+/// Reads the publishing form, each text field bounded
+/// ([`crate::multipart::text`]); on failure, the status and the message
+/// to show above the form.
 async fn read_upload(parts: &mut Multipart) -> Result<Upload, (StatusCode, String)> {
     let mut u = Upload::default();
     loop {
@@ -244,7 +245,16 @@ async fn read_upload(parts: &mut Multipart) -> Result<Upload, (StatusCode, Strin
                         }
                     }
                 } else {
-                    let text = field.text().await.unwrap_or_default();
+                    let mut field = field;
+                    let text = match crate::multipart::text(&mut field).await {
+                        Ok(text) => text,
+                        Err(e) => {
+                            return Err((
+                                e.status(),
+                                "Un champ du formulaire est trop long.".into(),
+                            ))
+                        }
+                    };
                     match name.as_str() {
                         "csrf" => u.csrf = text,
                         "title" => u.title = text,

@@ -50,10 +50,7 @@ impl Ctx {
     ) -> Self {
         let hub = fed.hub.clone();
         let registry = fed.registry.clone();
-        let base_url = match &hub.config.portal_url {
-            Some(u) => u.clone(),
-            None => format!("http://{}", hub.config.http_listen),
-        };
+        let base_url = hub.config.public_url();
         let vault = Vault::new(
             passerelle_vault::store::VaultStore::new(hub.store.clone()),
             fed,

@@ -24,7 +24,9 @@ pub fn router() -> axum::Router<Arc<Ctx>> {
         "/verifier/{code}",
         get(show)
             .post(check)
-            .layer(axum::extract::DefaultBodyLimit::disable()),
+            .layer(axum::extract::DefaultBodyLimit::max(
+                MAX_CHECKED + crate::multipart::FORM_LIMIT,
+            )),
     )
 }
 
@@ -152,6 +154,10 @@ pub async fn check(
     let mut digest = None;
     while let Ok(Some(mut field)) = form.next_field().await {
         if field.name() != Some("copie") {
+            // Any other field is a short text, bounded like every form's.
+            if let Err(e) = crate::multipart::text(&mut field).await {
+                return (e.status(), Html(found_html(&ctx, &code, None).1)).into_response();
+            }
             continue;
         }
         let mut h = ring::digest::Context::new(&ring::digest::SHA256);

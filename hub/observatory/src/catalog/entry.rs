@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::{CatalogError, Formula, Indicator, PartialPolicy, Term, THEMES};
+use super::{CatalogError, Formula, Indicator, PartialPolicy, Term, MAX_DECIMALS, THEMES};
 
 /// An entry as written in TOML.
 #[derive(Debug, Deserialize)]
@@ -24,7 +24,7 @@ pub(super) struct Entry {
     #[serde(default)]
     per: Option<f64>,
     #[serde(default)]
-    decimals: u8,
+    decimals: Option<u8>,
     #[serde(default)]
     partial: Option<PartialEntry>,
 }
@@ -40,7 +40,7 @@ struct PartialEntry {
 
 /// Checks one entry as written and turns it into an indicator.
 pub(super) fn entry(file: &str, e: Entry) -> Result<Indicator, CatalogError> {
-    let (formula, partial) = checked(&e).map_err(|why| CatalogError {
+    let (formula, partial, decimals) = checked(&e).map_err(|why| CatalogError {
         file: file.into(),
         entry: format!("indicator {:?}", e.id),
         why,
@@ -54,19 +54,36 @@ pub(super) fn entry(file: &str, e: Entry) -> Result<Indicator, CatalogError> {
         sources: e.sources,
         frequency: e.frequency,
         formula,
-        decimals: e.decimals,
+        decimals,
         partial,
     })
 }
 
 /// The entry's rules in order; the first one broken is the reason.
-fn checked(e: &Entry) -> Result<(Formula, PartialPolicy), String> {
+fn checked(e: &Entry) -> Result<(Formula, PartialPolicy, u8), String> {
     check_id(&e.id)?;
     check_theme(&e.theme)?;
     check_texts(e)?;
     let formula = formula(e)?;
     let partial = partial(e, &formula)?;
-    Ok((formula, partial))
+    let decimals = decimals(e, &formula)?;
+    Ok((formula, partial, decimals))
+}
+
+/// The decimals every output rounds to: as declared, at most
+/// [`MAX_DECIMALS`]; by default none for a count or a sum, one for a
+/// ratio or a rate.
+fn decimals(e: &Entry, formula: &Formula) -> Result<u8, String> {
+    match e.decimals {
+        Some(d) if d > MAX_DECIMALS => Err(format!(
+            "decimals = {d} is too many: at most {MAX_DECIMALS} (more would let a reader rebuild the counts behind a ratio)"
+        )),
+        Some(d) => Ok(d),
+        None => Ok(match formula {
+            Formula::Ratio(..) | Formula::Rate(..) => 1,
+            Formula::Sum(_) | Formula::Difference(..) | Formula::Territories(_) => 0,
+        }),
+    }
 }
 
 fn check_id(id: &str) -> Result<(), String> {

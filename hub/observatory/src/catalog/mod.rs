@@ -227,6 +227,23 @@ impl Formula {
     }
 }
 
+/// The most decimals an indicator may declare.
+pub const MAX_DECIMALS: u8 = 4;
+
+/// `v` rounded to `decimals` decimals (half away from zero), the value
+/// every output of an indicator carries: the full-precision quotient of a
+/// ratio would let a reader rebuild its numerator and denominator.
+pub fn round(v: f64, decimals: u8) -> f64 {
+    let scale = 10f64.powi(i32::from(decimals.min(MAX_DECIMALS)));
+    let r = (v * scale).round() / scale;
+    // No "-0" in any output.
+    if r == 0.0 {
+        0.0
+    } else {
+        r
+    }
+}
+
 /// An indicator as published.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Indicator {
@@ -246,7 +263,8 @@ pub struct Indicator {
     pub frequency: String,
     /// The computation.
     pub formula: Formula,
-    /// Decimals shown.
+    /// Decimals of every published value: results are rounded to them
+    /// when composed, and every output writes them.
     pub decimals: u8,
     /// Whether partial results may be published.
     pub partial: PartialPolicy,

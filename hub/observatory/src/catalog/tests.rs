@@ -149,3 +149,52 @@ numerator = ["rsa"]
         "{err}"
     );
 }
+
+#[test]
+fn decimals_default_by_formula_and_are_bounded() {
+    let entry = |formula: &str, extra: &str| {
+        format!(
+            "[[indicator]]\nid = \"x\"\ntitle = \"X\"\ntheme = \"emploi\"\nunit = \"u\"\n\
+             definition = \"d\"\nsources = [\"s\"]\nfrequency = \"f\"\nformula = \"{formula}\"\n\
+             numerator = [\"rsa\"]\n{extra}"
+        )
+    };
+    let sum = parse("mine.toml", &entry("sum", "")).unwrap();
+    assert_eq!(sum[0].decimals, 0);
+    let ratio = parse(
+        "mine.toml",
+        &entry("ratio", "denominator = [\"ref:population\"]\n"),
+    )
+    .unwrap();
+    assert_eq!(ratio[0].decimals, 1);
+    let rate = parse(
+        "mine.toml",
+        &entry(
+            "rate",
+            "denominator = [\"ref:population\"]\nper = 1000\ndecimals = 3\n",
+        ),
+    )
+    .unwrap();
+    assert_eq!(rate[0].decimals, 3);
+    let err = parse("mine.toml", &entry("sum", "decimals = 9\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("mine.toml") && err.contains("decimals = 9 is too many"),
+        "{err}"
+    );
+    // Every shipped indicator declares what it rounds to, within bounds.
+    for i in load(None).unwrap() {
+        assert!(i.decimals <= MAX_DECIMALS, "{}", i.id);
+    }
+}
+
+#[test]
+fn round_keeps_the_declared_decimals_only() {
+    assert_eq!(round(2.0 / 3.0, 2), 0.67);
+    assert_eq!(round(1000.0 / 7.0, 1), 142.9);
+    assert_eq!(round(-2.345_678, 3), -2.346);
+    assert_eq!(round(12.5, 0), 13.0);
+    assert_eq!(round(-0.04, 1).to_string(), "0");
+    assert_eq!(round(1.0 / 3.0, 200), 0.3333);
+}

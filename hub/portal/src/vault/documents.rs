@@ -3,6 +3,7 @@
 //! codes.
 
 use super::*;
+use crate::multipart::{self, FormError};
 
 const NOT_YOURS: &str = "Ce document n'existe pas, ou il ne vous concerne pas.";
 
@@ -314,18 +315,18 @@ struct UploadForm {
     too_big: bool,
 }
 
-/// Reads an upload form, stopping at the first byte over the limit.
-/// `Err` when the sending was cut.
-async fn read_upload(form: &mut Multipart) -> Result<UploadForm, ()> {
+/// Reads an upload form, stopping at the first byte over the file limit
+/// or over a text field's limit ([`multipart::text`]).
+async fn read_upload(form: &mut Multipart) -> Result<UploadForm, FormError> {
     let mut got = UploadForm::default();
-    while let Some(mut field) = form.next_field().await.map_err(drop)? {
+    while let Some(mut field) = form.next_field().await? {
         match field.name().unwrap_or("") {
-            "csrf" => got.csrf = field.text().await.unwrap_or_default(),
-            "type" => got.category = Category::parse(&field.text().await.unwrap_or_default()).ok(),
+            "csrf" => got.csrf = multipart::text(&mut field).await?,
+            "type" => got.category = Category::parse(&multipart::text(&mut field).await?).ok(),
             "fichier" => {
                 let name = field.file_name().unwrap_or("").to_string();
                 let mut bytes = Vec::new();
-                while let Some(c) = field.chunk().await.map_err(drop)? {
+                while let Some(c) = field.chunk().await? {
                     if bytes.len() + c.len() > uploads::MAX_UPLOAD {
                         got.too_big = true;
                         break;
@@ -337,7 +338,9 @@ async fn read_upload(form: &mut Multipart) -> Result<UploadForm, ()> {
                     break;
                 }
             }
-            _ => {}
+            _ => {
+                multipart::text(&mut field).await?;
+            }
         }
     }
     Ok(got)
@@ -345,9 +348,21 @@ async fn read_upload(form: &mut Multipart) -> Result<UploadForm, ()> {
 
 /// POST `/coffre/depots` (multipart): an upload, checked then sealed.
 pub async fn upload(State(ctx): State<Arc<Ctx>>, s: Person, mut form: Multipart) -> Response {
-    let Ok(got) = read_upload(&mut form).await else {
-        let m = "L'envoi a été interrompu. Réessayez.";
-        return documents_page(&ctx, &s, Some(m), StatusCode::BAD_REQUEST).await;
+    let got = match read_upload(&mut form).await {
+        Ok(got) => got,
+        // Over the route's body limit: the file is too big.
+        Err(FormError::Read(e)) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => UploadForm {
+            too_big: true,
+            ..UploadForm::default()
+        },
+        Err(FormError::FieldTooLong) => {
+            let m = "Le formulaire envoyé est trop long. Réessayez depuis cette page.";
+            return documents_page(&ctx, &s, Some(m), StatusCode::PAYLOAD_TOO_LARGE).await;
+        }
+        Err(FormError::Read(_)) => {
+            let m = "L'envoi a été interrompu. Réessayez.";
+            return documents_page(&ctx, &s, Some(m), StatusCode::BAD_REQUEST).await;
+        }
     };
     if !got.too_big && !token_ok(&s.csrf, &got.csrf) {
         return refused(&ctx);

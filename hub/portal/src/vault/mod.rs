@@ -65,7 +65,9 @@ pub fn router() -> axum::Router<Arc<Ctx>> {
         .route("/coffre/copie/{node}/{doc}", post(copy))
         .route(
             "/coffre/depots",
-            post(upload).layer(DefaultBodyLimit::disable()),
+            post(upload).layer(DefaultBodyLimit::max(
+                uploads::MAX_UPLOAD + crate::multipart::FORM_LIMIT,
+            )),
         )
         .route("/coffre/depots/{id}", get(upload_download))
         .route("/coffre/depots/{id}/supprimer", post(upload_delete))
