@@ -82,6 +82,8 @@ pub struct HubConfig {
     /// Addresses allowed to read `/metrics` and the network health page
     /// `/sante`, besides the hub machine itself.
     pub metrics_allow: Vec<std::net::IpAddr>,
+    /// Admission control on the QUIC listener (the `[quic]` table).
+    pub quic: crate::quic::QuicLimits,
 }
 
 impl Default for HubConfig {
@@ -112,6 +114,7 @@ impl Default for HubConfig {
             trusted_proxy: None,
             portal_url: None,
             metrics_allow: Vec::new(),
+            quic: crate::quic::QuicLimits::default(),
         }
     }
 }
@@ -225,6 +228,7 @@ impl HubConfig {
                 "use e.g. \"5s\"",
             );
         }
+        out.extend(self.quic.problems());
         out
     }
 
@@ -313,7 +317,7 @@ login_per_minute = {logins}
 # Prometheus metrics (/metrics) and the network health page (/sante) are
 # served to the hub machine itself and to these addresses only.
 metrics_allow = [{metrics}]
-"#,
+{quic_table}"#,
             name = self.name,
             names = names.join(", "),
             quic = self.quic_listen,
@@ -333,6 +337,7 @@ metrics_allow = [{metrics}]
                 None => "# boundaries = \"/etc/passerelle/communes-976.geojson\"".to_string(),
             },
             prop = self.boundaries_code_property,
+            quic_table = self.quic.template(),
             accounts = self.partner_accounts_per_institution,
             session = h(self.session_ttl),
             logins = self.login_per_minute,
