@@ -122,13 +122,20 @@ impl Admission {
         (load.handshakes, load.connections)
     }
 
+    /// Handshakes in progress from one address.
+    pub fn handshakes_from(&self, ip: IpAddr) -> u32 {
+        let load = self.load.lock().expect("admission lock");
+        load.per_address.get(&ip).map_or(0, |h| h.handshakes)
+    }
+
     /// Decides on an attempt and acts on it. On [`Decision::Accept`], the
     /// handshake goes on and the returned ticket holds its place.
     pub fn handle_incoming(
         self: &Arc<Self>,
         incoming: quinn::Incoming,
     ) -> Option<(quinn::Connecting, HandshakeTicket)> {
-        let ip = incoming.remote_address().ip();
+        let remote = incoming.remote_address();
+        let ip = remote.ip();
         let decision = {
             let mut load = self.load.lock().expect("admission lock");
             let here = load.per_address.get(&ip).copied().unwrap_or_default();
@@ -153,9 +160,14 @@ impl Admission {
                     admission: self.clone(),
                     ip,
                 };
+                // The first flight is read here: a ClientHello asking for
+                // no protocol of ours already fails.
                 match incoming.accept() {
                     Ok(connecting) => return Some((connecting, ticket)),
-                    Err(error) => tracing::debug!(%ip, %error, "attempt not accepted"),
+                    Err(error) => match HandshakeRefusal::from_handshake(&error) {
+                        Some(refusal) => refusal.record(self, remote, &error.to_string()),
+                        None => tracing::debug!(%ip, %error, "attempt not accepted"),
+                    },
                 }
             }
             Decision::Retry => {

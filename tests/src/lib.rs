@@ -4,6 +4,8 @@
 //! loopback, each in a temporary folder, on ports the OS picks. Tests live
 //! in `tests/`; this library only sets them up.
 //!
+//! - [`flood`]: QUIC Initial packets that start handshakes and never
+//!   finish them.
 //! - [`process`]: a node in a child process, to kill or freeze for real.
 //! - [`vault`]: a person's account, link codes and documents, over HTTP
 //!   and the node's admin socket.
@@ -16,6 +18,7 @@ use passerelle_hub_core::{ops, paths::HubDir};
 use passerelle_node::{paths::NodeDir, serve::NodeHandle};
 use passerelle_protocol::ids::NodeId;
 
+pub mod flood;
 pub mod process;
 pub mod vault;
 
