@@ -2,11 +2,11 @@
 # Hub memory under a flood of unfinished QUIC handshakes (issue 11): the
 # hub's resident memory idle, then its peak while passerelle-flood sends
 # Initial packets that start handshakes and never finish them, in three
-# settings of [quic] in hub.toml:
+# settings of the quic_* keys of hub.toml:
 #   defaults        one source address, the shipped limits
 #   full cap        the cap filled: Retry off and no per-address limit, so
 #                   every unproven packet starts a handshake up to
-#                   max_handshakes (the worst the limits allow)
+#                   quic_max_handshakes (the worst the limits allow)
 #   no admission    every limit raised to 65536 and a 60 s deadline: what
 #                   the hub would hold without admission control
 # Needs a release build:
@@ -43,9 +43,9 @@ run() {
 import re, sys
 path, mx, retry, per, conns, timeout = sys.argv[1:]
 text = open(path).read()
-for key, value in [("max_handshakes", mx), ("retry_above", retry),
-                   ("handshakes_per_address", per), ("connections_per_address", conns),
-                   ("handshake_timeout", f'"{timeout}"')]:
+for key, value in [("quic_max_handshakes", mx), ("quic_retry_above", retry),
+                   ("quic_handshakes_per_address", per), ("quic_connections_per_address", conns),
+                   ("quic_handshake_timeout", f'"{timeout}"')]:
     text = re.sub(rf"^{key} = .*$", f"{key} = {value}", text, flags=re.M)
 open(path, "w").write(text)
 PY

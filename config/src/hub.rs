@@ -4,7 +4,7 @@ use std::{net::SocketAddr, num::NonZeroU32, path::Path, time::Duration};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{error::Problem, ConfigError};
+use crate::{error::Problem, ConfigError, QuicLimits};
 
 /// The hub's configuration. Every key is optional; defaults suit a first run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +48,18 @@ pub struct HubConfig {
     /// Diagnostic probes (`passerelle-node doctor`) accepted per minute from
     /// one address; counted apart from enrollments.
     pub probe_per_minute: NonZeroU32,
+    /// QUIC handshakes in progress at most ([`QuicLimits::max_handshakes`]).
+    pub quic_max_handshakes: NonZeroU32,
+    /// Handshakes in progress above which unproven addresses are asked to
+    /// Retry ([`QuicLimits::retry_above`]).
+    pub quic_retry_above: u32,
+    /// Handshakes in progress at most from one IP address.
+    pub quic_handshakes_per_address: NonZeroU32,
+    /// Connections at most from one IP address.
+    pub quic_connections_per_address: NonZeroU32,
+    /// A QUIC handshake not finished in this time is dropped.
+    #[serde(with = "humantime_serde")]
+    pub quic_handshake_timeout: Duration,
     /// How often every indicator is recomposed from the nodes.
     #[serde(with = "humantime_serde")]
     pub refresh_interval: Duration,
@@ -82,12 +94,11 @@ pub struct HubConfig {
     /// Addresses allowed to read `/metrics` and the network health page
     /// `/sante`, besides the hub machine itself.
     pub metrics_allow: Vec<std::net::IpAddr>,
-    /// Admission control on the QUIC listener (the `[quic]` table).
-    pub quic: crate::quic::QuicLimits,
 }
 
 impl Default for HubConfig {
     fn default() -> Self {
+        let quic = QuicLimits::default();
         Self {
             name: "DEETS Mayotte".into(),
             public_names: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
@@ -102,6 +113,11 @@ impl Default for HubConfig {
             stall_timeout: Duration::from_secs(5),
             enroll_per_minute: NonZeroU32::new(10).expect("non-zero"),
             probe_per_minute: NonZeroU32::new(60).expect("non-zero"),
+            quic_max_handshakes: quic.max_handshakes,
+            quic_retry_above: quic.retry_above,
+            quic_handshakes_per_address: quic.handshakes_per_address,
+            quic_connections_per_address: quic.connections_per_address,
+            quic_handshake_timeout: quic.handshake_timeout,
             refresh_interval: Duration::from_secs(3600),
             catalog_dir: None,
             boundaries: None,
@@ -114,12 +130,22 @@ impl Default for HubConfig {
             trusted_proxy: None,
             portal_url: None,
             metrics_allow: Vec::new(),
-            quic: crate::quic::QuicLimits::default(),
         }
     }
 }
 
 impl HubConfig {
+    /// The admission limits of the QUIC listener (the `quic_*` keys).
+    pub fn quic(&self) -> QuicLimits {
+        QuicLimits {
+            max_handshakes: self.quic_max_handshakes,
+            retry_above: self.quic_retry_above,
+            handshakes_per_address: self.quic_handshakes_per_address,
+            connections_per_address: self.quic_connections_per_address,
+            handshake_timeout: self.quic_handshake_timeout,
+        }
+    }
+
     /// Reads and checks `hub.toml`.
     ///
     /// # Errors
@@ -228,7 +254,7 @@ impl HubConfig {
                 "use e.g. \"5s\"",
             );
         }
-        out.extend(self.quic.problems());
+        out.extend(self.quic().problems());
         out
     }
 
@@ -282,6 +308,7 @@ enroll_per_minute = {rate}
 # address, counted apart from enrollments.
 probe_per_minute = {probes}
 
+{quic_limits}
 # How often every indicator is recomposed from the nodes (on demand too:
 # passerelle-hub indicator ID --refresh).
 refresh_interval = "{refresh}"
@@ -317,7 +344,7 @@ login_per_minute = {logins}
 # Prometheus metrics (/metrics) and the network health page (/sante) are
 # served to the hub machine itself and to these addresses only.
 metrics_allow = [{metrics}]
-{quic_table}"#,
+"#,
             name = self.name,
             names = names.join(", "),
             quic = self.quic_listen,
@@ -337,7 +364,7 @@ metrics_allow = [{metrics}]
                 None => "# boundaries = \"/etc/passerelle/communes-976.geojson\"".to_string(),
             },
             prop = self.boundaries_code_property,
-            quic_table = self.quic.template(),
+            quic_limits = self.quic().template(),
             accounts = self.partner_accounts_per_institution,
             session = h(self.session_ttl),
             logins = self.login_per_minute,

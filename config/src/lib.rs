@@ -11,7 +11,7 @@
 //! - [`dataset`]: datasets a node holds and its sharing policy.
 //! - [`hub`]: the hub file, `hub.toml`.
 //! - [`node`]: the node file, `node.toml`.
-//! - [`quic`]: the `[quic]` table of `hub.toml` (admission control).
+//! - [`quic`]: the `quic_*` keys of `hub.toml` (admission control).
 
 pub mod addr;
 pub mod dataset;

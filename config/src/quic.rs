@@ -1,17 +1,16 @@
-//! The `[quic]` table of `hub.toml`: admission control on the QUIC
+//! The `quic_*` keys of `hub.toml`: admission control on the QUIC
 //! listener. Nobody is authenticated before the handshake ends, so these
 //! limits are what keeps an unauthenticated sender from growing the hub's
-//! memory.
+//! memory. They are top-level keys (not a table), so that keys appended at
+//! the end of the file stay top-level.
 
 use std::{num::NonZeroU32, time::Duration};
 
-use serde::{Deserialize, Serialize};
-
 use crate::error::Problem;
 
-/// Bounds on handshakes and connections of the QUIC listener.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+/// Bounds on handshakes and connections of the QUIC listener
+/// ([`crate::HubConfig::quic`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QuicLimits {
     /// Handshakes in progress at most, all addresses together; new attempts
     /// beyond it are dropped without an answer.
@@ -26,7 +25,6 @@ pub struct QuicLimits {
     /// one NAT share it: one link each, plus a short doctor probe).
     pub connections_per_address: NonZeroU32,
     /// A handshake not finished in this time is dropped.
-    #[serde(with = "humantime_serde")]
     pub handshake_timeout: Duration,
 }
 
@@ -43,13 +41,13 @@ impl Default for QuicLimits {
 }
 
 impl QuicLimits {
-    /// Cross-key rules, all reported at once (keys prefixed `quic.`).
+    /// Cross-key rules, all reported at once.
     pub fn problems(&self) -> Vec<Problem> {
         let mut out = Vec::new();
         let mut bad = |key: &str, why: String, fix: &str| {
             out.push(Problem {
                 line: None,
-                key: Some(format!("quic.{key}")),
+                key: Some(format!("quic_{key}")),
                 why,
                 fix: Some(fix.into()),
             })
@@ -58,17 +56,17 @@ impl QuicLimits {
             bad(
                 "retry_above",
                 format!(
-                    "is above max_handshakes ({}): Retry would never be asked",
+                    "is above quic_max_handshakes ({}): Retry would never be asked",
                     self.max_handshakes
                 ),
-                "use a value at most max_handshakes, e.g. an eighth of it",
+                "use a value at most quic_max_handshakes, e.g. an eighth of it",
             );
         }
         if self.handshakes_per_address > self.max_handshakes {
             bad(
                 "handshakes_per_address",
-                "is above max_handshakes".into(),
-                "use a value at most max_handshakes",
+                "is above quic_max_handshakes".into(),
+                "use a value at most quic_max_handshakes",
             );
         }
         if self.handshake_timeout < Duration::from_secs(1)
@@ -86,22 +84,20 @@ impl QuicLimits {
         out
     }
 
-    /// The `[quic]` table as `hub init` writes it.
+    /// The `quic_*` keys as `hub init` writes them.
     pub fn template(&self) -> String {
         format!(
-            r#"
-# Admission control on the QUIC listener: nobody is authenticated before
+            r#"# Admission control on the QUIC listener: nobody is authenticated before
 # the handshake ends, so these bound what an unknown sender can make the
 # hub hold. Handshakes in progress (all addresses; beyond, attempts are
-# dropped unanswered); above retry_above of them, an address must first
-# prove it receives our packets (a stateless QUIC Retry); handshakes and
-# connections per IP address; and the time a handshake may take.
-[quic]
-max_handshakes = {max}
-retry_above = {retry}
-handshakes_per_address = {per_hs}
-connections_per_address = {per_conn}
-handshake_timeout = "{timeout}"
+# dropped unanswered); above quic_retry_above of them, an address must
+# first prove it receives our packets (a stateless QUIC Retry); handshakes
+# and connections per IP address; and the time a handshake may take.
+quic_max_handshakes = {max}
+quic_retry_above = {retry}
+quic_handshakes_per_address = {per_hs}
+quic_connections_per_address = {per_conn}
+quic_handshake_timeout = "{timeout}"
 "#,
             max = self.max_handshakes,
             retry = self.retry_above,
@@ -130,9 +126,9 @@ mod tests {
         assert_eq!(
             keys,
             [
-                "quic.retry_above",
-                "quic.handshakes_per_address",
-                "quic.handshake_timeout"
+                "quic_retry_above",
+                "quic_handshakes_per_address",
+                "quic_handshake_timeout"
             ]
         );
     }

@@ -2,7 +2,12 @@
 //! admin socket. One task per connection; every task ends when the hub
 //! stops, and [`HubHandle::stop`] waits for them so the store is released.
 
-use std::{net::SocketAddr, path::Path, sync::Arc, time::Duration};
+use std::{
+    net::SocketAddr,
+    path::Path,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use passerelle_certs::{tls, NodeIdentity};
 use passerelle_link::{admin, endpoint, liveness, now, stream};
@@ -311,7 +316,7 @@ async fn bind(hub: &Hub, listen: Listen) -> Result<Bound, HubError> {
 fn wire(hub: Hub, demo: bool) -> Result<Arc<Ctx>, HubError> {
     let limiter = RateLimiter::new(hub.config.enroll_per_minute.get());
     let probe_limiter = RateLimiter::new(hub.config.probe_per_minute.get());
-    let admission = crate::admission::Admission::new(hub.config.quic.clone());
+    let admission = crate::admission::Admission::new(hub.config.quic());
     let catalog = passerelle_observatory::catalog::load(hub.config.catalog_dir.as_deref())
         .map_err(|e| Refusal::BadFile {
             what: "catalog".into(),
@@ -513,7 +518,9 @@ async fn handle_link(ctx: Arc<Ctx>, conn: quinn::Connection, remote: SocketAddr)
 
 async fn handle_enroll(ctx: Arc<Ctx>, conn: quinn::Connection, remote: SocketAddr) {
     if !ctx.limiter.handle_attempt(remote.ip(), now()) {
-        warn!(%remote, "enrollment refused: rate limit");
+        if let Some(left_out) = ctx.admission.log.handle_event(remote.ip(), Instant::now()) {
+            warn!(%remote, left_out, "enrollment refused: rate limit");
+        }
         conn.close(
             1u32.into(),
             b"too many enrollment attempts from this address; wait a minute",
@@ -525,7 +532,9 @@ async fn handle_enroll(ctx: Arc<Ctx>, conn: quinn::Connection, remote: SocketAdd
         let req: EnrollRequest = stream::read_message(&mut recv, MAX_CONTROL_FRAME).await?;
         let resp = ops::redeem(&ctx.hub, &ctx.ca, &req, now());
         if let EnrollResponse::Refused(reason) = &resp {
-            warn!(%remote, %reason, "enrollment refused");
+            if let Some(left_out) = ctx.admission.log.handle_event(remote.ip(), Instant::now()) {
+                warn!(%remote, %reason, left_out, "enrollment refused");
+            }
         }
         stream::write_message(&mut send, &resp, MAX_CONTROL_FRAME).await?;
         Ok::<_, passerelle_link::LinkError>(())

@@ -39,10 +39,10 @@ async fn thousands_of_unfinished_handshakes_stay_at_the_cap_and_nodes_keep_answe
     let net = Net::new();
     let path = net.hub_dir().join("hub.toml");
     let mut config = HubConfig::load(&path).unwrap();
-    config.quic.max_handshakes = 64.try_into().unwrap();
-    config.quic.retry_above = 32;
-    config.quic.handshakes_per_address = 16.try_into().unwrap();
-    config.quic.handshake_timeout = Duration::from_secs(3);
+    config.quic_max_handshakes = 64.try_into().unwrap();
+    config.quic_retry_above = 32;
+    config.quic_handshakes_per_address = 16.try_into().unwrap();
+    config.quic_handshake_timeout = Duration::from_secs(3);
     std::fs::write(&path, config.template()).unwrap();
     let cap = 16u32;
 
@@ -54,7 +54,7 @@ async fn thousands_of_unfinished_handshakes_stay_at_the_cap_and_nodes_keep_answe
     let from: std::net::IpAddr = "127.0.0.2".parse().unwrap();
     let mut flood = Flood::new(from, hub.quic_addr).await;
     let admission = hub.ctx().admission.clone();
-    let max = config.quic.max_handshakes.get() as usize;
+    let max = config.quic_max_handshakes.get() as usize;
     let within_caps = |flood: &Flood| {
         let (total, from_flood) = (admission.load().0, admission.handshakes_from(from));
         assert!(
