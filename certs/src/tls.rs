@@ -95,13 +95,15 @@ impl ClientCertVerifier for GatedClientVerifier {
         self.inner
             .verify_client_cert(end_entity, intermediates, now)?;
         let node = NodeIdentity::from_der(end_entity).map_err(|e| {
-            tracing::warn!(error = %e, "handshake refused: not a node certificate");
+            // Debug only: the hub counts and logs every refusal with the
+            // peer's address, a few per minute per peer.
+            tracing::debug!(error = %e, "handshake refused: not a node certificate");
             rustls::Error::InvalidCertificate(
                 rustls::CertificateError::ApplicationVerificationFailure,
             )
         })?;
         self.gate.admit(&node).map_err(|reason| {
-            tracing::warn!(node = %node.node_id, serial = %node.serial, %reason, "handshake refused");
+            tracing::debug!(node = %node.node_id, serial = %node.serial, %reason, "handshake refused");
             rustls::Error::InvalidCertificate(rustls::CertificateError::Revoked)
         })?;
         Ok(ClientCertVerified::assertion())

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     error::{Problem, Problems},
-    ConfigError,
+    ConfigError, QuicLimits,
 };
 
 /// The hub's configuration. Every key is optional; defaults suit a first run.
@@ -63,6 +63,18 @@ pub struct HubConfig {
     /// Diagnostic probes (`passerelle-node doctor`) accepted per minute from
     /// one address; counted apart from enrollments.
     pub probe_per_minute: NonZeroU32,
+    /// QUIC handshakes in progress at most ([`QuicLimits::max_handshakes`]).
+    pub quic_max_handshakes: NonZeroU32,
+    /// Handshakes in progress above which unproven addresses are asked to
+    /// Retry ([`QuicLimits::retry_above`]).
+    pub quic_retry_above: u32,
+    /// Handshakes in progress at most from one IP address.
+    pub quic_handshakes_per_address: NonZeroU32,
+    /// Connections at most from one IP address.
+    pub quic_connections_per_address: NonZeroU32,
+    /// A QUIC handshake not finished in this time is dropped.
+    #[serde(with = "humantime_serde")]
+    pub quic_handshake_timeout: Duration,
     /// How often every indicator is recomposed from the nodes.
     #[serde(with = "humantime_serde")]
     pub refresh_interval: Duration,
@@ -103,6 +115,7 @@ pub struct HubConfig {
 
 impl Default for HubConfig {
     fn default() -> Self {
+        let quic = QuicLimits::default();
         Self {
             name: "DEETS Mayotte".into(),
             public_names: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
@@ -121,6 +134,11 @@ impl Default for HubConfig {
             stall_timeout: Duration::from_secs(5),
             enroll_per_minute: NonZeroU32::new(10).expect("non-zero"),
             probe_per_minute: NonZeroU32::new(60).expect("non-zero"),
+            quic_max_handshakes: quic.max_handshakes,
+            quic_retry_above: quic.retry_above,
+            quic_handshakes_per_address: quic.handshakes_per_address,
+            quic_connections_per_address: quic.connections_per_address,
+            quic_handshake_timeout: quic.handshake_timeout,
             refresh_interval: Duration::from_secs(3600),
             catalog_dir: None,
             boundaries: None,
@@ -138,6 +156,17 @@ impl Default for HubConfig {
 }
 
 impl HubConfig {
+    /// The admission limits of the QUIC listener (the `quic_*` keys).
+    pub fn quic(&self) -> QuicLimits {
+        QuicLimits {
+            max_handshakes: self.quic_max_handshakes,
+            retry_above: self.quic_retry_above,
+            handshakes_per_address: self.quic_handshakes_per_address,
+            connections_per_address: self.quic_connections_per_address,
+            handshake_timeout: self.quic_handshake_timeout,
+        }
+    }
+
     /// Reads and checks `hub.toml`.
     ///
     /// # Errors
@@ -176,7 +205,9 @@ impl HubConfig {
         self.identity_problems(&mut out);
         self.credential_problems(&mut out);
         self.timing_problems(&mut out);
-        out.into_vec()
+        let mut out = out.into_vec();
+        out.extend(self.quic().problems());
+        out
     }
 
     /// Who runs the hub and the addresses it is reached at.
@@ -363,6 +394,7 @@ enroll_per_minute = {rate}
 # address, counted apart from enrollments.
 probe_per_minute = {probes}
 
+{quic_limits}
 # How often every indicator is recomposed from the nodes (on demand too:
 # passerelle-hub indicator ID --refresh).
 refresh_interval = "{refresh}"
@@ -425,6 +457,7 @@ metrics_allow = [{metrics}]
                 None => "# boundaries = \"/etc/passerelle/communes-976.geojson\"".to_string(),
             },
             prop = self.boundaries_code_property,
+            quic_limits = self.quic().template(),
             accounts = self.partner_accounts_per_institution,
             session = h(self.session_ttl),
             logins = self.login_per_minute,

@@ -11,17 +11,20 @@
 //! - [`dataset`]: datasets a node holds and its sharing policy.
 //! - [`hub`]: the hub file, `hub.toml`.
 //! - [`node`]: the node file, `node.toml`.
+//! - [`quic`]: the `quic_*` keys of `hub.toml` (admission control).
 
 pub mod addr;
 pub mod dataset;
 pub mod error;
 pub mod hub;
 pub mod node;
+pub mod quic;
 
 pub use addr::HubAddr;
 pub use error::{ConfigError, Problem};
 pub use hub::HubConfig;
 pub use node::NodeConfig;
+pub use quic::QuicLimits;
 
 use std::path::Path;
 

@@ -15,6 +15,8 @@
 //!
 //! ## Layout
 //! - [`server`]: the running hub (QUIC, portal, admin socket).
+//! - [`admission`]: admission control on the QUIC listener, and the
+//!   refusals at its handshake by reason.
 //! - [`requests`]: requests nodes make on their link.
 //! - [`admin`]: requests other commands send to a running hub.
 //! - [`cli`]: the command line and its dispatcher; [`commands`]: one
@@ -23,6 +25,7 @@
 //!   in one process; the only module that uses `passerelle-node`.
 
 pub mod admin;
+pub mod admission;
 pub mod cli;
 pub mod commands;
 #[cfg(feature = "demo")]

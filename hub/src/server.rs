@@ -2,7 +2,12 @@
 //! admin socket. One task per connection; every task ends when the hub
 //! stops, and [`HubHandle::stop`] waits for them so the store is released.
 
-use std::{net::SocketAddr, path::Path, sync::Arc, time::Duration};
+use std::{
+    net::SocketAddr,
+    path::Path,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use passerelle_certs::{tls, NodeIdentity};
 use passerelle_link::{admin, endpoint, liveness, now, stream};
@@ -60,6 +65,8 @@ pub struct Ctx {
     /// Diagnostic probes per address, counted apart from enrollments so a
     /// doctor run never uses up a node's enrollment attempts.
     pub probe_limiter: RateLimiter,
+    /// Handshakes and connections of the QUIC listener.
+    pub admission: Arc<crate::admission::Admission>,
 }
 
 impl Ctx {
@@ -275,7 +282,8 @@ async fn bind(hub: &Hub, listen: Listen) -> Result<Bound, HubError> {
         keep_alive: hub.config.liveness_interval,
         ..Default::default()
     };
-    let endpoint = endpoint::server(quic, tls, pace, &hub.hub_key_pkcs8).map_err(|e| match e {
+    let intake = endpoint::Intake::default();
+    let endpoint = endpoint::server(quic, tls, pace, &hub.hub_key_pkcs8, intake).map_err(|e| match e {
         passerelle_link::LinkError::Io(source) => HubError::Io {
             path: format!("QUIC listen address {quic} (is another hub running? else change quic_listen in hub.toml)").into(),
             source,
@@ -309,6 +317,7 @@ async fn bind(hub: &Hub, listen: Listen) -> Result<Bound, HubError> {
 fn wire(hub: Hub, demo: bool) -> Result<Arc<Ctx>, HubError> {
     let limiter = RateLimiter::new(hub.config.enroll_per_minute.get());
     let probe_limiter = RateLimiter::new(hub.config.probe_per_minute.get());
+    let admission = crate::admission::Admission::new(hub.config.quic());
     let catalog = passerelle_observatory::catalog::load(hub.config.catalog_dir.as_deref())
         .map_err(|e| Refusal::BadFile {
             what: "catalog".into(),
@@ -338,6 +347,7 @@ fn wire(hub: Hub, demo: bool) -> Result<Arc<Ctx>, HubError> {
         portal,
         limiter,
         probe_limiter,
+        admission,
     }))
 }
 
@@ -405,20 +415,46 @@ async fn accept_loop(
     }
 }
 
+/// Admission first (see [`crate::admission`]), then the handshake within
+/// its own deadline, then the protocol's room and handler. The tickets
+/// hold the attempt's place, then the connection's, until this returns.
 async fn handle_incoming(ctx: Arc<Ctx>, incoming: quinn::Incoming) {
+    use crate::admission::HandshakeRefusal;
     let remote = incoming.remote_address();
-    let conn = match incoming.await {
-        Ok(c) => c,
-        Err(error) => {
-            debug!(%remote, %error, "handshake failed");
+    let Some((connecting, ticket)) = ctx.admission.handle_incoming(incoming) else {
+        return;
+    };
+    let deadline = ctx.admission.limits().handshake_timeout;
+    let conn = match tokio::time::timeout(deadline, connecting).await {
+        Ok(Ok(c)) => c,
+        Ok(Err(error)) => {
+            match HandshakeRefusal::from_handshake(&error) {
+                Some(refusal) => refusal.record(&ctx.admission, remote, &error.to_string()),
+                None => debug!(%remote, %error, "handshake failed"),
+            }
+            return;
+        }
+        // Dropping the handshake closes it.
+        Err(_) => {
+            HandshakeRefusal::Timeout.record(&ctx.admission, remote, "handshake deadline");
             return;
         }
     };
+    let _place = ticket.established();
     match endpoint::alpn(&conn).as_deref() {
         Some(ALPN_LINK) => handle_link(ctx, conn, remote).await,
-        Some(ALPN_ENROLL) => handle_enroll(ctx, conn, remote).await,
-        Some(passerelle_protocol::ALPN_PROBE) => handle_probe(ctx, conn, remote).await,
-        _ => conn.close(1u32.into(), b"unknown protocol"),
+        Some(ALPN_ENROLL) => {
+            endpoint::one_exchange(&conn);
+            handle_enroll(ctx, conn, remote).await
+        }
+        Some(passerelle_protocol::ALPN_PROBE) => {
+            endpoint::one_exchange(&conn);
+            handle_probe(ctx, conn, remote).await
+        }
+        _ => {
+            HandshakeRefusal::WrongAlpn.record(&ctx.admission, remote, "no protocol agreed");
+            conn.close(1u32.into(), b"unknown protocol");
+        }
     }
 }
 
@@ -428,7 +464,11 @@ async fn handle_link(ctx: Arc<Ctx>, conn: quinn::Connection, remote: SocketAddr)
     let Some((identity, cert_der)) = endpoint::peer_cert(&conn)
         .and_then(|der| NodeIdentity::from_der(&der).ok().map(|id| (id, der)))
     else {
-        warn!(%remote, "link refused: no node certificate");
+        crate::admission::HandshakeRefusal::NoCertificate.record(
+            &ctx.admission,
+            remote,
+            "link without a node certificate",
+        );
         conn.close(CLOSE_NO_CERT.into(), b"client certificate required");
         return;
     };
@@ -440,7 +480,8 @@ async fn handle_link(ctx: Arc<Ctx>, conn: quinn::Connection, remote: SocketAddr)
         },
         &identity,
     ) {
-        warn!(%remote, node = %identity.node_id, %reason, "link refused");
+        let detail = format!("{}: {reason}", identity.node_id);
+        crate::admission::HandshakeRefusal::Revoked.record(&ctx.admission, remote, &detail);
         conn.close(CLOSE_REVOKED.into(), reason.as_bytes());
         return;
     }
@@ -464,6 +505,7 @@ async fn handle_link(ctx: Arc<Ctx>, conn: quinn::Connection, remote: SocketAddr)
             warn!(%error, node = %node, "older certificates not revoked");
         }
     }
+    endpoint::open_link(&conn);
     let span = info_span!("connection", node = %node, %remote);
     async {
         let live = Live::new(conn.clone(), identity, cert_der, now());
@@ -489,7 +531,9 @@ async fn handle_link(ctx: Arc<Ctx>, conn: quinn::Connection, remote: SocketAddr)
 
 async fn handle_enroll(ctx: Arc<Ctx>, conn: quinn::Connection, remote: SocketAddr) {
     if !ctx.limiter.handle_attempt(remote.ip(), now()) {
-        warn!(%remote, "enrollment refused: rate limit");
+        if let Some(left_out) = ctx.admission.log.handle_event(remote.ip(), Instant::now()) {
+            warn!(%remote, left_out, "enrollment refused: rate limit");
+        }
         conn.close(
             1u32.into(),
             b"too many enrollment attempts from this address; wait a minute",
@@ -501,7 +545,9 @@ async fn handle_enroll(ctx: Arc<Ctx>, conn: quinn::Connection, remote: SocketAdd
         let req: EnrollRequest = stream::read_message(&mut recv, MAX_CONTROL_FRAME).await?;
         let resp = ops::redeem(&ctx.hub, &ctx.ca, &req, now());
         if let EnrollResponse::Refused(reason) = &resp {
-            warn!(%remote, %reason, "enrollment refused");
+            if let Some(left_out) = ctx.admission.log.handle_event(remote.ip(), Instant::now()) {
+                warn!(%remote, %reason, left_out, "enrollment refused");
+            }
         }
         stream::write_message(&mut send, &resp, MAX_CONTROL_FRAME).await?;
         Ok::<_, passerelle_link::LinkError>(())

@@ -24,17 +24,82 @@ impl Default for Liveness {
     }
 }
 
-fn transport(l: Liveness) -> Arc<quinn::TransportConfig> {
+/// Bidirectional streams a node may have open at once towards the hub on
+/// its link (its own requests: link codes, renewal).
+pub const LINK_STREAMS: u32 = 8;
+
+/// Connection-wide receive window of a link: room for a few documents
+/// streaming at once, never unbounded.
+pub const LINK_RECEIVE_WINDOW: u32 = 16 << 20;
+
+/// Connection-wide receive window of a short exchange (enrollment, probe)
+/// and of any connection before its protocol is known.
+pub const EXCHANGE_RECEIVE_WINDOW: u32 = 64 << 10;
+
+/// Per-stream receive window. Documents stream over the link: a window of
+/// a few MiB keeps a fast path full without letting one stream hold much
+/// memory.
+const STREAM_RECEIVE_WINDOW: u32 = 4 << 20;
+
+fn transport(l: Liveness) -> quinn::TransportConfig {
     let mut t = quinn::TransportConfig::default();
     t.keep_alive_interval(Some(l.keep_alive));
     t.max_idle_timeout(quinn::IdleTimeout::try_from(l.idle_timeout).ok());
-    // The hub opens streams; a node opens none beyond what it is asked.
-    t.max_concurrent_bidi_streams(256u32.into());
-    // Documents stream over the link: a window of a few MiB keeps a fast
-    // path full without letting one stream hold much memory.
-    t.stream_receive_window((4u32 << 20).into());
+    t.stream_receive_window(STREAM_RECEIVE_WINDOW.into());
     t.send_window(16 << 20);
+    // Nobody on the link opens unidirectional streams.
+    t.max_concurrent_uni_streams(0u32.into());
+    t
+}
+
+/// The client side (a node): the hub opens the streams, a few hundred at
+/// most at once; the connection's receive window is bounded (queries and
+/// replies are control frames).
+fn client_transport(l: Liveness) -> Arc<quinn::TransportConfig> {
+    let mut t = transport(l);
+    t.max_concurrent_bidi_streams(256u32.into());
+    t.receive_window(LINK_RECEIVE_WINDOW.into());
     Arc::new(t)
+}
+
+/// The server side (the hub), before the protocol is known: one stream and
+/// a small window. The protocol's own room is given once the handshake
+/// names it ([`open_link`], [`one_exchange`]): nothing sent before then
+/// can use more.
+fn server_transport(l: Liveness) -> Arc<quinn::TransportConfig> {
+    let mut t = transport(l);
+    t.max_concurrent_bidi_streams(1u32.into());
+    t.receive_window(EXCHANGE_RECEIVE_WINDOW.into());
+    Arc::new(t)
+}
+
+/// Gives an authenticated link its room: [`LINK_STREAMS`] concurrent
+/// requests and [`LINK_RECEIVE_WINDOW`].
+pub fn open_link(conn: &quinn::Connection) {
+    conn.set_max_concurrent_bi_streams(LINK_STREAMS.into());
+    conn.set_receive_window(LINK_RECEIVE_WINDOW.into());
+}
+
+/// Limits a connection to the one bidirectional stream it was granted at
+/// the handshake (enrollment, probe): no credit for a second one is ever
+/// sent, whatever happens to the first.
+pub fn one_exchange(conn: &quinn::Connection) {
+    conn.set_max_concurrent_bi_streams(0u32.into());
+}
+
+/// What a server endpoint buffers for connection attempts the hub has not
+/// decided on yet.
+#[derive(Debug, Clone, Copy)]
+pub struct Intake {
+    /// Undecided attempts held at most; beyond, new ones are dropped
+    /// before any cryptography.
+    pub max_incoming: usize,
+}
+
+impl Default for Intake {
+    fn default() -> Self {
+        Self { max_incoming: 1024 }
+    }
 }
 
 /// A server endpoint bound to `addr` (port 0 picks a free port).
@@ -43,6 +108,7 @@ fn transport(l: Liveness) -> Arc<quinn::TransportConfig> {
 /// secret that survives restarts (the hub's key): a restarted server can
 /// then reset the connections its previous process left open, and clients
 /// notice at their next packet instead of waiting for the idle timeout.
+/// `intake` bounds the attempts held before the hub decides on them.
 ///
 /// # Errors
 /// When the TLS config is not usable for QUIC or the socket cannot be bound.
@@ -51,10 +117,21 @@ pub fn server(
     tls: rustls::ServerConfig,
     l: Liveness,
     reset_secret: &[u8],
+    intake: Intake,
 ) -> Result<quinn::Endpoint, LinkError> {
     let crypto = QuicServerConfig::try_from(tls).map_err(|e| LinkError::Tls(e.to_string()))?;
     let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
-    config.transport_config(transport(l));
+    config.transport_config(server_transport(l));
+    // A client's first flight is a few datagrams; nothing else (no 0-RTT:
+    // the hub issues no session tickets) is worth buffering before the
+    // hub decides on the attempt.
+    config.max_incoming(intake.max_incoming.max(1));
+    config.incoming_buffer_size(16 << 10);
+    config.incoming_buffer_size_total(
+        (intake.max_incoming as u64)
+            .saturating_mul(4 << 10)
+            .max(1 << 20),
+    );
     let mut seed = b"passerelle stateless reset v1".to_vec();
     seed.extend_from_slice(reset_secret);
     let digest = passerelle_protocol::sign::sha256(&seed);
@@ -91,7 +168,7 @@ pub fn client_config(
 ) -> Result<quinn::ClientConfig, LinkError> {
     let crypto = QuicClientConfig::try_from(tls).map_err(|e| LinkError::Tls(e.to_string()))?;
     let mut config = quinn::ClientConfig::new(Arc::new(crypto));
-    config.transport_config(transport(l));
+    config.transport_config(client_transport(l));
     Ok(config)
 }
 

@@ -24,6 +24,25 @@ pub async fn read_frame(recv: &mut quinn::RecvStream, max: u32) -> Result<Vec<u8
     Ok(payload)
 }
 
+/// Time a peer has to send a whole request once its stream is open: a
+/// stream that stays unfinished longer is dropped, so it holds nothing.
+pub const READ_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Reads and decodes one message within `deadline`.
+///
+/// # Errors
+/// [`LinkError::Timeout`] when the message is not complete in time; else
+/// as [`read_message`].
+pub async fn read_message_within<T: DeserializeOwned>(
+    recv: &mut quinn::RecvStream,
+    max: u32,
+    deadline: std::time::Duration,
+) -> Result<T, LinkError> {
+    tokio::time::timeout(deadline, read_message(recv, max))
+        .await
+        .map_err(|_| LinkError::Timeout(deadline))?
+}
+
 /// Writes one frame.
 ///
 /// # Errors

@@ -4,6 +4,8 @@
 //! loopback, each in a temporary folder, on ports the OS picks. Tests live
 //! in `tests/`; this library only sets them up.
 //!
+//! - [`flood`]: QUIC Initial packets that start handshakes and never
+//!   finish them.
 //! - [`process`]: nodes and hubs in child processes (the real programs),
 //!   to kill or freeze for real.
 //! - [`relay`]: a UDP relay that loses, delays, reorders, duplicates or
@@ -21,6 +23,7 @@ use passerelle_node::{paths::NodeDir, serve::NodeHandle};
 use passerelle_protocol::ids::NodeId;
 
 pub mod disk;
+pub mod flood;
 pub mod process;
 pub mod relay;
 pub mod vault;

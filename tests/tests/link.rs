@@ -249,7 +249,14 @@ async fn node_refuses_a_server_presenting_a_node_certificate() {
     )
     .unwrap();
     server.alpn_protocols = vec![passerelle_protocol::ALPN_LINK.to_vec()];
-    let impostor = endpoint::server(addr, server, Default::default(), b"impostor").unwrap();
+    let impostor = endpoint::server(
+        addr,
+        server,
+        Default::default(),
+        b"impostor",
+        Default::default(),
+    )
+    .unwrap();
     let accepted = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = accepted.clone();
     let ep = impostor.clone();

@@ -20,6 +20,7 @@
 //!   deadline.
 //! - [`partners`]: partner professionals' accounts and sessions.
 //! - [`ratelimit`]: attempts per address.
+//! - [`loglimit`]: repeated log events per peer, with the count left out.
 //! - [`metrics`]: the process-wide metrics registry.
 //! - [`french`]: numbers and dates written for French readers.
 
@@ -28,6 +29,7 @@ pub mod error;
 pub mod federation;
 pub mod french;
 pub mod init;
+pub mod loglimit;
 pub mod metrics;
 pub mod ops;
 pub mod partners;

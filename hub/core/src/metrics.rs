@@ -67,6 +67,16 @@ struct IndicatorLabel {
     indicator: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ActionLabel {
+    action: &'static str,
+}
+
 fn latency_histogram() -> Histogram {
     Histogram::new(BUCKETS)
 }
@@ -81,6 +91,11 @@ pub struct Metrics {
     found_dead: Counter,
     debris_removed: Counter,
     debris_present: prometheus_client::metrics::gauge::Gauge,
+    handshakes_refused: Family<ReasonLabel, Counter>,
+    attempts_shed: Family<ActionLabel, Counter>,
+    handshakes_pending: Gauge,
+    quic_connections: Gauge,
+    log_suppressed: Counter,
 }
 
 impl Default for Metrics {
@@ -93,6 +108,11 @@ impl Default for Metrics {
             found_dead: Counter::default(),
             debris_removed: Counter::default(),
             debris_present: Default::default(),
+            handshakes_refused: Family::default(),
+            attempts_shed: Family::default(),
+            handshakes_pending: Gauge::default(),
+            quic_connections: Gauge::default(),
+            log_suppressed: Counter::default(),
         }
     }
 }
@@ -151,6 +171,43 @@ impl Metrics {
             .set(i64::try_from(files).unwrap_or(i64::MAX));
     }
 
+    /// A peer refused at the QUIC handshake or right after it, by reason
+    /// (`foreign_ca`, `revoked`, `wrong_alpn`, `no_certificate`, …).
+    pub fn handshake_refused(&self, reason: &'static str) {
+        self.handshakes_refused
+            .get_or_create(&ReasonLabel { reason })
+            .inc();
+    }
+
+    /// A connection attempt the admission control did not take on:
+    /// `retry` (asked to prove its address), `refused` or `dropped`.
+    pub fn attempt_shed(&self, action: &'static str) {
+        self.attempts_shed
+            .get_or_create(&ActionLabel { action })
+            .inc();
+    }
+
+    /// QUIC handshakes in progress went up or down by `delta` (the gauge
+    /// sums every hub in the process: one in production).
+    pub fn quic_handshakes_changed(&self, delta: i64) {
+        self.handshakes_pending.inc_by(delta);
+    }
+
+    /// QUIC connections established went up or down by `delta`.
+    pub fn quic_connections_changed(&self, delta: i64) {
+        self.quic_connections.inc_by(delta);
+    }
+
+    /// QUIC handshakes in progress (at the last change).
+    pub fn handshakes_pending(&self) -> i64 {
+        self.handshakes_pending.get()
+    }
+
+    /// Log events left out by the per-peer log limiter.
+    pub fn log_suppressed(&self, n: u64) {
+        self.log_suppressed.inc_by(n);
+    }
+
     /// Adds the counters, which the registry shares, to `r`.
     fn register(&self, r: &mut Exposition) {
         r.register(
@@ -187,6 +244,31 @@ impl Metrics {
             "passerelle_vault_debris_files",
             "Temporary and orphan upload files present (at the last look).",
             self.debris_present.clone(),
+        );
+        r.register(
+            "passerelle_quic_handshakes_refused",
+            "Peers refused at the QUIC handshake or right after it, by reason.",
+            self.handshakes_refused.clone(),
+        );
+        r.register(
+            "passerelle_quic_attempts_shed",
+            "Connection attempts not taken on by admission control, by action.",
+            self.attempts_shed.clone(),
+        );
+        r.register(
+            "passerelle_quic_handshakes_pending",
+            "QUIC handshakes in progress.",
+            self.handshakes_pending.clone(),
+        );
+        r.register(
+            "passerelle_quic_connections",
+            "QUIC connections established (nodes, enrollments, probes).",
+            self.quic_connections.clone(),
+        );
+        r.register(
+            "passerelle_log_events_suppressed",
+            "Repeated log events from one peer left out by the log limiter.",
+            self.log_suppressed.clone(),
         );
     }
 }

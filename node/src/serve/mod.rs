@@ -546,8 +546,15 @@ async fn handle_stream(
     };
     let at = now();
 
+    // The whole query must arrive within the read deadline: a stream the
+    // hub leaves unfinished holds nothing past it (others run beside it).
+    let deadline = tokio::time::Instant::now() + stream::READ_DEADLINE;
     let mut header = [0u8; frame::HEADER_LEN];
-    if recv.read_exact(&mut header).await.is_err() {
+    if !matches!(
+        tokio::time::timeout_at(deadline, recv.read_exact(&mut header)).await,
+        Ok(Ok(()))
+    ) {
+        let _ = recv.stop(1u32.into());
         return;
     }
     let (reply, kind): (ReplyBody, Option<&'static str>) =
@@ -568,7 +575,11 @@ async fn handle_stream(
             ),
             Ok(len) => {
                 let mut payload = vec![0u8; len];
-                if recv.read_exact(&mut payload).await.is_err() {
+                if !matches!(
+                    tokio::time::timeout_at(deadline, recv.read_exact(&mut payload)).await,
+                    Ok(Ok(()))
+                ) {
+                    let _ = recv.stop(1u32.into());
                     return;
                 }
                 let desc = shared.describe();
