@@ -64,7 +64,8 @@ pub enum Command {
         #[arg(long)]
         http_listen: Option<SocketAddr>,
     },
-    /// The registry: id, name, connected, last seen, certificate expiry.
+    /// The registry: id, name, connected, last seen, certificate expiry
+    /// (from its certificate), version (as the node reports it).
     Nodes {
         /// Output format.
         #[arg(long, default_value = "table")]

@@ -280,7 +280,7 @@ pub fn decide(
         }
         .into());
     }
-    if !store.node(node)?.is_some_and(|n| n.revoked_at.is_none()) {
+    if store.node(node)?.is_none_or(|n| n.revoked_at.is_some()) {
         return Err(Refusal::UnknownNode { node: node.clone() }.into());
     }
     let _w = store.writing();
