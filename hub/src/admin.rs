@@ -84,6 +84,8 @@ pub enum Request {
         /// Absolute path of the archive.
         from: std::path::PathBuf,
     },
+    /// Who may provide which dataset: decide, or list.
+    Datasets(passerelle_hub_core::providers::Action),
 }
 
 /// A reply on the admin socket.
@@ -115,6 +117,8 @@ pub enum Response {
     ),
     /// A backup written, or restored (with where the old store went).
     Backup(backup::Summary, Option<std::path::PathBuf>),
+    /// Providers of datasets: decided, pending, or just changed.
+    Providers(Vec<passerelle_hub_core::providers::ProviderRow>),
     /// Done.
     Done,
     /// The request failed: a typed refusal or a failure of a named kind.
@@ -137,6 +141,10 @@ pub fn dispatch(
             ops::revoke(hub, live, &node_id, now()).map(Response::Revoked)
         }
         Request::Indicators => Ok(Response::Indicators(catalog.to_vec())),
+        Request::Datasets(action) => {
+            passerelle_hub_core::providers::apply(&hub.store, action, now())
+                .map(Response::Providers)
+        }
         Request::PartnerAdd {
             email,
             name,

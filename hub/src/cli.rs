@@ -64,7 +64,8 @@ pub enum Command {
         #[arg(long)]
         http_listen: Option<SocketAddr>,
     },
-    /// The registry: id, name, connected, last seen, certificate expiry.
+    /// The registry: id, name, connected, last seen, certificate expiry
+    /// (from its certificate), version (as the node reports it).
     Nodes {
         /// Output format.
         #[arg(long, default_value = "table")]
@@ -79,6 +80,13 @@ pub enum Command {
     /// Check hub.toml, the catalog, map boundaries and certificate files
     /// without starting.
     CheckConfig,
+    /// Which node may provide which dataset: a node's claim is asked only
+    /// once allowed here.
+    Datasets {
+        /// What to do.
+        #[command(subcommand)]
+        action: DatasetsAction,
+    },
     /// The indicator catalog.
     Indicators {
         /// Output format.
@@ -169,6 +177,45 @@ pub enum CaAction {
     Status,
 }
 
+/// Dataset provider commands.
+#[derive(Debug, Subcommand)]
+pub enum DatasetsAction {
+    /// Allow a node to provide a dataset (it is asked from the next refresh).
+    Allow {
+        /// Node id.
+        #[arg(long, required_unless_present = "all_current")]
+        node_id: Option<NodeId>,
+        /// Dataset name.
+        #[arg(long, required_unless_present = "all_current")]
+        dataset: Option<String>,
+        /// Allow every claim not decided yet, once (when upgrading a hub
+        /// that had no approvals): check `datasets pending` first.
+        #[arg(long, conflicts_with_all = ["node_id", "dataset"])]
+        all_current: bool,
+    },
+    /// Deny a node to provide a dataset (it is never asked for it).
+    Deny {
+        /// Node id.
+        #[arg(long)]
+        node_id: NodeId,
+        /// Dataset name.
+        #[arg(long)]
+        dataset: String,
+    },
+    /// Claims not decided yet: nodes reporting a dataset nobody approved.
+    Pending {
+        /// Output format.
+        #[arg(long, default_value = "table")]
+        format: Format,
+    },
+    /// Every decision: allowed and denied providers.
+    List {
+        /// Output format.
+        #[arg(long, default_value = "table")]
+        format: Format,
+    },
+}
+
 /// Audit commands.
 #[derive(Debug, Subcommand)]
 pub enum AuditAction {
@@ -235,6 +282,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Nodes { format } => step::nodes(&dir("."), format).await?,
         Command::Revoke { node_id } => step::revoke(&dir("."), node_id).await?,
         Command::CheckConfig => step::check_config(&dir("."))?,
+        Command::Datasets { action } => step::datasets(&dir("."), action).await?,
         Command::Indicators { format } => step::indicators(&dir("."), format).await?,
         Command::Indicator {
             id,
@@ -257,6 +305,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Dataset providers as a listing: decisions, or claims pending.
+pub fn providers_listing(rows: &[passerelle_hub_core::providers::ProviderRow]) -> Listing {
+    let mut l = Listing::new(vec![
+        "node_id",
+        "name",
+        "dataset",
+        "state",
+        "decided_at",
+        "first_claimed",
+        "reported",
+    ]);
+    for r in rows {
+        l.rows.push(vec![
+            Cell::text(&r.node_id),
+            Cell::text(&r.name),
+            Cell::text(&r.dataset),
+            Cell::text(&r.state),
+            r.decided_at
+                .map_or_else(Cell::missing, |t| Cell::time(Some(t))),
+            r.first_claimed
+                .map_or_else(Cell::missing, |t| Cell::time(Some(t))),
+            Cell::flag(r.reported),
+        ]);
+    }
+    l
 }
 
 /// The registry as a listing.

@@ -11,7 +11,10 @@ use passerelle_hub_core::{init, paths::HubDir, HubError, Refusal};
 
 use crate::{
     admin::{self, Request, Response},
-    cli::{nodes_listing, render_coverage, render_indicator, AuditAction, CaAction, PartnerAction},
+    cli::{
+        nodes_listing, render_coverage, render_indicator, AuditAction, CaAction, DatasetsAction,
+        PartnerAction,
+    },
     server::{self, Listen},
 };
 
@@ -409,6 +412,65 @@ pub async fn audit(root: &Path, action: AuditAction) -> Result<(), HubError> {
                 passerelle_link::listings::audit(&records).render(format)
             );
         }
+    }
+    Ok(())
+}
+
+/// `datasets allow|deny|pending|list`: who may provide which dataset.
+pub async fn datasets(root: &Path, action: DatasetsAction) -> Result<(), HubError> {
+    use passerelle_hub_core::providers::Action;
+    let (act, format, done) = match action {
+        DatasetsAction::Allow {
+            all_current: true, ..
+        } => (Action::AllowAllCurrent, Format::Table, Some("allowed")),
+        DatasetsAction::Allow {
+            node_id: Some(node_id),
+            dataset: Some(dataset),
+            ..
+        } => (
+            Action::Allow { node_id, dataset },
+            Format::Table,
+            Some("allowed"),
+        ),
+        DatasetsAction::Allow { .. } => {
+            return Err(Refusal::BadDataset {
+                name: String::new(),
+            }
+            .into())
+        }
+        DatasetsAction::Deny { node_id, dataset } => (
+            Action::Deny { node_id, dataset },
+            Format::Table,
+            Some("denied"),
+        ),
+        DatasetsAction::Pending { format } => (Action::Pending, format, None),
+        DatasetsAction::List { format } => (Action::List, format, None),
+    };
+    let rows = ask(root, Request::Datasets(act), |r| match r {
+        Response::Providers(rows) => Some(rows),
+        _ => None,
+    })
+    .await?;
+    match done {
+        Some(what) => {
+            for r in &rows {
+                eprintln!(
+                    "{} ({}) {what} to provide {}{}",
+                    r.node_id,
+                    r.name,
+                    r.dataset,
+                    if r.reported {
+                        ""
+                    } else {
+                        " (not reported by the node yet)"
+                    }
+                );
+            }
+            if rows.is_empty() {
+                eprintln!("no claim was pending");
+            }
+        }
+        None => print!("{}", crate::cli::providers_listing(&rows).render(format)),
     }
     Ok(())
 }

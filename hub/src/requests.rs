@@ -79,7 +79,14 @@ async fn answer(
                 }
             }
             NodeRequest::Renew { csr_der } => {
-                match passerelle_hub_core::ops::renew(&ctx.hub, &ctx.ca, &node, &csr_der, now()) {
+                match passerelle_hub_core::renewal::renew(
+                    &ctx.hub,
+                    &ctx.ca,
+                    &live.identity,
+                    &live.cert_der,
+                    &csr_der,
+                    now(),
+                ) {
                     Ok((cert_der, cas)) => NodeResponse::Renewed { cert_der, cas },
                     Err(e) => {
                         warn!(%node, reason = %e, "renewal refused");

@@ -29,7 +29,9 @@ use passerelle_hub_core::{
     federation::Federation,
     ops::{self, Hub},
     ratelimit::RateLimiter,
-    registry::{Live, Registry, StoreGate, CLOSE_NO_CERT, CLOSE_REVOKED, CLOSE_SHUTDOWN},
+    registry::{
+        Live, Registry, StoreGate, CLOSE_CONTESTED, CLOSE_NO_CERT, CLOSE_REVOKED, CLOSE_SHUTDOWN,
+    },
     store::StoreError,
     HubError, Refusal,
 };
@@ -487,29 +489,21 @@ async fn handle_link(ctx: Arc<Ctx>, conn: quinn::Connection, remote: SocketAddr)
     }
     let node = identity.node_id.clone();
     // Connected with its newest certificate: older ones of the node stop
-    // working (done now, not at renewal, so a renewal reply lost on the way
-    // cannot lock the node out).
-    if ctx
-        .hub
-        .store
-        .node(&node)
-        .ok()
-        .flatten()
-        .is_some_and(|n| n.serial == identity.serial)
+    // working, and the node's certificate facts come from this one.
+    if let Err(error) =
+        passerelle_hub_core::renewal::connected_with(&ctx.hub.store, &identity, now())
     {
-        if let Err(error) = ctx
-            .hub
-            .store
-            .supersede_serials(&node, &identity.serial, now())
-        {
-            warn!(%error, node = %node, "older certificates not revoked");
-        }
+        warn!(%error, node = %node, "older certificates not revoked");
     }
     endpoint::open_link(&conn);
     let span = info_span!("connection", node = %node, %remote);
     async {
         let live = Live::new(conn.clone(), identity, cert_der, now());
-        ctx.registry.insert(live.clone());
+        if let Err(held) = ctx.registry.admit(live.clone()) {
+            let why = format!("connections fight over this node id; retry in {} s", held.left.as_secs().max(1));
+            conn.close(CLOSE_CONTESTED.into(), why.as_bytes());
+            return;
+        }
         info!("node connected");
         tokio::spawn(crate::requests::serve(ctx.clone(), live.clone()).in_current_span());
         let config = &ctx.hub.config;

@@ -535,3 +535,47 @@ fn logs_are_json_lines_on_demand() {
         "{started}"
     );
 }
+
+#[test]
+fn datasets_commands_list_decide_and_refuse_unknown_nodes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("hub");
+    assert!(hub(&dir, &["init"]).status.success());
+    let out = hub(&dir, &["datasets", "pending", "--format", "json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows, serde_json::json!([]));
+    let out = hub(&dir, &["datasets", "list", "--format", "csv"]);
+    assert_eq!(
+        text(&out.stdout),
+        "node_id,name,dataset,state,decided_at,first_claimed,reported\n"
+    );
+    let out = hub(
+        &dir,
+        &[
+            "datasets",
+            "allow",
+            "--node-id",
+            "ghost",
+            "--dataset",
+            "rsa",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("unknown node ghost"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = hub(&dir, &["datasets", "allow", "--all-current"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("no claim was pending"));
+    // Either one claim or every current one, not both, not neither.
+    assert!(!hub(
+        &dir,
+        &["datasets", "allow", "--all-current", "--node-id", "x"]
+    )
+    .status
+    .success());
+    assert!(!hub(&dir, &["datasets", "allow"]).status.success());
+}

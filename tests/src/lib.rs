@@ -291,6 +291,20 @@ impl Net {
         csv: Option<&str>,
         validation: bool,
     ) -> PathBuf {
+        let root = self.claiming_node_dir(hub, id, csv, validation).await;
+        approve(hub, id, "personnes_recues");
+        root
+    }
+
+    /// [`Net::data_node_dir`] without the operator's approval: the node
+    /// claims `personnes_recues`, and is not asked for it until allowed.
+    pub async fn claiming_node_dir(
+        &self,
+        hub: &HubHandle,
+        id: &str,
+        csv: Option<&str>,
+        validation: bool,
+    ) -> PathBuf {
         let root = self.enroll(hub, id).await;
         declare_and_import(&root, csv, validation);
         root
@@ -342,6 +356,22 @@ pub fn declare_and_import(root: &std::path::Path, csv: Option<&str>, validation:
         )
         .unwrap();
     }
+}
+
+/// The hub operator allows node `id` to provide `dataset`, as
+/// `passerelle-hub datasets allow` does.
+///
+/// # Panics
+/// When the node is not enrolled.
+pub fn approve(hub: &HubHandle, id: &str, dataset: &str) {
+    passerelle_hub_core::providers::decide(
+        &hub.ctx().hub.store,
+        &NodeId::new(id).unwrap(),
+        dataset,
+        passerelle_hub_core::providers::Decision::Allowed,
+        passerelle_link::now(),
+    )
+    .expect("provider approved");
 }
 
 /// Waits until the hub knows the datasets a node reported.

@@ -210,15 +210,27 @@ pub async fn poll_status(
                     ),
                     std::sync::atomic::Ordering::Relaxed,
                 );
+                // What the node says about itself (version, datasets) is
+                // kept as reported; its certificate's facts come from the
+                // certificate (see `renewal::connected_with`), and its
+                // datasets are only claims until the operator approves them.
                 let seen = now();
                 let updated = store.update_node(&live.identity.node_id, |n| {
                     n.last_seen = Some(seen);
                     n.version = Some(s.version.clone());
                     n.datasets = s.datasets.clone();
-                    n.cert_not_after = s.cert_not_after;
                 });
                 if let Err(error) = updated {
                     warn!(%error, node = %live.identity.node_id, "status not recorded");
+                }
+                let claimed = crate::providers::note_claims(
+                    &store,
+                    &live.identity.node_id,
+                    &s.datasets,
+                    seen,
+                );
+                if let Err(error) = claimed {
+                    warn!(%error, node = %live.identity.node_id, "dataset claims not recorded");
                 }
             }
         }

@@ -13,7 +13,13 @@
 //!   tokens, nodes, serials, and the typed keyspaces the other areas keep
 //!   their records in.
 //! - [`ops`]: the loaded [`ops::Hub`] and the certificate authority's
-//!   operations (enroll, renew, rotate, revoke).
+//!   operations (enroll, rotate, revoke).
+//! - [`renewal`]: renewal inside its window, once; what a connection with
+//!   the newest certificate supersedes; the keys certified per serial.
+//! - [`providers`]: which node may provide which dataset (the operator's
+//!   approvals) and what nodes claim.
+//! - [`contest`]: connections fighting over one node id, and the hold-off
+//!   that slows the flapping down.
 //! - [`registry`]: live connections and the handshake gate.
 //! - [`federation`]: signed queries to nodes, verified replies, status polls.
 //! - [`download`]: documents streamed from a node, checked, with a stall
@@ -24,6 +30,7 @@
 //! - [`metrics`]: the process-wide metrics registry.
 //! - [`french`]: numbers and dates written for French readers.
 
+pub mod contest;
 pub mod download;
 pub mod error;
 pub mod federation;
@@ -34,9 +41,11 @@ pub mod metrics;
 pub mod ops;
 pub mod partners;
 pub mod paths;
+pub mod providers;
 pub mod ratelimit;
 pub mod refusal;
 pub mod registry;
+pub mod renewal;
 pub mod store;
 
 pub use error::HubError;

@@ -96,6 +96,17 @@ pub struct Metrics {
     handshakes_pending: Gauge,
     quic_connections: Gauge,
     log_suppressed: Counter,
+    trust: TrustCounters,
+}
+
+/// Alerts about node identities: stolen or misused keys.
+#[derive(Debug, Default)]
+struct TrustCounters {
+    contests: Counter,
+    certs_cut: Counter,
+    held_off: Counter,
+    renewals_refused: Counter,
+    renewals_repeated: Counter,
 }
 
 impl Default for Metrics {
@@ -113,6 +124,7 @@ impl Default for Metrics {
             handshakes_pending: Gauge::default(),
             quic_connections: Gauge::default(),
             log_suppressed: Counter::default(),
+            trust: TrustCounters::default(),
         }
     }
 }
@@ -208,8 +220,35 @@ impl Metrics {
         self.log_suppressed.inc_by(n);
     }
 
+    /// Two connections fought over one node id.
+    pub fn link_contest(&self) {
+        self.trust.contests.inc();
+    }
+
+    /// A link using an older certificate of a node was cut off.
+    pub fn older_certificate_cut(&self) {
+        self.trust.certs_cut.inc();
+    }
+
+    /// A replacing connection refused during a hold-off.
+    pub fn replacement_held_off(&self) {
+        self.trust.held_off.inc();
+    }
+
+    /// A renewal refused (outside its window, or renewed already).
+    pub fn renewal_refused(&self) {
+        self.trust.renewals_refused.inc();
+    }
+
+    /// A renewal again from a certificate renewed already (the earlier
+    /// renewal unused).
+    pub fn renewal_repeated(&self) {
+        self.trust.renewals_repeated.inc();
+    }
+
     /// Adds the counters, which the registry shares, to `r`.
     fn register(&self, r: &mut Exposition) {
+        self.trust.register(r);
         r.register(
             "passerelle_queries",
             "Signed queries sent to nodes, by kind and result.",
@@ -269,6 +308,36 @@ impl Metrics {
             "passerelle_log_events_suppressed",
             "Repeated log events from one peer left out by the log limiter.",
             self.log_suppressed.clone(),
+        );
+    }
+}
+
+impl TrustCounters {
+    fn register(&self, r: &mut Exposition) {
+        r.register(
+            "passerelle_link_contests",
+            "Replacements of a young node link by another connection with the same certificate: two holders of one node key?",
+            self.contests.clone(),
+        );
+        r.register(
+            "passerelle_link_older_certificates_cut",
+            "Node links cut off while they used an older certificate of the node.",
+            self.certs_cut.clone(),
+        );
+        r.register(
+            "passerelle_link_replacements_held_off",
+            "Replacing connections refused while connections fight over a node id.",
+            self.held_off.clone(),
+        );
+        r.register(
+            "passerelle_renewals_refused",
+            "Certificate renewals refused (outside the window, or renewed already).",
+            self.renewals_refused.clone(),
+        );
+        r.register(
+            "passerelle_renewals_repeated",
+            "Renewals again from a certificate whose earlier renewal was never used.",
+            self.renewals_repeated.clone(),
         );
     }
 }

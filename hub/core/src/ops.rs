@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     paths::HubDir,
     registry::{Registry, CLOSE_REVOKED},
-    store::{NodeRecord, SerialRecord, Store},
+    store::{NodeRecord, Store},
     HubError,
 };
 
@@ -175,16 +175,7 @@ fn try_redeem(
         .map_err(|e| Refusal::CertificateRequest { why: e.to_string() })?;
     hub.store.mark_token_used(&record, now)?;
     let identity = NodeIdentity::from_der(&cert_der)?;
-    hub.store.put_serial(
-        &identity.serial,
-        &SerialRecord {
-            node_id: record.node_id.clone(),
-            issued_at: now,
-            revoked_at: None,
-        },
-    )?;
-    hub.store
-        .put_serial_issuer(&identity.serial, &ca.fingerprint())?;
+    crate::renewal::record_issued(&hub.store, &identity, &ca.fingerprint(), now)?;
     hub.store.put_node(&NodeRecord {
         node_id: record.node_id.clone(),
         name: record.name.clone(),
@@ -204,53 +195,6 @@ fn try_redeem(
         cert_der,
         ca_der: hub.hub_issuer_der.clone(),
     })
-}
-
-/// Renews the certificate of a connected node for a new key (its CSR).
-/// The current certificate stays valid until it expires.
-///
-/// # Errors
-/// An unknown or revoked node, a malformed CSR, a store failure.
-pub fn renew(
-    hub: &Hub,
-    ca: &Ca,
-    node_id: &NodeId,
-    csr_der: &[u8],
-    now: UnixTime,
-) -> Result<(Vec<u8>, Vec<Vec<u8>>), HubError> {
-    let record = hub
-        .store
-        .node(node_id)?
-        .filter(|n| n.revoked_at.is_none())
-        .ok_or_else(|| {
-            HubError::from(Refusal::UnknownNode {
-                node: node_id.clone(),
-            })
-        })?;
-    let cert_der = ca.issue_node(
-        csr_der,
-        node_id,
-        &record.name,
-        now,
-        hub.config.node_cert_validity.as_secs(),
-    )?;
-    let identity = passerelle_certs::NodeIdentity::from_der(&cert_der)?;
-    hub.store.put_serial(
-        &identity.serial,
-        &SerialRecord {
-            node_id: node_id.clone(),
-            issued_at: now,
-            revoked_at: None,
-        },
-    )?;
-    hub.store
-        .put_serial_issuer(&identity.serial, &ca.fingerprint())?;
-    hub.store.update_node(node_id, |n| {
-        n.serial = identity.serial.clone();
-        n.cert_not_after = identity.not_after;
-    })?;
-    tracing::info!(node = %node_id, serial = %identity.serial, "node certificate renewed");
-    Ok((cert_der, hub.trusted_cas.clone()))
 }
 
 /// Starts a CA rotation (the hub stopped): a new CA issues from now on;

@@ -145,4 +145,31 @@ pub enum Refusal {
         /// What the hasher said.
         why: String,
     },
+    /// A dataset name that no claim or decision may carry.
+    #[error("{name:?} is not a dataset name: 1 to 64 letters, digits, '_' or '-'")]
+    BadDataset {
+        /// What was given.
+        name: String,
+    },
+    /// A renewal asked before the certificate's renewal window opened.
+    #[error("certificate of node {node} renewed too early: its renewal window opens at {opens} (Unix time); a stolen key cannot extend itself")]
+    RenewalTooEarly {
+        /// The node.
+        node: NodeId,
+        /// When the window opens.
+        opens: passerelle_protocol::UnixTime,
+    },
+    /// The certificate presented was renewed already in its window.
+    #[error("certificate of node {node} was already renewed in its window; use the renewed certificate (or ask the hub administrator to enroll the node again)")]
+    RenewedAlready {
+        /// The node.
+        node: NodeId,
+    },
+    /// The certificate presented is no longer the node's: a newer one was
+    /// used since.
+    #[error("certificate of node {node} was superseded by a newer one")]
+    CertificateSuperseded {
+        /// The node.
+        node: NodeId,
+    },
 }

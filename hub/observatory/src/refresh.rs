@@ -7,7 +7,10 @@
 //! the pure parts are tested without sockets.
 //!
 //! A refresh asks every node that provides each dataset, in parallel, with
-//! a timeout. Every result says which nodes answered, which did not and
+//! a timeout. A provider is a node the operator approved for the dataset
+//! (see [`passerelle_hub_core::providers`]) that claims it in its status:
+//! a claim alone is never asked, so an enrolled node cannot add its
+//! figures to another institution's indicator. Every result says which nodes answered, which did not and
 //! why, and how many cells are suppressed or missing. A node down makes
 //! the composition partial: it is kept as a draft (unless its catalog
 //! entry allows partial publication) and the last complete result stays
@@ -17,7 +20,9 @@
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
-use passerelle_hub_core::{federation::Federation, store::NodeRecord, HubError, Refusal};
+use passerelle_hub_core::{
+    federation::Federation, providers::Approvals, store::NodeRecord, HubError, Refusal,
+};
 use passerelle_link::now;
 use passerelle_protocol::{
     aggregate::{AggregateQuery, Measure},
@@ -166,9 +171,15 @@ pub struct Plan {
 }
 
 /// Plans the refresh of `ind` (pure): every dataset measure its formula
-/// needs, asked of every enrolled, unrevoked node that provides the
-/// dataset and is connected now.
-pub fn plan(ind: &Indicator, nodes: &[NodeRecord], connected: &dyn Fn(&NodeId) -> bool) -> Plan {
+/// needs, asked of every enrolled, unrevoked node the operator approved
+/// for the dataset, that claims it and is connected now. Claims without
+/// an approval are neither asked nor expected.
+pub fn plan(
+    ind: &Indicator,
+    nodes: &[NodeRecord],
+    approvals: &Approvals,
+    connected: &dyn Fn(&NodeId) -> bool,
+) -> Plan {
     let mut wanted: Vec<(String, Measure)> = ind
         .formula
         .terms()
@@ -181,7 +192,11 @@ pub fn plan(ind: &Indicator, nodes: &[NodeRecord], connected: &dyn Fn(&NodeId) -
     for (dataset, measure) in wanted {
         let providers: Vec<_> = nodes
             .iter()
-            .filter(|n| n.revoked_at.is_none() && n.datasets.contains(&dataset))
+            .filter(|n| {
+                n.revoked_at.is_none()
+                    && n.datasets.contains(&dataset)
+                    && approvals.allows(&n.node_id, &dataset)
+            })
             .collect();
         if providers.is_empty() {
             plan.failed.push(Gap {
@@ -321,7 +336,8 @@ pub async fn refresh(
     ind: &Indicator,
 ) -> Result<Decision, HubError> {
     let nodes = fed.hub.store.nodes()?;
-    let plan = plan(ind, &nodes, &|n| fed.live(n).is_some());
+    let approvals = passerelle_hub_core::providers::approvals(&fed.hub.store)?;
+    let plan = plan(ind, &nodes, &approvals, &|n| fed.live(n).is_some());
     let replies = fan_out(fed, &plan.asks).await;
     let decision = publish::decide(ind, fold(ind, plan, replies, now()));
     match &decision {

@@ -9,6 +9,7 @@ use passerelle_protocol::{
 
 use super::*;
 use crate::catalog::{Formula, Term};
+use passerelle_hub_core::providers::Decision as Approval;
 
 fn node(id: &str, datasets: &[&str], revoked: bool) -> NodeRecord {
     NodeRecord {
@@ -82,6 +83,18 @@ fn reply(ask: &Ask, outcome: Outcome) -> Reply {
     }
 }
 
+/// Every claim of `nodes` approved: the plans of a hub whose operator
+/// approved its providers.
+fn all(nodes: &[NodeRecord]) -> Approvals {
+    let mut a = Approvals::default();
+    for n in nodes {
+        for d in &n.datasets {
+            a.set(n.node_id.clone(), d.clone(), Approval::Allowed);
+        }
+    }
+    a
+}
+
 fn recus() -> Indicator {
     indicator(Formula::Sum(vec![Term::Count("recus".into())]))
 }
@@ -95,7 +108,7 @@ fn plan_asks_connected_unrevoked_providers_and_records_the_rest() {
         node("ft-976", &["autre"], false),
     ];
     let connected = |n: &NodeId| n.as_str() != "cd-976";
-    let plan = plan(&recus(), &nodes, &connected);
+    let plan = plan(&recus(), &nodes, &all(&nodes), &connected);
     let asked: Vec<&str> = plan.asks.iter().map(|a| a.node_id.as_str()).collect();
     assert_eq!(asked, ["caf-976"]);
     assert_eq!(plan.asks[0].dataset, "recus");
@@ -106,13 +119,41 @@ fn plan_asks_connected_unrevoked_providers_and_records_the_rest() {
 }
 
 #[test]
+fn plan_never_asks_a_claim_the_operator_did_not_approve() {
+    let nodes = [
+        node("caf-976", &["recus"], false),
+        node("intrus", &["recus"], false),
+        node("refuse", &["recus"], false),
+    ];
+    let mut approvals = Approvals::default();
+    approvals.set(NodeId::new("caf-976").unwrap(), "recus", Approval::Allowed);
+    approvals.set(NodeId::new("refuse").unwrap(), "recus", Approval::Denied);
+    // Approved for another dataset only: still not a provider of this one.
+    approvals.set(NodeId::new("intrus").unwrap(), "autre", Approval::Allowed);
+    let plan = plan(&recus(), &nodes, &approvals, &|_| true);
+    let asked: Vec<&str> = plan.asks.iter().map(|a| a.node_id.as_str()).collect();
+    assert_eq!(asked, ["caf-976"]);
+    assert!(
+        plan.failed.is_empty(),
+        "unapproved claims are not expected either"
+    );
+    // With no approval at all, the dataset has no provider.
+    let none = plan_for_nobody(&nodes);
+    assert_eq!(none.failed[0].why, Absence::NoProvider);
+}
+
+fn plan_for_nobody(nodes: &[NodeRecord]) -> Plan {
+    plan(&recus(), nodes, &Approvals::default(), &|_| true)
+}
+
+#[test]
 fn plan_names_a_dataset_nobody_provides_and_asks_each_measure_once() {
     let nodes = [node("caf-976", &["recus"], false)];
     let twice = indicator(Formula::Ratio(
         vec![Term::Count("recus".into())],
         vec![Term::Count("recus".into()), Term::Count("absent".into())],
     ));
-    let plan = plan(&twice, &nodes, &|_| true);
+    let plan = plan(&twice, &nodes, &all(&nodes), &|_| true);
     assert_eq!(plan.asks.len(), 1, "one question per node and measure");
     assert_eq!(plan.failed.len(), 1);
     assert_eq!(
@@ -133,7 +174,7 @@ fn fold_adds_answers_keeps_provenance_and_says_who_failed() {
         node("ccas", &["recus"], false),
     ];
     let ind = recus();
-    let p = plan(&ind, &nodes, &|_| true);
+    let p = plan(&ind, &nodes, &all(&nodes), &|_| true);
     assert_eq!(p.asks.len(), 3);
     let by = |id: &str| p.asks.iter().find(|a| a.node_id.as_str() == id).unwrap();
     let replies = vec![
@@ -193,7 +234,7 @@ fn fold_does_not_depend_on_the_order_replies_arrive_in() {
         node("cd-976", &["recus"], false),
     ];
     let ind = recus();
-    let p = plan(&ind, &nodes, &|_| true);
+    let p = plan(&ind, &nodes, &all(&nodes), &|_| true);
     let mut replies: Vec<Reply> = p
         .asks
         .iter()
@@ -215,7 +256,7 @@ fn fold_does_not_depend_on_the_order_replies_arrive_in() {
 fn fold_turns_an_unreachable_node_into_a_stated_gap() {
     let nodes = [node("caf-976", &["recus"], false)];
     let ind = recus();
-    let p = plan(&ind, &nodes, &|_| true);
+    let p = plan(&ind, &nodes, &all(&nodes), &|_| true);
     let replies = vec![Reply {
         ask: p.asks[0].clone(),
         outcome: Err(Absence::TimedOut {
@@ -265,7 +306,9 @@ fn two_providers(ind: &Indicator, cd: Option<Result<f64, Absence>>) -> Decision 
         node("caf-976", &["recus"], false),
         node("cd-976", &["recus"], false),
     ];
-    let p = plan(ind, &nodes, &|n| n.as_str() != "cd-976" || cd.is_some());
+    let p = plan(ind, &nodes, &all(&nodes), &|n| {
+        n.as_str() != "cd-976" || cd.is_some()
+    });
     let mut replies = Vec::new();
     for ask in &p.asks {
         match (ask.node_id.as_str(), &cd) {
@@ -358,7 +401,7 @@ fn an_entry_allowing_partial_results_publishes_them_at_or_above_its_minimum_only
     // Nobody answered: never published, whatever the minimum.
     let nodes = [node("caf-976", &["recus"], false)];
     let ind = allowing(0.01, recus());
-    let p = plan(&ind, &nodes, &|_| false);
+    let p = plan(&ind, &nodes, &all(&nodes), &|_| false);
     assert!(!decide(&ind, fold(&ind, p, vec![], 1)).published());
 }
 
@@ -374,7 +417,7 @@ fn a_ratio_with_a_partial_side_is_never_published_even_where_partial_is_allowed(
         node("cd-976", &["recus"], false),
     ];
     let run = |ind: &Indicator, missing: (&str, &str)| {
-        let p = plan(ind, &nodes, &|_| true);
+        let p = plan(ind, &nodes, &all(&nodes), &|_| true);
         assert_eq!(p.asks.len(), 3);
         let replies = p
             .asks
@@ -423,7 +466,7 @@ fn a_ratio_with_a_partial_side_is_never_published_even_where_partial_is_allowed(
 #[test]
 fn an_indicator_reading_only_built_in_references_is_always_complete() {
     let pop = indicator(Formula::Sum(vec![Term::Population]));
-    let p = plan(&pop, &[], &|_| true);
+    let p = plan(&pop, &[], &Approvals::default(), &|_| true);
     assert!(p.asks.is_empty() && p.failed.is_empty());
     assert!(decide(&pop, fold(&pop, p, vec![], 3)).published());
 }

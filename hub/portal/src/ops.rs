@@ -1,8 +1,12 @@
 //! Operations pages: `/metrics` (Prometheus) and `/sante`, the network's
-//! health at a glance for the hub administrator. Both are served to the
-//! hub machine itself and to `metrics_allow`, judged by the socket's peer
-//! address; behind the `trusted_proxy`, by the address that proxy
-//! appended to `X-Forwarded-For`, and never when it appended none.
+//! health at a glance for the hub administrator: links, certificates (as
+//! the certificates say), what each node reports about itself (labelled
+//! so), datasets claimed and not approved, and alerts about node
+//! identities (connections fighting over one node id, older certificates
+//! cut off while in use). Both are served to the hub machine itself and
+//! to `metrics_allow`, judged by the socket's peer address; behind the
+//! `trusted_proxy`, by the address that proxy appended to
+//! `X-Forwarded-For`, and never when it appended none.
 
 use std::{collections::BTreeMap, net::SocketAddr, sync::Arc};
 
@@ -13,7 +17,11 @@ use axum::{
     response::{Html, IntoResponse, Response},
 };
 use maud::{html, Markup};
-use passerelle_hub_core::store::{AuditAnchor, NodeRecord};
+use passerelle_hub_core::{
+    contest::Contest,
+    providers::{Approvals, Decision, ProviderRow},
+    store::{AuditAnchor, NodeRecord},
+};
 
 use super::{
     layout::{column_heads, date, page},
@@ -139,6 +147,8 @@ pub async fn health(State(ctx): State<Arc<Ctx>>, _: Operator) -> Response {
     let now = passerelle_link::now();
     let fresh = freshness(&ctx);
     let live = ctx.registry.connected();
+    let approvals = passerelle_hub_core::providers::approvals(&ctx.hub.store).unwrap_or_default();
+    let pending = passerelle_hub_core::providers::pending(&ctx.hub.store).unwrap_or_default();
     let rows: Vec<NodeHealth> = ctx
         .hub
         .store
@@ -151,6 +161,12 @@ pub async fn health(State(ctx): State<Arc<Ctx>>, _: Operator) -> Response {
             anchor: ctx.hub.store.audit_anchor(&n.node_id).ok().flatten(),
             days_left: n.cert_not_after.saturating_sub(now) / 86400,
             expired: n.cert_not_after <= now,
+            issuer: ctx.hub.store.serial_issuer(&n.serial).ok().flatten(),
+            contest: ctx.registry.contest(&n.node_id),
+            pending: pending
+                .iter()
+                .filter(|p| p.node_id == n.node_id.as_str())
+                .count(),
             node: n,
         })
         .collect();
@@ -162,18 +178,23 @@ pub async fn health(State(ctx): State<Arc<Ctx>>, _: Operator) -> Response {
             p.demo role="alert" { (problems) " partenaire(s) demandent votre attention." }
         }
         h1 { "Santé du réseau" }
+        (alerts(&rows, &pending))
         table {
             (column_heads(&[
                 "Partenaire",
                 "Lien",
                 "Dernier contact",
-                "Version",
-                "Certificat",
-                "Données (fraîcheur)",
+                "Version (déclarée par le partenaire)",
+                "Certificat (d'après le certificat)",
+                "Données déclarées par le partenaire (fraîcheur)",
                 "Journal d'accès",
             ]))
-            tbody { @for r in &rows { (r.render(&fresh)) } }
+            tbody { @for r in &rows { (r.render(&fresh, &approvals)) } }
         }
+        p.note { "La version et les jeux de données sont ceux que le partenaire déclare ; "
+            "seuls les jeux de données que vous avez autorisés (passerelle-hub datasets allow) "
+            "entrent dans les indicateurs. L'identifiant, la validité et l'autorité de "
+            "certification viennent du certificat." }
         p.note { "Métriques Prometheus : " a href="/metrics" { "/metrics" } "." }
     };
     let html = page(&ctx, "Santé du réseau", body);
@@ -199,6 +220,50 @@ fn freshness(ctx: &Ctx) -> BTreeMap<(String, String), u64> {
     fresh
 }
 
+/// The alerts above the table: datasets claimed and not approved, and
+/// node identities in dispute.
+fn alerts(rows: &[NodeHealth], pending: &[ProviderRow]) -> Markup {
+    html! {
+        @if !pending.is_empty() {
+            h2 { "Jeux de données en attente de votre approbation" }
+            p { "Ces partenaires déclarent fournir un jeu de données que vous n'avez pas "
+                "encore autorisé : ils ne sont pas interrogés pour lui, et leurs chiffres "
+                "n'entrent dans aucun indicateur." }
+            ul {
+                @for p in pending {
+                    li {
+                        (p.name) " (" (p.node_id) ") déclare " strong { (p.dataset) }
+                        @if let Some(t) = p.first_claimed { " depuis le " (date(t)) }
+                        " — pour l'autoriser : " code { "passerelle-hub datasets allow --node-id "
+                            (p.node_id) " --dataset " (p.dataset) }
+                    }
+                }
+            }
+        }
+        @for r in rows.iter().filter(|r| r.contest.as_ref().is_some_and(Contest::alarming)) {
+            @if let Some(c) = &r.contest {
+                p.demo role="alert" {
+                    strong { (r.node.name) } " (" (r.node.node_id.as_str()) ") : "
+                    @if c.total_fights > 0 {
+                        (c.total_fights) " connexion(s) concurrente(s) pour cet identifiant"
+                        @if let Some(t) = c.last_fight { ", la dernière le " (date(t)) }
+                        @if c.held_off > 0 { " ; " (c.held_off) " reconnexion(s) retenue(s)" }
+                        ". "
+                    }
+                    @if c.certs_cut > 0 {
+                        "Un ancien certificat encore en usage a été coupé " (c.certs_cut) " fois"
+                        @if let Some(t) = c.last_cert_cut { ", la dernière le " (date(t)) }
+                        ". "
+                    }
+                    "Sa clé est peut-être entre d'autres mains : révoquez-le "
+                    code { "passerelle-hub revoke --node-id " (r.node.node_id.as_str()) }
+                    " puis inscrivez-le à nouveau."
+                }
+            }
+        }
+    }
+}
+
 /// One enrolled node's state on the health page.
 struct NodeHealth {
     node: NodeRecord,
@@ -206,17 +271,25 @@ struct NodeHealth {
     anchor: Option<AuditAnchor>,
     days_left: u64,
     expired: bool,
+    /// SHA-256 of the CA that issued its current certificate.
+    issuer: Option<[u8; 32]>,
+    contest: Option<Contest>,
+    /// Its claims not decided yet.
+    pending: usize,
 }
 
 impl NodeHealth {
-    /// Disconnected, a certificate near its end, or a broken access log.
+    /// Disconnected, a certificate near its end, a broken access log,
+    /// datasets waiting for approval, or its identity in dispute.
     fn needs_attention(&self) -> bool {
         !self.connected
             || self.days_left < 14
             || self.anchor.as_ref().is_some_and(|a| a.broken.is_some())
+            || self.pending > 0
+            || self.contest.as_ref().is_some_and(Contest::alarming)
     }
 
-    fn render(&self, fresh: &BTreeMap<(String, String), u64>) -> Markup {
+    fn render(&self, fresh: &BTreeMap<(String, String), u64>, approvals: &Approvals) -> Markup {
         let n = &self.node;
         let left = self.days_left;
         html! {
@@ -229,14 +302,23 @@ impl NodeHealth {
                     @if self.expired { strong { "expiré" } }
                     @else if left < 14 { strong { "expire dans " (left) " jour(s)" } }
                     @else { "valable " (left) " jour(s)" }
+                    @if let Some(fp) = &self.issuer {
+                        br; span.note { "AC émettrice " (passerelle_protocol::hex::encode(&fp[..6])) }
+                    }
                 }
                 td {
                     @for (i, d) in n.datasets.iter().enumerate() {
                         @if i > 0 { br; }
                         (d) " "
-                        @match fresh.get(&(n.node_id.to_string(), d.clone())) {
-                            Some(t) => { "(importé le " (date(*t)) ")" }
-                            None => "(pas encore utilisé)",
+                        @match approvals.decision(&n.node_id, d) {
+                            Some(Decision::Allowed) => {
+                                @match fresh.get(&(n.node_id.to_string(), d.clone())) {
+                                    Some(t) => { "(importé le " (date(*t)) ")" }
+                                    None => "(pas encore utilisé)",
+                                }
+                            }
+                            Some(Decision::Denied) => "(refusé : non interrogé)",
+                            None => strong { "(en attente de votre approbation : non interrogé)" },
                         }
                     }
                     @if n.datasets.is_empty() { "—" }

@@ -340,7 +340,7 @@ fn network(nodes: &[NodeRecord], live: &[NodeId]) -> Markup {
                 "Partenaire",
                 "Connecté",
                 "Dernier contact",
-                "Jeux de données",
+                "Jeux de données (déclarés par le partenaire)",
                 "Certificat valable jusqu'au",
             ]))
             tbody {

@@ -260,6 +260,16 @@ pub async fn start(
         config.hub = hub_addr.clone();
         (config.datasets, config.policy) = data::config(id);
         config.directory = data::directory(id);
+        // The demo's operator approves its own nodes' datasets.
+        for d in &config.datasets {
+            passerelle_hub_core::providers::decide(
+                &hub.ctx().hub.store,
+                &NodeId::new(*id).expect("valid id"),
+                &d.name,
+                passerelle_hub_core::providers::Decision::Allowed,
+                now(),
+            )?;
+        }
         std::fs::write(&path, config.template()).map_err(|source| HubError::Io { path, source })?;
         load_data(root, id, &config, &node_dir)?;
         nodes.push(

@@ -151,6 +151,18 @@ async fn refreshes_killed_at_random_points_never_publish_a_wrong_figure() {
         let node_root = net.enroll_at(to.clone(), &token, id).await;
         let csv = rows_csv(&rows(n as u64 + 1, &["2025-T1", "2025-T2"]));
         passerelle_tests::declare_and_import(&node_root, Some(&csv), false);
+        // The operator allows it to provide the dataset, as
+        // `passerelle-hub datasets allow` does.
+        let allowed = admin::request(
+            &root,
+            Request::Datasets(passerelle_hub_core::providers::Action::Allow {
+                node_id: NodeId::new(*id).unwrap(),
+                dataset: "personnes_recues".into(),
+            }),
+        )
+        .await
+        .unwrap();
+        assert!(matches!(allowed, Response::Providers(_)), "{allowed:?}");
         nodes.push(passerelle_node::serve::start(&node_root).await.unwrap());
     }
     let mut rng = Rng::new(seed() ^ 0xEF5);

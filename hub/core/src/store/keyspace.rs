@@ -28,6 +28,15 @@
 //! | keyspace | tree | key | value |
 //! | --- | --- | --- | --- |
 //! | `Drafts` | `drafts` | indicator id, `\0`, time, sequence | a composition held back from publication, with its coverage |
+//!
+//! The federation's trust keyspaces ([`FederationSpace`]):
+//!
+//! | keyspace | tree | key | value |
+//! | --- | --- | --- | --- |
+//! | `Providers` | `providers` | `node \0 dataset` | the operator's decision: [`crate::providers::Approval`] |
+//! | `Claims` | `claims` | `node \0 dataset` | when the node first reported the dataset: [`crate::providers::Claim`] |
+//! | `Renewals` | `renewals` | node id | the node's last renewal, until its certificate is used: [`crate::renewal::RenewalRecord`] |
+//! | `SerialKeys` | `serial_keys` | certificate serial (hex) | the public key the CA certified under it (raw, 32 bytes) |
 
 use std::marker::PhantomData;
 
@@ -92,6 +101,31 @@ pub enum ObservatorySpace {
     /// Compositions kept as drafts: incomplete for what they claim, so not
     /// published; keyed like the published history.
     Drafts,
+}
+
+/// The federation's trust records: who may provide which dataset, what
+/// nodes claim, renewals in progress and the keys certified per serial.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FederationSpace {
+    /// The operator's decisions on (node, dataset) claims.
+    Providers,
+    /// The datasets nodes reported, first seen when.
+    Claims,
+    /// Each node's latest renewal, pruned once superseded.
+    Renewals,
+    /// The public key certified under each serial the CA issued.
+    SerialKeys,
+}
+
+impl Space for FederationSpace {
+    fn tree(self) -> &'static str {
+        match self {
+            Self::Providers => "providers",
+            Self::Claims => "claims",
+            Self::Renewals => "renewals",
+            Self::SerialKeys => "serial_keys",
+        }
+    }
 }
 
 /// A group of keyspaces: each names its tree on disk.

@@ -15,8 +15,9 @@
 //! | `serial_issuers` | certificate serial (hex) | SHA-256 of the CA certificate that issued it |
 //! | `audit_anchors` | node id | [`AuditAnchor`]: the last head of the node's audit chain seen |
 //!
-//! The vault's trees, and the observatory's drafts (`drafts`), are listed
-//! in [`keyspace`].
+//! The vault's trees, the observatory's drafts (`drafts`) and the
+//! federation's trust records (`providers`, `claims`, `renewals`,
+//! `serial_keys`) are listed in [`keyspace`].
 //!
 //! One process holds the store: [`Store::open`] takes `store.lock` beside
 //! the folder first, and says [`StoreError::Locked`] when someone else has
@@ -37,7 +38,7 @@ pub mod keyspace;
 mod published;
 mod records;
 
-pub use keyspace::{Keyspace, ObservatorySpace, Space, VaultSpace};
+pub use keyspace::{FederationSpace, Keyspace, ObservatorySpace, Space, VaultSpace};
 pub use published::History;
 pub use records::{AuditAnchor, NodeRecord, SerialRecord};
 
