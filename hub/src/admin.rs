@@ -70,8 +70,14 @@ pub enum Request {
         /// Login e-mail.
         email: String,
     },
-    /// The vault's audit chain and its check.
-    Audit,
+    /// Check the vault's audit chain (read record by record).
+    AuditVerify,
+    /// One page of the vault's audit chain, from a sequence number on: a
+    /// chain of any size is listed page by page, each reply bounded.
+    AuditPage {
+        /// The first sequence number wanted.
+        from: u64,
+    },
     /// A consistent backup, taken while serving.
     Backup {
         /// Absolute path of the archive to write.
@@ -110,11 +116,10 @@ pub enum Response {
     Password(String),
     /// Partner accounts: e-mail, name, institution, created.
     Partners(Vec<(String, String, String, u64)>),
-    /// The audit chain: its check, and every record that decodes.
-    Audit(
-        Result<passerelle_protocol::audit::Head, passerelle_protocol::audit::Broken>,
-        Vec<passerelle_protocol::audit::Record>,
-    ),
+    /// The audit chain's check: its head, or the first broken record.
+    AuditCheck(Result<passerelle_protocol::audit::Head, passerelle_protocol::audit::Broken>),
+    /// One page of the audit chain.
+    AuditPage(passerelle_protocol::audit::Page),
     /// A backup written, or restored (with where the old store went).
     Backup(backup::Summary, Option<std::path::PathBuf>),
     /// Providers of datasets: decided, pending, or just changed.
@@ -156,17 +161,12 @@ pub fn dispatch(
             what: "restore".into(),
         }
         .into()),
-        Request::Audit => {
-            let vault = passerelle_vault::store::VaultStore::new(hub.store.clone());
-            vault.audit_verify().and_then(|check| {
-                let records = vault
-                    .audit_records()?
-                    .into_iter()
-                    .filter_map(Result::ok)
-                    .collect();
-                Ok(Response::Audit(check, records))
-            })
-        }
+        Request::AuditVerify => passerelle_vault::store::VaultStore::new(hub.store.clone())
+            .audit_verify()
+            .map(Response::AuditCheck),
+        Request::AuditPage { from } => passerelle_vault::store::VaultStore::new(hub.store.clone())
+            .audit_page(from)
+            .map(Response::AuditPage),
         Request::Partners => hub.store.accounts().map(|list| {
             Response::Partners(
                 list.into_iter()
@@ -272,12 +272,26 @@ pub async fn dispatch_live(ctx: &std::sync::Arc<Ctx>, req: Request) -> Response 
             }
             resp
         }
-        other => dispatch(
-            &ctx.hub,
-            &ctx.observatory.catalog,
-            Some(&ctx.registry),
-            other,
-        ),
+        // Store work (an audit check over a long chain, a backup) runs
+        // off the runtime's threads, so the hub keeps serving meanwhile.
+        other => {
+            let ctx = ctx.clone();
+            tokio::task::spawn_blocking(move || {
+                dispatch(
+                    &ctx.hub,
+                    &ctx.observatory.catalog,
+                    Some(&ctx.registry),
+                    other,
+                )
+            })
+            .await
+            .unwrap_or_else(|e| {
+                Response::Error(RemoteError::Failed {
+                    kind: passerelle_hub_core::error::FailureKind::Io,
+                    message: format!("the admin request did not finish: {e}"),
+                })
+            })
+        }
     }
 }
 

@@ -391,13 +391,13 @@ fn ca_status(root: &Path) -> Result<(), HubError> {
 
 /// `audit verify|show`: the vault's audit chain.
 pub async fn audit(root: &Path, action: AuditAction) -> Result<(), HubError> {
-    let (check, records) = ask(root, Request::Audit, |r| match r {
-        Response::Audit(check, records) => Some((check, records)),
-        _ => None,
-    })
-    .await?;
     match action {
         AuditAction::Verify => {
+            let check = ask(root, Request::AuditVerify, |r| match r {
+                Response::AuditCheck(check) => Some(check),
+                _ => None,
+            })
+            .await?;
             let head = check.map_err(|broken| Refusal::AuditBroken {
                 why: broken.to_string(),
             })?;
@@ -407,6 +407,7 @@ pub async fn audit(root: &Path, action: AuditAction) -> Result<(), HubError> {
             );
         }
         AuditAction::Show { format } => {
+            let records = audit_records(root).await?;
             print!(
                 "{}",
                 passerelle_link::listings::audit(&records).render(format)
@@ -414,6 +415,29 @@ pub async fn audit(root: &Path, action: AuditAction) -> Result<(), HubError> {
         }
     }
     Ok(())
+}
+
+/// Every record of the vault's audit chain that decodes, in order, asked
+/// page by page (from the running hub, or from the store when none runs).
+///
+/// # Errors
+/// When the folder is not a hub folder, or a page cannot be read.
+pub async fn audit_records(
+    root: &Path,
+) -> Result<Vec<passerelle_protocol::audit::Record>, HubError> {
+    let mut records = Vec::new();
+    let mut from = Some(0);
+    while let Some(at) = from {
+        let page = ask(root, Request::AuditPage { from: at }, |r| match r {
+            Response::AuditPage(page) => Some(page),
+            _ => None,
+        })
+        .await?;
+        // A page always moves on, or the chain could be listed forever.
+        from = page.next.filter(|next| *next > at);
+        records.extend(page.records);
+    }
+    Ok(records)
 }
 
 /// `datasets allow|deny|pending|list`: who may provide which dataset.

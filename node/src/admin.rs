@@ -78,8 +78,14 @@ pub enum Request {
         /// The institution's id for the person.
         local_id: Option<String>,
     },
-    /// The audit chain and its check.
-    Audit,
+    /// Check the audit chain (read record by record).
+    AuditVerify,
+    /// One page of the audit chain, from a sequence number on: a chain of
+    /// any size is listed page by page, each reply bounded.
+    AuditPage {
+        /// The first sequence number wanted.
+        from: u64,
+    },
     /// Read back the whole store (for doctor).
     CheckStore,
     /// Partial and orphan document files left by interrupted deposits
@@ -119,8 +125,10 @@ pub enum Response {
     Document(DocRecord),
     /// Documents.
     Documents(Vec<DocRecord>),
-    /// The audit chain's check, and the records that decode.
-    Audit(AuditReport),
+    /// The audit chain's check: its head, or the first broken record.
+    AuditCheck(Result<audit::Head, audit::Broken>),
+    /// One page of the audit chain.
+    AuditPage(audit::Page),
     /// Problems found in the store; none when sound.
     Problems(Vec<String>),
     /// A backup written, or restored (with where the old store went).
@@ -253,13 +261,8 @@ fn dispatch(
         Request::Restore { .. } => Err(NodeError::Refused(
             "restore is done with the store closed".into(),
         )),
-        Request::Audit => {
-            let records = store.audit_records()?.into_iter().filter_map(Result::ok).collect();
-            Ok(Response::Audit(AuditReport {
-                check: store.audit_verify()?,
-                records,
-            }))
-        }
+        Request::AuditVerify => store.audit_verify().map(Response::AuditCheck),
+        Request::AuditPage { from } => store.audit_page(from).map(Response::AuditPage),
         Request::Import { dataset, path, by } => {
             batches::import_file(config, store, &dataset, &path, &by, now(), &mut |_| {})
                 .map(Response::Batch)
@@ -304,6 +307,37 @@ pub async fn request(
         Response::Error(e) => Err(NodeError::Remote(e)),
         other => Ok(other),
     }
+}
+
+/// The audit chain's check and every record that decodes, asked page by
+/// page (from the running node, or from the store when none runs).
+///
+/// # Errors
+/// When the folder is not a node folder or a request fails.
+pub async fn audit_report(root: &std::path::Path) -> Result<AuditReport, NodeError> {
+    let unexpected = || {
+        NodeError::Refused(
+            "the running node gave an unexpected reply: are the node and this command the same version?"
+                .into(),
+        )
+    };
+    let Response::AuditCheck(check) = request(root, Request::AuditVerify, &mut |_| {}).await?
+    else {
+        return Err(unexpected());
+    };
+    let mut records = Vec::new();
+    let mut from = Some(0);
+    while let Some(at) = from {
+        let Response::AuditPage(page) =
+            request(root, Request::AuditPage { from: at }, &mut |_| {}).await?
+        else {
+            return Err(unexpected());
+        };
+        // A page always moves on, or the chain could be listed forever.
+        from = page.next.filter(|next| *next > at);
+        records.extend(page.records);
+    }
+    Ok(AuditReport { check, records })
 }
 
 /// The status report of a node folder, from the running node if there is

@@ -315,13 +315,13 @@ pub async fn restore(dir: &Path, from: &Path) -> anyhow::Result<()> {
 
 /// `audit verify|show`: the node's audit chain.
 pub async fn audit(dir: &Path, command: AuditCommand) -> anyhow::Result<()> {
-    let report = ask(dir, Request::Audit, &mut |_| {}, |r| match r {
-        Response::Audit(report) => Some(report),
-        _ => None,
-    })
-    .await?;
     match command {
-        AuditCommand::Verify => match report.check {
+        AuditCommand::Verify => match ask(dir, Request::AuditVerify, &mut |_| {}, |r| match r {
+            Response::AuditCheck(check) => Some(check),
+            _ => None,
+        })
+        .await?
+        {
             Ok(head) => eprintln!(
                 "audit chain intact: {} record(s), last hash {}",
                 head.records, head.hash
@@ -329,6 +329,7 @@ pub async fn audit(dir: &Path, command: AuditCommand) -> anyhow::Result<()> {
             Err(broken) => anyhow::bail!("{broken}"),
         },
         AuditCommand::Show { format } => {
+            let report = admin::audit_report(dir).await?;
             print!(
                 "{}",
                 passerelle_link::listings::audit(&report.records).render(format)

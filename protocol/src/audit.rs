@@ -285,21 +285,38 @@ pub struct Head {
     pub hash: String,
 }
 
-/// Checks a whole chain, in order.
-///
-/// # Errors
-/// [`Broken`] naming the first record that was edited, removed or moved.
-pub fn verify(records: impl IntoIterator<Item = Record>) -> Result<Head, Broken> {
-    let mut expected_seq = 0u64;
-    let mut link = GENESIS;
-    for r in records {
+/// Checks a chain one record at a time, in order, holding only the last
+/// link: a chain of any length is checked in constant memory.
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    expected_seq: u64,
+    link: [u8; 32],
+}
+
+impl Default for Verifier {
+    fn default() -> Self {
+        Self {
+            expected_seq: 0,
+            link: GENESIS,
+        }
+    }
+}
+
+impl Verifier {
+    /// The next record of the chain.
+    ///
+    /// # Errors
+    /// [`Broken`] when it is not the record expected, does not link to the
+    /// one before it, or was edited.
+    pub fn push(&mut self, r: &Record) -> Result<(), Broken> {
+        let expected_seq = self.expected_seq;
         if r.seq != expected_seq {
             return Err(Broken {
                 seq: expected_seq,
                 why: format!("record {expected_seq} is missing (next found is {})", r.seq),
             });
         }
-        if r.prev != link {
+        if r.prev != self.link {
             return Err(Broken {
                 seq: r.seq,
                 why: "it does not link to the record before it (a record was edited or removed)"
@@ -312,13 +329,45 @@ pub fn verify(records: impl IntoIterator<Item = Record>) -> Result<Head, Broken>
                 why: "its contents do not match its hash (the record was edited)".into(),
             });
         }
-        link = r.hash;
-        expected_seq += 1;
+        self.link = r.hash;
+        self.expected_seq += 1;
+        Ok(())
     }
-    Ok(Head {
-        records: expected_seq,
-        hash: hex::encode(&link),
-    })
+
+    /// The next record as read from a store: `Err(seq)` when it does not
+    /// decode, which is where the chain breaks.
+    ///
+    /// # Errors
+    /// As [`Verifier::push`], or [`Broken`] naming the undecodable record.
+    pub fn push_read(&mut self, r: Result<Record, u64>) -> Result<(), Broken> {
+        match r {
+            Ok(r) => self.push(&r),
+            Err(seq) => Err(Broken {
+                seq,
+                why: "it does not decode (the record was edited)".into(),
+            }),
+        }
+    }
+
+    /// The head of the records pushed so far.
+    pub fn head(&self) -> Head {
+        Head {
+            records: self.expected_seq,
+            hash: hex::encode(&self.link),
+        }
+    }
+}
+
+/// Checks a whole chain, in order.
+///
+/// # Errors
+/// [`Broken`] naming the first record that was edited, removed or moved.
+pub fn verify(records: impl IntoIterator<Item = Record>) -> Result<Head, Broken> {
+    let mut v = Verifier::default();
+    for r in records {
+        v.push(&r)?;
+    }
+    Ok(v.head())
 }
 
 /// Checks a chain read from a store, where a record may not even decode
@@ -326,22 +375,61 @@ pub fn verify(records: impl IntoIterator<Item = Record>) -> Result<Head, Broken>
 ///
 /// # Errors
 /// [`Broken`] naming the first bad record.
-pub fn verify_decoded(records: Vec<Result<Record, u64>>) -> Result<Head, Broken> {
-    let mut good = Vec::with_capacity(records.len());
+pub fn verify_decoded(
+    records: impl IntoIterator<Item = Result<Record, u64>>,
+) -> Result<Head, Broken> {
+    let mut v = Verifier::default();
     for r in records {
-        match r {
-            Ok(r) => good.push(r),
-            Err(seq) => {
-                // The records before it must still check.
-                verify(good)?;
-                return Err(Broken {
-                    seq,
-                    why: "it does not decode (the record was edited)".into(),
-                });
+        v.push_read(r)?;
+    }
+    Ok(v.head())
+}
+
+/// A record as read from a store: its sequence number, the record (`Err`
+/// when its bytes do not decode) and its stored size in bytes.
+pub type Read = (u64, Result<Record, ()>, usize);
+
+/// At most this many records in one [`Page`].
+pub const PAGE_RECORDS: usize = 2_000;
+
+/// At most about this many encoded bytes of records in one [`Page`] (one
+/// record more may go over), well under an admin frame.
+pub const PAGE_BYTES: usize = 1 << 20;
+
+/// Part of a chain, for listings over the admin socket: the records from
+/// a sequence number on, as many as fit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page {
+    /// The records that decode, in order.
+    pub records: Vec<Record>,
+    /// Sequence numbers of records in this span that do not decode
+    /// (`audit verify` says where the chain breaks).
+    pub unreadable: Vec<u64>,
+    /// Where the next page starts; `None` after the last record.
+    pub next: Option<u64>,
+}
+
+impl Page {
+    /// Gathers a page from records read in order (sequence number, then
+    /// the record or `Err` when it does not decode, with its encoded
+    /// size), stopping at [`PAGE_RECORDS`] records or [`PAGE_BYTES`].
+    pub fn gather<E>(read: impl IntoIterator<Item = Result<Read, E>>) -> Result<Self, E> {
+        let mut page = Self::default();
+        let mut bytes = 0usize;
+        for item in read {
+            let (seq, record, size) = item?;
+            if page.records.len() + page.unreadable.len() >= PAGE_RECORDS || bytes >= PAGE_BYTES {
+                page.next = Some(seq);
+                break;
+            }
+            bytes += size;
+            match record {
+                Ok(r) => page.records.push(r),
+                Err(()) => page.unreadable.push(seq),
             }
         }
+        Ok(page)
     }
-    verify(good)
 }
 
 #[cfg(test)]
@@ -391,6 +479,56 @@ mod tests {
         let mut c = chain(5);
         c[4].at += 1;
         assert_eq!(verify(c).unwrap_err().seq, 4);
+    }
+
+    #[test]
+    fn an_undecodable_record_breaks_the_chain_after_the_good_ones_check() {
+        let c = chain(4);
+        let read = |bad: u64| -> Vec<Result<Record, u64>> {
+            c.iter()
+                .map(|r| {
+                    if r.seq == bad {
+                        Err(r.seq)
+                    } else {
+                        Ok(r.clone())
+                    }
+                })
+                .collect()
+        };
+        assert_eq!(verify_decoded(read(2)).unwrap_err().seq, 2);
+        // An earlier edit is named first.
+        let mut edited = read(3);
+        if let Ok(r) = &mut edited[1] {
+            r.event.subject = "doc-x".into();
+        }
+        assert_eq!(verify_decoded(edited).unwrap_err().seq, 1);
+        assert_eq!(verify_decoded(read(u64::MAX)).unwrap().records, 4);
+    }
+
+    #[test]
+    fn pages_stop_at_their_count_and_say_where_to_go_on() {
+        let c = chain((PAGE_RECORDS + 10) as u64);
+        let read = |from: u64| {
+            c.iter().skip(from as usize).map(|r| {
+                Ok::<_, ()>((r.seq, if r.seq == 3 { Err(()) } else { Ok(r.clone()) }, 100))
+            })
+        };
+        let first = Page::gather(read(0)).unwrap();
+        assert_eq!(first.records.len() + first.unreadable.len(), PAGE_RECORDS);
+        assert_eq!(first.unreadable, vec![3]);
+        assert_eq!(first.next, Some(PAGE_RECORDS as u64));
+        let second = Page::gather(read(first.next.unwrap())).unwrap();
+        assert_eq!(second.records.len(), 10);
+        assert_eq!(second.next, None);
+        assert_eq!(second.records[0].seq, PAGE_RECORDS as u64);
+        // Large records: the byte budget ends the page first.
+        let big = Page::gather(
+            c.iter()
+                .map(|r| Ok::<_, ()>((r.seq, Ok(r.clone()), PAGE_BYTES / 4))),
+        )
+        .unwrap();
+        assert_eq!(big.records.len(), 4);
+        assert_eq!(big.next, Some(4));
     }
 
     /// The event as it was written before actors and actions were typed.

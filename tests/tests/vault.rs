@@ -4,9 +4,7 @@
 use std::{path::Path, time::Duration};
 
 use passerelle_hub::server::HubHandle;
-use passerelle_node::admin::{
-    self as node_admin, Request as NodeRequest, Response as NodeResponse,
-};
+use passerelle_node::admin as node_admin;
 use passerelle_protocol::{
     ids::NodeId,
     message::Refusal,
@@ -31,13 +29,7 @@ fn jpeg() -> Vec<u8> {
 }
 
 async fn node_audit(root: &Path) -> node_admin::AuditReport {
-    match node_admin::request(root, NodeRequest::Audit, &mut |_| {})
-        .await
-        .unwrap()
-    {
-        NodeResponse::Audit(r) => r,
-        other => panic!("{other:?}"),
-    }
+    node_admin::audit_report(root).await.unwrap()
 }
 
 fn files_under(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
@@ -646,11 +638,11 @@ async fn link_list_download_consent_duplicate_and_audit_across_two_nodes() {
     assert!(head.records > 3);
     tamper(&net.hub_dir().join("store"), "vault_audit", 5);
     let hub_ctl =
-        passerelle_hub::admin::request(&net.hub_dir(), passerelle_hub::admin::Request::Audit)
+        passerelle_hub::admin::request(&net.hub_dir(), passerelle_hub::admin::Request::AuditVerify)
             .await
             .unwrap();
     match hub_ctl {
-        passerelle_hub::admin::Response::Audit(Err(broken), _) => assert_eq!(broken.seq, 5),
+        passerelle_hub::admin::Response::AuditCheck(Err(broken)) => assert_eq!(broken.seq, 5),
         other => panic!("{other:?}"),
     }
 }

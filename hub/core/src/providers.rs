@@ -196,7 +196,7 @@ pub fn note_claims(
             warn!(%node, max = MAX_CLAIMS_PER_NODE, "node claims too many datasets; further claims ignored");
             break;
         }
-        let _w = store.writing();
+        let _w = store.writing()?;
         if !space.insert_new(&key(node, dataset), &Claim { first_claimed: now })? {
             continue;
         }
@@ -283,7 +283,7 @@ pub fn decide(
     if store.node(node)?.is_none_or(|n| n.revoked_at.is_some()) {
         return Err(Refusal::UnknownNode { node: node.clone() }.into());
     }
-    let _w = store.writing();
+    let _w = store.writing()?;
     let space = decisions(store);
     space.insert(
         &key(node, dataset),

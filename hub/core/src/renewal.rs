@@ -132,7 +132,7 @@ pub fn record_issued(
         },
     )?;
     store.put_serial_issuer(&identity.serial, ca_fingerprint)?;
-    let _w = store.writing();
+    let _w = store.writing()?;
     let keys = serial_keys(store);
     keys.insert(identity.serial.as_bytes(), &identity.public_key.0)?;
     keys.flush()?;
@@ -205,7 +205,7 @@ pub fn renew(
             last.as_ref().map_or(1, |r| r.attempts + 1)
         }
     };
-    let _w = hub.store.writing();
+    let _w = hub.store.writing()?;
     renewals(&hub.store).insert(
         node_id.as_str().as_bytes(),
         &RenewalRecord {
@@ -246,7 +246,7 @@ pub fn connected_with(
         return Ok(());
     }
     store.supersede_serials(node, &identity.serial, now)?;
-    let _w = store.writing();
+    let _w = store.writing()?;
     let space = renewals(store);
     if space
         .get(node.as_str().as_bytes())?

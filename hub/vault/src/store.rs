@@ -482,25 +482,44 @@ impl VaultStore {
         Ok(out)
     }
 
-    /// The whole chain; `Err(seq)` for a record that does not decode.
+    /// The chain in order, read as it goes: each record, or `Err(seq)` for
+    /// one that does not decode.
+    ///
+    /// # Errors
+    /// On a store failure (the iterator's items too).
+    fn audit_read(
+        &self,
+        from: u64,
+    ) -> Result<impl Iterator<Item = Result<audit::Read, HubError>>, HubError> {
+        Ok(self.audit.range_from(&from.to_be_bytes())?.map(|e| {
+            let e = e?;
+            let seq = <[u8; 8]>::try_from(e.key()).map_or(u64::MAX, u64::from_be_bytes);
+            Ok((seq, e.value().map_err(|_| ()), e.stored_len()))
+        }))
+    }
+
+    /// One page of the chain from sequence number `from` on, for listings
+    /// over the admin socket (a reply of bounded size, whatever the
+    /// chain's length).
     ///
     /// # Errors
     /// On a store failure.
-    pub fn audit_records(&self) -> Result<Vec<Result<Record, u64>>, HubError> {
-        let mut out = Vec::new();
-        for e in self.audit.iter()? {
-            let e = e?;
-            let seq = <[u8; 8]>::try_from(e.key()).map_or(u64::MAX, u64::from_be_bytes);
-            out.push(e.value().map_err(|_| seq));
-        }
-        Ok(out)
+    pub fn audit_page(&self, from: u64) -> Result<audit::Page, HubError> {
+        audit::Page::gather(self.audit_read(from)?)
     }
 
-    /// Checks the chain.
+    /// Checks the chain, reading it record by record (constant memory).
     ///
     /// # Errors
     /// On a store failure; a broken chain is `Ok(Err(..))`.
     pub fn audit_verify(&self) -> Result<Result<audit::Head, audit::Broken>, HubError> {
-        Ok(audit::verify_decoded(self.audit_records()?))
+        let mut v = audit::Verifier::default();
+        for item in self.audit_read(0)? {
+            let (seq, record, _) = item?;
+            if let Err(broken) = v.push_read(record.map_err(|()| seq)) {
+                return Ok(Err(broken));
+            }
+        }
+        Ok(Ok(v.head()))
     }
 }

@@ -284,27 +284,48 @@ impl Store {
         })
     }
 
-    /// The audit chain, in order; `Err(seq)` for a record that does not
-    /// decode.
+    /// The audit chain in order from sequence number `from`, read as it
+    /// goes: each record, or `Err(())` for one that does not decode, with
+    /// its sequence number and stored size.
+    ///
+    /// # Errors
+    /// On a store failure (the iterator's items too).
+    fn audit_read(
+        &self,
+        from: u64,
+    ) -> Result<impl Iterator<Item = Result<audit::Read, NodeError>>, NodeError> {
+        let tree = self.db()?.open_tree(AUDIT)?;
+        Ok(tree.range(from.to_be_bytes()..).map(|kv| {
+            let (k, v) = kv?;
+            let seq = <[u8; 8]>::try_from(&k[..]).map_or(u64::MAX, u64::from_be_bytes);
+            Ok((seq, codec::decode::<Record>(&v).map_err(|_| ()), v.len()))
+        }))
+    }
+
+    /// One page of the audit chain from sequence number `from` on, for
+    /// listings over the admin socket (a reply of bounded size, whatever
+    /// the chain's length).
     ///
     /// # Errors
     /// On a store failure.
-    pub fn audit_records(&self) -> Result<Vec<Result<Record, u64>>, NodeError> {
-        let mut out = Vec::new();
-        for kv in self.db()?.open_tree(AUDIT)?.iter() {
-            let (k, v) = kv?;
-            let seq = <[u8; 8]>::try_from(&k[..]).map_or(u64::MAX, u64::from_be_bytes);
-            out.push(codec::decode::<Record>(&v).map_err(|_| seq));
-        }
-        Ok(out)
+    pub fn audit_page(&self, from: u64) -> Result<audit::Page, NodeError> {
+        audit::Page::gather(self.audit_read(from)?)
     }
 
-    /// Checks the audit chain.
+    /// Checks the audit chain, reading it record by record (constant
+    /// memory).
     ///
     /// # Errors
     /// On a store failure; a broken chain is `Ok(Err(..))`.
     pub fn audit_verify(&self) -> Result<Result<audit::Head, audit::Broken>, NodeError> {
-        Ok(audit::verify_decoded(self.audit_records()?))
+        let mut v = audit::Verifier::default();
+        for item in self.audit_read(0)? {
+            let (seq, record, _) = item?;
+            if let Err(broken) = v.push_read(record.map_err(|()| seq)) {
+                return Ok(Err(broken));
+            }
+        }
+        Ok(Ok(v.head()))
     }
 }
 

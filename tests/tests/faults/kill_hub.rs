@@ -59,8 +59,11 @@ async fn all_connected(root: &Path, ids: &[&str]) -> bool {
 
 /// The audit chain of a hub (running or stopped) verifies.
 async fn audit_intact(root: &Path) {
-    match admin::request(root, Request::Audit).await.expect("audit") {
-        Response::Audit(check, _) => assert!(check.is_ok(), "audit chain broken: {check:?}"),
+    match admin::request(root, Request::AuditVerify)
+        .await
+        .expect("audit")
+    {
+        Response::AuditCheck(check) => assert!(check.is_ok(), "audit chain broken: {check:?}"),
         other => panic!("unexpected reply {other:?}"),
     }
 }

@@ -264,6 +264,11 @@ impl<V, E: Encoding<V>> Entry<V, E> {
     pub fn value(&self) -> Result<V, StoreError> {
         E::decode(&self.value)
     }
+
+    /// The size of the stored value, in bytes.
+    pub fn stored_len(&self) -> usize {
+        self.value.len()
+    }
 }
 
 /// Records of a keyspace in key order (or reversed).
@@ -363,6 +368,14 @@ impl<V, E: Encoding<V>> Keyspace<V, E> {
     /// On a store failure.
     pub fn iter(&self) -> Result<Entries<V, E>, StoreError> {
         Ok(self.entries(self.tree()?.iter()))
+    }
+
+    /// The records from `key` on (included), in key order.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn range_from(&self, key: &[u8]) -> Result<Entries<V, E>, StoreError> {
+        Ok(self.entries(self.tree()?.range(key..)))
     }
 
     /// The records whose key starts with `prefix`, in key order.
