@@ -170,34 +170,7 @@ pub fn add(
 ) -> Result<DocRecord, NodeError> {
     check_local_id(local_id)?;
     let category = Category::parse(category).map_err(NodeError::Refused)?;
-    let mut file = std::fs::File::open(path).map_err(io(path))?;
-    let size = file.metadata().map_err(io(path))?.len();
-    if size == 0 {
-        return Err(NodeError::Refused(format!(
-            "{}: the file is empty",
-            path.display()
-        )));
-    }
-    if size > MAX_DOCUMENT {
-        return Err(NodeError::Refused(format!(
-            "{}: {} bytes is over the limit of {} bytes",
-            path.display(),
-            size,
-            MAX_DOCUMENT
-        )));
-    }
-    // The sealed copy is the size plus a tag per chunk and a header.
-    let sealed_size = size + size / CHUNK as u64 * seal::TAG as u64 + 4096;
-    passerelle_link::disk::ensure_space(files.root(), "add a document", sealed_size)?;
-    let mut head = [0u8; 8];
-    let n = file.read(&mut head).map_err(io(path))?;
-    let mime = passerelle_protocol::vault::sniff(&head[..n]).ok_or_else(|| {
-        NodeError::Refused(format!(
-            "{}: not a PDF, JPEG or PNG file (judged by its content, not its name); convert it to PDF first",
-            path.display()
-        ))
-    })?;
-    let mut file = std::fs::File::open(path).map_err(io(path))?;
+    let (mut file, mime) = open_document(files, path)?;
     let id = hex::encode(&passerelle_link::random16());
     let key = Key::generate();
     let master = files.master_key(Some(store))?;
@@ -206,38 +179,7 @@ pub fn add(
     let tmp = target.with_extension("partial");
     // No debris sweep takes these files until the record is written.
     let _writing = crate::debris::WRITES.hold(vec![tmp.clone(), target.clone()]);
-    let sealed = (|| {
-        let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io(&tmp))?);
-        let mut sealer = Sealer::new(&key, id.as_bytes());
-        out.write_all(sealer.header()).map_err(io(&tmp))?;
-        let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
-        let mut total = 0u64;
-        let mut buf = vec![0u8; CHUNK];
-        loop {
-            // A short (possibly empty) chunk is the last: data that fills
-            // its chunks exactly ends with an empty one.
-            let filled = read_full(&mut file, &mut buf).map_err(io(path))?;
-            let mut chunk = buf[..filled].to_vec();
-            digest.update(&chunk);
-            total += filled as u64;
-            let last = filled < CHUNK;
-            sealer
-                .seal_chunk(&mut chunk, last)
-                .map_err(|e| NodeError::Refused(e.to_string()))?;
-            out.write_all(&chunk).map_err(io(&tmp))?;
-            if last {
-                break;
-            }
-        }
-        let file = out.into_inner().map_err(|e| NodeError::Io {
-            path: tmp.clone(),
-            source: e.into_error(),
-        })?;
-        file.sync_all().map_err(io(&tmp))?;
-        let hash: [u8; 32] = digest.finish().as_ref().try_into().expect("sha-256");
-        Ok::<_, NodeError>((hash, total))
-    })();
-    let (sha256, total) = match sealed {
+    let (sha256, total) = match seal_file(&mut file, path, &tmp, &key, &id) {
         Ok(v) => v,
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
@@ -277,6 +219,84 @@ pub fn add(
         },
     )?;
     Ok(record)
+}
+
+/// Opens a document to add: not empty, within [`MAX_DOCUMENT`], room on
+/// the disk for its sealed copy, and a PDF, JPEG or PNG by its content.
+/// The file, at its start, and its type.
+fn open_document(
+    files: &DocFiles,
+    path: &Path,
+) -> Result<(std::fs::File, &'static str), NodeError> {
+    let mut file = std::fs::File::open(path).map_err(io(path))?;
+    let size = file.metadata().map_err(io(path))?.len();
+    if size == 0 {
+        return Err(NodeError::Refused(format!(
+            "{}: the file is empty",
+            path.display()
+        )));
+    }
+    if size > MAX_DOCUMENT {
+        return Err(NodeError::Refused(format!(
+            "{}: {} bytes is over the limit of {} bytes",
+            path.display(),
+            size,
+            MAX_DOCUMENT
+        )));
+    }
+    // The sealed copy is the size plus a tag per chunk and a header.
+    let sealed_size = size + size / CHUNK as u64 * seal::TAG as u64 + 4096;
+    passerelle_link::disk::ensure_space(files.root(), "add a document", sealed_size)?;
+    let mut head = [0u8; 8];
+    let n = file.read(&mut head).map_err(io(path))?;
+    let mime = passerelle_protocol::vault::sniff(&head[..n]).ok_or_else(|| {
+        NodeError::Refused(format!(
+            "{}: not a PDF, JPEG or PNG file (judged by its content, not its name); convert it to PDF first",
+            path.display()
+        ))
+    })?;
+    let file = std::fs::File::open(path).map_err(io(path))?;
+    Ok((file, mime))
+}
+
+/// Seals `file` (read from `path`) chunk by chunk into `tmp`, synced to
+/// disk: the SHA-256 of the plain content and its size.
+fn seal_file(
+    file: &mut std::fs::File,
+    path: &Path,
+    tmp: &Path,
+    key: &Key,
+    id: &str,
+) -> Result<([u8; 32], u64), NodeError> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(tmp).map_err(io(tmp))?);
+    let mut sealer = Sealer::new(key, id.as_bytes());
+    out.write_all(sealer.header()).map_err(io(tmp))?;
+    let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut total = 0u64;
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        // A short (possibly empty) chunk is the last: data that fills
+        // its chunks exactly ends with an empty one.
+        let filled = read_full(file, &mut buf).map_err(io(path))?;
+        let mut chunk = buf[..filled].to_vec();
+        digest.update(&chunk);
+        total += filled as u64;
+        let last = filled < CHUNK;
+        sealer
+            .seal_chunk(&mut chunk, last)
+            .map_err(|e| NodeError::Refused(e.to_string()))?;
+        out.write_all(&chunk).map_err(io(tmp))?;
+        if last {
+            break;
+        }
+    }
+    let written = out.into_inner().map_err(|e| NodeError::Io {
+        path: tmp.to_path_buf(),
+        source: e.into_error(),
+    })?;
+    written.sync_all().map_err(io(tmp))?;
+    let hash: [u8; 32] = digest.finish().as_ref().try_into().expect("sha-256");
+    Ok((hash, total))
 }
 
 fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {

@@ -538,14 +538,35 @@ async fn handle_stream(
     mut recv: quinn::RecvStream,
 ) {
     let me = creds.identity.node_id.clone();
-    let window_secs = shared.config.link.clock_window.as_secs();
     let check = QueryCheck {
         hub_key: &hub_key,
         me: &me,
-        window_secs,
+        window_secs: shared.config.link.clock_window.as_secs(),
     };
     let at = now();
+    let Some((reply, kind)) = read_and_answer(&shared, &check, &mut recv, at).await else {
+        return;
+    };
+    log_query(&shared, &reply, kind, at, &me);
+    let signed = match SignedReply::sign(&reply, &creds.key) {
+        Ok(s) => s,
+        Err(error) => {
+            warn!(%error, "cannot sign reply");
+            return;
+        }
+    };
+    deliver(&shared, &reply, &signed, &mut send).await;
+}
 
+/// Reads one query within the read deadline and answers it (the answer
+/// unsigned, and the query's kind when it decoded). `None` when the hub
+/// left the query unfinished: the stream is stopped, nothing is answered.
+async fn read_and_answer(
+    shared: &Shared,
+    check: &QueryCheck<'_>,
+    recv: &mut quinn::RecvStream,
+    at: passerelle_protocol::UnixTime,
+) -> Option<(ReplyBody, Option<&'static str>)> {
     // The whole query must arrive within the read deadline: a stream the
     // hub leaves unfinished holds nothing past it (others run beside it).
     let deadline = tokio::time::Instant::now() + stream::READ_DEADLINE;
@@ -555,39 +576,48 @@ async fn handle_stream(
         Ok(Ok(()))
     ) {
         let _ = recv.stop(1u32.into());
-        return;
+        return None;
     }
-    let (reply, kind): (ReplyBody, Option<&'static str>) =
-        match frame::payload_len(header, MAX_CONTROL_FRAME) {
-            Err(FrameError::TooLarge { len, max }) => {
-                // Refused from the header alone: the payload is never read.
+    Some(match frame::payload_len(header, MAX_CONTROL_FRAME) {
+        Err(FrameError::TooLarge { len, max }) => {
+            // Refused from the header alone: the payload is never read.
+            let _ = recv.stop(1u32.into());
+            (answer::too_large(check, len, max, at), None)
+        }
+        Err(FrameError::Empty) => (
+            ReplyBody {
+                query_id: None,
+                node_id: check.me.clone(),
+                issued_at: at,
+                outcome: Outcome::Refused(Refusal::Malformed("empty frame".into())),
+            },
+            None,
+        ),
+        Ok(len) => {
+            let mut payload = vec![0u8; len];
+            if !matches!(
+                tokio::time::timeout_at(deadline, recv.read_exact(&mut payload)).await,
+                Ok(Ok(()))
+            ) {
                 let _ = recv.stop(1u32.into());
-                (answer::too_large(&check, len, max, at), None)
+                return None;
             }
-            Err(FrameError::Empty) => (
-                ReplyBody {
-                    query_id: None,
-                    node_id: me.clone(),
-                    issued_at: at,
-                    outcome: Outcome::Refused(Refusal::Malformed("empty frame".into())),
-                },
-                None,
-            ),
-            Ok(len) => {
-                let mut payload = vec![0u8; len];
-                if !matches!(
-                    tokio::time::timeout_at(deadline, recv.read_exact(&mut payload)).await,
-                    Ok(Ok(()))
-                ) {
-                    let _ = recv.stop(1u32.into());
-                    return;
-                }
-                let desc = shared.describe();
-                let mut seen = shared.seen.lock().expect("nonce cache lock");
-                answer::handle_payload(&payload, &check, &desc, shared.as_ref(), at, &mut seen)
-            }
-        };
+            let desc = shared.describe();
+            let mut seen = shared.seen.lock().expect("nonce cache lock");
+            answer::handle_payload(&payload, check, &desc, shared, at, &mut seen)
+        }
+    })
+}
 
+/// Logs a query's outcome, counts it in the metrics and keeps it in the
+/// query log.
+fn log_query(
+    shared: &Shared,
+    reply: &ReplyBody,
+    kind: Option<&'static str>,
+    at: passerelle_protocol::UnixTime,
+    me: &passerelle_protocol::ids::NodeId,
+) {
     let query_id = reply
         .query_id
         .map(|id| hex::encode(&id))
@@ -615,29 +645,31 @@ async fn handle_stream(
     if let Err(error) = shared.store.record_query(&record) {
         warn!(%error, "query log not written");
     }
-    drop(_enter);
-    let signed = match SignedReply::sign(&reply, &creds.key) {
-        Ok(s) => s,
-        Err(error) => {
-            warn!(%error, "cannot sign reply");
-            return;
-        }
-    };
+}
+
+/// Sends the signed reply, then the document's content when the reply
+/// grants one (the stream reset if the content cannot be read).
+async fn deliver(
+    shared: &Shared,
+    reply: &ReplyBody,
+    signed: &SignedReply,
+    send: &mut quinn::SendStream,
+) {
     let document = match &reply.outcome {
         Outcome::Answered(Answer::Document(d)) => Some(d.id.clone()),
         _ => None,
     };
     let delivered = match document {
-        None => stream::write_message(&mut send, &signed, MAX_CONTROL_FRAME).await,
+        None => stream::write_message(send, signed, MAX_CONTROL_FRAME).await,
         Some(id) => match stream::write_frame(
-            &mut send,
-            &codec::encode(&signed).unwrap_or_default(),
+            send,
+            &codec::encode(signed).unwrap_or_default(),
             MAX_CONTROL_FRAME,
         )
         .await
         {
             Err(e) => Err(e),
-            Ok(()) => match stream_document(&shared, &id, &mut send).await {
+            Ok(()) => match stream_document(shared, &id, send).await {
                 Ok(()) => send
                     .finish()
                     .map_err(|e| passerelle_link::LinkError::Write(e.to_string())),
