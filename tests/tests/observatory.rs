@@ -132,6 +132,31 @@ async fn composed_figures_equal_the_raw_rows_and_partial_results_name_the_missin
         partial.coverage.failed
     );
     assert_eq!(partial.coverage.answered.len(), 1);
+
+    // A figure altered where it is stored: `verify-indicator` (the admin
+    // request it sends to the running hub) refuses the newest result and
+    // names the cell.
+    hub.ctx()
+        .hub
+        .store
+        .put_result("personnes-recues", edited.computed_at + 1, &edited)
+        .unwrap();
+    let err = passerelle_hub::admin::request(
+        &net.hub_dir(),
+        passerelle_hub::admin::Request::Verify {
+            id: "personnes-recues".into(),
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            passerelle_hub_core::HubError::Refused(passerelle_hub_core::Refusal::Verification { why, .. })
+                if why.contains("recomputed")
+        ),
+        "{err:?}"
+    );
     a.stop().await;
     hub.stop().await;
 }
