@@ -409,7 +409,8 @@ refresh_interval = "{refresh}"
 boundaries_code_property = {prop:?}
 
 # Partner professionals: accounts per institution, how long a sign-in
-# lasts, and sign-in attempts accepted per address per minute.
+# lasts, and sign-in attempts accepted per minute from one address and,
+# separately, for one account (partners' and vault sign-ins alike).
 partner_accounts_per_institution = {accounts}
 session_ttl = "{session}"
 login_per_minute = {logins}

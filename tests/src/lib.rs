@@ -419,10 +419,31 @@ pub async fn http_bytes(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    http_bytes_from(None, addr, method, path, headers, body).await
+}
+
+/// As [`http_bytes`], from the loopback address `source` when given
+/// (e.g. 127.0.0.7: the portal sees a different client).
+pub async fn http_bytes_from(
+    source: Option<std::net::IpAddr>,
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr)
-        .await
-        .expect("connect to the portal");
+    let mut s = match source {
+        None => tokio::net::TcpStream::connect(addr).await,
+        Some(ip) => {
+            let socket = tokio::net::TcpSocket::new_v4().expect("tcp socket");
+            socket
+                .bind(std::net::SocketAddr::new(ip, 0))
+                .expect("bind the source address");
+            socket.connect(addr).await
+        }
+    }
+    .expect("connect to the portal");
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));

@@ -821,16 +821,75 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_sign_in_limit() {
         );
     }
     assert_eq!(codes.last(), Some(&429), "{codes:?}");
-    // Another client behind the same proxy is not locked out.
+    // Another client behind the same proxy is not locked out (signing in
+    // to another account: the first one has its own limit too).
     let h = [
         ("Cookie", jar.as_str()),
         ("X-Forwarded-For", "10.9.9.9, 203.0.113.2"),
     ];
+    let other = format!("email=z%40y.fr&password=faux&csrf={token}");
     assert_eq!(
-        http(addr, "POST", "/partenaires/connexion", &h, &bad)
+        http(addr, "POST", "/partenaires/connexion", &h, &other)
             .await
             .0,
         401
     );
+    hub.stop().await;
+}
+
+/// Password guesses spread over many addresses still meet a limit: after
+/// `login_per_minute` attempts on one account within a minute, the next
+/// is refused before any password check, whatever its address; another
+/// account is not affected.
+#[tokio::test]
+async fn sign_in_attempts_are_limited_per_account_across_addresses() {
+    use passerelle_tests::http_bytes_from;
+    let net = Net::new();
+    let hub = net.start_hub(None).await;
+    let addr = hub.http_addr;
+    let per_minute = hub.ctx().hub.config.login_per_minute.get();
+    let (_, h, _) = http_get(addr, "/partenaires/connexion").await;
+    let token = cookie(&h, "pl_login").unwrap();
+    let jar = format!("pl_login={token}");
+    let attempt = |n: u32, email: &'static str| {
+        let jar = jar.clone();
+        let token = token.clone();
+        async move {
+            // Each attempt from its own address: the per-address limit
+            // never applies.
+            let source = std::net::IpAddr::from([127, 0, 1, n as u8 + 1]);
+            let body = format!("email={email}&password=faux&csrf={token}");
+            let (status, _, page) = http_bytes_from(
+                Some(source),
+                addr,
+                "POST",
+                "/partenaires/connexion",
+                &[("Cookie", &jar)],
+                body.as_bytes(),
+            )
+            .await;
+            (status, String::from_utf8_lossy(&page).into_owned())
+        }
+    };
+    // The window is the wall-clock minute: if it turns during the burst
+    // the count starts again, so allow up to two windows' worth.
+    let mut refused = None;
+    for n in 0..2 * per_minute + 1 {
+        let (status, page) = attempt(n, "agent%40asso.fr").await;
+        match status {
+            401 => assert!(page.contains("Adresse ou mot de passe incorrect")),
+            429 => {
+                refused = Some((n, page));
+                break;
+            }
+            other => panic!("attempt {n}: {other}"),
+        }
+    }
+    let (n, page) = refused.expect("the account's attempts were never limited");
+    assert!(n >= per_minute, "limited after {n} attempts");
+    assert!(page.contains("Trop de tentatives pour ce compte"), "{page}");
+    // Another account, from yet another address, is checked as usual.
+    let (status, _) = attempt(200, "autre%40asso.fr").await;
+    assert_eq!(status, 401);
     hub.stop().await;
 }

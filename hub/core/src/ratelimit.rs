@@ -1,19 +1,20 @@
-//! Enrollment attempts per source address: a fixed one-minute window.
-//! Pure over time, so it is tested without a clock.
+//! Attempts per key (a source address for enrollment, probes and
+//! sign-in; an account for sign-in): a fixed one-minute window. Pure over
+//! time, so it is tested without a clock.
 
-use std::{collections::HashMap, net::IpAddr, sync::Mutex};
+use std::{collections::HashMap, hash::Hash, net::IpAddr, sync::Mutex};
 
 use passerelle_protocol::UnixTime;
 
-/// Counts attempts per address per minute.
+/// Counts attempts per key (by default, a source address) per minute.
 #[derive(Debug)]
-pub struct RateLimiter {
+pub struct RateLimiter<K = IpAddr> {
     per_minute: u32,
-    windows: Mutex<HashMap<IpAddr, (UnixTime, u32)>>,
+    windows: Mutex<HashMap<K, (UnixTime, u32)>>,
 }
 
-impl RateLimiter {
-    /// A limiter allowing `per_minute` attempts per address.
+impl<K: Hash + Eq> RateLimiter<K> {
+    /// A limiter allowing `per_minute` attempts per key.
     pub fn new(per_minute: u32) -> Self {
         Self {
             per_minute,
@@ -21,8 +22,8 @@ impl RateLimiter {
         }
     }
 
-    /// Counts an attempt; `false` when the address is over its limit.
-    pub fn handle_attempt(&self, ip: IpAddr, now: UnixTime) -> bool {
+    /// Counts an attempt; `false` when the key is over its limit.
+    pub fn handle_attempt(&self, ip: K, now: UnixTime) -> bool {
         let minute = now / 60;
         let mut w = self.windows.lock().expect("rate limiter lock");
         if w.len() > 10_000 {
@@ -51,5 +52,13 @@ mod tests {
         assert!(!rl.handle_attempt(a, 62));
         assert!(rl.handle_attempt(b, 62));
         assert!(rl.handle_attempt(a, 120));
+    }
+
+    #[test]
+    fn limits_per_account_too() {
+        let rl = RateLimiter::<String>::new(1);
+        assert!(rl.handle_attempt("ana@cd976.fr".into(), 60));
+        assert!(!rl.handle_attempt("ana@cd976.fr".into(), 70));
+        assert!(rl.handle_attempt("bob@cd976.fr".into(), 70));
     }
 }

@@ -224,6 +224,17 @@ pub async fn login(
         return with_login_cookie(StatusCode::SERVICE_UNAVAILABLE, html, &token);
     };
     let email = f.email.trim().to_lowercase();
+    if !ctx
+        .account_limiter
+        .handle_attempt(format!("partner:{email}"), t)
+    {
+        tracing::warn!(account = %email, ip = %client, "partner sign-in over the per-account limit");
+        let (html, token) = login_form(
+            &ctx,
+            Some("Trop de tentatives pour ce compte. Attendez une minute avant de réessayer."),
+        );
+        return with_login_cookie(StatusCode::TOO_MANY_REQUESTS, html, &token);
+    }
     let account = ctx
         .hub
         .store

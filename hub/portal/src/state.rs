@@ -32,6 +32,9 @@ pub struct Ctx {
     pub sessions: Sessions,
     /// Sign-in attempts per address.
     pub login_limiter: RateLimiter,
+    /// Sign-in attempts per account (partner e-mail or vault login), so
+    /// guesses spread over many addresses still meet a limit.
+    pub account_limiter: RateLimiter<String>,
     /// Password checks running at once (argon2id is costly by design).
     pub password_checks: tokio::sync::Semaphore,
     /// Rendered public pages, valid while no result changes.
@@ -59,6 +62,7 @@ impl Ctx {
         );
         Self {
             login_limiter: RateLimiter::new(hub.config.login_per_minute.get()),
+            account_limiter: RateLimiter::new(hub.config.login_per_minute.get()),
             hub,
             registry,
             observatory,

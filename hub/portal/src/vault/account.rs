@@ -237,6 +237,13 @@ pub async fn login(
     let Ok(login) = accounts::normalise_login(f.get("identifiant")) else {
         return form.show(&ctx, Some(wrong), StatusCode::UNAUTHORIZED);
     };
+    if !ctx
+        .account_limiter
+        .handle_attempt(format!("vault:{login}"), now())
+    {
+        tracing::warn!("vault sign-in over the per-account limit");
+        return form.show(&ctx, Some(TOO_MANY), StatusCode::TOO_MANY_REQUESTS);
+    }
     match accounts::sign_in(&ctx.vault.store, &login, f.get("mdp")) {
         Ok(Some((account, key))) => {
             let ttl = ctx.hub.config.session_ttl.as_secs();
