@@ -270,8 +270,8 @@ async fn the_probe_does_not_use_the_enrollment_limit() {
         .await
         .expect("the second enrollment attempt is still allowed");
     // Probes are limited on their own.
-    // Nine probes in under a minute span at most two of the limiter's
-    // one-minute windows, so one window sees five: one is refused.
+    // The limiter allows four at once, then one every 15 s: of nine
+    // probes in well under a minute, one is refused.
     let mut refused = None;
     for _ in 0..6 {
         let r = doctor::run(&root, passerelle_link::now(), PATIENCE).await;
