@@ -267,10 +267,16 @@ async fn cells_under_the_threshold_never_leave_the_node_and_policy_is_enforced()
     let report = passerelle_node::admin::status(&net.node_dir("asso-a"))
         .await
         .unwrap();
-    assert!(report
-        .recent_queries
-        .iter()
-        .any(|q| q.outcome == "out_of_policy" && q.reason.contains("not shared")));
+    for why in ["not shared", "by \"age\"", "measure \"montant\""] {
+        assert!(
+            report
+                .recent_queries
+                .iter()
+                .any(|q| q.outcome == "out_of_policy" && q.reason.contains(why)),
+            "{why} not logged: {:?}",
+            report.recent_queries
+        );
+    }
     a.stop().await;
     hub.stop().await;
 }
