@@ -34,6 +34,9 @@ async fn healthy_node_then_each_failure_with_its_fix() {
     let now = passerelle_link::now();
 
     // Healthy, while serving: the probe does not disturb the serving link.
+    let id = passerelle_protocol::ids::NodeId::new("caf-976").unwrap();
+    let before = hub.live(&id).expect("connected");
+    let attempts = node.link().attempts;
     let r = doctor::run(&root, now, PATIENCE).await;
     for name in [
         "config",
@@ -52,12 +55,24 @@ async fn healthy_node_then_each_failure_with_its_fix() {
         );
     }
     assert!(doctor::render(&r).contains("verdict: the node is ready"));
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(
-        hub.live(&passerelle_protocol::ids::NodeId::new("caf-976").unwrap())
-            .is_some(),
-        "serving link kept"
-    );
+    // The probe's connection was settled when doctor returned: the same
+    // link still answers a query, and the node never had to reconnect.
+    let asked = passerelle_hub_core::federation::ask(
+        &before,
+        &hub.ctx().hub.key,
+        passerelle_protocol::message::Query::Ping,
+        PATIENCE,
+    )
+    .await
+    .expect("serving link kept");
+    assert!(matches!(
+        asked.body.outcome,
+        passerelle_protocol::envelope::Outcome::Answered(
+            passerelle_protocol::message::Answer::Pong
+        )
+    ));
+    assert_eq!(node.link().attempts, attempts, "the node reconnected");
+    assert!(node.link().connected);
 
     // A wrong clock: an hour ahead of the hub.
     let r = doctor::run(&root, now + 3600, PATIENCE).await;

@@ -43,9 +43,14 @@ async fn metrics_and_health_page_show_the_network_to_the_hub_machine_only() {
 
     let (status, _, page) = http(addr, "GET", "/sante", &[], "").await;
     assert_eq!(status, 200);
+    // "connecté" as a word of its own ("déconnecté" must not count).
+    let connected_word = page
+        .match_indices("connecté")
+        .any(|(at, _)| !page[..at].ends_with(|c: char| c.is_alphanumeric()));
     assert!(
         page.contains("Institution asso-a")
-            && page.contains("connecté")
+            && connected_word
+            && !page.contains("déconnecté")
             && page.contains("personnes_recues (importé le"),
         "{page}"
     );

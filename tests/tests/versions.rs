@@ -158,7 +158,21 @@ async fn the_hub_serves_a_node_one_minor_version_behind() {
         ),
         "{err}"
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Had it gone out, it would be seen before a ping sent after it.
+    let before = seen.lock().unwrap().len();
+    passerelle_hub_core::federation::ask(
+        &live,
+        &hub.ctx().hub.key,
+        Query::Ping,
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
+    eventually("the ping after it seen", Duration::from_secs(10), || {
+        let n = seen.lock().unwrap().len();
+        async move { n > before }
+    })
+    .await;
     let seen = seen.lock().unwrap().clone();
     assert!(seen.len() >= 3, "{seen:?}");
     assert!(
