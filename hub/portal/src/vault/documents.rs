@@ -63,6 +63,7 @@ async fn documents_page(
                 }
             }
         }
+        (room(ctx, &s.person, &ups))
         (upload_form(s))
     };
     private(status, vault_page(ctx, "Mes documents", Some(s), body))
@@ -107,6 +108,25 @@ fn card(
             form method="post" action=(action) {
                 (hidden(&s.csrf))
                 button.gros.clair type="submit" { (label) }
+            }
+        }
+    }
+}
+
+/// The room used and left for the person's uploads, in words.
+fn room(ctx: &Ctx, person: &str, ups: &[vault::store::Upload]) -> Markup {
+    let (q, linked) =
+        vault::quota::of(&ctx.vault.store, person).unwrap_or((vault::quota::UNLINKED, false));
+    let used: u64 = ups.iter().map(|u| u.size).sum();
+    #[allow(clippy::cast_precision_loss)] // sizes far below 2^52 bytes
+    let mb = |b: u64| passerelle_hub_core::french::number(b as f64 / MIB as f64, 1);
+    html! {
+        p.note {
+            "Place utilisée : " (mb(used)) " Mo sur " (q.max_bytes / MIB) " Mo, "
+            (ups.len()) " document(s) sur " (q.max_files) "."
+            @if !linked {
+                " Tant qu'aucune institution n'est reliée à votre coffre, la place est limitée ; "
+                "une fois relié, vous aurez jusqu'à " (vault::quota::LINKED.max_bytes / MIB) " Mo."
             }
         }
     }
@@ -490,6 +510,10 @@ pub async fn link_code(
                 p.code aria-label="code à montrer" { (code) }
                 p { "Il sert une seule fois, jusqu'au " (date(until)) "." }
                 p.note {
+                    "Vous pouvez avoir " (links::MAX_LINK_CODES)
+                    " codes en attente au plus : un code qui n'a pas servi s'efface tout seul quand il expire."
+                }
+                p.note {
                     "L'institution ne reçoit pas votre identifiant : "
                     "seulement un numéro qui ne sert qu'à elle."
                 }
@@ -498,6 +522,15 @@ pub async fn link_code(
                 StatusCode::OK,
                 vault_page(&ctx, "Relier une institution", Some(&s), body),
             )
+        }
+        Err(vault::VaultError::Refused(r)) => {
+            documents_page(
+                &ctx,
+                &s,
+                Some(&refusal_french(&r)),
+                StatusCode::TOO_MANY_REQUESTS,
+            )
+            .await
         }
         Err(error) => {
             tracing::error!(%error, "link code not stored");
