@@ -44,6 +44,10 @@ pub const UNLINKED: Quota = Quota {
     max_files: 20,
 };
 
+// Linking an institution only ever gives more room.
+const _: () =
+    assert!(UNLINKED.max_bytes < LINKED.max_bytes && UNLINKED.max_files < LINKED.max_files);
+
 /// What a person uses (or has reserved).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Usage {
@@ -189,7 +193,6 @@ mod tests {
                 true
             )
             .is_ok());
-        assert!(UNLINKED.max_bytes < LINKED.max_bytes && UNLINKED.max_files < LINKED.max_files);
     }
 
     #[test]

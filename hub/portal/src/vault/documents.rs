@@ -28,7 +28,7 @@ fn welcome() -> Markup {
     }
 }
 
-async fn documents_page(
+pub(super) async fn documents_page(
     ctx: &Ctx,
     s: &accounts::PersonSession,
     message: Option<&str>,
@@ -487,57 +487,6 @@ pub async fn upload_delete(
                 &ctx,
                 &s,
                 Some("Le document n'a pas pu être supprimé. Réessayez plus tard."),
-                StatusCode::INTERNAL_SERVER_ERROR,
-            )
-            .await
-        }
-    }
-}
-
-/// POST `/coffre/lier`: a one-time link code to show at a counter.
-pub async fn link_code(
-    State(ctx): State<Arc<Ctx>>,
-    Checked { by: s, .. }: Checked<Person>,
-) -> Response {
-    match links::new_code(&ctx.vault.store, &s.person, now()) {
-        Ok((code, until)) => {
-            let body = html! {
-                h1 { "Relier une institution" }
-                p {
-                    "Montrez ce code au professionnel de l'institution "
-                    "(CAF, France Travail, Conseil départemental…)."
-                }
-                p.code aria-label="code à montrer" { (code) }
-                p { "Il sert une seule fois, jusqu'au " (date(until)) "." }
-                p.note {
-                    "Vous pouvez avoir " (links::MAX_LINK_CODES)
-                    " codes en attente au plus : un code qui n'a pas servi s'efface tout seul quand il expire."
-                }
-                p.note {
-                    "L'institution ne reçoit pas votre identifiant : "
-                    "seulement un numéro qui ne sert qu'à elle."
-                }
-            };
-            private(
-                StatusCode::OK,
-                vault_page(&ctx, "Relier une institution", Some(&s), body),
-            )
-        }
-        Err(vault::VaultError::Refused(r)) => {
-            documents_page(
-                &ctx,
-                &s,
-                Some(&refusal_french(&r)),
-                StatusCode::TOO_MANY_REQUESTS,
-            )
-            .await
-        }
-        Err(error) => {
-            tracing::error!(%error, "link code not stored");
-            documents_page(
-                &ctx,
-                &s,
-                Some("Le code n'a pas pu être créé. Réessayez plus tard."),
                 StatusCode::INTERNAL_SERVER_ERROR,
             )
             .await

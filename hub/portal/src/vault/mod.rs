@@ -7,7 +7,8 @@
 //! - [`extract`]: the person's session and CSRF-checked forms as
 //!   extractors (and the professional's, for [`crate::pro_vault`]).
 //! - [`account`]: creating an account, signing in and out, password reset.
-//! - [`documents`]: the documents, downloads, copies, uploads, link codes.
+//! - [`documents`]: the documents, downloads, copies, uploads.
+//! - [`linking`]: link codes.
 //! - [`export`]: the export of everything as one ZIP.
 //! - [`sharing`]: consents and the access journal.
 
@@ -40,11 +41,13 @@ mod account;
 mod documents;
 mod export;
 pub mod extract;
+mod linking;
 mod sharing;
 
 pub use account::*;
 pub use documents::*;
 pub use export::*;
+pub use linking::*;
 pub use sharing::*;
 
 use extract::{redirect, token_ok, Checked, FormCookie, Person};
