@@ -470,8 +470,13 @@ async fn a_mistyped_rescue_code_leaves_the_reset_code_usable_for_a_few_tries() {
     assert_eq!(status, 400, "{p}");
     assert!(p.contains("Ce code n'est pas valable"), "{p}");
 
-    // Too many mistakes: the reset code expires, even for the right one.
+    // A new reset code replaces the earlier one.
+    let earlier = reset_code(&hub, &ana, login).await;
     let code = reset_code(&hub, &ana, login).await;
+    let (status, p) = reset(&hub, login, &earlier, &rescue).await;
+    assert_eq!(status, 400, "{p}");
+    assert!(p.contains("Ce code n'est pas valable"), "{p}");
+    // Too many mistakes: the reset code expires, even for the right one.
     for left in (0..MAX_RESET_ATTEMPTS).rev() {
         let (status, p) = reset(&hub, login, &code, "AAAA-BBBB-CCCC").await;
         assert_eq!(status, 400, "{p}");

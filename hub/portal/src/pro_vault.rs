@@ -444,7 +444,8 @@ pub async fn reset_code(
     }
     let code = accounts::code(2);
     let t = now();
-    let stored = ctx.vault.store.put_code(
+    // One reset code per person: a new one replaces any earlier one.
+    let stored = ctx.vault.store.put_code_replacing(
         CodeKind::Reset,
         &accounts::code_hash(&code),
         &passerelle_vault::store::PendingCode {
@@ -453,6 +454,7 @@ pub async fn reset_code(
             issued_by: actor.to_string(),
             attempts: 0,
         },
+        t,
     );
     if stored.is_err() {
         return home_page(
@@ -474,7 +476,7 @@ pub async fn reset_code(
         &ctx,
         &pro,
         Some(&format!(
-            "Code à donner à la personne : {code} (valable 30 minutes, une seule fois)."
+            "Code à donner à la personne : {code} (valable 30 minutes, une seule fois ; il remplace tout code donné avant lui)."
         )),
         StatusCode::OK,
     )

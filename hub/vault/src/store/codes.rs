@@ -19,7 +19,7 @@ use passerelle_hub_core::{
 use passerelle_protocol::{codec, UnixTime};
 use serde::{Deserialize, Serialize};
 
-use super::VaultStore;
+use super::{put_held, VaultStore};
 
 /// A one-time code waiting to be used.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,6 +134,38 @@ impl VaultStore {
         }
         self.put(self.codes(kind), code_hash, p)?;
         Ok(true)
+    }
+
+    /// Stores a one-time code in place of every other code of that kind
+    /// its person has (so each person has one at most); expired codes of
+    /// that kind are removed on the way. How many earlier codes it
+    /// replaced.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn put_code_replacing(
+        &self,
+        kind: CodeKind,
+        code_hash: &[u8; 32],
+        p: &PendingCode,
+        now: UnixTime,
+    ) -> Result<usize, HubError> {
+        let _one = one_at_a_time();
+        self.sweep_codes(kind, now, |_| {})?;
+        let codes = self.codes(kind);
+        let mut earlier = Vec::new();
+        for e in codes.iter()? {
+            let e = e?;
+            if e.value().is_ok_and(|c| c.person == p.person) {
+                earlier.push(e.key().to_vec());
+            }
+        }
+        let _w = self.store.writing()?;
+        for k in &earlier {
+            codes.remove(k)?;
+        }
+        put_held(codes, code_hash, p)?;
+        Ok(earlier.len())
     }
 
     /// Takes a one-time code: it is removed whether valid or not.
@@ -326,6 +358,30 @@ mod tests {
         assert_eq!(s.purge_codes(k, 299).unwrap(), 1);
         assert_eq!(s.purge_codes(k, 300).unwrap(), 1);
         assert_eq!(s.purge_codes(k, 300).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_new_reset_code_replaces_the_person_s_earlier_ones() {
+        let (_d, s) = store();
+        let k = CodeKind::Reset;
+        assert_eq!(
+            s.put_code_replacing(k, &[1; 32], &code("a", 100), 10)
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            s.put_code_replacing(k, &[2; 32], &code("b", 100), 10)
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            s.put_code_replacing(k, &[3; 32], &code("a", 100), 10)
+                .unwrap(),
+            1
+        );
+        assert!(s.code(k, &[1; 32]).unwrap().is_none());
+        assert!(s.code(k, &[2; 32]).unwrap().is_some());
+        assert!(s.code(k, &[3; 32]).unwrap().is_some());
     }
 
     #[test]
