@@ -227,7 +227,8 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
 }
 
 /// Removes the debris of interrupted uploads every sweep interval, leaving
-/// files younger than the minimum age, until `stop`.
+/// files younger than the minimum age, and the expired link and reset
+/// codes, until `stop`.
 fn sweep_debris(ctx: &Arc<Ctx>, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
     use passerelle_vault::debris::{collect, MIN_AGE, SWEEP_INTERVAL};
     let (vault, store) = (ctx.hub.dir.vault(), ctx.vault().store.clone());
@@ -239,6 +240,12 @@ fn sweep_debris(ctx: &Arc<Ctx>, mut stop: watch::Receiver<bool>) -> JoinHandle<(
             }
             if let Err(error) = collect(&vault, &store, MIN_AGE) {
                 warn!(%error, "debris sweep failed");
+            }
+            // Expired link and reset codes go with the debris.
+            if let Err(error) =
+                passerelle_vault::links::purge_expired(&store, passerelle_link::now())
+            {
+                warn!(%error, "expired codes not purged");
             }
         }
     })

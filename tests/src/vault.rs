@@ -28,6 +28,16 @@ pub async fn create_account(hub: &HubHandle, login: &str, password: &str) -> Str
 
 /// Creates an account on the portal at `addr`; returns the session cookie.
 pub async fn create_account_at(addr: SocketAddr, login: &str, password: &str) -> String {
+    create_account_with_rescue(addr, login, password).await.0
+}
+
+/// Creates an account on the portal at `addr`; returns the session cookie
+/// and the rescue code shown once.
+pub async fn create_account_with_rescue(
+    addr: SocketAddr,
+    login: &str,
+    password: &str,
+) -> (String, String) {
     let (status, h, page) = http(addr, "GET", "/coffre/creer", &[], "").await;
     assert_eq!(status, 200);
     let form = format!("pv_form={}", set_cookie(&h, "pv_form").unwrap());
@@ -36,10 +46,46 @@ pub async fn create_account_at(addr: SocketAddr, login: &str, password: &str) ->
     let (status, h, page) = http(addr, "POST", "/coffre/creer", &[("Cookie", &form)], &body).await;
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("Votre code de secours"), "{page}");
-    format!(
+    let cookie = format!(
         "pv_session={}",
         set_cookie(&h, "pv_session").expect("session cookie")
+    );
+    (cookie, shown_code(&page, "code de secours"))
+}
+
+/// The code a page shows in its `<p class="code" aria-label="…">`.
+pub fn shown_code(page: &str, label: &str) -> String {
+    let at = page
+        .find(&format!("aria-label=\"{label}\""))
+        .unwrap_or_else(|| panic!("no {label} in {page}"));
+    let rest = &page[at..];
+    rest[rest.find('>').unwrap() + 1..rest.find("</p>").unwrap()].to_string()
+}
+
+/// Signs a partner professional in (with a password set for the test);
+/// returns the session cookie.
+pub async fn partner_session(hub: &HubHandle, email: &str) -> String {
+    let ctx = hub.ctx();
+    let mut a = ctx.hub.store.account(email).unwrap().unwrap();
+    a.password_hash = passerelle_hub_core::partners::hash_password("mot-de-passe-pro").unwrap();
+    ctx.hub.store.put_account(&a).unwrap();
+    let (_, h, p) = http(hub.http_addr, "GET", "/partenaires/connexion", &[], "").await;
+    let jar = format!("pl_login={}", set_cookie(&h, "pl_login").unwrap());
+    let csrf = hidden_field(&p, "csrf").unwrap();
+    let body = format!(
+        "email={}&password=mot-de-passe-pro&csrf={csrf}",
+        email.replace('@', "%40")
+    );
+    let (status, h, p) = http(
+        hub.http_addr,
+        "POST",
+        "/partenaires/connexion",
+        &[("Cookie", &jar)],
+        &body,
     )
+    .await;
+    assert_eq!(status, 303, "{p}");
+    format!("pl_session={}", set_cookie(&h, "pl_session").unwrap())
 }
 
 /// A page of the portal as `cookie` sees it: status and body.

@@ -25,6 +25,7 @@
 //! - [`resources`]: the resource centre (public list, partners' uploads).
 //! - [`vault`]: the beneficiary's vault pages.
 //! - [`pro_vault`]: what professionals see of the vault.
+//! - [`paging`]: long lists a page at a time.
 //! - [`verify`]: the public check of verifiable copies.
 //! - [`ops`]: `/metrics` and the network health page.
 //! - [`multipart`]: bounded reading of multipart forms, and the body
@@ -46,6 +47,7 @@ pub mod map;
 pub mod multipart;
 pub mod ops;
 pub mod pages;
+pub mod paging;
 pub mod partner;
 pub mod pro_vault;
 pub mod public;

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::{
-    extract::{Path, State},
+    extract::{Path, RawQuery, State},
     http::StatusCode,
     response::Response,
 };
@@ -18,6 +18,7 @@ use passerelle_protocol::{
 
 use super::{
     layout::{date, page},
+    paging,
     partner::private,
     vault::{
         access_french, alert, copy_of,
@@ -70,9 +71,21 @@ fn person_login() -> Markup {
 }
 
 fn home_page(ctx: &Ctx, pro: &Professional, message: Option<&str>, status: StatusCode) -> Response {
+    home_page_at(ctx, pro, message, status, 1)
+}
+
+/// The professional's home, the consents listed a page at a time.
+fn home_page_at(
+    ctx: &Ctx,
+    pro: &Professional,
+    message: Option<&str>,
+    status: StatusCode,
+    number: usize,
+) -> Response {
     let a = &pro.account;
     let list =
         consent::granted_to(&ctx.vault.store, &a.institution, &a.email, now()).unwrap_or_default();
+    let shown = paging::page(&list, number);
     let body = html! {
         h1 { "Coffre-fort : documents partagés avec vous" }
         @if let Some(m) = message { (alert(m)) }
@@ -82,7 +95,7 @@ fn home_page(ctx: &Ctx, pro: &Professional, message: Option<&str>, status: Statu
             table {
                 (table_head(&["Personne", "Documents", "Démarche", "Jusqu'au", ""]))
                 tbody {
-                    @for c in &list {
+                    @for c in shown.rows {
                         tr {
                             td { (person_label(ctx, &c.person)) }
                             td { (c.scope_label) }
@@ -93,13 +106,16 @@ fn home_page(ctx: &Ctx, pro: &Professional, message: Option<&str>, status: Statu
                     }
                 }
             }
+            (shown.links("/partenaires/coffre"))
         }
         h2 { "Aider une personne" }
         p { a.gros href="/partenaires/coffre/aide" { "Créer un compte avec la personne" } }
         h2 { "Mot de passe oublié" }
         p {
             "Vérifiez l'identité de la personne, puis donnez-lui ce code (valable 30 minutes). "
-            "Elle le tape sur la page « J'ai oublié mon mot de passe »."
+            "Elle le tape sur la page « J'ai oublié mon mot de passe ». "
+            "Si elle se trompe de code de secours, elle peut réessayer ("
+            (accounts::MAX_RESET_ATTEMPTS) " essais en tout) ; ensuite il faut un nouveau code."
         }
         form method="post" action="/partenaires/coffre/code" {
             (hidden(&pro.csrf))
@@ -111,9 +127,19 @@ fn home_page(ctx: &Ctx, pro: &Professional, message: Option<&str>, status: Statu
     private(status, page(ctx, "Coffre-fort — partenaires", body))
 }
 
-/// GET `/partenaires/coffre`.
-pub async fn home(State(ctx): State<Arc<Ctx>>, pro: Professional) -> Response {
-    home_page(&ctx, &pro, None, StatusCode::OK)
+/// GET `/partenaires/coffre` (`?page=N`).
+pub async fn home(
+    State(ctx): State<Arc<Ctx>>,
+    RawQuery(q): RawQuery,
+    pro: Professional,
+) -> Response {
+    home_page_at(
+        &ctx,
+        &pro,
+        None,
+        StatusCode::OK,
+        paging::asked(q.as_deref()),
+    )
 }
 
 fn usable(ctx: &Ctx, a: &Account, id: &str) -> Option<ConsentRecord> {
@@ -153,12 +179,15 @@ fn requester(a: &Account, c: &ConsentRecord) -> Requester {
     }
 }
 
-/// GET `/partenaires/coffre/{consent}`.
+/// GET `/partenaires/coffre/{consent}` (`?page=N`): the documents shared,
+/// a page at a time.
 pub async fn shared(
     State(ctx): State<Arc<Ctx>>,
     Path(id): Path<String>,
+    RawQuery(q): RawQuery,
     pro: Professional,
 ) -> Response {
+    let number = paging::asked(q.as_deref());
     let Some(c) = usable(&ctx, &pro.account, &id) else {
         return home_page(&ctx, &pro, Some(NO_CONSENT), StatusCode::FORBIDDEN);
     };
@@ -176,8 +205,11 @@ pub async fn shared(
             h2 { (h.name) }
             @match &h.documents {
                 Err(e) => (alert(&access_french(e))),
-                Ok(docs) => ul {
-                    @for d in docs {
+                Ok(docs) if docs.is_empty() => p { "Aucun document pour le moment." },
+                Ok(docs) => {
+                    @let shown = paging::page(docs, number);
+                    ul {
+                    @for d in shown.rows {
                         @let at = format!("/partenaires/coffre/{}/{}/{}", c.consent.id, h.node, d.id);
                         li {
                             (d.category.label()) " : " (d.name) " — "
@@ -188,6 +220,8 @@ pub async fn shared(
                             }
                         }
                     }
+                    }
+                    (shown.links(&format!("/partenaires/coffre/{}", c.consent.id)))
                 },
             }
         }
@@ -410,14 +444,17 @@ pub async fn reset_code(
     }
     let code = accounts::code(2);
     let t = now();
-    let stored = ctx.vault.store.put_code(
+    // One reset code per person: a new one replaces any earlier one.
+    let stored = ctx.vault.store.put_code_replacing(
         CodeKind::Reset,
         &accounts::code_hash(&code),
         &passerelle_vault::store::PendingCode {
             person: p.id.clone(),
             expires_at: t + accounts::CODE_TTL,
             issued_by: actor.to_string(),
+            attempts: 0,
         },
+        t,
     );
     if stored.is_err() {
         return home_page(
@@ -439,7 +476,7 @@ pub async fn reset_code(
         &ctx,
         &pro,
         Some(&format!(
-            "Code à donner à la personne : {code} (valable 30 minutes, une seule fois)."
+            "Code à donner à la personne : {code} (valable 30 minutes, une seule fois ; il remplace tout code donné avant lui)."
         )),
         StatusCode::OK,
     )

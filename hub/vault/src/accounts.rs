@@ -27,12 +27,15 @@ use passerelle_protocol::{
     UnixTime,
 };
 
-use super::store::{CodeKind, PendingCode, PersonAccount, VaultStore};
+use super::store::{Attempt, CodeKind, PersonAccount, VaultStore};
 
 /// Shortest password accepted.
 pub const MIN_PASSWORD: usize = 8;
 /// How long a link code or a reset code stays valid.
 pub const CODE_TTL: u64 = 30 * 60;
+/// Tries with one reset code: a mistyped rescue code does not use the
+/// reset code up, but after this many tries it expires.
+pub const MAX_RESET_ATTEMPTS: u32 = 5;
 
 /// Unambiguous characters for codes people copy by hand.
 const ALPHABET: &[u8] = b"ACDEFGHJKLMNPQRTUVWXY3479";
@@ -232,8 +235,13 @@ pub struct Reset {
 /// Sets a new password with a reset code a professional handed over, and
 /// the rescue code if the person has it.
 ///
+/// Each try counts against the reset code ([`MAX_RESET_ATTEMPTS`]); a
+/// wrong rescue code leaves the reset code usable until then. The code is
+/// used up only by the reset that succeeds.
+///
 /// # Errors
-/// `Refused` with a French sentence when the code or rescue code is wrong.
+/// `Refused` when the reset code is wrong, or the rescue code (with the
+/// tries left).
 pub fn reset(
     store: &VaultStore,
     login: &str,
@@ -244,20 +252,38 @@ pub fn reset(
 ) -> Result<Reset, VaultError> {
     let refused = || VaultError::from(Refusal::BadResetCode);
     let account = store.person_by_login(login)?.ok_or_else(refused)?;
-    let pending: Option<PendingCode> = store.take_code(CodeKind::Reset, &code_hash(reset_code))?;
-    let issued_by = match pending {
-        Some(p) if p.person == account.id && p.expires_at > now => p.issued_by,
-        _ => return Err(refused()),
+    let hash = code_hash(reset_code);
+    let attempt = store.attempt_code(CodeKind::Reset, &hash, MAX_RESET_ATTEMPTS, now)?;
+    let Attempt::Counted(pending) = attempt else {
+        return Err(refused());
     };
+    if pending.person != account.id {
+        store.code_failed(CodeKind::Reset, &hash, MAX_RESET_ATTEMPTS)?;
+        return Err(refused());
+    }
     let (key, kept, new_rescue) = match rescue_code.filter(|c| !c.trim().is_empty()) {
         Some(rc) => {
             let (rkek, _) = derive(&normalise_code(rc), &account.rescue_salt)?;
-            let key = seal::unwrap(&rkek, account.id.as_bytes(), &account.wrapped_by_rescue)
-                .map_err(|_| Refusal::BadRescueCode)?;
-            (key, true, None)
+            match seal::unwrap(&rkek, account.id.as_bytes(), &account.wrapped_by_rescue) {
+                Ok(key) => (key, true, None),
+                Err(_) => {
+                    let gone = store.code_failed(CodeKind::Reset, &hash, MAX_RESET_ATTEMPTS)?;
+                    let attempts_left = if gone {
+                        0
+                    } else {
+                        MAX_RESET_ATTEMPTS.saturating_sub(pending.attempts)
+                    };
+                    return Err(Refusal::BadRescueCode { attempts_left }.into());
+                }
+            }
         }
         None => (Key::generate(), false, Some(code(6))),
     };
+    // Used up now: of two resets at once with the same code, one goes on.
+    if store.take_code(CodeKind::Reset, &hash)?.is_none() {
+        return Err(refused());
+    }
+    let issued_by = pending.issued_by;
     let mut account = account;
     account.salt = salt();
     let (kek, verifier) = derive(new_password, &account.salt)?;
@@ -351,122 +377,5 @@ impl PersonSessions {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn store() -> (tempfile::TempDir, VaultStore) {
-        let dir = tempfile::tempdir().unwrap();
-        let s = passerelle_hub_core::store::Store::open(&dir.path().join("store")).unwrap();
-        (dir, VaultStore::new(s))
-    }
-
-    #[test]
-    fn logins_normalise() {
-        assert_eq!(normalise_login(" 0639 12 34 56 ").unwrap(), "0639123456");
-        assert_eq!(normalise_login("+262 639 12 34 56").unwrap(), "0639123456");
-        assert_eq!(normalise_login("Awa@Exemple.FR").unwrap(), "awa@exemple.fr");
-        assert!(normalise_login("12345").is_err());
-        assert!(normalise_login("awa@").is_err());
-        assert_eq!(normalise_code("ab3c-d 9ef"), "AB3CD9EF");
-    }
-
-    #[test]
-    fn password_unlocks_the_data_key_and_reset_keeps_it_only_with_the_rescue_code() {
-        let (_d, s) = store();
-        let c = create(&s, "0639123456", "un mot de passe", None, 100).unwrap();
-        assert!(matches!(
-            create(&s, "0639123456", "autre chose", None, 100),
-            Err(VaultError::Refused(Refusal::LoginTaken))
-        ));
-        let (acc, key) = sign_in(&s, "0639123456", "un mot de passe")
-            .unwrap()
-            .unwrap();
-        assert_eq!((acc.id.as_str(), &key), (c.account.id.as_str(), &c.key));
-        assert!(sign_in(&s, "0639123456", "mauvais mot").unwrap().is_none());
-        assert!(sign_in(&s, "0639000000", "un mot de passe")
-            .unwrap()
-            .is_none());
-
-        // A wrong or foreign reset code is refused, and used up.
-        s.put_code(
-            CodeKind::Reset,
-            &code_hash("AAAA-BBBB"),
-            &PendingCode {
-                person: acc.id.clone(),
-                expires_at: 1000,
-                issued_by: "pro".into(),
-            },
-        )
-        .unwrap();
-        assert!(matches!(
-            reset(&s, "0639123456", "AAAA-CCCC", None, "nouveau mdp", 200),
-            Err(VaultError::Refused(Refusal::BadResetCode))
-        ));
-        assert!(matches!(
-            reset(
-                &s,
-                "0639123456",
-                "AAAA-BBBB",
-                Some("WRONG-CODE"),
-                "nouveau mdp",
-                200
-            ),
-            Err(VaultError::Refused(Refusal::BadRescueCode))
-        ));
-        // The code was taken by the failed attempt: a new one is needed.
-        s.put_code(
-            CodeKind::Reset,
-            &code_hash("AAAA-BBBB"),
-            &PendingCode {
-                person: acc.id.clone(),
-                expires_at: 1000,
-                issued_by: "pro".into(),
-            },
-        )
-        .unwrap();
-        let r = reset(
-            &s,
-            "0639123456",
-            "aaaa bbbb",
-            Some(&c.rescue_code),
-            "nouveau mdp",
-            200,
-        )
-        .unwrap();
-        assert!(r.kept_uploads);
-        assert_eq!(r.key, c.key);
-        assert!(sign_in(&s, "0639123456", "un mot de passe")
-            .unwrap()
-            .is_none());
-        assert_eq!(
-            sign_in(&s, "0639123456", "nouveau mdp").unwrap().unwrap().1,
-            c.key
-        );
-        // Without the rescue code: a new key, and a new rescue code.
-        s.put_code(
-            CodeKind::Reset,
-            &code_hash("CCCC-DDDD"),
-            &PendingCode {
-                person: acc.id.clone(),
-                expires_at: 1000,
-                issued_by: "pro".into(),
-            },
-        )
-        .unwrap();
-        let r = reset(&s, "0639123456", "CCCC-DDDD", None, "encore autre", 300).unwrap();
-        assert!(!r.kept_uploads);
-        assert_ne!(r.key, c.key);
-        // An expired code is refused.
-        s.put_code(
-            CodeKind::Reset,
-            &code_hash("EEEE-FFFF"),
-            &PendingCode {
-                person: acc.id,
-                expires_at: 250,
-                issued_by: "pro".into(),
-            },
-        )
-        .unwrap();
-        assert!(reset(&s, "0639123456", "EEEE-FFFF", None, "encore autre", 300).is_err());
-    }
-}
+#[path = "accounts_tests.rs"]
+mod tests;

@@ -10,6 +10,7 @@ use passerelle_protocol::{
     vault::{procedure_label, Consent, Grantee, Scope, SignedConsent},
     UnixTime,
 };
+use std::{collections::BTreeSet, sync::Mutex};
 
 use super::{
     links::pseudonym,
@@ -19,6 +20,92 @@ use passerelle_hub_core::HubError;
 
 /// The longest consent a person can give.
 pub const MAX_DAYS: u64 = 366;
+/// Documents, or kinds of document, one consent may list (after repeats
+/// are removed).
+pub const MAX_SCOPE: usize = 50;
+/// Longest document id a scope may name (ids are 32 hex digits).
+pub const MAX_DOC_ID: usize = 128;
+/// Consents in force a person may have at once.
+pub const MAX_ACTIVE: usize = 30;
+
+/// Held across counting a person's consents and recording new ones, so
+/// that grants at once cannot overrun [`MAX_ACTIVE`] together (the hub is
+/// one process; its store folder is locked to it).
+static GRANTS: Mutex<()> = Mutex::new(());
+
+/// A list without repeats (first order kept), or `None` past `max`.
+fn unique<T: Ord + Clone>(items: &[T], max: usize) -> Option<Vec<T>> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for i in items {
+        if seen.insert(i) {
+            if out.len() == max {
+                return None;
+            }
+            out.push(i.clone());
+        }
+    }
+    Some(out)
+}
+
+/// A grant's scopes with repeats removed: one scope per holding node and
+/// kind (documents, categories), each listing an item once; labels of
+/// merged scopes joined.
+///
+/// # Errors
+/// An empty scope, or one over [`MAX_SCOPE`] (or naming an overlong
+/// document id).
+pub fn normalise(
+    scopes: &[(NodeId, Scope, String)],
+) -> Result<Vec<(NodeId, Scope, String)>, Refusal> {
+    let too_large = Refusal::ScopeTooLarge { max: MAX_SCOPE };
+    let mut merged: Vec<(NodeId, Scope, String)> = Vec::new();
+    for (node, scope, label) in scopes {
+        let same = merged.iter_mut().find(|(n, s, _)| {
+            n == node && std::mem::discriminant(s) == std::mem::discriminant(scope)
+        });
+        let Some((_, into, into_label)) = same else {
+            if merged.len() == MAX_SCOPE {
+                return Err(too_large);
+            }
+            merged.push((node.clone(), scope.clone(), label.clone()));
+            continue;
+        };
+        match (into, scope) {
+            (Scope::Documents(a), Scope::Documents(b)) => a.extend(b.iter().cloned()),
+            (Scope::Categories(a), Scope::Categories(b)) => a.extend(b.iter().copied()),
+            _ => {}
+        }
+        if !into_label.split(" ; ").any(|l| l == label) {
+            into_label.push_str(" ; ");
+            into_label.push_str(label);
+        }
+    }
+    merged
+        .into_iter()
+        .map(|(node, scope, label)| {
+            let scope = match scope {
+                Scope::Documents(d) => {
+                    if d.iter().any(|id| id.len() > MAX_DOC_ID) {
+                        return Err(too_large.clone());
+                    }
+                    Scope::Documents(unique(&d, MAX_SCOPE).ok_or(too_large.clone())?)
+                }
+                Scope::Categories(c) => {
+                    Scope::Categories(unique(&c, MAX_SCOPE).ok_or(too_large.clone())?)
+                }
+            };
+            let empty = match &scope {
+                Scope::Documents(d) => d.is_empty(),
+                Scope::Categories(c) => c.is_empty(),
+            };
+            if empty {
+                return Err(Refusal::ConsentWithoutScope);
+            }
+            Ok((node, scope, label))
+        })
+        .collect()
+}
 
 /// One grant as the person filled the form.
 #[derive(Debug, Clone)]
@@ -35,10 +122,12 @@ pub struct Grant {
     pub until: UnixTime,
 }
 
-/// Signs and records a grant: one consent per holding node. Logged.
+/// Signs and records a grant: one consent per holding node and kind of
+/// scope, repeats removed ([`normalise`]). Logged.
 ///
 /// # Errors
-/// A past or too distant end, an empty grant, or a store failure.
+/// A past or too distant end, an empty or too large grant, more consents
+/// in force than [`MAX_ACTIVE`], or a store failure.
 pub fn grant(
     store: &VaultStore,
     key: &SigningKey,
@@ -57,8 +146,20 @@ pub fn grant(
     if g.procedure.trim().is_empty() {
         return Err(Refusal::ConsentWithoutProcedure.into());
     }
+    let scopes = normalise(&g.scopes)?;
+    let _one_at_a_time = GRANTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let active = store
+        .consents_of(&g.person)?
+        .iter()
+        .filter(|c| c.active(now))
+        .count();
+    if active + scopes.len() > MAX_ACTIVE {
+        return Err(Refusal::TooManyConsents { max: MAX_ACTIVE }.into());
+    }
     let mut out = Vec::new();
-    for (holder, scope, scope_label) in &g.scopes {
+    for (holder, scope, scope_label) in &scopes {
         let consent = Consent {
             id: hex::encode(&passerelle_link::random16()),
             holder: holder.clone(),
@@ -164,4 +265,129 @@ pub fn granted_to(
         .collect();
     v.sort_by_key(|c| std::cmp::Reverse(c.consent.issued_at));
     Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use passerelle_protocol::vault::Category;
+
+    fn node(n: &str) -> NodeId {
+        NodeId::new(n).unwrap()
+    }
+
+    fn docs(ids: &[&str]) -> Scope {
+        Scope::Documents(ids.iter().map(|s| s.to_string()).collect())
+    }
+
+    #[test]
+    fn scopes_lose_their_repeats_and_are_capped() {
+        let caf = node("caf-976");
+        let n = normalise(&[
+            (caf.clone(), docs(&["a", "b", "a"]), "CAF".into()),
+            (
+                caf.clone(),
+                Scope::Categories(vec![Category::Housing, Category::Housing]),
+                "Logement".into(),
+            ),
+            (caf.clone(), docs(&["b", "c"]), "CAF".into()),
+        ])
+        .unwrap();
+        assert_eq!(
+            n,
+            vec![
+                (caf.clone(), docs(&["a", "b", "c"]), "CAF".to_string()),
+                (
+                    caf.clone(),
+                    Scope::Categories(vec![Category::Housing]),
+                    "Logement".to_string()
+                ),
+            ]
+        );
+        let ids: Vec<String> = (0..MAX_SCOPE).map(|i| format!("{i:032x}")).collect();
+        let at_max = Scope::Documents(ids.clone());
+        // Repeats do not count against the cap.
+        let doubled = Scope::Documents([ids.clone(), ids.clone()].concat());
+        assert_eq!(
+            normalise(&[(caf.clone(), doubled, "x".into())]).unwrap()[0].1,
+            at_max
+        );
+        let over = Scope::Documents([ids, vec!["one-more".into()]].concat());
+        assert_eq!(
+            normalise(&[(caf.clone(), over, "x".into())]),
+            Err(Refusal::ScopeTooLarge { max: MAX_SCOPE })
+        );
+        let long = docs(&[&"x".repeat(MAX_DOC_ID + 1)]);
+        assert!(normalise(&[(caf.clone(), long, "x".into())]).is_err());
+        assert_eq!(
+            normalise(&[(caf, docs(&[]), "x".into())]),
+            Err(Refusal::ConsentWithoutScope)
+        );
+    }
+
+    #[test]
+    fn consents_in_force_are_capped_per_person() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = VaultStore::new(
+            passerelle_hub_core::store::Store::open(&dir.path().join("store")).unwrap(),
+        );
+        let pkcs8 =
+            ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
+                .unwrap();
+        let key = SigningKey::from_pkcs8(pkcs8.as_ref()).unwrap();
+        let grant_at = |person: &str, n: usize, until: UnixTime| Grant {
+            person: person.into(),
+            grantee: (Grantee::Institution(node("cd-976")), "CD".into()),
+            scopes: (0..n)
+                .map(|i| (node(&format!("n-{i}")), docs(&["d"]), "d".into()))
+                .collect(),
+            procedure: "rsa".into(),
+            until,
+        };
+        let now = 1000;
+        // Some that end soon, which stop counting once they have.
+        assert_eq!(
+            grant(&store, &key, &grant_at("p", 5, now + 10), now)
+                .unwrap()
+                .len(),
+            5
+        );
+        assert_eq!(
+            grant(
+                &store,
+                &key,
+                &grant_at("p", MAX_ACTIVE - 5, now + 86400),
+                now
+            )
+            .unwrap()
+            .len(),
+            MAX_ACTIVE - 5
+        );
+        assert!(matches!(
+            grant(&store, &key, &grant_at("p", 1, now + 86400), now),
+            Err(VaultError::Refused(Refusal::TooManyConsents {
+                max: MAX_ACTIVE
+            }))
+        ));
+        // Another person is not affected.
+        assert!(grant(&store, &key, &grant_at("q", 1, now + 86400), now).is_ok());
+        // A grant of several counts whole: refused, none recorded.
+        let later = now + 20;
+        assert!(matches!(
+            grant(&store, &key, &grant_at("p", 6, now + 86400), later),
+            Err(VaultError::Refused(Refusal::TooManyConsents { .. }))
+        ));
+        assert_eq!(store.consents_of("p").unwrap().len(), MAX_ACTIVE);
+        assert_eq!(
+            grant(&store, &key, &grant_at("p", 5, now + 86400), later)
+                .unwrap()
+                .len(),
+            5
+        );
+        // Revoking one makes room for one.
+        let one = store.consents_of("p").unwrap()[0].consent.id.clone();
+        revoke(&store, "p", &one, later).unwrap();
+        assert!(grant(&store, &key, &grant_at("p", 1, now + 86400), later).is_ok());
+        assert!(grant(&store, &key, &grant_at("p", 1, now + 86400), later).is_err());
+    }
 }

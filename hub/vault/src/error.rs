@@ -29,9 +29,13 @@ pub enum Refusal {
     /// The reset code is wrong, expired, used, or not this person's.
     #[error("the reset code is not valid")]
     BadResetCode,
-    /// The rescue code does not unwrap the person's key.
-    #[error("the rescue code is not the right one")]
-    BadRescueCode,
+    /// The rescue code does not unwrap the person's key. The reset code
+    /// stays usable for `attempts_left` more tries (none: it has expired).
+    #[error("the rescue code is not the right one ({attempts_left} attempts left)")]
+    BadRescueCode {
+        /// Tries left with the same reset code.
+        attempts_left: u32,
+    },
     /// The link code has expired.
     #[error("this link code has expired; ask the person to show a new one")]
     LinkCodeExpired,
@@ -42,10 +46,33 @@ pub enum Refusal {
     #[error("login already used")]
     LoginTaken,
     /// The person's uploads would exceed their quota.
-    #[error("the vault is full ({max_bytes} bytes at most)")]
+    #[error("the vault is full ({max_bytes} bytes, {max_files} files at most)")]
     QuotaFull {
-        /// The quota.
+        /// The room in bytes.
         max_bytes: u64,
+        /// The number of files.
+        max_files: u64,
+        /// Whether the account is linked to an institution (an account
+        /// that is not has a smaller quota).
+        linked: bool,
+    },
+    /// A consent's scope lists more documents or kinds than allowed.
+    #[error("a consent covers at most {max} documents or kinds of document")]
+    ScopeTooLarge {
+        /// The most allowed.
+        max: usize,
+    },
+    /// The person has as many consents in force as allowed.
+    #[error("at most {max} consents in force per person")]
+    TooManyConsents {
+        /// The most allowed.
+        max: usize,
+    },
+    /// The person has as many link codes waiting as allowed.
+    #[error("at most {max} link codes waiting per person")]
+    TooManyLinkCodes {
+        /// The most allowed.
+        max: usize,
     },
 }
 

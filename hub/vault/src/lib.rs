@@ -12,7 +12,7 @@
 //!   every access logged.
 //! - [`accounts`]: accounts, keys, password reset, sessions.
 //! - [`links`]: link codes and per-node pseudonyms.
-//! - [`uploads`]: the person's own documents.
+//! - [`uploads`]: the person's own documents, [`quota`]: their room.
 //! - [`consent`]: grants and revocations.
 //! - [`duplicate`]: verifiable copies, [`pdf`]: the copy's file.
 //! - [`zip`]: the export archive.
@@ -27,6 +27,7 @@ pub mod duplicate;
 pub mod error;
 pub mod links;
 pub mod pdf;
+pub mod quota;
 pub mod service;
 pub mod store;
 pub mod uploads;

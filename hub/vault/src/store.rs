@@ -9,6 +9,9 @@
 use crate::error::{Refusal, VaultError};
 use std::sync::Mutex;
 
+mod codes;
+pub use codes::{Attempt, CodeKind, PendingCode, Versioned};
+
 use passerelle_protocol::{
     audit::{self, Event, Record},
     ids::NodeId,
@@ -46,17 +49,6 @@ pub struct PersonAccount {
     pub created_at: UnixTime,
     /// The professional who helped create it at a counter, if one did.
     pub assisted_by: Option<String>,
-}
-
-/// A one-time code waiting to be used.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PendingCode {
-    /// The person it is for.
-    pub person: String,
-    /// Valid until.
-    pub expires_at: UnixTime,
-    /// Who issued it (for reset codes: the professional).
-    pub issued_by: String,
 }
 
 /// A document the person uploaded.
@@ -119,23 +111,14 @@ pub struct DuplicateRecord {
     pub person: String,
 }
 
-/// Which one-time codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CodeKind {
-    /// A code a person shows at a counter to link an institution's record.
-    Link,
-    /// A password reset code a professional hands out.
-    Reset,
-}
-
 /// The vault's records.
 #[derive(Debug, Clone)]
 pub struct VaultStore {
     store: Store,
     persons: Keyspace<PersonAccount>,
     logins: Keyspace<String, Raw>,
-    link_codes: Keyspace<PendingCode>,
-    reset_codes: Keyspace<PendingCode>,
+    link_codes: Keyspace<PendingCode, Versioned>,
+    reset_codes: Keyspace<PendingCode, Versioned>,
     person_links: Keyspace<UnixTime>,
     uploads: Keyspace<Upload>,
     consents: Keyspace<ConsentRecord>,
@@ -208,7 +191,7 @@ impl VaultStore {
         put_held(ks, key, value)
     }
 
-    fn codes(&self, kind: CodeKind) -> &Keyspace<PendingCode> {
+    fn codes(&self, kind: CodeKind) -> &Keyspace<PendingCode, Versioned> {
         match kind {
             CodeKind::Link => &self.link_codes,
             CodeKind::Reset => &self.reset_codes,
@@ -274,35 +257,6 @@ impl VaultStore {
             Some(id) => self.person(&id),
             None => Ok(None),
         }
-    }
-
-    /// Stores a one-time code.
-    ///
-    /// # Errors
-    /// On a store failure.
-    pub fn put_code(
-        &self,
-        kind: CodeKind,
-        code_hash: &[u8; 32],
-        p: &PendingCode,
-    ) -> Result<(), HubError> {
-        self.put(self.codes(kind), code_hash, p)
-    }
-
-    /// Takes a one-time code: it is removed whether valid or not.
-    ///
-    /// # Errors
-    /// On a store failure.
-    pub fn take_code(
-        &self,
-        kind: CodeKind,
-        code_hash: &[u8; 32],
-    ) -> Result<Option<PendingCode>, HubError> {
-        let _w = self.store.writing()?;
-        let codes = self.codes(kind);
-        let v = codes.remove(code_hash)?;
-        codes.flush()?;
-        Ok(v)
     }
 
     /// Records that a node linked a person.

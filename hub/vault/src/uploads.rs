@@ -1,7 +1,7 @@
 //! The person's own documents: checked by content, sealed under a key the
 //! person's data key wraps, deleted for good on request.
 
-use crate::error::{Refusal, VaultError};
+use crate::error::VaultError;
 use std::path::{Path, PathBuf};
 
 use passerelle_protocol::{
@@ -16,8 +16,6 @@ use passerelle_hub_core::HubError;
 
 /// Largest upload.
 pub const MAX_UPLOAD: usize = 10 * 1024 * 1024;
-/// Room per person.
-pub const QUOTA: u64 = 100 * 1024 * 1024;
 
 /// Checks an upload; the French sentence says what is wrong and what to do.
 ///
@@ -94,10 +92,12 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> HubError + '_ {
     }
 }
 
-/// Seals and stores an upload already checked by [`check`].
+/// Seals and stores an upload already checked by [`check`], within the
+/// person's quota ([`crate::quota`]): the room is reserved before
+/// anything is written, so uploads at once cannot overrun it together.
 ///
 /// # Errors
-/// Over the quota (`Refused`, in French), or on a store or disk failure.
+/// Over the quota (`Refused`), or on a store or disk failure.
 #[allow(clippy::too_many_arguments)]
 pub fn store(
     vault: &Path,
@@ -110,10 +110,8 @@ pub fn store(
     bytes: &[u8],
     now: UnixTime,
 ) -> Result<Upload, VaultError> {
-    let used: u64 = store.uploads(person)?.iter().map(|u| u.size).sum();
-    if used + bytes.len() as u64 > QUOTA {
-        return Err(Refusal::QuotaFull { max_bytes: QUOTA }.into());
-    }
+    // Given back when this returns: by then the record counts instead.
+    let _room = crate::quota::reserve(store, person, bytes.len() as u64)?;
     let id = hex::encode(&passerelle_link::random16());
     let key = Key::generate();
     let sealed = seal::seal_all(&key, id.as_bytes(), bytes).map_err(|e| VaultError::Sealed {

@@ -50,6 +50,10 @@ impl AccountForm {
                     "Allez voir un professionnel d'une institution partenaire avec une pièce d'identité. "
                     "Il vous donnera un code, valable 30 minutes."
                 }
+                p.note {
+                    "Si vous vous trompez de code de secours, vous pouvez réessayer avec le même code du professionnel ("
+                    (accounts::MAX_RESET_ATTEMPTS) " essais en tout). Ensuite, demandez-lui un nouveau code."
+                }
             },
         }
     }

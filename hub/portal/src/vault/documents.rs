@@ -29,7 +29,7 @@ fn welcome() -> Markup {
     }
 }
 
-async fn documents_page(
+pub(super) async fn documents_page(
     ctx: &Ctx,
     s: &accounts::PersonSession,
     message: Option<&str>,
@@ -64,6 +64,7 @@ async fn documents_page(
                 }
             }
         }
+        (room(ctx, &s.person, &ups))
         (upload_form(s))
     };
     private(status, vault_page(ctx, "Mes documents", Some(s), body))
@@ -108,6 +109,25 @@ fn card(
             form method="post" action=(action) {
                 (hidden(&s.csrf))
                 button.gros.clair type="submit" { (label) }
+            }
+        }
+    }
+}
+
+/// The room used and left for the person's uploads, in words.
+fn room(ctx: &Ctx, person: &str, ups: &[vault::store::Upload]) -> Markup {
+    let (q, linked) =
+        vault::quota::of(&ctx.vault.store, person).unwrap_or((vault::quota::UNLINKED, false));
+    let used: u64 = ups.iter().map(|u| u.size).sum();
+    #[allow(clippy::cast_precision_loss)] // sizes far below 2^52 bytes
+    let mb = |b: u64| passerelle_hub_core::french::number(b as f64 / MIB as f64, 1);
+    html! {
+        p.note {
+            "Place utilisée : " (mb(used)) " Mo sur " (q.max_bytes / MIB) " Mo, "
+            (ups.len()) " document(s) sur " (q.max_files) "."
+            @if !linked {
+                " Tant qu'aucune institution n'est reliée à votre coffre, la place est limitée ; "
+                "une fois relié, vous aurez jusqu'à " (vault::quota::LINKED.max_bytes / MIB) " Mo."
             }
         }
     }
@@ -482,44 +502,6 @@ pub async fn upload_delete(
                 &ctx,
                 &s,
                 Some("Le document n'a pas pu être supprimé. Réessayez plus tard."),
-                StatusCode::INTERNAL_SERVER_ERROR,
-            )
-            .await
-        }
-    }
-}
-
-/// POST `/coffre/lier`: a one-time link code to show at a counter.
-pub async fn link_code(
-    State(ctx): State<Arc<Ctx>>,
-    Checked { by: s, .. }: Checked<Person>,
-) -> Response {
-    match links::new_code(&ctx.vault.store, &s.person, now()) {
-        Ok((code, until)) => {
-            let body = html! {
-                h1 { "Relier une institution" }
-                p {
-                    "Montrez ce code au professionnel de l'institution "
-                    "(CAF, France Travail, Conseil départemental…)."
-                }
-                p.code aria-label="code à montrer" { (code) }
-                p { "Il sert une seule fois, jusqu'au " (date(until)) "." }
-                p.note {
-                    "L'institution ne reçoit pas votre identifiant : "
-                    "seulement un numéro qui ne sert qu'à elle."
-                }
-            };
-            private(
-                StatusCode::OK,
-                vault_page(&ctx, "Relier une institution", Some(&s), body),
-            )
-        }
-        Err(error) => {
-            tracing::error!(%error, "link code not stored");
-            documents_page(
-                &ctx,
-                &s,
-                Some("Le code n'a pas pu être créé. Réessayez plus tard."),
                 StatusCode::INTERNAL_SERVER_ERROR,
             )
             .await

@@ -7,7 +7,8 @@
 //! - [`extract`]: the person's session and CSRF-checked forms as
 //!   extractors (and the professional's, for [`crate::pro_vault`]).
 //! - [`account`]: creating an account, signing in and out, password reset.
-//! - [`documents`]: the documents, downloads, copies, uploads, link codes.
+//! - [`documents`]: the documents, downloads, copies, uploads.
+//! - [`linking`]: link codes.
 //! - [`export`]: the export of everything as one ZIP.
 //! - [`sharing`]: consents and the access journal.
 
@@ -40,11 +41,13 @@ mod account;
 mod documents;
 mod export;
 pub mod extract;
+mod linking;
 mod sharing;
 
 pub use account::*;
 pub use documents::*;
 pub use export::*;
+pub use linking::*;
 pub use sharing::*;
 
 use extract::{redirect, token_ok, Checked, FormCookie, Person};
@@ -98,16 +101,37 @@ pub fn refusal_french(r: &vault::Refusal) -> String {
         R::ConsentWithoutProcedure => "Dites pour quelle démarche vous donnez cette autorisation.".into(),
         R::UnknownConsent => "Cette autorisation n'existe pas.".into(),
         R::BadResetCode => "Ce code n'est pas valable. Demandez un nouveau code à un professionnel.".into(),
-        R::BadRescueCode => "Le code de secours n'est pas le bon. Vérifiez-le, ou laissez la case vide (vos documents déposés seront alors effacés).".into(),
+        R::BadRescueCode { attempts_left: 0 } => "Le code de secours n'est pas le bon, et c'était le dernier essai : le code donné par le professionnel ne vaut plus. Demandez un nouveau code à un professionnel.".into(),
+        R::BadRescueCode { attempts_left } => format!(
+            "Le code de secours n'est pas le bon. Vérifiez-le et réessayez avec le même code du professionnel (encore {attempts_left} essai{}), ou laissez la case vide (vos documents déposés seront alors effacés).",
+            if *attempts_left > 1 { "s" } else { "" }
+        ),
         R::LinkCodeExpired => "Ce code de liaison a expiré. Affichez un nouveau code dans votre coffre.".into(),
         R::UnknownLinkCode => "Ce code de liaison n'est pas connu, ou il a déjà servi.".into(),
         R::LoginTaken => "Un compte existe déjà avec cet identifiant.".into(),
-        R::QuotaFull { max_bytes } => format!(
-            "Votre coffre est plein ({} Mo au plus). Supprimez un document avant d'en ajouter un.",
-            max_bytes / (1024 * 1024)
+        R::QuotaFull { max_bytes, max_files, linked: true } => format!(
+            "Votre coffre est plein ({} Mo ou {max_files} documents au plus). Supprimez un document avant d'en ajouter un.",
+            max_bytes / MIB
+        ),
+        R::QuotaFull { max_bytes, max_files, linked: false } => format!(
+            "Votre coffre est plein : tant qu'aucune institution n'est reliée à votre coffre, vous pouvez déposer {max_files} documents et {} Mo au plus. Supprimez un document, ou reliez une institution pour avoir jusqu'à {} Mo.",
+            max_bytes / MIB,
+            vault::quota::LINKED.max_bytes / MIB
+        ),
+        R::ScopeTooLarge { max } => format!(
+            "Une autorisation peut porter sur {max} documents ou types de document au plus. Choisissez-en moins, ou donnez une deuxième autorisation."
+        ),
+        R::TooManyConsents { max } => format!(
+            "Vous avez déjà {max} autorisations en cours, c'est le maximum. Retirez-en une avant d'en donner une nouvelle."
+        ),
+        R::TooManyLinkCodes { max } => format!(
+            "Vous avez déjà {max} codes de liaison en attente. Montrez l'un d'eux au guichet, ou attendez qu'ils expirent (30 minutes)."
         ),
     }
 }
+
+/// A mebibyte, for sizes people read.
+const MIB: u64 = 1024 * 1024;
 
 /// Every access failure once: its code in the journal (the
 /// [`vault::AccessError`]'s text), what a page says, and what the journal

@@ -45,6 +45,10 @@ async fn consents_page(
             "Vous pouvez retirer une autorisation à tout moment. "
             "Chaque consultation est notée dans « Qui a vu mes documents »."
         }
+        p.note {
+            "Une autorisation porte sur " (consent::MAX_SCOPE) " documents ou types de document au plus ; "
+            "vous pouvez avoir " (consent::MAX_ACTIVE) " autorisations en cours au plus."
+        }
     };
     private(status, vault_page(ctx, "Partager", Some(s), body))
 }
@@ -212,12 +216,17 @@ fn chosen_scopes(ctx: &Ctx, person: &str, f: &extract::Fields) -> Vec<(NodeId, S
         .map(|(n, _)| n)
         .collect();
     let mut scopes: Vec<(NodeId, Scope, String)> = Vec::new();
+    // Each document once (the vault removes repeats and caps the scope
+    // again; this keeps the words right).
     let mut docs: std::collections::BTreeMap<NodeId, Vec<String>> = Default::default();
     for v in f.all("doc") {
         if let Some((n, id)) = v.split_once('|') {
             if let Ok(n) = NodeId::new(n) {
                 if linked.contains(&n) {
-                    docs.entry(n).or_default().push(id.to_string());
+                    let ids = docs.entry(n).or_default();
+                    if !ids.iter().any(|i| i == id) {
+                        ids.push(id.to_string());
+                    }
                 }
             }
         }
@@ -226,10 +235,12 @@ fn chosen_scopes(ctx: &Ctx, person: &str, f: &extract::Fields) -> Vec<(NodeId, S
         let label = format!("{} document(s) de {}", ids.len(), ctx.vault.node_name(&n));
         scopes.push((n, Scope::Documents(ids), label));
     }
-    let cats: Vec<Category> = f
-        .all("categorie")
-        .filter_map(|v| Category::parse(v).ok())
-        .collect();
+    let mut cats: Vec<Category> = Vec::new();
+    for c in f.all("categorie").filter_map(|v| Category::parse(v).ok()) {
+        if !cats.contains(&c) {
+            cats.push(c);
+        }
+    }
     if !cats.is_empty() {
         let words: Vec<&str> = cats.iter().map(|c| c.label()).collect();
         for n in &linked {
