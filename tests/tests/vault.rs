@@ -755,20 +755,53 @@ async fn bad_uploads_are_refused_in_french_and_nothing_is_stored() {
     assert_eq!(status, 403);
 
     // A good one is sealed on disk, reads back, exports, and deletes for good.
+    // Its body is random bytes, which no compression shrinks: any 64 bytes
+    // of it found in any file of the hub's folder is plaintext at rest.
+    let mut noise = vec![0u8; 8 * 1024];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut noise).unwrap();
+    let good = [b"%PDF-1.4\n".as_slice(), &noise, b"\n%%EOF\n"].concat();
     let (status, _) = upload("quittance.pdf", good.clone()).await;
     assert_eq!(status, 303);
     let ups = hub.ctx().vault().store.uploads(&person).unwrap();
     assert_eq!(ups.len(), 1);
+    let windows: std::collections::HashSet<&[u8]> = noise.windows(64).collect();
     let mut all = Vec::new();
     files_under(&net.hub_dir(), &mut all);
+    assert!(all
+        .iter()
+        .any(|p| p.starts_with(net.hub_dir().join("vault").join("uploads"))));
     for p in &all {
         let b = std::fs::read(p).unwrap();
         assert!(
-            !b.windows(25).any(|w| w == b"QUITTANCE-LOYER-PLAINTEXT"),
+            !b.windows(64).any(|w| windows.contains(w)),
             "plaintext in {}",
             p.display()
         );
     }
+
+    // Another person cannot read or delete it by its id.
+    let bob = create_account(&hub, "bob@exemple.fr", "motdepasse-bob").await;
+    let bob_token = csrf(&hub, &bob).await;
+    let (status, _, got) = http_bytes(
+        hub.http_addr,
+        "GET",
+        &format!("/coffre/depots/{}", ups[0].id),
+        &[("Cookie", &bob)],
+        b"",
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert!(!got.windows(64).any(|w| windows.contains(w)));
+    let (status, _, _) = http(
+        hub.http_addr,
+        "POST",
+        &format!("/coffre/depots/{}/supprimer", ups[0].id),
+        &[("Cookie", &bob)],
+        &format!("csrf={bob_token}"),
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(hub.ctx().vault().store.uploads(&person).unwrap().len(), 1);
     let (status, _, back) = http_bytes(
         hub.http_addr,
         "GET",
