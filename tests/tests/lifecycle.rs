@@ -21,13 +21,21 @@ async fn a_node_renews_its_certificate_over_the_link_and_keeps_serving() {
     let hub = net.start_hub(None).await;
     let root = net.enroll(&hub, "caf-976").await;
     let id = NodeId::new("caf-976").unwrap();
-    // Give the node a certificate with 20 s left of 120: due for renewal.
+    // Give the node a certificate in the second half of a one-day life
+    // (11 h left): due for renewal, and valid for the whole test however
+    // slow the machine.
     let now = passerelle_link::now();
     let req = passerelle_certs::ca::node_request("caf-976").unwrap();
     let der = hub
         .ctx()
         .ca
-        .issue_node(&req.csr_der, &id, "Institution caf-976", now - 100, 120)
+        .issue_node(
+            &req.csr_der,
+            &id,
+            "Institution caf-976",
+            now - 13 * 3600,
+            86400,
+        )
         .unwrap();
     let short = passerelle_certs::NodeIdentity::from_der(&der).unwrap();
     hub.ctx()
