@@ -41,31 +41,81 @@ async fn node_backup_while_serving_restores_whole() {
     for i in 0..5 {
         add(i).await;
     }
-    // Documents keep arriving while the backup runs.
-    let adds: Vec<_> = (5..40).map(add).collect();
-    let writer = async move {
+    // Documents keep arriving while backups are taken, until one backup's
+    // snapshot holds more documents than had been acknowledged when it was
+    // requested (a write in flight landed before its cut) and fewer than in
+    // the end (writes went on after its cut).
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+    let done = AtomicUsize::new(5);
+    let stop = AtomicBool::new(false);
+    let adds: Vec<_> = (5..400).map(add).collect();
+    let writer = async {
         for a in adds {
+            if stop.load(SeqCst) {
+                break;
+            }
             a.await;
+            done.fetch_add(1, SeqCst);
         }
     };
     let archive = net.tmp.path().join("node-backup.tar");
-    let backup = async {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        admin::request(
-            &root,
-            Request::Backup {
-                to: archive.clone(),
-                include_keys: true,
-            },
-            &mut |_| {},
-        )
-        .await
-        .unwrap()
+    let records_in = |summary: &passerelle_link::backup::Summary, name: &str| {
+        summary
+            .trees
+            .iter()
+            .find(|(t, _)| t == name)
+            .map_or(0, |(_, n)| *n as usize)
     };
-    let ((), reply) = tokio::join!(writer, backup);
-    let Response::Backup(summary, _) = reply else {
+    let backups = async {
+        let mut taken = None;
+        for _ in 0..50 {
+            let before = done.load(SeqCst);
+            let Response::Backup(summary, _) = admin::request(
+                &root,
+                Request::Backup {
+                    to: archive.clone(),
+                    include_keys: true,
+                },
+                &mut |_| {},
+            )
+            .await
+            .unwrap() else {
+                panic!()
+            };
+            if records_in(&summary, "documents") > before {
+                taken = Some(summary);
+                break;
+            }
+        }
+        let summary = taken.expect("no backup saw a write land while it ran");
+        // Let a few more land after the cut, then stop the writer.
+        let cut = records_in(&summary, "documents");
+        passerelle_tests::eventually(
+            "writes after the backup",
+            std::time::Duration::from_secs(20),
+            || {
+                let n = done.load(SeqCst);
+                async move { n > cut + 2 }
+            },
+        )
+        .await;
+        stop.store(true, SeqCst);
+        summary
+    };
+    let ((), summary) = tokio::join!(writer, backups);
+    let cut = records_in(&summary, "documents");
+    let Response::Documents(all) =
+        admin::request(&root, Request::Documents { local_id: None }, &mut |_| {})
+            .await
+            .unwrap()
+    else {
         panic!()
     };
+    assert!(
+        all.len() > cut,
+        "{} documents in all, {cut} in the backup",
+        all.len()
+    );
     // The archive is a plain tar, owner-only.
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(
@@ -199,19 +249,78 @@ async fn hub_backup_while_serving_restores_accounts_uploads_and_the_audit_chain(
         procedure: None,
         detail: String::new(),
     });
-    drop(ctx);
+    // Access records keep arriving while backups are taken, until one
+    // backup's snapshot holds more than had been written when it was
+    // requested (a write in flight landed before its cut); a few more land
+    // after it.
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+    let written = std::sync::Arc::new(AtomicU64::new(1));
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (written, stop, person) = (written.clone(), stop.clone(), created.account.id.clone());
+        tokio::task::spawn_blocking(move || {
+            while !stop.load(SeqCst) && written.load(SeqCst) < 5_000 {
+                ctx.vault().log(passerelle_protocol::audit::Event {
+                    actor: passerelle_protocol::audit::Actor::Person,
+                    action: passerelle_protocol::audit::Action::Download,
+                    person: Some(person.clone()),
+                    subject: "bail".into(),
+                    procedure: None,
+                    detail: String::new(),
+                });
+                written.fetch_add(1, SeqCst);
+            }
+        })
+    };
     let archive = net.tmp.path().join("hub-backup.tar");
-    let HubResponse::Backup(summary, _) = passerelle_hub::admin::request(
-        &net.hub_dir(),
-        HubRequest::Backup {
-            to: archive.clone(),
-            include_keys: false,
+    let audit_in = |summary: &passerelle_link::backup::Summary| {
+        summary
+            .trees
+            .iter()
+            .find(|(t, _)| t == "vault_audit")
+            .map_or(0, |(_, n)| *n)
+    };
+    let mut taken = None;
+    for _ in 0..50 {
+        let before = written.load(SeqCst);
+        let HubResponse::Backup(summary, _) = passerelle_hub::admin::request(
+            &net.hub_dir(),
+            HubRequest::Backup {
+                to: archive.clone(),
+                include_keys: false,
+            },
+        )
+        .await
+        .unwrap() else {
+            panic!()
+        };
+        if audit_in(&summary) > before {
+            taken = Some(summary);
+            break;
+        }
+    }
+    let summary = taken.expect("no backup saw a write land while it ran");
+    let cut = audit_in(&summary);
+    passerelle_tests::eventually(
+        "writes after the backup",
+        std::time::Duration::from_secs(20),
+        || {
+            let n = written.load(SeqCst);
+            async move { n > cut + 2 }
         },
     )
-    .await
-    .unwrap() else {
-        panic!()
-    };
+    .await;
+    stop.store(true, SeqCst);
+    writer.await.unwrap();
+    let head = VaultStore::new(hub.ctx().hub.store.clone())
+        .audit_verify()
+        .unwrap()
+        .unwrap();
+    assert!(
+        head.records > cut,
+        "{} records in all, {cut} in the backup",
+        head.records
+    );
     assert!(
         summary
             .files
@@ -258,5 +367,6 @@ async fn hub_backup_while_serving_restores_accounts_uploads_and_the_audit_chain(
         uploads::read(&net.hub_dir().join("vault"), &restored, &key).unwrap(),
         pdf
     );
-    assert_eq!(vault.audit_verify().unwrap().unwrap().records, 1);
+    // The restored chain is the backup's cut, whole.
+    assert_eq!(vault.audit_verify().unwrap().unwrap().records, cut);
 }
