@@ -86,8 +86,15 @@ unit_start() {
   exec=\$(sed -n 's/^ExecStart=//p' "\$ROOT/lib/systemd/system/\$unit.service" | sed "s#/usr/bin/#\$ROOT/usr/bin/#; s#/var/lib/passerelle#\$ROOT/var/lib/passerelle#g")
   PASSERELLE_LOG=info PASSERELLE_LOG_FORMAT=json \$exec 2>>"\$WORK/\$unit.log" &
   echo \$! > "\$WORK/\$unit.pid"
-  for _ in \$(seq 100); do [ -S "\$ROOT/var/lib/passerelle/node/admin.sock" ] && break; sleep 0.1; done
-  sleep 0.5
+  # Started means linked to the hub, as the node's typed status says
+  # (waited for, up to 30 s), not a fixed pause.
+  for _ in \$(seq 300); do
+    "\$ROOT/usr/bin/passerelle-node" status --dir "\$ROOT/var/lib/passerelle/node" --format json 2>/dev/null \\
+      | python3 -c 'import json,sys; l=json.load(sys.stdin)["link"]; sys.exit(0 if l and l["connected"] is True else 1)' && return 0
+    sleep 0.1
+  done
+  echo "unit_start: \$unit never linked to the hub" >&2
+  return 1
 }
 unit_stop() {
   local unit="\$1"
@@ -110,12 +117,33 @@ cd "$work/home"
 SHIMS
   awk '/^```sh$/ {inb=1; next} /^```/ {inb=0; next} inb {print}' "$deploy/INSTALL.fr.md" \
     | sed -e "s#/var/lib/passerelle#\$ROOT/var/lib/passerelle#g" -e "s#/etc/passerelle#\$ROOT/etc/passerelle#g"
+  # Typed state while the node still runs: the node's status and the
+  # hub's listing, for the checks below.
+  echo 'passerelle-node status --dir "$ROOT/var/lib/passerelle/node" --format json > "$WORK/node-status.json"'
+  # The hub registers the link a moment after the node sees it: wait (up
+  # to 10 s) for the hub to list it connected, keeping its last answer.
+  cat <<HUBCHECK
+for _ in \$(seq 100); do
+  "$hub_root/usr/bin/passerelle-hub" nodes --dir "$hub_dir" --format json > "\$WORK/hub-nodes.json"
+  python3 -c 'import json,sys; sys.exit(0 if any(r["node_id"] == "caf-976" and r["connected"] is True for r in json.load(open(sys.argv[1]))) else 1)' "\$WORK/hub-nodes.json" && break
+  sleep 0.1
+done
+HUBCHECK
   echo 'unit_stop passerelle-node'
 } > "$script"
 bash "$script" > "$work/guide.log" 2>&1 || { cat "$work/guide.log" >&2; fail "a command of the guide failed"; }
 
 echo "== checks"
-grep -q "connected since" "$work/guide.log" || { cat "$work/guide.log" >&2; fail "status never said connected"; }
+python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["running"] is True and s["link"]["connected"] is True, s' "$work/node-status.json" \
+  || { cat "$work/guide.log" "$work/node-status.json" >&2; fail "the node was not connected at the end of the guide"; }
+python3 -c '
+import json, sys
+n = [r for r in json.load(open(sys.argv[1])) if r["node_id"] == "caf-976"]
+assert n and n[0]["connected"] is True and n[0]["revoked_at"] is None, n' "$work/hub-nodes.json" \
+  || { cat "$work/hub-nodes.json" >&2; fail "the hub did not list the node as connected"; }
 grep -q "verdict: the node is ready" "$work/guide.log" || { cat "$work/guide.log" >&2; fail "doctor did not pass"; }
 grep -q "of personnes_recues: 80 rows" "$work/guide.log" || { cat "$work/guide.log" >&2; fail "the import did not go through"; }
 [ -s "$root/var/lib/passerelle/sauvegardes/node.tar" ] || fail "no backup written"

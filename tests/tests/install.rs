@@ -10,17 +10,21 @@ use std::{path::PathBuf, process::Command};
 #[test]
 fn the_install_guide_takes_a_fresh_root_to_a_connected_node() {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    // This test's binary is in target/<profile>/deps; the tools are in
-    // target/<profile>, built by `cargo test --workspace`.
-    let exe = std::env::current_exe().unwrap();
-    let bin_dir = exe.parent().and_then(|d| d.parent()).unwrap().to_path_buf();
-    for b in ["passerelle-node", "passerelle-hub"] {
-        assert!(
-            bin_dir.join(b).exists(),
-            "{b} is not built in {}: run cargo build --workspace (cargo test --workspace builds it)",
-            bin_dir.display()
-        );
+    // The programs under test are the ones cargo built for this test run
+    // (this package builds the node's and the hub's `main.rs` as
+    // `passerelle-test-*`), never an older `passerelle-node` left in
+    // target/: the script packages them under their real names.
+    let bins = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    for (name, built) in [
+        ("passerelle-node", passerelle_tests::node_exe!()),
+        ("passerelle-hub", passerelle_tests::hub_exe!()),
+    ] {
+        let to = bins.path().join(name);
+        if std::fs::hard_link(built, &to).is_err() {
+            std::fs::copy(built, &to).unwrap();
+        }
     }
+    let bin_dir = bins.path().to_path_buf();
     let out = Command::new("bash")
         .arg(repo.join("deploy/try-install.sh"))
         .arg(&bin_dir)
