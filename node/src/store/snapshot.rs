@@ -1,36 +1,26 @@
 //! The store seen by backups: [`Snapshot`] to dump it while serving,
-//! [`Staging`] to load a dump into a fresh one at restore.
+//! [`Staging`] to load a dump into a fresh one at restore; both are the
+//! engine's ([`passerelle_store::Handle`]).
 
 use passerelle_link::backup::{BackupError, Records, Snapshot, Staging};
+use passerelle_store::Handle;
 
 use super::{Store, StoreError};
 
 impl Snapshot for Store {
     type Error = StoreError;
-    type Bytes = sled::IVec;
+    type Bytes = <Handle as Snapshot>::Bytes;
 
-    fn tree_names(&self) -> Vec<sled::IVec> {
-        // Unavailable: `frozen`, called first, says why.
-        self.db()
-            .map(|db| db.tree_names())
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|n| !super::engine::is_internal(n))
-            .collect()
+    fn tree_names(&self) -> Vec<Self::Bytes> {
+        self.handle.tree_names()
     }
 
     fn records(&self, tree: &[u8]) -> Result<Records<'_, Self>, StoreError> {
-        let tree = self.db()?.open_tree(tree)?;
-        Ok(Box::new(tree.iter().map(|kv| kv.map_err(Into::into))))
+        self.handle.records(tree)
     }
 
     fn frozen(&self, f: &mut dyn FnMut() -> Result<(), BackupError>) -> Result<(), BackupError> {
-        let _all = self
-            .gate
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        self.engine.flush().map_err(BackupError::store)?;
-        f()
+        self.handle.frozen(f)
     }
 }
 
@@ -38,13 +28,11 @@ impl Staging for Store {
     type Error = StoreError;
 
     fn insert(&self, tree: &[u8], key: &[u8], value: &[u8]) -> Result<(), StoreError> {
-        self.db()?.open_tree(tree)?.insert(key, value)?;
-        Ok(())
+        self.handle.insert(tree, key, value)
     }
 
     fn flush(&self) -> Result<(), StoreError> {
-        self.engine.flush()?;
-        Ok(())
+        Staging::flush(&self.handle)
     }
 }
 
@@ -80,34 +68,5 @@ mod tests {
                 .insert(b"bulk", vec![i as u8; 300_000])
                 .unwrap();
         }
-    }
-
-    #[test]
-    fn a_dump_loads_into_a_staging_store_record_for_record() {
-        let dir = tempfile::tempdir().unwrap();
-        let a = Store::open(&dir.path().join("a")).unwrap();
-        a.db()
-            .unwrap()
-            .open_tree("t1")
-            .unwrap()
-            .insert(b"k1", b"v1")
-            .unwrap();
-        a.db().unwrap().insert(b"root", b"r").unwrap();
-        let mut bytes = Vec::new();
-        let counts = passerelle_link::backup::dump::dump(&a, &mut bytes).unwrap();
-        assert!(counts.contains(&("t1".to_string(), 1)), "{counts:?}");
-        let b = Store::open(&dir.path().join("b")).unwrap();
-        passerelle_link::backup::dump::load(&b, &mut bytes.as_slice()).unwrap();
-        assert_eq!(
-            b.db()
-                .unwrap()
-                .open_tree("t1")
-                .unwrap()
-                .get(b"k1")
-                .unwrap()
-                .unwrap(),
-            b"v1"
-        );
-        assert_eq!(b.db().unwrap().get(b"root").unwrap().unwrap(), b"r");
     }
 }
