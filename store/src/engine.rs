@@ -216,12 +216,7 @@ impl Engine {
     /// [`StoreError::Unavailable`] saying what the engine did while closing
     /// (the data committed before is durable all the same).
     pub fn close(mut self) -> Result<(), StoreError> {
-        let db = self
-            .db
-            .get_mut()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        match db.and_then(|db| close(db, &self.path)) {
+        match self.let_go() {
             None => Ok(()),
             Some(panic) => Err(StoreError::Unavailable {
                 path: self.path.clone(),
@@ -229,18 +224,21 @@ impl Engine {
             }),
         }
     }
-}
 
-impl Drop for Engine {
-    fn drop(&mut self) {
+    /// Closes the handle in force, if any (see [`close`]).
+    fn let_go(&mut self) -> Option<String> {
         let db = self
             .db
             .get_mut()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .take();
-        if let Some(db) = db {
-            close(db, &self.path);
-        }
+        db.and_then(|db| close(db, &self.path))
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.let_go();
     }
 }
 

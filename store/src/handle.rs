@@ -186,6 +186,55 @@ impl Staging for Handle {
     }
 }
 
+/// Implements [`Snapshot`] and [`Staging`] for a program's store type
+/// through the [`Handle`] it holds in a field, so that backups and
+/// restores take the store itself: `passerelle_store::backup_through!(Store, handle);`
+/// in the store module.
+#[macro_export]
+macro_rules! backup_through {
+    ($store:ty, $field:ident) => {
+        impl $crate::__backup::Snapshot for $store {
+            type Error = $crate::StoreError;
+            type Bytes = <$crate::Handle as $crate::__backup::Snapshot>::Bytes;
+
+            fn tree_names(&self) -> Vec<Self::Bytes> {
+                $crate::__backup::Snapshot::tree_names(&self.$field)
+            }
+
+            fn records(
+                &self,
+                tree: &[u8],
+            ) -> Result<$crate::__backup::Records<'_, Self>, $crate::StoreError> {
+                $crate::__backup::Snapshot::records(&self.$field, tree)
+            }
+
+            fn frozen(
+                &self,
+                f: &mut dyn FnMut() -> Result<(), $crate::__backup::BackupError>,
+            ) -> Result<(), $crate::__backup::BackupError> {
+                $crate::__backup::Snapshot::frozen(&self.$field, f)
+            }
+        }
+
+        impl $crate::__backup::Staging for $store {
+            type Error = $crate::StoreError;
+
+            fn insert(
+                &self,
+                tree: &[u8],
+                key: &[u8],
+                value: &[u8],
+            ) -> Result<(), $crate::StoreError> {
+                $crate::__backup::Staging::insert(&self.$field, tree, key, value)
+            }
+
+            fn flush(&self) -> Result<(), $crate::StoreError> {
+                $crate::__backup::Staging::flush(&self.$field)
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

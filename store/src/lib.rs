@@ -5,7 +5,8 @@
 //! the store's lock file ([`Handle::open`]), with one error type
 //! ([`StoreError`]) and the backup interfaces
 //! ([`passerelle_link::backup::Snapshot`] and
-//! [`passerelle_link::backup::Staging`], on [`Handle`]).
+//! [`passerelle_link::backup::Staging`], on [`Handle`], and through it on
+//! each program's store with [`backup_through!`]).
 //!
 //! Each program keeps its own store module (`hub/core/src/store/`,
 //! `node/src/store/`) for its trees and records; those modules are the
@@ -19,6 +20,9 @@ mod handle;
 pub use engine::{Engine, FLUSH_PATIENCE};
 pub use error::StoreError;
 pub use handle::{Handle, CLOSING_PATIENCE};
+/// For [`backup_through!`].
+#[doc(hidden)]
+pub use passerelle_link::backup as __backup;
 /// The engine itself, for the store modules' trees and transactions.
 pub use sled;
 

@@ -2,8 +2,8 @@
 //! this module is the only one of the node that knows the storage engine
 //! (sled, kept safe on a failing disk by [`passerelle_store`]), so
 //! replacing it is a change to this folder and that crate. Backups read
-//! and load it through [`passerelle_link::backup`]'s interfaces (in
-//! `snapshot.rs`).
+//! and load it through [`passerelle_link::backup`]'s interfaces, which
+//! the store's [`Handle`] implements.
 //!
 //! | tree | key | value |
 //! | --- | --- | --- |
@@ -40,7 +40,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::NodeError;
 
-mod snapshot;
 pub mod vault;
 
 pub use passerelle_store::StoreError;
@@ -50,6 +49,9 @@ impl From<sled::Error> for NodeError {
         Self::Store(e.into())
     }
 }
+
+// Backups read the store, and restores load it, through its handle.
+passerelle_store::backup_through!(Store, handle);
 
 const QUERIES: &str = "queries";
 const BATCHES: &str = "batches";

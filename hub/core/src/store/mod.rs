@@ -1,8 +1,9 @@
 //! The hub's store. Everything the hub persists goes through here, and this
 //! module is the only one of the hub that knows the storage engine (sled,
 //! kept safe on a failing disk by [`passerelle_store`]): the other areas
-//! get typed [`Keyspace`]s, backups the [`Snapshot`] and [`Staging`]
-//! interfaces.
+//! get typed [`Keyspace`]s, backups the
+//! [`Snapshot`](passerelle_link::backup::Snapshot) and
+//! [`Staging`](passerelle_link::backup::Staging) interfaces.
 //!
 //! | tree | key | value |
 //! | --- | --- | --- |
@@ -26,7 +27,6 @@
 
 use std::path::Path;
 
-use passerelle_link::backup::{BackupError, Records, Snapshot, Staging};
 use passerelle_protocol::codec;
 use passerelle_store::{sled, Handle, Options, Program};
 
@@ -134,71 +134,5 @@ impl Store {
     }
 }
 
-/// Backups read the store through its [`Handle`].
-impl Snapshot for Store {
-    type Error = StoreError;
-    type Bytes = <Handle as Snapshot>::Bytes;
-
-    fn tree_names(&self) -> Vec<Self::Bytes> {
-        self.handle.tree_names()
-    }
-
-    fn records(&self, tree: &[u8]) -> Result<Records<'_, Self>, StoreError> {
-        self.handle.records(tree)
-    }
-
-    fn frozen(&self, f: &mut dyn FnMut() -> Result<(), BackupError>) -> Result<(), BackupError> {
-        self.handle.frozen(f)
-    }
-}
-
-/// A restore loads the store through its [`Handle`].
-impl Staging for Store {
-    type Error = StoreError;
-
-    fn insert(&self, tree: &[u8], key: &[u8], value: &[u8]) -> Result<(), StoreError> {
-        self.handle.insert(tree, key, value)
-    }
-
-    fn flush(&self) -> Result<(), StoreError> {
-        Staging::flush(&self.handle)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_store_dropped_opens_again_at_once_and_a_held_one_is_locked() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("store");
-        let node = passerelle_protocol::ids::NodeId::new("caf-976").unwrap();
-        for i in 0..50u64 {
-            // sled lets its own lock go in the background: each open must
-            // still succeed right after the previous handle is dropped.
-            let store = Store::open(&path).unwrap();
-            if i == 0 {
-                assert!(matches!(Store::open(&path), Err(StoreError::Locked { .. })));
-            }
-            store
-                .put_audit_anchor(
-                    &node,
-                    &AuditAnchor {
-                        records: i,
-                        hash: [0; 32],
-                        seen_at: i,
-                        broken: None,
-                    },
-                )
-                .unwrap();
-            assert_eq!(store.audit_anchor(&node).unwrap().unwrap().records, i);
-            // A write that leaves the engine work in the background.
-            store
-                .db()
-                .unwrap()
-                .insert(b"bulk", vec![i as u8; 300_000])
-                .unwrap();
-        }
-    }
-}
+// Backups read the store, and restores load it, through its handle.
+passerelle_store::backup_through!(Store, handle);
