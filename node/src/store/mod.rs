@@ -1,7 +1,9 @@
 //! The node's store. Everything the node persists goes through here, and
-//! this module is the only one that knows the storage engine (sled), so
-//! replacing it is a change to this folder. Backups read and load it
-//! through [`passerelle_link::backup`]'s interfaces (in `snapshot.rs`).
+//! this module is the only one of the node that knows the storage engine
+//! (sled, kept safe on a failing disk by [`passerelle_store`]), so
+//! replacing it is a change to this folder and that crate. Backups read
+//! and load it through [`passerelle_link::backup`]'s interfaces, which
+//! the store's [`Handle`] implements.
 //!
 //! | tree | key | value |
 //! | --- | --- | --- |
@@ -25,113 +27,31 @@
 //! the folder first, and says [`StoreError::Locked`] when someone else has
 //! it.
 
-use std::{
-    path::{Path, PathBuf},
-    time::Duration,
-};
+use std::path::Path;
 
-use passerelle_link::lock::{LockError, LockFile};
 use passerelle_protocol::{codec, period::Period, UnixTime};
-use sled::Transactional;
+use passerelle_store::{
+    sled::{self, Transactional},
+    Handle, Options, Program,
+};
 
 use crate::data::cube::Cube;
 use serde::{Deserialize, Serialize};
 
 use crate::NodeError;
 
-mod engine;
-mod snapshot;
 pub mod vault;
 
-/// How long [`Store::open`] waits for a handle of this process that is
-/// still closing the store.
-const CLOSING_PATIENCE: Duration = Duration::from_secs(5);
-
-/// Everything that can go wrong in the store itself.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// Another process holds the store.
-    #[error("{path}: the store is in use by another process (is passerelle-node serve running without its admin socket?)", path = .path.display())]
-    Locked {
-        /// The store folder.
-        path: PathBuf,
-    },
-    /// The store's lock file is unusable.
-    #[error(transparent)]
-    Lock(LockError),
-    /// The storage engine failed.
-    /// (Not a `source`: the text says it all, so a chain printed by
-    /// `{:#}` does not repeat it.)
-    #[error("store: {}", engine_text(.0))]
-    Engine(sled::Error),
-    /// A transaction was given up.
-    #[error("store transaction aborted")]
-    Aborted,
-    /// The engine could not be opened again after a failure (the running
-    /// node keeps trying).
-    #[error("{path}: the store is unavailable: {why}", path = .path.display())]
-    Unavailable {
-        /// The store folder.
-        path: PathBuf,
-        /// Why.
-        why: String,
-    },
-    /// A write was not confirmed in time (a failing or full disk).
-    #[error("{path}: the store did not confirm a write within {secs} s: the disk is failing or full; free space on it (df -h) and check the system log; a running node recovers by itself", path = .path.display(), secs = engine::FLUSH_PATIENCE.as_secs())]
-    Stalled {
-        /// The store folder.
-        path: PathBuf,
-    },
-    /// The disk is too full for the engine to work (even to open).
-    #[error(transparent)]
-    Disk(passerelle_link::disk::DiskError),
-    /// Local IO around the engine.
-    #[error("{path}: {error}", path = .path.display())]
-    Io {
-        /// The store folder.
-        path: PathBuf,
-        /// Why.
-        error: std::io::Error,
-    },
-}
-
-impl From<sled::Error> for StoreError {
-    fn from(e: sled::Error) -> Self {
-        Self::Engine(e)
-    }
-}
-
-impl StoreError {
-    /// Whether the error is the disk's or the engine's (so the store is
-    /// degraded), not a refusal or a damaged record.
-    pub fn is_storage_failure(&self) -> bool {
-        matches!(
-            self,
-            Self::Engine(sled::Error::Io(_))
-                | Self::Unavailable { .. }
-                | Self::Stalled { .. }
-                | Self::Disk(_)
-                | Self::Io { .. }
-        )
-    }
-}
-
-/// The engine's error in plain words: a full disk says so, with the fix.
-fn engine_text(e: &sled::Error) -> String {
-    match e {
-        sled::Error::Io(io) if passerelle_link::disk::is_out_of_space(io) => {
-            "the disk is full (no space left on device); nothing more is written until there is room: free space on the node's disk (df -h); a running node recovers by itself".into()
-        }
-        sled::Error::Io(io) => format!("the disk failed: {io}; check the system log (dmesg); a running node retries by itself"),
-        other => other.to_string(),
-    }
-}
+pub use passerelle_store::StoreError;
 
 impl From<sled::Error> for NodeError {
     fn from(e: sled::Error) -> Self {
         Self::Store(e.into())
     }
 }
+
+// Backups read the store, and restores load it, through its handle.
+passerelle_store::backup_through!(Store, handle);
 
 const QUERIES: &str = "queries";
 const BATCHES: &str = "batches";
@@ -217,16 +137,13 @@ fn transaction_error(e: sled::transaction::TransactionError<()>) -> NodeError {
 /// The opened store.
 #[derive(Debug, Clone)]
 pub struct Store {
-    /// The engine handle, opened again after a failure.
-    engine: std::sync::Arc<engine::Engine>,
+    /// The engine (opened again after a failure), the write gate and the
+    /// lock, shared by every copy.
+    handle: Handle,
     /// Appends to the audit chain one at a time, so each links to the last.
     audit_lock: std::sync::Arc<std::sync::Mutex<()>>,
-    /// Every write holds it shared; a backup holds it alone while it copies.
-    gate: std::sync::Arc<std::sync::RwLock<()>>,
     /// The highest batch id handed out by this process.
     batch_ids: std::sync::Arc<std::sync::Mutex<u64>>,
-    /// Held for as long as any copy of the store is alive.
-    _lock: std::sync::Arc<LockFile>,
 }
 
 impl Store {
@@ -238,22 +155,10 @@ impl Store {
     /// [`StoreError::Locked`] when another process holds it; an engine
     /// error when the folder cannot be opened.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        // sled keeps its own lock on its file `db` and lets it go in the
-        // background once the last handle is dropped.
-        let lock = passerelle_link::lock::lock_store(path, "db", CLOSING_PATIENCE).map_err(
-            |e| match e {
-                LockError::Held { .. } => StoreError::Locked {
-                    path: path.to_path_buf(),
-                },
-                io => StoreError::Lock(io),
-            },
-        )?;
         Ok(Self {
-            engine: std::sync::Arc::new(engine::Engine::open(path)?),
+            handle: Handle::open(path, Options::new(Program::Node))?,
             audit_lock: Default::default(),
-            gate: Default::default(),
             batch_ids: Default::default(),
-            _lock: std::sync::Arc::new(lock),
         })
     }
 
@@ -350,7 +255,7 @@ impl Store {
                     Ok(())
                 })
                 .map_err(transaction_error)?;
-            self.engine.flush()?;
+            self.handle.flush()?;
             Ok(())
         })())
     }
@@ -468,7 +373,7 @@ impl Store {
                 Ok(())
             })
             .map_err(transaction_error)?;
-        self.engine.flush()?;
+        self.handle.flush()?;
         Ok(meta)
     }
 
@@ -516,11 +421,7 @@ impl Store {
     /// the end of the disk (sled 0.34 cannot write again after that until
     /// it is opened again), and marks the store degraded.
     pub(crate) fn writing(&self) -> Result<std::sync::RwLockReadGuard<'_, ()>, StoreError> {
-        self.engine.room()?;
-        Ok(self
-            .gate
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner))
+        self.handle.writing()
     }
 
     /// Writes everything to disk.
@@ -528,7 +429,7 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn flush(&self) -> Result<(), NodeError> {
-        self.engine.flush()?;
+        self.handle.flush()?;
         Ok(())
     }
 
@@ -539,43 +440,36 @@ impl Store {
     /// # Errors
     /// [`StoreError::Unavailable`] when the engine failed while closing.
     pub fn close(self) -> Result<(), StoreError> {
-        match std::sync::Arc::try_unwrap(self.engine) {
-            Ok(engine) => engine.close(),
-            Err(_) => Ok(()),
-        }
+        self.handle.close()
     }
 
     /// The store folder.
     pub fn folder(&self) -> &Path {
-        self.engine.path()
+        self.handle.folder()
     }
 
     /// The handle in force.
     fn db(&self) -> Result<sled::Db, StoreError> {
-        self.engine.db()
+        self.handle.db()
     }
 
     /// The store's health: degraded while writes fail.
     pub fn health(&self) -> &passerelle_link::health::Health {
-        &self.engine.health
+        self.handle.health()
     }
 
     /// Tries a small durable write, with every other write held back, and
     /// opens the engine again when it failed and the disk has room again;
     /// marks [`Store::health`]. For the running node's probe loop.
     pub fn probe(&self) {
-        let _all = self
-            .gate
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        self.engine.probe();
+        self.handle.probe();
     }
 
     /// Marks the health from a write's outcome and passes it on.
     fn noted<T>(&self, r: Result<T, NodeError>) -> Result<T, NodeError> {
         if let Err(NodeError::Store(e)) = &r {
             if e.is_storage_failure() {
-                self.engine.health.mark_degraded(e.to_string());
+                self.handle.health().mark_degraded(e.to_string());
             }
         }
         r

@@ -121,7 +121,7 @@ impl Store {
         self.db()?
             .open_tree(PSEUDONYMS)?
             .insert(link.pseudonym.0.as_bytes(), link.local_id.as_bytes())?;
-        self.engine.flush()?;
+        self.handle.flush()?;
         Ok(())
     }
 
@@ -158,7 +158,7 @@ impl Store {
             self.db()?
                 .open_tree(PERSON_DOCS)?
                 .insert(pair(&doc.local_id, &doc.id), &[])?;
-            self.engine.flush()?;
+            self.handle.flush()?;
             Ok(())
         })())
     }
@@ -173,7 +173,7 @@ impl Store {
         self.db()?
             .open_tree(PERSON_DOCS)?
             .remove(pair(&doc.local_id, &doc.id))?;
-        self.engine.flush()?;
+        self.handle.flush()?;
         Ok(())
     }
 
@@ -225,7 +225,7 @@ impl Store {
         for id in ids {
             tree.insert(id.as_bytes(), &at.to_be_bytes())?;
         }
-        self.engine.flush()?;
+        self.handle.flush()?;
         Ok(())
     }
 
@@ -254,7 +254,7 @@ impl Store {
             let last: Option<Record> = tree.last()?.map(|(_, v)| codec::decode(&v)).transpose()?;
             let record = Record::next(last.as_ref(), at, event);
             tree.insert(record.seq.to_be_bytes(), codec::encode(&record)?)?;
-            self.engine.flush()?;
+            self.handle.flush()?;
             Ok(record)
         })())
     }

@@ -41,6 +41,7 @@
 use std::marker::PhantomData;
 
 use passerelle_protocol::codec;
+use passerelle_store::sled;
 use serde::{de::DeserializeOwned, Serialize};
 
 use super::StoreError;
@@ -212,7 +213,7 @@ impl Encoding<()> for Raw {
 
 /// Values of type `V` under byte keys, in one tree of the store.
 pub struct Keyspace<V, E = Bincode> {
-    engine: std::sync::Arc<super::engine::Engine>,
+    engine: std::sync::Arc<passerelle_store::Engine>,
     tree: &'static str,
     values: PhantomData<fn() -> (V, E)>,
 }
@@ -295,7 +296,7 @@ impl<V, E: Encoding<V>> DoubleEndedIterator for Entries<V, E> {
 }
 
 impl<V, E: Encoding<V>> Keyspace<V, E> {
-    pub(super) fn new(engine: std::sync::Arc<super::engine::Engine>, space: impl Space) -> Self {
+    pub(super) fn new(engine: std::sync::Arc<passerelle_store::Engine>, space: impl Space) -> Self {
         Self {
             engine,
             tree: space.tree(),

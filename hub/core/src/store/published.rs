@@ -68,7 +68,7 @@ impl Store {
             value.len() as u64,
         )?;
         self.tree("results")?.insert(key, value)?;
-        self.engine.flush()?;
+        self.handle.flush()?;
         Ok(())
     }
 
@@ -202,7 +202,7 @@ impl Store {
         let _w = self.writing()?;
         self.tree("resources")?
             .insert(id.as_bytes(), codec::encode(r)?)?;
-        self.engine.flush()?;
+        self.handle.flush()?;
         Ok(())
     }
 
@@ -246,7 +246,7 @@ impl Store {
         let _w = self.writing()?;
         self.tree("accounts")?
             .insert(a.email.as_bytes(), codec::encode(a)?)?;
-        self.engine.flush()?;
+        self.handle.flush()?;
         Ok(())
     }
 
@@ -257,7 +257,7 @@ impl Store {
     pub fn remove_account(&self, email: &str) -> Result<bool, HubError> {
         let _w = self.writing()?;
         let existed = self.tree("accounts")?.remove(email.as_bytes())?.is_some();
-        self.engine.flush()?;
+        self.handle.flush()?;
         Ok(existed)
     }
 }

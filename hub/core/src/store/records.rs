@@ -65,7 +65,7 @@ impl Store {
         let _w = self.writing()?;
         self.tree("tokens")?
             .insert(record.secret_hash, codec::encode(record)?)?;
-        self.engine.flush()?;
+        self.handle.flush()?;
         Ok(())
     }
 
@@ -91,7 +91,7 @@ impl Store {
             Some(codec::encode(before)?),
             Some(codec::encode(&after)?),
         )?;
-        self.engine.flush()?;
+        self.handle.flush()?;
         swapped.map_err(|_| HubError::from(crate::Refusal::TokenRace))
     }
 
@@ -155,7 +155,7 @@ impl Store {
         let _w = self.writing()?;
         self.tree("serials")?
             .insert(serial.as_bytes(), codec::encode(record)?)?;
-        self.engine.flush()?;
+        self.handle.flush()?;
         Ok(())
     }
 
@@ -188,7 +188,7 @@ impl Store {
                 self.tree("serials")?.insert(k, codec::encode(&rec)?)?;
             }
         }
-        self.engine.flush()?;
+        self.handle.flush()?;
         Ok(Some(node))
     }
 
@@ -212,7 +212,7 @@ impl Store {
                 self.tree("serials")?.insert(k, codec::encode(&rec)?)?;
             }
         }
-        self.engine.flush()?;
+        self.handle.flush()?;
         Ok(())
     }
 
@@ -235,7 +235,7 @@ impl Store {
         let _w = self.writing()?;
         let t = self.db()?.open_tree("audit_anchors")?;
         t.insert(node.as_str().as_bytes(), codec::encode(a)?)?;
-        self.engine.flush()?;
+        self.handle.flush()?;
         Ok(())
     }
 

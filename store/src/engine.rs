@@ -1,13 +1,14 @@
-//! The sled handle behind the store, and what makes sled safe to run on
-//! a disk that fills up or fails:
+//! The sled handle behind a store, and what makes sled safe to run on a
+//! disk that fills up or fails. The node's store and the hub's both stand
+//! on it:
 //!
 //! - **Reopen.** sled 0.34 keeps the first IO error of a background write
 //!   as a "global error" and fails every later operation with it until
 //!   the database is opened again. The probe ([`Engine::probe`]) notices
 //!   it, and once the disk has room again closes the handle and opens a
 //!   new one (sled recovers the log as after a crash: committed data
-//!   stays, the failed write is gone), so a running node recovers without
-//!   a restart.
+//!   stays, the failed write is gone), so a running node or hub recovers
+//!   without a restart.
 //! - **Bounded flush.** A background write that fails in sled's thread
 //!   pool sets the global error without waking a thread waiting for that
 //!   write to be durable (`pagecache/logger.rs`, `exit_reservation`), which
@@ -32,44 +33,57 @@ use std::{
 use passerelle_link::{disk, health::Health};
 use tracing::{error, info, warn};
 
-use super::StoreError;
+use crate::{Options, StoreError};
 
 /// How long a flush may take before the store is said stalled.
-pub(super) const FLUSH_PATIENCE: Duration = Duration::from_secs(10);
+pub const FLUSH_PATIENCE: Duration = Duration::from_secs(10);
 /// How often a waiting flush pokes the engine.
 const POKE: Duration = Duration::from_millis(500);
 /// Key of the probe's write, in its own tree.
 const PROBE_TREE: &str = "probe";
 
 /// Whether a tree is the engine's own (left out of backups and checks).
-pub(super) fn is_internal(name: &[u8]) -> bool {
+pub(crate) fn is_internal(name: &[u8]) -> bool {
     name == PROBE_TREE.as_bytes()
 }
 
 /// The current sled handle of a store, replaced when the engine must be
 /// opened again.
 #[derive(Debug)]
-pub(super) struct Engine {
+pub struct Engine {
     path: PathBuf,
+    options: Options,
     db: RwLock<Option<sled::Db>>,
-    pub(super) health: Health,
+    health: Health,
     /// Serialises reopenings.
     reopening: Mutex<()>,
 }
 
 impl Engine {
-    pub(super) fn open(path: &Path) -> Result<Self, StoreError> {
+    /// Opens (or creates) the engine in the store folder `path`. The
+    /// caller holds the store's lock (see [`crate::Handle::open`]).
+    ///
+    /// # Errors
+    /// [`StoreError::Disk`] when the disk is too full to open it; the
+    /// engine's error, or [`StoreError::Unavailable`] when it panicked.
+    pub fn open(path: &Path, options: Options) -> Result<Self, StoreError> {
         Ok(Self {
             path: path.to_path_buf(),
-            db: RwLock::new(Some(open_db(path)?)),
+            options,
+            db: RwLock::new(Some(open_db(path, options)?)),
             health: Health::default(),
             reopening: Mutex::new(()),
         })
     }
 
     /// The store folder.
-    pub(super) fn path(&self) -> &Path {
+    pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The store's health: degraded while writes fail.
+    pub fn health(&self) -> &Health {
+        &self.health
     }
 
     /// The handle in force.
@@ -77,7 +91,7 @@ impl Engine {
     /// # Errors
     /// [`StoreError::Unavailable`] while the engine could not be opened
     /// again after a failure.
-    pub(super) fn db(&self) -> Result<sled::Db, StoreError> {
+    pub fn db(&self) -> Result<sled::Db, StoreError> {
         self.db
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -97,14 +111,14 @@ impl Engine {
     ///
     /// # Errors
     /// The engine's error, or [`StoreError::Stalled`].
-    pub(super) fn flush(&self) -> Result<(), StoreError> {
+    pub fn flush(&self) -> Result<(), StoreError> {
         let r = self.db().and_then(|db| flush_bounded(&db, &self.path));
         self.note(&r);
         r
     }
 
     /// Marks the health from the outcome of a write.
-    pub(super) fn note<T>(&self, r: &Result<T, StoreError>) {
+    pub fn note<T>(&self, r: &Result<T, StoreError>) {
         match r {
             // Healthy only with the reserve free: a flush with nothing to
             // write succeeds on a full disk too.
@@ -122,7 +136,7 @@ impl Engine {
     ///
     /// # Errors
     /// [`StoreError::Disk`].
-    pub(super) fn room(&self) -> Result<(), StoreError> {
+    pub fn room(&self) -> Result<(), StoreError> {
         disk::ensure_space(&self.path, "write to the store", 0)
             .map(drop)
             .map_err(|e| {
@@ -134,7 +148,7 @@ impl Engine {
     /// Tries a small durable write; when it fails and the disk has room,
     /// opens the engine again and tries once more. Marks the health.
     /// Callers hold the store's write gate, so no write is in flight.
-    pub(super) fn probe(&self) {
+    pub fn probe(&self) {
         // Below the reserve, no write at all: the engine must not meet
         // the end of the disk.
         if let Err(e) = disk::ensure_space(&self.path, "keep the store writable", 0) {
@@ -185,7 +199,7 @@ impl Engine {
                 why: "the failed store handle is still held; retrying".into(),
             });
         }
-        let db = open_db(&self.path)?;
+        let db = open_db(&self.path, self.options)?;
         info!(store = %self.path.display(), "store opened again after a write failure");
         *self
             .db
@@ -201,13 +215,8 @@ impl Engine {
     /// # Errors
     /// [`StoreError::Unavailable`] saying what the engine did while closing
     /// (the data committed before is durable all the same).
-    pub(super) fn close(mut self) -> Result<(), StoreError> {
-        let db = self
-            .db
-            .get_mut()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        match db.and_then(|db| close(db, &self.path)) {
+    pub fn close(mut self) -> Result<(), StoreError> {
+        match self.let_go() {
             None => Ok(()),
             Some(panic) => Err(StoreError::Unavailable {
                 path: self.path.clone(),
@@ -215,27 +224,32 @@ impl Engine {
             }),
         }
     }
-}
 
-impl Drop for Engine {
-    fn drop(&mut self) {
+    /// Closes the handle in force, if any (see [`close`]).
+    fn let_go(&mut self) -> Option<String> {
         let db = self
             .db
             .get_mut()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .take();
-        if let Some(db) = db {
-            close(db, &self.path);
-        }
+        db.and_then(|db| close(db, &self.path))
     }
 }
 
-fn open_db(path: &Path) -> Result<sled::Db, StoreError> {
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.let_go();
+    }
+}
+
+fn open_db(path: &Path, options: Options) -> Result<sled::Db, StoreError> {
+    let mode = if options.low_space {
+        sled::Mode::LowSpace
+    } else {
+        sled::Mode::HighThroughput
+    };
     let opened = passerelle_link::health::call_contained(|| {
-        sled::Config::new()
-            .path(path)
-            .mode(sled::Mode::LowSpace)
-            .open()
+        sled::Config::new().path(path).mode(mode).open()
     });
     match opened {
         Ok(Err(sled::Error::Io(e))) if disk::is_out_of_space(&e) => {
