@@ -222,7 +222,8 @@ impl Store {
         Ok(names)
     }
 
-    /// Records a validated import in one transaction. With `activate`, the
+    /// Records a validated import in one transaction (with the crash
+    /// points of [`crash_point`] for tests). With `activate`, the
     /// batch is in force at once for every period it covers; otherwise it
     /// waits for [`Store::validate`].
     ///
@@ -252,10 +253,13 @@ impl Store {
                             a.insert(active_key(&meta.dataset, p), &meta.id.to_be_bytes())?;
                         }
                     }
+                    crash_point("commit:staged");
                     Ok(())
                 })
                 .map_err(transaction_error)?;
+            crash_point("commit:applied");
             self.handle.flush()?;
+            crash_point("commit:flushed");
             Ok(())
         })())
     }
@@ -475,6 +479,26 @@ impl Store {
         r
     }
 }
+
+/// Debug builds only: when `PASSERELLE_TEST_CRASH_AT` names this point,
+/// the process writes the point's name to the file named by
+/// `PASSERELLE_TEST_CRASH_MARKER` and waits there forever, so that a test
+/// kills it (SIGKILL) at exactly this point of a commit. Release builds
+/// have no such point.
+#[cfg(debug_assertions)]
+fn crash_point(point: &str) {
+    if std::env::var("PASSERELLE_TEST_CRASH_AT").is_ok_and(|at| at == point) {
+        if let Ok(marker) = std::env::var("PASSERELLE_TEST_CRASH_MARKER") {
+            let _ = std::fs::write(marker, point);
+        }
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
+    }
+}
+
+#[cfg(not(debug_assertions))]
+fn crash_point(_: &str) {}
 
 #[cfg(test)]
 mod tests {
