@@ -81,6 +81,8 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> String {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                // No icon: browsers would otherwise ask for /favicon.ico.
+                link rel="icon" href="data:,";
                 title { (title) " — Passerelle Mayotte" }
                 style { (PreEscaped(CSS)) }
             }
