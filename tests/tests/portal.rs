@@ -1,90 +1,12 @@
 //! The public portal over real HTTP: French pages, security headers, and
 //! no public page, download or API response carrying a small cell.
 
-use std::collections::HashMap;
-
-use passerelle_protocol::geo;
 use passerelle_tests::{http_get, rows, rows_csv, Net};
 
-#[tokio::test]
-async fn public_pages_downloads_and_api_never_show_a_small_cell() {
-    let net = Net::new();
-    let hub = net.start_hub(None).await;
-    let data = rows(7, &["2025-T1", "2025-T2"]);
-    let node = net
-        .data_node(&hub, "asso-a", Some(&rows_csv(&data)), false)
-        .await;
-    passerelle_tests::refresh(&hub, "personnes-recues").await;
-
-    // Raw counts per commune and period.
-    let mut raw: HashMap<(String, String), u64> = HashMap::new();
-    for (c, p, _) in &data {
-        *raw.entry((c.clone(), p.clone())).or_insert(0) += 1;
-    }
-    let small: Vec<&(String, String)> = raw
-        .iter()
-        .filter(|(_, n)| (1..11).contains(*n))
-        .map(|(k, _)| k)
-        .collect();
-    assert!(!small.is_empty());
-
-    let (status, _, csv) = http_get(hub.http_addr, "/donnees/personnes-recues.csv").await;
-    assert_eq!(status, 200);
-    let mut seen = 0;
-    for line in csv.lines().skip(1) {
-        let f: Vec<&str> = line.split(',').collect();
-        let (level, code, period, value, state) = (f[1], f[2], f[4], f[5], f[6]);
-        if state == "publie" {
-            let v: f64 = value.parse().unwrap();
-            assert!(v == 0.0 || v >= 11.0, "small value published: {line}");
-        } else {
-            assert!(value.is_empty(), "a masked cell carries a value: {line}");
-        }
-        if level == "commune" && small.contains(&&(code.to_string(), period.to_string())) {
-            assert_eq!(state, "secret_statistique", "{line}");
-            seen += 1;
-        }
-    }
-    assert_eq!(seen, small.len());
-
-    let (status, _, json) = http_get(
-        hub.http_addr,
-        "/api/indicators/personnes-recues?level=commune",
-    )
-    .await;
-    assert_eq!(status, 200);
-    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-    for c in v["cells"].as_array().unwrap() {
-        match c["status"].as_str().unwrap() {
-            "publie" => assert!(
-                c["value"].as_f64().is_some_and(|x| x == 0.0 || x >= 11.0),
-                "{c}"
-            ),
-            _ => assert!(c["value"].is_null(), "{c}"),
-        }
-    }
-
-    // The sheet's table says "secret statistique" for a small commune.
-    let (code, period) = small[0];
-    let (status, _, html) = http_get(
-        hub.http_addr,
-        &format!("/indicateur/personnes-recues?niveau=commune&periode={period}"),
-    )
-    .await;
-    assert_eq!(status, 200);
-    let name = geo::name(geo::Level::Commune, code).unwrap();
-    let row = html
-        .split("<tr>")
-        .find(|r| r.contains(&format!("<td>{code}</td>")))
-        .unwrap_or_else(|| panic!("no row for {name}"));
-    assert!(row.contains("secret statistique"), "{row}");
-    assert!(
-        html.contains("url(#hachures)"),
-        "the map hatches masked communes"
-    );
-    node.stop().await;
-    hub.stop().await;
-}
+#[path = "portal/figures.rs"]
+mod figures;
+#[path = "portal/small_cells.rs"]
+mod small_cells;
 
 #[tokio::test]
 async fn pages_are_french_with_security_headers_level_switch_and_openapi() {

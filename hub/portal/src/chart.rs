@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use maud::{html, Markup};
 
-use super::layout::number;
+use super::layout::{number, CellMark};
 
 /// Colours of the series (colour-blind safe, Okabe–Ito).
 const COLOURS: [&str; 6] = [
@@ -19,6 +19,8 @@ pub struct Series {
     pub name: String,
     /// One value per period, `None` for a gap (masked or missing).
     pub values: Vec<Option<f64>>,
+    /// The cell of each value, written on its point.
+    pub marks: Vec<CellMark>,
 }
 
 /// Where the line chart draws: its size and its value-to-point mapping.
@@ -134,8 +136,11 @@ fn line(f: &Frame, n: usize, ser: &Series, periods: &[String], unit: &str, decim
         path d=(f.path(&ser.values)) fill="none" stroke=(c) stroke-width="2.5" {}
         @for (i, v) in ser.values.iter().enumerate() {
             @if let Some(v) = v {
+                @let m = ser.marks.get(i);
                 circle cx=(format_args!("{:.1}", f.x(i))) cy=(format_args!("{:.1}", f.y(*v)))
-                    r="3.5" fill=(c) {
+                    r="3.5" fill=(c)
+                    data-indicator=[m.map(|m| &m.indicator)] data-level=[m.map(|m| m.level)]
+                    data-code=[m.map(|m| &m.code)] data-period=[m.map(|m| &m.period)] {
                     title { (ser.name) " — " (periods[i]) " : " (number(*v, decimals)) " " (unit) }
                 }
             }
@@ -153,6 +158,8 @@ pub struct Bar {
     pub value: Option<f64>,
     /// Text shown instead of a value.
     pub absent: &'static str,
+    /// The cell it shows, written on its bar and its figure.
+    pub mark: CellMark,
 }
 
 /// A horizontal bar chart.
@@ -173,10 +180,15 @@ pub fn bars(title: &str, items: &[Bar], unit: &str, decimals: u8) -> Markup {
                 @match b.value {
                     Some(v) => {
                         @let len = (w - left - 90.0) * v / max;
-                        rect x=(left) y=(y + 2.0) width=(format_args!("{len:.1}")) height="16" fill="#3182bd" {
+                        @let m = &b.mark;
+                        rect x=(left) y=(y + 2.0) width=(format_args!("{len:.1}")) height="16" fill="#3182bd"
+                            data-indicator=(m.indicator) data-level=(m.level) data-code=(m.code)
+                            data-period=(m.period) {
                             title { (b.name) " : " (number(v, decimals)) " " (unit) }
                         }
-                        text x=(format_args!("{:.1}", left + len + 4.0)) y=(y + 14.0) font-size="12" {
+                        text x=(format_args!("{:.1}", left + len + 4.0)) y=(y + 14.0) font-size="12"
+                            data-indicator=(m.indicator) data-level=(m.level) data-code=(m.code)
+                            data-period=(m.period) {
                             (number(v, decimals))
                         }
                     }
@@ -213,6 +225,7 @@ mod tests {
             &[Series {
                 name: "Mayotte".into(),
                 values: vec![Some(12.5), None],
+                marks: Vec::new(),
             }],
             "‰",
             1,
@@ -229,6 +242,7 @@ mod tests {
                 name: "Acoua".into(),
                 value: None,
                 absent: "secret statistique",
+                mark: CellMark::default(),
             }],
             "foyers",
             0,

@@ -28,6 +28,40 @@ pub fn csrf_field(token: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(token); }
 }
 
+/// Which published cell a figure shows. Every element that holds a cell's
+/// figure (table cell, chart mark, map area, headline) carries it as
+/// `data-indicator`, `data-level`, `data-code` and `data-period`, so a
+/// figure can be tied to its cell by a machine: the end-to-end test that
+/// no page shows a small cell reads them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CellMark {
+    /// Indicator id.
+    pub indicator: String,
+    /// Level (`commune`, `epci`, `department`).
+    pub level: &'static str,
+    /// Unit code at that level.
+    pub code: String,
+    /// Period (`2025-T1`).
+    pub period: String,
+}
+
+impl CellMark {
+    /// The mark of an indicator's cell.
+    pub fn of(
+        indicator: &str,
+        level: passerelle_protocol::geo::Level,
+        code: &str,
+        period: &passerelle_protocol::period::Period,
+    ) -> Self {
+        Self {
+            indicator: indicator.to_string(),
+            level: level.as_str(),
+            code: code.to_string(),
+            period: period.to_string(),
+        }
+    }
+}
+
 /// A message that interrupts the reader (a refused form, an error).
 pub fn alert(message: &str) -> Markup {
     html! { p.demo role="alert" { (message) } }
@@ -47,6 +81,8 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> String {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                // No icon: browsers would otherwise ask for /favicon.ico.
+                link rel="icon" href="data:,";
                 title { (title) " — Passerelle Mayotte" }
                 style { (PreEscaped(CSS)) }
             }

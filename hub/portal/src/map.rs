@@ -12,7 +12,7 @@ use passerelle_protocol::geo::{self, Level};
 
 use maud::{html, Markup};
 
-use super::layout::number;
+use super::layout::{number, CellMark};
 use passerelle_observatory::compose::Status;
 
 /// One commune's outline.
@@ -238,6 +238,8 @@ pub struct MapValue {
     pub value: Option<f64>,
     /// Status.
     pub status: Status,
+    /// The cell it shows, written on each of the unit's areas.
+    pub mark: CellMark,
 }
 
 /// Renders a choropleth at `level` (commune or EPCI).
@@ -335,8 +337,11 @@ impl Shading<'_> {
         };
         let dark = matches!(v, Some(MapValue { value: Some(x), .. }) if self.class(*x) >= 3);
         html! {
+            @let m = v.map(|v| &v.mark);
             path d=(a.path) fill=(fill) stroke=(stroke)
-                stroke-width=(if g.schematic { 3 } else { 1 }) {
+                stroke-width=(if g.schematic { 3 } else { 1 })
+                data-indicator=[m.map(|m| &m.indicator)] data-level=[m.map(|m| m.level)]
+                data-code=[m.map(|m| &m.code)] data-period=[m.map(|m| &m.period)] {
                 title {
                     (name)
                     @if self.level != Level::Commune { " (" (commune) ")" }
@@ -406,6 +411,7 @@ mod tests {
             code: code.into(),
             value,
             status,
+            mark: CellMark::default(),
         }
     }
 

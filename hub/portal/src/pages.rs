@@ -14,7 +14,7 @@ use passerelle_protocol::{
 pub use sheet::{sheet, SheetQuery};
 
 use super::{
-    layout::{number, page},
+    layout::{number, page, CellMark},
     map::{self, MapValue},
 };
 use passerelle_observatory::{
@@ -89,9 +89,11 @@ fn theme_card(ctx: &Ctx, id: &str, label: &str) -> Markup {
         let p = latest_period(&r)?;
         let c = cell(&r, Level::Department, geo::DEPARTMENT_CODE, &p)?;
         c.value.map(|_| {
+            let m = CellMark::of(&i.id, Level::Department, geo::DEPARTMENT_CODE, &p);
             html! {
                 p.note { (i.title) " (" (p) ") :" }
-                p.chiffre { (value_text(Some(c), i)) }
+                p.chiffre data-indicator=(m.indicator) data-level=(m.level) data-code=(m.code)
+                    data-period=(m.period) { (value_text(Some(c), i)) }
             }
         })
     });
@@ -129,7 +131,7 @@ pub fn theme(ctx: &Ctx, id: &str) -> Option<String> {
     let mut cards = Vec::new();
     for i in &inds {
         let r = ctx.latest(&i.id);
-        let (text, when) = match r.as_ref().and_then(|r| Some((r, latest_period(r)?))) {
+        let (text, when, m) = match r.as_ref().and_then(|r| Some((r, latest_period(r)?))) {
             Some((r, p)) => {
                 if first_map.is_none() && i.formula.datasets().len() == 1 {
                     first_map = Some(((*i).clone(), r.clone(), p));
@@ -137,14 +139,26 @@ pub fn theme(ctx: &Ctx, id: &str) -> Option<String> {
                 (
                     value_text(cell(r, Level::Department, geo::DEPARTMENT_CODE, &p), i),
                     format!("Mayotte, {p}"),
+                    Some(CellMark::of(
+                        &i.id,
+                        Level::Department,
+                        geo::DEPARTMENT_CODE,
+                        &p,
+                    )),
                 )
             }
-            None => (html! { "non disponible" }, "pas encore calculé".into()),
+            None => (
+                html! { "non disponible" },
+                "pas encore calculé".into(),
+                None,
+            ),
         };
         cards.push(html! {
             li.carte {
                 h2 { a href={ "/indicateur/" (i.id) } { (i.title) } }
-                p.chiffre { (text) }
+                p.chiffre data-indicator=[m.as_ref().map(|m| &m.indicator)]
+                    data-level=[m.as_ref().map(|m| m.level)] data-code=[m.as_ref().map(|m| &m.code)]
+                    data-period=[m.as_ref().map(|m| &m.period)] { (text) }
                 p.note { (when) }
             }
         });
@@ -171,6 +185,7 @@ fn map_svg(ctx: &Ctx, ind: &Indicator, r: &IndicatorResult, level: Level, p: &Pe
             code: c.code.clone(),
             value: c.value,
             status: c.status,
+            mark: CellMark::of(&ind.id, level, &c.code, p),
         })
         .collect();
     map::choropleth(

@@ -13,7 +13,7 @@ use passerelle_protocol::{
 use super::{cell, coverage, map_svg, value_text};
 use crate::{
     chart::{self, Bar, Series},
-    layout::{date, number, page},
+    layout::{date, number, page, CellMark},
     state::Ctx,
 };
 use passerelle_observatory::{
@@ -146,20 +146,27 @@ fn switches(ind: &Indicator, level: Level, periods: &[Period], period: &Period) 
 /// The evolution of the department and of each EPCI over the periods: a
 /// chart, and the same values as a table for screen readers and copying.
 fn evolution(ind: &Indicator, r: &IndicatorResult, periods: &[Period]) -> Markup {
-    let over = |level: Level, code: &str| -> Vec<Option<f64>> {
-        periods
+    let over = |name: &str, level: Level, code: &str| Series {
+        name: name.into(),
+        values: periods
             .iter()
             .map(|p| cell(r, level, code, p).and_then(|c| c.value))
-            .collect()
+            .collect(),
+        marks: periods
+            .iter()
+            .map(|p| CellMark::of(&ind.id, level, code, p))
+            .collect(),
     };
-    let mut series = vec![Series {
-        name: geo::DEPARTMENT_NAME.into(),
-        values: over(Level::Department, geo::DEPARTMENT_CODE),
-    }];
-    series.extend(geo::EPCIS.iter().map(|e| Series {
-        name: e.name.into(),
-        values: over(Level::Epci, e.siren),
-    }));
+    let mut series = vec![over(
+        geo::DEPARTMENT_NAME,
+        Level::Department,
+        geo::DEPARTMENT_CODE,
+    )];
+    series.extend(
+        geo::EPCIS
+            .iter()
+            .map(|e| over(e.name, Level::Epci, e.siren)),
+    );
     let labels: Vec<String> = periods.iter().map(ToString::to_string).collect();
     html! {
         h2 { "Évolution" }
@@ -177,8 +184,9 @@ fn evolution(ind: &Indicator, r: &IndicatorResult, periods: &[Period]) -> Markup
                 @for ser in &series {
                     tr {
                         th scope="row" { (ser.name) }
-                        @for v in &ser.values {
-                            td.n {
+                        @for (v, m) in ser.values.iter().zip(&ser.marks) {
+                            td.n data-indicator=(m.indicator) data-level=(m.level) data-code=(m.code)
+                                data-period=(m.period) {
                                 @match v { Some(v) => (number(*v, ind.decimals)), None => "—" }
                             }
                         }
@@ -208,6 +216,7 @@ fn level_table(ind: &Indicator, r: &IndicatorResult, level: Level, period: &Peri
             } else {
                 "non disponible"
             },
+            mark: CellMark::of(&ind.id, level, code, period),
         })
         .collect();
     let dept = cell(r, Level::Department, geo::DEPARTMENT_CODE, period);
@@ -227,13 +236,21 @@ fn level_table(ind: &Indicator, r: &IndicatorResult, level: Level, period: &Peri
             }
             tbody {
                 @for (code, c) in &rows {
+                    @let m = CellMark::of(&ind.id, level, code, period);
                     tr {
                         td { (geo::name(level, code).unwrap_or(code)) }
                         td { (code) }
-                        td.n { (value_text(Some(c), ind)) }
+                        td.n data-indicator=(m.indicator) data-level=(m.level) data-code=(m.code)
+                            data-period=(m.period) { (value_text(Some(c), ind)) }
                     }
                 }
-                tr { th scope="row" { "Mayotte" } td { "976" } td.n { (value_text(dept, ind)) } }
+                @let m = CellMark::of(&ind.id, Level::Department, geo::DEPARTMENT_CODE, period);
+                tr {
+                    th scope="row" { "Mayotte" }
+                    td { "976" }
+                    td.n data-indicator=(m.indicator) data-level=(m.level) data-code=(m.code)
+                        data-period=(m.period) { (value_text(dept, ind)) }
+                }
             }
         }
         @if level == Level::Epci && geo::EPCIS.iter().any(|e| !e.siren_confirmed) {

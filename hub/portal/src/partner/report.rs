@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use super::{private, session, to_login};
 use crate::{
-    layout::{date, number, page},
+    layout::{date, number, page, CellMark},
     state::Ctx,
 };
 use passerelle_observatory::{catalog::Indicator, compose::Status, IndicatorResult};
@@ -179,14 +179,31 @@ impl Report<'_> {
                     @for (ind, r) in self.rows {
                         tr {
                             td { (ind.title) }
-                            td.n { (self.value(ind, r.as_deref(), Some(self.period))) }
-                            td.n { (self.value(ind, r.as_deref(), self.previous)) }
+                            (self.value_cell(ind, r.as_deref(), Some(self.period)))
+                            (self.value_cell(ind, r.as_deref(), self.previous))
                             td { (ind.unit) }
                         }
                     }
                 }
             }
             script src="/static/imprimer.js" {}
+        }
+    }
+
+    /// The table cell of an indicator's value in a period, marked with
+    /// the cell it shows.
+    fn value_cell(
+        &self,
+        ind: &Indicator,
+        r: Option<&IndicatorResult>,
+        p: Option<Period>,
+    ) -> Markup {
+        let m = p.map(|p| CellMark::of(&ind.id, self.level, self.code, &p));
+        html! {
+            td.n data-indicator=[m.as_ref().map(|m| &m.indicator)] data-level=[m.as_ref().map(|m| m.level)]
+                data-code=[m.as_ref().map(|m| &m.code)] data-period=[m.as_ref().map(|m| &m.period)] {
+                (self.value(ind, r, p))
+            }
         }
     }
 

@@ -1,0 +1,198 @@
+//! Reading the figures of the portal's pages, CSV downloads and JSON
+//! answers, strictly: each figure with the cell it shows.
+
+use passerelle_protocol::geo::Level;
+
+/// What a page, file or answer says of a cell.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Shown {
+    /// A figure.
+    Value(f64),
+    /// No figure: masked (secret statistique) or not available.
+    Absent,
+}
+
+/// A figure read: indicator, level, code, period, what is shown.
+pub type Found = (String, Level, String, String, Shown);
+
+/// Same-site links of a page, without their fragment.
+pub fn links(html: &str) -> Vec<String> {
+    html.split("href=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(|u| unescape(u.split('#').next().unwrap_or_default()))
+        .filter(|u| u.starts_with('/') && !u.starts_with("//"))
+        .collect()
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+/// Text without its tags.
+fn text(markup: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for ch in markup.chars() {
+        match ch {
+            '<' => inside = true,
+            '>' => inside = false,
+            c if !inside => out.push(c),
+            _ => {}
+        }
+    }
+    unescape(&out)
+}
+
+/// An attribute of a start tag.
+fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let at = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+    tag[at..].split('"').next()
+}
+
+/// The figures of a page: every element marked with a cell, its text read
+/// as a French number or a reason for none. A figure-holding element left
+/// unmarked (a value cell of a table, a headline, a chart or map title
+/// with a number) is a problem.
+pub fn html_figures(html: &str) -> Result<Vec<Found>, String> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(at) = html[from..].find(" data-code=\"").map(|i| i + from) {
+        from = at + 1;
+        let start = html[..at].rfind('<').ok_or("no tag")?;
+        let end = at + html[at..].find('>').ok_or("tag never ends")?;
+        let tag = &html[start..end];
+        let name = tag[1..].split_whitespace().next().unwrap_or_default();
+        let close = format!("</{name}>");
+        let inner = &html[end + 1..end + 1 + html[end + 1..].find(&close).ok_or("not closed")?];
+        let get = |a: &str| attr(tag, a).map(unescape).ok_or(format!("{tag}: no {a}"));
+        let level: Level = get("data-level")?
+            .parse()
+            .map_err(|e| format!("{tag}: {e}"))?;
+        out.push((
+            get("data-indicator")?,
+            level,
+            get("data-code")?,
+            get("data-period")?,
+            figure(&text(inner)).map_err(|e| format!("{tag}: {e}"))?,
+        ));
+    }
+    for open in ["<td class=\"n\">", "<p class=\"chiffre\">"] {
+        for rest in html.split(open).skip(1) {
+            let t = text(rest.split("</").next().unwrap_or_default());
+            if t.chars().any(|c| c.is_ascii_digit()) {
+                return Err(format!("an unmarked figure: {open}{t}"));
+            }
+        }
+    }
+    for (i, _) in html.match_indices("<title>") {
+        let t = text(&html[i..i + html[i..].find("</title>").unwrap_or(0)]);
+        let number = t
+            .rsplit_once(" : ")
+            .is_some_and(|(_, v)| v.starts_with(|c: char| c.is_ascii_digit() || c == '−'));
+        let parent = &html[html[..i].rfind('<').unwrap_or(0)..i];
+        if number && !parent.contains(" data-code=\"") {
+            return Err(format!("an unmarked figure in a title: {t}"));
+        }
+    }
+    Ok(out)
+}
+
+/// A figure's text: a French number (with its unit after it), or why
+/// there is none. In a title, the figure follows the last " : ".
+fn figure(t: &str) -> Result<Shown, String> {
+    let t = t.rsplit_once(" : ").map_or(t, |(_, v)| v).trim();
+    if t.is_empty() || t == "—" || t.starts_with("secret statistique") || t == "non disponible" {
+        return Ok(Shown::Absent);
+    }
+    let digits: String = t
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || matches!(c, '\u{202f}' | ',' | '−'))
+        .filter(|c| *c != '\u{202f}')
+        .map(|c| match c {
+            ',' => '.',
+            '−' => '-',
+            c => c,
+        })
+        .collect();
+    digits
+        .parse()
+        .map(Shown::Value)
+        .map_err(|_| format!("not a figure: {t:?}"))
+}
+
+/// The cells of a CSV download, read strictly.
+pub fn csv_figures(csv: &str) -> Result<Vec<Found>, String> {
+    let mut lines = csv.lines();
+    if lines.next() != Some("indicateur,niveau,code,nom,periode,valeur,statut") {
+        return Err("unexpected header".into());
+    }
+    let mut out = Vec::new();
+    for line in lines {
+        let f = csv_fields(line)?;
+        let [ind, level, code, _, period, value, status] = f.as_slice() else {
+            return Err(format!("{} fields: {line}", f.len()));
+        };
+        let level: Level = level.parse().map_err(|e| format!("{line}: {e}"))?;
+        let shown = match (status.as_str(), value.as_str()) {
+            ("publie", v) => Shown::Value(v.parse().map_err(|_| format!("value: {line}"))?),
+            ("secret_statistique" | "non_disponible", "") => Shown::Absent,
+            _ => return Err(format!("status and value disagree: {line}")),
+        };
+        out.push((ind.clone(), level, code.clone(), period.clone(), shown));
+    }
+    Ok(out)
+}
+
+/// The fields of a CSV line (RFC 4180 quoting).
+fn csv_fields(line: &str) -> Result<Vec<String>, String> {
+    let mut fields = vec![String::new()];
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        let last = fields.last_mut().expect("one field");
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                last.push('"');
+            }
+            ('"', true) => quoted = false,
+            ('"', false) if last.is_empty() => quoted = true,
+            (',', false) => fields.push(String::new()),
+            ('"', false) => return Err(format!("stray quote: {line}")),
+            (c, _) => last.push(c),
+        }
+    }
+    if quoted {
+        return Err(format!("unclosed quote: {line}"));
+    }
+    Ok(fields)
+}
+
+/// The cells of an indicator's JSON (download or API), read strictly;
+/// other JSON (the catalog, the OpenAPI document) has none.
+pub fn json_figures(body: &str) -> Result<Vec<Found>, String> {
+    let v: serde_json::Value = serde_json::from_str(body).map_err(|e| e.to_string())?;
+    let Some(cells) = v.get("cells") else {
+        return Ok(Vec::new());
+    };
+    let ind = v["indicator"]["id"].as_str().ok_or("no indicator id")?;
+    let mut out = Vec::new();
+    for c in cells.as_array().ok_or("cells is not a list")? {
+        let s = |k: &str| c[k].as_str().map(str::to_string).ok_or(format!("{c}: {k}"));
+        let level: Level = s("level")?.parse().map_err(|e| format!("{c}: {e}"))?;
+        let shown = match (s("status")?.as_str(), &c["value"]) {
+            ("publie", serde_json::Value::Number(n)) => {
+                Shown::Value(n.as_f64().unwrap_or(f64::NAN))
+            }
+            ("secret_statistique" | "non_disponible", serde_json::Value::Null) => Shown::Absent,
+            _ => return Err(format!("status and value disagree: {c}")),
+        };
+        out.push((ind.to_string(), level, s("code")?, s("period")?, shown));
+    }
+    Ok(out)
+}
