@@ -88,6 +88,9 @@ pub enum Request {
     },
     /// Read back the whole store (for doctor).
     CheckStore,
+    /// The heads of the hub's audit chain this node keeps, and any
+    /// divergence found.
+    HubHeads,
     /// Partial and orphan document files left by interrupted deposits
     /// (for doctor); with `remove`, remove them.
     Debris {
@@ -131,6 +134,11 @@ pub enum Response {
     AuditPage(audit::Page),
     /// Problems found in the store; none when sound.
     Problems(Vec<String>),
+    /// Heads of the hub's chain kept (newest first) and the divergence.
+    HubHeads(
+        Vec<crate::store::hub_heads::HubHeadRecord>,
+        Option<crate::store::hub_heads::Divergence>,
+    ),
     /// A backup written, or restored (with where the old store went).
     Backup(backup::Summary, Option<std::path::PathBuf>),
     /// The request failed: its kind and description.
@@ -252,6 +260,9 @@ fn dispatch(
         }
         .map(Response::Documents),
         Request::CheckStore => store.check(files).map(Response::Problems),
+        Request::HubHeads => store
+            .hub_heads(crate::store::hub_heads::MAX_HEADS)
+            .map(|(heads, diverged)| Response::HubHeads(heads, diverged)),
         Request::Debris { remove } => {
             crate::debris::answer(files, store, remove, &Default::default()).map(Response::Debris)
         }

@@ -85,6 +85,19 @@ pub trait DataSource {
         ))
     }
 
+    /// Takes a head of the hub's audit chain the hub stated; returns the
+    /// head the node keeps, for the hub to prove next time.
+    ///
+    /// # Errors
+    /// The refusal to send back.
+    fn hub_head(
+        &self,
+        _head: &passerelle_protocol::audit::HubHead,
+        _now: UnixTime,
+    ) -> Result<Option<u64>, Refusal> {
+        Err(Refusal::Unavailable("this node keeps no hub heads".into()))
+    }
+
     /// Takes the network's trusted CA certificates (issuing one first).
     ///
     /// # Errors
@@ -183,6 +196,9 @@ fn answer(
                 at_hash,
             }
         }
+        Query::HubHead(head) => Answer::HubHeadKept {
+            want: data.hub_head(head, now)?,
+        },
         Query::Directory => Answer::Directory(me.directory.clone().map(|mut d| {
             if d.name.trim().is_empty() {
                 d.name = me.institution.clone();

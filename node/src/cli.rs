@@ -176,6 +176,13 @@ pub enum AuditCommand {
         #[arg(long, default_value = "table")]
         format: Format,
     },
+    /// The heads of the hub's audit chain this node was shown, and whether
+    /// the hub's chain still holds them (exit 1 if it does not).
+    HubAnchors {
+        /// Output format.
+        #[arg(long, default_value = "table")]
+        format: Format,
+    },
 }
 
 /// Who runs a command: `--by`, else the login name.

@@ -328,6 +328,33 @@ pub async fn audit(dir: &Path, command: AuditCommand) -> anyhow::Result<()> {
             ),
             Err(broken) => anyhow::bail!("{broken}"),
         },
+        AuditCommand::HubAnchors { format } => {
+            let (heads, diverged) = ask(dir, Request::HubHeads, &mut |_| {}, |r| match r {
+                Response::HubHeads(heads, diverged) => Some((heads, diverged)),
+                _ => None,
+            })
+            .await?;
+            let mut l =
+                passerelle_link::output::Listing::new(vec!["records", "hash", "seen", "confirmed"]);
+            for h in &heads {
+                l.rows.push(vec![
+                    passerelle_link::output::Cell::number(h.records),
+                    passerelle_link::output::Cell::text(passerelle_protocol::hex::encode(&h.hash)),
+                    passerelle_link::output::Cell::time(Some(h.seen_at)),
+                    passerelle_link::output::Cell::time(h.confirmed_at),
+                ]);
+            }
+            print!("{}", l.render(format));
+            if let Some(d) = diverged {
+                anyhow::bail!(
+                    "the hub's audit chain diverged at record {}: {} (found {}; the hub then stated {} records); keep this node's store as evidence (passerelle-node backup) and tell the hub's operator and DEETS",
+                    d.at,
+                    d.why,
+                    passerelle_link::output::time(Some(d.found_at)),
+                    d.stated.0
+                );
+            }
+        }
         AuditCommand::Show { format } => {
             let report = admin::audit_report(dir).await?;
             print!(

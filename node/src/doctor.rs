@@ -198,13 +198,14 @@ async fn probe(
 
 /// The checks after `config`, skipped for `why`.
 fn skip_rest(checks: &mut Vec<Check>, why: &str) {
-    const AFTER_CONFIG: [&str; 8] = [
+    const AFTER_CONFIG: [&str; 9] = [
         "clock",
         "certificate",
         "dns",
         "udp",
         "quic",
         "store",
+        "hub-chain",
         "debris",
         "disk",
     ];
@@ -282,6 +283,7 @@ pub async fn run(root: &Path, now: UnixTime, patience: Duration) -> Report {
     checks.push(certificate_check(&creds.identity, now));
     checks.extend(network_checks(&probed, &config, patience));
     checks.push(store_check(&dir).await);
+    checks.push(hub_chain_check(root).await);
     checks.push(debris_check(root).await);
     checks.push(disk_check(root));
     Report { checks }
@@ -445,6 +447,39 @@ async fn store_check(dir: &NodeDir) -> Check {
             "restore the store from the last backup (passerelle-node restore); keep the damaged folder for analysis",
         ),
         Err(e) => fail("store", e, "check the store folder's permissions and disk"),
+    }
+}
+
+/// Whether the hub's audit chain still holds every head it showed here.
+async fn hub_chain_check(root: &Path) -> Check {
+    match crate::admin::request(root, crate::admin::Request::HubHeads, &mut |_| {}).await {
+        Ok(crate::admin::Response::HubHeads(_, Some(d))) => fail(
+            "hub-chain",
+            format!(
+                "the hub's audit chain diverged at record {}: {} (found {})",
+                d.at,
+                d.why,
+                passerelle_link::output::time(Some(d.found_at))
+            ),
+            "keep this node's store as evidence (passerelle-node backup) and tell the hub's operator and DEETS",
+        ),
+        Ok(crate::admin::Response::HubHeads(heads, None)) => match heads.first() {
+            None => ok("hub-chain", "no head of the hub's audit chain received yet".into()),
+            Some(h) => ok(
+                "hub-chain",
+                format!(
+                    "{} head(s) of the hub's audit chain kept, the newest of {} records {}",
+                    heads.len(),
+                    h.records,
+                    match h.confirmed_at {
+                        Some(t) => format!("confirmed {}", passerelle_link::output::time(Some(t))),
+                        None => "not confirmed yet".into(),
+                    }
+                ),
+            ),
+        },
+        Ok(_) => fail("hub-chain", "unexpected reply from the running node".into(), "run the same version of passerelle-node as the one serving"),
+        Err(e) => fail("hub-chain", e.to_string(), "check the store folder's permissions and disk"),
     }
 }
 

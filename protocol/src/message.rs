@@ -51,6 +51,11 @@ pub enum Query {
         /// A record whose hash the hub wants to compare.
         at: Option<u64>,
     },
+    /// The head of the hub's own (vault) audit chain, stated under the
+    /// hub's signature, with the proof the node asked for: the node keeps
+    /// the heads it is shown, so a hub chain later truncated or rewritten
+    /// is caught by every node that saw an earlier head.
+    HubHead(crate::audit::HubHead),
 }
 
 impl Query {
@@ -63,7 +68,8 @@ impl Query {
             | Query::Fetch { .. }
             | Query::RevokedConsents(_)
             | Query::Trust(_)
-            | Query::AuditHead { .. } => 2,
+            | Query::AuditHead { .. }
+            | Query::HubHead(_) => 2,
         }
     }
 
@@ -79,6 +85,7 @@ impl Query {
             Query::RevokedConsents(_) => "revoked_consents",
             Query::Trust(_) => "trust",
             Query::AuditHead { .. } => "audit_head",
+            Query::HubHead(_) => "hub_head",
         }
     }
 }
@@ -128,6 +135,12 @@ pub enum Answer {
         hash: [u8; 32],
         /// Hash of record `at`, when it exists.
         at_hash: Option<[u8; 32]>,
+    },
+    /// Reply to [`Query::HubHead`]: the head the node keeps now, whose
+    /// hash the hub must show again next time (`None` when it keeps none).
+    HubHeadKept {
+        /// Records of the head to prove next.
+        want: Option<u64>,
     },
 }
 

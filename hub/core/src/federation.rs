@@ -9,6 +9,7 @@ use std::{sync::Arc, time::Duration};
 
 use passerelle_link::{now, random16, stream, LinkError};
 use passerelle_protocol::{
+    audit::HubHead,
     envelope::{Outcome, QueryBody, QueryId, ReplyBody, SignedQuery, SignedReply},
     frame::MAX_CONTROL_FRAME,
     hex,
@@ -198,6 +199,9 @@ pub async fn poll_status(
     trusted_cas: &[Vec<u8>],
     revoked: &RevokedConsents,
 ) {
+    // The head of the hub's chain this node keeps, as it said last time:
+    // the next statement proves it is still there.
+    let mut hub_want: Option<u64> = None;
     loop {
         if let Ok(asked) = ask(&live, key, Query::Status, timeout).await {
             if let Outcome::Answered(Answer::Status(s)) = asked.body.outcome {
@@ -245,6 +249,7 @@ pub async fn poll_status(
         }
         if live.protocol() >= 2 {
             check_audit_anchor(&store, key, &live, timeout).await;
+            hub_want = state_hub_head(&store, key, &live, timeout, hub_want).await;
         }
         match revoked(&live.identity.node_id, now()) {
             Ok(ids) if !ids.is_empty() && live.protocol() >= 2 => {
@@ -306,6 +311,64 @@ pub async fn send_revocations(
             node: live.identity.node_id.to_string(),
             why: r.to_string(),
         }),
+    }
+}
+
+/// The head of the hub's (vault) audit chain, with the hash of record
+/// `want - 1` as proof for the head of `want` records a node keeps.
+///
+/// # Errors
+/// On a store failure or a damaged record.
+pub fn hub_head(store: &Store, want: Option<u64>) -> Result<HubHead, HubError> {
+    let chain: crate::store::Keyspace<passerelle_protocol::audit::Record> =
+        store.keyspace(crate::store::VaultSpace::Audit);
+    let (records, hash) = match chain.last()? {
+        Some(e) => {
+            let r = e.value()?;
+            (r.seq + 1, r.hash)
+        }
+        None => (0, passerelle_protocol::audit::GENESIS),
+    };
+    let proof = match want {
+        Some(n) if n > 0 => chain.get(&(n - 1).to_be_bytes())?.map(|r| (n, r.hash)),
+        _ => None,
+    };
+    Ok(HubHead {
+        records,
+        hash,
+        proof,
+    })
+}
+
+/// States the head of the hub's chain to a node (signed, as every query),
+/// with the proof for the head it keeps; returns the head it keeps now
+/// (`want` unchanged when it did not answer).
+pub async fn state_hub_head(
+    store: &Store,
+    key: &SigningKey,
+    live: &Live,
+    timeout: Duration,
+    want: Option<u64>,
+) -> Option<u64> {
+    let node = &live.identity.node_id;
+    let head = match hub_head(store, want) {
+        Ok(h) => h,
+        Err(error) => {
+            warn!(%error, %node, "hub audit head not read");
+            return want;
+        }
+    };
+    match ask(live, key, Query::HubHead(head), timeout).await {
+        Ok(asked) => match asked.body.outcome {
+            Outcome::Answered(Answer::HubHeadKept { want }) => want,
+            // A node of an earlier build does not keep hub heads.
+            Outcome::Refused(r) => {
+                tracing::debug!(%node, reason = %r, "hub head not kept");
+                want
+            }
+            _ => want,
+        },
+        Err(_) => want,
     }
 }
 

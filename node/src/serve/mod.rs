@@ -190,6 +190,16 @@ impl answer::DataSource for Shared {
             .map_err(|e| Refusal::Unavailable(e.to_string()))
     }
 
+    fn hub_head(
+        &self,
+        head: &passerelle_protocol::audit::HubHead,
+        now: u64,
+    ) -> Result<Option<u64>, Refusal> {
+        self.store
+            .note_hub_head(head, now)
+            .map_err(|e| Refusal::Unavailable(e.to_string()))
+    }
+
     fn trust(&self, cas: &[Vec<u8>], now: u64) -> Result<(), Refusal> {
         if cas.is_empty()
             || cas

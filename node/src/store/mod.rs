@@ -18,6 +18,7 @@
 //! | `person_docs` | `local id \0 document id` | nothing: the index of a person's documents |
 //! | `revoked` | consent id | when the hub said it was revoked |
 //! | `audit` | sequence (big-endian) | [`passerelle_protocol::audit::Record`] |
+//! | `hub_heads`, `hub_divergence` | see [`hub_heads`] | heads of the hub's chain this node was shown |
 //!
 //! An import writes its batch, its cube and (when no validation is
 //! required) its `active` entries in one transaction: a failed or killed
@@ -40,6 +41,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::NodeError;
 
+pub mod hub_heads;
 pub mod vault;
 
 pub use passerelle_store::StoreError;
