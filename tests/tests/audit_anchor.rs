@@ -275,3 +275,46 @@ async fn a_rewritten_hub_chain_is_caught_even_with_every_hash_recomputed() {
     node.stop().await;
     hub.stop().await;
 }
+
+/// The public trust page: the CA's fingerprint (computed here from the
+/// CA certificate), the institutions with their certificates' periods, and
+/// the hub chain's head with how many institutions' nodes hold it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_trust_page_shows_the_ca_fingerprint_and_who_holds_the_hub_head() {
+    let net = Net::new();
+    let (hub, node) = hub_and_node_with_chain(&net, 3).await;
+    let fingerprint = passerelle_protocol::hex::encode(&passerelle_protocol::sign::sha256(
+        hub.ctx().ca.cert_der(),
+    ));
+    let (status, _, body) = http(hub.http_addr, "GET", "/api/trust", &[], "").await;
+    assert_eq!(status, 200);
+    let t: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(t["ca_fingerprints"][0], fingerprint.as_str(), "{t}");
+    let institutions = t["institutions"].as_array().unwrap();
+    assert_eq!(institutions.len(), 1, "{t}");
+    assert_eq!(institutions[0]["node_id"], "node-a");
+    assert_eq!(institutions[0]["keeps_hub_head"], 3);
+    assert!(institutions[0]["certificate_until"]
+        .as_str()
+        .unwrap()
+        .ends_with('Z'));
+    assert_eq!(t["hub_chain"]["records"], 3);
+    assert_eq!(t["hub_chain"]["held_by"], 1);
+
+    let (status, _, page) = http(hub.http_addr, "GET", "/confiance", &[], "").await;
+    assert_eq!(status, 200);
+    let grouped: Vec<String> = fingerprint
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect();
+    assert!(page.contains(&grouped.join(" ")), "{page}");
+    assert!(page.contains("Institution node-a"), "{page}");
+    assert!(
+        page.contains("3 inscription(s)") && page.contains("1 institution(s)"),
+        "{page}"
+    );
+    assert!(page.contains("(heure de Mayotte)"), "{page}");
+    node.stop().await;
+    hub.stop().await;
+}

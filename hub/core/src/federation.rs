@@ -340,6 +340,34 @@ pub fn hub_head(store: &Store, want: Option<u64>) -> Result<HubHead, HubError> {
     })
 }
 
+/// The head of the hub's chain a node keeps, as it last said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HeadKept {
+    /// Records of that head.
+    pub records: u64,
+    /// When the node said so.
+    pub at: passerelle_protocol::UnixTime,
+}
+
+fn heads_kept(store: &Store) -> crate::store::Keyspace<HeadKept> {
+    store.keyspace(crate::store::FederationSpace::HubHeadsKept)
+}
+
+/// The head of the hub's chain each node keeps (node id, head), as the
+/// nodes last said.
+///
+/// # Errors
+/// On a store failure or a damaged record.
+pub fn hub_heads_kept(store: &Store) -> Result<Vec<(String, HeadKept)>, HubError> {
+    heads_kept(store)
+        .iter()?
+        .map(|e| {
+            let e = e?;
+            Ok((String::from_utf8_lossy(e.key()).into_owned(), e.value()?))
+        })
+        .collect()
+}
+
 /// States the head of the hub's chain to a node (signed, as every query),
 /// with the proof for the head it keeps; returns the head it keeps now
 /// (`want` unchanged when it did not answer).
@@ -360,7 +388,18 @@ pub async fn state_hub_head(
     };
     match ask(live, key, Query::HubHead(head), timeout).await {
         Ok(asked) => match asked.body.outcome {
-            Outcome::Answered(Answer::HubHeadKept { want }) => want,
+            Outcome::Answered(Answer::HubHeadKept { want }) => {
+                if let Some(records) = want {
+                    let kept = HeadKept { records, at: now() };
+                    let noted = store.writing().map_err(HubError::from).and_then(|_w| {
+                        Ok(heads_kept(store).insert(node.as_str().as_bytes(), &kept)?)
+                    });
+                    if let Err(error) = noted {
+                        warn!(%error, %node, "hub head kept by the node not recorded");
+                    }
+                }
+                want
+            }
             // A node of an earlier build does not keep hub heads.
             Outcome::Refused(r) => {
                 tracing::debug!(%node, reason = %r, "hub head not kept");

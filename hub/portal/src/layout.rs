@@ -111,7 +111,8 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> String {
                 }
                 footer.site {
                     "Service de la " (ctx.hub.config.name) ". Aucune donnée sur une personne n'est publiée : "
-                    "les chiffres qui pourraient désigner quelqu'un sont masqués."
+                    "les chiffres qui pourraient désigner quelqu'un sont masqués. "
+                    a href="/confiance" { "La confiance dans le réseau" }
                 }
             }
         }

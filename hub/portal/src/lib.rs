@@ -53,6 +53,7 @@ pub mod pro_vault;
 pub mod public;
 pub mod resources;
 pub mod state;
+pub mod trust;
 pub mod vault;
 pub mod verify;
 
@@ -78,6 +79,7 @@ pub fn router(ctx: Arc<Ctx>) -> Router {
         .merge(vault::router())
         .merge(pro_vault::router())
         .merge(verify::router())
+        .merge(trust::router())
         .merge(ops::router())
         .fallback(|| async { PortalError::NotFound })
         // Every route's body limit; the upload routes set larger ones of

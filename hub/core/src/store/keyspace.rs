@@ -116,6 +116,8 @@ pub enum FederationSpace {
     Renewals,
     /// The public key certified under each serial the CA issued.
     SerialKeys,
+    /// The head of the hub's chain each node keeps, as it last said.
+    HubHeadsKept,
 }
 
 impl Space for FederationSpace {
@@ -125,6 +127,7 @@ impl Space for FederationSpace {
             Self::Claims => "claims",
             Self::Renewals => "renewals",
             Self::SerialKeys => "serial_keys",
+            Self::HubHeadsKept => "hub_heads_kept",
         }
     }
 }
