@@ -75,7 +75,11 @@ fn two_small_cells_that_hide_each_other_take_a_third() {
             CellStatus::Secondary
         ]
     );
-    assert_eq!(derived_group(&status, &cells, 0, &[1, 2, 3]), Some(40));
+    // The derived group is now every commune: 4 + 5 + 31.
+    assert_eq!(
+        derived_group(&status, &cells, 0, &[1, 2, 3]),
+        Some(4 + 5 + 31)
+    );
 }
 
 #[test]
@@ -138,6 +142,11 @@ fn the_group_rule_applies_along_both_axes() {
     let cells = counts(&values);
     let rule = Rule::default();
     let status = protect(&shape, &cells, &rule).unwrap();
+    // The four small cells, and for each pair one released part of its
+    // line: the smallest that brings the pair to 11 is the last cell of
+    // rows 1 and 2 (31, 30: nothing smaller is there) and the last row of
+    // columns 1 and 2 (20 each). The withheld cells of column 3 and row 3
+    // then hold 61 and 40: no small group is left.
     let withheld: Vec<(usize, usize)> = (0..16)
         .filter(|&i| status[i].is_suppressed())
         .map(|i| (i / 4, i % 4))

@@ -2,7 +2,7 @@
 
 use super::{
     protect, recoverable, Axis, CellInput, CellStatus, DisclosureError, Hierarchy, PrimaryReason,
-    Rule, TableShape,
+    Rule, TableShape, MAX_CELLS,
 };
 
 const THRESHOLD: CellStatus = CellStatus::Primary(PrimaryReason::Threshold);
@@ -97,6 +97,8 @@ fn two_communes_inside_a_department_with_categories() {
 fn one_small_category_takes_another_with_it() {
     let shape = TableShape::new(Hierarchy::flat(0), Hierarchy::flat(3));
     let status = protect(&shape, &counts(&[40, 5, 20, 15]), &Rule::default()).unwrap();
+    // The 5 would be 40 - 20 - 15: the released category with the fewest
+    // contributors (15) goes with it, and 5 + 15 = 20 is no small group.
     assert_eq!(
         status,
         vec![
@@ -147,6 +149,7 @@ fn the_complement_has_the_fewest_contributors_then_is_a_leaf() {
     // Ties on count go to the leaf, then to the lowest index.
     let status = protect(&shape, &counts(&[30, 4, 30, 30]), &Rule::default()).unwrap();
     assert_eq!(status[2], CellStatus::Secondary, "{status:?}");
+    // The small commune and its one complement: 4 + 30 is no small group.
     assert_eq!(status.iter().filter(|s| s.is_suppressed()).count(), 2);
 }
 
@@ -158,6 +161,8 @@ fn dominance_applies_to_sums_only() {
         dominance: Some(0.85),
     };
     let one = |cell: CellInput| protect(&shape, &[cell], &rule).unwrap()[0];
+    // Above the 0.85 share only; a count has no share; a zero or a small
+    // cell is decided by its count first.
     assert_eq!(one(CellInput::summed(50, 0.9)), DOMINANCE);
     assert_eq!(one(CellInput::summed(50, 0.85)), CellStatus::Released);
     assert_eq!(one(CellInput::summed(50, 0.8)), CellStatus::Released);
@@ -183,6 +188,8 @@ fn a_dominated_total_is_protected_too() {
         CellInput::summed(20, 0.5),
     ];
     let status = protect(&shape, &cells, &Rule::default()).unwrap();
+    // The total would be 20 + 20: one category goes, the two tie on count
+    // and are both leaves, so the lower index.
     assert_eq!(
         status,
         vec![DOMINANCE, CellStatus::Secondary, CellStatus::Released]
@@ -223,10 +230,11 @@ fn bad_shapes_are_refused() {
         protect(&empty, &[], &rule),
         Err(DisclosureError::EmptyHierarchy { axis: Axis::Rows })
     );
+    // A total and 100 categories on each axis.
     let huge = TableShape::new(Hierarchy::flat(100), Hierarchy::flat(100));
     assert!(matches!(
         huge.validate(),
-        Err(DisclosureError::TooLarge { cells: 10201, .. })
+        Err(DisclosureError::TooLarge { cells, max }) if cells == 101 * 101 && max == MAX_CELLS
     ));
 }
 
@@ -345,6 +353,8 @@ fn cells_closed_off_earlier_in_a_round_are_not_an_error() {
     // cell left around it, which once ended in `Unprotectable`.
     let shape = TableShape::new(Hierarchy::new(vec![Some(1), None]), Hierarchy::flat(1));
     let status = protect(&shape, &counts(&[1, 0, 12, 5]), &Rule::default()).unwrap();
+    // The 1 and the 5 are small; each equals both released cells (the 0 in
+    // its row or column, the 12 in the other), so both of those go too.
     assert_eq!(
         status,
         vec![
