@@ -34,7 +34,8 @@ pub(super) fn pass(
             .collect();
         if withheld.len() < 2 {
             // One withheld part with its total released is a determined
-            // cell, which the secondary pass has already protected.
+            // cell: the secondary pass protects it (this round's partners
+            // are seen by the next one).
             continue;
         }
         let group = withheld
