@@ -19,6 +19,28 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// Demo institutions: the nodes `passerelle-hub demo` starts.
+fn demo_nodes() -> usize {
+    passerelle_hub::demo::INSTITUTIONS.len()
+}
+
+/// Quarters of the demo's generated data.
+fn demo_quarters() -> usize {
+    passerelle_hub::demo::data::PERIODS.len()
+}
+
+/// Indicators in the catalog files the hub ships (built into it from
+/// `hub/observatory/catalog/`), counted from their text.
+fn shipped_indicators() -> usize {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("observatory/catalog");
+    std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .map(|text| text.lines().filter(|l| l.trim() == "[[indicator]]").count())
+        .sum()
+}
+
+/// `PSL1-<secret>-<CA fingerprint>`: 16 random bytes and a SHA-256, in hex.
 fn is_token(line: &str) -> bool {
     let Some(rest) = line.strip_prefix("PSL1-") else {
         return false;
@@ -82,6 +104,8 @@ fn bad_input_gives_a_clear_error_and_a_non_zero_exit() {
     let tmp = tempfile::tempdir().unwrap();
     let missing = tmp.path().join("nowhere");
     let out = hub(&missing, &["nodes"]);
+    // 1: the command failed (`ExitCode::FAILURE`); 2 below: clap refused
+    // an argument.
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).contains("no such folder"),
@@ -288,7 +312,7 @@ fn demo_starts_five_connected_nodes_and_the_portal() {
         let out = hub(&dir, &["nodes", "--format", "json"]);
         let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
         rows.as_array()
-            .is_some_and(|r| r.len() == 5 && r.iter().all(|r| r["connected"] == true))
+            .is_some_and(|r| r.len() == demo_nodes() && r.iter().all(|r| r["connected"] == true))
     });
     let out = hub(&dir, &["nodes", "--format", "json"]);
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -303,7 +327,9 @@ fn demo_starts_five_connected_nodes_and_the_portal() {
         assert!(r["connected"].is_boolean(), "{r}");
         let expires = r["cert_expires"].as_str().unwrap();
         assert!(
-            expires.len() == 20 && expires.ends_with('Z') && expires.as_bytes()[10] == b'T',
+            expires.len() == "2026-12-03T05:00:00Z".len()
+                && expires.ends_with('Z')
+                && expires.as_bytes()[10] == b'T',
             "{r}"
         );
         assert!(r["last_seen"].is_null() || r["last_seen"].as_str().unwrap().ends_with('Z'));
@@ -337,8 +363,9 @@ fn demo_starts_five_connected_nodes_and_the_portal() {
         page.contains("lang=\"fr\"") && page.contains("fictifs"),
         "{page}"
     );
+    let n = demo_nodes();
     assert!(
-        page.contains("5 partenaire(s) connecté(s) sur 5 inscrit(s)"),
+        page.contains(&format!("{n} partenaire(s) connecté(s) sur {n} inscrit(s)")),
         "{page}"
     );
     assert!(
@@ -350,7 +377,7 @@ fn demo_starts_five_connected_nodes_and_the_portal() {
     // The observatory through the demo's admin socket.
     let list = hub(&dir, &["indicators", "--format", "json"]);
     let list: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
-    assert!(list.as_array().unwrap().len() >= 17);
+    assert_eq!(list.as_array().unwrap().len(), shipped_indicators());
     let out = hub(
         &dir,
         &[
@@ -366,11 +393,23 @@ fn demo_starts_five_connected_nodes_and_the_portal() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["complete"], true, "{v}");
     let cells = v["cells"].as_array().unwrap();
-    assert_eq!(cells.len(), 4, "one department, four quarters: {v}");
+    assert_eq!(
+        cells.len(),
+        demo_quarters(),
+        "one department, each quarter: {v}"
+    );
+    // The demo draws RSA households at a rate per inhabitant and quarter
+    // (0.030, so about 30 per 1,000): a third of it rules out a value that
+    // is not the department's.
+    let rsa = passerelle_hub::demo::data::datasets("caf-976")
+        .iter()
+        .find(|d| d.name == "rsa")
+        .unwrap();
+    let floor = rsa.rate * 1000.0 / 3.0;
     assert!(
         cells
             .iter()
-            .all(|c| c["status"] == "Released" && c["value"].as_f64().unwrap() > 10.0),
+            .all(|c| c["status"] == "Released" && c["value"].as_f64().unwrap() > floor),
         "{v}"
     );
     let out = hub(
@@ -386,7 +425,11 @@ fn demo_starts_five_connected_nodes_and_the_portal() {
         ],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout).lines().count(), 1 + 5 * 4);
+    // A header, then one line per EPCI and quarter.
+    assert_eq!(
+        text(&out.stdout).lines().count(),
+        1 + passerelle_protocol::geo::EPCIS.len() * demo_quarters()
+    );
     let out = hub(&dir, &["verify-indicator", "rsa"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
@@ -454,11 +497,8 @@ fn check_config_validates_without_starting() {
     assert!(hub(&dir, &["init"]).status.success());
     let out = hub(&dir, &["check-config"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("ok — 24 indicator(s), map: schematic"),
-        "{}",
-        text(&out.stderr)
-    );
+    let ok = format!("ok — {} indicator(s), map: schematic", shipped_indicators());
+    assert!(text(&out.stderr).contains(&ok), "{}", text(&out.stderr));
 
     let config = dir.join("hub.toml");
     let good = std::fs::read_to_string(&config).unwrap();

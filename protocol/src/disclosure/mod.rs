@@ -16,7 +16,10 @@
 //! 3. **Group rule**: where a total is released, its withheld parts add up
 //!    to a group anyone can compute (total minus released parts). A group of
 //!    1 to `min_count - 1` contributors gets another part withheld (or the
-//!    total). Steps 2 and 3 alternate until neither withholds anything.
+//!    total). Withheld parts of a total may also add up to a sum that other
+//!    relations give away (a row and the columns crossing it); such a small
+//!    group gets the nearest released cell withheld. Steps 2 and 3
+//!    alternate until neither withholds anything.
 //!
 //! Whether a cell is determined is decided with exact arithmetic over the
 //! rationals ([`recoverable`]); nothing here uses floating point for it.
@@ -28,16 +31,19 @@
 //! - `shape`: hierarchies, table shapes, their validation and relations.
 //! - `rule`: per-cell inputs, the rule, and the primary pass.
 //! - `protect`: [`protect`] and [`recoverable`].
+//! - `group`: the group rule.
 //! - `rank`: exact elimination on sparse integer rows.
 //! - `error`: [`DisclosureError`].
 
 mod error;
+mod group;
 mod protect;
 mod rank;
 mod rule;
 mod shape;
 
 pub use error::{Axis, DisclosureError};
+pub use group::MAX_GROUP_PARTS;
 pub use protect::{protect, recoverable};
 pub use rule::{CellInput, CellStatus, PrimaryReason, Rule};
 pub use shape::{Hierarchy, TableShape, MAX_CELLS};

@@ -3,6 +3,7 @@
 //! released ones and no released total gives away a small withheld group.
 
 use super::{
+    group,
     rank::{self, Row},
     shape::Relations,
     CellInput, CellStatus, DisclosureError, Rule, TableShape,
@@ -29,9 +30,15 @@ use super::{
 /// one more cell of that relation is withheld: the released part with the
 /// fewest contributors that brings `g` to `min_count`, else the released
 /// part with the most, else (no released part has any) the total; the lower
-/// index on ties. The relations are visited in order, each seeing the
-/// cells withheld before it. Then the secondary pass runs again, and the two
-/// alternate until neither withholds a cell.
+/// index on ties. Otherwise, two or more withheld parts of the relation
+/// holding `0 < g < min_count` together may still have a sum that follows
+/// from other relations (the rows and columns crossing them); the first
+/// such group found gets the nearest released cell withheld, as for a
+/// determined cell. Groups are sought among the
+/// [`MAX_GROUP_PARTS`](super::MAX_GROUP_PARTS) withheld parts with the
+/// fewest contributors. The relations are visited in order, each seeing the
+/// cells withheld before it. Then the secondary pass runs again, and the
+/// two alternate until neither withholds a cell.
 ///
 /// Every round withholds at least one more cell, so this ends, and the same
 /// input always gives the same output.
@@ -55,7 +62,7 @@ pub fn protect(
         .collect::<Result<Vec<_>, _>>()?;
     loop {
         secondary(&table, cells, &mut status)?;
-        if !group_pass(&table, cells, rule, &mut status) {
+        if !group::pass(&table, cells, rule, &mut status)? {
             return Ok(status);
         }
     }
@@ -79,7 +86,7 @@ fn secondary(
             if k > 0 && table.neighbours(cell).any(|c| fresh[c]) {
                 continue;
             }
-            match complement(table, cell, status, cells) {
+            match complement(table, &[cell], status, cells) {
                 Some(partner) => {
                     status[partner] = CellStatus::Secondary;
                     fresh[partner] = true;
@@ -91,49 +98,6 @@ fn secondary(
             }
         }
     }
-}
-
-/// The group rule, one pass over the relations in order: where the total is
-/// released, its withheld parts add up to a group that anyone can compute
-/// (total minus released parts); a group of 1 to `min_count - 1`
-/// contributors gets one more cell of the relation withheld. Returns whether
-/// any cell was withheld.
-fn group_pass(
-    table: &Relations,
-    cells: &[CellInput],
-    rule: &Rule,
-    status: &mut [CellStatus],
-) -> bool {
-    let mut changed = false;
-    for rel in &table.relations {
-        let Some(&(total, _)) = rel.iter().find(|e| e.1 > 0) else {
-            continue;
-        };
-        if status[total].is_suppressed() {
-            continue;
-        }
-        let parts = rel.iter().filter(|e| e.1 < 0).map(|e| e.0);
-        let group = parts
-            .clone()
-            .filter(|&c| status[c].is_suppressed())
-            .fold(0u64, |g, c| g.saturating_add(cells[c].count));
-        if group == 0 || group >= rule.min_count {
-            continue;
-        }
-        let need = rule.min_count - group;
-        let released = parts.filter(|&c| status[c].is_released() && cells[c].count > 0);
-        // The smallest part that completes the group, else the largest,
-        // else the total; lower index on ties (parts come in cell order).
-        let enough = released
-            .clone()
-            .filter(|&c| cells[c].count >= need)
-            .min_by_key(|&c| cells[c].count);
-        let largest = released.rev().max_by_key(|&c| cells[c].count);
-        let partner = enough.or(largest).unwrap_or(total);
-        status[partner] = CellStatus::Secondary;
-        changed = true;
-    }
-    changed
 }
 
 /// The withheld cells (`suppressed[i]` true) whose value is determined by
@@ -165,42 +129,88 @@ fn check_len(table: &Relations, found: usize) -> Result<(), DisclosureError> {
 }
 
 fn exposed(table: &Relations, suppressed: &[bool]) -> Result<Vec<usize>, DisclosureError> {
-    // Withheld cells become the columns 0..m, in cell order, so rows built
-    // from relations sorted by cell stay sorted by column.
-    let mut column = vec![None; table.cells];
-    let mut cell_of = Vec::new();
-    for (cell, _) in suppressed.iter().enumerate().filter(|(_, s)| **s) {
-        column[cell] = Some(cell_of.len());
-        cell_of.push(cell);
-    }
-    let rows: Vec<Row> = table
-        .relations
-        .iter()
-        .map(|rel| {
-            rel.iter()
-                .filter_map(|&(c, k)| column[c].map(|j| (j, k)))
-                .collect()
-        })
-        .filter(|row: &Row| !row.is_empty())
-        .collect();
-    let determined =
-        rank::determined(rows, cell_of.len()).map_err(|_| DisclosureError::Overflow)?;
-    Ok(determined.into_iter().map(|j| cell_of[j]).collect())
+    Ok(Space::new(table, suppressed)?.determined())
 }
 
-/// The released cell to withhold so that `cell` is protected: the nearest
-/// released cells through the relations (first those sharing a relation with
-/// `cell`, then through withheld cells), best by non-zero count, leaf,
-/// index.
-fn complement(
+/// What the released cells of a table give away: the row space of the
+/// relations restricted to the withheld cells, exactly.
+pub(super) struct Space {
+    /// Column of each withheld cell.
+    column: Vec<Option<usize>>,
+    /// The cell of each column.
+    cell_of: Vec<usize>,
+    reduced: rank::Reduced,
+}
+
+impl Space {
+    pub(super) fn new(table: &Relations, suppressed: &[bool]) -> Result<Self, DisclosureError> {
+        // Withheld cells become the columns 0..m, in cell order, so rows
+        // built from relations sorted by cell stay sorted by column.
+        let mut column = vec![None; table.cells];
+        let mut cell_of = Vec::new();
+        for (cell, _) in suppressed.iter().enumerate().filter(|(_, s)| **s) {
+            column[cell] = Some(cell_of.len());
+            cell_of.push(cell);
+        }
+        let rows: Vec<Row> = table
+            .relations
+            .iter()
+            .map(|rel| {
+                rel.iter()
+                    .filter_map(|&(c, k)| column[c].map(|j| (j, k)))
+                    .collect()
+            })
+            .filter(|row: &Row| !row.is_empty())
+            .collect();
+        let reduced = rank::reduce(rows, cell_of.len()).map_err(|_| DisclosureError::Overflow)?;
+        Ok(Self {
+            column,
+            cell_of,
+            reduced,
+        })
+    }
+
+    /// The withheld cells whose value follows, in increasing order.
+    fn determined(&self) -> Vec<usize> {
+        self.reduced
+            .determined()
+            .into_iter()
+            .map(|j| self.cell_of[j])
+            .collect()
+    }
+
+    /// Whether the sum of these withheld cells follows from the relations
+    /// and the released cells. A released cell in `group` makes it `false`
+    /// (callers pass withheld cells only).
+    pub(super) fn derivable(&self, group: &[usize]) -> Result<bool, DisclosureError> {
+        let Some(columns) = group
+            .iter()
+            .map(|&c| self.column[c])
+            .collect::<Option<Vec<_>>>()
+        else {
+            return Ok(false);
+        };
+        self.reduced
+            .spans_sum(&columns)
+            .map_err(|_| DisclosureError::Overflow)
+    }
+}
+
+/// The released cell to withhold so that the cells `from` are protected:
+/// the nearest released cells through the relations (first those sharing a
+/// relation with one of them, then through withheld cells), best by
+/// non-zero count, leaf, index.
+pub(super) fn complement(
     table: &Relations,
-    cell: usize,
+    from: &[usize],
     status: &[CellStatus],
     cells: &[CellInput],
 ) -> Option<usize> {
     let mut seen = vec![false; table.cells];
-    seen[cell] = true;
-    let mut frontier = vec![cell];
+    for &cell in from {
+        seen[cell] = true;
+    }
+    let mut frontier = from.to_vec();
     while !frontier.is_empty() {
         let mut best: Option<(bool, u64, bool, usize)> = None;
         let mut next = Vec::new();

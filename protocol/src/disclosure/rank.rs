@@ -13,13 +13,63 @@ pub(super) type Row = Vec<(usize, i128)>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Overflow;
 
+/// The row space of a set of rows, in reduced row echelon form.
+pub(super) struct Reduced {
+    /// One row per pivot; each leads with its pivot column (positive) and
+    /// holds no other pivot column.
+    pivots: Vec<Row>,
+    /// For each column, the index in `pivots` of the row it leads.
+    pivot_of: Vec<Option<usize>>,
+}
+
+impl Reduced {
+    /// The columns `j` whose unit vector `e_j` lies in the row space, in
+    /// increasing order.
+    ///
+    /// `e_j` is in the row space exactly when some reduced row is (a
+    /// multiple of) `e_j`: its coefficient on each pivot column can only
+    /// come from that pivot's row.
+    pub(super) fn determined(&self) -> Vec<usize> {
+        let mut out: Vec<usize> = self
+            .pivots
+            .iter()
+            .filter(|r| r.len() == 1)
+            .map(|r| r[0].0)
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// Whether the sum of `columns` (distinct, any order) lies in the row
+    /// space: it does exactly when reducing it by the pivot rows of its
+    /// pivot columns leaves nothing.
+    pub(super) fn spans_sum(&self, columns: &[usize]) -> Result<bool, Overflow> {
+        let mut v: Row = columns.iter().map(|&c| (c, 1)).collect();
+        v.sort_unstable();
+        // Pivot rows hold no other pivot column, so eliminating one never
+        // brings another back: one pass over the pivots found first is
+        // enough.
+        let leads: Vec<usize> = v
+            .iter()
+            .filter_map(|&(c, _)| self.pivot_of.get(c).copied().flatten())
+            .collect();
+        for p in leads {
+            let pivot = &self.pivots[p];
+            v = eliminate(&v, pivot, pivot[0].0)?;
+        }
+        Ok(v.is_empty())
+    }
+}
+
 /// The columns `j` whose unit vector `e_j` lies in the row space of `rows`,
 /// in increasing order.
-///
-/// After reduction to reduced row echelon form, `e_j` is in the row space
-/// exactly when some reduced row is (a multiple of) `e_j`: its coefficient
-/// on each pivot column can only come from that pivot's row.
-pub(super) fn determined(rows: Vec<Row>, columns: usize) -> Result<Vec<usize>, Overflow> {
+#[cfg(test)]
+fn determined(rows: Vec<Row>, columns: usize) -> Result<Vec<usize>, Overflow> {
+    reduce(rows, columns).map(|r| r.determined())
+}
+
+/// Reduces `rows` (over `columns` columns) to reduced row echelon form.
+pub(super) fn reduce(rows: Vec<Row>, columns: usize) -> Result<Reduced, Overflow> {
     let mut pending = Vec::with_capacity(rows.len());
     for mut row in rows {
         if !row.is_empty() {
@@ -54,13 +104,11 @@ pub(super) fn determined(rows: Vec<Row>, columns: usize) -> Result<Vec<usize>, O
         }
         pivots.push(pivot);
     }
-    let mut out: Vec<usize> = pivots
-        .iter()
-        .filter(|r| r.len() == 1)
-        .map(|r| r[0].0)
-        .collect();
-    out.sort_unstable();
-    Ok(out)
+    let mut pivot_of = vec![None; columns];
+    for (k, row) in pivots.iter().enumerate() {
+        pivot_of[row[0].0] = Some(k);
+    }
+    Ok(Reduced { pivots, pivot_of })
 }
 
 fn leads_with(row: &Row, col: usize) -> bool {
@@ -165,7 +213,7 @@ fn to_i128(v: u128) -> Result<i128, Overflow> {
 
 #[cfg(test)]
 mod tests {
-    use super::{determined, Row};
+    use super::{determined, reduce, Row};
 
     fn row(entries: &[(usize, i128)]) -> Row {
         entries.to_vec()
@@ -206,6 +254,19 @@ mod tests {
             row(&[(3, 1), (4, 1), (5, -1)]),
         ];
         assert_eq!(determined(rows, 6), Ok(vec![0, 5]));
+    }
+
+    #[test]
+    fn sums_of_columns_are_found_in_the_row_space() {
+        // x0 + x1 + x2 = k and x2 + x3 = k': x0 + x1 - x3 follows, but no
+        // sum of two of them does; x0 + x1 + x2 itself does.
+        let rows = vec![row(&[(0, 1), (1, 1), (2, 1)]), row(&[(2, 1), (3, 1)])];
+        let space = reduce(rows, 4).unwrap();
+        assert_eq!(space.spans_sum(&[0, 1, 2]), Ok(true));
+        assert_eq!(space.spans_sum(&[2, 3]), Ok(true));
+        assert_eq!(space.spans_sum(&[0, 1]), Ok(false));
+        assert_eq!(space.spans_sum(&[1, 0, 2, 3]), Ok(false));
+        assert_eq!(space.spans_sum(&[3]), Ok(false));
     }
 
     #[test]

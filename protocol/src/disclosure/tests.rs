@@ -2,7 +2,7 @@
 
 use super::{
     protect, recoverable, Axis, CellInput, CellStatus, DisclosureError, Hierarchy, PrimaryReason,
-    Rule, TableShape,
+    Rule, TableShape, MAX_CELLS,
 };
 
 const THRESHOLD: CellStatus = CellStatus::Primary(PrimaryReason::Threshold);
@@ -97,6 +97,8 @@ fn two_communes_inside_a_department_with_categories() {
 fn one_small_category_takes_another_with_it() {
     let shape = TableShape::new(Hierarchy::flat(0), Hierarchy::flat(3));
     let status = protect(&shape, &counts(&[40, 5, 20, 15]), &Rule::default()).unwrap();
+    // The 5 would be 40 - 20 - 15: the released category with the fewest
+    // contributors (15) goes with it, and 5 + 15 = 20 is no small group.
     assert_eq!(
         status,
         vec![
@@ -147,6 +149,7 @@ fn the_complement_has_the_fewest_contributors_then_is_a_leaf() {
     // Ties on count go to the leaf, then to the lowest index.
     let status = protect(&shape, &counts(&[30, 4, 30, 30]), &Rule::default()).unwrap();
     assert_eq!(status[2], CellStatus::Secondary, "{status:?}");
+    // The small commune and its one complement: 4 + 30 is no small group.
     assert_eq!(status.iter().filter(|s| s.is_suppressed()).count(), 2);
 }
 
@@ -158,6 +161,8 @@ fn dominance_applies_to_sums_only() {
         dominance: Some(0.85),
     };
     let one = |cell: CellInput| protect(&shape, &[cell], &rule).unwrap()[0];
+    // Above the 0.85 share only; a count has no share; a zero or a small
+    // cell is decided by its count first.
     assert_eq!(one(CellInput::summed(50, 0.9)), DOMINANCE);
     assert_eq!(one(CellInput::summed(50, 0.85)), CellStatus::Released);
     assert_eq!(one(CellInput::summed(50, 0.8)), CellStatus::Released);
@@ -183,6 +188,8 @@ fn a_dominated_total_is_protected_too() {
         CellInput::summed(20, 0.5),
     ];
     let status = protect(&shape, &cells, &Rule::default()).unwrap();
+    // The total would be 20 + 20: one category goes, the two tie on count
+    // and are both leaves, so the lower index.
     assert_eq!(
         status,
         vec![DOMINANCE, CellStatus::Secondary, CellStatus::Released]
@@ -223,10 +230,11 @@ fn bad_shapes_are_refused() {
         protect(&empty, &[], &rule),
         Err(DisclosureError::EmptyHierarchy { axis: Axis::Rows })
     );
+    // A total and 100 categories on each axis.
     let huge = TableShape::new(Hierarchy::flat(100), Hierarchy::flat(100));
     assert!(matches!(
         huge.validate(),
-        Err(DisclosureError::TooLarge { cells: 10201, .. })
+        Err(DisclosureError::TooLarge { cells, max }) if cells == 101 * 101 && max == MAX_CELLS
     ));
 }
 
@@ -345,6 +353,8 @@ fn cells_closed_off_earlier_in_a_round_are_not_an_error() {
     // cell left around it, which once ended in `Unprotectable`.
     let shape = TableShape::new(Hierarchy::new(vec![Some(1), None]), Hierarchy::flat(1));
     let status = protect(&shape, &counts(&[1, 0, 12, 5]), &Rule::default()).unwrap();
+    // The 1 and the 5 are small; each equals both released cells (the 0 in
+    // its row or column, the 12 in the other), so both of those go too.
     assert_eq!(
         status,
         vec![
@@ -354,161 +364,4 @@ fn cells_closed_off_earlier_in_a_round_are_not_an_error() {
             THRESHOLD
         ]
     );
-}
-
-/// Contributors behind the withheld parts of the relation `total = parts`,
-/// which anyone computes as the total minus the released parts; `None` when
-/// the total itself is withheld.
-fn derived_group(
-    status: &[CellStatus],
-    cells: &[CellInput],
-    total: usize,
-    parts: &[usize],
-) -> Option<u64> {
-    status[total].is_released().then(|| {
-        parts
-            .iter()
-            .filter(|&&p| status[p].is_suppressed())
-            .map(|&p| cells[p].count)
-            .sum()
-    })
-}
-
-#[test]
-fn a_zero_is_not_taken_as_complement_when_it_would_leave_a_small_group() {
-    // EPCI 0 (34) with communes 4 (small), 0 and 30. Withholding the zero
-    // would protect each commune but give away 4 + 0 = 34 - 30 = 4.
-    let shape = TableShape::new(
-        Hierarchy::new(vec![None, Some(0), Some(0), Some(0)]),
-        Hierarchy::flat(0),
-    );
-    let cells = counts(&[34, 4, 0, 30]);
-    let rule = Rule::default();
-    let status = protect(&shape, &cells, &rule).unwrap();
-    assert_eq!(status[1], THRESHOLD);
-    assert!(status[2].is_released(), "{status:?}");
-    assert_eq!(status[3], CellStatus::Secondary, "{status:?}");
-    if let Some(g) = derived_group(&status, &cells, 0, &[1, 2, 3]) {
-        assert!(g == 0 || g >= rule.min_count, "group {g}: {status:?}");
-    }
-    assert!(recoverable(&shape, &suppressed(&status))
-        .unwrap()
-        .is_empty());
-}
-
-#[test]
-fn two_small_cells_that_hide_each_other_take_a_third() {
-    // Communes 4 and 5 are both small: neither is recoverable, but together
-    // they are 40 - 31 = 9 people. The group rule withholds commune 31.
-    let shape = TableShape::new(
-        Hierarchy::new(vec![None, Some(0), Some(0), Some(0)]),
-        Hierarchy::flat(0),
-    );
-    let cells = counts(&[40, 4, 5, 31]);
-    let status = protect(&shape, &cells, &Rule::default()).unwrap();
-    assert_eq!(
-        status,
-        vec![
-            CellStatus::Released,
-            THRESHOLD,
-            THRESHOLD,
-            CellStatus::Secondary
-        ]
-    );
-    assert_eq!(derived_group(&status, &cells, 0, &[1, 2, 3]), Some(40));
-}
-
-#[test]
-fn the_group_rule_takes_the_smallest_part_that_is_enough() {
-    // Communes 3 and 4 are small (7 together); 0 is no help; of 40, 12 and
-    // 12, the first 12 is the smallest that brings the group to 11.
-    let shape = TableShape::new(
-        Hierarchy::new(vec![
-            None,
-            Some(0),
-            Some(0),
-            Some(0),
-            Some(0),
-            Some(0),
-            Some(0),
-        ]),
-        Hierarchy::flat(0),
-    );
-    let cells = counts(&[71, 3, 4, 0, 40, 12, 12]);
-    let status = protect(&shape, &cells, &Rule::default()).unwrap();
-    let withheld: Vec<usize> = (0..7).filter(|&i| status[i].is_suppressed()).collect();
-    assert_eq!(withheld, vec![1, 2, 5], "{status:?}");
-}
-
-#[test]
-fn the_group_rule_withholds_the_total_when_no_part_can_help() {
-    // Counts that do not add up (as from separate sources): the released
-    // parts are all zero, so only the total can hide the group of 4 + 5.
-    let shape = TableShape::new(Hierarchy::flat(0), Hierarchy::flat(3));
-    let cells = counts(&[20, 4, 5, 0]);
-    let status = protect(&shape, &cells, &Rule::default()).unwrap();
-    assert_eq!(
-        status,
-        vec![
-            CellStatus::Secondary,
-            THRESHOLD,
-            THRESHOLD,
-            CellStatus::Released
-        ]
-    );
-}
-
-#[test]
-fn the_group_rule_applies_along_both_axes() {
-    // An EPCI and three communes, crossed with a total and three categories.
-    // Four small cells form a block that hides each of them (every relation
-    // holds two), but each row and each column of the block gives its pair
-    // away: 4 + 5, 3 + 2, 4 + 3, 5 + 2. Each pair takes one more cell.
-    let shape = TableShape::new(
-        Hierarchy::new(vec![None, Some(0), Some(0), Some(0)]),
-        Hierarchy::flat(3),
-    );
-    #[rustfmt::skip]
-    let values = [
-        135, 27, 27, 81,
-         40,  4,  5, 31,
-         35,  3,  2, 30,
-         60, 20, 20, 20,
-    ];
-    let cells = counts(&values);
-    let rule = Rule::default();
-    let status = protect(&shape, &cells, &rule).unwrap();
-    let withheld: Vec<(usize, usize)> = (0..16)
-        .filter(|&i| status[i].is_suppressed())
-        .map(|i| (i / 4, i % 4))
-        .collect();
-    assert_eq!(
-        withheld,
-        vec![
-            (1, 1),
-            (1, 2),
-            (1, 3),
-            (2, 1),
-            (2, 2),
-            (2, 3),
-            (3, 1),
-            (3, 2)
-        ],
-        "{status:?}"
-    );
-    assert!(recoverable(&shape, &suppressed(&status))
-        .unwrap()
-        .is_empty());
-    for k in 0..4 {
-        let row = |c| shape.cell(k, c);
-        let col = |r| shape.cell(r, k);
-        for (total, parts) in [
-            (row(0), [row(1), row(2), row(3)]),
-            (col(0), [col(1), col(2), col(3)]),
-        ] {
-            if let Some(g) = derived_group(&status, &cells, total, &parts) {
-                assert!(g == 0 || g >= rule.min_count, "line {k}: {status:?}");
-            }
-        }
-    }
 }
