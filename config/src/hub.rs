@@ -106,6 +106,9 @@ pub struct HubConfig {
     /// The portal's public address (`https://…`), printed on verifiable
     /// copies and their QR codes. Without it, see [`HubConfig::public_url`].
     pub portal_url: Option<String>,
+    /// Where people write for questions about the site and their personal
+    /// data (an e-mail or postal address), shown on the legal pages.
+    pub contact: Option<String>,
     /// Addresses allowed to read `/metrics` and the network health page
     /// `/sante`, besides the hub machine itself; judged by the connection's
     /// address, or from `trusted_proxy` by the address it appended to
@@ -150,6 +153,7 @@ impl Default for HubConfig {
             https_key: None,
             trusted_proxy: None,
             portal_url: None,
+            contact: None,
             metrics_allow: Vec::new(),
         }
     }
@@ -429,6 +433,11 @@ login_per_minute = {logins}
 # http_listen, over https:// when https_cert is set).
 {portal}
 
+# Where people write about the site and their personal data (rights of
+# access, correction, erasure): shown on the legal pages
+# (/mentions-legales, /donnees-personnelles, /accessibilite).
+{contact}
+
 # Prometheus metrics (/metrics) and the network health page (/sante) are
 # served to the hub machine itself and to these addresses only, judged by
 # the connection's address; from trusted_proxy, by the address it appends
@@ -466,6 +475,10 @@ metrics_allow = [{metrics}]
             portal = match &self.portal_url {
                 Some(u) => format!("portal_url = {u:?}"),
                 None => "# portal_url = \"https://passerelle.example.fr\"".to_string(),
+            },
+            contact = match &self.contact {
+                Some(c) => format!("contact = {c:?}"),
+                None => "# contact = \"dpo@deets.example.fr\"".to_string(),
             },
             proxy = match &self.trusted_proxy {
                 Some(ip) => format!("trusted_proxy = \"{ip}\""),

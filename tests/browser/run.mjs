@@ -130,10 +130,42 @@ try {
   for (const [name, url] of [['themes', '/themes'], ['donnees-ouvertes', '/donnees'],
                              ['annuaire', '/annuaire'], ['ressources', '/ressources'],
                              ['sante-du-reseau', '/sante'], ['coffre-connexion', '/coffre/connexion'],
-                             ['coffre-recuperer', '/coffre/recuperer']]) {
+                             ['coffre-recuperer', '/coffre/recuperer'], ['confiance', '/confiance'],
+                             ['mentions-legales', '/mentions-legales'],
+                             ['donnees-personnelles', '/donnees-personnelles'],
+                             ['accessibilite', '/accessibilite']]) {
     await page.goto(base + url);
     await check(name);
   }
+
+  // Keyboard only, in a fresh session: the first Tab reaches the skip
+  // link, which takes the focus to the content; then sign in to the vault
+  // with Tab, typing and Enter alone.
+  const kb = await (await browser.newContext({ viewport: { width: 412, height: 915 } })).newPage();
+  kb.setDefaultTimeout(15000);
+  await kb.goto(base + '/');
+  await kb.keyboard.press('Tab');
+  const first = await kb.evaluate(() => document.activeElement && document.activeElement.textContent.trim());
+  if (first !== 'Aller au contenu') report.errors.push(`keyboard: the first Tab reaches ${JSON.stringify(first)}, not the skip link`);
+  await kb.keyboard.press('Enter');
+  const target = await kb.evaluate(() => document.activeElement && document.activeElement.id);
+  if (target !== 'contenu') report.errors.push(`keyboard: the skip link leaves the focus on ${JSON.stringify(target)}`);
+  async function tabTo(id) {
+    for (let i = 0; i < 40; i++) {
+      await kb.keyboard.press('Tab');
+      if (await kb.evaluate((want) => document.activeElement && document.activeElement.id === want, id)) return;
+    }
+    throw new Error(`keyboard: #${id} never reached with Tab`);
+  }
+  await kb.goto(base + '/coffre/connexion');
+  await tabTo('identifiant');
+  await kb.keyboard.type('0639 11 22 33');
+  await tabTo('mdp');
+  await kb.keyboard.type('un mot de passe');
+  await kb.keyboard.press('Enter');
+  await kb.getByRole('heading', { name: 'Mes documents', exact: true }).waitFor();
+  await kb.screenshot({ path: path.join(outDir, 'clavier-coffre.png'), fullPage: true });
+  report.pages.push({ name: 'clavier-coffre', url: kb.url(), title: await kb.title() });
 } catch (e) {
   report.errors.push(String(e && e.stack || e));
 } finally {

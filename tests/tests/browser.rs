@@ -87,7 +87,12 @@ async fn portal_works_in_chromium_without_accessibility_violations() {
             "ressources",
             "sante-du-reseau",
             "coffre-connexion",
-            "coffre-recuperer"
+            "coffre-recuperer",
+            "confiance",
+            "mentions-legales",
+            "donnees-personnelles",
+            "accessibilite",
+            "clavier-coffre"
         ]
     );
     assert_eq!(

@@ -825,3 +825,43 @@ async fn sign_in_attempts_are_limited_per_account_across_addresses() {
     assert_eq!(status, 401);
     hub.stop().await;
 }
+
+/// The legal pages answer in French with the configured contact, and every
+/// page starts with the skip link and ends with the legal links.
+#[tokio::test]
+async fn legal_pages_are_linked_from_every_page_with_the_contact() {
+    let net = Net::new();
+    let toml = net.hub_dir().join("hub.toml");
+    let mut c = passerelle_config::HubConfig::load(&toml).unwrap();
+    c.contact = Some("dpo@deets.example.fr".into());
+    std::fs::write(&toml, c.template()).unwrap();
+    let hub = net.start_hub(None).await;
+    let addr = hub.http_addr;
+    for (path, says) in [
+        ("/mentions-legales", "Qui publie ce site"),
+        ("/donnees-personnelles", "Vos droits"),
+        ("/accessibilite", "non conforme"),
+    ] {
+        let (status, _, page) = http_get(addr, path).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(page.contains(says), "{path}: {page}");
+        assert!(
+            page.contains("mailto:dpo@deets.example.fr"),
+            "{path}: {page}"
+        );
+    }
+    for path in ["/", "/coffre", "/annuaire", "/verifier", "/confiance"] {
+        let (_, _, page) = http_get(addr, path).await;
+        let skip = page.find("href=\"#contenu\"").expect("skip link");
+        let header = page.find("<header").expect("header");
+        assert!(skip < header, "{path}: the skip link comes first");
+        for link in [
+            "/mentions-legales",
+            "/donnees-personnelles",
+            "/accessibilite",
+        ] {
+            assert!(page.contains(&format!("href=\"{link}\"")), "{path}: {link}");
+        }
+    }
+    hub.stop().await;
+}

@@ -8,6 +8,8 @@ use crate::state::Ctx;
 pub use passerelle_hub_core::french::{date, number};
 
 const CSS: &str = "\
+.evitement{position:absolute;left:-999px;top:0;background:#fff;color:#0b4f8a;padding:.5rem 1rem;z-index:10}.evitement:focus{left:0}\
+nav.legal{display:flex;flex-wrap:wrap;gap:.3rem 1rem;margin-top:.4rem}\
 *{box-sizing:border-box}body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;color:#1b1b1b;line-height:1.5;background:#fff}\
 a{color:#0b4f8a}header.site{background:#0b3d6b;color:#fff;padding:.6rem 1rem}header.site a{color:#fff;text-decoration:none}\
 header.site .nom{font-weight:700;font-size:1.2rem}nav.site{display:flex;flex-wrap:wrap;gap:.3rem 1rem;margin-top:.3rem}\
@@ -87,6 +89,7 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> String {
                 style { (PreEscaped(CSS)) }
             }
             body {
+                a.evitement href="#contenu" { "Aller au contenu" }
                 header.site {
                     a.nom href="/" { "Passerelle" }
                     " · Observatoire social et médico-social de Mayotte"
@@ -100,7 +103,7 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> String {
                         a href="/partenaires" { "Espace partenaires" }
                     }
                 }
-                main #contenu {
+                main #contenu tabindex="-1" {
                     @if ctx.demo {
                         p.demo role="note" {
                             strong { "Démonstration :" }
@@ -113,6 +116,11 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> String {
                     "Service de la " (ctx.hub.config.name) ". Aucune donnée sur une personne n'est publiée : "
                     "les chiffres qui pourraient désigner quelqu'un sont masqués. "
                     a href="/confiance" { "La confiance dans le réseau" }
+                    nav.legal aria-label="Informations légales" {
+                        a href="/mentions-legales" { "Mentions légales" }
+                        a href="/donnees-personnelles" { "Données personnelles" }
+                        a href="/accessibilite" { "Accessibilité : non conforme" }
+                    }
                 }
             }
         }

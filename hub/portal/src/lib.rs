@@ -43,6 +43,7 @@ pub mod directory;
 pub mod error;
 pub mod https;
 pub mod layout;
+pub mod legal;
 pub mod map;
 pub mod multipart;
 pub mod ops;
@@ -79,6 +80,7 @@ pub fn router(ctx: Arc<Ctx>) -> Router {
         .merge(vault::router())
         .merge(pro_vault::router())
         .merge(verify::router())
+        .merge(legal::router())
         .merge(trust::router())
         .merge(ops::router())
         .fallback(|| async { PortalError::NotFound })
