@@ -87,7 +87,10 @@ unit_start() {
   PASSERELLE_LOG=info PASSERELLE_LOG_FORMAT=json \$exec 2>>"\$WORK/\$unit.log" &
   echo \$! > "\$WORK/\$unit.pid"
   # Started means linked to the hub, as the node's typed status says
-  # (waited for, up to 30 s), not a fixed pause.
+  # (waited for, up to 30 s), not a fixed pause. Status is asked only once
+  # the admin socket answers: before that it would open the store itself,
+  # and hold it from the starting node.
+  for _ in \$(seq 300); do [ -S "\$ROOT/var/lib/passerelle/node/admin.sock" ] && break; sleep 0.1; done
   for _ in \$(seq 300); do
     "\$ROOT/usr/bin/passerelle-node" status --dir "\$ROOT/var/lib/passerelle/node" --format json 2>/dev/null \\
       | python3 -c 'import json,sys; l=json.load(sys.stdin)["link"]; sys.exit(0 if l and l["connected"] is True else 1)' && return 0

@@ -340,7 +340,7 @@ pub async fn start(root: &Path) -> Result<NodeHandle, NodeError> {
                 })?,
         ),
     };
-    let store = Store::open(&dir.store())?;
+    let store = open_store_patiently(&dir.store()).await?;
     let shared = Arc::new(Shared {
         config,
         creds: std::sync::RwLock::new(Arc::new(creds)),
@@ -390,6 +390,27 @@ pub async fn start(root: &Path) -> Result<NodeHandle, NodeError> {
         admin_task,
         root: root.to_path_buf(),
     })
+}
+
+/// How long `serve` waits for a store another process holds.
+const STORE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Opens the store, waiting (at most [`STORE_PATIENCE`]) while another
+/// process holds it: a command such as `status` or `doctor` run while the
+/// node starts reads the store itself until the admin socket answers, and
+/// must not make the service fail to start.
+async fn open_store_patiently(path: &std::path::Path) -> Result<Store, NodeError> {
+    let deadline = tokio::time::Instant::now() + STORE_PATIENCE;
+    loop {
+        match Store::open(path) {
+            Err(crate::store::StoreError::Locked { .. })
+                if tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            other => return Ok(other?),
+        }
+    }
 }
 
 async fn run_link(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
