@@ -12,11 +12,15 @@
 //!
 //! Nothing the portal does not already publish. A node signs the whole
 //! encoded answer (Ed25519 over the bytes, not over a digest), so its
-//! signature can be checked only with the answer itself. The answer is
-//! therefore put in a public bundle only when the result has a single
-//! contribution and every cell of that answer is a figure the portal
-//! publishes (same place, same value; a withheld cell withheld on the
-//! portal too): see [`disclosable`]. Otherwise the entry carries the
+//! signature can be checked only with the answer itself, all of it. The
+//! answer is therefore put in a public bundle only when the result has a
+//! single contribution and every cell of that answer is a figure the
+//! portal publishes, at the same place with the same value: see
+//! [`disclosable`]. An answer with a withheld cell is never disclosed: it
+//! says why each cell was withheld (too few people, or hidden so another
+//! cannot be recovered by subtraction), which tells which cell of a masked
+//! pair is the small one, while the portal says only "secret
+//! statistique". Otherwise the entry carries the
 //! node's certificate, when it answered, the SHA-256 of the answer it
 //! signed and its signature, under the hub's signature: the public checks
 //! which approved nodes contributed and when, and an auditor holding the
@@ -188,8 +192,9 @@ pub fn answer(body: &ReplyBody) -> Option<&AggregateAnswer> {
 }
 
 /// Whether an answer holds only figures the portal publishes: each of its
-/// cells is a total (no category) at a place the result publishes, with
-/// the same value when released, withheld when withheld.
+/// cells is a released total (no category) at a place the result
+/// publishes, with the same value. A withheld cell makes it undisclosable:
+/// its reason (threshold, dominance, secondary) is not published.
 pub fn disclosable(answer: &AggregateAnswer, published: &[ResultCell]) -> bool {
     answer.cells.iter().all(|a| {
         a.category.is_none()
@@ -198,7 +203,7 @@ pub fn disclosable(answer: &AggregateAnswer, published: &[ResultCell]) -> bool {
                 .find(|c| c.level == a.level && c.code == a.code && c.period == a.period)
                 .is_some_and(|c| match a.value {
                     CellValue::Released(x) => c.status == Status::Released && c.value == Some(x),
-                    CellValue::Suppressed(_) => c.status == Status::Suppressed,
+                    CellValue::Suppressed(_) => false,
                 })
     })
 }
@@ -330,11 +335,14 @@ mod tests {
             cell("97611", Some(40.0), Status::Released),
             cell("97607", None, Status::Suppressed),
         ];
-        let same = answer(vec![
+        let same = answer(vec![("97611", CellValue::Released(40.0))]);
+        assert!(disclosable(&same, &published));
+        // Why a cell is withheld is not published.
+        let masked = answer(vec![
             ("97611", CellValue::Released(40.0)),
             ("97607", CellValue::Suppressed(Suppression::Threshold)),
         ]);
-        assert!(disclosable(&same, &published));
+        assert!(!disclosable(&masked, &published));
         let part = answer(vec![("97611", CellValue::Released(25.0))]);
         assert!(!disclosable(&part, &published));
         let elsewhere = answer(vec![("97601", CellValue::Released(3.0))]);

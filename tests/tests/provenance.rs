@@ -15,6 +15,25 @@ use passerelle_verify::{check, Failure};
 
 const ID: &str = "personnes-recues";
 
+/// Rows with at least 20 people in every commune and period: nothing is
+/// withheld, so a single provider's answer is exactly what the portal
+/// publishes.
+fn large_rows(periods: &[&str]) -> String {
+    let mut rows = Vec::new();
+    for (i, p) in periods.iter().enumerate() {
+        for (j, c) in passerelle_protocol::geo::COMMUNES.iter().enumerate() {
+            for k in 0..20 + (i * 7 + j * 3) % 13 {
+                rows.push((
+                    c.code.to_string(),
+                    p.to_string(),
+                    if k % 2 == 0 { "F" } else { "M" },
+                ));
+            }
+        }
+    }
+    rows_csv(&rows)
+}
+
 fn parts(bytes: &[u8]) -> (Bundle, Statement) {
     let b: Bundle = serde_json::from_slice(bytes).expect("a bundle");
     let s: Statement = serde_json::from_str(b.statement.get()).expect("a statement");
@@ -49,11 +68,15 @@ async fn a_single_provider_figure_verifies_and_any_change_is_caught() {
         .data_node(
             &hub,
             "asso-a",
-            Some(&rows_csv(&rows(8, &["2025-T1", "2025-T2"]))),
+            Some(&large_rows(&["2025-T1", "2025-T2"])),
             false,
         )
         .await;
-    passerelle_tests::refresh(&hub, ID).await;
+    let result = passerelle_tests::refresh(&hub, ID).await;
+    assert!(
+        result.cells.iter().all(|c| c.status == Status::Released),
+        "nothing withheld"
+    );
     let fp = sha256(hub.ctx().ca.cert_der());
 
     // The sheet offers the check, with the CA fingerprint printed.
@@ -373,5 +396,45 @@ async fn a_two_provider_figure_discloses_no_provider_answer() {
 
     a.stop().await;
     b.stop().await;
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn a_single_provider_answer_with_masked_cells_is_not_disclosed() {
+    let net = Net::new();
+    let hub = net.start_hub(None).await;
+    let node = net
+        .data_node(
+            &hub,
+            "asso-a",
+            Some(&rows_csv(&rows(8, &["2025-T1"]))),
+            false,
+        )
+        .await;
+    let result = passerelle_tests::refresh(&hub, ID).await;
+    assert!(result.cells.iter().any(|c| c.status == Status::Suppressed));
+    let (status, _, body) = passerelle_tests::http_bytes(
+        hub.http_addr,
+        "GET",
+        &format!("/indicateur/{ID}/preuve?niveau=commune"),
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, s) = parts(&body);
+    // Its answer says why each masked cell is masked; the portal does not.
+    assert!(s.contributions[0].signed_answer.is_none());
+    assert!(
+        !String::from_utf8_lossy(&body).contains(&hex::encode(&result.provenance[0].signed.body))
+    );
+    let report = check(&body, Some(sha256(hub.ctx().ca.cert_der())));
+    assert!(report.ok(), "{:?}", report.failures);
+    assert!(
+        report.checked.iter().any(|l| l.contains("asso-a")),
+        "{:?}",
+        report.checked
+    );
+    node.stop().await;
     hub.stop().await;
 }

@@ -121,6 +121,27 @@ impl Report {
     }
 }
 
+/// A Unix time as a UTC date and time (`2025-03-01 14:05:09 UTC`).
+pub fn utc(t: u64) -> String {
+    // Days to civil date (Howard Hinnant's algorithm), no time-zone data.
+    let (days, secs) = ((t / 86_400) as i64, t % 86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
 fn value(v: Option<f64>, status: compose::Status) -> String {
     match (v, status) {
         (Some(x), _) => x.to_string(),
@@ -174,6 +195,20 @@ pub fn check(bytes: &[u8], ca_fingerprint: Option<[u8; 32]>) -> Report {
             return r;
         }
     };
+    r.checked.push(format!(
+        "Indicator {} ({}), composed {}; this bundle covers level {}, period {}.",
+        statement.indicator.id,
+        statement.indicator.title,
+        utc(statement.computed_at),
+        statement
+            .scope
+            .level
+            .map_or("all".to_string(), |l| l.as_str().to_string()),
+        statement
+            .scope
+            .period
+            .map_or("all".to_string(), |p| p.to_string()),
+    ));
     match verify_hub_cert(&cas, &b.hub_certificate.0, statement.issued_at) {
         Err(e) => r.failures.push(Failure::HubCertificate(e.to_string())),
         Ok(hub) => {
@@ -224,7 +259,11 @@ fn contributions(s: &Statement, cas: &[Vec<u8>], r: &mut Report) -> Option<Answe
         };
         let Some(body) = &c.signed_answer else {
             if r.failures.len() == before {
-                attested.push(format!("{node} ({}, signed at {})", c.dataset, c.issued_at));
+                attested.push(format!(
+                    "{node} ({}, signed {})",
+                    c.dataset,
+                    utc(c.issued_at)
+                ));
             }
             answers = None;
             continue;
@@ -281,8 +320,11 @@ fn contributions(s: &Statement, cas: &[Vec<u8>], r: &mut Report) -> Option<Answe
             }
             (None, Some(a)) => {
                 r.checked.push(format!(
-                    "{} ({}) signed its answer for {} at {}, with a certificate issued by the CA.",
-                    identity.institution, c.node_id, c.dataset, c.issued_at
+                    "{} ({}) signed its answer for {} on {}, with a certificate issued by the CA.",
+                    identity.institution,
+                    c.node_id,
+                    c.dataset,
+                    utc(c.issued_at)
                 ));
                 if let Some(list) = answers.as_mut() {
                     list.entry((c.dataset.clone(), c.measure.clone()))
@@ -354,5 +396,25 @@ fn recompute(s: &Statement, answers: Option<Answers>, r: &mut Report) {
             "All {} published values were recomputed from the signed answers and match.",
             s.cells.len()
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_utc() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc(951_782_400), "2000-02-29 00:00:00 UTC");
+        assert_eq!(utc(1_796_275_354), "2026-12-03 05:22:34 UTC");
+    }
+
+    #[test]
+    fn garbage_is_not_a_bundle() {
+        let r = check(b"not json", None);
+        assert!(matches!(r.failures.as_slice(), [Failure::Unreadable(_)]));
+        let r = check(br#"{"format": 9, "ca_certificates": [], "hub_certificate": "", "statement": {}, "hub_signature": ""}"#, None);
+        assert_eq!(r.failures, vec![Failure::Format(9)]);
     }
 }

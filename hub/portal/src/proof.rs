@@ -212,12 +212,17 @@ async fn explain(State(ctx): State<Arc<Ctx>>) -> Html<String> {
             li { "que chaque partenaire qui a répondu avait un certificat valide de cette autorité au moment de sa réponse ;" }
             li { "quand les réponses sont dans le fichier : la signature de chaque réponse, et chaque chiffre publié, recalculé." }
         }
-        h2 { "Quand plusieurs partenaires contribuent" }
+        h2 { "Ce que le fichier ne montre pas" }
         p {
             "Le fichier de preuve ne révèle rien de plus que ce que le portail publie déjà. Quand un chiffre additionne ou combine les "
-            "réponses de plusieurs partenaires, la réponse de chacun n'est pas publiée (elle montrerait des chiffres que le secret "
-            "statistique protège). Le fichier prouve alors quels partenaires agréés ont contribué et quand, par l'empreinte de leur "
-            "réponse signée ; le recalcul complet est fait par un auditeur à partir d'un export de l'exploitant."
+            "réponses de plusieurs partenaires, ou quand la réponse d'un partenaire contient des cases masquées, cette réponse n'est pas "
+            "dans le fichier : elle montrerait des chiffres ou des raisons de masquage que le secret statistique protège. Le fichier prouve "
+            "alors quels partenaires agréés ont contribué et quand, par l'empreinte de leur réponse signée, et le vérificateur indique ce "
+            "qu'il n'a pas pu recalculer. Le recalcul complet est fait par un auditeur à partir d'un export de l'exploitant."
+        }
+        p {
+            "Le vérificateur ne dit pas si les données des partenaires sont exactes : chaque institution en répond. La couverture de "
+            "l'indicateur (partenaires ayant répondu ou non) est indiquée sur sa fiche."
         }
     };
     Html(page(&ctx, "Vérifier un chiffre", body))
