@@ -385,6 +385,23 @@ async fn a_two_provider_figure_discloses_no_provider_answer() {
     for (x, y) in audit.contributions.iter().zip(&s.contributions) {
         assert_eq!(x.answer_sha256, y.answer_sha256);
     }
+    assert_eq!(passerelle_verify::compare(full.as_bytes(), &body), Ok(()));
+    let other = rewrite(
+        &body,
+        |s| {
+            let b = s
+                .contributions
+                .iter_mut()
+                .find(|c| c.node_id == "asso-b")
+                .unwrap();
+            b.answer_sha256.0[0] ^= 1;
+        },
+        |_| {},
+    );
+    assert!(matches!(
+        passerelle_verify::compare(full.as_bytes(), &other),
+        Err(Failure::Mismatch(why)) if why.contains("asso-b")
+    ));
     let report = check(full.as_bytes(), Some(fp));
     assert!(report.ok(), "{:?}", report.failures);
     assert!(report.unchecked.is_empty(), "{:?}", report.unchecked);

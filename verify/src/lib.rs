@@ -89,6 +89,10 @@ pub enum Failure {
         /// What differs.
         why: String,
     },
+    /// An auditor's export does not cover the public bundle it is
+    /// compared with.
+    #[error("the auditor's export does not match the public bundle: {0}")]
+    Mismatch(String),
     /// A published value differs from the recomputed one.
     #[error("{place}: published {published}, recomputed {recomputed}")]
     Value {
@@ -228,6 +232,42 @@ pub fn check(bytes: &[u8], ca_fingerprint: Option<[u8; 32]>) -> Report {
     let answers = contributions(&statement, &cas, &mut r);
     recompute(&statement, answers, &mut r);
     r
+}
+
+/// Checks that an auditor's export (`audit`, itself checked with
+/// [`check`]) is about the same result as a public bundle: same indicator
+/// and composition time, and every contribution of the public bundle (node
+/// and answer digest) in the export. With both checked, the answers
+/// recomputed from the export are those the public bundle attests.
+pub fn compare(audit: &[u8], public: &[u8]) -> Result<(), Failure> {
+    let read = |bytes: &[u8]| -> Result<Statement, Failure> {
+        let b: Bundle =
+            serde_json::from_slice(bytes).map_err(|e| Failure::Unreadable(e.to_string()))?;
+        serde_json::from_str(b.statement.get()).map_err(|e| Failure::Statement(e.to_string()))
+    };
+    let (a, p) = (read(audit)?, read(public)?);
+    if a.indicator != p.indicator || a.computed_at != p.computed_at {
+        return Err(Failure::Mismatch(format!(
+            "{} composed {} is not {} composed {}",
+            a.indicator.id,
+            utc(a.computed_at),
+            p.indicator.id,
+            utc(p.computed_at)
+        )));
+    }
+    for c in &p.contributions {
+        if !a
+            .contributions
+            .iter()
+            .any(|x| x.node_id == c.node_id && x.answer_sha256 == c.answer_sha256)
+        {
+            return Err(Failure::Mismatch(format!(
+                "the answer of {} attested in the public bundle is not in the export",
+                c.node_id
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Checks every contribution; returns the disclosed answers when every

@@ -5,18 +5,22 @@
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: passerelle-verify BUNDLE.json [--ca-fingerprint HEX]
+const USAGE: &str =
+    "usage: passerelle-verify BUNDLE.json [--ca-fingerprint HEX] [--public PUBLIC.json]
 
 Checks a provenance bundle downloaded from a Passerelle portal (\"Vérifier
 ce chiffre\"): the hub's signature, every certificate back to the network's
 CA, every node signature it holds, and every published value recomputed.
 Give the CA fingerprint printed on the portal with --ca-fingerprint, or
-compare it with the one printed here.";
+compare it with the one printed here. An auditor checking the operator's
+full export gives the public bundle with --public: the export must hold
+every answer the public bundle attests.";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut file = None;
     let mut fingerprint = None;
+    let mut public = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -39,6 +43,13 @@ fn main() -> ExitCode {
                     }
                 }
             }
+            "--public" => match it.next() {
+                Some(p) => public = Some(p.clone()),
+                None => {
+                    eprintln!("--public needs a file\n\n{USAGE}");
+                    return ExitCode::from(2);
+                }
+            },
             f if file.is_none() && !f.starts_with('-') => file = Some(f.to_string()),
             other => {
                 eprintln!("unexpected argument {other:?}\n\n{USAGE}");
@@ -57,7 +68,21 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let report = passerelle_verify::check(&bytes, fingerprint);
+    let mut report = passerelle_verify::check(&bytes, fingerprint);
+    if let Some(p) = public {
+        match std::fs::read(&p) {
+            Ok(pb) => match passerelle_verify::compare(&bytes, &pb) {
+                Ok(()) => report.checked.push(format!(
+                    "Every answer the public bundle {p} attests is in this export."
+                )),
+                Err(f) => report.failures.push(f),
+            },
+            Err(e) => {
+                eprintln!("cannot read {p}: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     for fp in &report.ca_fingerprints {
         println!("CA fingerprint (SHA-256): {fp}");
     }
