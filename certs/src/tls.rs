@@ -30,7 +30,7 @@ use rustls::{
 };
 
 use crate::{
-    identity::NodeIdentity,
+    identity::{HubIdentity, NodeIdentity},
     watch::{HubCertWatch, WatchedServerVerifier},
     CertError,
 };
@@ -304,4 +304,39 @@ pub fn verify_node_cert(cas: &[Vec<u8>], der: &[u8], at: u64) -> Result<NodeIden
     let when = TlsTime::since_unix_epoch(std::time::Duration::from_secs(at));
     verifier.verify_client_cert(&CertificateDer::from(der.to_vec()), &[], when)?;
     NodeIdentity::from_der(der)
+}
+
+/// Checks that a hub certificate chains to one of the CAs, carries the
+/// server purpose and was valid at time `at` (seconds since the epoch), and
+/// returns its identity. Used offline to check the hub's signature on a
+/// provenance bundle (its key is also the one that signs queries).
+///
+/// # Errors
+/// When the certificate does not chain, was not valid then, or is not a
+/// hub certificate.
+pub fn verify_hub_cert(cas: &[Vec<u8>], der: &[u8], at: u64) -> Result<HubIdentity, CertError> {
+    let cas: Vec<CertificateDer<'_>> = cas.iter().map(|c| CertificateDer::from(&c[..])).collect();
+    let anchors = cas
+        .iter()
+        .map(webpki::anchor_from_trusted_cert)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| CertError::Parse(format!("CA certificate: {e}")))?;
+    let leaf = CertificateDer::from(der);
+    let end =
+        webpki::EndEntityCert::try_from(&leaf).map_err(|e| CertError::Parse(e.to_string()))?;
+    let when = TlsTime::since_unix_epoch(std::time::Duration::from_secs(at));
+    end.verify_for_usage(
+        webpki::ALL_VERIFICATION_ALGS,
+        &anchors,
+        &[],
+        when,
+        webpki::KeyUsage::server_auth(),
+        None,
+        None,
+    )
+    .map_err(|e| CertError::Role {
+        role: "hub",
+        why: format!("does not chain to the CA at that time: {e}"),
+    })?;
+    HubIdentity::from_der(der)
 }

@@ -54,6 +54,14 @@ pub enum Request {
         /// Indicator id.
         id: String,
     },
+    /// The provenance bundle of an indicator's latest result: public, or
+    /// with every signed answer for an auditor (`full`).
+    Provenance {
+        /// Indicator id.
+        id: String,
+        /// Every answer, not only what the portal publishes.
+        full: bool,
+    },
     /// Create a partner account.
     PartnerAdd {
         /// Login e-mail.
@@ -112,6 +120,8 @@ pub enum Response {
     Drafted(Indicator, Box<passerelle_observatory::publish::Draft>),
     /// A successful verification.
     Verified(Verification),
+    /// A provenance bundle (JSON text).
+    Bundle(String),
     /// An account was created; its one-time initial password.
     Password(String),
     /// Partner accounts: e-mail, name, institution, created.
@@ -200,6 +210,26 @@ pub fn dispatch(
                 )
             })
             .map(Response::Verified),
+        Request::Provenance { id, full } => latest(hub, catalog, &id).and_then(|(ind, r)| {
+            use passerelle_provenance::bundle::{Kind, Scope};
+            let kind = if full { Kind::Audit } else { Kind::Public };
+            let b = passerelle_observatory::provenance::bundle(
+                hub,
+                &ind,
+                &r,
+                Scope::default(),
+                kind,
+                now(),
+            )?;
+            serde_json::to_string_pretty(&b)
+                .map(Response::Bundle)
+                .map_err(|e| {
+                    HubError::from(Refusal::Verification {
+                        indicator: id.clone(),
+                        why: e.to_string(),
+                    })
+                })
+        }),
     };
     result.unwrap_or_else(|e| Response::Error(e.into()))
 }

@@ -147,6 +147,20 @@ pub enum Command {
         /// Indicator id.
         id: String,
     },
+    /// Write the provenance bundle of an indicator's latest result, for
+    /// `passerelle-verify`: as the portal serves it, or with every signed
+    /// answer (`--full`, for an auditor: it discloses each provider's
+    /// answer, so hand it only to someone entitled to see them).
+    Provenance {
+        /// Indicator id.
+        id: String,
+        /// Every signed answer (auditor's export).
+        #[arg(long)]
+        full: bool,
+        /// File to write.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
     /// A hub and demonstration nodes (fictitious institutions) in one process.
     #[cfg(feature = "demo")]
     Demo {
@@ -291,6 +305,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             format,
         } => step::indicator(&dir("."), id, level, refresh, format).await?,
         Command::VerifyIndicator { id } => step::verify_indicator(&dir("."), id).await?,
+        Command::Provenance { id, full, out } => {
+            step::provenance(&dir("."), id, full, &out).await?
+        }
         Command::Partner { action } => step::partner(&dir("."), action).await?,
         Command::Backup { to, include_keys } => step::backup(&dir("."), &to, include_keys).await?,
         Command::Restore { from } => step::restore(&dir("."), &from).await?,

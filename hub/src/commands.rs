@@ -241,6 +241,23 @@ pub async fn verify_indicator(root: &Path, id: String) -> Result<(), HubError> {
     Ok(())
 }
 
+/// `provenance`: the bundle of the latest result, written to `out`.
+pub async fn provenance(root: &Path, id: String, full: bool, out: &Path) -> Result<(), HubError> {
+    let text = ask(root, Request::Provenance { id, full }, |r| match r {
+        Response::Bundle(t) => Some(t),
+        _ => None,
+    })
+    .await?;
+    passerelle_certs::files::write_atomic(out, text.as_bytes(), if full { 0o600 } else { 0o644 })?;
+    eprintln!(
+        "{} bundle written to {}; check it with: passerelle-verify {}",
+        if full { "auditor's" } else { "public" },
+        out.display(),
+        out.display()
+    );
+    Ok(())
+}
+
 /// `partner add|list|remove`: partner accounts.
 pub async fn partner(root: &Path, action: PartnerAction) -> Result<(), HubError> {
     match action {

@@ -11,10 +11,12 @@
 //! - [`compose`]: indicators composed from node answers (pure).
 //! - [`refresh`]: plan, fan-out, fold; history and offline verification.
 //! - [`publish`]: the publishing rules (published, or kept as a draft).
+//! - [`provenance`]: signed provenance bundles of published results.
 //! - [`resources`]: the resource centre's documents.
 
 pub mod catalog;
 pub mod compose;
+pub mod provenance;
 pub mod publish;
 pub mod refresh;
 pub mod resources;

@@ -158,6 +158,11 @@ pub fn openapi() -> Value {
                 "responses": {"200": {"description": "Valeurs", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Result"}}}},
                               "404": {"description": "Indicateur inconnu ou pas encore calculé"}}}},
             "/api/geography": {"get": {"summary": "La géographie de référence (communes, EPCI, département)", "responses": {"200": {"description": "Géographie"}}}},
+            "/api/indicators/{id}/provenance": {"get": {"summary": "La preuve d'un chiffre publié (« Vérifier ce chiffre ») : déclaration signée de la plateforme, certificats et signatures des partenaires, à vérifier avec passerelle-verify",
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}, level,
+                    {"name": "period", "in": "query", "required": false, "schema": {"type": "string", "example": "2025-T2"}}],
+                "responses": {"200": {"description": "Fichier de preuve (JSON)"},
+                              "404": {"description": "Indicateur inconnu, pas encore calculé, ou période absente"}}}},
         },
         "components": {"schemas": {
             "Indicator": {"type": "object", "properties": {

@@ -27,6 +27,8 @@
 //! - [`pro_vault`]: what professionals see of the vault.
 //! - [`paging`]: long lists a page at a time.
 //! - [`verify`]: the public check of verifiable copies.
+//! - [`proof`]: "Vérifier ce chiffre": provenance bundles of published
+//!   figures and how to check them.
 //! - [`ops`]: `/metrics` and the network health page.
 //! - [`multipart`]: bounded reading of multipart forms, and the body
 //!   limit of every route without files.
@@ -51,6 +53,7 @@ pub mod pages;
 pub mod paging;
 pub mod partner;
 pub mod pro_vault;
+pub mod proof;
 pub mod public;
 pub mod resources;
 pub mod state;
@@ -82,6 +85,7 @@ pub fn router(ctx: Arc<Ctx>) -> Router {
         .merge(verify::router())
         .merge(legal::router())
         .merge(trust::router())
+        .merge(proof::router())
         .merge(ops::router())
         .fallback(|| async { PortalError::NotFound })
         // Every route's body limit; the upload routes set larger ones of

@@ -177,6 +177,9 @@ fn csv_fields(line: &str) -> Result<Vec<String>, String> {
 /// other JSON (the catalog, the OpenAPI document) has none.
 pub fn json_figures(body: &str) -> Result<Vec<Found>, String> {
     let v: serde_json::Value = serde_json::from_str(body).map_err(|e| e.to_string())?;
+    if v.get("statement").is_some() {
+        return bundle_figures(body);
+    }
     let Some(cells) = v.get("cells") else {
         return Ok(Vec::new());
     };
@@ -193,6 +196,65 @@ pub fn json_figures(body: &str) -> Result<Vec<Found>, String> {
             _ => return Err(format!("status and value disagree: {c}")),
         };
         out.push((ind.to_string(), level, s("code")?, s("period")?, shown));
+    }
+    Ok(out)
+}
+
+/// The figures of a provenance bundle ("Vérifier ce chiffre"): its
+/// published cells, and every cell of every node answer it discloses (a
+/// count answer of `personnes_recues` is read as the figures of
+/// `personnes-recues`, whose truth it is; any other answer's figure is
+/// read under its own name, which no truth accepts).
+pub fn bundle_figures(body: &str) -> Result<Vec<Found>, String> {
+    use passerelle_protocol::{aggregate::CellValue, codec, envelope::ReplyBody};
+    use passerelle_provenance::{
+        bundle::{answer, Bundle, Statement},
+        compose::Status,
+    };
+    let b: Bundle = serde_json::from_str(body).map_err(|e| e.to_string())?;
+    let s: Statement = serde_json::from_str(b.statement.get()).map_err(|e| e.to_string())?;
+    let id = s.indicator.id.clone();
+    let mut out = Vec::new();
+    for c in &s.cells {
+        let shown = match (c.status, c.value) {
+            (Status::Released, Some(v)) => Shown::Value(v),
+            (Status::Suppressed | Status::Missing, None) => Shown::Absent,
+            _ => return Err(format!("status and value disagree: {c:?}")),
+        };
+        out.push((
+            id.clone(),
+            c.level,
+            c.code.clone(),
+            c.period.to_string(),
+            shown,
+        ));
+    }
+    for c in &s.contributions {
+        let Some(bytes) = &c.signed_answer else {
+            continue;
+        };
+        let reply: ReplyBody = codec::decode(&bytes.0).map_err(|e| e.to_string())?;
+        let a = answer(&reply).ok_or("a disclosed answer that is not an aggregate")?;
+        let name = if a.query.dataset == "personnes_recues"
+            && a.query.measure == passerelle_protocol::aggregate::Measure::Count
+        {
+            "personnes-recues".to_string()
+        } else {
+            format!("answer of {} to {}", c.node_id, a.query.dataset)
+        };
+        for cell in &a.cells {
+            let shown = match cell.value {
+                CellValue::Released(v) => Shown::Value(v),
+                CellValue::Suppressed(_) => Shown::Absent,
+            };
+            out.push((
+                name.clone(),
+                cell.level,
+                cell.code.clone(),
+                cell.period.to_string(),
+                shown,
+            ));
+        }
     }
     Ok(out)
 }

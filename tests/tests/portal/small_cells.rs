@@ -168,6 +168,9 @@ async fn public_pages_downloads_and_api_never_show_a_small_cell() {
             seeds.push(format!("/donnees/{id}.json?niveau={level}"));
             for p in periods {
                 seeds.push(format!("/indicateur/{id}?niveau={level}&periode={p}"));
+                seeds.push(format!(
+                    "/indicateur/{id}/preuve?niveau={level}&periode={p}"
+                ));
             }
         }
     }
@@ -223,7 +226,8 @@ async fn public_pages_downloads_and_api_never_show_a_small_cell() {
         ("JSON file", |u: &str| u.contains(".json")),
         ("API", |u: &str| u.starts_with("/api/")),
         ("report", |u: &str| u.starts_with("/partenaires/rapport")),
-    ] as [(&str, fn(&str) -> bool); 5]
+        ("provenance bundle", |u: &str| u.contains("/preuve")),
+    ] as [(&str, fn(&str) -> bool); 6]
     {
         let seen: HashSet<(Level, &str, &str)> = figures
             .iter()
@@ -307,7 +311,9 @@ async fn crawl(
         if status != 200 {
             // Only an indicator never computed has no API answer or file.
             let uncomputed = status == 404
-                && (url.starts_with("/api/indicators/") || url.starts_with("/donnees/"));
+                && (url.starts_with("/api/indicators/")
+                    || url.starts_with("/donnees/")
+                    || url.contains("/preuve"));
             let redirect = status == 303 && session.is_none();
             if !uncomputed && !redirect {
                 out.problems.push(format!("{url}: status {status}"));

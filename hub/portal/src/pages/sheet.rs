@@ -65,6 +65,7 @@ pub fn sheet(ctx: &Ctx, id: &str, q: &SheetQuery) -> Option<String> {
         @if periods.len() > 1 { (evolution(ind, &r, &periods)) }
         (level_table(ind, &r, q.level, &period))
         (downloads(ind, q.level))
+        (crate::proof::sheet_section(ctx, ind, q.level, &period))
     };
     Some(page(ctx, &ind.title, body))
 }
@@ -87,7 +88,7 @@ fn facts(ind: &Indicator, r: Option<&IndicatorResult>) -> Markup {
             tr { th scope="row" { "Unité" } td { (ind.unit) } }
             tr { th scope="row" { "Sources" } td { (ind.sources.join(", ")) } }
             tr { th scope="row" { "Mise à jour" } td { (ind.frequency) } }
-            tr { th scope="row" { "Calcul" } td { (ind.formula.describe_fr()) } }
+            tr { th scope="row" { "Calcul" } td { (passerelle_observatory::catalog::describe_fr(&ind.formula)) } }
             @if let Some(r) = r {
                 @let partners = answered(r);
                 tr { th scope="row" { "Dernier calcul publié" } td { (date(r.computed_at)) } }
