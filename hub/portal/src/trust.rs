@@ -12,7 +12,7 @@ use axum::{extract::State, response::Html, routing::get, Json, Router};
 use maud::html;
 use passerelle_hub_core::{federation, french};
 use passerelle_link::output::rfc3339;
-use passerelle_protocol::{hex, sign::sha256};
+use passerelle_protocol::hex;
 use serde::Serialize;
 
 use crate::{layout::page, state::Ctx};
@@ -111,12 +111,8 @@ pub fn facts(ctx: &Ctx) -> Trust {
         .filter(|i| i.keeps_hub_head.is_some_and(|k| k < records))
         .count();
     Trust {
-        ca_fingerprints: ctx
-            .hub
-            .trusted_cas
-            .iter()
-            .map(|der| hex::encode(&sha256(der)))
-            .collect(),
+        // As the verifier prints them and the sheets show them.
+        ca_fingerprints: crate::proof::ca_fingerprints(ctx),
         institutions,
         hub_chain: Chain {
             records,
@@ -157,7 +153,7 @@ async fn trust_page(State(ctx): State<Arc<Ctx>>) -> Html<String> {
         @for (i, f) in t.ca_fingerprints.iter().enumerate() {
             p {
                 @if i > 0 { "Autorité précédente, encore reconnue : " }
-                code.empreinte { (grouped(f)) }
+                code.empreinte { (f) }
             }
         }
         h2 { "Institutions inscrites" }
