@@ -100,7 +100,18 @@ impl Net {
             Vec::new(),
         )
         .expect("hub init");
+        // The tests sign partners in with their password alone unless they
+        // set `partner_totp` themselves (tests/tests/partner_accounts.rs).
+        net.set_partner_totp(passerelle_config::PartnerTotp::Off);
         net
+    }
+
+    /// Writes `partner_totp` into the hub's configuration.
+    pub fn set_partner_totp(&self, value: passerelle_config::PartnerTotp) {
+        let path = self.hub_dir().join("hub.toml");
+        let mut c = passerelle_config::HubConfig::load(&path).expect("hub.toml");
+        c.partner_totp = value;
+        std::fs::write(&path, c.template()).expect("hub.toml written");
     }
 
     /// The hub folder.
@@ -565,4 +576,21 @@ pub async fn refresh_decided(
     )
     .await
     .expect("refresh")
+}
+
+/// Creates a partner account whose first password needs no change (for
+/// tests about something else than the first sign-in); returns the password.
+pub fn add_partner(hub: &HubHandle, email: &str, name: &str, institution: &NodeId) -> String {
+    let ctx = hub.ctx();
+    let password =
+        passerelle_hub_core::partners::add(&ctx.hub, email, name, institution, 0).expect("partner");
+    let mut a = ctx
+        .hub
+        .store
+        .account(&email.to_lowercase())
+        .unwrap()
+        .unwrap();
+    a.must_change_password = false;
+    ctx.hub.store.put_account(&a).unwrap();
+    password
 }
