@@ -259,20 +259,22 @@ fn enrol_form(
 }
 
 /// The session and account allowed on the enrolment page, or where to go.
-fn enrolling(ctx: &Ctx, headers: &HeaderMap) -> Result<(String, Session, Account), Response> {
+fn enrolling(ctx: &Ctx, headers: &HeaderMap) -> Result<(String, Session, Account), &'static str> {
     match pending(ctx, headers) {
-        None => Err(to_login()),
-        Some(_) if ctx.hub.config.partner_totp == PartnerTotp::Off => Err(redirect("/partenaires")),
+        None => Err(LOGIN_PAGE),
+        Some(_) if ctx.hub.config.partner_totp == PartnerTotp::Off => Err("/partenaires"),
         Some((t, s, a)) if matches!(s.step, Step::Enrol | Step::Ready) => Ok((t, s, a)),
-        Some((_, s, _)) => Err(redirect(step_path(s.step))),
+        Some((_, s, _)) => Err(step_path(s.step)),
     }
 }
+
+const LOGIN_PAGE: &str = "/partenaires/connexion";
 
 /// GET `/partenaires/double-facteur`: enrol an authenticator app.
 pub async fn enrol_page(State(ctx): State<Arc<Ctx>>, headers: HeaderMap) -> Response {
     let (_, s, mut a) = match enrolling(&ctx, &headers) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(to) => return redirect(to),
     };
     if !a.totp_enabled && a.totp_secret.is_none() {
         let _held = CODES.lock().await;
@@ -298,7 +300,7 @@ pub async fn enrol(
 ) -> Response {
     let (token, s, a) = match enrolling(&ctx, &headers) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(to) => return redirect(to),
     };
     if !csrf_ok(&s, &f.csrf) {
         return forbidden(&ctx);

@@ -49,11 +49,11 @@ fn password_form(ctx: &Ctx, s: &Session, message: Option<&str>, status: StatusCo
 }
 
 /// The session allowed here (signed in, or at the password step).
-fn changing(ctx: &Ctx, headers: &HeaderMap) -> Result<(Session, Account), Response> {
+fn changing(ctx: &Ctx, headers: &HeaderMap) -> Result<(Session, Account), &'static str> {
     match pending(ctx, headers) {
-        None => Err(to_login()),
+        None => Err(LOGIN_PAGE),
         Some((_, s, a)) if matches!(s.step, Step::ChangePassword | Step::Ready) => Ok((s, a)),
-        Some((_, s, _)) => Err(redirect(step_path(s.step))),
+        Some((_, s, _)) => Err(step_path(s.step)),
     }
 }
 
@@ -61,7 +61,7 @@ fn changing(ctx: &Ctx, headers: &HeaderMap) -> Result<(Session, Account), Respon
 pub async fn password_page(State(ctx): State<Arc<Ctx>>, headers: HeaderMap) -> Response {
     match changing(&ctx, &headers) {
         Ok((s, _)) => password_form(&ctx, &s, None, StatusCode::OK),
-        Err(r) => r,
+        Err(to) => redirect(to),
     }
 }
 
@@ -84,7 +84,7 @@ pub async fn change_password(
 ) -> Response {
     let (s, a) = match changing(&ctx, &headers) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(to) => return redirect(to),
     };
     if !csrf_ok(&s, &f.csrf) {
         return forbidden(&ctx);
