@@ -239,11 +239,13 @@ fn enrol_form(
                 p { "Votre compte peut lire des documents du coffre-fort : la connexion demande, en plus du mot de passe, un code à 6 chiffres donné par une application d'authentification sur votre téléphone." }
             }
             ol {
-                li { "Ouvrez votre application d'authentification et ajoutez un compte en lisant ce code QR :" }
+                li {
+                    "Ouvrez votre application d'authentification et ajoutez un compte en lisant ce code QR :"
+                    br;
+                        }
                 li { "ou, sans appareil photo, saisissez cette clé : " code #cle { (totp::secret_base32(&secret)) } }
                 li { "Saisissez ci-dessous le code affiché par l'application pour confirmer." }
             }
-            (qr_svg(&uri))
             form method="post" action="/partenaires/double-facteur" {
                 (csrf_field(&s.csrf))
                 p {
