@@ -194,7 +194,12 @@ async fn a_required_second_factor_is_enrolled_then_asked_and_wrong_codes_are_cou
     assert_eq!(status, 303);
     let (status, _, page) = get(addr, "/partenaires/double-facteur", &session).await;
     assert_eq!(status, 200);
-    assert!(page.contains("<svg") && page.contains("application d'authentification"));
+    assert!(
+        page.contains("<svg")
+            && page.contains("aria-label=\"Code QR")
+            && page.contains("application d'authentification"),
+        "{page}"
+    );
     let at = page.find("id=\"cle\">").unwrap() + "id=\"cle\">".len();
     let key = &page[at..at + page[at..].find('<').unwrap()];
     let secret = Secret::Encoded(key.to_string()).to_bytes().unwrap();

@@ -242,7 +242,8 @@ fn enrol_form(
                 li {
                     "Ouvrez votre application d'authentification et ajoutez un compte en lisant ce code QR :"
                     br;
-                        }
+                    (qr_svg(&uri))
+                }
                 li { "ou, sans appareil photo, saisissez cette clé : " code #cle { (totp::secret_base32(&secret)) } }
                 li { "Saisissez ci-dessous le code affiché par l'application pour confirmer." }
             }
