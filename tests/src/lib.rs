@@ -577,20 +577,3 @@ pub async fn refresh_decided(
     .await
     .expect("refresh")
 }
-
-/// Creates a partner account whose first password needs no change (for
-/// tests about something else than the first sign-in); returns the password.
-pub fn add_partner(hub: &HubHandle, email: &str, name: &str, institution: &NodeId) -> String {
-    let ctx = hub.ctx();
-    let password =
-        passerelle_hub_core::partners::add(&ctx.hub, email, name, institution, 0).expect("partner");
-    let mut a = ctx
-        .hub
-        .store
-        .account(&email.to_lowercase())
-        .unwrap()
-        .unwrap();
-    a.must_change_password = false;
-    ctx.hub.store.put_account(&a).unwrap();
-    password
-}

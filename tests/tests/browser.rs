@@ -32,7 +32,7 @@ async fn portal_works_in_chromium_without_accessibility_violations() {
         .await;
     hub.ctx().observatory.refresh_all(&hub.ctx().fed).await;
     let inst = passerelle_protocol::ids::NodeId::new("asso-a").unwrap();
-    let password = passerelle_tests::add_partner(&hub, "agent@asso.fr", "Agent A", &inst);
+    let password = passerelle_tests::vault::add_partner(&hub, "agent@asso.fr", "Agent A", &inst);
 
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let script = root.join("tests/browser/run.mjs");

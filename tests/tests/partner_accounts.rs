@@ -184,7 +184,7 @@ async fn a_required_second_factor_is_enrolled_then_asked_and_wrong_codes_are_cou
     let addr = hub.http_addr;
     let inst = NodeId::new("asso-a").unwrap();
     let email = "agent@asso.fr";
-    let password = passerelle_tests::add_partner(&hub, email, "Agent A", &inst);
+    let password = passerelle_tests::vault::add_partner(&hub, email, "Agent A", &inst);
 
     // After the password: enrol first, nothing else.
     let (status, to, session) = sign_in(addr, email, &password).await;
@@ -327,8 +327,8 @@ async fn a_person_shares_only_with_institutions_they_are_linked_to() {
         NodeId::new("caf-976").unwrap(),
         NodeId::new("cd-976").unwrap(),
     );
-    passerelle_tests::add_partner(&hub, "ana@caf976.fr", "Ana Madi", &caf_id);
-    passerelle_tests::add_partner(&hub, "bob@cd976.fr", "Bob Ali", &cd_id);
+    passerelle_tests::vault::add_partner(&hub, "ana@caf976.fr", "Ana Madi", &caf_id);
+    passerelle_tests::vault::add_partner(&hub, "bob@cd976.fr", "Bob Ali", &cd_id);
     let awa = create_account(&hub, "0639123456", "motdepasse-awa").await;
     let person = hub
         .ctx()
