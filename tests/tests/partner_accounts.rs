@@ -20,8 +20,25 @@ fn location(h: &[(String, String)]) -> String {
         .unwrap_or_default()
 }
 
+/// How long the session cookie a response sets lasts, in seconds.
+fn max_age(h: &[(String, String)]) -> Option<u64> {
+    h.iter()
+        .filter(|(k, v)| k == "set-cookie" && v.starts_with("pl_session="))
+        .find_map(|(_, v)| v.split("Max-Age=").nth(1)?.split(';').next()?.parse().ok())
+}
+
 /// Posts the sign-in form: status, where it sends, the session cookie.
 async fn sign_in(addr: SocketAddr, email: &str, password: &str) -> (u16, String, Option<String>) {
+    let (status, to, session, _) = sign_in_for(addr, email, password).await;
+    (status, to, session)
+}
+
+/// [`sign_in`], with how long the session cookie lasts.
+async fn sign_in_for(
+    addr: SocketAddr,
+    email: &str,
+    password: &str,
+) -> (u16, String, Option<String>, Option<u64>) {
     let (_, h, p) = http(addr, "GET", "/partenaires/connexion", &[], "").await;
     let jar = format!("pl_login={}", set_cookie(&h, "pl_login").unwrap());
     let csrf = hidden_field(&p, "csrf").unwrap();
@@ -38,7 +55,7 @@ async fn sign_in(addr: SocketAddr, email: &str, password: &str) -> (u16, String,
     )
     .await;
     let session = set_cookie(&h, "pl_session").map(|c| format!("pl_session={c}"));
-    (status, location(&h), session)
+    (status, location(&h), session, max_age(&h))
 }
 
 async fn get(addr: SocketAddr, path: &str, cookie: &str) -> (u16, String, String) {
@@ -239,9 +256,11 @@ async fn a_required_second_factor_is_enrolled_then_asked_and_wrong_codes_are_cou
             .totp_enabled
     );
 
-    // Signing in again: the password alone opens no session.
-    let (status, to, session) = sign_in(addr, email, &password).await;
+    // Signing in again: the password alone opens no session, and what it
+    // opens lasts 15 minutes.
+    let (status, to, session, lasts) = sign_in_for(addr, email, &password).await;
     assert_eq!((status, to.as_str()), (303, "/partenaires/code"));
+    assert_eq!(lasts, Some(15 * 60));
     let session = session.unwrap();
     let (status, _, _) = get(addr, "/partenaires", &session).await;
     assert_eq!(status, 303);
@@ -263,16 +282,19 @@ async fn a_required_second_factor_is_enrolled_then_asked_and_wrong_codes_are_cou
     }
     let (status, _, _) = get(addr, "/partenaires", &session).await;
     assert_eq!(status, 303);
-    // A code of a step not used yet opens the session.
+    // A code of a step not used yet opens the session, for the whole
+    // session_ttl (8 hours by default).
     let code = fresh_code(&totp, used);
-    let (status, to, _) = post(
+    let (status, h, _) = http(
         addr,
+        "POST",
         "/partenaires/code",
-        &session,
+        &[("Cookie", &session)],
         &format!("csrf={csrf}&code={code}"),
     )
     .await;
-    assert_eq!((status, to.as_str()), (303, "/partenaires"));
+    assert_eq!((status, location(&h).as_str()), (303, "/partenaires"));
+    assert_eq!(max_age(&h), Some(8 * 3600));
     let (status, _, _) = get(addr, "/partenaires", &session).await;
     assert_eq!(status, 200);
 

@@ -118,6 +118,10 @@ pub fn check_new_password(current: &str, new: &str, again: &str) -> Result<(), N
     }
 }
 
+/// How long a session with a step left lasts (seconds): the time to
+/// give a code or change a password, not a working day.
+pub const PENDING_TTL: u64 = 15 * 60;
+
 /// What a signed-in partner must do before reaching the partner pages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
@@ -312,12 +316,14 @@ impl Sessions {
             .cloned()
     }
 
-    /// Moves a session to its next step; whether it was live.
-    pub fn set_step(&self, token: &str, step: Step) -> bool {
+    /// Moves a session to its next step, valid until `expires_at`;
+    /// whether it was live.
+    pub fn set_step(&self, token: &str, step: Step, expires_at: UnixTime) -> bool {
         let mut map = self.map.lock().expect("sessions lock");
         match map.get_mut(&sha256(token.as_bytes())) {
             Some(s) => {
                 s.step = step;
+                s.expires_at = expires_at;
                 true
             }
             None => false,
@@ -369,9 +375,9 @@ mod tests {
         assert_eq!(s.get(&token, 101), None);
         let (token, session) = s.open_at("a@b.fr", Step::Code, 100, 60);
         assert_eq!(session.step, Step::Code);
-        assert!(s.set_step(&token, Step::Ready));
-        assert_eq!(s.get(&token, 101).map(|s| s.step), Some(Step::Ready));
-        assert!(!s.set_step("forged", Step::Ready));
+        assert!(s.set_step(&token, Step::Ready, 1000));
+        assert_eq!(s.get(&token, 999).map(|s| s.step), Some(Step::Ready));
+        assert!(!s.set_step("forged", Step::Ready, 1000));
     }
 
     #[test]

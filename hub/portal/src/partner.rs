@@ -270,7 +270,7 @@ pub async fn login(
         return to_login();
     };
     let step = steps::next_step(&ctx, &account, false);
-    let ttl = ctx.hub.config.session_ttl.as_secs();
+    let ttl = steps::ttl(&ctx, step);
     let (token, _) = ctx.sessions.open_at(&email, step, t, ttl);
     if step == Step::Ready {
         tracing::info!(account = %email, "partner signed in");

@@ -17,6 +17,7 @@ use axum::{
 use maud::{html, Markup, PreEscaped};
 use passerelle_config::PartnerTotp;
 use passerelle_hub_core::partners::{
+    self,
     totp::{self, CodeError},
     Account, Session, Step,
 };
@@ -65,6 +66,16 @@ pub(super) fn pending(ctx: &Ctx, headers: &HeaderMap) -> Option<(String, Session
             ctx.sessions.close(&token);
             None
         }
+    }
+}
+
+/// How long a session at `step` lasts (seconds).
+pub(super) fn ttl(ctx: &Ctx, step: Step) -> u64 {
+    let full = ctx.hub.config.session_ttl.as_secs();
+    if step == Step::Ready {
+        full
+    } else {
+        full.min(partners::PENDING_TTL)
     }
 }
 
@@ -188,9 +199,10 @@ pub async fn code(
     match use_code(&ctx, &s.email, &f.code, false).await {
         Ok(a) => {
             let next = next_step(&ctx, &a, true);
-            ctx.sessions.set_step(&token, next);
+            let ttl = ttl(&ctx, next);
+            ctx.sessions.set_step(&token, next, now() + ttl);
             tracing::info!(account = %s.email, "partner signed in (second factor)");
-            redirect(step_path(next))
+            with_session(redirect(step_path(next)), &token, ttl)
         }
         Err(e) => {
             tracing::warn!(account = %s.email, ip = %client, reason = ?e, "partner code refused");
@@ -319,8 +331,9 @@ pub async fn enrol(
         Ok(a) => {
             tracing::info!(account = %s.email, "partner enrolled a second factor");
             let next = next_step(&ctx, &a, true);
-            ctx.sessions.set_step(&token, next);
-            redirect(step_path(next))
+            let ttl = ttl(&ctx, next);
+            ctx.sessions.set_step(&token, next, now() + ttl);
+            with_session(redirect(step_path(next)), &token, ttl)
         }
         Err(e) => {
             tracing::warn!(account = %s.email, ip = %client, reason = ?e, "partner enrolment code refused");

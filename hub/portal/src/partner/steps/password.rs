@@ -4,7 +4,7 @@
 //! session of the account is closed.
 
 use super::*;
-use passerelle_hub_core::partners::{self, NewPasswordError};
+use passerelle_hub_core::partners::NewPasswordError;
 
 /// The password change form's fields.
 #[derive(Debug, Deserialize)]
@@ -128,7 +128,7 @@ pub async fn change_password(
     // Every other session of the account ends; this one goes on anew.
     ctx.sessions.close_all(&s.email);
     let next = next_step(&ctx, &a, true);
-    let ttl = ctx.hub.config.session_ttl.as_secs();
+    let ttl = ttl(&ctx, next);
     let (token, _) = ctx.sessions.open_at(&s.email, next, now(), ttl);
     with_session(redirect(step_path(next)), &token, ttl)
 }
