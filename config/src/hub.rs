@@ -9,6 +9,32 @@ use crate::{
     ConfigError, QuicLimits,
 };
 
+/// When partner accounts need a second factor (`partner_totp`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum PartnerTotp {
+    /// Every partner account enrols and gives a code at each sign-in: any
+    /// partner professional can be named in a consent, and so read vault
+    /// documents.
+    #[default]
+    Required,
+    /// Each partner may enrol; the code is asked of those who did.
+    Optional,
+    /// No second factor is offered nor asked.
+    Off,
+}
+
+impl PartnerTotp {
+    /// The value as written in `hub.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Required => "required",
+            Self::Optional => "optional",
+            Self::Off => "off",
+        }
+    }
+}
+
 /// The hub's configuration. Every key is optional; defaults suit a first run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -93,6 +119,8 @@ pub struct HubConfig {
     pub session_ttl: Duration,
     /// Sign-in attempts allowed per address (IPv6: per /64) per minute.
     pub login_per_minute: NonZeroU32,
+    /// When partner accounts need a second factor (a TOTP code).
+    pub partner_totp: PartnerTotp,
     /// Certificate chain (PEM) for serving the portal over HTTPS; with
     /// `https_key`. Without them the portal speaks plain HTTP, for a reverse
     /// proxy that terminates TLS (and sends HSTS) in front of it.
@@ -149,6 +177,7 @@ impl Default for HubConfig {
             partner_accounts_per_institution: 5,
             session_ttl: Duration::from_secs(8 * 3600),
             login_per_minute: NonZeroU32::new(10).expect("non-zero"),
+            partner_totp: PartnerTotp::Required,
             https_cert: None,
             https_key: None,
             trusted_proxy: None,
@@ -419,6 +448,13 @@ partner_accounts_per_institution = {accounts}
 session_ttl = "{session}"
 login_per_minute = {logins}
 
+# A second factor for partner accounts (a 6-digit code from an
+# authenticator app, TOTP): "required" for every account (any partner
+# professional can be named in a consent and so read vault documents),
+# "optional" (each partner may enrol; the code is then always asked) or
+# "off".
+partner_totp = "{totp}"
+
 # HTTPS for the portal: certificate chain and key (PEM). The hub then sends
 # Strict-Transport-Security. Leave both unset behind a reverse proxy that
 # terminates TLS; the proxy then sends that header.
@@ -471,6 +507,7 @@ metrics_allow = [{metrics}]
             accounts = self.partner_accounts_per_institution,
             session = h(self.session_ttl),
             logins = self.login_per_minute,
+            totp = self.partner_totp.as_str(),
             metrics = self.metrics_allow.iter().map(|ip| format!("\"{ip}\"")).collect::<Vec<_>>().join(", "),
             portal = match &self.portal_url {
                 Some(u) => format!("portal_url = {u:?}"),

@@ -22,7 +22,7 @@ pub mod quic;
 
 pub use addr::HubAddr;
 pub use error::{ConfigError, Problem};
-pub use hub::HubConfig;
+pub use hub::{HubConfig, PartnerTotp};
 pub use node::NodeConfig;
 pub use quic::QuicLimits;
 

@@ -96,7 +96,9 @@ try {
   await page.getByRole('button', { name: 'Imprimer ou enregistrer en PDF' }).click();
   await page.locator('body[data-imprime="oui"]').waitFor();
   for (const [name, url] of [['partenaires-coffre', '/partenaires/coffre'],
-                             ['partenaires-ressources', '/partenaires/ressources']]) {
+                             ['partenaires-ressources', '/partenaires/ressources'],
+                             ['partenaires-mot-de-passe', '/partenaires/mot-de-passe'],
+                             ['partenaires-double-facteur', '/partenaires/double-facteur']]) {
     await page.goto(base + url);
     await check(name);
   }

@@ -100,7 +100,18 @@ impl Net {
             Vec::new(),
         )
         .expect("hub init");
+        // The tests sign partners in with their password alone unless they
+        // set `partner_totp` themselves (tests/tests/partner_accounts.rs).
+        net.set_partner_totp(passerelle_config::PartnerTotp::Off);
         net
+    }
+
+    /// Writes `partner_totp` into the hub's configuration.
+    pub fn set_partner_totp(&self, value: passerelle_config::PartnerTotp) {
+        let path = self.hub_dir().join("hub.toml");
+        let mut c = passerelle_config::HubConfig::load(&path).expect("hub.toml");
+        c.partner_totp = value;
+        std::fs::write(&path, c.template()).expect("hub.toml written");
     }
 
     /// The hub folder.

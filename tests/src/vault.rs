@@ -68,6 +68,7 @@ pub async fn partner_session(hub: &HubHandle, email: &str) -> String {
     let ctx = hub.ctx();
     let mut a = ctx.hub.store.account(email).unwrap().unwrap();
     a.password_hash = passerelle_hub_core::partners::hash_password("mot-de-passe-pro").unwrap();
+    a.must_change_password = false;
     ctx.hub.store.put_account(&a).unwrap();
     let (_, h, p) = http(hub.http_addr, "GET", "/partenaires/connexion", &[], "").await;
     let jar = format!("pl_login={}", set_cookie(&h, "pl_login").unwrap());
@@ -198,4 +199,26 @@ pub async fn add_document(
         NodeResponse::Document(d) => d.id,
         other => panic!("{other:?}"),
     }
+}
+
+/// Creates a partner account whose first password needs no change (for
+/// tests about something else than the first sign-in); returns the password.
+pub fn add_partner(
+    hub: &HubHandle,
+    email: &str,
+    name: &str,
+    institution: &passerelle_protocol::ids::NodeId,
+) -> String {
+    let ctx = hub.ctx();
+    let password =
+        passerelle_hub_core::partners::add(&ctx.hub, email, name, institution, 0).expect("partner");
+    let mut a = ctx
+        .hub
+        .store
+        .account(&email.to_lowercase())
+        .unwrap()
+        .unwrap();
+    a.must_change_password = false;
+    ctx.hub.store.put_account(&a).unwrap();
+    password
 }

@@ -87,9 +87,7 @@ async fn a_provider_that_does_not_answer_leaves_the_published_figure_and_makes_a
     wait_connected(&hub, "asso-b").await;
     wait_datasets(&hub, "asso-b").await;
     let inst = NodeId::new("asso-a").unwrap();
-    let password =
-        passerelle_hub_core::partners::add(&hub.ctx().hub, "agent@asso-a.fr", "Agent A", &inst, 0)
-            .unwrap();
+    let password = passerelle_tests::vault::add_partner(&hub, "agent@asso-a.fr", "Agent A", &inst);
 
     // Both answer: published.
     let Decision::Publish(complete) = refresh_decided(&hub, ID).await else {

@@ -135,9 +135,7 @@ async fn partner_pages_need_a_session_and_every_form_its_token() {
         passerelle_tests::refresh(&hub, id).await;
     }
     let inst = passerelle_protocol::ids::NodeId::new("asso-a").unwrap();
-    let password =
-        passerelle_hub_core::partners::add(&hub.ctx().hub, "Agent@Asso.fr", "Agent A", &inst, 0)
-            .unwrap();
+    let password = passerelle_tests::vault::add_partner(&hub, "Agent@Asso.fr", "Agent A", &inst);
     let addr = hub.http_addr;
 
     // No session: every partner page sends to the sign-in form.
@@ -451,9 +449,7 @@ async fn partners_publish_pdfs_that_the_public_downloads_and_nothing_else() {
     let hub = net.start_hub(None).await;
     let node = net.data_node(&hub, "asso-a", None, false).await;
     let inst = passerelle_protocol::ids::NodeId::new("asso-a").unwrap();
-    let password =
-        passerelle_hub_core::partners::add(&hub.ctx().hub, "agent@asso.fr", "Agent A", &inst, 0)
-            .unwrap();
+    let password = passerelle_tests::vault::add_partner(&hub, "agent@asso.fr", "Agent A", &inst);
     let addr = hub.http_addr;
     let ct = (
         "Content-Type",
@@ -655,10 +651,8 @@ async fn withdrawn_accounts_and_revoked_institutions_lose_their_sessions() {
     let hub = net.start_hub(None).await;
     let node = net.data_node(&hub, "asso-a", None, false).await;
     let inst = passerelle_protocol::ids::NodeId::new("asso-a").unwrap();
-    let p1 =
-        passerelle_hub_core::partners::add(&hub.ctx().hub, "un@asso.fr", "Un", &inst, 0).unwrap();
-    let p2 = passerelle_hub_core::partners::add(&hub.ctx().hub, "deux@asso.fr", "Deux", &inst, 0)
-        .unwrap();
+    let p1 = passerelle_tests::vault::add_partner(&hub, "un@asso.fr", "Un", &inst);
+    let p2 = passerelle_tests::vault::add_partner(&hub, "deux@asso.fr", "Deux", &inst);
     let addr = hub.http_addr;
     let (s1, _) = sign_in(addr, "un@asso.fr", &p1).await;
     let (s2, _) = sign_in(addr, "deux@asso.fr", &p2).await;

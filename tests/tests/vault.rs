@@ -668,6 +668,7 @@ async fn partner_session(hub: &HubHandle, email: &str) -> String {
     let ctx = hub.ctx();
     let mut a = ctx.hub.store.account(email).unwrap().unwrap();
     a.password_hash = passerelle_hub_core::partners::hash_password("mot-de-passe-pro").unwrap();
+    a.must_change_password = false;
     ctx.hub.store.put_account(&a).unwrap();
     let (_, h, p) = http(hub.http_addr, "GET", "/partenaires/connexion", &[], "").await;
     let jar = format!("pl_login={}", set_cookie(&h, "pl_login").unwrap());

@@ -6,6 +6,13 @@
 //! restart signs everyone out); the cookie carries a random token of which
 //! the hub keeps only the SHA-256, and each session has its own CSRF token
 //! that every form must return.
+//!
+//! An account created by the administrator must change its first password
+//! at its first sign-in; with a second factor ([`totp`]) the sign-in asks a
+//! code after the password. Until those steps are done a session is
+//! [`Step`]-limited: it reaches their pages only.
+
+pub mod totp;
 
 use crate::refusal::Refusal;
 use std::{collections::HashMap, sync::Mutex};
@@ -32,6 +39,116 @@ pub struct Account {
     pub password_hash: String,
     /// When it was created.
     pub created_at: UnixTime,
+    /// The password must be changed before anything else (a first
+    /// password, printed once to the administrator).
+    pub must_change_password: bool,
+    /// The TOTP secret, once enrolment started.
+    pub totp_secret: Option<Vec<u8>>,
+    /// Enrolment confirmed by a first code: a code is asked at sign-in.
+    pub totp_enabled: bool,
+    /// The last TOTP step used (a code of it or before is refused).
+    pub totp_last_step: u64,
+}
+
+/// An account as stored before the first-password change and TOTP.
+#[derive(Deserialize)]
+struct AccountV1 {
+    email: String,
+    name: String,
+    institution: NodeId,
+    password_hash: String,
+    created_at: UnixTime,
+}
+
+/// Reads a stored account, of this version or of one before the
+/// first-password change and TOTP (read as not having to change it, and
+/// without second factor).
+///
+/// # Errors
+/// When the bytes are neither.
+pub fn decode_account(bytes: &[u8]) -> Result<Account, passerelle_protocol::codec::CodecError> {
+    use passerelle_protocol::codec;
+    codec::decode::<Account>(bytes).or_else(|e| {
+        codec::decode::<AccountV1>(bytes)
+            .map(|v1| Account {
+                email: v1.email,
+                name: v1.name,
+                institution: v1.institution,
+                password_hash: v1.password_hash,
+                created_at: v1.created_at,
+                must_change_password: false,
+                totp_secret: None,
+                totp_enabled: false,
+                totp_last_step: 0,
+            })
+            .map_err(|_| e)
+    })
+}
+
+/// Shortest new password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+/// Why a new password is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NewPasswordError {
+    /// Fewer than [`MIN_PASSWORD_CHARS`] characters.
+    #[error("shorter than {MIN_PASSWORD_CHARS} characters")]
+    TooShort,
+    /// The two copies differ.
+    #[error("the two copies differ")]
+    Mismatch,
+    /// The same as the current one.
+    #[error("same as the current password")]
+    Unchanged,
+}
+
+/// Checks a new password (typed twice) against the rules.
+///
+/// # Errors
+/// The first rule broken.
+pub fn check_new_password(current: &str, new: &str, again: &str) -> Result<(), NewPasswordError> {
+    if new.chars().count() < MIN_PASSWORD_CHARS {
+        Err(NewPasswordError::TooShort)
+    } else if new != again {
+        Err(NewPasswordError::Mismatch)
+    } else if new == current {
+        Err(NewPasswordError::Unchanged)
+    } else {
+        Ok(())
+    }
+}
+
+/// How long a session with a step left lasts (seconds): the time to
+/// give a code or change a password, not a working day.
+pub const PENDING_TTL: u64 = 15 * 60;
+
+/// What a signed-in partner must do before reaching the partner pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Nothing: the session is open.
+    Ready,
+    /// Give the second factor's code.
+    Code,
+    /// Change the first password.
+    ChangePassword,
+    /// Enrol a second factor (required by the hub).
+    Enrol,
+}
+
+impl Step {
+    /// The next step of an account after the password (`code_given`
+    /// false) or after the code, given whether the hub requires TOTP.
+    pub fn after(account: &Account, totp_required: bool, code_given: bool) -> Self {
+        if account.totp_enabled && !code_given {
+            Self::Code
+        } else if account.must_change_password {
+            Self::ChangePassword
+        } else if totp_required && !account.totp_enabled {
+            Self::Enrol
+        } else {
+            Self::Ready
+        }
+    }
 }
 
 /// Hashes a password with argon2id and a fresh salt.
@@ -142,6 +259,10 @@ pub fn add(
         institution: institution.clone(),
         password_hash: hash_password(&password)?,
         created_at: now,
+        must_change_password: true,
+        totp_secret: None,
+        totp_enabled: false,
+        totp_last_step: 0,
     })?;
     Ok(password)
 }
@@ -155,6 +276,8 @@ pub struct Session {
     pub csrf: String,
     /// End of validity.
     pub expires_at: UnixTime,
+    /// What is left to do before the partner pages open.
+    pub step: Step,
 }
 
 /// Sessions in memory, keyed by the SHA-256 of their cookie token.
@@ -166,12 +289,18 @@ pub struct Sessions {
 impl Sessions {
     /// Opens a session; returns the cookie token.
     pub fn open(&self, email: &str, now: UnixTime, ttl: u64) -> (String, Session) {
+        self.open_at(email, Step::Ready, now, ttl)
+    }
+
+    /// Opens a session with a step left to do; returns the cookie token.
+    pub fn open_at(&self, email: &str, step: Step, now: UnixTime, ttl: u64) -> (String, Session) {
         let token =
             hex::encode(&[passerelle_link::random16(), passerelle_link::random16()].concat());
         let session = Session {
             email: email.to_string(),
             csrf: hex::encode(&passerelle_link::random16()),
             expires_at: now + ttl,
+            step,
         };
         let mut map = self.map.lock().expect("sessions lock");
         map.retain(|_, s| s.expires_at > now);
@@ -185,6 +314,20 @@ impl Sessions {
         map.get(&sha256(token.as_bytes()))
             .filter(|s| s.expires_at > now)
             .cloned()
+    }
+
+    /// Moves a session to its next step, valid until `expires_at`;
+    /// whether it was live.
+    pub fn set_step(&self, token: &str, step: Step, expires_at: UnixTime) -> bool {
+        let mut map = self.map.lock().expect("sessions lock");
+        match map.get_mut(&sha256(token.as_bytes())) {
+            Some(s) => {
+                s.step = step;
+                s.expires_at = expires_at;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Ends every session of an account.
@@ -230,5 +373,55 @@ mod tests {
         let (token, _) = s.open("a@b.fr", 100, 60);
         s.close(&token);
         assert_eq!(s.get(&token, 101), None);
+        let (token, session) = s.open_at("a@b.fr", Step::Code, 100, 60);
+        assert_eq!(session.step, Step::Code);
+        assert!(s.set_step(&token, Step::Ready, 1000));
+        assert_eq!(s.get(&token, 999).map(|s| s.step), Some(Step::Ready));
+        assert!(!s.set_step("forged", Step::Ready, 1000));
+    }
+
+    #[test]
+    fn old_accounts_read_and_steps() {
+        #[derive(Serialize)]
+        struct V1<'a>(&'a str, &'a str, NodeId, &'a str, UnixTime);
+        let inst = NodeId::new("caf-976").unwrap();
+        let old =
+            passerelle_protocol::codec::encode(&V1("a@b.fr", "A", inst.clone(), "h", 7)).unwrap();
+        let a = decode_account(&old).unwrap();
+        assert_eq!((a.email.as_str(), a.created_at), ("a@b.fr", 7));
+        assert!(!a.must_change_password && !a.totp_enabled && a.totp_secret.is_none());
+        let new = passerelle_protocol::codec::encode(&a).unwrap();
+        assert_eq!(decode_account(&new).unwrap(), a);
+        assert!(decode_account(b"\xff").is_err());
+
+        let mut a = Account {
+            must_change_password: true,
+            ..a
+        };
+        assert_eq!(Step::after(&a, true, false), Step::ChangePassword);
+        a.must_change_password = false;
+        assert_eq!(Step::after(&a, true, false), Step::Enrol);
+        assert_eq!(Step::after(&a, false, false), Step::Ready);
+        a.totp_enabled = true;
+        assert_eq!(Step::after(&a, false, false), Step::Code);
+        assert_eq!(Step::after(&a, false, true), Step::Ready);
+    }
+
+    #[test]
+    fn new_password_rules() {
+        use NewPasswordError::*;
+        assert_eq!(check_new_password("old", "court", "court"), Err(TooShort));
+        assert_eq!(
+            check_new_password("old", "douze-lettres", "douze-lettrez"),
+            Err(Mismatch)
+        );
+        assert_eq!(
+            check_new_password("douze-lettres", "douze-lettres", "douze-lettres"),
+            Err(Unchanged)
+        );
+        assert_eq!(
+            check_new_password("old", "douze-lettres", "douze-lettres"),
+            Ok(())
+        );
     }
 }

@@ -5,7 +5,10 @@
 //!
 //! Every partner page needs a session; every form carries a CSRF token
 //! (the session's, or for sign-in a double-submit token in a cookie) and is
-//! refused without it; failed sign-ins are limited per address.
+//! refused without it; failed sign-ins are limited per address. After the
+//! password, a sign-in may have steps left ([`steps`]: the second factor's
+//! code, a first password to change, an enrolment), and reaches no other
+//! page until they are done.
 
 use std::{collections::HashMap, net::SocketAddr, sync::Arc};
 
@@ -21,7 +24,7 @@ use serde::Deserialize;
 
 use super::layout::{alert, column_heads, csrf_field, date, page};
 use passerelle_hub_core::{
-    partners::{Account, Session},
+    partners::{Account, Session, Step},
     store::NodeRecord,
 };
 
@@ -29,6 +32,7 @@ use crate::state::Ctx;
 
 mod drafts;
 mod report;
+mod steps;
 
 /// The partner pages: sign-in, home, activity report.
 pub fn router() -> axum::Router<Arc<Ctx>> {
@@ -38,6 +42,15 @@ pub fn router() -> axum::Router<Arc<Ctx>> {
         .route("/partenaires/connexion", get(login_page).post(login))
         .route("/partenaires/deconnexion", post(logout))
         .route("/partenaires/rapport", get(report))
+        .route("/partenaires/code", get(steps::code_page).post(steps::code))
+        .route(
+            "/partenaires/mot-de-passe",
+            get(steps::password_page).post(steps::change_password),
+        )
+        .route(
+            "/partenaires/double-facteur",
+            get(steps::enrol_page).post(steps::enrol),
+        )
 }
 
 pub use report::{report, ReportParams};
@@ -56,17 +69,12 @@ pub(super) fn cookies(headers: &HeaderMap) -> HashMap<String, String> {
         .collect()
 }
 
+/// The session of a signed-in partner with no step left (an account
+/// removed, or of a revoked institution, has no session left).
 pub(super) fn session(ctx: &Ctx, headers: &HeaderMap) -> Option<(String, Session)> {
-    let token = cookies(headers).remove(SESSION)?;
-    let s = ctx.sessions.get(&token, now())?;
-    // An account removed, or of a revoked institution, has no session left.
-    match ctx.hub.store.account(&s.email).ok().flatten() {
-        Some(a) if institution_active(ctx, &a) => Some((token, s)),
-        _ => {
-            ctx.sessions.close(&token);
-            None
-        }
-    }
+    steps::pending(ctx, headers)
+        .filter(|(_, s, _)| s.step == Step::Ready)
+        .map(|(token, s, _)| (token, s))
 }
 
 /// Whether the account's institution is enrolled and not revoked.
@@ -176,8 +184,8 @@ fn with_login_cookie(status: StatusCode, html: String, token: &str) -> Response 
 
 /// GET the sign-in form.
 pub async fn login_page(State(ctx): State<Arc<Ctx>>, headers: HeaderMap) -> Response {
-    if session(&ctx, &headers).is_some() {
-        return (StatusCode::SEE_OTHER, [(header::LOCATION, "/partenaires")]).into_response();
+    if let Some((_, s, _)) = steps::pending(&ctx, &headers) {
+        return steps::redirect(steps::step_path(s.step));
     }
     let (html, token) = login_form(&ctx, None);
     with_login_cookie(StatusCode::OK, html, &token)
@@ -258,16 +266,18 @@ pub async fn login(
         let (html, token) = login_form(&ctx, Some("Adresse ou mot de passe incorrect."));
         return with_login_cookie(StatusCode::UNAUTHORIZED, html, &token);
     }
-    let ttl = ctx.hub.config.session_ttl.as_secs();
-    let (token, _) = ctx.sessions.open(&email, t, ttl);
-    tracing::info!(account = %email, "partner signed in");
-    let cookie =
-        format!("{SESSION}={token}; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age={ttl}");
-    let mut res = (StatusCode::SEE_OTHER, [(header::LOCATION, "/partenaires")]).into_response();
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        res.headers_mut().append(header::SET_COOKIE, v);
+    let Some(account) = account else {
+        return to_login();
+    };
+    let step = steps::next_step(&ctx, &account, false);
+    let ttl = steps::ttl(&ctx, step);
+    let (token, _) = ctx.sessions.open_at(&email, step, t, ttl);
+    if step == Step::Ready {
+        tracing::info!(account = %email, "partner signed in");
+    } else {
+        tracing::info!(account = %email, ?step, "partner password accepted, a step is left");
     }
-    res
+    steps::with_session(steps::redirect(steps::step_path(step)), &token, ttl)
 }
 
 /// The sign-out form's field.
@@ -321,6 +331,12 @@ pub async fn home(State(ctx): State<Arc<Ctx>>, headers: HeaderMap) -> Response {
         form method="post" action="/partenaires/deconnexion" {
             (csrf_field(&s.csrf))
             button type="submit" { "Se déconnecter" }
+        }
+        p {
+            a href="/partenaires/mot-de-passe" { "Changer mon mot de passe" }
+            @if ctx.hub.config.partner_totp != passerelle_config::PartnerTotp::Off {
+                " · " a href="/partenaires/double-facteur" { "Double authentification" }
+            }
         }
         p { a href="/partenaires/coffre" { "Coffre-fort : documents partagés avec vous, aide à la création de compte" } }
         h2 { "Le réseau" }

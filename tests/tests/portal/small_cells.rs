@@ -178,9 +178,7 @@ async fn public_pages_downloads_and_api_never_show_a_small_cell() {
 
     // Partners, signed in: their pages and every territory's report.
     let inst = passerelle_protocol::ids::NodeId::new("asso-a").unwrap();
-    let password =
-        passerelle_hub_core::partners::add(&hub.ctx().hub, "agent@asso.fr", "Agent A", &inst, 0)
-            .unwrap();
+    let password = passerelle_tests::vault::add_partner(&hub, "agent@asso.fr", "Agent A", &inst);
     let (session, _) = super::sign_in(addr, "agent@asso.fr", &password).await;
     let mut seeds = vec!["/partenaires".to_string()];
     for level in Level::ALL {

@@ -9,7 +9,7 @@
 use passerelle_protocol::{codec, ids::NodeId, UnixTime};
 use serde::{de::DeserializeOwned, Serialize};
 
-use super::{get, keyspace::Keyspace, ObservatorySpace, Store};
+use super::{keyspace::Keyspace, ObservatorySpace, Store};
 use crate::HubError;
 
 /// One entry of an indicator's history: published, or kept as a draft.
@@ -226,7 +226,7 @@ impl Store {
         self.tree("accounts")?
             .iter()
             .values()
-            .map(|v| Ok(codec::decode(&v?)?))
+            .map(|v| Ok(crate::partners::decode_account(&v?)?))
             .collect()
     }
 
@@ -235,7 +235,10 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn account(&self, email: &str) -> Result<Option<crate::partners::Account>, HubError> {
-        get(&self.tree("accounts")?, email.as_bytes())
+        match self.tree("accounts")?.get(email.as_bytes())? {
+            Some(v) => Ok(Some(crate::partners::decode_account(&v)?)),
+            None => Ok(None),
+        }
     }
 
     /// Writes a partner account.

@@ -2,8 +2,28 @@
 
 use super::*;
 
-fn grantee_options(ctx: &Ctx) -> Markup {
-    let nodes = ctx.hub.store.nodes().unwrap_or_default();
+/// The institutions a person is linked to (they alone, and their
+/// professionals, can be chosen to share with).
+fn linked(ctx: &Ctx, person: &str) -> Vec<NodeId> {
+    ctx.vault
+        .store
+        .links(person)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(node, _)| node)
+        .collect()
+}
+
+fn grantee_options(ctx: &Ctx, person: &str) -> Markup {
+    let linked = linked(ctx, person);
+    let nodes: Vec<_> = ctx
+        .hub
+        .store
+        .nodes()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|n| linked.contains(&n.node_id))
+        .collect();
     let live = |id: &NodeId| {
         nodes
             .iter()
@@ -120,7 +140,7 @@ fn grant_form(
             }
             p {
                 label for="qui" { "Avec qui ?" } br;
-                select #qui name="qui" required { (grantee_options(ctx)) }
+                select #qui name="qui" required { (grantee_options(ctx, &s.person)) }
             }
             p {
                 label for="demarche" { "Pour quelle démarche ?" } br;
@@ -154,7 +174,7 @@ pub async fn grant(
 ) -> Response {
     let t = now();
     let scopes = chosen_scopes(&ctx, &s.person, &f);
-    let Some(grantee) = chosen_grantee(&ctx, f.get("qui")) else {
+    let Some(grantee) = chosen_grantee(&ctx, &s.person, f.get("qui")) else {
         return consents_page(
             &ctx,
             &s,
@@ -255,8 +275,10 @@ fn chosen_scopes(ctx: &Ctx, person: &str, f: &extract::Fields) -> Vec<(NodeId, S
 }
 
 /// Who the form shares with (`inst:<node>` or `pro:<email>`), and in
-/// words; `None` when unknown or revoked.
-fn chosen_grantee(ctx: &Ctx, who: &str) -> Option<(Grantee, String)> {
+/// words; `None` when unknown, revoked, or of an institution the person is
+/// not linked to.
+fn chosen_grantee(ctx: &Ctx, person: &str, who: &str) -> Option<(Grantee, String)> {
+    let linked = linked(ctx, person);
     if let Some(n) = who.strip_prefix("inst:") {
         let r = ctx
             .hub
@@ -264,13 +286,19 @@ fn chosen_grantee(ctx: &Ctx, who: &str) -> Option<(Grantee, String)> {
             .node(&NodeId::new(n).ok()?)
             .ok()
             .flatten()
-            .filter(|r| r.revoked_at.is_none())?;
+            .filter(|r| r.revoked_at.is_none() && linked.contains(&r.node_id))?;
         Some((
             Grantee::Institution(r.node_id.clone()),
             format!("Tous les professionnels de {}", r.name),
         ))
     } else if let Some(e) = who.strip_prefix("pro:") {
-        let a = ctx.hub.store.account(e).ok().flatten()?;
+        let a = ctx
+            .hub
+            .store
+            .account(e)
+            .ok()
+            .flatten()
+            .filter(|a| linked.contains(&a.institution))?;
         let inst = ctx.vault.node_name(&a.institution);
         Some((
             Grantee::Professional {

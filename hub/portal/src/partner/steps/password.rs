@@ -1,0 +1,134 @@
+//! `/partenaires/mot-de-passe`: a partner changes their password, forced
+//! at the first sign-in (the first password was printed to the
+//! administrator), open to a signed-in partner at any time. Every other
+//! session of the account is closed.
+
+use super::*;
+use passerelle_hub_core::partners::NewPasswordError;
+
+/// The password change form's fields.
+#[derive(Debug, Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    actuel: String,
+    #[serde(default)]
+    nouveau: String,
+    #[serde(default)]
+    confirmation: String,
+}
+
+fn password_form(ctx: &Ctx, s: &Session, message: Option<&str>, status: StatusCode) -> Response {
+    let body = html! {
+        h1 { "Changer mon mot de passe" }
+        @if let Some(m) = message { (alert(m)) }
+        @if s.step == Step::ChangePassword {
+            p { "Le mot de passe reçu de l'administrateur ne sert qu'une fois : choisissez le vôtre pour continuer." }
+        }
+        form method="post" action="/partenaires/mot-de-passe" {
+            (csrf_field(&s.csrf))
+            p {
+                label for="actuel" { "Mot de passe actuel" } br;
+                input #actuel name="actuel" type="password" autocomplete="current-password" required;
+            }
+            p {
+                label for="nouveau" { "Nouveau mot de passe (au moins " (partners::MIN_PASSWORD_CHARS) " caractères)" } br;
+                input #nouveau name="nouveau" type="password" autocomplete="new-password"
+                    minlength=(partners::MIN_PASSWORD_CHARS) required;
+            }
+            p {
+                label for="confirmation" { "Nouveau mot de passe, une seconde fois" } br;
+                input #confirmation name="confirmation" type="password" autocomplete="new-password"
+                    minlength=(partners::MIN_PASSWORD_CHARS) required;
+            }
+            p { button type="submit" { "Enregistrer" } }
+        }
+    };
+    private(status, page(ctx, "Changer mon mot de passe", body))
+}
+
+/// The session allowed here (signed in, or at the password step).
+fn changing(ctx: &Ctx, headers: &HeaderMap) -> Result<(Session, Account), &'static str> {
+    match pending(ctx, headers) {
+        None => Err(LOGIN_PAGE),
+        Some((_, s, a)) if matches!(s.step, Step::ChangePassword | Step::Ready) => Ok((s, a)),
+        Some((_, s, _)) => Err(step_path(s.step)),
+    }
+}
+
+/// GET the password change form.
+pub async fn password_page(State(ctx): State<Arc<Ctx>>, headers: HeaderMap) -> Response {
+    match changing(&ctx, &headers) {
+        Ok((s, _)) => password_form(&ctx, &s, None, StatusCode::OK),
+        Err(to) => redirect(to),
+    }
+}
+
+fn refusal(e: NewPasswordError) -> &'static str {
+    match e {
+        NewPasswordError::TooShort => {
+            "Le nouveau mot de passe doit compter au moins 12 caractères."
+        }
+        NewPasswordError::Mismatch => "Les deux saisies du nouveau mot de passe diffèrent.",
+        NewPasswordError::Unchanged => "Le nouveau mot de passe doit être différent de l'actuel.",
+    }
+}
+
+/// POST the password change form.
+pub async fn change_password(
+    State(ctx): State<Arc<Ctx>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(f): Form<PasswordForm>,
+) -> Response {
+    let (s, a) = match changing(&ctx, &headers) {
+        Ok(x) => x,
+        Err(to) => return redirect(to),
+    };
+    if !csrf_ok(&s, &f.csrf) {
+        return forbidden(&ctx);
+    }
+    let client = client_ip(&ctx, peer.ip(), &headers);
+    if count(&ctx, &s.email, client).is_none() {
+        return password_form(&ctx, &s, Some(TOO_MANY), StatusCode::TOO_MANY_REQUESTS);
+    }
+    if let Err(e) = partners::check_new_password(&f.actuel, &f.nouveau, &f.confirmation) {
+        return password_form(&ctx, &s, Some(refusal(e)), StatusCode::BAD_REQUEST);
+    }
+    let Ok(_permit) = ctx.password_checks.try_acquire() else {
+        let busy = "Le service est très sollicité. Réessayez dans un instant.";
+        return password_form(&ctx, &s, Some(busy), StatusCode::SERVICE_UNAVAILABLE);
+    };
+    let (hash, current, new) = (a.password_hash.clone(), f.actuel, f.nouveau);
+    let checked = tokio::task::spawn_blocking(move || {
+        partners::verify_password(&current, &hash).then(|| partners::hash_password(&new))
+    })
+    .await
+    .ok()
+    .flatten();
+    let new_hash = match checked {
+        None => {
+            tracing::warn!(account = %s.email, ip = %client, "partner password change: wrong current password");
+            let wrong = "Mot de passe actuel incorrect.";
+            return password_form(&ctx, &s, Some(wrong), StatusCode::UNAUTHORIZED);
+        }
+        Some(Err(_)) => return crate::PortalError::Internal.into_response(),
+        Some(Ok(h)) => h,
+    };
+    let Some(mut a) = ctx.hub.store.account(&s.email).ok().flatten() else {
+        return to_login();
+    };
+    a.password_hash = new_hash;
+    a.must_change_password = false;
+    if ctx.hub.store.put_account(&a).is_err() {
+        return crate::PortalError::Unavailable.into_response();
+    }
+    tracing::info!(account = %s.email, "partner changed their password");
+    // Every other session of the account ends; this one goes on anew.
+    ctx.sessions.close_all(&s.email);
+    let next = next_step(&ctx, &a, true);
+    let ttl = ttl(&ctx, next);
+    let (token, _) = ctx.sessions.open_at(&s.email, next, now(), ttl);
+    with_session(redirect(step_path(next)), &token, ttl)
+}
