@@ -79,6 +79,11 @@ pub async fn run(
         &inst,
         now(),
     ) {
+        // A demonstration account: its printed password stays valid.
+        if let Ok(Some(mut a)) = hub.ctx().hub.store.account(DEMO_PARTNER) {
+            a.must_change_password = false;
+            let _ = hub.ctx().hub.store.put_account(&a);
+        }
         eprintln!(
             "  partner sign-in: http://{}/partenaires  e-mail {DEMO_PARTNER}  password {password}",
             hub.http_addr
@@ -230,6 +235,13 @@ pub async fn start(
     let hub_dir = HubDir::create(root)?;
     if !hub_dir.ca_key().exists() {
         init::init(&hub_dir, Some("DEETS Mayotte (démo)".into()), Vec::new())?;
+        // The demo's partner pages are tried without an authenticator app:
+        // the second factor is offered, not required (a real hub's default
+        // requires it).
+        let path = hub_dir.config();
+        let mut config = passerelle_config::HubConfig::load(&path).map_err(HubError::from)?;
+        config.partner_totp = passerelle_config::hub::PartnerTotp::Optional;
+        std::fs::write(&path, config.template()).map_err(|source| HubError::Io { path, source })?;
     }
     let listen = Listen {
         quic: Some(quic.unwrap_or_else(|| "127.0.0.1:4433".parse().expect("addr"))),
