@@ -232,6 +232,16 @@ impl HubConfig {
         }
     }
 
+    /// Parses and checks the text of `hub.toml` without touching the disk
+    /// (what [`Self::load`] does once the file is read); `path` only names
+    /// the file in errors. Any text gives a value or an error, never a panic.
+    ///
+    /// # Errors
+    /// Every problem in the text, with line and key.
+    pub fn parse_str(path: &Path, text: &str) -> Result<Self, ConfigError> {
+        crate::check_text(path, text, Self::problems)
+    }
+
     /// Cross-key rules, all reported at once.
     pub fn problems(&self) -> Vec<Problem> {
         let mut out = Problems::default();

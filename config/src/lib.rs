@@ -68,20 +68,24 @@ fn load_checked<T: serde::de::DeserializeOwned>(
     path: &Path,
     problems: impl Fn(&T) -> Vec<Problem>,
 ) -> Result<T, ConfigError> {
-    let config: T = parse(path)?;
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::io(path, e))?;
+    check_text(path, &text, problems)
+}
+
+/// Parses TOML text and applies its cross-key rules, as [`load_checked`]
+/// does once the file is read. Pure: `path` only names the file in errors.
+fn check_text<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    text: &str,
+    problems: impl Fn(&T) -> Vec<Problem>,
+) -> Result<T, ConfigError> {
+    let config: T = toml::from_str(text).map_err(|e| ConfigError::from_toml(path, text, &e))?;
     let found = problems(&config);
     if found.is_empty() {
         Ok(config)
     } else {
         Err(ConfigError::invalid(path, found))
     }
-}
-
-/// Parses a TOML file into a config type, mapping serde's complaint to a
-/// [`Problem`] that names the line and key.
-fn parse<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::io(path, e))?;
-    toml::from_str(&text).map_err(|e| ConfigError::from_toml(path, &text, &e))
 }
 
 #[cfg(test)]

@@ -115,6 +115,16 @@ impl NodeConfig {
         crate::load_checked(path, Self::problems)
     }
 
+    /// Parses and checks the text of `node.toml` without touching the disk
+    /// (what [`Self::load`] does once the file is read); `path` only names
+    /// the file in errors. Any text gives a value or an error, never a panic.
+    ///
+    /// # Errors
+    /// Every problem in the text, with line and key.
+    pub fn parse_str(path: &Path, text: &str) -> Result<Self, ConfigError> {
+        crate::check_text(path, text, Self::problems)
+    }
+
     /// Cross-key rules, all reported at once.
     pub fn problems(&self) -> Vec<Problem> {
         let l = &self.link;

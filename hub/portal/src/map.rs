@@ -205,9 +205,24 @@ fn feature_rings(
             .iter()
             .filter_map(|p| Some((p.get(0)?.as_f64()?, p.get(1)?.as_f64()?)))
             .collect();
+        // Out of range, a point would stretch the projection to infinity.
+        if !pts
+            .iter()
+            .all(|(x, y)| (-180.0..=180.0).contains(x) && (-90.0..=90.0).contains(y))
+        {
+            return Err(format!(
+                "feature {i} ({code}): a point is not a longitude and a latitude in degrees"
+            ));
+        }
         if pts.len() >= 3 {
             out.push(pts);
         }
+    }
+    // Without a ring the commune would vanish from the map, silently.
+    if out.is_empty() {
+        return Err(format!(
+            "feature {i} ({code}): no ring of 3 points or more in its coordinates"
+        ));
     }
     Ok(Some((code, out)))
 }
@@ -473,5 +488,23 @@ mod tests {
         assert!(Geometry::from_geojson("{}", "code")
             .unwrap_err()
             .contains("FeatureCollection"));
+    }
+
+    /// Found by the `geojson` fuzz target: a commune whose geometry had no
+    /// `coordinates` was read as an empty outline and left off the map
+    /// without a word. Points far out of range (1e308 and -1e308: an
+    /// infinite span, a zero scale) made paths of `NaN`.
+    #[test]
+    fn a_commune_without_rings_or_with_impossible_points_is_named() {
+        let without = r#"{"type":"FeatureCollection","features":[
+            {"type":"Feature","properties":{"code":"97611"},"geometry":{"type":"Polygon","koordinates":[]}}]}"#;
+        assert!(Geometry::from_geojson(without, "code")
+            .unwrap_err()
+            .contains("feature 0 (97611): no ring"));
+        let far = r#"{"type":"FeatureCollection","features":[
+            {"type":"Feature","properties":{"code":"97611"},"geometry":{"type":"Polygon","coordinates":[[[45.2,-12.8],[1e308,-12.8],[-1e308,-12.75],[45.2,-12.8]]]}}]}"#;
+        assert!(Geometry::from_geojson(far, "code")
+            .unwrap_err()
+            .contains("feature 0 (97611): a point is not a longitude"));
     }
 }

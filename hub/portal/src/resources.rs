@@ -213,19 +213,24 @@ pub async fn publish(
 }
 
 /// The publishing form's fields, as sent.
-#[derive(Default)]
-struct Upload {
-    csrf: String,
-    title: String,
-    theme: String,
-    date: String,
-    bytes: Vec<u8>,
+#[derive(Debug, Default)]
+pub struct Upload {
+    /// The form's token.
+    pub csrf: String,
+    /// The document's title.
+    pub title: String,
+    /// Its theme id.
+    pub theme: String,
+    /// Its date, as typed.
+    pub date: String,
+    /// The file.
+    pub bytes: Vec<u8>,
 }
 
 /// Reads the publishing form, each text field bounded
 /// ([`crate::multipart::text`]); on failure, the status and the message
-/// to show above the form.
-async fn read_upload(parts: &mut Multipart) -> Result<Upload, (StatusCode, String)> {
+/// to show above the form. Public for the fuzz targets.
+pub async fn read_upload(parts: &mut Multipart) -> Result<Upload, (StatusCode, String)> {
     let mut u = Upload::default();
     loop {
         match parts.next_field().await {

@@ -326,18 +326,22 @@ pub async fn copy(
 }
 
 /// What an upload form brought.
-#[derive(Default)]
-struct UploadForm {
-    csrf: String,
-    category: Option<Category>,
+#[derive(Debug, Default)]
+pub struct UploadForm {
+    /// The form's token.
+    pub csrf: String,
+    /// The category chosen, when it is one.
+    pub category: Option<Category>,
     /// The file's name and bytes (cut short when too big).
-    file: Option<(String, Vec<u8>)>,
-    too_big: bool,
+    pub file: Option<(String, Vec<u8>)>,
+    /// Whether the file was over [`uploads::MAX_UPLOAD`].
+    pub too_big: bool,
 }
 
 /// Reads an upload form, stopping at the first byte over the file limit
-/// or over a text field's limit ([`multipart::text`]).
-async fn read_upload(form: &mut Multipart) -> Result<UploadForm, FormError> {
+/// or over a text field's limit ([`multipart::text`]). Public for the fuzz
+/// targets.
+pub async fn read_upload(form: &mut Multipart) -> Result<UploadForm, FormError> {
     let mut got = UploadForm::default();
     while let Some(mut field) = form.next_field().await? {
         match field.name().unwrap_or("") {
