@@ -73,6 +73,12 @@ pub enum Request {
     },
     /// Every partner account.
     Partners,
+    /// Forget a partner account's second factor (a lost phone); its
+    /// sessions end.
+    PartnerResetTotp {
+        /// Login e-mail.
+        email: String,
+    },
     /// Delete a partner account.
     PartnerRemove {
         /// Login e-mail.
@@ -184,6 +190,9 @@ pub fn dispatch(
                     .collect(),
             )
         }),
+        Request::PartnerResetTotp { email } => {
+            passerelle_hub_core::partners::reset_totp(hub, &email).map(|()| Response::Done)
+        }
         Request::PartnerRemove { email } => {
             match hub.store.remove_account(&email.trim().to_lowercase()) {
                 Ok(true) => Ok(Response::Done),
@@ -268,6 +277,18 @@ pub async fn dispatch_live(ctx: &std::sync::Arc<Ctx>, req: Request) -> Response 
                 }
                 Err(e) => Response::Error(e.into()),
             }
+        }
+        Request::PartnerResetTotp { email } => {
+            let resp = dispatch(
+                &ctx.hub,
+                &ctx.observatory.catalog,
+                Some(&ctx.registry),
+                Request::PartnerResetTotp {
+                    email: email.clone(),
+                },
+            );
+            ctx.portal.sessions.close_all(&email.trim().to_lowercase());
+            resp
         }
         Request::PartnerRemove { email } => {
             let resp = dispatch(

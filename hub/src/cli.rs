@@ -270,6 +270,13 @@ pub enum PartnerAction {
         #[arg(long)]
         email: String,
     },
+    /// Forget an account's second factor (a lost phone): its sessions end
+    /// and its holder enrols again at the next sign-in.
+    ResetTotp {
+        /// Login e-mail address.
+        #[arg(long)]
+        email: String,
+    },
 }
 
 /// Runs a parsed command line: each command is one named step in

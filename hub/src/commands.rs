@@ -296,6 +296,13 @@ pub async fn partner(root: &Path, action: PartnerAction) -> Result<(), HubError>
             }
             print!("{}", l.render(format));
         }
+        PartnerAction::ResetTotp { email } => {
+            let req = Request::PartnerResetTotp {
+                email: email.clone(),
+            };
+            admin::request(root, req).await?;
+            eprintln!("second factor of {email} forgotten; its holder sets it up again at the next sign-in (check who asks, by a safe channel)");
+        }
         PartnerAction::Remove { email } => {
             let req = Request::PartnerRemove {
                 email: email.clone(),

@@ -388,3 +388,55 @@ async fn a_person_shares_only_with_institutions_they_are_linked_to() {
     cd.stop().await;
     hub.stop().await;
 }
+
+/// A lost phone: the operator forgets the account's second factor
+/// (`passerelle-hub partner reset-totp`); its sessions end and the next
+/// sign-in enrols again instead of asking a code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_operator_resets_a_lost_second_factor() {
+    let net = Net::new();
+    net.set_partner_totp(PartnerTotp::Required);
+    let hub = net.start_hub(None).await;
+    net.enroll(&hub, "asso-a").await;
+    let addr = hub.http_addr;
+    let inst = NodeId::new("asso-a").unwrap();
+    let email = "agent@asso.fr";
+    let password = passerelle_tests::vault::add_partner(&hub, email, "Agent A", &inst);
+    // Enrolled already (its secret in the store).
+    let store = &hub.ctx().hub.store;
+    let mut a = store.account(email).unwrap().unwrap();
+    a.totp_secret = Some(vec![7; 20]);
+    a.totp_enabled = true;
+    store.put_account(&a).unwrap();
+    let (_, to, session) = sign_in(addr, email, &password).await;
+    assert_eq!(to, "/partenaires/code");
+    let session = session.unwrap();
+    assert_eq!(get(addr, "/partenaires/code", &session).await.0, 200);
+
+    passerelle_hub::admin::request(
+        &net.hub_dir(),
+        passerelle_hub::admin::Request::PartnerResetTotp {
+            email: email.into(),
+        },
+    )
+    .await
+    .unwrap();
+    let a = store.account(email).unwrap().unwrap();
+    assert!(!a.totp_enabled && a.totp_secret.is_none());
+    // The session waiting for a code is gone.
+    assert_eq!(get(addr, "/partenaires/code", &session).await.0, 303);
+    // The next sign-in enrols again.
+    let (_, to, _) = sign_in(addr, email, &password).await;
+    assert_eq!(to, "/partenaires/double-facteur");
+    // An unknown account is refused by name.
+    let err = passerelle_hub::admin::request(
+        &net.hub_dir(),
+        passerelle_hub::admin::Request::PartnerResetTotp {
+            email: "nobody@asso.fr".into(),
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("nobody@asso.fr"), "{err}");
+    hub.stop().await;
+}

@@ -201,6 +201,25 @@ fn valid_email(e: &str) -> bool {
     !local.is_empty() && domain.contains('.') && !e.contains(char::is_whitespace) && e.len() <= 254
 }
 
+/// Forgets an account's second factor (a lost phone): the secret is
+/// erased, and the holder enrols again at the next sign-in wherever
+/// `partner_totp` requires it. The caller closes the account's sessions.
+///
+/// # Errors
+/// [`Refusal::UnknownAccount`] when there is no such account; on a store
+/// failure.
+pub fn reset_totp(hub: &Hub, email: &str) -> Result<(), HubError> {
+    let email = email.trim().to_lowercase();
+    let Some(mut a) = hub.store.account(&email)? else {
+        return Err(Refusal::UnknownAccount { email }.into());
+    };
+    a.totp_secret = None;
+    a.totp_enabled = false;
+    hub.store.put_account(&a)?;
+    tracing::warn!(account = %email, "partner second factor reset by the operator");
+    Ok(())
+}
+
 /// Creates an account and returns its one-time initial password.
 ///
 /// # Errors
