@@ -130,8 +130,8 @@ pub enum Response {
     Bundle(String),
     /// An account was created; its one-time initial password.
     Password(String),
-    /// Partner accounts: e-mail, name, institution, created.
-    Partners(Vec<(String, String, String, u64)>),
+    /// Partner accounts.
+    Partners(Vec<PartnerRow>),
     /// The audit chain's check: its head, or the first broken record.
     AuditCheck(Result<passerelle_protocol::audit::Head, passerelle_protocol::audit::Broken>),
     /// One page of the audit chain.
@@ -144,6 +144,23 @@ pub enum Response {
     Done,
     /// The request failed: a typed refusal or a failure of a named kind.
     Error(RemoteError),
+}
+
+/// A partner account as `partner list` shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PartnerRow {
+    /// Login e-mail.
+    pub email: String,
+    /// Name.
+    pub name: String,
+    /// Institution (node id).
+    pub institution: String,
+    /// When it was created.
+    pub created_at: u64,
+    /// Whether a second factor (TOTP) is enrolled.
+    pub second_factor: bool,
+    /// Whether the first password is still to be changed.
+    pub password_to_change: bool,
 }
 
 /// Serves a request against a hub, with its live registry when running.
@@ -186,7 +203,14 @@ pub fn dispatch(
         Request::Partners => hub.store.accounts().map(|list| {
             Response::Partners(
                 list.into_iter()
-                    .map(|a| (a.email, a.name, a.institution.to_string(), a.created_at))
+                    .map(|a| PartnerRow {
+                        second_factor: a.totp_enabled,
+                        password_to_change: a.must_change_password,
+                        email: a.email,
+                        name: a.name,
+                        institution: a.institution.to_string(),
+                        created_at: a.created_at,
+                    })
                     .collect(),
             )
         }),

@@ -285,13 +285,22 @@ pub async fn partner(root: &Path, action: PartnerAction) -> Result<(), HubError>
                 _ => None,
             })
             .await?;
-            let mut l = Listing::new(vec!["email", "name", "institution", "created"]);
-            for (e, n, i, c) in list {
+            let mut l = Listing::new(vec![
+                "email",
+                "name",
+                "institution",
+                "created",
+                "second_factor",
+                "password_to_change",
+            ]);
+            for p in list {
                 l.rows.push(vec![
-                    Cell::text(e),
-                    Cell::text(n),
-                    Cell::text(i),
-                    Cell::time(Some(c)),
+                    Cell::text(p.email),
+                    Cell::text(p.name),
+                    Cell::text(p.institution),
+                    Cell::time(Some(p.created_at)),
+                    Cell::flag(p.second_factor),
+                    Cell::flag(p.password_to_change),
                 ]);
             }
             print!("{}", l.render(format));

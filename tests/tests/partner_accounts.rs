@@ -408,6 +408,17 @@ async fn the_operator_resets_a_lost_second_factor() {
     a.totp_secret = Some(vec![7; 20]);
     a.totp_enabled = true;
     store.put_account(&a).unwrap();
+    let listed =
+        passerelle_hub::admin::request(&net.hub_dir(), passerelle_hub::admin::Request::Partners)
+            .await
+            .unwrap();
+    let passerelle_hub::admin::Response::Partners(rows) = listed else {
+        panic!("{listed:?}")
+    };
+    assert!(
+        rows.iter().any(|r| r.email == email && r.second_factor),
+        "{rows:?}"
+    );
     let (_, to, session) = sign_in(addr, email, &password).await;
     assert_eq!(to, "/partenaires/code");
     let session = session.unwrap();
@@ -423,6 +434,18 @@ async fn the_operator_resets_a_lost_second_factor() {
     .unwrap();
     let a = store.account(email).unwrap().unwrap();
     assert!(!a.totp_enabled && a.totp_secret.is_none());
+    // `partner list` says so.
+    let listed =
+        passerelle_hub::admin::request(&net.hub_dir(), passerelle_hub::admin::Request::Partners)
+            .await
+            .unwrap();
+    let passerelle_hub::admin::Response::Partners(rows) = listed else {
+        panic!("{listed:?}")
+    };
+    assert!(
+        rows.iter().any(|r| r.email == email && !r.second_factor),
+        "{rows:?}"
+    );
     // The session waiting for a code is gone.
     assert_eq!(get(addr, "/partenaires/code", &session).await.0, 303);
     // The next sign-in enrols again.
