@@ -370,19 +370,24 @@ pub fn verify(records: impl IntoIterator<Item = Record>) -> Result<Head, Broken>
     Ok(v.head())
 }
 
-/// Checks a chain read from a store, where a record may not even decode
-/// (`Err(seq)`): that record is where the chain breaks.
+/// Checks a chain as a store reads it, in order and one record at a time
+/// (constant memory): a record that does not decode is where the chain
+/// breaks; the store's own failure (`E`) ends the check.
 ///
 /// # Errors
-/// [`Broken`] naming the first bad record.
-pub fn verify_decoded(
-    records: impl IntoIterator<Item = Result<Record, u64>>,
-) -> Result<Head, Broken> {
+/// The store's failure; a broken chain is `Ok(Err(..))`, naming the first
+/// bad record.
+pub fn verify_read<E>(
+    read: impl IntoIterator<Item = Result<Read, E>>,
+) -> Result<Result<Head, Broken>, E> {
     let mut v = Verifier::default();
-    for r in records {
-        v.push_read(r)?;
+    for item in read {
+        let (seq, record, _) = item?;
+        if let Err(broken) = v.push_read(record.map_err(|()| seq)) {
+            return Ok(Err(broken));
+        }
     }
-    Ok(v.head())
+    Ok(Ok(v.head()))
 }
 
 /// The head of the hub's chain as the hub states it to a node, with the
@@ -556,25 +561,26 @@ mod tests {
     #[test]
     fn an_undecodable_record_breaks_the_chain_after_the_good_ones_check() {
         let c = chain(4);
-        let read = |bad: u64| -> Vec<Result<Record, u64>> {
+        let read = |bad: u64| -> Vec<Result<Read, &str>> {
             c.iter()
                 .map(|r| {
-                    if r.seq == bad {
-                        Err(r.seq)
-                    } else {
-                        Ok(r.clone())
-                    }
+                    let record = if r.seq == bad { Err(()) } else { Ok(r.clone()) };
+                    Ok((r.seq, record, 100))
                 })
                 .collect()
         };
-        assert_eq!(verify_decoded(read(2)).unwrap_err().seq, 2);
+        assert_eq!(verify_read(read(2)).unwrap().unwrap_err().seq, 2);
         // An earlier edit is named first.
         let mut edited = read(3);
-        if let Ok(r) = &mut edited[1] {
+        if let Ok((_, Ok(r), _)) = &mut edited[1] {
             r.event.subject = "doc-x".into();
         }
-        assert_eq!(verify_decoded(edited).unwrap_err().seq, 1);
-        assert_eq!(verify_decoded(read(u64::MAX)).unwrap().records, 4);
+        assert_eq!(verify_read(edited).unwrap().unwrap_err().seq, 1);
+        assert_eq!(verify_read(read(u64::MAX)).unwrap().unwrap().records, 4);
+        // The store failing ends the check with its own error.
+        let mut failing = read(u64::MAX);
+        failing[2] = Err("disk");
+        assert_eq!(verify_read(failing), Err("disk"));
     }
 
     #[test]

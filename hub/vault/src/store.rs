@@ -467,13 +467,6 @@ impl VaultStore {
     /// # Errors
     /// On a store failure; a broken chain is `Ok(Err(..))`.
     pub fn audit_verify(&self) -> Result<Result<audit::Head, audit::Broken>, HubError> {
-        let mut v = audit::Verifier::default();
-        for item in self.audit_read(0)? {
-            let (seq, record, _) = item?;
-            if let Err(broken) = v.push_read(record.map_err(|()| seq)) {
-                return Ok(Err(broken));
-            }
-        }
-        Ok(Ok(v.head()))
+        audit::verify_read(self.audit_read(0)?)
     }
 }
