@@ -64,7 +64,7 @@ async fn each_query_has_a_span_with_query_id_and_node_on_both_sides() {
         .collect();
     for side in [
         "passerelle_hub_core::federation::query",
-        "passerelle_node::serve::query",
+        "passerelle_node::serve::stream_query::query",
     ] {
         let span = with_id
             .iter()
