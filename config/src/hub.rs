@@ -142,6 +142,13 @@ pub struct HubConfig {
     /// address, or from `trusted_proxy` by the address it appended to
     /// `X-Forwarded-For` (a request without one is refused).
     pub metrics_allow: Vec<std::net::IpAddr>,
+    /// OpenID Connect providers partner professionals sign in with
+    /// (`[[partner_oidc]]`, e.g. ProConnect); password accounts keep
+    /// working beside them.
+    pub partner_oidc: Vec<crate::OidcProvider>,
+    /// OpenID Connect providers a beneficiary may attach to their vault
+    /// account (`[[vault_oidc]]`, e.g. FranceConnect).
+    pub vault_oidc: Vec<crate::OidcProvider>,
 }
 
 impl Default for HubConfig {
@@ -184,6 +191,8 @@ impl Default for HubConfig {
             portal_url: None,
             contact: None,
             metrics_allow: Vec::new(),
+            partner_oidc: Vec::new(),
+            vault_oidc: Vec::new(),
         }
     }
 }
@@ -248,6 +257,8 @@ impl HubConfig {
         self.identity_problems(&mut out);
         self.credential_problems(&mut out);
         self.timing_problems(&mut out);
+        crate::oidc::problems("partner_oidc", &self.partner_oidc, &mut out);
+        crate::oidc::problems("vault_oidc", &self.vault_oidc, &mut out);
         let mut out = out.into_vec();
         out.extend(self.quic().problems());
         out
@@ -489,7 +500,13 @@ partner_totp = "{totp}"
 # the connection's address; from trusted_proxy, by the address it appends
 # to X-Forwarded-For (a request it sends without one is refused).
 metrics_allow = [{metrics}]
-"#,
+
+# OpenID Connect sign-in (see the install guide). Partner professionals:
+# one [[partner_oidc]] table per provider (ProConnect); the first sign-in
+# of an unknown professional is a request the operator approves with
+# `passerelle-hub partner approve`. Beneficiaries: [[vault_oidc]]
+# (FranceConnect), which a person attaches to their vault account.
+{partner_oidc}{vault_oidc}"#,
             name = self.name,
             names = names.join(", "),
             quic = self.quic_listen,
@@ -518,6 +535,8 @@ metrics_allow = [{metrics}]
             session = h(self.session_ttl),
             logins = self.login_per_minute,
             totp = self.partner_totp.as_str(),
+            partner_oidc = crate::oidc::template("partner_oidc", &self.partner_oidc, PARTNER_OIDC_EXAMPLE),
+            vault_oidc = crate::oidc::template("vault_oidc", &self.vault_oidc, VAULT_OIDC_EXAMPLE),
             metrics = self.metrics_allow.iter().map(|ip| format!("\"{ip}\"")).collect::<Vec<_>>().join(", "),
             portal = match &self.portal_url {
                 Some(u) => format!("portal_url = {u:?}"),
@@ -542,6 +561,29 @@ metrics_allow = [{metrics}]
         )
     }
 }
+
+/// The commented `[[partner_oidc]]` example of the template.
+const PARTNER_OIDC_EXAMPLE: &str = r#"# [[partner_oidc]]
+# name = "proconnect"
+# label = "ProConnect"
+# issuer = "https://auth.agentconnect.gouv.fr/api/v2"
+# client_id = "..."
+# client_secret_file = "/etc/passerelle/proconnect.secret"
+# scopes = ["openid", "email", "given_name", "usual_name", "siret"]
+# email_claim = "email"
+# organisation_claim = "siret"
+"#;
+
+/// The commented `[[vault_oidc]]` example of the template.
+const VAULT_OIDC_EXAMPLE: &str = r#"# [[vault_oidc]]
+# name = "franceconnect"
+# label = "FranceConnect"
+# issuer = "https://oidc.franceconnect.gouv.fr/api/v2"
+# client_id = "..."
+# client_secret_file = "/etc/passerelle/franceconnect.secret"
+# scopes = ["openid", "given_name", "family_name"]
+# acr_values = "eidas1"
+"#;
 
 #[cfg(test)]
 mod tests {
