@@ -535,8 +535,8 @@ metrics_allow = [{metrics}]
             session = h(self.session_ttl),
             logins = self.login_per_minute,
             totp = self.partner_totp.as_str(),
-            partner_oidc = crate::oidc::template("partner_oidc", &self.partner_oidc, PARTNER_OIDC_EXAMPLE),
-            vault_oidc = crate::oidc::template("vault_oidc", &self.vault_oidc, VAULT_OIDC_EXAMPLE),
+            partner_oidc = crate::oidc::template("partner_oidc", &self.partner_oidc, crate::oidc::PARTNER_EXAMPLE),
+            vault_oidc = crate::oidc::template("vault_oidc", &self.vault_oidc, crate::oidc::VAULT_EXAMPLE),
             metrics = self.metrics_allow.iter().map(|ip| format!("\"{ip}\"")).collect::<Vec<_>>().join(", "),
             portal = match &self.portal_url {
                 Some(u) => format!("portal_url = {u:?}"),
@@ -561,29 +561,6 @@ metrics_allow = [{metrics}]
         )
     }
 }
-
-/// The commented `[[partner_oidc]]` example of the template.
-const PARTNER_OIDC_EXAMPLE: &str = r#"# [[partner_oidc]]
-# name = "proconnect"
-# label = "ProConnect"
-# issuer = "https://auth.agentconnect.gouv.fr/api/v2"
-# client_id = "..."
-# client_secret_file = "/etc/passerelle/proconnect.secret"
-# scopes = ["openid", "email", "given_name", "usual_name", "siret"]
-# email_claim = "email"
-# organisation_claim = "siret"
-"#;
-
-/// The commented `[[vault_oidc]]` example of the template.
-const VAULT_OIDC_EXAMPLE: &str = r#"# [[vault_oidc]]
-# name = "franceconnect"
-# label = "FranceConnect"
-# issuer = "https://oidc.franceconnect.gouv.fr/api/v2"
-# client_id = "..."
-# client_secret_file = "/etc/passerelle/franceconnect.secret"
-# scopes = ["openid", "given_name", "family_name"]
-# acr_values = "eidas1"
-"#;
 
 #[cfg(test)]
 mod tests {

@@ -158,6 +158,29 @@ pub(crate) fn template(key: &str, list: &[OidcProvider], example: &str) -> Strin
     out
 }
 
+/// The commented `[[partner_oidc]]` example of the template.
+pub(crate) const PARTNER_EXAMPLE: &str = r#"# [[partner_oidc]]
+# name = "proconnect"
+# label = "ProConnect"
+# issuer = "https://auth.agentconnect.gouv.fr/api/v2"
+# client_id = "..."
+# client_secret_file = "/etc/passerelle/proconnect.secret"
+# scopes = ["openid", "email", "given_name", "usual_name", "siret"]
+# email_claim = "email"
+# organisation_claim = "siret"
+"#;
+
+/// The commented `[[vault_oidc]]` example of the template.
+pub(crate) const VAULT_EXAMPLE: &str = r#"# [[vault_oidc]]
+# name = "franceconnect"
+# label = "FranceConnect"
+# issuer = "https://oidc.franceconnect.gouv.fr/api/v2"
+# client_id = "..."
+# client_secret_file = "/etc/passerelle/franceconnect.secret"
+# scopes = ["openid", "given_name", "family_name"]
+# acr_values = "eidas1"
+"#;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -247,7 +247,8 @@ pub fn dispatch(
         }
         Request::PartnerRemove { email } => {
             match hub.store.remove_account(&email.trim().to_lowercase()) {
-                Ok(true) => Ok(Response::Done),
+                Ok(true) => passerelle_hub_core::partners::oidc::forget(hub, &email)
+                    .map(|()| Response::Done),
                 Ok(false) => Err(Refusal::UnknownAccount { email }.into()),
                 Err(e) => Err(e),
             }

@@ -329,6 +329,21 @@ async fn a_professional_is_approved_then_signs_in_and_out() {
         (status, location(&h).as_deref()),
         (303, Some("/partenaires/connexion"))
     );
+
+    // A removed account takes its binding with it: signing in again is a
+    // new request, not a new account.
+    passerelle_hub::admin::request(
+        &s.net.hub_dir(),
+        Request::PartnerRemove {
+            email: "alice.martin@caf976.fr".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let (status, _, page) = sign_in(&s, &mut Browser::default(), "proconnect").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Demande d'accès transmise"), "{page}");
+    assert_eq!(requests(&s).await.len(), 1);
     s.hub.stop().await;
 }
 

@@ -240,6 +240,26 @@ pub fn approve(
     Ok(r.email)
 }
 
+/// Forgets every provider identity bound to an account (when it is
+/// removed): a new account of that e-mail is approved afresh.
+///
+/// # Errors
+/// On a store failure.
+pub fn forget(hub: &Hub, email: &str) -> Result<(), HubError> {
+    let email = email.trim().to_lowercase();
+    let space = links(hub);
+    let keys: Vec<Vec<u8>> = space
+        .iter()?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.value().is_ok_and(|l| l.email == email))
+        .map(|e| e.key().to_vec())
+        .collect();
+    for k in keys {
+        space.remove(&k)?;
+    }
+    Ok(())
+}
+
 /// Refuses (removes) a request.
 ///
 /// # Errors
