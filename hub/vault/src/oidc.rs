@@ -212,3 +212,55 @@ pub fn forget_devices(store: &Store, person: &str) -> Result<(), HubError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("store")).unwrap();
+        (dir, s)
+    }
+
+    #[test]
+    fn a_device_cookie_unwraps_its_persons_key_only() {
+        let (_d, s) = store();
+        let key = Key::generate();
+        let cookie = remember_device(&s, "p1", &key, 10).unwrap();
+        assert_eq!(unlock(&s, "p1", &cookie).unwrap(), Some(key.clone()));
+        // Another person's id, a changed secret, a malformed cookie.
+        assert_eq!(unlock(&s, "p2", &cookie).unwrap(), None);
+        let (id, secret) = cookie.split_once('.').unwrap();
+        let flipped = if secret.starts_with('0') { "1" } else { "0" };
+        assert_eq!(
+            unlock(&s, "p1", &format!("{id}.{flipped}{}", &secret[1..])).unwrap(),
+            None
+        );
+        assert_eq!(unlock(&s, "p1", "nonsense").unwrap(), None);
+        // At most MAX_DEVICES: the oldest goes.
+        let later: Vec<String> = (0..MAX_DEVICES)
+            .map(|i| remember_device(&s, "p1", &key, 20 + i as u64).unwrap())
+            .collect();
+        assert_eq!(unlock(&s, "p1", &cookie).unwrap(), None, "oldest forgotten");
+        assert!(later.iter().all(|c| unlock(&s, "p1", c).unwrap().is_some()));
+        forget_devices(&s, "p1").unwrap();
+        assert!(later.iter().all(|c| unlock(&s, "p1", c).unwrap().is_none()));
+    }
+
+    #[test]
+    fn attach_find_and_detach() {
+        let (_d, s) = store();
+        attach(&s, "franceconnect", "sub-1", "p1", 5).unwrap();
+        assert_eq!(
+            person_for(&s, "franceconnect", "sub-1").unwrap(),
+            Some("p1".into())
+        );
+        assert_eq!(person_for(&s, "franceconnect", "sub-2").unwrap(), None);
+        assert_eq!(attached(&s, "p1").unwrap(), ["franceconnect"]);
+        let cookie = remember_device(&s, "p1", &Key::generate(), 6).unwrap();
+        detach_all(&s, "p1").unwrap();
+        assert_eq!(person_for(&s, "franceconnect", "sub-1").unwrap(), None);
+        assert!(unlock(&s, "p1", &cookie).unwrap().is_none());
+    }
+}
