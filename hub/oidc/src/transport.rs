@@ -188,3 +188,36 @@ impl<'c> openidconnect::AsyncHttpClient<'c> for Transport {
         Box::pin(self.send(request))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(url: &str) -> HttpRequest {
+        hyper::Request::get(url).body(Vec::new()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn plain_http_is_refused_before_any_connection_unless_loopback_and_allowed() {
+        let strict = Transport::new(false).unwrap();
+        let tests = Transport::new(true).unwrap();
+        // Refused before connecting: no packet leaves for these.
+        for (t, url) in [
+            (&strict, "http://127.0.0.1:9/x"),
+            (&tests, "http://10.1.2.3/x"),
+            (&tests, "http://provider.example.fr/x"),
+            (&tests, "ftp://127.0.0.1/x"),
+        ] {
+            assert!(
+                matches!(t.send(get(url)).await, Err(TransportError::Refused(_))),
+                "{url}"
+            );
+        }
+        // Allowed on loopback: it tries (and finds nothing on a closed port).
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let r = tests.send(get(&format!("http://127.0.0.1:{port}/x"))).await;
+        assert!(matches!(r, Err(TransportError::Failed { .. })), "{r:?}");
+    }
+}
