@@ -486,7 +486,8 @@ async fn a_person_attaches_franceconnect_and_signs_in_with_it() {
     let addr = s.hub.http_addr;
 
     // Awa has a vault account with an upload.
-    let awa = vault::create_account_at(addr, "awa@exemple.fr", "motdepasse-awa").await;
+    let (awa, rescue) =
+        vault::create_account_with_rescue(addr, "awa@exemple.fr", "motdepasse-awa").await;
     let token = vault::csrf_at(addr, &awa).await;
     let doc = vault::pdf(b"attestation-awa", 4);
     let (ct, body) = multipart(&[
@@ -587,6 +588,40 @@ async fn a_person_attaches_franceconnect_and_signs_in_with_it() {
     let (status, _, page) = vault_sign_in(&s, &mut shared, "bob").await;
     assert_eq!(status, 401);
     assert!(page.contains("n'est relié à aucun coffre"), "{page}");
+
+    // A password reset forgets every device (the data key may change
+    // with it): the provider alone no longer opens the vault on the phone.
+    let code = passerelle_vault::accounts::code(2);
+    let t = passerelle_link::now();
+    vs.put_code_replacing(
+        passerelle_vault::store::CodeKind::Reset,
+        &passerelle_vault::accounts::code_hash(&code),
+        &passerelle_vault::store::PendingCode {
+            person: awa_id.clone(),
+            expires_at: t + 600,
+            issued_by: "test".into(),
+            attempts: 0,
+        },
+        t,
+    )
+    .unwrap();
+    let mut desk = Browser::default();
+    let (_, _, form) = desk
+        .request("GET", &format!("{}/coffre/recuperer", s.portal), "")
+        .await;
+    let csrf = hidden_field(&form, "csrf").unwrap();
+    let (status, _, page) = desk
+        .request(
+            "POST",
+            &format!("{}/coffre/recuperer", s.portal),
+            &format!("csrf={csrf}&identifiant=awa%40exemple.fr&code={code}&secours={rescue}&mdp=nouveau-awa&mdp2=nouveau-awa"),
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    phone.jar.remove("pv_session");
+    let (status, _, page) = vault_sign_in(&s, &mut phone, "awa").await;
+    assert_eq!(status, 401, "{page}");
+    assert!(page.contains("nouvel appareil"), "{page}");
 
     // Bob, without the provider, is unaffected: password sign-in, no
     // device cookie.
