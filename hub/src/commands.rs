@@ -127,6 +127,10 @@ pub fn check_config(root: &Path) -> Result<(), HubError> {
     for key in [hub_dir.ca_key(), hub_dir.hub_key()] {
         passerelle_certs::files::read_private_key(&key)?;
     }
+    // OpenID Connect client secrets: present, and readable by the hub only.
+    for p in config.partner_oidc.iter().chain(&config.vault_oidc) {
+        passerelle_certs::files::read_secret(&p.client_secret_file)?;
+    }
     let map = if config.boundaries.is_some() {
         "configured boundaries"
     } else {
