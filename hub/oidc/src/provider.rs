@@ -236,9 +236,18 @@ impl Provider {
             .map_err(|e| OidcError::TokenEndpoint(e.to_string()))?;
         let id_token = token.id_token().ok_or(OidcError::NoIdToken)?;
         let verifier = d.client.id_token_verifier();
-        let claims = id_token
-            .claims(&verifier, &Nonce::new(pending.nonce))
-            .map_err(TokenRefusal::from_library)?;
+        let claims = match id_token.claims(&verifier, &Nonce::new(pending.nonce)) {
+            Ok(c) => c,
+            Err(e) => {
+                let refusal = TokenRefusal::from_library(e);
+                if matches!(refusal, TokenRefusal::Signature(_)) {
+                    // Perhaps the provider rotated its keys: the next
+                    // sign-in reads them again.
+                    *self.discovered.lock().await = None;
+                }
+                return Err(refusal.into());
+            }
+        };
         if let Some(expected) = claims.access_token_hash() {
             let alg = id_token
                 .signing_alg()
