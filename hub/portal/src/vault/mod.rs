@@ -11,6 +11,7 @@
 //! - [`linking`]: link codes.
 //! - [`export`]: the export of everything as one ZIP.
 //! - [`sharing`]: consents and the access journal.
+//! - [`oidc`]: FranceConnect attached to an account, and sign-in with it.
 
 use std::{fmt::Write as _, net::SocketAddr, sync::Arc};
 
@@ -42,6 +43,7 @@ mod documents;
 mod export;
 pub mod extract;
 mod linking;
+mod oidc;
 mod sharing;
 
 pub use account::*;
@@ -79,6 +81,7 @@ pub fn router() -> axum::Router<Arc<Ctx>> {
         .route("/coffre/partages/{id}/retirer", post(revoke))
         .route("/coffre/journal", get(journal))
         .route("/coffre/export", get(export))
+        .merge(oidc::routes(axum::Router::new()))
 }
 
 const SESSION: &str = "pv_session";
