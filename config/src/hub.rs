@@ -142,6 +142,12 @@ pub struct HubConfig {
     /// address, or from `trusted_proxy` by the address it appended to
     /// `X-Forwarded-For` (a request without one is refused).
     pub metrics_allow: Vec<std::net::IpAddr>,
+    /// Codes and notices sent to people (`[messages]`).
+    pub messages: crate::messages::Messages,
+    /// An SMTP relay for e-mail (`[mail]`).
+    pub mail: Option<crate::messages::MailConfig>,
+    /// An HTTP gateway for text messages (`[sms]`).
+    pub sms: Option<crate::messages::SmsConfig>,
 }
 
 impl Default for HubConfig {
@@ -184,6 +190,9 @@ impl Default for HubConfig {
             portal_url: None,
             contact: None,
             metrics_allow: Vec::new(),
+            messages: crate::messages::Messages::default(),
+            mail: None,
+            sms: None,
         }
     }
 }
@@ -248,6 +257,12 @@ impl HubConfig {
         self.identity_problems(&mut out);
         self.credential_problems(&mut out);
         self.timing_problems(&mut out);
+        crate::messages::problems(
+            &self.messages,
+            self.mail.as_ref(),
+            self.sms.as_ref(),
+            &mut out,
+        );
         let mut out = out.into_vec();
         out.extend(self.quic().problems());
         out
@@ -489,8 +504,9 @@ partner_totp = "{totp}"
 # the connection's address; from trusted_proxy, by the address it appends
 # to X-Forwarded-For (a request it sends without one is refused).
 metrics_allow = [{metrics}]
-"#,
+{messages}"#,
             name = self.name,
+            messages = crate::messages::template(&self.messages, self.mail.as_ref(), self.sms.as_ref()),
             names = names.join(", "),
             quic = self.quic_listen,
             http = self.http_listen,

@@ -33,6 +33,7 @@
 //! - [`multipart`]: bounded reading of multipart forms, and the body
 //!   limit of every route without files.
 //! - [`state`]: what the handlers share.
+//! - [`notices`]: the words of the codes and notices sent to people.
 //!
 //! Each area has its own router (public, partner, resources, vault,
 //! professionals' vault, verification, operations); [`router`] merges
@@ -48,6 +49,7 @@ pub mod layout;
 pub mod legal;
 pub mod map;
 pub mod multipart;
+pub mod notices;
 pub mod ops;
 pub mod pages;
 pub mod paging;

@@ -4,6 +4,7 @@
 use passerelle_protocol::{
     audit::{self, Event, Record},
     codec,
+    message::{Deposit, MAX_DEPOSITS},
     vault::{Category, DocSummary, Pseudonym},
     UnixTime,
 };
@@ -18,6 +19,12 @@ const DOCUMENTS: &str = "documents";
 const PERSON_DOCS: &str = "person_docs";
 const REVOKED: &str = "revoked";
 const AUDIT: &str = "audit";
+/// Documents by the time they were added: `added_at (big-endian) id`.
+const BY_TIME: &str = "documents_by_time";
+
+fn by_time(doc: &DocRecord) -> Vec<u8> {
+    [&doc.added_at.to_be_bytes()[..], doc.id.as_bytes()].concat()
+}
 
 /// A person's record here, linked to their vault account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,6 +165,7 @@ impl Store {
             self.db()?
                 .open_tree(PERSON_DOCS)?
                 .insert(pair(&doc.local_id, &doc.id), &[])?;
+            self.db()?.open_tree(BY_TIME)?.insert(by_time(doc), &[])?;
             self.handle.flush()?;
             Ok(())
         })())
@@ -173,6 +181,7 @@ impl Store {
         self.db()?
             .open_tree(PERSON_DOCS)?
             .remove(pair(&doc.local_id, &doc.id))?;
+        self.db()?.open_tree(BY_TIME)?.remove(by_time(doc))?;
         self.handle.flush()?;
         Ok(())
     }
@@ -201,6 +210,63 @@ impl Store {
         }
         out.sort_by_key(|d| (d.added_at, d.id.clone()));
         Ok(out)
+    }
+
+    /// Documents added for linked persons after `after` and before `now`
+    /// (complete seconds only), grouped per person and second, oldest
+    /// first, at most [`MAX_DEPOSITS`] entries of whole seconds; and
+    /// where the next question starts. Documents of records not linked
+    /// to a vault are left out.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn deposits_since(
+        &self,
+        after: UnixTime,
+        now: UnixTime,
+    ) -> Result<(Vec<Deposit>, UnixTime), NodeError> {
+        let until = now.saturating_sub(1).max(after);
+        let from = after.saturating_add(1).to_be_bytes();
+        let mut out: Vec<Deposit> = Vec::new();
+        for kv in self.db()?.open_tree(BY_TIME)?.range(from..) {
+            let (k, _) = kv?;
+            let Some(at) = k.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()) else {
+                continue;
+            };
+            let at = UnixTime::from_be_bytes(at);
+            if at > until {
+                break;
+            }
+            let id = String::from_utf8_lossy(&k[8..]).into_owned();
+            let Some(pseudonym) = self
+                .document(&id)?
+                .and_then(|d| self.link(&d.local_id).ok().flatten())
+                .map(|l| l.pseudonym)
+            else {
+                continue;
+            };
+            if let Some(d) = out
+                .iter_mut()
+                .rev()
+                .take_while(|d| d.at == at)
+                .find(|d| d.person == pseudonym)
+            {
+                d.count = d.count.saturating_add(1);
+                continue;
+            }
+            if out.len() == MAX_DEPOSITS {
+                // Cut before this second, which the next question starts
+                // at (a single second of more than a page is cut short).
+                let last = out.last().map_or(after, |d| d.at);
+                return Ok((out, last));
+            }
+            out.push(Deposit {
+                person: pseudonym,
+                at,
+                count: 1,
+            });
+        }
+        Ok((out, until))
     }
 
     /// Every document record.

@@ -1,0 +1,232 @@
+//! Notices to the persons who asked for them, each sent once: a document
+//! an institution deposited, a document a professional opened under the
+//! person's consent, a consent ending soon. Never a document's name nor
+//! content: only that something happened, and which institution.
+//!
+//! Two steps, both run by the hub's notice task:
+//! - **collect** queues notices in the store's outbox, under an id that
+//!   names what they are about (`audit:<seq>`, `ending:<consent>`), so a
+//!   notice is queued once whatever happens next. Deposits and views are
+//!   read from the vault's own audit chain (a deposit is recorded there
+//!   first, by [`record_deposits`], when a node reports it), after a
+//!   cursor kept in the store.
+//! - **deliver** sends what waits, through [`Senders`]; a failure is
+//!   counted and retried at the next round, up to [`MAX_TRIES`], then
+//!   given up and logged.
+//!
+//! The words are the portal's ([`Words`]): this crate writes no French.
+
+use passerelle_protocol::{
+    audit::{Action, Actor, Event},
+    ids::NodeId,
+    message::Deposit,
+    UnixTime,
+};
+
+use crate::{
+    error::VaultError,
+    links,
+    notify::{Delivery, Identifier, Message, Senders},
+    store::{Notice, Outgoing, VaultStore},
+};
+
+/// Tries to send one notice before it is given up.
+pub const MAX_TRIES: u32 = 5;
+/// Audit records read at most in one round.
+pub const CHAIN_BATCH: usize = 2_000;
+/// Notices sent at most in one round.
+pub const SEND_BATCH: usize = 200;
+/// How long a notice is remembered once done: past the longest consent
+/// (a year), so a consent's end is never told twice.
+pub const KEEP: u64 = 400 * 86_400;
+
+/// The words of each notice.
+pub trait Words: Send + Sync {
+    /// The message telling `notice`.
+    fn notice(&self, notice: &Notice) -> Message;
+}
+
+const CHAIN: &str = "audit";
+
+/// Records in the person's journal (and so for their notice) the
+/// documents a node reports deposited for linked persons; how many
+/// persons were found. Pseudonyms no person of the hub has at that node
+/// are left out.
+///
+/// # Errors
+/// On a store failure.
+pub fn record_deposits(
+    store: &VaultStore,
+    node: &NodeId,
+    name: &str,
+    deposits: &[Deposit],
+    now: UnixTime,
+) -> Result<usize, VaultError> {
+    if deposits.is_empty() {
+        return Ok(0);
+    }
+    let mut found = 0;
+    let persons = store.persons_linked_to(node)?;
+    for d in deposits {
+        let Some(person) = persons
+            .iter()
+            .find(|p| links::pseudonym(store, p, node).is_ok_and(|ps| ps == d.person))
+        else {
+            continue;
+        };
+        store.audit(
+            now,
+            Event {
+                actor: Actor::Node(node.to_string()),
+                action: Action::DocumentAdd,
+                person: Some(person.clone()),
+                subject: node.to_string(),
+                procedure: None,
+                detail: format!("{name}: {} document(s)", d.count),
+            },
+        )?;
+        found += 1;
+    }
+    Ok(found)
+}
+
+/// Queues the notices the chain's new records call for; how many.
+/// The first round starts at the chain's end (nothing from before the
+/// feature is told).
+///
+/// # Errors
+/// On a store failure.
+pub fn collect_from_chain(
+    store: &VaultStore,
+    name_of: &dyn Fn(&str) -> String,
+    now: UnixTime,
+) -> Result<usize, VaultError> {
+    let from = match store.notice_cursor(CHAIN)? {
+        Some(c) => c,
+        None => {
+            let end = store.audit_end()?;
+            store.put_notice_cursor(CHAIN, end)?;
+            end
+        }
+    };
+    let records = store.audit_since(from, CHAIN_BATCH)?;
+    let mut queued = 0;
+    let mut next = from;
+    for r in &records {
+        next = r.seq + 1;
+        let Some(person) = &r.event.person else {
+            continue;
+        };
+        let notice = match (&r.event.actor, &r.event.action) {
+            (Actor::Professional { institution, .. }, Action::Download) => Notice::Viewed {
+                institution: name_of(institution),
+            },
+            (Actor::Node(node), Action::DocumentAdd) => Notice::Deposited {
+                institution: name_of(node),
+                count: r
+                    .event
+                    .detail
+                    .rsplit_once(": ")
+                    .and_then(|(_, n)| n.split(' ').next()?.parse().ok())
+                    .unwrap_or(1),
+            },
+            _ => continue,
+        };
+        if !store.preferences(person)?.notices {
+            continue;
+        }
+        let o = Outgoing {
+            person: person.clone(),
+            notice,
+            queued_at: now,
+            attempts: 0,
+            done_at: None,
+            gave_up: false,
+        };
+        queued += usize::from(store.queue_notice(&format!("audit:{}", r.seq), &o)?);
+    }
+    if next != from {
+        store.put_notice_cursor(CHAIN, next)?;
+    }
+    Ok(queued)
+}
+
+/// Queues a notice for each consent in force that ends within `warning`
+/// seconds, once per consent; how many.
+///
+/// # Errors
+/// On a store failure.
+pub fn collect_consents_ending(
+    store: &VaultStore,
+    warning: u64,
+    now: UnixTime,
+) -> Result<usize, VaultError> {
+    let mut queued = 0;
+    for c in store.all_consents()? {
+        if !c.active(now) || c.consent.not_after > now.saturating_add(warning) {
+            continue;
+        }
+        if !store.preferences(&c.person)?.notices {
+            continue;
+        }
+        let o = Outgoing {
+            person: c.person.clone(),
+            notice: Notice::ConsentEnding {
+                grantee: c.grantee_label.clone(),
+                ends_at: c.consent.not_after,
+            },
+            queued_at: now,
+            attempts: 0,
+            done_at: None,
+            gave_up: false,
+        };
+        queued += usize::from(store.queue_notice(&format!("ending:{}", c.consent.id), &o)?);
+    }
+    Ok(queued)
+}
+
+/// Sends the notices waiting, at most [`SEND_BATCH`]; how many were
+/// sent. A person who turned notices off since is not told; one whose
+/// account is gone neither.
+///
+/// # Errors
+/// On a store failure.
+pub async fn deliver(
+    store: &VaultStore,
+    senders: &Senders,
+    words: &dyn Words,
+    now: UnixTime,
+) -> Result<usize, VaultError> {
+    let mut sent = 0;
+    for (id, mut o) in store.waiting_notices(SEND_BATCH)? {
+        let account = store.person(&o.person)?;
+        let wanted = store.preferences(&o.person)?.notices;
+        let Some(account) = account.filter(|_| wanted) else {
+            o.done_at = Some(now);
+            o.gave_up = true;
+            store.put_notice(&id, &o)?;
+            continue;
+        };
+        let to = Identifier::of_login(&account.login);
+        let message = words.notice(&o.notice);
+        match senders.send(&to, &message).await {
+            Ok(Delivery::Sent | Delivery::Shown(_)) => {
+                o.done_at = Some(now);
+                sent += 1;
+            }
+            Err(error) => {
+                o.attempts += 1;
+                if o.attempts >= MAX_TRIES {
+                    tracing::error!(%error, notice = %id, tries = o.attempts, "notice given up");
+                    o.done_at = Some(now);
+                    o.gave_up = true;
+                } else {
+                    tracing::warn!(%error, notice = %id, tries = o.attempts, "notice not sent; retried next round");
+                }
+            }
+        }
+        store.put_notice(&id, &o)?;
+    }
+    store.prune_notices(now.saturating_sub(KEEP))?;
+    Ok(sent)
+}
