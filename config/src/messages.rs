@@ -176,7 +176,9 @@ pub(crate) fn problems(
     }
 }
 
-/// The sections as `hub init` writes them (commented when unset).
+/// The three settings as `hub init` writes them: inline tables (the same
+/// TOML as `[messages]`, `[mail]` and `[sms]` sections), so that keys
+/// added at the end of the file stay top-level keys.
 pub(crate) fn template(
     messages: &Messages,
     mail: Option<&MailConfig>,
@@ -185,29 +187,29 @@ pub(crate) fn template(
     let h = crate::human_duration;
     let mail = match mail {
         Some(m) => {
-            let mut t = format!(
-                "[mail]\nsmtp = {:?}\nfrom = {:?}\ntls = \"{}\"\n",
+            let auth = match (&m.user, &m.password_file) {
+                (Some(u), Some(p)) => format!(
+                    ", user = {u:?}, password_file = {:?}",
+                    p.display().to_string()
+                ),
+                _ => String::new(),
+            };
+            format!(
+                "mail = {{ smtp = {:?}, from = {:?}, tls = \"{}\"{auth} }}",
                 m.smtp,
                 m.from,
                 m.tls.as_str()
-            );
-            if let (Some(u), Some(p)) = (&m.user, &m.password_file) {
-                t += &format!(
-                    "user = {u:?}\npassword_file = {:?}\n",
-                    p.display().to_string()
-                );
-            }
-            t
+            )
         }
-        None => "# [mail]\n# smtp = \"smtp.example.fr:587\"\n# from = \"Passerelle <ne-pas-repondre@example.fr>\"\n# tls = \"starttls\"\n# user = \"passerelle\"\n# password_file = \"/etc/passerelle/smtp.password\"\n".into(),
+        None => "# mail = { smtp = \"smtp.example.fr:587\", from = \"Passerelle <ne-pas-repondre@example.fr>\", tls = \"starttls\", user = \"passerelle\", password_file = \"/etc/passerelle/smtp.password\" }".into(),
     };
     let sms = match sms {
         Some(s) => format!(
-            "[sms]\nurl = {:?}\ntoken_file = {:?}\n",
+            "sms = {{ url = {:?}, token_file = {:?} }}",
             s.url,
             s.token_file.display().to_string()
         ),
-        None => "# [sms]\n# url = \"https://sms.example.fr/api/send\"\n# token_file = \"/etc/passerelle/sms.token\"\n".into(),
+        None => "# sms = { url = \"https://sms.example.fr/api/send\", token_file = \"/etc/passerelle/sms.token\" }".into(),
     };
     format!(
         r#"
@@ -218,18 +220,21 @@ pub(crate) fn template(
 # danger_show_codes is for demonstrations and tests only: with no sender
 # for a phone number or an e-mail address, the message and its one-time
 # code are shown on the page and in the log instead of being sent.
-[messages]
-interval = "{interval}"
-consent_warning = "{warning}"
-danger_show_codes = {show}
+# (A [messages] section at the end of the file says the same.)
+messages = {{ interval = "{interval}", consent_warning = "{warning}", danger_show_codes = {show} }}
 
-# E-mail through an SMTP relay: tls = "starttls" (port 587), "tls"
-# (SMTPS, port 465) or "none" (only to a relay on this machine).
+# E-mail through an SMTP relay (or a [mail] section at the end of the
+# file): tls = "starttls" (port 587), "tls" (SMTPS, port 465) or "none"
+# (only to a relay on this machine); user and password_file when the
+# relay asks for a password (the file readable by the hub only).
 {mail}
-# Text messages through an HTTP gateway: the hub sends POST url with
-# "Authorization: Bearer <token>" (the token read from token_file) and the
-# JSON body {{"to": "+262639123456", "text": "..."}}; a 2xx status means sent.
-{sms}"#,
+
+# Text messages through an HTTP gateway (or an [sms] section): the hub
+# sends POST url with "Authorization: Bearer <token>" (the token read from
+# token_file, readable by the hub only) and the JSON body
+# {{"to": "+262639123456", "text": "..."}}; a 2xx status means sent.
+{sms}
+"#,
         interval = h(messages.interval),
         warning = h(messages.consent_warning),
         show = messages.danger_show_codes,
@@ -269,6 +274,26 @@ mod tests {
         );
         assert!(keys(&mail("smtp.example.fr:587", MailTls::Starttls)).is_empty());
         assert_eq!(keys(&mail("smtp.example.fr", MailTls::Tls)), ["mail.smtp"]);
+    }
+
+    #[test]
+    fn sections_and_inline_tables_read_the_same_and_round_trip() {
+        use crate::HubConfig;
+        let path = std::path::Path::new("hub.toml");
+        let sections = HubConfig::parse_str(
+            path,
+            "[mail]\nsmtp = \"127.0.0.1:2525\"\nfrom = \"p@example.fr\"\ntls = \"none\"\n[sms]\nurl = \"https://sms.example.fr/send\"\ntoken_file = \"/etc/t\"\n",
+        )
+        .unwrap();
+        assert_eq!(sections.mail.as_ref().unwrap().tls, MailTls::None);
+        let again = HubConfig::parse_str(path, &sections.template()).unwrap();
+        assert_eq!(again, sections);
+        // A key added at the end of the written file stays top-level.
+        let appended = format!("{}contact = \"dpo@example.fr\"\n", sections.template());
+        assert_eq!(
+            HubConfig::parse_str(path, &appended).unwrap().contact.as_deref(),
+            Some("dpo@example.fr")
+        );
     }
 
     #[test]

@@ -19,7 +19,7 @@ impl French {
         Message {
             subject: "Votre code Passerelle".into(),
             text: format!(
-                "Passerelle : votre code pour créer votre coffre est\n{code}\nIl est valable {} minutes. Ne le donnez à personne.",
+                "Passerelle : votre code pour créer votre coffre est\n{code}.\nIl est valable {} minutes. Ne le donnez à personne.",
                 TTL / 60
             ),
         }
@@ -41,7 +41,7 @@ impl French {
         Message {
             subject: "Votre code de connexion Passerelle".into(),
             text: format!(
-                "Passerelle : votre code pour vous connecter depuis un nouvel appareil est\n{code}\nIl est valable {} minutes. Si ce n'était pas vous, changez votre mot de passe.",
+                "Passerelle : votre code pour vous connecter depuis un nouvel appareil est\n{code}.\nIl est valable {} minutes. Si ce n'était pas vous, changez votre mot de passe.",
                 TTL / 60
             ),
         }
@@ -109,7 +109,7 @@ mod tests {
         });
         assert!(m.text.contains("/coffre/journal"), "{}", m.text);
         let code = f.code("012345");
-        assert!(code.text.contains("\n012345\n"), "{}", code.text);
+        assert!(code.text.contains("\n012345.\n"), "{}", code.text);
         assert!(f.account_exists().text.contains("/coffre/connexion"));
     }
 }
