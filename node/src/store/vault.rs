@@ -441,3 +441,94 @@ impl Store {
         Ok(problems)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(id: &str, local_id: &str, at: UnixTime) -> DocRecord {
+        DocRecord {
+            id: id.into(),
+            local_id: local_id.into(),
+            category: Category::Housing,
+            name: "quittance.pdf".into(),
+            mime: "application/pdf".into(),
+            size: 1,
+            sha256: [0; 32],
+            added_at: at,
+            added_by: "agent".into(),
+            wrapped_key: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn deposits_are_told_by_pseudonym_per_second_for_linked_persons_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        for (local, p) in [("A", "pa"), ("B", "pb")] {
+            store
+                .put_link(&Link {
+                    local_id: local.into(),
+                    pseudonym: Pseudonym(p.into()),
+                    linked_at: 1,
+                    linked_by: "agent".into(),
+                })
+                .unwrap();
+        }
+        for (id, local, at) in [
+            ("d1", "A", 10),
+            ("d2", "A", 10),
+            ("d3", "B", 11),
+            ("d4", "UNLINKED", 11),
+            ("d5", "A", 12),
+            ("d6", "B", 20),
+        ] {
+            store.put_document(&doc(id, local, at)).unwrap();
+        }
+        let seen = |after, now| {
+            let (d, until) = store.deposits_since(after, now).unwrap();
+            let d: Vec<_> = d.into_iter().map(|d| (d.person.0, d.at, d.count)).collect();
+            (d, until)
+        };
+        // Seconds not over yet (20, at now = 20) wait for the next question.
+        assert_eq!(
+            seen(9, 20),
+            (
+                vec![("pa".into(), 10, 2), ("pb".into(), 11, 1), ("pa".into(), 12, 1)],
+                19
+            )
+        );
+        assert_eq!(seen(19, 21), (vec![("pb".into(), 20, 1)], 20));
+        assert_eq!(seen(20, 30), (vec![], 29));
+        // A removed document is no longer told.
+        store.remove_document(&doc("d6", "B", 20)).unwrap();
+        assert_eq!(seen(19, 21), (vec![], 20));
+    }
+
+    #[test]
+    fn a_long_list_of_deposits_is_cut_at_a_whole_second() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        for i in 0..=MAX_DEPOSITS {
+            let local = format!("L{i}");
+            store
+                .put_link(&Link {
+                    local_id: local.clone(),
+                    pseudonym: Pseudonym(format!("p{i}")),
+                    linked_at: 1,
+                    linked_by: "agent".into(),
+                })
+                .unwrap();
+            // Two persons a second.
+            store
+                .put_document(&doc(&format!("d{i}"), &local, 100 + i as u64 / 2))
+                .unwrap();
+        }
+        let (first, until) = store.deposits_since(0, 10_000).unwrap();
+        assert_eq!(first.len(), MAX_DEPOSITS);
+        assert_eq!(until, first.last().unwrap().at);
+        let (rest, _) = store.deposits_since(until, 10_000).unwrap();
+        assert_eq!(rest.len(), 1);
+        assert!(rest[0].at > until);
+    }
+}
