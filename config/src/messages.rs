@@ -291,7 +291,10 @@ mod tests {
         // A key added at the end of the written file stays top-level.
         let appended = format!("{}contact = \"dpo@example.fr\"\n", sections.template());
         assert_eq!(
-            HubConfig::parse_str(path, &appended).unwrap().contact.as_deref(),
+            HubConfig::parse_str(path, &appended)
+                .unwrap()
+                .contact
+                .as_deref(),
             Some("dpo@example.fr")
         );
     }

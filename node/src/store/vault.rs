@@ -494,7 +494,11 @@ mod tests {
         assert_eq!(
             seen(9, 20),
             (
-                vec![("pa".into(), 10, 2), ("pb".into(), 11, 1), ("pa".into(), 12, 1)],
+                vec![
+                    ("pa".into(), 10, 2),
+                    ("pb".into(), 11, 1),
+                    ("pa".into(), 12, 1)
+                ],
                 19
             )
         );

@@ -384,23 +384,19 @@ pub(super) async fn device_gate(
         }
     }
     let to = Identifier::of_login(&account.login);
+    if !ctx.senders.can_reach(&to) {
+        // The sender was removed since the person chose this: a code
+        // nobody can send would lock them out for good.
+        tracing::warn!("code from a new device asked, but no sender reaches the person");
+        return Ok((account, key));
+    }
     let code = verify::new_code();
     let message = ctx.words().sign_in_code(&code);
     let Some(token) = ctx.device_checks.start(account, key, &code, now()) else {
         return Err(AccountForm::SignIn.show(ctx, Some(BUSY), StatusCode::SERVICE_UNAVAILABLE));
     };
-    let demo = match ctx.senders.send(&to, &message).await {
-        Ok(Delivery::Shown(m)) => Some(m),
-        Ok(Delivery::Sent) => None,
-        Err(error) => {
-            tracing::warn!(%error, "sign-in code not sent");
-            return Err(AccountForm::SignIn.show(
-                ctx,
-                Some("Le code de connexion n'a pas pu être envoyé. Réessayez plus tard."),
-                StatusCode::SERVICE_UNAVAILABLE,
-            ));
-        }
-    };
+    // Sent in the background: the sign-in holds a password check's place.
+    let demo = dispatch(ctx, to, message).await;
     Err(with_cookie(
         code_page(ctx, None, demo.as_ref(), StatusCode::OK, false),
         STEP,
