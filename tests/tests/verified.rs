@@ -332,3 +332,64 @@ async fn phone_codes_go_through_the_sms_gateway_and_new_devices_can_be_asked_one
     assert!(set_cookie(&h, "pv_appareil").is_some());
     hub.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_a_sender_only_the_counter_creates_accounts_and_the_health_page_says_so() {
+    let net = Net::new();
+    net.configure(|c| c.messages.danger_show_codes = false);
+    let hub = net.start_hub(None).await;
+    let addr = hub.http_addr;
+
+    // Nobody can get a code: online creation is closed, for every identifier.
+    for login in ["0639777777", "awa@example.fr"] {
+        let (_, h, p) = http(addr, "GET", "/coffre/creer", &[], "").await;
+        let form = format!("pv_form={}", set_cookie(&h, "pv_form").unwrap());
+        let csrf = hidden_field(&p, "csrf").unwrap();
+        let (status, h, p) = http(
+            addr,
+            "POST",
+            "/coffre/creer",
+            &[("Cookie", &form)],
+            &format!("csrf={csrf}&identifiant={login}"),
+        )
+        .await;
+        assert_eq!(status, 503, "{p}");
+        assert!(p.contains("créer votre compte au guichet"), "{p}");
+        assert!(set_cookie(&h, "pv_etape").is_none());
+    }
+    let (_, _, sante) = http(addr, "GET", "/sante", &[], "").await;
+    assert!(
+        sante.contains("Aucun envoi n'est configuré") && sante.contains("seuls les guichets"),
+        "{sante}"
+    );
+
+    // A professional creates the account at the counter, without a code.
+    let _ccas = net.node(&hub, "ccas-976").await;
+    let inst = passerelle_protocol::ids::NodeId::new("ccas-976").unwrap();
+    passerelle_tests::vault::add_partner(&hub, "ana@ccas976.fr", "Ana Madi", &inst);
+    let pro = passerelle_tests::vault::partner_session(&hub, "ana@ccas976.fr").await;
+    let (_, form) = page(&hub, &pro, "/partenaires/coffre/aide").await;
+    let csrf = hidden_field(&form, "csrf").unwrap();
+    let (status, _, p) = http(
+        addr,
+        "POST",
+        "/partenaires/coffre/aide",
+        &[("Cookie", &pro)],
+        &format!("csrf={csrf}&identifiant=0639777777&mdp={PASSWORD}&mdp2={PASSWORD}"),
+    )
+    .await;
+    assert_eq!(status, 200, "{p}");
+    assert!(p.contains("Votre code de secours"), "{p}");
+    let account = hub
+        .ctx()
+        .vault()
+        .store
+        .person_by_login("0639777777")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        account.assisted_by.as_deref(),
+        Some("professional:ana@ccas976.fr@ccas-976")
+    );
+    hub.stop().await;
+}
