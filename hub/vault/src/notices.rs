@@ -230,3 +230,162 @@ pub async fn deliver(
     store.prune_notices(now.saturating_sub(KEEP))?;
     Ok(sent)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+        Arc,
+    };
+
+    use super::*;
+    use crate::{
+        notify::{SendError, Sender, Sending},
+        store::Preferences,
+    };
+
+    /// A sender that fails while `fail` is set, and counts what it sent.
+    #[derive(Default)]
+    struct Flaky {
+        fail: AtomicBool,
+        sent: AtomicUsize,
+    }
+
+    impl Sender for Flaky {
+        fn describe(&self) -> String {
+            "test".into()
+        }
+        fn send<'a>(&'a self, _to: &'a Identifier, _m: &'a Message) -> Sending<'a> {
+            Box::pin(async move {
+                if self.fail.load(Ordering::SeqCst) {
+                    return Err(SendError::Smtp("relay down".into()));
+                }
+                self.sent.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            })
+        }
+    }
+
+    struct Plain;
+    impl Words for Plain {
+        fn notice(&self, n: &Notice) -> Message {
+            Message {
+                subject: "s".into(),
+                text: format!("{n:?}"),
+            }
+        }
+    }
+
+    fn store() -> (tempfile::TempDir, VaultStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = passerelle_hub_core::store::Store::open(&dir.path().join("store")).unwrap();
+        (dir, VaultStore::new(s))
+    }
+
+    #[tokio::test]
+    async fn a_notice_is_sent_once_and_failures_are_retried_a_bounded_number_of_times() {
+        let (_d, s) = store();
+        let a = crate::accounts::create(&s, "a@b.fr", "mot de passe", None, 1).unwrap();
+        let person = a.account.id;
+        s.put_preferences(
+            &person,
+            &Preferences {
+                notices: true,
+                new_device_code: false,
+            },
+        )
+        .unwrap();
+        let flaky = Arc::new(Flaky::default());
+        let senders = Senders::new(Some(flaky.clone()), None, false);
+        let notice = |n: u32| Outgoing {
+            person: person.clone(),
+            notice: Notice::Deposited {
+                institution: "CAF".into(),
+                count: n,
+            },
+            queued_at: 10,
+            attempts: 0,
+            done_at: None,
+            gave_up: false,
+        };
+        assert!(s.queue_notice("audit:1", &notice(1)).unwrap());
+        // Queued once under its id, whatever comes after.
+        assert!(!s.queue_notice("audit:1", &notice(2)).unwrap());
+        assert_eq!(deliver(&s, &senders, &Plain, 20).await.unwrap(), 1);
+        assert_eq!(deliver(&s, &senders, &Plain, 21).await.unwrap(), 0);
+        assert_eq!(flaky.sent.load(Ordering::SeqCst), 1);
+
+        // A failing relay: retried at each round, given up after MAX_TRIES.
+        flaky.fail.store(true, Ordering::SeqCst);
+        assert!(s.queue_notice("audit:2", &notice(1)).unwrap());
+        for round in 1..=MAX_TRIES {
+            assert_eq!(deliver(&s, &senders, &Plain, 30).await.unwrap(), 0);
+            let (_, o) = s
+                .notices()
+                .unwrap()
+                .into_iter()
+                .find(|(id, _)| id == "audit:2")
+                .unwrap();
+            assert_eq!(o.attempts, round);
+            assert_eq!(o.gave_up, round == MAX_TRIES);
+        }
+        flaky.fail.store(false, Ordering::SeqCst);
+        assert_eq!(deliver(&s, &senders, &Plain, 40).await.unwrap(), 0);
+        assert_eq!(flaky.sent.load(Ordering::SeqCst), 1);
+
+        // A person who turned notices off is not told what waited.
+        assert!(s.queue_notice("audit:3", &notice(1)).unwrap());
+        s.put_preferences(&person, &Preferences::default()).unwrap();
+        assert_eq!(deliver(&s, &senders, &Plain, 50).await.unwrap(), 0);
+        assert_eq!(flaky.sent.load(Ordering::SeqCst), 1);
+        assert!(s.waiting_notices(10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn views_and_deposits_in_the_chain_are_queued_for_who_asked_from_the_first_round_on() {
+        let (_d, s) = store();
+        let a = crate::accounts::create(&s, "a@b.fr", "mot de passe", None, 1).unwrap();
+        let b = crate::accounts::create(&s, "c@d.fr", "mot de passe", None, 1).unwrap();
+        let (pa, pb) = (a.account.id, b.account.id);
+        s.put_preferences(
+            &pa,
+            &Preferences {
+                notices: true,
+                new_device_code: false,
+            },
+        )
+        .unwrap();
+        let view = |person: &str| Event {
+            actor: Actor::Professional {
+                account: "ana@cd.fr".into(),
+                institution: "cd-976".into(),
+            },
+            action: Action::Download,
+            person: Some(person.to_string()),
+            subject: "cd-976/d1".into(),
+            procedure: None,
+            detail: String::new(),
+        };
+        // Before the first round: never told.
+        s.audit(5, view(&pa)).unwrap();
+        let names = |id: &str| format!("name of {id}");
+        assert_eq!(collect_from_chain(&s, &names, 10).unwrap(), 0);
+        s.audit(11, view(&pa)).unwrap();
+        s.audit(11, view(&pb)).unwrap();
+        // The person's own opening is not a notice.
+        let mut own = view(&pa);
+        own.actor = Actor::Person;
+        s.audit(11, own).unwrap();
+        assert_eq!(collect_from_chain(&s, &names, 12).unwrap(), 1);
+        assert_eq!(collect_from_chain(&s, &names, 13).unwrap(), 0);
+        let queued = s.notices().unwrap();
+        assert_eq!(queued.len(), 1);
+        assert_eq!(
+            queued[0].1.notice,
+            Notice::Viewed {
+                institution: "name of cd-976".into()
+            }
+        );
+        assert_eq!(queued[0].1.person, pa);
+    }
+}
