@@ -72,14 +72,15 @@ async fn round(ctx: &Ctx) {
 async fn poll_deposits(ctx: &Ctx, unsupported: &mut HashMap<NodeId, Instant>) {
     let store = &ctx.vault().store;
     unsupported.retain(|_, since| since.elapsed() < UNSUPPORTED_PAUSE);
-    for node in ctx.registry.connected() {
-        if unsupported.contains_key(&node) {
-            continue;
+    let linked = match store.linked_nodes() {
+        Ok(l) => l,
+        Err(error) => {
+            warn!(%error, "linked institutions not read");
+            return;
         }
-        if store
-            .persons_linked_to(&node)
-            .map_or(true, |p| p.is_empty())
-        {
+    };
+    for node in ctx.registry.connected() {
+        if unsupported.contains_key(&node) || !linked.contains(&node) {
             continue;
         }
         let Some(live) = ctx.registry.get(&node) else {

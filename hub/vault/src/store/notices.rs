@@ -243,6 +243,28 @@ impl VaultStore {
         Ok(out)
     }
 
+    /// The nodes that linked at least one person.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn linked_nodes(
+        &self,
+    ) -> Result<std::collections::HashSet<passerelle_protocol::ids::NodeId>, HubError> {
+        let mut out = std::collections::HashSet::new();
+        for e in self.person_links.iter()? {
+            let e = e?;
+            if let Some((_, n)) = std::str::from_utf8(e.key())
+                .ok()
+                .and_then(|k| k.split_once('\0'))
+            {
+                if let Ok(n) = passerelle_protocol::ids::NodeId::new(n.to_string()) {
+                    out.insert(n);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The sequence number the audit chain's next record will have.
     ///
     /// # Errors
