@@ -352,6 +352,17 @@ fn wire(hub: Hub, demo: bool) -> Result<Arc<Ctx>, HubError> {
                 why: e.to_string(),
             }
         })?;
+    match senders.describe() {
+        (None, None) if senders.show => {
+            warn!(
+                "no mail nor sms sender: codes are shown on screen and logged (demonstration only)"
+            );
+        }
+        (None, None) => {
+            warn!("no mail nor sms sender in hub.toml: vault accounts can be created at the counter only");
+        }
+        (mail, sms) => info!(mail = ?mail, sms = ?sms, "codes and notices senders"),
+    }
     let portal = Arc::new(
         passerelle_portal::Ctx::new(fed.clone(), observatory.clone(), geometry, demo)
             .with_senders(senders),

@@ -393,3 +393,40 @@ async fn without_a_sender_only_the_counter_creates_accounts_and_the_health_page_
     );
     hub.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starttls_is_required_when_asked_not_opportunistic() {
+    use passerelle_vault::notify::{smtp::Smtp, Identifier, Message, Sender};
+    passerelle_tests::setup();
+    let dir = tempfile::tempdir().unwrap();
+    // aiosmtpd here offers no STARTTLS.
+    let smtp = SmtpServer::start(dir.path()).await;
+    let config = |tls| MailConfig {
+        smtp: smtp.addr.to_string(),
+        from: "Passerelle <ne-pas-repondre@passerelle.test>".into(),
+        tls,
+        user: None,
+        password_file: None,
+    };
+    let to = Identifier::Email("ana@example.fr".into());
+    let m = Message {
+        subject: "Votre code".into(),
+        text: "123456".into(),
+    };
+    let refused = Smtp::new(&config(MailTls::Starttls))
+        .unwrap()
+        .send(&to, &m)
+        .await;
+    assert!(
+        refused.is_err(),
+        "sent in clear although STARTTLS was required"
+    );
+    assert!(smtp.messages().is_empty());
+    // The same relay in plain SMTP (allowed on loopback only) gets it.
+    Smtp::new(&config(MailTls::None))
+        .unwrap()
+        .send(&to, &m)
+        .await
+        .unwrap();
+    assert_eq!(smtp.wait_for("ana@example.fr", 1).await.len(), 1);
+}
