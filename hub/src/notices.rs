@@ -27,6 +27,9 @@ const UNSUPPORTED_PAUSE: Duration = Duration::from_secs(3600);
 pub fn spawn(ctx: &Arc<Ctx>, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
     let ctx = ctx.clone();
     let every = ctx.hub.config.messages.interval;
+    if let Err(error) = notices::begin(&ctx.vault().store, passerelle_link::now()) {
+        warn!(%error, "start of notices not recorded");
+    }
     tokio::spawn(async move {
         let mut unsupported: HashMap<NodeId, Instant> = HashMap::new();
         loop {
@@ -80,7 +83,10 @@ async fn poll_deposits(ctx: &Ctx, unsupported: &mut HashMap<NodeId, Instant>) {
         }
     };
     for node in ctx.registry.connected() {
-        if unsupported.contains_key(&node) || !linked.contains(&node) {
+        let Some(first_link) = linked.get(&node).copied() else {
+            continue;
+        };
+        if unsupported.contains_key(&node) {
             continue;
         }
         let Some(live) = ctx.registry.get(&node) else {
@@ -89,9 +95,16 @@ async fn poll_deposits(ctx: &Ctx, unsupported: &mut HashMap<NodeId, Instant>) {
         let cursor = format!("deposits\0{node}");
         let after = match store.notice_cursor(&cursor) {
             Ok(Some(c)) => c,
-            // First time: from now on (the node's clock is within the
-            // query window of the hub's).
-            Ok(None) => passerelle_link::now().saturating_sub(1),
+            // First time: the deposits since the node's first link, or
+            // since notices began here if later (by the hub's clock,
+            // which the query window keeps close to the node's).
+            Ok(None) => match notices::first_deposit_question(store, first_link) {
+                Ok(after) => after,
+                Err(error) => {
+                    warn!(%error, "deposit cursor not read");
+                    return;
+                }
+            },
             Err(error) => {
                 warn!(%error, "deposit cursor not read");
                 return;
@@ -107,7 +120,7 @@ async fn poll_deposits(ctx: &Ctx, unsupported: &mut HashMap<NodeId, Instant>) {
                     .map_err(|e| e.to_string())
                     .and_then(|_| {
                         store
-                            .put_notice_cursor(&cursor, until.max(after))
+                            .put_notice_cursor(&cursor, until)
                             .map_err(|e| e.to_string())
                     })
                 {

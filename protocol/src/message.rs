@@ -59,7 +59,9 @@ pub enum Query {
     /// Which linked persons got documents added after `after` (the
     /// node's clock, seconds): their pseudonyms only, never a name nor a
     /// document, at most [`MAX_DEPOSITS`] entries. The hub tells the
-    /// person a document arrived. A node of protocol 2 that predates this
+    /// person a document arrived. An `after` not in the past (the hub's
+    /// first question: `u64::MAX`) gets no deposit, only where to start
+    /// by the node's clock. A node of protocol 2 that predates this
     /// query refuses it as malformed, which the hub takes as "not
     /// supported".
     DepositsSince {

@@ -47,6 +47,37 @@ pub trait Words: Send + Sync {
 }
 
 const CHAIN: &str = "audit";
+/// The cursor holding when notices began on this hub.
+const STARTED: &str = "started";
+
+/// Marks where notices begin, once per hub: the journal's end and the
+/// time. Nothing recorded before is told (a hub upgraded with a long
+/// journal, or persons linked long ago). Call it before the first round.
+///
+/// # Errors
+/// On a store failure.
+pub fn begin(store: &VaultStore, now: UnixTime) -> Result<(), VaultError> {
+    if store.notice_cursor(CHAIN)?.is_none() {
+        store.put_notice_cursor(CHAIN, store.audit_end()?)?;
+    }
+    if store.notice_cursor(STARTED)?.is_none() {
+        store.put_notice_cursor(STARTED, now)?;
+    }
+    Ok(())
+}
+
+/// Where to start asking a node for deposits the first time: its first
+/// link, or when notices began here if later.
+///
+/// # Errors
+/// On a store failure.
+pub fn first_deposit_question(
+    store: &VaultStore,
+    first_link: UnixTime,
+) -> Result<UnixTime, VaultError> {
+    let started = store.notice_cursor(STARTED)?.unwrap_or(0);
+    Ok(first_link.max(started).saturating_sub(1))
+}
 
 /// Records in the person's journal (and so for their notice) the
 /// documents a node reports deposited for linked persons; how many

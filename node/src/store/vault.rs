@@ -225,6 +225,11 @@ impl Store {
         after: UnixTime,
         now: UnixTime,
     ) -> Result<(Vec<Deposit>, UnixTime), NodeError> {
+        if after >= now {
+            // A question from the future (the hub's first, `u64::MAX`):
+            // only where to start, by this node's clock.
+            return Ok((Vec::new(), now.saturating_sub(1)));
+        }
         let until = now.saturating_sub(1).max(after);
         let from = after.saturating_add(1).to_be_bytes();
         let mut out: Vec<Deposit> = Vec::new();
@@ -504,6 +509,8 @@ mod tests {
         );
         assert_eq!(seen(19, 21), (vec![("pb".into(), 20, 1)], 20));
         assert_eq!(seen(20, 30), (vec![], 29));
+        // The hub's first question asks where to start, by the node's clock.
+        assert_eq!(seen(u64::MAX, 30), (vec![], 29));
         // A removed document is no longer told.
         store.remove_document(&doc("d6", "B", 20)).unwrap();
         assert_eq!(seen(19, 21), (vec![], 20));

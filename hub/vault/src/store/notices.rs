@@ -243,23 +243,30 @@ impl VaultStore {
         Ok(out)
     }
 
-    /// The nodes that linked at least one person.
+    /// The nodes that linked at least one person, with when the first
+    /// one was linked.
     ///
     /// # Errors
     /// On a store failure.
     pub fn linked_nodes(
         &self,
-    ) -> Result<std::collections::HashSet<passerelle_protocol::ids::NodeId>, HubError> {
-        let mut out = std::collections::HashSet::new();
+    ) -> Result<std::collections::HashMap<passerelle_protocol::ids::NodeId, UnixTime>, HubError>
+    {
+        let mut out = std::collections::HashMap::new();
         for e in self.person_links.iter()? {
             let e = e?;
-            if let Some((_, n)) = std::str::from_utf8(e.key())
+            let Some((_, n)) = std::str::from_utf8(e.key())
                 .ok()
                 .and_then(|k| k.split_once('\0'))
-            {
-                if let Ok(n) = passerelle_protocol::ids::NodeId::new(n.to_string()) {
-                    out.insert(n);
-                }
+            else {
+                continue;
+            };
+            if let (Ok(n), Ok(at)) = (
+                passerelle_protocol::ids::NodeId::new(n.to_string()),
+                e.value(),
+            ) {
+                let first = out.entry(n).or_insert(at);
+                *first = (*first).min(at);
             }
         }
         Ok(out)
