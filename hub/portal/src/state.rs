@@ -12,10 +12,10 @@ use passerelle_hub_core::{
 use passerelle_observatory::{IndicatorResult, Observatory};
 use passerelle_vault::{accounts::PersonSessions, notify::Senders, Vault};
 
+use crate::{cache::PageCache, map::Geometry};
+
 /// Codes sent to one identifier per minute (and at once).
 pub const CODES_PER_MINUTE: u32 = 2;
-
-use crate::{cache::PageCache, map::Geometry};
 
 /// The portal's state.
 pub struct Ctx {
