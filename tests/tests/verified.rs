@@ -343,6 +343,7 @@ async fn without_a_sender_only_the_counter_creates_accounts_and_the_health_page_
     // Nobody can get a code: online creation is closed, for every identifier.
     for login in ["0639777777", "awa@example.fr"] {
         let (_, h, p) = http(addr, "GET", "/coffre/creer", &[], "").await;
+        assert!(p.contains("pas encore ouverte"), "{p}");
         let form = format!("pv_form={}", set_cookie(&h, "pv_form").unwrap());
         let csrf = hidden_field(&p, "csrf").unwrap();
         let (status, h, p) = http(

@@ -123,7 +123,7 @@ fn new_password() -> Markup {
 
 /// GET `/coffre/creer`.
 pub async fn create_page(State(ctx): State<Arc<Ctx>>) -> Response {
-    AccountForm::Create.show(&ctx, None, StatusCode::OK)
+    AccountForm::Create.show(&ctx, identify::closed(&ctx), StatusCode::OK)
 }
 
 /// The page that shows the rescue code, once.

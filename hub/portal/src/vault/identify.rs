@@ -137,6 +137,14 @@ async fn dispatch(ctx: &Ctx, to: Identifier, message: Message) -> Option<Message
     None
 }
 
+/// Why online creation is closed, when no code can reach anyone.
+pub(super) fn closed(ctx: &Ctx) -> Option<&'static str> {
+    let reaches = |login: &str| ctx.senders.can_reach(&Identifier::of_login(login));
+    (!reaches("0639000000") && !reaches("a@b.fr")).then_some(
+        "La création de compte en ligne n'est pas encore ouverte : un professionnel d'une institution partenaire peut créer votre compte au guichet.",
+    )
+}
+
 /// POST `/coffre/creer`: sends a code, or a message saying an account
 /// exists; the answer is the same either way.
 pub async fn create(
