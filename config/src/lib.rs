@@ -13,6 +13,7 @@
 //! - [`messages`]: the `[messages]`, `[mail]` and `[sms]` sections of
 //!   `hub.toml` (codes and notices sent to people).
 //! - [`node`]: the node file, `node.toml`.
+//! - [`oidc`]: the OpenID Connect providers of `hub.toml`.
 //! - [`quic`]: the `quic_*` keys of `hub.toml` (admission control).
 
 pub mod addr;
@@ -21,6 +22,7 @@ pub mod error;
 pub mod hub;
 pub mod messages;
 pub mod node;
+pub mod oidc;
 pub mod quic;
 
 pub use addr::HubAddr;
@@ -28,6 +30,7 @@ pub use error::{ConfigError, Problem};
 pub use hub::{HubConfig, PartnerTotp};
 pub use messages::{MailConfig, MailTls, Messages, SmsConfig};
 pub use node::NodeConfig;
+pub use oidc::OidcProvider;
 pub use quic::QuicLimits;
 
 use std::path::Path;

@@ -52,6 +52,8 @@ pub struct Ctx {
     /// Sign-ins waiting for a code from a new device (each holds the
     /// person's data key until the code comes, or expires).
     pub device_checks: crate::vault::identify::DeviceChecks,
+    /// OpenID Connect providers and sign-ins under way.
+    pub oidc: crate::signin::Oidc,
 }
 
 impl Ctx {
@@ -72,7 +74,9 @@ impl Ctx {
             &hub.key,
             base_url,
         );
+        let oidc = crate::signin::Oidc::new(&hub.config);
         Self {
+            oidc,
             login_limiter: RateLimiter::new(hub.config.login_per_minute.get()),
             account_limiter: RateLimiter::new(hub.config.login_per_minute.get()),
             hub,

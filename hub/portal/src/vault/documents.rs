@@ -40,6 +40,7 @@ pub(super) async fn documents_page(
     let body = html! {
         h1 { "Mes documents" }
         @if let Some(m) = message { (alert(m)) }
+        (super::oidc::link(ctx))
         h2 { "Documents des institutions" }
         @if holdings.is_empty() {
             p {

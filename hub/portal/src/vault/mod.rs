@@ -14,6 +14,7 @@
 //! - [`identify`]: codes sent to the person's phone or e-mail (account
 //!   creation, sign-in from a new device).
 //! - [`settings`]: the account page (notices, codes from new devices).
+//! - [`oidc`]: FranceConnect attached to an account, and sign-in with it.
 
 use std::{fmt::Write as _, net::SocketAddr, sync::Arc};
 
@@ -46,6 +47,7 @@ mod export;
 pub mod extract;
 pub mod identify;
 mod linking;
+mod oidc;
 mod settings;
 mod sharing;
 
@@ -88,6 +90,7 @@ pub fn router() -> axum::Router<Arc<Ctx>> {
         .route("/coffre/partages/{id}/retirer", post(revoke))
         .route("/coffre/journal", get(journal))
         .route("/coffre/export", get(export))
+        .merge(oidc::routes(axum::Router::new()))
 }
 
 const SESSION: &str = "pv_session";
