@@ -262,7 +262,7 @@ async fn phone_codes_go_through_the_sms_gateway_and_new_devices_can_be_asked_one
     )
     .await;
     assert_eq!(status, 200, "{p}");
-    let device = format!("pv_appareil={}", set_cookie(&h, "pv_appareil").unwrap());
+    let device = format!("pv_connu={}", set_cookie(&h, "pv_connu").unwrap());
     let sign_in = |extra: String| async move {
         let (_, h, p) = http(addr, "GET", "/coffre/connexion", &[], "").await;
         let form = format!("pv_form={}", set_cookie(&h, "pv_form").unwrap());
@@ -329,7 +329,7 @@ async fn phone_codes_go_through_the_sms_gateway_and_new_devices_can_be_asked_one
     .await;
     assert_eq!(status, 303);
     assert!(set_cookie(&h, "pv_session").is_some());
-    assert!(set_cookie(&h, "pv_appareil").is_some());
+    assert!(set_cookie(&h, "pv_connu").is_some());
     hub.stop().await;
 }
 

@@ -4,8 +4,14 @@
 //! those who asked, signing in from a device not seen before.
 //!
 //! The step in progress is named by a random token in the `pv_etape`
-//! cookie; a confirmed device by another in `pv_appareil`. Both are
+//! cookie; a device confirmed with a code by another in `pv_connu` (apart
+//! from FranceConnect's `pv_appareil`, which holds a key). Both are
 //! `HttpOnly`, `Secure`, `SameSite=Strict`, limited to `/coffre`.
+//!
+//! Typing a code does not count against the per-address sign-in limit:
+//! each step allows [`verify::MAX_ATTEMPTS`] tries, and starting one
+//! (asking for a code, or signing in with the password) counts against
+//! it.
 
 use std::{collections::HashMap, sync::Mutex};
 
@@ -25,7 +31,7 @@ use crate::partner::cookies;
 /// The cookie naming the step in progress.
 const STEP: &str = "pv_etape";
 /// The cookie naming a device the person confirmed with a code.
-const DEVICE: &str = "pv_appareil";
+const DEVICE: &str = "pv_connu";
 /// How long a device stays confirmed (400 days, the longest a browser
 /// keeps a cookie).
 const DEVICE_TTL: u64 = 400 * 86_400;
@@ -211,19 +217,9 @@ pub async fn create(
 /// created when the code is right.
 pub async fn create_code(
     State(ctx): State<Arc<Ctx>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Checked { fields: f, .. }: Checked<FormCookie>,
 ) -> Response {
-    if limited(&ctx, peer, &headers).await {
-        return code_page(
-            &ctx,
-            Some(TOO_MANY),
-            None,
-            StatusCode::TOO_MANY_REQUESTS,
-            true,
-        );
-    }
     let Some(token) = cookies(&headers).remove(STEP) else {
         return AccountForm::Create.show(&ctx, Some(GONE), StatusCode::BAD_REQUEST);
     };
@@ -416,19 +412,9 @@ pub(super) async fn device_gate(
 /// POST `/coffre/connexion/code`: the code sent for a new device.
 pub async fn sign_in_code(
     State(ctx): State<Arc<Ctx>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Checked { fields: f, .. }: Checked<FormCookie>,
 ) -> Response {
-    if limited(&ctx, peer, &headers).await {
-        return code_page(
-            &ctx,
-            Some(TOO_MANY),
-            None,
-            StatusCode::TOO_MANY_REQUESTS,
-            false,
-        );
-    }
     let token = cookies(&headers).remove(STEP).unwrap_or_default();
     let t = now();
     match ctx.device_checks.check(&token, f.get("code"), t) {
