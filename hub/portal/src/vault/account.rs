@@ -3,14 +3,14 @@
 
 use super::*;
 
-const TOO_MANY: &str = "Trop de tentatives. Attendez une minute.";
+pub(super) const TOO_MANY: &str = "Trop de tentatives. Attendez une minute.";
 
-const BUSY: &str = "Le service est très sollicité. Réessayez dans un instant.";
+pub(super) const BUSY: &str = "Le service est très sollicité. Réessayez dans un instant.";
 
 /// The three forms shown before any session, each with a fresh
 /// double-submit token.
 #[derive(Clone, Copy)]
-enum AccountForm {
+pub(super) enum AccountForm {
     Create,
     SignIn,
     Reset,
@@ -35,7 +35,7 @@ impl AccountForm {
 
     fn button(self) -> &'static str {
         match self {
-            Self::Create => "Créer mon compte",
+            Self::Create => "Recevoir un code",
             Self::SignIn => "Me connecter",
             Self::Reset => "Changer mon mot de passe",
         }
@@ -43,7 +43,11 @@ impl AccountForm {
 
     fn intro(self) -> Markup {
         match self {
-            Self::Create => html! { p { "Un seul compte suffit pour tous vos papiers." } },
+            Self::Create => html! {
+                p { "Un seul compte suffit pour tous vos papiers." }
+                p { "Nous allons envoyer un code à votre téléphone (par SMS) ou à votre adresse e-mail, pour vérifier qu'ils sont bien à vous. Ensuite, vous choisirez votre mot de passe." }
+                p.note { "Pas de téléphone ni d'adresse e-mail ? Un professionnel d'une institution partenaire peut créer votre compte au guichet." }
+            },
             Self::SignIn => html! {},
             Self::Reset => html! {
                 p {
@@ -61,7 +65,7 @@ impl AccountForm {
     /// The fields after the login.
     fn fields(self) -> Markup {
         match self {
-            Self::Create => new_password(),
+            Self::Create => html! {},
             Self::SignIn => html! {
                 p {
                     label for="mdp" { "Mot de passe" } br;
@@ -83,7 +87,7 @@ impl AccountForm {
     }
 
     /// The form, its token in a cookie.
-    fn show(self, ctx: &Ctx, message: Option<&str>, status: StatusCode) -> Response {
+    pub(super) fn show(self, ctx: &Ctx, message: Option<&str>, status: StatusCode) -> Response {
         let token = new_token();
         let body = html! {
             h1 { (self.title()) }
@@ -120,7 +124,7 @@ fn new_password() -> Markup {
 
 /// GET `/coffre/creer`.
 pub async fn create_page(State(ctx): State<Arc<Ctx>>) -> Response {
-    AccountForm::Create.show(&ctx, None, StatusCode::OK)
+    AccountForm::Create.show(&ctx, identify::closed(&ctx), StatusCode::OK)
 }
 
 /// The page that shows the rescue code, once.
@@ -151,14 +155,14 @@ pub fn rescue_page(
     )
 }
 
-async fn limited(ctx: &Ctx, peer: SocketAddr, headers: &HeaderMap) -> bool {
+pub(super) async fn limited(ctx: &Ctx, peer: SocketAddr, headers: &HeaderMap) -> bool {
     !ctx.login_limiter
         .handle_attempt(client_key(client_ip(ctx, peer.ip(), headers)), now())
 }
 
 /// Opens a session and answers with `html` made for it, the session
 /// cookie set.
-fn open_session(
+pub(super) fn open_session(
     ctx: &Ctx,
     account: &vault::store::PersonAccount,
     key: passerelle_protocol::seal::Key,
@@ -168,52 +172,6 @@ fn open_session(
     let ttl = ctx.hub.config.session_ttl.as_secs();
     let (token, s) = ctx.person_sessions.open(account, key, t, ttl);
     with_session(private(StatusCode::OK, html(&s)), &token, ttl)
-}
-
-/// POST `/coffre/creer`.
-pub async fn create(
-    State(ctx): State<Arc<Ctx>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Checked { fields: f, .. }: Checked<FormCookie>,
-) -> Response {
-    let form = AccountForm::Create;
-    if limited(&ctx, peer, &headers).await {
-        return form.show(&ctx, Some(TOO_MANY), StatusCode::TOO_MANY_REQUESTS);
-    }
-    let login = match accounts::normalise_login(f.get("identifiant")) {
-        Ok(l) => l,
-        Err(m) => return form.show(&ctx, Some(m), StatusCode::BAD_REQUEST),
-    };
-    if let Err(m) = accounts::check_password(f.get("mdp"), f.get("mdp2")) {
-        return form.show(&ctx, Some(m), StatusCode::BAD_REQUEST);
-    }
-    let Ok(_permit) = ctx.password_checks.try_acquire() else {
-        return form.show(&ctx, Some(BUSY), StatusCode::SERVICE_UNAVAILABLE);
-    };
-    let t = now();
-    match accounts::create(&ctx.vault.store, &login, f.get("mdp"), None, t) {
-        Ok(c) => {
-            person_did(&ctx, &c.account.id, Action::AccountCreate, "-", String::new());
-            open_session(&ctx, &c.account, c.key, t, |s| {
-                let intro = html! { p { "Votre compte est créé." } };
-                rescue_page(&ctx, Some(s), &c.rescue_code, intro)
-            })
-        }
-        Err(vault::VaultError::Refused(vault::Refusal::LoginTaken)) => form.show(
-            &ctx,
-            Some("Un compte existe déjà avec cet identifiant. Connectez-vous, ou demandez un code de réinitialisation à un professionnel."),
-            StatusCode::CONFLICT,
-        ),
-        Err(error) => {
-            tracing::error!(%error, "account not created");
-            form.show(
-                &ctx,
-                Some("Le compte n'a pas pu être créé. Réessayez plus tard."),
-                StatusCode::INTERNAL_SERVER_ERROR,
-            )
-        }
-    }
 }
 
 /// GET `/coffre/connexion`.
@@ -251,6 +209,10 @@ pub async fn login(
     }
     match accounts::sign_in(&ctx.vault.store, &login, f.get("mdp")) {
         Ok(Some((account, key))) => {
+            let (account, key) = match identify::device_gate(&ctx, &headers, account, key).await {
+                Ok(ak) => ak,
+                Err(ask_code) => return ask_code,
+            };
             let ttl = ctx.hub.config.session_ttl.as_secs();
             let (token, _) = ctx.person_sessions.open(&account, key.clone(), now(), ttl);
             let res = signed_in(&token, ttl, "/coffre");

@@ -11,6 +11,9 @@
 //! - [`linking`]: link codes.
 //! - [`export`]: the export of everything as one ZIP.
 //! - [`sharing`]: consents and the access journal.
+//! - [`identify`]: codes sent to the person's phone or e-mail (account
+//!   creation, sign-in from a new device).
+//! - [`settings`]: the account page (notices, codes from new devices).
 //! - [`oidc`]: FranceConnect attached to an account, and sign-in with it.
 
 use std::{fmt::Write as _, net::SocketAddr, sync::Arc};
@@ -42,14 +45,17 @@ mod account;
 mod documents;
 mod export;
 pub mod extract;
+pub mod identify;
 mod linking;
 mod oidc;
+mod settings;
 mod sharing;
 
 pub use account::*;
 pub use documents::*;
 pub use export::*;
 pub use linking::*;
+pub use settings::*;
 pub use sharing::*;
 
 use extract::{redirect, token_ok, Checked, FormCookie, Person};
@@ -62,8 +68,11 @@ pub fn router() -> axum::Router<Arc<Ctx>> {
     };
     axum::Router::new()
         .route("/coffre", get(home))
-        .route("/coffre/creer", get(create_page).post(create))
+        .route("/coffre/creer", get(create_page).post(identify::create))
+        .route("/coffre/creer/code", post(identify::create_code))
         .route("/coffre/connexion", get(login_page).post(login))
+        .route("/coffre/connexion/code", post(identify::sign_in_code))
+        .route("/coffre/compte", get(settings).post(save_settings))
         .route("/coffre/deconnexion", post(logout))
         .route("/coffre/recuperer", get(reset_page).post(reset))
         .route("/coffre/institution/{node}/{doc}", get(download))
@@ -269,6 +278,7 @@ fn menu(s: &accounts::PersonSession) -> Markup {
                 button.gros type="submit" { "Relier une institution" }
             }
             a.gros href="/coffre/export" { "Tout télécharger" }
+            a.gros href="/coffre/compte" { "Mon compte" }
             form method="post" action="/coffre/deconnexion" {
                 (hidden(&s.csrf))
                 button.gros.clair type="submit" { "Me déconnecter" }

@@ -407,6 +407,9 @@ fn what(e: &Event) -> String {
         }
         Action::DocumentAdd => format!("document ajouté : {}", e.detail),
         Action::DocumentRemove => format!("document retiré : {}", e.detail),
+        Action::Other(other) if other == "preferences" => {
+            "a changé ses choix d'avis et de connexion".into()
+        }
         Action::Other(other) => other.to_string(),
     }
 }
