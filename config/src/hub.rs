@@ -142,6 +142,8 @@ pub struct HubConfig {
     /// address, or from `trusted_proxy` by the address it appended to
     /// `X-Forwarded-For` (a request without one is refused).
     pub metrics_allow: Vec<std::net::IpAddr>,
+    /// The vault's retention settings (`[vault]`).
+    pub vault: crate::VaultSettings,
 }
 
 impl Default for HubConfig {
@@ -184,6 +186,7 @@ impl Default for HubConfig {
             portal_url: None,
             contact: None,
             metrics_allow: Vec::new(),
+            vault: crate::VaultSettings::default(),
         }
     }
 }
@@ -489,7 +492,7 @@ partner_totp = "{totp}"
 # the connection's address; from trusted_proxy, by the address it appends
 # to X-Forwarded-For (a request it sends without one is refused).
 metrics_allow = [{metrics}]
-"#,
+{vault}"#,
             name = self.name,
             names = names.join(", "),
             quic = self.quic_listen,
@@ -518,6 +521,7 @@ metrics_allow = [{metrics}]
             session = h(self.session_ttl),
             logins = self.login_per_minute,
             totp = self.partner_totp.as_str(),
+            vault = self.vault.template(),
             metrics = self.metrics_allow.iter().map(|ip| format!("\"{ip}\"")).collect::<Vec<_>>().join(", "),
             portal = match &self.portal_url {
                 Some(u) => format!("portal_url = {u:?}"),

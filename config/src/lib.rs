@@ -12,6 +12,7 @@
 //! - [`hub`]: the hub file, `hub.toml`.
 //! - [`node`]: the node file, `node.toml`.
 //! - [`quic`]: the `quic_*` keys of `hub.toml` (admission control).
+//! - [`vault`]: the `[vault]` table of `hub.toml` (retention).
 
 pub mod addr;
 pub mod dataset;
@@ -19,12 +20,14 @@ pub mod error;
 pub mod hub;
 pub mod node;
 pub mod quic;
+pub mod vault;
 
 pub use addr::HubAddr;
 pub use error::{ConfigError, Problem};
 pub use hub::{HubConfig, PartnerTotp};
 pub use node::NodeConfig;
 pub use quic::QuicLimits;
+pub use vault::VaultSettings;
 
 use std::path::Path;
 

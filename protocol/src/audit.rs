@@ -141,6 +141,10 @@ pub enum Action {
     DocumentAdd,
     /// A document removed at a node.
     DocumentRemove,
+    /// A vault account deleted by its holder (or for inactivity).
+    AccountDelete,
+    /// A link between a vault account and an institution's record ended.
+    Unlink,
     /// Text this version does not know (written by a newer one), kept as is.
     Other(String),
 }
@@ -164,6 +168,8 @@ const ACTIONS: &[(Action, &str)] = &[
     (Action::ResetCodeRefused, "reset_code_refused"),
     (Action::DocumentAdd, "document_add"),
     (Action::DocumentRemove, "document_remove"),
+    (Action::AccountDelete, "account_delete"),
+    (Action::Unlink, "unlink"),
 ];
 
 impl Action {

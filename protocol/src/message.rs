@@ -56,6 +56,14 @@ pub enum Query {
     /// the heads it is shown, so a hub chain later truncated or rewritten
     /// is caught by every node that saw an earlier head.
     HubHead(crate::audit::HubHead),
+    /// The person deleted their vault account or unlinked this
+    /// institution: drop the link of this pseudonym (the institution's own
+    /// record stays; it is no longer tied to a vault). Answered
+    /// [`Answer::Noted`], also when no such link is left.
+    Forget {
+        /// The person's pseudonym at this node.
+        person: Pseudonym,
+    },
 }
 
 impl Query {
@@ -69,7 +77,8 @@ impl Query {
             | Query::RevokedConsents(_)
             | Query::Trust(_)
             | Query::AuditHead { .. }
-            | Query::HubHead(_) => 2,
+            | Query::HubHead(_)
+            | Query::Forget { .. } => 2,
         }
     }
 
@@ -86,6 +95,7 @@ impl Query {
             Query::Trust(_) => "trust",
             Query::AuditHead { .. } => "audit_head",
             Query::HubHead(_) => "hub_head",
+            Query::Forget { .. } => "forget",
         }
     }
 }
@@ -125,7 +135,8 @@ pub enum Answer {
     /// Reply to [`Query::Fetch`]: the document's description; its
     /// `size` bytes follow on the stream, and must hash to its `sha256`.
     Document(DocSummary),
-    /// Reply to [`Query::RevokedConsents`]: recorded.
+    /// Reply to [`Query::RevokedConsents`], [`Query::Trust`] and
+    /// [`Query::Forget`]: recorded.
     Noted,
     /// Reply to [`Query::AuditHead`].
     AuditHead {

@@ -41,6 +41,8 @@ pub struct Ctx {
     pub pages: PageCache,
     /// Beneficiaries' sessions (each holds the person's data key).
     pub person_sessions: PersonSessions,
+    /// Professionals' private keys for shared uploads, per session.
+    pub pro_keys: crate::pro_keys::ProKeys,
 }
 
 impl Ctx {
@@ -73,6 +75,7 @@ impl Ctx {
             password_checks: tokio::sync::Semaphore::new(2),
             pages: PageCache::default(),
             person_sessions: PersonSessions::default(),
+            pro_keys: crate::pro_keys::ProKeys::default(),
         }
     }
 

@@ -125,6 +125,48 @@ impl Store {
         Ok(())
     }
 
+    /// Drops the link of a pseudonym, at the hub's word (the person
+    /// deleted their vault account or unlinked this institution), and
+    /// records it in the audit chain. The institution's record and
+    /// documents stay: they are its own. Nothing to drop is not an error
+    /// (the hub may say it twice).
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn forget_link(&self, pseudonym: &Pseudonym, at: UnixTime) -> Result<(), NodeError> {
+        let local = {
+            let _w = self.writing()?;
+            let Some(local) = self.local_id(pseudonym)? else {
+                return Ok(());
+            };
+            let links = self.db()?.open_tree(LINKS)?;
+            // Only the link that is this pseudonym's.
+            let mine = self
+                .link(&local)?
+                .is_some_and(|l| &l.pseudonym == pseudonym);
+            if mine {
+                links.remove(local.as_bytes())?;
+            }
+            self.db()?
+                .open_tree(PSEUDONYMS)?
+                .remove(pseudonym.0.as_bytes())?;
+            self.handle.flush()?;
+            local
+        };
+        self.audit(
+            at,
+            Event {
+                actor: passerelle_protocol::audit::Actor::Hub,
+                action: passerelle_protocol::audit::Action::Unlink,
+                person: Some(local),
+                subject: pseudonym.0.clone(),
+                procedure: None,
+                detail: "the person left the vault or unlinked this institution".into(),
+            },
+        )?;
+        Ok(())
+    }
+
     /// The link of a local record.
     ///
     /// # Errors

@@ -22,6 +22,12 @@
 //! | `Audit` | `vault_audit` | sequence (big-endian) | [`passerelle_protocol::audit::Record`] |
 //! | `PersonAudit` | `person_audit` | `person \0 sequence` | nothing (index, raw) |
 //! | `Meta` | `vault_meta` | `pseudonym_key` | the secret pseudonyms are derived with (raw) |
+//! | `ProKeys` | `pro_keys` | professional's login | their public key and their private key wrapped under their password |
+//! | `UploadShares` | `upload_shares` | share id | a consent over uploads, with each upload key wrapped to the professional (HPKE) |
+//! | `PendingForgets` | `pending_forgets` | `node \0 pseudonym` | when the hub started trying to tell the node |
+//! | `Erased` | `erased_accounts` | person id | a deleted account: when, and until when its journal is kept |
+//! | `LastSeen` | `last_seen` | person id | last sign-in |
+//! | `InactiveWarnings` | `inactive_warnings` | person id | when the inactivity warning was given |
 //!
 //! The observatory's keyspaces ([`ObservatorySpace`]):
 //!
@@ -73,6 +79,18 @@ pub enum VaultSpace {
     PersonAudit,
     /// The vault's own secrets.
     Meta,
+    /// Partner professionals' key pairs for shared uploads, by login.
+    ProKeys,
+    /// Consents over the person's own uploads, by id.
+    UploadShares,
+    /// Nodes still to be told to forget a pseudonym.
+    PendingForgets,
+    /// Deleted accounts whose journal is kept for a while.
+    Erased,
+    /// When each person last signed in.
+    LastSeen,
+    /// Warnings sent before an inactive account is deleted.
+    InactiveWarnings,
 }
 
 impl VaultSpace {
@@ -91,6 +109,12 @@ impl VaultSpace {
             Self::Audit => "vault_audit",
             Self::PersonAudit => "person_audit",
             Self::Meta => "vault_meta",
+            Self::ProKeys => "pro_keys",
+            Self::UploadShares => "upload_shares",
+            Self::PendingForgets => "pending_forgets",
+            Self::Erased => "erased_accounts",
+            Self::LastSeen => "last_seen",
+            Self::InactiveWarnings => "inactive_warnings",
         }
     }
 }

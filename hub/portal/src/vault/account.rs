@@ -250,6 +250,7 @@ pub async fn login(
     }
     match accounts::sign_in(&ctx.vault.store, &login, f.get("mdp")) {
         Ok(Some((account, key))) => {
+            super::rights::seen(&ctx, &account.id);
             let ttl = ctx.hub.config.session_ttl.as_secs();
             let (token, _) = ctx.person_sessions.open(&account, key, now(), ttl);
             signed_in(&token, ttl, "/coffre")

@@ -11,6 +11,10 @@
 //! - [`linking`]: link codes.
 //! - [`export`]: the export of everything as one ZIP.
 //! - [`sharing`]: consents and the access journal.
+//! - [`upload_sharing`]: the person's uploads in consents (keys sealed to
+//!   the professional).
+//! - [`rights`]: the account page: unlink an institution, delete the
+//!   account; the inactivity notice.
 
 use std::{fmt::Write as _, net::SocketAddr, sync::Arc};
 
@@ -42,12 +46,15 @@ mod documents;
 mod export;
 pub mod extract;
 mod linking;
+mod rights;
 mod sharing;
+mod upload_sharing;
 
 pub use account::*;
 pub use documents::*;
 pub use export::*;
 pub use linking::*;
+pub use rights::{account_page, delete_account, unlink};
 pub use sharing::*;
 
 use extract::{redirect, token_ok, Checked, FormCookie, Person};
@@ -79,6 +86,9 @@ pub fn router() -> axum::Router<Arc<Ctx>> {
         .route("/coffre/partages/{id}/retirer", post(revoke))
         .route("/coffre/journal", get(journal))
         .route("/coffre/export", get(export))
+        .route("/coffre/compte", get(account_page))
+        .route("/coffre/compte/supprimer", post(delete_account))
+        .route("/coffre/compte/delier/{node}", post(unlink))
 }
 
 const SESSION: &str = "pv_session";
@@ -124,6 +134,10 @@ pub fn refusal_french(r: &vault::Refusal) -> String {
         R::TooManyConsents { max } => format!(
             "Vous avez déjà {max} autorisations en cours, c'est le maximum. Retirez-en une avant d'en donner une nouvelle."
         ),
+        R::ShareNeedsProfessional => "Vos documents déposés se partagent avec une personne précise : choisissez un professionnel, pas toute une institution.".into(),
+        R::GranteeWithoutKey => "Ce professionnel ne peut pas encore recevoir vos documents déposés : il doit d'abord se connecter une fois à son espace. Réessayez plus tard, ou partagez seulement les documents des institutions.".into(),
+        R::WrongPassword => "Ce n'est pas le bon mot de passe.".into(),
+        R::NotLinked => "Cette institution n'est pas reliée à votre coffre.".into(),
         R::TooManyLinkCodes { max } => format!(
             "Vous avez déjà {max} codes de liaison en attente. Montrez l'un d'eux au guichet, ou attendez qu'ils expirent (30 minutes)."
         ),
@@ -266,6 +280,7 @@ fn menu(s: &accounts::PersonSession) -> Markup {
                 button.gros type="submit" { "Relier une institution" }
             }
             a.gros href="/coffre/export" { "Tout télécharger" }
+            a.gros href="/coffre/compte" { "Mon compte" }
             form method="post" action="/coffre/deconnexion" {
                 (hidden(&s.csrf))
                 button.gros.clair type="submit" { "Me déconnecter" }
@@ -316,7 +331,7 @@ fn signed_in(token: &str, ttl: u64, to: &str) -> Response {
 }
 
 /// A file sent for download: its type, its name, never cached.
-fn file_response(body: Body, mime: &str, name: &str) -> Response {
+pub(crate) fn file_response(body: Body, mime: &str, name: &str) -> Response {
     let mut res = Response::new(body);
     let h = res.headers_mut();
     h.insert(
