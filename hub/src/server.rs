@@ -249,9 +249,18 @@ fn sweep_debris(ctx: &Arc<Ctx>, mut stop: watch::Receiver<bool>) -> JoinHandle<(
                 warn!(%error, "expired codes not purged");
             }
             // Ended shares' keys, journals past their time, inactive accounts.
-            match passerelle_vault::rights::sweep(&vault, &store, &retention, passerelle_link::now()) {
+            match passerelle_vault::rights::sweep(
+                &vault,
+                &store,
+                &retention,
+                passerelle_link::now(),
+            ) {
                 Ok(s) if !s.warned.is_empty() || !s.deleted.is_empty() => {
-                    info!(warned = s.warned.len(), deleted = s.deleted.len(), "inactive vault accounts");
+                    info!(
+                        warned = s.warned.len(),
+                        deleted = s.deleted.len(),
+                        "inactive vault accounts"
+                    );
                 }
                 Ok(_) => {}
                 Err(error) => warn!(%error, "vault rights sweep failed"),

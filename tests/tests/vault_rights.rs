@@ -69,8 +69,14 @@ async fn deleting_an_account_erases_it_and_tells_every_node() {
             upload.id
         ),
     ] {
-        let (status, _, p) =
-            http(hub.http_addr, "POST", "/coffre/partages", &[("Cookie", &awa)], &body).await;
+        let (status, _, p) = http(
+            hub.http_addr,
+            "POST",
+            "/coffre/partages",
+            &[("Cookie", &awa)],
+            &body,
+        )
+        .await;
         assert_eq!(status, 200, "{p}");
     }
     assert!(!store.consents_of(&person).unwrap().is_empty());
@@ -93,11 +99,17 @@ async fn deleting_an_account_erases_it_and_tells_every_node() {
     assert_eq!(status, 200, "{p}");
     assert!(p.contains("n'est plus reliée"), "{p}");
     let now = passerelle_link::now();
-    assert!(store.consents_of(&person).unwrap().iter().all(|c| !c.active(now)));
+    assert!(store
+        .consents_of(&person)
+        .unwrap()
+        .iter()
+        .all(|c| !c.active(now)));
     assert_eq!(store.links(&person).unwrap().len(), 1);
-    eventually("the CD forgets the person", Duration::from_secs(10), || async {
-        !linked(&cd, &p_cd)
-    })
+    eventually(
+        "the CD forgets the person",
+        Duration::from_secs(10),
+        || async { !linked(&cd, &p_cd) },
+    )
     .await;
     assert!(linked(&caf, &p_caf));
     // Linked again (the same record), for the deletion below.
@@ -134,13 +146,24 @@ async fn deleting_an_account_erases_it_and_tells_every_node() {
     assert!(store.uploads(&person).unwrap().is_empty());
     assert!(store.links(&person).unwrap().is_empty());
     assert!(store.consents_of(&person).unwrap().is_empty());
-    assert!(store.all_consents().unwrap().iter().all(|c| c.person != person));
+    assert!(store
+        .all_consents()
+        .unwrap()
+        .iter()
+        .all(|c| c.person != person));
     assert!(store.all_shares().unwrap().is_empty());
     let uploads_dir = net.hub_dir().join("vault").join("uploads");
     let left: Vec<_> = std::fs::read_dir(&uploads_dir).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
     // Its session is closed.
-    let (status, _, _) = http(hub.http_addr, "GET", "/coffre/compte", &[("Cookie", &awa)], "").await;
+    let (status, _, _) = http(
+        hub.http_addr,
+        "GET",
+        "/coffre/compte",
+        &[("Cookie", &awa)],
+        "",
+    )
+    .await;
     assert_ne!(status, 200);
     assert!(hub
         .ctx()
@@ -150,29 +173,40 @@ async fn deleting_an_account_erases_it_and_tells_every_node() {
         .is_none());
 
     // The CAF, online, is told at once; the CD when it is back.
-    eventually("the CAF forgets the person", Duration::from_secs(10), || async {
-        !linked(&caf, &p_caf)
-    })
+    eventually(
+        "the CAF forgets the person",
+        Duration::from_secs(10),
+        || async { !linked(&caf, &p_caf) },
+    )
     .await;
     assert_eq!(store.forgets_for(&cd_id).unwrap(), vec![p_cd.clone()]);
-    let cd = passerelle_node::serve::start(&net.node_dir("cd-976")).await.unwrap();
-    eventually("the CD forgets the person once back", Duration::from_secs(20), || async {
-        !linked(&cd, &p_cd) && store.forgets_for(&cd_id).unwrap().is_empty()
-    })
+    let cd = passerelle_node::serve::start(&net.node_dir("cd-976"))
+        .await
+        .unwrap();
+    eventually(
+        "the CD forgets the person once back",
+        Duration::from_secs(20),
+        || async { !linked(&cd, &p_cd) && store.forgets_for(&cd_id).unwrap().is_empty() },
+    )
     .await;
     assert!(store.all_forgets().unwrap().is_empty());
     // The nodes' chains record it and verify.
     for root in [net.node_dir("caf-976"), net.node_dir("cd-976")] {
         let report = passerelle_node::admin::audit_report(&root).await.unwrap();
         assert!(report.check.is_ok(), "{:?}", report.check);
-        assert!(report.records.iter().any(|r| r.event.action == Action::Unlink));
+        assert!(report
+            .records
+            .iter()
+            .any(|r| r.event.action == Action::Unlink));
     }
 
     // The journal is kept as configured, then purged by the sweep; the
     // hub's chain verifies throughout.
     let retention = rights::Retention::of(&hub.ctx().hub.config.vault);
     let journal = store.audit_of(&person, 500).unwrap();
-    assert!(journal.iter().any(|r| r.event.action == Action::AccountDelete));
+    assert!(journal
+        .iter()
+        .any(|r| r.event.action == Action::AccountDelete));
     let vault_dir = net.hub_dir().join("vault");
     let deleted_at = store.erased(&person).unwrap().unwrap().deleted_at;
     let before = deleted_at + retention.journal_days * 86400 - 1;

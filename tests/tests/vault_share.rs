@@ -88,7 +88,10 @@ async fn a_person_shares_an_upload_with_a_professional_until_revoked() {
     assert_eq!(status, 200);
     assert!(form.contains(&format!("value=\"{}\"", upload.id)), "{form}");
     assert!(form.contains("value=\"pro:ana@caf976.fr\""), "{form}");
-    assert!(!form.contains("bob@cd976.fr") && !form.contains("cd-976"), "{form}");
+    assert!(
+        !form.contains("bob@cd976.fr") && !form.contains("cd-976"),
+        "{form}"
+    );
     let fin = {
         let at = form.find("name=\"fin\"").unwrap();
         let rest = &form[at..];
@@ -139,7 +142,10 @@ async fn a_person_shares_an_upload_with_a_professional_until_revoked() {
     // Ana sees it and downloads the very bytes.
     let (status, home) = page(&hub, &ana, "/partenaires/coffre").await;
     assert_eq!(status, 200);
-    assert!(home.contains(&format!("/partenaires/depots/{}", share.id)), "{home}");
+    assert!(
+        home.contains(&format!("/partenaires/depots/{}", share.id)),
+        "{home}"
+    );
     let (status, list) = page(&hub, &ana, &format!("/partenaires/depots/{}", share.id)).await;
     assert_eq!(status, 200);
     assert!(list.contains("avis.pdf"), "{list}");
@@ -174,7 +180,11 @@ async fn a_person_shares_an_upload_with_a_professional_until_revoked() {
         ("data key", data_key.0),
         ("professional's private key", ana_private),
     ] {
-        assert_eq!(holding(&net.hub_dir(), &key), Vec::<PathBuf>::new(), "{what}");
+        assert_eq!(
+            holding(&net.hub_dir(), &key),
+            Vec::<PathBuf>::new(),
+            "{what}"
+        );
     }
     // What is stored opens with none of the store's own secrets: the
     // sealed upload key is not the upload key under any key the vault
@@ -184,9 +194,12 @@ async fn a_person_shares_an_upload_with_a_professional_until_revoked() {
     let w = &share.keys[0];
     assert!(seal::unwrap(&pseudonym_key, upload.id.as_bytes(), &w.sealed).is_err());
     let record = store.pro_key("ana@caf976.fr").unwrap().unwrap();
-    assert!(
-        seal::unwrap(&pseudonym_key, b"pro-key\0ana@caf976.fr", &record.wrapped_private).is_err()
-    );
+    assert!(seal::unwrap(
+        &pseudonym_key,
+        b"pro-key\0ana@caf976.fr",
+        &record.wrapped_private
+    )
+    .is_err());
 
     // Revoked in one click: refused at once, the sealed key erased.
     let (status, _, _) = http(
@@ -206,7 +219,9 @@ async fn a_person_shares_an_upload_with_a_professional_until_revoked() {
         .audit_of(&person, 50)
         .unwrap()
         .into_iter()
-        .filter(|r| r.event.action == Action::DownloadRefused && r.event.subject.contains(&upload.id))
+        .filter(|r| {
+            r.event.action == Action::DownloadRefused && r.event.subject.contains(&upload.id)
+        })
         .count();
     assert_eq!(refused, 2, "Bob's try and Ana's after revocation");
     assert!(store.audit_verify().unwrap().is_ok());

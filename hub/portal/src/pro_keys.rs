@@ -18,7 +18,10 @@ pub struct ProKeys {
 
 impl ProKeys {
     fn put(&self, token: &str, secret: ProSecret, until: UnixTime, now: UnixTime) {
-        let mut map = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         map.retain(|_, (_, until)| *until > now);
         map.insert(sha256(token.as_bytes()), (secret, until));
     }

@@ -43,8 +43,8 @@ fn person_label(ctx: &Ctx, person: &str) -> String {
 /// The shares of uploads in force for a professional, for their home.
 pub fn shares_section(ctx: &Ctx, pro: &Professional) -> Markup {
     let a = &pro.account;
-    let list = share::granted_to(&ctx.vault.store, &a.institution, &a.email, now())
-        .unwrap_or_default();
+    let list =
+        share::granted_to(&ctx.vault.store, &a.institution, &a.email, now()).unwrap_or_default();
     html! {
         h2 { "Documents déposés par les personnes" }
         @if list.is_empty() {
@@ -101,7 +101,8 @@ fn secret(ctx: &Ctx, headers: &HeaderMap) -> Option<share::ProSecret> {
     crate::pro_keys::of_session(ctx, &token)
 }
 
-const NO_KEY: &str = "Reconnectez-vous pour ouvrir les documents que les personnes vous ont partagés.";
+const NO_KEY: &str =
+    "Reconnectez-vous pour ouvrir les documents que les personnes vous ont partagés.";
 
 /// GET `/partenaires/depots/{share}`.
 pub async fn shared(
@@ -111,8 +112,7 @@ pub async fn shared(
 ) -> Response {
     let a = &pro.account;
     let found = ctx.vault.store.share(&id).ok().flatten();
-    let Some(s) = found
-        .filter(|s| s.active(now()) && s.grantee.covers(&a.institution, &a.email))
+    let Some(s) = found.filter(|s| s.active(now()) && s.grantee.covers(&a.institution, &a.email))
     else {
         return refused(&ctx, ShareRefusal::NoShare);
     };

@@ -164,7 +164,9 @@ pub fn delete_account(
     }
     for c in store.consents_of(person)? {
         if c.revoked_at.is_none() && c.consent.not_after > now {
-            ended.revoked.push((c.consent.holder.clone(), c.consent.id.clone()));
+            ended
+                .revoked
+                .push((c.consent.holder.clone(), c.consent.id.clone()));
         }
         store.remove_consent(person, &c.consent.id)?;
     }

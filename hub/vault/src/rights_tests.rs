@@ -33,7 +33,15 @@ fn deletion_erases_everything_but_the_chain_and_the_journal_for_a_while() {
     store.put_link(&p, &caf, 2).unwrap();
     store.put_link(&p, &cd, 2).unwrap();
     let u = uploads::store(
-        &vault, &store, &p, &c.key, "a.pdf", Category::Resources, "application/pdf", PDF, 3,
+        &vault,
+        &store,
+        &p,
+        &c.key,
+        "a.pdf",
+        Category::Resources,
+        "application/pdf",
+        PDF,
+        3,
     )
     .unwrap();
     consent::grant(
@@ -42,7 +50,11 @@ fn deletion_erases_everything_but_the_chain_and_the_journal_for_a_while() {
         &consent::Grant {
             person: p.clone(),
             grantee: (Grantee::Institution(cd.clone()), "CD".into()),
-            scopes: vec![(caf.clone(), Scope::Categories(vec![Category::Resources]), "x".into())],
+            scopes: vec![(
+                caf.clone(),
+                Scope::Categories(vec![Category::Resources]),
+                "x".into(),
+            )],
             procedure: "rsa".into(),
             until: 10_000,
         },
@@ -79,7 +91,10 @@ fn deletion_erases_everything_but_the_chain_and_the_journal_for_a_while() {
     assert_eq!(ended.revoked.len(), 1);
     assert!(store.consents_of(&p).unwrap().iter().all(|c| !c.active(6)));
     assert_eq!(store.links(&p).unwrap().len(), 1);
-    assert_eq!(store.forgets_for(&cd).unwrap(), vec![pseudonym(&store, &p, &cd).unwrap()]);
+    assert_eq!(
+        store.forgets_for(&cd).unwrap(),
+        vec![pseudonym(&store, &p, &cd).unwrap()]
+    );
     assert!(matches!(
         unlink(&store, &p, &cd, 6),
         Err(VaultError::Refused(Refusal::NotLinked))
@@ -102,7 +117,9 @@ fn deletion_erases_everything_but_the_chain_and_the_journal_for_a_while() {
 
     // The journal is kept for its time, then purged; the chain verifies.
     let journal = store.audit_of(&p, 100).unwrap();
-    assert!(journal.iter().any(|r| r.event.action == Action::AccountDelete));
+    assert!(journal
+        .iter()
+        .any(|r| r.event.action == Action::AccountDelete));
     let early = sweep(&vault, &store, &KEEP, 7 + 29 * DAY).unwrap();
     assert_eq!(early.journals_purged, 0);
     assert_eq!(store.audit_of(&p, 100).unwrap().len(), journal.len());
@@ -124,7 +141,10 @@ fn inactive_accounts_are_warned_then_deleted_and_a_sign_in_saves_them() {
     let (a, b) = (a.account.id, b.account.id);
     let year = 365 * DAY;
     // Nothing before the warning period.
-    assert!(sweep(&vault, &store, &KEEP, year - 31 * DAY).unwrap().warned.is_empty());
+    assert!(sweep(&vault, &store, &KEEP, year - 31 * DAY)
+        .unwrap()
+        .warned
+        .is_empty());
     let s = sweep(&vault, &store, &KEEP, year - 30 * DAY).unwrap();
     assert_eq!(s.warned.len(), 2);
     assert_eq!(s.warned[0].2, year);
@@ -133,7 +153,10 @@ fn inactive_accounts_are_warned_then_deleted_and_a_sign_in_saves_them() {
     assert_eq!(take_warning(&store, &a, &KEEP).unwrap(), Some(year));
     assert_eq!(take_warning(&store, &a, &KEEP).unwrap(), None);
     // Not warned twice.
-    assert!(sweep(&vault, &store, &KEEP, year - 5 * DAY).unwrap().warned.is_empty());
+    assert!(sweep(&vault, &store, &KEEP, year - 5 * DAY)
+        .unwrap()
+        .warned
+        .is_empty());
     let s = sweep(&vault, &store, &KEEP, year).unwrap();
     assert_eq!(s.deleted.len(), 1);
     assert!(store.person(&b).unwrap().is_none());

@@ -31,7 +31,7 @@ pub(super) fn inactivity_notice(ctx: &Ctx, person: &str) -> Markup {
 }
 
 fn days_in_words(days: u64) -> String {
-    if days % 365 == 0 && days > 0 {
+    if days.is_multiple_of(365) && days > 0 {
         let years = days / 365;
         format!("{years} an{}", if years > 1 { "s" } else { "" })
     } else {
@@ -206,7 +206,10 @@ pub async fn delete_account(
                 p { "Vos documents déposés sont effacés et plus personne ne peut voir vos documents." }
                 p { a href="/coffre" { "Retour" } }
             };
-            let mut res = private(StatusCode::OK, vault_page(&ctx, "Compte supprimé", None, body));
+            let mut res = private(
+                StatusCode::OK,
+                vault_page(&ctx, "Compte supprimé", None, body),
+            );
             res.headers_mut().append(
                 header::SET_COOKIE,
                 HeaderValue::from_static(

@@ -95,8 +95,11 @@ fn record(
 
 /// Opens a stored pair with a password, if it does.
 fn open(account: &str, r: &ProKeyRecord, password: &str) -> Result<Option<PrivateKey>, VaultError> {
-    let Ok(k) = seal::unwrap(&kek(password, &r.salt)?, &context(account), &r.wrapped_private)
-    else {
+    let Ok(k) = seal::unwrap(
+        &kek(password, &r.salt)?,
+        &context(account),
+        &r.wrapped_private,
+    ) else {
         return Ok(None);
     };
     let Ok(private) = PrivateKey::from_bytes(&k.0) else {
@@ -247,8 +250,14 @@ mod tests {
         let again = unlock(&s, "ana@caf.fr", "premier-mot-de-passe", 2).unwrap();
         assert_eq!(again.private_bytes(), a.private_bytes());
         // A change keeps the pair under the new password.
-        change_password(&s, "ana@caf.fr", "premier-mot-de-passe", "second-mot-de-passe", 3)
-            .unwrap();
+        change_password(
+            &s,
+            "ana@caf.fr",
+            "premier-mot-de-passe",
+            "second-mot-de-passe",
+            3,
+        )
+        .unwrap();
         let after = unlock(&s, "ana@caf.fr", "second-mot-de-passe", 4).unwrap();
         assert_eq!(open_from(&after, "s1", &w).unwrap().0, key.0);
         // A password reset by the operator: a new pair, the old wraps are lost.

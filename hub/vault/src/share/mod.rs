@@ -12,6 +12,7 @@
 
 pub mod keys;
 
+use passerelle_hub_core::HubError;
 use passerelle_protocol::{
     audit::{Action, Actor, Event},
     hex,
@@ -20,7 +21,6 @@ use passerelle_protocol::{
     vault::{procedure_label, Category, Grantee},
     UnixTime,
 };
-use passerelle_hub_core::HubError;
 use std::path::Path;
 
 use crate::{

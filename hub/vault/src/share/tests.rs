@@ -96,7 +96,9 @@ fn a_professional_opens_what_is_shared_until_it_ends() {
     assert!(w.store.share(&s.id).unwrap().unwrap().keys.is_empty());
     // Each access is in the person's journal.
     let journal = w.store.audit_of(&w.person, 50).unwrap();
-    let downloads = journal.iter().filter(|r| r.event.action == Action::Download);
+    let downloads = journal
+        .iter()
+        .filter(|r| r.event.action == Action::Download);
     assert_eq!(downloads.count(), 1);
     let refused = journal
         .iter()
