@@ -175,6 +175,9 @@ async fn a_person_shares_an_upload_with_a_professional_until_revoked() {
     let ana_private = passerelle_portal::pro_keys::of_session(ctx, cookie_value(&ana))
         .unwrap()
         .private_bytes();
+    // The scan sees what the store holds: the wrapped forms are there.
+    assert!(!holding(&net.hub_dir(), &upload.wrapped_key).is_empty());
+    assert!(!holding(&net.hub_dir(), &share.keys[0].sealed).is_empty());
     for (what, key) in [
         ("upload key", upload_key.0),
         ("data key", data_key.0),
