@@ -112,6 +112,12 @@ async fn deleting_an_account_erases_it_and_tells_every_node() {
     )
     .await;
     assert!(linked(&caf, &p_caf));
+    // Its professionals are no longer offered for sharing.
+    let (_, form) = page(&hub, &awa, "/coffre/partages").await;
+    assert!(
+        form.contains("inst:caf-976") && !form.contains("inst:cd-976"),
+        "{form}"
+    );
     // Linked again (the same record), for the deletion below.
     link(&hub, &awa, &net.node_dir("cd-976"), "CD-1").await;
     assert!(linked(&cd, &p_cd));

@@ -172,6 +172,14 @@ pub async fn delete_account(
         let m = "Cochez la case pour confirmer.";
         return page_of(&ctx, &s, Some(m), StatusCode::BAD_REQUEST);
     }
+    // The password is guessed no faster here than at sign-in.
+    if !ctx
+        .account_limiter
+        .handle_attempt(format!("vault:{}", s.login), now())
+    {
+        let m = "Trop de tentatives. Attendez une minute avant de réessayer.";
+        return page_of(&ctx, &s, Some(m), StatusCode::TOO_MANY_REQUESTS);
+    }
     let Ok(_permit) = ctx.password_checks.try_acquire() else {
         let m = "Le service est très sollicité. Réessayez dans un instant.";
         return page_of(&ctx, &s, Some(m), StatusCode::SERVICE_UNAVAILABLE);
