@@ -295,8 +295,8 @@ pub fn sweep(
     Ok(out)
 }
 
-/// Tells one node to forget the pseudonyms pending for it; how many it
-/// acknowledged. Those it did not stay pending.
+/// Tells one node to forget the pseudonyms pending for it; how many are
+/// still pending (those it did not acknowledge).
 pub async fn tell_node(
     store: &VaultStore,
     key: &SigningKey,
@@ -311,31 +311,34 @@ pub async fn tell_node(
             return 0;
         }
     };
-    let mut told = 0;
+    let mut left = 0;
     for p in pending {
         let asked = federation::ask(live, key, Query::Forget { person: p.clone() }, timeout).await;
         match asked.map(|a| a.body.outcome) {
             Ok(Outcome::Answered(_)) => {
                 if let Err(error) = store.forgot(&node, &p) {
                     tracing::warn!(%error, node = %node, "forget delivered but not noted");
-                } else {
-                    told += 1;
+                    left += 1;
                 }
             }
             Ok(Outcome::Refused(r)) => {
+                // A node older than this query cannot read it: it keeps
+                // the link until it is upgraded, and is asked again.
                 tracing::warn!(reason = %r, node = %node, "forget refused; kept to retry");
+                left += 1;
             }
             Err(error) => {
                 tracing::warn!(%error, node = %node, "forget not delivered; kept to retry");
+                left += 1;
             }
         }
     }
-    told
+    left
 }
 
-/// While a node is connected: tells it what is pending, at the status
-/// pace (every 2 s at most, so a node back online hears soon); ends when
-/// the connection closes.
+/// While a node is connected: tells it what is pending, every 2 s (or the
+/// status interval, if shorter) so a node back online hears soon, and at
+/// the status interval after a failure; ends when the connection closes.
 pub async fn tell_node_while_connected(
     store: VaultStore,
     key: &SigningKey,
@@ -343,12 +346,15 @@ pub async fn tell_node_while_connected(
     interval: Duration,
     timeout: Duration,
 ) {
-    let pace = interval.min(Duration::from_secs(2));
+    let soon = interval.min(Duration::from_secs(2));
     loop {
         // The node's version is known after its first status answer.
-        if live.protocol() >= 2 {
-            tell_node(&store, key, &live, timeout).await;
-        }
+        let left = if live.protocol() >= 2 {
+            tell_node(&store, key, &live, timeout).await
+        } else {
+            0
+        };
+        let pace = if left > 0 { interval } else { soon };
         tokio::select! {
             () = tokio::time::sleep(pace) => {}
             _ = live.conn.closed() => return,
