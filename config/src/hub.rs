@@ -334,14 +334,7 @@ impl HubConfig {
 
     /// Intervals and timeouts: refresh, status, queries, liveness, stalls.
     fn timing_problems(&self, out: &mut Problems) {
-        let v = &self.vault;
-        if v.inactive_account_days > 0 && v.inactive_warning_days >= v.inactive_account_days {
-            out.bad(
-                "vault.inactive_warning_days",
-                "is not shorter than vault.inactive_account_days (every account would be warned at once)",
-                "use e.g. 30 with inactive_account_days = 1095",
-            );
-        }
+        self.vault.problems(out);
         if self.refresh_interval < Duration::from_secs(10) {
             out.bad("refresh_interval", "is under 10 seconds", "use e.g. \"1h\"");
         }
@@ -615,38 +608,6 @@ mod tests {
         assert!(config.problems().is_empty());
         config.stall_timeout = Duration::ZERO;
         assert_eq!(config.problems().len(), 1);
-    }
-
-    #[test]
-    fn the_vault_table_reads_and_its_warning_comes_before_the_deletion() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("hub.toml");
-        std::fs::write(
-            &path,
-            "[vault]\njournal_retention_days = 30\ninactive_account_days = 1095\n",
-        )
-        .unwrap();
-        let c = HubConfig::load(&path).unwrap();
-        assert_eq!(
-            (
-                c.vault.journal_retention_days,
-                c.vault.inactive_account_days,
-                c.vault.inactive_warning_days
-            ),
-            (30, 1095, 30)
-        );
-        std::fs::write(&path, "[vault]\ninactive_account_days = 20\n").unwrap();
-        match HubConfig::load(&path).unwrap_err() {
-            ConfigError::Invalid { problems, .. } => {
-                assert_eq!(
-                    problems[0].key.as_deref(),
-                    Some("vault.inactive_warning_days")
-                );
-            }
-            other => panic!("{other}"),
-        }
-        std::fs::write(&path, "[vault]\nkeep_forever = true\n").unwrap();
-        assert!(HubConfig::load(&path).is_err());
     }
 
     #[test]

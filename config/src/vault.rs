@@ -28,6 +28,19 @@ impl Default for VaultSettings {
 }
 
 impl VaultSettings {
+    /// Cross-key rules: the warning comes before the deletion.
+    pub(crate) fn problems(&self, out: &mut crate::error::Problems) {
+        if self.inactive_account_days > 0
+            && self.inactive_warning_days >= self.inactive_account_days
+        {
+            out.bad(
+                "vault.inactive_warning_days",
+                "is not shorter than vault.inactive_account_days (every account would be warned at once)",
+                "use e.g. 30 with inactive_account_days = 1095",
+            );
+        }
+    }
+
     /// The table as `hub.toml` writes it, with its comments.
     pub fn template(&self) -> String {
         format!(
@@ -45,5 +58,42 @@ inactive_warning_days = {warning}
             inactive = self.inactive_account_days,
             warning = self.inactive_warning_days,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{ConfigError, HubConfig};
+
+    #[test]
+    fn the_vault_table_reads_and_its_warning_comes_before_the_deletion() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.toml");
+        std::fs::write(
+            &path,
+            "[vault]\njournal_retention_days = 30\ninactive_account_days = 1095\n",
+        )
+        .unwrap();
+        let c = HubConfig::load(&path).unwrap();
+        assert_eq!(
+            (
+                c.vault.journal_retention_days,
+                c.vault.inactive_account_days,
+                c.vault.inactive_warning_days
+            ),
+            (30, 1095, 30)
+        );
+        std::fs::write(&path, "[vault]\ninactive_account_days = 20\n").unwrap();
+        match HubConfig::load(&path).unwrap_err() {
+            ConfigError::Invalid { problems, .. } => {
+                assert_eq!(
+                    problems[0].key.as_deref(),
+                    Some("vault.inactive_warning_days")
+                );
+            }
+            other => panic!("{other}"),
+        }
+        std::fs::write(&path, "[vault]\nkeep_forever = true\n").unwrap();
+        assert!(HubConfig::load(&path).is_err());
     }
 }
