@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use passerelle_protocol::{audit::Action, ids::NodeId, seal};
 use passerelle_tests::{
-    http, http_bytes, multipart,
+    hidden_field, http, http_bytes, multipart, set_cookie,
     vault::{add_partner, create_account, csrf, link, page, partner_session},
     Net,
 };
@@ -203,6 +203,26 @@ async fn a_person_shares_an_upload_with_a_professional_until_revoked() {
         &record.wrapped_private
     )
     .is_err());
+
+    // Ana changes her password: her key follows, sealed again under the
+    // new one, and the next session opens the upload still.
+    let (_, form) = page(&hub, &ana, "/partenaires/mot-de-passe").await;
+    let ana_csrf = hidden_field(&form, "csrf").unwrap();
+    let (status, h, p) = http(
+        hub.http_addr,
+        "POST",
+        "/partenaires/mot-de-passe",
+        &[("Cookie", &ana)],
+        &format!(
+            "csrf={ana_csrf}&actuel=mot-de-passe-pro&nouveau=un-nouveau-mot-de-passe&confirmation=un-nouveau-mot-de-passe"
+        ),
+    )
+    .await;
+    assert_eq!(status, 303, "{p}");
+    let ana = format!("pl_session={}", set_cookie(&h, "pl_session").unwrap());
+    let (status, _, got) = http_bytes(hub.http_addr, "GET", &at, &[("Cookie", &ana)], b"").await;
+    assert_eq!(status, 200);
+    assert_eq!(got, doc);
 
     // Revoked in one click: refused at once, the sealed key erased.
     let (status, _, _) = http(
