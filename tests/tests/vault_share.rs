@@ -223,6 +223,37 @@ async fn a_person_shares_an_upload_with_a_professional_until_revoked() {
     let (status, _, got) = http_bytes(hub.http_addr, "GET", &at, &[("Cookie", &ana)], b"").await;
     assert_eq!(status, 200);
     assert_eq!(got, doc);
+    // Her stored private key opens only under a key derived from her
+    // password (argon2id), which no file holds; the person's data key
+    // likewise.
+    let argon = |secret: &str, salt: &[u8], len: usize| {
+        let mut out = vec![0u8; len];
+        argon2::Argon2::default()
+            .hash_password_into(secret.as_bytes(), salt, &mut out)
+            .unwrap();
+        out
+    };
+    let record = store.pro_key("ana@caf976.fr").unwrap().unwrap();
+    let ana_kek = argon("un-nouveau-mot-de-passe", &record.salt, 32);
+    let opened = seal::unwrap(
+        &seal::Key::from_slice(&ana_kek).unwrap(),
+        b"pro-key\0ana@caf976.fr",
+        &record.wrapped_private,
+    )
+    .unwrap();
+    assert_eq!(opened.0, ana_private);
+    let account = store.person(&person).unwrap().unwrap();
+    let person_kek = argon("motdepasse-awa", &account.salt, 64);
+    for (what, key) in [
+        ("her key's", &ana_kek[..]),
+        ("the person's", &person_kek[..32]),
+    ] {
+        assert_eq!(
+            holding(&net.hub_dir(), key),
+            Vec::<PathBuf>::new(),
+            "{what}"
+        );
+    }
 
     // Revoked in one click: refused at once, the sealed key erased.
     let (status, _, _) = http(
