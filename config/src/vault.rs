@@ -41,7 +41,7 @@ impl VaultSettings {
         }
     }
 
-    /// The table as `hub.toml` writes it, with its comments.
+    /// The settings as `hub.toml` writes them, with their comments.
     pub fn template(&self) -> String {
         format!(
             r#"
@@ -49,10 +49,11 @@ impl VaultSettings {
 # (who saw which document, when) is kept this many days, then purged.
 # Accounts nobody signed in to for inactive_account_days are deleted
 # (0: never), after a warning given inactive_warning_days before.
-[vault]
-journal_retention_days = {journal}
-inactive_account_days = {inactive}
-inactive_warning_days = {warning}
+# (Dotted keys: the same as a [vault] table, and keys added after them
+# stay at the top level.)
+vault.journal_retention_days = {journal}
+vault.inactive_account_days = {inactive}
+vault.inactive_warning_days = {warning}
 "#,
             journal = self.journal_retention_days,
             inactive = self.inactive_account_days,
