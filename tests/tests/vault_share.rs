@@ -162,6 +162,8 @@ async fn a_person_shares_an_upload_with_a_professional_until_revoked() {
     let (_, journal) = page(&hub, &awa, "/coffre/journal").await;
     assert!(journal.contains("Ana Madi"), "{journal}");
     assert!(journal.contains("a ouvert : "), "{journal}");
+    // Bob's try, refused, in plain words.
+    assert!(journal.contains("donnée à quelqu'un d'autre"), "{journal}");
 
     // At rest: the keys in clear (taken from the live sessions' memory)
     // are in no file of the hub's folder.

@@ -199,6 +199,9 @@ pub fn access_french(e: &vault::AccessError) -> String {
 /// A failed access as the journal records it (`who: code`), in plain
 /// French for the journal page.
 fn failure_french(detail: &str) -> String {
+    if let Some(words) = upload_sharing::journal_words(detail) {
+        return words.into();
+    }
     if let Some((who, _)) = detail.split_once(": refused: ") {
         return format!("{who} : l'institution a refusé l'accès");
     }

@@ -132,3 +132,17 @@ pub(super) fn revoke(ctx: &Ctx, s: &accounts::PersonSession, id: &str) -> Option
             .map_err(|error| tracing::error!(%error, "share not revoked")),
     )
 }
+
+/// A refused access to a shared upload, as the person's journal says it
+/// (the detail the vault recorded is the refusal's code).
+pub(super) fn journal_words(detail: &str) -> Option<&'static str> {
+    Some(match detail {
+        "no_share" => "l'autorisation était retirée, terminée, ou donnée à quelqu'un d'autre",
+        "not_covered" => "ce document déposé n'était pas partagé",
+        "key_replaced" => {
+            "le professionnel ne pouvait plus l'ouvrir (son mot de passe a été réinitialisé)"
+        }
+        "unrecorded" => "l'accès n'a pas pu être noté, il a donc été refusé",
+        _ => return None,
+    })
+}

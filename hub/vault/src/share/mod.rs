@@ -276,21 +276,22 @@ pub fn granted_to(
     Ok(v)
 }
 
-/// Why a professional cannot open a shared upload.
+/// Why a professional cannot open a shared upload (its text is the code
+/// the journal records).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ShareRefusal {
     /// No such share, revoked, ended, or given to someone else.
-    #[error("no share in force for this professional")]
+    #[error("no_share")]
     NoShare,
     /// The share does not cover that upload (or it was deleted).
-    #[error("upload not covered")]
+    #[error("not_covered")]
     NotCovered,
     /// The sealed key does not open with this professional's key (their
     /// password was reset by the operator since).
-    #[error("sealed key does not open (key pair replaced)")]
+    #[error("key_replaced")]
     KeyReplaced,
     /// The access could not be written in the audit chain.
-    #[error("access not recorded")]
+    #[error("unrecorded")]
     Unrecorded,
 }
 
