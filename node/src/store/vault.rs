@@ -417,3 +417,32 @@ impl Store {
         Ok(problems)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_forgotten_pseudonym_is_unlinked_once_and_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        let p = Pseudonym("p-caf".into());
+        let link = Link {
+            local_id: "CAF-1".into(),
+            pseudonym: p.clone(),
+            linked_at: 1,
+            linked_by: "agent".into(),
+        };
+        store.put_link(&link).unwrap();
+        store.forget_link(&p, 2).unwrap();
+        assert_eq!(store.local_id(&p).unwrap(), None);
+        assert_eq!(store.link("CAF-1").unwrap(), None);
+        // Told twice (the hub retries): nothing more to do, nothing logged.
+        store.forget_link(&p, 3).unwrap();
+        let head = store.audit_verify().unwrap().unwrap();
+        assert_eq!(head.records, 1);
+        // The record can be linked again (a new link code).
+        store.put_link(&link).unwrap();
+        assert_eq!(store.local_id(&p).unwrap().as_deref(), Some("CAF-1"));
+    }
+}
