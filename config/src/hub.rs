@@ -144,6 +144,28 @@ pub struct HubConfig {
     pub metrics_allow: Vec<std::net::IpAddr>,
     /// The vault's retention settings (`[vault]`).
     pub vault: crate::VaultSettings,
+    /// How many of each indicator's latest published results keep every
+    /// signed answer (their provenance, checkable with `verify-indicator`).
+    pub history_full_refreshes: NonZeroU32,
+    /// Besides, the last published result of each of this many latest
+    /// months (Mayotte time) keeps its signed answers too (0: none).
+    pub history_full_months: u32,
+    /// Past those, a published result is kept as a summary (figures,
+    /// coverage, the digest of its signed answers); summaries older than
+    /// this many days are deleted (0: kept forever). Drafts beyond the
+    /// `history_full_refreshes` latest are deleted.
+    pub history_summary_days: u32,
+    /// A folder where each published result's checkable bundle is written
+    /// before its signed answers are pruned (relative to the hub folder);
+    /// without it they are pruned without a copy.
+    pub history_archive: Option<std::path::PathBuf>,
+    /// OpenID Connect providers partner professionals sign in with
+    /// (`[[partner_oidc]]`, e.g. ProConnect); password accounts keep
+    /// working beside them.
+    pub partner_oidc: Vec<crate::OidcProvider>,
+    /// OpenID Connect providers a beneficiary may attach to their vault
+    /// account (`[[vault_oidc]]`, e.g. FranceConnect).
+    pub vault_oidc: Vec<crate::OidcProvider>,
 }
 
 impl Default for HubConfig {
@@ -187,6 +209,12 @@ impl Default for HubConfig {
             contact: None,
             metrics_allow: Vec::new(),
             vault: crate::VaultSettings::default(),
+            history_full_refreshes: NonZeroU32::new(48).expect("non-zero"),
+            history_full_months: 24,
+            history_summary_days: 1096,
+            history_archive: None,
+            partner_oidc: Vec::new(),
+            vault_oidc: Vec::new(),
         }
     }
 }
@@ -251,6 +279,8 @@ impl HubConfig {
         self.identity_problems(&mut out);
         self.credential_problems(&mut out);
         self.timing_problems(&mut out);
+        crate::oidc::problems("partner_oidc", &self.partner_oidc, &mut out);
+        crate::oidc::problems("vault_oidc", &self.vault_oidc, &mut out);
         let mut out = out.into_vec();
         out.extend(self.quic().problems());
         out
@@ -446,6 +476,18 @@ probe_per_minute = {probes}
 # passerelle-hub indicator ID --refresh).
 refresh_interval = "{refresh}"
 
+# History of each indicator: the latest history_full_refreshes published
+# results, and the last one of each of the latest history_full_months
+# months, keep every signed answer (checkable with verify-indicator);
+# older ones are kept as summaries (figures and the digest of their
+# answers), deleted after history_summary_days days (0: never). With
+# history_archive, each result's checkable bundle is written there before
+# its answers are pruned.
+history_full_refreshes = {full_refreshes}
+history_full_months = {full_months}
+history_summary_days = {summary_days}
+{archive}
+
 # A folder of extra indicator files (*.toml), added to the shipped catalog.
 {catalog}
 
@@ -493,7 +535,13 @@ partner_totp = "{totp}"
 # the connection's address; from trusted_proxy, by the address it appends
 # to X-Forwarded-For (a request it sends without one is refused).
 metrics_allow = [{metrics}]
-{vault}"#,
+{vault}
+# OpenID Connect sign-in (see the install guide). Partner professionals:
+# one [[partner_oidc]] table per provider (ProConnect); the first sign-in
+# of an unknown professional is a request the operator approves with
+# `passerelle-hub partner approve`. Beneficiaries: [[vault_oidc]]
+# (FranceConnect), which a person attaches to their vault account.
+{partner_oidc}{vault_oidc}"#,
             name = self.name,
             names = names.join(", "),
             quic = self.quic_listen,
@@ -512,6 +560,13 @@ metrics_allow = [{metrics}]
             rate = self.enroll_per_minute,
             probes = self.probe_per_minute,
             refresh = h(self.refresh_interval),
+            full_refreshes = self.history_full_refreshes,
+            full_months = self.history_full_months,
+            summary_days = self.history_summary_days,
+            archive = match &self.history_archive {
+                Some(d) => format!("history_archive = {:?}", d.display().to_string()),
+                None => "# history_archive = \"archives-provenance\"".to_string(),
+            },
             boundaries = match &self.boundaries {
                 Some(b) => format!("boundaries = {:?}", b.display().to_string()),
                 None => "# boundaries = \"/etc/passerelle/communes-976.geojson\"".to_string(),
@@ -523,6 +578,8 @@ metrics_allow = [{metrics}]
             logins = self.login_per_minute,
             totp = self.partner_totp.as_str(),
             vault = self.vault.template(),
+            partner_oidc = crate::oidc::template("partner_oidc", &self.partner_oidc, crate::oidc::PARTNER_EXAMPLE),
+            vault_oidc = crate::oidc::template("vault_oidc", &self.vault_oidc, crate::oidc::VAULT_EXAMPLE),
             metrics = self.metrics_allow.iter().map(|ip| format!("\"{ip}\"")).collect::<Vec<_>>().join(", "),
             portal = match &self.portal_url {
                 Some(u) => format!("portal_url = {u:?}"),

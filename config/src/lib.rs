@@ -11,6 +11,7 @@
 //! - [`dataset`]: datasets a node holds and its sharing policy.
 //! - [`hub`]: the hub file, `hub.toml`.
 //! - [`node`]: the node file, `node.toml`.
+//! - [`oidc`]: the OpenID Connect providers of `hub.toml`.
 //! - [`quic`]: the `quic_*` keys of `hub.toml` (admission control).
 //! - [`vault`]: the `[vault]` table of `hub.toml` (retention).
 
@@ -19,6 +20,7 @@ pub mod dataset;
 pub mod error;
 pub mod hub;
 pub mod node;
+pub mod oidc;
 pub mod quic;
 pub mod vault;
 
@@ -26,6 +28,7 @@ pub use addr::HubAddr;
 pub use error::{ConfigError, Problem};
 pub use hub::{HubConfig, PartnerTotp};
 pub use node::NodeConfig;
+pub use oidc::OidcProvider;
 pub use quic::QuicLimits;
 pub use vault::VaultSettings;
 

@@ -18,7 +18,7 @@ use passerelle_hub_core::{
 use passerelle_observatory::{
     catalog::Indicator,
     refresh::{self as observatory, Verification},
-    IndicatorResult,
+    retention, IndicatorResult,
 };
 
 use crate::server::Ctx;
@@ -84,6 +84,20 @@ pub enum Request {
         /// Login e-mail.
         email: String,
     },
+    /// Professionals' first sign-ins with a provider, waiting.
+    PartnerRequests,
+    /// Approve a waiting request for an institution.
+    PartnerApprove {
+        /// The request's id.
+        id: String,
+        /// Institution (node id).
+        institution: NodeId,
+    },
+    /// Refuse (remove) a waiting request.
+    PartnerRefuse {
+        /// The request's id.
+        id: String,
+    },
     /// Check the vault's audit chain (read record by record).
     AuditVerify,
     /// One page of the vault's audit chain, from a sequence number on: a
@@ -106,6 +120,17 @@ pub enum Request {
     },
     /// Who may provide which dataset: decide, or list.
     Datasets(passerelle_hub_core::providers::Action),
+    /// Each indicator's history: in full, as summaries, drafts.
+    HistoryStatus,
+    /// Apply the history retention of hub.toml now.
+    HistoryPrune,
+    /// Write the checkable bundle of every result kept in full.
+    HistoryExport {
+        /// Absolute path of the folder.
+        to: std::path::PathBuf,
+        /// Only this indicator.
+        indicator: Option<String>,
+    },
 }
 
 /// A reply on the admin socket.
@@ -132,6 +157,10 @@ pub enum Response {
     Password(String),
     /// Partner accounts.
     Partners(Vec<PartnerRow>),
+    /// Professionals' requests waiting.
+    PartnerRequests(Vec<passerelle_hub_core::partners::oidc::Request>),
+    /// A request approved: the account's e-mail.
+    Approved(String),
     /// The audit chain's check: its head, or the first broken record.
     AuditCheck(Result<passerelle_protocol::audit::Head, passerelle_protocol::audit::Broken>),
     /// One page of the audit chain.
@@ -140,6 +169,12 @@ pub enum Response {
     Backup(backup::Summary, Option<std::path::PathBuf>),
     /// Providers of datasets: decided, pending, or just changed.
     Providers(Vec<passerelle_hub_core::providers::ProviderRow>),
+    /// Each indicator's history.
+    History(Vec<passerelle_observatory::retention::StatusRow>),
+    /// What a pruning pass did.
+    Pruned(passerelle_observatory::retention::Report),
+    /// How many bundles were written.
+    Exported(usize),
     /// Done.
     Done,
     /// The request failed: a typed refusal or a failure of a named kind.
@@ -179,6 +214,25 @@ pub fn dispatch(
             ops::revoke(hub, live, &node_id, now()).map(Response::Revoked)
         }
         Request::Indicators => Ok(Response::Indicators(catalog.to_vec())),
+        Request::HistoryStatus => retention::status(hub, catalog).map(Response::History),
+        Request::HistoryPrune => {
+            let dir = hub
+                .config
+                .history_archive
+                .as_ref()
+                .map(|d| hub.dir.root().join(d));
+            retention::apply(
+                hub,
+                catalog,
+                retention::Policy::of(&hub.config),
+                dir.as_deref(),
+                now(),
+            )
+            .map(Response::Pruned)
+        }
+        Request::HistoryExport { to, indicator } => {
+            retention::export(hub, catalog, indicator.as_deref(), &to).map(Response::Exported)
+        }
         Request::Datasets(action) => {
             passerelle_hub_core::providers::apply(&hub.store, action, now())
                 .map(Response::Providers)
@@ -217,9 +271,20 @@ pub fn dispatch(
         Request::PartnerResetTotp { email } => {
             passerelle_hub_core::partners::reset_totp(hub, &email).map(|()| Response::Done)
         }
+        Request::PartnerRequests => {
+            passerelle_hub_core::partners::oidc::list(hub).map(Response::PartnerRequests)
+        }
+        Request::PartnerApprove { id, institution } => {
+            passerelle_hub_core::partners::oidc::approve(hub, &id, &institution, now())
+                .map(Response::Approved)
+        }
+        Request::PartnerRefuse { id } => {
+            passerelle_hub_core::partners::oidc::refuse(hub, &id).map(|()| Response::Done)
+        }
         Request::PartnerRemove { email } => {
             match hub.store.remove_account(&email.trim().to_lowercase()) {
-                Ok(true) => Ok(Response::Done),
+                Ok(true) => passerelle_hub_core::partners::oidc::forget(hub, &email)
+                    .map(|()| Response::Done),
                 Ok(false) => Err(Refusal::UnknownAccount { email }.into()),
                 Err(e) => Err(e),
             }

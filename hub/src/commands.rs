@@ -13,7 +13,7 @@ use crate::{
     admin::{self, Request, Response},
     cli::{
         nodes_listing, render_coverage, render_indicator, AuditAction, CaAction, DatasetsAction,
-        PartnerAction,
+        HistoryAction, PartnerAction,
     },
     server::{self, Listen},
 };
@@ -126,6 +126,10 @@ pub fn check_config(root: &Path) -> Result<(), HubError> {
     }
     for key in [hub_dir.ca_key(), hub_dir.hub_key()] {
         passerelle_certs::files::read_private_key(&key)?;
+    }
+    // OpenID Connect client secrets: present, and readable by the hub only.
+    for p in config.partner_oidc.iter().chain(&config.vault_oidc) {
+        passerelle_certs::files::read_secret(&p.client_secret_file)?;
     }
     let map = if config.boundaries.is_some() {
         "configured boundaries"
@@ -312,6 +316,50 @@ pub async fn partner(root: &Path, action: PartnerAction) -> Result<(), HubError>
             admin::request(root, req).await?;
             eprintln!("second factor of {email} forgotten; its holder sets it up again at the next sign-in (check who asks, by a safe channel)");
         }
+        PartnerAction::Requests { format } => {
+            let list = ask(root, Request::PartnerRequests, |r| match r {
+                Response::PartnerRequests(list) => Some(list),
+                _ => None,
+            })
+            .await?;
+            let mut l = Listing::new(vec![
+                "id",
+                "provider",
+                "email",
+                "name",
+                "organisation",
+                "requested",
+                "last_seen",
+            ]);
+            for r in list {
+                l.rows.push(vec![
+                    Cell::text(r.id),
+                    Cell::text(r.provider),
+                    Cell::text(r.email),
+                    Cell::text(r.name),
+                    Cell::text(r.organisation),
+                    Cell::time(Some(r.requested_at)),
+                    Cell::time(Some(r.last_seen)),
+                ]);
+            }
+            print!("{}", l.render(format));
+        }
+        PartnerAction::Approve { id, institution } => {
+            let req = Request::PartnerApprove {
+                id: id.clone(),
+                institution: institution.clone(),
+            };
+            let email = ask(root, req, |r| match r {
+                Response::Approved(e) => Some(e),
+                _ => None,
+            })
+            .await?;
+            eprintln!("request {id} approved: {email} signs in at {institution} with their provider from now on");
+        }
+        PartnerAction::Refuse { id } => {
+            admin::request(root, Request::PartnerRefuse { id: id.clone() }).await?;
+            eprintln!("request {id} refused");
+        }
         PartnerAction::Remove { email } => {
             let req = Request::PartnerRemove {
                 email: email.clone(),
@@ -465,6 +513,66 @@ pub async fn audit_records(
         })
     })
     .await
+}
+
+/// `history status|prune|export`: what each indicator keeps of its past.
+pub async fn history(root: &Path, action: HistoryAction) -> Result<(), HubError> {
+    match action {
+        HistoryAction::Status { format } => {
+            let rows = ask(root, Request::HistoryStatus, |r| match r {
+                Response::History(rows) => Some(rows),
+                _ => None,
+            })
+            .await?;
+            let mut l = Listing::new(vec![
+                "indicator",
+                "full",
+                "summaries",
+                "drafts",
+                "bytes",
+                "oldest",
+            ]);
+            for r in rows {
+                l.rows.push(vec![
+                    Cell::text(r.indicator),
+                    Cell::number(r.full as u64),
+                    Cell::number(r.summaries as u64),
+                    Cell::number(r.drafts as u64),
+                    Cell::number(r.bytes),
+                    Cell::time(r.oldest),
+                ]);
+            }
+            print!("{}", l.render(format));
+        }
+        HistoryAction::Prune => {
+            let r = ask(root, Request::HistoryPrune, |r| match r {
+                Response::Pruned(r) => Some(r),
+                _ => None,
+            })
+            .await?;
+            eprintln!(
+                "history pruned: {} result(s) summarised, {} bundle(s) archived, {} entr(y/ies) deleted; {} -> {} bytes",
+                r.summarised, r.archived, r.deleted, r.bytes_before, r.bytes_after
+            );
+        }
+        HistoryAction::Export { to, indicator } => {
+            let to = absolute(&to)?;
+            let n = ask(
+                root,
+                Request::HistoryExport {
+                    to: to.clone(),
+                    indicator,
+                },
+                |r| match r {
+                    Response::Exported(n) => Some(n),
+                    _ => None,
+                },
+            )
+            .await?;
+            eprintln!("{n} bundle(s) written to {}", to.display());
+        }
+    }
+    Ok(())
 }
 
 /// `datasets allow|deny|pending|list`: who may provide which dataset.

@@ -43,6 +43,8 @@ pub struct Ctx {
     pub person_sessions: PersonSessions,
     /// Professionals' private keys for shared uploads, per session.
     pub pro_keys: crate::pro_keys::ProKeys,
+    /// OpenID Connect providers and sign-ins under way.
+    pub oidc: crate::signin::Oidc,
 }
 
 impl Ctx {
@@ -62,7 +64,9 @@ impl Ctx {
             &hub.key,
             base_url,
         );
+        let oidc = crate::signin::Oidc::new(&hub.config);
         Self {
+            oidc,
             login_limiter: RateLimiter::new(hub.config.login_per_minute.get()),
             account_limiter: RateLimiter::new(hub.config.login_per_minute.get()),
             hub,

@@ -6,8 +6,8 @@
 //!
 //! What a deletion erases: the uploads (records and sealed files), the
 //! consents (revoked first, then removed) and shares of uploads with their
-//! sealed keys, the links to institutions, the codes waiting, the account
-//! and its login. What it keeps: the hub's audit chain (it must still
+//! sealed keys, the links to institutions, the codes waiting, the sign-in
+//! providers attached and their devices, the account and its login. What it keeps: the hub's audit chain (it must still
 //! verify; its records name a random id that nothing leads to any more),
 //! the person's journal (the index of those records) for the configured
 //! time, and the verifiable copies already issued (a copy handed to a
@@ -178,6 +178,8 @@ pub fn delete_account(
     }
     store.remove_codes_of(person)?;
     store.forget_duplicates_of(person)?;
+    // Sign-in providers attached, and the devices they open the vault on.
+    crate::oidc::detach_all(store.hub_store(), person)?;
     store.put_erased(
         person,
         &Erased {

@@ -34,6 +34,7 @@
 //! | keyspace | tree | key | value |
 //! | --- | --- | --- | --- |
 //! | `Drafts` | `drafts` | indicator id, `\0`, time, sequence | a composition held back from publication, with its coverage |
+//! | `Summaries` | `summaries` | as the published history | a published result past its retention: figures and coverage, its signed answers' digest instead of the answers |
 //!
 //! The federation's trust keyspaces ([`FederationSpace`]):
 //!
@@ -126,6 +127,9 @@ pub enum ObservatorySpace {
     /// Compositions kept as drafts: incomplete for what they claim, so not
     /// published; keyed like the published history.
     Drafts,
+    /// Published results past their full retention: the figures, without
+    /// the signed answers; keyed like the published history.
+    Summaries,
 }
 
 /// The federation's trust records: who may provide which dataset, what
@@ -156,6 +160,38 @@ impl Space for FederationSpace {
     }
 }
 
+/// Sign-in with OpenID Connect providers: partners' pending requests and
+/// the identities bound to partner and vault accounts.
+///
+/// | keyspace | tree | key | value |
+/// | --- | --- | --- | --- |
+/// | `PartnerRequests` | `partner_requests` | request id | a professional's first sign-in, waiting for the operator |
+/// | `PartnerLinks` | `partner_oidc_links` | `provider \0 e-mail` | the organisation and subject bound to a partner account |
+/// | `PersonLinks` | `person_oidc_links` | `provider \0 subject` | the vault person id (raw) |
+/// | `PersonDevices` | `person_oidc_devices` | `person \0 device id` | the data key wrapped for one device |
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentitySpace {
+    /// First sign-ins of unknown professionals.
+    PartnerRequests,
+    /// Provider identities bound to partner accounts.
+    PartnerLinks,
+    /// Provider subjects bound to vault persons.
+    PersonLinks,
+    /// Data keys wrapped for a person's devices.
+    PersonDevices,
+}
+
+impl Space for IdentitySpace {
+    fn tree(self) -> &'static str {
+        match self {
+            Self::PartnerRequests => "partner_requests",
+            Self::PartnerLinks => "partner_oidc_links",
+            Self::PersonLinks => "person_oidc_links",
+            Self::PersonDevices => "person_oidc_devices",
+        }
+    }
+}
+
 /// A group of keyspaces: each names its tree on disk.
 pub trait Space: Copy {
     /// The tree on disk.
@@ -172,6 +208,7 @@ impl Space for ObservatorySpace {
     fn tree(self) -> &'static str {
         match self {
             Self::Drafts => "drafts",
+            Self::Summaries => "summaries",
         }
     }
 }

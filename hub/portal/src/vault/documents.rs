@@ -41,6 +41,7 @@ pub(super) async fn documents_page(
         h1 { "Mes documents" }
         @if let Some(m) = message { (alert(m)) }
         (super::rights::inactivity_notice(ctx, &s.person))
+        (super::oidc::link(ctx))
         h2 { "Documents des institutions" }
         @if holdings.is_empty() {
             p {

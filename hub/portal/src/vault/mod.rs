@@ -15,6 +15,7 @@
 //!   the professional).
 //! - [`rights`]: the account page: unlink an institution, delete the
 //!   account; the inactivity notice.
+//! - [`oidc`]: FranceConnect attached to an account, and sign-in with it.
 
 use std::{fmt::Write as _, net::SocketAddr, sync::Arc};
 
@@ -46,6 +47,7 @@ mod documents;
 mod export;
 pub mod extract;
 mod linking;
+mod oidc;
 mod rights;
 mod sharing;
 mod upload_sharing;
@@ -89,6 +91,7 @@ pub fn router() -> axum::Router<Arc<Ctx>> {
         .route("/coffre/compte", get(account_page))
         .route("/coffre/compte/supprimer", post(delete_account))
         .route("/coffre/compte/delier/{node}", post(unlink))
+        .merge(oidc::routes(axum::Router::new()))
 }
 
 const SESSION: &str = "pv_session";

@@ -93,6 +93,12 @@ pub struct Erased {
 }
 
 impl VaultStore {
+    /// The hub store under the vault's keyspaces (for the sign-in
+    /// providers' records, kept beside them).
+    pub fn hub_store(&self) -> &passerelle_hub_core::store::Store {
+        &self.store
+    }
+
     /// A professional's key pair.
     ///
     /// # Errors
