@@ -148,6 +148,8 @@ pub struct HubConfig {
     pub mail: Option<crate::messages::MailConfig>,
     /// An HTTP gateway for text messages (`[sms]`).
     pub sms: Option<crate::messages::SmsConfig>,
+    /// The vault's retention settings (`[vault]`).
+    pub vault: crate::VaultSettings,
     /// How many of each indicator's latest published results keep every
     /// signed answer (their provenance, checkable with `verify-indicator`).
     pub history_full_refreshes: NonZeroU32,
@@ -215,6 +217,7 @@ impl Default for HubConfig {
             messages: crate::messages::Messages::default(),
             mail: None,
             sms: None,
+            vault: crate::VaultSettings::default(),
             history_full_refreshes: NonZeroU32::new(48).expect("non-zero"),
             history_full_months: 24,
             history_summary_days: 1096,
@@ -376,6 +379,7 @@ impl HubConfig {
 
     /// Intervals and timeouts: refresh, status, queries, liveness, stalls.
     fn timing_problems(&self, out: &mut Problems) {
+        self.vault.problems(out);
         if self.refresh_interval < Duration::from_secs(10) {
             out.bad("refresh_interval", "is under 10 seconds", "use e.g. \"1h\"");
         }
@@ -547,6 +551,7 @@ partner_totp = "{totp}"
 # to X-Forwarded-For (a request it sends without one is refused).
 metrics_allow = [{metrics}]
 {messages}
+{vault}
 # OpenID Connect sign-in (see the install guide). Partner professionals:
 # one [[partner_oidc]] table per provider (ProConnect); the first sign-in
 # of an unknown professional is a request the operator approves with
@@ -589,6 +594,7 @@ metrics_allow = [{metrics}]
             session = h(self.session_ttl),
             logins = self.login_per_minute,
             totp = self.partner_totp.as_str(),
+            vault = self.vault.template(),
             partner_oidc = crate::oidc::template("partner_oidc", &self.partner_oidc, crate::oidc::PARTNER_EXAMPLE),
             vault_oidc = crate::oidc::template("vault_oidc", &self.vault_oidc, crate::oidc::VAULT_EXAMPLE),
             metrics = self.metrics_allow.iter().map(|ip| format!("\"{ip}\"")).collect::<Vec<_>>().join(", "),

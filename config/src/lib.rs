@@ -15,6 +15,7 @@
 //! - [`node`]: the node file, `node.toml`.
 //! - [`oidc`]: the OpenID Connect providers of `hub.toml`.
 //! - [`quic`]: the `quic_*` keys of `hub.toml` (admission control).
+//! - [`vault`]: the `[vault]` table of `hub.toml` (retention).
 
 pub mod addr;
 pub mod dataset;
@@ -24,6 +25,7 @@ pub mod messages;
 pub mod node;
 pub mod oidc;
 pub mod quic;
+pub mod vault;
 
 pub use addr::HubAddr;
 pub use error::{ConfigError, Problem};
@@ -32,6 +34,7 @@ pub use messages::{MailConfig, MailTls, Messages, SmsConfig};
 pub use node::NodeConfig;
 pub use oidc::OidcProvider;
 pub use quic::QuicLimits;
+pub use vault::VaultSettings;
 
 use std::path::Path;
 

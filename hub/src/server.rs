@@ -233,6 +233,7 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
 fn sweep_debris(ctx: &Arc<Ctx>, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
     use passerelle_vault::debris::{collect, MIN_AGE, SWEEP_INTERVAL};
     let (vault, store) = (ctx.hub.dir.vault(), ctx.vault().store.clone());
+    let retention = passerelle_vault::rights::Retention::of(&ctx.hub.config.vault);
     tokio::spawn(async move {
         loop {
             tokio::select! {
@@ -250,6 +251,23 @@ fn sweep_debris(ctx: &Arc<Ctx>, mut stop: watch::Receiver<bool>) -> JoinHandle<(
             }
             if let Err(error) = store.purge_verifications(passerelle_link::now()) {
                 warn!(%error, "expired verifications not purged");
+            }
+            // Ended shares' keys, journals past their time, inactive accounts.
+            match passerelle_vault::rights::sweep(
+                &vault,
+                &store,
+                &retention,
+                passerelle_link::now(),
+            ) {
+                Ok(s) if !s.warned.is_empty() || !s.deleted.is_empty() => {
+                    info!(
+                        warned = s.warned.len(),
+                        deleted = s.deleted.len(),
+                        "inactive vault accounts"
+                    );
+                }
+                Ok(_) => {}
+                Err(error) => warn!(%error, "vault rights sweep failed"),
             }
         }
     })
@@ -542,6 +560,8 @@ async fn handle_link(ctx: Arc<Ctx>, conn: quinn::Connection, remote: SocketAddr)
         tokio::select! {
             () = passerelle_hub_core::federation::poll_status(ctx.hub.store.clone(), &ctx.hub.key, live.clone(), config.status_interval, config.query_timeout, &ctx.hub.trusted_cas, &revoked) => {}
             _ = ctx.registry.watch(&live, watch) => {}
+            // Persons who left the vault or unlinked this institution.
+            () = passerelle_vault::rights::tell_node_while_connected(ctx.vault().store.clone(), &ctx.hub.key, live.clone(), config.status_interval, config.query_timeout) => {}
         }
         ctx.registry.remove(&node, &conn);
         info!(reason = %conn.close_reason().map(|r| r.to_string()).unwrap_or_default(), "node disconnected");

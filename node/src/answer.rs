@@ -72,6 +72,15 @@ pub trait DataSource {
         Err(Refusal::Unavailable("this node keeps no documents".into()))
     }
 
+    /// Drops the link of a pseudonym (the person deleted their vault
+    /// account or unlinked this institution), recorded in the audit chain.
+    ///
+    /// # Errors
+    /// The refusal to send back.
+    fn forget(&self, _person: &Pseudonym, _now: UnixTime) -> Result<(), Refusal> {
+        Err(Refusal::Unavailable("this node keeps no links".into()))
+    }
+
     /// The audit chain's length, last hash, and the hash of record `at`.
     ///
     /// # Errors
@@ -199,6 +208,10 @@ fn answer(
         }
         Query::Trust(cas) => {
             data.trust(cas, now)?;
+            Answer::Noted
+        }
+        Query::Forget { person } => {
+            data.forget(person, now)?;
             Answer::Noted
         }
         Query::AuditHead { at } => {

@@ -141,6 +141,10 @@ pub enum Action {
     DocumentAdd,
     /// A document removed at a node.
     DocumentRemove,
+    /// A vault account deleted by its holder (or for inactivity).
+    AccountDelete,
+    /// A link between a vault account and an institution's record ended.
+    Unlink,
     /// Text this version does not know (written by a newer one), kept as is.
     Other(String),
 }
@@ -164,6 +168,8 @@ const ACTIONS: &[(Action, &str)] = &[
     (Action::ResetCodeRefused, "reset_code_refused"),
     (Action::DocumentAdd, "document_add"),
     (Action::DocumentRemove, "document_remove"),
+    (Action::AccountDelete, "account_delete"),
+    (Action::Unlink, "unlink"),
 ];
 
 impl Action {
@@ -655,6 +661,6 @@ mod tests {
                 assert_eq!(codec::decode::<Event>(&bytes).unwrap(), typed);
             }
         }
-        assert_eq!(ACTIONS.len(), 18, "every known action has its name");
+        assert_eq!(ACTIONS.len(), 20, "every known action has its name");
     }
 }

@@ -56,6 +56,14 @@ pub enum Query {
     /// the heads it is shown, so a hub chain later truncated or rewritten
     /// is caught by every node that saw an earlier head.
     HubHead(crate::audit::HubHead),
+    /// The person deleted their vault account or unlinked this
+    /// institution: drop the link of this pseudonym (the institution's own
+    /// record stays; it is no longer tied to a vault). Answered
+    /// [`Answer::Noted`], also when no such link is left.
+    Forget {
+        /// The person's pseudonym at this node.
+        person: Pseudonym,
+    },
     /// Which linked persons got documents added after `after` (the
     /// node's clock, seconds): their pseudonyms only, never a name nor a
     /// document, at most [`MAX_DEPOSITS`] entries. The hub tells the
@@ -97,6 +105,7 @@ impl Query {
             | Query::AuditHead { .. }
             | Query::HubHead(_)
             | Query::DepositsSince { .. } => 2,
+            Query::Forget { .. } => 2,
         }
     }
 
@@ -114,6 +123,7 @@ impl Query {
             Query::AuditHead { .. } => "audit_head",
             Query::HubHead(_) => "hub_head",
             Query::DepositsSince { .. } => "deposits_since",
+            Query::Forget { .. } => "forget",
         }
     }
 }
@@ -153,7 +163,8 @@ pub enum Answer {
     /// Reply to [`Query::Fetch`]: the document's description; its
     /// `size` bytes follow on the stream, and must hash to its `sha256`.
     Document(DocSummary),
-    /// Reply to [`Query::RevokedConsents`]: recorded.
+    /// Reply to [`Query::RevokedConsents`], [`Query::Trust`] and
+    /// [`Query::Forget`]: recorded.
     Noted,
     /// Reply to [`Query::AuditHead`].
     AuditHead {

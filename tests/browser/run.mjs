@@ -134,6 +134,9 @@ try {
   await page.getByRole('link', { name: 'Qui a vu mes documents' }).click();
   await page.getByText('document déposé').waitFor();
   await check('coffre-journal');
+  await page.getByRole('link', { name: 'Mon compte' }).click();
+  await page.getByRole('heading', { name: 'Supprimer mon compte' }).waitFor();
+  await check('coffre-compte');
   await page.goto(base + '/verifier');
   await check('verifier');
   for (const [name, url] of [['themes', '/themes'], ['donnees-ouvertes', '/donnees'],

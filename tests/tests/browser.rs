@@ -84,6 +84,7 @@ async fn portal_works_in_chromium_without_accessibility_violations() {
             "coffre-documents",
             "coffre-partager",
             "coffre-journal",
+            "coffre-compte",
             "verifier",
             "themes",
             "donnees-ouvertes",

@@ -55,6 +55,8 @@ pub mod ops;
 pub mod pages;
 pub mod paging;
 pub mod partner;
+pub mod pro_keys;
+pub mod pro_uploads;
 pub mod pro_vault;
 pub mod proof;
 pub mod public;
@@ -86,6 +88,7 @@ pub fn router(ctx: Arc<Ctx>) -> Router {
         .merge(resources::router())
         .merge(vault::router())
         .merge(pro_vault::router())
+        .merge(pro_uploads::router())
         .merge(verify::router())
         .merge(legal::router())
         .merge(trust::router())

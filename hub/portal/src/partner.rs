@@ -257,6 +257,7 @@ pub async fn login(
         .filter(|a| institution_active(&ctx, a));
     let hash = account.as_ref().map(|a| a.password_hash.clone());
     let password = f.password;
+    let for_key = password.clone();
     // Verify even for unknown accounts, so timing does not tell which exist.
     let ok = tokio::task::spawn_blocking(move || {
         let checked = hash
@@ -277,6 +278,12 @@ pub async fn login(
     let step = steps::next_step(&ctx, &account, false);
     let ttl = steps::ttl(&ctx, step);
     let (token, _) = ctx.sessions.open_at(&email, step, t, ttl);
+    // The key for uploads people share, open for this session only; not
+    // under a first password, which the operator saw (it is made at the
+    // change).
+    if !account.must_change_password {
+        crate::pro_keys::unlock(&ctx, &token, &email, for_key).await;
+    }
     if step == Step::Ready {
         tracing::info!(account = %email, "partner signed in");
     } else {
@@ -305,6 +312,7 @@ pub async fn logout(
         return forbidden(&ctx);
     }
     ctx.sessions.close(&token);
+    ctx.pro_keys.close(&token);
     let to = oidc::after_logout(&ctx, &token).await;
     let mut res = steps::redirect(&to);
     res.headers_mut().append(

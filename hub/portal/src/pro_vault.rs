@@ -108,6 +108,7 @@ fn home_page_at(
             }
             (shown.links("/partenaires/coffre"))
         }
+        (crate::pro_uploads::shares_section(ctx, pro))
         h2 { "Aider une personne" }
         p { a.gros href="/partenaires/coffre/aide" { "Créer un compte avec la personne" } }
         h2 { "Mot de passe oublié" }

@@ -52,6 +52,8 @@ pub struct Ctx {
     /// Sign-ins waiting for a code from a new device (each holds the
     /// person's data key until the code comes, or expires).
     pub device_checks: crate::vault::identify::DeviceChecks,
+    /// Professionals' private keys for shared uploads, per session.
+    pub pro_keys: crate::pro_keys::ProKeys,
     /// OpenID Connect providers and sign-ins under way.
     pub oidc: crate::signin::Oidc,
 }
@@ -92,6 +94,7 @@ impl Ctx {
             senders: Senders::new(None, None, show_codes),
             code_limiter: RateLimiter::new(CODES_PER_MINUTE),
             device_checks: Default::default(),
+            pro_keys: crate::pro_keys::ProKeys::default(),
         }
     }
 

@@ -33,6 +33,13 @@ pub const MAX_ACTIVE: usize = 30;
 /// one process; its store folder is locked to it).
 static GRANTS: Mutex<()> = Mutex::new(());
 
+/// Holds [`GRANTS`]: consents over uploads count against the same cap.
+pub(crate) fn grants_lock() -> std::sync::MutexGuard<'static, ()> {
+    GRANTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A list without repeats (first order kept), or `None` past `max`.
 fn unique<T: Ord + Clone>(items: &[T], max: usize) -> Option<Vec<T>> {
     let mut seen = BTreeSet::new();
@@ -147,14 +154,17 @@ pub fn grant(
         return Err(Refusal::ConsentWithoutProcedure.into());
     }
     let scopes = normalise(&g.scopes)?;
-    let _one_at_a_time = GRANTS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _one_at_a_time = grants_lock();
     let active = store
         .consents_of(&g.person)?
         .iter()
         .filter(|c| c.active(now))
-        .count();
+        .count()
+        + store
+            .shares_of(&g.person)?
+            .iter()
+            .filter(|s| s.active(now))
+            .count();
     if active + scopes.len() > MAX_ACTIVE {
         return Err(Refusal::TooManyConsents { max: MAX_ACTIVE }.into());
     }

@@ -68,6 +68,20 @@ pub enum Refusal {
         /// The most allowed.
         max: usize,
     },
+    /// The person's own uploads are shared with one professional, not a
+    /// whole institution (each upload key is sealed to one person's key).
+    #[error("uploads are shared with one professional, not an institution")]
+    ShareNeedsProfessional,
+    /// The professional has not signed in since shared uploads began, so
+    /// they have no key to seal the uploads to yet.
+    #[error("the professional has no key yet (they must sign in once)")]
+    GranteeWithoutKey,
+    /// The password typed to confirm is not the account's.
+    #[error("wrong password")]
+    WrongPassword,
+    /// The person is not linked to that institution.
+    #[error("not linked to that institution")]
+    NotLinked,
     /// The person has as many link codes waiting as allowed.
     #[error("at most {max} link codes waiting per person")]
     TooManyLinkCodes {

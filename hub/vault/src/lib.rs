@@ -16,6 +16,10 @@
 //!   key wrapped per device.
 //! - [`uploads`]: the person's own documents, [`quota`]: their room.
 //! - [`consent`]: grants and revocations.
+//! - [`share`]: the person's uploads shared with a professional (upload
+//!   keys sealed to the professional's key, HPKE).
+//! - [`rights`]: deleting one's account, unlinking an institution, the
+//!   journal's retention, inactive accounts; nodes told to forget.
 //! - [`duplicate`]: verifiable copies, [`pdf`]: the copy's file.
 //! - [`zip`]: the export archive.
 //! - [`store`]: the vault's trees in the hub store.
@@ -39,7 +43,9 @@ pub mod notify;
 pub mod oidc;
 pub mod pdf;
 pub mod quota;
+pub mod rights;
 pub mod service;
+pub mod share;
 pub mod store;
 pub mod uploads;
 pub mod verify;

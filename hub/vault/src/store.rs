@@ -15,6 +15,8 @@ mod verify;
 pub use codes::{Attempt, CodeKind, PendingCode, Versioned};
 pub use notices::{Notice, Outgoing, Preferences};
 pub use verify::{Verification, VerifyAttempt};
+mod shares;
+pub use shares::{Erased, ProKeyRecord, ShareRecord, WrappedKey};
 
 use passerelle_protocol::{
     audit::{self, Event, Record},
@@ -131,6 +133,12 @@ pub struct VaultStore {
     audit: Keyspace<Record>,
     person_audit: Keyspace<(), Raw>,
     meta: Keyspace<[u8; 32], Raw>,
+    pro_keys: Keyspace<ProKeyRecord>,
+    shares: Keyspace<ShareRecord>,
+    pending_forgets: Keyspace<UnixTime>,
+    erased: Keyspace<Erased>,
+    last_seen: Keyspace<UnixTime>,
+    inactive_warnings: Keyspace<UnixTime>,
 }
 
 /// Appends to an audit chain one at a time, so each record links to the
@@ -182,6 +190,12 @@ impl VaultStore {
             audit: store.keyspace(VaultSpace::Audit),
             person_audit: store.keyspace(VaultSpace::PersonAudit),
             meta: store.keyspace(VaultSpace::Meta),
+            pro_keys: store.keyspace(VaultSpace::ProKeys),
+            shares: store.keyspace(VaultSpace::UploadShares),
+            pending_forgets: store.keyspace(VaultSpace::PendingForgets),
+            erased: store.keyspace(VaultSpace::Erased),
+            last_seen: store.keyspace(VaultSpace::LastSeen),
+            inactive_warnings: store.keyspace(VaultSpace::InactiveWarnings),
             store,
         }
     }

@@ -162,19 +162,29 @@ pub fn read(vault: &Path, upload: &Upload, data_key: &Key) -> Result<Vec<u8>, Va
             why: format!("key does not unwrap: {e}"),
         }
     })?;
+    read_with(vault, upload, &key)
+}
+
+/// Opens an upload with its own key (unwrapped already).
+///
+/// # Errors
+/// When the file is missing or does not open under this key.
+pub fn read_with(vault: &Path, upload: &Upload, key: &Key) -> Result<Vec<u8>, VaultError> {
     let path = file(vault, &upload.id);
     let sealed = std::fs::read(&path).map_err(io(&path))?;
-    seal::open_all(&key, upload.id.as_bytes(), &sealed).map_err(|e| VaultError::Sealed {
+    seal::open_all(key, upload.id.as_bytes(), &sealed).map_err(|e| VaultError::Sealed {
         upload: upload.id.clone(),
         why: e.to_string(),
     })
 }
 
-/// Deletes an upload: its record, then its only file.
+/// Deletes an upload: its keys sealed to professionals, its record, then
+/// its only file.
 ///
 /// # Errors
 /// On a store or disk failure.
 pub fn delete(vault: &Path, store: &VaultStore, upload: &Upload) -> Result<(), HubError> {
+    crate::share::forget_upload(store, upload)?;
     store.remove_upload(&upload.person, &upload.id)?;
     let path = file(vault, &upload.id);
     match std::fs::remove_file(&path) {

@@ -177,6 +177,12 @@ impl answer::DataSource for Shared {
             .map(|d| d.summary())
     }
 
+    fn forget(&self, person: &Pseudonym, now: u64) -> Result<(), Refusal> {
+        self.store
+            .forget_link(person, now)
+            .map_err(|e| Refusal::Unavailable(e.to_string()))
+    }
+
     fn revoke(&self, ids: &[String], now: u64) -> Result<(), Refusal> {
         self.store
             .revoke_consents(ids, now)

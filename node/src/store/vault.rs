@@ -132,6 +132,48 @@ impl Store {
         Ok(())
     }
 
+    /// Drops the link of a pseudonym, at the hub's word (the person
+    /// deleted their vault account or unlinked this institution), and
+    /// records it in the audit chain. The institution's record and
+    /// documents stay: they are its own. Nothing to drop is not an error
+    /// (the hub may say it twice).
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn forget_link(&self, pseudonym: &Pseudonym, at: UnixTime) -> Result<(), NodeError> {
+        let local = {
+            let _w = self.writing()?;
+            let Some(local) = self.local_id(pseudonym)? else {
+                return Ok(());
+            };
+            let links = self.db()?.open_tree(LINKS)?;
+            // Only the link that is this pseudonym's.
+            let mine = self
+                .link(&local)?
+                .is_some_and(|l| &l.pseudonym == pseudonym);
+            if mine {
+                links.remove(local.as_bytes())?;
+            }
+            self.db()?
+                .open_tree(PSEUDONYMS)?
+                .remove(pseudonym.0.as_bytes())?;
+            self.handle.flush()?;
+            local
+        };
+        self.audit(
+            at,
+            Event {
+                actor: passerelle_protocol::audit::Actor::Hub,
+                action: passerelle_protocol::audit::Action::Unlink,
+                person: Some(local),
+                subject: pseudonym.0.clone(),
+                procedure: None,
+                detail: "the person left the vault or unlinked this institution".into(),
+            },
+        )?;
+        Ok(())
+    }
+
     /// The link of a local record.
     ///
     /// # Errors
@@ -541,5 +583,29 @@ mod tests {
         let (rest, _) = store.deposits_since(until, 10_000).unwrap();
         assert_eq!(rest.len(), 1);
         assert!(rest[0].at > until);
+    }
+
+    #[test]
+    fn a_forgotten_pseudonym_is_unlinked_once_and_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        let p = Pseudonym("p-caf".into());
+        let link = Link {
+            local_id: "CAF-1".into(),
+            pseudonym: p.clone(),
+            linked_at: 1,
+            linked_by: "agent".into(),
+        };
+        store.put_link(&link).unwrap();
+        store.forget_link(&p, 2).unwrap();
+        assert_eq!(store.local_id(&p).unwrap(), None);
+        assert_eq!(store.link("CAF-1").unwrap(), None);
+        // Told twice (the hub retries): nothing more to do, nothing logged.
+        store.forget_link(&p, 3).unwrap();
+        let head = store.audit_verify().unwrap().unwrap();
+        assert_eq!(head.records, 1);
+        // The record can be linked again (a new link code).
+        store.put_link(&link).unwrap();
+        assert_eq!(store.local_id(&p).unwrap().as_deref(), Some("CAF-1"));
     }
 }

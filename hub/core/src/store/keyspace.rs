@@ -27,6 +27,12 @@
 //! | `Devices` | `person_devices` | `person \0` SHA-256 of the device token | when the device last signed in |
 //! | `Outbox` | `notice_outbox` | notice id | a notice to send, and whether it was sent |
 //! | `NoticeCursors` | `notice_cursors` | `audit` or `deposits \0 node` | where the notices' reading stopped |
+//! | `ProKeys` | `pro_keys` | professional's login | their public key and their private key wrapped under their password |
+//! | `UploadShares` | `upload_shares` | share id | a consent over uploads, with each upload key wrapped to the professional (HPKE) |
+//! | `PendingForgets` | `pending_forgets` | `node \0 pseudonym` | when the hub started trying to tell the node |
+//! | `Erased` | `erased_accounts` | person id | a deleted account: when, and until when its journal is kept |
+//! | `LastSeen` | `last_seen` | person id | last sign-in |
+//! | `InactiveWarnings` | `inactive_warnings` | person id | when the inactivity warning was given |
 //!
 //! The observatory's keyspaces ([`ObservatorySpace`]):
 //!
@@ -89,6 +95,18 @@ pub enum VaultSpace {
     Outbox,
     /// Where the notices' reading of the chain and of each node stopped.
     NoticeCursors,
+    /// Partner professionals' key pairs for shared uploads, by login.
+    ProKeys,
+    /// Consents over the person's own uploads, by id.
+    UploadShares,
+    /// Nodes still to be told to forget a pseudonym.
+    PendingForgets,
+    /// Deleted accounts whose journal is kept for a while.
+    Erased,
+    /// When each person last signed in.
+    LastSeen,
+    /// Warnings sent before an inactive account is deleted.
+    InactiveWarnings,
 }
 
 impl VaultSpace {
@@ -112,6 +130,12 @@ impl VaultSpace {
             Self::Devices => "person_devices",
             Self::Outbox => "notice_outbox",
             Self::NoticeCursors => "notice_cursors",
+            Self::ProKeys => "pro_keys",
+            Self::UploadShares => "upload_shares",
+            Self::PendingForgets => "pending_forgets",
+            Self::Erased => "erased_accounts",
+            Self::LastSeen => "last_seen",
+            Self::InactiveWarnings => "inactive_warnings",
         }
     }
 }

@@ -213,6 +213,7 @@ pub async fn login(
                 Ok(ak) => ak,
                 Err(ask_code) => return ask_code,
             };
+            super::rights::seen(&ctx, &account.id);
             let ttl = ctx.hub.config.session_ttl.as_secs();
             let (token, _) = ctx.person_sessions.open(&account, key.clone(), now(), ttl);
             let res = signed_in(&token, ttl, "/coffre");

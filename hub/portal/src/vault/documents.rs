@@ -40,6 +40,7 @@ pub(super) async fn documents_page(
     let body = html! {
         h1 { "Mes documents" }
         @if let Some(m) = message { (alert(m)) }
+        (super::rights::inactivity_notice(ctx, &s.person))
         (super::oidc::link(ctx))
         h2 { "Documents des institutions" }
         @if holdings.is_empty() {
@@ -420,6 +421,10 @@ pub async fn upload(State(ctx): State<Arc<Ctx>>, s: Person, mut form: Multipart)
     ) {
         Ok(u) => {
             log_upload(&ctx, &s.person, Action::Upload, &u);
+            // Shares in force over its category get its key.
+            if let Err(error) = vault::share::extend(&ctx.vault.store, &s.key, &u, now()) {
+                tracing::error!(%error, "upload not added to its category's shares");
+            }
             redirect("/coffre")
         }
         Err(vault::VaultError::Refused(r)) => {

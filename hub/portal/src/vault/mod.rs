@@ -14,6 +14,10 @@
 //! - [`identify`]: codes sent to the person's phone or e-mail (account
 //!   creation, sign-in from a new device).
 //! - [`settings`]: the account page (notices, codes from new devices).
+//! - [`upload_sharing`]: the person's uploads in consents (keys sealed to
+//!   the professional).
+//! - [`rights`]: the account page: unlink an institution, delete the
+//!   account; the inactivity notice.
 //! - [`oidc`]: FranceConnect attached to an account, and sign-in with it.
 
 use std::{fmt::Write as _, net::SocketAddr, sync::Arc};
@@ -48,13 +52,16 @@ pub mod extract;
 pub mod identify;
 mod linking;
 mod oidc;
+mod rights;
 mod settings;
 mod sharing;
+mod upload_sharing;
 
 pub use account::*;
 pub use documents::*;
 pub use export::*;
 pub use linking::*;
+pub use rights::{account_page, delete_account, unlink};
 pub use settings::*;
 pub use sharing::*;
 
@@ -72,7 +79,7 @@ pub fn router() -> axum::Router<Arc<Ctx>> {
         .route("/coffre/creer/code", post(identify::create_code))
         .route("/coffre/connexion", get(login_page).post(login))
         .route("/coffre/connexion/code", post(identify::sign_in_code))
-        .route("/coffre/compte", get(settings).post(save_settings))
+        .route("/coffre/compte", get(account_page).post(save_settings))
         .route("/coffre/deconnexion", post(logout))
         .route("/coffre/recuperer", get(reset_page).post(reset))
         .route("/coffre/institution/{node}/{doc}", get(download))
@@ -90,6 +97,8 @@ pub fn router() -> axum::Router<Arc<Ctx>> {
         .route("/coffre/partages/{id}/retirer", post(revoke))
         .route("/coffre/journal", get(journal))
         .route("/coffre/export", get(export))
+        .route("/coffre/compte/supprimer", post(delete_account))
+        .route("/coffre/compte/delier/{node}", post(unlink))
         .merge(oidc::routes(axum::Router::new()))
 }
 
@@ -136,6 +145,10 @@ pub fn refusal_french(r: &vault::Refusal) -> String {
         R::TooManyConsents { max } => format!(
             "Vous avez déjà {max} autorisations en cours, c'est le maximum. Retirez-en une avant d'en donner une nouvelle."
         ),
+        R::ShareNeedsProfessional => "Vos documents déposés se partagent avec une personne précise : choisissez un professionnel, pas toute une institution.".into(),
+        R::GranteeWithoutKey => "Ce professionnel ne peut pas encore recevoir vos documents déposés : il doit d'abord se connecter une fois à son espace. Réessayez plus tard, ou partagez seulement les documents des institutions.".into(),
+        R::WrongPassword => "Ce n'est pas le bon mot de passe.".into(),
+        R::NotLinked => "Cette institution n'est pas reliée à votre coffre.".into(),
         R::TooManyLinkCodes { max } => format!(
             "Vous avez déjà {max} codes de liaison en attente. Montrez l'un d'eux au guichet, ou attendez qu'ils expirent (30 minutes)."
         ),
@@ -197,6 +210,9 @@ pub fn access_french(e: &vault::AccessError) -> String {
 /// A failed access as the journal records it (`who: code`), in plain
 /// French for the journal page.
 fn failure_french(detail: &str) -> String {
+    if let Some(words) = upload_sharing::journal_words(detail) {
+        return words.into();
+    }
     if let Some((who, _)) = detail.split_once(": refused: ") {
         return format!("{who} : l'institution a refusé l'accès");
     }
@@ -329,7 +345,7 @@ fn signed_in(token: &str, ttl: u64, to: &str) -> Response {
 }
 
 /// A file sent for download: its type, its name, never cached.
-fn file_response(body: Body, mime: &str, name: &str) -> Response {
+pub(crate) fn file_response(body: Body, mime: &str, name: &str) -> Response {
     let mut res = Response::new(body);
     let h = res.headers_mut();
     h.insert(

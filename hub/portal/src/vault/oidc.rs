@@ -270,6 +270,7 @@ pub async fn callback(
         );
     };
     let ttl = ctx.hub.config.session_ttl.as_secs();
+    super::rights::seen(&ctx, &account.id);
     let (token, _) = ctx.person_sessions.open(&account, key, t, ttl);
     tracing::info!(provider = %name, "vault sign-in with a provider");
     let res = private(

@@ -1,4 +1,4 @@
-//! The person's account page: notices by SMS or e-mail, and a code when
+//! The account page's settings: notices by SMS or e-mail, and a code when
 //! signing in from a new device. Both are off until the person turns
 //! them on, and only offered when a message can reach their identifier.
 
@@ -6,8 +6,8 @@ use passerelle_vault::{notify::Identifier, store::Preferences};
 
 use super::*;
 
-/// The account page.
-fn settings_page(ctx: &Ctx, s: &accounts::PersonSession, message: Option<&str>) -> Response {
+/// The account page's part on notices and codes from new devices.
+pub(super) fn section(ctx: &Ctx, s: &accounts::PersonSession) -> Markup {
     let prefs = ctx.vault.store.preferences(&s.person).unwrap_or_default();
     let to = Identifier::of_login(&s.login);
     let how = match to {
@@ -15,10 +15,8 @@ fn settings_page(ctx: &Ctx, s: &accounts::PersonSession, message: Option<&str>) 
         Identifier::Phone(_) => "par SMS",
     };
     let reachable = ctx.senders.can_reach(&to);
-    let body = html! {
-        h1 { "Mon compte" }
-        @if let Some(m) = message { p.ok role="status" { (m) } }
-        p { "Votre identifiant : " strong { (s.login) } }
+    html! {
+        h2 { "Avis et sécurité" }
         @if reachable {
             form method="post" action="/coffre/compte" {
                 (hidden(&s.csrf))
@@ -46,13 +44,12 @@ fn settings_page(ctx: &Ctx, s: &accounts::PersonSession, message: Option<&str>) 
         } @else {
             p { "Les avis " (how) " ne sont pas encore possibles sur ce service." }
         }
-    };
-    private(StatusCode::OK, vault_page(ctx, "Mon compte", Some(s), body))
+    }
 }
 
-/// GET `/coffre/compte`.
-pub async fn settings(State(ctx): State<Arc<Ctx>>, s: Person) -> Response {
-    settings_page(&ctx, &s, None)
+/// The whole account page (see [`super::rights`]), with a message.
+fn settings_page(ctx: &Ctx, s: &accounts::PersonSession, message: Option<&str>) -> Response {
+    super::rights::page_of(ctx, s, message, StatusCode::OK)
 }
 
 /// POST `/coffre/compte`.

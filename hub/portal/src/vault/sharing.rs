@@ -56,10 +56,11 @@ async fn consents_page(
         @if let Some(m) = message { (alert(m)) }
         h2 { "Mes autorisations" }
         @if consents.is_empty() {
-            p { "Vous n'avez donné aucune autorisation." }
+            p { "Vous n'avez donné aucune autorisation sur les documents des institutions." }
         } @else {
             (consents_table(s, &consents, t))
         }
+        (super::upload_sharing::shares_table(ctx, s, t))
         (grant_form(ctx, s, &holdings, t))
         p.note {
             "Vous pouvez retirer une autorisation à tout moment. "
@@ -130,6 +131,7 @@ fn grant_form(
                         }
                     }
                 }
+                (super::upload_sharing::uploads_fieldset(ctx, s))
                 p { "Ou tous mes documents de ce type :" }
                 @for c in Category::ALL {
                     p { label {
@@ -205,7 +207,7 @@ pub async fn grant(
         procedure,
         until,
     };
-    match consent::grant(&ctx.vault.store, &ctx.hub.key, &g, t) {
+    match super::upload_sharing::grant(&ctx, &s, &f, &g, t) {
         Ok(_) => consents_page(&ctx, &s, Some("L'autorisation est donnée."), StatusCode::OK).await,
         Err(vault::VaultError::Refused(r)) => {
             consents_page(&ctx, &s, Some(&refusal_french(&r)), StatusCode::BAD_REQUEST).await
@@ -318,6 +320,17 @@ pub async fn revoke(
     Path(id): Path<String>,
     Checked { by: s, .. }: Checked<Person>,
 ) -> Response {
+    match super::upload_sharing::revoke(&ctx, &s, &id) {
+        Some(Ok(())) => {
+            let m = "L'autorisation est retirée. Plus personne ne peut l'utiliser.";
+            return consents_page(&ctx, &s, Some(m), StatusCode::OK).await;
+        }
+        Some(Err(())) => {
+            let m = "L'autorisation n'a pas pu être retirée. Réessayez.";
+            return consents_page(&ctx, &s, Some(m), StatusCode::INTERNAL_SERVER_ERROR).await;
+        }
+        None => {}
+    }
     match consent::revoke(&ctx.vault.store, &s.person, &id, now()) {
         Ok(c) => {
             if let Some(live) = ctx.registry.get(&c.consent.holder) {
@@ -410,6 +423,8 @@ fn what(e: &Event) -> String {
         Action::Other(other) if other == "preferences" => {
             "a changé ses choix d'avis et de connexion".into()
         }
+        Action::AccountDelete => "compte supprimé".into(),
+        Action::Unlink => format!("institution déliée : {}", e.subject),
         Action::Other(other) => other.to_string(),
     }
 }

@@ -254,6 +254,31 @@ impl VaultStore {
         }
     }
 
+    /// Removes every code of a person, of both kinds (their account is
+    /// being deleted).
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn remove_codes_of(&self, person: &str) -> Result<(), HubError> {
+        let _one = one_at_a_time();
+        for kind in [CodeKind::Link, CodeKind::Reset] {
+            let codes = self.codes(kind);
+            let mut theirs = Vec::new();
+            for e in codes.iter()? {
+                let e = e?;
+                if e.value().is_ok_and(|c| c.person == person) {
+                    theirs.push(e.key().to_vec());
+                }
+            }
+            let _w = self.store.writing()?;
+            for k in &theirs {
+                codes.remove(k)?;
+            }
+            codes.flush()?;
+        }
+        Ok(())
+    }
+
     /// Removes the expired (and unreadable) codes of a kind; how many.
     ///
     /// # Errors

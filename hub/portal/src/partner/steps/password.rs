@@ -101,6 +101,7 @@ pub async fn change_password(
         return password_form(&ctx, &s, Some(busy), StatusCode::SERVICE_UNAVAILABLE);
     };
     let (hash, current, new) = (a.password_hash.clone(), f.actuel, f.nouveau);
+    let for_key = (current.clone(), new.clone());
     let checked = tokio::task::spawn_blocking(move || {
         partners::verify_password(&current, &hash).then(|| partners::hash_password(&new))
     })
@@ -130,5 +131,6 @@ pub async fn change_password(
     let next = next_step(&ctx, &a, true);
     let ttl = ttl(&ctx, next);
     let (token, _) = ctx.sessions.open_at(&s.email, next, now(), ttl);
+    crate::pro_keys::change(&ctx, &token, &s.email, for_key.0, for_key.1).await;
     with_session(redirect(step_path(next)), &token, ttl)
 }
