@@ -1,0 +1,44 @@
+# Passerelle — the page shell (header, footer) of the vault's pages, in
+# French, the source language. The public portal uses the same words.
+# See docs/TRADUIRE.md before changing a message.
+
+## Header
+
+layout-evitement = Aller au contenu
+layout-titre-suffixe = Passerelle Mayotte
+layout-sous-titre = Observatoire social et médico-social de Mayotte
+layout-nav = Navigation principale
+layout-accueil = Accueil
+layout-themes = Thèmes
+layout-annuaire = Annuaire
+layout-ressources = Ressources
+layout-donnees = Données ouvertes
+layout-coffre = Mon coffre-fort
+layout-partenaires = Espace partenaires
+
+## Demonstration banner
+
+layout-demo-titre = Démonstration :
+layout-demo-texte = les partenaires et toutes les données de ce site sont fictifs.
+
+## Footer
+# $nom: the name of the service that runs the hub (for example
+# "DEETS de Mayotte").
+
+layout-pied = Service de la { $nom }. Aucune donnée sur une personne n'est publiée : les chiffres qui pourraient désigner quelqu'un sont masqués.
+layout-confiance = La confiance dans le réseau
+layout-legal = Informations légales
+layout-mentions = Mentions légales
+layout-donnees-personnelles = Données personnelles
+layout-accessibilite = Accessibilité : non conforme
+
+## Language switch (on every vault page)
+
+langue-choix = Langue
+langue-en-cours = en cours de traduction
+
+## Dates, in Mayotte's local time
+# $jour: 23/11/2026; $heure: 03:00
+
+date-heure-mayotte = { $jour } à { $heure } (heure de Mayotte)
+jusqu-au-jour-inclus = { $jour } inclus
