@@ -201,7 +201,10 @@ try {
     return {
       tag: e.tagName.toLowerCase(), id: e.id, type: e.type || '', value: e.value || '',
       text: (e.textContent || '').trim().replace(/\s+/g, ' ').slice(0, 60),
-      visible: e.matches(':focus-visible') && ring,
+      style: `focus-visible=${e.matches(':focus-visible')} within=${e.matches(":focus-within")} outline=${s.outlineStyle} ${s.outlineWidth} shadow=${s.boxShadow}`,
+      // A date field's focus sits on one of its parts (day, month,
+      // year), so the field itself is only :focus-within.
+      visible: (e.matches(':focus-visible') || (e.type === 'date' && e.matches(':focus-within'))) && ring,
     };
   });
   const reached = [];
@@ -211,7 +214,7 @@ try {
     for (let i = 0; i < 60; i++) {
       await walk.keyboard.press('Tab');
       const f = await focused();
-      if (f && !f.visible) report.errors.push(`keyboard: focus not visible on ${f.tag}#${f.id} "${f.text}" (${walk.url()})`);
+      if (f && !f.visible) report.errors.push(`keyboard: focus not visible on ${f.tag}#${f.id} "${f.text}" (${walk.url()}; ${f.style})`);
       if (f && want(f)) { reached.push(what); return f; }
     }
     throw new Error(`keyboard: ${what} never reached with Tab on ${walk.url()}`);

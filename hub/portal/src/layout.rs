@@ -13,7 +13,7 @@ pub use passerelle_hub_core::french::{date, number};
 const CSS: &str = "\
 .evitement{position:absolute;left:-999px;top:0;background:#fff;color:#0b4f8a;padding:.5rem 1rem;z-index:10}.evitement:focus{left:0}\
 nav.legal{display:flex;flex-wrap:wrap;gap:.3rem 1rem;margin-top:.4rem}\
-:focus-visible{outline:3px solid #1b1b1b;outline-offset:0;box-shadow:0 0 0 6px #ffbf47}main:focus-visible{box-shadow:none;outline:none}nav.langues{display:flex;flex-wrap:wrap;gap:.2rem .8rem;margin-top:.4rem}nav.langues .note{color:#fff}.ico{width:1.4em;height:1.4em;vertical-align:-.3em;margin-right:.4em;flex:none}\
+:focus-visible,input[type=date]:focus-within{outline:3px solid #1b1b1b;outline-offset:0;box-shadow:0 0 0 6px #ffbf47}main:focus-visible{box-shadow:none;outline:none}nav.langues{display:flex;flex-wrap:wrap;gap:.2rem .8rem;margin-top:.4rem}nav.langues .note{color:#fff}.ico{width:1.4em;height:1.4em;vertical-align:-.3em;margin-right:.4em;flex:none}\
 *{box-sizing:border-box}body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;color:#1b1b1b;line-height:1.5;background:#fff}\
 a{color:#0b4f8a}header.site{background:#0b3d6b;color:#fff;padding:.6rem 1rem}header.site a{color:#fff;text-decoration:none}\
 header.site .nom{font-weight:700;font-size:1.2rem}nav.site{display:flex;flex-wrap:wrap;gap:.3rem 1rem;margin-top:.3rem}\
