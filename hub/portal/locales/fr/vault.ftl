@@ -227,3 +227,27 @@ journal-code-donne = a donné un code pour changer le mot de passe
 journal-code-refuse = n'a pas pu obtenir de code pour changer le mot de passe
 journal-document-ajoute = document ajouté : { $detail }
 journal-document-retire = document retiré : { $detail }
+
+## Kinds of document (the same as the protocol's labels)
+
+categorie-identity = Identité
+categorie-address = Justificatif de domicile
+categorie-resources = Ressources
+categorie-social-rights = Attestation de droits sociaux
+categorie-employment = Emploi
+categorie-health-insurance = Assurance maladie
+categorie-housing = Logement
+categorie-family = Famille
+categorie-education = Formation
+categorie-other = Autre
+
+## Procedures a consent is given for
+
+demarche-rsa = Revenu de solidarité active (RSA)
+demarche-logement = Demande de logement social
+demarche-handicap = Dossier handicap (MDPH)
+demarche-emploi = Inscription ou accompagnement vers l'emploi
+demarche-famille = Prestations familiales
+demarche-sante = Complémentaire santé solidaire
+demarche-formation = Entrée en formation
+demarche-domiciliation = Domiciliation administrative

@@ -19,6 +19,7 @@
 use std::sync::OnceLock;
 
 use fluent_bundle::{concurrent::FluentBundle, FluentArgs, FluentResource, FluentValue};
+use passerelle_protocol::vault::{procedure_label, Category, PROCEDURES};
 
 pub mod switch;
 
@@ -193,6 +194,24 @@ impl Tr {
     /// fallback).
     pub fn has(&self, key: &str) -> bool {
         bundle(self.lang).has_message(key)
+    }
+
+    /// A kind of document, in the language (`categorie-<code>`; the
+    /// protocol's French label when no file has it).
+    pub fn category(&self, c: Category) -> String {
+        self.lookup(&format!("categorie-{}", c.code()), &[])
+            .unwrap_or_else(|| c.label().to_string())
+    }
+
+    /// A procedure, in the language when it is one of the list
+    /// (`demarche-<code>`); a procedure the person wrote is shown as
+    /// written.
+    pub fn procedure(&self, code_or_text: &str) -> String {
+        let known = PROCEDURES.iter().any(|(c, _)| *c == code_or_text);
+        known
+            .then(|| self.lookup(&format!("demarche-{code_or_text}"), &[]))
+            .flatten()
+            .unwrap_or_else(|| procedure_label(code_or_text).to_string())
     }
 
     /// A date and time in Mayotte's local time, named so, in the

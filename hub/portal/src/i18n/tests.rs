@@ -110,6 +110,28 @@ fn every_key_the_code_uses_is_in_french() {
 }
 
 #[test]
+fn kinds_of_document_and_procedures_are_in_french_as_the_protocol_says() {
+    use passerelle_protocol::vault::{Category, PROCEDURES};
+    let fr = all_ids(Lang::Fr);
+    for c in Category::ALL {
+        assert!(
+            fr.contains(&format!("categorie-{}", c.code()).as_str()),
+            "{c:?}"
+        );
+        assert_eq!(Tr::FR.category(c), c.label());
+    }
+    for (code, label) in PROCEDURES {
+        assert!(fr.contains(&format!("demarche-{code}").as_str()), "{code}");
+        assert_eq!(Tr::FR.procedure(code), *label);
+    }
+    // A procedure the person wrote is shown as written, in any language.
+    assert_eq!(
+        Tr { lang: Lang::Swb }.procedure("Aide au transport"),
+        "Aide au transport"
+    );
+}
+
+#[test]
 fn a_missing_message_falls_back_to_french() {
     // A language that has one message of two.
     let partial = build(

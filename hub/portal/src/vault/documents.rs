@@ -58,7 +58,7 @@ pub(super) async fn documents_page(
                 @for u in &ups {
                     (card(
                         s,
-                        (u.category.label(), &u.name),
+                        (&tr.category(u.category), &u.name),
                         html! { (tr.a("documents-depose-le", &[("date", tr.date(u.added_at).into())])) },
                         &format!("/coffre/depots/{}", u.id),
                         (
@@ -90,7 +90,7 @@ fn holding(s: &accounts::PersonSession, h: &vault::Holding) -> Markup {
                 @for d in docs {
                     (card(
                         s,
-                        (d.category.label(), &d.name),
+                        (&tr.category(d.category), &d.name),
                         html! { (tr.a("documents-ajoute-le", &[("date", tr.date(d.added_at).into())])) },
                         &format!("/coffre/institution/{}/{}", h.node, d.id),
                         (
@@ -166,7 +166,7 @@ fn upload_form(s: &accounts::PersonSession) -> Markup {
             p {
                 label for="type" { (tr.t("depot-type")) } br;
                 select #type name="type" {
-                    @for c in Category::ALL { option value=(c.code()) { (c.label()) } }
+                    @for c in Category::ALL { option value=(c.code()) { (tr.category(c)) } }
                 }
             }
             p { button.gros type="submit" { (icon(Icon::Upload)) (tr.t("depot-bouton")) } }

@@ -30,7 +30,7 @@ use passerelle_link::now;
 use passerelle_protocol::{
     audit::{Action, Actor, Event},
     ids::NodeId,
-    vault::{procedure_label, Category, Grantee, Requester, Scope, PROCEDURES},
+    vault::{Category, Grantee, Requester, Scope, PROCEDURES},
 };
 
 use super::{

@@ -101,7 +101,7 @@ fn consents_table(
                     tr {
                         td { (c.grantee_label) }
                         td { (c.scope_label) }
-                        td { (procedure_label(&c.consent.procedure)) }
+                        td { (tr.procedure(&c.consent.procedure)) }
                         td { (tr.until(c.consent.not_after)) }
                         td {
                             @if let Some(r) = c.revoked_at {
@@ -141,7 +141,7 @@ fn grant_form(
                         @for d in docs {
                             p { label {
                                 input type="checkbox" name="doc" value={ (h.node) "|" (d.id) };
-                                " " (d.category.label()) " : " (d.name) " (" (h.name) ")"
+                                " " (tr.category(d.category)) " : " (d.name) " (" (h.name) ")"
                             } }
                         }
                     }
@@ -150,7 +150,7 @@ fn grant_form(
                 @for c in Category::ALL {
                     p { label {
                         input type="checkbox" name="categorie" value=(c.code());
-                        " " (c.label())
+                        " " (tr.category(c))
                     } }
                 }
             }
@@ -161,7 +161,7 @@ fn grant_form(
             p {
                 label for="demarche" { (tr.t("partage-demarche")) } br;
                 select #demarche name="demarche" {
-                    @for (code, label) in PROCEDURES { option value=(code) { (label) } }
+                    @for (code, _) in PROCEDURES { option value=(code) { (tr.procedure(code)) } }
                     option value="autre" { (tr.t("partage-autre-demarche")) }
                 }
             }
