@@ -251,3 +251,11 @@ demarche-famille = Prestations familiales
 demarche-sante = Complémentaire santé solidaire
 demarche-formation = Entrée en formation
 demarche-domiciliation = Domiciliation administrative
+
+## The vault's refusals of a login or a password (the same sentences as
+## in passerelle-vault, which the tests compare)
+
+compte-email-invalide = Cette adresse e-mail n'est pas valide.
+compte-identifiant-invalide = Tapez un numéro de téléphone à 10 chiffres (par exemple 0639 12 34 56) ou une adresse e-mail.
+compte-mot-de-passe-court = Le mot de passe doit avoir au moins 8 caractères.
+compte-mots-de-passe-differents = Les deux mots de passe ne sont pas identiques.

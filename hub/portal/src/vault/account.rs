@@ -3,6 +3,33 @@
 
 use super::*;
 
+/// The vault's own refusals of a login or a password (French sentences
+/// in `passerelle-vault`), with the key of each in the translation files.
+const VAULT_WORDS: &[(&str, &str)] = &[
+    ("Cette adresse e-mail n'est pas valide.", "compte-email-invalide"),
+    (
+        "Tapez un numéro de téléphone à 10 chiffres (par exemple 0639 12 34 56) ou une adresse e-mail.",
+        "compte-identifiant-invalide",
+    ),
+    (
+        "Le mot de passe doit avoir au moins 8 caractères.",
+        "compte-mot-de-passe-court",
+    ),
+    (
+        "Les deux mots de passe ne sont pas identiques.",
+        "compte-mots-de-passe-differents",
+    ),
+];
+
+/// A refusal of the vault in the reader's language (as the vault wrote
+/// it when no translation file has it).
+fn vault_words(m: &str) -> String {
+    VAULT_WORDS
+        .iter()
+        .find(|(french, _)| *french == m)
+        .map_or_else(|| m.to_string(), |(_, key)| Tr::current().t(key))
+}
+
 /// Too many attempts from one address or for one account.
 fn too_many() -> String {
     Tr::current().t("compte-trop-de-tentatives")
@@ -184,11 +211,10 @@ pub async fn create(
     }
     let login = match accounts::normalise_login(f.get("identifiant")) {
         Ok(l) => l,
-        // The vault's own words, in French (not yet translated).
-        Err(m) => return form.show(&ctx, Some(m), StatusCode::BAD_REQUEST),
+        Err(m) => return form.show(&ctx, Some(&vault_words(m)), StatusCode::BAD_REQUEST),
     };
     if let Err(m) = accounts::check_password(f.get("mdp"), f.get("mdp2")) {
-        return form.show(&ctx, Some(m), StatusCode::BAD_REQUEST);
+        return form.show(&ctx, Some(&vault_words(m)), StatusCode::BAD_REQUEST);
     }
     let Ok(_permit) = ctx.password_checks.try_acquire() else {
         return form.show(&ctx, Some(&busy()), StatusCode::SERVICE_UNAVAILABLE);
@@ -312,7 +338,7 @@ pub async fn reset(
         );
     };
     if let Err(m) = accounts::check_password(f.get("mdp"), f.get("mdp2")) {
-        return form.show(&ctx, Some(m), StatusCode::BAD_REQUEST);
+        return form.show(&ctx, Some(&vault_words(m)), StatusCode::BAD_REQUEST);
     }
     let Ok(_permit) = ctx.password_checks.try_acquire() else {
         return form.show(&ctx, Some(&busy()), StatusCode::SERVICE_UNAVAILABLE);
@@ -384,4 +410,28 @@ fn password_changed(ctx: &Ctx, r: accounts::Reset, t: u64) -> Response {
             },
         ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_vaults_refusals_have_their_words_in_the_translation_files() {
+        let refusals = [
+            accounts::normalise_login("pas une adresse@").unwrap_err(),
+            accounts::normalise_login("12").unwrap_err(),
+            accounts::check_password("court", "court").unwrap_err(),
+            accounts::check_password("un mot de passe", "un autre").unwrap_err(),
+        ];
+        for m in refusals {
+            let (_, key) = VAULT_WORDS
+                .iter()
+                .find(|(french, _)| *french == m)
+                .unwrap_or_else(|| panic!("no key for {m:?}"));
+            // French says what the vault says.
+            assert_eq!(Tr::FR.t(key), m);
+        }
+        assert_eq!(vault_words("autre chose"), "autre chose");
+    }
 }
