@@ -42,3 +42,19 @@ langue-en-cours = en cours de traduction
 
 date-heure-mayotte = { $jour } à { $heure } (heure de Mayotte)
 jusqu-au-jour-inclus = { $jour } inclus
+
+## Error pages (every area; in the reader's language on vault pages)
+
+erreur-introuvable = Page introuvable
+erreur-introuvable-texte = Cette page n'existe pas, ou elle n'est plus disponible.
+erreur-demande = Demande incorrecte
+erreur-formulaire = Formulaire refusé
+erreur-formulaire-texte = Ce formulaire a expiré ou ne vient pas de ce site.
+erreur-acces = Accès refusé
+erreur-document = Document indisponible
+erreur-interne = Erreur
+erreur-interne-texte = Une erreur s'est produite de notre côté. Réessayez plus tard.
+erreur-occupe = Service occupé
+erreur-occupe-texte = Le service est momentanément indisponible. Réessayez dans quelques minutes.
+erreur-retour-accueil = Retour à l'accueil
+erreur-recommencer = Recommencer
