@@ -458,19 +458,13 @@ pub async fn audit(root: &Path, action: AuditAction) -> Result<(), HubError> {
 pub async fn audit_records(
     root: &Path,
 ) -> Result<Vec<passerelle_protocol::audit::Record>, HubError> {
-    let mut records = Vec::new();
-    let mut from = Some(0);
-    while let Some(at) = from {
-        let page = ask(root, Request::AuditPage { from: at }, |r| match r {
+    passerelle_protocol::audit::Page::all(|at| {
+        ask(root, Request::AuditPage { from: at }, |r| match r {
             Response::AuditPage(page) => Some(page),
             _ => None,
         })
-        .await?;
-        // A page always moves on, or the chain could be listed forever.
-        from = page.next.filter(|next| *next > at);
-        records.extend(page.records);
-    }
-    Ok(records)
+    })
+    .await
 }
 
 /// `datasets allow|deny|pending|list`: who may provide which dataset.

@@ -336,18 +336,13 @@ pub async fn audit_report(root: &std::path::Path) -> Result<AuditReport, NodeErr
     else {
         return Err(unexpected());
     };
-    let mut records = Vec::new();
-    let mut from = Some(0);
-    while let Some(at) = from {
-        let Response::AuditPage(page) =
-            request(root, Request::AuditPage { from: at }, &mut |_| {}).await?
-        else {
-            return Err(unexpected());
-        };
-        // A page always moves on, or the chain could be listed forever.
-        from = page.next.filter(|next| *next > at);
-        records.extend(page.records);
-    }
+    let records = passerelle_protocol::audit::Page::all(|at| async move {
+        match request(root, Request::AuditPage { from: at }, &mut |_| {}).await? {
+            Response::AuditPage(page) => Ok(page),
+            _ => Err(unexpected()),
+        }
+    })
+    .await?;
     Ok(AuditReport { check, records })
 }
 

@@ -419,6 +419,27 @@ pub struct Page {
 }
 
 impl Page {
+    /// Every record of a chain, page after page from the first, each page
+    /// fetched by `fetch(from)` (over whatever transport lists them). A
+    /// page must move on, or the listing stops there rather than loop.
+    ///
+    /// # Errors
+    /// The first error `fetch` returns.
+    pub async fn all<E, F, Fut>(mut fetch: F) -> Result<Vec<Record>, E>
+    where
+        F: FnMut(u64) -> Fut,
+        Fut: std::future::Future<Output = Result<Self, E>>,
+    {
+        let mut records = Vec::new();
+        let mut from = Some(0);
+        while let Some(at) = from {
+            let page = fetch(at).await?;
+            from = page.next.filter(|next| *next > at);
+            records.extend(page.records);
+        }
+        Ok(records)
+    }
+
     /// Gathers a page from records read in order (sequence number, then
     /// the record or `Err` when it does not decode, with its encoded
     /// size), stopping at [`PAGE_RECORDS`] records or [`PAGE_BYTES`].
@@ -444,6 +465,42 @@ impl Page {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Runs a future that never waits (the fetches below answer at once).
+    fn ready<T>(f: impl std::future::Future<Output = T>) -> T {
+        let mut f = std::pin::pin!(f);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match f.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(v) => v,
+            std::task::Poll::Pending => panic!("the fetch waited"),
+        }
+    }
+
+    #[test]
+    fn all_pages_are_listed_in_order_and_a_page_that_does_not_move_on_ends_the_listing() {
+        let chain = chain(5);
+        let paged = |at: u64| {
+            let at = usize::try_from(at).expect("small");
+            let end = (at + 2).min(chain.len());
+            std::future::ready(Ok::<_, ()>(Page {
+                records: chain[at..end].to_vec(),
+                unreadable: Vec::new(),
+                next: (end < chain.len()).then_some(end as u64),
+            }))
+        };
+        assert_eq!(ready(Page::all(paged)), Ok(chain.clone()));
+        // A page pointing back at itself is listed once, not forever.
+        let stuck = |_| {
+            std::future::ready(Ok::<_, ()>(Page {
+                records: chain[..1].to_vec(),
+                unreadable: Vec::new(),
+                next: Some(0),
+            }))
+        };
+        assert_eq!(ready(Page::all(stuck)), Ok(chain[..1].to_vec()));
+        let failing = |_| std::future::ready(Err::<Page, _>("down"));
+        assert_eq!(ready(Page::all(failing)), Err("down"));
+    }
 
     fn ev(i: u64) -> Event {
         Event {

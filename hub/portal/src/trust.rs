@@ -74,8 +74,40 @@ fn grouped(hex: &str) -> String {
         .join(" ")
 }
 
+/// One institution as the store knows it, before formatting: read once
+/// for both the JSON and the page.
+struct Enrolled {
+    name: String,
+    node_id: String,
+    issued_at: Option<u64>,
+    not_after: u64,
+}
+
+/// The enrolled, unrevoked institutions, by name.
+fn enrolled(ctx: &Ctx) -> Vec<Enrolled> {
+    let store = &ctx.hub.store;
+    let mut all: Vec<Enrolled> = store
+        .nodes()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|n| n.revoked_at.is_none())
+        .map(|n| Enrolled {
+            issued_at: store.serial(&n.serial).ok().flatten().map(|s| s.issued_at),
+            not_after: n.cert_not_after,
+            node_id: n.node_id.to_string(),
+            name: n.name,
+        })
+        .collect();
+    all.sort_by(|a, b| a.name.cmp(&b.name));
+    all
+}
+
 /// Gathers the facts (from the store; nothing a node says about itself).
 pub fn facts(ctx: &Ctx) -> Trust {
+    facts_of(ctx, &enrolled(ctx))
+}
+
+fn facts_of(ctx: &Ctx, enrolled: &[Enrolled]) -> Trust {
     let store = &ctx.hub.store;
     let kept: std::collections::HashMap<String, u64> = federation::hub_heads_kept(store)
         .unwrap_or_default()
@@ -83,24 +115,16 @@ pub fn facts(ctx: &Ctx) -> Trust {
         .map(|(id, h)| (id, h.records))
         .collect();
     let head = federation::hub_head(store, None).ok();
-    let mut institutions: Vec<Institution> = store
-        .nodes()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|n| n.revoked_at.is_none())
+    let institutions: Vec<Institution> = enrolled
+        .iter()
         .map(|n| Institution {
-            certificate_from: store
-                .serial(&n.serial)
-                .ok()
-                .flatten()
-                .map(|s| rfc3339(s.issued_at)),
-            certificate_until: rfc3339(n.cert_not_after),
+            certificate_from: n.issued_at.map(rfc3339),
+            certificate_until: rfc3339(n.not_after),
             keeps_hub_head: kept.get(n.node_id.as_str()).copied(),
-            node_id: n.node_id.to_string(),
-            name: n.name,
+            node_id: n.node_id.clone(),
+            name: n.name.clone(),
         })
         .collect();
-    institutions.sort_by(|a, b| a.name.cmp(&b.name));
     let records = head.as_ref().map_or(0, |h| h.records);
     let held_by = institutions
         .iter()
@@ -124,24 +148,16 @@ pub fn facts(ctx: &Ctx) -> Trust {
 }
 
 async fn trust_page(State(ctx): State<Arc<Ctx>>) -> Html<String> {
-    let t = facts(&ctx);
-    let store = &ctx.hub.store;
+    let enrolled = enrolled(&ctx);
+    let t = facts_of(&ctx, &enrolled);
     // The same institutions, with their certificates' periods in French.
-    let mut periods: Vec<(String, String, String)> = store
-        .nodes()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|n| n.revoked_at.is_none())
+    let periods: Vec<(&str, String, String)> = enrolled
+        .iter()
         .map(|n| {
-            let from = store
-                .serial(&n.serial)
-                .ok()
-                .flatten()
-                .map_or_else(|| "—".to_string(), |s| french::date(s.issued_at));
-            (n.name, from, french::date(n.cert_not_after))
+            let from = n.issued_at.map_or_else(|| "—".to_string(), french::date);
+            (n.name.as_str(), from, french::date(n.not_after))
         })
         .collect();
-    periods.sort();
     let body = html! {
         h1 { "La confiance dans le réseau" }
         p {
