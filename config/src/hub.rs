@@ -142,6 +142,21 @@ pub struct HubConfig {
     /// address, or from `trusted_proxy` by the address it appended to
     /// `X-Forwarded-For` (a request without one is refused).
     pub metrics_allow: Vec<std::net::IpAddr>,
+    /// How many of each indicator's latest published results keep every
+    /// signed answer (their provenance, checkable with `verify-indicator`).
+    pub history_full_refreshes: NonZeroU32,
+    /// Besides, the last published result of each of this many latest
+    /// months (Mayotte time) keeps its signed answers too (0: none).
+    pub history_full_months: u32,
+    /// Past those, a published result is kept as a summary (figures,
+    /// coverage, the digest of its signed answers); summaries older than
+    /// this many days are deleted (0: kept forever). Drafts beyond the
+    /// `history_full_refreshes` latest are deleted.
+    pub history_summary_days: u32,
+    /// A folder where each published result's checkable bundle is written
+    /// before its signed answers are pruned (relative to the hub folder);
+    /// without it they are pruned without a copy.
+    pub history_archive: Option<std::path::PathBuf>,
 }
 
 impl Default for HubConfig {
@@ -184,6 +199,10 @@ impl Default for HubConfig {
             portal_url: None,
             contact: None,
             metrics_allow: Vec::new(),
+            history_full_refreshes: NonZeroU32::new(48).expect("non-zero"),
+            history_full_months: 24,
+            history_summary_days: 1096,
+            history_archive: None,
         }
     }
 }
@@ -442,6 +461,18 @@ probe_per_minute = {probes}
 # passerelle-hub indicator ID --refresh).
 refresh_interval = "{refresh}"
 
+# History of each indicator: the latest history_full_refreshes published
+# results, and the last one of each of the latest history_full_months
+# months, keep every signed answer (checkable with verify-indicator);
+# older ones are kept as summaries (figures and the digest of their
+# answers), deleted after history_summary_days days (0: never). With
+# history_archive, each result's checkable bundle is written there before
+# its answers are pruned.
+history_full_refreshes = {full_refreshes}
+history_full_months = {full_months}
+history_summary_days = {summary_days}
+{archive}
+
 # A folder of extra indicator files (*.toml), added to the shipped catalog.
 {catalog}
 
@@ -508,6 +539,13 @@ metrics_allow = [{metrics}]
             rate = self.enroll_per_minute,
             probes = self.probe_per_minute,
             refresh = h(self.refresh_interval),
+            full_refreshes = self.history_full_refreshes,
+            full_months = self.history_full_months,
+            summary_days = self.history_summary_days,
+            archive = match &self.history_archive {
+                Some(d) => format!("history_archive = {:?}", d.display().to_string()),
+                None => "# history_archive = \"archives-provenance\"".to_string(),
+            },
             boundaries = match &self.boundaries {
                 Some(b) => format!("boundaries = {:?}", b.display().to_string()),
                 None => "# boundaries = \"/etc/passerelle/communes-976.geojson\"".to_string(),

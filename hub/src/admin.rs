@@ -18,7 +18,7 @@ use passerelle_hub_core::{
 use passerelle_observatory::{
     catalog::Indicator,
     refresh::{self as observatory, Verification},
-    IndicatorResult,
+    retention, IndicatorResult,
 };
 
 use crate::server::Ctx;
@@ -106,6 +106,17 @@ pub enum Request {
     },
     /// Who may provide which dataset: decide, or list.
     Datasets(passerelle_hub_core::providers::Action),
+    /// Each indicator's history: in full, as summaries, drafts.
+    HistoryStatus,
+    /// Apply the history retention of hub.toml now.
+    HistoryPrune,
+    /// Write the checkable bundle of every result kept in full.
+    HistoryExport {
+        /// Absolute path of the folder.
+        to: std::path::PathBuf,
+        /// Only this indicator.
+        indicator: Option<String>,
+    },
 }
 
 /// A reply on the admin socket.
@@ -140,6 +151,12 @@ pub enum Response {
     Backup(backup::Summary, Option<std::path::PathBuf>),
     /// Providers of datasets: decided, pending, or just changed.
     Providers(Vec<passerelle_hub_core::providers::ProviderRow>),
+    /// Each indicator's history.
+    History(Vec<passerelle_observatory::retention::StatusRow>),
+    /// What a pruning pass did.
+    Pruned(passerelle_observatory::retention::Report),
+    /// How many bundles were written.
+    Exported(usize),
     /// Done.
     Done,
     /// The request failed: a typed refusal or a failure of a named kind.
@@ -179,6 +196,25 @@ pub fn dispatch(
             ops::revoke(hub, live, &node_id, now()).map(Response::Revoked)
         }
         Request::Indicators => Ok(Response::Indicators(catalog.to_vec())),
+        Request::HistoryStatus => retention::status(hub, catalog).map(Response::History),
+        Request::HistoryPrune => {
+            let dir = hub
+                .config
+                .history_archive
+                .as_ref()
+                .map(|d| hub.dir.root().join(d));
+            retention::apply(
+                hub,
+                catalog,
+                retention::Policy::of(&hub.config),
+                dir.as_deref(),
+                now(),
+            )
+            .map(Response::Pruned)
+        }
+        Request::HistoryExport { to, indicator } => {
+            retention::export(hub, catalog, indicator.as_deref(), &to).map(Response::Exported)
+        }
         Request::Datasets(action) => {
             passerelle_hub_core::providers::apply(&hub.store, action, now())
                 .map(Response::Providers)

@@ -87,6 +87,13 @@ pub enum Command {
         #[command(subcommand)]
         action: DatasetsAction,
     },
+    /// Indicators' history: what is kept with its signed answers, as
+    /// summaries, and pruning (see the history_* keys of hub.toml).
+    History {
+        /// What to do.
+        #[command(subcommand)]
+        action: HistoryAction,
+    },
     /// The indicator catalog.
     Indicators {
         /// Output format.
@@ -230,6 +237,30 @@ pub enum DatasetsAction {
     },
 }
 
+/// History commands.
+#[derive(Debug, Subcommand)]
+pub enum HistoryAction {
+    /// Per indicator: results kept in full, summaries, drafts, bytes.
+    Status {
+        /// Output format.
+        #[arg(long, default_value = "table")]
+        format: Format,
+    },
+    /// Apply the retention of hub.toml now (the running hub also does it
+    /// after each scheduled refresh).
+    Prune,
+    /// Write the checkable bundle (every signed answer) of each result
+    /// still kept in full into a folder, to archive it before pruning.
+    Export {
+        /// The folder (created if needed).
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
+        /// Only this indicator.
+        #[arg(long)]
+        indicator: Option<String>,
+    },
+}
+
 /// Audit commands.
 #[derive(Debug, Subcommand)]
 pub enum AuditAction {
@@ -304,6 +335,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Revoke { node_id } => step::revoke(&dir("."), node_id).await?,
         Command::CheckConfig => step::check_config(&dir("."))?,
         Command::Datasets { action } => step::datasets(&dir("."), action).await?,
+        Command::History { action } => step::history(&dir("."), action).await?,
         Command::Indicators { format } => step::indicators(&dir("."), format).await?,
         Command::Indicator {
             id,

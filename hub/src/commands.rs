@@ -13,7 +13,7 @@ use crate::{
     admin::{self, Request, Response},
     cli::{
         nodes_listing, render_coverage, render_indicator, AuditAction, CaAction, DatasetsAction,
-        PartnerAction,
+        HistoryAction, PartnerAction,
     },
     server::{self, Listen},
 };
@@ -465,6 +465,66 @@ pub async fn audit_records(
         })
     })
     .await
+}
+
+/// `history status|prune|export`: what each indicator keeps of its past.
+pub async fn history(root: &Path, action: HistoryAction) -> Result<(), HubError> {
+    match action {
+        HistoryAction::Status { format } => {
+            let rows = ask(root, Request::HistoryStatus, |r| match r {
+                Response::History(rows) => Some(rows),
+                _ => None,
+            })
+            .await?;
+            let mut l = Listing::new(vec![
+                "indicator",
+                "full",
+                "summaries",
+                "drafts",
+                "bytes",
+                "oldest",
+            ]);
+            for r in rows {
+                l.rows.push(vec![
+                    Cell::text(r.indicator),
+                    Cell::number(r.full as u64),
+                    Cell::number(r.summaries as u64),
+                    Cell::number(r.drafts as u64),
+                    Cell::number(r.bytes),
+                    Cell::time(r.oldest),
+                ]);
+            }
+            print!("{}", l.render(format));
+        }
+        HistoryAction::Prune => {
+            let r = ask(root, Request::HistoryPrune, |r| match r {
+                Response::Pruned(r) => Some(r),
+                _ => None,
+            })
+            .await?;
+            eprintln!(
+                "history pruned: {} result(s) summarised, {} bundle(s) archived, {} entr(y/ies) deleted; {} -> {} bytes",
+                r.summarised, r.archived, r.deleted, r.bytes_before, r.bytes_after
+            );
+        }
+        HistoryAction::Export { to, indicator } => {
+            let to = absolute(&to)?;
+            let n = ask(
+                root,
+                Request::HistoryExport {
+                    to: to.clone(),
+                    indicator,
+                },
+                |r| match r {
+                    Response::Exported(n) => Some(n),
+                    _ => None,
+                },
+            )
+            .await?;
+            eprintln!("{n} bundle(s) written to {}", to.display());
+        }
+    }
+    Ok(())
 }
 
 /// `datasets allow|deny|pending|list`: who may provide which dataset.

@@ -12,6 +12,7 @@
 //! - [`refresh`]: plan, fan-out, fold; history and offline verification.
 //! - [`publish`]: the publishing rules (published, or kept as a draft).
 //! - [`provenance`]: signed provenance bundles of published results.
+//! - [`retention`]: what each indicator keeps of its history.
 //! - [`resources`]: the resource centre's documents.
 
 pub mod catalog;
@@ -20,6 +21,7 @@ pub mod provenance;
 pub mod publish;
 pub mod refresh;
 pub mod resources;
+pub mod retention;
 
 use std::{
     collections::HashMap,

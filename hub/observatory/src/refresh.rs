@@ -377,6 +377,11 @@ pub async fn schedule(obs: Arc<Observatory>, fed: Federation, first: Duration, e
     tokio::time::sleep(first).await;
     loop {
         refresh_all(&obs, &fed).await;
+        // Keep the history within its configured bound.
+        let (hub, catalog) = (fed.hub.clone(), obs.catalog.clone());
+        let _ =
+            tokio::task::spawn_blocking(move || crate::retention::apply_configured(&hub, &catalog))
+                .await;
         tokio::time::sleep(every).await;
     }
 }

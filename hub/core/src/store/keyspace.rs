@@ -28,6 +28,7 @@
 //! | keyspace | tree | key | value |
 //! | --- | --- | --- | --- |
 //! | `Drafts` | `drafts` | indicator id, `\0`, time, sequence | a composition held back from publication, with its coverage |
+//! | `Summaries` | `summaries` | as the published history | a published result past its retention: figures and coverage, its signed answers' digest instead of the answers |
 //!
 //! The federation's trust keyspaces ([`FederationSpace`]):
 //!
@@ -102,6 +103,9 @@ pub enum ObservatorySpace {
     /// Compositions kept as drafts: incomplete for what they claim, so not
     /// published; keyed like the published history.
     Drafts,
+    /// Published results past their full retention: the figures, without
+    /// the signed answers; keyed like the published history.
+    Summaries,
 }
 
 /// The federation's trust records: who may provide which dataset, what
@@ -148,6 +152,7 @@ impl Space for ObservatorySpace {
     fn tree(self) -> &'static str {
         match self {
             Self::Drafts => "drafts",
+            Self::Summaries => "summaries",
         }
     }
 }

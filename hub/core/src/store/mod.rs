@@ -32,10 +32,12 @@ use passerelle_store::{sled, Handle, Options, Program};
 
 use crate::HubError;
 
+mod history;
 pub mod keyspace;
 mod published;
 mod records;
 
+pub use history::{HistoryPart, Kept};
 pub use keyspace::{FederationSpace, Keyspace, ObservatorySpace, Space, VaultSpace};
 pub use passerelle_store::StoreError;
 pub use published::History;

@@ -22,14 +22,14 @@ pub enum History<P, D> {
 }
 
 /// The key prefix of an indicator's history.
-fn prefix(indicator: &str) -> Vec<u8> {
+pub(super) fn prefix(indicator: &str) -> Vec<u8> {
     let mut key = indicator.as_bytes().to_vec();
     key.push(0);
     key
 }
 
 /// The sequence at the end of a history key (0 when the key is damaged).
-fn sequence(key: &[u8]) -> u64 {
+pub(super) fn sequence(key: &[u8]) -> u64 {
     key.len()
         .checked_sub(8)
         .and_then(|at| <[u8; 8]>::try_from(&key[at..]).ok())
