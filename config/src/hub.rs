@@ -157,6 +157,13 @@ pub struct HubConfig {
     /// before its signed answers are pruned (relative to the hub folder);
     /// without it they are pruned without a copy.
     pub history_archive: Option<std::path::PathBuf>,
+    /// OpenID Connect providers partner professionals sign in with
+    /// (`[[partner_oidc]]`, e.g. ProConnect); password accounts keep
+    /// working beside them.
+    pub partner_oidc: Vec<crate::OidcProvider>,
+    /// OpenID Connect providers a beneficiary may attach to their vault
+    /// account (`[[vault_oidc]]`, e.g. FranceConnect).
+    pub vault_oidc: Vec<crate::OidcProvider>,
 }
 
 impl Default for HubConfig {
@@ -203,6 +210,8 @@ impl Default for HubConfig {
             history_full_months: 24,
             history_summary_days: 1096,
             history_archive: None,
+            partner_oidc: Vec::new(),
+            vault_oidc: Vec::new(),
         }
     }
 }
@@ -267,6 +276,8 @@ impl HubConfig {
         self.identity_problems(&mut out);
         self.credential_problems(&mut out);
         self.timing_problems(&mut out);
+        crate::oidc::problems("partner_oidc", &self.partner_oidc, &mut out);
+        crate::oidc::problems("vault_oidc", &self.vault_oidc, &mut out);
         let mut out = out.into_vec();
         out.extend(self.quic().problems());
         out
@@ -520,7 +531,13 @@ partner_totp = "{totp}"
 # the connection's address; from trusted_proxy, by the address it appends
 # to X-Forwarded-For (a request it sends without one is refused).
 metrics_allow = [{metrics}]
-"#,
+
+# OpenID Connect sign-in (see the install guide). Partner professionals:
+# one [[partner_oidc]] table per provider (ProConnect); the first sign-in
+# of an unknown professional is a request the operator approves with
+# `passerelle-hub partner approve`. Beneficiaries: [[vault_oidc]]
+# (FranceConnect), which a person attaches to their vault account.
+{partner_oidc}{vault_oidc}"#,
             name = self.name,
             names = names.join(", "),
             quic = self.quic_listen,
@@ -556,6 +573,8 @@ metrics_allow = [{metrics}]
             session = h(self.session_ttl),
             logins = self.login_per_minute,
             totp = self.partner_totp.as_str(),
+            partner_oidc = crate::oidc::template("partner_oidc", &self.partner_oidc, crate::oidc::PARTNER_EXAMPLE),
+            vault_oidc = crate::oidc::template("vault_oidc", &self.vault_oidc, crate::oidc::VAULT_EXAMPLE),
             metrics = self.metrics_allow.iter().map(|ip| format!("\"{ip}\"")).collect::<Vec<_>>().join(", "),
             portal = match &self.portal_url {
                 Some(u) => format!("portal_url = {u:?}"),

@@ -11,6 +11,7 @@
 //! - [`dataset`]: datasets a node holds and its sharing policy.
 //! - [`hub`]: the hub file, `hub.toml`.
 //! - [`node`]: the node file, `node.toml`.
+//! - [`oidc`]: the OpenID Connect providers of `hub.toml`.
 //! - [`quic`]: the `quic_*` keys of `hub.toml` (admission control).
 
 pub mod addr;
@@ -18,12 +19,14 @@ pub mod dataset;
 pub mod error;
 pub mod hub;
 pub mod node;
+pub mod oidc;
 pub mod quic;
 
 pub use addr::HubAddr;
 pub use error::{ConfigError, Problem};
 pub use hub::{HubConfig, PartnerTotp};
 pub use node::NodeConfig;
+pub use oidc::OidcProvider;
 pub use quic::QuicLimits;
 
 use std::path::Path;

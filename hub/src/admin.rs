@@ -84,6 +84,20 @@ pub enum Request {
         /// Login e-mail.
         email: String,
     },
+    /// Professionals' first sign-ins with a provider, waiting.
+    PartnerRequests,
+    /// Approve a waiting request for an institution.
+    PartnerApprove {
+        /// The request's id.
+        id: String,
+        /// Institution (node id).
+        institution: NodeId,
+    },
+    /// Refuse (remove) a waiting request.
+    PartnerRefuse {
+        /// The request's id.
+        id: String,
+    },
     /// Check the vault's audit chain (read record by record).
     AuditVerify,
     /// One page of the vault's audit chain, from a sequence number on: a
@@ -143,6 +157,10 @@ pub enum Response {
     Password(String),
     /// Partner accounts.
     Partners(Vec<PartnerRow>),
+    /// Professionals' requests waiting.
+    PartnerRequests(Vec<passerelle_hub_core::partners::oidc::Request>),
+    /// A request approved: the account's e-mail.
+    Approved(String),
     /// The audit chain's check: its head, or the first broken record.
     AuditCheck(Result<passerelle_protocol::audit::Head, passerelle_protocol::audit::Broken>),
     /// One page of the audit chain.
@@ -253,9 +271,20 @@ pub fn dispatch(
         Request::PartnerResetTotp { email } => {
             passerelle_hub_core::partners::reset_totp(hub, &email).map(|()| Response::Done)
         }
+        Request::PartnerRequests => {
+            passerelle_hub_core::partners::oidc::list(hub).map(Response::PartnerRequests)
+        }
+        Request::PartnerApprove { id, institution } => {
+            passerelle_hub_core::partners::oidc::approve(hub, &id, &institution, now())
+                .map(Response::Approved)
+        }
+        Request::PartnerRefuse { id } => {
+            passerelle_hub_core::partners::oidc::refuse(hub, &id).map(|()| Response::Done)
+        }
         Request::PartnerRemove { email } => {
             match hub.store.remove_account(&email.trim().to_lowercase()) {
-                Ok(true) => Ok(Response::Done),
+                Ok(true) => passerelle_hub_core::partners::oidc::forget(hub, &email)
+                    .map(|()| Response::Done),
                 Ok(false) => Err(Refusal::UnknownAccount { email }.into()),
                 Err(e) => Err(e),
             }

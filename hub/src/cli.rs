@@ -308,6 +308,28 @@ pub enum PartnerAction {
         #[arg(long)]
         email: String,
     },
+    /// Professionals who signed in with a provider (ProConnect) and have
+    /// no account yet: their requests, waiting for a decision.
+    Requests {
+        /// Output format.
+        #[arg(long, default_value = "table")]
+        format: Format,
+    },
+    /// Approve a request: the professional gets an account at this
+    /// institution (or their account there is bound to the provider), and
+    /// their next sign-in opens a session.
+    Approve {
+        /// The request's id (see `partner requests`).
+        id: String,
+        /// Their institution's node id.
+        #[arg(long, alias = "node")]
+        institution: NodeId,
+    },
+    /// Refuse (remove) a request.
+    Refuse {
+        /// The request's id.
+        id: String,
+    },
 }
 
 /// Runs a parsed command line: each command is one named step in

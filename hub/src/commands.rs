@@ -127,6 +127,10 @@ pub fn check_config(root: &Path) -> Result<(), HubError> {
     for key in [hub_dir.ca_key(), hub_dir.hub_key()] {
         passerelle_certs::files::read_private_key(&key)?;
     }
+    // OpenID Connect client secrets: present, and readable by the hub only.
+    for p in config.partner_oidc.iter().chain(&config.vault_oidc) {
+        passerelle_certs::files::read_secret(&p.client_secret_file)?;
+    }
     let map = if config.boundaries.is_some() {
         "configured boundaries"
     } else {
@@ -311,6 +315,50 @@ pub async fn partner(root: &Path, action: PartnerAction) -> Result<(), HubError>
             };
             admin::request(root, req).await?;
             eprintln!("second factor of {email} forgotten; its holder sets it up again at the next sign-in (check who asks, by a safe channel)");
+        }
+        PartnerAction::Requests { format } => {
+            let list = ask(root, Request::PartnerRequests, |r| match r {
+                Response::PartnerRequests(list) => Some(list),
+                _ => None,
+            })
+            .await?;
+            let mut l = Listing::new(vec![
+                "id",
+                "provider",
+                "email",
+                "name",
+                "organisation",
+                "requested",
+                "last_seen",
+            ]);
+            for r in list {
+                l.rows.push(vec![
+                    Cell::text(r.id),
+                    Cell::text(r.provider),
+                    Cell::text(r.email),
+                    Cell::text(r.name),
+                    Cell::text(r.organisation),
+                    Cell::time(Some(r.requested_at)),
+                    Cell::time(Some(r.last_seen)),
+                ]);
+            }
+            print!("{}", l.render(format));
+        }
+        PartnerAction::Approve { id, institution } => {
+            let req = Request::PartnerApprove {
+                id: id.clone(),
+                institution: institution.clone(),
+            };
+            let email = ask(root, req, |r| match r {
+                Response::Approved(e) => Some(e),
+                _ => None,
+            })
+            .await?;
+            eprintln!("request {id} approved: {email} signs in at {institution} with their provider from now on");
+        }
+        PartnerAction::Refuse { id } => {
+            admin::request(root, Request::PartnerRefuse { id: id.clone() }).await?;
+            eprintln!("request {id} refused");
         }
         PartnerAction::Remove { email } => {
             let req = Request::PartnerRemove {

@@ -4,6 +4,8 @@
 //! loopback, each in a temporary folder, on ports the OS picks. Tests live
 //! in `tests/`; this library only sets them up.
 //!
+//! - [`oidc`]: a real OpenID Connect provider on loopback, a
+//!   browser-like client, captured logs; [`oidc_setup`]: a hub using it.
 //! - [`flood`]: QUIC Initial packets that start handshakes and never
 //!   finish them.
 //! - [`process`]: nodes and hubs in child processes (the real programs),
@@ -24,6 +26,8 @@ use passerelle_protocol::ids::NodeId;
 
 pub mod disk;
 pub mod flood;
+pub mod oidc;
+pub mod oidc_setup;
 pub mod process;
 pub mod relay;
 pub mod vault;

@@ -12,6 +12,7 @@
 //! code after the password. Until those steps are done a session is
 //! [`Step`]-limited: it reaches their pages only.
 
+pub mod oidc;
 pub mod totp;
 
 use crate::refusal::Refusal;

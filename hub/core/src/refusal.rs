@@ -172,4 +172,16 @@ pub enum Refusal {
         /// The node.
         node: NodeId,
     },
+    /// No pending partner request with that id.
+    #[error("no pending request {id} (see passerelle-hub partner requests)")]
+    UnknownPartnerRequest {
+        /// The id asked for.
+        id: String,
+    },
+    /// Too many partner requests wait for the operator.
+    #[error("{max} partner requests already wait: approve or refuse some (passerelle-hub partner requests)")]
+    TooManyPartnerRequests {
+        /// The maximum.
+        max: usize,
+    },
 }

@@ -34,6 +34,7 @@
 //! - [`ops`]: `/metrics` and the network health page.
 //! - [`multipart`]: bounded reading of multipart forms, and the body
 //!   limit of every route without files.
+//! - [`signin`]: OpenID Connect providers and sign-ins under way.
 //! - [`state`]: what the handlers share.
 //!
 //! Each area has its own router (public, partner, resources, vault,
@@ -59,6 +60,7 @@ pub mod pro_vault;
 pub mod proof;
 pub mod public;
 pub mod resources;
+pub mod signin;
 pub mod state;
 pub mod trust;
 pub mod vault;

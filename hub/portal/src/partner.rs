@@ -8,7 +8,8 @@
 //! refused without it; failed sign-ins are limited per address. After the
 //! password, a sign-in may have steps left ([`steps`]: the second factor's
 //! code, a first password to change, an enrolment), and reaches no other
-//! page until they are done.
+//! page until they are done. Where providers are configured, a partner
+//! may also sign in with one ([`oidc`]: ProConnect).
 
 use std::{collections::HashMap, net::SocketAddr, sync::Arc};
 
@@ -31,6 +32,7 @@ use passerelle_hub_core::{
 use crate::state::Ctx;
 
 mod drafts;
+mod oidc;
 mod report;
 mod steps;
 
@@ -51,6 +53,8 @@ pub fn router() -> axum::Router<Arc<Ctx>> {
             "/partenaires/double-facteur",
             get(steps::enrol_page).post(steps::enrol),
         )
+        .route("/partenaires/oidc/connexion/{provider}", get(oidc::start))
+        .route("/partenaires/oidc/retour", get(oidc::callback))
 }
 
 pub use report::{report, ReportParams};
@@ -154,6 +158,7 @@ fn login_form(ctx: &Ctx, message: Option<&str>) -> (String, String) {
     let body = html! {
         h1 { "Espace des partenaires" }
         @if let Some(m) = message { (alert(m)) }
+        (oidc::buttons(ctx))
         form method="post" action="/partenaires/connexion" {
             (csrf_field(&token))
             p {
@@ -300,7 +305,8 @@ pub async fn logout(
         return forbidden(&ctx);
     }
     ctx.sessions.close(&token);
-    let mut res = (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response();
+    let to = oidc::after_logout(&ctx, &token).await;
+    let mut res = steps::redirect(&to);
     res.headers_mut().append(
         header::SET_COOKIE,
         HeaderValue::from_static(

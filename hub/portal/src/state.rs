@@ -41,6 +41,8 @@ pub struct Ctx {
     pub pages: PageCache,
     /// Beneficiaries' sessions (each holds the person's data key).
     pub person_sessions: PersonSessions,
+    /// OpenID Connect providers and sign-ins under way.
+    pub oidc: crate::signin::Oidc,
 }
 
 impl Ctx {
@@ -60,7 +62,9 @@ impl Ctx {
             &hub.key,
             base_url,
         );
+        let oidc = crate::signin::Oidc::new(&hub.config);
         Self {
+            oidc,
             login_limiter: RateLimiter::new(hub.config.login_per_minute.get()),
             account_limiter: RateLimiter::new(hub.config.login_per_minute.get()),
             hub,

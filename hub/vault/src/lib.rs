@@ -12,6 +12,8 @@
 //!   every access logged.
 //! - [`accounts`]: accounts, keys, password reset, sessions.
 //! - [`links`]: link codes and per-node pseudonyms.
+//! - [`oidc`]: providers attached to accounts (FranceConnect), the data
+//!   key wrapped per device.
 //! - [`uploads`]: the person's own documents, [`quota`]: their room.
 //! - [`consent`]: grants and revocations.
 //! - [`duplicate`]: verifiable copies, [`pdf`]: the copy's file.
@@ -26,6 +28,7 @@ pub mod debris;
 pub mod duplicate;
 pub mod error;
 pub mod links;
+pub mod oidc;
 pub mod pdf;
 pub mod quota;
 pub mod service;

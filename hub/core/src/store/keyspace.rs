@@ -136,6 +136,38 @@ impl Space for FederationSpace {
     }
 }
 
+/// Sign-in with OpenID Connect providers: partners' pending requests and
+/// the identities bound to partner and vault accounts.
+///
+/// | keyspace | tree | key | value |
+/// | --- | --- | --- | --- |
+/// | `PartnerRequests` | `partner_requests` | request id | a professional's first sign-in, waiting for the operator |
+/// | `PartnerLinks` | `partner_oidc_links` | `provider \0 e-mail` | the organisation and subject bound to a partner account |
+/// | `PersonLinks` | `person_oidc_links` | `provider \0 subject` | the vault person id (raw) |
+/// | `PersonDevices` | `person_oidc_devices` | `person \0 device id` | the data key wrapped for one device |
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentitySpace {
+    /// First sign-ins of unknown professionals.
+    PartnerRequests,
+    /// Provider identities bound to partner accounts.
+    PartnerLinks,
+    /// Provider subjects bound to vault persons.
+    PersonLinks,
+    /// Data keys wrapped for a person's devices.
+    PersonDevices,
+}
+
+impl Space for IdentitySpace {
+    fn tree(self) -> &'static str {
+        match self {
+            Self::PartnerRequests => "partner_requests",
+            Self::PartnerLinks => "partner_oidc_links",
+            Self::PersonLinks => "person_oidc_links",
+            Self::PersonDevices => "person_oidc_devices",
+        }
+    }
+}
+
 /// A group of keyspaces: each names its tree on disk.
 pub trait Space: Copy {
     /// The tree on disk.

@@ -38,7 +38,7 @@ mod published;
 mod records;
 
 pub use history::{HistoryPart, Kept};
-pub use keyspace::{FederationSpace, Keyspace, ObservatorySpace, Space, VaultSpace};
+pub use keyspace::{FederationSpace, IdentitySpace, Keyspace, ObservatorySpace, Space, VaultSpace};
 pub use passerelle_store::StoreError;
 pub use published::History;
 pub use records::{AuditAnchor, NodeRecord, SerialRecord};

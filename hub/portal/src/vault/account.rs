@@ -129,6 +129,7 @@ impl AccountForm {
                 (self.fields(&tr))
                 p { button.gros type="submit" { (self.button(&tr)) } }
             }
+            @if matches!(self, Self::SignIn) { (super::oidc::buttons(ctx)) }
             p { a href="/coffre" { (tr.t("coffre-retour")) } }
         };
         with_form_cookie(status, page(ctx, &title, body), &token)
@@ -286,8 +287,9 @@ pub async fn login(
     match accounts::sign_in(&ctx.vault.store, &login, f.get("mdp")) {
         Ok(Some((account, key))) => {
             let ttl = ctx.hub.config.session_ttl.as_secs();
-            let (token, _) = ctx.person_sessions.open(&account, key, now(), ttl);
-            signed_in(&token, ttl, "/coffre")
+            let (token, _) = ctx.person_sessions.open(&account, key.clone(), now(), ttl);
+            let res = signed_in(&token, ttl, "/coffre");
+            super::oidc::after_password(&ctx, &headers, &account.id, &key, res)
         }
         Ok(None) => form.show(&ctx, Some(&wrong), StatusCode::UNAUTHORIZED),
         Err(error) => {
@@ -372,6 +374,7 @@ pub async fn reset(
 /// more removed, a new session, and the new rescue code if there is one.
 fn password_changed(ctx: &Ctx, r: accounts::Reset, t: u64) -> Response {
     ctx.person_sessions.close_all(&r.account.id);
+    super::oidc::after_reset(ctx, &r.account.id);
     let mut lost: u32 = 0;
     if !r.kept_uploads {
         // Nobody can open them any more: remove them for good.

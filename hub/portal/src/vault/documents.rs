@@ -45,6 +45,7 @@ pub(super) async fn documents_page(
     let body = html! {
         h1 { (tr.t("coffre-documents-titre")) }
         @if let Some(m) = message { (alert(m)) }
+        (super::oidc::link(ctx))
         h2 { (tr.t("documents-institutions")) }
         @if holdings.is_empty() {
             p { (tr.t("documents-aucune-institution")) }

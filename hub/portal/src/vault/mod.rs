@@ -12,6 +12,7 @@
 //! - [`linking`]: link codes.
 //! - [`export`]: the export of everything as one ZIP.
 //! - [`sharing`]: consents and the access journal.
+//! - [`oidc`]: FranceConnect attached to an account, and sign-in with it.
 //! - [`icons`]: the pictures beside the main actions.
 //!
 //! Their words are Fluent messages (`hub/portal/locales/*/vault.ftl`),
@@ -49,6 +50,7 @@ mod export;
 pub mod extract;
 pub mod icons;
 mod linking;
+mod oidc;
 mod sharing;
 
 pub use account::*;
@@ -86,6 +88,7 @@ pub fn router() -> axum::Router<Arc<Ctx>> {
         .route("/coffre/partages/{id}/retirer", post(revoke))
         .route("/coffre/journal", get(journal))
         .route("/coffre/export", get(export))
+        .merge(oidc::routes(axum::Router::new()))
 }
 
 const SESSION: &str = "pv_session";
