@@ -259,3 +259,23 @@ compte-email-invalide = Cette adresse e-mail n'est pas valide.
 compte-identifiant-invalide = Tapez un numéro de téléphone à 10 chiffres (par exemple 0639 12 34 56) ou une adresse e-mail.
 compte-mot-de-passe-court = Le mot de passe doit avoir au moins 8 caractères.
 compte-mots-de-passe-differents = Les deux mots de passe ne sont pas identiques.
+
+## Signing in with FranceConnect (or another provider)
+# $fournisseur: the provider's name as the operator configured it (for
+# example "FranceConnect").
+
+oidc-me-connecter-avec = Me connecter avec { $fournisseur }
+oidc-continuer = Continuer
+oidc-connexion = Connexion
+oidc-avec-mot-de-passe = Me connecter avec mon mot de passe
+oidc-echec = La connexion n'a pas abouti. Recommencez, ou connectez-vous avec votre mot de passe.
+oidc-titre = Me connecter avec FranceConnect
+oidc-deja-relie = { $fournisseur } est relié à votre coffre. Sur cet appareil, vous pouvez vous connecter avec { $fournisseur }.
+oidc-reliez = Reliez { $fournisseur } à votre coffre : vous pourrez ensuite vous connecter avec { $fournisseur } sur cet appareil.
+oidc-relier = Relier { $fournisseur }
+oidc-autre-appareil = Sur un autre appareil, tapez une fois votre mot de passe : la connexion avec FranceConnect suffira ensuite sur cet appareil. Votre mot de passe et votre code de secours restent valables.
+oidc-injoignable = Le service de connexion ne répond pas. Réessayez plus tard.
+oidc-compte-inconnu = Ce compte n'est relié à aucun coffre. Connectez-vous avec votre mot de passe, puis reliez-le depuis votre coffre.
+oidc-nouvel-appareil = Sur ce nouvel appareil, connectez-vous une fois avec votre mot de passe (ou votre code de secours) : ensuite, la connexion avec FranceConnect suffira ici.
+oidc-connecte = Vous êtes connecté.
+oidc-relie = { $fournisseur } est relié à votre coffre.
