@@ -142,6 +142,12 @@ pub struct HubConfig {
     /// address, or from `trusted_proxy` by the address it appended to
     /// `X-Forwarded-For` (a request without one is refused).
     pub metrics_allow: Vec<std::net::IpAddr>,
+    /// Codes and notices sent to people (`[messages]`).
+    pub messages: crate::messages::Messages,
+    /// An SMTP relay for e-mail (`[mail]`).
+    pub mail: Option<crate::messages::MailConfig>,
+    /// An HTTP gateway for text messages (`[sms]`).
+    pub sms: Option<crate::messages::SmsConfig>,
     /// How many of each indicator's latest published results keep every
     /// signed answer (their provenance, checkable with `verify-indicator`).
     pub history_full_refreshes: NonZeroU32,
@@ -206,6 +212,9 @@ impl Default for HubConfig {
             portal_url: None,
             contact: None,
             metrics_allow: Vec::new(),
+            messages: crate::messages::Messages::default(),
+            mail: None,
+            sms: None,
             history_full_refreshes: NonZeroU32::new(48).expect("non-zero"),
             history_full_months: 24,
             history_summary_days: 1096,
@@ -276,6 +285,12 @@ impl HubConfig {
         self.identity_problems(&mut out);
         self.credential_problems(&mut out);
         self.timing_problems(&mut out);
+        crate::messages::problems(
+            &self.messages,
+            self.mail.as_ref(),
+            self.sms.as_ref(),
+            &mut out,
+        );
         crate::oidc::problems("partner_oidc", &self.partner_oidc, &mut out);
         crate::oidc::problems("vault_oidc", &self.vault_oidc, &mut out);
         let mut out = out.into_vec();
@@ -531,7 +546,7 @@ partner_totp = "{totp}"
 # the connection's address; from trusted_proxy, by the address it appends
 # to X-Forwarded-For (a request it sends without one is refused).
 metrics_allow = [{metrics}]
-
+{messages}
 # OpenID Connect sign-in (see the install guide). Partner professionals:
 # one [[partner_oidc]] table per provider (ProConnect); the first sign-in
 # of an unknown professional is a request the operator approves with
@@ -539,6 +554,7 @@ metrics_allow = [{metrics}]
 # (FranceConnect), which a person attaches to their vault account.
 {partner_oidc}{vault_oidc}"#,
             name = self.name,
+            messages = crate::messages::template(&self.messages, self.mail.as_ref(), self.sms.as_ref()),
             names = names.join(", "),
             quic = self.quic_listen,
             http = self.http_listen,

@@ -10,6 +10,8 @@
 //! - [`addr`]: `HOST:PORT` addresses of the hub.
 //! - [`dataset`]: datasets a node holds and its sharing policy.
 //! - [`hub`]: the hub file, `hub.toml`.
+//! - [`messages`]: the `[messages]`, `[mail]` and `[sms]` sections of
+//!   `hub.toml` (codes and notices sent to people).
 //! - [`node`]: the node file, `node.toml`.
 //! - [`oidc`]: the OpenID Connect providers of `hub.toml`.
 //! - [`quic`]: the `quic_*` keys of `hub.toml` (admission control).
@@ -18,6 +20,7 @@ pub mod addr;
 pub mod dataset;
 pub mod error;
 pub mod hub;
+pub mod messages;
 pub mod node;
 pub mod oidc;
 pub mod quic;
@@ -25,6 +28,7 @@ pub mod quic;
 pub use addr::HubAddr;
 pub use error::{ConfigError, Problem};
 pub use hub::{HubConfig, PartnerTotp};
+pub use messages::{MailConfig, MailTls, Messages, SmsConfig};
 pub use node::NodeConfig;
 pub use oidc::OidcProvider;
 pub use quic::QuicLimits;

@@ -141,8 +141,26 @@ pub fn check_config(root: &Path) -> Result<(), HubError> {
     } else {
         "HTTP (reverse proxy)"
     };
+    // The senders' secret files are read, as at start.
+    let senders = passerelle_vault::notify::Senders::from_config(&config, false).map_err(|e| {
+        Refusal::BadFile {
+            what: "mail or sms in hub.toml".into(),
+            why: e.to_string(),
+        }
+    })?;
+    let codes = match senders.describe() {
+        (None, None) if config.messages.danger_show_codes => {
+            "shown on screen (danger_show_codes: demonstration only)".to_string()
+        }
+        (None, None) => "no sender: accounts are created at the counter only".to_string(),
+        (mail, sms) => [mail, sms]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
     eprintln!(
-        "{}: ok — {} indicator(s), map: {map}, portal: {portal}",
+        "{}: ok — {} indicator(s), map: {map}, portal: {portal}, codes and notices: {codes}",
         hub_dir.config().display(),
         catalog.len(),
     );

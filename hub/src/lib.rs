@@ -18,6 +18,8 @@
 //! - [`admission`]: admission control on the QUIC listener, and the
 //!   refusals at its handshake by reason.
 //! - [`requests`]: requests nodes make on their link.
+//! - [`notices`]: the task that asks nodes for deposits and sends the
+//!   notices persons asked for.
 //! - [`admin`]: requests other commands send to a running hub.
 //! - [`cli`]: the command line and its dispatcher; [`commands`]: one
 //!   named step per command.
@@ -30,6 +32,7 @@ pub mod cli;
 pub mod commands;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod notices;
 pub mod requests;
 pub mod server;
 

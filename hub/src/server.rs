@@ -211,6 +211,7 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
         serve_admin(ctx.clone(), admin_listener, stop_rx.clone()),
         sweep_debris(&ctx, stop_rx.clone()),
         watch_storage(&ctx, stop_rx.clone()),
+        crate::notices::spawn(&ctx, stop_rx.clone()),
         schedule_refresh(&ctx, stop_rx),
     ];
     info!(quic = %bound.quic_addr, http = %bound.http_addr, "hub started");
@@ -246,6 +247,9 @@ fn sweep_debris(ctx: &Arc<Ctx>, mut stop: watch::Receiver<bool>) -> JoinHandle<(
                 passerelle_vault::links::purge_expired(&store, passerelle_link::now())
             {
                 warn!(%error, "expired codes not purged");
+            }
+            if let Err(error) = store.purge_verifications(passerelle_link::now()) {
+                warn!(%error, "expired verifications not purged");
             }
         }
     })
@@ -341,12 +345,28 @@ fn wire(hub: Hub, demo: bool) -> Result<Arc<Ctx>, HubError> {
         registry: registry.clone(),
     };
     let observatory = Arc::new(Observatory::new(catalog, hub.store.clone()));
-    let portal = Arc::new(passerelle_portal::Ctx::new(
-        fed.clone(),
-        observatory.clone(),
-        geometry,
-        demo,
-    ));
+    let senders =
+        passerelle_vault::notify::Senders::from_config(&hub.config, demo).map_err(|e| {
+            Refusal::BadFile {
+                what: "[mail] or [sms] in hub.toml".into(),
+                why: e.to_string(),
+            }
+        })?;
+    match senders.describe() {
+        (None, None) if senders.show => {
+            warn!(
+                "no mail nor sms sender: codes are shown on screen and logged (demonstration only)"
+            );
+        }
+        (None, None) => {
+            warn!("no mail nor sms sender in hub.toml: vault accounts can be created at the counter only");
+        }
+        (mail, sms) => info!(mail = ?mail, sms = ?sms, "codes and notices senders"),
+    }
+    let portal = Arc::new(
+        passerelle_portal::Ctx::new(fed.clone(), observatory.clone(), geometry, demo)
+            .with_senders(senders),
+    );
     Ok(Arc::new(Ctx {
         hub,
         ca,

@@ -98,6 +98,19 @@ pub trait DataSource {
         Err(Refusal::Unavailable("this node keeps no hub heads".into()))
     }
 
+    /// Which linked persons got documents after `after`, and where the
+    /// next question starts.
+    ///
+    /// # Errors
+    /// The refusal to send back.
+    fn deposits_since(
+        &self,
+        _after: UnixTime,
+        _now: UnixTime,
+    ) -> Result<(Vec<passerelle_protocol::message::Deposit>, UnixTime), Refusal> {
+        Err(Refusal::Unavailable("this node keeps no documents".into()))
+    }
+
     /// Takes the network's trusted CA certificates (issuing one first).
     ///
     /// # Errors
@@ -199,6 +212,10 @@ fn answer(
         Query::HubHead(head) => Answer::HubHeadKept {
             want: data.hub_head(head, now)?,
         },
+        Query::DepositsSince { after } => {
+            let (deposits, until) = data.deposits_since(*after, now)?;
+            Answer::Deposits { deposits, until }
+        }
         Query::Directory => Answer::Directory(me.directory.clone().map(|mut d| {
             if d.name.trim().is_empty() {
                 d.name = me.institution.clone();

@@ -56,6 +56,32 @@ pub enum Query {
     /// the heads it is shown, so a hub chain later truncated or rewritten
     /// is caught by every node that saw an earlier head.
     HubHead(crate::audit::HubHead),
+    /// Which linked persons got documents added after `after` (the
+    /// node's clock, seconds): their pseudonyms only, never a name nor a
+    /// document, at most [`MAX_DEPOSITS`] entries. The hub tells the
+    /// person a document arrived. An `after` not in the past (the hub's
+    /// first question: `u64::MAX`) gets no deposit, only where to start
+    /// by the node's clock. A node of protocol 2 that predates this
+    /// query refuses it as malformed, which the hub takes as "not
+    /// supported".
+    DepositsSince {
+        /// Documents added strictly after this time are reported.
+        after: UnixTime,
+    },
+}
+
+/// Entries at most in one [`Answer::Deposits`].
+pub const MAX_DEPOSITS: usize = 256;
+
+/// Documents added for one linked person in one second.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deposit {
+    /// The person's pseudonym at this node.
+    pub person: Pseudonym,
+    /// When (the node's clock).
+    pub at: UnixTime,
+    /// How many documents.
+    pub count: u32,
 }
 
 impl Query {
@@ -69,7 +95,8 @@ impl Query {
             | Query::RevokedConsents(_)
             | Query::Trust(_)
             | Query::AuditHead { .. }
-            | Query::HubHead(_) => 2,
+            | Query::HubHead(_)
+            | Query::DepositsSince { .. } => 2,
         }
     }
 
@@ -86,6 +113,7 @@ impl Query {
             Query::Trust(_) => "trust",
             Query::AuditHead { .. } => "audit_head",
             Query::HubHead(_) => "hub_head",
+            Query::DepositsSince { .. } => "deposits_since",
         }
     }
 }
@@ -141,6 +169,15 @@ pub enum Answer {
     HubHeadKept {
         /// Records of the head to prove next.
         want: Option<u64>,
+    },
+    /// Reply to [`Query::DepositsSince`], oldest first.
+    Deposits {
+        /// At most [`MAX_DEPOSITS`], whole seconds only.
+        deposits: Vec<Deposit>,
+        /// Where the next question starts (`after` of the next query):
+        /// the last second reported when the list was cut, else the last
+        /// complete second of the node's clock.
+        until: UnixTime,
     },
 }
 

@@ -114,6 +114,13 @@ try {
   await check('coffre-accueil');
   await page.getByRole('link', { name: 'Créer mon compte' }).click();
   await page.locator('#identifiant').fill('0639 11 22 33');
+  await page.getByRole('button', { name: 'Recevoir un code' }).click();
+  // The test hub shows the message it would send (danger_show_codes).
+  await page.locator('#message-demo').waitFor();
+  await check('coffre-code');
+  const sent = await page.locator('#message-demo').textContent();
+  const code = (sent.match(/\b\d{6}\b/) || [''])[0];
+  await page.locator('#code').fill(code);
   await page.locator('#mdp').fill('un mot de passe');
   await page.locator('#mdp2').fill('un mot de passe');
   await page.getByRole('button', { name: 'Créer mon compte' }).click();
@@ -149,7 +156,8 @@ try {
   for (const [name, url] of [['themes', '/themes'], ['donnees-ouvertes', '/donnees'],
                              ['annuaire', '/annuaire'], ['ressources', '/ressources'],
                              ['sante-du-reseau', '/sante'], ['coffre-connexion', '/coffre/connexion'],
-                             ['coffre-recuperer', '/coffre/recuperer'], ['confiance', '/confiance'],
+                             ['coffre-recuperer', '/coffre/recuperer'], ['coffre-compte', '/coffre/compte'],
+                             ['confiance', '/confiance'],
                              ['mentions-legales', '/mentions-legales'],
                              ['donnees-personnelles', '/donnees-personnelles'],
                              ['accessibilite', '/accessibilite']]) {

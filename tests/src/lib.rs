@@ -13,6 +13,8 @@
 //! - [`relay`]: a UDP relay that loses, delays, reorders, duplicates or
 //!   cuts datagrams between a node and the hub.
 //! - [`disk`]: a small filesystem to fill (tmpfs, as root).
+//! - [`smtp`]: a real SMTP server (aiosmtpd) and a recording SMS
+//!   gateway, for codes and notices.
 //! - [`vault`]: a person's account, link codes and documents, over HTTP
 //!   and the node's admin socket.
 
@@ -30,6 +32,7 @@ pub mod oidc;
 pub mod oidc_setup;
 pub mod process;
 pub mod relay;
+pub mod smtp;
 pub mod vault;
 
 /// Installs the crypto provider and a test log subscriber.
@@ -107,7 +110,19 @@ impl Net {
         // The tests sign partners in with their password alone unless they
         // set `partner_totp` themselves (tests/tests/partner_accounts.rs).
         net.set_partner_totp(passerelle_config::PartnerTotp::Off);
+        // Account creation codes are shown on the page (no SMS nor mail
+        // sender in most tests); tests/tests/verified.rs sends them for
+        // real.
+        net.configure(|c| c.messages.danger_show_codes = true);
         net
+    }
+
+    /// Changes the hub's configuration file.
+    pub fn configure(&self, change: impl FnOnce(&mut passerelle_config::HubConfig)) {
+        let path = self.hub_dir().join("hub.toml");
+        let mut c = passerelle_config::HubConfig::load(&path).expect("hub.toml");
+        change(&mut c);
+        std::fs::write(&path, c.template()).expect("hub.toml written");
     }
 
     /// Writes `partner_totp` into the hub's configuration.

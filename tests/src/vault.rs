@@ -38,12 +38,9 @@ pub async fn create_account_with_rescue(
     login: &str,
     password: &str,
 ) -> (String, String) {
-    let (status, h, page) = http(addr, "GET", "/coffre/creer", &[], "").await;
-    assert_eq!(status, 200);
-    let form = format!("pv_form={}", set_cookie(&h, "pv_form").unwrap());
-    let csrf = hidden_field(&page, "csrf").unwrap();
-    let body = format!("csrf={csrf}&identifiant={login}&mdp={password}&mdp2={password}");
-    let (status, h, page) = http(addr, "POST", "/coffre/creer", &[("Cookie", &form)], &body).await;
+    let (step, page) = ask_code(addr, login).await;
+    let code = shown_message_code(&page).expect("the code shown (danger_show_codes)");
+    let (status, h, page) = enter_code(addr, &step, &page, &code, password).await;
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("Votre code de secours"), "{page}");
     let cookie = format!(
@@ -51,6 +48,61 @@ pub async fn create_account_with_rescue(
         set_cookie(&h, "pv_session").expect("session cookie")
     );
     (cookie, shown_code(&page, "code de secours"))
+}
+
+/// Asks the portal for an account creation code for `login`: the step's
+/// token (the `pv_etape` cookie) and the page.
+pub async fn ask_code(addr: SocketAddr, login: &str) -> (String, String) {
+    let (status, h, page) = http(addr, "GET", "/coffre/creer", &[], "").await;
+    assert_eq!(status, 200);
+    let form = format!("pv_form={}", set_cookie(&h, "pv_form").unwrap());
+    let csrf = hidden_field(&page, "csrf").unwrap();
+    let body = format!("csrf={csrf}&identifiant={}", login.replace('+', "%2B"));
+    let (status, h, page) = http(addr, "POST", "/coffre/creer", &[("Cookie", &form)], &body).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(set_cookie(&h, "pv_form").is_some());
+    (set_cookie(&h, "pv_etape").expect("step cookie"), page)
+}
+
+/// Posts a code and a password on a code page (its form token is also
+/// the form cookie's), for the step `step`: status, headers and page.
+pub async fn enter_code(
+    addr: SocketAddr,
+    step: &str,
+    page: &str,
+    code: &str,
+    password: &str,
+) -> (u16, Vec<(String, String)>, String) {
+    let csrf = hidden_field(page, "csrf").unwrap();
+    let cookies = format!("pv_form={csrf}; pv_etape={step}");
+    let body = format!("csrf={csrf}&code={code}&mdp={password}&mdp2={password}");
+    http(
+        addr,
+        "POST",
+        "/coffre/creer/code",
+        &[("Cookie", &cookies)],
+        &body,
+    )
+    .await
+}
+
+/// The six-digit code in a text (a message received, or shown).
+pub fn code_in(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    (0..b.len().saturating_sub(5)).find_map(|i| {
+        let run = &b[i..i + 6];
+        let alone = (i == 0 || !b[i - 1].is_ascii_digit())
+            && b.get(i + 6).is_none_or(|c| !c.is_ascii_digit());
+        (alone && run.iter().all(u8::is_ascii_digit))
+            .then(|| String::from_utf8_lossy(run).into_owned())
+    })
+}
+
+/// The code in the message a demonstration page shows instead of sending.
+pub fn shown_message_code(page: &str) -> Option<String> {
+    let at = page.find("id=\"message-demo\"")?;
+    let rest = &page[at..];
+    code_in(&rest[..rest.find("</p>")?])
 }
 
 /// The code a page shows in its `<p class="code" aria-label="…">`.

@@ -14,9 +14,10 @@ use passerelle_protocol::{
     frame::MAX_CONTROL_FRAME,
     hex,
     ids::NodeId,
-    message::{Answer, Query, Refusal},
+    message::{Answer, Deposit, Query, Refusal},
     sign::SigningKey,
     vault::{DocSummary, Pseudonym, Requester},
+    UnixTime,
 };
 use tracing::{info, info_span, warn, Instrument};
 
@@ -289,6 +290,32 @@ pub async fn documents(
     let asked = ask(live, key, Query::Documents { person, requester }, timeout).await?;
     Ok(match asked.body.outcome {
         Outcome::Answered(Answer::Documents(d)) => Ok(d),
+        Outcome::Refused(r) => Err(r),
+        other => Err(Refusal::Malformed(format!("unexpected answer {other:?}"))),
+    })
+}
+
+/// Asks a node which linked persons got documents after `after` (its
+/// clock): the deposits and where the next question starts, or the
+/// node's refusal.
+///
+/// # Errors
+/// When the exchange fails or the reply does not verify.
+pub async fn deposits_since(
+    live: &Live,
+    key: &SigningKey,
+    after: UnixTime,
+    timeout: Duration,
+) -> Result<Result<(Vec<Deposit>, UnixTime), Refusal>, HubError> {
+    let asked = ask(live, key, Query::DepositsSince { after }, timeout).await?;
+    Ok(match asked.body.outcome {
+        Outcome::Answered(Answer::Deposits {
+            mut deposits,
+            until,
+        }) => {
+            deposits.truncate(passerelle_protocol::message::MAX_DEPOSITS);
+            Ok((deposits, until))
+        }
         Outcome::Refused(r) => Err(r),
         other => Err(Refusal::Malformed(format!("unexpected answer {other:?}"))),
     })

@@ -36,6 +36,7 @@
 //!   limit of every route without files.
 //! - [`signin`]: OpenID Connect providers and sign-ins under way.
 //! - [`state`]: what the handlers share.
+//! - [`notices`]: the words of the codes and notices sent to people.
 //!
 //! Each area has its own router (public, partner, resources, vault,
 //! professionals' vault, verification, operations); [`router`] merges
@@ -52,6 +53,7 @@ pub mod layout;
 pub mod legal;
 pub mod map;
 pub mod multipart;
+pub mod notices;
 pub mod ops;
 pub mod pages;
 pub mod paging;

@@ -195,10 +195,35 @@ pub async fn health(State(ctx): State<Arc<Ctx>>, _: Operator) -> Response {
             "seuls les jeux de données que vous avez autorisés (passerelle-hub datasets allow) "
             "entrent dans les indicateurs. L'identifiant, la validité et l'autorité de "
             "certification viennent du certificat." }
+        (senders_note(&ctx))
         p.note { "Métriques Prometheus : " a href="/metrics" { "/metrics" } "." }
     };
     let html = page(&ctx, "Santé du réseau", body);
     ([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response()
+}
+
+/// Who sends codes and notices to people (`[mail]`, `[sms]`), or that
+/// nobody does.
+fn senders_note(ctx: &Ctx) -> Markup {
+    let (mail, sms) = ctx.senders.describe();
+    html! {
+        h2 { "Envoi des codes et des avis aux personnes" }
+        @if mail.is_none() && sms.is_none() {
+            p.demo role="alert" #envois {
+                "Aucun envoi n'est configuré ([mail] et [sms] dans hub.toml) : "
+                @if ctx.senders.show {
+                    "les codes sont affichés à l'écran et dans le journal du hub (démonstration seulement)."
+                } @else {
+                    "personne ne peut créer son compte en ligne ; seuls les guichets le peuvent."
+                }
+            }
+        } @else {
+            ul #envois {
+                li { "E-mail : " (mail.as_deref().unwrap_or("non configuré")) }
+                li { "SMS : " (sms.as_deref().unwrap_or("non configuré")) }
+            }
+        }
+    }
 }
 
 /// Newest data each node contributed, per (node, dataset), from the

@@ -10,9 +10,12 @@ use passerelle_hub_core::{
     registry::Registry,
 };
 use passerelle_observatory::{IndicatorResult, Observatory};
-use passerelle_vault::{accounts::PersonSessions, Vault};
+use passerelle_vault::{accounts::PersonSessions, notify::Senders, Vault};
 
 use crate::{cache::PageCache, map::Geometry};
+
+/// Codes sent to one identifier per minute (and at once).
+pub const CODES_PER_MINUTE: u32 = 2;
 
 /// The portal's state.
 pub struct Ctx {
@@ -41,6 +44,14 @@ pub struct Ctx {
     pub pages: PageCache,
     /// Beneficiaries' sessions (each holds the person's data key).
     pub person_sessions: PersonSessions,
+    /// Who sends codes and notices (e-mail, text messages).
+    pub senders: Senders,
+    /// Codes sent per identifier (a phone number or an address receives
+    /// few, whoever asks).
+    pub code_limiter: RateLimiter<String>,
+    /// Sign-ins waiting for a code from a new device (each holds the
+    /// person's data key until the code comes, or expires).
+    pub device_checks: crate::vault::identify::DeviceChecks,
     /// OpenID Connect providers and sign-ins under way.
     pub oidc: crate::signin::Oidc,
 }
@@ -56,6 +67,7 @@ impl Ctx {
         let hub = fed.hub.clone();
         let registry = fed.registry.clone();
         let base_url = hub.config.public_url();
+        let show_codes = demo || hub.config.messages.danger_show_codes;
         let vault = Vault::new(
             passerelle_vault::store::VaultStore::new(hub.store.clone()),
             fed,
@@ -77,6 +89,23 @@ impl Ctx {
             password_checks: tokio::sync::Semaphore::new(2),
             pages: PageCache::default(),
             person_sessions: PersonSessions::default(),
+            senders: Senders::new(None, None, show_codes),
+            code_limiter: RateLimiter::new(CODES_PER_MINUTE),
+            device_checks: Default::default(),
+        }
+    }
+
+    /// The same state with the senders `hub.toml` names.
+    #[must_use]
+    pub fn with_senders(mut self, senders: Senders) -> Self {
+        self.senders = senders;
+        self
+    }
+
+    /// The words of codes and notices, with the portal's address.
+    pub fn words(&self) -> crate::notices::French {
+        crate::notices::French {
+            base_url: self.vault.base_url().to_string(),
         }
     }
 

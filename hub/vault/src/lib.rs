@@ -21,6 +21,12 @@
 //! - [`store`]: the vault's trees in the hub store.
 //! - [`error`]: typed refusals ([`Refusal`]) and [`VaultError`].
 //! - [`debris`]: temporary and orphan upload files of interrupted uploads.
+//! - [`verify`]: one-time codes that verify an identifier before an
+//!   account exists.
+//! - [`notify`]: messages to people and their senders (SMTP, an SMS
+//!   gateway over HTTP).
+//! - [`notices`]: what persons asked to be told (a deposit, a view, a
+//!   consent ending), queued and sent once.
 
 pub mod accounts;
 pub mod consent;
@@ -28,12 +34,15 @@ pub mod debris;
 pub mod duplicate;
 pub mod error;
 pub mod links;
+pub mod notices;
+pub mod notify;
 pub mod oidc;
 pub mod pdf;
 pub mod quota;
 pub mod service;
 pub mod store;
 pub mod uploads;
+pub mod verify;
 pub mod zip;
 
 pub use error::{Refusal, VaultError};

@@ -10,7 +10,11 @@ use crate::error::{Refusal, VaultError};
 use std::sync::Mutex;
 
 mod codes;
+mod notices;
+mod verify;
 pub use codes::{Attempt, CodeKind, PendingCode, Versioned};
+pub use notices::{Notice, Outgoing, Preferences};
+pub use verify::{Verification, VerifyAttempt};
 
 use passerelle_protocol::{
     audit::{self, Event, Record},

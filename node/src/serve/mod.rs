@@ -202,6 +202,16 @@ impl answer::DataSource for Shared {
             .map_err(|e| Refusal::Unavailable(e.to_string()))
     }
 
+    fn deposits_since(
+        &self,
+        after: u64,
+        now: u64,
+    ) -> Result<(Vec<passerelle_protocol::message::Deposit>, u64), Refusal> {
+        self.store
+            .deposits_since(after, now)
+            .map_err(|e| Refusal::Unavailable(e.to_string()))
+    }
+
     fn trust(&self, cas: &[Vec<u8>], now: u64) -> Result<(), Refusal> {
         if cas.is_empty()
             || cas

@@ -4,6 +4,7 @@
 use passerelle_protocol::{
     audit::{self, Event, Record},
     codec,
+    message::{Deposit, MAX_DEPOSITS},
     vault::{Category, DocSummary, Pseudonym},
     UnixTime,
 };
@@ -18,6 +19,12 @@ const DOCUMENTS: &str = "documents";
 const PERSON_DOCS: &str = "person_docs";
 const REVOKED: &str = "revoked";
 const AUDIT: &str = "audit";
+/// Documents by the time they were added: `added_at (big-endian) id`.
+const BY_TIME: &str = "documents_by_time";
+
+fn by_time(doc: &DocRecord) -> Vec<u8> {
+    [&doc.added_at.to_be_bytes()[..], doc.id.as_bytes()].concat()
+}
 
 /// A person's record here, linked to their vault account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,6 +165,7 @@ impl Store {
             self.db()?
                 .open_tree(PERSON_DOCS)?
                 .insert(pair(&doc.local_id, &doc.id), &[])?;
+            self.db()?.open_tree(BY_TIME)?.insert(by_time(doc), &[])?;
             self.handle.flush()?;
             Ok(())
         })())
@@ -173,6 +181,7 @@ impl Store {
         self.db()?
             .open_tree(PERSON_DOCS)?
             .remove(pair(&doc.local_id, &doc.id))?;
+        self.db()?.open_tree(BY_TIME)?.remove(by_time(doc))?;
         self.handle.flush()?;
         Ok(())
     }
@@ -201,6 +210,68 @@ impl Store {
         }
         out.sort_by_key(|d| (d.added_at, d.id.clone()));
         Ok(out)
+    }
+
+    /// Documents added for linked persons after `after` and before `now`
+    /// (complete seconds only), grouped per person and second, oldest
+    /// first, at most [`MAX_DEPOSITS`] entries of whole seconds; and
+    /// where the next question starts. Documents of records not linked
+    /// to a vault are left out.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn deposits_since(
+        &self,
+        after: UnixTime,
+        now: UnixTime,
+    ) -> Result<(Vec<Deposit>, UnixTime), NodeError> {
+        if after >= now {
+            // A question from the future (the hub's first, `u64::MAX`):
+            // only where to start, by this node's clock.
+            return Ok((Vec::new(), now.saturating_sub(1)));
+        }
+        let until = now.saturating_sub(1).max(after);
+        let from = after.saturating_add(1).to_be_bytes();
+        let mut out: Vec<Deposit> = Vec::new();
+        for kv in self.db()?.open_tree(BY_TIME)?.range(from..) {
+            let (k, _) = kv?;
+            let Some(at) = k.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()) else {
+                continue;
+            };
+            let at = UnixTime::from_be_bytes(at);
+            if at > until {
+                break;
+            }
+            let id = String::from_utf8_lossy(&k[8..]).into_owned();
+            let Some(pseudonym) = self
+                .document(&id)?
+                .and_then(|d| self.link(&d.local_id).ok().flatten())
+                .map(|l| l.pseudonym)
+            else {
+                continue;
+            };
+            if let Some(d) = out
+                .iter_mut()
+                .rev()
+                .take_while(|d| d.at == at)
+                .find(|d| d.person == pseudonym)
+            {
+                d.count = d.count.saturating_add(1);
+                continue;
+            }
+            if out.len() == MAX_DEPOSITS {
+                // Cut before this second, which the next question starts
+                // at (a single second of more than a page is cut short).
+                let last = out.last().map_or(after, |d| d.at);
+                return Ok((out, last));
+            }
+            out.push(Deposit {
+                person: pseudonym,
+                at,
+                count: 1,
+            });
+        }
+        Ok((out, until))
     }
 
     /// Every document record.
@@ -373,5 +444,102 @@ impl Store {
             }
         }
         Ok(problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(id: &str, local_id: &str, at: UnixTime) -> DocRecord {
+        DocRecord {
+            id: id.into(),
+            local_id: local_id.into(),
+            category: Category::Housing,
+            name: "quittance.pdf".into(),
+            mime: "application/pdf".into(),
+            size: 1,
+            sha256: [0; 32],
+            added_at: at,
+            added_by: "agent".into(),
+            wrapped_key: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn deposits_are_told_by_pseudonym_per_second_for_linked_persons_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        for (local, p) in [("A", "pa"), ("B", "pb")] {
+            store
+                .put_link(&Link {
+                    local_id: local.into(),
+                    pseudonym: Pseudonym(p.into()),
+                    linked_at: 1,
+                    linked_by: "agent".into(),
+                })
+                .unwrap();
+        }
+        for (id, local, at) in [
+            ("d1", "A", 10),
+            ("d2", "A", 10),
+            ("d3", "B", 11),
+            ("d4", "UNLINKED", 11),
+            ("d5", "A", 12),
+            ("d6", "B", 20),
+        ] {
+            store.put_document(&doc(id, local, at)).unwrap();
+        }
+        let seen = |after, now| {
+            let (d, until) = store.deposits_since(after, now).unwrap();
+            let d: Vec<_> = d.into_iter().map(|d| (d.person.0, d.at, d.count)).collect();
+            (d, until)
+        };
+        // Seconds not over yet (20, at now = 20) wait for the next question.
+        assert_eq!(
+            seen(9, 20),
+            (
+                vec![
+                    ("pa".into(), 10, 2),
+                    ("pb".into(), 11, 1),
+                    ("pa".into(), 12, 1)
+                ],
+                19
+            )
+        );
+        assert_eq!(seen(19, 21), (vec![("pb".into(), 20, 1)], 20));
+        assert_eq!(seen(20, 30), (vec![], 29));
+        // The hub's first question asks where to start, by the node's clock.
+        assert_eq!(seen(u64::MAX, 30), (vec![], 29));
+        // A removed document is no longer told.
+        store.remove_document(&doc("d6", "B", 20)).unwrap();
+        assert_eq!(seen(19, 21), (vec![], 20));
+    }
+
+    #[test]
+    fn a_long_list_of_deposits_is_cut_at_a_whole_second() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        for i in 0..=MAX_DEPOSITS {
+            let local = format!("L{i}");
+            store
+                .put_link(&Link {
+                    local_id: local.clone(),
+                    pseudonym: Pseudonym(format!("p{i}")),
+                    linked_at: 1,
+                    linked_by: "agent".into(),
+                })
+                .unwrap();
+            // Two persons a second.
+            store
+                .put_document(&doc(&format!("d{i}"), &local, 100 + i as u64 / 2))
+                .unwrap();
+        }
+        let (first, until) = store.deposits_since(0, 10_000).unwrap();
+        assert_eq!(first.len(), MAX_DEPOSITS);
+        assert_eq!(until, first.last().unwrap().at);
+        let (rest, _) = store.deposits_since(until, 10_000).unwrap();
+        assert_eq!(rest.len(), 1);
+        assert!(rest[0].at > until);
     }
 }

@@ -22,6 +22,11 @@
 //! | `Audit` | `vault_audit` | sequence (big-endian) | [`passerelle_protocol::audit::Record`] |
 //! | `PersonAudit` | `person_audit` | `person \0 sequence` | nothing (index, raw) |
 //! | `Meta` | `vault_meta` | `pseudonym_key` | the secret pseudonyms are derived with (raw) |
+//! | `Verifications` | `verifications` | SHA-256 of the step's cookie token | an identifier being verified (its code's HMAC, expiry, attempts) |
+//! | `Preferences` | `person_preferences` | person id | what the person asked to be told, and how they sign in |
+//! | `Devices` | `person_devices` | `person \0` SHA-256 of the device token | when the device last signed in |
+//! | `Outbox` | `notice_outbox` | notice id | a notice to send, and whether it was sent |
+//! | `NoticeCursors` | `notice_cursors` | `audit` or `deposits \0 node` | where the notices' reading stopped |
 //!
 //! The observatory's keyspaces ([`ObservatorySpace`]):
 //!
@@ -74,6 +79,16 @@ pub enum VaultSpace {
     PersonAudit,
     /// The vault's own secrets.
     Meta,
+    /// Identifiers being verified before an account exists.
+    Verifications,
+    /// Each person's choices: notices, a code from a new device.
+    Preferences,
+    /// Devices a person signed in from with a code.
+    Devices,
+    /// Notices to send, and those sent (each once).
+    Outbox,
+    /// Where the notices' reading of the chain and of each node stopped.
+    NoticeCursors,
 }
 
 impl VaultSpace {
@@ -92,6 +107,11 @@ impl VaultSpace {
             Self::Audit => "vault_audit",
             Self::PersonAudit => "person_audit",
             Self::Meta => "vault_meta",
+            Self::Verifications => "verifications",
+            Self::Preferences => "person_preferences",
+            Self::Devices => "person_devices",
+            Self::Outbox => "notice_outbox",
+            Self::NoticeCursors => "notice_cursors",
         }
     }
 }

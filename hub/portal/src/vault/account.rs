@@ -40,10 +40,16 @@ fn busy() -> String {
     Tr::current().t("compte-service-occupe")
 }
 
+/// The same words for the code pages of `identify` (in French there).
+pub(super) const TOO_MANY: &str = "Trop de tentatives. Attendez une minute.";
+
+/// See [`TOO_MANY`].
+pub(super) const BUSY: &str = "Le service est très sollicité. Réessayez dans un instant.";
+
 /// The three forms shown before any session, each with a fresh
 /// double-submit token.
 #[derive(Clone, Copy)]
-enum AccountForm {
+pub(super) enum AccountForm {
     Create,
     SignIn,
     Reset,
@@ -68,7 +74,7 @@ impl AccountForm {
 
     fn button(self, tr: &Tr) -> Markup {
         match self {
-            Self::Create => html! { (icon(Icon::Account)) (tr.t("compte-creer")) },
+            Self::Create => html! { (icon(Icon::Account)) (tr.t("compte-recevoir-code")) },
             Self::SignIn => html! { (icon(Icon::Account)) (tr.t("compte-connexion")) },
             Self::Reset => html! { (tr.t("compte-oubli-bouton")) },
         }
@@ -76,7 +82,11 @@ impl AccountForm {
 
     fn intro(self, tr: &Tr) -> Markup {
         match self {
-            Self::Create => html! { p { (tr.t("compte-creer-intro")) } },
+            Self::Create => html! {
+                p { (tr.t("compte-creer-intro")) }
+                p { (tr.t("compte-creer-code")) }
+                p.note { (tr.t("compte-creer-au-guichet")) }
+            },
             Self::SignIn => html! {},
             Self::Reset => html! {
                 p { (tr.t("compte-oubli-intro")) }
@@ -90,7 +100,7 @@ impl AccountForm {
     /// The fields after the login.
     fn fields(self, tr: &Tr) -> Markup {
         match self {
-            Self::Create => new_password(tr),
+            Self::Create => html! {},
             Self::SignIn => html! {
                 p {
                     label for="mdp" { (tr.t("compte-mot-de-passe")) } br;
@@ -112,7 +122,7 @@ impl AccountForm {
     }
 
     /// The form, its token in a cookie.
-    fn show(self, ctx: &Ctx, message: Option<&str>, status: StatusCode) -> Response {
+    pub(super) fn show(self, ctx: &Ctx, message: Option<&str>, status: StatusCode) -> Response {
         let tr = Tr::current();
         let token = new_token();
         let title = self.title(&tr);
@@ -151,7 +161,7 @@ fn new_password(tr: &Tr) -> Markup {
 
 /// GET `/coffre/creer`.
 pub async fn create_page(State(ctx): State<Arc<Ctx>>) -> Response {
-    AccountForm::Create.show(&ctx, None, StatusCode::OK)
+    AccountForm::Create.show(&ctx, identify::closed(&ctx), StatusCode::OK)
 }
 
 /// The page that shows the rescue code, once.
@@ -180,14 +190,14 @@ pub fn rescue_page(
     )
 }
 
-async fn limited(ctx: &Ctx, peer: SocketAddr, headers: &HeaderMap) -> bool {
+pub(super) async fn limited(ctx: &Ctx, peer: SocketAddr, headers: &HeaderMap) -> bool {
     !ctx.login_limiter
         .handle_attempt(client_key(client_ip(ctx, peer.ip(), headers)), now())
 }
 
 /// Opens a session and answers with `html` made for it, the session
 /// cookie set.
-fn open_session(
+pub(super) fn open_session(
     ctx: &Ctx,
     account: &vault::store::PersonAccount,
     key: passerelle_protocol::seal::Key,
@@ -197,58 +207,6 @@ fn open_session(
     let ttl = ctx.hub.config.session_ttl.as_secs();
     let (token, s) = ctx.person_sessions.open(account, key, t, ttl);
     with_session(private(StatusCode::OK, html(&s)), &token, ttl)
-}
-
-/// POST `/coffre/creer`.
-pub async fn create(
-    State(ctx): State<Arc<Ctx>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Checked { fields: f, .. }: Checked<FormCookie>,
-) -> Response {
-    let form = AccountForm::Create;
-    if limited(&ctx, peer, &headers).await {
-        return form.show(&ctx, Some(&too_many()), StatusCode::TOO_MANY_REQUESTS);
-    }
-    let login = match accounts::normalise_login(f.get("identifiant")) {
-        Ok(l) => l,
-        Err(m) => return form.show(&ctx, Some(&vault_words(m)), StatusCode::BAD_REQUEST),
-    };
-    if let Err(m) = accounts::check_password(f.get("mdp"), f.get("mdp2")) {
-        return form.show(&ctx, Some(&vault_words(m)), StatusCode::BAD_REQUEST);
-    }
-    let Ok(_permit) = ctx.password_checks.try_acquire() else {
-        return form.show(&ctx, Some(&busy()), StatusCode::SERVICE_UNAVAILABLE);
-    };
-    let t = now();
-    match accounts::create(&ctx.vault.store, &login, f.get("mdp"), None, t) {
-        Ok(c) => {
-            person_did(
-                &ctx,
-                &c.account.id,
-                Action::AccountCreate,
-                "-",
-                String::new(),
-            );
-            open_session(&ctx, &c.account, c.key, t, |s| {
-                let intro = html! { p { (Tr::current().t("compte-cree")) } };
-                rescue_page(&ctx, Some(s), &c.rescue_code, intro)
-            })
-        }
-        Err(vault::VaultError::Refused(vault::Refusal::LoginTaken)) => form.show(
-            &ctx,
-            Some(&Tr::current().t("compte-existe-deja")),
-            StatusCode::CONFLICT,
-        ),
-        Err(error) => {
-            tracing::error!(%error, "account not created");
-            form.show(
-                &ctx,
-                Some(&Tr::current().t("compte-non-cree")),
-                StatusCode::INTERNAL_SERVER_ERROR,
-            )
-        }
-    }
 }
 
 /// GET `/coffre/connexion`.
@@ -286,6 +244,10 @@ pub async fn login(
     }
     match accounts::sign_in(&ctx.vault.store, &login, f.get("mdp")) {
         Ok(Some((account, key))) => {
+            let (account, key) = match identify::device_gate(&ctx, &headers, account, key).await {
+                Ok(ak) => ak,
+                Err(ask_code) => return ask_code,
+            };
             let ttl = ctx.hub.config.session_ttl.as_secs();
             let (token, _) = ctx.person_sessions.open(&account, key.clone(), now(), ttl);
             let res = signed_in(&token, ttl, "/coffre");

@@ -12,6 +12,9 @@
 //! - [`linking`]: link codes.
 //! - [`export`]: the export of everything as one ZIP.
 //! - [`sharing`]: consents and the access journal.
+//! - [`identify`]: codes sent to the person's phone or e-mail (account
+//!   creation, sign-in from a new device).
+//! - [`settings`]: the account page (notices, codes from new devices).
 //! - [`oidc`]: FranceConnect attached to an account, and sign-in with it.
 //! - [`icons`]: the pictures beside the main actions.
 //!
@@ -49,14 +52,17 @@ mod documents;
 mod export;
 pub mod extract;
 pub mod icons;
+pub mod identify;
 mod linking;
 mod oidc;
+mod settings;
 mod sharing;
 
 pub use account::*;
 pub use documents::*;
 pub use export::*;
 pub use linking::*;
+pub use settings::*;
 pub use sharing::*;
 
 use extract::{redirect, token_ok, Checked, FormCookie, Person};
@@ -69,8 +75,11 @@ pub fn router() -> axum::Router<Arc<Ctx>> {
     };
     axum::Router::new()
         .route("/coffre", get(home))
-        .route("/coffre/creer", get(create_page).post(create))
+        .route("/coffre/creer", get(create_page).post(identify::create))
+        .route("/coffre/creer/code", post(identify::create_code))
         .route("/coffre/connexion", get(login_page).post(login))
+        .route("/coffre/connexion/code", post(identify::sign_in_code))
+        .route("/coffre/compte", get(settings).post(save_settings))
         .route("/coffre/deconnexion", post(logout))
         .route("/coffre/recuperer", get(reset_page).post(reset))
         .route("/coffre/institution/{node}/{doc}", get(download))
@@ -282,6 +291,7 @@ fn menu(s: &accounts::PersonSession) -> Markup {
                 button.gros type="submit" { (icon(Icon::Link)) (tr.t("menu-relier")) }
             }
             a.gros href="/coffre/export" { (icon(Icon::Download)) (tr.t("menu-tout-telecharger")) }
+            a.gros href="/coffre/compte" { (icon(Icon::Account)) (tr.t("menu-compte")) }
             form method="post" action="/coffre/deconnexion" {
                 (hidden(&s.csrf))
                 button.gros.clair type="submit" { (icon(Icon::SignOut)) (tr.t("menu-deconnexion")) }

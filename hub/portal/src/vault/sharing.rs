@@ -430,6 +430,7 @@ fn what(e: &Event) -> String {
         Action::ResetCodeRefused => tr.t("journal-code-refuse"),
         Action::DocumentAdd => with("journal-document-ajoute", e.detail.clone()),
         Action::DocumentRemove => with("journal-document-retire", e.detail.clone()),
+        Action::Other(other) if other == "preferences" => tr.t("journal-preferences"),
         Action::Other(other) => other.to_string(),
     }
 }

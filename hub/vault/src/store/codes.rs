@@ -80,7 +80,7 @@ pub enum CodeKind {
 /// Held across every read-modify-write of a code.
 static CODES_LOCK: Mutex<()> = Mutex::new(());
 
-fn one_at_a_time() -> MutexGuard<'static, ()> {
+pub(super) fn one_at_a_time() -> MutexGuard<'static, ()> {
     CODES_LOCK
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
