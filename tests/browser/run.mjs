@@ -1,7 +1,9 @@
 // Browser test of the Passerelle portal in Debian's Chromium, driven by
 // playwright-core (no browser download), with an axe-core accessibility
 // check of every visited page. Usage:
-//   node run.mjs BASE_URL ARTIFACT_DIR PARTNER_EMAIL PARTNER_PASSWORD
+//   node run.mjs BASE_URL ARTIFACT_DIR PARTNER_EMAIL PARTNER_PASSWORD LINKED_LOGIN LINKED_PASSWORD
+// (LINKED_*: a vault account already linked to an institution, for the
+// keyboard-only walk that grants a consent).
 // Prints a JSON report on stdout with every accessibility violation, of any
 // impact (the Rust test judges them); exits 1 when a step fails, a page
 // breaks the Content-Security-Policy (the portal's real one: it is not
@@ -11,7 +13,7 @@ import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
 
-const [base, outDir, email, password] = process.argv.slice(2);
+const [base, outDir, email, password, linkedLogin, linkedPassword] = process.argv.slice(2);
 fs.rmSync(outDir, { recursive: true, force: true });
 fs.mkdirSync(outDir, { recursive: true });
 const axeSource = fs.readFileSync(new URL('./node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
@@ -44,21 +46,24 @@ try {
     if (r.status() >= 400) report.errors.push(`${r.status()} for ${r.url()}`);
   });
 
-  async function check(name) {
-    const csp = await page.evaluate(() => sessionStorage.getItem('csp'));
+  async function check(name, p = page) {
+    const csp = await p.evaluate(() => sessionStorage.getItem('csp'));
     for (const v of JSON.parse(csp || '[]')) report.errors.push(`CSP on ${name}: ${v}`);
-    await page.evaluate(() => sessionStorage.removeItem('csp'));
-    await page.screenshot({ path: path.join(outDir, `${name}.png`), fullPage: true });
-    await page.evaluate(axeSource);
-    const r = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ['violations'] }));
+    await p.evaluate(() => sessionStorage.removeItem('csp'));
+    await p.screenshot({ path: path.join(outDir, `${name}.png`), fullPage: true });
+    await p.evaluate(axeSource);
+    const r = await p.evaluate(async () => await window.axe.run(document, { resultTypes: ['violations'] }));
     for (const v of r.violations) {
       report.violations.push({
         page: name, id: v.id, impact: v.impact, help: v.help,
         nodes: v.nodes.map((n) => ({ target: n.target.join(' '), summary: n.failureSummary })),
       });
     }
-    report.pages.push({ name, url: page.url(), title: await page.title() });
+    report.pages.push({ name, url: p.url(), title: await p.title() });
   }
+
+  // The page's language, as its <html lang> says.
+  const lang = (p) => p.evaluate(() => document.documentElement.lang);
 
   await page.goto(base + '/');
   await check('accueil');
@@ -137,6 +142,20 @@ try {
   await page.getByRole('link', { name: 'Mon compte' }).click();
   await page.getByRole('heading', { name: 'Supprimer mon compte' }).waitFor();
   await check('coffre-compte');
+  await page.goto(base + '/coffre/journal');
+  await page.getByRole('heading', { name: 'Qui a vu mes documents' }).waitFor();
+  // The language switch: a plain link on every vault page; the page then
+  // says its language, and the same page comes back.
+  await page.getByRole('navigation', { name: 'Langue' }).getByRole('link', { name: 'Shimaore' }).click();
+  await page.waitForFunction(() => document.documentElement.lang === 'swb');
+  if (!page.url().endsWith('/coffre/journal')) report.errors.push(`language switch: back on ${page.url()}, not the journal`);
+  await check('coffre-langue-swb');
+  await page.getByRole('link', { name: 'Français' }).click();
+  await page.waitForFunction(() => document.documentElement.lang === 'fr');
+  await page.getByRole('heading', { name: 'Qui a vu mes documents' }).waitFor();
+  await check('coffre-langue-fr');
+  await page.goto(base + '/');
+  if ((await lang(page)) !== 'fr') report.errors.push('the public portal is not in French');
   await page.goto(base + '/verifier');
   await check('verifier');
   for (const [name, url] of [['themes', '/themes'], ['donnees-ouvertes', '/donnees'],
@@ -179,6 +198,75 @@ try {
   await kb.getByRole('heading', { name: 'Mes documents', exact: true }).waitFor();
   await kb.screenshot({ path: path.join(outDir, 'clavier-coffre.png'), fullPage: true });
   report.pages.push({ name: 'clavier-coffre', url: kb.url(), title: await kb.title() });
+
+  // Keyboard only, again in a fresh session, with an account linked to an
+  // institution: from the vault's welcome page, sign in and grant a
+  // consent with Tab, typing, Space and Enter alone. Every control the
+  // focus lands on must show it (a visible outline or ring).
+  const walk = await (await browser.newContext({ viewport: { width: 412, height: 915 } })).newPage();
+  walk.setDefaultTimeout(15000);
+  walk.on('response', (r) => { if (r.status() >= 400) report.errors.push(`${r.status()} for ${r.url()}`); });
+  const focused = () => walk.evaluate(() => {
+    const e = document.activeElement;
+    if (!e || e === document.body) return null;
+    const s = getComputedStyle(e);
+    const ring = (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== 'none';
+    return {
+      tag: e.tagName.toLowerCase(), id: e.id, type: e.type || '', value: e.value || '',
+      text: (e.textContent || '').trim().replace(/\s+/g, ' ').slice(0, 60),
+      style: `focus-visible=${e.matches(':focus-visible')} within=${e.matches(":focus-within")} outline=${s.outlineStyle} ${s.outlineWidth} shadow=${s.boxShadow}`,
+      // A date field's focus sits on one of its parts (day, month,
+      // year), so the field itself is only :focus-within.
+      visible: (e.matches(':focus-visible') || (e.type === 'date' && e.matches(':focus-within'))) && ring,
+    };
+  });
+  const reached = [];
+  // Tab until `want` holds for the focused control; each control passed
+  // on the way must show its focus too.
+  async function tabUntil(what, want) {
+    for (let i = 0; i < 60; i++) {
+      await walk.keyboard.press('Tab');
+      const f = await focused();
+      if (f && !f.visible) report.errors.push(`keyboard: focus not visible on ${f.tag}#${f.id} "${f.text}" (${walk.url()}; ${f.style})`);
+      if (f && want(f)) { reached.push(what); return f; }
+    }
+    throw new Error(`keyboard: ${what} never reached with Tab on ${walk.url()}`);
+  }
+  await walk.goto(base + '/coffre');
+  await tabUntil('lien Me connecter', (f) => f.tag === 'a' && f.text === 'Me connecter');
+  await walk.keyboard.press('Enter');
+  await walk.getByRole('heading', { name: 'Me connecter' }).waitFor();
+  await tabUntil('identifiant', (f) => f.id === 'identifiant');
+  await walk.keyboard.type(linkedLogin);
+  await tabUntil('mot de passe', (f) => f.id === 'mdp');
+  await walk.keyboard.type(linkedPassword);
+  await tabUntil('bouton Me connecter', (f) => f.tag === 'button' && f.text === 'Me connecter');
+  await walk.keyboard.press('Space');
+  await walk.getByRole('heading', { name: 'Mes documents', exact: true }).waitFor();
+  await tabUntil('menu Partager', (f) => f.tag === 'a' && f.text === 'Partager');
+  await walk.keyboard.press('Enter');
+  await walk.getByRole('heading', { name: 'Partager mes documents' }).waitFor();
+  await tabUntil('case Logement', (f) => f.type === 'checkbox' && f.value === 'housing');
+  await walk.keyboard.press('Space');
+  if (!(await walk.locator('input[name="categorie"][value="housing"]').isChecked())) report.errors.push('keyboard: Space did not tick the box');
+  await tabUntil('avec qui', (f) => f.id === 'qui');
+  await tabUntil('démarche', (f) => f.id === 'demarche');
+  await tabUntil('autre démarche', (f) => f.id === 'autre');
+  await tabUntil('date de fin', (f) => f.id === 'fin');
+  await tabUntil('bouton Donner', (f) => f.tag === 'button' && f.text === "Donner l'autorisation");
+  await walk.keyboard.press('Enter');
+  await walk.getByText("L'autorisation est donnée.").waitFor();
+  await walk.getByRole('button', { name: 'Retirer' }).waitFor();
+  // The language switch is reached with the keyboard as well.
+  await tabUntil('langue Shimaore', (f) => f.tag === 'a' && f.text === 'Shimaore');
+  await walk.keyboard.press('Enter');
+  await walk.waitForFunction(() => document.documentElement.lang === 'swb');
+  await tabUntil('langue Français', (f) => f.tag === 'a' && f.text === 'Français');
+  await walk.keyboard.press('Enter');
+  await walk.waitForFunction(() => document.documentElement.lang === 'fr');
+  await walk.getByRole('heading', { name: 'Partager mes documents' }).waitFor();
+  await check('clavier-partage', walk);
+  report.keyboard = reached;
 } catch (e) {
   report.errors.push(String(e && e.stack || e));
 } finally {

@@ -33,6 +33,11 @@ async fn portal_works_in_chromium_without_accessibility_violations() {
     hub.ctx().observatory.refresh_all(&hub.ctx().fed).await;
     let inst = passerelle_protocol::ids::NodeId::new("asso-a").unwrap();
     let password = passerelle_tests::vault::add_partner(&hub, "agent@asso.fr", "Agent A", &inst);
+    // A person linked to the institution, for the keyboard-only walk that
+    // grants a consent (sharing needs an institution to share with).
+    let linked =
+        passerelle_tests::vault::create_account(&hub, "0639445566", "mot-de-passe-lie").await;
+    passerelle_tests::vault::link(&hub, &linked, &net.node_dir("asso-a"), "ASSO-7").await;
 
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let script = root.join("tests/browser/run.mjs");
@@ -45,6 +50,8 @@ async fn portal_works_in_chromium_without_accessibility_violations() {
             .arg(&artifacts)
             .arg("agent@asso.fr")
             .arg(password)
+            .arg("0639445566")
+            .arg("mot-de-passe-lie")
             .output()
     })
     .await
@@ -85,6 +92,8 @@ async fn portal_works_in_chromium_without_accessibility_violations() {
             "coffre-partager",
             "coffre-journal",
             "coffre-compte",
+            "coffre-langue-swb",
+            "coffre-langue-fr",
             "verifier",
             "themes",
             "donnees-ouvertes",
@@ -98,8 +107,30 @@ async fn portal_works_in_chromium_without_accessibility_violations() {
             "mentions-legales",
             "donnees-personnelles",
             "accessibilite",
-            "clavier-coffre"
+            "clavier-coffre",
+            "clavier-partage"
         ]
+    );
+    // The keyboard-only walk reached every control of sign-in and of a
+    // grant, and the language switch, with Tab (the script checks that
+    // each focused control showed its focus).
+    assert_eq!(
+        report["keyboard"],
+        serde_json::json!([
+            "lien Me connecter",
+            "identifiant",
+            "mot de passe",
+            "bouton Me connecter",
+            "menu Partager",
+            "case Logement",
+            "avec qui",
+            "démarche",
+            "autre démarche",
+            "date de fin",
+            "bouton Donner",
+            "langue Shimaore",
+            "langue Français"
+        ])
     );
     assert_eq!(
         report["csvHeader"],

@@ -57,6 +57,36 @@ pub fn date(t: u64) -> String {
     }
 }
 
+/// A Unix time in Mayotte as its day and its time, in French:
+/// `("23/11/2026", "03:00")`, for pages that word the rest themselves
+/// (the vault's, in the reader's language).
+pub fn parts(t: u64) -> Option<(String, String)> {
+    let z = local(t)?;
+    Some((
+        z.strftime("%d/%m/%Y").to_string(),
+        z.strftime("%H:%M").to_string(),
+    ))
+}
+
+/// The last day of something that ends at `t`, as `23/11/2026`, when `t`
+/// is midnight in Mayotte (as [`end_of_day`] makes it): a consent "until
+/// the 5th" ends at midnight between the 5th and the 6th, and reads "the
+/// 5th". `None` for any other time.
+pub fn last_day(t: u64) -> Option<String> {
+    let z = local(t)?;
+    if (z.hour(), z.minute(), z.second(), z.subsec_nanosecond()) != (0, 0, 0, 0) {
+        return None;
+    }
+    let last = z.date().yesterday().ok()?;
+    Some(last.strftime("%d/%m/%Y").to_string())
+}
+
+/// When something ends, in French: `05/12/2026 inclus` when it ends at
+/// midnight in Mayotte (see [`last_day`]), otherwise as [`date`].
+pub fn until(t: u64) -> String {
+    last_day(t).map_or_else(|| date(t), |day| format!("{day} inclus"))
+}
+
 /// The calendar day of a Unix time in Mayotte, as `YYYY-MM-DD` (the value
 /// of a date field).
 pub fn day(t: u64) -> String {
@@ -111,5 +141,26 @@ mod tests {
         assert_eq!(end_of_day("2026-13-01"), None);
         assert_eq!(end_of_day("1969-12-31"), None);
         assert_eq!(end_of_day("hier"), None);
+    }
+
+    #[test]
+    fn an_end_at_midnight_reads_as_its_last_day() {
+        // "Until 2026-12-05": ends at 2026-12-05 21:00 UTC, midnight in
+        // Mayotte; it reads as the 5th, included.
+        let end = end_of_day("2026-12-05").unwrap();
+        assert_eq!(end, 1_796_504_400);
+        assert_eq!(date(end - 60), "05/12/2026 à 23:59 (heure de Mayotte)");
+        assert_eq!(last_day(end).as_deref(), Some("05/12/2026"));
+        assert_eq!(until(end), "05/12/2026 inclus");
+        // Any other time is shown as a date and time.
+        assert_eq!(last_day(end - 1), None);
+        assert_eq!(last_day(end + 3600), None);
+        assert_eq!(until(end + 3600), "06/12/2026 à 01:00 (heure de Mayotte)");
+        assert_eq!(
+            parts(end - 60),
+            Some(("05/12/2026".to_string(), "23:59".to_string()))
+        );
+        // Midnight UTC is 03:00 in Mayotte: not the end of a local day.
+        assert_eq!(last_day(1_795_392_000), None);
     }
 }

@@ -60,29 +60,21 @@ impl PortalError {
         }
     }
 
-    /// The page's title and text, in plain French.
-    fn words(&self) -> (&'static str, String) {
+    /// The page's title and text, in plain words: French, or the
+    /// language of a vault page ([`crate::i18n`]). A bad request's reason
+    /// is given by its handler, in French.
+    fn words(&self) -> (String, String) {
+        let tr = crate::i18n::Tr::current();
         match self {
-            Self::NotFound => (
-                "Page introuvable",
-                "Cette page n'existe pas, ou elle n'est plus disponible.".into(),
-            ),
-            Self::BadRequest(why) => ("Demande incorrecte", (*why).to_string()),
-            Self::FormExpired { .. } => (
-                "Formulaire refusé",
-                "Ce formulaire a expiré ou ne vient pas de ce site.".into(),
-            ),
-            Self::OpsForbidden => ("Accès refusé", String::new()),
-            Self::Gateway { french, .. } => ("Document indisponible", french.clone()),
-            Self::Internal => (
-                "Erreur",
-                "Une erreur s'est produite de notre côté. Réessayez plus tard.".into(),
-            ),
-            Self::Unavailable => (
-                "Service occupé",
-                "Le service est momentanément indisponible. Réessayez dans quelques minutes."
-                    .into(),
-            ),
+            Self::NotFound => (tr.t("erreur-introuvable"), tr.t("erreur-introuvable-texte")),
+            Self::BadRequest(why) => (tr.t("erreur-demande"), (*why).to_string()),
+            Self::FormExpired { .. } => {
+                (tr.t("erreur-formulaire"), tr.t("erreur-formulaire-texte"))
+            }
+            Self::OpsForbidden => (tr.t("erreur-acces"), String::new()),
+            Self::Gateway { french, .. } => (tr.t("erreur-document"), french.clone()),
+            Self::Internal => (tr.t("erreur-interne"), tr.t("erreur-interne-texte")),
+            Self::Unavailable => (tr.t("erreur-occupe"), tr.t("erreur-occupe-texte")),
         }
     }
 }
@@ -136,14 +128,15 @@ pub async fn render(State(ctx): State<Arc<Ctx>>, res: Response) -> Response {
         PortalError::FormExpired { back } => *back,
         _ => "/",
     };
+    let tr = crate::i18n::Tr::current();
     let again = if back == "/" {
-        "Retour à l'accueil"
+        tr.t("erreur-retour-accueil")
     } else {
-        "Recommencer"
+        tr.t("erreur-recommencer")
     };
     let body = page(
         &ctx,
-        title,
+        &title,
         html! {
             h1 { (title) }
             @if !text.is_empty() { p { (text) } }

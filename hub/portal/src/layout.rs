@@ -3,13 +3,17 @@
 
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
-use crate::state::Ctx;
+use crate::{
+    i18n::{language_switch, Tr},
+    state::Ctx,
+};
 
 pub use passerelle_hub_core::french::{date, number};
 
 const CSS: &str = "\
 .evitement{position:absolute;left:-999px;top:0;background:#fff;color:#0b4f8a;padding:.5rem 1rem;z-index:10}.evitement:focus{left:0}\
 nav.legal{display:flex;flex-wrap:wrap;gap:.3rem 1rem;margin-top:.4rem}\
+:focus-visible,input[type=date]:focus-within{outline:3px solid #1b1b1b;outline-offset:0;box-shadow:0 0 0 6px #ffbf47}main:focus-visible{box-shadow:none;outline:none}nav.langues{display:flex;flex-wrap:wrap;gap:.2rem .8rem;margin-top:.4rem}nav.langues .note{color:#fff}.ico{width:1.4em;height:1.4em;vertical-align:-.3em;margin-right:.4em;flex:none}\
 *{box-sizing:border-box}body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;color:#1b1b1b;line-height:1.5;background:#fff}\
 a{color:#0b4f8a}header.site{background:#0b3d6b;color:#fff;padding:.6rem 1rem}header.site a{color:#fff;text-decoration:none}\
 header.site .nom{font-weight:700;font-size:1.2rem}nav.site{display:flex;flex-wrap:wrap;gap:.3rem 1rem;margin-top:.3rem}\
@@ -75,51 +79,54 @@ pub fn column_heads(names: &[&str]) -> Markup {
 }
 
 /// A whole page: the shell around `body`, rendered. Every text is
-/// escaped by the template engine.
+/// escaped by the template engine. The shell's words are in the
+/// language of the request (French outside the vault, see
+/// [`crate::i18n`]); the vault's pages also get the language switch.
 pub fn page(ctx: &Ctx, title: &str, body: Markup) -> String {
+    let tr = Tr::current();
     html! {
         (DOCTYPE)
-        html lang="fr" {
+        html lang=(tr.lang.code()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 // No icon: browsers would otherwise ask for /favicon.ico.
                 link rel="icon" href="data:,";
-                title { (title) " — Passerelle Mayotte" }
+                title { (title) " — " (tr.t("layout-titre-suffixe")) }
                 style { (PreEscaped(CSS)) }
             }
             body {
-                a.evitement href="#contenu" { "Aller au contenu" }
+                a.evitement href="#contenu" { (tr.t("layout-evitement")) }
                 header.site {
                     a.nom href="/" { "Passerelle" }
-                    " · Observatoire social et médico-social de Mayotte"
-                    nav.site aria-label="Navigation principale" {
-                        a href="/" { "Accueil" }
-                        a href="/themes" { "Thèmes" }
-                        a href="/annuaire" { "Annuaire" }
-                        a href="/ressources" { "Ressources" }
-                        a href="/donnees" { "Données ouvertes" }
-                        a href="/coffre" { "Mon coffre-fort" }
-                        a href="/partenaires" { "Espace partenaires" }
+                    " · " (tr.t("layout-sous-titre"))
+                    nav.site aria-label=(tr.t("layout-nav")) {
+                        a href="/" { (tr.t("layout-accueil")) }
+                        a href="/themes" { (tr.t("layout-themes")) }
+                        a href="/annuaire" { (tr.t("layout-annuaire")) }
+                        a href="/ressources" { (tr.t("layout-ressources")) }
+                        a href="/donnees" { (tr.t("layout-donnees")) }
+                        a href="/coffre" { (tr.t("layout-coffre")) }
+                        a href="/partenaires" { (tr.t("layout-partenaires")) }
                     }
+                    (language_switch(&tr))
                 }
                 main #contenu tabindex="-1" {
                     @if ctx.demo {
                         p.demo role="note" {
-                            strong { "Démonstration :" }
-                            " les partenaires et toutes les données de ce site sont fictifs."
+                            strong { (tr.t("layout-demo-titre")) }
+                            " " (tr.t("layout-demo-texte"))
                         }
                     }
                     (body)
                 }
                 footer.site {
-                    "Service de la " (ctx.hub.config.name) ". Aucune donnée sur une personne n'est publiée : "
-                    "les chiffres qui pourraient désigner quelqu'un sont masqués. "
-                    a href="/confiance" { "La confiance dans le réseau" }
-                    nav.legal aria-label="Informations légales" {
-                        a href="/mentions-legales" { "Mentions légales" }
-                        a href="/donnees-personnelles" { "Données personnelles" }
-                        a href="/accessibilite" { "Accessibilité : non conforme" }
+                    (tr.a("layout-pied", &[("nom", ctx.hub.config.name.as_str().into())])) " "
+                    a href="/confiance" { (tr.t("layout-confiance")) }
+                    nav.legal aria-label=(tr.t("layout-legal")) {
+                        a href="/mentions-legales" { (tr.t("layout-mentions")) }
+                        a href="/donnees-personnelles" { (tr.t("layout-donnees-personnelles")) }
+                        a href="/accessibilite" { (tr.t("layout-accessibilite")) }
                     }
                 }
             }

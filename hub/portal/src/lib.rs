@@ -21,6 +21,8 @@
 //! - [`data`]: CSV/JSON downloads and the API.
 //! - [`directory`]: the directory of actors.
 //! - [`https`]: the TLS acceptor built from configured certificate files.
+//! - [`i18n`]: the vault's pages in the reader's language (Fluent), and
+//!   the language switch.
 //! - [`partner`]: sign-in, partner pages and activity reports.
 //! - [`resources`]: the resource centre (public list, partners' uploads).
 //! - [`vault`]: the beneficiary's vault pages.
@@ -46,6 +48,7 @@ pub mod data;
 pub mod directory;
 pub mod error;
 pub mod https;
+pub mod i18n;
 pub mod layout;
 pub mod legal;
 pub mod map;
@@ -87,6 +90,7 @@ pub fn router(ctx: Arc<Ctx>) -> Router {
         .merge(partner::router())
         .merge(resources::router())
         .merge(vault::router())
+        .merge(i18n::router())
         .merge(pro_vault::router())
         .merge(pro_uploads::router())
         .merge(verify::router())
@@ -102,6 +106,9 @@ pub fn router(ctx: Arc<Ctx>) -> Router {
             ctx.clone(),
             error::render,
         ))
+        // The vault's pages in the reader's language (outside the error
+        // pages, so that those are drawn in it too).
+        .layer(axum::middleware::from_fn(i18n::scope))
         .layer(axum::middleware::map_response(security_headers))
         .layer(axum::middleware::from_fn(ops::track))
         .with_state(ctx)

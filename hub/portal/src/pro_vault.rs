@@ -17,7 +17,7 @@ use passerelle_protocol::{
 };
 
 use super::{
-    layout::{date, page},
+    layout::page,
     paging,
     partner::private,
     vault::{
@@ -100,7 +100,7 @@ fn home_page_at(
                             td { (person_label(ctx, &c.person)) }
                             td { (c.scope_label) }
                             td { (procedure_label(&c.consent.procedure)) }
-                            td { (date(c.consent.not_after)) }
+                            td { (passerelle_hub_core::french::until(c.consent.not_after)) }
                             td { a href={ "/partenaires/coffre/" (c.consent.id) } { "Voir les documents" } }
                         }
                     }
@@ -200,7 +200,7 @@ pub async fn shared(
         h1 { "Documents de " (person_label(&ctx, &c.person)) }
         p {
             "Pour : " (procedure_label(&c.consent.procedure))
-            ". Autorisation valable jusqu'au " (date(c.consent.not_after)) "."
+            ". Autorisation valable jusqu'au " (passerelle_hub_core::french::until(c.consent.not_after)) "."
         }
         @for h in &holdings {
             h2 { (h.name) }

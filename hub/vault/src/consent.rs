@@ -400,4 +400,55 @@ mod tests {
         assert!(grant(&store, &key, &grant_at("p", 1, now + 86400), later).is_ok());
         assert!(grant(&store, &key, &grant_at("p", 1, now + 86400), later).is_err());
     }
+
+    #[test]
+    fn a_consent_until_a_day_lasts_to_the_end_of_that_day_in_mayotte() {
+        use passerelle_protocol::vault::{check_consent, AccessRefusal};
+        let dir = tempfile::tempdir().unwrap();
+        let store = VaultStore::new(
+            passerelle_hub_core::store::Store::open(&dir.path().join("store")).unwrap(),
+        );
+        let pkcs8 =
+            ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
+                .unwrap();
+        let key = SigningKey::from_pkcs8(pkcs8.as_ref()).unwrap();
+        // "Until 2026-12-05", as the person typed it: the end of that day
+        // in Mayotte, midnight local time, 21:00 UTC.
+        let until = passerelle_hub_core::french::end_of_day("2026-12-05").unwrap();
+        let last_minute = 1_796_504_340; // 2026-12-05T20:59:00Z, 23:59 in Mayotte
+        let end = 1_796_504_400; // 2026-12-05T21:00:00Z, 00:00 on the 6th in Mayotte
+        assert_eq!(until, end);
+        let now = end - 4 * 86_400;
+        let g = Grant {
+            person: "p".into(),
+            grantee: (Grantee::Institution(node("cd-976")), "CD".into()),
+            scopes: vec![(node("caf-976"), docs(&["d"]), "d".into())],
+            procedure: "rsa".into(),
+            until,
+        };
+        let record = grant(&store, &key, &g, now).unwrap().remove(0);
+        assert_eq!(record.consent.not_after, end);
+        // The hub's view.
+        assert!(record.active(last_minute));
+        assert!(record.active(end - 1));
+        assert!(!record.active(end));
+        // The node's check of the signed capability says the same.
+        let at = |t| {
+            check_consent(
+                &record.signed,
+                &key.public(),
+                &node("caf-976"),
+                &record.consent.person,
+                &node("cd-976"),
+                "agent@cd.fr",
+                None,
+                t,
+                &|_| false,
+            )
+        };
+        assert!(at(last_minute).is_ok());
+        assert!(at(end - 1).is_ok());
+        assert!(matches!(at(end), Err(AccessRefusal::Expired)));
+        assert!(matches!(at(end + 60), Err(AccessRefusal::Expired)));
+    }
 }

@@ -3,8 +3,47 @@
 
 use super::*;
 
+/// The vault's own refusals of a login or a password (French sentences
+/// in `passerelle-vault`), with the key of each in the translation files.
+const VAULT_WORDS: &[(&str, &str)] = &[
+    ("Cette adresse e-mail n'est pas valide.", "compte-email-invalide"),
+    (
+        "Tapez un numéro de téléphone à 10 chiffres (par exemple 0639 12 34 56) ou une adresse e-mail.",
+        "compte-identifiant-invalide",
+    ),
+    (
+        "Le mot de passe doit avoir au moins 8 caractères.",
+        "compte-mot-de-passe-court",
+    ),
+    (
+        "Les deux mots de passe ne sont pas identiques.",
+        "compte-mots-de-passe-differents",
+    ),
+];
+
+/// A refusal of the vault in the reader's language (as the vault wrote
+/// it when no translation file has it).
+fn vault_words(m: &str) -> String {
+    VAULT_WORDS
+        .iter()
+        .find(|(french, _)| *french == m)
+        .map_or_else(|| m.to_string(), |(_, key)| Tr::current().t(key))
+}
+
+/// Too many attempts from one address or for one account.
+fn too_many() -> String {
+    Tr::current().t("compte-trop-de-tentatives")
+}
+
+/// Too many password checks at once.
+fn busy() -> String {
+    Tr::current().t("compte-service-occupe")
+}
+
+/// The same words for the code pages of `identify` (in French there).
 pub(super) const TOO_MANY: &str = "Trop de tentatives. Attendez une minute.";
 
+/// See [`TOO_MANY`].
 pub(super) const BUSY: &str = "Le service est très sollicité. Réessayez dans un instant.";
 
 /// The three forms shown before any session, each with a fresh
@@ -25,98 +64,96 @@ impl AccountForm {
         }
     }
 
-    fn title(self) -> &'static str {
+    fn title(self, tr: &Tr) -> String {
         match self {
-            Self::Create => "Créer mon compte",
-            Self::SignIn => "Me connecter",
-            Self::Reset => "Mot de passe oublié",
+            Self::Create => tr.t("compte-creer"),
+            Self::SignIn => tr.t("compte-connexion"),
+            Self::Reset => tr.t("compte-oubli-titre"),
         }
     }
 
-    fn button(self) -> &'static str {
+    fn button(self, tr: &Tr) -> Markup {
         match self {
-            Self::Create => "Recevoir un code",
-            Self::SignIn => "Me connecter",
-            Self::Reset => "Changer mon mot de passe",
+            Self::Create => html! { (icon(Icon::Account)) (tr.t("compte-recevoir-code")) },
+            Self::SignIn => html! { (icon(Icon::Account)) (tr.t("compte-connexion")) },
+            Self::Reset => html! { (tr.t("compte-oubli-bouton")) },
         }
     }
 
-    fn intro(self) -> Markup {
+    fn intro(self, tr: &Tr) -> Markup {
         match self {
             Self::Create => html! {
-                p { "Un seul compte suffit pour tous vos papiers." }
-                p { "Nous allons envoyer un code à votre téléphone (par SMS) ou à votre adresse e-mail, pour vérifier qu'ils sont bien à vous. Ensuite, vous choisirez votre mot de passe." }
-                p.note { "Pas de téléphone ni d'adresse e-mail ? Un professionnel d'une institution partenaire peut créer votre compte au guichet." }
+                p { (tr.t("compte-creer-intro")) }
+                p { (tr.t("compte-creer-code")) }
+                p.note { (tr.t("compte-creer-au-guichet")) }
             },
             Self::SignIn => html! {},
             Self::Reset => html! {
-                p {
-                    "Allez voir un professionnel d'une institution partenaire avec une pièce d'identité. "
-                    "Il vous donnera un code, valable 30 minutes."
-                }
+                p { (tr.t("compte-oubli-intro")) }
                 p.note {
-                    "Si vous vous trompez de code de secours, vous pouvez réessayer avec le même code du professionnel ("
-                    (accounts::MAX_RESET_ATTEMPTS) " essais en tout). Ensuite, demandez-lui un nouveau code."
+                    (tr.a("compte-oubli-essais", &[("essais", accounts::MAX_RESET_ATTEMPTS.into())]))
                 }
             },
         }
     }
 
     /// The fields after the login.
-    fn fields(self) -> Markup {
+    fn fields(self, tr: &Tr) -> Markup {
         match self {
             Self::Create => html! {},
             Self::SignIn => html! {
                 p {
-                    label for="mdp" { "Mot de passe" } br;
+                    label for="mdp" { (tr.t("compte-mot-de-passe")) } br;
                     input #mdp name="mdp" type="password" autocomplete="current-password" required;
                 }
             },
             Self::Reset => html! {
                 p {
-                    label for="code" { "Le code donné par le professionnel" } br;
+                    label for="code" { (tr.t("compte-code-professionnel")) } br;
                     input #code name="code" autocomplete="one-time-code" required;
                 }
                 p {
-                    label for="secours" { "Votre code de secours, si vous l'avez (sinon laissez vide)" } br;
+                    label for="secours" { (tr.t("compte-code-secours-champ")) } br;
                     input #secours name="secours";
                 }
-                (new_password())
+                (new_password(tr))
             },
         }
     }
 
     /// The form, its token in a cookie.
     pub(super) fn show(self, ctx: &Ctx, message: Option<&str>, status: StatusCode) -> Response {
+        let tr = Tr::current();
         let token = new_token();
+        let title = self.title(&tr);
         let body = html! {
-            h1 { (self.title()) }
+            h1 { (title) }
             @if let Some(m) = message { (alert(m)) }
-            (self.intro())
+            (self.intro(&tr))
             form method="post" action=(self.action()) {
                 (hidden(&token))
                 p {
-                    label for="identifiant" { "Numéro de téléphone ou adresse e-mail" } br;
+                    label for="identifiant" { (tr.t("compte-identifiant")) } br;
                     input #identifiant name="identifiant" autocomplete="username" inputmode="email" required;
                 }
-                (self.fields())
-                p { button.gros type="submit" { (self.button()) } }
+                (self.fields(&tr))
+                p { button.gros type="submit" { (self.button(&tr)) } }
             }
             @if matches!(self, Self::SignIn) { (super::oidc::buttons(ctx)) }
-            p { a href="/coffre" { "Retour" } }
+            p { a href="/coffre" { (tr.t("coffre-retour")) } }
         };
-        with_form_cookie(status, page(ctx, self.title(), body), &token)
+        with_form_cookie(status, page(ctx, &title, body), &token)
     }
 }
 
-fn new_password() -> Markup {
+fn new_password(tr: &Tr) -> Markup {
     html! {
         p {
-            label for="mdp" { "Choisissez un mot de passe (8 caractères au moins)" } br;
+            label for="mdp" { (tr.t("compte-nouveau-mot-de-passe")) } br;
             input #mdp name="mdp" type="password" autocomplete="new-password" minlength="8" required;
         }
         p {
-            label for="mdp2" { "Tapez-le une deuxième fois" } br;
+            label for="mdp2" { (tr.t("compte-mot-de-passe-encore")) } br;
             input #mdp2 name="mdp2" type="password" autocomplete="new-password" required;
         }
     }
@@ -134,23 +171,21 @@ pub fn rescue_page(
     code: &str,
     intro: Markup,
 ) -> String {
+    let tr = Tr::current();
     vault_page(
         ctx,
-        "Votre code de secours",
+        &tr.t("secours-titre"),
         s,
         html! {
-            h1 { "Votre code de secours" }
+            h1 { (tr.t("secours-titre")) }
             (intro)
-            p.code aria-label="code de secours" { (code) }
+            p.code aria-label=(tr.t("secours-code-nom")) { (code) }
             p {
-                strong { "Notez ce code sur un papier et gardez-le bien." }
-                " Il ne sera plus jamais affiché."
+                strong { (tr.t("secours-notez")) }
+                " " (tr.t("secours-plus-affiche"))
             }
-            p {
-                "Si vous oubliez votre mot de passe, ce code permet de garder les documents que vous avez déposés. "
-                "Sans lui, ils seront perdus : personne ne peut les ouvrir à votre place."
-            }
-            a.gros href="/coffre" { "J'ai noté mon code" }
+            p { (tr.t("secours-pourquoi")) }
+            a.gros href="/coffre" { (tr.t("secours-note")) }
         },
     )
 }
@@ -191,21 +226,21 @@ pub async fn login(
 ) -> Response {
     let form = AccountForm::SignIn;
     if limited(&ctx, peer, &headers).await {
-        return form.show(&ctx, Some(TOO_MANY), StatusCode::TOO_MANY_REQUESTS);
+        return form.show(&ctx, Some(&too_many()), StatusCode::TOO_MANY_REQUESTS);
     }
     let Ok(_permit) = ctx.password_checks.try_acquire() else {
-        return form.show(&ctx, Some(BUSY), StatusCode::SERVICE_UNAVAILABLE);
+        return form.show(&ctx, Some(&busy()), StatusCode::SERVICE_UNAVAILABLE);
     };
-    let wrong = "Identifiant ou mot de passe incorrect.";
+    let wrong = Tr::current().t("compte-mauvais-mot-de-passe");
     let Ok(login) = accounts::normalise_login(f.get("identifiant")) else {
-        return form.show(&ctx, Some(wrong), StatusCode::UNAUTHORIZED);
+        return form.show(&ctx, Some(&wrong), StatusCode::UNAUTHORIZED);
     };
     if !ctx
         .account_limiter
         .handle_attempt(format!("vault:{login}"), now())
     {
         tracing::warn!("vault sign-in over the per-account limit");
-        return form.show(&ctx, Some(TOO_MANY), StatusCode::TOO_MANY_REQUESTS);
+        return form.show(&ctx, Some(&too_many()), StatusCode::TOO_MANY_REQUESTS);
     }
     match accounts::sign_in(&ctx.vault.store, &login, f.get("mdp")) {
         Ok(Some((account, key))) => {
@@ -219,12 +254,12 @@ pub async fn login(
             let res = signed_in(&token, ttl, "/coffre");
             super::oidc::after_password(&ctx, &headers, &account.id, &key, res)
         }
-        Ok(None) => form.show(&ctx, Some(wrong), StatusCode::UNAUTHORIZED),
+        Ok(None) => form.show(&ctx, Some(&wrong), StatusCode::UNAUTHORIZED),
         Err(error) => {
             tracing::error!(%error, "sign-in failed");
             form.show(
                 &ctx,
-                Some("La connexion n'a pas pu se faire. Réessayez plus tard."),
+                Some(&Tr::current().t("compte-connexion-impossible")),
                 StatusCode::INTERNAL_SERVER_ERROR,
             )
         }
@@ -258,20 +293,20 @@ pub async fn reset(
 ) -> Response {
     let form = AccountForm::Reset;
     if limited(&ctx, peer, &headers).await {
-        return form.show(&ctx, Some(TOO_MANY), StatusCode::TOO_MANY_REQUESTS);
+        return form.show(&ctx, Some(&too_many()), StatusCode::TOO_MANY_REQUESTS);
     }
     let Ok(login) = accounts::normalise_login(f.get("identifiant")) else {
         return form.show(
             &ctx,
-            Some("Ce code n'est pas valable. Demandez un nouveau code à un professionnel."),
+            Some(&Tr::current().t("refus-code-reinitialisation")),
             StatusCode::BAD_REQUEST,
         );
     };
     if let Err(m) = accounts::check_password(f.get("mdp"), f.get("mdp2")) {
-        return form.show(&ctx, Some(m), StatusCode::BAD_REQUEST);
+        return form.show(&ctx, Some(&vault_words(m)), StatusCode::BAD_REQUEST);
     }
     let Ok(_permit) = ctx.password_checks.try_acquire() else {
-        return form.show(&ctx, Some(BUSY), StatusCode::SERVICE_UNAVAILABLE);
+        return form.show(&ctx, Some(&busy()), StatusCode::SERVICE_UNAVAILABLE);
     };
     let t = now();
     let rescue = Some(f.get("secours"));
@@ -291,7 +326,7 @@ pub async fn reset(
             tracing::error!(%error, "password reset failed");
             form.show(
                 &ctx,
-                Some("Le changement n'a pas pu se faire. Réessayez plus tard."),
+                Some(&Tr::current().t("compte-changement-impossible")),
                 StatusCode::INTERNAL_SERVER_ERROR,
             )
         }
@@ -303,7 +338,7 @@ pub async fn reset(
 fn password_changed(ctx: &Ctx, r: accounts::Reset, t: u64) -> Response {
     ctx.person_sessions.close_all(&r.account.id);
     super::oidc::after_reset(ctx, &r.account.id);
-    let mut lost = 0;
+    let mut lost: u32 = 0;
     if !r.kept_uploads {
         // Nobody can open them any more: remove them for good.
         for u in ctx.vault.store.uploads(&r.account.id).unwrap_or_default() {
@@ -317,14 +352,14 @@ fn password_changed(ctx: &Ctx, r: accounts::Reset, t: u64) -> Response {
         r.code_issued_by, r.kept_uploads
     );
     person_did(ctx, &r.account.id, Action::PasswordReset, "-", detail);
+    let tr = Tr::current();
     open_session(ctx, &r.account, r.key, t, |s| match &r.new_rescue_code {
         Some(code) => {
             let intro = html! {
                 p {
-                    "Votre mot de passe est changé."
+                    (tr.t("compte-mot-de-passe-change-phrase"))
                     @if lost > 0 {
-                        " Sans votre ancien code de secours, vos " (lost)
-                        " document(s) déposé(s) ont été effacés. Les documents des institutions sont toujours là."
+                        " " (tr.a("compte-depots-effaces", &[("nombre", lost.into())]))
                     }
                 }
             };
@@ -332,13 +367,37 @@ fn password_changed(ctx: &Ctx, r: accounts::Reset, t: u64) -> Response {
         }
         None => vault_page(
             ctx,
-            "Mot de passe changé",
+            &tr.t("compte-mot-de-passe-change"),
             Some(s),
             html! {
-                h1 { "Mot de passe changé" }
-                p { "Vos documents déposés sont toujours là." }
-                a.gros href="/coffre" { "Voir mes documents" }
+                h1 { (tr.t("compte-mot-de-passe-change")) }
+                p { (tr.t("compte-depots-gardes")) }
+                a.gros href="/coffre" { (icon(Icon::Documents)) (tr.t("compte-voir-documents")) }
             },
         ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_vaults_refusals_have_their_words_in_the_translation_files() {
+        let refusals = [
+            accounts::normalise_login("pas une adresse@").unwrap_err(),
+            accounts::normalise_login("12").unwrap_err(),
+            accounts::check_password("court", "court").unwrap_err(),
+            accounts::check_password("un mot de passe", "un autre").unwrap_err(),
+        ];
+        for m in refusals {
+            let (_, key) = VAULT_WORDS
+                .iter()
+                .find(|(french, _)| *french == m)
+                .unwrap_or_else(|| panic!("no key for {m:?}"));
+            // French says what the vault says.
+            assert_eq!(Tr::FR.t(key), m);
+        }
+        assert_eq!(vault_words("autre chose"), "autre chose");
+    }
 }

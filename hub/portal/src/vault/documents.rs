@@ -5,27 +5,31 @@
 use super::*;
 use crate::multipart::{self, FormError};
 
-const NOT_YOURS: &str = "Ce document n'existe pas, ou il ne vous concerne pas.";
+/// A document that is not there, or not the person's.
+fn not_yours_words() -> String {
+    Tr::current().t("acces-pas-a-vous")
+}
 
 /// GET `/coffre`: the documents, or the welcome page.
 pub async fn home(State(ctx): State<Arc<Ctx>>, person: Option<Person>) -> Response {
     match person {
         Some(s) => documents_page(&ctx, &s, None, StatusCode::OK).await,
-        None => private(StatusCode::OK, page(&ctx, "Mon coffre-fort", welcome())),
+        None => private(
+            StatusCode::OK,
+            page(&ctx, &Tr::current().t("accueil-titre-court"), welcome()),
+        ),
     }
 }
 
 fn welcome() -> Markup {
+    let tr = Tr::current();
     html! {
-        h1 { "Mon coffre-fort numérique" }
-        p {
-            "Vos papiers au même endroit : ceux que les institutions ont sur vous, et ceux que vous ajoutez. "
-            "Vous choisissez qui peut les voir."
-        }
-        a.gros href="/coffre/connexion" { "Me connecter" }
-        a.gros href="/coffre/creer" { "Créer mon compte" }
-        a.gros.clair href="/coffre/recuperer" { "J'ai oublié mon mot de passe" }
-        p.note { "Un travailleur social peut vous aider à créer votre compte." }
+        h1 { (tr.t("accueil-titre")) }
+        p { (tr.t("accueil-intro")) }
+        a.gros href="/coffre/connexion" { (icon(Icon::Account)) (tr.t("compte-connexion")) }
+        a.gros href="/coffre/creer" { (icon(Icon::Account)) (tr.t("compte-creer")) }
+        a.gros.clair href="/coffre/recuperer" { (tr.t("accueil-oubli")) }
+        p.note { (tr.t("accueil-aide")) }
     }
 }
 
@@ -37,31 +41,32 @@ pub(super) async fn documents_page(
 ) -> Response {
     let holdings = ctx.vault.holdings(&s.person, &Requester::Person).await;
     let ups = ctx.vault.store.uploads(&s.person).unwrap_or_default();
+    let tr = Tr::current();
     let body = html! {
-        h1 { "Mes documents" }
+        h1 { (tr.t("coffre-documents-titre")) }
         @if let Some(m) = message { (alert(m)) }
         (super::rights::inactivity_notice(ctx, &s.person))
         (super::oidc::link(ctx))
-        h2 { "Documents des institutions" }
+        h2 { (tr.t("documents-institutions")) }
         @if holdings.is_empty() {
-            p {
-                "Aucune institution n'est encore reliée à votre coffre. "
-                "Touchez « Relier une institution » et montrez le code au guichet."
-            }
+            p { (tr.t("documents-aucune-institution")) }
         }
         @for h in &holdings { (holding(s, h)) }
-        h2 { "Mes documents déposés" }
+        h2 { (tr.t("documents-deposes")) }
         @if ups.is_empty() {
-            p { "Vous n'avez encore rien déposé." }
+            p { (tr.t("documents-rien-depose")) }
         } @else {
             ul.docs {
                 @for u in &ups {
                     (card(
                         s,
-                        (u.category.label(), &u.name),
-                        html! { "Déposé le " (date(u.added_at)) },
+                        (&tr.category(u.category), &u.name),
+                        html! { (tr.a("documents-depose-le", &[("date", tr.date(u.added_at).into())])) },
                         &format!("/coffre/depots/{}", u.id),
-                        (&format!("/coffre/depots/{}/supprimer", u.id), "Supprimer pour toujours"),
+                        (
+                            &format!("/coffre/depots/{}/supprimer", u.id),
+                            html! { (icon(Icon::Delete)) (tr.t("documents-supprimer")) },
+                        ),
                     ))
                 }
             }
@@ -69,24 +74,31 @@ pub(super) async fn documents_page(
         (room(ctx, &s.person, &ups))
         (upload_form(s))
     };
-    private(status, vault_page(ctx, "Mes documents", Some(s), body))
+    private(
+        status,
+        vault_page(ctx, &tr.t("coffre-documents-titre"), Some(s), body),
+    )
 }
 
 /// One institution's documents, or why they cannot be shown.
 fn holding(s: &accounts::PersonSession, h: &vault::Holding) -> Markup {
+    let tr = Tr::current();
     html! {
         h3 { (h.name) }
         @match &h.documents {
             Err(e) => (alert(&access_french(e))),
-            Ok(d) if d.is_empty() => p { "Aucun document pour le moment." },
+            Ok(d) if d.is_empty() => p { (tr.t("documents-aucun")) },
             Ok(docs) => ul.docs {
                 @for d in docs {
                     (card(
                         s,
-                        (d.category.label(), &d.name),
-                        html! { "Ajouté le " (date(d.added_at)) },
+                        (&tr.category(d.category), &d.name),
+                        html! { (tr.a("documents-ajoute-le", &[("date", tr.date(d.added_at).into())])) },
                         &format!("/coffre/institution/{}/{}", h.node, d.id),
-                        (&format!("/coffre/copie/{}/{}", h.node, d.id), "Faire une copie vérifiable"),
+                        (
+                            &format!("/coffre/copie/{}/{}", h.node, d.id),
+                            html! { (icon(Icon::Copy)) (tr.t("documents-copie")) },
+                        ),
                     ))
                 }
             },
@@ -101,13 +113,13 @@ fn card(
     (category, name): (&str, &str),
     added: Markup,
     download: &str,
-    (action, label): (&str, &str),
+    (action, label): (&str, Markup),
 ) -> Markup {
     html! {
         li.carte {
             strong { (category) } br; (name) br;
             span.note { (added) }
-            a.gros href=(download) { "Télécharger" }
+            a.gros href=(download) { (icon(Icon::Download)) (Tr::current().t("documents-telecharger")) }
             form method="post" action=(action) {
                 (hidden(&s.csrf))
                 button.gros.clair type="submit" { (label) }
@@ -123,42 +135,45 @@ fn room(ctx: &Ctx, person: &str, ups: &[vault::store::Upload]) -> Markup {
     let used: u64 = ups.iter().map(|u| u.size).sum();
     #[allow(clippy::cast_precision_loss)] // sizes far below 2^52 bytes
     let mb = |b: u64| passerelle_hub_core::french::number(b as f64 / MIB as f64, 1);
+    let tr = Tr::current();
+    let args: [crate::i18n::Arg<'_>; 4] = [
+        ("utilise", mb(used).into()),
+        ("max", (q.max_bytes / MIB).into()),
+        ("nombre", ups.len().into()),
+        ("fichiers", q.max_files.into()),
+    ];
     html! {
         p.note {
-            "Place utilisée : " (mb(used)) " Mo sur " (q.max_bytes / MIB) " Mo, "
-            (ups.len()) " document(s) sur " (q.max_files) "."
+            (tr.a("place-utilisee", &args))
             @if !linked {
-                " Tant qu'aucune institution n'est reliée à votre coffre, la place est limitée ; "
-                "une fois relié, vous aurez jusqu'à " (vault::quota::LINKED.max_bytes / MIB) " Mo."
+                " " (tr.a("place-limitee", &[("max", (vault::quota::LINKED.max_bytes / MIB).into())]))
             }
         }
     }
 }
 
 fn upload_form(s: &accounts::PersonSession) -> Markup {
+    let tr = Tr::current();
     html! {
-        h3 { "Ajouter un document" }
+        h3 { (tr.t("depot-titre")) }
         form method="post" action="/coffre/depots" enctype="multipart/form-data" {
             (hidden(&s.csrf))
             p {
                 label for="fichier" {
-                    "Le fichier (PDF ou photo, " (uploads::MAX_UPLOAD / (1024 * 1024)) " Mo au plus)"
+                    (tr.a("depot-fichier", &[("max", (uploads::MAX_UPLOAD / (1024 * 1024)).into())]))
                 }
                 br;
                 input #fichier name="fichier" type="file" accept="application/pdf,image/jpeg,image/png" required;
             }
             p {
-                label for="type" { "C'est quoi ?" } br;
+                label for="type" { (tr.t("depot-type")) } br;
                 select #type name="type" {
-                    @for c in Category::ALL { option value=(c.code()) { (c.label()) } }
+                    @for c in Category::ALL { option value=(c.code()) { (tr.category(c)) } }
                 }
             }
-            p { button.gros type="submit" { "Déposer" } }
+            p { button.gros type="submit" { (icon(Icon::Upload)) (tr.t("depot-bouton")) } }
         }
-        p.note {
-            "Vos documents déposés sont chiffrés avec une clé que seul votre mot de passe (ou votre code de secours) ouvre : "
-            "personne d'autre ne peut les lire, pas même la plateforme."
-        }
+        p.note { (tr.t("depot-chiffre")) }
     }
 }
 
@@ -166,7 +181,7 @@ fn upload_form(s: &accounts::PersonSession) -> Markup {
 /// logged, and the documents page with the reason.
 async fn not_yours(ctx: &Ctx, s: &accounts::PersonSession, subject: &str, why: &str) -> Response {
     refused_here(ctx, &s.person, subject, why);
-    documents_page(ctx, s, Some(NOT_YOURS), StatusCode::NOT_FOUND).await
+    documents_page(ctx, s, Some(&not_yours_words()), StatusCode::NOT_FOUND).await
 }
 
 /// A document that could not be sent: a network failure gets a short
@@ -176,14 +191,15 @@ async fn not_sent(ctx: &Ctx, s: &accounts::PersonSession, n: NotSent) -> Respons
     let Some(status) = n.network else {
         return documents_page(ctx, s, Some(&n.french), StatusCode::NOT_FOUND).await;
     };
+    let tr = Tr::current();
     let body = html! {
-        h1 { "Document indisponible" }
+        h1 { (tr.t("document-indisponible")) }
         (alert(&n.french))
-        p { a.gros href="/coffre" { "Revenir à mes documents" } }
+        p { a.gros href="/coffre" { (icon(Icon::Documents)) (tr.t("document-revenir")) } }
     };
     private(
         status,
-        vault_page(ctx, "Document indisponible", Some(s), body),
+        vault_page(ctx, &tr.t("document-indisponible"), Some(s), body),
     )
 }
 
@@ -283,7 +299,7 @@ pub async fn copy_of(
         now(),
     )
     .map_err(|_| NotSent {
-        french: "La copie n'a pas pu être faite. Réessayez plus tard.".to_string(),
+        french: Tr::current().t("copie-impossible"),
         network: None,
     })?;
     ctx.vault.log(Event {
@@ -382,24 +398,27 @@ pub async fn upload(State(ctx): State<Arc<Ctx>>, s: Person, mut form: Multipart)
             ..UploadForm::default()
         },
         Err(FormError::FieldTooLong) => {
-            let m = "Le formulaire envoyé est trop long. Réessayez depuis cette page.";
-            return documents_page(&ctx, &s, Some(m), StatusCode::PAYLOAD_TOO_LARGE).await;
+            let m = Tr::current().t("depot-formulaire-trop-long");
+            return documents_page(&ctx, &s, Some(&m), StatusCode::PAYLOAD_TOO_LARGE).await;
         }
         Err(FormError::Read(_)) => {
-            let m = "L'envoi a été interrompu. Réessayez.";
-            return documents_page(&ctx, &s, Some(m), StatusCode::BAD_REQUEST).await;
+            let m = Tr::current().t("depot-interrompu");
+            return documents_page(&ctx, &s, Some(&m), StatusCode::BAD_REQUEST).await;
         }
     };
     if !got.too_big && !token_ok(&s.csrf, &got.csrf) {
         return refused(&ctx);
     }
     if got.too_big {
-        let m = format!("Le fichier est trop gros. La limite est de {} Mo : prenez une photo moins lourde ou scannez en PDF.", uploads::MAX_UPLOAD / (1024 * 1024));
+        let m = Tr::current().a(
+            "depot-trop-gros",
+            &[("max", (uploads::MAX_UPLOAD / (1024 * 1024)).into())],
+        );
         return documents_page(&ctx, &s, Some(&m), StatusCode::PAYLOAD_TOO_LARGE).await;
     }
     let Some((name, bytes)) = got.file else {
-        let m = "Choisissez un fichier.";
-        return documents_page(&ctx, &s, Some(m), StatusCode::BAD_REQUEST).await;
+        let m = Tr::current().t("depot-choisir-fichier");
+        return documents_page(&ctx, &s, Some(&m), StatusCode::BAD_REQUEST).await;
     };
     let mime = match uploads::check(&bytes, &name) {
         Ok(m) => m,
@@ -441,7 +460,7 @@ pub async fn upload(State(ctx): State<Arc<Ctx>>, s: Person, mut form: Multipart)
             documents_page(
                 &ctx,
                 &s,
-                Some("Le serveur manque d'espace disque : le document n'a pas été enregistré. Réessayez plus tard."),
+                Some(&Tr::current().t("depot-disque-plein")),
                 StatusCode::INSUFFICIENT_STORAGE,
             )
             .await
@@ -451,7 +470,7 @@ pub async fn upload(State(ctx): State<Arc<Ctx>>, s: Person, mut form: Multipart)
             documents_page(
                 &ctx,
                 &s,
-                Some("Le document n'a pas pu être enregistré. Réessayez plus tard."),
+                Some(&Tr::current().t("depot-non-enregistre")),
                 StatusCode::INTERNAL_SERVER_ERROR,
             )
             .await
@@ -484,7 +503,7 @@ pub async fn upload_download(
             documents_page(
                 &ctx,
                 &s,
-                Some("Ce document ne peut pas être ouvert."),
+                Some(&Tr::current().t("depot-illisible")),
                 StatusCode::INTERNAL_SERVER_ERROR,
             )
             .await
@@ -504,14 +523,15 @@ pub async fn upload_delete(
     match uploads::delete(&ctx.hub.dir.vault(), &ctx.vault.store, &u) {
         Ok(()) => {
             log_upload(&ctx, &s.person, Action::Delete, &u);
-            documents_page(&ctx, &s, Some("Le document est supprimé."), StatusCode::OK).await
+            let m = Tr::current().t("depot-supprime");
+            documents_page(&ctx, &s, Some(&m), StatusCode::OK).await
         }
         Err(error) => {
             tracing::error!(%error, "upload not deleted");
             documents_page(
                 &ctx,
                 &s,
-                Some("Le document n'a pas pu être supprimé. Réessayez plus tard."),
+                Some(&Tr::current().t("depot-non-supprime")),
                 StatusCode::INTERNAL_SERVER_ERROR,
             )
             .await

@@ -121,7 +121,7 @@ async fn write_export(ctx: &Ctx, s: &accounts::PersonSession, tx: &Chunks) -> Re
         let bytes = uploads::read(&ctx.hub.dir.vault(), &u, &s.key).map_err(|e| e.to_string())?;
         let path = w.unique("mes-depots", &u.name, &u.id);
         w.entry(&path, bytes).await?;
-        w.manifest.push(serde_json::json!({"fichier": path, "origine": "déposé par vous", "type": u.category.label(), "nom": u.name, "octets": u.size, "date": passerelle_link::output::time(Some(u.added_at))}));
+        w.manifest.push(serde_json::json!({"fichier": path, "origine": "déposé par vous", "type": u.category.label(), "nom": u.name, "octets": u.size, "date": passerelle_link::output::rfc3339(u.added_at)}));
     }
     for h in ctx.vault.holdings(&s.person, &Requester::Person).await {
         let Ok(docs) = h.documents else {
@@ -144,10 +144,10 @@ async fn write_export(ctx: &Ctx, s: &accounts::PersonSession, tx: &Chunks) -> Re
             };
             let path = w.unique(&h.name, &d.name, &d.id);
             w.streamed(&path, incoming).await?;
-            w.manifest.push(serde_json::json!({"fichier": path, "origine": h.name, "type": d.category.label(), "nom": d.name, "octets": d.size, "sha256": passerelle_protocol::hex::encode(&d.sha256), "date": passerelle_link::output::time(Some(d.added_at))}));
+            w.manifest.push(serde_json::json!({"fichier": path, "origine": h.name, "type": d.category.label(), "nom": d.name, "octets": d.size, "sha256": passerelle_protocol::hex::encode(&d.sha256), "date": passerelle_link::output::rfc3339(d.added_at)}));
         }
     }
-    let m = serde_json::to_vec_pretty(&serde_json::json!({"coffre": "Passerelle", "exporte_le": passerelle_link::output::time(Some(now())), "documents": std::mem::take(&mut w.manifest)})).map_err(|e| e.to_string())?;
+    let m = serde_json::to_vec_pretty(&serde_json::json!({"coffre": "Passerelle", "exporte_le": passerelle_link::output::rfc3339(now()), "documents": std::mem::take(&mut w.manifest)})).map_err(|e| e.to_string())?;
     // The last entry is closed by the ZIP's end.
     let head = w.zip.start("manifeste.json").map_err(|e| e.to_string())?;
     w.send(head).await?;

@@ -11,26 +11,18 @@ pub async fn link_code(
 ) -> Response {
     match links::new_code(&ctx.vault.store, &s.person, now()) {
         Ok((code, until)) => {
+            let tr = Tr::current();
             let body = html! {
-                h1 { "Relier une institution" }
-                p {
-                    "Montrez ce code au professionnel de l'institution "
-                    "(CAF, France Travail, Conseil départemental…)."
-                }
-                p.code aria-label="code à montrer" { (code) }
-                p { "Il sert une seule fois, jusqu'au " (date(until)) "." }
-                p.note {
-                    "Vous pouvez avoir " (links::MAX_LINK_CODES)
-                    " codes en attente au plus : un code qui n'a pas servi s'efface tout seul quand il expire."
-                }
-                p.note {
-                    "L'institution ne reçoit pas votre identifiant : "
-                    "seulement un numéro qui ne sert qu'à elle."
-                }
+                h1 { (tr.t("lien-titre")) }
+                p { (tr.t("lien-montrez")) }
+                p.code aria-label=(tr.t("lien-code-nom")) { (code) }
+                p { (tr.a("coffre-lien-une-fois", &[("date", tr.date(until).into())])) }
+                p.note { (tr.a("lien-en-attente", &[("max", links::MAX_LINK_CODES.into())])) }
+                p.note { (tr.t("lien-pseudonyme")) }
             };
             private(
                 StatusCode::OK,
-                vault_page(&ctx, "Relier une institution", Some(&s), body),
+                vault_page(&ctx, &tr.t("lien-titre"), Some(&s), body),
             )
         }
         Err(vault::VaultError::Refused(r)) => {
@@ -47,7 +39,7 @@ pub async fn link_code(
             documents_page(
                 &ctx,
                 &s,
-                Some("Le code n'a pas pu être créé. Réessayez plus tard."),
+                Some(&Tr::current().t("lien-non-cree")),
                 StatusCode::INTERNAL_SERVER_ERROR,
             )
             .await

@@ -1,4 +1,5 @@
-//! The beneficiary's vault pages, in plain French: big buttons, few words,
+//! The beneficiary's vault pages, in plain words (French, and the
+//! languages of [`crate::i18n`]): big buttons, few words,
 //! no JavaScript. Every page needs the person's session; every form
 //! carries the session's CSRF token (sign-in and creation: a double-submit
 //! token in a cookie); sign-in attempts are limited per address. Pages are
@@ -19,6 +20,10 @@
 //! - [`rights`]: the account page: unlink an institution, delete the
 //!   account; the inactivity notice.
 //! - [`oidc`]: FranceConnect attached to an account, and sign-in with it.
+//! - [`icons`]: the pictures beside the main actions.
+//!
+//! Their words are Fluent messages (`hub/portal/locales/*/vault.ftl`),
+//! read through [`crate::i18n::Tr`] in the reader's language.
 
 use std::{fmt::Write as _, net::SocketAddr, sync::Arc};
 
@@ -33,22 +38,24 @@ use passerelle_link::now;
 use passerelle_protocol::{
     audit::{Action, Actor, Event},
     ids::NodeId,
-    vault::{procedure_label, Category, Grantee, Requester, Scope, PROCEDURES},
+    vault::{Category, Grantee, Requester, Scope, PROCEDURES},
 };
 
 use super::{
-    layout::{date, page},
+    layout::page,
     partner::{client_ip, client_key, private},
 };
 use passerelle_hub_core::federation::{Incoming, TransferError};
 use passerelle_vault::{self as vault, accounts, consent, duplicate, links, uploads};
 
-use crate::state::Ctx;
+use crate::{i18n::Tr, state::Ctx};
+use icons::{icon, Icon};
 
 mod account;
 mod documents;
 mod export;
 pub mod extract;
+pub mod icons;
 pub mod identify;
 mod linking;
 mod oidc;
@@ -111,47 +118,57 @@ fn refused(_ctx: &Ctx) -> Response {
     crate::PortalError::FormExpired { back: "/coffre" }.into_response()
 }
 
-/// A vault refusal in plain French: what the person can do next.
+/// A vault refusal in plain words (in the reader's language): what the
+/// person can do next.
 pub fn refusal_french(r: &vault::Refusal) -> String {
     use vault::Refusal as R;
+    let tr = Tr::current();
     match r {
-        R::ConsentEndsInPast => "La date de fin doit être après aujourd'hui.".into(),
+        R::ConsentEndsInPast => tr.t("refus-fin-passee"),
         // The rule is one year (366 days, for leap years).
-        R::ConsentTooLong { .. } => "Une autorisation dure un an au plus.".into(),
-        R::ConsentWithoutScope => "Choisissez au moins un document ou un type de document.".into(),
-        R::ConsentWithoutProcedure => "Dites pour quelle démarche vous donnez cette autorisation.".into(),
-        R::UnknownConsent => "Cette autorisation n'existe pas.".into(),
-        R::BadResetCode => "Ce code n'est pas valable. Demandez un nouveau code à un professionnel.".into(),
-        R::BadRescueCode { attempts_left: 0 } => "Le code de secours n'est pas le bon, et c'était le dernier essai : le code donné par le professionnel ne vaut plus. Demandez un nouveau code à un professionnel.".into(),
-        R::BadRescueCode { attempts_left } => format!(
-            "Le code de secours n'est pas le bon. Vérifiez-le et réessayez avec le même code du professionnel (encore {attempts_left} essai{}), ou laissez la case vide (vos documents déposés seront alors effacés).",
-            if *attempts_left > 1 { "s" } else { "" }
+        R::ConsentTooLong { .. } => tr.t("refus-trop-long"),
+        R::ConsentWithoutScope => tr.t("refus-sans-document"),
+        R::ConsentWithoutProcedure => tr.t("refus-sans-demarche"),
+        R::UnknownConsent => tr.t("refus-autorisation-inconnue"),
+        R::BadResetCode => tr.t("refus-code-reinitialisation"),
+        R::BadRescueCode { attempts_left: 0 } => tr.t("refus-secours-dernier-essai"),
+        R::BadRescueCode { attempts_left } => {
+            tr.a("refus-secours-faux", &[("essais", (*attempts_left).into())])
+        }
+        R::LinkCodeExpired => tr.t("refus-code-liaison-expire"),
+        R::UnknownLinkCode => tr.t("refus-code-liaison-inconnu"),
+        R::LoginTaken => tr.t("refus-identifiant-pris"),
+        R::QuotaFull {
+            max_bytes,
+            max_files,
+            linked: true,
+        } => tr.a(
+            "refus-coffre-plein",
+            &[
+                ("mo", (max_bytes / MIB).into()),
+                ("fichiers", (*max_files).into()),
+            ],
         ),
-        R::LinkCodeExpired => "Ce code de liaison a expiré. Affichez un nouveau code dans votre coffre.".into(),
-        R::UnknownLinkCode => "Ce code de liaison n'est pas connu, ou il a déjà servi.".into(),
-        R::LoginTaken => "Un compte existe déjà avec cet identifiant.".into(),
-        R::QuotaFull { max_bytes, max_files, linked: true } => format!(
-            "Votre coffre est plein ({} Mo ou {max_files} documents au plus). Supprimez un document avant d'en ajouter un.",
-            max_bytes / MIB
+        R::QuotaFull {
+            max_bytes,
+            max_files,
+            linked: false,
+        } => tr.a(
+            "refus-coffre-plein-sans-institution",
+            &[
+                ("mo", (max_bytes / MIB).into()),
+                ("fichiers", (*max_files).into()),
+                ("mo-relie", (vault::quota::LINKED.max_bytes / MIB).into()),
+            ],
         ),
-        R::QuotaFull { max_bytes, max_files, linked: false } => format!(
-            "Votre coffre est plein : tant qu'aucune institution n'est reliée à votre coffre, vous pouvez déposer {max_files} documents et {} Mo au plus. Supprimez un document, ou reliez une institution pour avoir jusqu'à {} Mo.",
-            max_bytes / MIB,
-            vault::quota::LINKED.max_bytes / MIB
-        ),
-        R::ScopeTooLarge { max } => format!(
-            "Une autorisation peut porter sur {max} documents ou types de document au plus. Choisissez-en moins, ou donnez une deuxième autorisation."
-        ),
-        R::TooManyConsents { max } => format!(
-            "Vous avez déjà {max} autorisations en cours, c'est le maximum. Retirez-en une avant d'en donner une nouvelle."
-        ),
+        // Not yet in the translation files (French in every language).
         R::ShareNeedsProfessional => "Vos documents déposés se partagent avec une personne précise : choisissez un professionnel, pas toute une institution.".into(),
         R::GranteeWithoutKey => "Ce professionnel ne peut pas encore recevoir vos documents déposés : il doit d'abord se connecter une fois à son espace. Réessayez plus tard, ou partagez seulement les documents des institutions.".into(),
         R::WrongPassword => "Ce n'est pas le bon mot de passe.".into(),
         R::NotLinked => "Cette institution n'est pas reliée à votre coffre.".into(),
-        R::TooManyLinkCodes { max } => format!(
-            "Vous avez déjà {max} codes de liaison en attente. Montrez l'un d'eux au guichet, ou attendez qu'ils expirent (30 minutes)."
-        ),
+        R::ScopeTooLarge { max } => tr.a("refus-trop-de-documents", &[("max", (*max).into())]),
+        R::TooManyConsents { max } => tr.a("refus-trop-d-autorisations", &[("max", (*max).into())]),
+        R::TooManyLinkCodes { max } => tr.a("refus-trop-de-codes", &[("max", (*max).into())]),
     }
 }
 
@@ -159,66 +176,67 @@ pub fn refusal_french(r: &vault::Refusal) -> String {
 const MIB: u64 = 1024 * 1024;
 
 /// Every access failure once: its code in the journal (the
-/// [`vault::AccessError`]'s text), what a page says, and what the journal
-/// says. A refusal by the node is apart: the node gives its reason.
+/// [`vault::AccessError`]'s text), the message key of what a page says,
+/// and that of what the journal says. A refusal by the node is apart: the
+/// node gives its reason.
 const ACCESS_WORDS: &[(&str, &str, &str)] = &[
-    (
-        "unreachable",
-        "Cette institution ne répond pas pour le moment. Réessayez plus tard.",
-        "l'institution ne répondait pas",
-    ),
-    (
-        "timed_out",
-        "Cette institution met trop de temps à répondre. Réessayez plus tard.",
-        "l'institution a mis trop de temps à répondre",
-    ),
+    ("unreachable", "acces-injoignable", "journal-injoignable"),
+    ("timed_out", "acces-trop-long", "journal-trop-long"),
     (
         "outdated",
-        "Cette institution doit mettre à jour son logiciel Passerelle pour montrer ses documents. Réessayez plus tard.",
-        "le logiciel de l'institution doit être mis à jour",
+        "acces-logiciel-ancien",
+        "journal-logiciel-ancien",
     ),
-    (
-        "not_linked",
-        "Ce document n'existe pas, ou il ne vous concerne pas.",
-        "ce document ne vous concerne pas",
-    ),
-    (
-        "unrecorded",
-        "L'accès n'a pas pu être enregistré dans le journal ; il est donc refusé. Réessayez plus tard.",
-        "l'accès n'a pas pu être noté, il a donc été refusé",
-    ),
+    ("not_linked", "acces-pas-a-vous", "journal-pas-a-vous"),
+    ("unrecorded", "acces-non-note", "journal-non-note"),
 ];
 
+/// The message keys the code builds at run time (the tests check that
+/// French has each, as for the keys written in the code).
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) fn dynamic_keys() -> Vec<&'static str> {
+    ACCESS_WORDS
+        .iter()
+        .flat_map(|(_, page, journal)| [*page, *journal])
+        .collect()
+}
+
 /// Why an institution's documents cannot be shown or opened, in plain
-/// French.
+/// words (in the reader's language).
 pub fn access_french(e: &vault::AccessError) -> String {
     use passerelle_protocol::message::Refusal;
     use vault::AccessError as E;
+    let tr = Tr::current();
     match e {
         E::Refused(Refusal::Access(a)) => a.french().to_string(),
-        E::Refused(_) => "L'institution n'a pas pu répondre. Réessayez plus tard.".to_string(),
+        E::Refused(_) => tr.t("acces-institution-sans-reponse"),
         other => {
             let code = other.to_string();
-            ACCESS_WORDS.iter().find(|(c, ..)| *c == code).map_or_else(
-                || "Une erreur s'est produite. Réessayez plus tard.".into(),
-                |(_, page, _)| (*page).to_string(),
-            )
+            ACCESS_WORDS
+                .iter()
+                .find(|(c, ..)| *c == code)
+                .map_or_else(|| tr.t("acces-erreur"), |(_, page, _)| tr.t(page))
         }
     }
 }
 
 /// A failed access as the journal records it (`who: code`), in plain
-/// French for the journal page.
+/// words for the journal page.
 fn failure_french(detail: &str) -> String {
     if let Some(words) = upload_sharing::journal_words(detail) {
         return words.into();
     }
+    let tr = Tr::current();
     if let Some((who, _)) = detail.split_once(": refused: ") {
-        return format!("{who} : l'institution a refusé l'accès");
+        return tr.a("journal-refuse-par-institution", &[("qui", who.into())]);
     }
     for (code, _, journal) in ACCESS_WORDS {
         if let Some(who) = detail.strip_suffix(&format!(": {code}")) {
-            return format!("{who} : {journal}");
+            let why = tr.t(journal);
+            return tr.a(
+                "journal-echec",
+                &[("qui", who.into()), ("raison", why.into())],
+            );
         }
     }
     detail.to_string()
@@ -260,22 +278,17 @@ impl From<&vault::AccessError> for NotSent {
 
 impl From<&TransferError> for NotSent {
     fn from(e: &TransferError) -> Self {
-        let (french, status) = match e {
-            TransferError::Stalled { .. } => (
-                "L'institution a cessé d'envoyer le document. Réessayez plus tard.",
-                StatusCode::GATEWAY_TIMEOUT,
-            ),
-            TransferError::Cut { .. } | TransferError::Short { .. } => (
-                "Le document n'est pas arrivé en entier : la liaison avec l'institution a été coupée. Réessayez plus tard.",
-                StatusCode::BAD_GATEWAY,
-            ),
-            TransferError::TooLong { .. } | TransferError::Mismatch { .. } => (
-                "Le document reçu ne correspond pas à celui que l'institution a annoncé ; il ne vous est pas transmis.",
-                StatusCode::BAD_GATEWAY,
-            ),
+        let (key, status) = match e {
+            TransferError::Stalled { .. } => ("transfert-arrete", StatusCode::GATEWAY_TIMEOUT),
+            TransferError::Cut { .. } | TransferError::Short { .. } => {
+                ("transfert-coupe", StatusCode::BAD_GATEWAY)
+            }
+            TransferError::TooLong { .. } | TransferError::Mismatch { .. } => {
+                ("transfert-different", StatusCode::BAD_GATEWAY)
+            }
         };
         Self {
-            french: french.to_string(),
+            french: Tr::current().t(key),
             network: Some(status),
         }
     }
@@ -284,20 +297,21 @@ impl From<&TransferError> for NotSent {
 pub(crate) use crate::layout::{alert, column_heads as table_head, csrf_field as hidden};
 
 fn menu(s: &accounts::PersonSession) -> Markup {
+    let tr = Tr::current();
     html! {
-        nav.menu aria-label="Mon coffre" {
-            a.gros href="/coffre" { "Mes documents" }
-            a.gros href="/coffre/partages" { "Partager" }
-            a.gros href="/coffre/journal" { "Qui a vu mes documents" }
+        nav.menu aria-label=(tr.t("menu-nom")) {
+            a.gros href="/coffre" { (icon(Icon::Documents)) (tr.t("menu-documents")) }
+            a.gros href="/coffre/partages" { (icon(Icon::Share)) (tr.t("menu-partager")) }
+            a.gros href="/coffre/journal" { (icon(Icon::Journal)) (tr.t("menu-journal")) }
             form method="post" action="/coffre/lier" {
                 (hidden(&s.csrf))
-                button.gros type="submit" { "Relier une institution" }
+                button.gros type="submit" { (icon(Icon::Link)) (tr.t("menu-relier")) }
             }
-            a.gros href="/coffre/export" { "Tout télécharger" }
-            a.gros href="/coffre/compte" { "Mon compte" }
+            a.gros href="/coffre/export" { (icon(Icon::Download)) (tr.t("menu-tout-telecharger")) }
+            a.gros href="/coffre/compte" { (icon(Icon::Account)) (tr.t("menu-compte")) }
             form method="post" action="/coffre/deconnexion" {
                 (hidden(&s.csrf))
-                button.gros.clair type="submit" { "Me déconnecter" }
+                button.gros.clair type="submit" { (icon(Icon::SignOut)) (tr.t("menu-deconnexion")) }
             }
         }
     }

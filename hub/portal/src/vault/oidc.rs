@@ -35,7 +35,7 @@ pub fn routes(router: axum::Router<Arc<Ctx>>) -> axum::Router<Arc<Ctx>> {
 pub(super) fn buttons(ctx: &Ctx) -> Markup {
     html! {
         @for p in ctx.oidc.persons.all() {
-            p { a.gros.clair href={ "/coffre/oidc/connexion/" (p.config.name) } { "Me connecter avec " (p.config.label) } }
+            p { a.gros.clair href={ "/coffre/oidc/connexion/" (p.config.name) } { (with_provider("oidc-me-connecter-avec", &p.config.label)) } }
         }
     }
 }
@@ -45,9 +45,19 @@ pub(super) fn buttons(ctx: &Ctx) -> Markup {
 pub(super) fn link(ctx: &Ctx) -> Markup {
     html! {
         @if let Some(p) = ctx.oidc.persons.all().first() {
-            p { a href="/coffre/franceconnect" { "Me connecter avec " (p.config.label) } }
+            p { a href="/coffre/franceconnect" { (with_provider("oidc-me-connecter-avec", &p.config.label)) } }
         }
     }
+}
+
+/// A message naming a provider (`$fournisseur`), in the reader's language.
+fn with_provider(key: &str, label: &str) -> String {
+    Tr::current().a(key, &[("fournisseur", label.into())])
+}
+
+/// The failure of a sign-in with a provider, in the reader's language.
+fn failed() -> String {
+    Tr::current().t("oidc-echec")
 }
 
 fn with_cookie(mut res: Response, cookie: &str) -> Response {
@@ -68,45 +78,44 @@ fn onward(ctx: &Ctx, title: &str, message: &str, to: &str) -> String {
         meta http-equiv="refresh" content={ "0;url=" (to) };
         h1 { (title) }
         p { (message) }
-        p { a.gros href=(to) { "Continuer" } }
+        p { a.gros href=(to) { (Tr::current().t("oidc-continuer")) } }
     };
     page(ctx, title, body)
 }
 
 fn failure(ctx: &Ctx, status: StatusCode, message: &str) -> Response {
+    let tr = Tr::current();
     let body = html! {
-        h1 { "Connexion" }
+        h1 { (tr.t("oidc-connexion")) }
         p.demo role="alert" { (message) }
-        p { a.gros href="/coffre/connexion" { "Me connecter avec mon mot de passe" } }
+        p { a.gros href="/coffre/connexion" { (tr.t("oidc-avec-mot-de-passe")) } }
     };
     with_cookie(
-        private(status, page(ctx, "Connexion", body)),
+        private(status, page(ctx, &tr.t("oidc-connexion"), body)),
         &clear_cookie(FLOW, FLOW_PATH),
     )
 }
 
-const FAILED: &str =
-    "La connexion n'a pas abouti. Recommencez, ou connectez-vous avec votre mot de passe.";
-
 /// GET `/coffre/franceconnect`: attach a provider.
 pub async fn attach_page(State(ctx): State<Arc<Ctx>>, s: Person) -> Response {
     let have = attach::attached(&ctx.hub.store, &s.person).unwrap_or_default();
+    let tr = Tr::current();
     let body = html! {
-        h1 { "Me connecter avec FranceConnect" }
+        h1 { (tr.t("oidc-titre")) }
         @for p in ctx.oidc.persons.all() {
             @if have.contains(&p.config.name) {
-                p { (p.config.label) " est relié à votre coffre. Sur cet appareil, vous pouvez vous connecter avec " (p.config.label) "." }
+                p { (with_provider("oidc-deja-relie", &p.config.label)) }
             } @else {
-                p { "Reliez " (p.config.label) " à votre coffre : vous pourrez ensuite vous connecter avec " (p.config.label) " sur cet appareil." }
+                p { (with_provider("oidc-reliez", &p.config.label)) }
                 form method="post" action="/coffre/oidc/relier" {
                     input type="hidden" name="csrf" value=(s.csrf);
                     input type="hidden" name="fournisseur" value=(p.config.name);
-                    p { button.gros type="submit" { "Relier " (p.config.label) } }
+                    p { button.gros type="submit" { (with_provider("oidc-relier", &p.config.label)) } }
                 }
             }
         }
-        p.note { "Sur un autre appareil, tapez une fois votre mot de passe : " "la connexion avec FranceConnect suffira ensuite sur cet appareil. Votre mot de passe et votre code de secours restent valables." }
-        p { a href="/coffre" { "Retour" } }
+        p.note { (tr.t("oidc-autre-appareil")) }
+        p { a href="/coffre" { (tr.t("coffre-retour")) } }
     };
     private(
         StatusCode::OK,
@@ -142,7 +151,7 @@ pub async fn signin_start(
         return failure(
             &ctx,
             StatusCode::TOO_MANY_REQUESTS,
-            "Trop de tentatives. Attendez une minute.",
+            &Tr::current().t("compte-trop-de-tentatives"),
         );
     }
     start(&ctx, &provider, None).await
@@ -160,7 +169,7 @@ async fn start(
             return failure(
                 ctx,
                 StatusCode::BAD_GATEWAY,
-                "Le service de connexion ne répond pas. Réessayez plus tard.",
+                &Tr::current().t("oidc-injoignable"),
             );
         }
     };
@@ -169,7 +178,7 @@ async fn start(
         return failure(
             ctx,
             StatusCode::SERVICE_UNAVAILABLE,
-            "Le service est très sollicité. Réessayez dans un instant.",
+            &Tr::current().t("compte-service-occupe"),
         );
     };
     if let Some((person, key)) = attaching {
@@ -200,34 +209,34 @@ pub async fn callback(
     let jar = crate::partner::cookies(&headers);
     let Some(pending) = jar.get(FLOW).and_then(|t| ctx.oidc.flows.take(t, now())) else {
         tracing::warn!(ip = %client, "vault sign-in refused: no sign-in under way for this state (replayed, expired or forged)");
-        return failure(&ctx, StatusCode::BAD_REQUEST, FAILED);
+        return failure(&ctx, StatusCode::BAD_REQUEST, &failed());
     };
     let attaching = ctx.oidc.attaching.take(&pending.state, now());
     let state = q.state.unwrap_or_default();
     if state.len() > MAX_PARAM || !token_ok(&pending.state, &state) {
         tracing::warn!(ip = %client, provider = %pending.provider, "vault sign-in refused: state does not match");
-        return failure(&ctx, StatusCode::BAD_REQUEST, FAILED);
+        return failure(&ctx, StatusCode::BAD_REQUEST, &failed());
     }
     if q.error.is_some() {
         tracing::warn!(ip = %client, provider = %pending.provider, "vault sign-in refused by the provider");
-        return failure(&ctx, StatusCode::UNAUTHORIZED, FAILED);
+        return failure(&ctx, StatusCode::UNAUTHORIZED, &failed());
     }
     let (Some(code), Some(provider)) = (
         q.code.filter(|c| !c.is_empty() && c.len() <= MAX_PARAM),
         ctx.oidc.persons.get(&pending.provider),
     ) else {
-        return failure(&ctx, StatusCode::BAD_REQUEST, FAILED);
+        return failure(&ctx, StatusCode::BAD_REQUEST, &failed());
     };
     let name = pending.provider.clone();
     let identity = match provider.finish(pending, &code).await {
         Ok(i) => i,
         Err(OidcError::Token(r)) => {
             tracing::warn!(ip = %client, provider = %name, reason = r.kind(), error = %r, "vault sign-in refused: ID token");
-            return failure(&ctx, StatusCode::UNAUTHORIZED, FAILED);
+            return failure(&ctx, StatusCode::UNAUTHORIZED, &failed());
         }
         Err(error) => {
             tracing::warn!(ip = %client, provider = %name, %error, "vault sign-in failed");
-            return failure(&ctx, StatusCode::BAD_GATEWAY, FAILED);
+            return failure(&ctx, StatusCode::BAD_GATEWAY, &failed());
         }
     };
     let t = now();
@@ -249,12 +258,12 @@ pub async fn callback(
             return failure(
                 &ctx,
                 StatusCode::UNAUTHORIZED,
-                "Ce compte n'est relié à aucun coffre. Connectez-vous avec votre mot de passe, puis reliez-le depuis votre coffre.",
+                &Tr::current().t("oidc-compte-inconnu"),
             );
         }
         Err(error) => {
             tracing::error!(%error, "vault sign-in: store");
-            return failure(&ctx, StatusCode::SERVICE_UNAVAILABLE, FAILED);
+            return failure(&ctx, StatusCode::SERVICE_UNAVAILABLE, &failed());
         }
     };
     let key = jar
@@ -266,7 +275,7 @@ pub async fn callback(
         return failure(
             &ctx,
             StatusCode::UNAUTHORIZED,
-            "Sur ce nouvel appareil, connectez-vous une fois avec votre mot de passe (ou votre code de secours) : ensuite, la connexion avec FranceConnect suffira ici.",
+            &Tr::current().t("oidc-nouvel-appareil"),
         );
     };
     let ttl = ctx.hub.config.session_ttl.as_secs();
@@ -275,7 +284,12 @@ pub async fn callback(
     tracing::info!(provider = %name, "vault sign-in with a provider");
     let res = private(
         StatusCode::OK,
-        onward(&ctx, "Connexion", "Vous êtes connecté.", "/coffre"),
+        onward(
+            &ctx,
+            &Tr::current().t("oidc-connexion"),
+            &Tr::current().t("oidc-connecte"),
+            "/coffre",
+        ),
     );
     with_cookie(
         with_session(res, &token, ttl),
@@ -307,12 +321,7 @@ fn attached(
             );
             let res = private(
                 StatusCode::OK,
-                onward(
-                    ctx,
-                    label,
-                    &format!("{label} est relié à votre coffre."),
-                    "/coffre",
-                ),
+                onward(ctx, label, &with_provider("oidc-relie", label), "/coffre"),
             );
             with_cookie(
                 with_cookie(res, &device_cookie(&device)),
@@ -321,7 +330,7 @@ fn attached(
         }
         Err(error) => {
             tracing::error!(%error, "vault attachment not recorded");
-            failure(ctx, StatusCode::SERVICE_UNAVAILABLE, FAILED)
+            failure(ctx, StatusCode::SERVICE_UNAVAILABLE, &failed())
         }
     }
 }

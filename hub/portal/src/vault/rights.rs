@@ -24,7 +24,7 @@ pub(super) fn inactivity_notice(ctx: &Ctx, person: &str) -> Markup {
         Ok(Some(due)) => alert(&format!(
             "Votre compte n'avait pas servi depuis longtemps : il devait être supprimé le {}. \
              Comme vous venez de vous connecter, il est gardé.",
-            date(due)
+            Tr::current().date(due)
         )),
         _ => html! {},
     }
@@ -63,7 +63,7 @@ pub(super) fn page_of(
             ul {
                 @for (node, since) in &links {
                     li {
-                        (ctx.vault.node_name(node)) " (reliée le " (date(*since)) ") "
+                        (ctx.vault.node_name(node)) " (reliée le " (Tr::current().date(*since)) ") "
                         form method="post" action={ "/coffre/compte/delier/" (node) } {
                             (hidden(&s.csrf))
                             button.gros.clair type="submit" { "Ne plus relier" }

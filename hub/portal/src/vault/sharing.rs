@@ -30,9 +30,12 @@ fn grantee_options(ctx: &Ctx, person: &str) -> Markup {
             .find(|n| &n.node_id == id && n.revoked_at.is_none())
     };
     let accounts = ctx.hub.store.accounts().unwrap_or_default();
+    let tr = Tr::current();
     html! {
         @for n in nodes.iter().filter(|n| n.revoked_at.is_none()) {
-            option value={ "inst:" (n.node_id) } { "Tous les professionnels de : " (n.name) }
+            option value={ "inst:" (n.node_id) } {
+                (tr.a("partage-tous-les-pros", &[("institution", n.name.as_str().into())]))
+            }
         }
         @for a in &accounts {
             @if let Some(n) = live(&a.institution) {
@@ -51,27 +54,30 @@ async fn consents_page(
     let t = now();
     let consents = ctx.vault.store.consents_of(&s.person).unwrap_or_default();
     let holdings = ctx.vault.holdings(&s.person, &Requester::Person).await;
+    let tr = Tr::current();
     let body = html! {
-        h1 { "Partager mes documents" }
+        h1 { (tr.t("partage-titre")) }
         @if let Some(m) = message { (alert(m)) }
-        h2 { "Mes autorisations" }
+        h2 { (icon(Icon::Consent)) (tr.t("partage-mes-autorisations")) }
         @if consents.is_empty() {
-            p { "Vous n'avez donné aucune autorisation sur les documents des institutions." }
+            p { (tr.t("partage-aucune")) }
         } @else {
             (consents_table(s, &consents, t))
         }
         (super::upload_sharing::shares_table(ctx, s, t))
         (grant_form(ctx, s, &holdings, t))
+        p.note { (tr.t("partage-retirer-quand")) }
         p.note {
-            "Vous pouvez retirer une autorisation à tout moment. "
-            "Chaque consultation est notée dans « Qui a vu mes documents »."
-        }
-        p.note {
-            "Une autorisation porte sur " (consent::MAX_SCOPE) " documents ou types de document au plus ; "
-            "vous pouvez avoir " (consent::MAX_ACTIVE) " autorisations en cours au plus."
+            (tr.a(
+                "partage-limites",
+                &[("max", consent::MAX_SCOPE.into()), ("actives", consent::MAX_ACTIVE.into())],
+            ))
         }
     };
-    private(status, vault_page(ctx, "Partager", Some(s), body))
+    private(
+        status,
+        vault_page(ctx, &tr.t("menu-partager"), Some(s), body),
+    )
 }
 
 fn consents_table(
@@ -79,25 +85,34 @@ fn consents_table(
     consents: &[vault::store::ConsentRecord],
     t: u64,
 ) -> Markup {
+    let tr = Tr::current();
+    let heads = [
+        tr.t("partage-col-qui"),
+        tr.t("partage-col-quoi"),
+        tr.t("partage-col-pour"),
+        tr.t("partage-col-jusqu-au"),
+        tr.t("partage-col-etat"),
+    ];
+    let heads: Vec<&str> = heads.iter().map(String::as_str).collect();
     html! {
         table {
-            (table_head(&["Qui", "Quoi", "Pour", "Jusqu'au", "État"]))
+            (table_head(&heads))
             tbody {
                 @for c in consents {
                     tr {
                         td { (c.grantee_label) }
                         td { (c.scope_label) }
-                        td { (procedure_label(&c.consent.procedure)) }
-                        td { (date(c.consent.not_after)) }
+                        td { (tr.procedure(&c.consent.procedure)) }
+                        td { (tr.until(c.consent.not_after)) }
                         td {
                             @if let Some(r) = c.revoked_at {
-                                "Retirée le " (date(r))
+                                (tr.a("partage-retiree-le", &[("date", tr.date(r).into())]))
                             } @else if !c.active(t) {
-                                "Terminée"
+                                (tr.t("partage-terminee"))
                             } @else {
                                 form method="post" action={ "/coffre/partages/" (c.consent.id) "/retirer" } {
                                     (hidden(&s.csrf))
-                                    button.gros.clair type="submit" { "Retirer" }
+                                    button.gros.clair type="submit" { (tr.t("partage-retirer")) }
                                 }
                             }
                         }
@@ -115,51 +130,54 @@ fn grant_form(
     t: u64,
 ) -> Markup {
     let until = passerelle_hub_core::french::day(t + 30 * 86400);
+    let tr = Tr::current();
     html! {
-        h2 { "Donner une autorisation" }
+        h2 { (tr.t("partage-donner")) }
         form method="post" action="/coffre/partages" {
             (hidden(&s.csrf))
             fieldset {
-                legend { "Quels documents ?" }
+                legend { (tr.t("partage-quels-documents")) }
                 @for h in holdings {
                     @if let Ok(docs) = &h.documents {
                         @for d in docs {
                             p { label {
                                 input type="checkbox" name="doc" value={ (h.node) "|" (d.id) };
-                                " " (d.category.label()) " : " (d.name) " (" (h.name) ")"
+                                " " (tr.category(d.category)) " : " (d.name) " (" (h.name) ")"
                             } }
                         }
                     }
                 }
                 (super::upload_sharing::uploads_fieldset(ctx, s))
-                p { "Ou tous mes documents de ce type :" }
+                p { (tr.t("partage-par-type")) }
                 @for c in Category::ALL {
                     p { label {
                         input type="checkbox" name="categorie" value=(c.code());
-                        " " (c.label())
+                        " " (tr.category(c))
                     } }
                 }
             }
             p {
-                label for="qui" { "Avec qui ?" } br;
+                label for="qui" { (tr.t("partage-avec-qui")) } br;
                 select #qui name="qui" required { (grantee_options(ctx, &s.person)) }
             }
             p {
-                label for="demarche" { "Pour quelle démarche ?" } br;
+                label for="demarche" { (tr.t("partage-demarche")) } br;
                 select #demarche name="demarche" {
-                    @for (code, label) in PROCEDURES { option value=(code) { (label) } }
-                    option value="autre" { "Autre démarche" }
+                    @for (code, _) in PROCEDURES { option value=(code) { (tr.procedure(code)) } }
+                    option value="autre" { (tr.t("partage-autre-demarche")) }
                 }
             }
             p {
-                label for="autre" { "Autre démarche (écrivez-la)" } br;
+                label for="autre" { (tr.t("partage-autre-demarche-champ")) } br;
                 input #autre name="autre";
             }
             p {
-                label for="fin" { "Jusqu'à quand ?" } br;
-                input #fin name="fin" type="date" value=(until) required;
+                label for="fin" { (tr.t("partage-jusqu-a-quand")) } br;
+                input #fin name="fin" type="date" value=(until) required aria-describedby="fin-aide";
+                br;
+                span.note #fin-aide { (tr.t("partage-fin-aide")) }
             }
-            p { button.gros type="submit" { "Donner l'autorisation" } }
+            p { button.gros type="submit" { (icon(Icon::Consent)) (tr.t("partage-donner-bouton")) } }
         }
     }
 }
@@ -180,7 +198,7 @@ pub async fn grant(
         return consents_page(
             &ctx,
             &s,
-            Some("Choisissez avec qui partager."),
+            Some(&Tr::current().t("partage-choisir-qui")),
             StatusCode::BAD_REQUEST,
         )
         .await;
@@ -195,7 +213,7 @@ pub async fn grant(
         return consents_page(
             &ctx,
             &s,
-            Some("Choisissez une date de fin."),
+            Some(&Tr::current().t("partage-choisir-fin")),
             StatusCode::BAD_REQUEST,
         )
         .await;
@@ -208,7 +226,10 @@ pub async fn grant(
         until,
     };
     match super::upload_sharing::grant(&ctx, &s, &f, &g, t) {
-        Ok(_) => consents_page(&ctx, &s, Some("L'autorisation est donnée."), StatusCode::OK).await,
+        Ok(_) => {
+            let m = Tr::current().t("partage-donnee");
+            consents_page(&ctx, &s, Some(&m), StatusCode::OK).await
+        }
         Err(vault::VaultError::Refused(r)) => {
             consents_page(&ctx, &s, Some(&refusal_french(&r)), StatusCode::BAD_REQUEST).await
         }
@@ -217,7 +238,7 @@ pub async fn grant(
             consents_page(
                 &ctx,
                 &s,
-                Some("L'autorisation n'a pas pu être enregistrée. Réessayez plus tard."),
+                Some(&Tr::current().t("partage-non-enregistree")),
                 StatusCode::INTERNAL_SERVER_ERROR,
             )
             .await
@@ -291,6 +312,8 @@ fn chosen_grantee(ctx: &Ctx, person: &str, who: &str) -> Option<(Grantee, String
             .filter(|r| r.revoked_at.is_none() && linked.contains(&r.node_id))?;
         Some((
             Grantee::Institution(r.node_id.clone()),
+            // Kept with the consent and shown to professionals too: in
+            // French, whatever the language of the page.
             format!("Tous les professionnels de {}", r.name),
         ))
     } else if let Some(e) = who.strip_prefix("pro:") {
@@ -349,7 +372,7 @@ pub async fn revoke(
             consents_page(
                 &ctx,
                 &s,
-                Some("L'autorisation est retirée. Plus personne ne peut l'utiliser."),
+                Some(&Tr::current().t("partage-retiree")),
                 StatusCode::OK,
             )
             .await
@@ -362,7 +385,7 @@ pub async fn revoke(
             consents_page(
                 &ctx,
                 &s,
-                Some("L'autorisation n'a pas pu être retirée. Réessayez."),
+                Some(&Tr::current().t("partage-non-retiree")),
                 StatusCode::INTERNAL_SERVER_ERROR,
             )
             .await
@@ -378,7 +401,7 @@ fn who(ctx: &Ctx, actor: &Actor) -> String {
             .unwrap_or_default()
     };
     match actor {
-        Actor::Person => "Vous".into(),
+        Actor::Person => Tr::current().t("journal-vous"),
         Actor::Professional {
             account,
             institution: node,
@@ -399,32 +422,30 @@ fn who(ctx: &Ctx, actor: &Actor) -> String {
 
 /// What an event of the journal says, in words.
 fn what(e: &Event) -> String {
+    let tr = Tr::current();
+    let with = |key: &str, detail: String| tr.a(key, &[("detail", detail.into())]);
     match &e.action {
-        Action::List => format!("a regardé la liste de vos documents ({})", e.detail),
-        Action::Download => format!("a ouvert : {}", e.detail),
+        Action::List => with("journal-liste", e.detail.clone()),
+        Action::Download => with("journal-ouvert", e.detail.clone()),
         Action::DownloadRefused | Action::ListFailed | Action::ListRefused => {
-            format!("accès refusé ou impossible : {}", failure_french(&e.detail))
-        }
-        Action::ConsentGrant => format!("autorisation donnée : {}", e.detail),
-        Action::ConsentRevoke => format!("autorisation retirée : {}", e.detail),
-        Action::Duplicate => format!("copie vérifiable faite : {}", e.detail),
-        Action::Upload => format!("document déposé : {}", e.detail),
-        Action::Delete => format!("document supprimé : {}", e.detail),
-        Action::Link => "a relié votre dossier à votre coffre".into(),
-        Action::AccountCreate => "compte créé".into(),
-        Action::PasswordReset => "mot de passe changé".into(),
-        Action::Export => "a téléchargé tout le coffre".into(),
-        Action::ResetCodeIssued => "a donné un code pour changer le mot de passe".into(),
-        Action::ResetCodeRefused => {
-            "n'a pas pu obtenir de code pour changer le mot de passe".into()
-        }
-        Action::DocumentAdd => format!("document ajouté : {}", e.detail),
-        Action::DocumentRemove => format!("document retiré : {}", e.detail),
-        Action::Other(other) if other == "preferences" => {
-            "a changé ses choix d'avis et de connexion".into()
+            with("journal-refuse", failure_french(&e.detail))
         }
         Action::AccountDelete => "compte supprimé".into(),
         Action::Unlink => format!("institution déliée : {}", e.subject),
+        Action::ConsentGrant => with("journal-autorisation-donnee", e.detail.clone()),
+        Action::ConsentRevoke => with("journal-autorisation-retiree", e.detail.clone()),
+        Action::Duplicate => with("journal-copie", e.detail.clone()),
+        Action::Upload => with("journal-depot", e.detail.clone()),
+        Action::Delete => with("journal-suppression", e.detail.clone()),
+        Action::Link => tr.t("journal-lien"),
+        Action::AccountCreate => tr.t("journal-compte-cree"),
+        Action::PasswordReset => tr.t("journal-mot-de-passe"),
+        Action::Export => tr.t("journal-export"),
+        Action::ResetCodeIssued => tr.t("journal-code-donne"),
+        Action::ResetCodeRefused => tr.t("journal-code-refuse"),
+        Action::DocumentAdd => with("journal-document-ajoute", e.detail.clone()),
+        Action::DocumentRemove => with("journal-document-retire", e.detail.clone()),
+        Action::Other(other) if other == "preferences" => tr.t("journal-preferences"),
         Action::Other(other) => other.to_string(),
     }
 }
@@ -432,17 +453,25 @@ fn what(e: &Event) -> String {
 /// GET `/coffre/journal`: who saw what, when, for which procedure.
 pub async fn journal(State(ctx): State<Arc<Ctx>>, s: Person) -> Response {
     let records = ctx.vault.store.audit_of(&s.person, 300).unwrap_or_default();
+    let tr = Tr::current();
+    let heads = [
+        tr.t("journal-col-quand"),
+        tr.t("journal-col-qui"),
+        tr.t("journal-col-quoi"),
+        tr.t("journal-col-demarche"),
+    ];
+    let heads: Vec<&str> = heads.iter().map(String::as_str).collect();
     let body = html! {
-        h1 { "Qui a vu mes documents" }
-        p { "Tout ce qui touche à vos documents est noté ici, et ne peut pas être effacé." }
+        h1 { (tr.t("menu-journal")) }
+        p { (tr.t("journal-intro")) }
         table {
-            (table_head(&["Quand", "Qui", "Quoi", "Pour quelle démarche"]))
+            (table_head(&heads))
             tbody {
                 @for r in &records {
                     @let e = &r.event;
                     @if !(e.actor == Actor::Person && e.action == Action::List) {
                         tr {
-                            td { (date(r.at)) }
+                            td { (tr.date(r.at)) }
                             td { (who(&ctx, &e.actor)) }
                             td { (what(e)) }
                             td { (e.procedure.as_deref().unwrap_or("—")) }
@@ -454,6 +483,6 @@ pub async fn journal(State(ctx): State<Arc<Ctx>>, s: Person) -> Response {
     };
     private(
         StatusCode::OK,
-        vault_page(&ctx, "Qui a vu mes documents", Some(&s), body),
+        vault_page(&ctx, &tr.t("menu-journal"), Some(&s), body),
     )
 }

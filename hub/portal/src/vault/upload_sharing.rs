@@ -35,11 +35,11 @@ pub(super) fn shares_table(ctx: &Ctx, s: &accounts::PersonSession, t: u64) -> Ma
                         tr {
                             td { (c.grantee_label) }
                             td { (c.scope_label) }
-                            td { (procedure_label(&c.procedure)) }
-                            td { (date(c.not_after)) }
+                            td { (Tr::current().procedure(&c.procedure)) }
+                            td { (Tr::current().until(c.not_after)) }
                             td {
                                 @if let Some(r) = c.revoked_at {
-                                    "Retirée le " (date(r))
+                                    "Retirée le " (Tr::current().date(r))
                                 } @else if !c.active(t) {
                                     "Terminée"
                                 } @else {
