@@ -260,6 +260,13 @@ fn sweep_debris(ctx: &Arc<Ctx>, mut stop: watch::Receiver<bool>) -> JoinHandle<(
                 passerelle_link::now(),
             ) {
                 Ok(s) if !s.warned.is_empty() || !s.deleted.is_empty() => {
+                    if let Err(error) = passerelle_vault::notices::queue_inactivity_warnings(
+                        &store,
+                        &s.warned,
+                        passerelle_link::now(),
+                    ) {
+                        warn!(%error, "inactivity warnings not queued");
+                    }
                     info!(
                         warned = s.warned.len(),
                         deleted = s.deleted.len(),

@@ -70,11 +70,19 @@ impl Words for French {
                     self.base_url
                 ),
             ),
+            Notice::AccountInactive { deleted_on } => (
+                "Votre coffre Passerelle va être supprimé",
+                format!(
+                    "Passerelle : votre coffre n'a pas servi depuis longtemps. Il sera supprimé le {}, avec les documents que vous y avez déposés. Pour le garder, connectez-vous avant : {}/coffre/connexion",
+                    french::parts(*deleted_on).map_or_else(|| french::date(*deleted_on), |(d, _)| d),
+                    self.base_url
+                ),
+            ),
             Notice::ConsentEnding { grantee, ends_at } => (
                 "Une autorisation se termine bientôt",
                 format!(
                     "Passerelle : l'autorisation que vous avez donnée à {grantee} se termine le {}. Pour la voir ou en donner une nouvelle : {}/coffre/partages",
-                    french::day(*ends_at),
+                    french::until(*ends_at),
                     self.base_url
                 ),
             ),
@@ -108,6 +116,24 @@ mod tests {
             institution: "CCAS".into(),
         });
         assert!(m.text.contains("/coffre/journal"), "{}", m.text);
+        // 2026-12-06 00:00 in Mayotte: the consent's last day is the 5th.
+        let m = f.notice(&Notice::ConsentEnding {
+            grantee: "CCAS".into(),
+            ends_at: 1_764_968_400 + 365 * 86_400,
+        });
+        assert!(
+            m.text.contains("se termine le 05/12/2026 inclus"),
+            "{}",
+            m.text
+        );
+        let m = f.notice(&Notice::AccountInactive {
+            deleted_on: 1_764_968_400 + 365 * 86_400,
+        });
+        assert!(
+            m.text.contains("supprimé le 06/12/2026") && m.text.contains("/coffre/connexion"),
+            "{}",
+            m.text
+        );
         let code = f.code("012345");
         assert!(code.text.contains("\n012345.\n"), "{}", code.text);
         assert!(f.account_exists().text.contains("/coffre/connexion"));

@@ -216,9 +216,36 @@ pub fn collect_consents_ending(
     Ok(queued)
 }
 
+/// Queues the warning of each inactive account the sweep warned (once
+/// per account and deletion date); returns how many were new.
+///
+/// # Errors
+/// On a store failure.
+pub fn queue_inactivity_warnings(
+    store: &VaultStore,
+    warned: &[(String, String, UnixTime)],
+    now: UnixTime,
+) -> Result<usize, VaultError> {
+    let mut queued = 0;
+    for (person, _, due) in warned {
+        let o = Outgoing {
+            person: person.clone(),
+            notice: Notice::AccountInactive { deleted_on: *due },
+            queued_at: now,
+            attempts: 0,
+            done_at: None,
+            gave_up: false,
+        };
+        if store.queue_notice(&format!("inactive:{person}:{due}"), &o)? {
+            queued += 1;
+        }
+    }
+    Ok(queued)
+}
+
 /// Sends the notices waiting, at most [`SEND_BATCH`]; how many were
-/// sent. A person who turned notices off since is not told; one whose
-/// account is gone neither.
+/// sent. A person who turned notices off since is not told (except of an
+/// account deletion to come); one whose account is gone neither.
 ///
 /// # Errors
 /// On a store failure.
@@ -231,7 +258,8 @@ pub async fn deliver(
     let mut sent = 0;
     for (id, mut o) in store.waiting_notices(SEND_BATCH)? {
         let account = store.person(&o.person)?;
-        let wanted = store.preferences(&o.person)?.notices;
+        let wanted = matches!(o.notice, Notice::AccountInactive { .. })
+            || store.preferences(&o.person)?.notices;
         let Some(account) = account.filter(|_| wanted) else {
             o.done_at = Some(now);
             o.gave_up = true;
@@ -370,6 +398,37 @@ mod tests {
         assert_eq!(deliver(&s, &senders, &Plain, 50).await.unwrap(), 0);
         assert_eq!(flaky.sent.load(Ordering::SeqCst), 1);
         assert!(s.waiting_notices(10).unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_inactivity_warning_is_sent_once_even_to_who_turned_notices_off() {
+        let (_d, s) = store();
+        let a = crate::accounts::create(&s, "a@b.fr", "mot de passe", None, 1).unwrap();
+        let person = a.account.id;
+        // Notices off (the default).
+        let flaky = Arc::new(Flaky::default());
+        let senders = Senders::new(Some(flaky.clone()), None, false);
+        let warned = vec![(person.clone(), "a@b.fr".to_string(), 5_000)];
+        assert_eq!(queue_inactivity_warnings(&s, &warned, 10).unwrap(), 1);
+        assert_eq!(queue_inactivity_warnings(&s, &warned, 11).unwrap(), 0);
+        assert_eq!(deliver(&s, &senders, &Plain, 20).await.unwrap(), 1);
+        assert_eq!(deliver(&s, &senders, &Plain, 21).await.unwrap(), 0);
+        assert_eq!(flaky.sent.load(Ordering::SeqCst), 1);
+        // Other notices still follow the person's choice.
+        let deposit = Outgoing {
+            person: person.clone(),
+            notice: Notice::Deposited {
+                institution: "CAF".into(),
+                count: 1,
+            },
+            queued_at: 30,
+            attempts: 0,
+            done_at: None,
+            gave_up: false,
+        };
+        assert!(s.queue_notice("audit:9", &deposit).unwrap());
+        assert_eq!(deliver(&s, &senders, &Plain, 40).await.unwrap(), 0);
+        assert_eq!(flaky.sent.load(Ordering::SeqCst), 1);
     }
 
     #[test]

@@ -44,6 +44,13 @@ pub enum Notice {
         /// When it ends.
         ends_at: UnixTime,
     },
+    /// The account has not been used for long and will be deleted unless
+    /// the person signs in. Sent whatever the person's notice choice: it
+    /// is the warning the deletion owes them.
+    AccountInactive {
+        /// When it will be deleted.
+        deleted_on: UnixTime,
+    },
 }
 
 /// A notice in the outbox.
