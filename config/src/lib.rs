@@ -21,6 +21,7 @@ pub mod addr;
 pub mod dataset;
 pub mod error;
 pub mod hub;
+mod hub_template;
 pub mod messages;
 pub mod node;
 pub mod oidc;
