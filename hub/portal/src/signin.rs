@@ -11,6 +11,20 @@ pub const PARTNER_CALLBACK: &str = "/partenaires/oidc/retour";
 /// The vault's callback.
 pub const VAULT_CALLBACK: &str = "/coffre/oidc/retour";
 
+/// A provider's answer at a callback (partners' and the vault's alike).
+#[derive(Debug, serde::Deserialize)]
+pub struct Callback {
+    /// The authorization code.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// The state the sign-in was started with.
+    #[serde(default)]
+    pub state: Option<String>,
+    /// The provider's error, when it refused.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
 /// The OpenID Connect state of the portal.
 #[derive(Debug, Default)]
 pub struct Oidc {

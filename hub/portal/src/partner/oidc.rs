@@ -20,7 +20,6 @@ use maud::{html, Markup};
 use passerelle_hub_core::partners::{oidc as requests, Step};
 use passerelle_link::now;
 use passerelle_oidc::OidcError;
-use serde::Deserialize;
 
 use super::{client_ip, client_key, cookies, institution_active, private, steps};
 use crate::{
@@ -110,23 +109,12 @@ pub async fn start(
     res
 }
 
-/// The provider's answer.
-#[derive(Debug, Deserialize)]
-pub struct Callback {
-    #[serde(default)]
-    code: Option<String>,
-    #[serde(default)]
-    state: Option<String>,
-    #[serde(default)]
-    error: Option<String>,
-}
-
 /// GET `/partenaires/oidc/retour`: the provider's answer.
 pub async fn callback(
     State(ctx): State<Arc<Ctx>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Query(q): Query<Callback>,
+    Query(q): Query<crate::signin::Callback>,
 ) -> Response {
     let client = client_ip(&ctx, peer.ip(), &headers);
     // Taken first, whatever follows: a sign-in is used once.

@@ -9,7 +9,6 @@
 use axum::{extract::Query, response::IntoResponse};
 use passerelle_oidc::OidcError;
 use passerelle_vault::oidc as attach;
-use serde::Deserialize;
 
 use super::*;
 use crate::signin::{clear_cookie, flow_cookie};
@@ -187,23 +186,12 @@ async fn start(
     with_cookie(redirect(&url), &flow_cookie(FLOW, &token, FLOW_PATH))
 }
 
-/// The provider's answer.
-#[derive(Debug, Deserialize)]
-pub struct Callback {
-    #[serde(default)]
-    code: Option<String>,
-    #[serde(default)]
-    state: Option<String>,
-    #[serde(default)]
-    error: Option<String>,
-}
-
 /// GET `/coffre/oidc/retour`.
 pub async fn callback(
     State(ctx): State<Arc<Ctx>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Query(q): Query<Callback>,
+    Query(q): Query<crate::signin::Callback>,
 ) -> Response {
     let client = client_ip(&ctx, peer.ip(), &headers);
     let jar = crate::partner::cookies(&headers);
