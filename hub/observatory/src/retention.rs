@@ -129,7 +129,7 @@ fn month(t: UnixTime) -> String {
 
 /// What to do with an indicator's history at `now`: the changes only, by
 /// part and key. Pure.
-pub fn plan(e: &Entries, policy: Policy, now: UnixTime) -> Vec<(HistoryPart, Vec<u8>, Fate)> {
+pub fn plan(e: &Entries, policy: Policy, now: UnixTime) -> Vec<(HistoryPart, Kept, Fate)> {
     let mut out = Vec::new();
     let keep_last = policy.full_refreshes.max(1);
     // The last published result of each month, for the latest months.
@@ -160,14 +160,14 @@ pub fn plan(e: &Entries, policy: Policy, now: UnixTime) -> Vec<(HistoryPart, Vec
         } else {
             Fate::Summarise
         };
-        out.push((HistoryPart::Published, k.key.clone(), fate));
+        out.push((HistoryPart::Published, k.clone(), fate));
     }
     for k in e.summaries.iter().filter(|k| expired(k)) {
-        out.push((HistoryPart::Summaries, k.key.clone(), Fate::Delete));
+        out.push((HistoryPart::Summaries, k.clone(), Fate::Delete));
     }
     let old_drafts = e.drafts.len().saturating_sub(keep_last);
     for k in &e.drafts[..old_drafts] {
-        out.push((HistoryPart::Drafts, k.key.clone(), Fate::Delete));
+        out.push((HistoryPart::Drafts, k.clone(), Fate::Delete));
     }
     out
 }
@@ -239,28 +239,14 @@ pub fn archive(
     })?;
     let folder = dir.join(&ind.id);
     let path = folder.join(format!("{}-{seq}.json", r.computed_at));
-    std::fs::create_dir_all(&folder)
-        .and_then(|()| write_synced(&path, &json))
-        .map_err(|source| HubError::Io {
-            path: path.clone(),
-            source,
-        })?;
+    std::fs::create_dir_all(&folder).map_err(|source| HubError::Io {
+        path: folder.clone(),
+        source,
+    })?;
+    // Whole or not at all, flushed before the answers are pruned; for the
+    // operator only, like the store.
+    passerelle_certs::files::write_atomic(&path, &json, 0o600)?;
     Ok(path)
-}
-
-/// Writes a file whole or not at all: a temporary file, flushed, renamed,
-/// then the folder flushed.
-fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension("json.tmp");
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        std::fs::File::open(dir)?.sync_all()?;
-    }
-    Ok(())
 }
 
 /// Applies the policy to every indicator of the catalog; with `archive`,
@@ -280,27 +266,22 @@ pub fn apply(
     for ind in catalog {
         let e = entries(hub, &ind.id)?;
         report.bytes_before += bytes(&e);
-        for (part, key, fate) in plan(&e, policy, now) {
+        for (part, k, fate) in plan(&e, policy, now) {
             if part == HistoryPart::Published {
-                let Some(r) = hub.store.published_at::<IndicatorResult>(&key)? else {
+                let Some(r) = hub.store.published_at::<IndicatorResult>(&k.key)? else {
                     continue;
                 };
                 if let Some(dir) = archive_dir {
-                    let seq = e
-                        .published
-                        .iter()
-                        .find(|k| k.key == key)
-                        .map_or(0, |k| k.seq);
-                    archive(hub, ind, &r, seq, dir)?;
+                    archive(hub, ind, &r, k.seq, dir)?;
                     report.archived += 1;
                 }
                 if fate == Fate::Summarise {
-                    hub.store.summarise(&key, &Summary::of(&r)?)?;
+                    hub.store.summarise(&k.key, &Summary::of(&r)?)?;
                     report.summarised += 1;
                     continue;
                 }
             }
-            hub.store.forget_entry(part, &key)?;
+            hub.store.forget_entry(part, &k.key)?;
             report.deleted += 1;
         }
         report.bytes_after += bytes(&entries(hub, &ind.id)?);
@@ -425,10 +406,10 @@ mod tests {
         }
     }
 
-    fn fates(plan: &[(HistoryPart, Vec<u8>, Fate)], part: HistoryPart) -> Vec<(u64, Fate)> {
+    fn fates(plan: &[(HistoryPart, Kept, Fate)], part: HistoryPart) -> Vec<(u64, Fate)> {
         plan.iter()
             .filter(|(p, _, _)| *p == part)
-            .map(|(_, k, f)| (u64::from_be_bytes(k[..8].try_into().unwrap()), *f))
+            .map(|(_, k, f)| (k.seq, *f))
             .collect()
     }
 
