@@ -274,3 +274,31 @@ pub fn add_partner(
     ctx.hub.store.put_account(&a).unwrap();
     password
 }
+
+/// Uploads `doc` as `name` (of the `type` given, when one is) to the
+/// person's vault over HTTP, with a fresh form token; the status answered
+/// (303 when it was kept).
+pub async fn upload(
+    addr: SocketAddr,
+    cookie: &str,
+    kind: Option<&str>,
+    name: &str,
+    doc: &[u8],
+) -> u16 {
+    let token = csrf_at(addr, cookie).await;
+    let mut parts: Vec<(&str, Option<&str>, &[u8])> = vec![("csrf", None, token.as_bytes())];
+    if let Some(kind) = kind {
+        parts.push(("type", None, kind.as_bytes()));
+    }
+    parts.push(("fichier", Some(name), doc));
+    let (ct, body) = crate::multipart(&parts);
+    let (status, _, _) = crate::http_bytes(
+        addr,
+        "POST",
+        "/coffre/depots",
+        &[("Cookie", cookie), ("Content-Type", &ct)],
+        &body,
+    )
+    .await;
+    status
+}

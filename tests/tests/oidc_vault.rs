@@ -42,28 +42,15 @@ async fn vault_sign_in(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_attaches_franceconnect_and_signs_in_with_it() {
-    use passerelle_tests::{http_bytes, multipart, vault};
+    use passerelle_tests::{http_bytes, vault};
     let s = setup().await;
     let addr = s.hub.http_addr;
 
     // Awa has a vault account with an upload.
     let (awa, rescue) =
         vault::create_account_with_rescue(addr, "awa@exemple.fr", "motdepasse-awa").await;
-    let token = vault::csrf_at(addr, &awa).await;
     let doc = vault::pdf(b"attestation-awa", 4);
-    let (ct, body) = multipart(&[
-        ("csrf", None, token.as_bytes()),
-        ("fichier", Some("a.pdf"), &doc),
-    ]);
-    let (status, _, _) = http_bytes(
-        addr,
-        "POST",
-        "/coffre/depots",
-        &[("Cookie", &awa), ("Content-Type", &ct)],
-        &body,
-    )
-    .await;
-    assert_eq!(status, 303);
+    assert_eq!(vault::upload(addr, &awa, None, "a.pdf", &doc).await, 303);
     let person = s.hub.ctx().hub.store.clone();
     let vs = passerelle_vault::store::VaultStore::new(person);
     let awa_id = vs.person_by_login("awa@exemple.fr").unwrap().unwrap().id;

@@ -10,8 +10,8 @@ use std::time::Duration;
 use passerelle_hub::admin::{self as hub_admin, Request as HubRequest};
 use passerelle_protocol::{audit::Action, ids::NodeId, vault::Pseudonym};
 use passerelle_tests::{
-    eventually, http, http_bytes, multipart,
-    vault::{add_partner, create_account, csrf, link, page, partner_session},
+    eventually, http,
+    vault::{add_partner, create_account, csrf, link, page, partner_session, upload},
     Net,
 };
 use passerelle_vault::{links::pseudonym, rights};
@@ -44,22 +44,10 @@ async fn deleting_an_account_erases_it_and_tells_every_node() {
     assert!(linked(&caf, &p_caf) && linked(&cd, &p_cd));
 
     // An upload, a consent to the CD over CAF papers, a share to Ana.
-    let token = csrf(&hub, &awa).await;
     let doc = passerelle_tests::vault::pdf(b"AVIS-DE-SITUATION", 8);
-    let (ct, body) = multipart(&[
-        ("csrf", None, token.as_bytes()),
-        ("type", None, b"resources"),
-        ("fichier", Some("avis.pdf"), &doc),
-    ]);
-    let (status, _, _) = http_bytes(
-        hub.http_addr,
-        "POST",
-        "/coffre/depots",
-        &[("Cookie", &awa), ("Content-Type", &ct)],
-        &body,
-    )
-    .await;
+    let status = upload(hub.http_addr, &awa, Some("resources"), "avis.pdf", &doc).await;
     assert_eq!(status, 303);
+    let token = csrf(&hub, &awa).await;
     let upload = store.uploads(&person).unwrap().remove(0);
     let fin = passerelle_hub_core::french::day(passerelle_link::now() + 30 * 86400);
     for body in [

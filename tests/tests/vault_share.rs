@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use passerelle_protocol::{audit::Action, ids::NodeId, seal};
 use passerelle_tests::{
-    hidden_field, http, http_bytes, multipart, set_cookie,
-    vault::{add_partner, create_account, csrf, link, page, partner_session},
+    hidden_field, http, http_bytes, set_cookie,
+    vault::{add_partner, create_account, csrf, link, page, partner_session, upload},
     Net,
 };
 
@@ -65,21 +65,9 @@ async fn a_person_shares_an_upload_with_a_professional_until_revoked() {
     let mut noise = vec![0u8; 4096];
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut noise).unwrap();
     let doc = [b"%PDF-1.4\n".as_slice(), &noise, b"\n%%EOF\n"].concat();
-    let token = csrf(&hub, &awa).await;
-    let (ct, body) = multipart(&[
-        ("csrf", None, token.as_bytes()),
-        ("type", None, b"resources"),
-        ("fichier", Some("avis.pdf"), &doc),
-    ]);
-    let (status, _, _) = http_bytes(
-        hub.http_addr,
-        "POST",
-        "/coffre/depots",
-        &[("Cookie", &awa), ("Content-Type", &ct)],
-        &body,
-    )
-    .await;
+    let status = upload(hub.http_addr, &awa, Some("resources"), "avis.pdf", &doc).await;
     assert_eq!(status, 303);
+    let token = csrf(&hub, &awa).await;
     let upload = store.uploads(&person).unwrap().remove(0);
 
     // The sharing form offers the upload, and only professionals of the
