@@ -80,6 +80,12 @@ pub enum Command {
     /// Check hub.toml, the catalog, map boundaries and certificate files
     /// without starting.
     CheckConfig,
+    /// Hub of hubs: this hub as a node of a national hub.
+    Upstream {
+        /// What to do.
+        #[command(subcommand)]
+        action: UpstreamAction,
+    },
     /// Which node may provide which dataset: a node's claim is asked only
     /// once allowed here.
     Datasets {
@@ -177,6 +183,22 @@ pub enum Command {
         /// TCP address of the portal [default: 127.0.0.1:8080].
         #[arg(long)]
         http_listen: Option<SocketAddr>,
+    },
+}
+
+/// Hub of hubs commands.
+#[derive(Debug, Subcommand)]
+pub enum UpstreamAction {
+    /// Enroll this hub (stopped) as a node of a national hub, with a token
+    /// its operator issued: the identity goes to upstream/, the address to
+    /// [upstream] in hub.toml; the link starts with `serve`.
+    Enroll {
+        /// The national hub's QUIC address (host:port).
+        #[arg(long)]
+        hub: passerelle_config::HubAddr,
+        /// The enrollment token.
+        #[arg(long)]
+        token: String,
     },
 }
 
@@ -373,6 +395,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Backup { to, include_keys } => step::backup(&dir("."), &to, include_keys).await?,
         Command::Restore { from } => step::restore(&dir("."), &from).await?,
         Command::Ca { action } => step::ca(&dir("."), action).await?,
+        Command::Upstream {
+            action: UpstreamAction::Enroll { hub, token },
+        } => {
+            let node = crate::upstream::enroll(&dir("."), hub, &token).await?;
+            println!(
+                "enrolled with the national hub as node {node}; start the hub to open the link"
+            );
+        }
         Command::Audit { action } => step::audit(&dir("."), action).await?,
         #[cfg(feature = "demo")]
         Command::Demo {

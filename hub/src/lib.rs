@@ -23,6 +23,8 @@
 //! - [`admin`]: requests other commands send to a running hub.
 //! - [`cli`]: the command line and its dispatcher; [`commands`]: one
 //!   named step per command.
+//! - [`upstream`]: hub of hubs, this hub answering a national hub as one
+//!   of its nodes, from its published results.
 //! - `demo` (feature `demo`, on by default): a hub and demonstration nodes
 //!   in one process; the only module that uses `passerelle-node`.
 
@@ -35,5 +37,6 @@ pub mod demo;
 pub mod notices;
 pub mod requests;
 pub mod server;
+pub mod upstream;
 
 pub use passerelle_hub_core::{HubError, VERSION};

@@ -195,7 +195,8 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
     }
     let (stop, stop_rx) = watch::channel(false);
     let (done_tx, done_rx) = mpsc::channel(1);
-    let tasks = vec![
+    let upstream = crate::upstream::spawn(&ctx, stop_rx.clone());
+    let mut tasks = vec![
         tokio::spawn(accept_loop(
             ctx.clone(),
             bound.endpoint.clone(),
@@ -214,6 +215,8 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
         crate::notices::spawn(&ctx, stop_rx.clone()),
         schedule_refresh(&ctx, stop_rx),
     ];
+    // Hub of hubs: the link to the national hub, when enrolled with one.
+    tasks.extend(upstream);
     info!(quic = %bound.quic_addr, http = %bound.http_addr, "hub started");
     Ok(HubHandle {
         quic_addr: bound.quic_addr,

@@ -32,7 +32,6 @@ use passerelle_protocol::{
     codec::{self, CodecError},
     envelope::{Outcome, ReplyBody, SignedReply},
     geo::Level,
-    message::Answer,
     period::Period,
     sign::{sha256, SigningKey},
     UnixTime,
@@ -183,11 +182,12 @@ pub enum BundleError {
     Json(#[from] serde_json::Error),
 }
 
-/// The aggregate answer in a signed reply's body, if it is one.
+/// The aggregate answer in a signed reply's body, if it is one (a node's,
+/// or a regional hub's composed answer).
 pub fn answer(body: &ReplyBody) -> Option<&AggregateAnswer> {
     match &body.outcome {
-        Outcome::Answered(Answer::Aggregate(a)) => Some(a),
-        _ => None,
+        Outcome::Answered(a) => a.aggregate(),
+        Outcome::Refused(_) => None,
     }
 }
 

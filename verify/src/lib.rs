@@ -10,8 +10,15 @@
 //! (`passerelle-provenance`). It reads one file and does nothing else: no
 //! network, no clock.
 //!
+//! [`chain`] checks that a regional hub's bundle is the one a national
+//! bundle's contribution was taken from (hub of hubs).
+//!
 //! [`check`] collects every failure, each with its precise reason, rather
 //! than stopping at the first.
+
+mod chain;
+
+pub use chain::{chain, composed};
 
 use passerelle_certs::tls::{verify_hub_cert, verify_node_cert};
 use passerelle_protocol::{

@@ -249,7 +249,12 @@ pub fn fold(
         match outcome {
             Err(why) => gaps.push(ask.gap(why)),
             Ok((cert_der, body, signed)) => match body.outcome {
-                Outcome::Answered(Answer::Aggregate(a)) => {
+                // A regional hub answers with its published cells
+                // (`Answer::Composed`); they compose like a node's.
+                Outcome::Answered(answer @ (Answer::Aggregate(_) | Answer::Composed(_))) => {
+                    let Some(a) = answer.into_aggregate() else {
+                        continue;
+                    };
                     coverage.answered.push(Answered {
                         node_id: ask.node_id.to_string(),
                         name: ask.name.clone(),
@@ -427,10 +432,15 @@ pub fn verify(
             .signed
             .verify(&identity.public_key, &identity.node_id, None)
             .map_err(|e| bad(format!("contribution {i} from {}: {e}", identity.node_id)))?;
-        match body.outcome {
-            Outcome::Answered(Answer::Aggregate(a))
-                if a.query.dataset == p.dataset && a.query.measure == p.measure =>
+        match body.outcome.clone() {
+            Outcome::Answered(answer)
+                if answer.aggregate().is_some_and(|a| {
+                    a.query.dataset == p.dataset && a.query.measure == p.measure
+                }) =>
             {
+                let Some(a) = answer.into_aggregate() else {
+                    continue;
+                };
                 answers
                     .entry((p.dataset.clone(), p.measure.clone()))
                     .or_default()
