@@ -140,3 +140,148 @@ pub fn answer(
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use passerelle_observatory::{catalog, refresh::Coverage};
+    use passerelle_protocol::period::Period;
+    use passerelle_provenance::compose::ResultCell;
+
+    fn cell(
+        level: Level,
+        code: &str,
+        period: Period,
+        value: Option<f64>,
+        status: Status,
+    ) -> ResultCell {
+        ResultCell {
+            level,
+            code: code.into(),
+            period,
+            value,
+            status,
+        }
+    }
+
+    fn published() -> IndicatorResult {
+        let (y24, y25) = (Period::Year(2024), Period::Year(2025));
+        IndicatorResult {
+            indicator: "personnes-recues".into(),
+            computed_at: 1_700_000_000,
+            cells: vec![
+                cell(Level::Commune, "97611", y24, Some(40.0), Status::Released),
+                cell(Level::Commune, "97607", y24, None, Status::Suppressed),
+                cell(Level::Commune, "97601", y24, None, Status::Missing),
+                cell(Level::Department, "976", y24, Some(52.0), Status::Released),
+                cell(Level::Department, "976", y25, Some(60.0), Status::Released),
+            ],
+            coverage: Coverage::default(),
+            provenance: Vec::new(),
+        }
+    }
+
+    fn query(dataset: &str) -> AggregateQuery {
+        AggregateQuery {
+            dataset: dataset.into(),
+            measure: Measure::Count,
+            periods: vec![],
+            by: None,
+        }
+    }
+
+    #[test]
+    fn only_additive_indicators_are_offered_under_their_dataset_name() {
+        let cat = catalog::load(None).unwrap();
+        let offered = datasets(&cat);
+        assert!(offered.contains(&"personnes_recues".to_string()));
+        // A reference population and every ratio or rate stay home.
+        assert!(!offered.contains(&"population".to_string()));
+        for i in &cat {
+            if !matches!(i.formula, Formula::Sum(_)) {
+                assert!(!offered.contains(&dataset_name(i)), "{}", i.id);
+            }
+        }
+        assert_eq!(
+            indicator(&cat, "personnes_recues").map(|i| i.id.as_str()),
+            Some("personnes-recues")
+        );
+        assert!(indicator(&cat, "personnes-recues").is_none());
+    }
+
+    #[test]
+    fn published_cells_go_up_as_published_and_withheld_ones_stay_withheld() {
+        let cat = catalog::load(None).unwrap();
+        let ind = indicator(&cat, "personnes_recues");
+        let r = published();
+        let a = answer(&query("personnes_recues"), ind, Some(&r), &Level::ALL).unwrap();
+        let values: Vec<(Level, &str, CellValue)> = a
+            .answer
+            .cells
+            .iter()
+            .filter(|c| c.period == Period::Year(2024))
+            .map(|c| (c.level, c.code.as_str(), c.value))
+            .collect();
+        assert_eq!(
+            values,
+            vec![
+                (Level::Commune, "97611", CellValue::Released(40.0)),
+                (
+                    Level::Commune,
+                    "97607",
+                    CellValue::Suppressed(Suppression::Secondary)
+                ),
+                (Level::Department, "976", CellValue::Released(52.0)),
+            ]
+        );
+        assert_eq!(
+            (a.from.indicator.as_str(), a.from.computed_at),
+            ("personnes-recues", 1_700_000_000)
+        );
+
+        // Levels and periods asked.
+        let mut q = query("personnes_recues");
+        q.periods = vec![Period::Year(2025)];
+        let a = answer(&q, ind, Some(&r), &[Level::Department]).unwrap();
+        assert_eq!(a.answer.cells.len(), 1);
+        assert_eq!(a.answer.cells[0].value, CellValue::Released(60.0));
+    }
+
+    #[test]
+    fn anything_but_a_published_total_is_refused() {
+        let cat = catalog::load(None).unwrap();
+        let ind = indicator(&cat, "personnes_recues");
+        let r = published();
+        fn refused(
+            q: &AggregateQuery,
+            ind: Option<&Indicator>,
+            r: Option<&IndicatorResult>,
+        ) -> Refusal {
+            answer(q, ind, r, &Level::ALL).unwrap_err()
+        }
+        let mut by = query("personnes_recues");
+        by.by = Some("sexe".into());
+        assert!(matches!(
+            refused(&by, ind, Some(&r)),
+            Refusal::OutOfPolicy(_)
+        ));
+        let mut sum = query("personnes_recues");
+        sum.measure = Measure::Sum("montant".into());
+        assert!(matches!(
+            refused(&sum, ind, Some(&r)),
+            Refusal::OutOfPolicy(_)
+        ));
+        assert!(matches!(
+            refused(&query("personnes_recues"), ind, None),
+            Refusal::Unavailable(_)
+        ));
+        assert!(matches!(
+            refused(
+                &query("population"),
+                indicator(&cat, "population"),
+                Some(&r)
+            ),
+            Refusal::OutOfPolicy(_)
+        ));
+    }
+}
