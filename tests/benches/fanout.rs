@@ -276,7 +276,7 @@ async fn compose(root: &Path) -> usize {
 }
 
 /// What one N gave.
-pub struct Row {
+struct Row {
     n: usize,
     median_ms: f64,
     p99_ms: f64,
@@ -425,8 +425,14 @@ async fn main() {
     }
     let svg = plot::loglog(
         "Composer un indicateur : temps selon le nombre de nœuds",
-        &rows.iter().map(|r| (r.n as f64, r.median_ms)).collect::<Vec<_>>(),
-        &rows.iter().map(|r| (r.n as f64, r.p99_ms)).collect::<Vec<_>>(),
+        &rows
+            .iter()
+            .map(|r| (r.n as f64, r.median_ms))
+            .collect::<Vec<_>>(),
+        &rows
+            .iter()
+            .map(|r| (r.n as f64, r.p99_ms))
+            .collect::<Vec<_>>(),
         f.signed_us / 1e3,
         f.bare_us / 1e3,
     );

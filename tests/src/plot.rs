@@ -12,7 +12,10 @@ const TOP: f64 = 40.0;
 const BOTTOM: f64 = 50.0;
 
 fn decades(lo: f64, hi: f64) -> (f64, f64) {
-    (lo.log10().floor(), hi.log10().ceil().max(lo.log10().floor() + 1.0))
+    (
+        lo.log10().floor(),
+        hi.log10().ceil().max(lo.log10().floor() + 1.0),
+    )
 }
 
 /// A chart of `median` and `p99` (x = nodes, y = milliseconds) on log

@@ -67,6 +67,9 @@ pub struct Member {
     pub cert_der: Vec<u8>,
 }
 
+/// The enrolled members, shared with their tasks.
+pub type Members = Vec<Arc<Member>>;
+
 /// Enrolls nodes `banc-00000` … up to `n` in the stopped hub folder `root`
 /// through the CA's real issuance, approves each as a provider of
 /// [`DATASET`], and keeps keys and certificates in `root/swarm/`, so a
@@ -74,7 +77,7 @@ pub struct Member {
 ///
 /// # Errors
 /// When the hub folder, the CA or an issuance fails.
-pub fn enroll(root: &Path, n: usize) -> anyhow::Result<(Vec<Arc<Member>>, Vec<Vec<u8>>)> {
+pub fn enroll(root: &Path, n: usize) -> anyhow::Result<(Members, Vec<Vec<u8>>)> {
     let hub = ops::Hub::open(root)?;
     let ca = ops::load_ca(&hub)?;
     let dir = root.join("swarm");
@@ -82,7 +85,7 @@ pub fn enroll(root: &Path, n: usize) -> anyhow::Result<(Vec<Arc<Member>>, Vec<Ve
     let at = now();
     let mut members = Vec::with_capacity(n);
     for i in 0..n {
-        let id = NodeId::new(&format!("banc-{i:05}"))?;
+        let id = NodeId::new(format!("banc-{i:05}"))?;
         let (key_path, cert_path) = (dir.join(format!("{id}.key")), dir.join(format!("{id}.der")));
         if !(key_path.exists() && cert_path.exists()) {
             let token = ops::issue_token(&hub, &id, &format!("Banc d'essai {i}"), at)?;
@@ -238,13 +241,10 @@ async fn run(
         keep_alive: KEEP_ALIVE,
         idle_timeout: Duration::from_secs(30),
     };
-    let client = tls::node_client_config_watched(
-        &t.cas,
-        std::slice::from_ref(&m.cert_der),
-        &m.key_pkcs8,
-    )
-    .map_err(anyhow::Error::from)
-    .and_then(|(c, _)| Ok(endpoint::client_config(c, liveness)?));
+    let client =
+        tls::node_client_config_watched(&t.cas, std::slice::from_ref(&m.cert_der), &m.key_pkcs8)
+            .map_err(anyhow::Error::from)
+            .and_then(|(c, _)| Ok(endpoint::client_config(c, liveness)?));
     let (client, ep) = match (client, quinn::Endpoint::client(bind)) {
         (Ok(c), Ok(ep)) => (c, ep),
         (c, ep) => {
@@ -283,7 +283,10 @@ async fn serve(
     let mut counted = None;
     let accept = async {
         loop {
-            let (send, recv) = conn.accept_bi().await?;
+            let (send, recv) = match conn.accept_bi().await {
+                Ok(s) => s,
+                Err(e) => return Err::<(), anyhow::Error>(e.into()),
+            };
             if counted.is_none() {
                 linked.fetch_add(1, Ordering::SeqCst);
                 counted = Some(Linked(linked.clone()));
@@ -298,8 +301,6 @@ async fn serve(
                 recv,
             ));
         }
-        #[allow(unreachable_code)]
-        Ok::<(), anyhow::Error>(())
     };
     let watch = liveness::Watch::keep_alive(KEEP_ALIVE);
     tokio::select! {
