@@ -112,8 +112,8 @@ pub fn loglog(
     let legend = [
         ("#1f5fa8", "médiane"),
         ("#c0392b", "99e centile"),
-        ("#27ae60", "plancher : 1 requête signée"),
-        ("#7f8c8d", "plancher : 1 aller-retour QUIC nu"),
+        ("#27ae60", "plancher : requête signée"),
+        ("#7f8c8d", "plancher : QUIC nu"),
     ];
     for (i, (color, label)) in legend.iter().enumerate() {
         let y = TOP + 10.0 + i as f64 * 18.0;
