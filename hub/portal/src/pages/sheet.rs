@@ -17,7 +17,7 @@ use crate::{
     state::Ctx,
 };
 use passerelle_observatory::{
-    catalog::{theme_label, Indicator},
+    catalog::Indicator,
     compose::{ResultCell, Status},
     IndicatorResult,
 };
@@ -33,11 +33,11 @@ pub struct SheetQuery {
 /// An indicator's sheet; `None` when there is no such indicator, or its
 /// result has no period at all.
 pub fn sheet(ctx: &Ctx, id: &str, q: &SheetQuery) -> Option<String> {
-    let ind = ctx.catalog().iter().find(|i| i.id == id)?;
+    let ind = ctx.indicator(id)?;
     let draft = ctx.pending_draft(id);
     let Some(r) = ctx.latest(id) else {
         let body = html! {
-            (heading(ind))
+            (heading(ctx, ind))
             (facts(ind, None))
             p { "Cet indicateur n'a pas encore été calculé." }
             (coverage::public_note(None, draft.as_deref()))
@@ -55,7 +55,7 @@ pub fn sheet(ctx: &Ctx, id: &str, q: &SheetQuery) -> Option<String> {
         .filter(|p| periods.contains(p))
         .or_else(|| periods.last().copied())?;
     let body = html! {
-        (heading(ind))
+        (heading(ctx, ind))
         (facts(ind, Some(&r)))
         (coverage::public_note(Some(&r), draft.as_deref()))
         (why_masked())
@@ -71,9 +71,15 @@ pub fn sheet(ctx: &Ctx, id: &str, q: &SheetQuery) -> Option<String> {
 }
 
 /// The theme it belongs to, its title and its definition.
-fn heading(ind: &Indicator) -> Markup {
+fn heading(ctx: &Ctx, ind: &Indicator) -> Markup {
+    let theme = ctx
+        .observatory
+        .themes()
+        .iter()
+        .find(|t| t.id == ind.theme)
+        .map_or("Autre", |t| t.name.as_str());
     html! {
-        p.note { a href={ "/theme/" (ind.theme) } { (theme_label(&ind.theme)) } }
+        p.note { a href={ "/theme/" (ind.theme) } { (theme) } }
         h1 { (ind.title) }
         p { (ind.definition) }
     }

@@ -14,7 +14,7 @@ use crate::{
 pub(super) fn drafts(ctx: &Ctx) -> Markup {
     let rows: Vec<_> = ctx
         .catalog()
-        .iter()
+        .into_iter()
         .filter_map(|ind| Some((ind, ctx.pending_draft(&ind.id)?)))
         .collect();
     html! {
