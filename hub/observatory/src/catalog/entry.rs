@@ -5,7 +5,8 @@
 use serde::Deserialize;
 
 use super::{
-    Audience, CatalogError, Formula, Indicator, PartialPolicy, Reference, Term, MAX_DECIMALS,
+    Audience, CatalogError, Formula, Indicator, PartialPolicy, Reference, Term, Theme,
+    MAX_DECIMALS,
 };
 
 /// An entry as written in TOML.
@@ -45,8 +46,8 @@ struct PartialEntry {
 }
 
 /// Checks one entry as written and turns it into an indicator.
-pub(super) fn entry(file: &str, e: Entry) -> Result<Indicator, CatalogError> {
-    let (formula, partial, decimals) = checked(&e).map_err(|why| CatalogError {
+pub(super) fn entry(file: &str, e: Entry, themes: &[Theme]) -> Result<Indicator, CatalogError> {
+    let (formula, partial, decimals) = checked(&e, themes).map_err(|why| CatalogError {
         file: file.into(),
         entry: format!("indicator {:?}", e.id),
         why,
@@ -68,8 +69,9 @@ pub(super) fn entry(file: &str, e: Entry) -> Result<Indicator, CatalogError> {
 }
 
 /// The entry's rules in order; the first one broken is the reason.
-fn checked(e: &Entry) -> Result<(Formula, PartialPolicy, u8), String> {
+fn checked(e: &Entry, themes: &[Theme]) -> Result<(Formula, PartialPolicy, u8), String> {
     check_id(&e.id)?;
+    check_theme(&e.theme, themes)?;
     check_texts(e)?;
     check_reference(e.reference.as_ref())?;
     let formula = formula(e)?;
@@ -105,9 +107,9 @@ fn check_id(id: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The theme is one of `known` (checked once every file is read, since a
-/// later file may declare it).
-pub(super) fn check_theme(theme: &str, known: &[super::Theme]) -> Result<(), String> {
+/// The theme is one of `known` (every file's themes: a later file may
+/// declare it).
+fn check_theme(theme: &str, known: &[Theme]) -> Result<(), String> {
     if !known.iter().any(|t| t.id == theme) {
         let known: Vec<&str> = known.iter().map(|t| t.id.as_str()).collect();
         return Err(format!(

@@ -219,15 +219,24 @@ pub struct CatalogError {
 /// # Errors
 /// The first bad entry, or unreadable TOML.
 pub fn parse(file: &str, text: &str) -> Result<Vec<Indicator>, CatalogError> {
-    let (themes, indicators) = parse_file(file, text)?;
+    let parsed = parse_file(file, text)?;
     let mut known = theme::shipped();
-    theme::merge(&mut known, themes, file)?;
-    check_themes(file, &indicators, &known)?;
-    Ok(indicators)
+    theme::merge(&mut known, parsed.themes, file)?;
+    parsed
+        .entries
+        .into_iter()
+        .map(|e| entry(file, e, &known))
+        .collect()
 }
 
-/// One file's themes and indicators, each checked on its own.
-fn parse_file(file: &str, text: &str) -> Result<(Vec<Theme>, Vec<Indicator>), CatalogError> {
+/// One file's themes, checked, and its entries as written (checked once
+/// every file's themes are known).
+struct Parsed {
+    themes: Vec<Theme>,
+    entries: Vec<Entry>,
+}
+
+fn parse_file(file: &str, text: &str) -> Result<Parsed, CatalogError> {
     let parsed: File = toml::from_str(text).map_err(|e| CatalogError {
         file: file.into(),
         entry: e
@@ -246,23 +255,10 @@ fn parse_file(file: &str, text: &str) -> Result<(Vec<Theme>, Vec<Indicator>), Ca
         .into_iter()
         .map(|t| theme::theme(file, t))
         .collect::<Result<_, _>>()?;
-    let indicators = parsed
-        .indicator
-        .into_iter()
-        .map(|e| entry(file, e))
-        .collect::<Result<_, _>>()?;
-    Ok((themes, indicators))
-}
-
-fn check_themes(file: &str, list: &[Indicator], known: &[Theme]) -> Result<(), CatalogError> {
-    for ind in list {
-        entry::check_theme(&ind.theme, known).map_err(|why| CatalogError {
-            file: file.into(),
-            entry: format!("indicator {:?}", ind.id),
-            why,
-        })?;
-    }
-    Ok(())
+    Ok(Parsed {
+        themes,
+        entries: parsed.indicator,
+    })
 }
 
 /// The indicators in force (see [`load_catalog`]).
@@ -308,22 +304,19 @@ pub fn load_catalog(dir: Option<&Path>) -> Result<Catalog, CatalogError> {
         }
     }
     let mut themes = theme::shipped();
-    let mut all = Vec::new();
-    let mut origin: Vec<(String, String)> = Vec::new();
+    let mut parsed = Vec::with_capacity(files.len());
     for (name, text) in &files {
-        let (t, inds) = parse_file(name, text)?;
-        theme::merge(&mut themes, t, name)?;
-        origin.extend(inds.iter().map(|i| (i.id.clone(), name.clone())));
-        merge(&mut all, inds, name)?;
+        let p = parse_file(name, text)?;
+        theme::merge(&mut themes, p.themes, name)?;
+        parsed.push((name, p.entries));
     }
-    for ind in &all {
-        let file = origin
-            .iter()
-            .rev()
-            .find(|(id, _)| *id == ind.id)
-            .map(|(_, f)| f.as_str())
-            .unwrap_or("catalog");
-        check_themes(file, std::slice::from_ref(ind), &themes)?;
+    let mut all = Vec::new();
+    for (name, entries) in parsed {
+        let inds = entries
+            .into_iter()
+            .map(|e| entry(name, e, &themes))
+            .collect::<Result<Vec<_>, _>>()?;
+        merge(&mut all, inds, name)?;
     }
     Ok(Catalog {
         themes,
@@ -351,3 +344,5 @@ fn merge(all: &mut Vec<Indicator>, new: Vec<Indicator>, file: &str) -> Result<()
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod themes_tests;
