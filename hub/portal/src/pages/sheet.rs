@@ -95,6 +95,9 @@ fn facts(ind: &Indicator, r: Option<&IndicatorResult>) -> Markup {
             tr { th scope="row" { "Sources" } td { (ind.sources.join(", ")) } }
             tr { th scope="row" { "Mise à jour" } td { (ind.frequency) } }
             tr { th scope="row" { "Calcul" } td { (passerelle_observatory::catalog::describe_fr(&ind.formula)) } }
+            @if !ind.formula.populations().is_empty() {
+                tr { th scope="row" { "Population de référence" } td { (population_years(r)) } }
+            }
             @if let Some(r) = r {
                 @let partners = answered(r);
                 tr { th scope="row" { "Dernier calcul publié" } td { (date(r.computed_at)) } }
@@ -107,6 +110,20 @@ fn facts(ind: &Indicator, r: Option<&IndicatorResult>) -> Markup {
             }
         }
     }
+}
+
+/// Which population figures the rates divided by: the years of the
+/// operator's INSEE file the result used, or the built-in 2017 ones.
+fn population_years(r: Option<&IndicatorResult>) -> String {
+    let years = r.map(|r| r.denominators.source_years()).unwrap_or_default();
+    if years.is_empty() {
+        return "INSEE, population municipale 2017 (référence intégrée)".into();
+    }
+    let years: Vec<String> = years.iter().map(u16::to_string).collect();
+    format!(
+        "INSEE, population de l'année {} (fournie par l'opérateur ; pour chaque période, l'année la plus récente qui ne la dépasse pas)",
+        years.join(", ")
+    )
 }
 
 /// The names of the partners that answered, sorted, once each.
