@@ -101,6 +101,14 @@ fn value(r: &IndicatorResult, ind: &Indicator, level: Level, code: &str, p: &Per
     }
 }
 
+/// The decimals a reference is written with: the indicator's, or as many
+/// as the operator wrote (up to four).
+fn shown_decimals(v: f64, at_least: u8) -> u8 {
+    (at_least..=4)
+        .find(|d| passerelle_observatory::catalog::round(v, *d) == v)
+        .unwrap_or(4)
+}
+
 /// One indicator's row: title, period, here, Mayotte, reference.
 fn row(ctx: &Ctx, ind: &Indicator, level: Level, code: &str) -> Markup {
     let r = ctx.latest(&ind.id);
@@ -125,7 +133,7 @@ fn row(ctx: &Ctx, ind: &Indicator, level: Level, code: &str) -> Markup {
             td {
                 @match &ind.reference {
                     Some(rf) => {
-                        (number(rf.value, ind.decimals)) " " (ind.unit)
+                        (number(rf.value, shown_decimals(rf.value, ind.decimals))) " " (ind.unit)
                         br;
                         span.note { (rf.label) " ; source : " (rf.source) " (valeur fournie par l'opérateur)" }
                     }
