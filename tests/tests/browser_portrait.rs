@@ -15,7 +15,12 @@ async fn territory_portraits_work_in_chromium_without_accessibility_violations()
     let net = Net::new();
     let hub = net.start_hub(None).await;
     let node = net
-        .data_node(&hub, "asso-a", Some(&rows_csv(&rows(11, &["2025-T1"]))), false)
+        .data_node(
+            &hub,
+            "asso-a",
+            Some(&rows_csv(&rows(11, &["2025-T1"]))),
+            false,
+        )
         .await;
     hub.ctx().observatory.refresh_all(&hub.ctx().fed).await;
 
@@ -37,7 +42,10 @@ async fn territory_portraits_work_in_chromium_without_accessibility_violations()
     .expect("node is installed (run .ci/setup)");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|_| {
-        panic!("no report; stderr: {}", String::from_utf8_lossy(&out.stderr))
+        panic!(
+            "no report; stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
     });
     assert!(out.status.success(), "browser test failed: {report:#}");
     let pages: Vec<&str> = report["pages"]
@@ -48,17 +56,26 @@ async fn territory_portraits_work_in_chromium_without_accessibility_violations()
         .collect();
     assert_eq!(
         pages,
-        ["territoires", "portrait-commune", "portrait-epci", "portrait-departement"]
+        [
+            "territoires",
+            "portrait-commune",
+            "portrait-epci",
+            "portrait-departement"
+        ]
     );
     let violations = report["violations"].as_array().unwrap();
     assert!(violations.is_empty(), "{violations:#?}");
     // The print view hides the navigation and keeps one table per theme
     // that has indicators.
     assert_eq!(report["print"]["navigation"], "none");
-    assert!(report["print"]["tables"].as_u64().unwrap() >= 6, "{report:#}");
+    assert!(
+        report["print"]["tables"].as_u64().unwrap() >= 6,
+        "{report:#}"
+    );
     for p in &pages {
         assert!(
-            root.join(format!("target/browser-portrait/{p}.png")).exists(),
+            root.join(format!("target/browser-portrait/{p}.png"))
+                .exists(),
             "screenshot of {p}"
         );
     }

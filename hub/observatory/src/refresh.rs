@@ -36,8 +36,8 @@ use tracing::{info, warn};
 
 use crate::{
     catalog::Indicator,
-    population::{Denominators, Populations},
     compose::{self, Answers, ResultCell, Status},
+    population::{Denominators, Populations},
     publish::{self, Absence, Composition, Decision, Gap},
     Observatory,
 };

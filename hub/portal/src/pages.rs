@@ -84,7 +84,11 @@ pub fn home(ctx: &Ctx) -> String {
 /// A theme on the home page: its name, the department's latest value of
 /// its first computed indicator, and how many indicators it has.
 fn theme_card(ctx: &Ctx, id: &str, label: &str) -> Markup {
-    let inds: Vec<&Indicator> = ctx.catalog().into_iter().filter(|i| i.theme == id).collect();
+    let inds: Vec<&Indicator> = ctx
+        .catalog()
+        .into_iter()
+        .filter(|i| i.theme == id)
+        .collect();
     let headline = inds.iter().find_map(|i| {
         let r = ctx.latest(&i.id)?;
         let p = latest_period(&r)?;
@@ -129,7 +133,11 @@ pub fn themes(ctx: &Ctx) -> String {
 pub fn theme(ctx: &Ctx, id: &str) -> Option<String> {
     let t = ctx.observatory.themes().iter().find(|t| t.id == id)?;
     let label = &t.name;
-    let inds: Vec<&Indicator> = ctx.catalog().into_iter().filter(|i| i.theme == id).collect();
+    let inds: Vec<&Indicator> = ctx
+        .catalog()
+        .into_iter()
+        .filter(|i| i.theme == id)
+        .collect();
     let mut first_map = None;
     let mut cards = Vec::new();
     for i in &inds {

@@ -112,7 +112,9 @@ fn shown_decimals(v: f64, at_least: u8) -> u8 {
 /// One indicator's row: title, period, here, Mayotte, reference.
 fn row(ctx: &Ctx, ind: &Indicator, level: Level, code: &str) -> Markup {
     let r = ctx.latest(&ind.id);
-    let at = r.as_ref().and_then(|r| Some((r, period_for(r, level, code)?)));
+    let at = r
+        .as_ref()
+        .and_then(|r| Some((r, period_for(r, level, code)?)));
     html! {
         tr {
             th scope="row" { a href={ "/indicateur/" (ind.id) } { (ind.title) } }

@@ -397,7 +397,9 @@ mod catalog_tests {
         let inds = parse("demo.toml", super::CATALOG).expect("the demo catalog is valid");
         assert!(inds.iter().all(|i| i.theme == "jeunesse"));
         assert_eq!(
-            inds.iter().filter(|i| i.audience == Audience::Partners).count(),
+            inds.iter()
+                .filter(|i| i.audience == Audience::Partners)
+                .count(),
             1
         );
         assert!(inds.iter().any(|i| i.reference.is_some()));

@@ -1,13 +1,13 @@
 //! Catalog-defined themes, partner-only indicators and territory
 //! portraits, over real HTTP.
 
+use passerelle_hub::server::HubHandle;
 use passerelle_protocol::{geo, ids::NodeId};
 use passerelle_tests::{
     http_get, rows, rows_csv,
     vault::{add_partner, page, partner_session},
     Net,
 };
-use passerelle_hub::server::HubHandle;
 
 const RESERVED: &str = "recues-reservees";
 const RESERVED_TITLE: &str = "Accueils réservés aux partenaires (essai)";
@@ -70,7 +70,12 @@ async fn a_partner_only_indicator_is_absent_from_every_public_answer_and_present
     let net = Net::new();
     let hub = hub_with_catalog(&net).await;
     let _node = net
-        .data_node(&hub, "asso-a", Some(&rows_csv(&rows(3, &["2025-T1"]))), false)
+        .data_node(
+            &hub,
+            "asso-a",
+            Some(&rows_csv(&rows(3, &["2025-T1"]))),
+            false,
+        )
         .await;
     let published = passerelle_tests::refresh(&hub, RESERVED).await;
     assert!(!published.cells.is_empty());
@@ -94,7 +99,12 @@ async fn a_partner_only_indicator_is_absent_from_every_public_answer_and_present
     ];
     // The same whether or not a partner is signed in: public pages are
     // the public view (and cached as such).
-    add_partner(&hub, "ana@asso.fr", "Ana Madi", &NodeId::new("asso-a").unwrap());
+    add_partner(
+        &hub,
+        "ana@asso.fr",
+        "Ana Madi",
+        &NodeId::new("asso-a").unwrap(),
+    );
     let ana = partner_session(&hub, "ana@asso.fr").await;
     for cookie in ["", ana.as_str()] {
         for path in &public {
@@ -106,7 +116,10 @@ async fn a_partner_only_indicator_is_absent_from_every_public_answer_and_present
             );
         }
     }
-    assert!(http_get(hub.http_addr, "/theme/jeunesse").await.2.contains("Jeunes reçus (essai)"));
+    assert!(http_get(hub.http_addr, "/theme/jeunesse")
+        .await
+        .2
+        .contains("Jeunes reçus (essai)"));
     // Its own addresses answer as for an indicator that does not exist.
     for path in [
         format!("/indicateur/{RESERVED}"),
@@ -141,7 +154,10 @@ async fn a_partner_only_indicator_is_absent_from_every_public_answer_and_present
     assert!(home.contains("/partenaires/indicateurs"));
     let (status, list) = page(&hub, &ana, "/partenaires/indicateurs").await;
     assert_eq!(status, 200);
-    assert!(list.contains(RESERVED_TITLE) && !list.contains("Jeunes reçus (essai)"), "{list}");
+    assert!(
+        list.contains(RESERVED_TITLE) && !list.contains("Jeunes reçus (essai)"),
+        "{list}"
+    );
     let (status, sheet) = page(&hub, &ana, &format!("/partenaires/indicateur/{RESERVED}")).await;
     assert_eq!(status, 200);
     let department = published
@@ -151,11 +167,16 @@ async fn a_partner_only_indicator_is_absent_from_every_public_answer_and_present
         .expect("a department value");
     let shown = passerelle_hub_core::french::number(department.value.unwrap(), 0);
     assert!(
-        sheet.contains(RESERVED_TITLE) && sheet.contains("réservé aux partenaires") && sheet.contains(&shown),
+        sheet.contains(RESERVED_TITLE)
+            && sheet.contains("réservé aux partenaires")
+            && sheet.contains(&shown),
         "{sheet}"
     );
     // Not without a session.
-    for path in ["/partenaires/indicateurs", &format!("/partenaires/indicateur/{RESERVED}")] {
+    for path in [
+        "/partenaires/indicateurs",
+        &format!("/partenaires/indicateur/{RESERVED}"),
+    ] {
         let (status, _, _) = http_get(hub.http_addr, path).await;
         assert_eq!(status, 303, "{path}");
     }
@@ -166,11 +187,18 @@ async fn territory_portraits_list_every_public_indicator_for_commune_epci_and_de
     let net = Net::new();
     let hub = hub_with_catalog(&net).await;
     let _node = net
-        .data_node(&hub, "asso-a", Some(&rows_csv(&rows(5, &["2025-T1"]))), false)
+        .data_node(
+            &hub,
+            "asso-a",
+            Some(&rows_csv(&rows(5, &["2025-T1"]))),
+            false,
+        )
         .await;
     passerelle_tests::refresh(&hub, "jeunes-recus").await;
     let ctx = hub.ctx();
-    let public = ctx.observatory.catalog_for(passerelle_observatory::Reader::Public);
+    let public = ctx
+        .observatory
+        .catalog_for(passerelle_observatory::Reader::Public);
     assert!(public.len() >= 18);
     let commune = geo::COMMUNES[0];
     let epci = geo::EPCIS[commune.epci];
@@ -181,7 +209,10 @@ async fn territory_portraits_list_every_public_indicator_for_commune_epci_and_de
     ] {
         let (status, _, html) = http_get(hub.http_addr, &format!("/territoire/{code}")).await;
         assert_eq!(status, 200, "{code}");
-        assert!(html.contains(&format!("Portrait de territoire : {name}")), "{code}");
+        assert!(
+            html.contains(&format!("Portrait de territoire : {name}")),
+            "{code}"
+        );
         for ind in &public {
             assert!(
                 html.contains(&format!("href=\"/indicateur/{}\"", ind.id)),
@@ -191,7 +222,10 @@ async fn territory_portraits_list_every_public_indicator_for_commune_epci_and_de
         }
         assert!(!html.contains(RESERVED), "{code}");
         // Beside Mayotte's value, and the operator's reference with its source.
-        assert!(html.contains(&format!("<th scope=\"col\">{name}</th>")), "{code}");
+        assert!(
+            html.contains(&format!("<th scope=\"col\">{name}</th>")),
+            "{code}"
+        );
         if compared {
             assert!(html.contains("<th scope=\"col\">Mayotte</th>"), "{code}");
         }
@@ -214,7 +248,10 @@ async fn territory_portraits_list_every_public_indicator_for_commune_epci_and_de
         .find(|c| c.level == geo::Level::Department && c.value.is_some())
         .unwrap();
     let (_, _, html) = http_get(hub.http_addr, &format!("/territoire/{}", commune.code)).await;
-    assert!(html.contains(&passerelle_hub_core::french::number(mayotte.value.unwrap(), 0)));
+    assert!(html.contains(&passerelle_hub_core::french::number(
+        mayotte.value.unwrap(),
+        0
+    )));
     for bad in ["/territoire/97699", "/territoire/abc", "/territoire/"] {
         assert_eq!(http_get(hub.http_addr, bad).await.0, 404, "{bad}");
     }

@@ -5,8 +5,7 @@
 use serde::Deserialize;
 
 use super::{
-    Audience, CatalogError, Formula, Indicator, PartialPolicy, Reference, Term, Theme,
-    MAX_DECIMALS,
+    Audience, CatalogError, Formula, Indicator, PartialPolicy, Reference, Term, Theme, MAX_DECIMALS,
 };
 
 /// An entry as written in TOML.
@@ -127,7 +126,10 @@ fn check_reference(r: Option<&Reference>) -> Result<(), String> {
     if !r.value.is_finite() {
         return Err("reference.value must be a number".into());
     }
-    for (k, v) in [("reference.label", &r.label), ("reference.source", &r.source)] {
+    for (k, v) in [
+        ("reference.label", &r.label),
+        ("reference.source", &r.source),
+    ] {
         if v.trim().is_empty() {
             return Err(format!("{k} is empty"));
         }

@@ -128,7 +128,11 @@ pub fn parse(file: &str, bytes: &[u8], year: Option<u16>) -> Result<Populations,
     }
     let text = std::str::from_utf8(bytes).map_err(|e| PopulationError {
         file: file.into(),
-        line: bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1,
+        line: bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1,
         column: 0,
         why: "not UTF-8 text (save the file as UTF-8)".into(),
     })?;
@@ -194,14 +198,27 @@ pub fn parse(file: &str, bytes: &[u8], year: Option<u16>) -> Result<Populations,
             .parse::<u8>()
             .ok()
             .filter(|a| *a <= MAX_AGE)
-            .ok_or_else(|| at(cols.age, format!("AGED100 {:?} is not an age from 0 to {MAX_AGE}", f[cols.age].1)))?;
+            .ok_or_else(|| {
+                at(
+                    cols.age,
+                    format!(
+                        "AGED100 {:?} is not an age from 0 to {MAX_AGE}",
+                        f[cols.age].1
+                    ),
+                )
+            })?;
         let people = f[cols.people]
             .1
             .replace(',', ".")
             .parse::<f64>()
             .ok()
             .filter(|x| x.is_finite() && *x >= 0.0 && *x <= 10_000_000.0)
-            .ok_or_else(|| at(cols.people, format!("NB {:?} is not a number of people", f[cols.people].1)))?;
+            .ok_or_else(|| {
+                at(
+                    cols.people,
+                    format!("NB {:?} is not a number of people", f[cols.people].1),
+                )
+            })?;
         let code = f[cols.code].1;
         if code.is_empty() {
             return Err(at(cols.code, "CODGEO is empty".into()));
@@ -234,9 +251,12 @@ pub fn parse(file: &str, bytes: &[u8], year: Option<u16>) -> Result<Populations,
             .enumerate()
             .find(|(i, _)| !communes.contains_key(i))
         {
-            return Err(whole(format!("year {y}: no row for {} ({})", c.1.name, c.1.code)));
+            return Err(whole(format!(
+                "year {y}: no row for {} ({})",
+                c.1.name, c.1.code
+            )));
         }
-        for (c, _) in communes {
+        for c in communes.keys() {
             if let Some(age) = (0..=MAX_AGE).find(|a| {
                 !seen
                     .range((*y, *c, String::new(), 0)..)

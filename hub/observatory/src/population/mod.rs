@@ -15,11 +15,11 @@ pub mod insee;
 use std::collections::BTreeMap;
 
 use passerelle_protocol::geo::{self, Level};
+pub use passerelle_provenance::population::{AgeBand, Denominator, Denominators, MAX_AGE};
 use passerelle_provenance::{
     compose::{periods, year},
     formula::Formula,
 };
-pub use passerelle_provenance::population::{AgeBand, Denominator, Denominators, MAX_AGE};
 
 use crate::compose::Answers;
 

@@ -72,15 +72,24 @@ pub async fn sheet(
         return axum::response::IntoResponse::into_response(crate::PortalError::NotFound);
     };
     let r = ctx.latest_for(reader, &id);
-    let period = r.as_ref().and_then(|r| r.cells.iter().map(|c| c.period).max());
+    let period = r
+        .as_ref()
+        .and_then(|r| r.cells.iter().map(|c| c.period).max());
     let rows: Vec<(Level, &str, String)> = match (&r, period) {
         (Some(r), Some(p)) => [Level::Department, Level::Epci, Level::Commune]
             .into_iter()
             .flat_map(|l| geo::codes(l).into_iter().map(move |c| (l, c)))
             .filter_map(|(l, c)| {
-                let cell = r.cells.iter().find(|x| x.level == l && x.code == c && x.period == p)?;
+                let cell = r
+                    .cells
+                    .iter()
+                    .find(|x| x.level == l && x.code == c && x.period == p)?;
                 let suppressed = cell.status == passerelle_observatory::compose::Status::Suppressed;
-                Some((l, geo::name(l, c).unwrap_or(c), text(cell.value, ind.decimals, &ind.unit, suppressed)))
+                Some((
+                    l,
+                    geo::name(l, c).unwrap_or(c),
+                    text(cell.value, ind.decimals, &ind.unit, suppressed),
+                ))
             })
             .collect(),
         _ => Vec::new(),
