@@ -22,7 +22,7 @@ use passerelle_protocol::{
 
 use crate::{
     error::PortalError,
-    layout::{column_heads, number, page},
+    layout::{column_heads, number, page, CellMark},
     state::Ctx,
 };
 
@@ -83,20 +83,23 @@ fn period_for(r: &IndicatorResult, level: Level, code: &str) -> Option<Period> {
         .max()
 }
 
+/// A value cell, marked with the cell it shows (as every figure of the
+/// portal is).
 fn value(r: &IndicatorResult, ind: &Indicator, level: Level, code: &str, p: &Period) -> Markup {
     let cell = r
         .cells
         .iter()
         .find(|c| c.level == level && c.code == code && &c.period == p);
+    let m = CellMark::of(&ind.id, level, code, p);
     html! {
-        @match cell {
-            Some(c) if c.value.is_some() => {
-                (number(c.value.unwrap_or_default(), ind.decimals)) " " (ind.unit)
+        td.n data-indicator=(m.indicator) data-level=(m.level) data-code=(m.code) data-period=(m.period) {
+            @match cell.and_then(|c| c.value.map(|v| (c, v))) {
+                Some((_, v)) => { (number(v, ind.decimals)) " " (ind.unit) }
+                None if cell.is_some_and(|c| c.status == passerelle_observatory::compose::Status::Suppressed) => {
+                    span.secret { "secret statistique" }
+                }
+                None => "non disponible",
             }
-            Some(c) if c.status == passerelle_observatory::compose::Status::Suppressed => {
-                span.secret { "secret statistique" }
-            }
-            _ => "non disponible",
         }
     }
 }
@@ -121,9 +124,9 @@ fn row(ctx: &Ctx, ind: &Indicator, level: Level, code: &str) -> Markup {
             @match at {
                 Some((r, p)) => {
                     td { (p) }
-                    td.n { (value(r, ind, level, code, &p)) }
+                    (value(r, ind, level, code, &p))
                     @if level != Level::Department {
-                        td.n { (value(r, ind, Level::Department, geo::DEPARTMENT_CODE, &p)) }
+                        (value(r, ind, Level::Department, geo::DEPARTMENT_CODE, &p))
                     }
                 }
                 None => {

@@ -16,7 +16,7 @@ use passerelle_protocol::geo::{self, Level};
 
 use super::{private, session, to_login};
 use crate::{
-    layout::{column_heads, date, number, page},
+    layout::{column_heads, date, number, page, CellMark},
     state::Ctx,
 };
 
@@ -75,7 +75,7 @@ pub async fn sheet(
     let period = r
         .as_ref()
         .and_then(|r| r.cells.iter().map(|c| c.period).max());
-    let rows: Vec<(Level, &str, String)> = match (&r, period) {
+    let rows: Vec<(Level, &str, &str, String)> = match (&r, period) {
         (Some(r), Some(p)) => [Level::Department, Level::Epci, Level::Commune]
             .into_iter()
             .flat_map(|l| geo::codes(l).into_iter().map(move |c| (l, c)))
@@ -87,6 +87,7 @@ pub async fn sheet(
                 let suppressed = cell.status == passerelle_observatory::compose::Status::Suppressed;
                 Some((
                     l,
+                    c,
                     geo::name(l, c).unwrap_or(c),
                     text(cell.value, ind.decimals, &ind.unit, suppressed),
                 ))
@@ -108,8 +109,13 @@ pub async fn sheet(
                     caption { (ind.title) " (" (p) ")" }
                     (column_heads(&["Niveau", "Territoire", "Valeur"]))
                     tbody {
-                        @for (l, name, v) in &rows {
-                            tr { td { (l.label_fr()) } th scope="row" { (name) } td.n { (v) } }
+                        @for (l, code, name, v) in &rows {
+                            @let m = CellMark::of(&ind.id, *l, code, &p);
+                            tr {
+                                td { (l.label_fr()) }
+                                th scope="row" { (name) }
+                                td.n data-indicator=(m.indicator) data-level=(m.level) data-code=(m.code) data-period=(m.period) { (v) }
+                            }
                         }
                     }
                 }
