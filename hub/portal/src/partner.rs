@@ -360,7 +360,7 @@ pub async fn home(State(ctx): State<Arc<Ctx>>, headers: HeaderMap) -> Response {
         h2 { "Le réseau" }
         (network(&nodes, &live))
         h2 { "Actualisations incomplètes (brouillons)" }
-        (drafts::drafts(&ctx))
+        (drafts::drafts(&ctx, passerelle_observatory::PartnerPass::of(&s).map_or(passerelle_observatory::Reader::Public, passerelle_observatory::Reader::Partner)))
         h2 { "Les contributions de votre institution" }
         (contributions(&ctx, &account))
         h2 { "Bilans d'activité trimestriels" }
