@@ -86,6 +86,13 @@ pub enum Command {
         #[command(subcommand)]
         action: UpstreamAction,
     },
+    /// Reference populations by year and age (INSEE « Population par sexe
+    /// et âge »), the denominators of rates; without, INSEE 2017.
+    Population {
+        /// What to do.
+        #[command(subcommand)]
+        action: PopulationAction,
+    },
     /// Which node may provide which dataset: a node's claim is asked only
     /// once allowed here.
     Datasets {
@@ -354,6 +361,21 @@ pub enum PartnerAction {
     },
 }
 
+/// `population` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PopulationAction {
+    /// Check a file whole and add its years (replacing the same years);
+    /// the hub uses them from its next start.
+    Import {
+        /// The CSV file (separated by ';', columns CODGEO, AGED100, NB and
+        /// ANNEE or --annee).
+        file: PathBuf,
+        /// The year of the figures, when the file has no ANNEE column.
+        #[arg(long, value_name = "YEAR")]
+        annee: Option<u16>,
+    },
+}
+
 /// Runs a parsed command line: each command is one named step in
 /// [`crate::commands`].
 ///
@@ -378,6 +400,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Nodes { format } => step::nodes(&dir("."), format).await?,
         Command::Revoke { node_id } => step::revoke(&dir("."), node_id).await?,
         Command::CheckConfig => step::check_config(&dir("."))?,
+        Command::Population {
+            action: PopulationAction::Import { file, annee },
+        } => {
+            let years = crate::population::import(&dir("."), &file, annee)?;
+            let years: Vec<String> = years.iter().map(u16::to_string).collect();
+            eprintln!(
+                "populations imported; years held: {} (used from the hub's next start)",
+                years.join(", ")
+            );
+        }
         Command::Datasets { action } => step::datasets(&dir("."), action).await?,
         Command::History { action } => step::history(&dir("."), action).await?,
         Command::Indicators { format } => step::indicators(&dir("."), format).await?,

@@ -110,6 +110,7 @@ pub fn check_config(root: &Path) -> Result<(), HubError> {
                 why: e.to_string(),
             }
         })?;
+    crate::population::load(hub_dir.root())?;
     if let Some(path) = &config.boundaries {
         let text = std::fs::read_to_string(path).map_err(|source| HubError::Io {
             path: path.clone(),

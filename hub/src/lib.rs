@@ -20,6 +20,7 @@
 //! - [`requests`]: requests nodes make on their link.
 //! - [`notices`]: the task that asks nodes for deposits and sends the
 //!   notices persons asked for.
+//! - [`population`]: the operator's reference populations (import, load).
 //! - [`admin`]: requests other commands send to a running hub.
 //! - [`cli`]: the command line and its dispatcher; [`commands`]: one
 //!   named step per command.
@@ -35,6 +36,7 @@ pub mod commands;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod notices;
+pub mod population;
 pub mod requests;
 pub mod server;
 pub mod upstream;

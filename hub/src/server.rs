@@ -359,7 +359,7 @@ fn wire(hub: Hub, demo: bool) -> Result<Arc<Ctx>, HubError> {
     let limiter = RateLimiter::new(hub.config.enroll_per_minute.get());
     let probe_limiter = RateLimiter::new(hub.config.probe_per_minute.get());
     let admission = crate::admission::Admission::new(hub.config.quic());
-    let catalog = passerelle_observatory::catalog::load(hub.config.catalog_dir.as_deref())
+    let catalog = passerelle_observatory::catalog::load_catalog(hub.config.catalog_dir.as_deref())
         .map_err(|e| Refusal::BadFile {
             what: "catalog".into(),
             why: e.to_string(),
@@ -372,7 +372,10 @@ fn wire(hub: Hub, demo: bool) -> Result<Arc<Ctx>, HubError> {
         hub: hub.clone(),
         registry: registry.clone(),
     };
-    let observatory = Arc::new(Observatory::new(catalog, hub.store.clone()));
+    let observatory = Arc::new(
+        Observatory::with_catalog(catalog, hub.store.clone())
+            .with_populations(crate::population::load(hub.dir.root())?),
+    );
     let senders =
         passerelle_vault::notify::Senders::from_config(&hub.config, demo).map_err(|e| {
             Refusal::BadFile {

@@ -43,6 +43,7 @@ use crate::{
     compose::{ResultCell, Status},
     formula::Formula,
     hexbytes::Hex,
+    population::Denominators,
 };
 
 /// Version of the bundle format written by this build.
@@ -87,6 +88,10 @@ pub struct Statement {
     pub cells: Vec<ResultCell>,
     /// The signed answers the result was composed from.
     pub contributions: Vec<Contribution>,
+    /// The population figures the result divided by, when not the
+    /// built-in 2017 ones (absent then, so earlier bundles read the same).
+    #[serde(default, skip_serializing_if = "Denominators::is_empty")]
+    pub denominators: Denominators,
 }
 
 /// The catalog definition of an indicator, as far as computing it goes.
@@ -257,6 +262,7 @@ pub fn statement(
             .cloned()
             .collect(),
         contributions,
+        denominators: Denominators::default(),
     })
 }
 

@@ -404,7 +404,12 @@ fn recompute(s: &Statement, answers: Option<Answers>, r: &mut Report) {
         ));
         return;
     };
-    let all = compose::compose(&s.indicator.formula, s.indicator.decimals, &answers);
+    let all = compose::compose_with(
+        &s.indicator.formula,
+        s.indicator.decimals,
+        &answers,
+        &s.denominators,
+    );
     let recomputed: Vec<_> = all.into_iter().filter(|c| s.scope.contains(c)).collect();
     let place = |c: &compose::ResultCell| format!("{:?} {} {}", c.level, c.code, c.period);
     for p in &s.cells {

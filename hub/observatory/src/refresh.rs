@@ -37,6 +37,7 @@ use tracing::{info, warn};
 use crate::{
     catalog::Indicator,
     compose::{self, Answers, ResultCell, Status},
+    population::{Denominators, Populations},
     publish::{self, Absence, Composition, Decision, Gap},
     Observatory,
 };
@@ -113,6 +114,11 @@ pub struct IndicatorResult {
     pub coverage: Coverage,
     /// Signed contributions.
     pub provenance: Vec<Provenance>,
+    /// The population figures divided by, when not the built-in 2017
+    /// ones (see [`crate::population`]). Always written: the store's codec
+    /// is not self-describing.
+    #[serde(default)]
+    pub denominators: Denominators,
 }
 
 /// One question the refresh will ask: a dataset's measure, of one node.
@@ -241,6 +247,17 @@ pub fn fold(
     replies: Vec<Reply>,
     computed_at: UnixTime,
 ) -> Composition {
+    fold_with(ind, plan, replies, computed_at, &Populations::default())
+}
+
+/// [`fold`] with the operator's reference populations.
+pub fn fold_with(
+    ind: &Indicator,
+    plan: Plan,
+    replies: Vec<Reply>,
+    computed_at: UnixTime,
+    populations: &Populations,
+) -> Composition {
     let mut coverage = Coverage::default();
     let mut gaps = plan.failed;
     let mut answers = Answers::new();
@@ -284,7 +301,8 @@ pub fn fold(
     coverage.failed = gaps.iter().map(Failed::from).collect();
     // Provenance in a stable order too, whatever order replies came in.
     provenance.sort_by(|a, b| (&a.dataset, &a.cert_der).cmp(&(&b.dataset, &b.cert_der)));
-    let cells = compose::compose(ind, &answers);
+    let denominators = populations.denominators(&ind.formula, &answers);
+    let cells = compose::compose_with(ind, &answers, &denominators);
     coverage.suppressed = cells
         .iter()
         .filter(|c| c.status == Status::Suppressed)
@@ -297,6 +315,7 @@ pub fn fold(
             cells,
             coverage,
             provenance,
+            denominators,
         },
         gaps,
     }
@@ -344,7 +363,7 @@ pub async fn refresh(
     let approvals = passerelle_hub_core::providers::approvals(&fed.hub.store)?;
     let plan = plan(ind, &nodes, &approvals, &|n| fed.live(n).is_some());
     let replies = fan_out(fed, &plan.asks).await;
-    let decision = publish::decide(ind, fold(ind, plan, replies, now()));
+    let decision = publish::decide(ind, fold_with(ind, plan, replies, now(), obs.populations()));
     match &decision {
         Decision::Publish(result) => {
             fed.hub
@@ -454,7 +473,7 @@ pub fn verify(
             }
         }
     }
-    let recomputed = compose::compose(ind, &answers);
+    let recomputed = compose::compose_with(ind, &answers, &result.denominators);
     if recomputed.len() != result.cells.len() {
         return Err(bad(format!(
             "{} cells recomputed, {} published",

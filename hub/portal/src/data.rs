@@ -34,7 +34,7 @@ fn catalog_entry(i: &Indicator) -> Value {
 
 /// The catalog as JSON.
 pub fn catalog(ctx: &Ctx) -> Value {
-    Value::Array(ctx.catalog().iter().map(catalog_entry).collect())
+    Value::Array(ctx.catalog().into_iter().map(catalog_entry).collect())
 }
 
 /// An indicator's latest published values as JSON, optionally at one

@@ -58,6 +58,7 @@ pub mod ops;
 pub mod pages;
 pub mod paging;
 pub mod partner;
+pub mod portrait;
 pub mod pro_keys;
 pub mod pro_uploads;
 pub mod pro_vault;
@@ -97,6 +98,7 @@ pub fn router(ctx: Arc<Ctx>) -> Router {
         .merge(legal::router())
         .merge(trust::router())
         .merge(proof::router())
+        .merge(portrait::router())
         .merge(ops::router())
         .fallback(|| async { PortalError::NotFound })
         // Every route's body limit; the upload routes set larger ones of

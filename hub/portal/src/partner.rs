@@ -34,6 +34,7 @@ use crate::state::Ctx;
 mod drafts;
 mod oidc;
 mod report;
+mod reserved;
 mod steps;
 
 /// The partner pages: sign-in, home, activity report.
@@ -44,6 +45,8 @@ pub fn router() -> axum::Router<Arc<Ctx>> {
         .route("/partenaires/connexion", get(login_page).post(login))
         .route("/partenaires/deconnexion", post(logout))
         .route("/partenaires/rapport", get(report))
+        .route("/partenaires/indicateurs", get(reserved::list))
+        .route("/partenaires/indicateur/{id}", get(reserved::sheet))
         .route("/partenaires/code", get(steps::code_page).post(steps::code))
         .route(
             "/partenaires/mot-de-passe",
@@ -353,10 +356,11 @@ pub async fn home(State(ctx): State<Arc<Ctx>>, headers: HeaderMap) -> Response {
             }
         }
         p { a href="/partenaires/coffre" { "Coffre-fort : documents partagés avec vous, aide à la création de compte" } }
+        p { a href="/partenaires/indicateurs" { "Indicateurs réservés aux partenaires" } }
         h2 { "Le réseau" }
         (network(&nodes, &live))
         h2 { "Actualisations incomplètes (brouillons)" }
-        (drafts::drafts(&ctx))
+        (drafts::drafts(&ctx, passerelle_observatory::PartnerPass::of(&s).map_or(passerelle_observatory::Reader::Public, passerelle_observatory::Reader::Partner)))
         h2 { "Les contributions de votre institution" }
         (contributions(&ctx, &account))
         h2 { "Bilans d'activité trimestriels" }

@@ -60,7 +60,7 @@ async fn themes(State(ctx): State<Arc<Ctx>>) -> Response {
 
 /// A public page from the cache, rendered on a miss; 404 when `render`
 /// finds nothing.
-fn cached(ctx: &Ctx, key: String, render: impl FnOnce() -> Option<String>) -> Response {
+pub(crate) fn cached(ctx: &Ctx, key: String, render: impl FnOnce() -> Option<String>) -> Response {
     match ctx
         .pages
         .get_or_render(&key, ctx.observatory.generation(), render)
@@ -135,7 +135,7 @@ fn latest(
     passerelle_observatory::catalog::Indicator,
     Arc<passerelle_observatory::refresh::IndicatorResult>,
 )> {
-    let ind = ctx.observatory.indicator(id)?.clone();
+    let ind = ctx.indicator(id)?.clone();
     let r = ctx.latest(id)?;
     Some((ind, r))
 }

@@ -109,6 +109,29 @@ pub async fn run(
     Ok(())
 }
 
+/// The demo's local catalog: a theme of its own, a public indicator with
+/// a reference, and a partner-only one (`catalog.toml` beside this file).
+const CATALOG: &str = include_str!("catalog.toml");
+
+/// Writes the demo's local catalog and points `catalog_dir` at it (unless
+/// the operator of this demo folder set another).
+fn local_catalog(hub_dir: &HubDir) -> Result<(), HubError> {
+    let dir = hub_dir.root().join("catalogue");
+    passerelle_link::create_private_dir(&dir).map_err(|source| HubError::Io {
+        path: dir.clone(),
+        source,
+    })?;
+    let file = dir.join("demo.toml");
+    std::fs::write(&file, CATALOG).map_err(|source| HubError::Io { path: file, source })?;
+    let path = hub_dir.config();
+    let mut config = passerelle_config::HubConfig::load(&path).map_err(HubError::from)?;
+    if config.catalog_dir.is_none() {
+        config.catalog_dir = Some(dir);
+        std::fs::write(&path, config.template()).map_err(|source| HubError::Io { path, source })?;
+    }
+    Ok(())
+}
+
 /// The demo's fictitious beneficiary.
 const DEMO_PERSON: &str = "0639000001";
 /// Their password: a demonstration account, never a real one.
@@ -243,6 +266,7 @@ pub async fn start(
         config.partner_totp = passerelle_config::hub::PartnerTotp::Optional;
         std::fs::write(&path, config.template()).map_err(|source| HubError::Io { path, source })?;
     }
+    local_catalog(&hub_dir)?;
     let listen = Listen {
         quic: Some(quic.unwrap_or_else(|| "127.0.0.1:4433".parse().expect("addr"))),
         http: Some(http.unwrap_or_else(|| "127.0.0.1:8080".parse().expect("addr"))),
@@ -361,5 +385,34 @@ async fn wait_ready(hub: &server::HubHandle, n: usize, patience: Duration) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[cfg(test)]
+mod catalog_tests {
+    use passerelle_observatory::catalog::{parse, Audience};
+
+    #[test]
+    fn the_demo_catalog_adds_a_theme_a_reference_and_a_partner_only_indicator() {
+        let inds = parse("demo.toml", super::CATALOG).expect("the demo catalog is valid");
+        assert!(inds.iter().all(|i| i.theme == "jeunesse"));
+        assert_eq!(
+            inds.iter()
+                .filter(|i| i.audience == Audience::Partners)
+                .count(),
+            1
+        );
+        assert!(inds.iter().any(|i| i.reference.is_some()));
+        // Every dataset it reads is one a demo node provides.
+        for i in &inds {
+            for d in i.formula.datasets() {
+                assert!(
+                    super::INSTITUTIONS
+                        .iter()
+                        .any(|(n, _)| super::data::datasets(n).iter().any(|x| x.name == d)),
+                    "{d}"
+                );
+            }
+        }
     }
 }
