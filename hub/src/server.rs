@@ -369,7 +369,15 @@ fn wire(hub: Hub, demo: bool) -> Result<Arc<Ctx>, HubError> {
         hub: hub.clone(),
         registry: registry.clone(),
     };
-    let observatory = Arc::new(Observatory::new(catalog, hub.store.clone()));
+    let programmes =
+        passerelle_observatory::programme::load(hub.config.catalog_dir.as_deref(), &catalog)
+            .map_err(|e| Refusal::BadFile {
+                what: "catalog".into(),
+                why: e.to_string(),
+            })?;
+    let mut observatory = Observatory::new(catalog, hub.store.clone());
+    observatory.programmes = programmes;
+    let observatory = Arc::new(observatory);
     let senders =
         passerelle_vault::notify::Senders::from_config(&hub.config, demo).map_err(|e| {
             Refusal::BadFile {

@@ -14,9 +14,12 @@
 //! - [`provenance`]: signed provenance bundles of published results.
 //! - [`retention`]: what each indicator keeps of its history.
 //! - [`resources`]: the resource centre's documents.
+//! - [`programme`]: social-action programmes, their targets and the
+//!   written part of their reports.
 
 pub mod catalog;
 pub mod compose;
+pub mod programme;
 pub mod provenance;
 pub mod publish;
 pub mod refresh;
@@ -46,6 +49,8 @@ pub use refresh::IndicatorResult;
 pub struct Observatory {
     /// The indicator catalog.
     pub catalog: Vec<catalog::Indicator>,
+    /// The programmes declared with the catalog (none until set).
+    pub programmes: Vec<programme::Programme>,
     store: Store,
     latest: RwLock<HashMap<String, Arc<IndicatorResult>>>,
     /// Per indicator: the draft newer than the published result (`None`
@@ -59,6 +64,7 @@ impl Observatory {
     pub fn new(catalog: Vec<catalog::Indicator>, store: Store) -> Self {
         Self {
             catalog,
+            programmes: Vec::new(),
             store,
             latest: RwLock::default(),
             drafts: RwLock::default(),

@@ -133,7 +133,11 @@ pub struct Indicator {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
+    #[serde(default)]
     indicator: Vec<Entry>,
+    /// Programmes, read by [`crate::programme`].
+    #[serde(default, rename = "programme")]
+    _programme: Vec<toml::Value>,
 }
 
 /// A catalog that could not be loaded.
