@@ -189,8 +189,8 @@ fn checked(e: Entry, catalog: &[Indicator]) -> Result<Programme, String> {
     if e.description.chars().count() > TEXT_MAX_CHARS {
         return Err("description: at most 2000 characters".into());
     }
-    let institution =
-        NodeId::new(&e.institution).map_err(|_| format!("institution: not a node id: {:?}", e.institution))?;
+    let institution = NodeId::new(&e.institution)
+        .map_err(|_| format!("institution: not a node id: {:?}", e.institution))?;
     let known = |i: &str| catalog.iter().any(|c| c.id == i);
     if e.indicators.is_empty() {
         return Err("indicators: at least one".into());
@@ -224,9 +224,15 @@ fn checked(e: Entry, catalog: &[Indicator]) -> Result<Programme, String> {
             .parse()
             .map_err(|_| format!("target: not a period: {:?} (e.g. 2025-T2)", t.period))?;
         if !t.value.is_finite() || t.value < 0.0 {
-            return Err(format!("target: value must be a number >= 0, not {}", t.value));
+            return Err(format!(
+                "target: value must be a number >= 0, not {}",
+                t.value
+            ));
         }
-        if targets.iter().any(|o| o.indicator == t.indicator && o.period == period) {
+        if targets
+            .iter()
+            .any(|o| o.indicator == t.indicator && o.period == period)
+        {
             return Err(format!("target: {} in {period} twice", t.indicator));
         }
         targets.push(Target {
@@ -370,12 +376,24 @@ value = 200
     #[test]
     fn bad_programmes_are_refused_with_the_reason() {
         let cases = [
-            (OK.replace("\"personnes-recues\", ", "\"inconnu\", "), "unknown indicator"),
+            (
+                OK.replace("\"personnes-recues\", ", "\"inconnu\", "),
+                "unknown indicator",
+            ),
             (OK.replace("value = 200", "value = -1"), ">= 0"),
-            (OK.replace("period = \"2025-T2\"", "period = \"hier\""), "not a period"),
+            (
+                OK.replace("period = \"2025-T2\"", "period = \"hier\""),
+                "not a period",
+            ),
             (OK.replace("\"2025-T2\" = 4", "\"T2\" = 4"), "staff"),
-            (OK.replace("id = \"mediation-mobile\"", "id = \"A B\""), "id"),
-            (OK.replace("value = 200", "value = 200\nextra = 1"), "unknown field"),
+            (
+                OK.replace("id = \"mediation-mobile\"", "id = \"A B\""),
+                "id",
+            ),
+            (
+                OK.replace("value = 200", "value = 200\nextra = 1"),
+                "unknown field",
+            ),
         ];
         for (text, why) in cases {
             let e = parse("t.toml", &text, &catalog()).expect_err(why);

@@ -108,7 +108,15 @@ pub fn indicator_csv(
 ) -> String {
     let mut csv = Csv::new(
         dialect,
-        &["indicateur", "niveau", "code", "nom", "periode", "valeur", "statut"],
+        &[
+            "indicateur",
+            "niveau",
+            "code",
+            "nom",
+            "periode",
+            "valeur",
+            "statut",
+        ],
     );
     for c in r
         .cells

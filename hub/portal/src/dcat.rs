@@ -108,7 +108,8 @@ pub fn document(ctx: &Ctx) -> Value {
         "@type": "foaf:Agent",
         "foaf:name": ctx.hub.config.name,
     });
-    let spatial = json!({"@id": format!("http://id.insee.fr/geo/departement/{}", geo::DEPARTMENT_CODE)});
+    let spatial =
+        json!({"@id": format!("http://id.insee.fr/geo/departement/{}", geo::DEPARTMENT_CODE)});
     let datasets: Vec<Value> = ctx
         .catalog()
         .iter()

@@ -138,7 +138,10 @@ mod tests {
 
     fn file(d: Dialect) -> String {
         let mut c = Csv::new(d, &["nom", "valeur"]);
-        c.row(&[Field::Quoted("Kani-Kéli; \"sud\""), Field::Number(Some(1234.5), 2)]);
+        c.row(&[
+            Field::Quoted("Kani-Kéli; \"sud\""),
+            Field::Number(Some(1234.5), 2),
+        ]);
         c.row(&[Field::Text("=1+1"), Field::Number(None, 1)]);
         c.row(&[Field::Text("a,b"), Field::Number(Some(-0.3), 1)]);
         c.finish()

@@ -167,7 +167,11 @@ async fn download(
         "attachment; filename=\"{}{}{}.{ext}\"",
         ind.id,
         level.map(|l| format!("-{l}")).unwrap_or_default(),
-        if ext == "csv" { dialect.file_suffix() } else { "" }
+        if ext == "csv" {
+            dialect.file_suffix()
+        } else {
+            ""
+        }
     );
     let disposition =
         HeaderValue::from_str(&name).unwrap_or(HeaderValue::from_static("attachment"));

@@ -139,7 +139,12 @@ pub async fn save(
         return private(StatusCode::FORBIDDEN, page(&ctx, "Écriture refusée", body));
     };
     let periods = periods(&ctx, p);
-    let Some(period) = f.periode.parse::<Period>().ok().filter(|x| periods.contains(x)) else {
+    let Some(period) = f
+        .periode
+        .parse::<Period>()
+        .ok()
+        .filter(|x| periods.contains(x))
+    else {
         return PortalError::BadRequest("Période inconnue pour ce programme.").into_response();
     };
     let text = f.texte.replace("\r\n", "\n");
@@ -148,8 +153,18 @@ pub async fn save(
         let message = format!(
             "Le texte est trop long : {chars} caractères pour {NOTE_MAX_CHARS} au plus. Il n'a pas été enregistré."
         );
-        let body = render(&ctx, p, period, &periods, Some(&s.csrf), Some((&message, &text)));
-        return private(StatusCode::BAD_REQUEST, page(&ctx, "Bilan du programme", body));
+        let body = render(
+            &ctx,
+            p,
+            period,
+            &periods,
+            Some(&s.csrf),
+            Some((&message, &text)),
+        );
+        return private(
+            StatusCode::BAD_REQUEST,
+            page(&ctx, "Bilan du programme", body),
+        );
     }
     let event = Event {
         actor: Actor::Professional {
@@ -288,7 +303,9 @@ fn render(
         .iter()
         .filter_map(|i| ctx.observatory.indicator(i))
         .collect();
-    let note = programme::note(&ctx.hub.store, &p.id, period).ok().flatten();
+    let note = programme::note(&ctx.hub.store, &p.id, period)
+        .ok()
+        .flatten();
     let staff = p.staff.get(&period).copied();
     let mark = |i: &str| CellMark::of(i, Level::Department, geo::DEPARTMENT_CODE, &period);
     html! {
@@ -340,14 +357,23 @@ fn render(
                         td.n data-indicator=(m.indicator) data-level=(m.level) data-code=(m.code) data-period=(m.period) {
                             (shown(&f, ind.decimals))
                         }
-                        td.n { @match target { Some(t) => (number(t, ind.decimals)), None => "—" } }
-                        td.n {
+                        // Targets are declared, not published cells: no cell mark.
+                        td class="n cible" { @match target { Some(t) => (number(t, ind.decimals)), None => "—" } }
+                        td class="n atteinte" {
                             @match (&f, target) {
                                 (Figure::Value(v), Some(t)) if t > 0.0 => { (number(v / t * 100.0, 0)) " %" },
                                 _ => "—",
                             }
                         }
-                        td.n { (previous.map(|x| shown(&figure(ctx, &ind.id, x), ind.decimals)).unwrap_or_else(|| "—".into())) }
+                        @match previous {
+                            Some(x) => {
+                                @let pm = CellMark::of(&ind.id, Level::Department, geo::DEPARTMENT_CODE, &x);
+                                td.n data-indicator=(pm.indicator) data-level=(pm.level) data-code=(pm.code) data-period=(pm.period) {
+                                    (shown(&figure(ctx, &ind.id, x), ind.decimals))
+                                }
+                            }
+                            None => td.n { "—" },
+                        }
                         td { (ind.unit) }
                     }
                 }
@@ -361,8 +387,12 @@ fn render(
                     (Figure::Value(v), Some(n)) => {
                         @match programme::per_staff(v, Some(n)) {
                             Some(x) => {
+                                @let m = mark(&i.id);
                                 strong { (number(x, 1)) } " " (i.unit) " par membre de l'équipe ("
-                                (number(v, i.decimals)) " " (i.unit) " pour " (n) " personnes)."
+                                span data-indicator=(m.indicator) data-level=(m.level) data-code=(m.code) data-period=(m.period) {
+                                    (number(v, i.decimals)) " " (i.unit)
+                                }
+                                " pour " (n) " personnes)."
                             }
                             None => { "Effectif déclaré nul pour " (period) "." }
                         }
