@@ -145,6 +145,8 @@ pub enum Action {
     AccountDelete,
     /// A link between a vault account and an institution's record ended.
     Unlink,
+    /// The written part of a programme's report saved by a partner.
+    ReportWritten,
     /// Text this version does not know (written by a newer one), kept as is.
     Other(String),
 }
@@ -170,6 +172,7 @@ const ACTIONS: &[(Action, &str)] = &[
     (Action::DocumentRemove, "document_remove"),
     (Action::AccountDelete, "account_delete"),
     (Action::Unlink, "unlink"),
+    (Action::ReportWritten, "report_written"),
 ];
 
 impl Action {
@@ -661,6 +664,6 @@ mod tests {
                 assert_eq!(codec::decode::<Event>(&bytes).unwrap(), typed);
             }
         }
-        assert_eq!(ACTIONS.len(), 20, "every known action has its name");
+        assert_eq!(ACTIONS.len(), 21, "every known action has its name");
     }
 }

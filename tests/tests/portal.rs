@@ -5,8 +5,12 @@ use passerelle_tests::{http_get, rows, rows_csv, Net};
 
 #[path = "portal/audience.rs"]
 mod audience;
+#[path = "portal/exports.rs"]
+mod exports;
 #[path = "portal/figures.rs"]
 mod figures;
+#[path = "portal/programmes.rs"]
+mod programmes;
 #[path = "portal/small_cells.rs"]
 mod small_cells;
 

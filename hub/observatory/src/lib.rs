@@ -17,10 +17,13 @@
 //! - [`resources`]: the resource centre's documents.
 //! - [`view`]: who reads what (public or partners): the one place the
 //!   catalog's `audience` is enforced for the portal.
+//! - [`programme`]: social-action programmes, their targets and the
+//!   written part of their reports.
 
 pub mod catalog;
 pub mod compose;
 pub mod population;
+pub mod programme;
 pub mod provenance;
 pub mod publish;
 pub mod refresh;
@@ -55,6 +58,8 @@ pub struct Observatory {
     pub catalog: Vec<catalog::Indicator>,
     themes: Vec<catalog::Theme>,
     populations: population::Populations,
+    /// The programmes declared with the catalog (none until set).
+    pub programmes: Vec<programme::Programme>,
     store: Store,
     latest: RwLock<HashMap<String, Arc<IndicatorResult>>>,
     /// Per indicator: the draft newer than the published result (`None`
@@ -70,6 +75,7 @@ impl Observatory {
             catalog,
             themes: catalog::theme::shipped(),
             populations: population::Populations::default(),
+            programmes: Vec::new(),
             store,
             latest: RwLock::default(),
             drafts: RwLock::default(),

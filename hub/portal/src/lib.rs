@@ -19,6 +19,8 @@
 //! - [`map`]: choropleth maps.
 //! - [`chart`]: time series and bar charts.
 //! - [`data`]: CSV/JSON downloads and the API.
+//! - [`export`]: the one CSV writer, standard and French-spreadsheet.
+//! - [`dcat`]: the DCAT-AP catalog of the open data (JSON-LD).
 //! - [`directory`]: the directory of actors.
 //! - [`https`]: the TLS acceptor built from configured certificate files.
 //! - [`i18n`]: the vault's pages in the reader's language (Fluent), and
@@ -45,8 +47,10 @@
 pub mod cache;
 pub mod chart;
 pub mod data;
+pub mod dcat;
 pub mod directory;
 pub mod error;
+pub mod export;
 pub mod https;
 pub mod i18n;
 pub mod layout;

@@ -217,13 +217,23 @@ pub fn open_data(ctx: &Ctx) -> String {
         p {
             "Chaque indicateur se télécharge en CSV ou en JSON, pour chaque niveau. "
             "Une API JSON est décrite par son " a href="/api/openapi.json" { "document OpenAPI" }
-            ". Les chiffres masqués y figurent sans valeur."
+            ". Les chiffres masqués y figurent sans valeur. "
+            "Le CSV standard (virgule, point décimal) est fait pour les programmes ; "
+            "le CSV pour tableur en français (point-virgule, virgule décimale, UTF-8 avec BOM) "
+            "s'ouvre directement dans un tableur réglé en français."
+        }
+        p {
+            "Ces données sont publiées sous " a href=(crate::dcat::LICENCE) { (crate::dcat::LICENCE_TITLE) } ". "
+            "Leur catalogue au format DCAT-AP, moissonnable par le portail national des données ouvertes : "
+            a href="/donnees/catalogue.jsonld" { "catalogue.jsonld" } "."
         }
         ul {
             @for i in ctx.catalog() {
                 li {
                     (i.title) " : "
                     a href={ "/donnees/" (i.id) ".csv" } { "CSV" }
+                    " · "
+                    a href={ "/donnees/" (i.id) ".csv?format=csv-fr" } { "CSV pour tableur en français" }
                     " · "
                     a href={ "/donnees/" (i.id) ".json" } { "JSON" }
                 }

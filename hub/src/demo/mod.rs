@@ -68,27 +68,37 @@ pub async fn run(
         hub.ctx().observatory.catalog.len(),
         root.join("demo-data").display()
     );
-    // A partner account to try the partner pages, renewed at each start.
-    const DEMO_PARTNER: &str = "agent@caf-976.demo.invalid";
-    let _ = hub.ctx().hub.store.remove_account(DEMO_PARTNER);
-    let inst = NodeId::new("caf-976").expect("valid id");
-    if let Ok(password) = passerelle_hub_core::partners::add(
-        &hub.ctx().hub,
-        DEMO_PARTNER,
-        "Agent de démonstration",
-        &inst,
-        now(),
-    ) {
-        // A demonstration account: its printed password stays valid.
-        if let Ok(Some(mut a)) = hub.ctx().hub.store.account(DEMO_PARTNER) {
-            a.must_change_password = false;
-            let _ = hub.ctx().hub.store.put_account(&a);
+    // Partner accounts to try the partner pages, renewed at each start:
+    // one of the social security fund, one of the institution running the
+    // mobile programme (who writes its report).
+    for (email, institution) in [
+        ("agent@caf-976.demo.invalid", "caf-976"),
+        DEMO_PROGRAMME_PARTNER,
+    ] {
+        let _ = hub.ctx().hub.store.remove_account(email);
+        let inst = NodeId::new(institution).expect("valid id");
+        if let Ok(password) = passerelle_hub_core::partners::add(
+            &hub.ctx().hub,
+            email,
+            "Agent de démonstration",
+            &inst,
+            now(),
+        ) {
+            // A demonstration account: its printed password stays valid.
+            if let Ok(Some(mut a)) = hub.ctx().hub.store.account(email) {
+                a.must_change_password = false;
+                let _ = hub.ctx().hub.store.put_account(&a);
+            }
+            eprintln!(
+                "  partner sign-in: http://{}/partenaires  e-mail {email}  password {password}",
+                hub.http_addr
+            );
         }
-        eprintln!(
-            "  partner sign-in: http://{}/partenaires  e-mail {DEMO_PARTNER}  password {password}",
-            hub.http_addr
-        );
     }
+    eprintln!(
+        "  programme report (fictitious targets): http://{}/partenaires/programmes",
+        hub.http_addr
+    );
     match seed_vault(root, &hub).await {
         Ok(()) => eprintln!(
             "  vault (fictitious person): http://{}/coffre  identifier {DEMO_PERSON}  password {DEMO_PASSWORD}",
@@ -123,6 +133,9 @@ fn local_catalog(hub_dir: &HubDir) -> Result<(), HubError> {
     })?;
     let file = dir.join("demo.toml");
     std::fs::write(&file, CATALOG).map_err(|source| HubError::Io { path: file, source })?;
+    let file = dir.join("programmes.toml");
+    std::fs::write(&file, DEMO_PROGRAMMES)
+        .map_err(|source| HubError::Io { path: file, source })?;
     let path = hub_dir.config();
     let mut config = passerelle_config::HubConfig::load(&path).map_err(HubError::from)?;
     if config.catalog_dir.is_none() {
@@ -131,6 +144,14 @@ fn local_catalog(hub_dir: &HubDir) -> Result<(), HubError> {
     }
     Ok(())
 }
+/// The demo's programmes: fictitious targets and staff counts.
+const DEMO_PROGRAMMES: &str = include_str!("programmes.toml");
+/// A partner of the institution running the demo's mobile programme, who
+/// writes its report.
+const DEMO_PROGRAMME_PARTNER: (&str, &str) = (
+    "agent@mediation-numerique-976.demo.invalid",
+    "mediation-numerique-976",
+);
 
 /// The demo's fictitious beneficiary.
 const DEMO_PERSON: &str = "0639000001";

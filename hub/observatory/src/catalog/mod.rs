@@ -199,6 +199,9 @@ struct File {
     indicator: Vec<Entry>,
     #[serde(default)]
     theme: Vec<theme::ThemeEntry>,
+    /// Programmes, read by [`crate::programme`].
+    #[serde(default, rename = "programme")]
+    _programme: Vec<toml::Value>,
 }
 
 /// A catalog that could not be loaded.

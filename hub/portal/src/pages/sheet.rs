@@ -294,9 +294,18 @@ fn downloads(ind: &Indicator, level: Level) -> Markup {
         p {
             a href={ "/donnees/" (ind.id) ".csv?niveau=" (lvl) } { "CSV (" (lvl) ")" }
             " · "
+            a href={ "/donnees/" (ind.id) ".csv?niveau=" (lvl) "&format=csv-fr" } { "CSV pour tableur en français (" (lvl) ")" }
+            " · "
             a href={ "/donnees/" (ind.id) ".json?niveau=" (lvl) } { "JSON (" (lvl) ")" }
             " · "
             a href={ "/donnees/" (ind.id) ".csv" } { "CSV (tous niveaux)" }
+            " · "
+            a href={ "/donnees/" (ind.id) ".csv?format=csv-fr" } { "CSV pour tableur en français (tous niveaux)" }
+        }
+        p.note {
+            "Le CSV standard (virgule, point décimal) est fait pour les programmes ; "
+            "le CSV pour tableur en français (point-virgule, virgule décimale, UTF-8 avec BOM) "
+            "s'ouvre directement dans un tableur réglé en français."
         }
     }
 }

@@ -432,6 +432,7 @@ fn what(e: &Event) -> String {
         }
         Action::AccountDelete => "compte supprimé".into(),
         Action::Unlink => format!("institution déliée : {}", e.subject),
+        Action::ReportWritten => format!("bilan rédigé : {}", e.subject),
         Action::ConsentGrant => with("journal-autorisation-donnee", e.detail.clone()),
         Action::ConsentRevoke => with("journal-autorisation-retiree", e.detail.clone()),
         Action::Duplicate => with("journal-copie", e.detail.clone()),
