@@ -145,6 +145,13 @@ pub enum Action {
     AccountDelete,
     /// A link between a vault account and an institution's record ended.
     Unlink,
+    /// A dataset file imported at a node (integration API or watched folder).
+    BatchImport,
+    /// A dataset file refused at a node (integration API or watched folder).
+    ImportRefused,
+    /// A request of the integration API refused to a known token (outside
+    /// its scope, or a deposit for a person not linked).
+    ApiRefused,
     /// Text this version does not know (written by a newer one), kept as is.
     Other(String),
 }
@@ -170,6 +177,9 @@ const ACTIONS: &[(Action, &str)] = &[
     (Action::DocumentRemove, "document_remove"),
     (Action::AccountDelete, "account_delete"),
     (Action::Unlink, "unlink"),
+    (Action::BatchImport, "batch_import"),
+    (Action::ImportRefused, "import_refused"),
+    (Action::ApiRefused, "api_refused"),
 ];
 
 impl Action {

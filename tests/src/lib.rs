@@ -298,6 +298,7 @@ pub fn recues_config(
         }],
         measures: vec![],
         require_validation: validation,
+        drop_folder: None,
     };
     let p = PolicyConfig {
         share: vec![ShareConfig {
