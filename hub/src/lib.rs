@@ -22,7 +22,8 @@
 //!   notices persons asked for.
 //! - [`admin`]: requests other commands send to a running hub.
 //! - [`cli`]: the command line and its dispatcher; [`commands`]: one
-//!   named step per command.
+//!   named step per command; [`directory`]: the `directory` command
+//!   (entries for actors without a node).
 //! - `demo` (feature `demo`, on by default): a hub and demonstration nodes
 //!   in one process; the only module that uses `passerelle-node`.
 
@@ -32,6 +33,7 @@ pub mod cli;
 pub mod commands;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod directory;
 pub mod notices;
 pub mod requests;
 pub mod server;

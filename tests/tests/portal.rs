@@ -3,6 +3,8 @@
 
 use passerelle_tests::{http_get, rows, rows_csv, Net};
 
+#[path = "portal/directory_actors.rs"]
+mod directory_actors;
 #[path = "portal/figures.rs"]
 mod figures;
 #[path = "portal/small_cells.rs"]
