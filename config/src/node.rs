@@ -291,6 +291,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_api_listens_on_loopback_unless_behind_a_proxy() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("node.toml");
+        let mut config = NodeConfig {
+            node_id: NodeId::new("caf-976").unwrap(),
+            hub: "localhost:4433".parse().unwrap(),
+            link: LinkConfig::default(),
+            datasets: Vec::new(),
+            policy: PolicyConfig::default(),
+            directory: None,
+            metrics_listen: None,
+            api_listen: Some("127.0.0.1:9477".parse().unwrap()),
+            api_behind_proxy: false,
+        };
+        std::fs::write(&path, config.template()).unwrap();
+        assert_eq!(NodeConfig::load(&path).unwrap(), config);
+        config.api_listen = Some("0.0.0.0:9477".parse().unwrap());
+        std::fs::write(&path, config.template()).unwrap();
+        let err = NodeConfig::load(&path).unwrap_err().to_string();
+        assert!(err.contains("api_listen") && err.contains("loopback"), "{err}");
+        config.api_behind_proxy = true;
+        std::fs::write(&path, config.template()).unwrap();
+        assert_eq!(NodeConfig::load(&path).unwrap(), config);
+    }
+
+    #[test]
     fn template_round_trips_and_bad_keys_are_named() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("node.toml");
