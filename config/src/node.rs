@@ -310,7 +310,10 @@ mod tests {
         config.api_listen = Some("0.0.0.0:9477".parse().unwrap());
         std::fs::write(&path, config.template()).unwrap();
         let err = NodeConfig::load(&path).unwrap_err().to_string();
-        assert!(err.contains("api_listen") && err.contains("loopback"), "{err}");
+        assert!(
+            err.contains("api_listen") && err.contains("loopback"),
+            "{err}"
+        );
         config.api_behind_proxy = true;
         std::fs::write(&path, config.template()).unwrap();
         assert_eq!(NodeConfig::load(&path).unwrap(), config);

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use passerelle_hub_core::{
     actors::{Action, ActorRow},
     HubError, Refusal,
@@ -20,44 +20,7 @@ use crate::admin::{self, Request, Response};
 #[derive(Debug, Subcommand)]
 pub enum DirectoryAction {
     /// Add an actor without a node (or replace the entry with this id).
-    Add {
-        /// Its id: a-z, 0-9 and '-' (e.g. ccas-dzaoudzi).
-        #[arg(long)]
-        id: String,
-        /// Public name.
-        #[arg(long)]
-        name: String,
-        /// What it does, in plain French.
-        #[arg(long, default_value = "")]
-        description: String,
-        /// A service offered (repeat for several).
-        #[arg(long = "service")]
-        services: Vec<String>,
-        /// A theme id (repeat): acces-aux-droits, emploi, insertion-formation,
-        /// logement-hebergement, handicap-autonomie, personnes-agees, sante,
-        /// famille-enfance, numerique.
-        #[arg(long = "theme")]
-        themes: Vec<String>,
-        /// INSEE code of a commune covered (repeat; none: the whole
-        /// department), e.g. the sector of a referent social worker.
-        #[arg(long = "commune")]
-        communes: Vec<String>,
-        /// Postal address.
-        #[arg(long, default_value = "")]
-        address: String,
-        /// Telephone.
-        #[arg(long, default_value = "")]
-        phone: String,
-        /// E-mail.
-        #[arg(long, default_value = "")]
-        email: String,
-        /// Web site (https://…).
-        #[arg(long, default_value = "")]
-        website: String,
-        /// Opening hours.
-        #[arg(long, default_value = "")]
-        hours: String,
-    },
+    Add(Box<AddArgs>),
     /// The entries added here (not those nodes publish).
     List {
         /// Output format.
@@ -70,6 +33,47 @@ pub enum DirectoryAction {
         #[arg(long)]
         id: String,
     },
+}
+
+/// `directory add`: the entry.
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// Its id: a-z, 0-9 and '-' (e.g. ccas-dzaoudzi).
+    #[arg(long)]
+    id: String,
+    /// Public name.
+    #[arg(long)]
+    name: String,
+    /// What it does, in plain French.
+    #[arg(long, default_value = "")]
+    description: String,
+    /// A service offered (repeat for several).
+    #[arg(long = "service")]
+    services: Vec<String>,
+    /// A theme id (repeat): acces-aux-droits, emploi, insertion-formation,
+    /// logement-hebergement, handicap-autonomie, personnes-agees, sante,
+    /// famille-enfance, numerique.
+    #[arg(long = "theme")]
+    themes: Vec<String>,
+    /// INSEE code of a commune covered (repeat; none: the whole
+    /// department), e.g. the sector of a referent social worker.
+    #[arg(long = "commune")]
+    communes: Vec<String>,
+    /// Postal address.
+    #[arg(long, default_value = "")]
+    address: String,
+    /// Telephone.
+    #[arg(long, default_value = "")]
+    phone: String,
+    /// E-mail.
+    #[arg(long, default_value = "")]
+    email: String,
+    /// Web site (https://…).
+    #[arg(long, default_value = "")]
+    website: String,
+    /// Opening hours.
+    #[arg(long, default_value = "")]
+    hours: String,
 }
 
 /// The operator's entries as a listing.
@@ -98,37 +102,40 @@ pub fn listing(rows: &[ActorRow]) -> Listing {
 /// A refused entry, an unknown id, or the hub's failure.
 pub async fn run(root: &Path, action: DirectoryAction) -> Result<(), HubError> {
     let (act, format, done) = match action {
-        DirectoryAction::Add {
-            id,
-            name,
-            description,
-            services,
-            themes,
-            communes,
-            address,
-            phone,
-            email,
-            website,
-            hours,
-        } => (
-            Action::Add {
+        DirectoryAction::Add(add) => {
+            let AddArgs {
                 id,
-                entry: DirectoryEntry {
-                    name,
-                    description,
-                    services,
-                    themes,
-                    communes,
-                    address,
-                    phone,
-                    email,
-                    website,
-                    hours,
+                name,
+                description,
+                services,
+                themes,
+                communes,
+                address,
+                phone,
+                email,
+                website,
+                hours,
+            } = *add;
+            (
+                Action::Add {
+                    id,
+                    entry: Box::new(DirectoryEntry {
+                        name,
+                        description,
+                        services,
+                        themes,
+                        communes,
+                        address,
+                        phone,
+                        email,
+                        website,
+                        hours,
+                    }),
                 },
-            },
-            Format::Table,
-            Some("added"),
-        ),
+                Format::Table,
+                Some("added"),
+            )
+        }
         DirectoryAction::Remove { id } => (Action::Remove { id }, Format::Table, Some("removed")),
         DirectoryAction::List { format } => (Action::List, format, None),
     };

@@ -49,7 +49,12 @@ pub enum Outcome {
 
 /// Looks at every watched folder until `stop` changes.
 pub async fn watch(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
-    if !shared.config.datasets.iter().any(|d| d.drop_folder.is_some()) {
+    if !shared
+        .config
+        .datasets
+        .iter()
+        .any(|d| d.drop_folder.is_some())
+    {
         return;
     }
     let mut seen = Seen::new();
@@ -77,7 +82,9 @@ pub fn look(config: &NodeConfig, store: &Store, seen: &mut Seen) -> Vec<(PathBuf
     let mut out = Vec::new();
     let mut now_seen = Seen::new();
     for d in &config.datasets {
-        let Some(folder) = &d.drop_folder else { continue };
+        let Some(folder) = &d.drop_folder else {
+            continue;
+        };
         let entries = match std::fs::read_dir(folder) {
             Ok(e) => e,
             Err(error) => {
@@ -90,7 +97,11 @@ pub fn look(config: &NodeConfig, store: &Store, seen: &mut Seen) -> Vec<(PathBuf
             let path = entry.path();
             let Ok(meta) = entry.metadata() else { continue };
             let name = entry.file_name().to_string_lossy().into_owned();
-            if !meta.is_file() || name.starts_with('.') || name.ends_with(".part") || name.ends_with(".tmp") {
+            if !meta.is_file()
+                || name.starts_with('.')
+                || name.ends_with(".part")
+                || name.ends_with(".tmp")
+            {
                 continue;
             }
             let mark = (meta.len(), meta.modified().ok());
@@ -125,7 +136,12 @@ fn take(
     match intake::import(config, store, dataset, path, &by, passerelle_link::now()) {
         Ok(meta) => {
             move_to(folder, DONE, path, name)?;
-            tracing::info!(dataset, batch = meta.id, file = name, "dropped file imported");
+            tracing::info!(
+                dataset,
+                batch = meta.id,
+                file = name,
+                "dropped file imported"
+            );
             Ok(Outcome::Imported(meta.id))
         }
         Err(e @ (NodeError::Import(_) | NodeError::Refused(_))) => {
@@ -160,16 +176,28 @@ pub fn error_report(e: &NodeError) -> Vec<u8> {
     match e {
         NodeError::Import(ImportError::Rows { issues, total }) => {
             for i in issues {
-                rows.push((i.line.to_string(), i.column.clone().unwrap_or_default(), i.reason.clone()));
+                rows.push((
+                    i.line.to_string(),
+                    i.column.clone().unwrap_or_default(),
+                    i.reason.clone(),
+                ));
             }
             if *total > issues.len() {
-                rows.push((String::new(), String::new(), format!("… et {} autres lignes refusées", total - issues.len())));
+                rows.push((
+                    String::new(),
+                    String::new(),
+                    format!("… et {} autres lignes refusées", total - issues.len()),
+                ));
             }
         }
-        NodeError::Import(ImportError::Header(why)) => rows.push(("1".into(), String::new(), why.clone())),
+        NodeError::Import(ImportError::Header(why)) => {
+            rows.push(("1".into(), String::new(), why.clone()))
+        }
         other => rows.push((String::new(), String::new(), other.to_string())),
     }
-    let mut w = csv::WriterBuilder::new().delimiter(b';').from_writer(b"\xEF\xBB\xBF".to_vec());
+    let mut w = csv::WriterBuilder::new()
+        .delimiter(b';')
+        .from_writer(b"\xEF\xBB\xBF".to_vec());
     // Writing to memory cannot fail.
     let _ = w.write_record(["ligne", "colonne", "raison"]);
     for (line, column, reason) in &rows {

@@ -29,7 +29,7 @@ pub enum Action {
         /// Its id (a-z, 0-9 and `-`, as a node id).
         id: String,
         /// The entry.
-        entry: DirectoryEntry,
+        entry: Box<DirectoryEntry>,
     },
     /// Remove an entry.
     Remove {
@@ -72,7 +72,9 @@ pub fn check(id: &str, e: &DirectoryEntry) -> Result<(), HubError> {
         problems.push("--name is required".to_string());
     }
     if e.description.chars().count() > MAX_DESCRIPTION {
-        problems.push(format!("--description is over {MAX_DESCRIPTION} characters"));
+        problems.push(format!(
+            "--description is over {MAX_DESCRIPTION} characters"
+        ));
     }
     let fields = [
         ("name", &e.name),
@@ -92,7 +94,10 @@ pub fn check(id: &str, e: &DirectoryEntry) -> Result<(), HubError> {
             "at most {MAX_SERVICES} services of {MAX_FIELD} characters each"
         ));
     }
-    if !e.website.is_empty() && !e.website.starts_with("https://") && !e.website.starts_with("http://") {
+    if !e.website.is_empty()
+        && !e.website.starts_with("https://")
+        && !e.website.starts_with("http://")
+    {
         problems.push("--website must start with https://".to_string());
     }
     problems.extend(e.problems());
@@ -131,6 +136,7 @@ pub fn apply(store: &Store, action: Action) -> Result<Vec<ActorRow>, HubError> {
         Action::Add { id, mut entry } => {
             entry.communes.sort();
             entry.communes.dedup();
+            let entry = *entry;
             check(&id, &entry)?;
             let all = list(store)?;
             if all.len() >= MAX_ACTORS && !all.iter().any(|r| r.id == id) {

@@ -13,8 +13,8 @@ use serde::Deserialize;
 
 use super::layout::{page, CellMark};
 use crate::map::{self, MapValue};
-use passerelle_observatory::compose::Status;
 use crate::state::Ctx;
+use passerelle_observatory::compose::Status;
 
 /// The filters of the directory page.
 #[derive(Debug, Default, Deserialize)]

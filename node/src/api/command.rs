@@ -49,7 +49,9 @@ pub fn run(dir: &Path, command: TokenCommand) -> anyhow::Result<()> {
             if let Scope::Dataset(d) = &scope {
                 let config = passerelle_config::NodeConfig::load(&dir.config())?;
                 if !config.datasets.iter().any(|x| &x.name == d) {
-                    anyhow::bail!("unknown dataset {d:?}: declare it under [[datasets]] in node.toml first");
+                    anyhow::bail!(
+                        "unknown dataset {d:?}: declare it under [[datasets]] in node.toml first"
+                    );
                 }
             }
             let (record, token) = tokens::add(dir.root(), &name, scope, passerelle_link::now())?;

@@ -127,7 +127,13 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/api/v1/datasets/{dataset}/files", post(push_file))
         .route("/api/v1/persons/{person}/documents", post(deposit))
-        .fallback(|| async { refusal(StatusCode::NOT_FOUND, "not_found", "no such route; see /openapi.json".into()) })
+        .fallback(|| async {
+            refusal(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such route; see /openapi.json".into(),
+            )
+        })
         .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(state)
 }
@@ -171,13 +177,20 @@ fn refusal(status: StatusCode, code: &str, message: String) -> Response {
 
 /// The token presented, checked against the kept hashes and the client's
 /// failures.
-fn authenticate(state: &ApiState, peer: IpAddr, headers: &HeaderMap) -> Result<TokenRecord, Response> {
+fn authenticate(
+    state: &ApiState,
+    peer: IpAddr,
+    headers: &HeaderMap,
+) -> Result<TokenRecord, Box<Response>> {
     if state.blocked(peer, false) {
-        return Err(refusal(
+        return Err(Box::new(refusal(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_failures",
-            format!("too many unknown tokens from this address; wait {} seconds", FAILURE_WINDOW.as_secs()),
-        ));
+            format!(
+                "too many unknown tokens from this address; wait {} seconds",
+                FAILURE_WINDOW.as_secs()
+            ),
+        )));
     }
     let presented = headers
         .get(header::AUTHORIZATION)
@@ -187,7 +200,11 @@ fn authenticate(state: &ApiState, peer: IpAddr, headers: &HeaderMap) -> Result<T
         .filter(|t| !t.is_empty() && t.len() <= 128);
     let kept = tokens::list(state.root()).map_err(|e| {
         tracing::warn!(error = %e, "API tokens unreadable");
-        refusal(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the node cannot read its tokens".into())
+        refusal(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the node cannot read its tokens".into(),
+        )
     })?;
     match presented.and_then(|p| tokens::find(&kept, p)) {
         Some(t) => Ok(t),
@@ -197,11 +214,14 @@ fn authenticate(state: &ApiState, peer: IpAddr, headers: &HeaderMap) -> Result<T
             let mut r = refusal(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
-                "give a token made by passerelle-node token add, as Authorization: Bearer TOKEN".into(),
+                "give a token made by passerelle-node token add, as Authorization: Bearer TOKEN"
+                    .into(),
             );
-            r.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
-            Err(r)
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+            Err(Box::new(r))
         }
     }
 }
@@ -210,7 +230,14 @@ fn authenticate(state: &ApiState, peer: IpAddr, headers: &HeaderMap) -> Result<T
 /// written in the audit chain.
 fn out_of_scope(state: &ApiState, token: &TokenRecord, subject: &str, why: String) -> Response {
     let by = intake::token_actor(&token.name);
-    if let Err(e) = intake::record(&state.store, now(), &by, Action::ApiRefused, subject, why.clone()) {
+    if let Err(e) = intake::record(
+        &state.store,
+        now(),
+        &by,
+        Action::ApiRefused,
+        subject,
+        why.clone(),
+    ) {
         return failure(e);
     }
     refusal(StatusCode::FORBIDDEN, "forbidden", why)
@@ -229,12 +256,20 @@ fn failure(e: NodeError) -> Response {
             })),
         )
             .into_response(),
-        NodeError::Import(other) => refusal(StatusCode::UNPROCESSABLE_ENTITY, "import_refused", other.to_string()),
+        NodeError::Import(other) => refusal(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "import_refused",
+            other.to_string(),
+        ),
         NodeError::Refused(why) => refusal(StatusCode::UNPROCESSABLE_ENTITY, "refused", why),
         NodeError::Disk(d) => refusal(StatusCode::INSUFFICIENT_STORAGE, "disk_full", d.to_string()),
         other => {
             tracing::warn!(error = %other, "API request failed");
-            refusal(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the node could not complete the request; try again later".into())
+            refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the node could not complete the request; try again later".into(),
+            )
         }
     }
 }
@@ -257,40 +292,66 @@ fn file_name(given: Option<&str>, default: &str) -> String {
 
 /// Streams `body` to a fresh private folder as `name`, refusing past
 /// `limit` bytes. The folder is removed when the guard drops.
-async fn receive(state: &ApiState, body: Body, name: &str, limit: u64) -> Result<Incoming, Response> {
+async fn receive(
+    state: &ApiState,
+    body: Body,
+    name: &str,
+    limit: u64,
+) -> Result<Incoming, Box<Response>> {
     use http_body_util::BodyExt;
     let base = state.root().join(INCOMING);
-    let dir = base.join(passerelle_protocol::hex::encode(&passerelle_link::random16()));
-    let made = passerelle_link::create_private_dir(&base).and_then(|()| passerelle_link::create_private_dir(&dir));
+    let dir = base.join(passerelle_protocol::hex::encode(
+        &passerelle_link::random16(),
+    ));
+    let made = passerelle_link::create_private_dir(&base)
+        .and_then(|()| passerelle_link::create_private_dir(&dir));
     if let Err(e) = made {
-        return Err(failure(NodeError::Io { path: dir, source: e }));
+        return Err(Box::new(failure(NodeError::Io {
+            path: dir,
+            source: e,
+        })));
     }
     let incoming = Incoming { dir };
     let path = incoming.dir.join(name);
-    let mut file = tokio::fs::File::create(&path)
-        .await
-        .map_err(|e| failure(NodeError::Io { path: path.clone(), source: e }))?;
+    let mut file = tokio::fs::File::create(&path).await.map_err(|e| {
+        failure(NodeError::Io {
+            path: path.clone(),
+            source: e,
+        })
+    })?;
     let mut body = body;
     let mut total = 0u64;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|_| refusal(StatusCode::BAD_REQUEST, "bad_body", "the body ended early".into()))?;
+        let frame = frame.map_err(|_| {
+            refusal(
+                StatusCode::BAD_REQUEST,
+                "bad_body",
+                "the body ended early".into(),
+            )
+        })?;
         if let Ok(data) = frame.into_data() {
             total += data.len() as u64;
             if total > limit {
-                return Err(refusal(
+                return Err(Box::new(refusal(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "too_large",
                     format!("over the limit of {limit} bytes"),
-                ));
+                )));
             }
-            file.write_all(&data)
-                .await
-                .map_err(|e| failure(NodeError::Io { path: path.clone(), source: e }))?;
+            file.write_all(&data).await.map_err(|e| {
+                failure(NodeError::Io {
+                    path: path.clone(),
+                    source: e,
+                })
+            })?;
         }
     }
-    file.sync_all()
-        .await
-        .map_err(|e| failure(NodeError::Io { path: path.clone(), source: e }))?;
+    file.sync_all().await.map_err(|e| {
+        failure(NodeError::Io {
+            path: path.clone(),
+            source: e,
+        })
+    })?;
     Ok(incoming)
 }
 
@@ -323,20 +384,23 @@ async fn push_file(
 ) -> Response {
     let token = match authenticate(&state, peer.ip(), &headers) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if token.scope != Scope::Dataset(dataset.clone()) {
         return out_of_scope(
             &state,
             &token,
             &dataset,
-            format!("token {} ({}) may not push files of dataset {dataset}", token.name, token.scope),
+            format!(
+                "token {} ({}) may not push files of dataset {dataset}",
+                token.name, token.scope
+            ),
         );
     }
     let name = file_name(q.name.as_deref(), "fichier.csv");
     let incoming = match receive(&state, body, &name, MAX_FILE).await {
         Ok(i) => i,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let path = incoming.dir.join(&name);
     let by = intake::token_actor(&token.name);
@@ -384,18 +448,25 @@ async fn deposit(
 ) -> Response {
     let token = match authenticate(&state, peer.ip(), &headers) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if token.scope != Scope::Deposit {
         return out_of_scope(
             &state,
             &token,
             "deposit",
-            format!("token {} ({}) may not deposit documents", token.name, token.scope),
+            format!(
+                "token {} ({}) may not deposit documents",
+                token.name, token.scope
+            ),
         );
     }
     let Ok(Query(q)) = query else {
-        return refusal(StatusCode::BAD_REQUEST, "bad_query", "give ?category=CODE (and optionally &name=FILE)".into());
+        return refusal(
+            StatusCode::BAD_REQUEST,
+            "bad_query",
+            "give ?category=CODE (and optionally &name=FILE)".into(),
+        );
     };
     if let Err(e) = vault::check_local_id(&person) {
         return failure(e);
@@ -405,7 +476,14 @@ async fn deposit(
         Ok(None) => {
             let why = format!("person {person} is not linked to a vault account: link the record first (passerelle-node link)");
             let by = intake::token_actor(&token.name);
-            if let Err(e) = intake::record(&state.store, now(), &by, Action::ApiRefused, &person, why.clone()) {
+            if let Err(e) = intake::record(
+                &state.store,
+                now(),
+                &by,
+                Action::ApiRefused,
+                &person,
+                why.clone(),
+            ) {
                 return failure(e);
             }
             return refusal(StatusCode::CONFLICT, "not_linked", why);
@@ -415,12 +493,20 @@ async fn deposit(
     let name = file_name(q.name.as_deref(), "document");
     let incoming = match receive(&state, body, &name, vault::MAX_DOCUMENT).await {
         Ok(i) => i,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let path = incoming.dir.join(&name);
     let by = intake::token_actor(&token.name);
     let task = tokio::task::spawn_blocking(move || {
-        let result = vault::add(&state.files, &state.store, &person, &q.category, &path, &by, now());
+        let result = vault::add(
+            &state.files,
+            &state.store,
+            &person,
+            &q.category,
+            &path,
+            &by,
+            now(),
+        );
         drop(incoming);
         result
     });
@@ -438,6 +524,10 @@ async fn deposit(
         )
             .into_response(),
         Ok(Err(e)) => failure(e),
-        Err(_) => refusal(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the deposit stopped".into()),
+        Err(_) => refusal(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the deposit stopped".into(),
+        ),
     }
 }

@@ -170,10 +170,11 @@ pub fn add(
 /// No such token, or the file cannot be written.
 pub fn remove(root: &Path, name: &str) -> Result<TokenRecord, NodeError> {
     let mut tokens = list(root)?;
-    let at = tokens
-        .iter()
-        .position(|t| t.name == name)
-        .ok_or_else(|| NodeError::Refused(format!("no token named {name} (see passerelle-node token list)")))?;
+    let at = tokens.iter().position(|t| t.name == name).ok_or_else(|| {
+        NodeError::Refused(format!(
+            "no token named {name} (see passerelle-node token list)"
+        ))
+    })?;
     let gone = tokens.remove(at);
     save(root, &tokens)?;
     Ok(gone)
@@ -202,7 +203,10 @@ mod tests {
         let (record, token) = add(dir.path(), "erp", Scope::Deposit, 1).unwrap();
         assert!(token.starts_with(PREFIX) && token.len() == PREFIX.len() + 64);
         let file = std::fs::read_to_string(dir.path().join(FILE)).unwrap();
-        assert!(!file.contains(&token[PREFIX.len()..]), "token stored in clear");
+        assert!(
+            !file.contains(&token[PREFIX.len()..]),
+            "token stored in clear"
+        );
         assert!(file.contains(&record.sha256));
         let kept = list(dir.path()).unwrap();
         assert_eq!(find(&kept, &token), Some(record));

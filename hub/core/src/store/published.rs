@@ -191,7 +191,9 @@ impl Store {
     ) -> Result<(), HubError> {
         let _w = self.writing()?;
         match entry {
-            Some(e) => self.tree("directory")?.insert(key.as_bytes(), codec::encode(e)?)?,
+            Some(e) => self
+                .tree("directory")?
+                .insert(key.as_bytes(), codec::encode(e)?)?,
             None => self.tree("directory")?.remove(key.as_bytes())?,
         };
         Ok(())
