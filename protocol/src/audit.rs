@@ -671,6 +671,6 @@ mod tests {
                 assert_eq!(codec::decode::<Event>(&bytes).unwrap(), typed);
             }
         }
-        assert_eq!(ACTIONS.len(), 20, "every known action has its name");
+        assert_eq!(ACTIONS.len(), 23, "every known action has its name");
     }
 }
