@@ -100,6 +100,13 @@ pub enum Command {
         #[command(subcommand)]
         action: DatasetsAction,
     },
+    /// The directory of actors: entries for actors that run no node
+    /// (communal social centres, associations, referent social workers).
+    Directory {
+        /// What to do.
+        #[command(subcommand)]
+        action: crate::directory::DirectoryAction,
+    },
     /// Indicators' history: what is kept with its signed answers, as
     /// summaries, and pruning (see the history_* keys of hub.toml).
     History {
@@ -411,6 +418,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
         Command::Datasets { action } => step::datasets(&dir("."), action).await?,
+        Command::Directory { action } => crate::directory::run(&dir("."), action).await?,
         Command::History { action } => step::history(&dir("."), action).await?,
         Command::Indicators { format } => step::indicators(&dir("."), format).await?,
         Command::Indicator {

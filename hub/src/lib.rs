@@ -23,7 +23,8 @@
 //! - [`population`]: the operator's reference populations (import, load).
 //! - [`admin`]: requests other commands send to a running hub.
 //! - [`cli`]: the command line and its dispatcher; [`commands`]: one
-//!   named step per command.
+//!   named step per command; [`directory`]: the `directory` command
+//!   (entries for actors without a node).
 //! - [`upstream`]: hub of hubs, this hub answering a national hub as one
 //!   of its nodes, from its published results.
 //! - `demo` (feature `demo`, on by default): a hub and demonstration nodes
@@ -35,6 +36,7 @@ pub mod cli;
 pub mod commands;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod directory;
 pub mod notices;
 pub mod population;
 pub mod requests;

@@ -147,6 +147,13 @@ pub enum Action {
     Unlink,
     /// The written part of a programme's report saved by a partner.
     ReportWritten,
+    /// A dataset file imported at a node (integration API or watched folder).
+    BatchImport,
+    /// A dataset file refused at a node (integration API or watched folder).
+    ImportRefused,
+    /// A request of the integration API refused to a known token (outside
+    /// its scope, or a deposit for a person not linked).
+    ApiRefused,
     /// Text this version does not know (written by a newer one), kept as is.
     Other(String),
 }
@@ -173,6 +180,9 @@ const ACTIONS: &[(Action, &str)] = &[
     (Action::AccountDelete, "account_delete"),
     (Action::Unlink, "unlink"),
     (Action::ReportWritten, "report_written"),
+    (Action::BatchImport, "batch_import"),
+    (Action::ImportRefused, "import_refused"),
+    (Action::ApiRefused, "api_refused"),
 ];
 
 impl Action {
@@ -664,6 +674,6 @@ mod tests {
                 assert_eq!(codec::decode::<Event>(&bytes).unwrap(), typed);
             }
         }
-        assert_eq!(ACTIONS.len(), 21, "every known action has its name");
+        assert_eq!(ACTIONS.len(), 24, "every known action has its name");
     }
 }

@@ -302,6 +302,7 @@ pub fn recues_config(
         }],
         measures: vec![],
         require_validation: validation,
+        drop_folder: None,
     };
     let p = PolicyConfig {
         share: vec![ShareConfig {

@@ -7,6 +7,8 @@ use passerelle_tests::{http_get, rows, rows_csv, Net};
 mod audience;
 #[path = "portal/exports.rs"]
 mod exports;
+#[path = "portal/directory_actors.rs"]
+mod directory_actors;
 #[path = "portal/figures.rs"]
 mod figures;
 #[path = "portal/programmes.rs"]

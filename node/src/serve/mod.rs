@@ -270,6 +270,9 @@ pub struct NodeHandle {
     metrics_task: Option<JoinHandle<()>>,
     /// Where `/metrics` and `/healthz` are served, when configured.
     metrics_addr: Option<std::net::SocketAddr>,
+    /// The integration API (`api_listen`), when configured.
+    api_task: Option<JoinHandle<()>>,
+    api_addr: Option<std::net::SocketAddr>,
     /// Probes the store, and brings it back after a failure.
     health_task: JoinHandle<()>,
     stop: watch::Sender<bool>,
@@ -289,6 +292,11 @@ impl NodeHandle {
         self.metrics_addr
     }
 
+    /// Where the integration API is served (`api_listen`).
+    pub fn api_addr(&self) -> Option<std::net::SocketAddr> {
+        self.api_addr
+    }
+
     /// The node's shared state (for the admin requests).
     pub fn shared(&self) -> &Arc<Shared> {
         &self.shared
@@ -304,6 +312,9 @@ impl NodeHandle {
         let _ = self.admin_task.await;
         if let Some(t) = self.metrics_task {
             // It stops on the same signal, once its requests are answered.
+            let _ = t.await;
+        }
+        if let Some(t) = self.api_task {
             let _ = t.await;
         }
         let _ = std::fs::remove_file(self.root.join(admin::SOCKET));
@@ -358,6 +369,7 @@ pub async fn start(root: &Path) -> Result<NodeHandle, NodeError> {
                 })?,
         ),
     };
+    let api_listener = crate::api::bind(&config).await?;
     let store = open_store_patiently(&dir.store()).await?;
     let shared = Arc::new(Shared {
         config,
@@ -392,6 +404,12 @@ pub async fn start(root: &Path) -> Result<NodeHandle, NodeError> {
     let metrics_task = metrics_listener
         .map(|l| tokio::spawn(crate::metrics::serve(l, shared.clone(), stop_rx.clone())));
     tokio::spawn(crate::debris::sweep_every(shared.clone(), stop_rx.clone()));
+    tokio::spawn(crate::drop::watch(shared.clone(), stop_rx.clone()));
+    let api_addr = api_listener.as_ref().and_then(|l| l.local_addr().ok());
+    let api_task = api_listener.map(|l| {
+        let state = crate::api::ApiState::new(root, shared.config.clone(), shared.store.clone());
+        tokio::spawn(crate::api::serve(l, state, stop_rx.clone()))
+    });
     let link_task = tokio::spawn(run_link(shared.clone(), stop_rx));
     let admin_shared = shared.clone();
     let admin_task = tokio::spawn(admin::serve(listener, move |req| {
@@ -402,6 +420,8 @@ pub async fn start(root: &Path) -> Result<NodeHandle, NodeError> {
         shared,
         metrics_task,
         metrics_addr,
+        api_task,
+        api_addr,
         health_task,
         stop,
         link_task,

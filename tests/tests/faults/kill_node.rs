@@ -30,6 +30,8 @@ fn node_folder(root: &Path) {
         policy,
         directory: None,
         metrics_listen: None,
+        api_listen: None,
+        api_behind_proxy: false,
     };
     std::fs::create_dir_all(root).unwrap();
     std::fs::write(root.join("node.toml"), config.template()).unwrap();

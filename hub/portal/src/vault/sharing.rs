@@ -446,6 +446,8 @@ fn what(e: &Event) -> String {
         Action::ResetCodeRefused => tr.t("journal-code-refuse"),
         Action::DocumentAdd => with("journal-document-ajoute", e.detail.clone()),
         Action::DocumentRemove => with("journal-document-retire", e.detail.clone()),
+        // A node's own events, never in a person's journal.
+        Action::BatchImport | Action::ImportRefused | Action::ApiRefused => e.action.to_string(),
         Action::Other(other) if other == "preferences" => tr.t("journal-preferences"),
         Action::Other(other) => other.to_string(),
     }
