@@ -111,7 +111,7 @@ pub fn check_config(root: &Path) -> Result<(), HubError> {
             }
         })?;
     crate::population::load(hub_dir.root())?;
-    passerelle_observatory::programme::load(config.catalog_dir.as_deref(), &catalog.indicators).map_err(
+    passerelle_observatory::programme::load(config.catalog_dir.as_deref(), &catalog).map_err(
         |e| Refusal::BadFile {
             what: "catalog".into(),
             why: e.to_string(),

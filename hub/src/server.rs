@@ -372,12 +372,14 @@ fn wire(hub: Hub, demo: bool) -> Result<Arc<Ctx>, HubError> {
         hub: hub.clone(),
         registry: registry.clone(),
     };
-    let programmes =
-        passerelle_observatory::programme::load(hub.config.catalog_dir.as_deref(), &catalog.indicators)
-            .map_err(|e| Refusal::BadFile {
-                what: "catalog".into(),
-                why: e.to_string(),
-            })?;
+    let programmes = passerelle_observatory::programme::load(
+        hub.config.catalog_dir.as_deref(),
+        &catalog.indicators,
+    )
+    .map_err(|e| Refusal::BadFile {
+        what: "catalog".into(),
+        why: e.to_string(),
+    })?;
     let mut observatory = Observatory::with_catalog(catalog, hub.store.clone())
         .with_populations(crate::population::load(hub.dir.root())?);
     observatory.programmes = programmes;

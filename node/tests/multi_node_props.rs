@@ -69,6 +69,7 @@ fn dataset() -> DatasetConfig {
         ],
         measures: vec![],
         require_validation: false,
+        drop_folder: None,
     }
 }
 

@@ -29,6 +29,7 @@ pub mod publish;
 pub mod refresh;
 pub mod resources;
 pub mod retention;
+mod stored;
 pub mod view;
 
 use std::{

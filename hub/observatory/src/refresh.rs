@@ -101,8 +101,9 @@ pub struct Provenance {
     pub signed: SignedReply,
 }
 
-/// A composed indicator, as kept in history.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A composed indicator, as kept in history. Reads records written before
+/// `denominators` existed (see [`crate::stored`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IndicatorResult {
     /// Indicator id.
     pub indicator: String,
@@ -115,8 +116,8 @@ pub struct IndicatorResult {
     /// Signed contributions.
     pub provenance: Vec<Provenance>,
     /// The population figures divided by, when not the built-in 2017
-    /// ones (see [`crate::population`]). Always written: the store's codec
-    /// is not self-describing.
+    /// ones (see [`crate::population`]). Always written; a record written
+    /// before this field existed reads as empty (the 2017 figures it used).
     #[serde(default)]
     pub denominators: Denominators,
 }

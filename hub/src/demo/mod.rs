@@ -134,8 +134,7 @@ fn local_catalog(hub_dir: &HubDir) -> Result<(), HubError> {
     let file = dir.join("demo.toml");
     std::fs::write(&file, CATALOG).map_err(|source| HubError::Io { path: file, source })?;
     let file = dir.join("programmes.toml");
-    std::fs::write(&file, DEMO_PROGRAMMES)
-        .map_err(|source| HubError::Io { path: file, source })?;
+    std::fs::write(&file, DEMO_PROGRAMMES).map_err(|source| HubError::Io { path: file, source })?;
     let path = hub_dir.config();
     let mut config = passerelle_config::HubConfig::load(&path).map_err(HubError::from)?;
     if config.catalog_dir.is_none() {

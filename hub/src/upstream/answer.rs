@@ -178,6 +178,7 @@ mod tests {
             ],
             coverage: Coverage::default(),
             provenance: Vec::new(),
+            denominators: Default::default(),
         }
     }
 

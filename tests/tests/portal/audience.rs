@@ -87,6 +87,7 @@ async fn a_partner_only_indicator_is_absent_from_every_public_answer_and_present
         "/themes".into(),
         "/theme/jeunesse".into(),
         "/donnees".into(),
+        "/donnees/catalogue.jsonld".into(),
         "/api/catalog".into(),
         "/api/openapi.json".into(),
         "/api/geography".into(),
@@ -120,6 +121,11 @@ async fn a_partner_only_indicator_is_absent_from_every_public_answer_and_present
         .await
         .2
         .contains("Jeunes reçus (essai)"));
+    // The open-data catalog lists the public one beside it.
+    assert!(http_get(hub.http_addr, "/donnees/catalogue.jsonld")
+        .await
+        .2
+        .contains("/donnees/jeunes-recus.csv"));
     // Its own addresses answer as for an indicator that does not exist.
     for path in [
         format!("/indicateur/{RESERVED}"),
@@ -127,6 +133,7 @@ async fn a_partner_only_indicator_is_absent_from_every_public_answer_and_present
         format!("/donnees/{RESERVED}.csv"),
         format!("/donnees/{RESERVED}.json"),
         format!("/donnees/{RESERVED}.csv?niveau=department"),
+        format!("/donnees/{RESERVED}.csv?format=csv-fr"),
         format!("/api/indicators/{RESERVED}"),
         format!("/api/indicators/{RESERVED}?level=commune"),
         format!("/indicateur/{RESERVED}/preuve"),
