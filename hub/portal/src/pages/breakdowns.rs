@@ -1,0 +1,140 @@
+//! The breakdowns on an indicator's sheet: per breakdown its catalog entry
+//! declares (`by`), a bar chart of the categories for Mayotte and a table
+//! of every category for Mayotte and each intercommunality, at the period
+//! shown, with links to its downloads. Every figure carries its cell's
+//! marks and its category (`data-category="sexe=F"`); a withheld cell
+//! says « secret statistique ».
+
+use maud::{html, Markup};
+use passerelle_observatory::{
+    breakdown::{Breakdown, BreakdownCell},
+    catalog::Indicator,
+    compose::Status,
+    IndicatorResult,
+};
+use passerelle_protocol::{
+    geo::{self, Level},
+    period::Period,
+};
+
+use super::value_text;
+use crate::{
+    chart::{self, Bar},
+    layout::CellMark,
+};
+
+/// The mark of one breakdown figure.
+pub fn mark(
+    ind: &Indicator,
+    by: &str,
+    cat: &str,
+    level: Level,
+    code: &str,
+    p: &Period,
+) -> CellMark {
+    CellMark {
+        category: Some(format!("{by}={cat}")),
+        ..CellMark::of(&ind.id, level, code, p)
+    }
+}
+
+fn find<'a>(
+    b: &'a Breakdown,
+    cat: &str,
+    level: Level,
+    code: &str,
+    period: &Period,
+) -> Option<&'a BreakdownCell> {
+    b.cells.iter().find(|c| {
+        c.category == cat
+            && c.cell.level == level
+            && c.cell.code == code
+            && &c.cell.period == period
+    })
+}
+
+/// Every breakdown of the result, at `period`.
+pub fn section(ind: &Indicator, r: &IndicatorResult, period: &Period) -> Markup {
+    html! {
+        @for b in &r.breakdowns {
+            (one(ind, b, period))
+        }
+    }
+}
+
+fn one(ind: &Indicator, b: &Breakdown, period: &Period) -> Markup {
+    let units: Vec<(Level, &str, &str)> =
+        std::iter::once((Level::Department, geo::DEPARTMENT_CODE, "Mayotte"))
+            .chain(geo::EPCIS.iter().map(|e| (Level::Epci, e.siren, e.name)))
+            .collect();
+    let bars: Vec<Bar> = b
+        .categories
+        .iter()
+        .map(|cat| {
+            let c = find(b, cat, Level::Department, geo::DEPARTMENT_CODE, period);
+            Bar {
+                name: cat.clone(),
+                value: c.and_then(|c| c.cell.value),
+                absent: if c.is_some_and(|c| c.cell.status == Status::Suppressed) {
+                    "secret statistique"
+                } else {
+                    "non disponible"
+                },
+                mark: mark(
+                    ind,
+                    &b.by,
+                    cat,
+                    Level::Department,
+                    geo::DEPARTMENT_CODE,
+                    period,
+                ),
+            }
+        })
+        .collect();
+    html! {
+        section.breakdown data-by=(b.by) {
+            h2 { "Répartition par « " (b.by) " » — " (period) }
+            @if !b.published() {
+                p.note {
+                    "Cette répartition n'est pas publiée pour ce calcul : "
+                    "toutes les institutions qui fournissent le total ne l'ont pas transmise. "
+                    "Une répartition incomplète ne correspondrait pas au total."
+                }
+            } @else {
+                @let title = format!("{} par « {} », Mayotte, {period}", ind.title, b.by);
+                (chart::bars(&title, &bars, &ind.unit, ind.decimals))
+                table {
+                    caption { (ind.title) " par « " (b.by) " » — " (period) " (" (ind.unit) ")" }
+                    thead {
+                        tr {
+                            th scope="col" { (b.by) }
+                            @for (_, _, name) in &units { th scope="col" class="n" { (name) } }
+                        }
+                    }
+                    tbody {
+                        @for cat in &b.categories {
+                            tr {
+                                th scope="row" { (cat) }
+                                @for (level, code, _) in &units {
+                                    @let m = mark(ind, &b.by, cat, *level, code, period);
+                                    @let c = find(b, cat, *level, code, period).map(|c| &c.cell);
+                                    td.n data-indicator=(m.indicator) data-level=(m.level) data-code=(m.code)
+                                        data-period=(m.period) data-category=[m.category.as_deref()] {
+                                        (value_text(c, ind))
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                p {
+                    a href={ "/donnees/" (ind.id) ".csv?par=" (b.by) } { "CSV de la répartition par « " (b.by) " »" }
+                    " · "
+                    a href={ "/donnees/" (ind.id) ".csv?par=" (b.by) "&format=csv-fr" } { "CSV pour tableur en français" }
+                    " · "
+                    a href={ "/api/indicators/" (ind.id) } { "JSON (champ breakdowns)" }
+                }
+            }
+        }
+    }
+}
