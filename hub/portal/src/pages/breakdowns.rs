@@ -53,6 +53,26 @@ fn find<'a>(
     })
 }
 
+/// How a breakdown's dimension reads in a sentence ("par tranche d'âge").
+pub fn dimension_label(by: &str) -> String {
+    match by {
+        "tranche_age" => "tranche d'âge".to_string(),
+        "categorie" => "catégorie".to_string(),
+        "type_aide" => "type d'aide".to_string(),
+        other => other.replace('_', " "),
+    }
+}
+
+/// How a category reads: the sexes in words, others as the node names
+/// them.
+pub fn category_label(by: &str, cat: &str) -> String {
+    match (by, cat) {
+        ("sexe", "F") => "Femmes".to_string(),
+        ("sexe", "M") => "Hommes".to_string(),
+        _ => cat.to_string(),
+    }
+}
+
 /// Every breakdown of the result, at `period`.
 pub fn section(ind: &Indicator, r: &IndicatorResult, period: &Period) -> Markup {
     html! {
@@ -60,6 +80,13 @@ pub fn section(ind: &Indicator, r: &IndicatorResult, period: &Period) -> Markup 
             (one(ind, b, period))
         }
     }
+}
+
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 fn one(ind: &Indicator, b: &Breakdown, period: &Period) -> Markup {
@@ -73,7 +100,7 @@ fn one(ind: &Indicator, b: &Breakdown, period: &Period) -> Markup {
         .map(|cat| {
             let c = find(b, cat, Level::Department, geo::DEPARTMENT_CODE, period);
             Bar {
-                name: cat.clone(),
+                name: category_label(&b.by, cat),
                 value: c.and_then(|c| c.cell.value),
                 absent: if c.is_some_and(|c| c.cell.status == Status::Suppressed) {
                     "secret statistique"
@@ -91,9 +118,10 @@ fn one(ind: &Indicator, b: &Breakdown, period: &Period) -> Markup {
             }
         })
         .collect();
+    let label = dimension_label(&b.by);
     html! {
         section.breakdown data-by=(b.by) {
-            h2 { "Répartition par « " (b.by) " » — " (period) }
+            h2 { "Répartition par " (label) " — " (period) }
             @if !b.published() {
                 p.note {
                     "Cette répartition n'est pas publiée pour ce calcul : "
@@ -101,20 +129,20 @@ fn one(ind: &Indicator, b: &Breakdown, period: &Period) -> Markup {
                     "Une répartition incomplète ne correspondrait pas au total."
                 }
             } @else {
-                @let title = format!("{} par « {} », Mayotte, {period}", ind.title, b.by);
+                @let title = format!("{} par {label}, Mayotte, {period}", ind.title);
                 (chart::bars(&title, &bars, &ind.unit, ind.decimals))
                 table {
-                    caption { (ind.title) " par « " (b.by) " » — " (period) " (" (ind.unit) ")" }
+                    caption { (ind.title) " par " (label) " — " (period) " (" (ind.unit) ")" }
                     thead {
                         tr {
-                            th scope="col" { (b.by) }
+                            th scope="col" { (capitalized(&label)) }
                             @for (_, _, name) in &units { th scope="col" class="n" { (name) } }
                         }
                     }
                     tbody {
                         @for cat in &b.categories {
                             tr {
-                                th scope="row" { (cat) }
+                                th scope="row" { (category_label(&b.by, cat)) }
                                 @for (level, code, _) in &units {
                                     @let m = mark(ind, &b.by, cat, *level, code, period);
                                     @let c = find(b, cat, *level, code, period).map(|c| &c.cell);
@@ -128,7 +156,7 @@ fn one(ind: &Indicator, b: &Breakdown, period: &Period) -> Markup {
                     }
                 }
                 p {
-                    a href={ "/donnees/" (ind.id) ".csv?par=" (b.by) } { "CSV de la répartition par « " (b.by) " »" }
+                    a href={ "/donnees/" (ind.id) ".csv?par=" (b.by) } { "CSV de la répartition par " (label) }
                     " · "
                     a href={ "/donnees/" (ind.id) ".csv?par=" (b.by) "&format=csv-fr" } { "CSV pour tableur en français" }
                     " · "
