@@ -173,10 +173,7 @@ async fn breakdowns_compose_render_download_and_verify() {
     let addr = hub.http_addr;
     let (status, _, html) = http_get(addr, "/indicateur/recues-par-sexe").await;
     assert_eq!(status, 200);
-    assert!(
-        html.contains("Répartition par sexe — 2025-T2"),
-        "{html}"
-    );
+    assert!(html.contains("Répartition par sexe — 2025-T2"), "{html}");
     assert!(html.contains("<svg") && html.contains("data-category=\"sexe=F\""));
     let latest = "2025-T2";
     let units = std::iter::once((Level::Department, geo::DEPARTMENT_CODE))

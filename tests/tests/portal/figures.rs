@@ -251,8 +251,12 @@ pub fn json_figures(body: &str) -> Result<Vec<Found>, String> {
     let ind = v["indicator"]["id"].as_str().ok_or("no indicator id")?;
     let mut out = cells_of(ind, cells.as_array().ok_or("cells is not a list")?)?;
     for b in v["breakdowns"].as_array().into_iter().flatten() {
-        let by = b["by"].as_str().ok_or("a breakdown without its dimension")?;
-        let cells = b["cells"].as_array().ok_or(format!("a breakdown without cells: {b}"))?;
+        let by = b["by"]
+            .as_str()
+            .ok_or("a breakdown without its dimension")?;
+        let cells = b["cells"]
+            .as_array()
+            .ok_or(format!("a breakdown without cells: {b}"))?;
         for c in cells {
             let cat = c["category"].as_str().ok_or(format!("{c}: category"))?;
             let name = with_category(ind, Some(&format!("{by}={cat}")));

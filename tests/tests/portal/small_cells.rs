@@ -49,10 +49,7 @@ impl Truth {
                 for code in geo::codes(level) {
                     counts.insert((level, code.to_string(), p.to_string()), 0);
                     for sex in ["F", "M"] {
-                        by_sex.insert(
-                            (level, code.to_string(), p.to_string(), sex.to_string()),
-                            0,
-                        );
+                        by_sex.insert((level, code.to_string(), p.to_string(), sex.to_string()), 0);
                     }
                 }
             }

@@ -9,7 +9,7 @@ use maud::{html, Markup};
 use passerelle_observatory::{
     breakdown::{Breakdown, BreakdownCell},
     catalog::Indicator,
-    compose::Status,
+    compose::{ResultCell, Status},
     IndicatorResult,
 };
 use passerelle_protocol::{
@@ -17,10 +17,9 @@ use passerelle_protocol::{
     period::Period,
 };
 
-use super::value_text;
 use crate::{
     chart::{self, Bar},
-    layout::CellMark,
+    layout::{number, CellMark},
 };
 
 /// The mark of one breakdown figure.
@@ -82,11 +81,15 @@ pub fn section(ind: &Indicator, r: &IndicatorResult, period: &Period) -> Markup 
     }
 }
 
-fn capitalized(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
+/// A breakdown figure without its unit (the caption gives it).
+fn figure_text(c: Option<&ResultCell>, ind: &Indicator) -> Markup {
+    html! {
+        @match c {
+            Some(ResultCell { value: Some(v), .. }) => (number(*v, ind.decimals)),
+            Some(ResultCell { status: Status::Suppressed, .. }) => span.secret { "secret statistique" },
+            _ => "non disponible",
+        }
+    }
 }
 
 fn one(ind: &Indicator, b: &Breakdown, period: &Period) -> Markup {
@@ -131,24 +134,26 @@ fn one(ind: &Indicator, b: &Breakdown, period: &Period) -> Markup {
             } @else {
                 @let title = format!("{} par {label}, Mayotte, {period}", ind.title);
                 (chart::bars(&title, &bars, &ind.unit, ind.decimals))
+                // A row per territory and a column per category: narrow
+                // enough for a phone with a handful of categories.
                 table {
                     caption { (ind.title) " par " (label) " — " (period) " (" (ind.unit) ")" }
                     thead {
                         tr {
-                            th scope="col" { (capitalized(&label)) }
-                            @for (_, _, name) in &units { th scope="col" class="n" { (name) } }
+                            th scope="col" { "Territoire" }
+                            @for cat in &b.categories { th scope="col" class="n" { (category_label(&b.by, cat)) } }
                         }
                     }
                     tbody {
-                        @for cat in &b.categories {
+                        @for (level, code, name) in &units {
                             tr {
-                                th scope="row" { (category_label(&b.by, cat)) }
-                                @for (level, code, _) in &units {
+                                th scope="row" { (name) }
+                                @for cat in &b.categories {
                                     @let m = mark(ind, &b.by, cat, *level, code, period);
                                     @let c = find(b, cat, *level, code, period).map(|c| &c.cell);
                                     td.n data-indicator=(m.indicator) data-level=(m.level) data-code=(m.code)
                                         data-period=(m.period) data-category=[m.category.as_deref()] {
-                                        (value_text(c, ind))
+                                        (figure_text(c, ind))
                                     }
                                 }
                             }
