@@ -44,6 +44,7 @@
 
 mod error;
 mod group;
+mod interval;
 mod protect;
 mod rank;
 mod rule;
@@ -51,6 +52,7 @@ mod shape;
 
 pub use error::{Axis, DisclosureError};
 pub use group::MAX_GROUP_PARTS;
+pub use interval::MAX_CANDIDATES;
 pub use protect::{protect, protect_linked, recoverable, recoverable_linked};
 pub use rule::{CellInput, CellStatus, PrimaryReason, Rule};
 pub use shape::{Hierarchy, LinkedShape, TableShape, MAX_BREAKDOWNS, MAX_CELLS};

@@ -4,6 +4,7 @@
 
 use super::{
     group,
+    interval::{self, Widths},
     rank::{self, Row},
     shape::Relations,
     CellInput, CellStatus, DisclosureError, LinkedShape, Rule, TableShape,
@@ -53,7 +54,7 @@ pub fn protect(
     rule: &Rule,
 ) -> Result<Vec<CellStatus>, DisclosureError> {
     rule.validate()?;
-    run(&Relations::new(shape)?, cells, rule)
+    run(&Relations::new(shape)?, cells, rule, true)
 }
 
 /// Decides, for every cell of a linked table (one dataset's total and all
@@ -70,13 +71,36 @@ pub fn protect_linked(
     rule: &Rule,
 ) -> Result<Vec<CellStatus>, DisclosureError> {
     rule.validate()?;
-    run(&Relations::linked(shape)?, cells, rule)
+    run(&Relations::linked(shape)?, cells, rule, true)
+}
+
+/// [`protect`] without interval protection, as it was before it: for
+/// tests that show what the interval pass changes.
+#[cfg(test)]
+pub(super) fn protect_without_interval(
+    shape: &TableShape,
+    cells: &[CellInput],
+    rule: &Rule,
+) -> Result<Vec<CellStatus>, DisclosureError> {
+    run(&Relations::new(shape)?, cells, rule, false)
+}
+
+/// The feasible range of withheld cell `p` (see `interval`), for tests.
+#[cfg(test)]
+pub(super) fn feasible_range(
+    shape: &TableShape,
+    cells: &[CellInput],
+    status: &[CellStatus],
+    p: usize,
+) -> Result<(f64, f64), DisclosureError> {
+    Ok(interval::range(&Relations::new(shape)?, cells, status, p))
 }
 
 fn run(
     table: &Relations,
     cells: &[CellInput],
     rule: &Rule,
+    intervals: bool,
 ) -> Result<Vec<CellStatus>, DisclosureError> {
     check_len(table, cells.len())?;
     let mut status = cells
@@ -84,9 +108,13 @@ fn run(
         .enumerate()
         .map(|(i, cell)| rule.primary(i, cell))
         .collect::<Result<Vec<_>, _>>()?;
+    let mut widths = Widths::new(cells, &status);
     loop {
         secondary(table, cells, &mut status)?;
-        if !group::pass(table, cells, rule, &mut status)? {
+        if group::pass(table, cells, rule, &mut status)? {
+            continue;
+        }
+        if !intervals || !interval::pass(table, cells, rule, &mut status, &mut widths) {
             return Ok(status);
         }
     }
