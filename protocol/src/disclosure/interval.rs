@@ -45,7 +45,7 @@
 
 use microlp::{ComparisonOp, Error as LpError, OptimizationDirection, Problem};
 
-use super::{shape::Relations, CellInput, CellStatus, Rule};
+use super::{protect::Space, shape::Relations, CellInput, CellStatus, Rule};
 
 /// Tolerance on a bound from the floating-point solver before it is rounded
 /// inward to an integer. Bounds are vertices of systems with coefficients
@@ -54,7 +54,7 @@ use super::{shape::Relations, CellInput, CellStatus, Rule};
 pub(super) const EPS: f64 = 1e-6;
 
 /// Released cells tried as the complement of one narrow cell, best first.
-pub const MAX_CANDIDATES: usize = 32;
+pub const MAX_CANDIDATES: usize = 6;
 
 /// What is known of the primary cells' ranges across rounds.
 pub(super) struct Widths {
@@ -85,6 +85,38 @@ impl Widths {
     fn wide(&self, cell: usize, min_count: u64) -> bool {
         let (lo, hi) = self.seen[cell];
         wide_enough(lo, hi, min_count)
+    }
+
+    /// Widens the known ranges with the two ends of the segment through the
+    /// true values along `direction` (a move that keeps every released
+    /// cell) that stays non-negative.
+    fn slide(&mut self, direction: &[(usize, f64)], cells: &[CellInput]) {
+        let at = |c: usize| cells[c].count as f64;
+        let (mut up, mut down) = (f64::INFINITY, f64::INFINITY);
+        for &(c, d) in direction {
+            if d < 0.0 {
+                up = up.min(at(c) / -d);
+            } else if d > 0.0 {
+                down = down.min(at(c) / d);
+            }
+        }
+        for &(c, d) in direction {
+            let (lo, hi) = &mut self.seen[c];
+            for t in [up, -down] {
+                let v = if t.is_infinite() {
+                    // Only `up` can be infinite, and then no `d` is negative.
+                    if d > 0.0 {
+                        f64::INFINITY
+                    } else {
+                        at(c)
+                    }
+                } else {
+                    at(c) + t * d
+                };
+                *lo = lo.min(v);
+                *hi = hi.max(v);
+            }
+        }
     }
 
     /// Widens the known ranges with a feasible point of `set`.
@@ -118,10 +150,22 @@ pub(super) fn pass(
     status: &mut [CellStatus],
     widths: &mut Widths,
 ) -> bool {
+    if !widths.pending.iter().any(|&p| p) {
+        return false;
+    }
+    // Cheap witnesses first: the segments through the true values along a
+    // basis of the moves that keep every released cell.
+    let suppressed: Vec<bool> = status.iter().map(|s| s.is_suppressed()).collect();
+    if let Ok(space) = Space::new(table, &suppressed) {
+        for direction in space.free_directions() {
+            widths.slide(&direction, cells);
+        }
+    }
     let groups = Groups::new(table, status);
     // The narrow cells, at most one per group, in cell order.
     let mut narrow: Vec<usize> = Vec::new();
     let mut group_narrow = vec![false; table.cells];
+    let mut group_seen = vec![false; table.cells];
     for p in 0..table.cells {
         if !widths.pending[p] {
             continue;
@@ -135,8 +179,16 @@ pub(super) fn pass(
             // Checked again once its group has been widened.
             continue;
         }
-        let set = groups.members(root);
-        let program = Program::new(table, cells, set);
+        let whole = groups.members(root);
+        let program = Program::new(table, cells, whole);
+        if !group_seen[root] {
+            group_seen[root] = true;
+            spread(&program, whole, widths, rule.min_count);
+            if widths.wide(p, rule.min_count) {
+                widths.pending[p] = false;
+                continue;
+            }
+        }
         if !program.widen(p, widths, rule.min_count) {
             narrow.push(p);
             group_narrow[root] = true;
@@ -168,11 +220,102 @@ pub(super) fn pass(
     changed
 }
 
-/// The released cell to withhold for the narrow cell `p`: among the
-/// released cells sharing a relation with its group, best first by
-/// non-zero count, fewest contributors, leaf, index (at most
-/// [`MAX_CANDIDATES`] of them), the first that makes `p` wide enough, else
-/// the one that widens it most. `None` when there is none.
+/// Two programs over a whole group that widen many pending cells at once:
+/// every pending cell as low as it goes together, then each as high as
+/// `min_count` above its lowest known value (a cell that gets there is
+/// wide enough). Only for groups with two or more cells left to show.
+fn spread(program: &Program, whole: &[usize], widths: &mut Widths, min_count: u64) {
+    let open = |widths: &Widths| -> Vec<usize> {
+        whole
+            .iter()
+            .copied()
+            .filter(|&c| widths.pending[c] && !widths.wide(c, min_count))
+            .collect()
+    };
+    let left = open(widths);
+    if left.len() < 2 {
+        return;
+    }
+    let down: Vec<(usize, f64)> = left.iter().map(|&c| (c, 1.0)).collect();
+    if let Ok(point) = program.optimise(OptimizationDirection::Minimize, &down, &[]) {
+        widths.witness(whole, &point);
+    }
+    let left = open(widths);
+    if left.len() < 2 {
+        return;
+    }
+    // Each round of the second program settles the cells that reach their
+    // mark; the others may reach it once those no longer pull.
+    let mut left = left;
+    while left.len() >= 2 {
+        let caps: Vec<(usize, f64)> = left
+            .iter()
+            .map(|&c| {
+                (
+                    c,
+                    (widths.seen[c].0 - EPS).ceil().max(0.0) + min_count as f64,
+                )
+            })
+            .collect();
+        let Ok(point) = program.optimise(OptimizationDirection::Maximize, &[], &caps) else {
+            return;
+        };
+        widths.witness(whole, &point);
+        let still = open(widths);
+        if still.len() == left.len() {
+            return;
+        }
+        left = still;
+    }
+}
+
+/// The withheld cells within `depth` relations of `p` (its whole group for
+/// `usize::MAX`), counting `extra` as withheld, in increasing order; and
+/// the released cells met on the way with their distance from `p`.
+fn around(
+    table: &Relations,
+    status: &[CellStatus],
+    extra: Option<usize>,
+    p: usize,
+    depth: usize,
+) -> (Vec<usize>, Vec<(usize, usize)>) {
+    let withheld = |c: usize| status[c].is_suppressed() || extra == Some(c);
+    let mut seen = vec![false; table.cells];
+    seen[p] = true;
+    let mut set = vec![p];
+    let mut released = Vec::new();
+    let mut frontier = vec![p];
+    let mut d = 0;
+    while !frontier.is_empty() && d < depth {
+        d += 1;
+        let mut next = Vec::new();
+        for &c in &frontier {
+            for n in table.neighbours(c) {
+                if seen[n] {
+                    continue;
+                }
+                seen[n] = true;
+                if withheld(n) {
+                    next.push(n);
+                    set.push(n);
+                } else {
+                    released.push((n, d));
+                }
+            }
+        }
+        frontier = next;
+    }
+    set.sort_unstable();
+    (set, released)
+}
+
+/// The released cell to withhold for the narrow cell `p`. Candidates: the
+/// released cells around its group, nearest to `p` first (in relations,
+/// through withheld cells), then by non-zero count, fewest contributors,
+/// leaf, index; at most [`MAX_CANDIDATES`] of them. Each is
+/// tried on the group `p` would then belong to: the first that makes `p`
+/// wide enough is taken, else the one that widens it most. `None` when no
+/// released cell shares a relation with the group.
 fn complement(
     table: &Relations,
     cells: &[CellInput],
@@ -182,30 +325,25 @@ fn complement(
     p: usize,
     widths: &mut Widths,
 ) -> Option<usize> {
-    let set = groups.members(groups.root(p));
-    let mut candidates: Vec<usize> = set
-        .iter()
-        .flat_map(|&c| table.neighbours(c))
-        .filter(|&c| status[c].is_released())
-        .collect();
-    candidates
-        .sort_unstable_by_key(|&c| (cells[c].count == 0, cells[c].count, table.is_total[c], c));
-    candidates.dedup();
+    let (_, around_p) = around(table, status, None, p, usize::MAX);
+    let mut candidates = around_p;
+    candidates.sort_unstable_by_key(|&(c, d)| {
+        (d, cells[c].count == 0, cells[c].count, table.is_total[c], c)
+    });
     candidates.truncate(MAX_CANDIDATES);
     let mut best: Option<(f64, usize, (f64, f64))> = None;
-    for c in candidates {
-        // The group `p` would belong to with `c` withheld: its own, `c`,
-        // and every group `c` shares a relation with.
-        let mut merged: Vec<usize> = set.to_vec();
+    for (c, _) in candidates {
+        // The group of `p` with `c` withheld: its own, `c`, and every
+        // group `c` shares a relation with. Cells withheld earlier in this
+        // round are in no group: the program holds them at their values,
+        // a range inside the true one, so the choice errs on the safe side.
+        let mut merged: Vec<usize> = groups.members(groups.root(p)).to_vec();
         merged.push(c);
         for n in table.neighbours(c) {
-            if status[n].is_suppressed() && !merged.contains(&n) {
+            if status[n].is_suppressed() {
                 merged.extend_from_slice(groups.members(groups.root(n)));
             }
         }
-        // Cells withheld earlier in this round are not in `groups`: the
-        // program then holds them at their values, a narrower range than
-        // the true one, so the choice errs on the safe side.
         merged.sort_unstable();
         merged.dedup();
         let program = Program::new(table, cells, &merged);
@@ -293,17 +431,45 @@ impl<'a> Program<'a> {
     /// Optimises cell `p` (in the set) in one direction and returns the
     /// optimal point's values, in set order.
     fn solve(&self, p: usize, direction: OptimizationDirection) -> Result<Vec<f64>, LpError> {
-        let target = self.index(p);
+        self.optimise(direction, &[(p, 1.0)], &[])
+    }
+
+    /// Optimises `objective` (cells of the set and their weights) plus, for
+    /// each `(cell, cap)` of `caps`, `min(x_cell, cap)`; returns the
+    /// optimal point's values, in set order.
+    fn optimise(
+        &self,
+        direction: OptimizationDirection,
+        objective: &[(usize, f64)],
+        caps: &[(usize, f64)],
+    ) -> Result<Vec<f64>, LpError> {
+        let mut weight = vec![0.0; self.set.len()];
+        for &(cell, w) in objective {
+            weight[self.index(cell)] = w;
+        }
         let mut problem = Problem::new(direction);
-        let vars: Vec<_> = (0..self.set.len())
-            .map(|j| problem.add_var(if j == target { 1.0 } else { 0.0 }, (0.0, f64::INFINITY)))
+        let vars: Vec<_> = weight
+            .iter()
+            .map(|&w| problem.add_var(w, (0.0, f64::INFINITY)))
             .collect();
         for (row, rhs) in &self.rows {
             let expr: Vec<_> = row.iter().map(|&(j, k)| (vars[j], k)).collect();
             problem.add_constraint(expr.as_slice(), ComparisonOp::Eq, *rhs);
         }
+        for &(cell, cap) in caps {
+            let t = problem.add_var(1.0, (0.0, cap));
+            problem.add_constraint(
+                [(t, 1.0), (vars[self.index(cell)], -1.0)].as_slice(),
+                ComparisonOp::Le,
+                0.0,
+            );
+        }
+        // Presolve pays off on large models; these are small, and the
+        // plain simplex takes half the time.
+        let mut options = microlp::SolveOptions::default();
+        options.presolve = false;
         problem
-            .solve()
+            .solve_with(options)
             // No time or node limit is set, so a solve is never interrupted.
             .and_then(|outcome| outcome.into_solution().map_err(|_| LpError::Infeasible))
             .map(|solution| vars.iter().map(|&v| solution.var_value(v)).collect())

@@ -244,6 +244,17 @@ impl Space {
             .collect()
     }
 
+    /// Directions along which the withheld cells can move without changing
+    /// any released cell: a basis of the null space of the relations
+    /// restricted to them, by cell.
+    pub(super) fn free_directions(&self) -> Vec<Vec<(usize, f64)>> {
+        self.reduced
+            .null_basis(self.cell_of.len())
+            .into_iter()
+            .map(|v| v.into_iter().map(|(j, d)| (self.cell_of[j], d)).collect())
+            .collect()
+    }
+
     /// Whether the sum of these withheld cells follows from the relations
     /// and the released cells. A released cell in `group` makes it `false`
     /// (callers pass withheld cells only).
