@@ -439,15 +439,16 @@ fn a_cell_narrowed_under_the_threshold_gets_its_range_widened() {
     assert!(recoverable(&shape, &suppressed(&old)).unwrap().is_empty());
     let (lo, hi) = feasible_range(&shape, &cells, &old, men).unwrap();
     assert!(lo.abs() < 1e-9 && (hi - 3.0).abs() < 1e-9, "[{lo}, {hi}]");
-    // Interval protection withholds commune 2's women too (the released
-    // cell around the group that widens it enough with the fewest
-    // contributors): the men now range over [0, 21].
+    // Interval protection withholds one more cell: the nearest released
+    // one, the EPCI's total (21). Commune 2's 18 women then bound nothing:
+    // the EPCI's men range over [0, +inf).
+    let epci = shape.cell(0, 0);
     let new = protect(&shape, &cells, &rule).unwrap();
-    assert_eq!(new[women_2], CellStatus::Secondary, "{new:?}");
+    assert_eq!(new[epci], CellStatus::Secondary, "{new:?}");
     let changed: Vec<usize> = (0..9).filter(|&i| new[i] != old[i]).collect();
-    assert_eq!(changed, vec![women_2]);
+    assert_eq!(changed, vec![epci]);
     let (lo, hi) = feasible_range(&shape, &cells, &new, men).unwrap();
-    assert!(lo.abs() < 1e-9 && (hi - 21.0).abs() < 1e-9, "[{lo}, {hi}]");
+    assert!(lo.abs() < 1e-9 && hi == f64::INFINITY, "[{lo}, {hi}]");
     for p in (0..9).filter(|&p| matches!(new[p], CellStatus::Primary(_))) {
         let (lo, hi) = feasible_range(&shape, &cells, &new, p).unwrap();
         assert!(hi.floor() - lo.ceil() >= 11.0, "cell {p}: [{lo}, {hi}]");
