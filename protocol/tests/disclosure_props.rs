@@ -21,6 +21,10 @@
 #[path = "disclosure_props/solver.rs"]
 mod solver;
 
+#[allow(dead_code)]
+#[path = "disclosure_props/ranges.rs"]
+mod ranges;
+
 use passerelle_protocol::{
     disclosure::{
         protect, recoverable, CellInput, CellStatus, Hierarchy, PrimaryReason, Rule, TableShape,
@@ -90,6 +94,44 @@ fn check(shape: &TableShape, cells: &[CellInput], rule: &Rule) -> Result<(), Tes
     }
     if !status.iter().any(|s| matches!(s, CellStatus::Primary(_))) {
         prop_assert!(status.iter().all(|s| s.is_released()));
+    }
+    check_widths(&rels, &status, cells, rule)
+}
+
+/// Every primary cell describing somebody keeps a feasible range of
+/// `floor(hi) - ceil(lo) >= min_count`, computed exactly by the test's own
+/// rational simplex (`disclosure_props/ranges.rs`) from the released
+/// figures. A table whose figures do not add up has no true point
+/// consistent with them; its relations then take their right-hand side
+/// from the withheld cells' own values, as the library does.
+fn check_widths(
+    rels: &[Vec<(usize, u64)>],
+    status: &[CellStatus],
+    cells: &[CellInput],
+    rule: &Rule,
+) -> Result<(), TestCaseError> {
+    let withheld: Vec<bool> = status.iter().map(|s| s.is_suppressed()).collect();
+    let values: Vec<u64> = cells.iter().map(|c| c.count).collect();
+    let targets: Vec<usize> = (0..cells.len())
+        .filter(|&i| matches!(status[i], CellStatus::Primary(_)) && cells[i].count > 0)
+        .collect();
+    let adds_up = rels.iter().all(|rel| {
+        let total = values[rel[0].0];
+        let parts: u64 = rel[1..].iter().map(|&(c, _)| values[c]).sum();
+        total == parts
+    });
+    let found = ranges::ranges(rels, &withheld, &values, &targets, rule.min_count, !adds_up);
+    for &p in &targets {
+        prop_assert!(
+            found.wide(p, rule.min_count),
+            "primary cell {} ({} contributors) ranges over [{:?}, {:?}], narrower than {}: {:?}",
+            p,
+            cells[p].count,
+            found.lo[p],
+            found.hi[p],
+            rule.min_count,
+            status
+        );
     }
     Ok(())
 }

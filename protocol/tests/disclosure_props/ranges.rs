@@ -117,7 +117,8 @@ impl PartialOrd for Q {
 
 impl Ord for Q {
     fn cmp(&self, o: &Q) -> Ordering {
-        (self.n.checked_mul(o.d).expect("overflow")).cmp(&o.n.checked_mul(self.d).expect("overflow"))
+        (self.n.checked_mul(o.d).expect("overflow"))
+            .cmp(&o.n.checked_mul(self.d).expect("overflow"))
     }
 }
 
@@ -295,6 +296,21 @@ pub struct Ranges {
     pub hi: Vec<Option<Q>>,
 }
 
+impl Ranges {
+    /// Whether cell `p`'s range holds at least `min_count + 1` integers'
+    /// worth of width: `floor(hi) - ceil(lo) >= min_count`.
+    pub fn wide(&self, p: usize, min_count: u64) -> bool {
+        wide(self.lo[p], self.hi[p], min_count)
+    }
+}
+
+fn wide(lo: Q, hi: Option<Q>, min_count: u64) -> bool {
+    match hi {
+        None => true,
+        Some(h) => h.floor() - lo.ceil().max(0) >= min_count as i128,
+    }
+}
+
 /// Computes, for each target, a range inside its feasible range that is
 /// its exact feasible range unless already `min_count` wide (after
 /// rounding inward); `rhs_from_withheld` takes each relation's right-hand
@@ -351,10 +367,7 @@ pub fn ranges(
     }
     let mut lo: Vec<Q> = value.iter().map(|&v| Q::int(v as i128)).collect();
     let mut hi: Vec<Option<Q>> = lo.iter().map(|&v| Some(v)).collect();
-    let wide = |lo: Q, hi: Option<Q>| match hi {
-        None => true,
-        Some(h) => h.floor() - lo.ceil().max(0) >= min_count as i128,
-    };
+    let wide = |lo: Q, hi: Option<Q>| wide(lo, hi, min_count);
     let mut solved: Vec<Option<Tableau>> = vec![None; groups.len()];
     for &p in targets {
         assert!(withheld[p]);
@@ -389,8 +402,7 @@ pub fn ranges(
                 b.push(rhs);
             }
             solved[g] = Some(
-                feasible(&a, &b, members.len())
-                    .expect("the released figures admit the true table"),
+                feasible(&a, &b, members.len()).expect("the released figures admit the true table"),
             );
         }
         let start = solved[g].as_ref().expect("solved above");
