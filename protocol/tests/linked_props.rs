@@ -14,7 +14,13 @@
 //!   its total, at every level);
 //! - no group of withheld parts of the same total (communes of an EPCI,
 //!   categories of one breakdown) holding 1 to `min_count - 1`
-//!   contributors has a sum that can be derived.
+//!   contributors has a sum that can be derived;
+//! - every primary cell describing somebody keeps a feasible range (over
+//!   the reals, given every released figure of every table, every
+//!   relation and non-negativity) of `floor(hi) - ceil(lo) >= min_count`,
+//!   computed exactly by the test's own rational simplex
+//!   (`disclosure_props/ranges.rs`): it can be neither pinned nor shown to
+//!   be under the threshold.
 //!
 //! A last test shows the solver has teeth: protecting the same tables one
 //! by one (as the node did before linked tables) leaves cells recoverable
@@ -23,6 +29,10 @@
 #[allow(dead_code)]
 #[path = "disclosure_props/solver.rs"]
 mod solver;
+
+#[allow(dead_code)]
+#[path = "disclosure_props/ranges.rs"]
+mod ranges;
 
 use passerelle_protocol::disclosure::{
     protect, protect_linked, recoverable_linked, CellInput, CellStatus, Hierarchy, LinkedShape,
@@ -162,6 +172,7 @@ fn check(
     let mut withheld = Vec::new();
     let mut relations = Vec::new();
     let mut inputs = Vec::new();
+    let mut primary = Vec::new();
     let one = linked_relations(&shape.rows.parent, &shape.breakdowns);
     for (p, cells) in periods.iter().enumerate() {
         let status =
@@ -178,6 +189,12 @@ fn check(
             }
         }
         withheld.extend(status.iter().map(|s| s.is_suppressed()));
+        primary.extend(
+            status
+                .iter()
+                .zip(cells)
+                .map(|(s, c)| matches!(s, CellStatus::Primary(_)) && c.count > 0),
+        );
         inputs.extend(cells.iter().copied());
         // Period p's cells sit at p * n.. in the joint system.
         relations.extend(
@@ -213,6 +230,30 @@ fn check(
             "withheld cells {:?} hold 1 to {} contributors and their sum can be derived",
             small,
             rule.min_count - 1
+        );
+    }
+    // The attacker's view: the released figures themselves (the margins
+    // add up, so the true table is one of the points).
+    let values: Vec<u64> = inputs.iter().map(|c| c.count).collect();
+    let targets: Vec<usize> = (0..values.len()).filter(|&i| primary[i]).collect();
+    let found = ranges::ranges(
+        &relations,
+        &withheld,
+        &values,
+        &targets,
+        rule.min_count,
+        false,
+    );
+    for &p in &targets {
+        prop_assert!(
+            found.wide(p, rule.min_count),
+            "primary cell {} (period {}, {} contributors) ranges over [{:?}, {:?}], narrower than {}",
+            p % n,
+            p / n,
+            values[p],
+            found.lo[p],
+            found.hi[p],
+            rule.min_count
         );
     }
     Ok(())
