@@ -393,6 +393,71 @@ proptest! {
     }
 }
 
+/// Small tables: an EPCI and two or three communes, by a total and two
+/// categories, leaves of 0 to 14 people (a third of them 1 to 4) and
+/// totals summed from them.
+fn small_table() -> impl Strategy<Value = (TableShape, Vec<CellInput>, Rule)> {
+    (2usize..=3)
+        .prop_map(|communes| {
+            let mut parent = vec![None];
+            parent.extend(std::iter::repeat_n(Some(0), communes));
+            TableShape::new(Hierarchy::new(parent), Hierarchy::flat(2))
+        })
+        .prop_flat_map(|shape| {
+            let n = shape.cell_count();
+            (
+                Just(shape),
+                prop::collection::vec(prop_oneof![Just(0u64), 1u64..=4, 6u64..=14], n),
+                prop_oneof![Just(11u64), 3u64..=10],
+            )
+        })
+        .prop_map(|(shape, leaves, min_count)| {
+            let cells = summed(&shape, &leaves)
+                .into_iter()
+                .map(CellInput::counted)
+                .collect();
+            let rule = Rule {
+                min_count,
+                dominance: None,
+            };
+            (shape, cells, rule)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// What an attacker who knows counts are integers gets: every primary
+    /// cell's range over the integer tables consistent with the released
+    /// figures, found by exhaustive search (`ranges::integer_range`, no
+    /// linear programming), still spans `min_count`. The real range
+    /// checked above contains it; here the two coincide (these tables'
+    /// relations are totally unimodular), and the search proves it.
+    #[test]
+    fn small_tables_keep_every_primary_cells_integer_range_wide(
+        (shape, cells, rule) in small_table()
+    ) {
+        check(&shape, &cells, &rule)?;
+        let status = protect(&shape, &cells, &rule)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let withheld: Vec<bool> = status.iter().map(|s| s.is_suppressed()).collect();
+        let values: Vec<u64> = cells.iter().map(|c| c.count).collect();
+        let rels = relations(&shape.rows.parent, &shape.cols.parent);
+        // No cell of a non-negative table exceeds its grand total.
+        let cap = (values[0] + rule.min_count) as i64;
+        for p in (0..cells.len()).filter(|&p| {
+            matches!(status[p], CellStatus::Primary(_)) && cells[p].count > 0
+        }) {
+            let found = ranges::integer_wide(&rels, &withheld, &values, p, rule.min_count, cap);
+            prop_assert!(
+                found.is_ok(),
+                "cell {} ({} contributors) takes only the integers {:?}: {:?}",
+                p, values[p], found, status
+            );
+        }
+    }
+}
+
 #[test]
 fn mayotte_copy_agrees_with_the_production_geography() {
     let parent = mayotte().parent;

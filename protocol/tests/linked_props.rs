@@ -287,6 +287,52 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// Small linked tables (an EPCI and two communes, by total, sex and a
+    /// two-way breakdown), where the integer tables consistent with the
+    /// released figures can be searched exhaustively
+    /// (`ranges::integer_wide`, no linear programming): every primary
+    /// cell still takes values `min_count` apart. Linked relations need
+    /// not be totally unimodular, so this is what the real ranges checked
+    /// above cannot show by themselves.
+    #[test]
+    fn small_linked_tables_keep_every_primary_cells_integer_range_wide(
+        (joint, min_count) in (
+            prop::collection::vec(
+                prop::collection::vec(prop_oneof![Just(0u64), 1u64..=3, 5u64..=10], 4),
+                2,
+            ),
+            prop_oneof![Just(11u64), 3u64..=10],
+        )
+    ) {
+        let shape = LinkedShape::new(Hierarchy::new(vec![None, Some(0), Some(0)]), vec![2, 2]);
+        let mut full = vec![vec![0u64; 4]];
+        full.extend(joint);
+        let values = margins(&shape, &full);
+        let cells: Vec<CellInput> = values.iter().map(|&n| CellInput::counted(n)).collect();
+        let rule = Rule { min_count, dominance: None };
+        check(&shape, std::slice::from_ref(&cells), &rule)?;
+        let status = protect_linked(&shape, &cells, &rule)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let withheld: Vec<bool> = status.iter().map(|s| s.is_suppressed()).collect();
+        let relations = linked_relations(&shape.rows.parent, &shape.breakdowns);
+        // No cell of a non-negative table exceeds its grand total.
+        let cap = (values[0] + min_count) as i64;
+        for p in (0..cells.len()).filter(|&p| {
+            matches!(status[p], CellStatus::Primary(_)) && values[p] > 0
+        }) {
+            let found = ranges::integer_wide(&relations, &withheld, &values, p, min_count, cap);
+            prop_assert!(
+                found.is_ok(),
+                "cell {} ({} contributors) takes only the integers {:?}: {:?}",
+                p, values[p], found, status
+            );
+        }
+    }
+}
+
 /// A linked table with no breakdown is the plain table of its total: the
 /// same decision as [`protect`].
 #[test]
