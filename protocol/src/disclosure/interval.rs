@@ -37,11 +37,20 @@
 //! it touches, which often shows a cell wide enough with no program of its
 //! own.
 //!
-//! While some primary cell is too narrow, the released cell around its group
-//! that widens it enough with the fewest contributors is withheld (else the
-//! one that widens it most), and the other passes run again. This ends: each
-//! round withholds a cell, and a group all of whose relations are withheld
-//! leaves every cell unbounded above.
+//! While some primary cell is too narrow, one released cell around its group
+//! is withheld: among the nearest ones (in relations, through withheld
+//! cells), best by non-zero count, fewest contributors, leaf, index, the
+//! first that makes it wide enough, else the one that widens it most; then
+//! the other passes run again. This ends: each round withholds a cell, and
+//! a group all of whose relations are withheld leaves every cell unbounded
+//! above (the true values scaled up stay feasible when the table adds up).
+//!
+//! Which cells: every primary cell with at least one contributor, whatever
+//! its reason (a small count, a dominated sum, a level the policy does not
+//! share); a zero describes nobody. Widths are in contributors, the unit of
+//! the threshold: for a count table that is the released figure itself;
+//! for a sum table, whose values this module never sees, the suppression
+//! pattern is the one that protects its counts.
 
 use microlp::{ComparisonOp, Error as LpError, OptimizationDirection, Problem};
 
@@ -103,18 +112,14 @@ impl Widths {
         for &(c, d) in direction {
             let (lo, hi) = &mut self.seen[c];
             for t in [up, -down] {
-                let v = if t.is_infinite() {
-                    // Only `up` can be infinite, and then no `d` is negative.
-                    if d > 0.0 {
-                        f64::INFINITY
-                    } else {
-                        at(c)
-                    }
-                } else {
-                    at(c) + t * d
-                };
-                *lo = lo.min(v);
-                *hi = hi.max(v);
+                if t.is_finite() {
+                    let v = at(c) + t * d;
+                    *lo = lo.min(v);
+                    *hi = hi.max(v);
+                } else if t > 0.0 && d > 0.0 {
+                    // No coordinate decreases: this one grows without bound.
+                    *hi = f64::INFINITY;
+                }
             }
         }
     }
@@ -269,24 +274,15 @@ fn spread(program: &Program, whole: &[usize], widths: &mut Widths, min_count: u6
     }
 }
 
-/// The withheld cells within `depth` relations of `p` (its whole group for
-/// `usize::MAX`), counting `extra` as withheld, in increasing order; and
-/// the released cells met on the way with their distance from `p`.
-fn around(
-    table: &Relations,
-    status: &[CellStatus],
-    extra: Option<usize>,
-    p: usize,
-    depth: usize,
-) -> (Vec<usize>, Vec<(usize, usize)>) {
-    let withheld = |c: usize| status[c].is_suppressed() || extra == Some(c);
+/// The released cells sharing a relation with the group of `p`, each with
+/// its distance from `p` in relations (through withheld cells).
+fn released_around(table: &Relations, status: &[CellStatus], p: usize) -> Vec<(usize, usize)> {
     let mut seen = vec![false; table.cells];
     seen[p] = true;
-    let mut set = vec![p];
     let mut released = Vec::new();
     let mut frontier = vec![p];
     let mut d = 0;
-    while !frontier.is_empty() && d < depth {
+    while !frontier.is_empty() {
         d += 1;
         let mut next = Vec::new();
         for &c in &frontier {
@@ -295,9 +291,8 @@ fn around(
                     continue;
                 }
                 seen[n] = true;
-                if withheld(n) {
+                if status[n].is_suppressed() {
                     next.push(n);
-                    set.push(n);
                 } else {
                     released.push((n, d));
                 }
@@ -305,8 +300,7 @@ fn around(
         }
         frontier = next;
     }
-    set.sort_unstable();
-    (set, released)
+    released
 }
 
 /// The released cell to withhold for the narrow cell `p`. Candidates: the
@@ -325,8 +319,7 @@ fn complement(
     p: usize,
     widths: &mut Widths,
 ) -> Option<usize> {
-    let (_, around_p) = around(table, status, None, p, usize::MAX);
-    let mut candidates = around_p;
+    let mut candidates = released_around(table, status, p);
     candidates.sort_unstable_by_key(|&(c, d)| {
         (d, cells[c].count == 0, cells[c].count, table.is_total[c], c)
     });

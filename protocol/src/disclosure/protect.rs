@@ -1,6 +1,8 @@
-//! The passes: primary suppression, then secondary suppression and the
-//! group rule, alternated until no withheld cell can be recomputed from the
-//! released ones and no released total gives away a small withheld group.
+//! The passes: primary suppression, then secondary suppression, the group
+//! rule and interval protection, alternated until no withheld cell can be
+//! recomputed from the released ones, no released total gives away a small
+//! withheld group and no primary cell's feasible range is narrower than the
+//! threshold.
 
 use super::{
     group,
@@ -40,6 +42,18 @@ use super::{
 /// fewest contributors. The relations are visited in order, each seeing the
 /// cells withheld before it. Then the secondary pass runs again, and the
 /// two alternate until neither withholds a cell.
+///
+/// Interval protection, once neither does: every primary cell with at least
+/// one contributor must keep a feasible range `[lo, hi]` (over the real
+/// tables `x >= 0` consistent with the released cells and the relations)
+/// with `floor(hi) - ceil(lo) >= min_count`. For each group of withheld
+/// cells (sharing relations, transitively) holding a narrower one, the
+/// lowest such cell gets one released cell around its group withheld: the
+/// nearest first, then by non-zero count, fewest contributors, leaf, index,
+/// among at most [`MAX_CANDIDATES`](super::MAX_CANDIDATES), the first that
+/// makes it wide enough, else the one that widens it most. Then the
+/// secondary pass and the group rule run again, and so on until interval
+/// protection withholds nothing either.
 ///
 /// Every round withholds at least one more cell, so this ends, and the same
 /// input always gives the same output.
