@@ -9,7 +9,14 @@
 //! - no group of withheld sibling cells (parts of the same total: communes
 //!   of an EPCI, categories of a row) holding 1 to `min_count - 1`
 //!   contributors has a sum that can be derived from the released cells;
-//! - every cell withheld by policy stays withheld, with that reason.
+//! - every cell withheld by policy stays withheld, with that reason;
+//! - every primary cell describing somebody keeps a feasible range (over
+//!   the reals, given the released cells, the relations and
+//!   non-negativity) with `floor(hi) - ceil(lo) >= min_count`, computed
+//!   exactly by the tests' own rational simplex
+//!   (`disclosure_props/ranges.rs`), and on small tables an integer range
+//!   (exhaustive search over the integer tables, what an attacker who
+//!   knows counts are integers gets) at least as wide.
 //!
 //! Tables come from random hierarchies and from Mayotte's real geography
 //! (kept here as an independent copy, checked against `geo`), crossed with
