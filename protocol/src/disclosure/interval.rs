@@ -37,11 +37,12 @@
 //! it touches, which often shows a cell wide enough with no program of its
 //! own.
 //!
-//! While some primary cell is too narrow, one released cell around its group
-//! is withheld: among the nearest ones (in relations, through withheld
+//! While some primary cell is too narrow, released cells around its group
+//! are withheld: among the nearest ones (in relations, through withheld
 //! cells), best by non-zero count, fewest contributors, leaf, index, the
-//! first that makes it wide enough, else the one that widens it most; then
-//! the other passes run again. This ends: each round withholds a cell, and
+//! first that makes it wide enough; if none alone does, the one that raises
+//! its upper bound most, and the search goes on from there (a few cells per
+//! round at most); then the other passes run again. This ends: each round withholds a cell, and
 //! a group all of whose relations are withheld leaves every cell unbounded
 //! above (the true values scaled up stay feasible when the table adds up).
 //!
@@ -64,6 +65,10 @@ pub(super) const EPS: f64 = 1e-6;
 
 /// Released cells tried as the complement of one narrow cell, best first.
 pub const MAX_CANDIDATES: usize = 6;
+
+/// Released cells withheld for one narrow cell in one round, when none
+/// alone is enough (the other passes then run before the next round).
+pub const MAX_STEPS: usize = 4;
 
 /// What is known of the primary cells' ranges across rounds.
 pub(super) struct Widths {
@@ -211,16 +216,14 @@ pub(super) fn pass(
         {
             continue;
         }
-        match complement(table, cells, rule, status, &groups, p, widths) {
-            Some(c) => {
-                status[c] = CellStatus::Secondary;
-                fresh.push(c);
-                changed = true;
-            }
+        let withheld = complement(table, cells, rule, status, &groups, p, widths);
+        if withheld.is_empty() {
             // No released cell shares a relation with the group: no
             // released figure says anything about it.
-            None => widths.pending[p] = false,
+            widths.pending[p] = false;
         }
+        changed |= !withheld.is_empty();
+        fresh.extend(withheld);
     }
     changed
 }
@@ -303,69 +306,81 @@ fn released_around(table: &Relations, status: &[CellStatus], p: usize) -> Vec<(u
     released
 }
 
-/// The released cell to withhold for the narrow cell `p`. Candidates: the
-/// released cells around its group, nearest to `p` first (in relations,
-/// through withheld cells), then by non-zero count, fewest contributors,
-/// leaf, index; at most [`MAX_CANDIDATES`] of them. Each is
-/// tried on the group `p` would then belong to: the first that makes `p`
-/// wide enough is taken, else the one that widens it most. `None` when no
-/// released cell shares a relation with the group.
+/// Withholds released cells for the narrow cell `p` and returns them.
+/// Candidates: the released cells around its group, nearest to `p` first
+/// (in relations, through withheld cells), then by non-zero count, fewest
+/// contributors, leaf, index; at most [`MAX_CANDIDATES`] of them, each
+/// tried on the group `p` would then belong to. The first that makes `p`
+/// wide enough is withheld and ends it; if none does, the one that raises
+/// its upper bound most is withheld and the search goes on from there, at
+/// most [`MAX_STEPS`] cells in one round. Empty when no released cell
+/// shares a relation with the group.
 fn complement(
     table: &Relations,
     cells: &[CellInput],
     rule: &Rule,
-    status: &[CellStatus],
+    status: &mut [CellStatus],
     groups: &Groups,
     p: usize,
     widths: &mut Widths,
-) -> Option<usize> {
-    let mut candidates = released_around(table, status, p);
-    candidates.sort_unstable_by_key(|&(c, d)| {
-        (d, cells[c].count == 0, cells[c].count, table.is_total[c], c)
-    });
-    candidates.truncate(MAX_CANDIDATES);
-    let mut best: Option<(f64, usize, (f64, f64))> = None;
-    for (c, _) in candidates {
-        // The group of `p` with `c` withheld: its own, `c`, and every
-        // group `c` shares a relation with. Cells withheld earlier in this
-        // round are in no group: the program holds them at their values,
-        // a range inside the true one, so the choice errs on the safe side.
-        let mut merged: Vec<usize> = groups.members(groups.root(p)).to_vec();
-        merged.push(c);
-        for n in table.neighbours(c) {
-            if status[n].is_suppressed() {
-                merged.extend_from_slice(groups.members(groups.root(n)));
+) -> Vec<usize> {
+    let mut group: Vec<usize> = groups.members(groups.root(p)).to_vec();
+    let mut withheld = Vec::new();
+    for _ in 0..MAX_STEPS {
+        let mut candidates = released_around(table, status, p);
+        candidates.sort_unstable_by_key(|&(c, d)| {
+            (d, cells[c].count == 0, cells[c].count, table.is_total[c], c)
+        });
+        candidates.truncate(MAX_CANDIDATES);
+        // (upper bound, cell, the group with it); the first wins ties.
+        let mut best: Option<(f64, usize, Vec<usize>)> = None;
+        for (c, _) in candidates {
+            // The group of `p` with `c` withheld: its own, `c`, and every
+            // group `c` shares a relation with. Cells withheld earlier in
+            // this round for another group are in no group of `groups`:
+            // the program holds their own neighbours at their values, a
+            // range inside the true one, so the choice errs on the safe
+            // side.
+            let mut merged = group.clone();
+            merged.push(c);
+            for n in table.neighbours(c) {
+                if status[n].is_suppressed() {
+                    merged.push(n);
+                    merged.extend_from_slice(groups.members(groups.root(n)));
+                }
+            }
+            merged.sort_unstable();
+            merged.dedup();
+            let program = Program::new(table, cells, &merged);
+            // Small cells are bounded above: the upper bound decides, the
+            // lower one known so far stands.
+            let lo = widths.seen[p].0;
+            let hi = match program.extreme(p, OptimizationDirection::Maximize) {
+                Extreme::Point(v) => v,
+                Extreme::Unbounded => f64::INFINITY,
+                Extreme::Failed => widths.seen[p].1,
+            };
+            if wide_enough(lo, hi, rule.min_count) {
+                // Attained with `c` withheld, so still feasible once it is.
+                widths.seen[p].1 = widths.seen[p].1.max(hi);
+                widths.pending[p] = false;
+                status[c] = CellStatus::Secondary;
+                withheld.push(c);
+                return withheld;
+            }
+            if best.as_ref().is_none_or(|b| hi > b.0) {
+                best = Some((hi, c, merged));
             }
         }
-        merged.sort_unstable();
-        merged.dedup();
-        let program = Program::new(table, cells, &merged);
-        let (mut lo, mut hi) = widths.seen[p];
-        match program.extreme(p, OptimizationDirection::Maximize) {
-            Extreme::Point(v) => hi = hi.max(v),
-            Extreme::Unbounded => hi = f64::INFINITY,
-            Extreme::Failed => {}
-        }
-        if !wide_enough(lo, hi, rule.min_count) {
-            if let Extreme::Point(v) = program.extreme(p, OptimizationDirection::Minimize) {
-                lo = lo.min(v);
-            }
-        }
-        if wide_enough(lo, hi, rule.min_count) {
-            widths.seen[p] = (lo, hi);
-            widths.pending[p] = false;
-            return Some(c);
-        }
-        let width = hi - lo;
-        if best.is_none_or(|b| width > b.0) {
-            best = Some((width, c, (lo, hi)));
-        }
+        let Some((hi, c, merged)) = best else {
+            break;
+        };
+        widths.seen[p].1 = widths.seen[p].1.max(hi);
+        status[c] = CellStatus::Secondary;
+        withheld.push(c);
+        group = merged;
     }
-    best.map(|(_, c, range)| {
-        // Attained with `c` withheld, so still feasible once it is.
-        widths.seen[p] = range;
-        c
-    })
+    withheld
 }
 
 /// The outcome of optimising one cell over a group.

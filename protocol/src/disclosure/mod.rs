@@ -28,8 +28,9 @@
 //!    relation) must satisfy `floor(hi) - ceil(lo) >= min_count`: it is
 //!    then neither pinned more closely than the threshold nor shown to be
 //!    under it. While one is narrower, the released cell nearest to it that
-//!    widens it enough (fewest contributors first) is withheld and steps 2
-//!    and 3 run again; everything is checked again until nothing changes.
+//!    widens it enough (fewest contributors first) is withheld, or if none
+//!    alone does, the few that widen it most; steps 2 and 3 run again, and
+//!    everything is checked again until nothing changes.
 //!    See `interval` for why this width and how ranges are computed.
 //!
 //! One dataset is often published several ways: in total, by sex, by age
@@ -73,7 +74,7 @@ mod shape;
 
 pub use error::{Axis, DisclosureError};
 pub use group::MAX_GROUP_PARTS;
-pub use interval::MAX_CANDIDATES;
+pub use interval::{MAX_CANDIDATES, MAX_STEPS};
 pub use protect::{protect, protect_linked, recoverable, recoverable_linked};
 pub use rule::{CellInput, CellStatus, PrimaryReason, Rule};
 pub use shape::{Hierarchy, LinkedShape, TableShape, MAX_BREAKDOWNS, MAX_CELLS};

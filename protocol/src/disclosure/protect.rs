@@ -48,10 +48,12 @@ use super::{
 /// tables `x >= 0` consistent with the released cells and the relations)
 /// with `floor(hi) - ceil(lo) >= min_count`. For each group of withheld
 /// cells (sharing relations, transitively) holding a narrower one, the
-/// lowest such cell gets one released cell around its group withheld: the
+/// lowest such cell gets a released cell around its group withheld: the
 /// nearest first, then by non-zero count, fewest contributors, leaf, index,
 /// among at most [`MAX_CANDIDATES`](super::MAX_CANDIDATES), the first that
-/// makes it wide enough, else the one that widens it most. Then the
+/// makes it wide enough; if none does, the one that raises its upper bound
+/// most, and the search goes on from there, at most
+/// [`MAX_STEPS`](super::MAX_STEPS) cells in a round. Then the
 /// secondary pass and the group rule run again, and so on until interval
 /// protection withholds nothing either.
 ///
