@@ -228,10 +228,11 @@ pub(super) fn pass(
     changed
 }
 
-/// Two programs over a whole group that widen many pending cells at once:
-/// every pending cell as low as it goes together, then each as high as
-/// `min_count` above its lowest known value (a cell that gets there is
-/// wide enough). Only for groups with two or more cells left to show.
+/// Programs over a whole group that widen many pending cells at once:
+/// every pending cell as low as it goes together, then, as long as it
+/// settles some, each as high as `min_count` above its lowest known value
+/// (a cell that gets there is wide enough). Only for groups with two or
+/// more cells left to show.
 fn spread(program: &Program, whole: &[usize], widths: &mut Widths, min_count: u64) {
     let open = |widths: &Widths| -> Vec<usize> {
         whole
