@@ -80,6 +80,7 @@ impl Ctx {
         // Kept in the store when several instances share it.
         let sessions = Sessions::for_store(&hub.store);
         let person_sessions = PersonSessions::for_store(&hub.store);
+        let pro_keys = crate::pro_keys::ProKeys::for_store(&hub.store);
         Self {
             oidc,
             login_limiter: RateLimiter::new(hub.config.login_per_minute.get()),
@@ -97,7 +98,7 @@ impl Ctx {
             senders: Senders::new(None, None, show_codes),
             code_limiter: RateLimiter::new(CODES_PER_MINUTE),
             device_checks: Default::default(),
-            pro_keys: crate::pro_keys::ProKeys::default(),
+            pro_keys,
         }
     }
 

@@ -222,12 +222,15 @@ impl Space for IdentitySpace {
 /// | --- | --- | --- | --- |
 /// | `Partners` | `partner_sessions` | SHA-256 of the cookie token | a partner's session |
 /// | `Persons` | `person_sessions` | SHA-256 of the cookie token | a person's session, the data key wrapped under a key derived from the token |
+/// | `ProKeys` | `pro_session_keys` | SHA-256 of the partner's cookie token | the professional's private key for shared uploads, wrapped the same way |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionSpace {
     /// Partner professionals' sessions.
     Partners,
     /// Beneficiaries' sessions.
     Persons,
+    /// Professionals' private keys for shared uploads, per session.
+    ProKeys,
 }
 
 impl Space for SessionSpace {
@@ -235,6 +238,7 @@ impl Space for SessionSpace {
         match self {
             Self::Partners => "partner_sessions",
             Self::Persons => "person_sessions",
+            Self::ProKeys => "pro_session_keys",
         }
     }
 }
