@@ -40,7 +40,12 @@ pub fn spawn(ctx: &Arc<Ctx>, mut stop: watch::Receiver<bool>) -> JoinHandle<()> 
             // Several instances on one database: the one holding the
             // lease sends (so each notice goes out once).
             let lease = every.as_secs().saturating_mul(3).max(60);
-            match ctx.hub.store.hold_lease("notices", &ctx.hub.instance, passerelle_link::now(), lease) {
+            match ctx.hub.store.hold_lease(
+                "notices",
+                &ctx.hub.instance,
+                passerelle_link::now(),
+                lease,
+            ) {
                 Ok(true) => {}
                 Ok(false) => continue,
                 Err(error) => {

@@ -48,8 +48,12 @@ fn bench(db: &Db) -> Vec<(&'static str, f64)> {
     out.push((
         "compare_and_swap (insert_new)",
         time(OPS, |i| {
-            t.compare_and_swap([b"n".as_slice(), &i.to_be_bytes()].concat(), None, Some(&value))
-                .unwrap();
+            t.compare_and_swap(
+                [b"n".as_slice(), &i.to_be_bytes()].concat(),
+                None,
+                Some(&value),
+            )
+            .unwrap();
         }),
     ));
     out.push((

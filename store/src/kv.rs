@@ -62,14 +62,15 @@ impl Db {
             path: path.to_path_buf(),
             error,
         })?;
-        let lock = passerelle_link::lock::lock_store(path, "db", crate::CLOSING_PATIENCE)
-            .map_err(|e| match e {
+        let lock = passerelle_link::lock::lock_store(path, "db", crate::CLOSING_PATIENCE).map_err(
+            |e| match e {
                 passerelle_link::lock::LockError::Held { .. } => StoreError::Locked {
                     path: path.to_path_buf(),
                     program,
                 },
                 io => StoreError::Lock(io),
-            })?;
+            },
+        )?;
         Ok(Self::Postgres(Pg::open(path, lock, settings)?))
     }
 
@@ -197,7 +198,10 @@ impl Tree {
     /// On a store failure.
     pub fn insert(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<(), StoreError> {
         match self {
-            Self::Sled(t) => t.insert(key.as_ref(), value.as_ref()).map(drop).map_err(Into::into),
+            Self::Sled(t) => t
+                .insert(key.as_ref(), value.as_ref())
+                .map(drop)
+                .map_err(Into::into),
             Self::Postgres(t) => t.insert(key.as_ref(), value.as_ref()),
         }
     }

@@ -77,11 +77,7 @@ fn keys_are_ordered_byte_by_byte_and_walked_from_both_ends() {
         db.tree("u").unwrap().insert(b"a", b"other").unwrap();
         let got: Vec<Vec<u8>> = all(t.iter()).into_iter().map(|(k, _)| k).collect();
         assert_eq!(got, keys, "{}", db.engine_name());
-        let back: Vec<Vec<u8>> = t
-            .iter()
-            .rev()
-            .map(|kv| kv.unwrap().0.to_vec())
-            .collect();
+        let back: Vec<Vec<u8>> = t.iter().rev().map(|kv| kv.unwrap().0.to_vec()).collect();
         assert_eq!(back, keys.iter().rev().cloned().collect::<Vec<_>>());
         let a: Vec<Vec<u8>> = all(t.scan_prefix(b"a"))
             .into_iter()
@@ -128,10 +124,14 @@ fn a_walk_from_both_ends_meets_once_over_many_pages() {
             let f = it.next();
             let b = it.next_back();
             if let Some(kv) = &f {
-                front.push(u32::from_be_bytes(kv.as_ref().unwrap().0[..].try_into().unwrap()));
+                front.push(u32::from_be_bytes(
+                    kv.as_ref().unwrap().0[..].try_into().unwrap(),
+                ));
             }
             if let Some(kv) = &b {
-                back.push(u32::from_be_bytes(kv.as_ref().unwrap().0[..].try_into().unwrap()));
+                back.push(u32::from_be_bytes(
+                    kv.as_ref().unwrap().0[..].try_into().unwrap(),
+                ));
             }
             if f.is_none() && b.is_none() {
                 break;
@@ -246,7 +246,13 @@ fn an_export_loads_into_the_other_engine_record_for_record() {
         for (_d2, other) in engines() {
             passerelle_link::backup::dump::load(&other, &mut bytes.as_slice()).unwrap();
             assert_eq!(
-                other.tree("t2").unwrap().get(b"k2").unwrap().unwrap().to_vec(),
+                other
+                    .tree("t2")
+                    .unwrap()
+                    .get(b"k2")
+                    .unwrap()
+                    .unwrap()
+                    .to_vec(),
                 b"v2",
                 "{} into {}",
                 db.engine_name(),
@@ -273,5 +279,8 @@ fn a_database_that_cannot_be_reached_says_so_at_opening() {
     .unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, StoreError::Unavailable { .. }), "{text}");
-    assert!(text.contains("cannot use the PostgreSQL database"), "{text}");
+    assert!(
+        text.contains("cannot use the PostgreSQL database"),
+        "{text}"
+    );
 }

@@ -27,10 +27,10 @@ pub use engine::{Engine, FLUSH_PATIENCE};
 pub use error::StoreError;
 pub use handle::{Handle, CLOSING_PATIENCE};
 pub use kv::{Bytes, Db, Tree};
-pub use pg::PgSettings;
 /// For [`backup_through!`].
 #[doc(hidden)]
 pub use passerelle_link::backup as __backup;
+pub use pg::PgSettings;
 /// The engine itself, for the store modules' trees and transactions.
 pub use sled;
 

@@ -430,7 +430,9 @@ impl PgTree {
             let t = &&*tree;
             match (old, new) {
                 (None, Some(new)) => c.execute(&s.insert_new, &[t, &key, &new]).map(|n| n == 1),
-                (Some(old), Some(new)) => c.execute(&s.swap, &[t, &key, &old, &new]).map(|n| n == 1),
+                (Some(old), Some(new)) => {
+                    c.execute(&s.swap, &[t, &key, &old, &new]).map(|n| n == 1)
+                }
                 (Some(old), None) => c.execute(&s.remove_if, &[t, &key, &old]).map(|n| n == 1),
                 (None, None) => c.query_opt(&s.get, &[t, &key]).map(|r| r.is_none()),
             }
@@ -524,7 +526,10 @@ impl Iterator for PgIter {
                 return Some(Err(e));
             }
         }
-        self.front.pop_front().or_else(|| self.back.pop_back()).map(Ok)
+        self.front
+            .pop_front()
+            .or_else(|| self.back.pop_back())
+            .map(Ok)
     }
 }
 
@@ -537,7 +542,10 @@ impl DoubleEndedIterator for PgIter {
                 return Some(Err(e));
             }
         }
-        self.back.pop_front().or_else(|| self.front.pop_back()).map(Ok)
+        self.back
+            .pop_front()
+            .or_else(|| self.front.pop_back())
+            .map(Ok)
     }
 }
 

@@ -22,7 +22,9 @@ use passerelle_tests::{
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_on_one_database_serve_the_same_sessions_and_the_same_nodes() {
     if test_pg().is_none() {
-        eprintln!("skipped: PASSERELLE_TEST_PG is not set (the PostgreSQL pass of .ci/run sets it)");
+        eprintln!(
+            "skipped: PASSERELLE_TEST_PG is not set (the PostgreSQL pass of .ci/run sets it)"
+        );
         return;
     }
     let net = Net::new();
@@ -33,15 +35,15 @@ async fn two_instances_on_one_database_serve_the_same_sessions_and_the_same_node
 
     // A node enrolled through A, with data, linked to both instances.
     let csv = rows_csv(&rows(7, &["2024"]));
-    let root = net
-        .data_node_dir(&a, "caf-976", Some(&csv), false)
-        .await;
+    let root = net.data_node_dir(&a, "caf-976", Some(&csv), false).await;
     let path = root.join("node.toml");
     let mut config = NodeConfig::load(&path).unwrap();
     let loopback = |port: u16| SocketAddr::from(([127, 0, 0, 1], port));
     config.link.instances = vec![loopback(a.quic_addr.port()), loopback(b.quic_addr.port())];
     std::fs::write(&path, config.template()).unwrap();
-    let node = passerelle_node::serve::start(&root).await.expect("node starts");
+    let node = passerelle_node::serve::start(&root)
+        .await
+        .expect("node starts");
     wait_connected(&a, "caf-976").await;
     wait_connected(&b, "caf-976").await;
     wait_datasets(&b, "caf-976").await;
@@ -52,7 +54,14 @@ async fn two_instances_on_one_database_serve_the_same_sessions_and_the_same_node
     let (status, _, before) = http(a.http_addr, "GET", sheet, &[], "").await;
     assert_eq!(status, 200);
     assert!(before.contains("pas encore été calculé"), "{before}");
-    let (status, _, _) = http(a.http_addr, "GET", "/api/indicators/personnes-recues", &[], "").await;
+    let (status, _, _) = http(
+        a.http_addr,
+        "GET",
+        "/api/indicators/personnes-recues",
+        &[],
+        "",
+    )
+    .await;
     assert_eq!(status, 404);
 
     // B composes from the node over its own link and publishes into the
@@ -61,8 +70,18 @@ async fn two_instances_on_one_database_serve_the_same_sessions_and_the_same_node
     assert_eq!(published.provenance.len(), 1, "the node answered B");
     let (status, _, after) = http(a.http_addr, "GET", sheet, &[], "").await;
     assert_eq!(status, 200);
-    assert!(!after.contains("pas encore été calculé"), "A served its stale page: {after}");
-    let (status, _, api) = http(a.http_addr, "GET", "/api/indicators/personnes-recues", &[], "").await;
+    assert!(
+        !after.contains("pas encore été calculé"),
+        "A served its stale page: {after}"
+    );
+    let (status, _, api) = http(
+        a.http_addr,
+        "GET",
+        "/api/indicators/personnes-recues",
+        &[],
+        "",
+    )
+    .await;
     assert_eq!(status, 200, "{api}");
     assert!(
         api.contains(&format!("\"computed_at\":{}", published.computed_at)),
@@ -118,7 +137,14 @@ async fn two_instances_on_one_database_serve_the_same_sessions_and_the_same_node
     )
     .await;
     assert_eq!(status, 303);
-    let (status, _, _) = http(b.http_addr, "GET", "/coffre/journal", &[("Cookie", &person)], "").await;
+    let (status, _, _) = http(
+        b.http_addr,
+        "GET",
+        "/coffre/journal",
+        &[("Cookie", &person)],
+        "",
+    )
+    .await;
     assert_ne!(status, 200, "B still served a closed session");
 
     // A stops: B keeps the node and the partner's session, and composes.

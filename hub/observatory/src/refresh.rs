@@ -405,10 +405,10 @@ pub async fn schedule(obs: Arc<Observatory>, fed: Federation, first: Duration, e
         // refreshes (held for two intervals, so another takes over when
         // it stops).
         let lease = every.as_secs().saturating_mul(2).max(60);
-        let held = fed
-            .hub
-            .store
-            .hold_lease("refresh", &fed.hub.instance, passerelle_link::now(), lease);
+        let held =
+            fed.hub
+                .store
+                .hold_lease("refresh", &fed.hub.instance, passerelle_link::now(), lease);
         match held {
             Ok(true) => {
                 refresh_all(&obs, &fed).await;

@@ -417,8 +417,12 @@ impl PersonSessions {
                     tracing::warn!(%error, "person session unreadable");
                     None
                 })?;
-                let key = seal::unwrap(&session_kek(token), SESSION_KEY_CONTEXT, &stored.wrapped_key)
-                    .ok()?;
+                let key = seal::unwrap(
+                    &session_kek(token),
+                    SESSION_KEY_CONTEXT,
+                    &stored.wrapped_key,
+                )
+                .ok()?;
                 Some(PersonSession {
                     person: stored.person,
                     login: stored.login,

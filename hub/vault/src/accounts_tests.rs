@@ -163,10 +163,17 @@ fn a_person_session_in_the_store_is_served_by_another_instance_and_its_key_stays
     let (a, b) = (in_store(), in_store());
     let s = VaultStore::new(store.clone());
     let c = create(&s, "0639123457", "un mot de passe", None, 100).unwrap();
-    let (acc, key) = sign_in(&s, "0639123457", "un mot de passe").unwrap().unwrap();
+    let (acc, key) = sign_in(&s, "0639123457", "un mot de passe")
+        .unwrap()
+        .unwrap();
     let (token, opened) = a.open(&acc, key.clone(), 100, 60);
-    let got = b.get(&token, 120).expect("the other instance serves the session");
-    assert_eq!((got.person.as_str(), got.csrf.as_str()), (c.account.id.as_str(), opened.csrf.as_str()));
+    let got = b
+        .get(&token, 120)
+        .expect("the other instance serves the session");
+    assert_eq!(
+        (got.person.as_str(), got.csrf.as_str()),
+        (c.account.id.as_str(), opened.csrf.as_str())
+    );
     assert_eq!(got.key.0, key.0);
     assert!(b.get(&token, 161).is_none(), "expired");
     // What the store holds does not carry the key in clear.

@@ -397,17 +397,13 @@ pub struct Entries<V, E = Bincode> {
 impl<V, E: Encoding<V>> Iterator for Entries<V, E> {
     type Item = Result<Entry<V, E>, StoreError>;
     fn next(&mut self) -> Option<Self::Item> {
-        self.iter
-            .next()
-            .map(|kv| kv.map(Entry::new))
+        self.iter.next().map(|kv| kv.map(Entry::new))
     }
 }
 
 impl<V, E: Encoding<V>> DoubleEndedIterator for Entries<V, E> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        self.iter
-            .next_back()
-            .map(|kv| kv.map(Entry::new))
+        self.iter.next_back().map(|kv| kv.map(Entry::new))
     }
 }
 

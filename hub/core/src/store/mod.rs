@@ -63,10 +63,7 @@ pub struct Store {
     db: Db,
 }
 
-fn get<T: serde::de::DeserializeOwned>(
-    tree: &Tree,
-    key: &[u8],
-) -> Result<Option<T>, HubError> {
+fn get<T: serde::de::DeserializeOwned>(tree: &Tree, key: &[u8]) -> Result<Option<T>, HubError> {
     tree.get(key)?
         .map(|v| codec::decode(&v))
         .transpose()

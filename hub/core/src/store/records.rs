@@ -225,10 +225,7 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn audit_anchor(&self, node: &NodeId) -> Result<Option<AuditAnchor>, HubError> {
-        get(
-            &self.tree("audit_anchors")?,
-            node.as_str().as_bytes(),
-        )
+        get(&self.tree("audit_anchors")?, node.as_str().as_bytes())
     }
 
     /// Records the audit anchor of a node.
@@ -316,9 +313,15 @@ mod lease_tests {
         assert!(store.hold_lease("refresh", &a, 100, 60).unwrap());
         assert!(!store.hold_lease("refresh", &b, 120, 60).unwrap());
         assert!(store.hold_lease("notices", &b, 120, 60).unwrap());
-        assert!(store.hold_lease("refresh", &a, 150, 60).unwrap(), "kept by asking again");
+        assert!(
+            store.hold_lease("refresh", &a, 150, 60).unwrap(),
+            "kept by asking again"
+        );
         assert!(!store.hold_lease("refresh", &b, 209, 60).unwrap());
-        assert!(store.hold_lease("refresh", &b, 211, 60).unwrap(), "ran out: taken over");
+        assert!(
+            store.hold_lease("refresh", &b, 211, 60).unwrap(),
+            "ran out: taken over"
+        );
         assert!(!store.hold_lease("refresh", &a, 212, 60).unwrap());
     }
 }
