@@ -247,7 +247,7 @@ impl Tree {
     ) -> Result<Option<Bytes>, StoreError> {
         let key = key.as_ref();
         match self {
-            Self::Sled(t) => Ok(t.fetch_and_update(key, |old| f(old))?),
+            Self::Sled(t) => Ok(t.fetch_and_update(key, &mut f)?),
             Self::Postgres(_) => loop {
                 let old = self.get(key)?;
                 let new = f(old.as_deref());
