@@ -4,17 +4,19 @@
 //! and a person's portal sessions opened on one instance are served by the
 //! other; what one instance publishes, the other's pages show at once
 //! (its page cache dropped); either instance composes from the node and
-//! fetches its documents; one instance stopping leaves the other whole.
+//! fetches its documents; one instance stopping leaves the other whole;
+//! a node revoked in the database without the other instance being told
+//! loses its link to it all the same.
 //!
 //! It needs `PASSERELLE_TEST_PG` (`.ci/run` starts a private PostgreSQL
 //! server and runs the suite a second time with it); without it the test
 //! says so and returns.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 
 use passerelle_config::NodeConfig;
 use passerelle_tests::{
-    http, http_bytes, rows, rows_csv, test_pg,
+    eventually, http, http_bytes, rows, rows_csv, test_pg,
     vault::{add_document, create_account, link, page, partner_session, pdf},
     wait_connected, wait_datasets, Net,
 };
@@ -29,6 +31,8 @@ async fn two_instances_on_one_database_serve_the_same_sessions_and_the_same_node
     }
     let net = Net::new();
     assert!(net.on_postgres());
+    // Each instance runs its gate again on its links at this pace.
+    net.configure(|c| c.status_interval = Duration::from_millis(300));
     let a = net.start_hub(None).await;
     let b_root = net.second_instance("hub-b");
     let b = net.start_instance(&b_root).await;
@@ -89,8 +93,8 @@ async fn two_instances_on_one_database_serve_the_same_sessions_and_the_same_node
     );
 
     // A partner signs in on A; B serves the same session.
-    let cd = passerelle_protocol::ids::NodeId::new("caf-976").unwrap();
-    passerelle_hub_core::partners::add(&a.ctx().hub, "ana@caf976.fr", "Ana Madi", &cd, 0).unwrap();
+    let caf = passerelle_protocol::ids::NodeId::new("caf-976").unwrap();
+    passerelle_hub_core::partners::add(&a.ctx().hub, "ana@caf976.fr", "Ana Madi", &caf, 0).unwrap();
     let partner = partner_session(&a, "ana@caf976.fr").await;
     let (status, home) = page(&b, &partner, "/partenaires").await;
     assert_eq!(status, 200, "{home}");
@@ -153,6 +157,28 @@ async fn two_instances_on_one_database_serve_the_same_sessions_and_the_same_node
     assert_eq!(status, 200, "{home}");
     let again = passerelle_tests::refresh(&b, "personnes-recues").await;
     assert_eq!(again.provenance.len(), 1);
+
+    // The node is revoked from A's folder while A is stopped (as
+    // `passerelle-hub revoke` does with the hub down): nothing tells B,
+    // whose gate, run again on its links, closes the node's link, and
+    // refuses it when it dials again.
+    assert!(b.live(&caf).is_some());
+    let stopped = passerelle_hub_core::ops::Hub::open(&net.hub_dir()).unwrap();
+    passerelle_hub_core::ops::revoke(&stopped, None, &caf, passerelle_link::now()).unwrap();
+    drop(stopped);
+    eventually("B drops the revoked node", Duration::from_secs(10), || {
+        let gone = b.live(&caf).is_none();
+        async move { gone }
+    })
+    .await;
+    // The node keeps dialling (A is down, B refuses it): B stays shut.
+    let attempts = node.link().attempts;
+    eventually("the node dials again", Duration::from_secs(10), || {
+        let again = node.link().attempts > attempts + 1;
+        async move { again }
+    })
+    .await;
+    assert!(b.live(&caf).is_none(), "B took the revoked node back");
     node.stop().await;
     b.stop().await;
 }
