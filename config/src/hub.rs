@@ -175,6 +175,9 @@ pub struct HubConfig {
     /// The national hub this hub answers as a node (`[upstream]`, hub of
     /// hubs), when it is enrolled with one.
     pub upstream: Option<crate::UpstreamConfig>,
+    /// Where the hub keeps its state (`[store]`): sled in the hub folder,
+    /// or a PostgreSQL database several instances share.
+    pub store: crate::StoreConfig,
 }
 
 impl Default for HubConfig {
@@ -228,6 +231,7 @@ impl Default for HubConfig {
             partner_oidc: Vec::new(),
             vault_oidc: Vec::new(),
             upstream: None,
+            store: crate::StoreConfig::default(),
         }
     }
 }
@@ -300,6 +304,7 @@ impl HubConfig {
         );
         crate::oidc::problems("partner_oidc", &self.partner_oidc, &mut out);
         crate::oidc::problems("vault_oidc", &self.vault_oidc, &mut out);
+        self.store.problems(&mut out);
         let mut out = out.into_vec();
         out.extend(self.quic().problems());
         out

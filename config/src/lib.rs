@@ -15,6 +15,7 @@
 //! - [`node`]: the node file, `node.toml`.
 //! - [`oidc`]: the OpenID Connect providers of `hub.toml`.
 //! - [`quic`]: the `quic_*` keys of `hub.toml` (admission control).
+//! - [`store`]: the `[store]` keys of `hub.toml` (sled or PostgreSQL).
 //! - [`vault`]: the `[vault]` table of `hub.toml` (retention).
 
 pub mod addr;
@@ -26,6 +27,7 @@ pub mod messages;
 pub mod node;
 pub mod oidc;
 pub mod quic;
+pub mod store;
 pub mod upstream;
 pub mod vault;
 
@@ -36,6 +38,7 @@ pub use messages::{MailConfig, MailTls, Messages, SmsConfig};
 pub use node::NodeConfig;
 pub use oidc::OidcProvider;
 pub use quic::QuicLimits;
+pub use store::StoreConfig;
 pub use upstream::UpstreamConfig;
 pub use vault::VaultSettings;
 

@@ -70,6 +70,11 @@ pub struct LinkConfig {
     /// (or half its life, if shorter).
     #[serde(with = "humantime_serde")]
     pub renew_before: Duration,
+    /// The addresses of the hub's instances when it runs several on one
+    /// database: the node keeps one link to each (every instance then
+    /// reaches every node), checking each against the hub certificate
+    /// for `hub`'s host. Empty: one link to `hub`.
+    pub instances: Vec<std::net::SocketAddr>,
 }
 
 impl Default for LinkConfig {
@@ -81,6 +86,7 @@ impl Default for LinkConfig {
             reconnect_max: Duration::from_secs(30),
             clock_window: Duration::from_secs(300),
             renew_before: Duration::from_secs(30 * 86400),
+            instances: Vec::new(),
         }
     }
 }
@@ -232,6 +238,10 @@ clock_window = "{window}"
 # The certificate is renewed over the link, without downtime, when less
 # than this is left of it (or half its life, if that is shorter).
 renew_before = "{renew}"
+# A hub running several instances on one database: the address of each.
+# The node keeps a link to every one (each checked against the hub
+# certificate for the host of `hub`); without it, one link to `hub`.
+{instances}
 {data}"#,
             id = self.node_id,
             hub = self.hub,
@@ -250,6 +260,18 @@ renew_before = "{renew}"
             rmax = h(l.reconnect_max),
             window = h(l.clock_window),
             renew = h(l.renew_before),
+            instances = if l.instances.is_empty() {
+                "# instances = [\"192.0.2.10:4433\", \"192.0.2.11:4433\"]".to_string()
+            } else {
+                format!(
+                    "instances = [{}]",
+                    l.instances
+                        .iter()
+                        .map(|a| format!("\"{a}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            },
             data = self.data_sections(),
         )
     }
@@ -346,6 +368,15 @@ mod tests {
         });
         std::fs::write(&path, listed.template()).unwrap();
         assert_eq!(NodeConfig::load(&path).unwrap(), listed);
+
+        // The instances of a hub on several processes read back.
+        let mut several = config.clone();
+        several.link.instances = vec![
+            "127.0.0.1:4433".parse().unwrap(),
+            "[::1]:4434".parse().unwrap(),
+        ];
+        std::fs::write(&path, several.template()).unwrap();
+        assert_eq!(NodeConfig::load(&path).unwrap(), several);
 
         // The commented example, uncommented, is a valid declaration, and
         // declared datasets and policy survive a rewrite of the file.

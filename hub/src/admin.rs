@@ -512,6 +512,13 @@ fn backup(hub: &Hub, to: &Path, include_keys: bool, _serving: bool) -> Result<Re
 /// Restores a backup into a stopped hub's folder.
 fn restore(root: &Path, from: &Path) -> Result<Response, HubError> {
     let dir = HubDir::existing(root)?;
+    let config = passerelle_config::HubConfig::load(&dir.config())?;
+    if config.store.engine != passerelle_config::store::Engine::Sled {
+        return Err(HubError::Dir {
+            path: dir.config(),
+            why: "store.engine is \"postgres\": restore loads a backup into the hub folder's own store only; restore the database with pg_restore from a pg_dump copy (see the install guide), and the folder's files from the backup archive".into(),
+        });
+    }
     let staging = root.join(format!(".restore-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
     let summary = match backup::unpack(from, &staging, "hub", Store::open) {

@@ -37,6 +37,22 @@ pub fn spawn(ctx: &Arc<Ctx>, mut stop: watch::Receiver<bool>) -> JoinHandle<()> 
                 () = tokio::time::sleep(every) => {}
                 _ = stop.changed() => return,
             }
+            // Several instances on one database: the one holding the
+            // lease sends (so each notice goes out once).
+            let lease = every.as_secs().saturating_mul(3).max(60);
+            match ctx.hub.store.hold_lease(
+                "notices",
+                &ctx.hub.instance,
+                passerelle_link::now(),
+                lease,
+            ) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(error) => {
+                    warn!(%error, "notices lease unreadable; no notices this round");
+                    continue;
+                }
+            }
             let round = async {
                 poll_deposits(&ctx, &mut unsupported).await;
                 round(&ctx).await;

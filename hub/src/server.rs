@@ -564,6 +564,7 @@ async fn handle_link(ctx: Arc<Ctx>, conn: quinn::Connection, remote: SocketAddr)
     endpoint::open_link(&conn);
     let span = info_span!("connection", node = %node, %remote);
     async {
+        let gate = gate_again(ctx.hub.store.clone(), identity.clone(), conn.clone(), ctx.hub.config.status_interval);
         let live = Live::new(conn.clone(), identity, cert_der, now());
         if let Err(held) = ctx.registry.admit(live.clone()) {
             let why = format!("connections fight over this node id; retry in {} s", held.left.as_secs().max(1));
@@ -583,12 +584,39 @@ async fn handle_link(ctx: Arc<Ctx>, conn: quinn::Connection, remote: SocketAddr)
             _ = ctx.registry.watch(&live, watch) => {}
             // Persons who left the vault or unlinked this institution.
             () = passerelle_vault::rights::tell_node_while_connected(ctx.vault().store.clone(), &ctx.hub.key, live.clone(), config.status_interval, config.query_timeout) => {}
+            // Revoked or superseded through another instance.
+            () = gate => {}
         }
         ctx.registry.remove(&node, &conn);
         info!(reason = %conn.close_reason().map(|r| r.to_string()).unwrap_or_default(), "node disconnected");
     }
     .instrument(span)
     .await
+}
+
+/// With a store other hub instances share, runs the handshake gate again
+/// every `every`: a node revoked, or whose certificate a renewal
+/// superseded, through another instance loses its link to this one too.
+/// Never ends on a store of its own, where this instance made the change
+/// and closed the link itself.
+async fn gate_again(
+    store: passerelle_hub_core::store::Store,
+    identity: NodeIdentity,
+    conn: quinn::Connection,
+    every: Duration,
+) {
+    if !store.is_shared() {
+        return std::future::pending().await;
+    }
+    let gate = StoreGate { store };
+    loop {
+        tokio::time::sleep(every).await;
+        if let Err(reason) = passerelle_certs::tls::PeerGate::admit(&gate, &identity) {
+            warn!(node = %identity.node_id, %reason, "link closed: refused by the store since it opened");
+            conn.close(CLOSE_REVOKED.into(), reason.as_bytes());
+            return;
+        }
+    }
 }
 
 async fn handle_enroll(ctx: Arc<Ctx>, conn: quinn::Connection, remote: SocketAddr) {

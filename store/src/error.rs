@@ -26,6 +26,9 @@ pub enum StoreError {
     /// `{:#}` does not repeat it.)
     #[error("store: {}", engine_text(.0))]
     Engine(sled::Error),
+    /// The PostgreSQL database failed or could not be reached.
+    #[error("database: {}", database_text(.0))]
+    Database(postgres::Error),
     /// A transaction was given up.
     #[error("store transaction aborted")]
     Aborted,
@@ -85,6 +88,7 @@ impl StoreError {
                 | Self::Stalled { .. }
                 | Self::Disk(_)
                 | Self::Io { .. }
+                | Self::Database(_)
         )
     }
 }
@@ -98,6 +102,14 @@ fn locked_text(program: Program) -> &'static str {
         Program::Node => {
             "the store is in use by another process (is passerelle-node serve running without its admin socket?)"
         }
+    }
+}
+
+/// The database's error: its own message when it sent one.
+fn database_text(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => e.to_string(),
     }
 }
 

@@ -195,7 +195,7 @@ macro_rules! backup_through {
     ($store:ty, $field:ident) => {
         impl $crate::__backup::Snapshot for $store {
             type Error = $crate::StoreError;
-            type Bytes = <$crate::Handle as $crate::__backup::Snapshot>::Bytes;
+            type Bytes = $crate::kv::Bytes;
 
             fn tree_names(&self) -> Vec<Self::Bytes> {
                 $crate::__backup::Snapshot::tree_names(&self.$field)

@@ -8,6 +8,10 @@
 //! [`passerelle_link::backup::Staging`], on [`Handle`], and through it on
 //! each program's store with [`backup_through!`]).
 //!
+//! The hub's store reaches its engine through [`kv::Db`]: sled, or a
+//! PostgreSQL schema that several hub instances share ([`pg`]). The
+//! node's store stays on sled.
+//!
 //! Each program keeps its own store module (`hub/core/src/store/`,
 //! `node/src/store/`) for its trees and records; those modules are the
 //! only places outside this crate that name sled, through the
@@ -16,13 +20,17 @@
 mod engine;
 mod error;
 mod handle;
+pub mod kv;
+pub mod pg;
 
 pub use engine::{Engine, FLUSH_PATIENCE};
 pub use error::StoreError;
 pub use handle::{Handle, CLOSING_PATIENCE};
+pub use kv::{Bytes, Db, Tree};
 /// For [`backup_through!`].
 #[doc(hidden)]
 pub use passerelle_link::backup as __backup;
+pub use pg::PgSettings;
 /// The engine itself, for the store modules' trees and transactions.
 pub use sled;
 

@@ -19,6 +19,13 @@
 //!   and the node's admin socket.
 //! - [`swarm`]: many light nodes in one process, for the fan-out
 //!   benchmark; [`plot`]: its log-log SVG chart.
+//!
+//! With `PASSERELLE_TEST_PG` set to a PostgreSQL server
+//! (`postgresql://USER@HOST:PORT/DATABASE`), every hub a [`Net`] makes
+//! keeps its store there, in a schema of its own per network; `.ci/run`
+//! runs the suite that way after the run on sled. Tests of sled itself
+//! (damaged or full stores, restores into the hub folder) call
+//! [`Net::use_sled`].
 
 use std::{future::Future, path::PathBuf, time::Duration};
 
@@ -118,7 +125,51 @@ impl Net {
         // sender in most tests); tests/tests/verified.rs sends them for
         // real.
         net.configure(|c| c.messages.danger_show_codes = true);
+        if let Some(url) = test_pg() {
+            net.configure(|c| {
+                c.store = passerelle_config::StoreConfig::postgres(url, fresh_schema());
+                // Each hub keeps few connections: tests run in parallel.
+                c.store.connections = std::num::NonZeroU32::new(2).expect("non-zero");
+            });
+        }
         net
+    }
+
+    /// Keeps this network's hub store on sled whatever
+    /// `PASSERELLE_TEST_PG` says: for tests of sled itself.
+    pub fn use_sled(&self) {
+        self.configure(|c| c.store = passerelle_config::StoreConfig::default());
+    }
+
+    /// Whether the hub's store is a PostgreSQL database.
+    pub fn on_postgres(&self) -> bool {
+        let path = self.hub_dir().join("hub.toml");
+        passerelle_config::HubConfig::load(&path)
+            .expect("hub.toml")
+            .store
+            .engine
+            == passerelle_config::store::Engine::Postgres
+    }
+
+    /// A second instance of the hub: a folder of its own with the same
+    /// configuration, certificates and keys (so the same database and
+    /// schema), without the first folder's store lock, sockets or data
+    /// files. Returns its folder.
+    pub fn second_instance(&self, name: &str) -> PathBuf {
+        let to = self.tmp.path().join(name);
+        copy_hub_files(&self.hub_dir(), &to);
+        to
+    }
+
+    /// Starts the hub instance of folder `root` on free loopback ports.
+    pub async fn start_instance(&self, root: &std::path::Path) -> HubHandle {
+        let listen = Listen {
+            quic: Some("127.0.0.1:0".parse().unwrap()),
+            http: Some("127.0.0.1:0".parse().unwrap()),
+        };
+        server::start(root, listen, false)
+            .await
+            .expect("hub instance starts")
     }
 
     /// Changes the hub's configuration file.
@@ -211,6 +262,40 @@ impl Net {
             .expect("node starts");
         wait_connected(hub, id).await;
         node
+    }
+}
+
+/// The PostgreSQL server the tests use, if any (`PASSERELLE_TEST_PG`).
+pub fn test_pg() -> Option<String> {
+    std::env::var("PASSERELLE_TEST_PG")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+}
+
+/// A schema name no other test uses.
+pub fn fresh_schema() -> String {
+    let bytes = passerelle_link::random16();
+    format!(
+        "t_{}",
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    )
+}
+
+/// Copies a hub folder's own files (configuration, certificates, keys,
+/// catalog) into `to`: not its store, lock, sockets or data folders.
+fn copy_hub_files(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        let ty = e.file_type().unwrap();
+        if ty.is_file()
+            && !name.ends_with(".lock")
+            && !name.ends_with(".sock")
+            && !name.starts_with('.')
+        {
+            std::fs::copy(e.path(), to.join(&*name)).unwrap();
+        }
     }
 }
 

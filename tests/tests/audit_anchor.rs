@@ -214,6 +214,8 @@ async fn diverged_and_doctor_says_so(net: &Net, at: u64, why: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_truncated_hub_chain_is_caught_by_a_node_that_saw_an_earlier_head() {
     let net = Net::new();
+    // Damages or restores the hub's sled store itself.
+    net.use_sled();
     let (hub, node) = hub_and_node_with_chain(&net, 6).await;
     let port = hub.quic_addr;
     hub.stop().await;
@@ -231,6 +233,8 @@ async fn a_truncated_hub_chain_is_caught_by_a_node_that_saw_an_earlier_head() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rewritten_hub_chain_is_caught_even_with_every_hash_recomputed() {
     let net = Net::new();
+    // Damages or restores the hub's sled store itself.
+    net.use_sled();
     let (hub, node) = hub_and_node_with_chain(&net, 6).await;
     let port = hub.quic_addr;
     hub.stop().await;

@@ -224,6 +224,8 @@ async fn hub_backup_while_serving_restores_accounts_uploads_and_the_audit_chain(
     use passerelle_hub::admin::{Request as HubRequest, Response as HubResponse};
     use passerelle_vault::{accounts, store::VaultStore, uploads};
     let net = Net::new();
+    // Damages or restores the hub's sled store itself.
+    net.use_sled();
     let hub = net.start_hub(None).await;
     let ctx = hub.ctx().clone();
     let created =

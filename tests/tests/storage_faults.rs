@@ -249,6 +249,8 @@ async fn a_running_node_and_hub_say_degraded_while_full_and_recover_without_rest
                 None => skipped = true,
             },
         );
+    // Damages or restores the hub's sled store itself.
+    net.use_sled();
     if skipped {
         return;
     }

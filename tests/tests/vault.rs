@@ -84,6 +84,8 @@ fn professional(inst: &str, account: &str, consent: &SignedConsent) -> Requester
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn link_list_download_consent_duplicate_and_audit_across_two_nodes() {
     let net = Net::new();
+    // Damages or restores the hub's sled store itself.
+    net.use_sled();
     let hub = net.start_hub(None).await;
     let caf = net.node(&hub, "caf-976").await;
     let cd = net.node(&hub, "cd-976").await;

@@ -2,7 +2,7 @@
 //! over real HTTP on loopback: the professional downloads the same bytes,
 //! revocation ends it, and nothing in the hub's folder holds the upload's
 //! key, the person's data key or the professional's private key in a form
-//! the operator could use.
+//! the operator could use (nor the database, when the hub's store is one).
 
 use std::path::{Path, PathBuf};
 
@@ -35,6 +35,21 @@ fn holding(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
                 .unwrap_or(false)
         })
         .collect()
+}
+
+/// [`holding`] over the hub's folder and, when the hub's store is a
+/// PostgreSQL database, over every record in it (read through the store's
+/// export), named "(the database)".
+fn at_rest(net: &Net, store: &passerelle_hub_core::store::Store, needle: &[u8]) -> Vec<PathBuf> {
+    let mut found = holding(&net.hub_dir(), needle);
+    if net.on_postgres() {
+        let mut records = Vec::new();
+        passerelle_link::backup::dump::dump(store, &mut records).unwrap();
+        if records.windows(needle.len()).any(|w| w == needle) {
+            found.push(PathBuf::from("(the database)"));
+        }
+    }
+    found
 }
 
 fn cookie_value(cookie: &str) -> &str {
@@ -166,15 +181,16 @@ async fn a_person_shares_an_upload_with_a_professional_until_revoked() {
         .unwrap()
         .private_bytes();
     // The scan sees what the store holds: the wrapped forms are there.
-    assert!(!holding(&net.hub_dir(), &upload.wrapped_key).is_empty());
-    assert!(!holding(&net.hub_dir(), &share.keys[0].sealed).is_empty());
+    let hub_store = &hub.ctx().hub.store;
+    assert!(!at_rest(&net, hub_store, &upload.wrapped_key).is_empty());
+    assert!(!at_rest(&net, hub_store, &share.keys[0].sealed).is_empty());
     for (what, key) in [
         ("upload key", upload_key.0),
         ("data key", data_key.0),
         ("professional's private key", ana_private),
     ] {
         assert_eq!(
-            holding(&net.hub_dir(), &key),
+            at_rest(&net, hub_store, &key),
             Vec::<PathBuf>::new(),
             "{what}"
         );
@@ -239,7 +255,7 @@ async fn a_person_shares_an_upload_with_a_professional_until_revoked() {
         ("the person's", &person_kek[..32]),
     ] {
         assert_eq!(
-            holding(&net.hub_dir(), key),
+            at_rest(&net, hub_store, key),
             Vec::<PathBuf>::new(),
             "{what}"
         );

@@ -44,6 +44,9 @@ pub struct Hub {
     pub key: SigningKey,
     /// The store.
     pub store: Store,
+    /// This process's own random id, as the holder of the store's leases
+    /// ([`Store::hold_lease`]) when several instances share the store.
+    pub instance: [u8; 16],
 }
 
 impl Hub {
@@ -73,7 +76,7 @@ impl Hub {
             path: dir.hub_key(),
             why: e.to_string(),
         })?;
-        let store = Store::open(&dir.store())?;
+        let store = Store::open_configured(&dir.store(), dir.root(), &config.store)?;
         Ok(Self {
             dir,
             config,
@@ -84,6 +87,7 @@ impl Hub {
             hub_key_pkcs8,
             key,
             store,
+            instance: passerelle_link::random16(),
         })
     }
 }

@@ -3,7 +3,9 @@
 //! Accounts are created by the hub administrator, at most
 //! `partner_accounts_per_institution` per institution (an enrolled node).
 //! Passwords are stored as argon2id hashes. Sessions live in memory (a hub
-//! restart signs everyone out); the cookie carries a random token of which
+//! restart signs everyone out) on a hub with a store of its own, and in the
+//! store when several hub instances share it (PostgreSQL), so a session
+//! opened on one instance is served by any; the cookie carries a random token of which
 //! the hub keeps only the SHA-256, and each session has its own CSRF token
 //! that every form must return.
 //!
@@ -25,7 +27,11 @@ use argon2::{
 use passerelle_protocol::{hex, ids::NodeId, sign::sha256, UnixTime};
 use serde::{Deserialize, Serialize};
 
-use crate::{ops::Hub, HubError};
+use crate::{
+    ops::Hub,
+    store::{Keyspace, SessionSpace, Store},
+    HubError,
+};
 
 /// A partner professional's account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,7 +130,7 @@ pub fn check_new_password(current: &str, new: &str, again: &str) -> Result<(), N
 pub const PENDING_TTL: u64 = 15 * 60;
 
 /// What a signed-in partner must do before reaching the partner pages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Step {
     /// Nothing: the session is open.
     Ready,
@@ -288,7 +294,7 @@ pub fn add(
 }
 
 /// A signed-in partner.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
     /// Account login.
     pub email: String,
@@ -300,13 +306,27 @@ pub struct Session {
     pub step: Step,
 }
 
-/// Sessions in memory, keyed by the SHA-256 of their cookie token.
+/// Partner sessions, keyed by the SHA-256 of their cookie token: in
+/// memory, or in the store's `PartnerSessions` keyspace when the store
+/// is shared by several hub instances ([`Sessions::for_store`]).
 #[derive(Debug, Default)]
 pub struct Sessions {
     map: Mutex<HashMap<[u8; 32], Session>>,
+    shared: Option<Keyspace<Session>>,
 }
 
 impl Sessions {
+    /// Sessions in memory for a hub of its own, in the store for a store
+    /// that several instances share.
+    pub fn for_store(store: &Store) -> Self {
+        Self {
+            map: Mutex::default(),
+            shared: store
+                .is_shared()
+                .then(|| store.keyspace(SessionSpace::Partners)),
+        }
+    }
+
     /// Opens a session; returns the cookie token.
     pub fn open(&self, email: &str, now: UnixTime, ttl: u64) -> (String, Session) {
         self.open_at(email, Step::Ready, now, ttl)
@@ -322,48 +342,103 @@ impl Sessions {
             expires_at: now + ttl,
             step,
         };
-        let mut map = self.map.lock().expect("sessions lock");
-        map.retain(|_, s| s.expires_at > now);
-        map.insert(sha256(token.as_bytes()), session.clone());
+        let key = sha256(token.as_bytes());
+        match &self.shared {
+            None => {
+                let mut map = self.map.lock().expect("sessions lock");
+                map.retain(|_, s| s.expires_at > now);
+                map.insert(key, session.clone());
+            }
+            Some(space) => {
+                shared_retain(space, |s| s.expires_at > now);
+                if let Err(error) = space.insert(&key, &session) {
+                    // The token is refused at the next request: signed out.
+                    tracing::warn!(%error, "partner session not recorded");
+                }
+            }
+        }
         (token, session)
     }
 
     /// The live session of a cookie token.
     pub fn get(&self, token: &str, now: UnixTime) -> Option<Session> {
-        let map = self.map.lock().expect("sessions lock");
-        map.get(&sha256(token.as_bytes()))
-            .filter(|s| s.expires_at > now)
-            .cloned()
+        let key = sha256(token.as_bytes());
+        let session = match &self.shared {
+            None => self.map.lock().expect("sessions lock").get(&key).cloned(),
+            Some(space) => space.get(&key).unwrap_or_else(|error| {
+                tracing::warn!(%error, "partner session unreadable");
+                None
+            }),
+        };
+        session.filter(|s| s.expires_at > now)
     }
 
     /// Moves a session to its next step, valid until `expires_at`;
     /// whether it was live.
     pub fn set_step(&self, token: &str, step: Step, expires_at: UnixTime) -> bool {
-        let mut map = self.map.lock().expect("sessions lock");
-        match map.get_mut(&sha256(token.as_bytes())) {
-            Some(s) => {
-                s.step = step;
-                s.expires_at = expires_at;
-                true
-            }
-            None => false,
+        let key = sha256(token.as_bytes());
+        match &self.shared {
+            None => match self.map.lock().expect("sessions lock").get_mut(&key) {
+                Some(s) => {
+                    s.step = step;
+                    s.expires_at = expires_at;
+                    true
+                }
+                None => false,
+            },
+            Some(space) => match space.get(&key) {
+                Ok(Some(mut s)) => {
+                    s.step = step;
+                    s.expires_at = expires_at;
+                    space.insert(&key, &s).is_ok()
+                }
+                _ => false,
+            },
         }
     }
 
     /// Ends every session of an account.
     pub fn close_all(&self, email: &str) {
-        self.map
-            .lock()
-            .expect("sessions lock")
-            .retain(|_, s| s.email != email);
+        match &self.shared {
+            None => self
+                .map
+                .lock()
+                .expect("sessions lock")
+                .retain(|_, s| s.email != email),
+            Some(space) => shared_retain(space, |s| s.email != email),
+        }
     }
 
     /// Ends a session.
     pub fn close(&self, token: &str) {
-        self.map
-            .lock()
-            .expect("sessions lock")
-            .remove(&sha256(token.as_bytes()));
+        let key = sha256(token.as_bytes());
+        match &self.shared {
+            None => {
+                self.map.lock().expect("sessions lock").remove(&key);
+            }
+            Some(space) => {
+                if let Err(error) = space.remove(&key) {
+                    tracing::warn!(%error, "partner session not closed");
+                }
+            }
+        }
+    }
+}
+
+/// Removes the sessions of a shared keyspace that `keep` refuses (and
+/// those that no longer decode).
+pub fn shared_retain<V>(space: &Keyspace<V>, keep: impl Fn(&V) -> bool)
+where
+    crate::store::keyspace::Bincode: crate::store::keyspace::Encoding<V>,
+{
+    let Ok(entries) = space.iter() else { return };
+    let gone: Vec<Vec<u8>> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.value().map_or(true, |v| !keep(&v)))
+        .map(|e| e.key().to_vec())
+        .collect();
+    for key in gone {
+        let _ = space.remove(&key);
     }
 }
 
@@ -385,7 +460,27 @@ mod tests {
 
     #[test]
     fn sessions_expire_and_close() {
-        let s = Sessions::default();
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        let in_store = || Sessions {
+            map: Mutex::default(),
+            shared: Some(store.keyspace(SessionSpace::Partners)),
+        };
+        for s in [Sessions::default(), in_store()] {
+            sessions_behave(&s);
+        }
+        // Kept in the store, a session opened by one instance is read,
+        // moved on and closed by another.
+        let (a, b) = (in_store(), in_store());
+        let (token, session) = a.open("c@d.fr", 100, 60);
+        assert_eq!(b.get(&token, 110), Some(session));
+        assert!(b.set_step(&token, Step::Enrol, 500));
+        assert_eq!(a.get(&token, 400).map(|s| s.step), Some(Step::Enrol));
+        b.close_all("c@d.fr");
+        assert_eq!(a.get(&token, 110), None);
+    }
+
+    fn sessions_behave(s: &Sessions) {
         let (token, session) = s.open("a@b.fr", 100, 60);
         assert_eq!(s.get(&token, 120), Some(session));
         assert_eq!(s.get(&token, 161), None);

@@ -69,6 +69,9 @@ pub struct Observatory {
     /// once known to be none).
     drafts: RwLock<HashMap<String, Option<Arc<Draft>>>>,
     generation: AtomicU64,
+    /// The store's results version the caches above were filled under
+    /// (a shared store: another instance may publish).
+    seen_version: AtomicU64,
 }
 
 impl Observatory {
@@ -83,6 +86,7 @@ impl Observatory {
             latest: RwLock::default(),
             drafts: RwLock::default(),
             generation: AtomicU64::new(0),
+            seen_version: AtomicU64::new(0),
         }
     }
 
@@ -206,6 +210,32 @@ impl Observatory {
     /// On a store failure.
     pub fn history(&self, id: &str) -> Result<Vec<History<IndicatorResult, Draft>>, HubError> {
         self.store.history(id)
+    }
+
+    /// With a store several hub instances share: when the store's results
+    /// version moved since the caches were filled (another instance, or
+    /// this one, published a result or a draft), drops the latest results
+    /// and drafts kept in memory (read again on first use) and moves the
+    /// generation, so pages rendered before are rendered again. Nothing
+    /// on a store of its own, where every result goes through this
+    /// process. Published results are written before the version moves,
+    /// so a reload sees them.
+    pub fn sync(&self) {
+        if !self.store.is_shared() {
+            return;
+        }
+        let version = match self.store.results_version() {
+            Ok(v) => v,
+            Err(error) => {
+                tracing::warn!(%error, "results version unreadable; serving what is in memory");
+                return;
+            }
+        };
+        if self.seen_version.swap(version, Ordering::AcqRel) != version {
+            self.latest.write().expect("results cache lock").clear();
+            self.drafts.write().expect("drafts cache lock").clear();
+            self.generation.fetch_add(1, Ordering::Release);
+        }
     }
 
     /// A number that changes whenever a result does: what was rendered

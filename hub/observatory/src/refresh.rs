@@ -424,12 +424,27 @@ pub async fn refresh_all(obs: &Observatory, fed: &Federation) {
 pub async fn schedule(obs: Arc<Observatory>, fed: Federation, first: Duration, every: Duration) {
     tokio::time::sleep(first).await;
     loop {
-        refresh_all(&obs, &fed).await;
-        // Keep the history within its configured bound.
-        let (hub, catalog) = (fed.hub.clone(), obs.catalog.clone());
-        let _ =
-            tokio::task::spawn_blocking(move || crate::retention::apply_configured(&hub, &catalog))
+        // Several instances on one database: the one holding the lease
+        // refreshes (held for two intervals, so another takes over when
+        // it stops).
+        let lease = every.as_secs().saturating_mul(2).max(60);
+        let held =
+            fed.hub
+                .store
+                .hold_lease("refresh", &fed.hub.instance, passerelle_link::now(), lease);
+        match held {
+            Ok(true) => {
+                refresh_all(&obs, &fed).await;
+                // Keep the history within its configured bound.
+                let (hub, catalog) = (fed.hub.clone(), obs.catalog.clone());
+                let _ = tokio::task::spawn_blocking(move || {
+                    crate::retention::apply_configured(&hub, &catalog)
+                })
                 .await;
+            }
+            Ok(false) => tracing::debug!("another hub instance refreshes the indicators"),
+            Err(error) => tracing::warn!(%error, "refresh lease unreadable; not refreshing"),
+        }
         tokio::time::sleep(every).await;
     }
 }

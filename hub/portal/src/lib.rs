@@ -117,7 +117,24 @@ pub fn router(ctx: Arc<Ctx>) -> Router {
         .layer(axum::middleware::from_fn(i18n::scope))
         .layer(axum::middleware::map_response(security_headers))
         .layer(axum::middleware::from_fn(ops::track))
+        .layer(axum::middleware::from_fn_with_state(
+            ctx.clone(),
+            shared_results,
+        ))
         .with_state(ctx)
+}
+
+/// With a store several instances share, takes in what another instance
+/// published before serving: the results in memory and the pages cached
+/// from them are dropped when the store's results version moved (one
+/// store read per request). A hub with a store of its own skips it.
+async fn shared_results(
+    axum::extract::State(ctx): axum::extract::State<Arc<Ctx>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    ctx.observatory.sync();
+    next.run(req).await
 }
 
 async fn security_headers(mut res: Response) -> Response {

@@ -5,40 +5,106 @@
 
 use std::{collections::HashMap, sync::Mutex};
 
-use passerelle_protocol::{sign::sha256, UnixTime};
+use passerelle_hub_core::store::{Keyspace, SessionSpace, Store};
+use passerelle_protocol::{
+    seal::{self, Key},
+    sign::sha256,
+    UnixTime,
+};
 use passerelle_vault::share::{keys, ProSecret};
 
 use crate::state::Ctx;
 
-/// The keys of the live sessions, by the SHA-256 of the session token.
+/// The keys of the live sessions, by the SHA-256 of the session token: in
+/// memory, or, when several hub instances share the store, in the store
+/// wrapped under a key derived from the session token (which the store
+/// never sees), like a person's data key.
 #[derive(Debug, Default)]
 pub struct ProKeys {
     map: Mutex<HashMap<[u8; 32], (ProSecret, UnixTime)>>,
+    shared: Option<Keyspace<StoredProKey>>,
 }
 
+/// A professional's private key as the shared store keeps it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct StoredProKey {
+    account: String,
+    until: UnixTime,
+    wrapped: Vec<u8>,
+}
+
+/// The key that wraps a session's private key in the store.
+fn session_kek(token: &str) -> Key {
+    let mut input = b"passerelle professional session key v1\0".to_vec();
+    input.extend_from_slice(token.as_bytes());
+    Key(sha256(&input))
+}
+
+const CONTEXT: &[u8] = b"professional session";
+
 impl ProKeys {
+    /// In memory for a hub with a store of its own, in the store for a
+    /// store that several instances share.
+    pub fn for_store(store: &Store) -> Self {
+        Self {
+            map: Mutex::default(),
+            shared: store
+                .is_shared()
+                .then(|| store.keyspace(SessionSpace::ProKeys)),
+        }
+    }
+
     fn put(&self, token: &str, secret: ProSecret, until: UnixTime, now: UnixTime) {
+        let id = sha256(token.as_bytes());
+        if let Some(space) = &self.shared {
+            passerelle_hub_core::partners::shared_retain(space, |k| k.until > now);
+            let stored = StoredProKey {
+                account: secret.account().to_string(),
+                until,
+                wrapped: seal::wrap(&session_kek(token), CONTEXT, &Key(secret.private_bytes())),
+            };
+            if let Err(error) = space.insert(&id, &stored) {
+                tracing::warn!(%error, "professional's session key not recorded");
+            }
+            return;
+        }
         let mut map = self
             .map
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         map.retain(|_, (_, until)| *until > now);
-        map.insert(sha256(token.as_bytes()), (secret, until));
+        map.insert(id, (secret, until));
     }
 
     /// Drops a session's key (sign-out).
     pub fn close(&self, token: &str) {
+        let id = sha256(token.as_bytes());
+        if let Some(space) = &self.shared {
+            if let Err(error) = space.remove(&id) {
+                tracing::warn!(%error, "professional's session key not removed");
+            }
+            return;
+        }
         self.map
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(&sha256(token.as_bytes()));
+            .remove(&id);
     }
 
     fn get(&self, token: &str, now: UnixTime) -> Option<ProSecret> {
+        let id = sha256(token.as_bytes());
+        if let Some(space) = &self.shared {
+            let stored = space.get(&id).ok().flatten()?;
+            if stored.until <= now {
+                return None;
+            }
+            let key = seal::unwrap(&session_kek(token), CONTEXT, &stored.wrapped).ok()?;
+            return ProSecret::from_private_bytes(&stored.account, &key.0);
+        }
         self.map
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(&sha256(token.as_bytes()))
+            .get(&id)
             .filter(|(_, until)| *until > now)
             .map(|(s, _)| s.clone())
     }

@@ -77,6 +77,10 @@ impl Ctx {
             base_url,
         );
         let oidc = crate::signin::Oidc::new(&hub.config);
+        // Kept in the store when several instances share it.
+        let sessions = Sessions::for_store(&hub.store);
+        let person_sessions = PersonSessions::for_store(&hub.store);
+        let pro_keys = crate::pro_keys::ProKeys::for_store(&hub.store);
         Self {
             oidc,
             login_limiter: RateLimiter::new(hub.config.login_per_minute.get()),
@@ -87,14 +91,14 @@ impl Ctx {
             vault,
             geometry,
             demo,
-            sessions: Sessions::default(),
+            sessions,
             password_checks: tokio::sync::Semaphore::new(2),
             pages: PageCache::default(),
-            person_sessions: PersonSessions::default(),
+            person_sessions,
             senders: Senders::new(None, None, show_codes),
             code_limiter: RateLimiter::new(CODES_PER_MINUTE),
             device_checks: Default::default(),
-            pro_keys: crate::pro_keys::ProKeys::default(),
+            pro_keys,
         }
     }
 

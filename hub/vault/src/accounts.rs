@@ -27,6 +27,8 @@ use passerelle_protocol::{
     UnixTime,
 };
 
+use passerelle_hub_core::store::{Keyspace, SessionSpace, Store};
+
 use super::store::{Attempt, CodeKind, PersonAccount, VaultStore};
 
 /// Shortest password accepted.
@@ -319,13 +321,51 @@ pub struct PersonSession {
     pub key: Key,
 }
 
-/// Persons' sessions, in memory, keyed by the SHA-256 of the cookie token.
+/// Persons' sessions, keyed by the SHA-256 of the cookie token: in
+/// memory, or in the store when several hub instances share it
+/// ([`PersonSessions::for_store`]). In the store, the person's data key
+/// is wrapped under a key derived from the cookie token, which the store
+/// never sees (it keeps the token's SHA-256 only, a different
+/// derivation): reading the database does not open a vault.
 #[derive(Debug, Default)]
 pub struct PersonSessions {
     map: Mutex<HashMap<[u8; 32], PersonSession>>,
+    shared: Option<Keyspace<StoredPersonSession>>,
 }
 
+/// A person's session as the shared store keeps it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct StoredPersonSession {
+    person: String,
+    login: String,
+    csrf: String,
+    expires_at: UnixTime,
+    /// The data key wrapped under [`session_kek`].
+    wrapped_key: Vec<u8>,
+}
+
+/// The key that wraps a session's data key in the store: from the cookie
+/// token, apart from the token's SHA-256 that names the record.
+fn session_kek(token: &str) -> Key {
+    let mut input = b"passerelle person session key v1\0".to_vec();
+    input.extend_from_slice(token.as_bytes());
+    Key(sha256(&input))
+}
+
+const SESSION_KEY_CONTEXT: &[u8] = b"person session";
+
 impl PersonSessions {
+    /// Sessions in memory for a hub of its own, in the store for a store
+    /// that several instances share.
+    pub fn for_store(store: &Store) -> Self {
+        Self {
+            map: Mutex::default(),
+            shared: store
+                .is_shared()
+                .then(|| store.keyspace(SessionSpace::Persons)),
+        }
+    }
+
     /// Opens a session; returns the cookie token.
     pub fn open(
         &self,
@@ -343,36 +383,85 @@ impl PersonSessions {
             expires_at: now + ttl,
             key,
         };
-        let mut map = self.map.lock().expect("sessions lock");
-        map.retain(|_, s| s.expires_at > now);
-        map.insert(sha256(token.as_bytes()), s.clone());
+        let id = sha256(token.as_bytes());
+        match &self.shared {
+            None => {
+                let mut map = self.map.lock().expect("sessions lock");
+                map.retain(|_, s| s.expires_at > now);
+                map.insert(id, s.clone());
+            }
+            Some(space) => {
+                passerelle_hub_core::partners::shared_retain(space, |s| s.expires_at > now);
+                let stored = StoredPersonSession {
+                    person: s.person.clone(),
+                    login: s.login.clone(),
+                    csrf: s.csrf.clone(),
+                    expires_at: s.expires_at,
+                    wrapped_key: seal::wrap(&session_kek(&token), SESSION_KEY_CONTEXT, &s.key),
+                };
+                if let Err(error) = space.insert(&id, &stored) {
+                    tracing::warn!(%error, "person session not recorded");
+                }
+            }
+        }
         (token, s)
     }
 
     /// The live session of a token.
     pub fn get(&self, token: &str, now: UnixTime) -> Option<PersonSession> {
-        self.map
-            .lock()
-            .expect("sessions lock")
-            .get(&sha256(token.as_bytes()))
-            .filter(|s| s.expires_at > now)
-            .cloned()
+        let id = sha256(token.as_bytes());
+        let session = match &self.shared {
+            None => self.map.lock().expect("sessions lock").get(&id).cloned(),
+            Some(space) => {
+                let stored = space.get(&id).unwrap_or_else(|error| {
+                    tracing::warn!(%error, "person session unreadable");
+                    None
+                })?;
+                let key = seal::unwrap(
+                    &session_kek(token),
+                    SESSION_KEY_CONTEXT,
+                    &stored.wrapped_key,
+                )
+                .ok()?;
+                Some(PersonSession {
+                    person: stored.person,
+                    login: stored.login,
+                    csrf: stored.csrf,
+                    expires_at: stored.expires_at,
+                    key,
+                })
+            }
+        };
+        session.filter(|s| s.expires_at > now)
     }
 
     /// Ends a session.
     pub fn close(&self, token: &str) {
-        self.map
-            .lock()
-            .expect("sessions lock")
-            .remove(&sha256(token.as_bytes()));
+        let id = sha256(token.as_bytes());
+        match &self.shared {
+            None => {
+                self.map.lock().expect("sessions lock").remove(&id);
+            }
+            Some(space) => {
+                if let Err(error) = space.remove(&id) {
+                    tracing::warn!(%error, "person session not closed");
+                }
+            }
+        }
     }
 
     /// Ends every session of a person (after a password reset).
     pub fn close_all(&self, person: &str) {
-        self.map
-            .lock()
-            .expect("sessions lock")
-            .retain(|_, s| s.person != person);
+        match &self.shared {
+            None => self
+                .map
+                .lock()
+                .expect("sessions lock")
+                .retain(|_, s| s.person != person),
+            Some(space) => {
+                passerelle_hub_core::partners::shared_retain(space, |s| s.person != person);
+            }
+        }
     }
 }
 

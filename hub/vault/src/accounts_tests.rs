@@ -151,3 +151,41 @@ fn mistyped_rescue_codes_expire_the_reset_code_after_a_few_tries() {
     ));
     assert_eq!(s.code(CodeKind::Reset, &hash).unwrap().unwrap().attempts, 1);
 }
+
+#[test]
+fn a_person_session_in_the_store_is_served_by_another_instance_and_its_key_stays_wrapped() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = passerelle_hub_core::store::Store::open(&dir.path().join("store")).unwrap();
+    let in_store = || PersonSessions {
+        map: Mutex::default(),
+        shared: Some(store.keyspace(SessionSpace::Persons)),
+    };
+    let (a, b) = (in_store(), in_store());
+    let s = VaultStore::new(store.clone());
+    let c = create(&s, "0639123457", "un mot de passe", None, 100).unwrap();
+    let (acc, key) = sign_in(&s, "0639123457", "un mot de passe")
+        .unwrap()
+        .unwrap();
+    let (token, opened) = a.open(&acc, key.clone(), 100, 60);
+    let got = b
+        .get(&token, 120)
+        .expect("the other instance serves the session");
+    assert_eq!(
+        (got.person.as_str(), got.csrf.as_str()),
+        (c.account.id.as_str(), opened.csrf.as_str())
+    );
+    assert_eq!(got.key.0, key.0);
+    assert!(b.get(&token, 161).is_none(), "expired");
+    // What the store holds does not carry the key in clear.
+    let space: Keyspace<StoredPersonSession> = store.keyspace(SessionSpace::Persons);
+    for e in space.iter().unwrap() {
+        let raw = e.unwrap();
+        let v = raw.value().unwrap();
+        assert_ne!(v.wrapped_key.len(), 0);
+        assert!(!v.wrapped_key.windows(32).any(|w| w == key.0));
+    }
+    // A token that is not the cookie's does not unwrap it.
+    assert!(b.get("00", 120).is_none());
+    a.close_all(&c.account.id);
+    assert!(b.get(&token, 120).is_none());
+}

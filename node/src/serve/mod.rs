@@ -75,8 +75,9 @@ pub struct Shared {
     pub(crate) files: crate::vault::DocFiles,
     seen: Mutex<NonceCache>,
     link: Mutex<LinkState>,
-    /// The live connection to the hub, for requests the node makes.
-    conn: Mutex<Option<quinn::Connection>>,
+    /// The live connection of each link (one per hub instance), for
+    /// requests the node makes.
+    conns: Mutex<Vec<Option<quinn::Connection>>>,
     /// Debris of interrupted deposits removed since start.
     pub(crate) debris: passerelle_link::debris::Tally,
 }
@@ -87,7 +88,18 @@ impl Shared {
         self.link.lock().expect("link state lock").clone()
     }
 
-    fn set_link(&self, connected: bool, error: Option<String>) {
+    /// Notes link `index` up or down: the node is connected while any
+    /// link is.
+    fn set_link(&self, index: usize, connected: bool, error: Option<String>) {
+        let connected = {
+            let mut conns = self.conns.lock().expect("connection lock");
+            if !connected {
+                if let Some(c) = conns.get_mut(index) {
+                    *c = None;
+                }
+            }
+            connected || conns.iter().any(Option::is_some)
+        };
         let mut l = self.link.lock().expect("link state lock");
         if l.connected != connected || l.since.is_none() {
             l.since = Some(now());
@@ -115,7 +127,13 @@ impl Shared {
 
     /// The live connection to the hub, if any.
     pub fn connection(&self) -> Option<quinn::Connection> {
-        self.conn.lock().expect("connection lock").clone()
+        self.conns
+            .lock()
+            .expect("connection lock")
+            .iter()
+            .flatten()
+            .next()
+            .cloned()
     }
 
     /// The store, for admin requests.
@@ -371,6 +389,8 @@ pub async fn start(root: &Path) -> Result<NodeHandle, NodeError> {
     };
     let api_listener = crate::api::bind(&config).await?;
     let store = open_store_patiently(&dir.store()).await?;
+    // One link to the hub, or one to each of its instances.
+    let links = config.link.instances.len().max(1);
     let shared = Arc::new(Shared {
         config,
         creds: std::sync::RwLock::new(Arc::new(creds)),
@@ -380,7 +400,7 @@ pub async fn start(root: &Path) -> Result<NodeHandle, NodeError> {
         files: crate::vault::DocFiles::new(root),
         seen: Mutex::new(NonceCache::new(NONCE_CAPACITY)),
         link: Mutex::new(LinkState::default()),
-        conn: Mutex::new(None),
+        conns: Mutex::new(vec![None; links]),
         debris: Default::default(),
     });
     // Nothing is being written yet: every partial or orphan file is debris.
@@ -410,7 +430,14 @@ pub async fn start(root: &Path) -> Result<NodeHandle, NodeError> {
         let state = crate::api::ApiState::new(root, shared.config.clone(), shared.store.clone());
         tokio::spawn(crate::api::serve(l, state, stop_rx.clone()))
     });
-    let link_task = tokio::spawn(run_link(shared.clone(), stop_rx));
+    let link_shared = shared.clone();
+    let link_task = tokio::spawn(async move {
+        let mut all = tokio::task::JoinSet::new();
+        for index in 0..links {
+            all.spawn(run_link(link_shared.clone(), stop_rx.clone(), index));
+        }
+        while all.join_next().await.is_some() {}
+    });
     let admin_shared = shared.clone();
     let admin_task = tokio::spawn(admin::serve(listener, move |req| {
         let shared = admin_shared.clone();
@@ -451,10 +478,17 @@ async fn open_store_patiently(path: &std::path::Path) -> Result<Store, NodeError
     }
 }
 
-async fn run_link(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+/// Keeps link `index`: to the hub's instance of that rank in
+/// `link.instances`, or to `hub` when none is listed. The first link
+/// renews the certificate; the others reconnect once it is renewed.
+async fn run_link(shared: Arc<Shared>, mut stop: watch::Receiver<bool>, index: usize) {
     let node = shared.creds().identity.node_id.clone();
     let hub = shared.config.hub.clone();
-    let span = info_span!("link", node = %node, hub = %hub);
+    let instance = shared.config.link.instances.get(index).copied();
+    let span = match instance {
+        None => info_span!("link", node = %node, hub = %hub),
+        Some(at) => info_span!("link", node = %node, hub = %hub, instance = %at),
+    };
     async move {
         let l = &shared.config.link;
         let mut backoff = Backoff::new(l.reconnect_min, l.reconnect_max);
@@ -475,18 +509,22 @@ async fn run_link(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
                 Ok(c) => c,
                 Err(e) => {
                     warn!(error = %e, "cannot build the link configuration; the node will not connect");
-                    shared.set_link(false, Some(e));
+                    shared.set_link(index, false, Some(e));
                     let _ = stop.changed().await;
                     return;
                 }
             };
-            let reason = match resolve(&hub).await {
+            let target = match instance {
+                Some(at) => Ok(at),
+                None => resolve(&hub).await,
+            };
+            let reason = match target {
                 Err(e) => e.to_string(),
                 Ok(remote) => match endpoint::client(remote) {
                     Err(e) => e.to_string(),
                     Ok(ep) => {
                         let reason = tokio::select! {
-                            r = connect_and_serve(&shared, creds.clone(), &ep, (&client, &cert_watch), remote, &mut backoff) => Some(r),
+                            r = connect_and_serve(&shared, index, creds.clone(), &ep, (&client, &cert_watch), remote, &mut backoff) => Some(r),
                             _ = stop.changed() => None,
                         };
                         ep.close(0u32.into(), b"node stopping");
@@ -504,14 +542,14 @@ async fn run_link(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
                 continue;
             }
             warn!(reason = %reason, "link down");
-            shared.set_link(false, Some(reason));
+            shared.set_link(index, false, Some(reason));
             let delay = backoff.next_delay(unit_random());
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
                 _ = stop.changed() => break,
             }
         }
-        shared.set_link(false, Some("node stopped".into()));
+        shared.set_link(index, false, Some("node stopped".into()));
         info!("link closed");
     }
     .instrument(span)
@@ -525,6 +563,7 @@ const RENEWED: &str = "certificate renewed";
 /// Connects and serves until the connection ends; returns why it ended.
 async fn connect_and_serve(
     shared: &Arc<Shared>,
+    index: usize,
     creds: Arc<Credentials>,
     ep: &quinn::Endpoint,
     (client, cert_watch): (&quinn::ClientConfig, &HubCertWatch),
@@ -554,8 +593,10 @@ async fn connect_and_serve(
             return "refused the hub: no certificate".into();
         }
     };
-    shared.set_link(true, None);
-    *shared.conn.lock().expect("connection lock") = Some(conn.clone());
+    if let Some(slot) = shared.conns.lock().expect("connection lock").get_mut(index) {
+        *slot = Some(conn.clone());
+    }
+    shared.set_link(index, true, None);
     info!(remote = %remote, "connected to the hub");
     let mut first = true;
     let serve = async {
@@ -586,7 +627,7 @@ async fn connect_and_serve(
     let watch = liveness::Watch::keep_alive(shared.config.link.keep_alive);
     let reason = tokio::select! {
         r = serve => r,
-        () = renewal_watch(shared, &conn) => {
+        () = renewal_or_renewed(shared, index, &creds, &conn) => {
             conn.close(0u32.into(), b"certificate renewed");
             RENEWED.to_string()
         }
@@ -595,6 +636,24 @@ async fn connect_and_serve(
             format!("the hub stopped answering (nothing heard for {:.1} s); reconnecting", silent.as_secs_f32())
         }
     };
-    *shared.conn.lock().expect("connection lock") = None;
+    if let Some(slot) = shared.conns.lock().expect("connection lock").get_mut(index) {
+        *slot = None;
+    }
     reason
+}
+
+/// The first link renews the certificate when due; the links to other
+/// hub instances end once it has been renewed, to reconnect with it.
+async fn renewal_or_renewed(
+    shared: &Shared,
+    index: usize,
+    creds: &Arc<Credentials>,
+    conn: &quinn::Connection,
+) {
+    if index == 0 {
+        return renewal_watch(shared, conn).await;
+    }
+    while Arc::ptr_eq(&shared.creds(), creds) {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
 }

@@ -120,7 +120,7 @@ impl Store {
         summaries.insert(key, summary)?;
         summaries.flush()?;
         self.tree("results")?.remove(key)?;
-        self.handle.flush()?;
+        self.db.flush()?;
         Ok(())
     }
 
@@ -143,7 +143,7 @@ impl Store {
                     .remove(key)?;
             }
         }
-        self.handle.flush()?;
+        self.db.flush()?;
         Ok(())
     }
 

@@ -54,7 +54,7 @@
 use std::marker::PhantomData;
 
 use passerelle_protocol::codec;
-use passerelle_store::sled;
+use passerelle_store::{kv, Bytes, Db};
 use serde::{de::DeserializeOwned, Serialize};
 
 use super::StoreError;
@@ -215,6 +215,34 @@ impl Space for IdentitySpace {
     }
 }
 
+/// Portal sessions, kept in the store when several hub instances share
+/// it (PostgreSQL); in memory otherwise.
+///
+/// | keyspace | tree | key | value |
+/// | --- | --- | --- | --- |
+/// | `Partners` | `partner_sessions` | SHA-256 of the cookie token | a partner's session |
+/// | `Persons` | `person_sessions` | SHA-256 of the cookie token | a person's session, the data key wrapped under a key derived from the token |
+/// | `ProKeys` | `pro_session_keys` | SHA-256 of the partner's cookie token | the professional's private key for shared uploads, wrapped the same way |
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionSpace {
+    /// Partner professionals' sessions.
+    Partners,
+    /// Beneficiaries' sessions.
+    Persons,
+    /// Professionals' private keys for shared uploads, per session.
+    ProKeys,
+}
+
+impl Space for SessionSpace {
+    fn tree(self) -> &'static str {
+        match self {
+            Self::Partners => "partner_sessions",
+            Self::Persons => "person_sessions",
+            Self::ProKeys => "pro_session_keys",
+        }
+    }
+}
+
 /// A group of keyspaces: each names its tree on disk.
 pub trait Space: Copy {
     /// The tree on disk.
@@ -301,7 +329,7 @@ impl Encoding<()> for Raw {
 
 /// Values of type `V` under byte keys, in one tree of the store.
 pub struct Keyspace<V, E = Bincode> {
-    engine: std::sync::Arc<passerelle_store::Engine>,
+    db: Db,
     tree: &'static str,
     values: PhantomData<fn() -> (V, E)>,
 }
@@ -309,7 +337,7 @@ pub struct Keyspace<V, E = Bincode> {
 impl<V, E> Clone for Keyspace<V, E> {
     fn clone(&self) -> Self {
         Self {
-            engine: self.engine.clone(),
+            db: self.db.clone(),
             tree: self.tree,
             values: PhantomData,
         }
@@ -327,13 +355,13 @@ impl<V, E> std::fmt::Debug for Keyspace<V, E> {
 /// One record read from a keyspace; its value is decoded on demand, so a
 /// damaged value can be told apart from a store failure.
 pub struct Entry<V, E = Bincode> {
-    key: sled::IVec,
-    value: sled::IVec,
+    key: Bytes,
+    value: Bytes,
     values: PhantomData<fn() -> (V, E)>,
 }
 
 impl<V, E: Encoding<V>> Entry<V, E> {
-    fn new((key, value): (sled::IVec, sled::IVec)) -> Self {
+    fn new((key, value): (Bytes, Bytes)) -> Self {
         Self {
             key,
             value,
@@ -362,41 +390,37 @@ impl<V, E: Encoding<V>> Entry<V, E> {
 
 /// Records of a keyspace in key order (or reversed).
 pub struct Entries<V, E = Bincode> {
-    iter: sled::Iter,
+    iter: kv::Iter,
     values: PhantomData<fn() -> (V, E)>,
 }
 
 impl<V, E: Encoding<V>> Iterator for Entries<V, E> {
     type Item = Result<Entry<V, E>, StoreError>;
     fn next(&mut self) -> Option<Self::Item> {
-        self.iter
-            .next()
-            .map(|kv| kv.map(Entry::new).map_err(Into::into))
+        self.iter.next().map(|kv| kv.map(Entry::new))
     }
 }
 
 impl<V, E: Encoding<V>> DoubleEndedIterator for Entries<V, E> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        self.iter
-            .next_back()
-            .map(|kv| kv.map(Entry::new).map_err(Into::into))
+        self.iter.next_back().map(|kv| kv.map(Entry::new))
     }
 }
 
 impl<V, E: Encoding<V>> Keyspace<V, E> {
-    pub(super) fn new(engine: std::sync::Arc<passerelle_store::Engine>, space: impl Space) -> Self {
+    pub(super) fn new(db: Db, space: impl Space) -> Self {
         Self {
-            engine,
+            db,
             tree: space.tree(),
             values: PhantomData,
         }
     }
 
-    fn tree(&self) -> Result<sled::Tree, StoreError> {
-        Ok(self.engine.db()?.open_tree(self.tree)?)
+    fn tree(&self) -> Result<kv::Tree, StoreError> {
+        self.db.tree(self.tree)
     }
 
-    fn entries(&self, iter: sled::Iter) -> Entries<V, E> {
+    fn entries(&self, iter: kv::Iter) -> Entries<V, E> {
         Entries {
             iter,
             values: PhantomData,
@@ -419,7 +443,7 @@ impl<V, E: Encoding<V>> Keyspace<V, E> {
         Ok(self
             .tree()?
             .get(key)?
-            .map(|value| Entry::new((sled::IVec::from(key), value))))
+            .map(|value| Entry::new((Bytes::from(key), value))))
     }
 
     /// Writes `value` under `key`.
@@ -437,10 +461,8 @@ impl<V, E: Encoding<V>> Keyspace<V, E> {
     /// # Errors
     /// On a store failure.
     pub fn insert_new(&self, key: &[u8], value: &V) -> Result<bool, StoreError> {
-        let swapped =
-            self.tree()?
-                .compare_and_swap(key, None as Option<&[u8]>, Some(E::encode(value)?))?;
-        Ok(swapped.is_ok())
+        self.tree()?
+            .compare_and_swap(key, None, Some(&E::encode(value)?))
     }
 
     /// Removes the value under `key`; what was there.
@@ -464,7 +486,7 @@ impl<V, E: Encoding<V>> Keyspace<V, E> {
     /// # Errors
     /// On a store failure.
     pub fn range_from(&self, key: &[u8]) -> Result<Entries<V, E>, StoreError> {
-        Ok(self.entries(self.tree()?.range(key..)))
+        Ok(self.entries(self.tree()?.range_from(key)))
     }
 
     /// The records whose key starts with `prefix`, in key order.
@@ -488,7 +510,7 @@ impl<V, E: Encoding<V>> Keyspace<V, E> {
     /// # Errors
     /// On a store failure.
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.engine.flush()
+        self.db.flush()
     }
 }
 

@@ -21,6 +21,9 @@ pub enum History<P, D> {
     Draft(D),
 }
 
+/// The key of the results version in the `observatory_meta` tree.
+const RESULTS_VERSION: &[u8] = b"results_version";
+
 /// The key prefix of an indicator's history.
 pub(super) fn prefix(indicator: &str) -> Vec<u8> {
     let mut key = indicator.as_bytes().to_vec();
@@ -41,7 +44,7 @@ impl Store {
     fn history_key(&self, indicator: &str, computed_at: UnixTime) -> Result<Vec<u8>, HubError> {
         let mut key = prefix(indicator);
         key.extend_from_slice(&computed_at.to_be_bytes());
-        key.extend_from_slice(&self.db()?.generate_id()?.to_be_bytes());
+        key.extend_from_slice(&self.db.generate_id()?.to_be_bytes());
         Ok(key)
     }
 
@@ -68,7 +71,33 @@ impl Store {
             value.len() as u64,
         )?;
         self.tree("results")?.insert(key, value)?;
-        self.handle.flush()?;
+        self.db.flush()?;
+        self.bump_results_version()?;
+        Ok(())
+    }
+
+    /// A number that moves whenever a result or a draft is kept, by any
+    /// instance sharing the store.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn results_version(&self) -> Result<u64, HubError> {
+        Ok(self
+            .tree("observatory_meta")?
+            .get(RESULTS_VERSION)?
+            .and_then(|v| <[u8; 8]>::try_from(&v[..]).ok())
+            .map_or(0, u64::from_be_bytes))
+    }
+
+    /// Moves [`Store::results_version`] on.
+    fn bump_results_version(&self) -> Result<(), HubError> {
+        self.tree("observatory_meta")?
+            .fetch_and_update(RESULTS_VERSION, |old| {
+                let n = old
+                    .and_then(|v| <[u8; 8]>::try_from(v).ok())
+                    .map_or(0, u64::from_be_bytes);
+                Some((n + 1).to_be_bytes().to_vec())
+            })?;
         Ok(())
     }
 
@@ -87,6 +116,7 @@ impl Store {
         let drafts = self.drafts::<T>();
         drafts.insert(&key, d)?;
         drafts.flush()?;
+        self.bump_results_version()?;
         Ok(())
     }
 
@@ -173,7 +203,7 @@ impl Store {
             Some(e) => self
                 .tree("directory")?
                 .insert(node.as_str().as_bytes(), codec::encode(e)?)?,
-            None => self.tree("directory")?.remove(node.as_str().as_bytes())?,
+            None => drop(self.tree("directory")?.remove(node.as_str().as_bytes())?),
         };
         Ok(())
     }
@@ -194,7 +224,7 @@ impl Store {
             Some(e) => self
                 .tree("directory")?
                 .insert(key.as_bytes(), codec::encode(e)?)?,
-            None => self.tree("directory")?.remove(key.as_bytes())?,
+            None => drop(self.tree("directory")?.remove(key.as_bytes())?),
         };
         Ok(())
     }
@@ -224,7 +254,7 @@ impl Store {
         let _w = self.writing()?;
         self.tree("resources")?
             .insert(id.as_bytes(), codec::encode(r)?)?;
-        self.handle.flush()?;
+        self.db.flush()?;
         Ok(())
     }
 
@@ -271,7 +301,7 @@ impl Store {
         let _w = self.writing()?;
         self.tree("accounts")?
             .insert(a.email.as_bytes(), codec::encode(a)?)?;
-        self.handle.flush()?;
+        self.db.flush()?;
         Ok(())
     }
 
@@ -282,7 +312,7 @@ impl Store {
     pub fn remove_account(&self, email: &str) -> Result<bool, HubError> {
         let _w = self.writing()?;
         let existed = self.tree("accounts")?.remove(email.as_bytes())?.is_some();
-        self.handle.flush()?;
+        self.db.flush()?;
         Ok(existed)
     }
 }

@@ -65,7 +65,7 @@ impl Store {
         let _w = self.writing()?;
         self.tree("tokens")?
             .insert(record.secret_hash, codec::encode(record)?)?;
-        self.handle.flush()?;
+        self.db.flush()?;
         Ok(())
     }
 
@@ -88,11 +88,15 @@ impl Store {
         after.used_at = Some(at);
         let swapped = self.tree("tokens")?.compare_and_swap(
             before.secret_hash,
-            Some(codec::encode(before)?),
-            Some(codec::encode(&after)?),
+            Some(&codec::encode(before)?),
+            Some(&codec::encode(&after)?),
         )?;
-        self.handle.flush()?;
-        swapped.map_err(|_| HubError::from(crate::Refusal::TokenRace))
+        self.db.flush()?;
+        if swapped {
+            Ok(())
+        } else {
+            Err(crate::Refusal::TokenRace.into())
+        }
     }
 
     /// The record of a node.
@@ -155,7 +159,7 @@ impl Store {
         let _w = self.writing()?;
         self.tree("serials")?
             .insert(serial.as_bytes(), codec::encode(record)?)?;
-        self.handle.flush()?;
+        self.db.flush()?;
         Ok(())
     }
 
@@ -188,7 +192,7 @@ impl Store {
                 self.tree("serials")?.insert(k, codec::encode(&rec)?)?;
             }
         }
-        self.handle.flush()?;
+        self.db.flush()?;
         Ok(Some(node))
     }
 
@@ -212,7 +216,7 @@ impl Store {
                 self.tree("serials")?.insert(k, codec::encode(&rec)?)?;
             }
         }
-        self.handle.flush()?;
+        self.db.flush()?;
         Ok(())
     }
 
@@ -221,10 +225,7 @@ impl Store {
     /// # Errors
     /// On a store failure.
     pub fn audit_anchor(&self, node: &NodeId) -> Result<Option<AuditAnchor>, HubError> {
-        get(
-            &self.db()?.open_tree("audit_anchors")?,
-            node.as_str().as_bytes(),
-        )
+        get(&self.tree("audit_anchors")?, node.as_str().as_bytes())
     }
 
     /// Records the audit anchor of a node.
@@ -233,9 +234,9 @@ impl Store {
     /// On a store failure.
     pub fn put_audit_anchor(&self, node: &NodeId, a: &AuditAnchor) -> Result<(), HubError> {
         let _w = self.writing()?;
-        let t = self.db()?.open_tree("audit_anchors")?;
+        let t = self.tree("audit_anchors")?;
         t.insert(node.as_str().as_bytes(), codec::encode(a)?)?;
-        self.handle.flush()?;
+        self.db.flush()?;
         Ok(())
     }
 
@@ -249,8 +250,7 @@ impl Store {
         ca_fingerprint: &[u8; 32],
     ) -> Result<(), HubError> {
         let _w = self.writing()?;
-        self.db()?
-            .open_tree("serial_issuers")?
+        self.tree("serial_issuers")?
             .insert(serial.as_bytes(), ca_fingerprint.as_slice())?;
         Ok(())
     }
@@ -261,9 +261,67 @@ impl Store {
     /// On a store failure.
     pub fn serial_issuer(&self, serial: &str) -> Result<Option<[u8; 32]>, HubError> {
         Ok(self
-            .db()?
-            .open_tree("serial_issuers")?
+            .tree("serial_issuers")?
             .get(serial.as_bytes())?
             .and_then(|v| <[u8; 32]>::try_from(&v[..]).ok()))
+    }
+}
+
+impl Store {
+    /// Takes or keeps the lease `name` for `holder` until `now + ttl`:
+    /// whether `holder` holds it. A lease nobody holds, or whose holder
+    /// let it run out, goes to the first instance that asks; its holder
+    /// keeps it by asking again in time. With one hub process (sled) it
+    /// is always its own. The hub's scheduled work (refresh, notices)
+    /// runs on the instance that holds its lease, so several instances
+    /// on one database do it once.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn hold_lease(
+        &self,
+        name: &str,
+        holder: &[u8; 16],
+        now: UnixTime,
+        ttl: u64,
+    ) -> Result<bool, HubError> {
+        let tree = self.tree("leases")?;
+        let old = tree.get(name.as_bytes())?;
+        if let Some(old) = &old {
+            let (who, until) = old.split_at(old.len().min(16));
+            let until = <[u8; 8]>::try_from(until).map_or(0, u64::from_be_bytes);
+            if who != holder && until > now {
+                return Ok(false);
+            }
+        }
+        let mut new = holder.to_vec();
+        new.extend_from_slice(&(now + ttl).to_be_bytes());
+        let _w = self.writing()?;
+        Ok(tree.compare_and_swap(name.as_bytes(), old.as_deref(), Some(&new))?)
+    }
+}
+
+#[cfg(test)]
+mod lease_tests {
+    use super::*;
+
+    #[test]
+    fn a_lease_is_held_by_one_instance_until_it_runs_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        let (a, b) = ([1; 16], [2; 16]);
+        assert!(store.hold_lease("refresh", &a, 100, 60).unwrap());
+        assert!(!store.hold_lease("refresh", &b, 120, 60).unwrap());
+        assert!(store.hold_lease("notices", &b, 120, 60).unwrap());
+        assert!(
+            store.hold_lease("refresh", &a, 150, 60).unwrap(),
+            "kept by asking again"
+        );
+        assert!(!store.hold_lease("refresh", &b, 209, 60).unwrap());
+        assert!(
+            store.hold_lease("refresh", &b, 211, 60).unwrap(),
+            "ran out: taken over"
+        );
+        assert!(!store.hold_lease("refresh", &a, 212, 60).unwrap());
     }
 }

@@ -51,8 +51,18 @@ impl ProSecret {
         &self.account
     }
 
+    /// The secret of `account` from its private key's bytes (as
+    /// [`ProSecret::private_bytes`] gave them), or `None` when they are
+    /// not a key.
+    pub fn from_private_bytes(account: &str, bytes: &[u8; 32]) -> Option<Self> {
+        Some(Self {
+            account: account.to_string(),
+            private: PrivateKey::from_bytes(bytes).ok()?,
+        })
+    }
+
     /// The private key's bytes (for tests that prove they are stored
-    /// nowhere).
+    /// nowhere in clear, and to wrap it with a shared session).
     pub fn private_bytes(&self) -> [u8; 32] {
         let mut out = [0u8; 32];
         out.copy_from_slice(&self.private.to_bytes());
