@@ -16,14 +16,18 @@ pub mod oidc;
 pub mod totp;
 
 use crate::refusal::Refusal;
-use std::{collections::HashMap, sync::Mutex};
 
-use argon2::{
-    password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
-    Argon2,
-};
-use passerelle_protocol::{hex, ids::NodeId, sign::sha256, UnixTime};
+use passerelle_protocol::{ids::NodeId, UnixTime};
+use passerelle_web::session::{infallible, Entry};
 use serde::{Deserialize, Serialize};
+
+// Passwords and the steps of a sign-in are shared with the node's console
+// (`passerelle-web`).
+pub use passerelle_web::password::{
+    check_new_password, dummy_hash, generate_password, verify_password, NewPasswordError,
+    MIN_PASSWORD_CHARS,
+};
+pub use passerelle_web::signin::{Step, PENDING_TTL};
 
 use crate::{ops::Hub, HubError};
 
@@ -86,69 +90,12 @@ pub fn decode_account(bytes: &[u8]) -> Result<Account, passerelle_protocol::code
     })
 }
 
-/// Shortest new password accepted.
-pub const MIN_PASSWORD_CHARS: usize = 12;
-
-/// Why a new password is refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum NewPasswordError {
-    /// Fewer than [`MIN_PASSWORD_CHARS`] characters.
-    #[error("shorter than {MIN_PASSWORD_CHARS} characters")]
-    TooShort,
-    /// The two copies differ.
-    #[error("the two copies differ")]
-    Mismatch,
-    /// The same as the current one.
-    #[error("same as the current password")]
-    Unchanged,
-}
-
-/// Checks a new password (typed twice) against the rules.
-///
-/// # Errors
-/// The first rule broken.
-pub fn check_new_password(current: &str, new: &str, again: &str) -> Result<(), NewPasswordError> {
-    if new.chars().count() < MIN_PASSWORD_CHARS {
-        Err(NewPasswordError::TooShort)
-    } else if new != again {
-        Err(NewPasswordError::Mismatch)
-    } else if new == current {
-        Err(NewPasswordError::Unchanged)
-    } else {
-        Ok(())
+impl passerelle_web::signin::Credentials for Account {
+    fn totp_enabled(&self) -> bool {
+        self.totp_enabled
     }
-}
-
-/// How long a session with a step left lasts (seconds): the time to
-/// give a code or change a password, not a working day.
-pub const PENDING_TTL: u64 = 15 * 60;
-
-/// What a signed-in partner must do before reaching the partner pages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    /// Nothing: the session is open.
-    Ready,
-    /// Give the second factor's code.
-    Code,
-    /// Change the first password.
-    ChangePassword,
-    /// Enrol a second factor (required by the hub).
-    Enrol,
-}
-
-impl Step {
-    /// The next step of an account after the password (`code_given`
-    /// false) or after the code, given whether the hub requires TOTP.
-    pub fn after(account: &Account, totp_required: bool, code_given: bool) -> Self {
-        if account.totp_enabled && !code_given {
-            Self::Code
-        } else if account.must_change_password {
-            Self::ChangePassword
-        } else if totp_required && !account.totp_enabled {
-            Self::Enrol
-        } else {
-            Self::Ready
-        }
+    fn must_change_password(&self) -> bool {
+        self.must_change_password
     }
 }
 
@@ -157,42 +104,8 @@ impl Step {
 /// # Errors
 /// Only if the hasher fails.
 pub fn hash_password(password: &str) -> Result<String, HubError> {
-    let salt = SaltString::encode_b64(&passerelle_link::random16())
-        .map_err(|e| Refusal::Hashing { why: e.to_string() })?;
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| Refusal::Hashing { why: e.to_string() }.into())
-}
-
-/// Checks a password against a stored hash.
-pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
-}
-
-/// A real argon2id hash of a random password, computed once: checking an
-/// unknown login against it costs the same as checking a real one.
-pub fn dummy_hash() -> &'static str {
-    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| hash_password(&generate_password()).unwrap_or_default())
-}
-
-/// A random password of 20 characters from an unambiguous alphabet.
-pub fn generate_password() -> String {
-    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY3479";
-    let mut bytes = [0u8; 20];
-    for chunk in bytes.chunks_mut(16) {
-        let r = passerelle_link::random16();
-        chunk.copy_from_slice(&r[..chunk.len()]);
-    }
-    bytes
-        .iter()
-        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
-        .collect()
+    passerelle_web::password::hash_password(password)
+        .map_err(|e| Refusal::Hashing { why: e.0 }.into())
 }
 
 fn valid_email(e: &str) -> bool {
@@ -300,10 +213,20 @@ pub struct Session {
     pub step: Step,
 }
 
-/// Sessions in memory, keyed by the SHA-256 of their cookie token.
+impl Entry for Session {
+    fn expires_at(&self) -> UnixTime {
+        self.expires_at
+    }
+    fn account(&self) -> &str {
+        &self.email
+    }
+}
+
+/// Sessions in memory, keyed by the SHA-256 of their cookie token
+/// (`passerelle_web::session`).
 #[derive(Debug, Default)]
 pub struct Sessions {
-    map: Mutex<HashMap<[u8; 32], Session>>,
+    inner: passerelle_web::session::Sessions<Session>,
 }
 
 impl Sessions {
@@ -314,74 +237,43 @@ impl Sessions {
 
     /// Opens a session with a step left to do; returns the cookie token.
     pub fn open_at(&self, email: &str, step: Step, now: UnixTime, ttl: u64) -> (String, Session) {
-        let token =
-            hex::encode(&[passerelle_link::random16(), passerelle_link::random16()].concat());
         let session = Session {
             email: email.to_string(),
-            csrf: hex::encode(&passerelle_link::random16()),
+            csrf: passerelle_web::csrf::token(),
             expires_at: now + ttl,
             step,
         };
-        let mut map = self.map.lock().expect("sessions lock");
-        map.retain(|_, s| s.expires_at > now);
-        map.insert(sha256(token.as_bytes()), session.clone());
-        (token, session)
+        (infallible(self.inner.open(&session, now)), session)
     }
 
     /// The live session of a cookie token.
     pub fn get(&self, token: &str, now: UnixTime) -> Option<Session> {
-        let map = self.map.lock().expect("sessions lock");
-        map.get(&sha256(token.as_bytes()))
-            .filter(|s| s.expires_at > now)
-            .cloned()
+        infallible(self.inner.get(token, now))
     }
 
     /// Moves a session to its next step, valid until `expires_at`;
     /// whether it was live.
     pub fn set_step(&self, token: &str, step: Step, expires_at: UnixTime) -> bool {
-        let mut map = self.map.lock().expect("sessions lock");
-        match map.get_mut(&sha256(token.as_bytes())) {
-            Some(s) => {
-                s.step = step;
-                s.expires_at = expires_at;
-                true
-            }
-            None => false,
-        }
+        infallible(self.inner.update(token, |s| {
+            s.step = step;
+            s.expires_at = expires_at;
+        }))
     }
 
     /// Ends every session of an account.
     pub fn close_all(&self, email: &str) {
-        self.map
-            .lock()
-            .expect("sessions lock")
-            .retain(|_, s| s.email != email);
+        infallible(self.inner.close_all(email));
     }
 
     /// Ends a session.
     pub fn close(&self, token: &str) {
-        self.map
-            .lock()
-            .expect("sessions lock")
-            .remove(&sha256(token.as_bytes()));
+        infallible(self.inner.close(token));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn passwords_hash_and_verify() {
-        let h = hash_password("correct horse").unwrap();
-        assert!(h.starts_with("$argon2id$"), "{h}");
-        assert!(verify_password("correct horse", &h));
-        assert!(!verify_password("correct horsf", &h));
-        assert!(!verify_password("x", "not a hash"));
-        let p = generate_password();
-        assert_eq!(p.len(), 20);
-        assert_ne!(p, generate_password());
-    }
 
     #[test]
     fn sessions_expire_and_close() {
@@ -425,23 +317,5 @@ mod tests {
         a.totp_enabled = true;
         assert_eq!(Step::after(&a, false, false), Step::Code);
         assert_eq!(Step::after(&a, false, true), Step::Ready);
-    }
-
-    #[test]
-    fn new_password_rules() {
-        use NewPasswordError::*;
-        assert_eq!(check_new_password("old", "court", "court"), Err(TooShort));
-        assert_eq!(
-            check_new_password("old", "douze-lettres", "douze-lettrez"),
-            Err(Mismatch)
-        );
-        assert_eq!(
-            check_new_password("douze-lettres", "douze-lettres", "douze-lettres"),
-            Err(Unchanged)
-        );
-        assert_eq!(
-            check_new_password("old", "douze-lettres", "douze-lettres"),
-            Ok(())
-        );
     }
 }

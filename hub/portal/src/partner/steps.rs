@@ -14,7 +14,7 @@ use axum::{
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
-use maud::{html, Markup, PreEscaped};
+use maud::html;
 use passerelle_config::PartnerTotp;
 use passerelle_hub_core::partners::{
     self,
@@ -211,25 +211,8 @@ pub async fn code(
     }
 }
 
-/// The QR code of `text` as inline SVG (nothing when too long).
-fn qr_svg(text: &str) -> Markup {
-    let Ok(qr) = qrcodegen::QrCode::encode_text(text, qrcodegen::QrCodeEcc::Medium) else {
-        return html! {};
-    };
-    let n = qr.size();
-    let mut path = String::new();
-    for y in 0..n {
-        for x in 0..n {
-            if qr.get_module(x, y) {
-                path.push_str(&format!("M{},{}h1v1h-1z", x + 4, y + 4));
-            }
-        }
-    }
-    let side = n + 8;
-    PreEscaped(format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {side} {side}\" width=\"220\" height=\"220\" role=\"img\" aria-label=\"Code QR à lire avec l'application\"><rect width=\"{side}\" height=\"{side}\" fill=\"#fff\"/><path d=\"{path}\" fill=\"#000\"/></svg>"
-    ))
-}
+// The QR code of the enrolment, shared with the node's console.
+use passerelle_web::qr::svg as qr_svg;
 
 fn enrol_form(
     ctx: &Ctx,
