@@ -149,6 +149,8 @@ assert n and n[0]["connected"] is True and n[0]["revoked_at"] is None, n' "$work
   || { cat "$work/hub-nodes.json" >&2; fail "the hub did not list the node as connected"; }
 grep -q "verdict: the node is ready" "$work/guide.log" || { cat "$work/guide.log" >&2; fail "doctor did not pass"; }
 grep -q "of personnes_recues: 80 rows" "$work/guide.log" || { cat "$work/guide.log" >&2; fail "the import did not go through"; }
+grep -q "^la console répond$" "$work/guide.log" || { cat "$work/guide.log" >&2; fail "the console did not answer"; }
+grep -q "^awa  *Awa Saïd  *data,admin " "$work/guide.log" || { cat "$work/guide.log" >&2; fail "the agents were not created"; }
 [ -s "$root/var/lib/passerelle/sauvegardes/node.tar" ] || fail "no backup written"
 "$hub_root/usr/bin/passerelle-hub" nodes --dir "$hub_dir" --format csv | grep -q "^caf-976,Caisse (essai)" || fail "the hub does not know the node"
 # JSON listings are typed: booleans, numbers, RFC 3339 times, null.
@@ -163,4 +165,4 @@ b = json.load(sys.stdin)[0]
 assert b["rows"] == 80 and type(b["rows"]) is int and b["periods"] == ["2025-T1"], b
 assert b["imported"].endswith("Z"), b' || fail "the node's JSON listing is not typed"
 grep '^{' "$work/passerelle-node.log" | python3 -c 'import json,sys; n=sum(1 for l in sys.stdin if json.loads(l)); assert n > 0' || fail "service logs are not JSON lines"
-echo "try-install: ok — packages built and checked; the guide took a fresh root to a connected node, an import, a diagnosis and a backup"
+echo "try-install: ok — packages built and checked; the guide took a fresh root to a connected node, an import, the agents' console, a diagnosis and a backup"

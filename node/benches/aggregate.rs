@@ -85,6 +85,8 @@ fn config() -> NodeConfig {
         },
         directory: None,
         metrics_listen: None,
+        console_listen: None,
+        console: Default::default(),
     }
 }
 

@@ -196,6 +196,8 @@ fn write_files(
         policy: Default::default(),
         directory: None,
         metrics_listen: None,
+        console_listen: None,
+        console: Default::default(),
     };
     files::write_atomic(&dir.config(), config.template().as_bytes(), 0o644)?;
     Ok(config)

@@ -40,6 +40,8 @@ fn node_dir(dir: &Path) {
         policy: PolicyConfig::default(),
         directory: None,
         metrics_listen: None,
+        console_listen: None,
+        console: Default::default(),
     };
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("node.toml"), config.template()).unwrap();

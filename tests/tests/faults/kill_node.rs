@@ -30,6 +30,8 @@ fn node_folder(root: &Path) {
         policy,
         directory: None,
         metrics_listen: None,
+        console_listen: None,
+        console: Default::default(),
     };
     std::fs::create_dir_all(root).unwrap();
     std::fs::write(root.join("node.toml"), config.template()).unwrap();
