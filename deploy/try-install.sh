@@ -31,7 +31,7 @@ DEB_COMPRESSION="${DEB_COMPRESSION:-xz}" bash "$deploy/debian/build.sh" "$bin_di
 node_deb="$(ls "$work"/deb/passerelle-node_*.deb)"
 hub_deb="$(ls "$work"/deb/passerelle-hub_*.deb)"
 node_list="$(dpkg-deb -c "$node_deb")"
-for f in ./usr/bin/passerelle-node ./lib/systemd/system/passerelle-node.service \
+for f in ./usr/bin/passerelle-node ./lib/systemd/system/passerelle-node.service ./lib/systemd/system/passerelle-node@.service \
          ./usr/share/doc/passerelle-node/examples/node.toml ./usr/share/doc/passerelle-node/INSTALL.fr.md; do
   grep -q " $f\$" <<<"$node_list" || fail "$f missing from $node_deb"
 done
@@ -55,7 +55,10 @@ for _ in $(seq 100); do grep -q "hub started" "$work/hub.log" && break; sleep 0.
 grep -q "hub started" "$work/hub.log" || fail "hub did not start"
 JETON="$("$hub_root/usr/bin/passerelle-hub" enroll --dir "$hub_dir" --node-id caf-976 --name "Caisse (essai)")"
 HUB="127.0.0.1:$port"
-export HUB JETON
+# The two structures the guide hosts (§ 16).
+JETON_CCAS="$("$hub_root/usr/bin/passerelle-hub" enroll --dir "$hub_dir" --node-id ccas-mamoudzou --name "CCAS de Mamoudzou (essai)")"
+JETON_ASSO="$("$hub_root/usr/bin/passerelle-hub" enroll --dir "$hub_dir" --node-id asso-nayma --name "Association Nayma (essai)")"
+export HUB JETON JETON_CCAS JETON_ASSO
 
 echo "== the guide, on a fresh root"
 root="$work/root"
@@ -81,18 +84,27 @@ apt() {
   install -d "\$ROOT/etc/passerelle"
   [ -e "\$ROOT/etc/passerelle/node.toml" ] || ln -s "\$ROOT/var/lib/passerelle/node/node.toml" "\$ROOT/etc/passerelle/node.toml"
 }
+# No passerelle user here: install's owner options are dropped.
+install() {
+  local a=()
+  while [ \$# -gt 0 ]; do case "\$1" in -o|-g) shift 2 ;; *) a+=("\$1"); shift ;; esac; done
+  command install "\${a[@]}"
+}
 unit_start() {
-  local unit="\$1" exec
-  exec=\$(sed -n 's/^ExecStart=//p' "\$ROOT/lib/systemd/system/\$unit.service" | sed "s#/usr/bin/#\$ROOT/usr/bin/#; s#/var/lib/passerelle#\$ROOT/var/lib/passerelle#g")
+  # A template's instance (passerelle-node@STRUCTURE) takes %i.
+  local unit="\$1" exec dir file="\$1" instance=""
+  case "\$unit" in *@*) file="\${unit%%@*}@"; instance="\${unit#*@}" ;; esac
+  exec=\$(sed -n 's/^ExecStart=//p' "\$ROOT/lib/systemd/system/\$file.service" | sed "s#/usr/bin/#\$ROOT/usr/bin/#; s#/var/lib/passerelle#\$ROOT/var/lib/passerelle#g; s#%i#\$instance#g")
+  dir=\$(sed -n 's/.*--dir \\([^ ]*\\).*/\\1/p' <<<"\$exec")
   PASSERELLE_LOG=info PASSERELLE_LOG_FORMAT=json \$exec 2>>"\$WORK/\$unit.log" &
   echo \$! > "\$WORK/\$unit.pid"
   # Started means linked to the hub, as the node's typed status says
   # (waited for, up to 30 s), not a fixed pause. Status is asked only once
   # the admin socket answers: before that it would open the store itself,
   # and hold it from the starting node.
-  for _ in \$(seq 300); do [ -S "\$ROOT/var/lib/passerelle/node/admin.sock" ] && break; sleep 0.1; done
+  for _ in \$(seq 300); do [ -S "\$dir/admin.sock" ] && break; sleep 0.1; done
   for _ in \$(seq 300); do
-    "\$ROOT/usr/bin/passerelle-node" status --dir "\$ROOT/var/lib/passerelle/node" --format json 2>/dev/null \\
+    "\$ROOT/usr/bin/passerelle-node" status --dir "\$dir" --format json 2>/dev/null \\
       | python3 -c 'import json,sys; l=json.load(sys.stdin)["link"]; sys.exit(0 if l and l["connected"] is True else 1)' && return 0
     sleep 0.1
   done
@@ -124,15 +136,18 @@ SHIMS
   # hub's listing, for the checks below.
   echo 'passerelle-node status --dir "$ROOT/var/lib/passerelle/node" --format json > "$WORK/node-status.json"'
   # The hub registers the link a moment after the node sees it: wait (up
-  # to 10 s) for the hub to list it connected, keeping its last answer.
+  # to 10 s) for the hub to list it (and the hosted nodes) connected,
+  # keeping its last answer.
   cat <<HUBCHECK
 for _ in \$(seq 100); do
   "$hub_root/usr/bin/passerelle-hub" nodes --dir "$hub_dir" --format json > "\$WORK/hub-nodes.json"
-  python3 -c 'import json,sys; sys.exit(0 if any(r["node_id"] == "caf-976" and r["connected"] is True for r in json.load(open(sys.argv[1]))) else 1)' "\$WORK/hub-nodes.json" && break
+  python3 -c 'import json,sys; up={r["node_id"] for r in json.load(open(sys.argv[1])) if r["connected"] is True}; sys.exit(0 if {"caf-976","ccas-mamoudzou","asso-nayma"} <= up else 1)' "\$WORK/hub-nodes.json" && break
   sleep 0.1
 done
 HUBCHECK
   echo 'unit_stop passerelle-node'
+  echo 'unit_stop passerelle-node@ccas-mamoudzou'
+  echo 'unit_stop passerelle-node@asso-nayma'
 } > "$script"
 bash "$script" > "$work/guide.log" 2>&1 || { cat "$work/guide.log" >&2; fail "a command of the guide failed"; }
 
@@ -152,6 +167,42 @@ grep -q "of personnes_recues: 80 rows" "$work/guide.log" || { cat "$work/guide.l
 grep -q "^la console répond$" "$work/guide.log" || { cat "$work/guide.log" >&2; fail "the console did not answer"; }
 grep -q "^awa  *Awa Saïd  *data,admin " "$work/guide.log" || { cat "$work/guide.log" >&2; fail "the agents were not created"; }
 [ -s "$root/var/lib/passerelle/sauvegardes/node.tar" ] || fail "no backup written"
+# § 15: a batch through the API, one through the watched folder, and the
+# token kept only as its hash.
+"$root/usr/bin/passerelle-node" batches --dir "$root/var/lib/passerelle/node" --format json | python3 -c '
+import json, sys
+by = sorted(b["by"] for b in json.load(sys.stdin))
+assert "token:logiciel-metier" in by and "folder:personnes_recues" in by, by' || fail "the API or the watched folder did not import"
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert "/api/v1/datasets/{dataset}/files" in d["paths"], d["paths"].keys()' "$work/home/openapi.json" || fail "no OpenAPI document"
+grep -q "^2;code_commune;« 99999 » n'est pas un code de commune de Mayotte" "$work/guide.log" \
+  || { cat "$work/guide.log" >&2; fail "the watched folder's report is not in French"; }
+grep -q "audit chain intact" "$work/guide.log" || { cat "$work/guide.log" >&2; fail "audit verify did not pass"; }
+# The chain names who acted on every way in: the command line (agents,
+# the API token), the API token, the watched folder.
+"$root/usr/bin/passerelle-node" audit show --dir "$root/var/lib/passerelle/node" --format json | python3 -c '
+import json, sys
+done = {(r["actor"], r["action"]) for r in json.load(sys.stdin)}
+for want in [("operator:passerelle", "agent_add"), ("operator:passerelle", "token_add"),
+             ("token:logiciel-metier", "batch_import"), ("folder:personnes_recues", "batch_import"),
+             ("folder:personnes_recues", "import_refused")]:
+    assert want in done, (want, sorted(done))' || fail "the audit chain does not name who acted"
+api_token="$("$root/usr/bin/passerelle-node" token add --dir "$root/var/lib/passerelle/node" --name essai --scope deposit 2>/dev/null)"
+grep -qx "pnt_[0-9a-f]\{64\}" <<<"$api_token" || fail "token add did not print a token"
+! grep -rqF "${api_token#pnt_}" "$root/var/lib/passerelle/node" || fail "the API token is stored in clear"
+# § 16: two hosted nodes, each with its own folder, key and store, both
+# linked to the hub.
+h1="$root/var/lib/passerelle-nodes/ccas-mamoudzou"; h2="$root/var/lib/passerelle-nodes/asso-nayma"
+for h in "$h1" "$h2"; do [ -s "$h/node.key" ] && [ -d "$h/store" ] || fail "$h is not a node folder"; done
+! cmp -s "$h1/node.key" "$h2/node.key" || fail "two hosted nodes share a key"
+for id in ccas-mamoudzou asso-nayma; do
+  grep -q "\"connected\": true" <(python3 -c '
+import json, sys
+print(json.dumps([r for r in json.load(open(sys.argv[1])) if r["node_id"] == sys.argv[2]]))' "$work/hub-nodes.json" "$id") \
+    || fail "hosted node $id was not connected"
+done
 "$hub_root/usr/bin/passerelle-hub" nodes --dir "$hub_dir" --format csv | grep -q "^caf-976,Caisse (essai)" || fail "the hub does not know the node"
 # JSON listings are typed: booleans, numbers, RFC 3339 times, null.
 "$hub_root/usr/bin/passerelle-hub" nodes --dir "$hub_dir" --format json | python3 -c '
@@ -165,4 +216,4 @@ b = json.load(sys.stdin)[0]
 assert b["rows"] == 80 and type(b["rows"]) is int and b["periods"] == ["2025-T1"], b
 assert b["imported"].endswith("Z"), b' || fail "the node's JSON listing is not typed"
 grep '^{' "$work/passerelle-node.log" | python3 -c 'import json,sys; n=sum(1 for l in sys.stdin if json.loads(l)); assert n > 0' || fail "service logs are not JSON lines"
-echo "try-install: ok — packages built and checked; the guide took a fresh root to a connected node, an import, the agents' console, a diagnosis and a backup"
+echo "try-install: ok — packages built and checked; the guide took a fresh root to a connected node, an import, the agents' console, a diagnosis, a backup, an import through the API and the watched folder, and two hosted nodes"

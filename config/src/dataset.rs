@@ -61,6 +61,10 @@ pub struct DatasetConfig {
     /// Batches wait for a second person's validation before use.
     #[serde(default)]
     pub require_validation: bool,
+    /// A watched folder: a CSV file dropped there is imported as a batch,
+    /// then moved to `done/` or `rejected/` (with its error report).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drop_folder: Option<std::path::PathBuf>,
 }
 
 /// Row model of a dataset.
@@ -182,6 +186,13 @@ pub fn problems(datasets: &[DatasetConfig], policy: &PolicyConfig) -> Vec<Proble
         let key = |k: &str| format!("datasets[{i}].{k}");
         dataset_name(&mut out, &key, d, &mut names);
         count_column(&mut out, &key, d);
+        if d.drop_folder.as_ref().is_some_and(|f| !f.is_absolute()) {
+            out.bad(
+                key("drop_folder"),
+                "is not an absolute path",
+                "give the folder's full path, e.g. \"/srv/depot/rsa\"",
+            );
+        }
         let mut columns = HashSet::from([d.commune.as_str(), d.period.as_str()]);
         if columns.len() < 2 {
             out.bad(

@@ -150,6 +150,9 @@ pub struct HubConfig {
     /// OpenID Connect providers a beneficiary may attach to their vault
     /// account (`[[vault_oidc]]`, e.g. FranceConnect).
     pub vault_oidc: Vec<crate::OidcProvider>,
+    /// The national hub this hub answers as a node (`[upstream]`, hub of
+    /// hubs), when it is enrolled with one.
+    pub upstream: Option<crate::UpstreamConfig>,
 }
 
 impl Default for HubConfig {
@@ -202,6 +205,7 @@ impl Default for HubConfig {
             history_archive: None,
             partner_oidc: Vec::new(),
             vault_oidc: Vec::new(),
+            upstream: None,
         }
     }
 }

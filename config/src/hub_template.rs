@@ -128,7 +128,7 @@ partner_totp = "{totp}"
 # to X-Forwarded-For (a request it sends without one is refused).
 metrics_allow = [{metrics}]
 {messages}
-{vault}
+{vault}{upstream}
 # OpenID Connect sign-in (see the install guide). Partner professionals:
 # one [[partner_oidc]] table per provider (ProConnect); the first sign-in
 # of an unknown professional is a request the operator approves with
@@ -172,6 +172,7 @@ metrics_allow = [{metrics}]
             logins = self.login_per_minute,
             totp = self.partner_totp.as_str(),
             vault = self.vault.template(),
+            upstream = crate::upstream::template(self.upstream.as_ref()),
             partner_oidc = crate::oidc::template("partner_oidc", &self.partner_oidc, crate::oidc::PARTNER_EXAMPLE),
             vault_oidc = crate::oidc::template("vault_oidc", &self.vault_oidc, crate::oidc::VAULT_EXAMPLE),
             metrics = self.metrics_allow.iter().map(|ip| format!("\"{ip}\"")).collect::<Vec<_>>().join(", "),

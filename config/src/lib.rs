@@ -28,6 +28,7 @@ pub mod messages;
 pub mod node;
 pub mod oidc;
 pub mod quic;
+pub mod upstream;
 pub mod vault;
 
 pub use addr::HubAddr;
@@ -38,6 +39,7 @@ pub use messages::{MailConfig, MailTls, Messages, SmsConfig};
 pub use node::NodeConfig;
 pub use oidc::OidcProvider;
 pub use quic::QuicLimits;
+pub use upstream::UpstreamConfig;
 pub use vault::VaultSettings;
 
 use std::path::Path;

@@ -35,6 +35,15 @@ pub struct NodeConfig {
     /// when absent. Keep it on loopback or a management network.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// The integration API for business software (`/api/v1`, token
+    /// authenticated); off when absent. Plain HTTP: a loopback address,
+    /// unless [`Self::api_behind_proxy`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_listen: Option<std::net::SocketAddr>,
+    /// The API is reached only through a TLS-terminating reverse proxy on
+    /// this machine's network, which allows a non-loopback `api_listen`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub api_behind_proxy: bool,
     /// The address to serve the console on: the web application of the
     /// institution's agents (imports, validations, the counter, the
     /// journal), for its own network; off when absent. See
@@ -153,6 +162,7 @@ const EXAMPLE_DATA: &str = r#"#
 # commune = "code_commune"        # column with the INSEE code (97601 to 97617)
 # period = "periode"              # column with 2024, 2024-T3 or 2024-09
 # require_validation = false      # true: a second person validates each batch
+# drop_folder = "/srv/depot/rsa"  # watched folder: a file dropped here is imported
 # [[datasets.dimensions]]
 # column = "sexe"
 # kind = "sex"                    # values F and M
@@ -226,6 +236,15 @@ impl NodeConfig {
                 "is under 5 seconds: ordinary clock drift would refuse queries",
                 "e.g. \"5m\"",
             );
+        }
+        if let Some(addr) = self.api_listen {
+            if !addr.ip().is_loopback() && !self.api_behind_proxy {
+                bad(
+                    "api_listen",
+                    "is not a loopback address: the API speaks plain HTTP and its tokens would cross the network in clear",
+                    "listen on 127.0.0.1 (or ::1) and put a TLS reverse proxy in front, then set api_behind_proxy = true",
+                );
+            }
         }
         out.extend(self.console_problems());
         out.extend(crate::dataset::problems(&self.datasets, &self.policy));
@@ -301,6 +320,13 @@ hub = "{hub}"
 # metrics_listen = "127.0.0.1:9476"
 {metrics}
 
+# The integration API for business software (off when absent): push a
+# dataset file, deposit a document, with tokens made by
+# `passerelle-node token add`. Plain HTTP, so a loopback address unless a
+# TLS reverse proxy is in front (then api_behind_proxy = true), e.g.
+# api_listen = "127.0.0.1:9477"
+{api}
+
 # The console, the web application of your agents (imports, validations,
 # the counter, the journal), on your own network; off when absent. Plain
 # HTTP only on 127.0.0.1 or behind your reverse proxy; see [console].
@@ -329,6 +355,11 @@ renew_before = "{renew}"
                 .metrics_listen
                 .map(|a| format!("metrics_listen = \"{a}\""))
                 .unwrap_or_default(),
+            api = match (self.api_listen, self.api_behind_proxy) {
+                (None, _) => String::new(),
+                (Some(a), false) => format!("api_listen = \"{a}\""),
+                (Some(a), true) => format!("api_listen = \"{a}\"\napi_behind_proxy = true"),
+            },
             console_listen = self
                 .console_listen
                 .map(|a| format!("console_listen = \"{a}\""))
@@ -400,6 +431,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_api_listens_on_loopback_unless_behind_a_proxy() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("node.toml");
+        let mut config = NodeConfig {
+            node_id: NodeId::new("caf-976").unwrap(),
+            hub: "localhost:4433".parse().unwrap(),
+            link: LinkConfig::default(),
+            datasets: Vec::new(),
+            policy: PolicyConfig::default(),
+            directory: None,
+            metrics_listen: None,
+            api_listen: Some("127.0.0.1:9477".parse().unwrap()),
+            api_behind_proxy: false,
+            console_listen: None,
+            console: ConsoleConfig::default(),
+        };
+        std::fs::write(&path, config.template()).unwrap();
+        assert_eq!(NodeConfig::load(&path).unwrap(), config);
+        config.api_listen = Some("0.0.0.0:9477".parse().unwrap());
+        std::fs::write(&path, config.template()).unwrap();
+        let err = NodeConfig::load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("api_listen") && err.contains("loopback"),
+            "{err}"
+        );
+        config.api_behind_proxy = true;
+        std::fs::write(&path, config.template()).unwrap();
+        assert_eq!(NodeConfig::load(&path).unwrap(), config);
+    }
+
+    #[test]
     fn template_round_trips_and_bad_keys_are_named() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("node.toml");
@@ -411,6 +473,8 @@ mod tests {
             policy: PolicyConfig::default(),
             directory: None,
             metrics_listen: None,
+            api_listen: None,
+            api_behind_proxy: false,
             console_listen: None,
             console: ConsoleConfig::default(),
         };
@@ -482,6 +546,8 @@ mod console_tests {
             policy: PolicyConfig::default(),
             directory: None,
             metrics_listen: None,
+            api_listen: None,
+            api_behind_proxy: false,
             console_listen: None,
             console: ConsoleConfig::default(),
         }
@@ -542,6 +608,8 @@ mod example {
             policy: PolicyConfig::default(),
             directory: None,
             metrics_listen: None,
+            api_listen: None,
+            api_behind_proxy: false,
             console_listen: None,
             console: ConsoleConfig::default(),
         };

@@ -3,7 +3,8 @@
 # already built binaries:
 #   cargo build --release --bin passerelle-node --bin passerelle-hub
 #   bash deploy/debian/build.sh target/release target/deb
-# Each package holds its binary, a hardened systemd unit, the example
+# Each package holds its binary, a hardened systemd unit (and, for the
+# node, the template unit passerelle-node@.service for hosted structures), the example
 # configuration (every key commented) and the documentation. Needs
 # dpkg-deb only; files are owned by root in the archive.
 set -euo pipefail
@@ -26,6 +27,10 @@ build() {
   install -m 0755 "$bin_dir/$name" "$root/usr/bin/$name"
   strip --strip-unneeded "$root/usr/bin/$name" 2>/dev/null || true
   install -m 0644 "$deploy/systemd/$name.service" "$root/lib/systemd/system/$name.service"
+  # The node's template unit: one instance per hosted structure.
+  if [ -f "$deploy/systemd/$name@.service" ]; then
+    install -m 0644 "$deploy/systemd/$name@.service" "$root/lib/systemd/system/$name@.service"
+  fi
   install -m 0644 "$deploy/$role.example.toml" "$root/usr/share/doc/$name/examples/$role.toml"
   install -m 0644 "$deploy/INSTALL.fr.md" "$root/usr/share/doc/$name/INSTALL.fr.md"
   install -m 0644 "$repo/README.md" "$root/usr/share/doc/$name/README.md"

@@ -36,6 +36,7 @@ fn dataset(kind: DatasetKind) -> DatasetConfig {
             column: "montant".into(),
         }],
         require_validation: false,
+        drop_folder: None,
     }
 }
 

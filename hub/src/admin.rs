@@ -120,6 +120,8 @@ pub enum Request {
     },
     /// Who may provide which dataset: decide, or list.
     Datasets(passerelle_hub_core::providers::Action),
+    /// Directory entries for actors without a node: add, remove, list.
+    Directory(passerelle_hub_core::actors::Action),
     /// Each indicator's history: in full, as summaries, drafts.
     HistoryStatus,
     /// Apply the history retention of hub.toml now.
@@ -169,6 +171,8 @@ pub enum Response {
     Backup(backup::Summary, Option<std::path::PathBuf>),
     /// Providers of datasets: decided, pending, or just changed.
     Providers(Vec<passerelle_hub_core::providers::ProviderRow>),
+    /// The operator's directory entries: listed, or just changed.
+    Actors(Vec<passerelle_hub_core::actors::ActorRow>),
     /// Each indicator's history.
     History(Vec<passerelle_observatory::retention::StatusRow>),
     /// What a pruning pass did.
@@ -236,6 +240,9 @@ pub fn dispatch(
         Request::Datasets(action) => {
             passerelle_hub_core::providers::apply(&hub.store, action, now())
                 .map(Response::Providers)
+        }
+        Request::Directory(action) => {
+            passerelle_hub_core::actors::apply(&hub.store, action).map(Response::Actors)
         }
         Request::PartnerAdd {
             email,

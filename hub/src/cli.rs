@@ -80,12 +80,32 @@ pub enum Command {
     /// Check hub.toml, the catalog, map boundaries and certificate files
     /// without starting.
     CheckConfig,
+    /// Hub of hubs: this hub as a node of a national hub.
+    Upstream {
+        /// What to do.
+        #[command(subcommand)]
+        action: UpstreamAction,
+    },
+    /// Reference populations by year and age (INSEE « Population par sexe
+    /// et âge »), the denominators of rates; without, INSEE 2017.
+    Population {
+        /// What to do.
+        #[command(subcommand)]
+        action: PopulationAction,
+    },
     /// Which node may provide which dataset: a node's claim is asked only
     /// once allowed here.
     Datasets {
         /// What to do.
         #[command(subcommand)]
         action: DatasetsAction,
+    },
+    /// The directory of actors: entries for actors that run no node
+    /// (communal social centres, associations, referent social workers).
+    Directory {
+        /// What to do.
+        #[command(subcommand)]
+        action: crate::directory::DirectoryAction,
     },
     /// Indicators' history: what is kept with its signed answers, as
     /// summaries, and pruning (see the history_* keys of hub.toml).
@@ -177,6 +197,22 @@ pub enum Command {
         /// TCP address of the portal [default: 127.0.0.1:8080].
         #[arg(long)]
         http_listen: Option<SocketAddr>,
+    },
+}
+
+/// Hub of hubs commands.
+#[derive(Debug, Subcommand)]
+pub enum UpstreamAction {
+    /// Enroll this hub (stopped) as a node of a national hub, with a token
+    /// its operator issued: the identity goes to upstream/, the address to
+    /// [upstream] in hub.toml; the link starts with `serve`.
+    Enroll {
+        /// The national hub's QUIC address (host:port).
+        #[arg(long)]
+        hub: passerelle_config::HubAddr,
+        /// The enrollment token.
+        #[arg(long)]
+        token: String,
     },
 }
 
@@ -332,6 +368,21 @@ pub enum PartnerAction {
     },
 }
 
+/// `population` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PopulationAction {
+    /// Check a file whole and add its years (replacing the same years);
+    /// the hub uses them from its next start.
+    Import {
+        /// The CSV file (separated by ';', columns CODGEO, AGED100, NB and
+        /// ANNEE or --annee).
+        file: PathBuf,
+        /// The year of the figures, when the file has no ANNEE column.
+        #[arg(long, value_name = "YEAR")]
+        annee: Option<u16>,
+    },
+}
+
 /// Runs a parsed command line: each command is one named step in
 /// [`crate::commands`].
 ///
@@ -356,7 +407,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Nodes { format } => step::nodes(&dir("."), format).await?,
         Command::Revoke { node_id } => step::revoke(&dir("."), node_id).await?,
         Command::CheckConfig => step::check_config(&dir("."))?,
+        Command::Population {
+            action: PopulationAction::Import { file, annee },
+        } => {
+            let years = crate::population::import(&dir("."), &file, annee)?;
+            let years: Vec<String> = years.iter().map(u16::to_string).collect();
+            eprintln!(
+                "populations imported; years held: {} (used from the hub's next start)",
+                years.join(", ")
+            );
+        }
         Command::Datasets { action } => step::datasets(&dir("."), action).await?,
+        Command::Directory { action } => crate::directory::run(&dir("."), action).await?,
         Command::History { action } => step::history(&dir("."), action).await?,
         Command::Indicators { format } => step::indicators(&dir("."), format).await?,
         Command::Indicator {
@@ -373,6 +435,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Backup { to, include_keys } => step::backup(&dir("."), &to, include_keys).await?,
         Command::Restore { from } => step::restore(&dir("."), &from).await?,
         Command::Ca { action } => step::ca(&dir("."), action).await?,
+        Command::Upstream {
+            action: UpstreamAction::Enroll { hub, token },
+        } => {
+            let node = crate::upstream::enroll(&dir("."), hub, &token).await?;
+            println!(
+                "enrolled with the national hub as node {node}; start the hub to open the link"
+            );
+        }
         Command::Audit { action } => step::audit(&dir("."), action).await?,
         #[cfg(feature = "demo")]
         Command::Demo {

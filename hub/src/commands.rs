@@ -110,6 +110,13 @@ pub fn check_config(root: &Path) -> Result<(), HubError> {
                 why: e.to_string(),
             }
         })?;
+    crate::population::load(hub_dir.root())?;
+    passerelle_observatory::programme::load(config.catalog_dir.as_deref(), &catalog).map_err(
+        |e| Refusal::BadFile {
+            what: "catalog".into(),
+            why: e.to_string(),
+        },
+    )?;
     if let Some(path) = &config.boundaries {
         let text = std::fs::read_to_string(path).map_err(|source| HubError::Io {
             path: path.clone(),

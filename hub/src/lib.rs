@@ -20,9 +20,13 @@
 //! - [`requests`]: requests nodes make on their link.
 //! - [`notices`]: the task that asks nodes for deposits and sends the
 //!   notices persons asked for.
+//! - [`population`]: the operator's reference populations (import, load).
 //! - [`admin`]: requests other commands send to a running hub.
 //! - [`cli`]: the command line and its dispatcher; [`commands`]: one
-//!   named step per command.
+//!   named step per command; [`directory`]: the `directory` command
+//!   (entries for actors without a node).
+//! - [`upstream`]: hub of hubs, this hub answering a national hub as one
+//!   of its nodes, from its published results.
 //! - `demo` (feature `demo`, on by default): a hub and demonstration nodes
 //!   in one process; the only module that uses `passerelle-node`.
 
@@ -32,8 +36,11 @@ pub mod cli;
 pub mod commands;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod directory;
 pub mod notices;
+pub mod population;
 pub mod requests;
 pub mod server;
+pub mod upstream;
 
 pub use passerelle_hub_core::{HubError, VERSION};

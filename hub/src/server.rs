@@ -195,7 +195,8 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
     }
     let (stop, stop_rx) = watch::channel(false);
     let (done_tx, done_rx) = mpsc::channel(1);
-    let tasks = vec![
+    let upstream = crate::upstream::spawn(&ctx, stop_rx.clone());
+    let mut tasks = vec![
         tokio::spawn(accept_loop(
             ctx.clone(),
             bound.endpoint.clone(),
@@ -214,6 +215,8 @@ pub async fn start(root: &Path, listen: Listen, demo: bool) -> Result<HubHandle,
         crate::notices::spawn(&ctx, stop_rx.clone()),
         schedule_refresh(&ctx, stop_rx),
     ];
+    // Hub of hubs: the link to the national hub, when enrolled with one.
+    tasks.extend(upstream);
     info!(quic = %bound.quic_addr, http = %bound.http_addr, "hub started");
     Ok(HubHandle {
         quic_addr: bound.quic_addr,
@@ -356,7 +359,7 @@ fn wire(hub: Hub, demo: bool) -> Result<Arc<Ctx>, HubError> {
     let limiter = RateLimiter::new(hub.config.enroll_per_minute.get());
     let probe_limiter = RateLimiter::new(hub.config.probe_per_minute.get());
     let admission = crate::admission::Admission::new(hub.config.quic());
-    let catalog = passerelle_observatory::catalog::load(hub.config.catalog_dir.as_deref())
+    let catalog = passerelle_observatory::catalog::load_catalog(hub.config.catalog_dir.as_deref())
         .map_err(|e| Refusal::BadFile {
             what: "catalog".into(),
             why: e.to_string(),
@@ -369,7 +372,18 @@ fn wire(hub: Hub, demo: bool) -> Result<Arc<Ctx>, HubError> {
         hub: hub.clone(),
         registry: registry.clone(),
     };
-    let observatory = Arc::new(Observatory::new(catalog, hub.store.clone()));
+    let programmes = passerelle_observatory::programme::load(
+        hub.config.catalog_dir.as_deref(),
+        &catalog.indicators,
+    )
+    .map_err(|e| Refusal::BadFile {
+        what: "catalog".into(),
+        why: e.to_string(),
+    })?;
+    let mut observatory = Observatory::with_catalog(catalog, hub.store.clone())
+        .with_populations(crate::population::load(hub.dir.root())?);
+    observatory.programmes = programmes;
+    let observatory = Arc::new(observatory);
     let senders =
         passerelle_vault::notify::Senders::from_config(&hub.config, demo).map_err(|e| {
             Refusal::BadFile {

@@ -40,6 +40,16 @@ fn shipped_indicators() -> usize {
         .sum()
 }
 
+/// The indicators of the demo's own local catalog (a theme of its own, a
+/// partner-only indicator), added to the shipped ones.
+fn demo_indicators() -> usize {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("src/demo/catalog.toml"),
+    )
+    .unwrap();
+    text.lines().filter(|l| l.trim() == "[[indicator]]").count()
+}
+
 /// `PSL1-<secret>-<CA fingerprint>`: 16 random bytes and a SHA-256, in hex.
 fn is_token(line: &str) -> bool {
     let Some(rest) = line.strip_prefix("PSL1-") else {
@@ -377,7 +387,35 @@ fn demo_starts_five_connected_nodes_and_the_portal() {
     // The observatory through the demo's admin socket.
     let list = hub(&dir, &["indicators", "--format", "json"]);
     let list: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
-    assert_eq!(list.as_array().unwrap().len(), shipped_indicators());
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        shipped_indicators() + demo_indicators()
+    );
+    // The demo's own theme is public; its partner-only indicator is listed
+    // for the operator but not in the public catalog.
+    let get = |path: &str| {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut page = String::new();
+        s.read_to_string(&mut page).unwrap();
+        page
+    };
+    const RESERVED: &str = "contrats-engagement-jeunes-reserve";
+    assert!(list.to_string().contains(RESERVED));
+    let theme = get("/theme/jeunesse");
+    assert!(
+        theme.starts_with("HTTP/1.1 200") && theme.contains("<h1>Jeunesse</h1>"),
+        "{theme}"
+    );
+    let public = get("/api/catalog");
+    assert!(
+        public.starts_with("HTTP/1.1 200") && !public.contains(RESERVED),
+        "{public}"
+    );
     let out = hub(
         &dir,
         &[

@@ -267,7 +267,14 @@ impl Listing {
 
 /// A CSV field, quoted when it holds a comma, a quote or a line break.
 pub fn csv_quote(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
+    csv_quote_with(s, ',')
+}
+
+/// A CSV field for a file whose fields are separated by `sep` (`,`, or
+/// `;` in the French spreadsheet dialect), quoted when it holds `sep`, a
+/// quote or a line break.
+pub fn csv_quote_with(s: &str, sep: char) -> String {
+    if s.contains([sep, '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s.to_string()
@@ -281,10 +288,15 @@ pub fn csv_quote(s: &str) -> String {
 /// [`csv_quote`]. Numbers are written by the program and never go
 /// through here, so a negative number stays a number.
 pub fn csv_text(s: &str) -> String {
+    csv_text_with(s, ',')
+}
+
+/// [`csv_text`] for a file whose fields are separated by `sep`.
+pub fn csv_text_with(s: &str, sep: char) -> String {
     if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        csv_quote(&format!("'{s}"))
+        csv_quote_with(&format!("'{s}"), sep)
     } else {
-        csv_quote(s)
+        csv_quote_with(s, sep)
     }
 }
 

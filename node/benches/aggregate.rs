@@ -73,6 +73,7 @@ fn config() -> NodeConfig {
                 column: "montant".into(),
             }],
             require_validation: false,
+            drop_folder: None,
         }],
         policy: PolicyConfig {
             share: vec![ShareConfig {
@@ -85,6 +86,8 @@ fn config() -> NodeConfig {
         },
         directory: None,
         metrics_listen: None,
+        api_listen: None,
+        api_behind_proxy: false,
         console_listen: None,
         console: Default::default(),
     }

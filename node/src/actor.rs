@@ -1,13 +1,14 @@
-//! Who acts at the node: someone at its command line, or an agent signed
-//! in to its console. Every operation that changes data (an import, a
+//! Who acts at the node: someone at its command line, an agent signed in
+//! to its console, a business application with its API token, or a
+//! dataset's watched folder. Every operation that changes data (an import, a
 //! validation, a link, a deposit…) is told who acts, records it with what
 //! it changed, and writes it in the audit chain.
 //!
 //! The actor travels as text (the `by` of admin requests and of the
-//! records), `operator:<login>` or `agent:<login>`, so that records,
-//! requests and the audit chain keep the form they always had: a plain
-//! name written before actors were typed reads as an operator. Other ways
-//! in add their own prefix.
+//! records), `operator:<login>`, `agent:<login>`, `token:<name>` or
+//! `folder:<dataset>`, so that records, requests and the audit chain keep
+//! the form they always had: a plain name written before actors were typed
+//! reads as an operator.
 
 use passerelle_protocol::audit;
 
@@ -19,6 +20,12 @@ pub enum Actor {
     System(String),
     /// An agent signed in to the console, by their login.
     Agent(String),
+    /// A business application, by the name of its API token
+    /// (`passerelle-node token add --name`).
+    Token(String),
+    /// A dataset's watched folder (`drop_folder`), by the dataset's name:
+    /// whoever copied the file there is not known to the node.
+    Folder(String),
 }
 
 impl Actor {
@@ -28,6 +35,12 @@ impl Actor {
         let text = text.trim();
         if let Some(login) = text.strip_prefix("agent:") {
             return Self::Agent(login.to_string());
+        }
+        if let Some(name) = text.strip_prefix("token:") {
+            return Self::Token(name.to_string());
+        }
+        if let Some(dataset) = text.strip_prefix("folder:") {
+            return Self::Folder(dataset.to_string());
         }
         Self::System(text.strip_prefix("operator:").unwrap_or(text).to_string())
     }
@@ -46,7 +59,7 @@ impl Actor {
     /// The login or name, without its kind.
     pub fn login(&self) -> &str {
         match self {
-            Self::System(l) | Self::Agent(l) => l,
+            Self::System(l) | Self::Agent(l) | Self::Token(l) | Self::Folder(l) => l,
         }
     }
 
@@ -56,11 +69,14 @@ impl Actor {
     }
 
     /// The actor as the audit chain names it: `operator:<name>` as ever,
-    /// `agent:<login>`.
+    /// else its own text (`agent:<login>`, `token:<name>`,
+    /// `folder:<dataset>`).
     pub fn audit(&self) -> audit::Actor {
         match self {
             Self::System(l) => audit::Actor::Operator(l.clone()),
-            Self::Agent(_) => audit::Actor::Other(self.to_string()),
+            Self::Agent(_) | Self::Token(_) | Self::Folder(_) => {
+                audit::Actor::Other(self.to_string())
+            }
         }
     }
 }
@@ -70,6 +86,8 @@ impl std::fmt::Display for Actor {
         match self {
             Self::System(l) => write!(f, "operator:{l}"),
             Self::Agent(l) => write!(f, "agent:{l}"),
+            Self::Token(n) => write!(f, "token:{n}"),
+            Self::Folder(d) => write!(f, "folder:{d}"),
         }
     }
 }
@@ -80,7 +98,12 @@ mod tests {
 
     #[test]
     fn actors_read_back_and_old_names_are_operators() {
-        for a in [Actor::System("awa".into()), Actor::Agent("ana.b".into())] {
+        for a in [
+            Actor::System("awa".into()),
+            Actor::Agent("ana.b".into()),
+            Actor::Token("logiciel-rsa".into()),
+            Actor::Folder("personnes_recues".into()),
+        ] {
             assert_eq!(Actor::parse(&a.to_string()), a);
             assert_eq!(a.audit().to_string(), a.to_string());
         }
@@ -91,6 +114,8 @@ mod tests {
         // A name given at the command line cannot pass for an agent.
         let typed = Actor::System("agent:ana".into());
         assert_eq!(typed.to_string(), "operator:agent:ana");
+        assert_eq!(Actor::parse(&typed.to_string()), typed);
+        let typed = Actor::System("token:x".into());
         assert_eq!(Actor::parse(&typed.to_string()), typed);
         assert!(Actor::parse("operator:").is_anonymous());
         assert_eq!(

@@ -155,6 +155,22 @@ pub enum Request {
         /// Who resets it.
         by: String,
     },
+    /// Make an integration API token.
+    TokenAdd {
+        /// Its name.
+        name: String,
+        /// `dataset:NAME` or `deposit`.
+        scope: String,
+        /// Who makes it.
+        by: String,
+    },
+    /// Remove an integration API token.
+    TokenRemove {
+        /// Its name.
+        name: String,
+        /// Who removes it.
+        by: String,
+    },
 }
 
 /// A reply on the admin socket.
@@ -200,6 +216,15 @@ pub enum Response {
     },
     /// The console agents.
     Agents(Vec<crate::agents::AgentSummary>),
+    /// A token made: what is kept, and the token (printed once).
+    Token {
+        /// What is kept.
+        record: crate::api::tokens::TokenRecord,
+        /// The token.
+        token: String,
+    },
+    /// A token removed.
+    TokenRemoved(crate::api::tokens::TokenRecord),
     /// Done.
     Done,
 }
@@ -365,6 +390,14 @@ fn dispatch(
                 login: agents::check_login(&login).unwrap_or(login),
                 password,
             })
+        }
+        Request::TokenAdd { name, scope, by } => {
+            crate::api::tokens::add_recorded(config, store, files.root(), &name, &scope, &by, now())
+                .map(|(record, token)| Response::Token { record, token })
+        }
+        Request::TokenRemove { name, by } => {
+            crate::api::tokens::remove_recorded(store, files.root(), &name, &by, now())
+                .map(Response::TokenRemoved)
         }
         Request::Batches => store.batch_states().map(Response::Batches),
         Request::Status => Err(NodeError::Refused(

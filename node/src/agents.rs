@@ -7,10 +7,7 @@
 //! it. Adding, resetting and removing an account are written in the audit
 //! chain with the operator who did it.
 
-use passerelle_protocol::{
-    audit::{Action, Event},
-    UnixTime,
-};
+use passerelle_protocol::{audit::Action, UnixTime};
 use passerelle_web::session::Sessions;
 use serde::{Deserialize, Serialize};
 
@@ -81,28 +78,6 @@ fn roles(codes: &[String]) -> Result<Vec<Role>, NodeError> {
     Ok(out)
 }
 
-fn record(
-    store: &Store,
-    at: UnixTime,
-    by: &Actor,
-    action: &str,
-    login: &str,
-    detail: String,
-) -> Result<(), NodeError> {
-    store.audit(
-        at,
-        Event {
-            actor: by.audit(),
-            action: Action::Other(action.to_string()),
-            person: None,
-            subject: login.to_string(),
-            procedure: None,
-            detail,
-        },
-    )?;
-    Ok(())
-}
-
 fn codes(roles: &[Role]) -> String {
     roles.iter().map(|r| r.code()).collect::<Vec<_>>().join(",")
 }
@@ -147,7 +122,7 @@ pub fn add(
         totp_last_step: 0,
     };
     store.put_agent(&agent)?;
-    record(store, now, &by, "agent_add", &login, codes(&agent.roles))?;
+    store.record(now, &by, Action::AgentAdd, &login, &codes(&agent.roles))?;
     Ok(password)
 }
 
@@ -169,14 +144,9 @@ pub fn remove(store: &Store, login: &str, by: &str, now: UnixTime) -> Result<(),
         return Err(Refusal::UnknownAgent(login).into());
     }
     Sessions::new(store.agent_sessions()).close_all(&login)?;
-    record(
-        store,
-        now,
-        &Actor::parse(by),
-        "agent_remove",
-        &login,
-        String::new(),
-    )
+    store
+        .record(now, &Actor::parse(by), Action::AgentRemove, &login, "")
+        .map(drop)
 }
 
 /// Gives an account a new first password (returned, to change at the
@@ -198,14 +168,9 @@ pub fn reset(store: &Store, login: &str, by: &str, now: UnixTime) -> Result<Stri
     agent.totp_enabled = false;
     store.put_agent(&agent)?;
     Sessions::new(store.agent_sessions()).close_all(&login)?;
-    record(
-        store,
-        now,
-        &Actor::parse(by),
-        "agent_reset",
-        &login,
-        String::new(),
-    )?;
+    store
+        .record(now, &Actor::parse(by), Action::AgentReset, &login, "")
+        .map(drop)?;
     Ok(password)
 }
 

@@ -9,10 +9,7 @@
 use std::{io::Read, path::Path};
 
 use passerelle_config::NodeConfig;
-use passerelle_protocol::{
-    audit::{Action, Event},
-    hex, UnixTime,
-};
+use passerelle_protocol::{audit::Action, hex, UnixTime};
 
 use crate::{
     actor::Actor,
@@ -21,64 +18,6 @@ use crate::{
     store::{BatchMeta, BatchStatus, RolledBack, Store},
     NodeError,
 };
-
-/// What the audit chain says was done to a batch (actions of the node's
-/// own, kept as their names: `batch_import`, `batch_validate`,
-/// `batch_reject`, `batch_rollback`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BatchAction {
-    /// A file imported as a batch.
-    Import,
-    /// A batch validated by a second person: in force.
-    Validate,
-    /// A batch rejected by a second person: never in force.
-    Reject,
-    /// A batch in force withdrawn, the ones before it back in force.
-    Rollback,
-}
-
-impl BatchAction {
-    /// Every action, in order.
-    pub const ALL: [BatchAction; 4] = [Self::Import, Self::Validate, Self::Reject, Self::Rollback];
-
-    /// The name in the audit chain.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Import => "batch_import",
-            Self::Validate => "batch_validate",
-            Self::Reject => "batch_reject",
-            Self::Rollback => "batch_rollback",
-        }
-    }
-
-    /// The chain's action.
-    pub fn action(self) -> Action {
-        Action::Other(self.name().to_string())
-    }
-}
-
-/// Writes a decision on a batch in the audit chain.
-fn record(
-    store: &Store,
-    at: UnixTime,
-    by: &Actor,
-    what: BatchAction,
-    meta: &BatchMeta,
-    detail: String,
-) -> Result<(), NodeError> {
-    store.audit(
-        at,
-        Event {
-            actor: by.audit(),
-            action: what.action(),
-            person: None,
-            subject: meta.id.to_string(),
-            procedure: None,
-            detail,
-        },
-    )?;
-    Ok(())
-}
 
 /// The actor of `by`, refused when it names nobody.
 fn acting(by: &str, doing: &'static str) -> Result<Actor, NodeError> {
@@ -173,7 +112,13 @@ pub fn import_file(
             "active"
         }
     );
-    record(store, now, &actor, BatchAction::Import, &meta, detail)?;
+    store.record(
+        now,
+        &actor,
+        Action::BatchImport,
+        &meta.id.to_string(),
+        &detail,
+    )?;
     Ok(meta)
 }
 
@@ -187,7 +132,13 @@ pub fn validate(store: &Store, id: u64, by: &str, at: UnixTime) -> Result<BatchM
     let meta = store.validate(id, &actor, at)?;
     tracing::info!(batch = id, by = %actor, "batch validated");
     let detail = meta.dataset.clone();
-    record(store, at, &actor, BatchAction::Validate, &meta, detail)?;
+    store.record(
+        at,
+        &actor,
+        Action::BatchValidate,
+        &meta.id.to_string(),
+        &detail,
+    )?;
     Ok(meta)
 }
 
@@ -209,7 +160,13 @@ pub fn reject(
     let meta = store.reject(id, &actor, &reason, at)?;
     tracing::info!(batch = id, by = %actor, "batch rejected");
     let detail = format!("{} {reason}", meta.dataset).trim().to_string();
-    record(store, at, &actor, BatchAction::Reject, &meta, detail)?;
+    store.record(
+        at,
+        &actor,
+        Action::BatchReject,
+        &meta.id.to_string(),
+        &detail,
+    )?;
     Ok(meta)
 }
 
@@ -244,13 +201,12 @@ pub fn rollback(
         })
         .collect();
     let detail = format!("{dataset} {}", back.join(" "));
-    record(
-        store,
+    store.record(
         at,
         &actor,
-        BatchAction::Rollback,
-        &done.withdrawn,
-        detail,
+        Action::BatchRollback,
+        &done.withdrawn.id.to_string(),
+        &detail,
     )?;
     Ok(done)
 }

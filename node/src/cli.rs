@@ -154,6 +154,12 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Tokens of the integration API (api_listen in node.toml).
+    Token {
+        /// What to do.
+        #[command(subcommand)]
+        command: crate::api::command::TokenCommand,
+    },
 }
 
 /// `document` subcommands.
@@ -365,6 +371,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Backup { to, include_keys } => step::backup(dir, &to, include_keys).await,
         Command::Restore { from } => step::restore(dir, &from).await,
         Command::Audit { command } => step::audit(dir, command).await,
+        Command::Token { command } => crate::api::command::run(dir, command).await,
         Command::Batches { format } => step::batches(dir, format).await,
     }
 }

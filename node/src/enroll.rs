@@ -196,6 +196,8 @@ fn write_files(
         policy: Default::default(),
         directory: None,
         metrics_listen: None,
+        api_listen: None,
+        api_behind_proxy: false,
         console_listen: None,
         console: Default::default(),
     };

@@ -30,6 +30,9 @@
 //! - [`handshake`]: why a handshake with the hub failed, and the fix.
 //! - [`metrics`]: optional Prometheus metrics on a local address.
 //! - [`admin`]: requests other commands send to a running node.
+//! - [`api`]: the integration API for business software (tokens, dataset
+//!   files, deposits, OpenAPI document); [`drop`]: watched folders;
+//!   [`intake`]: the import path both share, recorded in the audit chain.
 //! - [`cli`]: the command line and its dispatcher; [`commands`]: one
 //!   named step per command.
 
@@ -37,6 +40,7 @@ pub mod actor;
 pub mod admin;
 pub mod agents;
 pub mod answer;
+pub mod api;
 pub mod batches;
 pub mod cli;
 pub mod commands;
@@ -44,10 +48,12 @@ pub mod console;
 pub mod data;
 pub mod debris;
 pub mod doctor;
+pub mod drop;
 pub mod enroll;
 pub mod error;
 pub mod handshake;
 pub mod identity;
+pub mod intake;
 pub mod metrics;
 pub mod paths;
 pub mod refusal;

@@ -45,6 +45,7 @@ fn dataset() -> DatasetConfig {
             column: "m".into(),
         }],
         require_validation: false,
+        drop_folder: None,
     }
 }
 

@@ -36,10 +36,13 @@ fn node_dir(dir: &Path) {
             }],
             measures: vec![],
             require_validation: false,
+            drop_folder: None,
         }],
         policy: PolicyConfig::default(),
         directory: None,
         metrics_listen: None,
+        api_listen: None,
+        api_behind_proxy: false,
         console_listen: None,
         console: Default::default(),
     };

@@ -98,3 +98,33 @@ pub struct AggregateAnswer {
     /// Cells at every shared level.
     pub cells: Vec<AnswerCell>,
 }
+
+/// A hub's answer to an [`AggregateQuery`] from its own published result
+/// (a regional hub enrolled as a node of a national hub): the published
+/// cells, already disclosure-controlled, and what they were composed from,
+/// so the national bundle chains back to the regional one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComposedAnswer {
+    /// The cells, as an aggregate answer. A cell the regional hub withholds
+    /// is [`Suppression::Secondary`] whatever its reason (the reason is not
+    /// published); a cell it has no figure for is left out.
+    pub answer: AggregateAnswer,
+    /// The regional result the cells are taken from.
+    pub from: ComposedFrom,
+}
+
+/// Which published result a [`ComposedAnswer`] was taken from: what the
+/// statement of that result's provenance bundle names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComposedFrom {
+    /// The answering hub's indicator id.
+    pub indicator: String,
+    /// When that result was composed (its bundle's `computed_at`).
+    pub computed_at: crate::UnixTime,
+    /// SHA-256 of each signed answer the result was composed from, in the
+    /// order of its bundle's contributions.
+    pub answers: Vec<[u8; 32]>,
+}
+
+/// Signed answers at most a [`ComposedFrom`] lists.
+pub const MAX_COMPOSED_FROM: usize = 10_000;

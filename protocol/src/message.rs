@@ -190,6 +190,32 @@ pub enum Answer {
         /// complete second of the node's clock.
         until: UnixTime,
     },
+    /// Reply to [`Query::Aggregate`] from a hub answering as a node of
+    /// another hub (hub of hubs): its published, already protected cells,
+    /// and the result they come from. Added last, so every earlier answer
+    /// keeps its encoding.
+    Composed(Box<crate::aggregate::ComposedAnswer>),
+}
+
+impl Answer {
+    /// The aggregate cells of an [`Answer::Aggregate`] or an
+    /// [`Answer::Composed`].
+    pub fn aggregate(&self) -> Option<&crate::aggregate::AggregateAnswer> {
+        match self {
+            Answer::Aggregate(a) => Some(a),
+            Answer::Composed(c) => Some(&c.answer),
+            _ => None,
+        }
+    }
+
+    /// [`Answer::aggregate`], by value.
+    pub fn into_aggregate(self) -> Option<crate::aggregate::AggregateAnswer> {
+        match self {
+            Answer::Aggregate(a) => Some(a),
+            Answer::Composed(c) => Some(c.answer),
+            _ => None,
+        }
+    }
 }
 
 /// Why a node refused a query. Every refusal is returned to the hub and

@@ -32,7 +32,6 @@ use passerelle_protocol::{
     codec::{self, CodecError},
     envelope::{Outcome, ReplyBody, SignedReply},
     geo::Level,
-    message::Answer,
     period::Period,
     sign::{sha256, SigningKey},
     UnixTime,
@@ -44,6 +43,7 @@ use crate::{
     compose::{ResultCell, Status},
     formula::Formula,
     hexbytes::Hex,
+    population::Denominators,
 };
 
 /// Version of the bundle format written by this build.
@@ -88,6 +88,10 @@ pub struct Statement {
     pub cells: Vec<ResultCell>,
     /// The signed answers the result was composed from.
     pub contributions: Vec<Contribution>,
+    /// The population figures the result divided by, when not the
+    /// built-in 2017 ones (absent then, so earlier bundles read the same).
+    #[serde(default, skip_serializing_if = "Denominators::is_empty")]
+    pub denominators: Denominators,
 }
 
 /// The catalog definition of an indicator, as far as computing it goes.
@@ -183,11 +187,12 @@ pub enum BundleError {
     Json(#[from] serde_json::Error),
 }
 
-/// The aggregate answer in a signed reply's body, if it is one.
+/// The aggregate answer in a signed reply's body, if it is one (a node's,
+/// or a regional hub's composed answer).
 pub fn answer(body: &ReplyBody) -> Option<&AggregateAnswer> {
     match &body.outcome {
-        Outcome::Answered(Answer::Aggregate(a)) => Some(a),
-        _ => None,
+        Outcome::Answered(a) => a.aggregate(),
+        Outcome::Refused(_) => None,
     }
 }
 
@@ -257,6 +262,7 @@ pub fn statement(
             .cloned()
             .collect(),
         contributions,
+        denominators: Denominators::default(),
     })
 }
 

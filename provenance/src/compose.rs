@@ -16,7 +16,10 @@ use passerelle_protocol::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::formula::{round, Formula, Term};
+use crate::{
+    formula::{round, Formula, Term},
+    population::Denominators,
+};
 
 /// Where a composed value stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,7 +52,7 @@ pub fn measure(term: &Term) -> Option<(String, Measure)> {
     match term {
         Term::Count(d) => Some((d.clone(), Measure::Count)),
         Term::Sum(d, m) => Some((d.clone(), Measure::Sum(m.clone()))),
-        Term::Population => None,
+        Term::Population | Term::PopulationAged(_) => None,
     }
 }
 
@@ -71,11 +74,37 @@ fn combine(a: V, b: V, f: impl Fn(f64, f64) -> Option<f64>) -> V {
     }
 }
 
-fn term_value(term: &Term, answers: &Answers, level: Level, code: &str, period: &Period) -> V {
+/// The year of a period.
+pub fn year(period: &Period) -> u16 {
+    match *period {
+        Period::Year(y) | Period::Quarter(y, _) | Period::Month(y, _) => y,
+    }
+}
+
+/// A population term's value: the recorded denominator for the period's
+/// year, or with none recorded, the built-in 2017 figure (all ages only).
+fn population(term: &Term, den: &Denominators, level: Level, code: &str, period: &Period) -> V {
+    let ages = match term {
+        Term::PopulationAged(b) => Some(*b),
+        _ => None,
+    };
+    let recorded = den.value(year(period), ages, level, code);
+    let v = match (recorded, ages) {
+        (Some(v), _) => Some(v),
+        (None, None) => geo::population_2017(level, code),
+        (None, Some(_)) => None,
+    };
+    v.map(|p| V::Val(p as f64)).unwrap_or(V::Missing)
+}
+
+fn term_value(
+    term: &Term,
+    answers: &Answers,
+    den: &Denominators,
+    (level, code, period): (Level, &str, &Period),
+) -> V {
     let Some(key) = measure(term) else {
-        return geo::population_2017(level, code)
-            .map(|p| V::Val(p as f64))
-            .unwrap_or(V::Missing);
+        return population(term, den, level, code, period);
     };
     let Some(list) = answers.get(&key) else {
         return V::Missing;
@@ -98,10 +127,15 @@ fn term_value(term: &Term, answers: &Answers, level: Level, code: &str, period: 
     out
 }
 
-fn operand(terms: &[Term], answers: &Answers, level: Level, code: &str, period: &Period) -> V {
+fn operand(
+    terms: &[Term],
+    answers: &Answers,
+    den: &Denominators,
+    (level, code, period): (Level, &str, &Period),
+) -> V {
     terms
         .iter()
-        .map(|t| term_value(t, answers, level, code, period))
+        .map(|t| term_value(t, answers, den, (level, code, period)))
         .reduce(|a, b| combine(a, b, |x, y| Some(x + y)))
         .unwrap_or(V::Missing)
 }
@@ -109,13 +143,24 @@ fn operand(terms: &[Term], answers: &Answers, level: Level, code: &str, period: 
 /// The periods covered by the answers; the reference year alone when the
 /// indicator reads only the built-in population.
 pub fn periods(formula: &Formula, answers: &Answers) -> Vec<Period> {
+    periods_with(formula, answers, &Denominators::default())
+}
+
+/// The periods covered by the answers; for an indicator that reads only
+/// populations, the years of its recorded denominators, or 2017 (the
+/// built-in figures).
+pub fn periods_with(formula: &Formula, answers: &Answers, den: &Denominators) -> Vec<Period> {
     let set: BTreeSet<Period> = answers
         .values()
         .flatten()
         .flat_map(|a| a.cells.iter().map(|c| c.period))
         .collect();
     if set.is_empty() && formula.datasets().is_empty() {
-        return vec![Period::Year(2017)];
+        let years = den.years();
+        if years.is_empty() {
+            return vec![Period::Year(2017)];
+        }
+        return years.into_iter().map(Period::Year).collect();
     }
     set.into_iter().collect()
 }
@@ -188,28 +233,40 @@ fn territories(terms: &[Term], answers: &Answers, level: Level, code: &str, peri
 }
 
 /// Composes an indicator (its formula, rounded to `decimals`) for every
-/// unit of every level and every period.
+/// unit of every level and every period, with the built-in 2017
+/// population.
 pub fn compose(formula: &Formula, decimals: u8, answers: &Answers) -> Vec<ResultCell> {
+    compose_with(formula, decimals, answers, &Denominators::default())
+}
+
+/// [`compose`] with recorded denominators (see [`crate::population`]).
+pub fn compose_with(
+    formula: &Formula,
+    decimals: u8,
+    answers: &Answers,
+    den: &Denominators,
+) -> Vec<ResultCell> {
     let mut out = Vec::new();
-    for period in periods(formula, answers) {
+    for period in periods_with(formula, answers, den) {
         for level in Level::ALL {
             for code in geo::codes(level) {
+                let at = (level, code, &period);
                 let v = match formula {
                     Formula::Territories(a) => territories(a, answers, level, code, &period),
-                    Formula::Sum(a) => operand(a, answers, level, code, &period),
+                    Formula::Sum(a) => operand(a, answers, den, at),
                     Formula::Difference(a, b) => combine(
-                        operand(a, answers, level, code, &period),
-                        operand(b, answers, level, code, &period),
+                        operand(a, answers, den, at),
+                        operand(b, answers, den, at),
                         |x, y| Some(x - y),
                     ),
                     Formula::Ratio(a, b) => combine(
-                        operand(a, answers, level, code, &period),
-                        operand(b, answers, level, code, &period),
+                        operand(a, answers, den, at),
+                        operand(b, answers, den, at),
                         |x, y| (y != 0.0).then(|| x / y),
                     ),
                     Formula::Rate(a, b, per) => combine(
-                        operand(a, answers, level, code, &period),
-                        operand(b, answers, level, code, &period),
+                        operand(a, answers, den, at),
+                        operand(b, answers, den, at),
                         |x, y| (y != 0.0).then(|| x / y * per),
                     ),
                 };

@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::population::AgeBand;
+
 /// One term of an operand.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Term {
@@ -12,12 +14,16 @@ pub enum Term {
     Count(String),
     /// The sum of a dataset's measure.
     Sum(String, String),
-    /// INSEE population 2017.
+    /// The population of all ages: the operator's figures for the
+    /// period's year (see [`crate::population`]), INSEE 2017 by default.
     Population,
+    /// The population in an age band, from the operator's figures.
+    PopulationAged(AgeBand),
 }
 
 impl Term {
-    /// Reads `dataset`, `dataset.measure` or `ref:population`.
+    /// Reads `dataset`, `dataset.measure`, `ref:population` or
+    /// `ref:population:BAND` (`60+`, `0-17`).
     ///
     /// # Errors
     /// The reason, when the text is none of these.
@@ -30,9 +36,12 @@ impl Term {
         if let Some(r) = s.strip_prefix("ref:") {
             return match r {
                 "population" => Ok(Term::Population),
-                other => Err(format!(
-                    "unknown reference {other:?} (known: ref:population)"
-                )),
+                other => match other.strip_prefix("population:") {
+                    Some(band) => AgeBand::parse(band).map(Term::PopulationAged),
+                    None => Err(format!(
+                        "unknown reference {other:?} (known: ref:population, ref:population:60+)"
+                    )),
+                },
             };
         }
         match s.split_once('.') {
@@ -48,7 +57,7 @@ impl Term {
     pub fn dataset(&self) -> Option<&str> {
         match self {
             Term::Count(d) | Term::Sum(d, _) => Some(d),
-            Term::Population => None,
+            Term::Population | Term::PopulationAged(_) => None,
         }
     }
 }
@@ -59,6 +68,7 @@ impl std::fmt::Display for Term {
             Term::Count(d) => f.write_str(d),
             Term::Sum(d, m) => write!(f, "{d}.{m}"),
             Term::Population => f.write_str("ref:population"),
+            Term::PopulationAged(b) => write!(f, "ref:population:{b}"),
         }
     }
 }
@@ -87,6 +97,22 @@ impl Formula {
                 a.iter().chain(b).collect()
             }
         }
+    }
+
+    /// The population terms (`None`: all ages), without repeats.
+    pub fn populations(&self) -> Vec<Option<AgeBand>> {
+        let mut p: Vec<Option<AgeBand>> = self
+            .terms()
+            .iter()
+            .filter_map(|t| match t {
+                Term::Population => Some(None),
+                Term::PopulationAged(b) => Some(Some(*b)),
+                Term::Count(_) | Term::Sum(..) => None,
+            })
+            .collect();
+        p.sort();
+        p.dedup();
+        p
     }
 
     /// Datasets read, without repeats.

@@ -14,8 +14,11 @@
 //! - [`bundle`]: the provenance bundle, the hub's signed statement in it,
 //!   and the rule deciding which answers it may disclose.
 //! - [`hexbytes`]: bytes written as hexadecimal text in bundles.
+//! - [`population`]: the reference populations (denominators) a
+//!   composition used.
 
 pub mod bundle;
 pub mod compose;
 pub mod formula;
 pub mod hexbytes;
+pub mod population;

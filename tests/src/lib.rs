@@ -17,6 +17,8 @@
 //!   gateway, for codes and notices.
 //! - [`vault`]: a person's account, link codes and documents, over HTTP
 //!   and the node's admin socket.
+//! - [`swarm`]: many light nodes in one process, for the fan-out
+//!   benchmark; [`plot`]: its log-log SVG chart.
 
 use std::{future::Future, path::PathBuf, time::Duration};
 
@@ -30,9 +32,11 @@ pub mod disk;
 pub mod flood;
 pub mod oidc;
 pub mod oidc_setup;
+pub mod plot;
 pub mod process;
 pub mod relay;
 pub mod smtp;
+pub mod swarm;
 pub mod vault;
 
 /// Installs the crypto provider and a test log subscriber.
@@ -298,6 +302,7 @@ pub fn recues_config(
         }],
         measures: vec![],
         require_validation: validation,
+        drop_folder: None,
     };
     let p = PolicyConfig {
         share: vec![ShareConfig {

@@ -239,6 +239,11 @@ impl HubProcess {
         self.process.kill();
     }
 
+    /// The hub process's id (to read its CPU time and memory).
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
     /// The hub's log so far (for failure messages).
     pub fn log(&self) -> String {
         self.process.log()

@@ -135,7 +135,7 @@ async fn agents_import_validate_link_and_deposit_in_chromium() {
         ]
     );
     // The report lists every bad row, on screen and in the file.
-    assert_eq!(report["errorsCsv"][0], "\u{feff}ligne;colonne;erreur");
+    assert_eq!(report["errorsCsv"][0], "\u{feff}ligne;colonne;raison");
     assert_eq!(
         report["errorsCsv"].as_array().unwrap().len(),
         3,

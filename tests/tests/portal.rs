@@ -3,8 +3,16 @@
 
 use passerelle_tests::{http_get, rows, rows_csv, Net};
 
+#[path = "portal/audience.rs"]
+mod audience;
+#[path = "portal/directory_actors.rs"]
+mod directory_actors;
+#[path = "portal/exports.rs"]
+mod exports;
 #[path = "portal/figures.rs"]
 mod figures;
+#[path = "portal/programmes.rs"]
+mod programmes;
 #[path = "portal/small_cells.rs"]
 mod small_cells;
 

@@ -13,6 +13,9 @@ use passerelle_provenance::{
 use passerelle_tests::{http_get, rows, rows_csv, Net};
 use passerelle_verify::{check, Failure};
 
+#[path = "provenance/population.rs"]
+mod population;
+
 const ID: &str = "personnes-recues";
 
 /// Rows with at least 20 people in every commune and period: nothing is

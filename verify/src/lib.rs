@@ -10,8 +10,15 @@
 //! (`passerelle-provenance`). It reads one file and does nothing else: no
 //! network, no clock.
 //!
+//! [`chain`] checks that a regional hub's bundle is the one a national
+//! bundle's contribution was taken from (hub of hubs).
+//!
 //! [`check`] collects every failure, each with its precise reason, rather
 //! than stopping at the first.
+
+mod chain;
+
+pub use chain::{chain, composed};
 
 use passerelle_certs::tls::{verify_hub_cert, verify_node_cert};
 use passerelle_protocol::{
@@ -397,7 +404,12 @@ fn recompute(s: &Statement, answers: Option<Answers>, r: &mut Report) {
         ));
         return;
     };
-    let all = compose::compose(&s.indicator.formula, s.indicator.decimals, &answers);
+    let all = compose::compose_with(
+        &s.indicator.formula,
+        s.indicator.decimals,
+        &answers,
+        &s.denominators,
+    );
     let recomputed: Vec<_> = all.into_iter().filter(|c| s.scope.contains(c)).collect();
     let place = |c: &compose::ResultCell| format!("{:?} {} {}", c.level, c.code, c.period);
     for p in &s.cells {

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 const USAGE: &str =
     "usage: passerelle-verify BUNDLE.json [--ca-fingerprint HEX] [--public PUBLIC.json]
+                         [--regional REGIONAL.json]...
 
 Checks a provenance bundle downloaded from a Passerelle portal (\"Vérifier
 ce chiffre\"): the hub's signature, every certificate back to the network's
@@ -14,13 +15,17 @@ CA, every node signature it holds, and every published value recomputed.
 Give the CA fingerprint printed on the portal with --ca-fingerprint, or
 compare it with the one printed here. An auditor checking the operator's
 full export gives the public bundle with --public: the export must hold
-every answer the public bundle attests.";
+every answer the public bundle attests. A national hub's bundle built from
+regional hubs' answers takes each regional hub's bundle with --regional:
+each is checked in full, and must be the result the national bundle's
+answer from that hub was taken from (hub of hubs).";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut file = None;
     let mut fingerprint = None;
     let mut public = None;
+    let mut regional = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -47,6 +52,13 @@ fn main() -> ExitCode {
                 Some(p) => public = Some(p.clone()),
                 None => {
                     eprintln!("--public needs a file\n\n{USAGE}");
+                    return ExitCode::from(2);
+                }
+            },
+            "--regional" => match it.next() {
+                Some(p) => regional.push(p.clone()),
+                None => {
+                    eprintln!("--regional needs a file\n\n{USAGE}");
                     return ExitCode::from(2);
                 }
             },
@@ -81,6 +93,34 @@ fn main() -> ExitCode {
                 eprintln!("cannot read {p}: {e}");
                 return ExitCode::from(2);
             }
+        }
+    }
+    for r in &regional {
+        let rb = match std::fs::read(r) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("cannot read {r}: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let inner = passerelle_verify::check(&rb, None);
+        for fp in &inner.ca_fingerprints {
+            report
+                .checked
+                .push(format!("{r}: regional CA fingerprint (SHA-256) {fp}"));
+        }
+        report
+            .checked
+            .extend(inner.checked.iter().map(|l| format!("{r}: {l}")));
+        report
+            .unchecked
+            .extend(inner.unchecked.iter().map(|l| format!("{r}: {l}")));
+        report.failures.extend(inner.failures);
+        match passerelle_verify::chain(&bytes, &rb) {
+            Ok(node) => report.checked.push(format!(
+                "The answer of {node} was taken from {r}'s published result, cell for cell."
+            )),
+            Err(f) => report.failures.push(f),
         }
     }
     for fp in &report.ca_fingerprints {

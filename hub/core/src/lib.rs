@@ -24,12 +24,15 @@
 //! - [`federation`]: signed queries to nodes, verified replies, status polls.
 //! - [`download`]: documents streamed from a node, checked, with a stall
 //!   deadline.
+//! - [`actors`]: directory entries the operator adds for actors
+//!   without a node.
 //! - [`partners`]: partner professionals' accounts and sessions.
 //! - [`ratelimit`]: attempts per address.
 //! - [`loglimit`]: repeated log events per peer, with the count left out.
 //! - [`metrics`]: the process-wide metrics registry.
 //! - [`french`]: numbers and dates written for French readers.
 
+pub mod actors;
 pub mod contest;
 pub mod download;
 pub mod error;

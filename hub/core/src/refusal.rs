@@ -178,6 +178,18 @@ pub enum Refusal {
         /// The id asked for.
         id: String,
     },
+    /// A directory entry the operator gave is not acceptable.
+    #[error("directory entry refused: {why}")]
+    BadDirectoryEntry {
+        /// Every problem, with the option to fix.
+        why: String,
+    },
+    /// No directory entry of the operator with that id.
+    #[error("no directory entry {id} (see passerelle-hub directory list)")]
+    UnknownActor {
+        /// The id asked for.
+        id: String,
+    },
     /// Too many partner requests wait for the operator.
     #[error("{max} partner requests already wait: approve or refuse some (passerelle-hub partner requests)")]
     TooManyPartnerRequests {

@@ -10,18 +10,27 @@
 //! - [`catalog`]: the indicator catalog (TOML; shipped and local).
 //! - [`compose`]: indicators composed from node answers (pure).
 //! - [`refresh`]: plan, fan-out, fold; history and offline verification.
+//! - [`population`]: reference populations from the operator's INSEE file.
 //! - [`publish`]: the publishing rules (published, or kept as a draft).
 //! - [`provenance`]: signed provenance bundles of published results.
 //! - [`retention`]: what each indicator keeps of its history.
 //! - [`resources`]: the resource centre's documents.
+//! - [`view`]: who reads what (public or partners): the one place the
+//!   catalog's `audience` is enforced for the portal.
+//! - [`programme`]: social-action programmes, their targets and the
+//!   written part of their reports.
 
 pub mod catalog;
 pub mod compose;
+pub mod population;
+pub mod programme;
 pub mod provenance;
 pub mod publish;
 pub mod refresh;
 pub mod resources;
 pub mod retention;
+mod stored;
+pub mod view;
 
 use std::{
     collections::HashMap,
@@ -39,13 +48,19 @@ use passerelle_hub_core::{
 
 pub use publish::Draft;
 pub use refresh::IndicatorResult;
+pub use view::{PartnerPass, Reader};
 
 /// The observatory's state: the catalog, the latest published result of
 /// each indicator and the draft of a more recent refresh, if any (both
 /// without provenance), for pages read far more often than results change.
 pub struct Observatory {
-    /// The indicator catalog.
+    /// The whole indicator catalog (public and partner-only entries): for
+    /// the operator and the refresh. Pages read through [`view`].
     pub catalog: Vec<catalog::Indicator>,
+    themes: Vec<catalog::Theme>,
+    populations: population::Populations,
+    /// The programmes declared with the catalog (none until set).
+    pub programmes: Vec<programme::Programme>,
     store: Store,
     latest: RwLock<HashMap<String, Arc<IndicatorResult>>>,
     /// Per indicator: the draft newer than the published result (`None`
@@ -59,6 +74,9 @@ impl Observatory {
     pub fn new(catalog: Vec<catalog::Indicator>, store: Store) -> Self {
         Self {
             catalog,
+            themes: catalog::theme::shipped(),
+            populations: population::Populations::default(),
+            programmes: Vec::new(),
             store,
             latest: RwLock::default(),
             drafts: RwLock::default(),
@@ -66,7 +84,32 @@ impl Observatory {
         }
     }
 
-    /// A catalog entry by id.
+    /// The observatory over a loaded catalog (its themes and indicators).
+    pub fn with_catalog(catalog: catalog::Catalog, store: Store) -> Self {
+        let mut obs = Self::new(catalog.indicators, store);
+        obs.themes = catalog.themes;
+        obs
+    }
+
+    /// The same observatory dividing by these reference populations.
+    #[must_use]
+    pub fn with_populations(mut self, populations: population::Populations) -> Self {
+        self.populations = populations;
+        self
+    }
+
+    /// The reference populations (empty: the built-in 2017 figures).
+    pub fn populations(&self) -> &population::Populations {
+        &self.populations
+    }
+
+    /// The themes, in display order.
+    pub fn themes(&self) -> &[catalog::Theme] {
+        &self.themes
+    }
+
+    /// A catalog entry by id, whatever its audience (operator use; pages
+    /// use [`Observatory::indicator_for`]).
     pub fn indicator(&self, id: &str) -> Option<&catalog::Indicator> {
         self.catalog.iter().find(|i| i.id == id)
     }

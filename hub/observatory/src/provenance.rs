@@ -57,7 +57,7 @@ pub fn bundle(
         formula: ind.formula.clone(),
         decimals: ind.decimals,
     };
-    let statement = bundle::statement(
+    let mut statement = bundle::statement(
         definition,
         result.computed_at,
         now,
@@ -67,6 +67,7 @@ pub fn bundle(
         kind,
     )
     .map_err(bad)?;
+    statement.denominators = result.denominators.clone();
     bundle::seal(&statement, &cas(hub), &hub.hub_cert_der, &hub.key).map_err(bad)
 }
 

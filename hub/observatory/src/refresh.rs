@@ -37,6 +37,7 @@ use tracing::{info, warn};
 use crate::{
     catalog::Indicator,
     compose::{self, Answers, ResultCell, Status},
+    population::{Denominators, Populations},
     publish::{self, Absence, Composition, Decision, Gap},
     Observatory,
 };
@@ -100,8 +101,9 @@ pub struct Provenance {
     pub signed: SignedReply,
 }
 
-/// A composed indicator, as kept in history.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A composed indicator, as kept in history. Reads records written before
+/// `denominators` existed (see [`crate::stored`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IndicatorResult {
     /// Indicator id.
     pub indicator: String,
@@ -113,6 +115,11 @@ pub struct IndicatorResult {
     pub coverage: Coverage,
     /// Signed contributions.
     pub provenance: Vec<Provenance>,
+    /// The population figures divided by, when not the built-in 2017
+    /// ones (see [`crate::population`]). Always written; a record written
+    /// before this field existed reads as empty (the 2017 figures it used).
+    #[serde(default)]
+    pub denominators: Denominators,
 }
 
 /// One question the refresh will ask: a dataset's measure, of one node.
@@ -241,6 +248,17 @@ pub fn fold(
     replies: Vec<Reply>,
     computed_at: UnixTime,
 ) -> Composition {
+    fold_with(ind, plan, replies, computed_at, &Populations::default())
+}
+
+/// [`fold`] with the operator's reference populations.
+pub fn fold_with(
+    ind: &Indicator,
+    plan: Plan,
+    replies: Vec<Reply>,
+    computed_at: UnixTime,
+    populations: &Populations,
+) -> Composition {
     let mut coverage = Coverage::default();
     let mut gaps = plan.failed;
     let mut answers = Answers::new();
@@ -249,7 +267,12 @@ pub fn fold(
         match outcome {
             Err(why) => gaps.push(ask.gap(why)),
             Ok((cert_der, body, signed)) => match body.outcome {
-                Outcome::Answered(Answer::Aggregate(a)) => {
+                // A regional hub answers with its published cells
+                // (`Answer::Composed`); they compose like a node's.
+                Outcome::Answered(answer @ (Answer::Aggregate(_) | Answer::Composed(_))) => {
+                    let Some(a) = answer.into_aggregate() else {
+                        continue;
+                    };
                     coverage.answered.push(Answered {
                         node_id: ask.node_id.to_string(),
                         name: ask.name.clone(),
@@ -279,7 +302,8 @@ pub fn fold(
     coverage.failed = gaps.iter().map(Failed::from).collect();
     // Provenance in a stable order too, whatever order replies came in.
     provenance.sort_by(|a, b| (&a.dataset, &a.cert_der).cmp(&(&b.dataset, &b.cert_der)));
-    let cells = compose::compose(ind, &answers);
+    let denominators = populations.denominators(&ind.formula, &answers);
+    let cells = compose::compose_with(ind, &answers, &denominators);
     coverage.suppressed = cells
         .iter()
         .filter(|c| c.status == Status::Suppressed)
@@ -292,6 +316,7 @@ pub fn fold(
             cells,
             coverage,
             provenance,
+            denominators,
         },
         gaps,
     }
@@ -339,7 +364,7 @@ pub async fn refresh(
     let approvals = passerelle_hub_core::providers::approvals(&fed.hub.store)?;
     let plan = plan(ind, &nodes, &approvals, &|n| fed.live(n).is_some());
     let replies = fan_out(fed, &plan.asks).await;
-    let decision = publish::decide(ind, fold(ind, plan, replies, now()));
+    let decision = publish::decide(ind, fold_with(ind, plan, replies, now(), obs.populations()));
     match &decision {
         Decision::Publish(result) => {
             fed.hub
@@ -427,10 +452,15 @@ pub fn verify(
             .signed
             .verify(&identity.public_key, &identity.node_id, None)
             .map_err(|e| bad(format!("contribution {i} from {}: {e}", identity.node_id)))?;
-        match body.outcome {
-            Outcome::Answered(Answer::Aggregate(a))
-                if a.query.dataset == p.dataset && a.query.measure == p.measure =>
+        match body.outcome.clone() {
+            Outcome::Answered(answer)
+                if answer.aggregate().is_some_and(|a| {
+                    a.query.dataset == p.dataset && a.query.measure == p.measure
+                }) =>
             {
+                let Some(a) = answer.into_aggregate() else {
+                    continue;
+                };
                 answers
                     .entry((p.dataset.clone(), p.measure.clone()))
                     .or_default()
@@ -444,7 +474,7 @@ pub fn verify(
             }
         }
     }
-    let recomputed = compose::compose(ind, &answers);
+    let recomputed = compose::compose_with(ind, &answers, &result.denominators);
     if recomputed.len() != result.cells.len() {
         return Err(bad(format!(
             "{} cells recomputed, {} published",

@@ -37,6 +37,8 @@ fn indicator(formula: Formula) -> Indicator {
         formula,
         decimals: 0,
         partial: Default::default(),
+        audience: Default::default(),
+        reference: None,
     }
 }
 

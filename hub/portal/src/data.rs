@@ -7,7 +7,7 @@
 use passerelle_protocol::geo::{self, Level};
 use serde_json::{json, Value};
 
-use passerelle_link::output::{csv_text, rfc3339};
+use passerelle_link::output::rfc3339;
 use passerelle_observatory::{
     catalog::{round, Indicator},
     compose::Status,
@@ -15,7 +15,10 @@ use passerelle_observatory::{
     Draft, IndicatorResult,
 };
 
-use crate::state::Ctx;
+use crate::{
+    export::{Csv, Dialect, Field},
+    state::Ctx,
+};
 
 fn status(s: Status) -> &'static str {
     match s {
@@ -34,7 +37,7 @@ fn catalog_entry(i: &Indicator) -> Value {
 
 /// The catalog as JSON.
 pub fn catalog(ctx: &Ctx) -> Value {
-    Value::Array(ctx.catalog().iter().map(catalog_entry).collect())
+    Value::Array(ctx.catalog().into_iter().map(catalog_entry).collect())
 }
 
 /// An indicator's latest published values as JSON, optionally at one
@@ -94,38 +97,45 @@ pub fn indicator_json(
     })
 }
 
-/// An indicator's latest values as CSV (`.` decimal point, UTF-8): each
-/// value with exactly the indicator's decimals, each text neutralized
-/// against spreadsheet formulas ([`csv_text`]).
-pub fn indicator_csv(ind: &Indicator, r: &IndicatorResult, level: Option<Level>) -> String {
-    let mut out = String::from("indicateur,niveau,code,nom,periode,valeur,statut\n");
-    let digits = usize::from(ind.decimals);
+/// An indicator's latest values as CSV in `dialect` ([`crate::export`]):
+/// each value with exactly the indicator's decimals, each text
+/// neutralized against spreadsheet formulas, the name always quoted.
+pub fn indicator_csv(
+    ind: &Indicator,
+    r: &IndicatorResult,
+    level: Option<Level>,
+    dialect: Dialect,
+) -> String {
+    let mut csv = Csv::new(
+        dialect,
+        &[
+            "indicateur",
+            "niveau",
+            "code",
+            "nom",
+            "periode",
+            "valeur",
+            "statut",
+        ],
+    );
     for c in r
         .cells
         .iter()
         .filter(|c| level.is_none_or(|l| c.level == l))
     {
-        // The name is always quoted, as it always was.
-        let name = csv_text(geo::name(c.level, &c.code).unwrap_or_default());
-        let name = if name.starts_with('"') {
-            name
-        } else {
-            format!("\"{name}\"")
-        };
-        let value = c
-            .value
-            .map(|v| format!("{:.digits$}", round(v, ind.decimals)))
-            .unwrap_or_default();
-        out.push_str(&format!(
-            "{},{},{},{name},{},{value},{}\n",
-            csv_text(&ind.id),
-            csv_text(&c.level.to_string()),
-            csv_text(&c.code),
-            csv_text(&c.period.to_string()),
-            status(c.status)
-        ));
+        let level = c.level.to_string();
+        let period = c.period.to_string();
+        csv.row(&[
+            Field::Text(&ind.id),
+            Field::Text(&level),
+            Field::Text(&c.code),
+            Field::Quoted(geo::name(c.level, &c.code).unwrap_or_default()),
+            Field::Text(&period),
+            Field::Number(c.value.map(|v| round(v, ind.decimals)), ind.decimals),
+            Field::Text(status(c.status)),
+        ]);
     }
-    out
+    csv.finish()
 }
 
 /// The reference geography.

@@ -1,6 +1,8 @@
 //! The directory of social, medico-social and insertion actors: each
-//! partner node publishes its entry through the link; the portal lists
-//! them, searchable by words and filtered by commune and theme.
+//! partner node publishes its entry through the link, and the hub operator
+//! adds actors that run no node (`passerelle-hub directory add`); the
+//! portal lists them all alike, searchable by words and filtered by
+//! commune and theme, with a map of the actors found by commune.
 
 use maud::{html, Markup};
 use passerelle_protocol::{
@@ -9,8 +11,10 @@ use passerelle_protocol::{
 };
 use serde::Deserialize;
 
-use super::layout::page;
+use super::layout::{page, CellMark};
+use crate::map::{self, MapValue};
 use crate::state::Ctx;
+use passerelle_observatory::compose::Status;
 
 /// The filters of the directory page.
 #[derive(Debug, Default, Deserialize)]
@@ -62,9 +66,52 @@ pub fn page_html(ctx: &Ctx, f: &Filters) -> String {
         p { "Les structures sociales, médico-sociales et d'insertion partenaires, ce qu'elles proposent et où." }
         (search_form(f))
         p { (shown.len()) " structure(s)." }
-        ul.grille { @for e in shown { (entry(e)) } }
+        ul.grille { @for e in &shown { (entry(e)) } }
+        (actors_map(ctx, &shown))
     };
     page(ctx, "Annuaire des acteurs", body)
+}
+
+/// How many of `shown` serve each commune (an actor of the whole
+/// department serves them all), in the order of [`geo::COMMUNES`].
+fn by_commune(shown: &[&DirectoryEntry]) -> Vec<(&'static geo::Commune, usize)> {
+    geo::COMMUNES
+        .iter()
+        .map(|c| (c, shown.iter().filter(|e| e.covers(c.code)).count()))
+        .collect()
+}
+
+/// The map of the actors found, by commune, and the same counts as a
+/// table (the map's description points to it).
+fn actors_map(ctx: &Ctx, shown: &[&DirectoryEntry]) -> Markup {
+    let counts = by_commune(shown);
+    let values: Vec<MapValue> = counts
+        .iter()
+        .map(|(c, n)| MapValue {
+            code: c.code.to_string(),
+            value: Some(*n as f64),
+            status: Status::Released,
+            mark: CellMark {
+                indicator: "annuaire".into(),
+                level: geo::Level::Commune.as_str(),
+                code: c.code.to_string(),
+                period: String::new(),
+            },
+        })
+        .collect();
+    html! {
+        h2 { "Carte des acteurs par commune" }
+        (map::choropleth(&ctx.geometry, geo::Level::Commune, &values, "acteur(s)", 0, "Acteurs trouvés par commune"))
+        table {
+            caption { "Acteurs trouvés par commune" }
+            thead { tr { th scope="col" { "Commune" } th scope="col" { "Acteurs" } } }
+            tbody {
+                @for (c, n) in &counts {
+                    tr { th scope="row" { (c.name) } td { (n) } }
+                }
+            }
+        }
+    }
 }
 
 /// The search form: words, commune, theme; kept filled in.

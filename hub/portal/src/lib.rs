@@ -19,6 +19,8 @@
 //! - [`map`]: choropleth maps.
 //! - [`chart`]: time series and bar charts.
 //! - [`data`]: CSV/JSON downloads and the API.
+//! - [`export`]: the one CSV writer, standard and French-spreadsheet.
+//! - [`dcat`]: the DCAT-AP catalog of the open data (JSON-LD).
 //! - [`directory`]: the directory of actors.
 //! - [`https`]: the TLS acceptor built from configured certificate files.
 //! - [`i18n`]: the vault's pages in the reader's language (Fluent), and
@@ -45,8 +47,10 @@
 pub mod cache;
 pub mod chart;
 pub mod data;
+pub mod dcat;
 pub mod directory;
 pub mod error;
+pub mod export;
 pub mod https;
 pub mod i18n;
 pub mod layout;
@@ -58,6 +62,7 @@ pub mod ops;
 pub mod pages;
 pub mod paging;
 pub mod partner;
+pub mod portrait;
 pub mod pro_keys;
 pub mod pro_uploads;
 pub mod pro_vault;
@@ -97,6 +102,7 @@ pub fn router(ctx: Arc<Ctx>) -> Router {
         .merge(legal::router())
         .merge(trust::router())
         .merge(proof::router())
+        .merge(portrait::router())
         .merge(ops::router())
         .fallback(|| async { PortalError::NotFound })
         // Every route's body limit; the upload routes set larger ones of

@@ -100,11 +100,13 @@ pub async fn metrics(State(ctx): State<Arc<Ctx>>, _: Operator) -> Response {
 /// The exposition text: the core's counters and gauges, with each
 /// indicator's coverage at its last refresh.
 fn render_metrics(ctx: &Ctx) -> String {
+    // The operator's view: every indicator, partner-only ones included.
     let coverage: Vec<passerelle_hub_core::metrics::Coverage> = ctx
-        .catalog()
+        .observatory
+        .catalog
         .iter()
         .filter_map(|ind| {
-            let r = ctx.latest(&ind.id)?;
+            let r = ctx.observatory.latest(&ind.id)?;
             let (a, f) = (r.coverage.answered.len(), r.coverage.failed.len());
             Some(passerelle_hub_core::metrics::Coverage {
                 indicator: ind.id.clone(),
@@ -230,8 +232,8 @@ fn senders_note(ctx: &Ctx) -> Markup {
 /// latest results.
 fn freshness(ctx: &Ctx) -> BTreeMap<(String, String), u64> {
     let mut fresh: BTreeMap<(String, String), u64> = BTreeMap::new();
-    for ind in ctx.catalog() {
-        if let Some(r) = ctx.latest(&ind.id) {
+    for ind in &ctx.observatory.catalog {
+        if let Some(r) = ctx.observatory.latest(&ind.id) {
             for a in &r.coverage.answered {
                 if let Some(t) = a.data_as_of {
                     let e = fresh

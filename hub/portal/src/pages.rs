@@ -18,7 +18,7 @@ use super::{
     map::{self, MapValue},
 };
 use passerelle_observatory::{
-    catalog::{Indicator, THEMES},
+    catalog::Indicator,
     compose::{ResultCell, Status},
     IndicatorResult,
 };
@@ -72,8 +72,9 @@ pub fn home(ctx: &Ctx) -> String {
         }
         h2 { "Thèmes" }
         ul.grille {
-            @for (id, label) in THEMES { (theme_card(ctx, id, label)) }
+            @for t in ctx.observatory.themes() { (theme_card(ctx, &t.id, &t.name)) }
         }
+        p { a href="/territoires" { "Portraits de territoire : chaque commune, intercommunalité et Mayotte" } }
         h2 { "Réseau des partenaires" }
         p { (connected) " partenaire(s) connecté(s) sur " (enrolled) " inscrit(s)." }
     };
@@ -83,7 +84,11 @@ pub fn home(ctx: &Ctx) -> String {
 /// A theme on the home page: its name, the department's latest value of
 /// its first computed indicator, and how many indicators it has.
 fn theme_card(ctx: &Ctx, id: &str, label: &str) -> Markup {
-    let inds: Vec<&Indicator> = ctx.catalog().iter().filter(|i| i.theme == id).collect();
+    let inds: Vec<&Indicator> = ctx
+        .catalog()
+        .into_iter()
+        .filter(|i| i.theme == id)
+        .collect();
     let headline = inds.iter().find_map(|i| {
         let r = ctx.latest(&i.id)?;
         let p = latest_period(&r)?;
@@ -110,10 +115,11 @@ fn theme_card(ctx: &Ctx, id: &str, label: &str) -> Markup {
 pub fn themes(ctx: &Ctx) -> String {
     let body = html! {
         h1 { "Thèmes et indicateurs" }
-        @for (id, label) in THEMES {
-            h2 { a href={ "/theme/" (id) } { (label) } }
+        @for t in ctx.observatory.themes() {
+            h2 { a href={ "/theme/" (t.id) } { (t.name) } }
+            @if !t.description.is_empty() { p { (t.description) } }
             ul {
-                @for i in ctx.catalog().iter().filter(|i| i.theme == *id) {
+                @for i in ctx.catalog().iter().filter(|i| i.theme == t.id) {
                     li { a href={ "/indicateur/" (i.id) } { (i.title) } }
                 }
             }
@@ -125,8 +131,13 @@ pub fn themes(ctx: &Ctx) -> String {
 /// A theme's dashboard: every indicator's latest department value, and the
 /// map of the first one.
 pub fn theme(ctx: &Ctx, id: &str) -> Option<String> {
-    let (_, label) = THEMES.iter().find(|(t, _)| *t == id)?;
-    let inds: Vec<&Indicator> = ctx.catalog().iter().filter(|i| i.theme == id).collect();
+    let t = ctx.observatory.themes().iter().find(|t| t.id == id)?;
+    let label = &t.name;
+    let inds: Vec<&Indicator> = ctx
+        .catalog()
+        .into_iter()
+        .filter(|i| i.theme == id)
+        .collect();
     let mut first_map = None;
     let mut cards = Vec::new();
     for i in &inds {
@@ -165,6 +176,7 @@ pub fn theme(ctx: &Ctx, id: &str) -> Option<String> {
     }
     let body = html! {
         h1 { (label) }
+        @if !t.description.is_empty() { p { (t.description) } }
         ul.grille { @for card in cards { (card) } }
         @if let Some((ind, r, p)) = first_map {
             h2 { "Carte : " (ind.title) " (" (p) ")" }
@@ -205,13 +217,23 @@ pub fn open_data(ctx: &Ctx) -> String {
         p {
             "Chaque indicateur se télécharge en CSV ou en JSON, pour chaque niveau. "
             "Une API JSON est décrite par son " a href="/api/openapi.json" { "document OpenAPI" }
-            ". Les chiffres masqués y figurent sans valeur."
+            ". Les chiffres masqués y figurent sans valeur. "
+            "Le CSV standard (virgule, point décimal) est fait pour les programmes ; "
+            "le CSV pour tableur en français (point-virgule, virgule décimale, UTF-8 avec BOM) "
+            "s'ouvre directement dans un tableur réglé en français."
+        }
+        p {
+            "Ces données sont publiées sous " a href=(crate::dcat::LICENCE) { (crate::dcat::LICENCE_TITLE) } ". "
+            "Leur catalogue au format DCAT-AP, moissonnable par le portail national des données ouvertes : "
+            a href="/donnees/catalogue.jsonld" { "catalogue.jsonld" } "."
         }
         ul {
             @for i in ctx.catalog() {
                 li {
                     (i.title) " : "
                     a href={ "/donnees/" (i.id) ".csv" } { "CSV" }
+                    " · "
+                    a href={ "/donnees/" (i.id) ".csv?format=csv-fr" } { "CSV pour tableur en français" }
                     " · "
                     a href={ "/donnees/" (i.id) ".json" } { "JSON" }
                 }

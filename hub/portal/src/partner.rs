@@ -1,7 +1,8 @@
 //! The partner professionals' side of the portal: sign-in, the network's
 //! coverage and freshness, the refreshes kept as drafts with their
 //! coverage ([`drafts`]), the institution's own contributions, and the
-//! printable quarterly activity report ([`report`]).
+//! printable quarterly activity report ([`report`]), and each programme's
+//! report against its targets with its written part ([`programme`]).
 //!
 //! Every partner page needs a session; every form carries a CSRF token
 //! (the session's, or for sign-in a double-submit token in a cookie) and is
@@ -33,7 +34,9 @@ use crate::state::Ctx;
 
 mod drafts;
 mod oidc;
+mod programme;
 mod report;
+mod reserved;
 mod steps;
 
 /// The partner pages: sign-in, home, activity report.
@@ -44,6 +47,13 @@ pub fn router() -> axum::Router<Arc<Ctx>> {
         .route("/partenaires/connexion", get(login_page).post(login))
         .route("/partenaires/deconnexion", post(logout))
         .route("/partenaires/rapport", get(report))
+        .route("/partenaires/indicateurs", get(reserved::list))
+        .route("/partenaires/indicateur/{id}", get(reserved::sheet))
+        .route("/partenaires/programmes", get(programme::list))
+        .route(
+            "/partenaires/programme/{id}",
+            get(programme::report).post(programme::save),
+        )
         .route("/partenaires/code", get(steps::code_page).post(steps::code))
         .route(
             "/partenaires/mot-de-passe",
@@ -309,10 +319,11 @@ pub async fn home(State(ctx): State<Arc<Ctx>>, headers: HeaderMap) -> Response {
             }
         }
         p { a href="/partenaires/coffre" { "Coffre-fort : documents partagés avec vous, aide à la création de compte" } }
+        p { a href="/partenaires/indicateurs" { "Indicateurs réservés aux partenaires" } }
         h2 { "Le réseau" }
         (network(&nodes, &live))
         h2 { "Actualisations incomplètes (brouillons)" }
-        (drafts::drafts(&ctx))
+        (drafts::drafts(&ctx, passerelle_observatory::PartnerPass::of(&s).map_or(passerelle_observatory::Reader::Public, passerelle_observatory::Reader::Partner)))
         h2 { "Les contributions de votre institution" }
         (contributions(&ctx, &account))
         h2 { "Bilans d'activité trimestriels" }
@@ -323,6 +334,7 @@ pub async fn home(State(ctx): State<Arc<Ctx>>, headers: HeaderMap) -> Response {
                 li { a href={ "/partenaires/rapport?territoire=" (code) } { (name) } }
             }
         }
+        p { a href="/partenaires/programmes" { "Bilans des programmes : chiffres et objectifs" } }
         h2 { "Centre de ressources" }
         p { a href="/partenaires/ressources" { "Publier une étude ou un rapport (PDF)" } }
     };

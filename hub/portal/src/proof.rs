@@ -73,7 +73,7 @@ impl ScopeParams {
 
 /// The public bundle of an indicator's latest published result.
 fn bundle(ctx: &Ctx, id: &str, scope: Scope) -> Result<Vec<u8>, PortalError> {
-    let ind = ctx.observatory.indicator(id).ok_or(PortalError::NotFound)?;
+    let ind = ctx.indicator(id).ok_or(PortalError::NotFound)?;
     let result = provenance::latest_with_provenance(&ctx.hub, id)?.ok_or(PortalError::NotFound)?;
     if !result.cells.iter().any(|c| scope.contains(c)) {
         return Err(PortalError::NotFound);

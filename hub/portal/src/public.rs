@@ -14,7 +14,10 @@ use axum::{
 use passerelle_protocol::geo::Level;
 use serde::Deserialize;
 
-use crate::{data, directory, error::PortalError, pages, partner, resources, state::Ctx};
+use crate::{
+    data, dcat, directory, error::PortalError, export::Dialect, pages, partner, resources,
+    state::Ctx,
+};
 
 /// The public pages and the API.
 pub fn router() -> Router<Arc<Ctx>> {
@@ -32,6 +35,7 @@ pub fn router() -> Router<Arc<Ctx>> {
                 },
             ),
         )
+        .route("/donnees/catalogue.jsonld", get(dcat::catalog))
         .route("/donnees/{file}", get(download))
         .route("/api/catalog", get(api_catalog))
         .route("/api/indicators/{id}", get(api_indicator))
@@ -60,7 +64,7 @@ async fn themes(State(ctx): State<Arc<Ctx>>) -> Response {
 
 /// A public page from the cache, rendered on a miss; 404 when `render`
 /// finds nothing.
-fn cached(ctx: &Ctx, key: String, render: impl FnOnce() -> Option<String>) -> Response {
+pub(crate) fn cached(ctx: &Ctx, key: String, render: impl FnOnce() -> Option<String>) -> Response {
     match ctx
         .pages
         .get_or_render(&key, ctx.observatory.generation(), render)
@@ -116,6 +120,8 @@ async fn sheet(
 pub struct LevelParams {
     niveau: Option<String>,
     level: Option<String>,
+    /// `csv` (standard) or `csv-fr` (French spreadsheet), for CSV.
+    format: Option<String>,
 }
 
 impl LevelParams {
@@ -135,7 +141,7 @@ fn latest(
     passerelle_observatory::catalog::Indicator,
     Arc<passerelle_observatory::refresh::IndicatorResult>,
 )> {
-    let ind = ctx.observatory.indicator(id)?.clone();
+    let ind = ctx.indicator(id)?.clone();
     let r = ctx.latest(id)?;
     Some((ind, r))
 }
@@ -150,13 +156,22 @@ async fn download(
             .into_response();
     };
     let (id, ext) = file.rsplit_once('.').unwrap_or((&file, ""));
+    let Some(dialect) = Dialect::from_query(p.format.as_deref()) else {
+        return PortalError::BadRequest("Format inconnu : choisissez csv ou csv-fr.")
+            .into_response();
+    };
     let Some((ind, r)) = latest(&ctx, id) else {
         return PortalError::NotFound.into_response();
     };
     let name = format!(
-        "attachment; filename=\"{}{}.{ext}\"",
+        "attachment; filename=\"{}{}{}.{ext}\"",
         ind.id,
-        level.map(|l| format!("-{l}")).unwrap_or_default()
+        level.map(|l| format!("-{l}")).unwrap_or_default(),
+        if ext == "csv" {
+            dialect.file_suffix()
+        } else {
+            ""
+        }
     );
     let disposition =
         HeaderValue::from_str(&name).unwrap_or(HeaderValue::from_static("attachment"));
@@ -169,7 +184,7 @@ async fn download(
                 ),
                 (header::CONTENT_DISPOSITION, disposition),
             ],
-            data::indicator_csv(&ind, &r, level),
+            data::indicator_csv(&ind, &r, level, dialect),
         )
             .into_response(),
         "json" => (

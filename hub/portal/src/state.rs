@@ -9,7 +9,7 @@ use passerelle_hub_core::{
     federation::Federation, ops::Hub, partners::Sessions, ratelimit::RateLimiter,
     registry::Registry,
 };
-use passerelle_observatory::{IndicatorResult, Observatory};
+use passerelle_observatory::{IndicatorResult, Observatory, Reader};
 use passerelle_vault::{accounts::PersonSessions, notify::Senders, Vault};
 
 use crate::{cache::PageCache, map::Geometry};
@@ -112,19 +112,45 @@ impl Ctx {
         }
     }
 
-    /// The indicator catalog.
-    pub fn catalog(&self) -> &[passerelle_observatory::catalog::Indicator] {
-        &self.observatory.catalog
+    /// The public indicator catalog (partner-only entries left out, see
+    /// [`passerelle_observatory::view`]).
+    pub fn catalog(&self) -> Vec<&passerelle_observatory::catalog::Indicator> {
+        self.observatory.catalog_for(Reader::Public)
     }
 
-    /// The latest published result of an indicator, without provenance.
+    /// The catalog a reader may read (a partner: every indicator).
+    pub fn catalog_for(&self, reader: Reader) -> Vec<&passerelle_observatory::catalog::Indicator> {
+        self.observatory.catalog_for(reader)
+    }
+
+    /// A public indicator by id.
+    pub fn indicator(&self, id: &str) -> Option<&passerelle_observatory::catalog::Indicator> {
+        self.observatory.indicator_for(Reader::Public, id)
+    }
+
+    /// The latest published result of a public indicator, without
+    /// provenance.
     pub fn latest(&self, id: &str) -> Option<Arc<IndicatorResult>> {
-        self.observatory.latest(id)
+        self.observatory.latest_for(Reader::Public, id)
     }
 
-    /// The draft of an indicator's latest refresh, when that refresh was
-    /// not published (so the published result is older).
+    /// The latest published result of an indicator this reader may read.
+    pub fn latest_for(&self, reader: Reader, id: &str) -> Option<Arc<IndicatorResult>> {
+        self.observatory.latest_for(reader, id)
+    }
+
+    /// The draft of a public indicator's latest refresh, when that refresh
+    /// was not published (so the published result is older).
     pub fn pending_draft(&self, id: &str) -> Option<Arc<passerelle_observatory::Draft>> {
-        self.observatory.pending_draft(id)
+        self.observatory.pending_draft_for(Reader::Public, id)
+    }
+
+    /// The pending draft of an indicator this reader may read.
+    pub fn pending_draft_for(
+        &self,
+        reader: Reader,
+        id: &str,
+    ) -> Option<Arc<passerelle_observatory::Draft>> {
+        self.observatory.pending_draft_for(reader, id)
     }
 }

@@ -241,6 +241,7 @@ pub fn config(node: &str) -> (Vec<DatasetConfig>, PolicyConfig) {
                     })
                     .collect(),
                 require_validation: false,
+                drop_folder: None,
             }
         })
         .collect();

@@ -68,27 +68,37 @@ pub async fn run(
         hub.ctx().observatory.catalog.len(),
         root.join("demo-data").display()
     );
-    // A partner account to try the partner pages, renewed at each start.
-    const DEMO_PARTNER: &str = "agent@caf-976.demo.invalid";
-    let _ = hub.ctx().hub.store.remove_account(DEMO_PARTNER);
-    let inst = NodeId::new("caf-976").expect("valid id");
-    if let Ok(password) = passerelle_hub_core::partners::add(
-        &hub.ctx().hub,
-        DEMO_PARTNER,
-        "Agent de démonstration",
-        &inst,
-        now(),
-    ) {
-        // A demonstration account: its printed password stays valid.
-        if let Ok(Some(mut a)) = hub.ctx().hub.store.account(DEMO_PARTNER) {
-            a.must_change_password = false;
-            let _ = hub.ctx().hub.store.put_account(&a);
+    // Partner accounts to try the partner pages, renewed at each start:
+    // one of the social security fund, one of the institution running the
+    // mobile programme (who writes its report).
+    for (email, institution) in [
+        ("agent@caf-976.demo.invalid", "caf-976"),
+        DEMO_PROGRAMME_PARTNER,
+    ] {
+        let _ = hub.ctx().hub.store.remove_account(email);
+        let inst = NodeId::new(institution).expect("valid id");
+        if let Ok(password) = passerelle_hub_core::partners::add(
+            &hub.ctx().hub,
+            email,
+            "Agent de démonstration",
+            &inst,
+            now(),
+        ) {
+            // A demonstration account: its printed password stays valid.
+            if let Ok(Some(mut a)) = hub.ctx().hub.store.account(email) {
+                a.must_change_password = false;
+                let _ = hub.ctx().hub.store.put_account(&a);
+            }
+            eprintln!(
+                "  partner sign-in: http://{}/partenaires  e-mail {email}  password {password}",
+                hub.http_addr
+            );
         }
-        eprintln!(
-            "  partner sign-in: http://{}/partenaires  e-mail {DEMO_PARTNER}  password {password}",
-            hub.http_addr
-        );
     }
+    eprintln!(
+        "  programme report (fictitious targets): http://{}/partenaires/programmes",
+        hub.http_addr
+    );
     match seed_vault(root, &hub).await {
         Ok(()) => eprintln!(
             "  vault (fictitious person): http://{}/coffre  identifier {DEMO_PERSON}  password {DEMO_PASSWORD}",
@@ -108,6 +118,39 @@ pub async fn run(
     hub.stop().await;
     Ok(())
 }
+
+/// The demo's local catalog: a theme of its own, a public indicator with
+/// a reference, and a partner-only one (`catalog.toml` beside this file).
+const CATALOG: &str = include_str!("catalog.toml");
+
+/// Writes the demo's local catalog and points `catalog_dir` at it (unless
+/// the operator of this demo folder set another).
+fn local_catalog(hub_dir: &HubDir) -> Result<(), HubError> {
+    let dir = hub_dir.root().join("catalogue");
+    passerelle_link::create_private_dir(&dir).map_err(|source| HubError::Io {
+        path: dir.clone(),
+        source,
+    })?;
+    let file = dir.join("demo.toml");
+    std::fs::write(&file, CATALOG).map_err(|source| HubError::Io { path: file, source })?;
+    let file = dir.join("programmes.toml");
+    std::fs::write(&file, DEMO_PROGRAMMES).map_err(|source| HubError::Io { path: file, source })?;
+    let path = hub_dir.config();
+    let mut config = passerelle_config::HubConfig::load(&path).map_err(HubError::from)?;
+    if config.catalog_dir.is_none() {
+        config.catalog_dir = Some(dir);
+        std::fs::write(&path, config.template()).map_err(|source| HubError::Io { path, source })?;
+    }
+    Ok(())
+}
+/// The demo's programmes: fictitious targets and staff counts.
+const DEMO_PROGRAMMES: &str = include_str!("programmes.toml");
+/// A partner of the institution running the demo's mobile programme, who
+/// writes its report.
+const DEMO_PROGRAMME_PARTNER: (&str, &str) = (
+    "agent@mediation-numerique-976.demo.invalid",
+    "mediation-numerique-976",
+);
 
 /// The demo's fictitious beneficiary.
 const DEMO_PERSON: &str = "0639000001";
@@ -243,6 +286,7 @@ pub async fn start(
         config.partner_totp = passerelle_config::hub::PartnerTotp::Optional;
         std::fs::write(&path, config.template()).map_err(|source| HubError::Io { path, source })?;
     }
+    local_catalog(&hub_dir)?;
     let listen = Listen {
         quic: Some(quic.unwrap_or_else(|| "127.0.0.1:4433".parse().expect("addr"))),
         http: Some(http.unwrap_or_else(|| "127.0.0.1:8080".parse().expect("addr"))),
@@ -361,5 +405,34 @@ async fn wait_ready(hub: &server::HubHandle, n: usize, patience: Duration) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[cfg(test)]
+mod catalog_tests {
+    use passerelle_observatory::catalog::{parse, Audience};
+
+    #[test]
+    fn the_demo_catalog_adds_a_theme_a_reference_and_a_partner_only_indicator() {
+        let inds = parse("demo.toml", super::CATALOG).expect("the demo catalog is valid");
+        assert!(inds.iter().all(|i| i.theme == "jeunesse"));
+        assert_eq!(
+            inds.iter()
+                .filter(|i| i.audience == Audience::Partners)
+                .count(),
+            1
+        );
+        assert!(inds.iter().any(|i| i.reference.is_some()));
+        // Every dataset it reads is one a demo node provides.
+        for i in &inds {
+            for d in i.formula.datasets() {
+                assert!(
+                    super::INSTITUTIONS
+                        .iter()
+                        .any(|(n, _)| super::data::datasets(n).iter().any(|x| x.name == d)),
+                    "{d}"
+                );
+            }
+        }
     }
 }

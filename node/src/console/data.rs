@@ -70,6 +70,8 @@ pub fn who(console: &Console, text: &str) -> String {
             None => format!("agent {login}"),
         },
         Actor::System(name) => format!("{name} (ligne de commande)"),
+        Actor::Token(name) => format!("logiciel métier (jeton « {name} »)"),
+        Actor::Folder(dataset) => format!("dossier de dépôt de « {dataset} »"),
     }
 }
 

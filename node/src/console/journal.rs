@@ -12,7 +12,7 @@ use axum::{
     Router,
 };
 use maud::{html, Markup};
-use passerelle_protocol::audit::{Actor as AuditActor, Record};
+use passerelle_protocol::audit::{Action, Actor as AuditActor, Record};
 use serde::Deserialize;
 
 use super::{
@@ -21,7 +21,7 @@ use super::{
     page::{self, alert, column_heads, date, done},
     Console,
 };
-use crate::{agents::Role, batches::BatchAction, store::JournalFilter};
+use crate::{agents::Role, store::JournalFilter};
 
 /// Records per page.
 pub const PAGE: usize = 50;
@@ -34,30 +34,38 @@ pub fn router() -> Router<Arc<Console>> {
         .route("/agents", get(agents))
 }
 
-/// The actions the filter offers, with their words.
-const ACTIONS: &[(&str, &str)] = &[
-    ("batch_import", "fichier importé"),
-    ("batch_validate", "lot validé"),
-    ("batch_reject", "lot refusé"),
-    ("batch_rollback", "lot retiré"),
-    ("link", "dossier relié à un coffre-fort"),
-    ("unlink", "lien retiré par la personne"),
-    ("document_add", "document déposé"),
-    ("document_remove", "document retiré"),
-    ("list", "documents listés pour la plateforme"),
-    ("list_refused", "liste refusée"),
-    ("download", "document ouvert depuis le coffre-fort"),
-    ("download_refused", "ouverture refusée"),
-    ("agent_add", "compte d'agent créé"),
-    ("agent_reset", "compte d'agent réinitialisé"),
-    ("agent_remove", "compte d'agent supprimé"),
+/// The actions the filter offers, with their words: every action a
+/// node writes in its chain.
+const ACTIONS: &[(Action, &str)] = &[
+    (Action::BatchImport, "fichier importé"),
+    (
+        Action::ImportRefused,
+        "fichier refusé (API ou dossier de dépôt)",
+    ),
+    (Action::BatchValidate, "lot validé"),
+    (Action::BatchReject, "lot refusé"),
+    (Action::BatchRollback, "lot retiré"),
+    (Action::Link, "dossier relié à un coffre-fort"),
+    (Action::Unlink, "lien retiré par la personne"),
+    (Action::DocumentAdd, "document déposé"),
+    (Action::DocumentRemove, "document retiré"),
+    (Action::List, "documents listés pour la plateforme"),
+    (Action::ListRefused, "liste refusée"),
+    (Action::Download, "document ouvert depuis le coffre-fort"),
+    (Action::DownloadRefused, "ouverture refusée"),
+    (Action::ApiRefused, "demande refusée à un logiciel métier"),
+    (Action::AgentAdd, "compte d'agent créé"),
+    (Action::AgentReset, "compte d'agent réinitialisé"),
+    (Action::AgentRemove, "compte d'agent supprimé"),
+    (Action::TokenAdd, "jeton d'API créé"),
+    (Action::TokenRemove, "jeton d'API retiré"),
 ];
 
-fn action_words(name: &str) -> &str {
+fn action_words(action: &Action) -> &str {
     ACTIONS
         .iter()
-        .find(|(n, _)| *n == name)
-        .map_or(name, |(_, w)| w)
+        .find(|(a, _)| a == action)
+        .map_or(action.as_str(), |(_, w)| w)
 }
 
 /// Who acted, in words.
@@ -114,7 +122,7 @@ fn row(console: &Console, r: &Record) -> Markup {
             td.n { (r.seq) }
             td { (date(r.at)) }
             td { (actor_words(console, &e.actor)) br; span.note { code { (e.actor) } } }
-            td { (action_words(e.action.as_str())) }
+            td { (action_words(&e.action)) }
             td { (e.person.as_deref().unwrap_or("—")) }
             td { (e.subject) }
             td {
@@ -142,9 +150,6 @@ async fn journal(
         Ok(x) => x,
         Err(e) => return page::unavailable(&e),
     };
-    debug_assert!(BatchAction::ALL
-        .iter()
-        .all(|a| ACTIONS.iter().any(|(n, _)| *n == a.name())));
     let body = html! {
         h1 { "Journal des opérations" }
         p { "Chaque opération sur les données et les documents de ce nœud, avec qui l'a faite : un agent de la console, un opérateur en ligne de commande, la plateforme ou la personne. Le journal est chaîné : une modification se verrait. " a href="/journal/verifier" { "Vérifier l'intégrité du journal" } }
@@ -157,7 +162,7 @@ async fn journal(
                 label for="action" { "Opération" } br;
                 select #action name="action" {
                     option value="" selected[f.action.is_empty()] { "Toutes" }
-                    @for (n, w) in ACTIONS { option value=(n) selected[f.action == *n] { (w) } }
+                    @for (a, w) in ACTIONS { option value=(a.as_str()) selected[f.action == a.as_str()] { (w) } }
                 }
             }
             p {

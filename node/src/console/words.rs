@@ -1,6 +1,7 @@
-//! French for what the node refuses, as the console shows it. The rules
-//! are typed ([`Refusal`], [`Problem`]); this is the only place that
-//! words them for agents. Failures that are not rules (the store, the
+//! French for what the node refuses, as the console shows it and as the
+//! watched folders' reports (`NAME.erreurs.csv`) tell the institution's
+//! staff. The rules are typed ([`Refusal`], [`Problem`]); this is the only
+//! place that words them for people. Failures that are not rules (the store, the
 //! disk) are said plainly and logged in detail by the caller.
 
 use passerelle_protocol::vault::Category;
@@ -134,6 +135,45 @@ pub fn issue_row(i: &Issue) -> [String; 3] {
         i.column.clone().unwrap_or_default(),
         problem(&i.problem),
     ]
+}
+
+/// The report of a refused file, for a spreadsheet (UTF-8 with its mark,
+/// `;`-separated, `ligne;colonne;raison`): a line per bad row, or one
+/// saying why the whole file was refused. The console offers it to
+/// download; a watched folder writes it beside the file it rejects.
+pub fn report_csv(e: &NodeError) -> String {
+    let mut rows: Vec<[String; 3]> = Vec::new();
+    match e {
+        NodeError::Import(ImportError::Rows { issues, total }) => {
+            rows.extend(issues.iter().map(issue_row));
+            if *total > issues.len() {
+                rows.push([
+                    String::new(),
+                    String::new(),
+                    format!("… et {} autre(s) ligne(s) en erreur", total - issues.len()),
+                ]);
+            }
+        }
+        NodeError::Import(i @ (ImportError::Header(_) | ImportError::MissingColumns { .. })) => {
+            rows.push(["1".into(), String::new(), import(i)]);
+        }
+        other => rows.push([
+            String::new(),
+            String::new(),
+            refusal(other).unwrap_or_else(|| other.to_string()),
+        ]),
+    }
+    let mut w = csv::WriterBuilder::new()
+        .delimiter(b';')
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    // Writing to memory cannot fail.
+    let _ = w.write_record(["ligne", "colonne", "raison"]);
+    for row in &rows {
+        let _ = w.write_record(row);
+    }
+    let body = w.into_inner().unwrap_or_default();
+    format!("\u{feff}{}", String::from_utf8_lossy(&body))
 }
 
 /// A category's label.

@@ -1,11 +1,16 @@
 //! An aggregate answer from cubes, under the sharing policy, with
 //! disclosure control. Pure: the caller loads cubes from the store.
 //!
-//! For each period the node builds one table: the geography hierarchy
-//! (department → EPCI → communes) crossed with the `by` dimension (total
-//! and its categories). Every cell of that table is computed from the
-//! finest cells, primary and secondary suppression run on the whole table,
-//! and only then are the levels the policy shares copied into the answer.
+//! For each period the node builds one linked table: the geography
+//! hierarchy (department → EPCI → communes) crossed with the total and the
+//! categories of *every* breakdown the policy shares for the dataset (sex,
+//! age band…), each breakdown adding up to the total on its own. Every cell
+//! of that table is computed from the finest cells, primary and secondary
+//! suppression run on the whole linked table at once, and only then are the
+//! levels the policy shares and the columns asked (the total, and the `by`
+//! breakdown's categories if any) copied into the answer. So the answers to
+//! the total alone, by sex and by age band all carry one joint decision: no
+//! figure released in one lets a cell withheld in another be derived.
 //! Levels the policy withholds are treated as suppressed during protection,
 //! so a released cell never lets one be derived either.
 
@@ -14,7 +19,7 @@ use passerelle_protocol::{
     aggregate::{
         AggregateAnswer, AggregateQuery, AnswerCell, AppliedRule, CellValue, Measure, Suppression,
     },
-    disclosure::{self, CellInput, CellStatus, Hierarchy, PrimaryReason, Rule, TableShape},
+    disclosure::{self, CellInput, CellStatus, Hierarchy, LinkedShape, PrimaryReason, Rule},
     geo::{self, Level},
     message::Refusal,
     period::Period,
@@ -65,8 +70,9 @@ pub fn answer(
     let mut cells = Vec::new();
     for period in &periods(q, cubes) {
         let acc = table.accumulate(&asked, cubes, period);
-        let status = disclosure::protect(&table.shape, &table.inputs(&asked, &acc), &table.rule)
-            .map_err(|e| Refusal::Unavailable(e.to_string()))?;
+        let status =
+            disclosure::protect_linked(&table.shape, &table.inputs(&asked, &acc), &table.rule)
+                .map_err(|e| Refusal::Unavailable(e.to_string()))?;
         cells.extend(table.released(&asked, &acc, &status, *period));
     }
     Ok(AggregateAnswer {
@@ -88,9 +94,13 @@ struct Asked<'a> {
     share: &'a passerelle_config::dataset::ShareConfig,
     /// Index of the summed measure; `None` for a count.
     measure: Option<usize>,
-    /// Index of the `by` dimension.
+    /// Position of the `by` dimension in `linked`.
     by: Option<usize>,
     categories: Vec<String>,
+    /// Every breakdown the policy shares for the dataset (declared
+    /// dimensions only): its dimension index and categories. The table is
+    /// protected over all of them whatever the query asks.
+    linked: Vec<(usize, Vec<String>)>,
 }
 
 impl<'a> Asked<'a> {
@@ -127,6 +137,15 @@ impl<'a> Asked<'a> {
                 return Err(out(format!("measure {m:?} of {} is not shared", q.dataset)))
             }
         };
+        let mut linked: Vec<(usize, Vec<String>)> = Vec::new();
+        for name in &share.by {
+            let Some(i) = d.dimensions.iter().position(|dim| &dim.column == name) else {
+                continue;
+            };
+            if linked.iter().all(|(j, _)| *j != i) {
+                linked.push((i, d.dimensions[i].allowed()));
+            }
+        }
         let (by, categories) = match &q.by {
             None => (None, Vec::new()),
             Some(by) if share.by.contains(by) => {
@@ -135,7 +154,8 @@ impl<'a> Asked<'a> {
                     .iter()
                     .position(|dim| &dim.column == by)
                     .ok_or_else(|| out(format!("dimension {by:?} is not declared")))?;
-                (Some(i), d.dimensions[i].allowed())
+                let slot = linked.iter().position(|(j, _)| *j == i);
+                (slot, d.dimensions[i].allowed())
             }
             Some(by) => {
                 return Err(out(format!(
@@ -149,6 +169,7 @@ impl<'a> Asked<'a> {
             measure,
             by,
             categories,
+            linked,
         })
     }
 }
@@ -169,26 +190,31 @@ fn periods(q: &AggregateQuery, cubes: &[Cube]) -> Vec<Period> {
 /// Count, sum and largest contribution of one table cell.
 type Acc = (u64, f64, f64);
 
-/// One period's table: geography rows crossed with the breakdown's
-/// columns (total first), and the rule that protects it.
+/// One period's linked table: geography rows crossed with the total and
+/// every shared breakdown's categories, and the rule that protects it.
 struct Table {
-    shape: TableShape,
+    shape: LinkedShape,
     n_cols: usize,
+    /// First column of each linked breakdown.
+    first: Vec<usize>,
     rule: Rule,
     rounding: Option<u64>,
 }
 
 impl Table {
     fn new(asked: &Asked, policy: &PolicyConfig) -> Self {
-        let mut col_parent = vec![None];
-        col_parent.extend(asked.categories.iter().map(|_| Some(0)));
-        let n_cols = col_parent.len();
+        let shape = LinkedShape::new(
+            geography(),
+            asked.linked.iter().map(|(_, cats)| cats.len()).collect(),
+        );
+        let n_cols = shape.column_count();
+        let first = (0..asked.linked.len())
+            .map(|b| shape.first_column(b).unwrap_or(n_cols))
+            .collect();
         Self {
-            shape: TableShape {
-                rows: geography(),
-                cols: Hierarchy { parent: col_parent },
-            },
+            shape,
             n_cols,
+            first,
             rule: Rule {
                 min_count: policy.min_cell,
                 dominance: policy.dominance,
@@ -198,8 +224,8 @@ impl Table {
     }
 
     /// Every cell of the period's table from the finest cells: each
-    /// commune adds to its EPCI and the department, each category to the
-    /// total.
+    /// commune adds to its EPCI and the department, each category of every
+    /// breakdown to the total.
     fn accumulate(&self, asked: &Asked, cubes: &[Cube], period: &Period) -> Vec<Acc> {
         let mut acc = vec![(0u64, 0.0f64, 0.0f64); self.shape.rows.parent.len() * self.n_cols];
         for cube in cubes {
@@ -210,13 +236,22 @@ impl Table {
                     EPCI_ROW + geo::COMMUNES[commune].epci,
                     0,
                 ];
-                let leaf_col = asked.by.map(|i| 1 + key.dims[i] as usize);
+                let leaf_cols =
+                    asked
+                        .linked
+                        .iter()
+                        .zip(&self.first)
+                        .filter_map(|((dim, cats), first)| {
+                            let v = usize::from(*key.dims.get(*dim)?);
+                            (v < cats.len()).then_some(first + v)
+                        });
                 let (sum, max) = asked
                     .measure
                     .map(|m| (agg.sums[m], agg.maxes[m]))
                     .unwrap_or((0.0, 0.0));
+                let cols: Vec<usize> = std::iter::once(0).chain(leaf_cols).collect();
                 for r in row_chain {
-                    for c in std::iter::once(0).chain(leaf_col) {
+                    for &c in &cols {
                         let cell = &mut acc[r * self.n_cols + c];
                         cell.0 += agg.count;
                         cell.1 += sum;
@@ -249,7 +284,8 @@ impl Table {
     }
 
     /// The answer's cells: released values, suppressed cells with their
-    /// reason; withheld levels are left out.
+    /// reason, for the total and the asked breakdown's columns only;
+    /// withheld levels are left out.
     fn released(
         &self,
         asked: &Asked,
@@ -264,6 +300,18 @@ impl Table {
                 continue;
             }
             let col = i % self.n_cols;
+            let category = if col == 0 {
+                None
+            } else {
+                let b = asked.by.filter(|&b| {
+                    let first = self.first[b];
+                    (first..first + asked.linked[b].1.len()).contains(&col)
+                });
+                match b {
+                    Some(b) => Some(asked.linked[b].1[col - self.first[b]].clone()),
+                    None => continue,
+                }
+            };
             let (count, sum, _) = acc[i];
             let value = match st {
                 CellStatus::Released => CellValue::Released(match asked.measure {
@@ -284,7 +332,7 @@ impl Table {
                 level,
                 code: code.to_string(),
                 period,
-                category: (col > 0).then(|| asked.categories[col - 1].clone()),
+                category,
                 value,
             });
         }

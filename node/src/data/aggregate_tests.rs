@@ -25,6 +25,7 @@ fn dataset() -> DatasetConfig {
             column: "m".into(),
         }],
         require_validation: false,
+        drop_folder: None,
     }
 }
 
@@ -214,4 +215,124 @@ fn sums_follow_the_dominance_rule() {
     .unwrap();
     let mam = a.cells.iter().find(|c| c.code == "97611").unwrap();
     assert_eq!(mam.value, CellValue::Suppressed(Suppression::Dominance));
+}
+
+/// The dataset with a second breakdown, age bands, both shared.
+fn two_breakdowns() -> (DatasetConfig, PolicyConfig) {
+    let mut d = dataset();
+    d.dimensions.push(DimensionConfig {
+        column: "tranche_age".into(),
+        kind: DimensionKind::AgeBand,
+        values: vec!["0-24".into(), "25-59".into(), "60+".into()],
+    });
+    let mut p = policy(Level::ALL.to_vec(), 0);
+    p.share[0].by.push("tranche_age".into());
+    (d, p)
+}
+
+/// `(commune, sex, age band, count)` cells.
+fn cube2(cells: &[(u8, u16, u16, u64)]) -> Cube {
+    let mut map = HashMap::new();
+    for &(commune, sex, age, n) in cells {
+        map.insert(
+            CellKey {
+                commune,
+                period: Period::Year(2024),
+                dims: vec![sex, age],
+            },
+            CellAgg {
+                count: n,
+                sums: vec![100.0 * n as f64],
+                maxes: vec![100.0],
+            },
+        );
+    }
+    Cube::from_map(
+        vec!["sexe".into(), "tranche_age".into()],
+        vec!["montant".into()],
+        map,
+    )
+}
+
+#[test]
+fn the_total_and_every_breakdown_carry_one_joint_decision() {
+    let (d, p) = two_breakdowns();
+    let ds = [d];
+    // Acoua (0): 4 women aged 60+ among 30 people; Bandraboua (1) and
+    // Mamoudzou (10) comfortable, with a small band in Mamoudzou.
+    let c = [cube2(&[
+        (0, 0, 2, 4),
+        (0, 1, 1, 26),
+        (1, 0, 1, 40),
+        (1, 1, 0, 35),
+        (10, 0, 0, 60),
+        (10, 1, 1, 80),
+        (10, 1, 2, 5),
+    ])];
+    let ask = |by: Option<&str>| answer(&q(Measure::Count, by), &ds, &p, &c, None).unwrap();
+    let (total, sex, age) = (ask(None), ask(Some("sexe")), ask(Some("tranche_age")));
+    assert_eq!(total.cells.len(), 23);
+    assert_eq!(sex.cells.len(), 23 * 3);
+    assert_eq!(age.cells.len(), 23 * 4);
+    assert_eq!(age.categories, vec!["0-24", "25-59", "60+"]);
+    // The total column is the same decision in all three answers.
+    let totals = |a: &AggregateAnswer| -> Vec<AnswerCell> {
+        a.cells
+            .iter()
+            .filter(|c| c.category.is_none())
+            .cloned()
+            .collect()
+    };
+    assert_eq!(totals(&total), totals(&sex));
+    assert_eq!(totals(&total), totals(&age));
+    // Acoua's 60+ band is small; neither it nor Acoua's women may be
+    // released, and released values are never small.
+    let acoua = |a: &AggregateAnswer, cat: &str| {
+        a.cells
+            .iter()
+            .find(|c| c.code == "97601" && c.category.as_deref() == Some(cat))
+            .unwrap()
+            .value
+    };
+    assert_eq!(
+        acoua(&age, "60+"),
+        CellValue::Suppressed(Suppression::Threshold)
+    );
+    assert_eq!(
+        acoua(&sex, "F"),
+        CellValue::Suppressed(Suppression::Threshold)
+    );
+    for a in [&total, &sex, &age] {
+        for cell in &a.cells {
+            if let CellValue::Released(v) = cell.value {
+                assert!(v == 0.0 || v >= 11.0, "released small cell {cell:?}");
+            }
+        }
+    }
+    // Joint check over everything released in the three answers: the
+    // linked table's withheld cells (released in none) are not recoverable.
+    let shape = LinkedShape::new(geography(), vec![2, 3]);
+    let nc = shape.column_count();
+    let column = |cat: &Option<String>| match cat.as_deref() {
+        None => 0,
+        Some("F") => 1,
+        Some("M") => 2,
+        Some("0-24") => 3,
+        Some("25-59") => 4,
+        Some(_) => 5,
+    };
+    let mut withheld = vec![true; shape.cell_count()];
+    for a in [&total, &sex, &age] {
+        for cell in &a.cells {
+            let row = (0..23).find(|&r| row_unit(r).1 == cell.code).unwrap();
+            if matches!(cell.value, CellValue::Released(_)) {
+                withheld[row * nc + column(&cell.category)] = false;
+            }
+        }
+    }
+    assert!(withheld.iter().any(|w| *w));
+    assert_eq!(
+        disclosure::recoverable_linked(&shape, &withheld).unwrap(),
+        Vec::<usize>::new()
+    );
 }

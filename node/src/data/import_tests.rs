@@ -29,6 +29,7 @@ fn dataset(kind: DatasetKind) -> DatasetConfig {
             column: "montant".into(),
         }],
         require_validation: false,
+        drop_folder: None,
     }
 }
 

@@ -274,6 +274,9 @@ pub struct NodeHandle {
     console_task: Option<JoinHandle<()>>,
     /// Where the console is served.
     console_addr: Option<std::net::SocketAddr>,
+    /// The integration API (`api_listen`), when configured.
+    api_task: Option<JoinHandle<()>>,
+    api_addr: Option<std::net::SocketAddr>,
     /// Probes the store, and brings it back after a failure.
     health_task: JoinHandle<()>,
     stop: watch::Sender<bool>,
@@ -298,6 +301,11 @@ impl NodeHandle {
         self.console_addr
     }
 
+    /// Where the integration API is served (`api_listen`).
+    pub fn api_addr(&self) -> Option<std::net::SocketAddr> {
+        self.api_addr
+    }
+
     /// The node's shared state (for the admin requests).
     pub fn shared(&self) -> &Arc<Shared> {
         &self.shared
@@ -311,7 +319,10 @@ impl NodeHandle {
         let _ = self.health_task.await;
         self.admin_task.abort();
         let _ = self.admin_task.await;
-        for t in [self.metrics_task, self.console_task].into_iter().flatten() {
+        for t in [self.metrics_task, self.console_task, self.api_task]
+            .into_iter()
+            .flatten()
+        {
             // They stop on the same signal, once their requests are answered.
             let _ = t.await;
         }
@@ -379,6 +390,7 @@ pub async fn start(root: &Path) -> Result<NodeHandle, NodeError> {
             crate::console::acceptor(&config)?,
         )),
     };
+    let api_listener = crate::api::bind(&config).await?;
     let store = open_store_patiently(&dir.store()).await?;
     let shared = Arc::new(Shared {
         config,
@@ -428,6 +440,12 @@ pub async fn start(root: &Path) -> Result<NodeHandle, NodeError> {
         ))
     });
     tokio::spawn(crate::debris::sweep_every(shared.clone(), stop_rx.clone()));
+    tokio::spawn(crate::drop::watch(shared.clone(), stop_rx.clone()));
+    let api_addr = api_listener.as_ref().and_then(|l| l.local_addr().ok());
+    let api_task = api_listener.map(|l| {
+        let state = crate::api::ApiState::new(root, shared.config.clone(), shared.store.clone());
+        tokio::spawn(crate::api::serve(l, state, stop_rx.clone()))
+    });
     let link_task = tokio::spawn(run_link(shared.clone(), stop_rx));
     let admin_shared = shared.clone();
     let admin_task = tokio::spawn(admin::serve(listener, move |req| {
@@ -440,6 +458,8 @@ pub async fn start(root: &Path) -> Result<NodeHandle, NodeError> {
         metrics_addr,
         console_task,
         console_addr,
+        api_task,
+        api_addr,
         health_task,
         stop,
         link_task,

@@ -370,6 +370,33 @@ impl Store {
         })())
     }
 
+    /// Writes in the audit chain what `by` did to `subject`, with no
+    /// person concerned (an import, a decision on a batch, an account, a
+    /// token); the detail is a summary, bounded.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn record(
+        &self,
+        at: UnixTime,
+        by: &crate::actor::Actor,
+        action: audit::Action,
+        subject: &str,
+        detail: &str,
+    ) -> Result<Record, NodeError> {
+        self.audit(
+            at,
+            Event {
+                actor: by.audit(),
+                action,
+                person: None,
+                subject: subject.to_string(),
+                procedure: None,
+                detail: detail.chars().take(600).collect(),
+            },
+        )
+    }
+
     /// The chain's length, the hash of its last record, and the hash of
     /// record `at` if it exists (as stored: a check of the chain is
     /// `audit verify`'s job).

@@ -58,6 +58,16 @@ pub enum DisclosureError {
         /// The limit, [`super::MAX_CELLS`].
         max: usize,
     },
+    /// A linked table has more breakdowns than this check accepts.
+    #[error(
+        "the linked table has {found} breakdowns, more than the {max} disclosure control accepts"
+    )]
+    TooManyBreakdowns {
+        /// Breakdowns given.
+        found: usize,
+        /// The limit, [`super::MAX_BREAKDOWNS`].
+        max: usize,
+    },
     /// The number of cells given does not match the shape.
     #[error("{found} cells given for a table of {expected} cells")]
     CellCount {

@@ -21,6 +21,13 @@
 //!    group gets the nearest released cell withheld. Steps 2 and 3
 //!    alternate until neither withholds anything.
 //!
+//! One dataset is often published several ways: in total, by sex, by age
+//! band. Those tables share their total column, so they are protected as
+//! one linked table ([`LinkedShape`], [`protect_linked`]): the rows crossed
+//! with the total and every breakdown's categories, each breakdown adding
+//! up to the total on its own. Any table cut from it (the total alone, one
+//! breakdown with its total) carries the joint decision.
+//!
 //! Whether a cell is determined is decided with exact arithmetic over the
 //! rationals ([`recoverable`]); nothing here uses floating point for it.
 //!
@@ -44,9 +51,9 @@ mod shape;
 
 pub use error::{Axis, DisclosureError};
 pub use group::MAX_GROUP_PARTS;
-pub use protect::{protect, recoverable};
+pub use protect::{protect, protect_linked, recoverable, recoverable_linked};
 pub use rule::{CellInput, CellStatus, PrimaryReason, Rule};
-pub use shape::{Hierarchy, TableShape, MAX_CELLS};
+pub use shape::{Hierarchy, LinkedShape, TableShape, MAX_BREAKDOWNS, MAX_CELLS};
 
 #[cfg(test)]
 mod tests;

@@ -6,7 +6,7 @@ use super::{
     group,
     rank::{self, Row},
     shape::Relations,
-    CellInput, CellStatus, DisclosureError, Rule, TableShape,
+    CellInput, CellStatus, DisclosureError, LinkedShape, Rule, TableShape,
 };
 
 /// Decides, for every cell of a table, whether it may be released.
@@ -53,16 +53,40 @@ pub fn protect(
     rule: &Rule,
 ) -> Result<Vec<CellStatus>, DisclosureError> {
     rule.validate()?;
-    let table = Relations::new(shape)?;
-    check_len(&table, cells.len())?;
+    run(&Relations::new(shape)?, cells, rule)
+}
+
+/// Decides, for every cell of a linked table (one dataset's total and all
+/// its breakdowns, see [`LinkedShape`]), whether it may be released: the
+/// same passes as [`protect`], over every relation of every breakdown at
+/// once, so no combination of the tables cut from it gives a withheld
+/// cell (or a small group of them) away.
+///
+/// # Errors
+/// As [`protect`]; also [`DisclosureError::TooManyBreakdowns`].
+pub fn protect_linked(
+    shape: &LinkedShape,
+    cells: &[CellInput],
+    rule: &Rule,
+) -> Result<Vec<CellStatus>, DisclosureError> {
+    rule.validate()?;
+    run(&Relations::linked(shape)?, cells, rule)
+}
+
+fn run(
+    table: &Relations,
+    cells: &[CellInput],
+    rule: &Rule,
+) -> Result<Vec<CellStatus>, DisclosureError> {
+    check_len(table, cells.len())?;
     let mut status = cells
         .iter()
         .enumerate()
         .map(|(i, cell)| rule.primary(i, cell))
         .collect::<Result<Vec<_>, _>>()?;
     loop {
-        secondary(&table, cells, &mut status)?;
-        if !group::pass(&table, cells, rule, &mut status)? {
+        secondary(table, cells, &mut status)?;
+        if !group::pass(table, cells, rule, &mut status)? {
             return Ok(status);
         }
     }
@@ -113,6 +137,19 @@ fn secondary(
 /// [`DisclosureError::Overflow`] on a pathological shape.
 pub fn recoverable(shape: &TableShape, suppressed: &[bool]) -> Result<Vec<usize>, DisclosureError> {
     let table = Relations::new(shape)?;
+    check_len(&table, suppressed.len())?;
+    exposed(&table, suppressed)
+}
+
+/// [`recoverable`] for a linked table.
+///
+/// # Errors
+/// As [`recoverable`].
+pub fn recoverable_linked(
+    shape: &LinkedShape,
+    suppressed: &[bool],
+) -> Result<Vec<usize>, DisclosureError> {
+    let table = Relations::linked(shape)?;
     check_len(&table, suppressed.len())?;
     exposed(&table, suppressed)
 }

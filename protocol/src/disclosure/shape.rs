@@ -138,6 +138,82 @@ impl TableShape {
     }
 }
 
+/// Largest number of breakdowns of one linked table.
+pub const MAX_BREAKDOWNS: usize = 8;
+
+/// One dataset's tables linked together: the rows (usually geography)
+/// crossed with a total column and, beside it, the categories of every
+/// breakdown, each breakdown adding up to the total on its own.
+///
+/// Columns: `0` is the total, then the categories of breakdown 0 (for
+/// example sex), then those of breakdown 1 (age bands), and so on; cells
+/// are row-major: cell `row * column_count() + col`. Protecting this one
+/// table protects every table cut from it (the total alone, by sex, by
+/// age band) jointly: a figure released in one never lets a cell withheld
+/// in another be derived.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkedShape {
+    /// The row hierarchy.
+    pub rows: Hierarchy,
+    /// Number of categories of each breakdown, in column order.
+    pub breakdowns: Vec<usize>,
+}
+
+impl LinkedShape {
+    /// Rows with a total and these breakdowns.
+    pub fn new(rows: Hierarchy, breakdowns: Vec<usize>) -> Self {
+        Self { rows, breakdowns }
+    }
+
+    /// Total column plus every category.
+    pub fn column_count(&self) -> usize {
+        self.breakdowns
+            .iter()
+            .fold(1usize, |n, &k| n.saturating_add(k))
+    }
+
+    /// Number of cells, rows times columns.
+    pub fn cell_count(&self) -> usize {
+        self.rows.len().saturating_mul(self.column_count())
+    }
+
+    /// The first column of breakdown `b` (its first category), if any.
+    pub fn first_column(&self, b: usize) -> Option<usize> {
+        (b < self.breakdowns.len()).then(|| 1 + self.breakdowns[..b].iter().sum::<usize>())
+    }
+
+    /// Index of the cell at `row`, `col`.
+    pub fn cell(&self, row: usize, col: usize) -> usize {
+        row * self.column_count() + col
+    }
+
+    /// Each breakdown's relation on the column axis: the total (column 0)
+    /// and the breakdown's columns.
+    fn groups(&self) -> Result<Vec<(usize, Vec<usize>)>, DisclosureError> {
+        if self.breakdowns.len() > MAX_BREAKDOWNS {
+            return Err(DisclosureError::TooManyBreakdowns {
+                found: self.breakdowns.len(),
+                max: MAX_BREAKDOWNS,
+            });
+        }
+        let mut next = 1;
+        let mut groups = Vec::new();
+        for &k in &self.breakdowns {
+            if k > MAX_CELLS {
+                return Err(DisclosureError::TooLarge {
+                    cells: k,
+                    max: MAX_CELLS,
+                });
+            }
+            if k > 0 {
+                groups.push((0, (next..next + k).collect()));
+            }
+            next += k;
+        }
+        Ok(groups)
+    }
+}
+
 /// A validated shape and its additive relations, ready for the passes.
 pub(super) struct Relations {
     /// Number of cells.
@@ -153,16 +229,39 @@ pub(super) struct Relations {
 
 impl Relations {
     pub(super) fn new(shape: &TableShape) -> Result<Self, DisclosureError> {
-        let row_children = shape.rows.children(Axis::Rows)?;
         let col_children = shape.cols.children(Axis::Cols)?;
-        let cells = shape.cell_count();
+        let groups = col_children
+            .into_iter()
+            .enumerate()
+            .filter(|(_, k)| !k.is_empty())
+            .collect();
+        Self::build(&shape.rows, shape.cols.len(), groups)
+    }
+
+    /// The relations of a linked table: every breakdown adds up to the
+    /// total column on its own.
+    pub(super) fn linked(shape: &LinkedShape) -> Result<Self, DisclosureError> {
+        let groups = shape.groups()?;
+        Self::build(&shape.rows, shape.column_count(), groups)
+    }
+
+    /// Rows crossed with `nc` columns, `groups` saying which columns add
+    /// up to which (one entry per relation on the column axis).
+    fn build(
+        rows: &Hierarchy,
+        nc: usize,
+        groups: Vec<(usize, Vec<usize>)>,
+    ) -> Result<Self, DisclosureError> {
+        let row_children = rows.children(Axis::Rows)?;
+        let nr = rows.len();
+        let cells = nr.saturating_mul(nc);
         if cells > MAX_CELLS {
             return Err(DisclosureError::TooLarge {
                 cells,
                 max: MAX_CELLS,
             });
         }
-        let (nr, nc) = (shape.rows.len(), shape.cols.len());
+        let at = |r: usize, c: usize| r * nc + c;
         let mut relations = Vec::new();
         let mut add = |total: usize, parts: &mut dyn Iterator<Item = usize>| {
             let mut rel: Vec<(usize, i128)> = std::iter::once((total, 1))
@@ -177,22 +276,12 @@ impl Relations {
             .filter(|(_, k)| !k.is_empty())
         {
             for c in 0..nc {
-                add(
-                    shape.cell(r, c),
-                    &mut kids.iter().map(|&k| shape.cell(k, c)),
-                );
+                add(at(r, c), &mut kids.iter().map(|&k| at(k, c)));
             }
         }
         for r in 0..nr {
-            for (c, kids) in col_children
-                .iter()
-                .enumerate()
-                .filter(|(_, k)| !k.is_empty())
-            {
-                add(
-                    shape.cell(r, c),
-                    &mut kids.iter().map(|&k| shape.cell(r, k)),
-                );
+            for (c, kids) in &groups {
+                add(at(r, *c), &mut kids.iter().map(|&k| at(r, k)));
             }
         }
         let mut member_of = vec![Vec::new(); cells];
@@ -201,8 +290,12 @@ impl Relations {
                 member_of[cell].push(id);
             }
         }
+        let mut col_total = vec![false; nc];
+        for (c, _) in &groups {
+            col_total[*c] = true;
+        }
         let is_total = (0..cells)
-            .map(|i| !row_children[i / nc].is_empty() || !col_children[i % nc].is_empty())
+            .map(|i| !row_children[i / nc].is_empty() || col_total[i % nc])
             .collect();
         Ok(Self {
             cells,

@@ -365,3 +365,41 @@ fn cells_closed_off_earlier_in_a_round_are_not_an_error() {
         ]
     );
 }
+
+#[test]
+fn a_linked_table_protects_the_total_against_every_breakdown() {
+    use super::{protect_linked, recoverable_linked, LinkedShape, MAX_BREAKDOWNS};
+    // An EPCI (row 0) with two communes; columns: total, F, M, then three
+    // age bands. Commune 1 has 3 people aged 60+.
+    let shape = LinkedShape::new(Hierarchy::new(vec![None, Some(0), Some(0)]), vec![2, 3]);
+    assert_eq!(shape.column_count(), 6);
+    assert_eq!(shape.first_column(1), Some(3));
+    #[rustfmt::skip]
+    let values = [
+        90, 45, 45, 30, 50, 10,
+        40, 20, 20, 12, 25,  3,
+        50, 25, 25, 18, 25,  7,
+    ];
+    let status = protect_linked(&shape, &counts(&values), &Rule::default()).unwrap();
+    assert_eq!(status[shape.cell(1, 5)], THRESHOLD);
+    assert_eq!(status[shape.cell(2, 5)], THRESHOLD);
+    // Each band row adds up to the total on its own: the small 60+ cell
+    // needs another withheld cell in its row's age relation, and the
+    // total must not let it out through the sex relation either.
+    assert_eq!(
+        recoverable_linked(&shape, &suppressed(&status)).unwrap(),
+        Vec::<usize>::new()
+    );
+    let too_many = LinkedShape::new(Hierarchy::flat(0), vec![2; MAX_BREAKDOWNS + 1]);
+    assert_eq!(
+        protect_linked(
+            &too_many,
+            &counts(&vec![0; too_many.cell_count()]),
+            &Rule::default()
+        ),
+        Err(DisclosureError::TooManyBreakdowns {
+            found: MAX_BREAKDOWNS + 1,
+            max: MAX_BREAKDOWNS
+        })
+    );
+}

@@ -9,7 +9,7 @@
 //! the rational rank if the prime divides every maximal minor of a 0/±1
 //! matrix of a few hundred rows, which does not happen here.
 
-const P: u64 = (1 << 61) - 1;
+pub const P: u64 = (1 << 61) - 1;
 
 fn mul(a: u64, b: u64) -> u64 {
     ((u128::from(a) * u128::from(b)) % u128::from(P)) as u64
@@ -61,6 +61,36 @@ pub fn relations(rows: &[Option<usize>], cols: &[Option<usize>]) -> Vec<Vec<(usi
     out
 }
 
+/// The additive relations of a linked table, written from its definition:
+/// the rows' parent array crossed with a total column (0) and, after it,
+/// `breakdowns[b]` categories per breakdown, each breakdown's categories
+/// adding up to the total on their own.
+#[allow(dead_code)]
+pub fn linked_relations(rows: &[Option<usize>], breakdowns: &[usize]) -> Vec<Vec<(usize, u64)>> {
+    let nc = 1 + breakdowns.iter().sum::<usize>();
+    let mut out = Vec::new();
+    for r in 0..rows.len() {
+        let below: Vec<usize> = (0..rows.len()).filter(|&k| rows[k] == Some(r)).collect();
+        if !below.is_empty() {
+            for c in 0..nc {
+                let mut rel = vec![(r * nc + c, 1)];
+                rel.extend(below.iter().map(|&k| (k * nc + c, P - 1)));
+                out.push(rel);
+            }
+        }
+        let mut first = 1;
+        for &k in breakdowns {
+            if k > 0 {
+                let mut rel = vec![(r * nc, 1)];
+                rel.extend((first..first + k).map(|c| (r * nc + c, P - 1)));
+                out.push(rel);
+            }
+            first += k;
+        }
+    }
+    out
+}
+
 /// What the released cells of one table give away about its withheld ones.
 pub struct Solver {
     /// Column of each withheld cell in the restricted matrix.
@@ -75,6 +105,11 @@ pub struct Solver {
 impl Solver {
     /// The row space of the relations restricted to the withheld cells.
     pub fn new(rows: &[Option<usize>], cols: &[Option<usize>], withheld: &[bool]) -> Self {
+        Self::over(relations(rows, cols), withheld)
+    }
+
+    /// The row space of any relations restricted to the withheld cells.
+    pub fn over(relations: Vec<Vec<(usize, u64)>>, withheld: &[bool]) -> Self {
         let mut column = vec![None; withheld.len()];
         let mut width = 0;
         for (cell, _) in withheld.iter().enumerate().filter(|(_, w)| **w) {
@@ -86,7 +121,7 @@ impl Solver {
             width,
             rows: Vec::new(),
         };
-        for rel in relations(rows, cols) {
+        for rel in relations {
             let mut v = vec![0; width];
             for (cell, k) in rel {
                 if let Some(j) = solver.column[cell] {

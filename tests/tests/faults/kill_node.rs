@@ -30,6 +30,8 @@ fn node_folder(root: &Path) {
         policy,
         directory: None,
         metrics_listen: None,
+        api_listen: None,
+        api_behind_proxy: false,
         console_listen: None,
         console: Default::default(),
     };

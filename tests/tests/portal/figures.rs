@@ -106,7 +106,12 @@ pub fn html_figures(html: &str) -> Result<Vec<Found>, String> {
 /// there is none. In a title, the figure follows the last " : ".
 fn figure(t: &str) -> Result<Shown, String> {
     let t = t.rsplit_once(" : ").map_or(t, |(_, v)| v).trim();
-    if t.is_empty() || t == "—" || t.starts_with("secret statistique") || t == "non disponible" {
+    if t.is_empty()
+        || t == "—"
+        || t.starts_with("secret statistique")
+        || t.starts_with("< seuil")
+        || t == "non disponible"
+    {
         return Ok(Shown::Absent);
     }
     let digits: String = t
@@ -125,19 +130,40 @@ fn figure(t: &str) -> Result<Shown, String> {
         .map_err(|_| format!("not a figure: {t:?}"))
 }
 
-/// The cells of a CSV download, read strictly.
+/// The cells of a CSV download, read strictly, in either dialect: the
+/// standard one (`,`, decimal point, no BOM) or the French spreadsheet
+/// one (UTF-8 BOM, `;`, decimal comma).
 pub fn csv_figures(csv: &str) -> Result<Vec<Found>, String> {
+    let (csv, sep) = match csv.strip_prefix('\u{feff}') {
+        Some(rest) => (rest, ';'),
+        None => (csv, ','),
+    };
     let mut lines = csv.lines();
-    if lines.next() != Some("indicateur,niveau,code,nom,periode,valeur,statut") {
+    let header = [
+        "indicateur",
+        "niveau",
+        "code",
+        "nom",
+        "periode",
+        "valeur",
+        "statut",
+    ];
+    if lines.next() != Some(header.join(&sep.to_string()).as_str()) {
         return Err("unexpected header".into());
     }
     let mut out = Vec::new();
     for line in lines {
-        let f = csv_fields(line)?;
+        let f = csv_fields_with(line, sep)?;
         let [ind, level, code, _, period, value, status] = f.as_slice() else {
             return Err(format!("{} fields: {line}", f.len()));
         };
         let level: Level = level.parse().map_err(|e| format!("{line}: {e}"))?;
+        // The French dialect writes a decimal comma, never a point.
+        let value = match sep {
+            ';' if value.contains('.') => return Err(format!("a decimal point: {line}")),
+            ';' => value.replace(',', "."),
+            _ => value.clone(),
+        };
         let shown = match (status.as_str(), value.as_str()) {
             ("publie", v) => Shown::Value(v.parse().map_err(|_| format!("value: {line}"))?),
             ("secret_statistique" | "non_disponible", "") => Shown::Absent,
@@ -148,8 +174,8 @@ pub fn csv_figures(csv: &str) -> Result<Vec<Found>, String> {
     Ok(out)
 }
 
-/// The fields of a CSV line (RFC 4180 quoting).
-fn csv_fields(line: &str) -> Result<Vec<String>, String> {
+/// The fields of a CSV line separated by `sep` (RFC 4180 quoting).
+pub fn csv_fields_with(line: &str, sep: char) -> Result<Vec<String>, String> {
     let mut fields = vec![String::new()];
     let mut quoted = false;
     let mut chars = line.chars().peekable();
@@ -162,7 +188,7 @@ fn csv_fields(line: &str) -> Result<Vec<String>, String> {
             }
             ('"', true) => quoted = false,
             ('"', false) if last.is_empty() => quoted = true,
-            (',', false) => fields.push(String::new()),
+            (c, false) if c == sep => fields.push(String::new()),
             ('"', false) => return Err(format!("stray quote: {line}")),
             (c, _) => last.push(c),
         }

@@ -40,6 +40,7 @@
 //! | --- | --- | --- | --- |
 //! | `Drafts` | `drafts` | indicator id, `\0`, time, sequence | a composition held back from publication, with its coverage |
 //! | `Summaries` | `summaries` | as the published history | a published result past its retention: figures and coverage, its signed answers' digest instead of the answers |
+//! | `ProgrammeNotes` | `programme_notes` | programme id, `\0`, period | the written part of the programme's report, who wrote it and when |
 //!
 //! The federation's trust keyspaces ([`FederationSpace`]):
 //!
@@ -150,6 +151,8 @@ pub enum ObservatorySpace {
     /// Published results past their full retention: the figures, without
     /// the signed answers; keyed like the published history.
     Summaries,
+    /// The written part of each programme's report, per period.
+    ProgrammeNotes,
 }
 
 /// The federation's trust records: who may provide which dataset, what
@@ -229,6 +232,7 @@ impl Space for ObservatorySpace {
         match self {
             Self::Drafts => "drafts",
             Self::Summaries => "summaries",
+            Self::ProgrammeNotes => "programme_notes",
         }
     }
 }

@@ -12,7 +12,7 @@
 //! | `serials` | certificate serial (hex) | [`SerialRecord`] |
 //! | `results` | indicator id, time, sequence | a published indicator with its provenance |
 //! | `accounts` | e-mail | a partner professional's account (argon2id hash) |
-//! | `directory` | node id | the node's entry in the directory of actors |
+//! | `directory` | node id, or `actor:ID` | the node's entry in the directory of actors, or one the operator added for an actor without a node ([`crate::actors`]) |
 //! | `resources` | id | a published document's description (the PDF is in `resources/`) |
 //! | `serial_issuers` | certificate serial (hex) | SHA-256 of the CA certificate that issued it |
 //! | `audit_anchors` | node id | [`AuditAnchor`]: the last head of the node's audit chain seen |

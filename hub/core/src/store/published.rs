@@ -178,7 +178,29 @@ impl Store {
         Ok(())
     }
 
-    /// Every directory entry, by node id.
+    /// Records (or clears) an entry of the `directory` tree under `key`:
+    /// the operator's entries for actors without a node
+    /// ([`crate::actors`], keys `actor:ID`).
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn put_directory_entry(
+        &self,
+        key: &str,
+        entry: Option<&passerelle_protocol::directory::DirectoryEntry>,
+    ) -> Result<(), HubError> {
+        let _w = self.writing()?;
+        match entry {
+            Some(e) => self
+                .tree("directory")?
+                .insert(key.as_bytes(), codec::encode(e)?)?,
+            None => self.tree("directory")?.remove(key.as_bytes())?,
+        };
+        Ok(())
+    }
+
+    /// Every directory entry, by node id (or `actor:ID` for the
+    /// operator's entries).
     ///
     /// # Errors
     /// On a store failure.

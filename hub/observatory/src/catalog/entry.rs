@@ -4,7 +4,9 @@
 
 use serde::Deserialize;
 
-use super::{CatalogError, Formula, Indicator, PartialPolicy, Term, MAX_DECIMALS, THEMES};
+use super::{
+    Audience, CatalogError, Formula, Indicator, PartialPolicy, Reference, Term, Theme, MAX_DECIMALS,
+};
 
 /// An entry as written in TOML.
 #[derive(Debug, Deserialize)]
@@ -27,6 +29,10 @@ pub(super) struct Entry {
     decimals: Option<u8>,
     #[serde(default)]
     partial: Option<PartialEntry>,
+    #[serde(default)]
+    audience: Audience,
+    #[serde(default)]
+    reference: Option<Reference>,
 }
 
 /// `partial = { allowed = …, min_coverage = … }` as written in TOML.
@@ -39,8 +45,8 @@ struct PartialEntry {
 }
 
 /// Checks one entry as written and turns it into an indicator.
-pub(super) fn entry(file: &str, e: Entry) -> Result<Indicator, CatalogError> {
-    let (formula, partial, decimals) = checked(&e).map_err(|why| CatalogError {
+pub(super) fn entry(file: &str, e: Entry, themes: &[Theme]) -> Result<Indicator, CatalogError> {
+    let (formula, partial, decimals) = checked(&e, themes).map_err(|why| CatalogError {
         file: file.into(),
         entry: format!("indicator {:?}", e.id),
         why,
@@ -56,14 +62,17 @@ pub(super) fn entry(file: &str, e: Entry) -> Result<Indicator, CatalogError> {
         formula,
         decimals,
         partial,
+        audience: e.audience,
+        reference: e.reference,
     })
 }
 
 /// The entry's rules in order; the first one broken is the reason.
-fn checked(e: &Entry) -> Result<(Formula, PartialPolicy, u8), String> {
+fn checked(e: &Entry, themes: &[Theme]) -> Result<(Formula, PartialPolicy, u8), String> {
     check_id(&e.id)?;
-    check_theme(&e.theme)?;
+    check_theme(&e.theme, themes)?;
     check_texts(e)?;
+    check_reference(e.reference.as_ref())?;
     let formula = formula(e)?;
     let partial = partial(e, &formula)?;
     let decimals = decimals(e, &formula)?;
@@ -97,13 +106,36 @@ fn check_id(id: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn check_theme(theme: &str) -> Result<(), String> {
-    if !THEMES.iter().any(|(t, _)| *t == theme) {
-        let known: Vec<&str> = THEMES.iter().map(|(t, _)| *t).collect();
+/// The theme is one of `known` (every file's themes: a later file may
+/// declare it).
+fn check_theme(theme: &str, known: &[Theme]) -> Result<(), String> {
+    if !known.iter().any(|t| t.id == theme) {
+        let known: Vec<&str> = known.iter().map(|t| t.id.as_str()).collect();
         return Err(format!(
-            "unknown theme {theme:?} (known: {})",
+            "unknown theme {theme:?} (known: {}; declare it in a [[theme]] table)",
             known.join(", ")
         ));
+    }
+    Ok(())
+}
+
+/// An operator-supplied reference has a finite value, a label and a
+/// source, of bounded length.
+fn check_reference(r: Option<&Reference>) -> Result<(), String> {
+    let Some(r) = r else { return Ok(()) };
+    if !r.value.is_finite() {
+        return Err("reference.value must be a number".into());
+    }
+    for (k, v) in [
+        ("reference.label", &r.label),
+        ("reference.source", &r.source),
+    ] {
+        if v.trim().is_empty() {
+            return Err(format!("{k} is empty"));
+        }
+        if v.len() > 300 {
+            return Err(format!("{k} is too long (at most 300 bytes)"));
+        }
     }
     Ok(())
 }

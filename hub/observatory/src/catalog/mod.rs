@@ -30,6 +30,22 @@
 //! denominator, or the reverse) is wrong, not just incomplete, so it is
 //! always a draft and such an entry is refused. Without `partial`, partial
 //! results are never published.
+//!
+//! ## Themes, audience and reference
+//!
+//! Themes are declared in `[[theme]]` tables (see [`theme`]); an entry's
+//! `theme` must name one, shipped or declared in any file.
+//!
+//! `audience = "partners"` reserves an indicator to signed-in partners: the
+//! public view of the observatory ([`crate::Reader::Public`]) never returns
+//! it, so no public page, download, API answer or bundle shows it. The
+//! default is `audience = "public"`.
+//!
+//! `reference = { value = 36.1, label = "France", source = "DREES 2022" }`
+//! is a comparison value the operator supplies (a national or overseas
+//! average); the territory portrait shows it beside the indicator, marked
+//! as supplied by the operator, with its source. Passerelle does not check
+//! it.
 
 use std::path::{Path, PathBuf};
 
@@ -37,10 +53,13 @@ use serde::{Deserialize, Serialize};
 
 mod entry;
 mod shipped;
+pub mod theme;
 
 use entry::{entry, Entry};
+pub use theme::Theme;
 
-/// The themes of the observatory, in display order: id and French label.
+/// The themes shipped with the hub, in display order: id and French
+/// label. Catalog files may add others (see [`theme`]).
 pub const THEMES: &[(&str, &str)] = &[
     ("demographie", "Démographie"),
     ("logement-hebergement", "Logement et hébergement"),
@@ -70,7 +89,11 @@ pub fn describe_fr(formula: &Formula) -> String {
     let term = |t: &Term| match t {
         Term::Count(d) => format!("effectif « {d} »"),
         Term::Sum(d, m) => format!("total de « {m} » ({d})"),
-        Term::Population => "population municipale 2017 (INSEE)".to_string(),
+        Term::Population => "population municipale (INSEE)".to_string(),
+        Term::PopulationAged(b) => match b.to {
+            None => format!("population de {} ans ou plus (INSEE)", b.from),
+            Some(t) => format!("population de {} à {t} ans (INSEE)", b.from),
+        },
     };
     let list = |t: &[Term]| t.iter().map(term).collect::<Vec<_>>().join(" + ");
     match formula {
@@ -104,6 +127,30 @@ pub enum PartialPolicy {
     },
 }
 
+/// Who may read an indicator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Audience {
+    /// Everyone (the default).
+    #[default]
+    Public,
+    /// Signed-in partners only: never in public pages, downloads or API.
+    Partners,
+}
+
+/// A comparison value supplied by the operator (e.g. the national or
+/// overseas average), shown with its source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reference {
+    /// The value, in the indicator's unit.
+    pub value: f64,
+    /// What it is, in French (e.g. « France hors Mayotte »).
+    pub label: String,
+    /// Where it comes from, in French.
+    pub source: String,
+}
+
 /// An indicator as published.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Indicator {
@@ -128,12 +175,33 @@ pub struct Indicator {
     pub decimals: u8,
     /// Whether partial results may be published.
     pub partial: PartialPolicy,
+    /// Who may read it.
+    #[serde(default)]
+    pub audience: Audience,
+    /// A comparison value supplied by the operator, if any.
+    #[serde(default)]
+    pub reference: Option<Reference>,
+}
+
+/// The catalog in force: themes in display order, and indicators.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Catalog {
+    /// Themes, by `order`.
+    pub themes: Vec<Theme>,
+    /// Indicators.
+    pub indicators: Vec<Indicator>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
+    #[serde(default)]
     indicator: Vec<Entry>,
+    #[serde(default)]
+    theme: Vec<theme::ThemeEntry>,
+    /// Programmes, read by [`crate::programme`].
+    #[serde(default, rename = "programme")]
+    _programme: Vec<toml::Value>,
 }
 
 /// A catalog that could not be loaded.
@@ -148,11 +216,30 @@ pub struct CatalogError {
     pub why: String,
 }
 
-/// Parses one catalog file's text.
+/// Parses one catalog file's text; its entries' themes must be shipped
+/// or declared in the same file.
 ///
 /// # Errors
 /// The first bad entry, or unreadable TOML.
 pub fn parse(file: &str, text: &str) -> Result<Vec<Indicator>, CatalogError> {
+    let parsed = parse_file(file, text)?;
+    let mut known = theme::shipped();
+    theme::merge(&mut known, parsed.themes, file)?;
+    parsed
+        .entries
+        .into_iter()
+        .map(|e| entry(file, e, &known))
+        .collect()
+}
+
+/// One file's themes, checked, and its entries as written (checked once
+/// every file's themes are known).
+struct Parsed {
+    themes: Vec<Theme>,
+    entries: Vec<Entry>,
+}
+
+fn parse_file(file: &str, text: &str) -> Result<Parsed, CatalogError> {
     let parsed: File = toml::from_str(text).map_err(|e| CatalogError {
         file: file.into(),
         entry: e
@@ -166,25 +253,40 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Indicator>, CatalogError> {
             .unwrap_or_else(|| "file".into()),
         why: e.message().to_string(),
     })?;
-    parsed
-        .indicator
+    let themes = parsed
+        .theme
         .into_iter()
-        .map(|e| entry(file, e))
-        .collect()
+        .map(|t| theme::theme(file, t))
+        .collect::<Result<_, _>>()?;
+    Ok(Parsed {
+        themes,
+        entries: parsed.indicator,
+    })
 }
 
-/// The catalog in force: shipped entries, then those of `dir` (by file
-/// name order), a later entry replacing an earlier one with the same id.
+/// The indicators in force (see [`load_catalog`]).
 ///
 /// # Errors
-/// The first bad file or entry, or duplicate ids within one file.
+/// As [`load_catalog`].
 pub fn load(dir: Option<&Path>) -> Result<Vec<Indicator>, CatalogError> {
-    let mut all = Vec::new();
-    for (name, text) in shipped::FILES {
-        merge(&mut all, parse(&format!("built-in {name}"), text)?, name)?;
-    }
+    load_catalog(dir).map(|c| c.indicators)
+}
+
+/// The catalog in force: shipped themes and entries, then those of `dir`
+/// (by file name order), a later theme or entry replacing an earlier one
+/// with the same id. Every entry's theme is checked once all files are
+/// read, so a theme may be declared in its own file (`themes.toml`).
+///
+/// # Errors
+/// The first bad file, theme or entry, duplicate ids within one file, or
+/// an entry whose theme nobody declares.
+pub fn load_catalog(dir: Option<&Path>) -> Result<Catalog, CatalogError> {
+    let mut files: Vec<(String, String)> = shipped::FILES
+        .iter()
+        .map(|(name, text)| (format!("built-in {name}"), (*text).to_string()))
+        .collect();
     if let Some(dir) = dir {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
             .map_err(|e| CatalogError {
                 file: dir.display().to_string(),
                 entry: "folder".into(),
@@ -193,18 +295,36 @@ pub fn load(dir: Option<&Path>) -> Result<Vec<Indicator>, CatalogError> {
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "toml"))
             .collect();
-        files.sort();
-        for f in files {
+        paths.sort();
+        for f in paths {
             let name = f.display().to_string();
             let text = std::fs::read_to_string(&f).map_err(|e| CatalogError {
                 file: name.clone(),
                 entry: "file".into(),
                 why: e.to_string(),
             })?;
-            merge(&mut all, parse(&name, &text)?, &name)?;
+            files.push((name, text));
         }
     }
-    Ok(all)
+    let mut themes = theme::shipped();
+    let mut parsed = Vec::with_capacity(files.len());
+    for (name, text) in &files {
+        let p = parse_file(name, text)?;
+        theme::merge(&mut themes, p.themes, name)?;
+        parsed.push((name, p.entries));
+    }
+    let mut all = Vec::new();
+    for (name, entries) in parsed {
+        let inds = entries
+            .into_iter()
+            .map(|e| entry(name, e, &themes))
+            .collect::<Result<Vec<_>, _>>()?;
+        merge(&mut all, inds, name)?;
+    }
+    Ok(Catalog {
+        themes,
+        indicators: all,
+    })
 }
 
 fn merge(all: &mut Vec<Indicator>, new: Vec<Indicator>, file: &str) -> Result<(), CatalogError> {
@@ -227,3 +347,5 @@ fn merge(all: &mut Vec<Indicator>, new: Vec<Indicator>, file: &str) -> Result<()
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod themes_tests;

@@ -17,7 +17,7 @@ use crate::{
     state::Ctx,
 };
 use passerelle_observatory::{
-    catalog::{theme_label, Indicator},
+    catalog::Indicator,
     compose::{ResultCell, Status},
     IndicatorResult,
 };
@@ -33,11 +33,11 @@ pub struct SheetQuery {
 /// An indicator's sheet; `None` when there is no such indicator, or its
 /// result has no period at all.
 pub fn sheet(ctx: &Ctx, id: &str, q: &SheetQuery) -> Option<String> {
-    let ind = ctx.catalog().iter().find(|i| i.id == id)?;
+    let ind = ctx.indicator(id)?;
     let draft = ctx.pending_draft(id);
     let Some(r) = ctx.latest(id) else {
         let body = html! {
-            (heading(ind))
+            (heading(ctx, ind))
             (facts(ind, None))
             p { "Cet indicateur n'a pas encore été calculé." }
             (coverage::public_note(None, draft.as_deref()))
@@ -55,7 +55,7 @@ pub fn sheet(ctx: &Ctx, id: &str, q: &SheetQuery) -> Option<String> {
         .filter(|p| periods.contains(p))
         .or_else(|| periods.last().copied())?;
     let body = html! {
-        (heading(ind))
+        (heading(ctx, ind))
         (facts(ind, Some(&r)))
         (coverage::public_note(Some(&r), draft.as_deref()))
         (why_masked())
@@ -71,9 +71,15 @@ pub fn sheet(ctx: &Ctx, id: &str, q: &SheetQuery) -> Option<String> {
 }
 
 /// The theme it belongs to, its title and its definition.
-fn heading(ind: &Indicator) -> Markup {
+fn heading(ctx: &Ctx, ind: &Indicator) -> Markup {
+    let theme = ctx
+        .observatory
+        .themes()
+        .iter()
+        .find(|t| t.id == ind.theme)
+        .map_or("Autre", |t| t.name.as_str());
     html! {
-        p.note { a href={ "/theme/" (ind.theme) } { (theme_label(&ind.theme)) } }
+        p.note { a href={ "/theme/" (ind.theme) } { (theme) } }
         h1 { (ind.title) }
         p { (ind.definition) }
     }
@@ -89,6 +95,9 @@ fn facts(ind: &Indicator, r: Option<&IndicatorResult>) -> Markup {
             tr { th scope="row" { "Sources" } td { (ind.sources.join(", ")) } }
             tr { th scope="row" { "Mise à jour" } td { (ind.frequency) } }
             tr { th scope="row" { "Calcul" } td { (passerelle_observatory::catalog::describe_fr(&ind.formula)) } }
+            @if !ind.formula.populations().is_empty() {
+                tr { th scope="row" { "Population de référence" } td { (population_years(r)) } }
+            }
             @if let Some(r) = r {
                 @let partners = answered(r);
                 tr { th scope="row" { "Dernier calcul publié" } td { (date(r.computed_at)) } }
@@ -101,6 +110,20 @@ fn facts(ind: &Indicator, r: Option<&IndicatorResult>) -> Markup {
             }
         }
     }
+}
+
+/// Which population figures the rates divided by: the years of the
+/// operator's INSEE file the result used, or the built-in 2017 ones.
+fn population_years(r: Option<&IndicatorResult>) -> String {
+    let years = r.map(|r| r.denominators.source_years()).unwrap_or_default();
+    if years.is_empty() {
+        return "INSEE, population municipale 2017 (référence intégrée)".into();
+    }
+    let years: Vec<String> = years.iter().map(u16::to_string).collect();
+    format!(
+        "INSEE, population de l'année {} (fournie par l'opérateur ; pour chaque période, l'année la plus récente qui ne la dépasse pas)",
+        years.join(", ")
+    )
 }
 
 /// The names of the partners that answered, sorted, once each.
@@ -271,9 +294,18 @@ fn downloads(ind: &Indicator, level: Level) -> Markup {
         p {
             a href={ "/donnees/" (ind.id) ".csv?niveau=" (lvl) } { "CSV (" (lvl) ")" }
             " · "
+            a href={ "/donnees/" (ind.id) ".csv?niveau=" (lvl) "&format=csv-fr" } { "CSV pour tableur en français (" (lvl) ")" }
+            " · "
             a href={ "/donnees/" (ind.id) ".json?niveau=" (lvl) } { "JSON (" (lvl) ")" }
             " · "
             a href={ "/donnees/" (ind.id) ".csv" } { "CSV (tous niveaux)" }
+            " · "
+            a href={ "/donnees/" (ind.id) ".csv?format=csv-fr" } { "CSV pour tableur en français (tous niveaux)" }
+        }
+        p.note {
+            "Le CSV standard (virgule, point décimal) est fait pour les programmes ; "
+            "le CSV pour tableur en français (point-virgule, virgule décimale, UTF-8 avec BOM) "
+            "s'ouvre directement dans un tableur réglé en français."
         }
     }
 }

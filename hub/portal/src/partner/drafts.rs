@@ -3,6 +3,10 @@
 //! missing and why, and which result stays published meanwhile.
 
 use maud::{html, Markup};
+use passerelle_observatory::{
+    catalog::{Audience, Indicator},
+    Reader,
+};
 
 use crate::{
     layout::{column_heads, date, number},
@@ -10,13 +14,18 @@ use crate::{
     state::Ctx,
 };
 
-/// The section of the partners' home listing the pending drafts.
-pub(super) fn drafts(ctx: &Ctx) -> Markup {
+/// The section of the partners' home listing the pending drafts (of
+/// every indicator the partner may read, partner-only ones included).
+pub(super) fn drafts(ctx: &Ctx, reader: Reader) -> Markup {
     let rows: Vec<_> = ctx
-        .catalog()
-        .iter()
-        .filter_map(|ind| Some((ind, ctx.pending_draft(&ind.id)?)))
+        .catalog_for(reader)
+        .into_iter()
+        .filter_map(|ind| Some((ind, ctx.pending_draft_for(reader, &ind.id)?)))
         .collect();
+    let sheet = |ind: &Indicator| match ind.audience {
+        Audience::Public => format!("/indicateur/{}", ind.id),
+        Audience::Partners => format!("/partenaires/indicateur/{}", ind.id),
+    };
     html! {
         @if rows.is_empty() {
             p { "Toutes les dernières actualisations sont complètes et publiées." }
@@ -38,7 +47,7 @@ pub(super) fn drafts(ctx: &Ctx) -> Markup {
                 tbody {
                     @for (ind, d) in &rows {
                         tr {
-                            td { a href={ "/indicateur/" (ind.id) } { (ind.title) } }
+                            td { a href=(sheet(ind)) { (ind.title) } }
                             td { (date(d.result.computed_at)) }
                             td {
                                 (share_fr(d.share)) " ("
@@ -57,7 +66,7 @@ pub(super) fn drafts(ctx: &Ctx) -> Markup {
                             }
                             td { (held_back_fr(d.held_back)) }
                             td {
-                                @match ctx.latest(&ind.id) {
+                                @match ctx.latest_for(reader, &ind.id) {
                                     Some(r) => { "calculé le " (date(r.computed_at)) }
                                     None => "aucun pour l'instant",
                                 }

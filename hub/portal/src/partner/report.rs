@@ -112,7 +112,7 @@ fn activity<'a>(
     programme: &str,
 ) -> Vec<(&'a Indicator, Option<Arc<IndicatorResult>>)> {
     ctx.catalog()
-        .iter()
+        .into_iter()
         .filter(|i| i.theme == "activite")
         .map(|i| (i, ctx.latest(&i.id)))
         .filter(|(_, r)| {

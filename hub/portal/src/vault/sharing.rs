@@ -432,6 +432,7 @@ fn what(e: &Event) -> String {
         }
         Action::AccountDelete => "compte supprimé".into(),
         Action::Unlink => format!("institution déliée : {}", e.subject),
+        Action::ReportWritten => format!("bilan rédigé : {}", e.subject),
         Action::ConsentGrant => with("journal-autorisation-donnee", e.detail.clone()),
         Action::ConsentRevoke => with("journal-autorisation-retiree", e.detail.clone()),
         Action::Duplicate => with("journal-copie", e.detail.clone()),
@@ -445,6 +446,18 @@ fn what(e: &Event) -> String {
         Action::ResetCodeRefused => tr.t("journal-code-refuse"),
         Action::DocumentAdd => with("journal-document-ajoute", e.detail.clone()),
         Action::DocumentRemove => with("journal-document-retire", e.detail.clone()),
+        // A node's own events, never in a person's journal.
+        Action::BatchImport
+        | Action::ImportRefused
+        | Action::ApiRefused
+        | Action::BatchValidate
+        | Action::BatchReject
+        | Action::BatchRollback
+        | Action::AgentAdd
+        | Action::AgentReset
+        | Action::AgentRemove
+        | Action::TokenAdd
+        | Action::TokenRemove => e.action.to_string(),
         Action::Other(other) if other == "preferences" => tr.t("journal-preferences"),
         Action::Other(other) => other.to_string(),
     }

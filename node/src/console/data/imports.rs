@@ -249,15 +249,6 @@ pub(super) async fn report(
     page::signed(&console, &s, "/donnees", "Rapport d'import", body)
 }
 
-/// A field of the report file, quoted when it must be.
-fn csv_field(v: &str) -> String {
-    if v.contains([';', '"', '\n', '\r']) {
-        format!("\"{}\"", v.replace('"', "\"\""))
-    } else {
-        v.to_string()
-    }
-}
-
 /// GET `/donnees/rapport/{id}/erreurs.csv`: the bad rows, for a
 /// spreadsheet (UTF-8 with its mark, `;`-separated).
 pub(super) async fn report_csv(
@@ -266,7 +257,7 @@ pub(super) async fn report_csv(
     Path(id): Path<String>,
 ) -> Response {
     let Some(Report {
-        outcome: Outcome::Refused(ImportError::Rows { issues, total }),
+        outcome: Outcome::Refused(rows @ ImportError::Rows { .. }),
         ..
     }) = console.reports.get(&id, &s.agent.login)
     else {
@@ -276,18 +267,7 @@ pub(super) async fn report_csv(
             "Ce rapport n'a pas de liste d'erreurs.",
         );
     };
-    let mut out = String::from("\u{feff}ligne;colonne;erreur\r\n");
-    for i in &issues {
-        let row: Vec<String> = words::issue_row(i).iter().map(|f| csv_field(f)).collect();
-        out.push_str(&row.join(";"));
-        out.push_str("\r\n");
-    }
-    if total > issues.len() {
-        out.push_str(&format!(
-            ";;{} autre(s) ligne(s) en erreur\r\n",
-            total - issues.len()
-        ));
-    }
+    let out = words::report_csv(&NodeError::Import(rows));
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
