@@ -186,6 +186,25 @@ const EXAMPLE_DATA: &str = r#"#
 "#;
 
 impl NodeConfig {
+    /// A node's configuration with every default: no dataset, nothing
+    /// shared, no directory entry, nothing served but the link to the hub
+    /// (what `node init` writes).
+    pub fn new(node_id: NodeId, hub: HubAddr) -> Self {
+        Self {
+            node_id,
+            hub,
+            link: LinkConfig::default(),
+            datasets: Vec::new(),
+            policy: PolicyConfig::default(),
+            directory: None,
+            metrics_listen: None,
+            api_listen: None,
+            api_behind_proxy: false,
+            console_listen: None,
+            console: ConsoleConfig::default(),
+        }
+    }
+
     /// Reads and checks `node.toml`.
     ///
     /// # Errors
@@ -246,7 +265,7 @@ impl NodeConfig {
                 );
             }
         }
-        out.extend(self.console_problems());
+        self.console_problems(&mut bad);
         out.extend(crate::dataset::problems(&self.datasets, &self.policy));
         if let Some(d) = &self.directory {
             for why in d.problems() {
@@ -263,17 +282,8 @@ impl NodeConfig {
 
     /// The console's rules: its certificate and key go together; plain
     /// HTTP only on loopback or behind the named proxy; a session lasts.
-    fn console_problems(&self) -> Vec<Problem> {
+    fn console_problems(&self, bad: &mut impl FnMut(&str, &str, &str)) {
         let c = &self.console;
-        let mut out = Vec::new();
-        let mut bad = |key: &str, why: &str, fix: &str| {
-            out.push(Problem {
-                line: None,
-                key: Some(key.into()),
-                why: why.into(),
-                fix: Some(fix.into()),
-            })
-        };
         if c.https_cert.is_some() != c.https_key.is_some() {
             bad(
                 "console.https_cert",
@@ -298,7 +308,6 @@ impl NodeConfig {
                 "e.g. \"8h\" (a working day)",
             );
         }
-        out
     }
 
     /// The file `node init` writes.
@@ -435,17 +444,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("node.toml");
         let mut config = NodeConfig {
-            node_id: NodeId::new("caf-976").unwrap(),
-            hub: "localhost:4433".parse().unwrap(),
-            link: LinkConfig::default(),
-            datasets: Vec::new(),
-            policy: PolicyConfig::default(),
-            directory: None,
-            metrics_listen: None,
             api_listen: Some("127.0.0.1:9477".parse().unwrap()),
-            api_behind_proxy: false,
-            console_listen: None,
-            console: ConsoleConfig::default(),
+            ..NodeConfig::new(
+                NodeId::new("caf-976").unwrap(),
+                "localhost:4433".parse().unwrap(),
+            )
         };
         std::fs::write(&path, config.template()).unwrap();
         assert_eq!(NodeConfig::load(&path).unwrap(), config);
@@ -465,19 +468,10 @@ mod tests {
     fn template_round_trips_and_bad_keys_are_named() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("node.toml");
-        let mut config = NodeConfig {
-            node_id: NodeId::new("caf-976").unwrap(),
-            hub: "localhost:4433".parse().unwrap(),
-            link: LinkConfig::default(),
-            datasets: Vec::new(),
-            policy: PolicyConfig::default(),
-            directory: None,
-            metrics_listen: None,
-            api_listen: None,
-            api_behind_proxy: false,
-            console_listen: None,
-            console: ConsoleConfig::default(),
-        };
+        let mut config = NodeConfig::new(
+            NodeId::new("caf-976").unwrap(),
+            "localhost:4433".parse().unwrap(),
+        );
         std::fs::write(&path, config.template()).unwrap();
         assert_eq!(NodeConfig::load(&path).unwrap(), config);
 
@@ -538,19 +532,10 @@ mod console_tests {
     use super::*;
 
     fn base() -> NodeConfig {
-        NodeConfig {
-            node_id: NodeId::new("caf-976").unwrap(),
-            hub: "localhost:4433".parse().unwrap(),
-            link: LinkConfig::default(),
-            datasets: Vec::new(),
-            policy: PolicyConfig::default(),
-            directory: None,
-            metrics_listen: None,
-            api_listen: None,
-            api_behind_proxy: false,
-            console_listen: None,
-            console: ConsoleConfig::default(),
-        }
+        NodeConfig::new(
+            NodeId::new("caf-976").unwrap(),
+            "localhost:4433".parse().unwrap(),
+        )
     }
 
     #[test]
@@ -600,19 +585,10 @@ mod example {
     /// `deploy/node.example.toml` is what `node init` writes.
     #[test]
     fn shipped_example_matches_the_template() {
-        let config = NodeConfig {
-            node_id: NodeId::new("caf-976").unwrap(),
-            hub: "hub.example.org:4433".parse().unwrap(),
-            link: LinkConfig::default(),
-            datasets: Vec::new(),
-            policy: PolicyConfig::default(),
-            directory: None,
-            metrics_listen: None,
-            api_listen: None,
-            api_behind_proxy: false,
-            console_listen: None,
-            console: ConsoleConfig::default(),
-        };
+        let config = NodeConfig::new(
+            NodeId::new("caf-976").unwrap(),
+            "hub.example.org:4433".parse().unwrap(),
+        );
         crate::check_example("node.example.toml", &config.template());
     }
 }

@@ -141,15 +141,11 @@ pub async fn import(dir: &Path, dataset: String, by: String, file: &Path) -> any
         }
     };
     let req = Request::Import { dataset, path, by };
-    let batch = ask(dir, req, &mut progress, |r| match r {
-        Response::Batch(b) => Some(b),
-        _ => None,
-    })
-    .await;
+    let answer = ask(dir, req, &mut progress, batch).await;
     if tty {
         eprint!("\r\x1b[K");
     }
-    let b = batch?;
+    let b = answer?;
     let periods: Vec<String> = b.periods.iter().map(ToString::to_string).collect();
     let state = match b.status {
         BatchStatus::Pending => format!(
@@ -169,16 +165,21 @@ pub async fn import(dir: &Path, dataset: String, by: String, file: &Path) -> any
     Ok(())
 }
 
+/// The batch an import or a decision answers with.
+fn batch(r: Response) -> Option<crate::store::BatchMeta> {
+    match r {
+        Response::Batch(b) => Some(b),
+        _ => None,
+    }
+}
+
 /// `validate`: a pending batch, by someone other than its importer.
 pub async fn validate(dir: &Path, batch: u64, by: String) -> anyhow::Result<()> {
     let b = ask(
         dir,
         Request::Validate { batch, by },
         &mut |_| {},
-        |r| match r {
-            Response::Batch(b) => Some(b),
-            _ => None,
-        },
+        self::batch,
     )
     .await?;
     eprintln!(
@@ -192,16 +193,8 @@ pub async fn validate(dir: &Path, batch: u64, by: String) -> anyhow::Result<()> 
 
 /// `reject`: a pending batch, by someone other than its importer.
 pub async fn reject(dir: &Path, batch: u64, reason: String, by: String) -> anyhow::Result<()> {
-    let b = ask(
-        dir,
-        Request::Reject { batch, reason, by },
-        &mut |_| {},
-        |r| match r {
-            Response::Batch(b) => Some(b),
-            _ => None,
-        },
-    )
-    .await?;
+    let req = Request::Reject { batch, reason, by };
+    let b = ask(dir, req, &mut |_| {}, self::batch).await?;
     eprintln!(
         "batch {} of {} rejected; it never comes in force",
         b.id, b.dataset

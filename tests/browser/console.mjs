@@ -8,57 +8,14 @@
 // stdout (pages, every accessibility violation, the downloaded error
 // report); exits 1 when a step fails, a page breaks the CSP or logs an
 // error.
-import { chromium } from 'playwright-core';
-import fs from 'node:fs';
 import path from 'node:path';
+import { download, open } from './harness.mjs';
 
 const [base, outDir, anaPassword, bobPassword, cleoPassword, linkCode, goodCsv] = process.argv.slice(2);
-fs.rmSync(outDir, { recursive: true, force: true });
-fs.mkdirSync(outDir, { recursive: true });
-const axeSource = fs.readFileSync(new URL('./node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
 const report = { pages: [], violations: [], errorsCsv: null, errors: [] };
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-         '--disable-component-update', '--disable-sync'],
-});
+const { browser, page, check } = await open(outDir, report, { lang: 'fr' });
 try {
-  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 412, height: 915 } });
-  await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      const list = JSON.parse(sessionStorage.getItem('csp') || '[]');
-      list.push(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} at ${e.documentURI}`);
-      sessionStorage.setItem('csp', JSON.stringify(list));
-    });
-  });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15000);
-  page.on('console', (m) => {
-    if (m.type() === 'error') report.errors.push(`console on ${page.url()}: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => report.errors.push(`script error on ${page.url()}: ${e}`));
-  page.on('response', (r) => {
-    if (r.status() >= 400) report.errors.push(`${r.status()} for ${r.url()}`);
-  });
-
-  async function check(name) {
-    const csp = await page.evaluate(() => sessionStorage.getItem('csp'));
-    for (const v of JSON.parse(csp || '[]')) report.errors.push(`CSP on ${name}: ${v}`);
-    await page.evaluate(() => sessionStorage.removeItem('csp'));
-    if ((await page.evaluate(() => document.documentElement.lang)) !== 'fr') report.errors.push(`${name}: not in French`);
-    await page.screenshot({ path: path.join(outDir, `${name}.png`), fullPage: true });
-    await page.evaluate(axeSource);
-    const r = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ['violations'] }));
-    for (const v of r.violations) {
-      report.violations.push({
-        page: name, id: v.id, impact: v.impact, help: v.help,
-        nodes: v.nodes.map((n) => ({ target: n.target.join(' '), summary: n.failureSummary })),
-      });
-    }
-    report.pages.push({ name, url: page.url(), title: await page.title() });
-  }
-
   // Signs an agent in with their first password and changes it.
   async function firstSignIn(login, password, name, pageName) {
     await page.goto(base + '/');
@@ -102,13 +59,8 @@ try {
   await page.getByRole('cell', { name: /n'est pas un code de commune de Mayotte/ }).waitFor();
   await page.getByRole('cell', { name: /n'est pas une période/ }).waitFor();
   await check('rapport-erreurs');
-  const [download] = await Promise.all([
-    page.waitForEvent('download'),
-    page.getByRole('link', { name: 'Télécharger la liste des erreurs (CSV)' }).click(),
-  ]);
-  const file = path.join(outDir, 'erreurs-import.csv');
-  await download.saveAs(file);
-  report.errorsCsv = fs.readFileSync(file, 'utf8').split('\r\n').filter((l) => l.length);
+  const errors = await download(page, 'Télécharger la liste des erreurs (CSV)', path.join(outDir, 'erreurs-import.csv'));
+  report.errorsCsv = errors.split('\r\n').filter((l) => l.length);
 
   // The good file: a batch waiting for someone else's validation.
   await page.getByRole('link', { name: 'Importer un autre fichier' }).click();

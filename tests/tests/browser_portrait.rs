@@ -5,10 +5,8 @@
 //! `tests/browser` (`.ci/setup`). Screenshots land in
 //! `target/browser-portrait/`.
 
-use std::{path::PathBuf, process::Command};
-
 use passerelle_protocol::geo;
-use passerelle_tests::{rows, rows_csv, Net};
+use passerelle_tests::{browser, rows, rows_csv, Net};
 
 #[tokio::test]
 async fn territory_portraits_work_in_chromium_without_accessibility_violations() {
@@ -24,36 +22,14 @@ async fn territory_portraits_work_in_chromium_without_accessibility_violations()
         .await;
     hub.ctx().observatory.refresh_all(&hub.ctx().fed).await;
 
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let script = root.join("tests/browser/portrait.mjs");
-    let artifacts = root.join("target/browser-portrait");
-    let base = format!("http://{}", hub.http_addr);
-    let commune = geo::COMMUNES[0].name;
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(script)
-            .arg(base)
-            .arg(&artifacts)
-            .arg(commune)
-            .output()
-    })
-    .await
-    .unwrap()
-    .expect("node is installed (run .ci/setup)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|_| {
-        panic!(
-            "no report; stderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    assert!(out.status.success(), "browser test failed: {report:#}");
-    let pages: Vec<&str> = report["pages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
+    let report = browser::run(
+        "portrait.mjs",
+        format!("http://{}", hub.http_addr),
+        "browser-portrait",
+        vec![geo::COMMUNES[0].name.into()],
+    )
+    .await;
+    let pages = browser::pages(&report);
     assert_eq!(
         pages,
         [
@@ -72,13 +48,7 @@ async fn territory_portraits_work_in_chromium_without_accessibility_violations()
         report["print"]["tables"].as_u64().unwrap() >= 6,
         "{report:#}"
     );
-    for p in &pages {
-        assert!(
-            root.join(format!("target/browser-portrait/{p}.png"))
-                .exists(),
-            "screenshot of {p}"
-        );
-    }
+    browser::assert_screenshots("browser-portrait", &pages);
     node.stop().await;
     hub.stop().await;
 }

@@ -9,10 +9,10 @@
 //! checks (`passerelle-node audit verify`). Screenshots land in
 //! `target/browser-artifacts-console/`.
 
-use std::{path::PathBuf, process::Command};
+use std::process::Command;
 
 use passerelle_node::admin::{self, Request, Response};
-use passerelle_tests::{rows, rows_csv, Net};
+use passerelle_tests::{browser, rows, rows_csv, Net};
 
 /// Accessibility findings accepted, each with its reason: (page, axe rule,
 /// why). None: every finding is fixed in the templates instead.
@@ -81,38 +81,14 @@ async fn agents_import_validate_link_and_deposit_in_chromium() {
     let good_file = work.path().join("recues-2025-T1.csv");
     std::fs::write(&good_file, &good).unwrap();
 
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let script = repo.join("tests/browser/console.mjs");
-    let artifacts = repo.join("target/browser-artifacts-console");
-    let base = format!("http://{console}");
-    let args = [
-        base,
-        artifacts.display().to_string(),
-        ana,
-        bob,
-        cleo,
-        code,
-        good_file.display().to_string(),
-    ];
-    let out =
-        tokio::task::spawn_blocking(move || Command::new("node").arg(script).args(args).output())
-            .await
-            .unwrap()
-            .expect("node is installed (run .ci/setup)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|_| {
-        panic!(
-            "no report; stderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    assert!(out.status.success(), "browser test failed: {report:#}");
-    let pages: Vec<&str> = report["pages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
+    let report = browser::run(
+        "console.mjs",
+        format!("http://{console}"),
+        "browser-artifacts-console",
+        vec![ana, bob, cleo, code, good_file.display().to_string()],
+    )
+    .await;
+    let pages = browser::pages(&report);
     assert_eq!(
         pages,
         [
@@ -141,16 +117,7 @@ async fn agents_import_validate_link_and_deposit_in_chromium() {
         3,
         "{report:#}"
     );
-    let found: Vec<&serde_json::Value> = report["violations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|v| {
-            !ACCEPTED
-                .iter()
-                .any(|(page, id, _)| v["page"] == *page && v["id"] == *id)
-        })
-        .collect();
+    let found = browser::violations(&report, ACCEPTED);
     assert!(found.is_empty(), "{found:#?}");
 
     // The person sees the document deposited at the counter, in their
@@ -239,35 +206,6 @@ async fn agents_import_validate_link_and_deposit_in_chromium() {
     hub.stop().await;
 }
 
-/// GET `path` over TLS from a console served with `cert`: the whole
-/// response, as text.
-async fn https_get(addr: std::net::SocketAddr, cert: &rcgen::Certificate, path: &str) -> String {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(cert.der().clone()).unwrap();
-    let config = std::sync::Arc::new(
-        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth(),
-    );
-    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
-    tokio::task::spawn_blocking(move || {
-        use std::io::{Read, Write};
-        let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
-        let conn = rustls::ClientConnection::new(config, name).unwrap();
-        let mut tls = rustls::StreamOwned::new(conn, std::net::TcpStream::connect(addr).unwrap());
-        tls.write_all(request.as_bytes()).unwrap();
-        let mut out = Vec::new();
-        let _ = tls.read_to_end(&mut out);
-        String::from_utf8_lossy(&out).into_owned()
-    })
-    .await
-    .unwrap()
-}
-
 #[tokio::test]
 async fn the_console_serves_https_from_its_certificate_files() {
     let net = Net::new();
@@ -292,7 +230,7 @@ async fn the_console_serves_https_from_its_certificate_files() {
         .expect("node starts");
     let addr = node.console_addr().unwrap();
 
-    let page = https_get(addr, &cert, "/connexion").await;
+    let page = passerelle_tests::https_get(addr, &cert, "/connexion").await;
     assert!(page.starts_with("HTTP/1.1 200"), "{page}");
     let lower = page.to_ascii_lowercase();
     assert!(
@@ -305,7 +243,7 @@ async fn the_console_serves_https_from_its_certificate_files() {
     );
     assert!(page.contains("Connexion à la console"), "{page}");
     // The pages of a signed-in agent send anyone else to the sign-in.
-    let page = https_get(addr, &cert, "/journal").await;
+    let page = passerelle_tests::https_get(addr, &cert, "/journal").await;
     let lower = page.to_ascii_lowercase();
     assert!(page.starts_with("HTTP/1.1 303"), "{page}");
     assert!(

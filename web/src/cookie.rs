@@ -45,6 +45,38 @@ pub fn private(status: StatusCode, html: String) -> Response {
         .into_response()
 }
 
+/// Sets the headers every page of a web application carries: its
+/// Content-Security-Policy `csp`, no guessing of types, no referrer, no
+/// framing.
+pub fn secure(h: &mut HeaderMap, csp: &'static str) {
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(csp),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters: a
+/// text for a URL's query or path.
+pub fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// "See other": where a form sends the browser next.
 pub fn redirect(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response()
@@ -73,17 +105,9 @@ pub fn forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
 }
 
 /// The rate-limit key of a client: its IPv4 address, or its IPv6 /64
-/// (one subscriber usually holds a whole /64).
-pub fn client_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => {
-            let mut o = v6.octets();
-            o[8..].fill(0);
-            IpAddr::V6(o.into())
-        }
-        v4 => v4,
-    }
-}
+/// (one subscriber usually holds a whole /64), as the HTTP server counts
+/// connections.
+pub use passerelle_link::http::admission::address_key as client_key;
 
 #[cfg(test)]
 mod tests {

@@ -26,12 +26,15 @@
 //! - [`password`]: argon2id hashes, new-password rules, first passwords.
 //! - [`totp`]: the second factor (RFC 6238 codes).
 //! - [`signin`]: the steps of a sign-in after the password.
+//! - [`forms`]: the forms of those steps and of a password change, with
+//!   their words.
 //! - [`qr`]: QR codes as inline SVG (enrolling an authenticator app).
 //! - [`https`]: a TLS acceptor from configured PEM files.
 //! - [`multipart`]: bounded reading of multipart forms.
 
 pub mod cookie;
 pub mod csrf;
+pub mod forms;
 pub mod french;
 pub mod https;
 pub mod multipart;

@@ -44,24 +44,12 @@ pub fn secret_base32(secret: &[u8]) -> String {
 
 /// The `otpauth://` URI an authenticator app reads from a QR code.
 pub fn otpauth_uri(issuer: &str, account: &str, secret: &[u8]) -> String {
-    let issuer = percent(issuer);
+    let issuer = crate::cookie::percent_encode(issuer);
     format!(
         "otpauth://totp/{issuer}:{}?secret={}&issuer={issuer}&algorithm=SHA1&digits={DIGITS}&period={STEP}",
-        percent(account),
+        crate::cookie::percent_encode(account),
         secret_base32(secret)
     )
-}
-
-/// Percent-encodes everything but unreserved characters (RFC 3986).
-fn percent(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Checks `code` at `now` against `secret`, given the last step used;

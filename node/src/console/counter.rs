@@ -45,16 +45,7 @@ pub fn router() -> Router<Arc<Console>> {
 
 /// A text for a URL's query, percent-encoded (RFC 3986's unreserved
 /// characters kept).
-pub fn query_value(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
+pub use passerelle_web::cookie::percent_encode as query_value;
 
 fn person_path(local_id: &str, fait: &str) -> String {
     format!(

@@ -15,13 +15,10 @@ use maud::html;
 use passerelle_config::SecondFactor;
 use passerelle_link::now;
 use passerelle_web::{
-    csrf,
-    password::{self, NewPasswordError, MIN_PASSWORD_CHARS},
+    csrf, forms, password,
     signin::Step,
-    style::csrf_field,
     totp::{self, CodeError},
 };
-use serde::Deserialize;
 
 use super::{next_step, pending, policy, step_path, ttl, with_session, Signed, TOO_MANY};
 use crate::{
@@ -54,51 +51,13 @@ async fn use_code(
     Ok(a)
 }
 
-fn code_message(e: Option<CodeError>) -> &'static str {
-    match e {
-        Some(CodeError::Replayed) => {
-            "Ce code a déjà servi. Attendez le code suivant de votre application."
-        }
-        Some(CodeError::Wrong) => "Code incorrect.",
-        None => "Le code n'a pas pu être vérifié. Réessayez.",
-    }
-}
-
-/// The code and enrolment forms' fields.
-#[derive(Debug, Deserialize)]
-pub(super) struct CodeForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    code: String,
-}
-
-fn code_input() -> maud::Markup {
-    html! {
-        p {
-            label for="code" { "Code à 6 chiffres" } br;
-            input #code name="code" inputmode="numeric" autocomplete="one-time-code"
-                pattern="[0-9]{6}" maxlength="6" required;
-        }
-    }
-}
-
 fn code_form(
     console: &Console,
     s: &AgentSession,
     message: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let body = html! {
-        h1 { "Code de vérification" }
-        @if let Some(m) = message { (alert(m)) }
-        p { "Saisissez le code affiché par votre application d'authentification." }
-        form method="post" action="/code" {
-            (csrf_field(&s.csrf))
-            (code_input())
-            p { button.gros type="submit" { "Valider" } }
-        }
-    };
+    let body = forms::code("/code", &s.csrf, message);
     page::public(console, status, "Code de vérification", body)
 }
 
@@ -129,7 +88,7 @@ pub(super) async fn code(
     State(console): State<Arc<Console>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Form(f): Form<CodeForm>,
+    Form(f): Form<forms::CodeFields>,
 ) -> Response {
     let Some((token, s, _)) = pending(&console, &headers) else {
         return redirect("/connexion");
@@ -153,7 +112,7 @@ pub(super) async fn code(
             code_form(
                 &console,
                 &s,
-                Some(code_message(e)),
+                Some(forms::code_message(e)),
                 StatusCode::UNAUTHORIZED,
             )
         }
@@ -193,20 +152,7 @@ fn enrol_form(
             @if s.step == Step::Enrol {
                 p { "La console demande, en plus du mot de passe, un code à 6 chiffres donné par une application d'authentification sur votre téléphone." }
             }
-            ol {
-                li {
-                    "Ouvrez votre application d'authentification et ajoutez un compte en lisant ce code QR :"
-                    br;
-                    (passerelle_web::qr::svg(&uri))
-                }
-                li { "ou, sans appareil photo, saisissez cette clé : " code #cle { (totp::secret_base32(&secret)) } }
-                li { "Saisissez ci-dessous le code affiché par l'application pour confirmer." }
-            }
-            form method="post" action="/double-facteur" {
-                (csrf_field(&s.csrf))
-                (code_input())
-                p { button.gros type="submit" { "Activer" } }
-            }
+            (forms::enrol(&uri, &secret, "/double-facteur", &s.csrf))
         }
     };
     page::public(console, status, "Double authentification", body)
@@ -240,7 +186,7 @@ pub(super) async fn enrol_page(
 pub(super) async fn enrol(
     State(console): State<Arc<Console>>,
     headers: HeaderMap,
-    Form(f): Form<CodeForm>,
+    Form(f): Form<forms::CodeFields>,
 ) -> Response {
     let (token, s, a) = match enrolling(&console, &headers) {
         Ok(x) => x,
@@ -273,23 +219,10 @@ pub(super) async fn enrol(
             &console,
             &s,
             &a,
-            Some(code_message(e)),
+            Some(forms::code_message(e)),
             StatusCode::UNAUTHORIZED,
         ),
     }
-}
-
-/// The password change form's fields.
-#[derive(Debug, Deserialize)]
-pub(super) struct PasswordForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    actuel: String,
-    #[serde(default)]
-    nouveau: String,
-    #[serde(default)]
-    confirmation: String,
 }
 
 fn password_form(
@@ -298,31 +231,8 @@ fn password_form(
     message: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let body = html! {
-        h1 { "Changer mon mot de passe" }
-        @if let Some(m) = message { (alert(m)) }
-        @if s.step == Step::ChangePassword {
-            p { "Le mot de passe reçu de l'administrateur ne sert qu'une fois : choisissez le vôtre pour continuer." }
-        }
-        form method="post" action="/mot-de-passe" {
-            (csrf_field(&s.csrf))
-            p {
-                label for="actuel" { "Mot de passe actuel" } br;
-                input #actuel name="actuel" type="password" autocomplete="current-password" required;
-            }
-            p {
-                label for="nouveau" { "Nouveau mot de passe (au moins " (MIN_PASSWORD_CHARS) " caractères)" } br;
-                input #nouveau name="nouveau" type="password" autocomplete="new-password"
-                    minlength=(MIN_PASSWORD_CHARS) required;
-            }
-            p {
-                label for="confirmation" { "Nouveau mot de passe, une seconde fois" } br;
-                input #confirmation name="confirmation" type="password" autocomplete="new-password"
-                    minlength=(MIN_PASSWORD_CHARS) required;
-            }
-            p { button.gros type="submit" { "Enregistrer" } }
-        }
-    };
+    let first = s.step == Step::ChangePassword;
+    let body = forms::password_change("/mot-de-passe", &s.csrf, first, message);
     page::public(console, status, "Changer mon mot de passe", body)
 }
 
@@ -349,21 +259,11 @@ pub(super) async fn password_page(
     }
 }
 
-fn refusal(e: NewPasswordError) -> &'static str {
-    match e {
-        NewPasswordError::TooShort => {
-            "Le nouveau mot de passe doit compter au moins 12 caractères."
-        }
-        NewPasswordError::Mismatch => "Les deux saisies du nouveau mot de passe diffèrent.",
-        NewPasswordError::Unchanged => "Le nouveau mot de passe doit être différent de l'actuel.",
-    }
-}
-
 /// POST `/mot-de-passe`: every other session of the agent ends.
 pub(super) async fn change_password(
     State(console): State<Arc<Console>>,
     headers: HeaderMap,
-    Form(f): Form<PasswordForm>,
+    Form(f): Form<forms::PasswordFields>,
 ) -> Response {
     let (token, s, a) = match changing(&console, &headers) {
         Ok(x) => x,
@@ -373,7 +273,12 @@ pub(super) async fn change_password(
         return page::form_expired();
     }
     if let Err(e) = password::check_new_password(&f.actuel, &f.nouveau, &f.confirmation) {
-        return password_form(&console, &s, Some(refusal(e)), StatusCode::BAD_REQUEST);
+        return password_form(
+            &console,
+            &s,
+            Some(forms::new_password_refusal(e)),
+            StatusCode::BAD_REQUEST,
+        );
     }
     if !console
         .account_limiter
