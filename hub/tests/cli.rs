@@ -416,6 +416,49 @@ fn demo_starts_five_connected_nodes_and_the_portal() {
         public.starts_with("HTTP/1.1 200") && !public.contains(RESERVED),
         "{public}"
     );
+    // Breakdowns: one dataset published in total, by sex and by age band;
+    // one dataset added up over two institutions, by sex too; each
+    // breakdown's categories add up to the total where all are released.
+    let api = |id: &str| -> serde_json::Value {
+        let page = get(&format!("/api/indicators/{id}"));
+        let (head, body) = page.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        serde_json::from_str(body).unwrap()
+    };
+    for (id, by, providers) in [
+        ("demandeurs-emploi", &["sexe", "tranche_age"][..], 1),
+        ("entrees-formation", &["sexe"][..], 2),
+        ("personnes-recues", &["sexe", "motif"][..], 1),
+    ] {
+        let v = api(id);
+        assert_eq!(v["coverage"]["contributions_expected"], providers, "{id}");
+        assert_eq!(v["coverage"]["complete"], true, "{id}");
+        let bds = v["breakdowns"].as_array().unwrap();
+        let names: Vec<&str> = bds.iter().map(|b| b["by"].as_str().unwrap()).collect();
+        assert_eq!(names, by, "{id}");
+        for b in bds {
+            assert_eq!(b["published"], true, "{id} {}", b["by"]);
+            for t in v["cells"].as_array().unwrap() {
+                let parts: Vec<&serde_json::Value> = b["cells"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|c| c["code"] == t["code"] && c["period"] == t["period"])
+                    .collect();
+                assert_eq!(parts.len(), b["categories"].as_array().unwrap().len());
+                if parts.iter().all(|c| c["value"].is_number()) && t["value"].is_number() {
+                    let sum: f64 = parts.iter().map(|c| c["value"].as_f64().unwrap()).sum();
+                    assert_eq!(sum, t["value"].as_f64().unwrap(), "{id} {} {t}", b["by"]);
+                }
+            }
+        }
+    }
+    let sheet = get("/indicateur/demandeurs-emploi");
+    assert!(
+        sheet.contains("Répartition par sexe") && sheet.contains("Répartition par tranche d'âge"),
+        "{sheet}"
+    );
+
     let out = hub(
         &dir,
         &[

@@ -15,12 +15,18 @@
 //! - what the insider learns of the other institution (the sum minus its
 //!   own part, at every released place of every level) determines none of
 //!   the other institution's withheld cells, nor the sum of a small group
-//!   of them;
+//!   of them, and leaves every small cell of the other a feasible range
+//!   (non-negative reals, exact, the test's own simplex) at least the
+//!   threshold wide;
 //! - the answers of each node to the three breakdowns agree on the total.
 
 #[allow(dead_code)]
 #[path = "../../protocol/tests/disclosure_props/solver.rs"]
 mod solver;
+
+#[allow(dead_code)]
+#[path = "../../protocol/tests/disclosure_props/ranges.rs"]
+mod ranges;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -243,6 +249,20 @@ fn check(a: &Joint, b: &Joint) -> Result<(), TestCaseError> {
         "A recovers B's small cells {:?}",
         exposed
     );
+    // What the insider can narrow B's small cells to, from B's figures it
+    // can work out (which add up with B's true table).
+    let targets: Vec<usize> = (0..mb.len()).filter(|&c| small(c)).collect();
+    let found = ranges::ranges(&relations, &withheld, &mb, &targets, MIN, false);
+    for &c in &targets {
+        prop_assert!(
+            found.wide(c, MIN),
+            "A narrows B's small cell {} ({} people) to [{:?}, {:?}]",
+            c,
+            mb[c],
+            found.lo[c],
+            found.hi[c]
+        );
+    }
     for rel in &relations {
         let parts: Vec<usize> = rel
             .iter()

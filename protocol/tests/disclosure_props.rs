@@ -9,7 +9,14 @@
 //! - no group of withheld sibling cells (parts of the same total: communes
 //!   of an EPCI, categories of a row) holding 1 to `min_count - 1`
 //!   contributors has a sum that can be derived from the released cells;
-//! - every cell withheld by policy stays withheld, with that reason.
+//! - every cell withheld by policy stays withheld, with that reason;
+//! - every primary cell describing somebody keeps a feasible range (over
+//!   the reals, given the released cells, the relations and
+//!   non-negativity) with `floor(hi) - ceil(lo) >= min_count`, computed
+//!   exactly by the tests' own rational simplex
+//!   (`disclosure_props/ranges.rs`), and on small tables an integer range
+//!   (exhaustive search over the integer tables, what an attacker who
+//!   knows counts are integers gets) at least as wide.
 //!
 //! Tables come from random hierarchies and from Mayotte's real geography
 //! (kept here as an independent copy, checked against `geo`), crossed with
@@ -20,6 +27,10 @@
 
 #[path = "disclosure_props/solver.rs"]
 mod solver;
+
+#[allow(dead_code)]
+#[path = "disclosure_props/ranges.rs"]
+mod ranges;
 
 use passerelle_protocol::{
     disclosure::{
@@ -90,6 +101,44 @@ fn check(shape: &TableShape, cells: &[CellInput], rule: &Rule) -> Result<(), Tes
     }
     if !status.iter().any(|s| matches!(s, CellStatus::Primary(_))) {
         prop_assert!(status.iter().all(|s| s.is_released()));
+    }
+    check_widths(&rels, &status, cells, rule)
+}
+
+/// Every primary cell describing somebody keeps a feasible range of
+/// `floor(hi) - ceil(lo) >= min_count`, computed exactly by the test's own
+/// rational simplex (`disclosure_props/ranges.rs`) from the released
+/// figures. A table whose figures do not add up has no true point
+/// consistent with them; its relations then take their right-hand side
+/// from the withheld cells' own values, as the library does.
+fn check_widths(
+    rels: &[Vec<(usize, u64)>],
+    status: &[CellStatus],
+    cells: &[CellInput],
+    rule: &Rule,
+) -> Result<(), TestCaseError> {
+    let withheld: Vec<bool> = status.iter().map(|s| s.is_suppressed()).collect();
+    let values: Vec<u64> = cells.iter().map(|c| c.count).collect();
+    let targets: Vec<usize> = (0..cells.len())
+        .filter(|&i| matches!(status[i], CellStatus::Primary(_)) && cells[i].count > 0)
+        .collect();
+    let adds_up = rels.iter().all(|rel| {
+        let total = values[rel[0].0];
+        let parts: u64 = rel[1..].iter().map(|&(c, _)| values[c]).sum();
+        total == parts
+    });
+    let found = ranges::ranges(rels, &withheld, &values, &targets, rule.min_count, !adds_up);
+    for &p in &targets {
+        prop_assert!(
+            found.wide(p, rule.min_count),
+            "primary cell {} ({} contributors) ranges over [{:?}, {:?}], narrower than {}: {:?}",
+            p,
+            cells[p].count,
+            found.lo[p],
+            found.hi[p],
+            rule.min_count,
+            status
+        );
     }
     Ok(())
 }
@@ -348,6 +397,71 @@ proptest! {
         let ours = recoverable(&shape, &mask).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let theirs = determined(&shape.rows.parent, &shape.cols.parent, &mask);
         prop_assert_eq!(ours, theirs);
+    }
+}
+
+/// Small tables: an EPCI and two or three communes, by a total and two
+/// categories, leaves of 0 to 14 people (a third of them 1 to 4) and
+/// totals summed from them.
+fn small_table() -> impl Strategy<Value = (TableShape, Vec<CellInput>, Rule)> {
+    (2usize..=3)
+        .prop_map(|communes| {
+            let mut parent = vec![None];
+            parent.extend(std::iter::repeat_n(Some(0), communes));
+            TableShape::new(Hierarchy::new(parent), Hierarchy::flat(2))
+        })
+        .prop_flat_map(|shape| {
+            let n = shape.cell_count();
+            (
+                Just(shape),
+                prop::collection::vec(prop_oneof![Just(0u64), 1u64..=4, 6u64..=14], n),
+                prop_oneof![Just(11u64), 3u64..=10],
+            )
+        })
+        .prop_map(|(shape, leaves, min_count)| {
+            let cells = summed(&shape, &leaves)
+                .into_iter()
+                .map(CellInput::counted)
+                .collect();
+            let rule = Rule {
+                min_count,
+                dominance: None,
+            };
+            (shape, cells, rule)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// What an attacker who knows counts are integers gets: every primary
+    /// cell's range over the integer tables consistent with the released
+    /// figures, found by exhaustive search (`ranges::integer_range`, no
+    /// linear programming), still spans `min_count`. The real range
+    /// checked above contains it; here the two coincide (these tables'
+    /// relations are totally unimodular), and the search proves it.
+    #[test]
+    fn small_tables_keep_every_primary_cells_integer_range_wide(
+        (shape, cells, rule) in small_table()
+    ) {
+        check(&shape, &cells, &rule)?;
+        let status = protect(&shape, &cells, &rule)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let withheld: Vec<bool> = status.iter().map(|s| s.is_suppressed()).collect();
+        let values: Vec<u64> = cells.iter().map(|c| c.count).collect();
+        let rels = relations(&shape.rows.parent, &shape.cols.parent);
+        // No cell of a non-negative table exceeds its grand total.
+        let cap = (values[0] + rule.min_count) as i64;
+        for p in (0..cells.len()).filter(|&p| {
+            matches!(status[p], CellStatus::Primary(_)) && cells[p].count > 0
+        }) {
+            let found = ranges::integer_wide(&rels, &withheld, &values, p, rule.min_count, cap);
+            prop_assert!(
+                found.is_ok(),
+                "cell {} ({} contributors) takes only the integers {:?}: {:?}",
+                p, values[p], found, status
+            );
+        }
     }
 }
 

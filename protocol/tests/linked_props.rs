@@ -14,7 +14,13 @@
 //!   its total, at every level);
 //! - no group of withheld parts of the same total (communes of an EPCI,
 //!   categories of one breakdown) holding 1 to `min_count - 1`
-//!   contributors has a sum that can be derived.
+//!   contributors has a sum that can be derived;
+//! - every primary cell describing somebody keeps a feasible range (over
+//!   the reals, given every released figure of every table, every
+//!   relation and non-negativity) of `floor(hi) - ceil(lo) >= min_count`,
+//!   computed exactly by the test's own rational simplex
+//!   (`disclosure_props/ranges.rs`): it can be neither pinned nor shown to
+//!   be under the threshold.
 //!
 //! A last test shows the solver has teeth: protecting the same tables one
 //! by one (as the node did before linked tables) leaves cells recoverable
@@ -23,6 +29,10 @@
 #[allow(dead_code)]
 #[path = "disclosure_props/solver.rs"]
 mod solver;
+
+#[allow(dead_code)]
+#[path = "disclosure_props/ranges.rs"]
+mod ranges;
 
 use passerelle_protocol::disclosure::{
     protect, protect_linked, recoverable_linked, CellInput, CellStatus, Hierarchy, LinkedShape,
@@ -162,6 +172,7 @@ fn check(
     let mut withheld = Vec::new();
     let mut relations = Vec::new();
     let mut inputs = Vec::new();
+    let mut primary = Vec::new();
     let one = linked_relations(&shape.rows.parent, &shape.breakdowns);
     for (p, cells) in periods.iter().enumerate() {
         let status =
@@ -178,6 +189,12 @@ fn check(
             }
         }
         withheld.extend(status.iter().map(|s| s.is_suppressed()));
+        primary.extend(
+            status
+                .iter()
+                .zip(cells)
+                .map(|(s, c)| matches!(s, CellStatus::Primary(_)) && c.count > 0),
+        );
         inputs.extend(cells.iter().copied());
         // Period p's cells sit at p * n.. in the joint system.
         relations.extend(
@@ -215,6 +232,30 @@ fn check(
             rule.min_count - 1
         );
     }
+    // The attacker's view: the released figures themselves (the margins
+    // add up, so the true table is one of the points).
+    let values: Vec<u64> = inputs.iter().map(|c| c.count).collect();
+    let targets: Vec<usize> = (0..values.len()).filter(|&i| primary[i]).collect();
+    let found = ranges::ranges(
+        &relations,
+        &withheld,
+        &values,
+        &targets,
+        rule.min_count,
+        false,
+    );
+    for &p in &targets {
+        prop_assert!(
+            found.wide(p, rule.min_count),
+            "primary cell {} (period {}, {} contributors) ranges over [{:?}, {:?}], narrower than {}",
+            p % n,
+            p / n,
+            values[p],
+            found.lo[p],
+            found.hi[p],
+            rule.min_count
+        );
+    }
     Ok(())
 }
 
@@ -243,6 +284,52 @@ proptest! {
         let theirs = Solver::over(linked_relations(&shape.rows.parent, &shape.breakdowns), &mask)
             .determined();
         prop_assert_eq!(ours, theirs);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// Small linked tables (an EPCI and two communes, by total, sex and a
+    /// two-way breakdown), where the integer tables consistent with the
+    /// released figures can be searched exhaustively
+    /// (`ranges::integer_wide`, no linear programming): every primary
+    /// cell still takes values `min_count` apart. Linked relations need
+    /// not be totally unimodular, so this is what the real ranges checked
+    /// above cannot show by themselves.
+    #[test]
+    fn small_linked_tables_keep_every_primary_cells_integer_range_wide(
+        (joint, min_count) in (
+            prop::collection::vec(
+                prop::collection::vec(prop_oneof![Just(0u64), 1u64..=3, 5u64..=10], 4),
+                2,
+            ),
+            prop_oneof![Just(11u64), 3u64..=10],
+        )
+    ) {
+        let shape = LinkedShape::new(Hierarchy::new(vec![None, Some(0), Some(0)]), vec![2, 2]);
+        let mut full = vec![vec![0u64; 4]];
+        full.extend(joint);
+        let values = margins(&shape, &full);
+        let cells: Vec<CellInput> = values.iter().map(|&n| CellInput::counted(n)).collect();
+        let rule = Rule { min_count, dominance: None };
+        check(&shape, std::slice::from_ref(&cells), &rule)?;
+        let status = protect_linked(&shape, &cells, &rule)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let withheld: Vec<bool> = status.iter().map(|s| s.is_suppressed()).collect();
+        let relations = linked_relations(&shape.rows.parent, &shape.breakdowns);
+        // No cell of a non-negative table exceeds its grand total.
+        let cap = (values[0] + min_count) as i64;
+        for p in (0..cells.len()).filter(|&p| {
+            matches!(status[p], CellStatus::Primary(_)) && values[p] > 0
+        }) {
+            let found = ranges::integer_wide(&relations, &withheld, &values, p, min_count, cap);
+            prop_assert!(
+                found.is_ok(),
+                "cell {} ({} contributors) takes only the integers {:?}: {:?}",
+                p, values[p], found, status
+            );
+        }
     }
 }
 

@@ -5,6 +5,8 @@ use passerelle_tests::{http_get, rows, rows_csv, Net};
 
 #[path = "portal/audience.rs"]
 mod audience;
+#[path = "portal/breakdowns.rs"]
+mod breakdowns;
 #[path = "portal/directory_actors.rs"]
 mod directory_actors;
 #[path = "portal/exports.rs"]

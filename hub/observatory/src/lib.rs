@@ -9,6 +9,7 @@
 //! ## Layout
 //! - [`catalog`]: the indicator catalog (TOML; shipped and local).
 //! - [`compose`]: indicators composed from node answers (pure).
+//! - [`breakdown`]: the same figures by category (`by` in the catalog).
 //! - [`refresh`]: plan, fan-out, fold; history and offline verification.
 //! - [`population`]: reference populations from the operator's INSEE file.
 //! - [`publish`]: the publishing rules (published, or kept as a draft).
@@ -20,6 +21,7 @@
 //! - [`programme`]: social-action programmes, their targets and the
 //!   written part of their reports.
 
+pub mod breakdown;
 pub mod catalog;
 pub mod compose;
 pub mod population;
@@ -122,6 +124,7 @@ impl Observatory {
         }
         let mut r: IndicatorResult = self.store.latest_result(id).ok().flatten()?;
         r.provenance.clear();
+        r.breakdowns.iter_mut().for_each(|b| b.provenance.clear());
         let r = Arc::new(r);
         self.latest
             .write()
@@ -135,6 +138,10 @@ impl Observatory {
     pub fn remember(&self, r: &IndicatorResult) {
         let mut light = r.clone();
         light.provenance.clear();
+        light
+            .breakdowns
+            .iter_mut()
+            .for_each(|b| b.provenance.clear());
         self.latest
             .write()
             .expect("results cache lock")
@@ -151,6 +158,11 @@ impl Observatory {
     pub fn remember_draft(&self, d: &Draft) {
         let mut light = d.clone();
         light.result.provenance.clear();
+        light
+            .result
+            .breakdowns
+            .iter_mut()
+            .for_each(|b| b.provenance.clear());
         self.drafts
             .write()
             .expect("drafts cache lock")
@@ -172,6 +184,10 @@ impl Observatory {
             .flatten()
             .map(|mut d| {
                 d.result.provenance.clear();
+                d.result
+                    .breakdowns
+                    .iter_mut()
+                    .for_each(|b| b.provenance.clear());
                 Arc::new(d)
             });
         // A refresh that finished meanwhile knows better than the store read.

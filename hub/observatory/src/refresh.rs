@@ -35,6 +35,7 @@ use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
 use crate::{
+    breakdown::{self, Breakdown},
     catalog::Indicator,
     compose::{self, Answers, ResultCell, Status},
     population::{Denominators, Populations},
@@ -120,6 +121,11 @@ pub struct IndicatorResult {
     /// before this field existed reads as empty (the 2017 figures it used).
     #[serde(default)]
     pub denominators: Denominators,
+    /// The breakdowns its catalog entry declares (see [`crate::breakdown`]).
+    /// Written last; a record written before this field existed reads as
+    /// having none.
+    #[serde(default, serialize_with = "crate::stored::write_breakdowns")]
+    pub breakdowns: Vec<Breakdown>,
 }
 
 /// One question the refresh will ask: a dataset's measure, of one node.
@@ -133,6 +139,8 @@ pub struct Ask {
     pub dataset: String,
     /// Measure asked.
     pub measure: Measure,
+    /// The dimension asked to break down by (`None`: the total).
+    pub by: Option<String>,
 }
 
 impl Ask {
@@ -142,11 +150,11 @@ impl Ask {
             dataset: self.dataset.clone(),
             measure: self.measure.clone(),
             periods: vec![],
-            by: None,
+            by: self.by.clone(),
         })
     }
 
-    fn gap(&self, why: Absence) -> Gap {
+    pub(crate) fn gap(&self, why: Absence) -> Gap {
         Gap {
             node_id: self.node_id.to_string(),
             name: self.name.clone(),
@@ -219,8 +227,16 @@ pub fn plan(
                 name: n.name.clone(),
                 dataset: dataset.clone(),
                 measure: measure.clone(),
+                by: None,
             };
             if connected(&n.node_id) {
+                // The same question once per breakdown, then the total.
+                for by in &ind.by {
+                    plan.asks.push(Ask {
+                        by: Some(by.clone()),
+                        ..ask.clone()
+                    });
+                }
                 plan.asks.push(ask);
             } else {
                 plan.failed.push(ask.gap(Absence::NotConnected));
@@ -263,7 +279,12 @@ pub fn fold_with(
     let mut gaps = plan.failed;
     let mut answers = Answers::new();
     let mut provenance = Vec::new();
+    let mut by = breakdown::ByReplies::new(ind, &gaps);
     for Reply { ask, outcome } in replies {
+        if ask.by.is_some() {
+            by.add(ask, outcome);
+            continue;
+        }
         match outcome {
             Err(why) => gaps.push(ask.gap(why)),
             Ok((cert_der, body, signed)) => match body.outcome {
@@ -309,6 +330,7 @@ pub fn fold_with(
         .filter(|c| c.status == Status::Suppressed)
         .count();
     coverage.missing = cells.iter().filter(|c| c.status == Status::Missing).count();
+    let breakdowns = by.finish(ind, &coverage);
     Composition {
         result: IndicatorResult {
             indicator: ind.id.clone(),
@@ -317,6 +339,7 @@ pub fn fold_with(
             coverage,
             provenance,
             denominators,
+            breakdowns,
         },
         gaps,
     }
@@ -455,7 +478,9 @@ pub fn verify(
         match body.outcome.clone() {
             Outcome::Answered(answer)
                 if answer.aggregate().is_some_and(|a| {
-                    a.query.dataset == p.dataset && a.query.measure == p.measure
+                    a.query.dataset == p.dataset
+                        && a.query.measure == p.measure
+                        && a.query.by.is_none()
                 }) =>
             {
                 let Some(a) = answer.into_aggregate() else {
@@ -489,6 +514,10 @@ pub fn verify(
                 c.level, c.code, c.period, c.value, r.value
             )));
         }
+    }
+    for b in &result.breakdowns {
+        breakdown::verify(cas, ind, b)
+            .map_err(|why| bad(format!("breakdown by {}: {why}", b.by)))?;
     }
     Ok(Verification {
         indicator: ind.id.clone(),

@@ -39,6 +39,7 @@ fn indicator(formula: Formula) -> Indicator {
         partial: Default::default(),
         audience: Default::default(),
         reference: None,
+        by: vec![],
     }
 }
 

@@ -183,12 +183,12 @@ pub fn bars(title: &str, items: &[Bar], unit: &str, decimals: u8) -> Markup {
                         @let m = &b.mark;
                         rect x=(left) y=(y + 2.0) width=(format_args!("{len:.1}")) height="16" fill="#3182bd"
                             data-indicator=(m.indicator) data-level=(m.level) data-code=(m.code)
-                            data-period=(m.period) {
+                            data-period=(m.period) data-category=[m.category.as_deref()] {
                             title { (b.name) " : " (number(v, decimals)) " " (unit) }
                         }
                         text x=(format_args!("{:.1}", left + len + 4.0)) y=(y + 14.0) font-size="12"
                             data-indicator=(m.indicator) data-level=(m.level) data-code=(m.code)
-                            data-period=(m.period) {
+                            data-period=(m.period) data-category=[m.category.as_deref()] {
                             (number(v, decimals))
                         }
                     }

@@ -94,7 +94,82 @@ pub fn indicator_json(
         "newer_refresh_incomplete": draft.is_some(),
         "newer_refresh_at": draft.map(|d| rfc3339(d.result.computed_at)),
         "cells": cells,
+        "breakdowns": breakdowns_json(ind, r, level),
     })
+}
+
+/// The breakdowns as JSON: per dimension, its categories, whether it is
+/// published and its cells (none when it is not).
+fn breakdowns_json(ind: &Indicator, r: &IndicatorResult, level: Option<Level>) -> Value {
+    r.breakdowns
+        .iter()
+        .map(|b| {
+            let cells: Vec<Value> = b
+                .cells
+                .iter()
+                .filter(|c| level.is_none_or(|l| c.cell.level == l))
+                .map(|c| {
+                    json!({
+                        "category": c.category, "level": c.cell.level, "code": c.cell.code,
+                        "name": geo::name(c.cell.level, &c.cell.code),
+                        "period": c.cell.period.to_string(),
+                        "value": c.cell.value.map(|v| round(v, ind.decimals)),
+                        "status": status(c.cell.status),
+                    })
+                })
+                .collect();
+            json!({
+                "by": b.by, "categories": b.categories, "published": b.published(), "cells": cells,
+            })
+        })
+        .collect()
+}
+
+/// One breakdown of an indicator's latest values as CSV in `dialect`, a
+/// `categorie` column after the period; `None` when the result has no
+/// such breakdown, or it is not published.
+pub fn breakdown_csv(
+    ind: &Indicator,
+    r: &IndicatorResult,
+    by: &str,
+    level: Option<Level>,
+    dialect: Dialect,
+) -> Option<String> {
+    let b = r.breakdowns.iter().find(|b| b.by == by && b.published())?;
+    let mut csv = Csv::new(
+        dialect,
+        &[
+            "indicateur",
+            "repartition",
+            "niveau",
+            "code",
+            "nom",
+            "periode",
+            "categorie",
+            "valeur",
+            "statut",
+        ],
+    );
+    for c in b
+        .cells
+        .iter()
+        .filter(|c| level.is_none_or(|l| c.cell.level == l))
+    {
+        let lvl = c.cell.level.to_string();
+        let period = c.cell.period.to_string();
+        csv.row(&[
+            Field::Text(&ind.id),
+            Field::Text(&b.by),
+            Field::Text(&lvl),
+            Field::Text(&c.cell.code),
+            Field::Quoted(geo::name(c.cell.level, &c.cell.code).unwrap_or_default()),
+            Field::Text(&period),
+            Field::Quoted(&c.category),
+            Field::Number(c.cell.value.map(|v| round(v, ind.decimals)), ind.decimals),
+            Field::Text(status(c.cell.status)),
+        ]);
+    }
+    Some(csv.finish())
 }
 
 /// An indicator's latest values as CSV in `dialect` ([`crate::export`]):
@@ -193,7 +268,13 @@ pub fn openapi() -> Value {
                     "contributions_answered": {"type": "integer"}, "contributions_expected": {"type": "integer"}}},
                 "newer_refresh_incomplete": {"type": "boolean", "description": "vrai : une actualisation plus récente, incomplète, n'a pas été publiée ; les valeurs sont celles du dernier résultat publié"},
                 "newer_refresh_at": {"type": "string", "format": "date-time", "nullable": true, "description": "date de cette actualisation non publiée (RFC 3339, UTC)"},
-                "cells": {"type": "array", "items": {"$ref": "#/components/schemas/Cell"}}}},
+                "cells": {"type": "array", "items": {"$ref": "#/components/schemas/Cell"}},
+                "breakdowns": {"type": "array", "description": "les répartitions que le catalogue déclare (par exemple par sexe) ; la même règle de secret statistique vaut pour le total et toutes ses répartitions",
+                    "items": {"$ref": "#/components/schemas/Breakdown"}}}},
+            "Breakdown": {"type": "object", "properties": {
+                "by": {"type": "string", "example": "sexe"}, "categories": {"type": "array", "items": {"type": "string"}},
+                "published": {"type": "boolean", "description": "faux : toutes les institutions n'ont pas transmis cette répartition ; elle n'a alors aucune valeur"},
+                "cells": {"type": "array", "items": {"allOf": [{"$ref": "#/components/schemas/Cell"}, {"type": "object", "properties": {"category": {"type": "string"}}}]}}}},
         }},
     })
 }

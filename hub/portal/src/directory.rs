@@ -96,6 +96,7 @@ fn actors_map(ctx: &Ctx, shown: &[&DirectoryEntry]) -> Markup {
                 level: geo::Level::Commune.as_str(),
                 code: c.code.to_string(),
                 period: String::new(),
+                category: None,
             },
         })
         .collect();

@@ -28,6 +28,8 @@ pub struct CellMark {
     pub code: String,
     /// Period (`2025-T1`).
     pub period: String,
+    /// The breakdown category (`sexe=F`), for a figure of a breakdown.
+    pub category: Option<String>,
 }
 
 impl CellMark {
@@ -43,6 +45,7 @@ impl CellMark {
             level: level.as_str(),
             code: code.to_string(),
             period: period.to_string(),
+            category: None,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! indicator ([`sheet`]). Values come from the stored results; no page load
 //! waits on the network of nodes. Only released values are shown.
 
+pub(crate) mod breakdowns;
 pub mod coverage;
 mod sheet;
 

@@ -122,6 +122,8 @@ pub struct LevelParams {
     level: Option<String>,
     /// `csv` (standard) or `csv-fr` (French spreadsheet), for CSV.
     format: Option<String>,
+    /// A breakdown (`par=sexe`), for CSV.
+    par: Option<String>,
 }
 
 impl LevelParams {
@@ -163,6 +165,31 @@ async fn download(
     let Some((ind, r)) = latest(&ctx, id) else {
         return PortalError::NotFound.into_response();
     };
+    if let (Some(by), "csv") = (p.par.as_deref(), ext) {
+        return match data::breakdown_csv(&ind, &r, by, level, dialect) {
+            Some(body) => (
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("text/csv; charset=utf-8"),
+                    ),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        HeaderValue::from_str(&format!(
+                            "attachment; filename=\"{}-{}{}.csv\"",
+                            ind.id,
+                            by,
+                            dialect.file_suffix()
+                        ))
+                        .unwrap_or(HeaderValue::from_static("attachment")),
+                    ),
+                ],
+                body,
+            )
+                .into_response(),
+            None => PortalError::NotFound.into_response(),
+        };
+    }
     let name = format!(
         "attachment; filename=\"{}{}{}.{ext}\"",
         ind.id,

@@ -150,21 +150,33 @@ pub fn datasets(node: &str) -> &'static [DemoDataset] {
                 measures: &[],
             },
         ],
-        "mission-locale-976" => &[DemoDataset {
-            name: "jeunes_accompagnes",
-            title: "Jeunes accompagnés",
-            kind: DatasetKind::Records,
-            rate: 0.012,
-            dims: &[
-                SEX,
-                (
-                    "tranche_age",
-                    DimensionKind::AgeBand,
-                    &[("16-17 ans", 15), ("18-21 ans", 50), ("22-25 ans", 35)],
-                ),
-            ],
-            measures: &[("entretiens", "nombre_entretiens", 3.5)],
-        }],
+        "mission-locale-976" => &[
+            DemoDataset {
+                name: "jeunes_accompagnes",
+                title: "Jeunes accompagnés",
+                kind: DatasetKind::Records,
+                rate: 0.012,
+                dims: &[
+                    SEX,
+                    (
+                        "tranche_age",
+                        DimensionKind::AgeBand,
+                        &[("16-17 ans", 15), ("18-21 ans", 50), ("22-25 ans", 35)],
+                    ),
+                ],
+                measures: &[("entretiens", "nombre_entretiens", 3.5)],
+            },
+            // The same dataset as the employment agency's: the hub adds the
+            // two institutions' figures.
+            DemoDataset {
+                name: "entrees_formation",
+                title: "Entrées en formation prescrites",
+                kind: DatasetKind::Records,
+                rate: 0.003,
+                dims: &[SEX],
+                measures: &[],
+            },
+        ],
         "mediation-numerique-976" => &[
             DemoDataset {
                 name: "personnes_recues",

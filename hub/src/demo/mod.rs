@@ -133,6 +133,8 @@ fn local_catalog(hub_dir: &HubDir) -> Result<(), HubError> {
     })?;
     let file = dir.join("demo.toml");
     std::fs::write(&file, CATALOG).map_err(|source| HubError::Io { path: file, source })?;
+    let file = dir.join("repartitions.toml");
+    std::fs::write(&file, DEMO_BREAKDOWNS).map_err(|source| HubError::Io { path: file, source })?;
     let file = dir.join("programmes.toml");
     std::fs::write(&file, DEMO_PROGRAMMES).map_err(|source| HubError::Io { path: file, source })?;
     let path = hub_dir.config();
@@ -143,6 +145,10 @@ fn local_catalog(hub_dir: &HubDir) -> Result<(), HubError> {
     }
     Ok(())
 }
+/// Shipped indicators the demo replaces to publish breakdowns: two
+/// breakdowns and a total of one dataset, one dataset from two
+/// institutions, the categories of a programme's activity.
+const DEMO_BREAKDOWNS: &str = include_str!("repartitions.toml");
 /// The demo's programmes: fictitious targets and staff counts.
 const DEMO_PROGRAMMES: &str = include_str!("programmes.toml");
 /// A partner of the institution running the demo's mobile programme, who
@@ -411,6 +417,43 @@ async fn wait_ready(hub: &server::HubHandle, n: usize, patience: Duration) {
 #[cfg(test)]
 mod catalog_tests {
     use passerelle_observatory::catalog::{parse, Audience};
+
+    #[test]
+    fn the_demo_publishes_breakdowns_and_a_dataset_of_two_institutions() {
+        let inds = parse("repartitions.toml", super::DEMO_BREAKDOWNS).expect("valid");
+        let shipped = passerelle_observatory::catalog::load(None).expect("shipped catalog");
+        for i in &inds {
+            // Each replaces a shipped entry, keeping its formula and theme.
+            let s = shipped.iter().find(|s| s.id == i.id).expect("replaces");
+            assert_eq!((&s.theme, &s.formula), (&i.theme, &i.formula), "{}", i.id);
+            // Every provider of its dataset shares every breakdown asked.
+            let providers: Vec<_> = super::INSTITUTIONS
+                .iter()
+                .filter_map(|(n, _)| {
+                    super::data::datasets(n)
+                        .iter()
+                        .find(|d| i.formula.datasets().iter().any(|x| x == d.name))
+                })
+                .collect();
+            assert!(!providers.is_empty(), "{}", i.id);
+            for d in &providers {
+                for by in &i.by {
+                    assert!(d.dims.iter().any(|(c, _, _)| c == by), "{} {by}", i.id);
+                }
+            }
+        }
+        assert!(inds.iter().any(|i| i.by.len() >= 2));
+        let two = inds.iter().find(|i| i.id == "entrees-formation").unwrap();
+        let providers = super::INSTITUTIONS
+            .iter()
+            .filter(|(n, _)| {
+                super::data::datasets(n)
+                    .iter()
+                    .any(|d| d.name == "entrees_formation")
+            })
+            .count();
+        assert_eq!((providers, two.by.len()), (2, 1));
+    }
 
     #[test]
     fn the_demo_catalog_adds_a_theme_a_reference_and_a_partner_only_indicator() {

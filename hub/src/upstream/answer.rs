@@ -179,6 +179,7 @@ mod tests {
             coverage: Coverage::default(),
             provenance: Vec::new(),
             denominators: Default::default(),
+            breakdowns: Vec::new(),
         }
     }
 

@@ -5,8 +5,9 @@
 //! hierarchy (department → EPCI → communes) crossed with the total and the
 //! categories of *every* breakdown the policy shares for the dataset (sex,
 //! age band…), each breakdown adding up to the total on its own. Every cell
-//! of that table is computed from the finest cells, primary and secondary
-//! suppression run on the whole linked table at once, and only then are the
+//! of that table is computed from the finest cells, disclosure control
+//! (primary and secondary suppression, the group rule and interval
+//! protection) runs on the whole linked table at once, and only then are the
 //! levels the policy shares and the columns asked (the total, and the `by`
 //! breakdown's categories if any) copied into the answer. So the answers to
 //! the total alone, by sex and by age band all carry one joint decision: no

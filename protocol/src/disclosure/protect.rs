@@ -1,9 +1,12 @@
-//! The passes: primary suppression, then secondary suppression and the
-//! group rule, alternated until no withheld cell can be recomputed from the
-//! released ones and no released total gives away a small withheld group.
+//! The passes: primary suppression, then secondary suppression, the group
+//! rule and interval protection, alternated until no withheld cell can be
+//! recomputed from the released ones, no released total gives away a small
+//! withheld group and no primary cell's feasible range is narrower than the
+//! threshold.
 
 use super::{
     group,
+    interval::{self, Widths},
     rank::{self, Row},
     shape::Relations,
     CellInput, CellStatus, DisclosureError, LinkedShape, Rule, TableShape,
@@ -40,6 +43,20 @@ use super::{
 /// cells withheld before it. Then the secondary pass runs again, and the
 /// two alternate until neither withholds a cell.
 ///
+/// Interval protection, once neither does: every primary cell with at least
+/// one contributor must keep a feasible range `[lo, hi]` (over the real
+/// tables `x >= 0` consistent with the released cells and the relations)
+/// with `floor(hi) - ceil(lo) >= min_count`. For each group of withheld
+/// cells (sharing relations, transitively) holding a narrower one, the
+/// lowest such cell gets a released cell around its group withheld: the
+/// nearest first, then by non-zero count, fewest contributors, leaf, index,
+/// among at most [`MAX_CANDIDATES`](super::MAX_CANDIDATES), the first that
+/// makes it wide enough; if none does, the one that raises its upper bound
+/// most, and the search goes on from there, at most
+/// [`MAX_STEPS`](super::MAX_STEPS) cells in a round. Then the
+/// secondary pass and the group rule run again, and so on until interval
+/// protection withholds nothing either.
+///
 /// Every round withholds at least one more cell, so this ends, and the same
 /// input always gives the same output.
 ///
@@ -53,7 +70,7 @@ pub fn protect(
     rule: &Rule,
 ) -> Result<Vec<CellStatus>, DisclosureError> {
     rule.validate()?;
-    run(&Relations::new(shape)?, cells, rule)
+    run(&Relations::new(shape)?, cells, rule, true)
 }
 
 /// Decides, for every cell of a linked table (one dataset's total and all
@@ -70,13 +87,36 @@ pub fn protect_linked(
     rule: &Rule,
 ) -> Result<Vec<CellStatus>, DisclosureError> {
     rule.validate()?;
-    run(&Relations::linked(shape)?, cells, rule)
+    run(&Relations::linked(shape)?, cells, rule, true)
+}
+
+/// [`protect`] without interval protection, as it was before it: for
+/// tests that show what the interval pass changes.
+#[cfg(test)]
+pub(super) fn protect_without_interval(
+    shape: &TableShape,
+    cells: &[CellInput],
+    rule: &Rule,
+) -> Result<Vec<CellStatus>, DisclosureError> {
+    run(&Relations::new(shape)?, cells, rule, false)
+}
+
+/// The feasible range of withheld cell `p` (see `interval`), for tests.
+#[cfg(test)]
+pub(super) fn feasible_range(
+    shape: &TableShape,
+    cells: &[CellInput],
+    status: &[CellStatus],
+    p: usize,
+) -> Result<(f64, f64), DisclosureError> {
+    Ok(interval::range(&Relations::new(shape)?, cells, status, p))
 }
 
 fn run(
     table: &Relations,
     cells: &[CellInput],
     rule: &Rule,
+    intervals: bool,
 ) -> Result<Vec<CellStatus>, DisclosureError> {
     check_len(table, cells.len())?;
     let mut status = cells
@@ -84,9 +124,13 @@ fn run(
         .enumerate()
         .map(|(i, cell)| rule.primary(i, cell))
         .collect::<Result<Vec<_>, _>>()?;
+    let mut widths = Widths::new(cells, &status);
     loop {
         secondary(table, cells, &mut status)?;
-        if !group::pass(table, cells, rule, &mut status)? {
+        if group::pass(table, cells, rule, &mut status)? {
+            continue;
+        }
+        if !intervals || !interval::pass(table, cells, rule, &mut status, &mut widths) {
             return Ok(status);
         }
     }
@@ -213,6 +257,17 @@ impl Space {
             .determined()
             .into_iter()
             .map(|j| self.cell_of[j])
+            .collect()
+    }
+
+    /// Directions along which the withheld cells can move without changing
+    /// any released cell: a basis of the null space of the relations
+    /// restricted to them, by cell.
+    pub(super) fn free_directions(&self) -> Vec<Vec<(usize, f64)>> {
+        self.reduced
+            .null_basis(self.cell_of.len())
+            .into_iter()
+            .map(|v| v.into_iter().map(|(j, d)| (self.cell_of[j], d)).collect())
             .collect()
     }
 

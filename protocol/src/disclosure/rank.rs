@@ -61,6 +61,34 @@ impl Reduced {
     }
 }
 
+impl Reduced {
+    /// A basis of the null space of the rows over `columns` columns: for
+    /// each column `f` that leads no row, the vector with 1 at `f`, 0 at
+    /// every other such column, and `-b / a` at the column leading each row
+    /// that holds `b` at `f` (its leading coefficient `a`). In floating
+    /// point: callers use the vectors as directions to move along, not to
+    /// decide anything exactly.
+    pub(super) fn null_basis(&self, columns: usize) -> Vec<Vec<(usize, f64)>> {
+        let mut slot: Vec<Option<usize>> = vec![None; columns];
+        let mut basis: Vec<Vec<(usize, f64)>> = Vec::new();
+        for (f, s) in slot.iter_mut().enumerate() {
+            if self.pivot_of.get(f).copied().flatten().is_none() {
+                *s = Some(basis.len());
+                basis.push(vec![(f, 1.0)]);
+            }
+        }
+        for row in &self.pivots {
+            let (lead, a) = row[0];
+            for &(f, b) in &row[1..] {
+                if let Some(k) = slot[f] {
+                    basis[k].push((lead, -(b as f64) / a as f64));
+                }
+            }
+        }
+        basis
+    }
+}
+
 /// The columns `j` whose unit vector `e_j` lies in the row space of `rows`,
 /// in increasing order.
 #[cfg(test)]

@@ -403,3 +403,54 @@ fn a_linked_table_protects_the_total_against_every_breakdown() {
         })
     );
 }
+
+#[test]
+fn a_cell_narrowed_under_the_threshold_gets_its_range_widened() {
+    use super::protect::{feasible_range, protect_without_interval};
+    // An EPCI (row 0) and its two communes, by sex (total, F, M):
+    //
+    //          T   F   M
+    //   EPCI  21  18   3
+    //   c1     1   0   1
+    //   c2    20  18   2
+    //
+    // The EPCI's 3 men, commune 1's total and man and commune 2's 2 men
+    // are small. The passes before interval protection also withhold the
+    // EPCI's women, commune 1's women and commune 2's total: no cell is
+    // determined, no small group derivable. But commune 2's 18 women stay
+    // released, so the EPCI has at least 18 women, hence at most 21 - 18 =
+    // 3 men: its small cell is known to lie in [0, 3], under the threshold.
+    let shape = TableShape::new(
+        Hierarchy::new(vec![None, Some(0), Some(0)]),
+        Hierarchy::flat(2),
+    );
+    #[rustfmt::skip]
+    let cells = counts(&[
+        21, 18, 3,
+         1,  0, 1,
+        20, 18, 2,
+    ]);
+    let rule = Rule::default();
+    let men = shape.cell(0, 2);
+    let women_2 = shape.cell(2, 1);
+    let old = protect_without_interval(&shape, &cells, &rule).unwrap();
+    assert_eq!(old[men], THRESHOLD);
+    assert!(old[women_2].is_released(), "{old:?}");
+    assert!(recoverable(&shape, &suppressed(&old)).unwrap().is_empty());
+    let (lo, hi) = feasible_range(&shape, &cells, &old, men).unwrap();
+    assert!(lo.abs() < 1e-9 && (hi - 3.0).abs() < 1e-9, "[{lo}, {hi}]");
+    // Interval protection withholds one more cell: the nearest released
+    // one, the EPCI's total (21). Commune 2's 18 women then bound nothing:
+    // the EPCI's men range over [0, +inf).
+    let epci = shape.cell(0, 0);
+    let new = protect(&shape, &cells, &rule).unwrap();
+    assert_eq!(new[epci], CellStatus::Secondary, "{new:?}");
+    let changed: Vec<usize> = (0..9).filter(|&i| new[i] != old[i]).collect();
+    assert_eq!(changed, vec![epci]);
+    let (lo, hi) = feasible_range(&shape, &cells, &new, men).unwrap();
+    assert!(lo.abs() < 1e-9 && hi == f64::INFINITY, "[{lo}, {hi}]");
+    for p in (0..9).filter(|&p| matches!(new[p], CellStatus::Primary(_))) {
+        let (lo, hi) = feasible_range(&shape, &cells, &new, p).unwrap();
+        assert!(hi.floor() - lo.ceil() >= 11.0, "cell {p}: [{lo}, {hi}]");
+    }
+}

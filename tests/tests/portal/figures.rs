@@ -12,8 +12,18 @@ pub enum Shown {
     Absent,
 }
 
-/// A figure read: indicator, level, code, period, what is shown.
+/// A figure read: indicator, level, code, period, what is shown. A
+/// breakdown's figure names its category after the indicator:
+/// `personnes-recues#sexe=F`.
 pub type Found = (String, Level, String, String, Shown);
+
+/// The indicator of a breakdown's figure, as [`Found`] names it.
+pub fn with_category(indicator: &str, category: Option<&str>) -> String {
+    match category {
+        Some(c) => format!("{indicator}#{c}"),
+        None => indicator.to_string(),
+    }
+}
 
 /// Same-site links of a page, without their fragment.
 pub fn links(html: &str) -> Vec<String> {
@@ -73,8 +83,9 @@ pub fn html_figures(html: &str) -> Result<Vec<Found>, String> {
         let level: Level = get("data-level")?
             .parse()
             .map_err(|e| format!("{tag}: {e}"))?;
+        let category = attr(tag, "data-category").map(unescape);
         out.push((
-            get("data-indicator")?,
+            with_category(&get("data-indicator")?, category.as_deref()),
             level,
             get("data-code")?,
             get("data-period")?,
@@ -148,12 +159,40 @@ pub fn csv_figures(csv: &str) -> Result<Vec<Found>, String> {
         "valeur",
         "statut",
     ];
-    if lines.next() != Some(header.join(&sep.to_string()).as_str()) {
+    // A breakdown's file: its dimension and each row's category beside.
+    let breakdown = [
+        "indicateur",
+        "repartition",
+        "niveau",
+        "code",
+        "nom",
+        "periode",
+        "categorie",
+        "valeur",
+        "statut",
+    ];
+    let first = lines.next();
+    let by = if first == Some(header.join(&sep.to_string()).as_str()) {
+        false
+    } else if first == Some(breakdown.join(&sep.to_string()).as_str()) {
+        true
+    } else {
         return Err("unexpected header".into());
-    }
+    };
     let mut out = Vec::new();
     for line in lines {
-        let f = csv_fields_with(line, sep)?;
+        let mut f = csv_fields_with(line, sep)?;
+        if by {
+            let (Some(dim), Some(cat)) = (f.get(1).cloned(), f.get(6).cloned()) else {
+                return Err(format!("{} fields: {line}", f.len()));
+            };
+            if f.len() != breakdown.len() {
+                return Err(format!("{} fields: {line}", f.len()));
+            }
+            f.remove(6);
+            f.remove(1);
+            f[0] = with_category(&f[0], Some(&format!("{dim}={cat}")));
+        }
         let [ind, level, code, _, period, value, status] = f.as_slice() else {
             return Err(format!("{} fields: {line}", f.len()));
         };
@@ -210,8 +249,27 @@ pub fn json_figures(body: &str) -> Result<Vec<Found>, String> {
         return Ok(Vec::new());
     };
     let ind = v["indicator"]["id"].as_str().ok_or("no indicator id")?;
+    let mut out = cells_of(ind, cells.as_array().ok_or("cells is not a list")?)?;
+    for b in v["breakdowns"].as_array().into_iter().flatten() {
+        let by = b["by"]
+            .as_str()
+            .ok_or("a breakdown without its dimension")?;
+        let cells = b["cells"]
+            .as_array()
+            .ok_or(format!("a breakdown without cells: {b}"))?;
+        for c in cells {
+            let cat = c["category"].as_str().ok_or(format!("{c}: category"))?;
+            let name = with_category(ind, Some(&format!("{by}={cat}")));
+            out.extend(cells_of(&name, std::slice::from_ref(c))?);
+        }
+    }
+    Ok(out)
+}
+
+/// The figures of a list of JSON cells of `ind`.
+fn cells_of(ind: &str, cells: &[serde_json::Value]) -> Result<Vec<Found>, String> {
     let mut out = Vec::new();
-    for c in cells.as_array().ok_or("cells is not a list")? {
+    for c in cells {
         let s = |k: &str| c[k].as_str().map(str::to_string).ok_or(format!("{c}: {k}"));
         let level: Level = s("level")?.parse().map_err(|e| format!("{c}: {e}"))?;
         let shown = match (s("status")?.as_str(), &c["value"]) {
@@ -273,8 +331,14 @@ pub fn bundle_figures(body: &str) -> Result<Vec<Found>, String> {
                 CellValue::Released(v) => Shown::Value(v),
                 CellValue::Suppressed(_) => Shown::Absent,
             };
+            let category = a
+                .query
+                .by
+                .as_ref()
+                .zip(cell.category.as_ref())
+                .map(|(by, k)| format!("{by}={k}"));
             out.push((
-                name.clone(),
+                with_category(&name, category.as_deref()),
                 cell.level,
                 cell.code.clone(),
                 cell.period.to_string(),

@@ -39,6 +39,22 @@ period = "2025-T2"
 value = 200
 "#;
 
+/// The programme's activity by category: `personnes-recues` broken down
+/// by sex.
+const BY_SEX: &str = r#"
+[[indicator]]
+id = "personnes-recues"
+title = "Personnes reçues"
+theme = "activite"
+unit = "personnes"
+definition = "Personnes reçues, en tout et par sexe."
+sources = ["Associations test"]
+frequency = "trimestrielle"
+formula = "sum"
+numerator = ["personnes_recues"]
+by = ["sexe"]
+"#;
+
 const PAGE: &str = "/partenaires/programme/accueil-test";
 
 fn encode(s: &str) -> String {
@@ -54,6 +70,7 @@ fn encode(s: &str) -> String {
 async fn a_programme_report_shows_figures_against_targets_and_the_partners_written_part() {
     let catalog = tempfile::tempdir().expect("tempdir");
     std::fs::write(catalog.path().join("programmes.toml"), PROGRAMMES).expect("catalog file");
+    std::fs::write(catalog.path().join("sexe.toml"), BY_SEX).expect("catalog file");
     let net = Net::new();
     let dir = catalog.path().to_path_buf();
     net.configure(|c| c.catalog_dir = Some(dir));
@@ -136,6 +153,33 @@ async fn a_programme_report_shows_figures_against_targets_and_the_partners_writt
         "interventions per staff member: {page}"
     );
     assert!(page.contains("n'a pas encore rédigé"));
+
+    // Its activity by category: each sex's department figure, as composed.
+    assert!(page.contains("<h2>Activité par catégorie</h2>"), "{page}");
+    let bd = &result.breakdowns[0];
+    for sex in ["F", "M"] {
+        let cell = bd
+            .cells
+            .iter()
+            .find(|c| {
+                c.category == sex
+                    && c.cell.level == Level::Department
+                    && c.cell.period.to_string() == "2025-T2"
+            })
+            .expect("a composed category");
+        let shown = cell.cell.value.map_or(Shown::Absent, Shown::Value);
+        assert!(
+            figures.contains(&(
+                format!("personnes-recues#sexe={sex}"),
+                Level::Department,
+                "976".into(),
+                "2025-T2".into(),
+                shown
+            )),
+            "{sex}: {figures:?}"
+        );
+    }
+    assert!(page.contains("<th scope=\"row\">Femmes</th>"), "{page}");
 
     // Printable: a print button, and the print style hides the forms.
     assert!(page.contains("id=\"imprimer\"") && page.contains("/static/imprimer.js"));

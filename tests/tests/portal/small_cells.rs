@@ -35,31 +35,40 @@ struct Figure {
 /// The true counts of the generated rows per (level, code, period).
 struct Truth {
     counts: HashMap<(Level, String, String), u64>,
+    /// The same per sex (`F`, `M`): `personnes-recues` is broken down by
+    /// sex in this test's catalog.
+    by_sex: HashMap<(Level, String, String, String), u64>,
     min_cell: u64,
 }
 
 impl Truth {
     fn new(data: &[(String, String, &str)], periods: &[&str], min_cell: u64) -> Self {
-        let mut counts = HashMap::new();
+        let (mut counts, mut by_sex) = (HashMap::new(), HashMap::new());
         for p in periods {
             for level in Level::ALL {
                 for code in geo::codes(level) {
                     counts.insert((level, code.to_string(), p.to_string()), 0);
+                    for sex in ["F", "M"] {
+                        by_sex.insert((level, code.to_string(), p.to_string(), sex.to_string()), 0);
+                    }
                 }
             }
         }
-        for (commune, period, _) in data {
+        for (commune, period, sex) in data {
             let i = geo::commune_index(commune).expect("generated commune");
             for level in Level::ALL {
-                let key = (
-                    level,
-                    geo::parent_code(i, level).to_string(),
-                    period.clone(),
-                );
+                let code = geo::parent_code(i, level).to_string();
+                let key = (level, code.clone(), period.clone());
                 *counts.get_mut(&key).expect("generated period") += 1;
+                let key = (level, code, period.clone(), sex.to_string());
+                *by_sex.get_mut(&key).expect("generated sex") += 1;
             }
         }
-        Self { counts, min_cell }
+        Self {
+            counts,
+            by_sex,
+            min_cell,
+        }
     }
 
     fn small(&self, n: u64) -> bool {
@@ -79,6 +88,22 @@ impl Truth {
             return Ok(());
         };
         let expected = match f.indicator.as_str() {
+            breakdown if breakdown.starts_with("personnes-recues#") => {
+                let sex = breakdown
+                    .strip_prefix("personnes-recues#sexe=")
+                    .ok_or("a breakdown this test's catalog does not declare")?;
+                let n = *self
+                    .by_sex
+                    .get(&(f.level, f.code.clone(), f.period.clone(), sex.to_string()))
+                    .ok_or("a category of no generated row")?;
+                if self.small(n) {
+                    return Err(format!(
+                        "{n} people of sex {sex}, under the threshold of {}",
+                        self.min_cell
+                    ));
+                }
+                n as f64
+            }
             "personnes-recues" => {
                 let n = self.count(f)?;
                 if self.small(n) {
@@ -117,9 +142,30 @@ impl Truth {
     }
 }
 
+/// The shipped `personnes-recues`, broken down by sex.
+const BY_SEX: &str = r#"
+[[indicator]]
+id = "personnes-recues"
+title = "Personnes reçues"
+theme = "activite"
+unit = "personnes"
+definition = "Personnes reçues, en tout et par sexe."
+sources = ["Associations test"]
+frequency = "trimestrielle"
+formula = "sum"
+numerator = ["personnes_recues"]
+by = ["sexe"]
+"#;
+
 #[tokio::test]
 async fn public_pages_downloads_and_api_never_show_a_small_cell() {
+    // `personnes-recues` broken down by sex: its breakdown's figures are
+    // crawled and checked like the total's.
+    let catalog = tempfile::tempdir().expect("tempdir");
+    std::fs::write(catalog.path().join("sexe.toml"), BY_SEX).expect("catalog file");
     let net = Net::new();
+    let dir = catalog.path().to_path_buf();
+    net.configure(|c| c.catalog_dir = Some(dir));
     let hub = net.start_hub(None).await;
     let periods = ["2025-T1", "2025-T2"];
     let data = rows(7, &periods);
@@ -161,6 +207,8 @@ async fn public_pages_downloads_and_api_never_show_a_small_cell() {
     for id in &ids {
         seeds.push(format!("/api/indicators/{id}"));
         seeds.push(format!("/donnees/{id}.csv"));
+        seeds.push(format!("/donnees/{id}.csv?par=sexe"));
+        seeds.push(format!("/donnees/{id}.csv?par=sexe&format=csv-fr"));
         seeds.push(format!("/donnees/{id}.json"));
         for level in Level::ALL {
             seeds.push(format!("/api/indicators/{id}?level={level}"));
@@ -245,6 +293,35 @@ async fn public_pages_downloads_and_api_never_show_a_small_cell() {
                 "no {kind} showed personnes-recues {level} {code} {period}"
             );
         }
+    }
+    // And the breakdown's figures: on the sheet, in its CSV files (every
+    // cell of both sexes), in the JSON and from the API.
+    for (kind, what) in [
+        ("page", |u: &str| u.starts_with("/indicateur/")),
+        ("JSON file", |u: &str| u.contains(".json")),
+        ("API", |u: &str| u.starts_with("/api/")),
+    ] as [(&str, fn(&str) -> bool); 3]
+    {
+        assert!(
+            figures
+                .iter()
+                .any(|f| f.indicator.starts_with("personnes-recues#sexe=") && what(&f.url)),
+            "no {kind} showed the breakdown by sex"
+        );
+    }
+    let seen: HashSet<(Level, &str, &str, &str)> = figures
+        .iter()
+        .filter(|f| f.url.contains("par=sexe"))
+        .filter_map(|f| {
+            let sex = f.indicator.strip_prefix("personnes-recues#sexe=")?;
+            Some((f.level, f.code.as_str(), f.period.as_str(), sex))
+        })
+        .collect();
+    for (level, code, period, sex) in truth.by_sex.keys() {
+        assert!(
+            seen.contains(&(*level, code.as_str(), period.as_str(), sex.as_str())),
+            "no CSV showed personnes-recues by sex {level} {code} {period} {sex}"
+        );
     }
     // Small communes are said to be masked, and hatched on the map.
     for (code, period) in &small_communes {

@@ -5,7 +5,8 @@
 use serde::Deserialize;
 
 use super::{
-    Audience, CatalogError, Formula, Indicator, PartialPolicy, Reference, Term, Theme, MAX_DECIMALS,
+    Audience, CatalogError, Formula, Indicator, PartialPolicy, Reference, Term, Theme,
+    MAX_BREAKDOWNS, MAX_DECIMALS,
 };
 
 /// An entry as written in TOML.
@@ -33,6 +34,8 @@ pub(super) struct Entry {
     audience: Audience,
     #[serde(default)]
     reference: Option<Reference>,
+    #[serde(default)]
+    by: Vec<String>,
 }
 
 /// `partial = { allowed = …, min_coverage = … }` as written in TOML.
@@ -64,6 +67,7 @@ pub(super) fn entry(file: &str, e: Entry, themes: &[Theme]) -> Result<Indicator,
         partial,
         audience: e.audience,
         reference: e.reference,
+        by: e.by,
     })
 }
 
@@ -76,6 +80,7 @@ fn checked(e: &Entry, themes: &[Theme]) -> Result<(Formula, PartialPolicy, u8), 
     let formula = formula(e)?;
     let partial = partial(e, &formula)?;
     let decimals = decimals(e, &formula)?;
+    check_by(&e.by, &formula)?;
     Ok((formula, partial, decimals))
 }
 
@@ -217,4 +222,49 @@ fn partial(e: &Entry, formula: &Formula) -> Result<PartialPolicy, String> {
         }
     };
     Ok(policy)
+}
+
+/// The breakdowns: at most [`MAX_BREAKDOWNS`], each a dimension name as
+/// nodes declare them (lower-case letters, digits, `_`, at most 40
+/// bytes), none twice; only for formulas over datasets alone (a
+/// population is not broken down, so a rate per inhabitant by sex would
+/// divide one sex by everyone) and not for `territories`.
+fn check_by(by: &[String], formula: &Formula) -> Result<(), String> {
+    if by.is_empty() {
+        return Ok(());
+    }
+    if by.len() > MAX_BREAKDOWNS {
+        return Err(format!(
+            "by lists {} breakdowns: at most {MAX_BREAKDOWNS}",
+            by.len()
+        ));
+    }
+    for (i, d) in by.iter().enumerate() {
+        if d.is_empty()
+            || d.len() > 40
+            || !d
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(format!(
+                "by: {d:?} is not a dimension name (lower-case letters, digits and '_', at most 40 bytes, e.g. \"sexe\")"
+            ));
+        }
+        if by[..i].contains(d) {
+            return Err(format!("by: {d:?} is listed twice"));
+        }
+    }
+    if matches!(formula, Formula::Territories(_)) {
+        return Err("by: a territories count cannot be broken down".into());
+    }
+    if formula
+        .terms()
+        .iter()
+        .any(|t| matches!(t, Term::Population | Term::PopulationAged(_)))
+    {
+        return Err(
+            "by: a formula over a population cannot be broken down (populations are not broken down by the nodes' dimensions)".into(),
+        );
+    }
+    Ok(())
 }

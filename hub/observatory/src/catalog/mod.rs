@@ -46,6 +46,17 @@
 //! average); the territory portrait shows it beside the indicator, marked
 //! as supplied by the operator, with its source. Passerelle does not check
 //! it.
+//!
+//! ## Breakdowns
+//!
+//! `by = ["sexe", "tranche_age"]` asks, besides the total, the same figures
+//! broken down by each listed dimension (at most [`MAX_BREAKDOWNS`], named
+//! as the nodes' sharing policies name them). Each breakdown is composed
+//! like the total, category by category: a cell any node withheld stays
+//! withheld. The nodes protect the total and every breakdown they share as
+//! one linked table, so publishing them together gives nothing away that
+//! one of them hides. Breakdowns apply to formulas over datasets only (not
+//! `territories`, not a population term).
 
 use std::path::{Path, PathBuf};
 
@@ -127,6 +138,9 @@ pub enum PartialPolicy {
     },
 }
 
+/// The most breakdowns one entry may declare.
+pub const MAX_BREAKDOWNS: usize = 4;
+
 /// Who may read an indicator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -181,6 +195,10 @@ pub struct Indicator {
     /// A comparison value supplied by the operator, if any.
     #[serde(default)]
     pub reference: Option<Reference>,
+    /// The dimensions it is also broken down by (see the module's
+    /// "Breakdowns"), in display order.
+    #[serde(default)]
+    pub by: Vec<String>,
 }
 
 /// The catalog in force: themes in display order, and indicators.

@@ -64,6 +64,7 @@ pub fn sheet(ctx: &Ctx, id: &str, q: &SheetQuery) -> Option<String> {
         (map_svg(ctx, ind, &r, q.level, &period))
         @if periods.len() > 1 { (evolution(ind, &r, &periods)) }
         (level_table(ind, &r, q.level, &period))
+        (super::breakdowns::section(ind, &r, &period))
         (downloads(ind, q.level))
         (crate::proof::sheet_section(ctx, ind, q.level, &period))
     };

@@ -21,6 +21,7 @@ use axum::{
 use maud::{html, Markup};
 use passerelle_link::now;
 use passerelle_observatory::{
+    breakdown::Breakdown,
     catalog::Indicator,
     compose::Status,
     programme::{self, Note, Programme, NOTE_MAX_CHARS},
@@ -35,6 +36,7 @@ use serde::Deserialize;
 use super::{forbidden, private, session, to_login};
 use crate::{
     layout::{alert, csrf_field, date, number, page, CellMark},
+    pages::breakdowns::{category_label, dimension_label},
     state::Ctx,
     PortalError,
 };
@@ -289,6 +291,72 @@ fn shared(ctx: &Ctx, p: &Programme, indicator: &str) -> bool {
     })
 }
 
+/// A breakdown figure of the department, as the report shows it.
+fn category_figure(b: &Breakdown, cat: &str, period: Period) -> Figure {
+    let cell = b.cells.iter().find(|c| {
+        c.category == cat
+            && c.cell.level == Level::Department
+            && c.cell.code == geo::DEPARTMENT_CODE
+            && c.cell.period == period
+    });
+    match cell {
+        Some(c) if c.cell.status == Status::Released => {
+            c.cell.value.map_or(Figure::Missing, Figure::Value)
+        }
+        Some(c) if c.cell.status == Status::Suppressed => Figure::BelowThreshold,
+        _ => Figure::Missing,
+    }
+}
+
+/// The programme's activity by category: every published breakdown of
+/// its indicators (the problems dealt with, who was received), for the
+/// department, at the period and the one before.
+fn categories(ctx: &Ctx, rows: &[&Indicator], period: Period, previous: Option<Period>) -> Markup {
+    let results: Vec<_> = rows
+        .iter()
+        .filter_map(|ind| ctx.latest(&ind.id).map(|r| (*ind, r)))
+        .filter(|(_, r)| r.breakdowns.iter().any(Breakdown::published))
+        .collect();
+    html! {
+        @if !results.is_empty() {
+            h2 { "Activité par catégorie" }
+            @for (ind, r) in &results {
+                @for b in r.breakdowns.iter().filter(|b| b.published()) {
+                    table.categories data-indicator=(ind.id) data-by=(b.by) {
+                        caption { (ind.title) " par " (dimension_label(&b.by)) " (" (ind.unit) ")" }
+                        thead {
+                            tr {
+                                th scope="col" { "Catégorie" }
+                                th scope="col" class="n" { "Réalisé " (period) }
+                                @if let Some(x) = previous { th scope="col" class="n" { "Réalisé " (x) } }
+                            }
+                        }
+                        tbody {
+                            @for cat in &b.categories {
+                                @let m = crate::pages::breakdowns::mark(ind, &b.by, cat, Level::Department, geo::DEPARTMENT_CODE, &period);
+                                tr {
+                                    th scope="row" { (category_label(&b.by, cat)) }
+                                    td.n data-indicator=(m.indicator) data-level=(m.level) data-code=(m.code)
+                                        data-period=(m.period) data-category=[m.category.as_deref()] {
+                                        (shown(&category_figure(b, cat, period), ind.decimals))
+                                    }
+                                    @if let Some(x) = previous {
+                                        @let pm = crate::pages::breakdowns::mark(ind, &b.by, cat, Level::Department, geo::DEPARTMENT_CODE, &x);
+                                        td.n data-indicator=(pm.indicator) data-level=(pm.level) data-code=(pm.code)
+                                            data-period=(pm.period) data-category=[pm.category.as_deref()] {
+                                            (shown(&category_figure(b, cat, x), ind.decimals))
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn render(
     ctx: &Ctx,
     p: &Programme,
@@ -379,6 +447,7 @@ fn render(
                 }
             }
         }
+        (categories(ctx, &rows, period, previous))
         @if let Some(i) = p.interventions.as_deref().and_then(|i| ctx.observatory.indicator(i)) {
             h2 { "Interventions par membre de l'équipe" }
             p #par-agent {
