@@ -55,7 +55,7 @@ for _ in $(seq 100); do grep -q "hub started" "$work/hub.log" && break; sleep 0.
 grep -q "hub started" "$work/hub.log" || fail "hub did not start"
 JETON="$("$hub_root/usr/bin/passerelle-hub" enroll --dir "$hub_dir" --node-id caf-976 --name "Caisse (essai)")"
 HUB="127.0.0.1:$port"
-# The two structures the guide hosts (§ 15).
+# The two structures the guide hosts (§ 16).
 JETON_CCAS="$("$hub_root/usr/bin/passerelle-hub" enroll --dir "$hub_dir" --node-id ccas-mamoudzou --name "CCAS de Mamoudzou (essai)")"
 JETON_ASSO="$("$hub_root/usr/bin/passerelle-hub" enroll --dir "$hub_dir" --node-id asso-nayma --name "Association Nayma (essai)")"
 export HUB JETON JETON_CCAS JETON_ASSO
@@ -164,8 +164,10 @@ assert n and n[0]["connected"] is True and n[0]["revoked_at"] is None, n' "$work
   || { cat "$work/hub-nodes.json" >&2; fail "the hub did not list the node as connected"; }
 grep -q "verdict: the node is ready" "$work/guide.log" || { cat "$work/guide.log" >&2; fail "doctor did not pass"; }
 grep -q "of personnes_recues: 80 rows" "$work/guide.log" || { cat "$work/guide.log" >&2; fail "the import did not go through"; }
+grep -q "^la console répond$" "$work/guide.log" || { cat "$work/guide.log" >&2; fail "the console did not answer"; }
+grep -q "^awa  *Awa Saïd  *data,admin " "$work/guide.log" || { cat "$work/guide.log" >&2; fail "the agents were not created"; }
 [ -s "$root/var/lib/passerelle/sauvegardes/node.tar" ] || fail "no backup written"
-# § 14: a batch through the API, one through the watched folder, and the
+# § 15: a batch through the API, one through the watched folder, and the
 # token kept only as its hash.
 "$root/usr/bin/passerelle-node" batches --dir "$root/var/lib/passerelle/node" --format json | python3 -c '
 import json, sys
@@ -175,10 +177,22 @@ python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert "/api/v1/datasets/{dataset}/files" in d["paths"], d["paths"].keys()' "$work/home/openapi.json" || fail "no OpenAPI document"
+grep -q "^2;code_commune;« 99999 » n'est pas un code de commune de Mayotte" "$work/guide.log" \
+  || { cat "$work/guide.log" >&2; fail "the watched folder's report is not in French"; }
+grep -q "audit chain intact" "$work/guide.log" || { cat "$work/guide.log" >&2; fail "audit verify did not pass"; }
+# The chain names who acted on every way in: the command line (agents,
+# the API token), the API token, the watched folder.
+"$root/usr/bin/passerelle-node" audit show --dir "$root/var/lib/passerelle/node" --format json | python3 -c '
+import json, sys
+done = {(r["actor"], r["action"]) for r in json.load(sys.stdin)}
+for want in [("operator:passerelle", "agent_add"), ("operator:passerelle", "token_add"),
+             ("token:logiciel-metier", "batch_import"), ("folder:personnes_recues", "batch_import"),
+             ("folder:personnes_recues", "import_refused")]:
+    assert want in done, (want, sorted(done))' || fail "the audit chain does not name who acted"
 api_token="$("$root/usr/bin/passerelle-node" token add --dir "$root/var/lib/passerelle/node" --name essai --scope deposit 2>/dev/null)"
 grep -qx "pnt_[0-9a-f]\{64\}" <<<"$api_token" || fail "token add did not print a token"
 ! grep -rqF "${api_token#pnt_}" "$root/var/lib/passerelle/node" || fail "the API token is stored in clear"
-# § 15: two hosted nodes, each with its own folder, key and store, both
+# § 16: two hosted nodes, each with its own folder, key and store, both
 # linked to the hub.
 h1="$root/var/lib/passerelle-nodes/ccas-mamoudzou"; h2="$root/var/lib/passerelle-nodes/asso-nayma"
 for h in "$h1" "$h2"; do [ -s "$h/node.key" ] && [ -d "$h/store" ] || fail "$h is not a node folder"; done
@@ -202,4 +216,4 @@ b = json.load(sys.stdin)[0]
 assert b["rows"] == 80 and type(b["rows"]) is int and b["periods"] == ["2025-T1"], b
 assert b["imported"].endswith("Z"), b' || fail "the node's JSON listing is not typed"
 grep '^{' "$work/passerelle-node.log" | python3 -c 'import json,sys; n=sum(1 for l in sys.stdin if json.loads(l)); assert n > 0' || fail "service logs are not JSON lines"
-echo "try-install: ok — packages built and checked; the guide took a fresh root to a connected node, an import, a diagnosis, a backup, an import through the API and the watched folder, and two hosted nodes"
+echo "try-install: ok — packages built and checked; the guide took a fresh root to a connected node, an import, the agents' console, a diagnosis, a backup, an import through the API and the watched folder, and two hosted nodes"

@@ -9,31 +9,9 @@ use crate::{
     ConfigError, QuicLimits,
 };
 
-/// When partner accounts need a second factor (`partner_totp`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum PartnerTotp {
-    /// Every partner account enrols and gives a code at each sign-in: any
-    /// partner professional can be named in a consent, and so read vault
-    /// documents.
-    #[default]
-    Required,
-    /// Each partner may enrol; the code is asked of those who did.
-    Optional,
-    /// No second factor is offered nor asked.
-    Off,
-}
-
-impl PartnerTotp {
-    /// The value as written in `hub.toml`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Required => "required",
-            Self::Optional => "optional",
-            Self::Off => "off",
-        }
-    }
-}
+/// When partner accounts need a second factor (`partner_totp`): the
+/// same choice as the node console's `console_totp`.
+pub type PartnerTotp = crate::SecondFactor;
 
 /// The hub's configuration. Every key is optional; defaults suit a first run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,6 +7,7 @@
 //!
 //! ## Layout
 //! - [`error`]: the error type and its rendering.
+//! - [`factor`]: when accounts need a second factor (hub and node).
 //! - [`addr`]: `HOST:PORT` addresses of the hub.
 //! - [`dataset`]: datasets a node holds and its sharing policy.
 //! - [`hub`]: the hub file, `hub.toml`.
@@ -21,6 +22,7 @@
 pub mod addr;
 pub mod dataset;
 pub mod error;
+pub mod factor;
 pub mod hub;
 mod hub_template;
 pub mod messages;
@@ -33,6 +35,7 @@ pub mod vault;
 
 pub use addr::HubAddr;
 pub use error::{ConfigError, Problem};
+pub use factor::SecondFactor;
 pub use hub::{HubConfig, PartnerTotp};
 pub use messages::{MailConfig, MailTls, Messages, SmsConfig};
 pub use node::NodeConfig;

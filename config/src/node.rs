@@ -44,6 +44,65 @@ pub struct NodeConfig {
     /// this machine's network, which allows a non-loopback `api_listen`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub api_behind_proxy: bool,
+    /// The address to serve the console on: the web application of the
+    /// institution's agents (imports, validations, the counter, the
+    /// journal), for its own network; off when absent. See
+    /// [`ConsoleConfig`] for HTTPS and the rest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub console_listen: Option<std::net::SocketAddr>,
+    /// How the console is served and signs agents in (`[console]`).
+    #[serde(default, skip_serializing_if = "ConsoleConfig::is_default")]
+    pub console: ConsoleConfig,
+}
+
+/// The `[console]` table: how the console is served and signs its agents
+/// in. Plain HTTP is accepted only on a loopback address, or behind the
+/// institution's reverse proxy (`trusted_proxy`), which then is the only
+/// client it answers; anywhere else the console needs `https_cert` and
+/// `https_key`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleConfig {
+    /// Certificate chain (PEM) to serve the console over HTTPS, with
+    /// `https_key`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub https_cert: Option<std::path::PathBuf>,
+    /// Private key (PEM) of `https_cert`, readable by the node only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub https_key: Option<std::path::PathBuf>,
+    /// The institution's reverse proxy, which terminates TLS in front of a
+    /// plain-HTTP console: the only client answered, and the one whose
+    /// `X-Forwarded-For` names the agent's address (for sign-in limits).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trusted_proxy: Option<std::net::IpAddr>,
+    /// Whether agents need a second factor (an authenticator app's code).
+    pub totp: crate::SecondFactor,
+    /// How long an agent stays signed in.
+    #[serde(with = "humantime_serde")]
+    pub session_ttl: Duration,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        Self {
+            https_cert: None,
+            https_key: None,
+            trusted_proxy: None,
+            totp: crate::SecondFactor::Optional,
+            session_ttl: Duration::from_secs(8 * 3600),
+        }
+    }
+}
+
+impl ConsoleConfig {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Whether the console is served over HTTPS by the node itself.
+    pub fn https(&self) -> bool {
+        self.https_cert.is_some() && self.https_key.is_some()
+    }
 }
 
 /// How the node keeps its link to the hub.
@@ -91,6 +150,16 @@ impl Default for LinkConfig {
     }
 }
 
+const CONSOLE_EXAMPLE: &str = r#"
+# How the console is served and signs its agents in.
+# [console]
+# https_cert = "/etc/passerelle/console.crt"   # with https_key: HTTPS
+# https_key = "/etc/passerelle/console.key"
+# trusted_proxy = "192.0.2.10"    # plain HTTP behind this reverse proxy only
+# totp = "optional"               # "required": every agent enrols a second factor
+# session_ttl = "8h"
+"#;
+
 const EXAMPLE_DATA: &str = r#"#
 # [[datasets]]
 # name = "rsa"                    # name used in queries
@@ -123,6 +192,25 @@ const EXAMPLE_DATA: &str = r#"#
 "#;
 
 impl NodeConfig {
+    /// A node's configuration with every default: no dataset, nothing
+    /// shared, no directory entry, nothing served but the link to the hub
+    /// (what `node init` writes).
+    pub fn new(node_id: NodeId, hub: HubAddr) -> Self {
+        Self {
+            node_id,
+            hub,
+            link: LinkConfig::default(),
+            datasets: Vec::new(),
+            policy: PolicyConfig::default(),
+            directory: None,
+            metrics_listen: None,
+            api_listen: None,
+            api_behind_proxy: false,
+            console_listen: None,
+            console: ConsoleConfig::default(),
+        }
+    }
+
     /// Reads and checks `node.toml`.
     ///
     /// # Errors
@@ -183,6 +271,7 @@ impl NodeConfig {
                 );
             }
         }
+        self.console_problems(&mut bad);
         out.extend(crate::dataset::problems(&self.datasets, &self.policy));
         if let Some(d) = &self.directory {
             for why in d.problems() {
@@ -195,6 +284,36 @@ impl NodeConfig {
             }
         }
         out
+    }
+
+    /// The console's rules: its certificate and key go together; plain
+    /// HTTP only on loopback or behind the named proxy; a session lasts.
+    fn console_problems(&self, bad: &mut impl FnMut(&str, &str, &str)) {
+        let c = &self.console;
+        if c.https_cert.is_some() != c.https_key.is_some() {
+            bad(
+                "console.https_cert",
+                "https_cert and https_key go together",
+                "give both files, or neither (then plain HTTP, on loopback or behind trusted_proxy)",
+            );
+        }
+        if let Some(addr) = self.console_listen {
+            if !addr.ip().is_loopback() && !c.https() && c.trusted_proxy.is_none() {
+                bad(
+                    "console_listen",
+                    "plain HTTP on an address other than loopback: agents' passwords and people's documents would cross the network in clear",
+                    "give console.https_cert and console.https_key, or put the console behind your reverse proxy (console.trusted_proxy = \"ITS-ADDRESS\"), or listen on 127.0.0.1",
+                );
+            }
+        }
+        if c.session_ttl < Duration::from_secs(60) || c.session_ttl > Duration::from_secs(7 * 86400)
+        {
+            bad(
+                "console.session_ttl",
+                "must be between 1 minute and 7 days",
+                "e.g. \"8h\" (a working day)",
+            );
+        }
     }
 
     /// The file `node init` writes.
@@ -223,6 +342,12 @@ hub = "{hub}"
 # api_listen = "127.0.0.1:9477"
 {api}
 
+# The console, the web application of your agents (imports, validations,
+# the counter, the journal), on your own network; off when absent. Plain
+# HTTP only on 127.0.0.1 or behind your reverse proxy; see [console].
+# console_listen = "127.0.0.1:8476"
+{console_listen}
+
 [link]
 # Keep-alive on an idle link, so NAT and firewalls keep the flow open. A
 # hub silent for three keep-alive intervals is taken for gone: the node
@@ -242,7 +367,7 @@ renew_before = "{renew}"
 # The node keeps a link to every one (each checked against the hub
 # certificate for the host of `hub`); without it, one link to `hub`.
 {instances}
-{data}"#,
+{console}{data}"#,
             id = self.node_id,
             hub = self.hub,
             metrics = self
@@ -254,6 +379,11 @@ renew_before = "{renew}"
                 (Some(a), false) => format!("api_listen = \"{a}\""),
                 (Some(a), true) => format!("api_listen = \"{a}\"\napi_behind_proxy = true"),
             },
+            console_listen = self
+                .console_listen
+                .map(|a| format!("console_listen = \"{a}\""))
+                .unwrap_or_default(),
+            console = self.console_section(),
             ka = h(l.keep_alive),
             idle = h(l.idle_timeout),
             rmin = h(l.reconnect_min),
@@ -273,6 +403,25 @@ renew_before = "{renew}"
                 )
             },
             data = self.data_sections(),
+        )
+    }
+
+    /// The `[console]` table, or a commented example while it keeps its
+    /// defaults.
+    fn console_section(&self) -> String {
+        if self.console.is_default() {
+            return CONSOLE_EXAMPLE.to_string();
+        }
+        #[derive(Serialize)]
+        struct Section<'a> {
+            console: &'a ConsoleConfig,
+        }
+        format!(
+            "\n# How the console is served and signs its agents in.\n{}",
+            toml::to_string(&Section {
+                console: &self.console
+            })
+            .expect("config serializes")
         )
     }
 
@@ -317,15 +466,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("node.toml");
         let mut config = NodeConfig {
-            node_id: NodeId::new("caf-976").unwrap(),
-            hub: "localhost:4433".parse().unwrap(),
-            link: LinkConfig::default(),
-            datasets: Vec::new(),
-            policy: PolicyConfig::default(),
-            directory: None,
-            metrics_listen: None,
             api_listen: Some("127.0.0.1:9477".parse().unwrap()),
-            api_behind_proxy: false,
+            ..NodeConfig::new(
+                NodeId::new("caf-976").unwrap(),
+                "localhost:4433".parse().unwrap(),
+            )
         };
         std::fs::write(&path, config.template()).unwrap();
         assert_eq!(NodeConfig::load(&path).unwrap(), config);
@@ -345,17 +490,10 @@ mod tests {
     fn template_round_trips_and_bad_keys_are_named() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("node.toml");
-        let mut config = NodeConfig {
-            node_id: NodeId::new("caf-976").unwrap(),
-            hub: "localhost:4433".parse().unwrap(),
-            link: LinkConfig::default(),
-            datasets: Vec::new(),
-            policy: PolicyConfig::default(),
-            directory: None,
-            metrics_listen: None,
-            api_listen: None,
-            api_behind_proxy: false,
-        };
+        let mut config = NodeConfig::new(
+            NodeId::new("caf-976").unwrap(),
+            "localhost:4433".parse().unwrap(),
+        );
         std::fs::write(&path, config.template()).unwrap();
         assert_eq!(NodeConfig::load(&path).unwrap(), config);
 
@@ -421,23 +559,67 @@ mod tests {
 }
 
 #[cfg(test)]
+mod console_tests {
+    use super::*;
+
+    fn base() -> NodeConfig {
+        NodeConfig::new(
+            NodeId::new("caf-976").unwrap(),
+            "localhost:4433".parse().unwrap(),
+        )
+    }
+
+    #[test]
+    fn the_console_table_round_trips_and_plain_http_stays_local() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("node.toml");
+        let mut config = base();
+        config.console_listen = Some("127.0.0.1:8476".parse().unwrap());
+        std::fs::write(&path, config.template()).unwrap();
+        assert_eq!(NodeConfig::load(&path).unwrap(), config);
+
+        config.console_listen = Some("0.0.0.0:8476".parse().unwrap());
+        config.console.totp = crate::SecondFactor::Required;
+        config.console.trusted_proxy = Some("192.0.2.10".parse().unwrap());
+        std::fs::write(&path, config.template()).unwrap();
+        assert_eq!(NodeConfig::load(&path).unwrap(), config);
+
+        // On the network without TLS nor proxy: refused, with the fix.
+        config.console.trusted_proxy = None;
+        std::fs::write(&path, config.template()).unwrap();
+        let err = NodeConfig::load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("key `console_listen`") && err.contains("console.https_cert"),
+            "{err}"
+        );
+        config.console.https_cert = Some("/etc/passerelle/console.crt".into());
+        std::fs::write(&path, config.template()).unwrap();
+        let err = NodeConfig::load(&path).unwrap_err().to_string();
+        assert!(err.contains("go together"), "{err}");
+        config.console.https_key = Some("/etc/passerelle/console.key".into());
+        config.console.session_ttl = Duration::from_secs(12 * 3600);
+        std::fs::write(&path, config.template()).unwrap();
+        assert_eq!(NodeConfig::load(&path).unwrap(), config);
+        let text = config
+            .template()
+            .replace("session_ttl = \"12h\"", "session_ttl = \"1s\"");
+        std::fs::write(&path, text).unwrap();
+        let err = NodeConfig::load(&path).unwrap_err().to_string();
+        assert!(err.contains("console.session_ttl"), "{err}");
+    }
+}
+
+#[cfg(test)]
 mod example {
     use super::*;
 
     /// `deploy/node.example.toml` is what `node init` writes.
     #[test]
     fn shipped_example_matches_the_template() {
-        let config = NodeConfig {
-            node_id: NodeId::new("caf-976").unwrap(),
-            hub: "hub.example.org:4433".parse().unwrap(),
-            link: LinkConfig::default(),
-            datasets: Vec::new(),
-            policy: PolicyConfig::default(),
-            directory: None,
-            metrics_listen: None,
-            api_listen: None,
-            api_behind_proxy: false,
-        };
+        let config = NodeConfig::new(
+            NodeId::new("caf-976").unwrap(),
+            "hub.example.org:4433".parse().unwrap(),
+        );
         crate::check_example("node.example.toml", &config.template());
     }
 }

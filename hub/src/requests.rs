@@ -1,5 +1,6 @@
 //! Requests a node makes on its own link: redeeming a person's link code
-//! (the vault) and renewing its certificate (the CA). The hub knows the
+//! and reading the consents a linked person gave its institution (the
+//! vault), and renewing its certificate (the CA). The hub knows the
 //! node by the link's certificate; nothing in a request names it.
 
 use std::{
@@ -11,7 +12,7 @@ use passerelle_hub_core::registry::Live;
 use passerelle_link::{now, stream};
 use passerelle_protocol::{
     frame::MAX_CONTROL_FRAME,
-    message::{NodeRequest, NodeResponse},
+    message::{ConsentGiven, NodeRequest, NodeResponse},
 };
 use tracing::{info, warn, Instrument};
 
@@ -75,6 +76,34 @@ async fn answer(
                         }
                         refused = true;
                         NodeResponse::Refused(e.to_string())
+                    }
+                }
+            }
+            NodeRequest::Consents { person } => {
+                match passerelle_vault::consent::given_to_node(vault, &node, &person, now()) {
+                    Ok(records) => NodeResponse::Consents(
+                        records
+                            .into_iter()
+                            .map(|c| ConsentGiven {
+                                holder_name: ctx
+                                    .hub
+                                    .store
+                                    .node(&c.consent.holder)
+                                    .ok()
+                                    .flatten()
+                                    .map_or_else(|| c.consent.holder.to_string(), |n| n.name),
+                                holder: c.consent.holder,
+                                grantee: c.consent.grantee,
+                                scope_label: c.scope_label,
+                                procedure: c.consent.procedure,
+                                not_before: c.consent.not_before,
+                                not_after: c.consent.not_after,
+                            })
+                            .collect(),
+                    ),
+                    Err(e) => {
+                        warn!(%node, error = %e, "consents not read");
+                        NodeResponse::Refused("the hub cannot read consents now".into())
                     }
                 }
             }

@@ -18,7 +18,6 @@ use passerelle_config::{
         DatasetConfig, DatasetKind, DimensionConfig, DimensionKind, MeasureConfig, PolicyConfig,
         ShareConfig,
     },
-    node::LinkConfig,
     NodeConfig,
 };
 use passerelle_node::{batches, data::aggregate, store::Store};
@@ -57,9 +56,6 @@ fn config() -> NodeConfig {
         },
     ];
     NodeConfig {
-        node_id: NodeId::new("bench").unwrap(),
-        hub: "localhost:4433".parse().unwrap(),
-        link: LinkConfig::default(),
         datasets: vec![DatasetConfig {
             name: "rsa".into(),
             title: None,
@@ -84,10 +80,10 @@ fn config() -> NodeConfig {
             }],
             ..PolicyConfig::default()
         },
-        directory: None,
-        metrics_listen: None,
-        api_listen: None,
-        api_behind_proxy: false,
+        ..NodeConfig::new(
+            NodeId::new("bench").unwrap(),
+            "localhost:4433".parse().unwrap(),
+        )
     }
 }
 

@@ -9,13 +9,15 @@ use serde::{Deserialize, Serialize};
 use passerelle_protocol::{
     audit::{self, Event},
     frame::MAX_CONTROL_FRAME,
-    message::{NodeRequest, NodeResponse},
+    message::{ConsentGiven, NodeRequest, NodeResponse},
 };
 
 use crate::{
-    batches,
+    actor::Actor,
+    agents, batches,
     identity::Credentials,
     paths::NodeDir,
+    refusal::Refusal,
     serve::{LinkState, Shared},
     store::vault::{DocRecord, Link},
     store::{BatchMeta, BatchStatus, QueryRecord, Store},
@@ -109,6 +111,66 @@ pub enum Request {
         /// Absolute path of the archive.
         from: std::path::PathBuf,
     },
+    /// Reject a pending batch.
+    Reject {
+        /// Batch id.
+        batch: u64,
+        /// Why.
+        reason: String,
+        /// Who rejects.
+        by: String,
+    },
+    /// Withdraw the latest batch in force of a dataset; the batches before
+    /// it are in force again.
+    Rollback {
+        /// Dataset.
+        dataset: String,
+        /// Who withdraws it.
+        by: String,
+    },
+    /// Create a console agent.
+    AgentAdd {
+        /// Login.
+        login: String,
+        /// Name.
+        name: String,
+        /// Role codes.
+        roles: Vec<String>,
+        /// Who creates it.
+        by: String,
+    },
+    /// Every console agent.
+    Agents,
+    /// Remove a console agent.
+    AgentRemove {
+        /// Login.
+        login: String,
+        /// Who removes it.
+        by: String,
+    },
+    /// Give a console agent a new first password.
+    AgentReset {
+        /// Login.
+        login: String,
+        /// Who resets it.
+        by: String,
+    },
+    /// Make an integration API token.
+    TokenAdd {
+        /// Its name.
+        name: String,
+        /// `dataset:NAME` or `deposit`.
+        scope: String,
+        /// Who makes it.
+        by: String,
+    },
+    /// Remove an integration API token.
+    TokenRemove {
+        /// Its name.
+        name: String,
+        /// Who removes it.
+        by: String,
+    },
 }
 
 /// A reply on the admin socket.
@@ -143,6 +205,28 @@ pub enum Response {
     Backup(backup::Summary, Option<std::path::PathBuf>),
     /// The request failed: its kind and description.
     Error(RemoteError),
+    /// A batch withdrawn, and what is in force instead.
+    RolledBack(crate::store::RolledBack),
+    /// An agent's first password (printed once).
+    AgentPassword {
+        /// Login.
+        login: String,
+        /// The password, to change at the first sign-in.
+        password: String,
+    },
+    /// The console agents.
+    Agents(Vec<crate::agents::AgentSummary>),
+    /// A token made: what is kept, and the token (printed once).
+    Token {
+        /// What is kept.
+        record: crate::api::tokens::TokenRecord,
+        /// The token.
+        token: String,
+    },
+    /// A token removed.
+    TokenRemoved(crate::api::tokens::TokenRecord),
+    /// Done.
+    Done,
 }
 
 /// The audit chain as `audit` commands show it.
@@ -242,15 +326,14 @@ fn dispatch(
     req: Request,
 ) -> Result<Response, NodeError> {
     match req {
-        Request::Link { .. } => Err(NodeError::Refused(
-            "linking asks the hub: start the node first (passerelle-node serve), then run link again".into(),
-        )),
+        Request::Link { .. } => Err(Refusal::NeedsRunningNode.into()),
         Request::DocumentAdd {
             local_id,
             category,
             path,
             by,
-        } => vault::add(files, store, &local_id, &category, &path, &by, now()).map(Response::Document),
+        } => vault::add(files, store, &local_id, &category, &path, &by, now())
+            .map(Response::Document),
         Request::DocumentRemove { id, by } => {
             vault::remove(files, store, &id, &by, now()).map(Response::Document)
         }
@@ -278,7 +361,44 @@ fn dispatch(
             batches::import_file(config, store, &dataset, &path, &by, now(), &mut |_| {})
                 .map(Response::Batch)
         }
-        Request::Validate { batch, by } => store.validate(batch, &by, now()).map(Response::Batch),
+        Request::Validate { batch, by } => {
+            batches::validate(store, batch, &by, now()).map(Response::Batch)
+        }
+        Request::Reject { batch, reason, by } => {
+            batches::reject(store, batch, &reason, &by, now()).map(Response::Batch)
+        }
+        Request::Rollback { dataset, by } => {
+            batches::rollback(config, store, &dataset, &by, now()).map(Response::RolledBack)
+        }
+        Request::AgentAdd {
+            login,
+            name,
+            roles,
+            by,
+        } => agents::add(store, &login, &name, &roles, &by, now()).map(|password| {
+            Response::AgentPassword {
+                login: agents::check_login(&login).unwrap_or(login),
+                password,
+            }
+        }),
+        Request::Agents => agents::list(store).map(Response::Agents),
+        Request::AgentRemove { login, by } => {
+            agents::remove(store, &login, &by, now()).map(|()| Response::Done)
+        }
+        Request::AgentReset { login, by } => {
+            agents::reset(store, &login, &by, now()).map(|password| Response::AgentPassword {
+                login: agents::check_login(&login).unwrap_or(login),
+                password,
+            })
+        }
+        Request::TokenAdd { name, scope, by } => {
+            crate::api::tokens::add_recorded(config, store, files.root(), &name, &scope, &by, now())
+                .map(|(record, token)| Response::Token { record, token })
+        }
+        Request::TokenRemove { name, by } => {
+            crate::api::tokens::remove_recorded(store, files.root(), &name, &by, now())
+                .map(Response::TokenRemoved)
+        }
         Request::Batches => store.batch_states().map(Response::Batches),
         Request::Status => Err(NodeError::Refused(
             "status is answered by the caller".into(),
@@ -368,54 +488,60 @@ pub async fn status(root: &std::path::Path) -> Result<StatusReport, NodeError> {
     }
 }
 
-/// Redeems a person's link code with the hub and records the link.
-async fn link(shared: &Shared, local_id: &str, code: &str, by: &str) -> Result<Link, NodeError> {
-    vault::check_local_id(local_id)?;
-    if let Some(old) = shared.store.link(local_id)? {
-        return Err(NodeError::Refused(format!(
-            "record {local_id} is already linked to a vault account (since {})",
-            passerelle_link::output::time(Some(old.linked_at))
-        )));
-    }
-    let conn = shared.connection().ok_or_else(|| {
-        NodeError::Refused(
-            "the node is not connected to the hub now; see passerelle-node status, then try again"
-                .into(),
-        )
-    })?;
-    let request = NodeRequest::RedeemLink {
-        code: code.to_string(),
-    };
-    let reply: NodeResponse = passerelle_link::stream::exchange(
+/// Asks the hub on the node's link (the node must be connected).
+async fn ask_hub(shared: &Shared, request: &NodeRequest) -> Result<NodeResponse, NodeError> {
+    let conn = shared.connection().ok_or(Refusal::NotConnected)?;
+    Ok(passerelle_link::stream::exchange(
         &conn,
-        &request,
+        request,
         MAX_CONTROL_FRAME,
         std::time::Duration::from_secs(15),
     )
-    .await?;
-    let pseudonym = match reply {
+    .await?)
+}
+
+/// Redeems a person's link code with the hub and records the link, with
+/// who made it, in the store and the audit chain. The command line's
+/// `link` and the console's counter both come here.
+///
+/// # Errors
+/// A bad person id, a record linked already, the hub not connected or
+/// refusing the code; a store failure.
+pub async fn link(
+    shared: &Shared,
+    local_id: &str,
+    code: &str,
+    by: &str,
+) -> Result<Link, NodeError> {
+    vault::check_local_id(local_id)?;
+    if let Some(old) = shared.store.link(local_id)? {
+        return Err(Refusal::AlreadyLinked {
+            local_id: local_id.to_string(),
+            since: old.linked_at,
+        }
+        .into());
+    }
+    let request = NodeRequest::RedeemLink {
+        code: code.trim().to_string(),
+    };
+    let pseudonym = match ask_hub(shared, &request).await? {
         NodeResponse::Linked(p) => p,
-        NodeResponse::Refused(why) => {
-            return Err(NodeError::Refused(format!(
-                "the hub refused the code: {why}"
-            )))
-        }
-        NodeResponse::Renewed { .. } => {
-            return Err(NodeError::Refused("unexpected reply from the hub".into()))
-        }
+        NodeResponse::Refused(why) => return Err(Refusal::CodeRefused(why).into()),
+        _ => return Err(Refusal::UnexpectedReply.into()),
     };
     let at = now();
+    let actor = Actor::parse(by);
     let link = Link {
         local_id: local_id.to_string(),
         pseudonym,
         linked_at: at,
-        linked_by: by.to_string(),
+        linked_by: actor.to_string(),
     };
     shared.store.put_link(&link)?;
     shared.store.audit(
         at,
         Event {
-            actor: passerelle_protocol::audit::Actor::Operator(by.to_string()),
+            actor: actor.audit(),
             action: passerelle_protocol::audit::Action::Link,
             person: Some(local_id.to_string()),
             subject: link.pseudonym.0.clone(),
@@ -424,6 +550,25 @@ async fn link(shared: &Shared, local_id: &str, code: &str, by: &str) -> Result<L
         },
     )?;
     Ok(link)
+}
+
+/// The consents in force a linked person gave this institution, asked of
+/// the hub (the node keeps none itself); nothing for a record not linked.
+///
+/// # Errors
+/// The hub not connected, refusing or of an older version.
+pub async fn consents(shared: &Shared, local_id: &str) -> Result<Vec<ConsentGiven>, NodeError> {
+    let Some(link) = shared.store.link(local_id)? else {
+        return Ok(Vec::new());
+    };
+    let request = NodeRequest::Consents {
+        person: link.pseudonym,
+    };
+    match ask_hub(shared, &request).await? {
+        NodeResponse::Consents(list) => Ok(list),
+        NodeResponse::Refused(why) => Err(NodeError::Refused(format!("the hub refused: {why}"))),
+        _ => Err(Refusal::UnexpectedReply.into()),
+    }
 }
 
 /// Writes a consistent backup of the store and the sealed documents (and

@@ -64,6 +64,35 @@ pub enum Command {
         #[arg(long)]
         by: Option<String>,
     },
+    /// Reject a pending batch (someone other than who imported it): it
+    /// never comes in force.
+    Reject {
+        /// Batch id (see `passerelle-node batches`).
+        #[arg(long)]
+        batch: u64,
+        /// Why, for the importer.
+        #[arg(long, default_value = "")]
+        reason: String,
+        /// Who rejects [default: $USER].
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Withdraw the latest batch in force of a dataset: the batches before
+    /// it are in force again, period by period.
+    Rollback {
+        /// Dataset, as declared in node.toml.
+        #[arg(long)]
+        dataset: String,
+        /// Who withdraws it [default: $USER].
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// The console's agent accounts.
+    Agent {
+        /// What to do.
+        #[command(subcommand)]
+        command: AgentCommand,
+    },
     /// Check node.toml and the node's key and certificates without starting.
     CheckConfig,
     /// Diagnose: config, clock, certificate, DNS, UDP, QUIC, store,
@@ -171,6 +200,55 @@ pub enum DocumentCommand {
     },
 }
 
+/// `agent` subcommands. Each is written in the audit chain with the
+/// operator who ran it.
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Create an account; its first password is printed once (the agent
+    /// changes it at the first sign-in).
+    Add {
+        /// Login: 2 to 64 lower-case letters, digits, '.', '-' or '_'.
+        #[arg(long)]
+        login: String,
+        /// The agent's name, as the console shows it.
+        #[arg(long)]
+        name: String,
+        /// data (imports), validator (validates, rejects, rolls back),
+        /// counter (links people, deposits documents), admin (journal);
+        /// repeat or separate with commas.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// Who creates it [default: $USER].
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Every account.
+    List {
+        /// Output format.
+        #[arg(long, default_value = "table")]
+        format: Format,
+    },
+    /// Remove an account and end its sessions.
+    Remove {
+        /// Login.
+        #[arg(long)]
+        login: String,
+        /// Who removes it [default: $USER].
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// A new first password (printed once), the second factor forgotten,
+    /// every session ended: for a forgotten password or a lost phone.
+    Reset {
+        /// Login.
+        #[arg(long)]
+        login: String,
+        /// Who resets it [default: $USER].
+        #[arg(long)]
+        by: Option<String>,
+    },
+}
+
 /// `audit` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
@@ -191,10 +269,10 @@ pub enum AuditCommand {
     },
 }
 
-/// Who runs a command: `--by`, else the login name.
+/// Who runs a command, as requests carry it: `operator:` and `--by`, else
+/// the operating-system user ([`crate::Actor::command_line`]).
 pub fn who(by: Option<String>) -> String {
-    by.or_else(|| std::env::var("USER").ok())
-        .unwrap_or_default()
+    crate::Actor::command_line(by).to_string()
 }
 
 /// Batches as a listing.
@@ -223,6 +301,8 @@ pub fn batches_listing(batches: &[BatchMeta]) -> Listing {
             match b.status {
                 BatchStatus::Pending => Cell::coded("pending validation", "pending"),
                 BatchStatus::Active => Cell::coded("in force", "active"),
+                BatchStatus::Rejected => Cell::coded("rejected", "rejected"),
+                BatchStatus::Withdrawn => Cell::coded("withdrawn", "withdrawn"),
             },
             Cell::optional(b.validated_by.as_deref()),
             Cell::text(&b.file),
@@ -283,12 +363,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status { format } => step::status(dir, format).await,
         Command::Import { dataset, by, file } => step::import(dir, dataset, who(by), &file).await,
         Command::Validate { batch, by } => step::validate(dir, batch, who(by)).await,
+        Command::Reject { batch, reason, by } => step::reject(dir, batch, reason, who(by)).await,
+        Command::Rollback { dataset, by } => step::rollback(dir, dataset, who(by)).await,
+        Command::Agent { command } => step::agent(dir, command).await,
         Command::Link { person, code, by } => step::link(dir, person, code, who(by)).await,
         Command::Document { command } => step::document(dir, command).await,
         Command::Backup { to, include_keys } => step::backup(dir, &to, include_keys).await,
         Command::Restore { from } => step::restore(dir, &from).await,
         Command::Audit { command } => step::audit(dir, command).await,
-        Command::Token { command } => crate::api::command::run(dir, command),
+        Command::Token { command } => crate::api::command::run(dir, command).await,
         Command::Batches { format } => step::batches(dir, format).await,
     }
 }

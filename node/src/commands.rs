@@ -10,7 +10,7 @@ use passerelle_link::output::{time, Cell, Format, Listing};
 
 use crate::{
     admin::{self, Request, Response},
-    cli::{batch_states_listing, render_status, AuditCommand, DocumentCommand},
+    cli::{batch_states_listing, render_status, AgentCommand, AuditCommand, DocumentCommand},
     enroll,
     paths::NodeDir,
     serve,
@@ -141,15 +141,11 @@ pub async fn import(dir: &Path, dataset: String, by: String, file: &Path) -> any
         }
     };
     let req = Request::Import { dataset, path, by };
-    let batch = ask(dir, req, &mut progress, |r| match r {
-        Response::Batch(b) => Some(b),
-        _ => None,
-    })
-    .await;
+    let answer = ask(dir, req, &mut progress, batch).await;
     if tty {
         eprint!("\r\x1b[K");
     }
-    let b = batch?;
+    let b = answer?;
     let periods: Vec<String> = b.periods.iter().map(ToString::to_string).collect();
     let state = match b.status {
         BatchStatus::Pending => format!(
@@ -157,6 +153,7 @@ pub async fn import(dir: &Path, dataset: String, by: String, file: &Path) -> any
             b.imported_by, b.id
         ),
         BatchStatus::Active => "in force".into(),
+        BatchStatus::Rejected | BatchStatus::Withdrawn => b.status.code().into(),
     };
     eprintln!(
         "batch {} of {}: {} rows, periods {}; {state}",
@@ -168,16 +165,21 @@ pub async fn import(dir: &Path, dataset: String, by: String, file: &Path) -> any
     Ok(())
 }
 
+/// The batch an import or a decision answers with.
+fn batch(r: Response) -> Option<crate::store::BatchMeta> {
+    match r {
+        Response::Batch(b) => Some(b),
+        _ => None,
+    }
+}
+
 /// `validate`: a pending batch, by someone other than its importer.
 pub async fn validate(dir: &Path, batch: u64, by: String) -> anyhow::Result<()> {
     let b = ask(
         dir,
         Request::Validate { batch, by },
         &mut |_| {},
-        |r| match r {
-            Response::Batch(b) => Some(b),
-            _ => None,
-        },
+        self::batch,
     )
     .await?;
     eprintln!(
@@ -186,6 +188,126 @@ pub async fn validate(dir: &Path, batch: u64, by: String) -> anyhow::Result<()> 
         b.dataset,
         b.validated_by.unwrap_or_default()
     );
+    Ok(())
+}
+
+/// `reject`: a pending batch, by someone other than its importer.
+pub async fn reject(dir: &Path, batch: u64, reason: String, by: String) -> anyhow::Result<()> {
+    let req = Request::Reject { batch, reason, by };
+    let b = ask(dir, req, &mut |_| {}, self::batch).await?;
+    eprintln!(
+        "batch {} of {} rejected; it never comes in force",
+        b.id, b.dataset
+    );
+    Ok(())
+}
+
+/// `rollback`: the latest batch in force of a dataset withdrawn.
+pub async fn rollback(dir: &Path, dataset: String, by: String) -> anyhow::Result<()> {
+    let done = ask(
+        dir,
+        Request::Rollback { dataset, by },
+        &mut |_| {},
+        |r| match r {
+            Response::RolledBack(done) => Some(done),
+            _ => None,
+        },
+    )
+    .await?;
+    let back: Vec<String> = done
+        .restored
+        .iter()
+        .map(|(p, b)| match b {
+            Some(b) => format!("{p}: batch {b}"),
+            None => format!("{p}: no data"),
+        })
+        .collect();
+    eprintln!(
+        "batch {} of {} withdrawn; now in force: {}",
+        done.withdrawn.id,
+        done.withdrawn.dataset,
+        back.join(", ")
+    );
+    Ok(())
+}
+
+/// `agent add|list|remove|reset`: the console's accounts.
+pub async fn agent(dir: &Path, command: AgentCommand) -> anyhow::Result<()> {
+    let password = |r| match r {
+        Response::AgentPassword { login, password } => Some((login, password)),
+        _ => None,
+    };
+    match command {
+        AgentCommand::Add {
+            login,
+            name,
+            roles,
+            by,
+        } => {
+            let req = Request::AgentAdd {
+                login,
+                name,
+                roles,
+                by: crate::cli::who(by),
+            };
+            let (login, pw) = ask(dir, req, &mut |_| {}, password).await?;
+            println!("{pw}");
+            eprintln!(
+                "agent {login} created; give them this first password, which they change at their first sign-in to the console"
+            );
+        }
+        AgentCommand::List { format } => {
+            let list = ask(dir, Request::Agents, &mut |_| {}, |r| match r {
+                Response::Agents(list) => Some(list),
+                _ => None,
+            })
+            .await?;
+            let mut l = Listing::new(vec![
+                "login",
+                "name",
+                "roles",
+                "created",
+                "by",
+                "first_password",
+                "second_factor",
+            ]);
+            for a in &list {
+                let roles: Vec<String> = a.roles.iter().map(|r| r.code().to_string()).collect();
+                l.rows.push(vec![
+                    Cell::text(&a.login),
+                    Cell::text(&a.name),
+                    Cell::list(&roles, ","),
+                    Cell::time(Some(a.created_at)),
+                    Cell::text(&a.created_by),
+                    Cell::flag(a.must_change_password),
+                    Cell::flag(a.totp_enabled),
+                ]);
+            }
+            print!("{}", l.render(format));
+        }
+        AgentCommand::Remove { login, by } => {
+            let req = Request::AgentRemove {
+                login: login.clone(),
+                by: crate::cli::who(by),
+            };
+            ask(dir, req, &mut |_| {}, |r| {
+                matches!(r, Response::Done).then_some(())
+            })
+            .await?;
+            eprintln!("agent {login} removed; their sessions are ended");
+        }
+        AgentCommand::Reset { login, by } => {
+            let req = Request::AgentReset {
+                login,
+                by: crate::cli::who(by),
+            };
+            let (login, pw) = ask(dir, req, &mut |_| {}, password).await?;
+            println!("{pw}");
+            eprintln!(
+                "agent {login}: new first password (to change at the next sign-in), second factor forgotten, sessions ended"
+            );
+        }
+    }
     Ok(())
 }
 

@@ -9,8 +9,9 @@
 //! A taken file goes through [`crate::intake::import`] (the same import
 //! as `passerelle-node import`, recorded in the audit chain as
 //! `folder:DATASET`), then moves to `done/`, or to `rejected/` with
-//! `NAME.erreurs.csv` beside it (line, column, reason; `;`-separated
-//! UTF-8 with a byte-order mark, which French spreadsheets open). A failure
+//! `NAME.erreurs.csv` beside it (line, column, reason in French, the
+//! console's words; `;`-separated UTF-8 with a byte-order mark, which
+//! French spreadsheets open). A failure
 //! of the node itself (store, disk) leaves the file where it is, for the
 //! next look.
 
@@ -24,7 +25,7 @@ use std::{
 use passerelle_config::NodeConfig;
 use tokio::sync::watch;
 
-use crate::{data::import::ImportError, intake, serve::Shared, store::Store, NodeError};
+use crate::{actor::Actor, intake, serve::Shared, store::Store, NodeError};
 
 /// How often watched folders are looked at.
 pub const POLL: Duration = Duration::from_secs(2);
@@ -132,7 +133,7 @@ fn take(
     path: &Path,
     name: &str,
 ) -> Result<Outcome, NodeError> {
-    let by = intake::folder_actor(dataset);
+    let by = Actor::Folder(dataset.to_string());
     match intake::import(config, store, dataset, path, &by, passerelle_link::now()) {
         Ok(meta) => {
             move_to(folder, DONE, path, name)?;
@@ -144,12 +145,13 @@ fn take(
             );
             Ok(Outcome::Imported(meta.id))
         }
-        Err(e @ (NodeError::Import(_) | NodeError::Refused(_))) => {
+        Err(e @ (NodeError::Import(_) | NodeError::Refused(_) | NodeError::Rule(_))) => {
             let target = move_to(folder, REJECTED, path, name)?;
             let mut report = target.into_os_string();
             report.push(".erreurs.csv");
             let report = PathBuf::from(report);
-            std::fs::write(&report, error_report(&e)).map_err(crate::error::io(&report))?;
+            std::fs::write(&report, crate::console::words::report_csv(&e))
+                .map_err(crate::error::io(&report))?;
             tracing::info!(dataset, file = name, "dropped file rejected");
             Ok(Outcome::Rejected)
         }
@@ -168,40 +170,4 @@ fn move_to(folder: &Path, sub: &str, path: &Path, name: &str) -> Result<PathBuf,
     }
     std::fs::rename(path, &target).map_err(crate::error::io(&target))?;
     Ok(target)
-}
-
-/// The `.erreurs.csv` report of a refused file: `ligne;colonne;raison`.
-pub fn error_report(e: &NodeError) -> Vec<u8> {
-    let mut rows: Vec<(String, String, String)> = Vec::new();
-    match e {
-        NodeError::Import(ImportError::Rows { issues, total }) => {
-            for i in issues {
-                rows.push((
-                    i.line.to_string(),
-                    i.column.clone().unwrap_or_default(),
-                    i.reason.clone(),
-                ));
-            }
-            if *total > issues.len() {
-                rows.push((
-                    String::new(),
-                    String::new(),
-                    format!("… et {} autres lignes refusées", total - issues.len()),
-                ));
-            }
-        }
-        NodeError::Import(ImportError::Header(why)) => {
-            rows.push(("1".into(), String::new(), why.clone()))
-        }
-        other => rows.push((String::new(), String::new(), other.to_string())),
-    }
-    let mut w = csv::WriterBuilder::new()
-        .delimiter(b';')
-        .from_writer(b"\xEF\xBB\xBF".to_vec());
-    // Writing to memory cannot fail.
-    let _ = w.write_record(["ligne", "colonne", "raison"]);
-    for (line, column, reason) in &rows {
-        let _ = w.write_record([line, column, reason]);
-    }
-    w.into_inner().unwrap_or_default()
 }

@@ -9,7 +9,7 @@ use passerelle_certs::{
     ca::{node_request, NodeRequest},
     files, tls, NodeIdentity,
 };
-use passerelle_config::{node::LinkConfig, HubAddr, NodeConfig};
+use passerelle_config::{HubAddr, NodeConfig};
 use passerelle_link::{endpoint, stream, LinkError};
 use passerelle_protocol::{
     enroll::{EnrollRequest, EnrollResponse, Token},
@@ -188,17 +188,7 @@ fn write_files(
     files::write_pem(&dir.key(), files::PRIVATE_KEY, &[&request.key_pkcs8])?;
     files::write_pem(&dir.cert(), files::CERTIFICATE, &[&issued.cert_der])?;
     files::write_pem(&dir.ca(), files::CERTIFICATE, &[&issued.ca_der])?;
-    let config = NodeConfig {
-        node_id: issued.node_id.clone(),
-        hub,
-        link: LinkConfig::default(),
-        datasets: Vec::new(),
-        policy: Default::default(),
-        directory: None,
-        metrics_listen: None,
-        api_listen: None,
-        api_behind_proxy: false,
-    };
+    let config = NodeConfig::new(issued.node_id.clone(), hub);
     files::write_atomic(&dir.config(), config.template().as_bytes(), 0o644)?;
     Ok(config)
 }

@@ -50,6 +50,9 @@ pub enum NodeError {
     /// An operation was refused, with the reason.
     #[error("{0}")]
     Refused(String),
+    /// A request broke a rule; typed, so the console words it in French.
+    #[error(transparent)]
+    Rule(#[from] crate::refusal::Refusal),
     /// A file could not be imported; nothing was written.
     #[error("import refused: {0}")]
     Import(#[from] crate::data::import::ImportError),
@@ -129,7 +132,7 @@ impl From<NodeError> for RemoteError {
             NodeError::Store(_) => FailureKind::Store,
             NodeError::Disk(_) => FailureKind::Disk,
             NodeError::Backup(_) => FailureKind::Backup,
-            NodeError::Refused(_) => FailureKind::Refused,
+            NodeError::Refused(_) | NodeError::Rule(_) => FailureKind::Refused,
             NodeError::Import(_) => FailureKind::Import,
             NodeError::Codec(_) => FailureKind::Codec,
             NodeError::Io { .. } => FailureKind::Io,

@@ -8,6 +8,12 @@
 //!
 //! ## Layout
 //! - [`paths`]: the files of a node folder.
+//! - [`actor`]: who acts (an operator at the command line, an agent in
+//!   the console), as records and the audit chain name them.
+//! - [`refusal`]: the rules a request can break, typed.
+//! - [`agents`]: the console's agent accounts and their roles.
+//! - [`console`]: the console, the agents' web application (off unless
+//!   `console_listen` is set).
 //! - [`identity`]: the node's key, certificate and trusted CA, loaded.
 //! - [`answer`]: what the node says to one query (pure; no IO).
 //! - [`data`]: CSV import into cubes, and aggregate answers (pure).
@@ -30,12 +36,15 @@
 //! - [`cli`]: the command line and its dispatcher; [`commands`]: one
 //!   named step per command.
 
+pub mod actor;
 pub mod admin;
+pub mod agents;
 pub mod answer;
 pub mod api;
 pub mod batches;
 pub mod cli;
 pub mod commands;
+pub mod console;
 pub mod data;
 pub mod debris;
 pub mod doctor;
@@ -47,11 +56,14 @@ pub mod identity;
 pub mod intake;
 pub mod metrics;
 pub mod paths;
+pub mod refusal;
 pub mod serve;
 pub mod store;
 pub mod vault;
 
+pub use actor::Actor;
 pub use error::{FailureKind, NodeError, RemoteError};
+pub use refusal::Refusal;
 
 /// Version of this build, reported to the hub.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -15,7 +15,7 @@ use std::{
 };
 
 use passerelle_protocol::{
-    audit::{Action, Actor, Event},
+    audit::{Action, Event},
     hex,
     ids::NodeId,
     message::Refusal,
@@ -26,7 +26,9 @@ use passerelle_protocol::{
 };
 
 use crate::{
+    actor::Actor,
     error::io,
+    refusal::Refusal as Rule,
     store::{vault::DocRecord, Store},
     NodeError,
 };
@@ -147,18 +149,16 @@ pub fn check_local_id(id: &str) -> Result<(), NodeError> {
         || id.chars().any(char::is_control)
         || id.contains('\0')
     {
-        return Err(NodeError::Refused(format!(
-            "--person {id:?}: give the institution's id for the person (1 to 64 characters, no control characters)"
-        )));
+        return Err(Rule::BadLocalId(id.to_string()).into());
     }
     Ok(())
 }
 
-/// Adds a document: checks its type by content, seals it under a fresh
-/// key, then records it. Nothing is recorded when any step fails.
+/// Adds a document without a procedure (the command line's
+/// `document add`): [`deposit`].
 ///
 /// # Errors
-/// A missing, empty, too large or unsupported file; a store failure.
+/// As [`deposit`].
 pub fn add(
     files: &DocFiles,
     store: &Store,
@@ -168,8 +168,35 @@ pub fn add(
     by: &str,
     now: UnixTime,
 ) -> Result<DocRecord, NodeError> {
+    deposit(files, store, local_id, category, None, path, by, now)
+}
+
+/// Deposits a document about a person, for a procedure when one is given:
+/// checks its type by content, seals it under a fresh key, then records
+/// it, with who deposited it, in the store and the audit chain. Nothing
+/// is recorded when any step fails. The file's name is kept as the
+/// document's name.
+///
+/// # Errors
+/// A bad person id or category; a missing, empty, too large or
+/// unsupported file; a store failure.
+#[allow(clippy::too_many_arguments)]
+pub fn deposit(
+    files: &DocFiles,
+    store: &Store,
+    local_id: &str,
+    category: &str,
+    procedure: Option<&str>,
+    path: &Path,
+    by: &str,
+    now: UnixTime,
+) -> Result<DocRecord, NodeError> {
     check_local_id(local_id)?;
-    let category = Category::parse(category).map_err(NodeError::Refused)?;
+    let category = Category::parse(category).map_err(Rule::UnknownCategory)?;
+    let procedure = procedure
+        .map(|p| p.trim().chars().take(200).collect::<String>())
+        .filter(|p| !p.is_empty());
+    let actor = Actor::parse(by);
     let (mut file, mime) = open_document(files, path)?;
     let id = hex::encode(&passerelle_link::random16());
     let key = Key::generate();
@@ -200,21 +227,24 @@ pub fn add(
         size: total,
         sha256,
         added_at: now,
-        added_by: by.to_string(),
+        added_by: actor.to_string(),
         wrapped_key: seal::wrap(&master, id.as_bytes(), &key),
     };
     if let Err(e) = store.put_document(&record) {
         let _ = std::fs::remove_file(&target);
         return Err(e);
     }
+    if let Some(p) = &procedure {
+        store.set_procedure(&id, p)?;
+    }
     store.audit(
         now,
         Event {
-            actor: Actor::Operator(by.to_string()),
+            actor: actor.audit(),
             action: Action::DocumentAdd,
             person: Some(local_id.to_string()),
             subject: id,
-            procedure: None,
+            procedure,
             detail: format!("{} {}", category.code(), record.name),
         },
     )?;
@@ -231,30 +261,23 @@ fn open_document(
     let mut file = std::fs::File::open(path).map_err(io(path))?;
     let size = file.metadata().map_err(io(path))?.len();
     if size == 0 {
-        return Err(NodeError::Refused(format!(
-            "{}: the file is empty",
-            path.display()
-        )));
+        return Err(Rule::EmptyFile(path.to_path_buf()).into());
     }
     if size > MAX_DOCUMENT {
-        return Err(NodeError::Refused(format!(
-            "{}: {} bytes is over the limit of {} bytes",
-            path.display(),
+        return Err(Rule::TooLarge {
+            path: path.to_path_buf(),
             size,
-            MAX_DOCUMENT
-        )));
+            max: MAX_DOCUMENT,
+        }
+        .into());
     }
     // The sealed copy is the size plus a tag per chunk and a header.
     let sealed_size = size + size / CHUNK as u64 * seal::TAG as u64 + 4096;
     passerelle_link::disk::ensure_space(files.root(), "add a document", sealed_size)?;
     let mut head = [0u8; 8];
     let n = file.read(&mut head).map_err(io(path))?;
-    let mime = passerelle_protocol::vault::sniff(&head[..n]).ok_or_else(|| {
-        NodeError::Refused(format!(
-            "{}: not a PDF, JPEG or PNG file (judged by its content, not its name); convert it to PDF first",
-            path.display()
-        ))
-    })?;
+    let mime = passerelle_protocol::vault::sniff(&head[..n])
+        .ok_or_else(|| Rule::NotADocument(path.to_path_buf()))?;
     let file = std::fs::File::open(path).map_err(io(path))?;
     Ok((file, mime))
 }
@@ -321,18 +344,17 @@ pub fn remove(
     by: &str,
     now: UnixTime,
 ) -> Result<DocRecord, NodeError> {
-    let doc = store.document(id)?.ok_or_else(|| {
-        NodeError::Refused(format!(
-            "no document {id} (see passerelle-node document list)"
-        ))
-    })?;
+    let doc = store
+        .document(id)?
+        .ok_or_else(|| Rule::UnknownDocument(id.to_string()))?;
     store.remove_document(&doc)?;
+    store.forget_procedure(id)?;
     let path = files.sealed(id);
     std::fs::remove_file(&path).map_err(io(&path))?;
     store.audit(
         now,
         Event {
-            actor: Actor::Operator(by.to_string()),
+            actor: Actor::parse(by).audit(),
             action: Action::DocumentRemove,
             person: Some(doc.local_id.clone()),
             subject: doc.id.clone(),
@@ -454,7 +476,7 @@ impl Gate<'_> {
         detail: String,
     ) -> bool {
         let event = Event {
-            actor: Actor::from(requester),
+            actor: passerelle_protocol::audit::Actor::from(requester),
             action,
             person: Some(person.0.clone()),
             subject: subject.into(),

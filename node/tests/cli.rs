@@ -199,7 +199,7 @@ fn a_bad_file_is_refused_whole_with_every_bad_line() {
     let out = node(tmp.path(), &["batches"]);
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(
-        table.contains("2025-T1 2025-T2") && table.contains(" UTC  agent  in force  -"),
+        table.contains("2025-T1 2025-T2") && table.contains(" UTC  operator:agent  in force  -"),
         "{table}"
     );
 }
@@ -343,4 +343,135 @@ fn batch_ids_follow_on_across_restarts_and_batches_say_which_is_in_force() {
     let line = |f: &str| table.lines().find(|l| l.contains(f)).unwrap().to_string();
     assert!(line("a.csv").contains("replaced"), "{table}");
     assert!(line("b.csv").contains("in force"), "{table}");
+}
+
+#[test]
+fn rollback_reject_and_agents_from_the_command_line_name_the_operator() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = "node_id = \"asso\"\nhub = \"localhost:4433\"\n[[datasets]]\nname = \"recues\"\nkind = \"records\"\ncommune = \"commune\"\nperiod = \"periode\"\n";
+    std::fs::write(tmp.path().join("node.toml"), config).unwrap();
+    for (name, period) in [("a.csv", "2025-T1"), ("b.csv", "2025-T1")] {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, format!("commune,periode\n97611,{period}\n")).unwrap();
+        assert!(import(tmp.path(), "recues", &path).status.success());
+    }
+    // Back to a.csv: b.csv is withdrawn, a.csv in force again.
+    let out = node(
+        tmp.path(),
+        &["rollback", "--dataset", "recues", "--by", "awa"],
+    );
+    assert!(out.status.success(), "{}", err(&out));
+    assert!(
+        err(&out).contains("batch 2 of recues withdrawn; now in force: 2025-T1: batch 1"),
+        "{}",
+        err(&out)
+    );
+    let out = node(tmp.path(), &["batches", "--format", "json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows[0]["status"], "withdrawn", "{rows}");
+    assert_eq!(rows[1]["in_force"], true, "{rows}");
+    assert_eq!(rows[1]["by"], "operator:agent", "{rows}");
+    let out = node(tmp.path(), &["rollback", "--dataset", "autre"]);
+    assert!(
+        err(&out).contains("unknown dataset \"autre\""),
+        "{}",
+        err(&out)
+    );
+    // Nothing pending to reject.
+    let out = node(tmp.path(), &["reject", "--batch", "1", "--by", "awa"]);
+    assert!(
+        err(&out).contains("batch 1 is not waiting for validation"),
+        "{}",
+        err(&out)
+    );
+
+    // An agent's account: its first password on stdout, once.
+    let out = node(
+        tmp.path(),
+        &[
+            "agent",
+            "add",
+            "--login",
+            "ana",
+            "--name",
+            "Ana B",
+            "--role",
+            "data",
+            "--role",
+            "validator",
+            "--by",
+            "awa",
+        ],
+    );
+    assert!(out.status.success(), "{}", err(&out));
+    let first = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert_eq!(first.len(), 20, "{first}");
+    let out = node(
+        tmp.path(),
+        &[
+            "agent", "add", "--login", "ana", "--name", "Ana", "--role", "data",
+        ],
+    );
+    assert!(
+        err(&out).contains("agent ana exists already"),
+        "{}",
+        err(&out)
+    );
+    let out = node(
+        tmp.path(),
+        &[
+            "agent", "add", "--login", "bob", "--name", "Bob", "--role", "chef",
+        ],
+    );
+    assert!(err(&out).contains("unknown role \"chef\""), "{}", err(&out));
+    let out = node(tmp.path(), &["agent", "list", "--format", "json"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list[0]["login"], "ana", "{list}");
+    assert_eq!(
+        list[0]["roles"],
+        serde_json::json!(["data", "validator"]),
+        "{list}"
+    );
+    assert_eq!(list[0]["first_password"], true, "{list}");
+    let out = node(
+        tmp.path(),
+        &["agent", "reset", "--login", "ana", "--by", "awa"],
+    );
+    assert_ne!(String::from_utf8_lossy(&out.stdout).trim(), first);
+    let out = node(
+        tmp.path(),
+        &["agent", "remove", "--login", "ana", "--by", "awa"],
+    );
+    assert!(out.status.success(), "{}", err(&out));
+    // Every step is in the audit chain with the operator, and it holds.
+    let out = node(tmp.path(), &["audit", "show", "--format", "json"]);
+    let records: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let actions: Vec<(String, String)> = records
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["actor"].as_str().unwrap().to_string(),
+                r["action"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want = [
+        ("operator:agent", "batch_import"),
+        ("operator:agent", "batch_import"),
+        ("operator:awa", "batch_rollback"),
+        ("operator:awa", "agent_add"),
+        ("operator:awa", "agent_reset"),
+        ("operator:awa", "agent_remove"),
+    ];
+    assert_eq!(actions.len(), want.len(), "{records}");
+    for (got, (actor, action)) in actions.iter().zip(want) {
+        assert_eq!(
+            (got.0.as_str(), got.1.as_str()),
+            (actor, action),
+            "{records}"
+        );
+    }
+    assert!(node(tmp.path(), &["audit", "verify"]).status.success());
 }

@@ -11,17 +11,13 @@ use std::{
 };
 
 use passerelle_config::{
-    dataset::{DatasetConfig, DatasetKind, DimensionConfig, DimensionKind, PolicyConfig},
-    node::LinkConfig,
+    dataset::{DatasetConfig, DatasetKind, DimensionConfig, DimensionKind},
     NodeConfig,
 };
 use passerelle_protocol::{geo, ids::NodeId};
 
 fn node_dir(dir: &Path) {
     let config = NodeConfig {
-        node_id: NodeId::new("asso").unwrap(),
-        hub: "localhost:4433".parse().unwrap(),
-        link: LinkConfig::default(),
         datasets: vec![DatasetConfig {
             name: "recues".into(),
             title: None,
@@ -38,11 +34,10 @@ fn node_dir(dir: &Path) {
             require_validation: false,
             drop_folder: None,
         }],
-        policy: PolicyConfig::default(),
-        directory: None,
-        metrics_listen: None,
-        api_listen: None,
-        api_behind_proxy: false,
+        ..NodeConfig::new(
+            NodeId::new("asso").unwrap(),
+            "localhost:4433".parse().unwrap(),
+        )
     };
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("node.toml"), config.template()).unwrap();

@@ -154,6 +154,23 @@ pub enum Action {
     /// A request of the integration API refused to a known token (outside
     /// its scope, or a deposit for a person not linked).
     ApiRefused,
+    /// A pending batch validated at a node by a second person.
+    BatchValidate,
+    /// A pending batch rejected at a node by a second person.
+    BatchReject,
+    /// A batch in force withdrawn at a node, the ones before it back in
+    /// force.
+    BatchRollback,
+    /// An agent's account created at a node (its console).
+    AgentAdd,
+    /// An agent's account given a new first password at a node.
+    AgentReset,
+    /// An agent's account removed at a node.
+    AgentRemove,
+    /// An integration API token made at a node.
+    TokenAdd,
+    /// An integration API token removed at a node.
+    TokenRemove,
     /// Text this version does not know (written by a newer one), kept as is.
     Other(String),
 }
@@ -183,6 +200,14 @@ const ACTIONS: &[(Action, &str)] = &[
     (Action::BatchImport, "batch_import"),
     (Action::ImportRefused, "import_refused"),
     (Action::ApiRefused, "api_refused"),
+    (Action::BatchValidate, "batch_validate"),
+    (Action::BatchReject, "batch_reject"),
+    (Action::BatchRollback, "batch_rollback"),
+    (Action::AgentAdd, "agent_add"),
+    (Action::AgentReset, "agent_reset"),
+    (Action::AgentRemove, "agent_remove"),
+    (Action::TokenAdd, "token_add"),
+    (Action::TokenRemove, "token_remove"),
 ];
 
 impl Action {
@@ -674,6 +699,6 @@ mod tests {
                 assert_eq!(codec::decode::<Event>(&bytes).unwrap(), typed);
             }
         }
-        assert_eq!(ACTIONS.len(), 24, "every known action has its name");
+        assert_eq!(ACTIONS.len(), 32, "every known action has its name");
     }
 }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     aggregate::{AggregateAnswer, AggregateQuery},
     ids::NodeId,
-    vault::{AccessRefusal, DocSummary, Pseudonym, Requester},
+    vault::{AccessRefusal, DocSummary, Grantee, Pseudonym, Requester},
     UnixTime,
 };
 
@@ -312,6 +312,34 @@ pub enum NodeRequest {
         /// PKCS#10 request (DER) for the new key.
         csr_der: Vec<u8>,
     },
+    /// The consents in force that a person linked to this node gave this
+    /// node's institution (for the node's counter).
+    Consents {
+        /// The person's pseudonym at this node.
+        person: Pseudonym,
+    },
+}
+
+/// A consent a person gave an institution, as that institution's node is
+/// told of it: who may see, what, for which procedure, until when. It
+/// never carries the person's pseudonym at another node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentGiven {
+    /// The node holding the documents.
+    pub holder: NodeId,
+    /// Its institution's name.
+    pub holder_name: String,
+    /// Who may see them (the institution, or one of its professionals).
+    pub grantee: Grantee,
+    /// What the consent covers, in the words the person saw.
+    pub scope_label: String,
+    /// For which procedure (a code of [`crate::vault::PROCEDURES`] or the
+    /// person's text).
+    pub procedure: String,
+    /// Valid from.
+    pub not_before: UnixTime,
+    /// Valid until (excluded).
+    pub not_after: UnixTime,
 }
 
 /// The hub's reply to a [`NodeRequest`].
@@ -328,6 +356,8 @@ pub enum NodeResponse {
     },
     /// Refused, with the reason.
     Refused(String),
+    /// The consents asked for with [`NodeRequest::Consents`].
+    Consents(Vec<ConsentGiven>),
 }
 
 /// The hub's answer to a diagnostic probe.

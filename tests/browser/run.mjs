@@ -9,59 +9,14 @@
 // breaks the Content-Security-Policy (the portal's real one: it is not
 // bypassed) or logs an error. ARTIFACT_DIR is emptied first, then gets one
 // screenshot per page.
-import { chromium } from 'playwright-core';
-import fs from 'node:fs';
 import path from 'node:path';
+import { download, open, PHONE } from './harness.mjs';
 
 const [base, outDir, email, password, linkedLogin, linkedPassword] = process.argv.slice(2);
-fs.rmSync(outDir, { recursive: true, force: true });
-fs.mkdirSync(outDir, { recursive: true });
-const axeSource = fs.readFileSync(new URL('./node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
 const report = { pages: [], violations: [], csvHeader: null, errors: [] };
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-         '--disable-component-update', '--disable-sync'],
-});
+const { browser, page, check } = await open(outDir, report);
 try {
-  // A cheap phone's screen, and the portal's own CSP: axe-core is run
-  // through the DevTools protocol, which the page's policy does not govern.
-  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 412, height: 915 } });
-  // Every CSP violation of every page, seen from inside the page.
-  await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      const list = JSON.parse(sessionStorage.getItem('csp') || '[]');
-      list.push(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} at ${e.documentURI}`);
-      sessionStorage.setItem('csp', JSON.stringify(list));
-    });
-  });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15000);
-  page.on('console', (m) => {
-    if (m.type() === 'error') report.errors.push(`console on ${page.url()}: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => report.errors.push(`script error on ${page.url()}: ${e}`));
-  page.on('response', (r) => {
-    if (r.status() >= 400) report.errors.push(`${r.status()} for ${r.url()}`);
-  });
-
-  async function check(name, p = page) {
-    const csp = await p.evaluate(() => sessionStorage.getItem('csp'));
-    for (const v of JSON.parse(csp || '[]')) report.errors.push(`CSP on ${name}: ${v}`);
-    await p.evaluate(() => sessionStorage.removeItem('csp'));
-    await p.screenshot({ path: path.join(outDir, `${name}.png`), fullPage: true });
-    await p.evaluate(axeSource);
-    const r = await p.evaluate(async () => await window.axe.run(document, { resultTypes: ['violations'] }));
-    for (const v of r.violations) {
-      report.violations.push({
-        page: name, id: v.id, impact: v.impact, help: v.help,
-        nodes: v.nodes.map((n) => ({ target: n.target.join(' '), summary: n.failureSummary })),
-      });
-    }
-    report.pages.push({ name, url: p.url(), title: await p.title() });
-  }
-
   // The page's language, as its <html lang> says.
   const lang = (p) => p.evaluate(() => document.documentElement.lang);
 
@@ -76,13 +31,8 @@ try {
   await page.getByRole('link', { name: 'Par intercommunalité (EPCI)' }).click();
   await page.locator('a[aria-current="page"]', { hasText: 'Par intercommunalité (EPCI)' }).waitFor();
   await check('fiche-par-epci');
-  const [download] = await Promise.all([
-    page.waitForEvent('download'),
-    page.getByRole('link', { name: 'CSV (epci)' }).click(),
-  ]);
-  const file = path.join(outDir, 'personnes-recues-epci.csv');
-  await download.saveAs(file);
-  report.csvHeader = fs.readFileSync(file, 'utf8').split('\n')[0];
+  const csv = await download(page, 'CSV (epci)', path.join(outDir, 'personnes-recues-epci.csv'));
+  report.csvHeader = csv.split('\n')[0];
 
   await page.goto(base + '/partenaires');
   await page.waitForURL('**/partenaires/connexion');
@@ -173,7 +123,7 @@ try {
   // Keyboard only, in a fresh session: the first Tab reaches the skip
   // link, which takes the focus to the content; then sign in to the vault
   // with Tab, typing and Enter alone.
-  const kb = await (await browser.newContext({ viewport: { width: 412, height: 915 } })).newPage();
+  const kb = await (await browser.newContext({ viewport: PHONE })).newPage();
   kb.setDefaultTimeout(15000);
   await kb.goto(base + '/');
   await kb.keyboard.press('Tab');
@@ -203,7 +153,7 @@ try {
   // institution: from the vault's welcome page, sign in and grant a
   // consent with Tab, typing, Space and Enter alone. Every control the
   // focus lands on must show it (a visible outline or ring).
-  const walk = await (await browser.newContext({ viewport: { width: 412, height: 915 } })).newPage();
+  const walk = await (await browser.newContext({ viewport: PHONE })).newPage();
   walk.setDefaultTimeout(15000);
   walk.on('response', (r) => { if (r.status() >= 400) report.errors.push(`${r.status()} for ${r.url()}`); });
   const focused = () => walk.evaluate(() => {

@@ -35,6 +35,7 @@ use passerelle_hub_core::{ops, paths::HubDir};
 use passerelle_node::{paths::NodeDir, serve::NodeHandle};
 use passerelle_protocol::ids::NodeId;
 
+pub mod browser;
 pub mod disk;
 pub mod flood;
 pub mod oidc;
@@ -507,6 +508,44 @@ pub async fn wait_datasets(hub: &HubHandle, id: &str) {
         async move { ok }
     })
     .await;
+}
+
+/// A TLS client that trusts `cert` only.
+pub fn tls_client(cert: &rcgen::Certificate) -> std::sync::Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.der().clone()).unwrap();
+    std::sync::Arc::new(
+        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth(),
+    )
+}
+
+/// GET `path` over TLS from a server on loopback whose certificate is
+/// `cert` (for `127.0.0.1`): the whole response, as text.
+pub async fn https_get(
+    addr: std::net::SocketAddr,
+    cert: &rcgen::Certificate,
+    path: &str,
+) -> String {
+    let config = tls_client(cert);
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+        let conn = rustls::ClientConnection::new(config, name).unwrap();
+        let mut tls = rustls::StreamOwned::new(conn, std::net::TcpStream::connect(addr).unwrap());
+        tls.write_all(request.as_bytes()).unwrap();
+        let mut out = Vec::new();
+        let _ = tls.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    })
+    .await
+    .unwrap()
 }
 
 /// A plain HTTP/1.1 GET on loopback: status, headers (lower-case names) and

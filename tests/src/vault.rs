@@ -180,8 +180,8 @@ pub async fn sign_in_at(addr: SocketAddr, login: &str, password: &str) -> String
     )
 }
 
-/// Shows a link code on the portal and has the node redeem it.
-pub async fn link(hub: &HubHandle, cookie: &str, node_root: &Path, local_id: &str) {
+/// A link code the person's vault shows (to give at an institution).
+pub async fn link_code(hub: &HubHandle, cookie: &str) -> String {
     let token = csrf(hub, cookie).await;
     let (status, _, p) = http(
         hub.http_addr,
@@ -194,7 +194,12 @@ pub async fn link(hub: &HubHandle, cookie: &str, node_root: &Path, local_id: &st
     assert_eq!(status, 200);
     let at = p.find("class=\"code\"").unwrap();
     let rest = &p[at..];
-    let code = &rest[rest.find('>').unwrap() + 1..rest.find("</p>").unwrap()];
+    rest[rest.find('>').unwrap() + 1..rest.find("</p>").unwrap()].to_string()
+}
+
+/// Shows a link code on the portal and has the node redeem it.
+pub async fn link(hub: &HubHandle, cookie: &str, node_root: &Path, local_id: &str) {
+    let code = &link_code(hub, cookie).await;
     let reply = node_admin::request(
         node_root,
         NodeRequest::Link {

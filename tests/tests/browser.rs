@@ -7,9 +7,7 @@
 //! in `tests/browser` (`.ci/setup` installs them). Screenshots land in
 //! `target/browser-artifacts/`, emptied at the start of each run.
 
-use std::{path::PathBuf, process::Command};
-
-use passerelle_tests::{rows, rows_csv, Net};
+use passerelle_tests::{browser, rows, rows_csv, Net};
 
 /// Accessibility findings accepted, each with its reason: (page, axe rule,
 /// why). None today: every finding is fixed in the templates instead.
@@ -39,38 +37,19 @@ async fn portal_works_in_chromium_without_accessibility_violations() {
         passerelle_tests::vault::create_account(&hub, "0639445566", "mot-de-passe-lie").await;
     passerelle_tests::vault::link(&hub, &linked, &net.node_dir("asso-a"), "ASSO-7").await;
 
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let script = root.join("tests/browser/run.mjs");
-    let artifacts = root.join("target/browser-artifacts");
-    let base = format!("http://{}", hub.http_addr);
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(script)
-            .arg(base)
-            .arg(&artifacts)
-            .arg("agent@asso.fr")
-            .arg(password)
-            .arg("0639445566")
-            .arg("mot-de-passe-lie")
-            .output()
-    })
-    .await
-    .unwrap()
-    .expect("node is installed (run .ci/setup)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|_| {
-        panic!(
-            "no report; stderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    assert!(out.status.success(), "browser test failed: {report:#}");
-    let pages: Vec<&str> = report["pages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
+    let report = browser::run(
+        "run.mjs",
+        format!("http://{}", hub.http_addr),
+        "browser-artifacts",
+        vec![
+            "agent@asso.fr".into(),
+            password,
+            "0639445566".into(),
+            "mot-de-passe-lie".into(),
+        ],
+    )
+    .await;
+    let pages = browser::pages(&report);
     assert_eq!(
         pages,
         [
@@ -138,24 +117,9 @@ async fn portal_works_in_chromium_without_accessibility_violations() {
     );
     // Every finding of axe, whatever its impact, fails the test unless it
     // is accepted above with its reason.
-    let found: Vec<&serde_json::Value> = report["violations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|v| {
-            !ACCEPTED
-                .iter()
-                .any(|(page, id, _)| v["page"] == *page && v["id"] == *id)
-        })
-        .collect();
+    let found = browser::violations(&report, ACCEPTED);
     assert!(found.is_empty(), "{found:#?}");
-    for p in &pages {
-        assert!(
-            root.join(format!("target/browser-artifacts/{p}.png"))
-                .exists(),
-            "screenshot of {p}"
-        );
-    }
+    browser::assert_screenshots("browser-artifacts", &pages);
     node.stop().await;
     hub.stop().await;
 }

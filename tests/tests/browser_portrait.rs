@@ -5,10 +5,8 @@
 //! `tests/browser` (`.ci/setup`). Screenshots land in
 //! `target/browser-portrait/`.
 
-use std::{path::PathBuf, process::Command};
-
 use passerelle_protocol::geo;
-use passerelle_tests::{rows, rows_csv, Net};
+use passerelle_tests::{browser, rows, rows_csv, Net};
 
 /// An indicator of the rows' dataset, broken down by sex.
 const BY_SEX: &str = r#"
@@ -52,37 +50,14 @@ async fn portraits_and_breakdowns_work_in_chromium_without_accessibility_violati
     let bd = &result.breakdowns[0];
     assert!(bd.published(), "{:?}", bd.failed);
 
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let script = root.join("tests/browser/portrait.mjs");
-    let artifacts = root.join("target/browser-portrait");
-    let base = format!("http://{}", hub.http_addr);
-    let commune = geo::COMMUNES[0].name;
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(script)
-            .arg(base)
-            .arg(&artifacts)
-            .arg(commune)
-            .arg("recues-par-sexe")
-            .output()
-    })
-    .await
-    .unwrap()
-    .expect("node is installed (run .ci/setup)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|_| {
-        panic!(
-            "no report; stderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    assert!(out.status.success(), "browser test failed: {report:#}");
-    let pages: Vec<&str> = report["pages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
+    let report = browser::run(
+        "portrait.mjs",
+        format!("http://{}", hub.http_addr),
+        "browser-portrait",
+        vec![geo::COMMUNES[0].name.into(), "recues-par-sexe".into()],
+    )
+    .await;
+    let pages = browser::pages(&report);
     assert_eq!(
         pages,
         [
@@ -102,13 +77,7 @@ async fn portraits_and_breakdowns_work_in_chromium_without_accessibility_violati
         report["print"]["tables"].as_u64().unwrap() >= 6,
         "{report:#}"
     );
-    for p in &pages {
-        assert!(
-            root.join(format!("target/browser-portrait/{p}.png"))
-                .exists(),
-            "screenshot of {p}"
-        );
-    }
+    browser::assert_screenshots("browser-portrait", &pages);
 
     // The breakdown as shown: a bar per category with a figure at the
     // department, a row per category whose cells are the composed ones.

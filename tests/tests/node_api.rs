@@ -10,10 +10,11 @@ use std::{
 use passerelle_config::NodeConfig;
 use passerelle_hub::server::HubHandle;
 use passerelle_node::{
+    admin::{Request, Response},
     api::tokens::{self, Scope},
     serve::NodeHandle,
 };
-use passerelle_protocol::audit::{Action, Actor};
+use passerelle_protocol::audit::Action;
 use passerelle_tests::{
     eventually, http_bytes, rows, rows_csv,
     vault::{create_account, link, pdf},
@@ -71,12 +72,28 @@ fn audited(node: &NodeHandle, actor: &str, action: Action) -> usize {
         n += page
             .records
             .iter()
-            .filter(|r| r.event.action == action && r.event.actor == Actor::Operator(actor.into()))
+            .filter(|r| r.event.action == action && r.event.actor.to_string() == actor)
             .count();
         match page.next {
             Some(next) => from = next,
             None => return n,
         }
+    }
+}
+
+/// A token made through the node's admin socket by the operator `awa`.
+async fn make_token(root: &Path, name: &str, scope: &str) -> String {
+    let req = Request::TokenAdd {
+        name: name.into(),
+        scope: scope.into(),
+        by: "operator:awa".into(),
+    };
+    match passerelle_node::admin::request(root, req, &mut |_| {}).await {
+        Ok(Response::Token { record, token }) => {
+            assert_eq!(record.name, name);
+            token
+        }
+        other => panic!("token add: {other:?}"),
     }
 }
 
@@ -100,10 +117,11 @@ async fn a_dataset_token_pushes_only_its_dataset_and_is_never_kept_in_clear() {
     let net = Net::new();
     let hub = net.start_hub(None).await;
     let (node, root, _) = api_node(&net, &hub).await;
-    let now = passerelle_link::now();
-    let (_, token) =
-        tokens::add(&root, "logiciel-rsa", Scope::Dataset(DATASET.into()), now).unwrap();
-    let (_, depot) = tokens::add(&root, "ged", Scope::Deposit, now).unwrap();
+    // Made through the running node, as `token add` does: written in its
+    // audit chain with who made them.
+    let token = make_token(&root, "logiciel-rsa", &format!("dataset:{DATASET}")).await;
+    let depot = make_token(&root, "ged", "deposit").await;
+    assert_eq!(audited(&node, "operator:awa", Action::TokenAdd), 2);
     let csv = rows_csv(&rows(7, &["2025"]));
 
     // Its own dataset: imported as a batch, recorded as the token.
@@ -173,6 +191,12 @@ async fn a_dataset_token_pushes_only_its_dataset_and_is_never_kept_in_clear() {
         .map(|i| i["line"].as_u64().unwrap())
         .collect();
     assert_eq!(lines, vec![3, 4]);
+    assert!(
+        reply["issues"][0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("99999")),
+        "{reply}"
+    );
     assert_eq!(batches(&node).len(), 1);
     assert_eq!(
         audited(&node, "token:logiciel-rsa", Action::ImportRefused),
@@ -196,7 +220,18 @@ async fn a_dataset_token_pushes_only_its_dataset_and_is_never_kept_in_clear() {
     )
     .await;
     assert_eq!(status, 401);
-    tokens::remove(&root, "ged").unwrap();
+    let removed = passerelle_node::admin::request(
+        &root,
+        Request::TokenRemove {
+            name: "ged".into(),
+            by: "operator:awa".into(),
+        },
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    assert!(matches!(removed, Response::TokenRemoved(t) if t.name == "ged"));
+    assert_eq!(audited(&node, "operator:awa", Action::TokenRemove), 1);
     let (status, _) = post(
         &node,
         "/api/v1/persons/dossier-1/documents?category=resources",
@@ -206,7 +241,8 @@ async fn a_dataset_token_pushes_only_its_dataset_and_is_never_kept_in_clear() {
     .await;
     assert_eq!(status, 401);
 
-    // Neither token is anywhere in the node folder, in clear.
+    // Neither token is anywhere in the node folder, in clear (the audit
+    // chain included).
     let mut files = Vec::new();
     files_under(&root, &mut files);
     for secret in [&token, &depot] {
@@ -385,7 +421,11 @@ async fn a_dropped_file_is_imported_or_rejected_with_its_report() {
     let lines: Vec<&str> = report.lines().collect();
     assert_eq!(lines[0], "ligne;colonne;raison");
     assert_eq!(lines.len(), 2, "{report}");
-    assert!(lines[1].starts_with("3;sexe;"), "{report}");
+    // The reason in French, as the console says it: staff read it.
+    assert!(
+        lines[1].starts_with("3;sexe;« H » n'est pas une valeur permise"),
+        "{report}"
+    );
     assert!(drop.join("suivant.csv.part").exists());
     node.stop().await;
     hub.stop().await;

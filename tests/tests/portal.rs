@@ -563,34 +563,7 @@ async fn the_portal_serves_https_with_hsts_when_given_certificate_files() {
     let hub = net.start_hub(None).await;
     let addr = hub.http_addr;
 
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(cert.der().clone()).unwrap();
-    let client = std::sync::Arc::new(
-        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth(),
-    );
-    let config = client.clone();
-    let page = tokio::task::spawn_blocking(move || {
-        use std::io::{Read, Write};
-        let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
-        let conn = rustls::ClientConnection::new(config, name).unwrap();
-        let mut tls = rustls::StreamOwned::new(conn, std::net::TcpStream::connect(addr).unwrap());
-        write!(
-            tls,
-            "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut out = Vec::new();
-        let _ = tls.read_to_end(&mut out);
-        String::from_utf8_lossy(&out).into_owned()
-    })
-    .await
-    .unwrap();
+    let page = passerelle_tests::https_get(addr, &cert, "/").await;
     assert!(page.starts_with("HTTP/1.1 200"), "{page}");
     assert!(
         page.to_ascii_lowercase()
@@ -603,7 +576,7 @@ async fn the_portal_serves_https_with_hsts_when_given_certificate_files() {
     assert_ne!(status, 200);
 
     // A client that never finishes its headers is cut off, over TLS too.
-    let tls = tokio_rustls::TlsConnector::from(client)
+    let tls = tokio_rustls::TlsConnector::from(passerelle_tests::tls_client(&cert))
         .connect(
             rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap(),
             tokio::net::TcpStream::connect(addr).await.unwrap(),

@@ -3,9 +3,7 @@
 //! Accounts are created by the hub administrator, at most
 //! `partner_accounts_per_institution` per institution (an enrolled node).
 //! Passwords are stored as argon2id hashes. Sessions live in memory (a hub
-//! restart signs everyone out) on a hub with a store of its own, and in the
-//! store when several hub instances share it (PostgreSQL), so a session
-//! opened on one instance is served by any; the cookie carries a random token of which
+//! restart signs everyone out); the cookie carries a random token of which
 //! the hub keeps only the SHA-256, and each session has its own CSRF token
 //! that every form must return.
 //!
@@ -18,14 +16,18 @@ pub mod oidc;
 pub mod totp;
 
 use crate::refusal::Refusal;
-use std::{collections::HashMap, sync::Mutex};
 
-use argon2::{
-    password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
-    Argon2,
-};
-use passerelle_protocol::{hex, ids::NodeId, sign::sha256, UnixTime};
+use passerelle_protocol::{ids::NodeId, UnixTime};
+use passerelle_web::session::{infallible, Backend, Entry, Memory};
 use serde::{Deserialize, Serialize};
+
+// Passwords and the steps of a sign-in are shared with the node's console
+// (`passerelle-web`).
+pub use passerelle_web::password::{
+    check_new_password, dummy_hash, generate_password, verify_password, NewPasswordError,
+    MIN_PASSWORD_CHARS,
+};
+pub use passerelle_web::signin::{Step, PENDING_TTL};
 
 use crate::{
     ops::Hub,
@@ -92,69 +94,12 @@ pub fn decode_account(bytes: &[u8]) -> Result<Account, passerelle_protocol::code
     })
 }
 
-/// Shortest new password accepted.
-pub const MIN_PASSWORD_CHARS: usize = 12;
-
-/// Why a new password is refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum NewPasswordError {
-    /// Fewer than [`MIN_PASSWORD_CHARS`] characters.
-    #[error("shorter than {MIN_PASSWORD_CHARS} characters")]
-    TooShort,
-    /// The two copies differ.
-    #[error("the two copies differ")]
-    Mismatch,
-    /// The same as the current one.
-    #[error("same as the current password")]
-    Unchanged,
-}
-
-/// Checks a new password (typed twice) against the rules.
-///
-/// # Errors
-/// The first rule broken.
-pub fn check_new_password(current: &str, new: &str, again: &str) -> Result<(), NewPasswordError> {
-    if new.chars().count() < MIN_PASSWORD_CHARS {
-        Err(NewPasswordError::TooShort)
-    } else if new != again {
-        Err(NewPasswordError::Mismatch)
-    } else if new == current {
-        Err(NewPasswordError::Unchanged)
-    } else {
-        Ok(())
+impl passerelle_web::signin::Credentials for Account {
+    fn totp_enabled(&self) -> bool {
+        self.totp_enabled
     }
-}
-
-/// How long a session with a step left lasts (seconds): the time to
-/// give a code or change a password, not a working day.
-pub const PENDING_TTL: u64 = 15 * 60;
-
-/// What a signed-in partner must do before reaching the partner pages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Step {
-    /// Nothing: the session is open.
-    Ready,
-    /// Give the second factor's code.
-    Code,
-    /// Change the first password.
-    ChangePassword,
-    /// Enrol a second factor (required by the hub).
-    Enrol,
-}
-
-impl Step {
-    /// The next step of an account after the password (`code_given`
-    /// false) or after the code, given whether the hub requires TOTP.
-    pub fn after(account: &Account, totp_required: bool, code_given: bool) -> Self {
-        if account.totp_enabled && !code_given {
-            Self::Code
-        } else if account.must_change_password {
-            Self::ChangePassword
-        } else if totp_required && !account.totp_enabled {
-            Self::Enrol
-        } else {
-            Self::Ready
-        }
+    fn must_change_password(&self) -> bool {
+        self.must_change_password
     }
 }
 
@@ -163,42 +108,8 @@ impl Step {
 /// # Errors
 /// Only if the hasher fails.
 pub fn hash_password(password: &str) -> Result<String, HubError> {
-    let salt = SaltString::encode_b64(&passerelle_link::random16())
-        .map_err(|e| Refusal::Hashing { why: e.to_string() })?;
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| Refusal::Hashing { why: e.to_string() }.into())
-}
-
-/// Checks a password against a stored hash.
-pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
-}
-
-/// A real argon2id hash of a random password, computed once: checking an
-/// unknown login against it costs the same as checking a real one.
-pub fn dummy_hash() -> &'static str {
-    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| hash_password(&generate_password()).unwrap_or_default())
-}
-
-/// A random password of 20 characters from an unambiguous alphabet.
-pub fn generate_password() -> String {
-    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY3479";
-    let mut bytes = [0u8; 20];
-    for chunk in bytes.chunks_mut(16) {
-        let r = passerelle_link::random16();
-        chunk.copy_from_slice(&r[..chunk.len()]);
-    }
-    bytes
-        .iter()
-        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
-        .collect()
+    passerelle_web::password::hash_password(password)
+        .map_err(|e| Refusal::Hashing { why: e.0 }.into())
 }
 
 fn valid_email(e: &str) -> bool {
@@ -306,24 +217,102 @@ pub struct Session {
     pub step: Step,
 }
 
-/// Partner sessions, keyed by the SHA-256 of their cookie token: in
-/// memory, or in the store's `PartnerSessions` keyspace when the store
-/// is shared by several hub instances ([`Sessions::for_store`]).
+impl Entry for Session {
+    fn expires_at(&self) -> UnixTime {
+        self.expires_at
+    }
+    fn account(&self) -> &str {
+        &self.email
+    }
+}
+
+/// Where partner sessions are kept: in memory for a hub of its own, in
+/// the store's `PartnerSessions` keyspace when several hub instances
+/// share the store. A store failure is logged and reads as no session
+/// (the partner signs in again), never as an open one.
+#[derive(Debug)]
+pub enum SessionStore {
+    /// In this process.
+    Memory(Memory<Session>),
+    /// In the shared store.
+    Shared(Keyspace<Session>),
+}
+
+impl Default for SessionStore {
+    fn default() -> Self {
+        Self::Memory(Memory::default())
+    }
+}
+
+impl Backend<Session> for SessionStore {
+    type Error = std::convert::Infallible;
+
+    fn put(&self, key: [u8; 32], session: &Session) -> Result<(), Self::Error> {
+        match self {
+            Self::Memory(m) => m.put(key, session),
+            Self::Shared(space) => {
+                if let Err(error) = space.insert(&key, session) {
+                    // The token is refused at the next request: signed out.
+                    tracing::warn!(%error, "partner session not recorded");
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn get(&self, key: &[u8; 32]) -> Result<Option<Session>, Self::Error> {
+        match self {
+            Self::Memory(m) => m.get(key),
+            Self::Shared(space) => Ok(space.get(key).unwrap_or_else(|error| {
+                tracing::warn!(%error, "partner session unreadable");
+                None
+            })),
+        }
+    }
+
+    fn remove(&self, key: &[u8; 32]) -> Result<(), Self::Error> {
+        match self {
+            Self::Memory(m) => m.remove(key),
+            Self::Shared(space) => {
+                if let Err(error) = space.remove(key) {
+                    tracing::warn!(%error, "partner session not closed");
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn retain(&self, keep: &mut dyn FnMut(&Session) -> bool) -> Result<(), Self::Error> {
+        match self {
+            Self::Memory(m) => m.retain(keep),
+            Self::Shared(space) => {
+                let keep = std::cell::RefCell::new(keep);
+                shared_retain(space, |s| (keep.borrow_mut())(s));
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Partner sessions, keyed by the SHA-256 of their cookie token
+/// (`passerelle_web::session`), in memory or in the shared store
+/// ([`Sessions::for_store`]).
 #[derive(Debug, Default)]
 pub struct Sessions {
-    map: Mutex<HashMap<[u8; 32], Session>>,
-    shared: Option<Keyspace<Session>>,
+    inner: passerelle_web::session::Sessions<Session, SessionStore>,
 }
 
 impl Sessions {
     /// Sessions in memory for a hub of its own, in the store for a store
     /// that several instances share.
     pub fn for_store(store: &Store) -> Self {
+        let backend = if store.is_shared() {
+            SessionStore::Shared(store.keyspace(SessionSpace::Partners))
+        } else {
+            SessionStore::default()
+        };
         Self {
-            map: Mutex::default(),
-            shared: store
-                .is_shared()
-                .then(|| store.keyspace(SessionSpace::Partners)),
+            inner: passerelle_web::session::Sessions::new(backend),
         }
     }
 
@@ -334,94 +323,37 @@ impl Sessions {
 
     /// Opens a session with a step left to do; returns the cookie token.
     pub fn open_at(&self, email: &str, step: Step, now: UnixTime, ttl: u64) -> (String, Session) {
-        let token =
-            hex::encode(&[passerelle_link::random16(), passerelle_link::random16()].concat());
         let session = Session {
             email: email.to_string(),
-            csrf: hex::encode(&passerelle_link::random16()),
+            csrf: passerelle_web::csrf::token(),
             expires_at: now + ttl,
             step,
         };
-        let key = sha256(token.as_bytes());
-        match &self.shared {
-            None => {
-                let mut map = self.map.lock().expect("sessions lock");
-                map.retain(|_, s| s.expires_at > now);
-                map.insert(key, session.clone());
-            }
-            Some(space) => {
-                shared_retain(space, |s| s.expires_at > now);
-                if let Err(error) = space.insert(&key, &session) {
-                    // The token is refused at the next request: signed out.
-                    tracing::warn!(%error, "partner session not recorded");
-                }
-            }
-        }
-        (token, session)
+        (infallible(self.inner.open(&session, now)), session)
     }
 
     /// The live session of a cookie token.
     pub fn get(&self, token: &str, now: UnixTime) -> Option<Session> {
-        let key = sha256(token.as_bytes());
-        let session = match &self.shared {
-            None => self.map.lock().expect("sessions lock").get(&key).cloned(),
-            Some(space) => space.get(&key).unwrap_or_else(|error| {
-                tracing::warn!(%error, "partner session unreadable");
-                None
-            }),
-        };
-        session.filter(|s| s.expires_at > now)
+        infallible(self.inner.get(token, now))
     }
 
     /// Moves a session to its next step, valid until `expires_at`;
     /// whether it was live.
     pub fn set_step(&self, token: &str, step: Step, expires_at: UnixTime) -> bool {
-        let key = sha256(token.as_bytes());
-        match &self.shared {
-            None => match self.map.lock().expect("sessions lock").get_mut(&key) {
-                Some(s) => {
-                    s.step = step;
-                    s.expires_at = expires_at;
-                    true
-                }
-                None => false,
-            },
-            Some(space) => match space.get(&key) {
-                Ok(Some(mut s)) => {
-                    s.step = step;
-                    s.expires_at = expires_at;
-                    space.insert(&key, &s).is_ok()
-                }
-                _ => false,
-            },
-        }
+        infallible(self.inner.update(token, |s| {
+            s.step = step;
+            s.expires_at = expires_at;
+        }))
     }
 
     /// Ends every session of an account.
     pub fn close_all(&self, email: &str) {
-        match &self.shared {
-            None => self
-                .map
-                .lock()
-                .expect("sessions lock")
-                .retain(|_, s| s.email != email),
-            Some(space) => shared_retain(space, |s| s.email != email),
-        }
+        infallible(self.inner.close_all(email));
     }
 
     /// Ends a session.
     pub fn close(&self, token: &str) {
-        let key = sha256(token.as_bytes());
-        match &self.shared {
-            None => {
-                self.map.lock().expect("sessions lock").remove(&key);
-            }
-            Some(space) => {
-                if let Err(error) = space.remove(&key) {
-                    tracing::warn!(%error, "partner session not closed");
-                }
-            }
-        }
+        infallible(self.inner.close(token));
     }
 }
 
@@ -447,24 +379,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn passwords_hash_and_verify() {
-        let h = hash_password("correct horse").unwrap();
-        assert!(h.starts_with("$argon2id$"), "{h}");
-        assert!(verify_password("correct horse", &h));
-        assert!(!verify_password("correct horsf", &h));
-        assert!(!verify_password("x", "not a hash"));
-        let p = generate_password();
-        assert_eq!(p.len(), 20);
-        assert_ne!(p, generate_password());
-    }
-
-    #[test]
     fn sessions_expire_and_close() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("store")).unwrap();
         let in_store = || Sessions {
-            map: Mutex::default(),
-            shared: Some(store.keyspace(SessionSpace::Partners)),
+            inner: passerelle_web::session::Sessions::new(SessionStore::Shared(
+                store.keyspace(SessionSpace::Partners),
+            )),
         };
         for s in [Sessions::default(), in_store()] {
             sessions_behave(&s);
@@ -520,23 +441,5 @@ mod tests {
         a.totp_enabled = true;
         assert_eq!(Step::after(&a, false, false), Step::Code);
         assert_eq!(Step::after(&a, false, true), Step::Ready);
-    }
-
-    #[test]
-    fn new_password_rules() {
-        use NewPasswordError::*;
-        assert_eq!(check_new_password("old", "court", "court"), Err(TooShort));
-        assert_eq!(
-            check_new_password("old", "douze-lettres", "douze-lettrez"),
-            Err(Mismatch)
-        );
-        assert_eq!(
-            check_new_password("douze-lettres", "douze-lettres", "douze-lettres"),
-            Err(Unchanged)
-        );
-        assert_eq!(
-            check_new_password("old", "douze-lettres", "douze-lettres"),
-            Ok(())
-        );
     }
 }

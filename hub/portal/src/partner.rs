@@ -12,12 +12,12 @@
 //! page until they are done. Where providers are configured, a partner
 //! may also sign in with one ([`oidc`]: ProConnect).
 
-use std::{collections::HashMap, net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
     extract::{ConnectInfo, Form, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
 };
 use maud::{html, Markup};
 use passerelle_link::now;
@@ -72,16 +72,9 @@ pub use report::{report, ReportParams};
 const SESSION: &str = "pl_session";
 const LOGIN: &str = "pl_login";
 
-pub(super) fn cookies(headers: &HeaderMap) -> HashMap<String, String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
+// Cookies, the client's address and private pages are shared with the
+// node's console (`passerelle-web`).
+pub(super) use passerelle_web::cookie::{client_key, cookies, forwarded_for, private};
 
 /// The session of a signed-in partner with no step left (an account
 /// removed, or of a revoked institution, has no session left).
@@ -108,44 +101,7 @@ pub(super) fn client_ip(
     peer: std::net::IpAddr,
     headers: &HeaderMap,
 ) -> std::net::IpAddr {
-    if ctx.hub.config.trusted_proxy != Some(peer) {
-        return peer;
-    }
-    forwarded_for(headers).unwrap_or(peer)
-}
-
-/// The last address in `X-Forwarded-For`: the one the nearest proxy
-/// appended. Only meaningful when the peer is the trusted proxy.
-pub(super) fn forwarded_for(headers: &HeaderMap) -> Option<std::net::IpAddr> {
-    headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .next_back()
-        .and_then(|ip| ip.trim().parse().ok())
-}
-
-/// The rate-limit key of a client: its IPv4 address, or its IPv6 /64
-/// (one subscriber usually holds a whole /64).
-pub(super) fn client_key(ip: std::net::IpAddr) -> std::net::IpAddr {
-    match ip {
-        std::net::IpAddr::V6(v6) => {
-            let mut o = v6.octets();
-            o[8..].fill(0);
-            std::net::IpAddr::V6(o.into())
-        }
-        v4 => v4,
-    }
-}
-
-pub(super) fn private(status: StatusCode, html: String) -> Response {
-    (
-        status,
-        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
-        Html(html),
-    )
-        .into_response()
+    passerelle_web::cookie::client_ip(peer, ctx.hub.config.trusted_proxy, headers)
 }
 
 pub(super) fn to_login() -> Response {

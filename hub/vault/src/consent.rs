@@ -277,6 +277,43 @@ pub fn granted_to(
     Ok(v)
 }
 
+/// The consents not ended nor revoked that a person gave `node`'s
+/// institution (or one of its professionals), the person found by their
+/// pseudonym at `node` among the persons linked to it: what the node's
+/// counter shows. Nobody found, nothing given.
+///
+/// # Errors
+/// On a store failure.
+pub fn given_to_node(
+    store: &VaultStore,
+    node: &NodeId,
+    person: &passerelle_protocol::vault::Pseudonym,
+    now: UnixTime,
+) -> Result<Vec<ConsentRecord>, HubError> {
+    let mut found = None;
+    for p in store.persons_linked_to(node)? {
+        if &pseudonym(store, &p, node)? == person {
+            found = Some(p);
+            break;
+        }
+    }
+    let Some(person) = found else {
+        return Ok(Vec::new());
+    };
+    let mut v: Vec<ConsentRecord> = store
+        .all_consents()?
+        .into_iter()
+        .filter(|c| {
+            c.person == person
+                && c.consent.grantee.institution() == node
+                && c.revoked_at.is_none()
+                && c.consent.not_after > now
+        })
+        .collect();
+    v.sort_by_key(|c| c.consent.not_after);
+    Ok(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -125,8 +125,10 @@ impl Drop for Slot {
     }
 }
 
-/// The address a client is counted under: IPv4 as is, IPv6 by its /64.
-fn address_key(ip: IpAddr) -> IpAddr {
+/// The address a client is counted under: IPv4 as is, IPv6 by its /64
+/// (one subscriber usually holds a whole /64). The web applications' rate
+/// limits key clients the same way.
+pub fn address_key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => {
             let mut o = v6.octets();

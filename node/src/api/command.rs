@@ -7,8 +7,11 @@ use std::path::Path;
 use clap::Subcommand;
 use passerelle_link::output::{Cell, Format, Listing};
 
-use super::tokens::{self, Scope};
-use crate::paths::NodeDir;
+use super::tokens;
+use crate::{
+    admin::{self, Request, Response},
+    paths::NodeDir,
+};
 
 /// `token` subcommands.
 #[derive(Debug, Subcommand)]
@@ -22,6 +25,9 @@ pub enum TokenCommand {
         /// for linked persons).
         #[arg(long)]
         scope: String,
+        /// Who makes it (written in the audit chain) [default: $USER].
+        #[arg(long)]
+        by: Option<String>,
     },
     /// The tokens: name, scope, when made (never the tokens themselves).
     List {
@@ -34,27 +40,32 @@ pub enum TokenCommand {
         /// The token's name.
         #[arg(long)]
         name: String,
+        /// Who removes it (written in the audit chain) [default: $USER].
+        #[arg(long)]
+        by: Option<String>,
     },
 }
 
-/// Runs a `token` subcommand on the node folder `dir`.
+/// Runs a `token` subcommand on the node folder `dir`. Making and
+/// removing a token go through the running node (or its store when it is
+/// stopped), which writes them in the audit chain with who acted.
 ///
 /// # Errors
-/// Not a node folder, a bad name or scope, or the tokens file fails.
-pub fn run(dir: &Path, command: TokenCommand) -> anyhow::Result<()> {
-    let dir = NodeDir::existing(dir)?;
+/// Not a node folder, a bad name or scope, or the tokens file or the
+/// store fails.
+pub async fn run(dir: &Path, command: TokenCommand) -> anyhow::Result<()> {
+    let unexpected = "the running node gave an unexpected reply: are the node and this command the same version?";
     match command {
-        TokenCommand::Add { name, scope } => {
-            let scope = Scope::parse(&scope)?;
-            if let Scope::Dataset(d) = &scope {
-                let config = passerelle_config::NodeConfig::load(&dir.config())?;
-                if !config.datasets.iter().any(|x| &x.name == d) {
-                    anyhow::bail!(
-                        "unknown dataset {d:?}: declare it under [[datasets]] in node.toml first"
-                    );
-                }
-            }
-            let (record, token) = tokens::add(dir.root(), &name, scope, passerelle_link::now())?;
+        TokenCommand::Add { name, scope, by } => {
+            let req = Request::TokenAdd {
+                name,
+                scope,
+                by: crate::cli::who(by),
+            };
+            let Response::Token { record, token } = admin::request(dir, req, &mut |_| {}).await?
+            else {
+                anyhow::bail!(unexpected);
+            };
             eprintln!(
                 "token {} ({}) made; it is shown once, keep it in the business software's settings:",
                 record.name, record.scope
@@ -62,6 +73,7 @@ pub fn run(dir: &Path, command: TokenCommand) -> anyhow::Result<()> {
             println!("{token}");
         }
         TokenCommand::List { format } => {
+            let dir = NodeDir::existing(dir)?;
             let mut l = Listing::new(vec!["name", "scope", "created"]);
             for t in tokens::list(dir.root())? {
                 l.rows.push(vec![
@@ -72,8 +84,14 @@ pub fn run(dir: &Path, command: TokenCommand) -> anyhow::Result<()> {
             }
             print!("{}", l.render(format));
         }
-        TokenCommand::Remove { name } => {
-            let gone = tokens::remove(dir.root(), &name)?;
+        TokenCommand::Remove { name, by } => {
+            let req = Request::TokenRemove {
+                name,
+                by: crate::cli::who(by),
+            };
+            let Response::TokenRemoved(gone) = admin::request(dir, req, &mut |_| {}).await? else {
+                anyhow::bail!(unexpected);
+            };
             eprintln!("token {} ({}) removed", gone.name, gone.scope);
         }
     }

@@ -38,6 +38,7 @@ use serde_json::json;
 use tokio::{io::AsyncWriteExt, net::TcpListener, sync::watch};
 
 use crate::{
+    actor::Actor,
     intake,
     store::Store,
     vault::{self, DocFiles},
@@ -229,15 +230,11 @@ fn authenticate(
 /// A known token asked for something outside its scope: refused, and
 /// written in the audit chain.
 fn out_of_scope(state: &ApiState, token: &TokenRecord, subject: &str, why: String) -> Response {
-    let by = intake::token_actor(&token.name);
-    if let Err(e) = intake::record(
-        &state.store,
-        now(),
-        &by,
-        Action::ApiRefused,
-        subject,
-        why.clone(),
-    ) {
+    let by = Actor::Token(token.name.clone());
+    if let Err(e) = state
+        .store
+        .record(now(), &by, Action::ApiRefused, subject, &why)
+    {
         return failure(e);
     }
     refusal(StatusCode::FORBIDDEN, "forbidden", why)
@@ -247,21 +244,28 @@ fn out_of_scope(state: &ApiState, token: &TokenRecord, subject: &str, why: Strin
 /// anything else is the node's trouble (503), logged.
 fn failure(e: NodeError) -> Response {
     match e {
-        NodeError::Import(crate::data::import::ImportError::Rows { issues, total }) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Json(json!({
-                "error": "import_refused",
-                "message": format!("{total} bad row(s), nothing imported"),
-                "issues": issues,
-            })),
-        )
-            .into_response(),
+        NodeError::Import(crate::data::import::ImportError::Rows { issues, total }) => {
+            let issues: Vec<serde_json::Value> = issues
+                .iter()
+                .map(|i| json!({ "line": i.line, "column": i.column, "reason": i.problem.to_string() }))
+                .collect();
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(json!({
+                    "error": "import_refused",
+                    "message": format!("{total} bad row(s), nothing imported"),
+                    "issues": issues,
+                })),
+            )
+                .into_response()
+        }
         NodeError::Import(other) => refusal(
             StatusCode::UNPROCESSABLE_ENTITY,
             "import_refused",
             other.to_string(),
         ),
         NodeError::Refused(why) => refusal(StatusCode::UNPROCESSABLE_ENTITY, "refused", why),
+        NodeError::Rule(r) => refusal(StatusCode::UNPROCESSABLE_ENTITY, "refused", r.to_string()),
         NodeError::Disk(d) => refusal(StatusCode::INSUFFICIENT_STORAGE, "disk_full", d.to_string()),
         other => {
             tracing::warn!(error = %other, "API request failed");
@@ -403,7 +407,7 @@ async fn push_file(
         Err(r) => return *r,
     };
     let path = incoming.dir.join(&name);
-    let by = intake::token_actor(&token.name);
+    let by = Actor::Token(token.name.clone());
     let task = {
         let state = state.clone();
         tokio::task::spawn_blocking(move || {
@@ -475,15 +479,11 @@ async fn deposit(
         Ok(Some(_)) => {}
         Ok(None) => {
             let why = format!("person {person} is not linked to a vault account: link the record first (passerelle-node link)");
-            let by = intake::token_actor(&token.name);
-            if let Err(e) = intake::record(
-                &state.store,
-                now(),
-                &by,
-                Action::ApiRefused,
-                &person,
-                why.clone(),
-            ) {
+            let by = Actor::Token(token.name.clone());
+            if let Err(e) = state
+                .store
+                .record(now(), &by, Action::ApiRefused, &person, &why)
+            {
                 return failure(e);
             }
             return refusal(StatusCode::CONFLICT, "not_linked", why);
@@ -496,7 +496,7 @@ async fn deposit(
         Err(r) => return *r,
     };
     let path = incoming.dir.join(&name);
-    let by = intake::token_actor(&token.name);
+    let by = Actor::Token(token.name.clone());
     let task = tokio::task::spawn_blocking(move || {
         let result = vault::add(
             &state.files,
@@ -504,7 +504,7 @@ async fn deposit(
             &person,
             &q.category,
             &path,
-            &by,
+            &by.to_string(),
             now(),
         );
         drop(incoming);

@@ -11,11 +11,11 @@
 
 use std::path::{Path, PathBuf};
 
-use passerelle_protocol::{hex, UnixTime};
+use passerelle_protocol::{audit::Action, hex, UnixTime};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
-use crate::NodeError;
+use crate::{actor::Actor, store::Store, NodeError};
 
 /// The tokens file in a node folder.
 pub const FILE: &str = "api-tokens.json";
@@ -177,6 +177,65 @@ pub fn remove(root: &Path, name: &str) -> Result<TokenRecord, NodeError> {
     })?;
     let gone = tokens.remove(at);
     save(root, &tokens)?;
+    Ok(gone)
+}
+
+/// Makes a token for `by`, its dataset declared in `config`, and writes
+/// it in the node's audit chain (`token_add`, naming who made it; never
+/// the token): the record kept, and the token, to show once.
+///
+/// # Errors
+/// A bad scope, an undeclared dataset, what [`add`] refuses; a store
+/// failure (the token is then made but not recorded).
+pub fn add_recorded(
+    config: &passerelle_config::NodeConfig,
+    store: &Store,
+    root: &Path,
+    name: &str,
+    scope: &str,
+    by: &str,
+    now: UnixTime,
+) -> Result<(TokenRecord, String), NodeError> {
+    let scope = Scope::parse(scope)?;
+    if let Scope::Dataset(d) = &scope {
+        if !config.datasets.iter().any(|x| &x.name == d) {
+            return Err(NodeError::Refused(format!(
+                "unknown dataset {d:?}: declare it under [[datasets]] in node.toml first"
+            )));
+        }
+    }
+    let (record, token) = add(root, name, scope, now)?;
+    store.record(
+        now,
+        &Actor::parse(by),
+        Action::TokenAdd,
+        &record.name,
+        &record.scope.to_string(),
+    )?;
+    Ok((record, token))
+}
+
+/// Removes the token named `name` for `by`, and writes it in the node's
+/// audit chain (`token_remove`).
+///
+/// # Errors
+/// What [`remove`] refuses; a store failure (the token is then removed
+/// but not recorded).
+pub fn remove_recorded(
+    store: &Store,
+    root: &Path,
+    name: &str,
+    by: &str,
+    now: UnixTime,
+) -> Result<TokenRecord, NodeError> {
+    let gone = remove(root, name)?;
+    store.record(
+        now,
+        &Actor::parse(by),
+        Action::TokenRemove,
+        &gone.name,
+        &gone.scope.to_string(),
+    )?;
     Ok(gone)
 }
 

@@ -28,14 +28,75 @@ pub struct Issue {
     /// Column name, when the problem is in one column.
     pub column: Option<String>,
     /// What is wrong.
-    pub reason: String,
+    pub problem: Problem,
+}
+
+/// What is wrong with a row, typed: the command line says it in English
+/// ([`std::fmt::Display`]), the console in French.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Problem {
+    /// A field is not UTF-8.
+    NotUtf8,
+    /// The CSV reader could not read the row.
+    Unreadable(String),
+    /// The row has another number of fields than the header.
+    Width {
+        /// Fields in the header.
+        expected: usize,
+        /// Fields in the row.
+        found: usize,
+    },
+    /// Not one of Mayotte's commune codes.
+    UnknownCommune(String),
+    /// Not a period.
+    BadPeriod {
+        /// The value.
+        value: String,
+        /// Why, in English.
+        why: String,
+    },
+    /// A dimension's value outside its list.
+    NotAllowed {
+        /// The value.
+        value: String,
+        /// The values allowed, in order.
+        allowed: Vec<String>,
+    },
+    /// Not a whole number of people.
+    NotCount(String),
+    /// Not a non-negative number.
+    NotNumber(String),
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotUtf8 => f.write_str("not valid UTF-8 (save the file as UTF-8)"),
+            Self::Unreadable(e) => write!(f, "unreadable row: {e}"),
+            Self::Width { expected, found } => {
+                write!(f, "expected {expected} columns, found {found}")
+            }
+            Self::UnknownCommune(v) => write!(
+                f,
+                "unknown commune code {v:?} (Mayotte's INSEE codes are 97601 to 97617)"
+            ),
+            Self::BadPeriod { why, .. } => f.write_str(why),
+            Self::NotAllowed { value, allowed } => write!(
+                f,
+                "value {value:?} is not allowed (allowed: {})",
+                allowed.join(", ")
+            ),
+            Self::NotCount(v) => write!(f, "{v:?} is not a whole number of people"),
+            Self::NotNumber(v) => write!(f, "{v:?} is not a non-negative number"),
+        }
+    }
 }
 
 impl std::fmt::Display for Issue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.column {
-            Some(c) => write!(f, "line {}, column {c}: {}", self.line, self.reason),
-            None => write!(f, "line {}: {}", self.line, self.reason),
+            Some(c) => write!(f, "line {}, column {c}: {}", self.line, self.problem),
+            None => write!(f, "line {}: {}", self.line, self.problem),
         }
     }
 }
@@ -43,9 +104,17 @@ impl std::fmt::Display for Issue {
 /// Why a file was refused. Nothing was imported.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum ImportError {
-    /// The header lacks columns or is unreadable.
+    /// The header is unreadable.
     #[error("header: {0}")]
     Header(String),
+    /// The header lacks columns the dataset declares.
+    #[error("header: missing column(s) {}; the file's header has: {} (check the dataset's columns in node.toml)", .missing.join(", "), .found.join(", "))]
+    MissingColumns {
+        /// The columns missing.
+        missing: Vec<String>,
+        /// The columns the header has.
+        found: Vec<String>,
+    },
     /// Rows are bad; the first [`MAX_REPORTED`] are listed.
     #[error("{total} bad row(s), nothing imported:\n{}", render(.issues, *.total))]
     Rows {
@@ -122,11 +191,10 @@ fn columns(header: &csv::ByteRecord, d: &DatasetConfig) -> Result<Columns, Impor
         .map(|m| (find(&m.column), m.column.clone()))
         .collect();
     if !missing.is_empty() {
-        return Err(ImportError::Header(format!(
-            "missing column(s) {}; the file's header has: {} (check the dataset's columns in node.toml)",
-            missing.join(", "),
-            names.join(", ")
-        )));
+        return Err(ImportError::MissingColumns {
+            missing,
+            found: names,
+        });
     }
     Ok(Columns {
         commune,
@@ -143,7 +211,7 @@ fn text<'a>(field: &'a [u8], column: &str, line: u64) -> Result<&'a str, Issue> 
         .map_err(|_| Issue {
             line,
             column: Some(column.to_string()),
-            reason: "not valid UTF-8 (save the file as UTF-8)".into(),
+            problem: Problem::NotUtf8,
         })
 }
 
@@ -238,7 +306,7 @@ impl<'a> Tally<'a> {
                 Err(e) => self.report(Issue {
                     line: e.position().map(|p| p.line()).unwrap_or(0),
                     column: None,
-                    reason: format!("unreadable row: {e}"),
+                    problem: Problem::Unreadable(e.to_string()),
                 }),
             }
         }
@@ -287,7 +355,10 @@ impl<'a> Tally<'a> {
             return Err(Issue {
                 line,
                 column: None,
-                reason: format!("expected {} columns, found {}", self.width, record.len()),
+                problem: Problem::Width {
+                    expected: self.width,
+                    found: record.len(),
+                },
             });
         }
         let commune = self.commune(record, line)?;
@@ -304,20 +375,22 @@ impl<'a> Tally<'a> {
         let commune = geo::commune_index(commune_text).ok_or_else(|| Issue {
             line,
             column: Some(name.clone()),
-            reason: format!(
-                "unknown commune code {commune_text:?} (Mayotte's INSEE codes are 97601 to 97617)"
-            ),
+            problem: Problem::UnknownCommune(commune_text.to_string()),
         })?;
         Ok(commune as u8)
     }
 
     fn period(&self, record: &csv::ByteRecord, line: u64) -> Result<Period, Issue> {
-        text(&record[self.cols.period], &self.d.period, line)?
+        let value = text(&record[self.cols.period], &self.d.period, line)?;
+        value
             .parse()
             .map_err(|e: passerelle_protocol::period::PeriodError| Issue {
                 line,
                 column: Some(self.d.period.clone()),
-                reason: e.to_string(),
+                problem: Problem::BadPeriod {
+                    value: value.to_string(),
+                    why: e.to_string(),
+                },
             })
     }
 
@@ -344,7 +417,7 @@ impl<'a> Tally<'a> {
                 t.parse::<u64>().map_err(|_| Issue {
                     line,
                     column: Some(name.to_string()),
-                    reason: format!("{t:?} is not a whole number of people"),
+                    problem: Problem::NotCount(t.to_string()),
                 })?
             }
             _ => 1,
@@ -385,7 +458,7 @@ fn measures(
         sums[i] = number(t).ok_or_else(|| Issue {
             line,
             column: Some(name.clone()),
-            reason: format!("{t:?} is not a non-negative number"),
+            problem: Problem::NotNumber(t.to_string()),
         })?;
     }
     Ok(())
@@ -402,7 +475,10 @@ fn not_allowed(v: &str, values: &HashMap<Vec<u8>, u16>, name: &str, line: u64) -
     Issue {
         line,
         column: Some(name.to_string()),
-        reason: format!("value {v:?} is not allowed (allowed: {})", list.join(", ")),
+        problem: Problem::NotAllowed {
+            value: v.to_string(),
+            allowed: list,
+        },
     }
 }
 

@@ -68,7 +68,7 @@ pub struct Shared {
     /// The current key, certificate and trusted CAs; replaced on renewal.
     creds: std::sync::RwLock<Arc<Credentials>>,
     /// The node folder.
-    root: std::path::PathBuf,
+    pub(crate) root: std::path::PathBuf,
     /// Wakes the renewal watcher (the hub announced a new issuing CA).
     renew_now: tokio::sync::Notify,
     pub(crate) store: Store,
@@ -288,6 +288,10 @@ pub struct NodeHandle {
     metrics_task: Option<JoinHandle<()>>,
     /// Where `/metrics` and `/healthz` are served, when configured.
     metrics_addr: Option<std::net::SocketAddr>,
+    /// The console, when `console_listen` is set.
+    console_task: Option<JoinHandle<()>>,
+    /// Where the console is served.
+    console_addr: Option<std::net::SocketAddr>,
     /// The integration API (`api_listen`), when configured.
     api_task: Option<JoinHandle<()>>,
     api_addr: Option<std::net::SocketAddr>,
@@ -310,6 +314,11 @@ impl NodeHandle {
         self.metrics_addr
     }
 
+    /// Where the console is served (`console_listen`).
+    pub fn console_addr(&self) -> Option<std::net::SocketAddr> {
+        self.console_addr
+    }
+
     /// Where the integration API is served (`api_listen`).
     pub fn api_addr(&self) -> Option<std::net::SocketAddr> {
         self.api_addr
@@ -328,11 +337,11 @@ impl NodeHandle {
         let _ = self.health_task.await;
         self.admin_task.abort();
         let _ = self.admin_task.await;
-        if let Some(t) = self.metrics_task {
-            // It stops on the same signal, once its requests are answered.
-            let _ = t.await;
-        }
-        if let Some(t) = self.api_task {
+        for t in [self.metrics_task, self.console_task, self.api_task]
+            .into_iter()
+            .flatten()
+        {
+            // They stop on the same signal, once their requests are answered.
             let _ = t.await;
         }
         let _ = std::fs::remove_file(self.root.join(admin::SOCKET));
@@ -387,6 +396,18 @@ pub async fn start(root: &Path) -> Result<NodeHandle, NodeError> {
                 })?,
         ),
     };
+    let console_listener = match config.console_listen {
+        None => None,
+        Some(addr) => Some((
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|source| NodeError::Io {
+                    path: format!("console_listen address {addr} (is another node running? else change console_listen in node.toml)").into(),
+                    source,
+                })?,
+            crate::console::acceptor(&config)?,
+        )),
+    };
     let api_listener = crate::api::bind(&config).await?;
     let store = open_store_patiently(&dir.store()).await?;
     // One link to the hub, or one to each of its instances.
@@ -423,6 +444,21 @@ pub async fn start(root: &Path) -> Result<NodeHandle, NodeError> {
     ));
     let metrics_task = metrics_listener
         .map(|l| tokio::spawn(crate::metrics::serve(l, shared.clone(), stop_rx.clone())));
+    let console_addr = console_listener
+        .as_ref()
+        .and_then(|(l, _)| l.local_addr().ok());
+    let console_task = console_listener.map(|(listener, tls)| {
+        crate::console::upload::clear(root);
+        let addr = console_addr.unwrap_or_else(|| ([127, 0, 0, 1], 0).into());
+        let console = Arc::new(crate::console::Console::new(shared.clone(), addr));
+        info!(%addr, https = tls.is_some(), "console serving");
+        tokio::spawn(crate::console::serve(
+            console,
+            listener,
+            tls,
+            stop_rx.clone(),
+        ))
+    });
     tokio::spawn(crate::debris::sweep_every(shared.clone(), stop_rx.clone()));
     tokio::spawn(crate::drop::watch(shared.clone(), stop_rx.clone()));
     let api_addr = api_listener.as_ref().and_then(|l| l.local_addr().ok());
@@ -447,6 +483,8 @@ pub async fn start(root: &Path) -> Result<NodeHandle, NodeError> {
         shared,
         metrics_task,
         metrics_addr,
+        console_task,
+        console_addr,
         api_task,
         api_addr,
         health_task,

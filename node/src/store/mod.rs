@@ -11,6 +11,7 @@
 //! | `batches` | batch id | [`BatchMeta`] |
 //! | `cubes` | batch id | the batch's [`Cube`] |
 //! | `active` | `dataset \0 period` | id of the batch in force for that period |
+//! | `batch_notes` | batch id | [`BatchNote`]: who rejected or withdrew it, when, why |
 //!
 //! | `links` | local person id | [`vault::Link`]: the person's pseudonym from the hub |
 //! | `pseudonyms` | pseudonym | local person id |
@@ -19,6 +20,9 @@
 //! | `revoked` | consent id | when the hub said it was revoked |
 //! | `audit` | sequence (big-endian) | [`passerelle_protocol::audit::Record`] |
 //! | `hub_heads`, `hub_divergence` | see [`hub_heads`] | heads of the hub's chain this node was shown |
+//! | `doc_procedures` | document id | the procedure a document was deposited for |
+//! | `agents` | login | [`agents::Agent`]: a console account (argon2id hash) |
+//! | `agent_sessions` | SHA-256 of the cookie token | [`agents::AgentSession`] |
 //!
 //! An import writes its batch, its cube and (when no validation is
 //! required) its `active` entries in one transaction: a failed or killed
@@ -41,8 +45,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::NodeError;
 
+pub mod agents;
+mod decisions;
 pub mod hub_heads;
+mod journal;
+mod procedures;
 pub mod vault;
+
+pub use decisions::{BatchNote, RolledBack};
+pub use journal::JournalFilter;
 
 pub use passerelle_store::StoreError;
 
@@ -84,6 +95,24 @@ pub enum BatchStatus {
     Pending,
     /// In force for its periods (unless a newer batch replaced a period).
     Active,
+    /// Rejected by a second person: never in force (see its
+    /// [`BatchNote`]).
+    Rejected,
+    /// Was in force, then withdrawn: the batches before it are in force
+    /// again (see its [`BatchNote`]).
+    Withdrawn,
+}
+
+impl BatchStatus {
+    /// The code in listings (`pending`, `active`, `rejected`, `withdrawn`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Active => "active",
+            Self::Rejected => "rejected",
+            Self::Withdrawn => "withdrawn",
+        }
+    }
 }
 
 /// What the node remembers of an import (never its rows).
@@ -120,6 +149,8 @@ pub struct BatchState {
     pub meta: BatchMeta,
     /// Periods for which this batch is the one in force, in order.
     pub in_force: Vec<Period>,
+    /// Who rejected or withdrew it, when, and why.
+    pub note: Option<BatchNote>,
 }
 
 fn active_key(dataset: &str, period: &Period) -> Vec<u8> {
@@ -146,6 +177,9 @@ pub struct Store {
     audit_lock: std::sync::Arc<std::sync::Mutex<()>>,
     /// The highest batch id handed out by this process.
     batch_ids: std::sync::Arc<std::sync::Mutex<u64>>,
+    /// Decisions on batches (validate, reject, roll back) one at a time,
+    /// each reading the state it changes.
+    decisions: std::sync::Arc<std::sync::Mutex<()>>,
 }
 
 impl Store {
@@ -161,6 +195,7 @@ impl Store {
             handle: Handle::open(path, Options::new(Program::Node))?,
             audit_lock: Default::default(),
             batch_ids: Default::default(),
+            decisions: Default::default(),
         })
     }
 
@@ -238,6 +273,7 @@ impl Store {
         activate: bool,
     ) -> Result<(), NodeError> {
         self.noted((|| {
+            let _one = self.deciding();
             let _w = self.writing()?;
             let (batches, cubes, active) = (
                 self.db()?.open_tree(BATCHES)?,
@@ -308,15 +344,18 @@ impl Store {
                 .ok_or_else(corrupt)?;
             in_force.entry(id).or_default().push(period);
         }
+        let mut notes = self.batch_notes()?;
         Ok(self
             .batches()?
             .into_iter()
             .map(|meta| {
                 let mut periods = in_force.remove(&meta.id).unwrap_or_default();
                 periods.sort();
+                let note = notes.remove(&meta.id);
                 BatchState {
                     meta,
                     in_force: periods,
+                    note,
                 }
             })
             .collect())
@@ -333,54 +372,6 @@ impl Store {
             .rev()
             .map(|kv| Ok(codec::decode(&kv?.1)?))
             .collect()
-    }
-
-    /// Validates a pending batch and puts it in force, in one transaction.
-    ///
-    /// # Errors
-    /// When the batch is unknown, not pending, or validated by the person
-    /// who imported it.
-    pub fn validate(&self, id: u64, by: &str, at: UnixTime) -> Result<BatchMeta, NodeError> {
-        let _w = self.writing()?;
-        let batches = self.db()?.open_tree(BATCHES)?;
-        let active = self.db()?.open_tree(ACTIVE)?;
-        let Some(bytes) = batches.get(id.to_be_bytes())? else {
-            return Err(NodeError::Refused(format!(
-                "no batch {id} (see passerelle-node batches)"
-            )));
-        };
-        let mut meta: BatchMeta = codec::decode(&bytes)?;
-        if meta.status != BatchStatus::Pending {
-            return Err(NodeError::Refused(format!(
-                "batch {id} is not waiting for validation"
-            )));
-        }
-        let by = by.trim();
-        if by.is_empty() {
-            return Err(NodeError::Refused(
-                "say who validates with --by NAME".into(),
-            ));
-        }
-        if meta.imported_by == by {
-            return Err(NodeError::Refused(format!(
-                "batch {id} was imported by {by}; another person must validate it"
-            )));
-        }
-        meta.status = BatchStatus::Active;
-        meta.validated_by = Some(by.to_string());
-        meta.validated_at = Some(at);
-        let meta_bytes = codec::encode(&meta)?;
-        (&batches, &active)
-            .transaction(|(b, a)| {
-                b.insert(&id.to_be_bytes(), meta_bytes.as_slice())?;
-                for p in &meta.periods {
-                    a.insert(active_key(&meta.dataset, p), &id.to_be_bytes())?;
-                }
-                Ok(())
-            })
-            .map_err(transaction_error)?;
-        self.handle.flush()?;
-        Ok(meta)
     }
 
     /// The cubes in force for a dataset, each restricted to the periods for

@@ -18,7 +18,7 @@ const PSEUDONYMS: &str = "pseudonyms";
 const DOCUMENTS: &str = "documents";
 const PERSON_DOCS: &str = "person_docs";
 const REVOKED: &str = "revoked";
-const AUDIT: &str = "audit";
+pub(super) const AUDIT: &str = "audit";
 /// Documents by the time they were added: `added_at (big-endian) id`.
 const BY_TIME: &str = "documents_by_time";
 
@@ -108,18 +108,16 @@ impl Store {
         let _w = self.writing()?;
         if let Some(old) = self.link(&link.local_id)? {
             if old.pseudonym != link.pseudonym {
-                return Err(NodeError::Refused(format!(
-                    "record {} is already linked to another vault account (since {})",
-                    link.local_id,
-                    passerelle_link::output::time(Some(old.linked_at))
-                )));
+                return Err(crate::Refusal::LinkedElsewhere {
+                    local_id: link.local_id.clone(),
+                    since: old.linked_at,
+                }
+                .into());
             }
         }
         if let Some(other) = self.local_id(&link.pseudonym)? {
             if other != link.local_id {
-                return Err(NodeError::Refused(format!(
-                    "this vault account is already linked to record {other}"
-                )));
+                return Err(crate::Refusal::AccountLinkedTo(other).into());
             }
         }
         self.db()?
@@ -370,6 +368,33 @@ impl Store {
             self.handle.flush()?;
             Ok(record)
         })())
+    }
+
+    /// Writes in the audit chain what `by` did to `subject`, with no
+    /// person concerned (an import, a decision on a batch, an account, a
+    /// token); the detail is a summary, bounded.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn record(
+        &self,
+        at: UnixTime,
+        by: &crate::actor::Actor,
+        action: audit::Action,
+        subject: &str,
+        detail: &str,
+    ) -> Result<Record, NodeError> {
+        self.audit(
+            at,
+            Event {
+                actor: by.audit(),
+                action,
+                person: None,
+                subject: subject.to_string(),
+                procedure: None,
+                detail: detail.chars().take(600).collect(),
+            },
+        )
     }
 
     /// The chain's length, the hash of its last record, and the hash of

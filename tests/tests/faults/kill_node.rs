@@ -11,7 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use passerelle_config::{node::LinkConfig, NodeConfig};
+use passerelle_config::NodeConfig;
 use passerelle_node::{store::Store, vault::DocFiles};
 use passerelle_protocol::{geo, ids::NodeId};
 use passerelle_tests::{node_exe, process::Running, relay::Rng, vault::pdf};
@@ -23,15 +23,12 @@ use crate::{rounds, seed, Tally};
 fn node_folder(root: &Path) {
     let (datasets, policy) = passerelle_tests::recues_config(false);
     let config = NodeConfig {
-        node_id: NodeId::new("asso-a").unwrap(),
-        hub: "localhost:4433".parse().unwrap(),
-        link: LinkConfig::default(),
         datasets,
         policy,
-        directory: None,
-        metrics_listen: None,
-        api_listen: None,
-        api_behind_proxy: false,
+        ..NodeConfig::new(
+            NodeId::new("asso-a").unwrap(),
+            "localhost:4433".parse().unwrap(),
+        )
     };
     std::fs::create_dir_all(root).unwrap();
     std::fs::write(root.join("node.toml"), config.template()).unwrap();

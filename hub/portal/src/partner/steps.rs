@@ -14,7 +14,7 @@ use axum::{
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
-use maud::{html, Markup, PreEscaped};
+use maud::html;
 use passerelle_config::PartnerTotp;
 use passerelle_hub_core::partners::{
     self,
@@ -22,11 +22,11 @@ use passerelle_hub_core::partners::{
     Account, Session, Step,
 };
 use passerelle_link::now;
-use serde::Deserialize;
+use passerelle_web::forms;
 
 use super::{client_ip, cookies, forbidden, institution_active, private, to_login, SESSION};
 use crate::{
-    layout::{alert, csrf_field, page},
+    layout::{alert, page},
     state::Ctx,
 };
 
@@ -89,15 +89,6 @@ pub(super) fn with_session(mut res: Response, token: &str, ttl: u64) -> Response
     res
 }
 
-/// Fields of the code and enrolment forms.
-#[derive(Debug, Deserialize)]
-pub struct CodeForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    code: String,
-}
-
 fn csrf_ok(s: &Session, given: &str) -> bool {
     passerelle_protocol::sign::constant_time_eq(s.csrf.as_bytes(), given.as_bytes())
 }
@@ -139,31 +130,8 @@ fn count(ctx: &Ctx, email: &str, client: std::net::IpAddr) -> Option<()> {
 
 const TOO_MANY: &str = "Trop de tentatives pour ce compte. Attendez une minute avant de réessayer.";
 
-fn code_message(e: Option<CodeError>) -> &'static str {
-    match e {
-        Some(CodeError::Replayed) => {
-            "Ce code a déjà servi. Attendez le code suivant de votre application."
-        }
-        Some(CodeError::Wrong) => "Code incorrect.",
-        None => "Le code n'a pas pu être vérifié. Réessayez.",
-    }
-}
-
 fn code_form(ctx: &Ctx, s: &Session, message: Option<&str>, status: StatusCode) -> Response {
-    let body = html! {
-        h1 { "Code de vérification" }
-        @if let Some(m) = message { (alert(m)) }
-        p { "Saisissez le code à 6 chiffres affiché par votre application d'authentification." }
-        form method="post" action="/partenaires/code" {
-            (csrf_field(&s.csrf))
-            p {
-                label for="code" { "Code" } br;
-                input #code name="code" inputmode="numeric" autocomplete="one-time-code"
-                    pattern="[0-9]{6}" maxlength="6" required;
-            }
-            p { button type="submit" { "Valider" } }
-        }
-    };
+    let body = forms::code("/partenaires/code", &s.csrf, message);
     private(status, page(ctx, "Code de vérification", body))
 }
 
@@ -181,7 +149,7 @@ pub async fn code(
     State(ctx): State<Arc<Ctx>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Form(f): Form<CodeForm>,
+    Form(f): Form<forms::CodeFields>,
 ) -> Response {
     let Some((token, s, _)) = pending(&ctx, &headers) else {
         return to_login();
@@ -206,29 +174,14 @@ pub async fn code(
         }
         Err(e) => {
             tracing::warn!(account = %s.email, ip = %client, reason = ?e, "partner code refused");
-            code_form(&ctx, &s, Some(code_message(e)), StatusCode::UNAUTHORIZED)
+            code_form(
+                &ctx,
+                &s,
+                Some(forms::code_message(e)),
+                StatusCode::UNAUTHORIZED,
+            )
         }
     }
-}
-
-/// The QR code of `text` as inline SVG (nothing when too long).
-fn qr_svg(text: &str) -> Markup {
-    let Ok(qr) = qrcodegen::QrCode::encode_text(text, qrcodegen::QrCodeEcc::Medium) else {
-        return html! {};
-    };
-    let n = qr.size();
-    let mut path = String::new();
-    for y in 0..n {
-        for x in 0..n {
-            if qr.get_module(x, y) {
-                path.push_str(&format!("M{},{}h1v1h-1z", x + 4, y + 4));
-            }
-        }
-    }
-    let side = n + 8;
-    PreEscaped(format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {side} {side}\" width=\"220\" height=\"220\" role=\"img\" aria-label=\"Code QR à lire avec l'application\"><rect width=\"{side}\" height=\"{side}\" fill=\"#fff\"/><path d=\"{path}\" fill=\"#000\"/></svg>"
-    ))
 }
 
 fn enrol_form(
@@ -250,24 +203,7 @@ fn enrol_form(
             @if s.step == Step::Enrol {
                 p { "Votre compte peut lire des documents du coffre-fort : la connexion demande, en plus du mot de passe, un code à 6 chiffres donné par une application d'authentification sur votre téléphone." }
             }
-            ol {
-                li {
-                    "Ouvrez votre application d'authentification et ajoutez un compte en lisant ce code QR :"
-                    br;
-                    (qr_svg(&uri))
-                }
-                li { "ou, sans appareil photo, saisissez cette clé : " code #cle { (totp::secret_base32(&secret)) } }
-                li { "Saisissez ci-dessous le code affiché par l'application pour confirmer." }
-            }
-            form method="post" action="/partenaires/double-facteur" {
-                (csrf_field(&s.csrf))
-                p {
-                    label for="code" { "Code" } br;
-                    input #code name="code" inputmode="numeric" autocomplete="one-time-code"
-                        pattern="[0-9]{6}" maxlength="6" required;
-                }
-                p { button type="submit" { "Activer" } }
-            }
+            (forms::enrol(&uri, &secret, "/partenaires/double-facteur", &s.csrf))
         }
     };
     private(status, page(ctx, "Double authentification", body))
@@ -311,7 +247,7 @@ pub async fn enrol(
     State(ctx): State<Arc<Ctx>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Form(f): Form<CodeForm>,
+    Form(f): Form<forms::CodeFields>,
 ) -> Response {
     let (token, s, a) = match enrolling(&ctx, &headers) {
         Ok(x) => x,
@@ -341,7 +277,7 @@ pub async fn enrol(
                 &ctx,
                 &s,
                 &a,
-                Some(code_message(e)),
+                Some(forms::code_message(e)),
                 StatusCode::UNAUTHORIZED,
             )
         }
@@ -356,16 +292,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn qr_is_svg() {
-        let svg = qr_svg("otpauth://totp/x:y?secret=ABC").into_string();
-        assert!(
-            svg.starts_with("<svg") && svg.contains("<path d=\"M"),
-            "{svg}"
-        );
-    }
-
-    #[test]
     fn messages_are_french() {
-        assert_eq!(code_message(Some(CodeError::Wrong)), "Code incorrect.");
+        assert_eq!(
+            forms::code_message(Some(CodeError::Wrong)),
+            "Code incorrect."
+        );
     }
 }

@@ -447,7 +447,17 @@ fn what(e: &Event) -> String {
         Action::DocumentAdd => with("journal-document-ajoute", e.detail.clone()),
         Action::DocumentRemove => with("journal-document-retire", e.detail.clone()),
         // A node's own events, never in a person's journal.
-        Action::BatchImport | Action::ImportRefused | Action::ApiRefused => e.action.to_string(),
+        Action::BatchImport
+        | Action::ImportRefused
+        | Action::ApiRefused
+        | Action::BatchValidate
+        | Action::BatchReject
+        | Action::BatchRollback
+        | Action::AgentAdd
+        | Action::AgentReset
+        | Action::AgentRemove
+        | Action::TokenAdd
+        | Action::TokenRemove => e.action.to_string(),
         Action::Other(other) if other == "preferences" => tr.t("journal-preferences"),
         Action::Other(other) => other.to_string(),
     }

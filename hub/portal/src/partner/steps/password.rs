@@ -4,47 +4,10 @@
 //! session of the account is closed.
 
 use super::*;
-use passerelle_hub_core::partners::NewPasswordError;
-
-/// The password change form's fields.
-#[derive(Debug, Deserialize)]
-pub struct PasswordForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    actuel: String,
-    #[serde(default)]
-    nouveau: String,
-    #[serde(default)]
-    confirmation: String,
-}
 
 fn password_form(ctx: &Ctx, s: &Session, message: Option<&str>, status: StatusCode) -> Response {
-    let body = html! {
-        h1 { "Changer mon mot de passe" }
-        @if let Some(m) = message { (alert(m)) }
-        @if s.step == Step::ChangePassword {
-            p { "Le mot de passe reçu de l'administrateur ne sert qu'une fois : choisissez le vôtre pour continuer." }
-        }
-        form method="post" action="/partenaires/mot-de-passe" {
-            (csrf_field(&s.csrf))
-            p {
-                label for="actuel" { "Mot de passe actuel" } br;
-                input #actuel name="actuel" type="password" autocomplete="current-password" required;
-            }
-            p {
-                label for="nouveau" { "Nouveau mot de passe (au moins " (partners::MIN_PASSWORD_CHARS) " caractères)" } br;
-                input #nouveau name="nouveau" type="password" autocomplete="new-password"
-                    minlength=(partners::MIN_PASSWORD_CHARS) required;
-            }
-            p {
-                label for="confirmation" { "Nouveau mot de passe, une seconde fois" } br;
-                input #confirmation name="confirmation" type="password" autocomplete="new-password"
-                    minlength=(partners::MIN_PASSWORD_CHARS) required;
-            }
-            p { button type="submit" { "Enregistrer" } }
-        }
-    };
+    let first = s.step == Step::ChangePassword;
+    let body = forms::password_change("/partenaires/mot-de-passe", &s.csrf, first, message);
     private(status, page(ctx, "Changer mon mot de passe", body))
 }
 
@@ -65,22 +28,12 @@ pub async fn password_page(State(ctx): State<Arc<Ctx>>, headers: HeaderMap) -> R
     }
 }
 
-fn refusal(e: NewPasswordError) -> &'static str {
-    match e {
-        NewPasswordError::TooShort => {
-            "Le nouveau mot de passe doit compter au moins 12 caractères."
-        }
-        NewPasswordError::Mismatch => "Les deux saisies du nouveau mot de passe diffèrent.",
-        NewPasswordError::Unchanged => "Le nouveau mot de passe doit être différent de l'actuel.",
-    }
-}
-
 /// POST the password change form.
 pub async fn change_password(
     State(ctx): State<Arc<Ctx>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Form(f): Form<PasswordForm>,
+    Form(f): Form<forms::PasswordFields>,
 ) -> Response {
     let (s, a) = match changing(&ctx, &headers) {
         Ok(x) => x,
@@ -94,7 +47,12 @@ pub async fn change_password(
         return password_form(&ctx, &s, Some(TOO_MANY), StatusCode::TOO_MANY_REQUESTS);
     }
     if let Err(e) = partners::check_new_password(&f.actuel, &f.nouveau, &f.confirmation) {
-        return password_form(&ctx, &s, Some(refusal(e)), StatusCode::BAD_REQUEST);
+        return password_form(
+            &ctx,
+            &s,
+            Some(forms::new_password_refusal(e)),
+            StatusCode::BAD_REQUEST,
+        );
     }
     let Ok(_permit) = ctx.password_checks.try_acquire() else {
         let busy = "Le service est très sollicité. Réessayez dans un instant.";
