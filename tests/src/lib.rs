@@ -181,6 +181,17 @@ impl Net {
         std::fs::write(&path, c.template()).expect("hub.toml written");
     }
 
+    /// Writes catalog files (name, text) into the hub's `catalogue` folder
+    /// and points `catalog_dir` at it.
+    pub fn catalog(&self, files: &[(&str, &str)]) {
+        let dir = self.hub_dir().join("catalogue");
+        std::fs::create_dir_all(&dir).expect("catalog folder");
+        for (name, text) in files {
+            std::fs::write(dir.join(name), text).expect("catalog file");
+        }
+        self.configure(|c| c.catalog_dir = Some(dir));
+    }
+
     /// Writes `partner_totp` into the hub's configuration.
     pub fn set_partner_totp(&self, value: passerelle_config::PartnerTotp) {
         let path = self.hub_dir().join("hub.toml");
@@ -364,6 +375,26 @@ pub fn rows_csv(rows: &[(String, String, &'static str)]) -> String {
         s.push_str(&format!("{c},{p},{x}\n"));
     }
     s
+}
+
+/// A catalog entry summing the test nodes' `personnes_recues`, in total
+/// and by sex (the test nodes share that breakdown), as catalog text.
+pub fn by_sex(id: &str, title: &str) -> String {
+    format!(
+        r#"
+[[indicator]]
+id = "{id}"
+title = "{title}"
+theme = "activite"
+unit = "personnes"
+definition = "Personnes reçues, en tout et par sexe."
+sources = ["Associations test"]
+frequency = "trimestrielle"
+formula = "sum"
+numerator = ["personnes_recues"]
+by = ["sexe"]
+"#
+    )
 }
 
 /// The `personnes_recues` declaration and a policy sharing it.

@@ -6,30 +6,15 @@
 //! `target/browser-portrait/`.
 
 use passerelle_protocol::geo;
-use passerelle_tests::{browser, rows, rows_csv, Net};
-
-/// An indicator of the rows' dataset, broken down by sex.
-const BY_SEX: &str = r#"
-[[indicator]]
-id = "recues-par-sexe"
-title = "Personnes reçues (essai)"
-theme = "activite"
-unit = "personnes"
-definition = "Personnes reçues, en tout et par sexe."
-sources = ["Associations test"]
-frequency = "trimestrielle"
-formula = "sum"
-numerator = ["personnes_recues"]
-by = ["sexe"]
-"#;
+use passerelle_tests::{browser, by_sex, rows, rows_csv, Net};
 
 #[tokio::test]
 async fn portraits_and_breakdowns_work_in_chromium_without_accessibility_violations() {
-    let catalog = tempfile::tempdir().expect("tempdir");
-    std::fs::write(catalog.path().join("sexe.toml"), BY_SEX).expect("catalog file");
     let net = Net::new();
-    let dir = catalog.path().to_path_buf();
-    net.configure(|c| c.catalog_dir = Some(dir));
+    net.catalog(&[(
+        "sexe.toml",
+        &by_sex("recues-par-sexe", "Personnes reçues (essai)"),
+    )]);
     let hub = net.start_hub(None).await;
     let node = net
         .data_node(

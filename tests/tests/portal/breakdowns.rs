@@ -9,23 +9,9 @@ use std::collections::HashMap;
 use passerelle_config::NodeConfig;
 use passerelle_observatory::{compose::Status, refresh as observatory};
 use passerelle_protocol::geo::{self, Level};
-use passerelle_tests::{http_bytes, http_get, rows, rows_csv, Net};
+use passerelle_tests::{by_sex, http_bytes, http_get, rows, rows_csv, Net};
 
 use super::figures::csv_fields_with;
-
-const BY_SEX: &str = r#"
-[[indicator]]
-id = "recues-par-sexe"
-title = "Personnes reçues, par sexe"
-theme = "activite"
-unit = "personnes"
-definition = "Personnes reçues, en tout et par sexe."
-sources = ["Associations test"]
-frequency = "trimestrielle"
-formula = "sum"
-numerator = ["personnes_recues"]
-by = ["sexe"]
-"#;
 
 const PERIODS: [&str; 2] = ["2025-T1", "2025-T2"];
 
@@ -62,11 +48,11 @@ fn shown(html: &str, code: &str, period: &str, cat: &str) -> String {
 
 #[tokio::test]
 async fn breakdowns_compose_render_download_and_verify() {
-    let catalog = tempfile::tempdir().expect("tempdir");
-    std::fs::write(catalog.path().join("sexe.toml"), BY_SEX).expect("catalog file");
     let net = Net::new();
-    let dir = catalog.path().to_path_buf();
-    net.configure(|c| c.catalog_dir = Some(dir));
+    net.catalog(&[(
+        "sexe.toml",
+        &by_sex("recues-par-sexe", "Personnes reçues, par sexe"),
+    )]);
     let hub = net.start_hub(None).await;
     let (rows_a, rows_b) = (rows(31, &PERIODS), rows(32, &PERIODS));
     let a = net

@@ -11,7 +11,7 @@ use passerelle_protocol::{
     ids::NodeId,
 };
 use passerelle_tests::{
-    hidden_field, http, rows, rows_csv,
+    by_sex, hidden_field, http, rows, rows_csv,
     vault::{add_partner, partner_session},
     Net,
 };
@@ -39,22 +39,6 @@ period = "2025-T2"
 value = 200
 "#;
 
-/// The programme's activity by category: `personnes-recues` broken down
-/// by sex.
-const BY_SEX: &str = r#"
-[[indicator]]
-id = "personnes-recues"
-title = "Personnes reçues"
-theme = "activite"
-unit = "personnes"
-definition = "Personnes reçues, en tout et par sexe."
-sources = ["Associations test"]
-frequency = "trimestrielle"
-formula = "sum"
-numerator = ["personnes_recues"]
-by = ["sexe"]
-"#;
-
 const PAGE: &str = "/partenaires/programme/accueil-test";
 
 fn encode(s: &str) -> String {
@@ -68,12 +52,13 @@ fn encode(s: &str) -> String {
 
 #[tokio::test]
 async fn a_programme_report_shows_figures_against_targets_and_the_partners_written_part() {
-    let catalog = tempfile::tempdir().expect("tempdir");
-    std::fs::write(catalog.path().join("programmes.toml"), PROGRAMMES).expect("catalog file");
-    std::fs::write(catalog.path().join("sexe.toml"), BY_SEX).expect("catalog file");
+    // `personnes-recues` broken down by sex: the report's activity by
+    // category.
     let net = Net::new();
-    let dir = catalog.path().to_path_buf();
-    net.configure(|c| c.catalog_dir = Some(dir));
+    net.catalog(&[
+        ("programmes.toml", PROGRAMMES),
+        ("sexe.toml", &by_sex("personnes-recues", "Personnes reçues")),
+    ]);
     let hub = net.start_hub(None).await;
     // 2025-T2 is well filled; 2025-T1 has three people, below the threshold
     // even for the department.

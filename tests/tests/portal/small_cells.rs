@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use passerelle_config::NodeConfig;
 use passerelle_protocol::geo::{self, Level};
-use passerelle_tests::{http, rows, rows_csv, Net};
+use passerelle_tests::{by_sex, http, rows, rows_csv, Net};
 
 use super::figures::{csv_figures, html_figures, json_figures, links, Shown};
 
@@ -142,30 +142,12 @@ impl Truth {
     }
 }
 
-/// The shipped `personnes-recues`, broken down by sex.
-const BY_SEX: &str = r#"
-[[indicator]]
-id = "personnes-recues"
-title = "Personnes reçues"
-theme = "activite"
-unit = "personnes"
-definition = "Personnes reçues, en tout et par sexe."
-sources = ["Associations test"]
-frequency = "trimestrielle"
-formula = "sum"
-numerator = ["personnes_recues"]
-by = ["sexe"]
-"#;
-
 #[tokio::test]
 async fn public_pages_downloads_and_api_never_show_a_small_cell() {
     // `personnes-recues` broken down by sex: its breakdown's figures are
     // crawled and checked like the total's.
-    let catalog = tempfile::tempdir().expect("tempdir");
-    std::fs::write(catalog.path().join("sexe.toml"), BY_SEX).expect("catalog file");
     let net = Net::new();
-    let dir = catalog.path().to_path_buf();
-    net.configure(|c| c.catalog_dir = Some(dir));
+    net.catalog(&[("sexe.toml", &by_sex("personnes-recues", "Personnes reçues"))]);
     let hub = net.start_hub(None).await;
     let periods = ["2025-T1", "2025-T2"];
     let data = rows(7, &periods);
