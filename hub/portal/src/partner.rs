@@ -120,7 +120,7 @@ pub(super) fn forbidden(_ctx: &Ctx) -> Response {
 }
 
 fn login_form(ctx: &Ctx, message: Option<&str>) -> (String, String) {
-    let token = passerelle_protocol::hex::encode(&passerelle_link::random16());
+    let token = passerelle_web::csrf::token();
     let body = html! {
         h1 { "Espace des partenaires" }
         @if let Some(m) = message { (alert(m)) }

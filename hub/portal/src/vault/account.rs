@@ -124,7 +124,7 @@ impl AccountForm {
     /// The form, its token in a cookie.
     pub(super) fn show(self, ctx: &Ctx, message: Option<&str>, status: StatusCode) -> Response {
         let tr = Tr::current();
-        let token = new_token();
+        let token = passerelle_web::csrf::token();
         let title = self.title(&tr);
         let body = html! {
             h1 { (title) }

@@ -74,7 +74,7 @@ fn code_page(
     status: StatusCode,
     creating: bool,
 ) -> Response {
-    let token = new_token();
+    let token = passerelle_web::csrf::token();
     let (title, action) = if creating {
         ("Créer mon compte", "/coffre/creer/code")
     } else {
@@ -316,7 +316,7 @@ fn code_mac(token: &str, code: &str) -> [u8; 32] {
 
 impl DeviceChecks {
     fn start(&self, account: PersonAccount, key: Key, code: &str, now: u64) -> Option<String> {
-        let token = new_token();
+        let token = passerelle_web::csrf::token();
         let mut map = self
             .map
             .lock()
@@ -444,7 +444,7 @@ pub async fn sign_in_code(
 
 /// Records a new confirmed device of a person; its token for the cookie.
 pub(super) fn remember_device(ctx: &Ctx, person: &str, t: u64) -> Option<String> {
-    let token = new_token();
+    let token = passerelle_web::csrf::token();
     match ctx
         .vault
         .store

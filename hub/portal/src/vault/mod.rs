@@ -340,10 +340,6 @@ fn with_form_cookie(status: StatusCode, html: String, token: &str) -> Response {
     res
 }
 
-fn new_token() -> String {
-    passerelle_protocol::hex::encode(&passerelle_link::random16())
-}
-
 /// Adds the session cookie to a response.
 fn with_session(mut res: Response, token: &str, ttl: u64) -> Response {
     if let Ok(v) = HeaderValue::from_str(&format!(
