@@ -93,7 +93,7 @@ fn messages() -> Vec<(&'static str, Vec<u8>)> {
         query_id: [7; 16],
         issued_at: T0,
         nonce: [9; 16],
-        audience: node.clone(),
+        audience: passerelle_protocol::envelope::Audience::Node(node.clone()),
         query: Query::Aggregate(AggregateQuery {
             dataset: "rsa".into(),
             measure: Measure::Sum("montant".into()),

@@ -82,6 +82,10 @@ pub struct HubConfig {
     /// How often every indicator is recomposed from the nodes.
     #[serde(with = "humantime_serde")]
     pub refresh_interval: Duration,
+    /// How long after the hub starts the first scheduled refresh runs
+    /// (never later than one interval): time for the nodes to reconnect.
+    #[serde(with = "humantime_serde")]
+    pub refresh_after_start: Duration,
     /// A folder of extra indicator files (`*.toml`), added to the shipped
     /// catalog; an entry with a shipped id replaces it.
     pub catalog_dir: Option<std::path::PathBuf>,
@@ -185,6 +189,7 @@ impl Default for HubConfig {
             quic_connections_per_address: quic.connections_per_address,
             quic_handshake_timeout: quic.handshake_timeout,
             refresh_interval: Duration::from_secs(3600),
+            refresh_after_start: Duration::from_secs(30),
             catalog_dir: None,
             boundaries: None,
             boundaries_code_property: "code".into(),

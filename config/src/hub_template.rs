@@ -67,6 +67,9 @@ probe_per_minute = {probes}
 # How often every indicator is recomposed from the nodes (on demand too:
 # passerelle-hub indicator ID --refresh).
 refresh_interval = "{refresh}"
+# The first scheduled refresh runs this long after the hub starts (at most
+# one interval later), once the nodes had time to reconnect.
+refresh_after_start = "{refresh_after_start}"
 
 # History of each indicator: the latest history_full_refreshes published
 # results, and the last one of each of the latest history_full_months
@@ -154,6 +157,7 @@ metrics_allow = [{metrics}]
             rate = self.enroll_per_minute,
             probes = self.probe_per_minute,
             refresh = h(self.refresh_interval),
+            refresh_after_start = h(self.refresh_after_start),
             full_refreshes = self.history_full_refreshes,
             full_months = self.history_full_months,
             summary_days = self.history_summary_days,

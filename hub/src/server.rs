@@ -452,9 +452,9 @@ fn watch_storage(ctx: &Ctx, stop: watch::Receiver<bool>) -> JoinHandle<()> {
 
 fn schedule_refresh(ctx: &Ctx, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
     let every = ctx.hub.config.refresh_interval;
+    let first = ctx.hub.config.refresh_after_start.min(every);
     let (observatory, fed) = (ctx.observatory.clone(), ctx.fed.clone());
     tokio::spawn(async move {
-        let first = every.min(Duration::from_secs(30));
         tokio::select! {
             _ = passerelle_observatory::refresh::schedule(observatory, fed, first, every) => {}
             _ = stop.changed() => {}

@@ -290,7 +290,7 @@ mod tests {
             query_id: [1; 16],
             issued_at: 1000,
             nonce: [2; 16],
-            audience: me.clone(),
+            audience: passerelle_protocol::envelope::Audience::Node(me.clone()),
             query: Query::Status,
         };
         let wire = codec::encode(&SignedQuery::sign(&body, &hub).unwrap()).unwrap();

@@ -1,10 +1,28 @@
 //! Signed envelopes.
 //!
 //! The hub signs every query: the signature covers the exact bytes of a
-//! [`QueryHeader`] and body, which name the query id, the issue time, a
-//! nonce and the node it is addressed to. The node checks, in order:
-//! protocol version, signature, audience, clock window, nonce. The node signs
-//! every reply, answer or refusal, with the key its certificate certifies.
+//! [`QueryBody`], which names the query id, the issue time, a nonce and its
+//! [`Audience`]. The node checks, in order: protocol version, signature,
+//! audience, clock window, nonce. The node signs every reply, answer or
+//! refusal, with the key its certificate certifies.
+//!
+//! ## One signature per fan-out (version 3)
+//!
+//! A query about one node's holdings (a person's documents, a fetch, a
+//! revocation, the trust list) names that node. A question put the same
+//! way to many nodes (an aggregate, a ping) may instead be addressed to
+//! [`Audience::Linked`]: "the node on whose authenticated link this
+//! arrives". The hub then signs one body for the whole fan-out instead of
+//! one per node. The addressee is bound by the link: a node reads queries
+//! only on the mutual-TLS connection it opened to the hub's certificate,
+//! whose key is the key that signs queries, so nobody but the hub can put
+//! a query on that link, and each node's replay cache still takes the
+//! nonce once. A link-addressed query for anything but an aggregate or a
+//! ping is refused ([`Query::may_fan_out`]).
+//!
+//! Versions 1 and 2 encode the audience as a bare node id
+//! ([`QueryBodyV2`]); a hub speaking to such a node signs one body per
+//! node in that form.
 
 use serde::{Deserialize, Serialize};
 
@@ -23,9 +41,45 @@ pub const DEFAULT_WINDOW_SECS: u64 = 300;
 /// A query id: 16 random bytes.
 pub type QueryId = [u8; 16];
 
+/// Who a query is for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Audience {
+    /// This node only.
+    Node(NodeId),
+    /// The node on whose authenticated link the query arrives: one signed
+    /// body for a whole fan-out (version 3; aggregates and pings only).
+    Linked,
+}
+
+impl Audience {
+    /// For logs and refusals.
+    pub fn describe(&self) -> String {
+        match self {
+            Audience::Node(id) => id.to_string(),
+            Audience::Linked => "every node it is sent to".into(),
+        }
+    }
+}
+
 /// The signed part of a query.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueryBody {
+    /// Unique id, echoed in the reply.
+    pub query_id: QueryId,
+    /// Hub clock at signing.
+    pub issued_at: UnixTime,
+    /// Random, never reused.
+    pub nonce: [u8; 16],
+    /// Who the query is for.
+    pub audience: Audience,
+    /// The question.
+    pub query: Query,
+}
+
+/// The signed part of a query in versions 1 and 2: the audience is always
+/// one node, encoded as its id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueryBodyV2 {
     /// Unique id, echoed in the reply.
     pub query_id: QueryId,
     /// Hub clock at signing.
@@ -36,6 +90,56 @@ pub struct QueryBody {
     pub audience: NodeId,
     /// The question.
     pub query: Query,
+}
+
+impl From<QueryBodyV2> for QueryBody {
+    fn from(b: QueryBodyV2) -> Self {
+        Self {
+            query_id: b.query_id,
+            issued_at: b.issued_at,
+            nonce: b.nonce,
+            audience: Audience::Node(b.audience),
+            query: b.query,
+        }
+    }
+}
+
+/// The first protocol version with [`Audience::Linked`].
+pub const LINKED_SINCE: u16 = 3;
+
+/// Encodes a body as `version` reads it.
+///
+/// # Errors
+/// When it cannot be encoded, or it is link-addressed and `version` is
+/// older than [`LINKED_SINCE`].
+fn encode_body(body: &QueryBody, version: u16) -> Result<Vec<u8>, codec::CodecError> {
+    if version >= LINKED_SINCE {
+        return codec::encode(body);
+    }
+    let Audience::Node(node) = &body.audience else {
+        return Err(codec::CodecError::Encode(format!(
+            "a link-addressed query needs protocol version {LINKED_SINCE}, the node speaks {version}"
+        )));
+    };
+    codec::encode(&QueryBodyV2 {
+        query_id: body.query_id,
+        issued_at: body.issued_at,
+        nonce: body.nonce,
+        audience: node.clone(),
+        query: body.query.clone(),
+    })
+}
+
+/// Decodes a body signed under `version`.
+///
+/// # Errors
+/// When the bytes are not such a body.
+pub fn decode_body(bytes: &[u8], version: u16) -> Result<QueryBody, codec::CodecError> {
+    if version >= LINKED_SINCE {
+        codec::decode(bytes)
+    } else {
+        codec::decode::<QueryBodyV2>(bytes).map(QueryBody::from)
+    }
 }
 
 /// A query as it travels: the encoded body and the hub's signature over it.
@@ -67,7 +171,7 @@ impl SignedQuery {
         key: &SigningKey,
         version: u16,
     ) -> Result<Self, codec::CodecError> {
-        let body = codec::encode(body)?;
+        let body = encode_body(body, version)?;
         let signature = key.sign(&body);
         Ok(Self {
             version,
@@ -79,7 +183,7 @@ impl SignedQuery {
     /// Reads the query id without checking anything, for logs and for
     /// echoing it in a refusal. Never trust it further.
     pub fn unverified_id(&self) -> Option<QueryId> {
-        codec::decode::<QueryBody>(&self.body)
+        decode_body(&self.body, self.version)
             .ok()
             .map(|b| b.query_id)
     }
@@ -116,11 +220,17 @@ impl QueryCheck<'_> {
         self.hub_key
             .verify(&query.body, &query.signature)
             .map_err(|_| Refusal::BadSignature)?;
-        let body: QueryBody =
-            codec::decode(&query.body).map_err(|e| Refusal::Malformed(e.to_string()))?;
-        if &body.audience != self.me {
+        let body = decode_body(&query.body, query.version)
+            .map_err(|e| Refusal::Malformed(e.to_string()))?;
+        let for_me = match &body.audience {
+            Audience::Node(node) => node == self.me,
+            // Bound by the link it came on; only for questions put the
+            // same way to every node.
+            Audience::Linked => body.query.may_fan_out(),
+        };
+        if !for_me {
             return Err(Refusal::WrongAudience {
-                addressed_to: body.audience.to_string(),
+                addressed_to: body.audience.describe(),
             });
         }
         if body.issued_at.abs_diff(now) > self.window_secs {
@@ -224,6 +334,20 @@ impl SignedReply {
         node_key
             .verify(&self.body, &self.signature)
             .map_err(|_| ReplyError::BadSignature)?;
+        self.open_verified(node, query_id)
+    }
+
+    /// The checks of [`SignedReply::verify`] after the signature, for a
+    /// reply whose signature was checked in a batch
+    /// ([`crate::sign::verify_batch`]).
+    ///
+    /// # Errors
+    /// The [`ReplyError`] for the first check that failed.
+    pub fn open_verified(
+        &self,
+        node: &NodeId,
+        query_id: Option<&QueryId>,
+    ) -> Result<ReplyBody, ReplyError> {
         let body: ReplyBody =
             codec::decode(&self.body).map_err(|e| ReplyError::Malformed(e.to_string()))?;
         if &body.node_id != node {
@@ -251,9 +375,99 @@ mod tests {
             query_id: [nonce; 16],
             issued_at,
             nonce: [nonce; 16],
-            audience: NodeId::new(audience).unwrap(),
+            audience: Audience::Node(NodeId::new(audience).unwrap()),
             query: Query::Status,
         }
+    }
+
+    fn linked(query: Query, nonce: u8) -> QueryBody {
+        QueryBody {
+            query_id: [nonce; 16],
+            issued_at: 1000,
+            nonce: [nonce; 16],
+            audience: Audience::Linked,
+            query,
+        }
+    }
+
+    fn aggregate() -> Query {
+        Query::Aggregate(crate::aggregate::AggregateQuery {
+            dataset: "personnes_recues".into(),
+            measure: crate::aggregate::Measure::Count,
+            periods: vec![],
+            by: None,
+        })
+    }
+
+    #[test]
+    fn one_signed_body_serves_every_linked_node_once_each() {
+        let hub = key();
+        let (a, b) = (
+            NodeId::new("caf-976").unwrap(),
+            NodeId::new("cd-976").unwrap(),
+        );
+        let q = SignedQuery::sign(&linked(aggregate(), 1), &hub).unwrap();
+        for me in [&a, &b] {
+            let check = QueryCheck {
+                hub_key: &hub.public(),
+                me,
+                window_secs: 300,
+            };
+            let mut seen = NonceCache::new(8);
+            let body = check.handle_query(&q, 1000, &mut seen).unwrap();
+            assert_eq!(body.audience, Audience::Linked);
+            assert_eq!(
+                check.handle_query(&q, 1001, &mut seen),
+                Err(Refusal::Replayed)
+            );
+        }
+    }
+
+    #[test]
+    fn a_personal_query_must_name_its_node() {
+        let hub = key();
+        let me = NodeId::new("caf-976").unwrap();
+        let check = QueryCheck {
+            hub_key: &hub.public(),
+            me: &me,
+            window_secs: 300,
+        };
+        let mut seen = NonceCache::new(8);
+        let personal = [
+            Query::Status,
+            Query::Directory,
+            Query::Trust(vec![]),
+            Query::RevokedConsents(vec!["c".into()]),
+            Query::Documents {
+                person: crate::vault::Pseudonym("p".into()),
+                requester: crate::vault::Requester::Person,
+            },
+        ];
+        for (i, query) in personal.into_iter().enumerate() {
+            let q = SignedQuery::sign(&linked(query, 10 + i as u8), &hub).unwrap();
+            assert!(
+                matches!(
+                    check.handle_query(&q, 1000, &mut seen),
+                    Err(Refusal::WrongAudience { .. })
+                ),
+                "query {i}"
+            );
+        }
+        let ping = SignedQuery::sign(&linked(Query::Ping, 20), &hub).unwrap();
+        assert!(check.handle_query(&ping, 1000, &mut seen).is_ok());
+        assert_eq!(seen.len(), 1);
+    }
+
+    #[test]
+    fn version_2_bodies_name_their_node_in_the_old_form() {
+        let hub = key();
+        let q = SignedQuery::sign_version(&body("caf-976", 1000, 1), &hub, 2).unwrap();
+        // What a version-2 node decodes.
+        let old: QueryBodyV2 = codec::decode(&q.body).unwrap();
+        assert_eq!(old.audience.as_str(), "caf-976");
+        assert_eq!(q.unverified_id(), Some([1; 16]));
+        // A link-addressed body cannot be said in version 2.
+        assert!(SignedQuery::sign_version(&linked(Query::Ping, 2), &hub, 2).is_err());
     }
 
     #[test]

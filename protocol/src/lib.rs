@@ -52,10 +52,12 @@ pub mod vault;
 /// - 2: the vault (documents, fetch, revoked consents), the trusted-CA
 ///   list, certificate renewal and link-code requests from nodes, the
 ///   diagnostic probe.
+/// - 3: link-addressed queries ([`envelope::Audience::Linked`]), one
+///   signature per fan-out.
 ///
 /// A hub serves nodes one minor behind: it signs each query with the
 /// version the node announced in its status, and sends it nothing newer.
-pub const PROTOCOL_VERSION: u16 = 2;
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// The oldest version this build still speaks.
 pub const MIN_PROTOCOL_VERSION: u16 = PROTOCOL_VERSION - 1;

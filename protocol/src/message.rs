@@ -109,6 +109,13 @@ impl Query {
         }
     }
 
+    /// Whether the query may be signed once for a whole fan-out
+    /// ([`crate::envelope::Audience::Linked`]): a question put the same
+    /// way to every node, about nobody in particular.
+    pub fn may_fan_out(&self) -> bool {
+        matches!(self, Query::Ping | Query::Aggregate(_))
+    }
+
     /// Short name for logs and audit records.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -70,6 +70,20 @@ fn hub_folder(n: usize) -> PathBuf {
         )
         .expect("hub init");
     }
+    // The hub's scheduled refresh of its whole catalog out of the way: it
+    // would fan out to the same nodes in the middle of the measures.
+    let toml = root.join("hub.toml");
+    let text = std::fs::read_to_string(&toml).expect("hub.toml");
+    let text = text.replace(
+        "refresh_after_start = \"30s\"",
+        "refresh_after_start = \"1h\"",
+    );
+    assert!(
+        text.contains("refresh_after_start = \"1h\""),
+        "{}: no refresh_after_start to set; delete the folder to make it again",
+        toml.display()
+    );
+    std::fs::write(&toml, text).expect("hub.toml");
     root
 }
 
@@ -143,7 +157,7 @@ async fn floors(root: &Path, member: &Arc<Member>) -> Floors {
             query_id,
             issued_at: now(),
             nonce: random16(),
-            audience: id.clone(),
+            audience: passerelle_protocol::envelope::Audience::Node(id.clone()),
             query: aggregate(),
         };
         let signed = SignedQuery::sign_version(&body, &hub.key, PROTOCOL_VERSION).unwrap();

@@ -250,7 +250,7 @@ async fn a_national_hub_composes_over_two_regional_hubs() {
         query_id: [7; 16],
         issued_at: passerelle_link::now(),
         nonce: [8; 16],
-        audience: NodeId::new("region-a").unwrap(),
+        audience: passerelle_protocol::envelope::Audience::Node(NodeId::new("region-a").unwrap()),
         query: q.clone(),
     };
     let mut unsigned = SignedQuery::sign(&body, &national.ctx().hub.key).unwrap();

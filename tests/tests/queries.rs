@@ -20,7 +20,7 @@ fn body(node: &str) -> QueryBody {
         query_id: random16(),
         issued_at: now(),
         nonce: random16(),
-        audience: NodeId::new(node).unwrap(),
+        audience: passerelle_protocol::envelope::Audience::Node(NodeId::new(node).unwrap()),
         query: Query::Status,
     }
 }

@@ -1,27 +1,29 @@
 //! Protocol version negotiation: the hub serves a node one minor version
 //! behind. The old node is played here by a minimal peer with a real
-//! enrolled certificate that speaks only version 1, as the released node
-//! did: it refuses any other envelope version and cannot decode queries
-//! added since.
+//! enrolled certificate that speaks only version 2, as the released node
+//! did: it refuses any other envelope version and reads only bodies
+//! addressed to it by name. Current nodes beside it get one signed body
+//! for a whole fan-out.
 
 use std::{
     sync::{Arc, Mutex},
     time::Duration,
 };
 
+use passerelle_hub_core::federation::Question;
 use passerelle_link::{endpoint, stream};
 use passerelle_protocol::{
     codec,
-    envelope::{Outcome, QueryBody, ReplyBody, SignedQuery, SignedReply},
+    envelope::{Outcome, QueryBodyV2, ReplyBody, SignedQuery, SignedReply},
     frame::MAX_CONTROL_FRAME,
     ids::NodeId,
     message::{Answer, NodeStatus, Query, Refusal},
-    vault::{Pseudonym, Requester},
 };
 use passerelle_tests::{eventually, Net};
 
-/// What the old node received: envelope version and the query's version.
-type Seen = Arc<Mutex<Vec<(u16, u16)>>>;
+/// What the old node received: envelope version, the node the body names
+/// and the query's version.
+type Seen = Arc<Mutex<Vec<(u16, String, u16)>>>;
 
 async fn old_node(
     root: std::path::PathBuf,
@@ -52,22 +54,29 @@ async fn old_node(
                     return;
                 };
                 let signed: SignedQuery = codec::decode(&payload).unwrap();
-                let body: QueryBody = codec::decode(&signed.body).unwrap();
-                seen.lock()
-                    .unwrap()
-                    .push((signed.version, body.query.since()));
-                let outcome = if signed.version != 1 {
+                let Ok(body) = codec::decode::<QueryBodyV2>(&signed.body) else {
+                    seen.lock()
+                        .unwrap()
+                        .push((signed.version, "(unreadable)".into(), 0));
+                    return;
+                };
+                seen.lock().unwrap().push((
+                    signed.version,
+                    body.audience.to_string(),
+                    body.query.since(),
+                ));
+                let outcome = if signed.version != 2 {
                     Outcome::Refused(Refusal::UnsupportedVersion {
                         got: signed.version,
-                        supported: 1,
+                        supported: 2,
                     })
-                } else if body.query.since() > 1 {
+                } else if body.query.since() > 2 {
                     Outcome::Refused(Refusal::Malformed("unknown variant".into()))
                 } else {
                     Outcome::Answered(match body.query {
                         Query::Status => Answer::Status(NodeStatus {
                             version: "0.9.0".into(),
-                            protocol: 1,
+                            protocol: 2,
                             node_id: creds.identity.node_id.clone(),
                             institution: creds.identity.institution.clone(),
                             datasets: Vec::new(),
@@ -85,7 +94,7 @@ async fn old_node(
                     outcome,
                 };
                 let mut signed = SignedReply::sign(&reply, &creds.key).unwrap();
-                signed.version = 1;
+                signed.version = 2;
                 let _ = stream::write_message(&mut send, &signed, MAX_CONTROL_FRAME).await;
             });
         }
@@ -123,76 +132,70 @@ async fn the_hub_serves_a_node_one_minor_version_behind() {
     )
     .await;
     let live = hub.live(&id).unwrap();
-    assert_eq!(live.protocol(), 1);
-    let asked = passerelle_hub_core::federation::ask(
-        &live,
-        &hub.ctx().hub.key,
-        Query::Ping,
-        Duration::from_secs(5),
-    )
-    .await
-    .unwrap();
+    assert_eq!(live.protocol(), 2);
+    let key = &hub.ctx().hub.key;
+    let asked =
+        passerelle_hub_core::federation::ask(&live, key, Query::Ping, Duration::from_secs(5))
+            .await
+            .unwrap();
     assert!(matches!(
         asked.body.outcome,
         Outcome::Answered(Answer::Pong)
     ));
 
-    // Nothing newer is sent: version-2 queries stop at the hub.
-    let err = passerelle_hub_core::federation::documents(
-        &live,
-        &hub.ctx().hub.key,
-        Pseudonym("p".into()),
-        Requester::Person,
-        Duration::from_secs(5),
-    )
-    .await
-    .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            passerelle_hub::HubError::Outdated {
-                has: 1,
-                needs: 2,
-                ..
-            }
-        ),
-        "{err}"
-    );
-    // Had it gone out, it would be seen before a ping sent after it.
-    let before = seen.lock().unwrap().len();
-    passerelle_hub_core::federation::ask(
-        &live,
-        &hub.ctx().hub.key,
-        Query::Ping,
-        Duration::from_secs(5),
-    )
-    .await
-    .unwrap();
-    eventually("the ping after it seen", Duration::from_secs(10), || {
-        let n = seen.lock().unwrap().len();
-        async move { n > before }
-    })
-    .await;
-    let seen = seen.lock().unwrap().clone();
-    assert!(seen.len() >= 3, "{seen:?}");
-    assert!(
-        seen.iter()
-            .all(|(envelope, since)| *envelope == 1 && *since == 1),
-        "the old node saw only version-1 queries: {seen:?}"
-    );
+    // Two current nodes beside it speak version 3.
+    let nodes = [
+        net.node(&hub, "nouveau-976").await,
+        net.node(&hub, "recent-976").await,
+    ];
+    let mut current = Vec::new();
+    for name in ["nouveau-976", "recent-976"] {
+        let newer = NodeId::new(name).unwrap();
+        eventually(
+            "the new node's version known",
+            Duration::from_secs(10),
+            || {
+                let p = hub.live(&newer).map(|l| l.protocol());
+                async move { p == Some(3) }
+            },
+        )
+        .await;
+        current.push(hub.live(&newer).unwrap());
+    }
 
-    // A current node next to it speaks version 2.
-    let node = net.node(&hub, "nouveau-976").await;
-    let newer = NodeId::new("nouveau-976").unwrap();
-    eventually(
-        "the new node's version known",
-        Duration::from_secs(10),
-        || {
-            let p = hub.live(&newer).map(|l| l.protocol());
-            async move { p == Some(2) }
-        },
-    )
-    .await;
-    node.stop().await;
+    // One fan-out to all three: the current nodes share one signed body
+    // (the same query id comes back from both), the old node gets its own,
+    // addressed to it by name in version 2.
+    let before = seen.lock().unwrap().len();
+    let questions = [live.clone(), current[0].clone(), current[1].clone()]
+        .into_iter()
+        .map(|live| Question {
+            live,
+            query: Query::Ping,
+        })
+        .collect();
+    let asked =
+        passerelle_hub_core::federation::ask_all(key, questions, Duration::from_secs(5)).await;
+    let ids: Vec<_> = asked
+        .iter()
+        .map(|a| {
+            let a = a.as_ref().expect("every node answers");
+            assert!(matches!(a.body.outcome, Outcome::Answered(Answer::Pong)));
+            a.body.query_id.expect("the query id echoed")
+        })
+        .collect();
+    assert_eq!(ids[1], ids[2], "one signed body for the current nodes");
+    assert_ne!(ids[0], ids[1], "the old node's own body");
+    let seen = seen.lock().unwrap().clone();
+    assert!(seen.len() > before, "{seen:?}");
+    assert!(
+        seen.iter().all(|(envelope, audience, since)| *envelope == 2
+            && audience == "ancien-976"
+            && *since <= 2),
+        "the old node saw only version-2 queries addressed to it: {seen:?}"
+    );
+    for node in nodes {
+        node.stop().await;
+    }
     hub.stop().await;
 }

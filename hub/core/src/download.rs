@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use passerelle_link::{now, random16, stream, LinkError};
 use passerelle_protocol::{
-    envelope::{Outcome, QueryBody, SignedQuery, SignedReply},
+    envelope::{Audience, Outcome, QueryBody, SignedQuery, SignedReply},
     frame::MAX_CONTROL_FRAME,
     message::{Answer, Query, Refusal},
     sign::SigningKey,
@@ -125,7 +125,7 @@ pub async fn fetch(
         query_id,
         issued_at: now(),
         nonce: random16(),
-        audience: node.clone(),
+        audience: Audience::Node(node.clone()),
         query,
     };
     let signed = SignedQuery::sign_version(&body, key, live.protocol())?;

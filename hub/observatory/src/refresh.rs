@@ -21,7 +21,10 @@
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use passerelle_hub_core::{
-    federation::Federation, providers::Approvals, store::NodeRecord, HubError, Refusal,
+    federation::{Federation, Question},
+    providers::Approvals,
+    store::NodeRecord,
+    HubError, Refusal,
 };
 use passerelle_link::now;
 use passerelle_protocol::{
@@ -345,28 +348,37 @@ pub fn fold_with(
     }
 }
 
-/// Asks every question of a plan in parallel (the only IO of a refresh).
+/// Asks every question of a plan in parallel (the only IO of a refresh):
+/// one signed body per distinct question for the nodes that speak version
+/// 3, the replies' signatures checked in one batch
+/// ([`Federation::ask_all`]).
 async fn fan_out(fed: &Federation, asks: &[Ask]) -> Vec<Reply> {
-    let mut tasks = tokio::task::JoinSet::new();
+    let mut replies = Vec::with_capacity(asks.len());
+    let mut questions = Vec::with_capacity(asks.len());
+    let mut linked = Vec::with_capacity(asks.len());
     for ask in asks {
-        let (fed, ask) = (fed.clone(), ask.clone());
-        tasks.spawn(async move {
-            let outcome = match fed.live(&ask.node_id) {
-                None => Err(Absence::NotConnected),
-                Some(live) => fed
-                    .ask(&live, ask.query())
-                    .await
-                    .map(|a| (live.cert_der.clone(), a.body, a.signed))
-                    .map_err(|e| Absence::of(&e)),
-            };
-            Reply { ask, outcome }
-        });
-    }
-    let mut replies = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        if let Ok(r) = joined {
-            replies.push(r);
+        match fed.live(&ask.node_id) {
+            None => replies.push(Reply {
+                ask: ask.clone(),
+                outcome: Err(Absence::NotConnected),
+            }),
+            Some(live) => {
+                linked.push((ask.clone(), live.cert_der.clone()));
+                questions.push(Question {
+                    live,
+                    query: ask.query(),
+                });
+            }
         }
+    }
+    let results = fed.ask_all(questions).await;
+    for ((ask, cert_der), result) in linked.into_iter().zip(results) {
+        replies.push(Reply {
+            ask,
+            outcome: result
+                .map(|a| (cert_der, a.body, a.signed))
+                .map_err(|e| Absence::of(&e)),
+        });
     }
     replies
 }
