@@ -6,7 +6,10 @@
 //! for a whole fan-out.
 
 use std::{
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex,
+    },
     time::Duration,
 };
 
@@ -29,6 +32,7 @@ async fn old_node(
     root: std::path::PathBuf,
     hub: std::net::SocketAddr,
     seen: Seen,
+    forge: Arc<AtomicBool>,
 ) -> quinn::Endpoint {
     let dir = passerelle_node::paths::NodeDir::existing(&root).unwrap();
     let creds = passerelle_node::identity::Credentials::load(&dir).unwrap();
@@ -48,7 +52,7 @@ async fn old_node(
     let creds = Arc::new(creds);
     tokio::spawn(async move {
         while let Ok((mut send, mut recv)) = conn.accept_bi().await {
-            let (creds, seen) = (creds.clone(), seen.clone());
+            let (creds, seen, forge) = (creds.clone(), seen.clone(), forge.clone());
             tokio::spawn(async move {
                 let Ok(payload) = stream::read_frame(&mut recv, MAX_CONTROL_FRAME).await else {
                     return;
@@ -93,7 +97,17 @@ async fn old_node(
                     issued_at: passerelle_link::now(),
                     outcome,
                 };
-                let mut signed = SignedReply::sign(&reply, &creds.key).unwrap();
+                // When told to, it signs with a key of its own making.
+                let key = if forge.load(Ordering::Relaxed) {
+                    let doc = ring::signature::Ed25519KeyPair::generate_pkcs8(
+                        &ring::rand::SystemRandom::new(),
+                    )
+                    .unwrap();
+                    passerelle_protocol::sign::SigningKey::from_pkcs8(doc.as_ref()).unwrap()
+                } else {
+                    passerelle_protocol::sign::SigningKey::from_pkcs8(&creds.key_pkcs8).unwrap()
+                };
+                let mut signed = SignedReply::sign(&reply, &key).unwrap();
                 signed.version = 2;
                 let _ = stream::write_message(&mut send, &signed, MAX_CONTROL_FRAME).await;
             });
@@ -112,7 +126,8 @@ async fn the_hub_serves_a_node_one_minor_version_behind() {
     let hub = net.start_hub(None).await;
     let root = net.enroll(&hub, "ancien-976").await;
     let seen: Seen = Arc::default();
-    let _ep = old_node(root, hub.quic_addr, seen.clone()).await;
+    let forge = Arc::new(AtomicBool::new(false));
+    let _ep = old_node(root, hub.quic_addr, seen.clone(), forge.clone()).await;
     let id = NodeId::new("ancien-976").unwrap();
 
     // The status poll goes through, and the hub records the old version.
@@ -186,6 +201,30 @@ async fn the_hub_serves_a_node_one_minor_version_behind() {
         .collect();
     assert_eq!(ids[1], ids[2], "one signed body for the current nodes");
     assert_ne!(ids[0], ids[1], "the old node's own body");
+
+    // A forged reply among good ones: the batch fails, the replies are
+    // checked one by one, and only the forged one is refused.
+    forge.store(true, Ordering::Relaxed);
+    let questions = [live.clone(), current[0].clone(), current[1].clone()]
+        .into_iter()
+        .map(|live| Question {
+            live,
+            query: Query::Ping,
+        })
+        .collect();
+    let asked =
+        passerelle_hub_core::federation::ask_all(key, questions, Duration::from_secs(5)).await;
+    match &asked[0] {
+        Err(passerelle_hub::HubError::Node { node, why }) => {
+            assert_eq!(node, "ancien-976");
+            assert!(why.contains("signature does not verify"), "{why}");
+        }
+        other => panic!("the forged reply was taken: {other:?}"),
+    }
+    assert!(asked[1..].iter().all(|a| a
+        .as_ref()
+        .is_ok_and(|a| matches!(a.body.outcome, Outcome::Answered(Answer::Pong)))));
+
     let seen = seen.lock().unwrap().clone();
     assert!(seen.len() > before, "{seen:?}");
     assert!(
