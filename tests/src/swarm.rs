@@ -183,7 +183,14 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(1);
 impl Swarm {
     /// Starts every member against `target`.
     pub fn start(members: &[Arc<Member>], target: Arc<Target>) -> Self {
+        Self::start_spread(members, target, Duration::ZERO)
+    }
+
+    /// [`Swarm::start`], the members' first attempts spread evenly over
+    /// `spread`, as nodes that were not all started at the same instant.
+    pub fn start_spread(members: &[Arc<Member>], target: Arc<Target>, spread: Duration) -> Self {
         let (stop, rx) = watch::channel(false);
+        let n = members.len().max(1) as u32;
         let linked = Arc::new(AtomicUsize::new(0));
         let tasks = members
             .iter()
@@ -191,13 +198,13 @@ impl Swarm {
             .map(|(i, m)| {
                 let g = i / PER_ADDRESS;
                 let ip = Ipv4Addr::new(127, 1, (g / 250) as u8, (g % 250 + 1) as u8);
-                tokio::spawn(run(
-                    m.clone(),
-                    target.clone(),
-                    SocketAddr::from((ip, 0)),
-                    rx.clone(),
-                    linked.clone(),
-                ))
+                let delay = spread * (i as u32) / n;
+                let (m, target, rx, linked) =
+                    (m.clone(), target.clone(), rx.clone(), linked.clone());
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    run(m, target, SocketAddr::from((ip, 0)), rx, linked).await;
+                })
             })
             .collect();
         Self {
