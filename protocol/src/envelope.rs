@@ -380,6 +380,15 @@ mod tests {
         }
     }
 
+    /// What a node with id `me` checks queries signed by `hub` with.
+    fn check<'a>(hub: &'a PublicKey, me: &'a NodeId) -> QueryCheck<'a> {
+        QueryCheck {
+            hub_key: hub,
+            me,
+            window_secs: 300,
+        }
+    }
+
     fn linked(query: Query, nonce: u8) -> QueryBody {
         QueryBody {
             query_id: [nonce; 16],
@@ -408,11 +417,8 @@ mod tests {
         );
         let q = SignedQuery::sign(&linked(aggregate(), 1), &hub).unwrap();
         for me in [&a, &b] {
-            let check = QueryCheck {
-                hub_key: &hub.public(),
-                me,
-                window_secs: 300,
-            };
+            let hub_key = hub.public();
+            let check = check(&hub_key, me);
             let mut seen = NonceCache::new(8);
             let body = check.handle_query(&q, 1000, &mut seen).unwrap();
             assert_eq!(body.audience, Audience::Linked);
@@ -427,11 +433,8 @@ mod tests {
     fn a_personal_query_must_name_its_node() {
         let hub = key();
         let me = NodeId::new("caf-976").unwrap();
-        let check = QueryCheck {
-            hub_key: &hub.public(),
-            me: &me,
-            window_secs: 300,
-        };
+        let hub_key = hub.public();
+        let check = check(&hub_key, &me);
         let mut seen = NonceCache::new(8);
         let personal = [
             Query::Status,
@@ -474,11 +477,8 @@ mod tests {
     fn accepts_a_good_query_once() {
         let hub = key();
         let me = NodeId::new("caf-976").unwrap();
-        let check = QueryCheck {
-            hub_key: &hub.public(),
-            me: &me,
-            window_secs: 300,
-        };
+        let hub_key = hub.public();
+        let check = check(&hub_key, &me);
         let mut seen = NonceCache::new(100);
         let q = SignedQuery::sign(&body("caf-976", 1000, 1), &hub).unwrap();
         assert_eq!(
@@ -495,11 +495,8 @@ mod tests {
     fn refuses_each_kind_of_bad_query() {
         let hub = key();
         let me = NodeId::new("caf-976").unwrap();
-        let check = QueryCheck {
-            hub_key: &hub.public(),
-            me: &me,
-            window_secs: 300,
-        };
+        let hub_key = hub.public();
+        let check = check(&hub_key, &me);
         let mut seen = NonceCache::new(100);
 
         let mut tampered = SignedQuery::sign(&body("caf-976", 1000, 2), &hub).unwrap();

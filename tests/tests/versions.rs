@@ -182,15 +182,17 @@ async fn the_hub_serves_a_node_one_minor_version_behind() {
     // (the same query id comes back from both), the old node gets its own,
     // addressed to it by name in version 2.
     let before = seen.lock().unwrap().len();
-    let questions = [live.clone(), current[0].clone(), current[1].clone()]
-        .into_iter()
-        .map(|live| Question {
-            live,
-            query: Query::Ping,
-        })
-        .collect();
-    let asked =
-        passerelle_hub_core::federation::ask_all(key, questions, Duration::from_secs(5)).await;
+    let ping_all = || {
+        let questions = [live.clone(), current[0].clone(), current[1].clone()]
+            .into_iter()
+            .map(|live| Question {
+                live,
+                query: Query::Ping,
+            })
+            .collect();
+        passerelle_hub_core::federation::ask_all(key, questions, Duration::from_secs(5))
+    };
+    let asked = ping_all().await;
     let ids: Vec<_> = asked
         .iter()
         .map(|a| {
@@ -205,15 +207,7 @@ async fn the_hub_serves_a_node_one_minor_version_behind() {
     // A forged reply among good ones: the batch fails, the replies are
     // checked one by one, and only the forged one is refused.
     forge.store(true, Ordering::Relaxed);
-    let questions = [live.clone(), current[0].clone(), current[1].clone()]
-        .into_iter()
-        .map(|live| Question {
-            live,
-            query: Query::Ping,
-        })
-        .collect();
-    let asked =
-        passerelle_hub_core::federation::ask_all(key, questions, Duration::from_secs(5)).await;
+    let asked = ping_all().await;
     match &asked[0] {
         Err(passerelle_hub::HubError::Node { node, why }) => {
             assert_eq!(node, "ancien-976");

@@ -5,20 +5,16 @@
 //! the node's certificate certifies and name the node and the query; the
 //! signed reply is kept whole, as provenance.
 //!
-//! A fan-out ([`ask_all`]) signs one body per distinct question for every
-//! node that speaks version 3 (addressed to "the node on whose link it
-//! arrives", see `passerelle_protocol::envelope`), one per node for older
-//! ones, and checks the replies' signatures together in one batch.
+//! A fan-out ([`ask_all`], in `crate::fanout`) signs one body per distinct
+//! question for every node that speaks version 3, and checks the replies'
+//! signatures together in one batch.
 
 use std::{sync::Arc, time::Duration};
 
 use passerelle_link::{now, random16, stream, LinkError};
 use passerelle_protocol::{
     audit::HubHead,
-    codec,
-    envelope::{
-        Audience, Outcome, QueryBody, QueryId, ReplyBody, SignedQuery, SignedReply, LINKED_SINCE,
-    },
+    envelope::{Audience, Outcome, QueryBody, QueryId, ReplyBody, SignedQuery, SignedReply},
     frame::MAX_CONTROL_FRAME,
     hex,
     ids::NodeId,
@@ -37,6 +33,7 @@ use crate::{
 };
 
 pub use crate::download::{fetch, Incoming, TransferError};
+pub use crate::fanout::{ask_all, Question};
 
 /// A verified reply and the signed bytes it came in.
 #[derive(Debug, Clone)]
@@ -61,7 +58,7 @@ pub(crate) fn spoken_by(live: &Live, query: &Query) -> Result<(), HubError> {
 
 /// Signs a query, with a fresh id and nonce and the hub's clock, for
 /// `audience` in `version`; returns it with its id.
-fn sign_for(
+pub(crate) fn sign_for(
     key: &SigningKey,
     audience: Audience,
     query: Query,
@@ -100,11 +97,7 @@ pub async fn ask(
     async {
         let started = std::time::Instant::now();
         let asked = send(live, &signed, Some(query_id), timeout).await;
-        let result = match &asked {
-            Ok(a) if matches!(a.body.outcome, Outcome::Answered(_)) => "answered",
-            Ok(_) => "refused",
-            Err(_) => "failed",
-        };
+        let result = result_label(&asked);
         crate::metrics::global().query(kind, result, started.elapsed().as_secs_f64());
         match &asked {
             Ok(a) => match &a.body.outcome {
@@ -119,6 +112,16 @@ pub async fn ask(
     }
     .instrument(span)
     .await
+}
+
+/// How an exchange ended, for the metrics and the logs: `answered`,
+/// `refused` (by the node, in a signed reply) or `failed`.
+pub(crate) fn result_label(asked: &Result<Asked, HubError>) -> &'static str {
+    match asked {
+        Ok(a) if matches!(a.body.outcome, Outcome::Answered(_)) => "answered",
+        Ok(_) => "refused",
+        Err(_) => "failed",
+    }
 }
 
 /// Sends an already signed query and verifies the reply. `expect` is the
@@ -146,179 +149,6 @@ pub async fn send(
         body,
         signed: reply,
     })
-}
-
-/// One question of a fan-out: a node's link and what to ask it.
-#[derive(Debug, Clone)]
-pub struct Question {
-    /// The node's live connection.
-    pub live: Live,
-    /// What to ask.
-    pub query: Query,
-}
-
-/// How many replies are worth checking in one batch on a blocking thread
-/// rather than on the runtime's.
-const BLOCKING_BATCH: usize = 32;
-
-/// Asks many nodes at once and returns one result per question, in order.
-///
-/// For the nodes that speak version 3, the hub signs one body per distinct
-/// question, link-addressed, instead of one per node; older nodes, and
-/// questions about one node's holdings, get their own. The replies'
-/// signatures are checked together ([`passerelle_protocol::sign::verify_batch`]),
-/// one by one only when the batch fails, to find which; each reply must
-/// then name its node and echo its query's id, as with [`ask`]. One log
-/// line sums the fan-out up; refusals and failures get one each.
-pub async fn ask_all(
-    key: &SigningKey,
-    questions: Vec<Question>,
-    timeout: Duration,
-) -> Vec<Result<Asked, HubError>> {
-    let started = std::time::Instant::now();
-    let n = questions.len();
-    let mut results: Vec<Option<Result<Asked, HubError>>> = (0..n).map(|_| None).collect();
-    // One signed body per distinct link-addressed question.
-    let mut shared: std::collections::HashMap<Vec<u8>, (Arc<SignedQuery>, QueryId)> =
-        std::collections::HashMap::new();
-    let mut signatures = 0usize;
-    let mut tasks = tokio::task::JoinSet::new();
-    for (i, Question { live, query }) in questions.into_iter().enumerate() {
-        if let Err(e) = spoken_by(&live, &query) {
-            results[i] = Some(Err(e));
-            continue;
-        }
-        let kind = query.kind();
-        let linked = live.protocol() >= LINKED_SINCE && query.may_fan_out();
-        let signed = if linked {
-            let wire = codec::encode(&query).map_err(HubError::from);
-            match wire {
-                Ok(wire) => match shared.get(&wire) {
-                    Some(s) => Ok(s.clone()),
-                    None => sign_for(
-                        key,
-                        Audience::Linked,
-                        query,
-                        LINKED_SINCE.max(live.protocol()),
-                    )
-                    .map(|(s, query_id)| {
-                        signatures += 1;
-                        let s = (Arc::new(s), query_id);
-                        shared.insert(wire, s.clone());
-                        s
-                    }),
-                },
-                Err(e) => Err(e),
-            }
-        } else {
-            signatures += 1;
-            let node = Audience::Node(live.identity.node_id.clone());
-            sign_for(key, node, query, live.protocol()).map(|(s, id)| (Arc::new(s), id))
-        };
-        let (signed, query_id) = match signed {
-            Ok(s) => s,
-            Err(e) => {
-                results[i] = Some(Err(e));
-                continue;
-            }
-        };
-        tasks.spawn(async move {
-            let asked = std::time::Instant::now();
-            let reply: Result<SignedReply, HubError> =
-                stream::exchange(&live.conn, &*signed, MAX_CONTROL_FRAME, timeout)
-                    .await
-                    .map_err(|e| exchange_failed(&live, e));
-            (i, live, kind, query_id, reply, asked.elapsed())
-        });
-    }
-    let mut received = Vec::with_capacity(n);
-    while let Some(joined) = tasks.join_next().await {
-        if let Ok(r) = joined {
-            received.push(r);
-        }
-    }
-    // Every signature in one batch.
-    let items: Vec<(passerelle_protocol::sign::PublicKey, SignedReply)> = received
-        .iter()
-        .filter_map(|(_, live, _, _, reply, _)| {
-            reply
-                .as_ref()
-                .ok()
-                .map(|r| (live.identity.public_key, r.clone()))
-        })
-        .collect();
-    let check = move || {
-        let refs: Vec<(&passerelle_protocol::sign::PublicKey, &[u8], &[u8])> = items
-            .iter()
-            .map(|(k, r)| (k, r.body.as_slice(), r.signature.as_slice()))
-            .collect();
-        passerelle_protocol::sign::verify_batch(&refs).is_ok()
-    };
-    let batch_ok = if received.len() >= BLOCKING_BATCH {
-        tokio::task::spawn_blocking(check).await.unwrap_or(false)
-    } else {
-        check()
-    };
-    let (mut answered, mut refused, mut failed) = (0usize, 0usize, 0usize);
-    for (i, live, kind, query_id, reply, elapsed) in received {
-        let node = &live.identity.node_id;
-        let asked = reply.and_then(|reply| {
-            let body = if batch_ok {
-                reply.open_verified(node, Some(&query_id))
-            } else {
-                reply.verify(&live.identity.public_key, node, Some(&query_id))
-            };
-            body.map(|body| Asked {
-                body,
-                signed: reply,
-            })
-            .map_err(|e| HubError::Node {
-                node: node.to_string(),
-                why: e.to_string(),
-            })
-        });
-        let result = match &asked {
-            Ok(a) => match &a.body.outcome {
-                Outcome::Answered(_) => {
-                    answered += 1;
-                    "answered"
-                }
-                Outcome::Refused(r) => {
-                    refused += 1;
-                    warn!(%node, query_id = %hex::encode(&query_id), kind, refusal = r.kind(), reason = %r, "query refused by node");
-                    "refused"
-                }
-            },
-            Err(error) => {
-                failed += 1;
-                warn!(%node, query_id = %hex::encode(&query_id), kind, %error, "query failed");
-                "failed"
-            }
-        };
-        crate::metrics::global().query(kind, result, elapsed.as_secs_f64());
-        results[i] = Some(asked);
-    }
-    info!(
-        asked = n,
-        answered,
-        refused,
-        failed,
-        signatures,
-        batch_verified = batch_ok,
-        ms = started.elapsed().as_millis() as u64,
-        "fan-out done"
-    );
-    results
-        .into_iter()
-        .map(|r| {
-            r.unwrap_or_else(|| {
-                Err(HubError::Node {
-                    node: String::new(),
-                    why: "the exchange task ended without a result".into(),
-                })
-            })
-        })
-        .collect()
 }
 
 /// Why an exchange with a node failed, typed: no reply in time, a link

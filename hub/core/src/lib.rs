@@ -36,6 +36,7 @@ pub mod actors;
 pub mod contest;
 pub mod download;
 pub mod error;
+pub mod fanout;
 pub mod federation;
 pub mod french;
 pub mod init;

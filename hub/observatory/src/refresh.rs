@@ -355,7 +355,7 @@ pub fn fold_with(
 async fn fan_out(fed: &Federation, asks: &[Ask]) -> Vec<Reply> {
     let mut replies = Vec::with_capacity(asks.len());
     let mut questions = Vec::with_capacity(asks.len());
-    let mut linked = Vec::with_capacity(asks.len());
+    let mut sent = Vec::with_capacity(asks.len());
     for ask in asks {
         match fed.live(&ask.node_id) {
             None => replies.push(Reply {
@@ -363,7 +363,7 @@ async fn fan_out(fed: &Federation, asks: &[Ask]) -> Vec<Reply> {
                 outcome: Err(Absence::NotConnected),
             }),
             Some(live) => {
-                linked.push((ask.clone(), live.cert_der.clone()));
+                sent.push((ask.clone(), live.cert_der.clone()));
                 questions.push(Question {
                     live,
                     query: ask.query(),
@@ -372,7 +372,7 @@ async fn fan_out(fed: &Federation, asks: &[Ask]) -> Vec<Reply> {
         }
     }
     let results = fed.ask_all(questions).await;
-    for ((ask, cert_der), result) in linked.into_iter().zip(results) {
+    for ((ask, cert_der), result) in sent.into_iter().zip(results) {
         replies.push(Reply {
             ask,
             outcome: result
