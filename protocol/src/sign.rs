@@ -109,8 +109,8 @@ impl PublicKey {
 /// checks each stored answer alone, then names that node's answer.
 ///
 /// # Errors
-/// [`SignError::BadSignature`] when at least one does not verify,
-/// [`SignError::BadPublicKey`] when a key is not a curve point.
+/// [`SignError::BadSignature`] when at least one does not verify (a key
+/// that is not a curve point verifies nothing).
 #[cfg(feature = "batch")]
 pub fn verify_batch(items: &[(&PublicKey, &[u8], &[u8])]) -> Result<(), SignError> {
     let mut keys = Vec::with_capacity(items.len());
@@ -118,8 +118,7 @@ pub fn verify_batch(items: &[(&PublicKey, &[u8], &[u8])]) -> Result<(), SignErro
     let mut messages = Vec::with_capacity(items.len());
     for (key, message, signature) in items {
         keys.push(
-            ed25519_dalek::VerifyingKey::from_bytes(&key.0)
-                .map_err(|_| SignError::BadPublicKey(PUBLIC_KEY_LEN))?,
+            ed25519_dalek::VerifyingKey::from_bytes(&key.0).map_err(|_| SignError::BadSignature)?,
         );
         signatures.push(
             ed25519_dalek::Signature::from_slice(signature).map_err(|_| SignError::BadSignature)?,
