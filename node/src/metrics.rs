@@ -61,6 +61,7 @@ pub fn render(shared: &Shared) -> String {
     );
     register_debris(&mut r, shared);
     register_holdings(&mut r, shared);
+    register_answers(&mut r, shared);
     let mut out = String::new();
     // Writing to a String cannot fail.
     let _ = prometheus_text::encode(&mut out, &r);
@@ -105,6 +106,27 @@ fn register_link(r: &mut Registry, shared: &Shared) {
                 .not_after
                 .saturating_sub(passerelle_link::now()),
         ),
+    );
+}
+
+/// Aggregate answers given again from those kept while their data is in
+/// force, and answers computed.
+fn register_answers(r: &mut Registry, shared: &Shared) {
+    let tally = shared.answers.tally();
+    r.register(
+        "passerelle_node_answers_reused",
+        "Aggregate answers given again, unchanged data, since start.",
+        ConstCounter::new(tally.hits),
+    );
+    r.register(
+        "passerelle_node_answers_computed",
+        "Aggregate answers computed (disclosure control run) since start.",
+        ConstCounter::new(tally.misses),
+    );
+    r.register(
+        "passerelle_node_answers_kept",
+        "Aggregate answers kept now.",
+        ConstGauge::new(u64::try_from(tally.kept).unwrap_or(u64::MAX)),
     );
 }
 

@@ -8,7 +8,8 @@
 //! library's answer path (`passerelle_node::answer::handle_payload`:
 //! version, signature, audience, clock window, replay, policy, then
 //! `data::aggregate::answer` with disclosure control) from one small
-//! in-memory cube, and signs each reply with its key. It reconnects the way
+//! in-memory cube, keeping its answers while the data is unchanged as a
+//! node does (`data::answers`), and signs each reply with its key. It reconnects the way
 //! a node does: liveness watch (three silent keep-alive intervals),
 //! exponential backoff with full jitter.
 //!
@@ -37,7 +38,7 @@ use passerelle_link::{
 };
 use passerelle_node::{
     answer::{self, DataSource, SelfDescription},
-    data::cube::Cube,
+    data::{answers::Answers, cube::Cube},
 };
 use passerelle_protocol::{
     aggregate::{AggregateAnswer, AggregateQuery},
@@ -65,6 +66,8 @@ pub struct Member {
     pub key_pkcs8: Vec<u8>,
     /// Its certificate (DER).
     pub cert_der: Vec<u8>,
+    /// The answers it keeps while its data is unchanged, as a node does.
+    pub answers: Answers,
 }
 
 /// The enrolled members, shared with their tasks.
@@ -115,6 +118,7 @@ pub fn enroll(root: &Path, n: usize) -> anyhow::Result<(Members, Vec<Vec<u8>>)> 
             key: SigningKey::from_pkcs8(&key_pkcs8).map_err(|e| anyhow::anyhow!("{e}"))?,
             key_pkcs8,
             cert_der,
+            answers: Answers::default(),
         }));
     }
     hub.store.flush()?;
@@ -148,9 +152,19 @@ impl Data {
     }
 }
 
-impl DataSource for Data {
+/// One member's view of the shared cube: answers kept per member, keyed by
+/// the query alone (the cube never changes).
+struct MemberData<'a> {
+    data: &'a Data,
+    answers: &'a Answers,
+}
+
+impl DataSource for MemberData<'_> {
     fn aggregate(&self, q: &AggregateQuery) -> Result<AggregateAnswer, Refusal> {
-        passerelle_node::data::aggregate::answer(q, &self.datasets, &self.policy, &self.cubes, None)
+        let d = self.data;
+        self.answers.answer(q, b"", || {
+            passerelle_node::data::aggregate::answer(q, &d.datasets, &d.policy, &d.cubes, None)
+        })
     }
 }
 
@@ -345,7 +359,11 @@ async fn answer_stream(
         };
         let me = describe(&m);
         let mut seen = seen.lock().expect("nonce cache lock");
-        answer::handle_payload(&payload, &check, &me, &t.data, now(), &mut seen).0
+        let data = MemberData {
+            data: &t.data,
+            answers: &m.answers,
+        };
+        answer::handle_payload(&payload, &check, &me, &data, now(), &mut seen).0
     };
     if let Ok(signed) = SignedReply::sign(&reply, &m.key) {
         let _ = stream::write_message(&mut send, &signed, MAX_CONTROL_FRAME).await;

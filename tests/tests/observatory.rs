@@ -369,3 +369,103 @@ async fn a_batch_needing_validation_is_not_answered_until_someone_else_validates
     a.stop().await;
     hub.stop().await;
 }
+
+/// A node gives a kept answer again only while the data it came from is in
+/// force: an import changes the answer at once, a rollback brings the first
+/// one back, and each answer equals the rows in force.
+#[tokio::test]
+async fn a_kept_answer_is_given_again_only_while_its_data_is_in_force() {
+    let net = Net::new();
+    let hub = net.start_hub(None).await;
+    let first = rows(4, &PERIODS);
+    let a = net
+        .data_node(&hub, "asso-a", Some(&rows_csv(&first)), false)
+        .await;
+    let live = hub.live(&NodeId::new("asso-a").unwrap()).unwrap();
+    let ask = || async {
+        let q = Query::Aggregate(AggregateQuery {
+            dataset: "personnes_recues".into(),
+            measure: Measure::Count,
+            periods: vec![],
+            by: None,
+        });
+        let r = passerelle_hub_core::federation::ask(&live, &hub.ctx().hub.key, q, T)
+            .await
+            .unwrap();
+        match r.body.outcome {
+            Outcome::Answered(Answer::Aggregate(a)) => a,
+            other => panic!("{other:?}"),
+        }
+    };
+    // The department's total per period, released, against the rows.
+    let totals = |a: &passerelle_protocol::aggregate::AggregateAnswer| {
+        let mut t: Vec<(String, f64)> = a
+            .cells
+            .iter()
+            .filter(|c| c.level == Level::Department)
+            .map(|c| match c.value {
+                CellValue::Released(v) => (c.period.to_string(), v),
+                CellValue::Suppressed(s) => panic!("department withheld: {s:?}"),
+            })
+            .collect();
+        t.sort_by(|x, y| x.0.cmp(&y.0));
+        t
+    };
+    let expect = |rows: &[(String, String, &'static str)]| {
+        PERIODS
+            .iter()
+            .map(|p| {
+                (
+                    p.to_string(),
+                    rows.iter().filter(|r| r.1 == *p).count() as f64,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let tally = || a.shared().answers().tally();
+
+    let one = ask().await;
+    assert_eq!(totals(&one), expect(&first));
+    assert_eq!((tally().hits, tally().misses), (0, 1));
+    let again = ask().await;
+    assert_eq!(again, one);
+    assert_eq!((tally().hits, tally().misses), (1, 1));
+
+    // A new batch for both periods: in force at once, answered from it.
+    use passerelle_node::admin::{request, Request};
+    let dir = net.node_dir("asso-a");
+    let second = rows(9, &PERIODS);
+    assert_ne!(expect(&second), expect(&first));
+    let file = dir.join("second.csv");
+    std::fs::write(&file, rows_csv(&second)).unwrap();
+    let import = Request::Import {
+        dataset: "personnes_recues".into(),
+        path: file,
+        by: "agent-a".into(),
+    };
+    request(&dir, import, &mut |_| {}).await.unwrap();
+    let after = ask().await;
+    assert_eq!(totals(&after), expect(&second));
+    assert_eq!(tally().misses, 2);
+
+    // Withdrawn: the first batch is in force again, and so its answer.
+    let rollback = Request::Rollback {
+        dataset: "personnes_recues".into(),
+        by: "agent-a".into(),
+    };
+    request(&dir, rollback, &mut |_| {}).await.unwrap();
+    let back = ask().await;
+    assert_eq!(totals(&back), expect(&first));
+    assert_eq!(back, one);
+
+    let metrics = passerelle_node::metrics::render(a.shared());
+    assert!(
+        metrics.contains(&format!(
+            "passerelle_node_answers_reused_total {}",
+            tally().hits
+        )) && metrics.contains("passerelle_node_answers_computed_total"),
+        "{metrics}"
+    );
+    a.stop().await;
+    hub.stop().await;
+}

@@ -10,7 +10,9 @@
 //! - [`import`]: reading and validating a CSV file into a cube (pure over a
 //!   reader).
 //! - [`aggregate`]: an aggregate answer with disclosure control (pure).
+//! - [`answers`]: answers kept while the data they come from is in force.
 
 pub mod aggregate;
+pub mod answers;
 pub mod cube;
 pub mod import;

@@ -23,7 +23,6 @@ use passerelle_protocol::{
     message::{Answer, Refusal},
     replay::NonceCache,
     sign::PublicKey,
-    vault::{DocSummary, Pseudonym, Requester},
 };
 use serde::{Deserialize, Serialize};
 use tokio::{sync::watch, task::JoinHandle};
@@ -40,6 +39,7 @@ use crate::{
 };
 
 mod renewal;
+mod source;
 mod stream_query;
 
 pub use renewal::renewal_due;
@@ -80,6 +80,8 @@ pub struct Shared {
     conns: Mutex<Vec<Option<quinn::Connection>>>,
     /// Debris of interrupted deposits removed since start.
     pub(crate) debris: passerelle_link::debris::Tally,
+    /// Recent aggregate answers, for as long as their data is in force.
+    pub(crate) answers: crate::data::answers::Answers,
 }
 
 impl Shared {
@@ -141,6 +143,11 @@ impl Shared {
         &self.store
     }
 
+    /// Aggregate answers kept while their data is in force.
+    pub fn answers(&self) -> &crate::data::answers::Answers {
+        &self.answers
+    }
+
     /// The configuration in force.
     pub fn config(&self) -> &NodeConfig {
         &self.config
@@ -153,131 +160,6 @@ impl Shared {
             datasets: self.store.datasets().unwrap_or_default(),
             cert_not_after: creds.identity.not_after,
             directory: self.config.directory.clone(),
-        }
-    }
-}
-
-impl answer::DataSource for Shared {
-    fn aggregate(
-        &self,
-        q: &passerelle_protocol::aggregate::AggregateQuery,
-    ) -> Result<passerelle_protocol::aggregate::AggregateAnswer, Refusal> {
-        let (cubes, as_of) = self
-            .store
-            .active_cubes(&q.dataset)
-            .map_err(|e| Refusal::Unavailable(e.to_string()))?;
-        crate::data::aggregate::answer(q, &self.config.datasets, &self.config.policy, &cubes, as_of)
-    }
-
-    fn documents(
-        &self,
-        hub: &PublicKey,
-        person: &Pseudonym,
-        requester: &Requester,
-        now: u64,
-    ) -> Result<Vec<DocSummary>, Refusal> {
-        let creds = self.creds();
-        self.gate(hub, now, &creds.identity.node_id)
-            .list(person, requester)
-    }
-
-    fn fetch(
-        &self,
-        hub: &PublicKey,
-        person: &Pseudonym,
-        document: &str,
-        requester: &Requester,
-        now: u64,
-    ) -> Result<DocSummary, Refusal> {
-        let creds = self.creds();
-        self.gate(hub, now, &creds.identity.node_id)
-            .fetch(person, document, requester)
-            .map(|d| d.summary())
-    }
-
-    fn forget(&self, person: &Pseudonym, now: u64) -> Result<(), Refusal> {
-        self.store
-            .forget_link(person, now)
-            .map_err(|e| Refusal::Unavailable(e.to_string()))
-    }
-
-    fn revoke(&self, ids: &[String], now: u64) -> Result<(), Refusal> {
-        self.store
-            .revoke_consents(ids, now)
-            .map_err(|e| Refusal::Unavailable(e.to_string()))
-    }
-
-    fn audit_head(
-        &self,
-        at: Option<u64>,
-    ) -> Result<passerelle_protocol::audit::HeadCheck, Refusal> {
-        self.store
-            .audit_head(at)
-            .map_err(|e| Refusal::Unavailable(e.to_string()))
-    }
-
-    fn hub_head(
-        &self,
-        head: &passerelle_protocol::audit::HubHead,
-        now: u64,
-    ) -> Result<Option<u64>, Refusal> {
-        self.store
-            .note_hub_head(head, now)
-            .map_err(|e| Refusal::Unavailable(e.to_string()))
-    }
-
-    fn deposits_since(
-        &self,
-        after: u64,
-        now: u64,
-    ) -> Result<(Vec<passerelle_protocol::message::Deposit>, u64), Refusal> {
-        self.store
-            .deposits_since(after, now)
-            .map_err(|e| Refusal::Unavailable(e.to_string()))
-    }
-
-    fn trust(&self, cas: &[Vec<u8>], now: u64) -> Result<(), Refusal> {
-        if cas.is_empty()
-            || cas
-                .iter()
-                .any(|c| passerelle_certs::Ca::check_certificate(c).is_err())
-        {
-            return Err(Refusal::Malformed(
-                "trusted CA list empty or not certificates".into(),
-            ));
-        }
-        let current = self.creds();
-        if current.cas != cas {
-            let dir = crate::paths::NodeDir::existing(&self.root)
-                .map_err(|e| Refusal::Unavailable(e.to_string()))?;
-            Credentials::write_cas(&dir, cas)
-                .and_then(|()| Credentials::load(&dir))
-                .map(|c| self.set_creds(c))
-                .map_err(|e| Refusal::Unavailable(e.to_string()))?;
-            info!(
-                cas = cas.len(),
-                "trusted CA certificates updated by the hub"
-            );
-        }
-        if renewal_due(&self.creds(), self.config.link.renew_before.as_secs(), now) {
-            self.renew_now.notify_one();
-        }
-        Ok(())
-    }
-}
-
-impl Shared {
-    fn gate<'a>(
-        &'a self,
-        hub: &'a PublicKey,
-        now: u64,
-        me: &'a passerelle_protocol::ids::NodeId,
-    ) -> crate::vault::Gate<'a> {
-        crate::vault::Gate {
-            store: &self.store,
-            hub,
-            me,
-            now,
         }
     }
 }
@@ -423,6 +305,7 @@ pub async fn start(root: &Path) -> Result<NodeHandle, NodeError> {
         link: Mutex::new(LinkState::default()),
         conns: Mutex::new(vec![None; links]),
         debris: Default::default(),
+        answers: Default::default(),
     });
     // Nothing is being written yet: every partial or orphan file is debris.
     if let Err(error) = crate::debris::collect(

@@ -153,6 +153,34 @@ pub struct BatchState {
     pub note: Option<BatchNote>,
 }
 
+/// The batches in force for one dataset: each batch's id, the periods for
+/// which it is in force and its record as stored. A batch's cube is written
+/// once, with its record, so two equal sets stand for the same cubes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InForce {
+    batches: Vec<(u64, Vec<Period>, Option<Vec<u8>>)>,
+}
+
+impl InForce {
+    /// The set as bytes, for keying what was computed from it.
+    pub fn fingerprint(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (id, periods, meta) in &self.batches {
+            out.extend_from_slice(&id.to_be_bytes());
+            out.extend_from_slice(&(periods.len() as u32).to_be_bytes());
+            for p in periods {
+                let p = p.to_string();
+                out.extend_from_slice(&(p.len() as u32).to_be_bytes());
+                out.extend_from_slice(p.as_bytes());
+            }
+            let meta = meta.as_deref().unwrap_or_default();
+            out.extend_from_slice(&(meta.len() as u32).to_be_bytes());
+            out.extend_from_slice(meta);
+        }
+        out
+    }
+}
+
 fn active_key(dataset: &str, period: &Period) -> Vec<u8> {
     let mut k = dataset.as_bytes().to_vec();
     k.push(0);
@@ -380,6 +408,16 @@ impl Store {
     /// # Errors
     /// On a store failure or a corrupt record.
     pub fn active_cubes(&self, dataset: &str) -> Result<(Vec<Cube>, Option<UnixTime>), NodeError> {
+        self.cubes_of(&self.in_force(dataset)?)
+    }
+
+    /// The batches in force for a dataset, read without their cubes: what
+    /// an answer about the dataset depends on, so that a kept answer is
+    /// used again only while this is unchanged.
+    ///
+    /// # Errors
+    /// On a store failure or a corrupt record.
+    pub fn in_force(&self, dataset: &str) -> Result<InForce, NodeError> {
         let active = self.db()?.open_tree(ACTIVE)?;
         let mut prefix = dataset.as_bytes().to_vec();
         prefix.push(0);
@@ -394,17 +432,32 @@ impl Store {
                 .ok_or_else(corrupt)?;
             by_batch.entry(id).or_default().push(period);
         }
-        let (cubes_tree, batches) = (self.db()?.open_tree(CUBES)?, self.db()?.open_tree(BATCHES)?);
+        let batches = self.db()?.open_tree(BATCHES)?;
+        let mut set = InForce::default();
+        for (id, periods) in by_batch {
+            let meta = batches.get(id.to_be_bytes())?.map(|m| m.to_vec());
+            set.batches.push((id, periods, meta));
+        }
+        Ok(set)
+    }
+
+    /// The cubes of the batches in `set`, each restricted to the periods
+    /// for which it is in force, and the newest import time among them.
+    ///
+    /// # Errors
+    /// On a store failure or a corrupt record.
+    pub fn cubes_of(&self, set: &InForce) -> Result<(Vec<Cube>, Option<UnixTime>), NodeError> {
+        let cubes_tree = self.db()?.open_tree(CUBES)?;
         let mut cubes = Vec::new();
         let mut newest = None;
-        for (id, periods) in by_batch {
+        for (id, periods, meta) in &set.batches {
             let Some(bytes) = cubes_tree.get(id.to_be_bytes())? else {
                 continue;
             };
             let mut cube: Cube = codec::decode(&bytes)?;
             cube.cells.retain(|(k, _)| periods.contains(&k.period));
-            if let Some(meta) = batches.get(id.to_be_bytes())? {
-                let meta: BatchMeta = codec::decode(&meta)?;
+            if let Some(meta) = meta {
+                let meta: BatchMeta = codec::decode(meta)?;
                 newest = newest.max(Some(meta.imported_at));
             }
             cubes.push(cube);
