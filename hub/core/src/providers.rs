@@ -182,7 +182,9 @@ pub fn note_claims(
     let space = claims(store);
     let known = space.scan_prefix(&key(node, ""))?.count();
     let mut room = MAX_CLAIMS_PER_NODE.saturating_sub(known);
-    let approvals = approvals(store)?;
+    // Read for new claims only, one key each: every status answer of every
+    // node comes here, and reading all decisions cost O(nodes) each time.
+    let decided = decisions(store);
     let mut new = Vec::new();
     for dataset in reported {
         if !valid_dataset(dataset) {
@@ -201,7 +203,7 @@ pub fn note_claims(
             continue;
         }
         room -= 1;
-        match approvals.decision(node, dataset) {
+        match decided.get(&key(node, dataset))?.map(|a| a.decision) {
             Some(Decision::Allowed) => {
                 info!(%node, %dataset, "node claims a dataset it is allowed to provide")
             }

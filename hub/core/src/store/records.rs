@@ -8,6 +8,19 @@ use serde::{Deserialize, Serialize};
 use super::{get, Store};
 use crate::HubError;
 
+/// The certificates issued to each node: `node \0 serial`, no value.
+const SERIALS_BY_NODE: &str = "serials_by_node";
+/// Set in [`SERIALS_BY_NODE`] once every certificate is indexed (node ids
+/// are ASCII, so no entry starts with this byte).
+const INDEX_BUILT: &[u8] = b"\xffbuilt";
+
+fn by_node_key(node: &NodeId, serial: &str) -> Vec<u8> {
+    let mut k = node.as_str().as_bytes().to_vec();
+    k.push(0);
+    k.extend_from_slice(serial.as_bytes());
+    k
+}
+
 /// What the hub knows of an enrolled node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeRecord {
@@ -159,6 +172,8 @@ impl Store {
         let _w = self.writing()?;
         self.tree("serials")?
             .insert(serial.as_bytes(), codec::encode(record)?)?;
+        self.tree(SERIALS_BY_NODE)?
+            .insert(by_node_key(&record.node_id, serial), &[][..])?;
         self.db.flush()?;
         Ok(())
     }
@@ -184,14 +199,7 @@ impl Store {
             return Ok(None);
         };
         let _w = self.writing()?;
-        for kv in self.tree("serials")?.iter() {
-            let (k, v) = kv?;
-            let mut rec: SerialRecord = codec::decode(&v)?;
-            if &rec.node_id == id && rec.revoked_at.is_none() {
-                rec.revoked_at = Some(at);
-                self.tree("serials")?.insert(k, codec::encode(&rec)?)?;
-            }
-        }
+        self.revoke_serials(id, None, at)?;
         self.db.flush()?;
         Ok(Some(node))
     }
@@ -208,16 +216,55 @@ impl Store {
         at: UnixTime,
     ) -> Result<(), HubError> {
         let _w = self.writing()?;
-        for kv in self.tree("serials")?.iter() {
-            let (k, v) = kv?;
+        // Called at every connection: nothing to write, nothing to flush.
+        if self.revoke_serials(node, Some(keep), at)? > 0 {
+            self.db.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Marks revoked every certificate of `node` not yet revoked, but
+    /// `keep`; returns how many. Reads only the node's own certificates
+    /// (through [`SERIALS_BY_NODE`]), so that it costs the same with ten
+    /// nodes or ten thousand. The caller holds the write guard and
+    /// flushes.
+    fn revoke_serials(
+        &self,
+        node: &NodeId,
+        keep: Option<&str>,
+        at: UnixTime,
+    ) -> Result<usize, HubError> {
+        let (serials, index) = (self.tree("serials")?, self.tree(SERIALS_BY_NODE)?);
+        if index.get(INDEX_BUILT)?.is_none() {
+            // A store written before the index: built once, from every
+            // certificate issued.
+            for kv in serials.iter() {
+                let (k, v) = kv?;
+                let rec: SerialRecord = codec::decode(&v)?;
+                let serial = String::from_utf8_lossy(&k);
+                index.insert(by_node_key(&rec.node_id, &serial), &[][..])?;
+            }
+            index.insert(INDEX_BUILT, &[][..])?;
+        }
+        let prefix = by_node_key(node, "");
+        let mut revoked = 0;
+        for k in index.scan_prefix(&prefix).keys() {
+            let k = k?;
+            let serial = &k[prefix.len()..];
+            if keep.is_some_and(|keep| keep.as_bytes() == serial) {
+                continue;
+            }
+            let Some(v) = serials.get(serial)? else {
+                continue;
+            };
             let mut rec: SerialRecord = codec::decode(&v)?;
-            if &rec.node_id == node && rec.revoked_at.is_none() && k.as_ref() != keep.as_bytes() {
+            if &rec.node_id == node && rec.revoked_at.is_none() {
                 rec.revoked_at = Some(at);
-                self.tree("serials")?.insert(k, codec::encode(&rec)?)?;
+                serials.insert(serial, codec::encode(&rec)?)?;
+                revoked += 1;
             }
         }
-        self.db.flush()?;
-        Ok(())
+        Ok(revoked)
     }
 
     /// The audit anchor of a node.
@@ -323,5 +370,90 @@ mod lease_tests {
             "ran out: taken over"
         );
         assert!(!store.hold_lease("refresh", &a, 212, 60).unwrap());
+    }
+}
+
+#[cfg(test)]
+mod serial_tests {
+    use super::*;
+
+    fn issued(store: &Store, node: &str, serial: &str) {
+        let record = SerialRecord {
+            node_id: NodeId::new(node).unwrap(),
+            issued_at: 1,
+            revoked_at: None,
+        };
+        store.put_serial(serial, &record).unwrap();
+    }
+
+    fn revoked(store: &Store, serial: &str) -> bool {
+        store.serial(serial).unwrap().unwrap().revoked_at.is_some()
+    }
+
+    #[test]
+    fn superseding_revokes_only_the_nodes_older_certificates() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        issued(&store, "caf-976", "aa01");
+        issued(&store, "caf-97", "aa02");
+        issued(&store, "caf-976", "aa03");
+        issued(&store, "caf-9760", "aa04");
+        let caf = NodeId::new("caf-976").unwrap();
+        store.supersede_serials(&caf, "aa03", 10).unwrap();
+        assert!(revoked(&store, "aa01"));
+        assert!(!revoked(&store, "aa03"), "the one in use is kept");
+        assert!(
+            !revoked(&store, "aa02") && !revoked(&store, "aa04"),
+            "other nodes'"
+        );
+        store
+            .put_node(&NodeRecord {
+                node_id: caf.clone(),
+                name: "CAF".into(),
+                enrolled_at: 1,
+                serial: "aa03".into(),
+                cert_not_after: 100,
+                last_seen: None,
+                version: None,
+                datasets: vec![],
+                revoked_at: None,
+            })
+            .unwrap();
+        store.revoke(&caf, 20).unwrap().unwrap();
+        assert!(revoked(&store, "aa03"), "revoking the node revokes all");
+        assert!(!revoked(&store, "aa02") && !revoked(&store, "aa04"));
+    }
+
+    #[test]
+    fn a_store_written_before_the_index_is_indexed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        // As an older hub wrote it: certificates, no index.
+        for (node, serial) in [
+            ("caf-976", "bb01"),
+            ("caf-976", "bb02"),
+            ("pole-976", "bb03"),
+        ] {
+            let record = SerialRecord {
+                node_id: NodeId::new(node).unwrap(),
+                issued_at: 1,
+                revoked_at: None,
+            };
+            store
+                .tree("serials")
+                .unwrap()
+                .insert(serial.as_bytes(), codec::encode(&record).unwrap())
+                .unwrap();
+        }
+        let caf = NodeId::new("caf-976").unwrap();
+        store.supersede_serials(&caf, "bb02", 10).unwrap();
+        assert!(revoked(&store, "bb01"));
+        assert!(!revoked(&store, "bb02") && !revoked(&store, "bb03"));
+        let index = store.tree(SERIALS_BY_NODE).unwrap();
+        assert!(index.get(INDEX_BUILT).unwrap().is_some());
+        assert!(index
+            .get(by_node_key(&NodeId::new("pole-976").unwrap(), "bb03"))
+            .unwrap()
+            .is_some());
     }
 }
