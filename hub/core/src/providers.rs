@@ -121,10 +121,7 @@ pub enum Action {
 }
 
 fn key(node: &NodeId, dataset: &str) -> Vec<u8> {
-    let mut k = node.as_str().as_bytes().to_vec();
-    k.push(0);
-    k.extend_from_slice(dataset.as_bytes());
-    k
+    crate::store::keyspace::pair(node.as_str(), dataset)
 }
 
 fn split(key: &[u8]) -> Option<(NodeId, String)> {

@@ -16,6 +16,8 @@ pub use codes::{Attempt, CodeKind, PendingCode, Versioned};
 pub use notices::{Notice, Outgoing, Preferences};
 pub use verify::{Verification, VerifyAttempt};
 mod shares;
+/// `a \0 b`, the key of an index entry.
+pub use passerelle_hub_core::store::keyspace::pair;
 pub use shares::{Erased, ProKeyRecord, ShareRecord, WrappedKey};
 
 use passerelle_protocol::{
@@ -147,11 +149,6 @@ static AUDIT_LOCK: Mutex<()> = Mutex::new(());
 
 /// The key of the pseudonym secret in the vault's own keyspace.
 const PSEUDONYM_KEY: &[u8] = b"pseudonym_key";
-
-/// `a \0 b`, the key of an index entry.
-pub fn pair(a: &str, b: &str) -> Vec<u8> {
-    [a.as_bytes(), &[0], b.as_bytes()].concat()
-}
 
 /// Writes `value` under `key` and flushes, for a caller holding the write
 /// gate.

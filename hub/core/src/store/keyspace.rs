@@ -59,6 +59,11 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use super::StoreError;
 
+/// `a \0 b`, the key of an index entry (ids and names hold no NUL).
+pub fn pair(a: &str, b: &str) -> Vec<u8> {
+    [a.as_bytes(), &[0], b.as_bytes()].concat()
+}
+
 /// The vault's keyspaces. Their tree names are known to this module only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VaultSpace {

@@ -15,10 +15,7 @@ const SERIALS_BY_NODE: &str = "serials_by_node";
 const INDEX_BUILT: &[u8] = b"\xffbuilt";
 
 fn by_node_key(node: &NodeId, serial: &str) -> Vec<u8> {
-    let mut k = node.as_str().as_bytes().to_vec();
-    k.push(0);
-    k.extend_from_slice(serial.as_bytes());
-    k
+    super::keyspace::pair(node.as_str(), serial)
 }
 
 /// What the hub knows of an enrolled node.
