@@ -403,12 +403,17 @@ mod serial_tests {
             !revoked(&store, "aa02") && !revoked(&store, "aa04"),
             "other nodes'"
         );
+        // Issued once the index exists (a renewal): found through it.
+        issued(&store, "caf-976", "aa05");
+        store.supersede_serials(&caf, "aa05", 11).unwrap();
+        assert!(revoked(&store, "aa03"), "superseded by the renewal");
+        assert!(!revoked(&store, "aa05"));
         store
             .put_node(&NodeRecord {
                 node_id: caf.clone(),
                 name: "CAF".into(),
                 enrolled_at: 1,
-                serial: "aa03".into(),
+                serial: "aa05".into(),
                 cert_not_after: 100,
                 last_seen: None,
                 version: None,
@@ -417,7 +422,7 @@ mod serial_tests {
             })
             .unwrap();
         store.revoke(&caf, 20).unwrap().unwrap();
-        assert!(revoked(&store, "aa03"), "revoking the node revokes all");
+        assert!(revoked(&store, "aa05"), "revoking the node revokes all");
         assert!(!revoked(&store, "aa02") && !revoked(&store, "aa04"));
     }
 
