@@ -167,10 +167,13 @@ impl Store {
     /// On a store failure.
     pub fn put_serial(&self, serial: &str, record: &SerialRecord) -> Result<(), HubError> {
         let _w = self.writing()?;
-        self.tree("serials")?
-            .insert(serial.as_bytes(), codec::encode(record)?)?;
+        // The index entry first: a write cut between the two leaves an
+        // entry with no certificate (skipped), never a certificate that
+        // superseding cannot find.
         self.tree(SERIALS_BY_NODE)?
             .insert(by_node_key(&record.node_id, serial), &[][..])?;
+        self.tree("serials")?
+            .insert(serial.as_bytes(), codec::encode(record)?)?;
         self.db.flush()?;
         Ok(())
     }
