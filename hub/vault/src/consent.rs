@@ -249,11 +249,8 @@ pub fn revoked_for(
     now: UnixTime,
 ) -> Result<Vec<String>, HubError> {
     Ok(store
-        .all_consents()?
+        .revoked_held_by(node, now)?
         .into_iter()
-        .filter(|c| {
-            &c.consent.holder == node && c.revoked_at.is_some() && c.consent.not_after > now
-        })
         .map(|c| c.consent.id)
         .collect())
 }
@@ -301,11 +298,10 @@ pub fn given_to_node(
         return Ok(Vec::new());
     };
     let mut v: Vec<ConsentRecord> = store
-        .all_consents()?
+        .consents_of(&person)?
         .into_iter()
         .filter(|c| {
-            c.person == person
-                && c.consent.grantee.institution() == node
+            c.consent.grantee.institution() == node
                 && c.revoked_at.is_none()
                 && c.consent.not_after > now
         })
@@ -487,5 +483,90 @@ mod tests {
         assert!(at(end - 1).is_ok());
         assert!(matches!(at(end), Err(AccessRefusal::Expired)));
         assert!(matches!(at(end + 60), Err(AccessRefusal::Expired)));
+    }
+
+    #[test]
+    fn a_node_is_told_of_its_revoked_consents_through_an_index_built_once() {
+        use passerelle_hub_core::store::keyspace::VaultSpace;
+        let dir = tempfile::tempdir().unwrap();
+        let raw = passerelle_hub_core::store::Store::open(&dir.path().join("store")).unwrap();
+        let store = VaultStore::new(raw.clone());
+        let index = raw.keyspace::<UnixTime, passerelle_hub_core::store::keyspace::Bincode>(
+            VaultSpace::RevokedByHolder,
+        );
+        let pkcs8 =
+            ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
+                .unwrap();
+        let key = SigningKey::from_pkcs8(pkcs8.as_ref()).unwrap();
+        let now = 1000;
+        let one = |person: &str, holder: &str, until: UnixTime| {
+            let g = Grant {
+                person: person.into(),
+                grantee: (Grantee::Institution(node("cd-976")), "CD".into()),
+                scopes: vec![(node(holder), docs(&["d"]), "d".into())],
+                procedure: "rsa".into(),
+                until,
+            };
+            grant(&store, &key, &g, now).unwrap().remove(0).consent.id
+        };
+        let (caf, cssm) = (node("caf-976"), node("cssm-976"));
+        let a = one("p", "caf-976", now + 86400);
+        let ends_soon = one("q", "caf-976", now + 100);
+        let kept = one("p", "caf-976", now + 86400);
+        let b = one("q", "cssm-976", now + 86400);
+        // Nothing revoked yet (and the index is marked built from here on,
+        // so what follows reads only entries written by revoking).
+        assert!(revoked_for(&store, &caf, now).unwrap().is_empty());
+        for (person, id) in [("p", &a), ("q", &ends_soon), ("q", &b)] {
+            revoke(&store, person, id, now + 1).unwrap();
+        }
+        let sorted = |mut v: Vec<String>| {
+            v.sort();
+            v
+        };
+        let mut want = vec![a.clone(), ends_soon.clone()];
+        want.sort();
+        assert_eq!(sorted(revoked_for(&store, &caf, now + 2).unwrap()), want);
+        assert_eq!(
+            revoked_for(&store, &cssm, now + 2).unwrap(),
+            vec![b.clone()]
+        );
+        assert!(!revoked_for(&store, &caf, now + 2).unwrap().contains(&kept));
+        // Once a revoked consent has ended, the node is not told of it any
+        // more and its entry is gone.
+        assert_eq!(
+            revoked_for(&store, &caf, now + 100).unwrap(),
+            vec![a.clone()]
+        );
+        assert!(index
+            .get(&crate::store::pair("caf-976", &ends_soon))
+            .unwrap()
+            .is_none());
+        // A vault written before the index (no entry, no mark): indexed at
+        // the first poll, with the same answer.
+        let entries: Vec<Vec<u8>> = index
+            .iter()
+            .unwrap()
+            .map(|e| e.unwrap().key().to_vec())
+            .collect();
+        assert!(
+            entries.len() >= 3,
+            "the revocations were indexed: {entries:?}"
+        );
+        for k in entries {
+            index.remove(&k).unwrap();
+        }
+        assert_eq!(
+            revoked_for(&store, &caf, now + 100).unwrap(),
+            vec![a.clone()]
+        );
+        assert_eq!(revoked_for(&store, &cssm, now + 100).unwrap(), vec![b]);
+        // A consent forgotten leaves no entry behind.
+        store.remove_consent("p", &a).unwrap();
+        assert!(index
+            .get(&crate::store::pair("caf-976", &a))
+            .unwrap()
+            .is_none());
+        assert!(revoked_for(&store, &caf, now + 100).unwrap().is_empty());
     }
 }

@@ -131,6 +131,7 @@ pub struct VaultStore {
     uploads: Keyspace<Upload>,
     consents: Keyspace<ConsentRecord>,
     person_consents: Keyspace<()>,
+    revoked_by_holder: Keyspace<UnixTime>,
     duplicates: Keyspace<DuplicateRecord>,
     audit: Keyspace<Record>,
     person_audit: Keyspace<(), Raw>,
@@ -146,6 +147,10 @@ pub struct VaultStore {
 /// Appends to an audit chain one at a time, so each record links to the
 /// last. One lock for the process: any copy of a store shares it.
 static AUDIT_LOCK: Mutex<()> = Mutex::new(());
+
+/// Set in the index of revoked consents once the consents revoked before
+/// it existed are indexed (node ids are ASCII: no entry starts with 0xff).
+const REVOKED_INDEX_BUILT: &[u8] = b"\xffbuilt";
 
 /// The key of the pseudonym secret in the vault's own keyspace.
 const PSEUDONYM_KEY: &[u8] = b"pseudonym_key";
@@ -183,6 +188,7 @@ impl VaultStore {
             uploads: store.keyspace(VaultSpace::Uploads),
             consents: store.keyspace(VaultSpace::Consents),
             person_consents: store.keyspace(VaultSpace::PersonConsents),
+            revoked_by_holder: store.keyspace(VaultSpace::RevokedByHolder),
             duplicates: store.keyspace(VaultSpace::Duplicates),
             audit: store.keyspace(VaultSpace::Audit),
             person_audit: store.keyspace(VaultSpace::PersonAudit),
@@ -351,6 +357,15 @@ impl VaultStore {
     /// On a store failure.
     pub fn put_consent(&self, c: &ConsentRecord) -> Result<(), HubError> {
         let _w = self.store.writing()?;
+        if c.revoked_at.is_some() {
+            // Indexed before the record: a write cut between them leaves an
+            // entry that reads as not revoked, never a revocation that the
+            // holding node is not told of.
+            self.revoked_by_holder.insert(
+                &pair(c.consent.holder.as_str(), &c.consent.id),
+                &c.consent.not_after,
+            )?;
+        }
         put_held(&self.consents, c.consent.id.as_bytes(), c)?;
         put_held(&self.person_consents, &pair(&c.person, &c.consent.id), &())
     }
@@ -380,7 +395,62 @@ impl VaultStore {
         Ok(out)
     }
 
-    /// Every consent (for grantee views and revocation notices).
+    /// The revoked consents `holder` holds documents for that have not
+    /// ended at `now`: what the hub tells the node at each status poll.
+    /// Reads only that node's entries of an index of revoked consents, so
+    /// that it costs the same whatever the number of consents in the
+    /// vault. Entries of consents ended since are removed.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn revoked_held_by(
+        &self,
+        holder: &NodeId,
+        now: UnixTime,
+    ) -> Result<Vec<ConsentRecord>, HubError> {
+        if self.revoked_by_holder.entry(REVOKED_INDEX_BUILT)?.is_none() {
+            self.index_revoked()?;
+        }
+        let prefix = pair(holder.as_str(), "");
+        let (mut out, mut ended) = (Vec::new(), Vec::new());
+        for e in self.revoked_by_holder.scan_prefix(&prefix)? {
+            let e = e?;
+            if e.value()? <= now {
+                ended.push(e.key().to_vec());
+                continue;
+            }
+            let id = String::from_utf8_lossy(&e.key()[prefix.len()..]);
+            if let Some(c) = self.consent(&id)? {
+                if c.revoked_at.is_some() && &c.consent.holder == holder {
+                    out.push(c);
+                }
+            }
+        }
+        if !ended.is_empty() {
+            let _w = self.store.writing()?;
+            for k in ended {
+                self.revoked_by_holder.remove(&k)?;
+            }
+            self.revoked_by_holder.flush()?;
+        }
+        Ok(out)
+    }
+
+    /// Indexes the consents revoked before the index existed, once.
+    fn index_revoked(&self) -> Result<(), HubError> {
+        let _w = self.store.writing()?;
+        for c in self.all_consents()? {
+            if c.revoked_at.is_some() {
+                self.revoked_by_holder.insert(
+                    &pair(c.consent.holder.as_str(), &c.consent.id),
+                    &c.consent.not_after,
+                )?;
+            }
+        }
+        put_held(&self.revoked_by_holder, REVOKED_INDEX_BUILT, &0)
+    }
+
+    /// Every consent (for grantee views).
     ///
     /// # Errors
     /// On a store failure.

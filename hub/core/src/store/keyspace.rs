@@ -18,6 +18,7 @@
 //! | `Uploads` | `uploads` | `person \0 upload id` | an upload (bytes sealed in `vault/uploads/`) |
 //! | `Consents` | `consents` | consent id | a consent record |
 //! | `PersonConsents` | `person_consents` | `person \0 consent id` | nothing (index) |
+//! | `RevokedByHolder` | `revoked_consents_by_holder` | `holder node \0 consent id` | the revoked consent's end (index; `\xffbuilt` once older consents are indexed) |
 //! | `Duplicates` | `duplicates` | verification code | a duplicate record |
 //! | `Audit` | `vault_audit` | sequence (big-endian) | [`passerelle_protocol::audit::Record`] |
 //! | `PersonAudit` | `person_audit` | `person \0 sequence` | nothing (index, raw) |
@@ -83,6 +84,8 @@ pub enum VaultSpace {
     Consents,
     /// Index of a person's consents.
     PersonConsents,
+    /// Index of revoked consents not yet ended, by holding node.
+    RevokedByHolder,
     /// Verifiable duplicates, by code.
     Duplicates,
     /// The vault's audit chain.
@@ -127,6 +130,7 @@ impl VaultSpace {
             Self::Uploads => "uploads",
             Self::Consents => "consents",
             Self::PersonConsents => "person_consents",
+            Self::RevokedByHolder => "revoked_consents_by_holder",
             Self::Duplicates => "duplicates",
             Self::Audit => "vault_audit",
             Self::PersonAudit => "person_audit",

@@ -234,7 +234,10 @@ impl VaultStore {
     /// On a store failure.
     pub fn remove_consent(&self, person: &str, id: &str) -> Result<(), HubError> {
         let _w = self.store.writing()?;
-        self.consents.remove(id.as_bytes())?;
+        if let Some(c) = self.consents.remove(id.as_bytes())? {
+            self.revoked_by_holder
+                .remove(&pair(c.consent.holder.as_str(), id))?;
+        }
         self.person_consents.remove(&pair(person, id))?;
         self.consents.flush()?;
         Ok(())
