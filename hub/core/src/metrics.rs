@@ -387,7 +387,7 @@ pub fn render(store: &Store, registry: &Registry, coverage: &[Coverage]) -> Stri
     r.register(
         "passerelle_nodes_connected",
         "Nodes with a live link.",
-        ConstGauge::new(registry.connected().len() as u64),
+        ConstGauge::new(registry.count() as u64),
     );
     let now = passerelle_link::now();
     let soonest = enrolled

@@ -5,7 +5,7 @@
 //! are slowed down (see [`crate::contest`]).
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeSet, HashMap},
     sync::{atomic::AtomicU16, Arc, Mutex, OnceLock},
     time::Duration,
 };
@@ -171,14 +171,20 @@ impl Registry {
         self.live.lock().expect("registry lock").get(node).cloned()
     }
 
-    /// Ids of connected nodes.
-    pub fn connected(&self) -> Vec<NodeId> {
+    /// Ids of connected nodes, as a set: listings of every enrolled node
+    /// ask it of each one, which must not cost a scan of thousands.
+    pub fn connected(&self) -> BTreeSet<NodeId> {
         self.live
             .lock()
             .expect("registry lock")
             .keys()
             .cloned()
             .collect()
+    }
+
+    /// How many nodes are connected.
+    pub fn count(&self) -> usize {
+        self.live.lock().expect("registry lock").len()
     }
 
     /// Watches a registered connection until it closes or falls silent

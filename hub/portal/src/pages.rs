@@ -58,7 +58,7 @@ fn value_text(c: Option<&ResultCell>, ind: &Indicator) -> Markup {
 
 /// The home page.
 pub fn home(ctx: &Ctx) -> String {
-    let connected = ctx.registry.connected().len();
+    let connected = ctx.registry.count();
     let enrolled = ctx
         .hub
         .store

@@ -342,7 +342,7 @@ pub async fn home(State(ctx): State<Arc<Ctx>>, headers: HeaderMap) -> Response {
 }
 
 /// The enrolled institutions: link, last contact, datasets, certificate.
-fn network(nodes: &[NodeRecord], live: &[NodeId]) -> Markup {
+fn network(nodes: &[NodeRecord], live: &std::collections::BTreeSet<NodeId>) -> Markup {
     html! {
         table {
             (column_heads(&[

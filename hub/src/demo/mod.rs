@@ -405,7 +405,7 @@ async fn wait_ready(hub: &server::HubHandle, n: usize, patience: Duration) {
             .nodes()
             .map(|v| v.iter().filter(|r| !r.datasets.is_empty()).count())
             .unwrap_or(0);
-        if (hub.ctx().registry.connected().len() >= n && reported >= n)
+        if (hub.ctx().registry.count() >= n && reported >= n)
             || tokio::time::Instant::now() >= deadline
         {
             return;
