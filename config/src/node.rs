@@ -116,6 +116,12 @@ pub struct LinkConfig {
     /// A link silent this long is considered lost.
     #[serde(with = "humantime_serde")]
     pub idle_timeout: Duration,
+    /// A connection attempt the hub has not completed within this is
+    /// dropped and tried again (after the reconnection wait): a first
+    /// packet lost while the hub was busy would otherwise hold the node
+    /// for its whole idle timeout.
+    #[serde(with = "humantime_serde")]
+    pub handshake_timeout: Duration,
     /// First delay before reconnecting.
     #[serde(with = "humantime_serde")]
     pub reconnect_min: Duration,
@@ -141,6 +147,7 @@ impl Default for LinkConfig {
         Self {
             keep_alive: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(30),
+            handshake_timeout: Duration::from_secs(10),
             reconnect_min: Duration::from_millis(500),
             reconnect_max: Duration::from_secs(30),
             clock_window: Duration::from_secs(300),
@@ -246,6 +253,13 @@ impl NodeConfig {
                 "link.keep_alive",
                 "must be above zero and below link.idle_timeout",
                 "e.g. keep_alive = \"1s\", idle_timeout = \"30s\"",
+            );
+        }
+        if l.handshake_timeout < Duration::from_secs(1) || l.handshake_timeout > l.idle_timeout {
+            bad(
+                "link.handshake_timeout",
+                "must be at least 1 second (a handshake takes a few round trips) and at most link.idle_timeout",
+                "e.g. handshake_timeout = \"10s\"",
             );
         }
         if l.reconnect_min.is_zero() || l.reconnect_min > l.reconnect_max {
@@ -355,6 +369,9 @@ hub = "{hub}"
 keep_alive = "{ka}"
 # A link silent this long is considered lost and re-established.
 idle_timeout = "{idle}"
+# A connection attempt the hub has not completed within this is dropped
+# and tried again (a hub restarting with many nodes may lose a first packet).
+handshake_timeout = "{handshake}"
 # Reconnection waits grow from reconnect_min to reconnect_max, with jitter.
 reconnect_min = "{rmin}"
 reconnect_max = "{rmax}"
@@ -386,6 +403,7 @@ renew_before = "{renew}"
             console = self.console_section(),
             ka = h(l.keep_alive),
             idle = h(l.idle_timeout),
+            handshake = h(l.handshake_timeout),
             rmin = h(l.reconnect_min),
             rmax = h(l.reconnect_max),
             window = h(l.clock_window),
@@ -541,6 +559,21 @@ mod tests {
             err.contains("node.toml") && err.contains("key `keepalive`"),
             "{err}"
         );
+
+        // A handshake bound longer than the idle timeout, or too short for
+        // a round trip, is named with its fix.
+        for bad in ["\"40s\"", "\"200ms\""] {
+            let text = config.template().replace(
+                "handshake_timeout = \"10s\"",
+                &format!("handshake_timeout = {bad}"),
+            );
+            std::fs::write(&path, text).unwrap();
+            let err = NodeConfig::load(&path).unwrap_err().to_string();
+            assert!(
+                err.contains("link.handshake_timeout") && err.contains("idle_timeout"),
+                "{err}"
+            );
+        }
 
         std::fs::write(&path, "node_id = \"CAF\"\nhub = \"localhost:4433\"\n").unwrap();
         let err = NodeConfig::load(&path).unwrap_err().to_string();

@@ -179,6 +179,41 @@ pub fn client_config(
     Ok(config)
 }
 
+/// How long a connecting node waits for its handshake before it starts
+/// afresh. A first packet the hub dropped while busy (a restart with
+/// thousands of nodes coming back) is only resent on QUIC's growing probe
+/// timeouts (about 1, 2, 4, 8, 16 s), so without this bound an unlucky node
+/// waits for its whole idle timeout before trying again. Ten seconds is
+/// several round trips of the slowest mobile link.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a connection attempt did not give a connection.
+#[derive(Debug)]
+pub enum Connect {
+    /// QUIC or TLS said why.
+    Failed(quinn::ConnectionError),
+    /// No answer to the handshake within the bound.
+    TimedOut(Duration),
+}
+
+/// Waits for a handshake at most `within`. On the bound, the attempt is
+/// dropped (quinn forgets it) and the caller tries again after its
+/// backoff.
+///
+/// # Errors
+/// [`Connect::Failed`] with QUIC's reason, [`Connect::TimedOut`] on the
+/// bound.
+pub async fn handshake(
+    connecting: quinn::Connecting,
+    within: Duration,
+) -> Result<quinn::Connection, Connect> {
+    match tokio::time::timeout(within, connecting).await {
+        Ok(Ok(c)) => Ok(c),
+        Ok(Err(e)) => Err(Connect::Failed(e)),
+        Err(_) => Err(Connect::TimedOut(within)),
+    }
+}
+
 /// A client endpoint on an ephemeral port of the right address family.
 ///
 /// # Errors

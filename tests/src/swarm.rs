@@ -299,7 +299,17 @@ async fn serve(
     linked: &Arc<AtomicUsize>,
     backoff: &mut Backoff,
 ) -> anyhow::Result<()> {
-    let conn = ep.connect_with(client.clone(), t.hub, "127.0.0.1")?.await?;
+    // As a node does (`link.handshake_timeout`, 10 s by default).
+    let conn = match endpoint::handshake(
+        ep.connect_with(client.clone(), t.hub, "127.0.0.1")?,
+        endpoint::HANDSHAKE_TIMEOUT,
+    )
+    .await
+    {
+        Ok(c) => c,
+        Err(endpoint::Connect::Failed(e)) => return Err(e.into()),
+        Err(endpoint::Connect::TimedOut(after)) => anyhow::bail!("no handshake within {after:?}"),
+    };
     let hub = HubIdentity::from_der(&endpoint::peer_cert(&conn).context("no hub certificate")?)?;
     let mut counted = None;
     let accept = async {

@@ -319,3 +319,47 @@ async fn node_refuses_a_server_presenting_a_node_certificate() {
     impostor.close(0u32.into(), b"");
     task.abort();
 }
+
+#[tokio::test]
+async fn a_handshake_left_unanswered_is_tried_again_well_before_the_idle_timeout() {
+    let net = Net::new();
+    let hub = net.start_hub(None).await;
+    let root = net.enroll(&hub, "caf-976").await;
+    let addr = hub.quic_addr;
+    hub.stop().await;
+    let path = root.join("node.toml");
+    let mut config = passerelle_config::NodeConfig::load(&path).unwrap();
+    config.link.handshake_timeout = Duration::from_secs(1);
+    assert_eq!(config.link.idle_timeout, Duration::from_secs(30));
+    std::fs::write(&path, config.template()).unwrap();
+
+    // A hub too busy to answer: its address takes every packet and answers
+    // none (as a hub at its handshake cap drops first packets).
+    let hole = tokio::net::UdpSocket::bind(addr).await.unwrap();
+    let senders = Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
+    let seen = senders.clone();
+    let task = tokio::spawn(async move {
+        let mut buf = vec![0u8; 65536];
+        while let Ok((_, from)) = hole.recv_from(&mut buf).await {
+            seen.lock().unwrap().insert(from);
+        }
+    });
+
+    let node = passerelle_node::serve::start(&root).await.unwrap();
+    // Without the bound, the first attempt would wait for the whole 30 s
+    // idle timeout.
+    eventually(
+        "three attempts, each from a fresh socket",
+        Duration::from_secs(20),
+        || {
+            let (n, from) = (node.link().attempts, senders.lock().unwrap().len());
+            async move { n >= 3 && from >= 2 }
+        },
+    )
+    .await;
+    assert!(!node.link().connected);
+    let err = node.link().last_error.unwrap_or_default();
+    assert!(err.contains("handshake within 1 s"), "{err}");
+    node.stop().await;
+    task.abort();
+}

@@ -117,8 +117,14 @@ async fn connect_and_serve(
     };
     let conn = match ep.connect_with(client, remote, &hub.host) {
         Err(e) => return format!("cannot connect: {e}"),
-        Ok(c) => match c.await {
-            Err(e) => return format!("cannot connect: {e}"),
+        Ok(c) => match endpoint::handshake(c, endpoint::HANDSHAKE_TIMEOUT).await {
+            Err(endpoint::Connect::Failed(e)) => return format!("cannot connect: {e}"),
+            Err(endpoint::Connect::TimedOut(after)) => {
+                return format!(
+                    "the national hub did not complete the handshake within {} s; trying again",
+                    after.as_secs_f32()
+                )
+            }
             Ok(c) => c,
         },
     };

@@ -12,7 +12,7 @@ use passerelle_config::NodeConfig;
 use passerelle_link::{
     admin,
     backoff::{unit_random, Backoff},
-    endpoint::{self, Liveness},
+    endpoint::{self, Connect, Liveness},
     liveness, now, stream,
 };
 use passerelle_protocol::{
@@ -496,10 +496,17 @@ async fn connect_and_serve(
         Handshake::from_connection(e, cert_watch, &creds.identity, passerelle_link::now())
             .to_string()
     };
+    let within = shared.config.link.handshake_timeout;
     let conn = match ep.connect_with(client.clone(), remote, host) {
         Err(e) => return format!("cannot connect: {e}"),
-        Ok(connecting) => match connecting.await {
-            Err(e) => return explain(&e),
+        Ok(connecting) => match endpoint::handshake(connecting, within).await {
+            Err(Connect::Failed(e)) => return explain(&e),
+            Err(Connect::TimedOut(after)) => {
+                return format!(
+                    "the hub did not complete the handshake within {} s (busy or unreachable); trying again",
+                    after.as_secs_f32()
+                )
+            }
             Ok(c) => c,
         },
     };
