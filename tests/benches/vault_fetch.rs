@@ -228,30 +228,39 @@ async fn main() {
         link_rates.push(SIZE as f64 / start.elapsed().as_secs_f64() / 1e6);
     }
 
+    let nginx_pid = child.as_ref().map(std::process::Child::id);
     let rounds = |through: String, cookie: String, direct: String| async move {
         let (mut hub_rates, mut direct_rates) = (Vec::new(), Vec::new());
+        let (mut hub_cpu, mut direct_cpu) = (Cpu::default(), Cpu::default());
         for _ in 0..ROUNDS {
             let (u, c) = (through.clone(), cookie.clone());
+            let before = Cpu::now(nginx_pid);
             hub_rates.push(
                 tokio::task::spawn_blocking(move || curl(&u, Some(&c)))
                     .await
                     .unwrap(),
             );
+            hub_cpu.add(Cpu::now(nginx_pid) - before);
             let u = direct.clone();
+            let before = Cpu::now(nginx_pid);
             direct_rates.push(
                 tokio::task::spawn_blocking(move || curl(&u, None))
                     .await
                     .unwrap(),
             );
+            direct_cpu.add(Cpu::now(nginx_pid) - before);
         }
-        (hub_rates, direct_rates)
+        (hub_rates, direct_rates, hub_cpu, direct_cpu)
     };
     println!("50 MB document, {ROUNDS} alternating rounds each, curl on loopback; baseline: {baseline_name}");
-    let (hub_rates, direct_rates) = rounds(through, cookie, direct_url.clone()).await;
+    let (hub_rates, direct_rates, hub_cpu, direct_cpu) =
+        rounds(through, cookie, direct_url.clone()).await;
     let (h, d) = (median(hub_rates.clone()), median(direct_rates.clone()));
     println!("through the hub, portal over HTTPS: median {h:.0} MB/s  {hub_rates:.0?}");
     println!("direct over HTTPS:                  median {d:.0} MB/s  {direct_rates:.0?}");
     println!("ratio hub(HTTPS) / direct(HTTPS): {:.2}", h / d);
+    hub_cpu.print("through the hub (HTTPS)", nginx_pid.is_some());
+    direct_cpu.print("direct (HTTPS)", nginx_pid.is_some());
     println!(
         "link alone (node → hub over QUIC, no HTTP): median {:.0} MB/s",
         median(link_rates)
@@ -281,12 +290,14 @@ async fn main() {
         "http://127.0.0.1:{}/coffre/institution/caf-976/{id}",
         hub.http_addr.port()
     );
-    let (hub_rates, direct_rates) =
+    let (hub_rates, direct_rates, hub_cpu, direct_cpu) =
         rounds(through, format!("pv_session={token}"), direct_url).await;
     let (h, d) = (median(hub_rates.clone()), median(direct_rates.clone()));
     println!("through the hub, portal over HTTP:  median {h:.0} MB/s  {hub_rates:.0?}");
     println!("direct over HTTPS:                  median {d:.0} MB/s  {direct_rates:.0?}");
     println!("ratio hub(HTTP) / direct(HTTPS): {:.2}", h / d);
+    hub_cpu.print("through the hub (HTTP)", nginx_pid.is_some());
+    direct_cpu.print("direct (HTTPS)", nginx_pid.is_some());
 
     if let Some(c) = child.as_mut() {
         // SIGTERM: the master stops its workers too (SIGKILL would orphan them).
@@ -299,6 +310,75 @@ async fn main() {
     drop(ctx);
     node.stop().await;
     hub.stop().await;
+}
+
+/// CPU time spent while documents were fetched: this process (the hub and
+/// the node), curl (finished children), nginx's workers.
+#[derive(Debug, Clone, Copy, Default)]
+struct Cpu {
+    this: Duration,
+    curl: Duration,
+    nginx: Duration,
+    fetches: u32,
+}
+
+impl Cpu {
+    fn now(nginx: Option<u32>) -> Self {
+        let rusage = |who| {
+            // SAFETY: getrusage fills the struct it is given.
+            let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+            unsafe { libc::getrusage(who, &mut u) };
+            let t = |v: libc::timeval| Duration::new(v.tv_sec as u64, v.tv_usec as u32 * 1000);
+            t(u.ru_utime) + t(u.ru_stime)
+        };
+        let workers = nginx.map_or(Duration::ZERO, |m| {
+            std::fs::read_to_string(format!("/proc/{m}/task/{m}/children"))
+                .unwrap_or_default()
+                .split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .map(passerelle_tests::swarm::cpu)
+                .sum()
+        });
+        Self {
+            this: rusage(libc::RUSAGE_SELF),
+            curl: rusage(libc::RUSAGE_CHILDREN),
+            nginx: workers,
+            fetches: 0,
+        }
+    }
+
+    fn add(&mut self, d: Self) {
+        self.this += d.this;
+        self.curl += d.curl;
+        self.nginx += d.nginx;
+        self.fetches += 1;
+    }
+
+    /// CPU milliseconds per MB on each side, and in all.
+    fn print(&self, what: &str, nginx: bool) {
+        let mb = f64::from(self.fetches) * SIZE as f64 / 1e6;
+        let ms = |d: Duration| d.as_secs_f64() * 1e3 / mb;
+        let server = if nginx { "nginx" } else { "file server" };
+        println!(
+            "  CPU per MB, {what}: hub and node {:.2} ms, {server} {:.2} ms, curl {:.2} ms; in all {:.2} ms",
+            ms(self.this),
+            ms(self.nginx),
+            ms(self.curl),
+            ms(self.this + self.curl + self.nginx)
+        );
+    }
+}
+
+impl std::ops::Sub for Cpu {
+    type Output = Self;
+    fn sub(self, o: Self) -> Self {
+        Self {
+            this: self.this.saturating_sub(o.this),
+            curl: self.curl.saturating_sub(o.curl),
+            nginx: self.nginx.saturating_sub(o.nginx),
+            fetches: 0,
+        }
+    }
 }
 
 /// A minimal HTTPS server that answers every request with `body`.

@@ -175,14 +175,15 @@ async fn stream_document(
         .ok_or_else(|| NodeError::Refused(format!("document {id} vanished")))?;
     let (mut opener, mut file) = crate::vault::open(&shared.files, &doc)?;
     let path = shared.files.sealed(id);
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, NodeError>>(8);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<bytes::Bytes>, NodeError>>(8);
     let reader = tokio::task::spawn_blocking(move || {
         use std::io::Read;
         let plan: Vec<usize> = crate::vault::chunk_plan(doc.size).collect();
-        // Several sealed chunks per read and per send.
+        // Several sealed chunks per hand-over; each opened in place and
+        // handed to QUIC as it is (no copy into a larger buffer).
         const BATCH: usize = 8;
         for (b, lens) in plan.chunks(BATCH).enumerate() {
-            let mut out = Vec::with_capacity(lens.iter().sum());
+            let mut out = Vec::with_capacity(lens.len());
             for (i, len) in lens.iter().enumerate() {
                 let mut chunk = vec![0u8; len + passerelle_protocol::seal::TAG];
                 let last = b * BATCH + i + 1 == plan.len();
@@ -201,16 +202,18 @@ async fn stream_document(
                     let _ = tx.blocking_send(Err(e));
                     return;
                 }
-                out.extend_from_slice(&chunk);
+                if !chunk.is_empty() {
+                    out.push(bytes::Bytes::from(chunk));
+                }
             }
-            if tx.blocking_send(Ok(out.into())).is_err() {
+            if tx.blocking_send(Ok(out)).is_err() {
                 return;
             }
         }
     });
-    while let Some(piece) = rx.recv().await {
-        let piece = piece?;
-        send.write_chunk(piece)
+    while let Some(pieces) = rx.recv().await {
+        let mut pieces = pieces?;
+        send.write_all_chunks(&mut pieces)
             .await
             .map_err(|e| NodeError::Link(passerelle_link::LinkError::Write(e.to_string())))?;
     }
