@@ -8,8 +8,8 @@
 //!
 //! For each N: compose one indicator (`personnes-recues`, the admin
 //! socket's `indicator --refresh`) K times: median and p99 time, hub CPU
-//! per answer, and the answers per second that gives; hub memory per idle
-//! connected node; the time for every node to be back after the hub is
+//! per answer, and the answers per second that gives; hub memory per
+//! linked node, before any composition and after the first ones; the time for every node to be back after the hub is
 //! killed and started again on the same port.
 //!
 //! Floors, measured first in the same run against the same hub keys: one
@@ -317,6 +317,7 @@ struct Row {
     idle_cpu: f64,
     answers_per_s: f64,
     kb_per_node: f64,
+    kb_linked: f64,
     connect_s: f64,
     back_s: Option<f64>,
 }
@@ -350,6 +351,10 @@ async fn measure(n: usize, exe: &Path) -> (Row, Option<Floors>) {
         .await
         .unwrap_or_else(|| panic!("{n} nodes not connected"));
     let connect_s = started.elapsed().as_secs_f64();
+    // Memory of the links alone: linked, their first status polls done,
+    // no composition yet.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let kb_linked = (swarm::rss(pid).saturating_sub(rss0)) as f64 / n as f64 / 1024.0;
     // Every node's status (and so its dataset claim) is known once a
     // composition hears from all of them.
     let deadline = Instant::now() + patience;
@@ -404,6 +409,7 @@ async fn measure(n: usize, exe: &Path) -> (Row, Option<Floors>) {
         idle_cpu: idle_rate,
         answers_per_s: (k * n) as f64 / wall,
         kb_per_node,
+        kb_linked,
         connect_s,
         back_s: back,
     };
@@ -428,8 +434,8 @@ async fn main() {
     for &n in &ns {
         let (row, f) = measure(n, &exe).await;
         println!(
-            "N={:>5}: compose median {:.2} ms, p99 {:.2} ms; hub CPU {:.0} µs/answer ({:.0} net of idle {:.0} %); {:.0} answers/s; {:.1} KB/node idle; all linked in {:.1} s; back after restart in {}",
-            row.n, row.median_ms, row.p99_ms, row.cpu_per_answer_us, row.net_cpu_per_answer_us, row.idle_cpu * 100.0, row.answers_per_s, row.kb_per_node, row.connect_s,
+            "N={:>5}: compose median {:.2} ms, p99 {:.2} ms; hub CPU {:.0} µs/answer ({:.0} net of idle {:.0} %); {:.0} answers/s; {:.1} KB/node linked, {:.1} after composing; all linked in {:.1} s; back after restart in {}",
+            row.n, row.median_ms, row.p99_ms, row.cpu_per_answer_us, row.net_cpu_per_answer_us, row.idle_cpu * 100.0, row.answers_per_s, row.kb_linked, row.kb_per_node, row.connect_s,
             row.back_s.map_or("> 90 s".into(), |s| format!("{s:.1} s"))
         );
         rows.push(row);
@@ -440,12 +446,12 @@ async fn main() {
         "floors: bare mTLS QUIC request/response {:.0} µs (CPU both ends {:.0} µs); signed query to one node {:.0} µs (CPU both ends {:.0} µs)",
         f.bare_us, f.bare_cpu_us, f.signed_us, f.signed_cpu_us
     );
-    println!("\n| N | compose median | p99 | × 1-node | hub CPU / answer (net of idle) | hub CPU idle | answers/s | hub KB / idle node | all linked | back after hub restart |");
+    println!("\n| N | compose median | p99 | × 1-node | hub CPU / answer (net of idle) | hub CPU idle | answers/s | hub KB / node linked (after composing) | all linked | back after hub restart |");
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     let one = rows[0].median_ms;
     for r in &rows {
         println!(
-            "| {} | {:.2} ms | {:.2} ms | {:.1}× | {:.0} µs ({:.0} µs) | {:.0} % | {:.0} | {:.0} | {:.1} s | {} |",
+            "| {} | {:.2} ms | {:.2} ms | {:.1}× | {:.0} µs ({:.0} µs) | {:.0} % | {:.0} | {:.0} ({:.0}) | {:.1} s | {} |",
             r.n,
             r.median_ms,
             r.p99_ms,
@@ -454,6 +460,7 @@ async fn main() {
             r.net_cpu_per_answer_us,
             r.idle_cpu * 100.0,
             r.answers_per_s,
+            r.kb_linked,
             r.kb_per_node,
             r.connect_s,
             r.back_s.map_or("> 90 s".into(), |s| format!("{s:.1} s"))
