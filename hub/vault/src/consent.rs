@@ -266,7 +266,7 @@ pub fn granted_to(
     now: UnixTime,
 ) -> Result<Vec<ConsentRecord>, HubError> {
     let mut v: Vec<ConsentRecord> = store
-        .all_consents()?
+        .consents_given_to(institution, now)?
         .into_iter()
         .filter(|c| c.active(now) && c.consent.grantee.covers(institution, account))
         .collect();
@@ -486,13 +486,16 @@ mod tests {
     }
 
     #[test]
-    fn a_node_is_told_of_its_revoked_consents_through_an_index_built_once() {
+    fn consents_are_read_through_indexes_by_holder_and_grantee_built_once() {
         use passerelle_hub_core::store::keyspace::VaultSpace;
         let dir = tempfile::tempdir().unwrap();
         let raw = passerelle_hub_core::store::Store::open(&dir.path().join("store")).unwrap();
         let store = VaultStore::new(raw.clone());
-        let index = raw.keyspace::<UnixTime, passerelle_hub_core::store::keyspace::Bincode>(
-            VaultSpace::RevokedByHolder,
+        let ks =
+            |space| raw.keyspace::<UnixTime, passerelle_hub_core::store::keyspace::Bincode>(space);
+        let (index, grantees) = (
+            ks(VaultSpace::RevokedByHolder),
+            ks(VaultSpace::ConsentsByGrantee),
         );
         let pkcs8 =
             ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
@@ -509,14 +512,44 @@ mod tests {
             };
             grant(&store, &key, &g, now).unwrap().remove(0).consent.id
         };
+        let (cd, pro) = (node("cd-976"), "ana@cd976.fr");
+        let listed = |at| -> Vec<String> {
+            let mut v: Vec<String> = granted_to(&store, &cd, pro, at)
+                .unwrap()
+                .into_iter()
+                .map(|c| c.consent.id)
+                .collect();
+            v.sort();
+            v
+        };
+        // Nothing granted nor revoked yet, and the indexes are marked
+        // built from here on: what follows reads only entries written by
+        // granting and revoking.
+        assert!(listed(now).is_empty());
         let (caf, cssm) = (node("caf-976"), node("cssm-976"));
+        assert!(revoked_for(&store, &caf, now).unwrap().is_empty());
         let a = one("p", "caf-976", now + 86400);
         let ends_soon = one("q", "caf-976", now + 100);
         let kept = one("p", "caf-976", now + 86400);
         let b = one("q", "cssm-976", now + 86400);
-        // Nothing revoked yet (and the index is marked built from here on,
-        // so what follows reads only entries written by revoking).
         assert!(revoked_for(&store, &caf, now).unwrap().is_empty());
+        // Given to another institution: not the CD's.
+        grant(
+            &store,
+            &key,
+            &Grant {
+                person: "p".into(),
+                grantee: (Grantee::Institution(node("ml-976")), "ML".into()),
+                scopes: vec![(caf.clone(), docs(&["d"]), "d".into())],
+                procedure: "rsa".into(),
+                until: now + 86400,
+            },
+            now,
+        )
+        .unwrap();
+        let mut all = vec![a.clone(), ends_soon.clone(), kept.clone(), b.clone()];
+        all.sort();
+        assert_eq!(listed(now + 1), all);
         for (person, id) in [("p", &a), ("q", &ends_soon), ("q", &b)] {
             revoke(&store, person, id, now + 1).unwrap();
         }
@@ -532,6 +565,8 @@ mod tests {
             vec![b.clone()]
         );
         assert!(!revoked_for(&store, &caf, now + 2).unwrap().contains(&kept));
+        // The CD's professionals see only the consent still in force.
+        assert_eq!(listed(now + 2), vec![kept.clone()]);
         // Once a revoked consent has ended, the node is not told of it any
         // more and its entry is gone.
         assert_eq!(
@@ -544,23 +579,23 @@ mod tests {
             .is_none());
         // A vault written before the index (no entry, no mark): indexed at
         // the first poll, with the same answer.
-        let entries: Vec<Vec<u8>> = index
-            .iter()
-            .unwrap()
-            .map(|e| e.unwrap().key().to_vec())
-            .collect();
-        assert!(
-            entries.len() >= 3,
-            "the revocations were indexed: {entries:?}"
-        );
-        for k in entries {
-            index.remove(&k).unwrap();
+        for ks in [&index, &grantees] {
+            let entries: Vec<Vec<u8>> = ks
+                .iter()
+                .unwrap()
+                .map(|e| e.unwrap().key().to_vec())
+                .collect();
+            assert!(entries.len() >= 2, "consents were indexed: {entries:?}");
+            for k in entries {
+                ks.remove(&k).unwrap();
+            }
         }
         assert_eq!(
             revoked_for(&store, &caf, now + 100).unwrap(),
             vec![a.clone()]
         );
         assert_eq!(revoked_for(&store, &cssm, now + 100).unwrap(), vec![b]);
+        assert_eq!(listed(now + 100), vec![kept.clone()]);
         // A consent forgotten leaves no entry behind.
         store.remove_consent("p", &a).unwrap();
         assert!(index

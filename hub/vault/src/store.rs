@@ -10,6 +10,7 @@ use crate::error::{Refusal, VaultError};
 use std::sync::Mutex;
 
 mod codes;
+mod consent_index;
 mod notices;
 mod verify;
 pub use codes::{Attempt, CodeKind, PendingCode, Versioned};
@@ -131,7 +132,7 @@ pub struct VaultStore {
     uploads: Keyspace<Upload>,
     consents: Keyspace<ConsentRecord>,
     person_consents: Keyspace<()>,
-    revoked_by_holder: Keyspace<UnixTime>,
+    consent_indexes: consent_index::ConsentIndexes,
     duplicates: Keyspace<DuplicateRecord>,
     audit: Keyspace<Record>,
     person_audit: Keyspace<(), Raw>,
@@ -147,10 +148,6 @@ pub struct VaultStore {
 /// Appends to an audit chain one at a time, so each record links to the
 /// last. One lock for the process: any copy of a store shares it.
 static AUDIT_LOCK: Mutex<()> = Mutex::new(());
-
-/// Set in the index of revoked consents once the consents revoked before
-/// it existed are indexed (node ids are ASCII: no entry starts with 0xff).
-const REVOKED_INDEX_BUILT: &[u8] = b"\xffbuilt";
 
 /// The key of the pseudonym secret in the vault's own keyspace.
 const PSEUDONYM_KEY: &[u8] = b"pseudonym_key";
@@ -188,7 +185,7 @@ impl VaultStore {
             uploads: store.keyspace(VaultSpace::Uploads),
             consents: store.keyspace(VaultSpace::Consents),
             person_consents: store.keyspace(VaultSpace::PersonConsents),
-            revoked_by_holder: store.keyspace(VaultSpace::RevokedByHolder),
+            consent_indexes: consent_index::ConsentIndexes::new(&store),
             duplicates: store.keyspace(VaultSpace::Duplicates),
             audit: store.keyspace(VaultSpace::Audit),
             person_audit: store.keyspace(VaultSpace::PersonAudit),
@@ -357,15 +354,10 @@ impl VaultStore {
     /// On a store failure.
     pub fn put_consent(&self, c: &ConsentRecord) -> Result<(), HubError> {
         let _w = self.store.writing()?;
-        if c.revoked_at.is_some() {
-            // Indexed before the record: a write cut between them leaves an
-            // entry that reads as not revoked, never a revocation that the
-            // holding node is not told of.
-            self.revoked_by_holder.insert(
-                &pair(c.consent.holder.as_str(), &c.consent.id),
-                &c.consent.not_after,
-            )?;
-        }
+        // Indexed before the record: a write cut between them leaves an
+        // entry whose record does not match, never a revocation that the
+        // holding node is not told of.
+        self.consent_indexes.put(c)?;
         put_held(&self.consents, c.consent.id.as_bytes(), c)?;
         put_held(&self.person_consents, &pair(&c.person, &c.consent.id), &())
     }
@@ -399,7 +391,7 @@ impl VaultStore {
     /// ended at `now`: what the hub tells the node at each status poll.
     /// Reads only that node's entries of an index of revoked consents, so
     /// that it costs the same whatever the number of consents in the
-    /// vault. Entries of consents ended since are removed.
+    /// vault.
     ///
     /// # Errors
     /// On a store failure.
@@ -408,49 +400,24 @@ impl VaultStore {
         holder: &NodeId,
         now: UnixTime,
     ) -> Result<Vec<ConsentRecord>, HubError> {
-        if self.revoked_by_holder.entry(REVOKED_INDEX_BUILT)?.is_none() {
-            self.index_revoked()?;
-        }
-        let prefix = pair(holder.as_str(), "");
-        let (mut out, mut ended) = (Vec::new(), Vec::new());
-        for e in self.revoked_by_holder.scan_prefix(&prefix)? {
-            let e = e?;
-            if e.value()? <= now {
-                ended.push(e.key().to_vec());
-                continue;
-            }
-            let id = String::from_utf8_lossy(&e.key()[prefix.len()..]);
-            if let Some(c) = self.consent(&id)? {
-                if c.revoked_at.is_some() && &c.consent.holder == holder {
-                    out.push(c);
-                }
-            }
-        }
-        if !ended.is_empty() {
-            let _w = self.store.writing()?;
-            for k in ended {
-                self.revoked_by_holder.remove(&k)?;
-            }
-            self.revoked_by_holder.flush()?;
-        }
-        Ok(out)
+        self.indexed(consent_index::By::RevokedHolder, holder, now)
     }
 
-    /// Indexes the consents revoked before the index existed, once.
-    fn index_revoked(&self) -> Result<(), HubError> {
-        let _w = self.store.writing()?;
-        for c in self.all_consents()? {
-            if c.revoked_at.is_some() {
-                self.revoked_by_holder.insert(
-                    &pair(c.consent.holder.as_str(), &c.consent.id),
-                    &c.consent.not_after,
-                )?;
-            }
-        }
-        put_held(&self.revoked_by_holder, REVOKED_INDEX_BUILT, &0)
+    /// The consents not revoked nor ended at `now` given to `institution`
+    /// or one of its professionals (some may start later), through an
+    /// index by grantee institution.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn consents_given_to(
+        &self,
+        institution: &NodeId,
+        now: UnixTime,
+    ) -> Result<Vec<ConsentRecord>, HubError> {
+        self.indexed(consent_index::By::Grantee, institution, now)
     }
 
-    /// Every consent (for grantee views).
+    /// Every consent (for the notices of consents ending soon).
     ///
     /// # Errors
     /// On a store failure.

@@ -19,6 +19,7 @@
 //! | `Consents` | `consents` | consent id | a consent record |
 //! | `PersonConsents` | `person_consents` | `person \0 consent id` | nothing (index) |
 //! | `RevokedByHolder` | `revoked_consents_by_holder` | `holder node \0 consent id` | the revoked consent's end (index; `\xffbuilt` once older consents are indexed) |
+//! | `ConsentsByGrantee` | `consents_by_grantee` | `grantee institution \0 consent id` | the end of a consent not revoked (index; `\xffbuilt` likewise) |
 //! | `Duplicates` | `duplicates` | verification code | a duplicate record |
 //! | `Audit` | `vault_audit` | sequence (big-endian) | [`passerelle_protocol::audit::Record`] |
 //! | `PersonAudit` | `person_audit` | `person \0 sequence` | nothing (index, raw) |
@@ -86,6 +87,8 @@ pub enum VaultSpace {
     PersonConsents,
     /// Index of revoked consents not yet ended, by holding node.
     RevokedByHolder,
+    /// Index of consents not revoked, by grantee institution.
+    ConsentsByGrantee,
     /// Verifiable duplicates, by code.
     Duplicates,
     /// The vault's audit chain.
@@ -131,6 +134,7 @@ impl VaultSpace {
             Self::Consents => "consents",
             Self::PersonConsents => "person_consents",
             Self::RevokedByHolder => "revoked_consents_by_holder",
+            Self::ConsentsByGrantee => "consents_by_grantee",
             Self::Duplicates => "duplicates",
             Self::Audit => "vault_audit",
             Self::PersonAudit => "person_audit",

@@ -235,8 +235,7 @@ impl VaultStore {
     pub fn remove_consent(&self, person: &str, id: &str) -> Result<(), HubError> {
         let _w = self.store.writing()?;
         if let Some(c) = self.consents.remove(id.as_bytes())? {
-            self.revoked_by_holder
-                .remove(&pair(c.consent.holder.as_str(), id))?;
+            self.consent_indexes.remove(&c)?;
         }
         self.person_consents.remove(&pair(person, id))?;
         self.consents.flush()?;
