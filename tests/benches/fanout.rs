@@ -9,8 +9,9 @@
 //! For each N: compose one indicator (`personnes-recues`, the admin
 //! socket's `indicator --refresh`) K times: median and p99 time, hub CPU
 //! per answer, and the answers per second that gives; hub memory per
-//! linked node, before any composition and after the first ones; the time for every node to be back after the hub is
-//! killed and started again on the same port.
+//! linked node, before any composition and after the first ones; the
+//! time for every node to be back after the hub is killed and started
+//! again on the same port.
 //!
 //! Floors, measured first in the same run against the same hub keys: one
 //! bare request/response on an open mutual-TLS QUIC connection (same
@@ -248,11 +249,7 @@ async fn floors(root: &Path, member: &Arc<Member>) -> Floors {
 }
 
 fn getrusage_self() -> Duration {
-    // SAFETY: getrusage fills the struct it is given.
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
-    let t = |v: libc::timeval| Duration::new(v.tv_sec as u64, v.tv_usec as u32 * 1000);
-    t(u.ru_utime) + t(u.ru_stime)
+    swarm::rusage(libc::RUSAGE_SELF)
 }
 
 async fn admin(root: &Path, req: Request) -> Option<Response> {

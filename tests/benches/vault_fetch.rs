@@ -324,13 +324,7 @@ struct Cpu {
 
 impl Cpu {
     fn now(nginx: Option<u32>) -> Self {
-        let rusage = |who| {
-            // SAFETY: getrusage fills the struct it is given.
-            let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-            unsafe { libc::getrusage(who, &mut u) };
-            let t = |v: libc::timeval| Duration::new(v.tv_sec as u64, v.tv_usec as u32 * 1000);
-            t(u.ru_utime) + t(u.ru_stime)
-        };
+        use passerelle_tests::swarm::rusage;
         let workers = nginx.map_or(Duration::ZERO, |m| {
             std::fs::read_to_string(format!("/proc/{m}/task/{m}/children"))
                 .unwrap_or_default()

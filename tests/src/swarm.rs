@@ -406,6 +406,17 @@ pub fn cpu(pid: u32) -> Duration {
     Duration::from_nanos(total)
 }
 
+/// CPU time (user and system) from `getrusage`: `libc::RUSAGE_SELF` for
+/// this process, `libc::RUSAGE_CHILDREN` for its finished, waited-for
+/// children.
+pub fn rusage(who: libc::c_int) -> Duration {
+    // SAFETY: getrusage fills the struct it is given.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(who, &mut u) };
+    let t = |v: libc::timeval| Duration::new(v.tv_sec as u64, v.tv_usec as u32 * 1000);
+    t(u.ru_utime) + t(u.ru_stime)
+}
+
 /// Resident memory of a process, in bytes, from `/proc/PID/status`.
 pub fn rss(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();

@@ -34,17 +34,26 @@ pub(super) enum By {
 }
 
 impl By {
-    /// The node a consent is indexed under here, if it is at all.
-    fn node(self, c: &ConsentRecord) -> Option<&NodeId> {
+    /// The node a consent's entry here is under, whether it has one or not.
+    fn key_node(self, c: &ConsentRecord) -> &NodeId {
         match self {
-            Self::RevokedHolder => c.revoked_at.is_some().then_some(&c.consent.holder),
-            Self::Grantee => c
-                .revoked_at
-                .is_none()
-                .then(|| c.consent.grantee.institution()),
+            Self::RevokedHolder => &c.consent.holder,
+            Self::Grantee => c.consent.grantee.institution(),
         }
     }
+
+    /// The node a consent is indexed under here, if it is at all.
+    fn node(self, c: &ConsentRecord) -> Option<&NodeId> {
+        let revoked = c.revoked_at.is_some();
+        let here = match self {
+            Self::RevokedHolder => revoked,
+            Self::Grantee => !revoked,
+        };
+        here.then(|| self.key_node(c))
+    }
 }
+
+const BOTH: [By; 2] = [By::RevokedHolder, By::Grantee];
 
 /// The two indexes.
 #[derive(Debug, Clone)]
@@ -71,19 +80,12 @@ impl ConsentIndexes {
     /// Brings both indexes in line with `c`, about to be written. The
     /// caller holds the write gate.
     pub(super) fn put(&self, c: &ConsentRecord) -> Result<(), HubError> {
-        let id = &c.consent.id;
-        for by in [By::RevokedHolder, By::Grantee] {
-            match by.node(c) {
-                Some(n) => self
-                    .of(by)
-                    .insert(&pair(n.as_str(), id), &c.consent.not_after)?,
-                None => {
-                    let n = match by {
-                        By::RevokedHolder => &c.consent.holder,
-                        By::Grantee => c.consent.grantee.institution(),
-                    };
-                    self.of(by).remove(&pair(n.as_str(), id))?;
-                }
+        for by in BOTH {
+            let key = pair(by.key_node(c).as_str(), &c.consent.id);
+            if by.node(c).is_some() {
+                self.of(by).insert(&key, &c.consent.not_after)?;
+            } else {
+                self.of(by).remove(&key)?;
             }
         }
         Ok(())
@@ -91,11 +93,10 @@ impl ConsentIndexes {
 
     /// Forgets `c`'s entries. The caller holds the write gate.
     pub(super) fn remove(&self, c: &ConsentRecord) -> Result<(), HubError> {
-        let id = &c.consent.id;
-        self.revoked_by_holder
-            .remove(&pair(c.consent.holder.as_str(), id))?;
-        self.by_grantee
-            .remove(&pair(c.consent.grantee.institution().as_str(), id))?;
+        for by in BOTH {
+            self.of(by)
+                .remove(&pair(by.key_node(c).as_str(), &c.consent.id))?;
+        }
         Ok(())
     }
 }
